@@ -1,0 +1,64 @@
+"""The `bbb-xl` command: a thin layer over the library (one library call per command)."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import __version__, api
+from .core.errors import BBBError
+from .files import csv_text
+
+
+@click.group()
+@click.version_option(__version__, prog_name="bbb-xl")
+def cli():
+    """bbb_xl: bookings, billings, backlog (RPO), deferred revenue and revenue schedules, exact to the cent."""
+
+
+def _fail(exc: BBBError):
+    for p in exc.problems[:50]:
+        click.echo(f"error: {p}", err=True)
+    raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--metric", default="revenue", show_default=True,
+              type=click.Choice(["bookings", "billings", "revenue", "backlog", "deferred", "unbilled"]))
+@click.option("--from", "start", required=True, help="First period: 2025-01, 2025-Q1, 2025 or 2025-01-15.")
+@click.option("--to", "end", required=True, help="Last period, same forms.")
+@click.option("--period", default="month", show_default=True, type=click.Choice(["month", "quarter", "year"]))
+@click.option("--by", "group_by", default=None, help="Group rows by a column, e.g. Region.")
+@click.option("--filter", "filter_", default=None, help="Column=Value; Column2=Value2")
+@click.option("--sheet", default=None, help="Sheet of a workbook (default Contracts).")
+@click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(["table", "csv"]))
+def schedule(file, metric, start, end, period, group_by, filter_, sheet, fmt):
+    """Print a schedule (revenue, billings, ... by period) of a contracts CSV or workbook."""
+    try:
+        rows = api.file_schedule(file, metric, start, end, period, group_by, filter_, sheet)
+    except BBBError as exc:
+        _fail(exc)
+    click.echo(csv_text(rows) if fmt == "csv" else api.format_table(rows), nl=fmt != "csv")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--sheet", default=None, help="Sheet of a workbook (default Contracts).")
+def check(file, sheet):
+    """List every problem in a contracts CSV or workbook with its cell; exit 1 if any is an error."""
+    try:
+        rows = api.file_check(file, sheet)
+    except BBBError as exc:
+        _fail(exc)
+    click.echo(api.format_table(rows))
+    if any(r[2] == "error" for r in rows[1:]):
+        raise SystemExit(1)
+
+
+def main(argv=None):
+    return cli.main(args=argv, prog_name="bbb-xl")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

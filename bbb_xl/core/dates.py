@@ -1,0 +1,136 @@
+"""Dates as integer day numbers (days since 1970-01-01), Excel serials, and month arithmetic from an anchor.
+
+Every period boundary is computed from its anchor (`anchor + k months`, clipped to month end, like dateutil's
+relativedelta), never by chaining increments, so a 31 January start gives 28/29 Feb, 31 Mar, 30 Apr, ...
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+
+EPOCH = dt.date(1970, 1, 1)
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(9999, 12, 31)
+MIN_DAY = (MIN_DATE - EPOCH).days
+MAX_DAY = (MAX_DATE - EPOCH).days
+_EXCEL_BASE = dt.date(1899, 12, 30)  # serial 61 = 1900-03-01; serials 1..59 are off by one (1900 leap-year bug)
+MAX_SERIAL = (MAX_DATE - _EXCEL_BASE).days  # 2958465
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
+
+
+def day_number(d: dt.date) -> int:
+    return (d.toordinal() - EPOCH.toordinal())
+
+
+def to_date(day: int) -> dt.date:
+    return dt.date.fromordinal(EPOCH.toordinal() + int(day))
+
+
+def iso(day: int) -> str:
+    return to_date(day).isoformat()
+
+
+def serial_to_day(serial: float) -> int:
+    """Excel 1900-system serial -> day number. Raises ValueError for serials Excel cannot mean."""
+    whole = int(serial // 1)
+    if whole == 60:
+        raise ValueError("Excel serial 60 is 1900-02-29, a day that does not exist (Excel's 1900 leap-year bug)")
+    if whole < 1 or whole > MAX_SERIAL:
+        raise ValueError(f"{serial:g} is outside Excel's dates (serial 1 to {MAX_SERIAL})")
+    base = _EXCEL_BASE if whole > 60 else dt.date(1899, 12, 31)
+    return day_number(base) + whole
+
+
+def day_to_serial(day: int) -> int:
+    serial = int(day) - day_number(_EXCEL_BASE)
+    return serial if serial > 60 else serial - 1
+
+
+def parse_date(value: object) -> int:
+    """A cell value -> day number. datetime/date, Excel serial number, or ISO text `2025-03-15`."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value} is not a date")
+    if isinstance(value, dt.datetime):
+        d = value.date()
+    elif isinstance(value, dt.date):
+        d = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{value} is not a date")
+        return serial_to_day(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        m = _ISO.match(text)
+        if not m:
+            raise ValueError(f"'{value}' is not a date (write it as 2025-03-15, or use a date cell)")
+        try:
+            d = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            raise ValueError(f"'{value}' is not a date that exists") from None
+    elif isinstance(value, np.datetime64):
+        return parse_date(value.astype("M8[D]").astype(dt.date))
+    else:
+        raise ValueError(f"{value!r} is not a date")
+    if not (MIN_DATE <= d <= MAX_DATE):
+        raise ValueError(f"{d.isoformat()} is outside the dates Excel knows (1900-01-01 to 9999-12-31)")
+    return day_number(d)
+
+
+# --- vectorised calendar -----------------------------------------------------------------------------------------
+
+def month_index(days: np.ndarray) -> np.ndarray:
+    """Months since 1970-01 of each day."""
+    return np.asarray(days, dtype="int64").astype("M8[D]").astype("M8[M]").astype(np.int64)
+
+
+def month_start(months: np.ndarray) -> np.ndarray:
+    return np.asarray(months, dtype=np.int64).astype("M8[M]").astype("M8[D]").astype(np.int64)
+
+
+def days_in_month(months: np.ndarray) -> np.ndarray:
+    months = np.asarray(months, dtype=np.int64)
+    return month_start(months + 1) - month_start(months)
+
+
+def add_months(days: np.ndarray, k: np.ndarray | int) -> np.ndarray:
+    """anchor + k months, day of month clipped to the target month's end (relativedelta semantics)."""
+    days = np.asarray(days, dtype=np.int64)
+    mi = month_index(days)
+    dom = days - month_start(mi)  # 0-based
+    target = mi + np.asarray(k, dtype=np.int64)
+    return month_start(target) + np.minimum(dom, days_in_month(target) - 1)
+
+
+def whole_months_until(anchor: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """Largest m with anchor + m months <= stop (stop >= anchor)."""
+    anchor = np.asarray(anchor, dtype=np.int64)
+    stop = np.asarray(stop, dtype=np.int64)
+    m = month_index(stop) - month_index(anchor)
+    return m - (add_months(anchor, m) > stop)
+
+
+# Monthly recognition: each day weighs 1/(days in its month). With UNIT divisible by 28, 29, 30 and 31 every
+# day's weight is an integer, so cumulative weights are exact integers.
+UNIT = 377580  # lcm(28, 29, 30, 31)
+
+_TABLE_FIRST = MIN_DAY - 1  # Start Date - 1 must be in the table
+
+
+def _build_monthly_table() -> np.ndarray:
+    days = np.arange(_TABLE_FIRST, MAX_DAY + 1, dtype=np.int64)
+    mi = month_index(days)
+    dom = days - month_start(mi) + 1
+    return (mi * UNIT + dom * (UNIT // days_in_month(mi))).astype(np.int64)
+
+
+_MONTHLY_TABLE: np.ndarray | None = None
+
+
+def monthly_weight_to(days: np.ndarray) -> np.ndarray:
+    """Cumulative monthly weight C(d) (in UNITs) up to the end of each day; W(t) = C(t) - C(start - 1)."""
+    global _MONTHLY_TABLE
+    if _MONTHLY_TABLE is None:
+        _MONTHLY_TABLE = _build_monthly_table()
+    return _MONTHLY_TABLE[np.asarray(days, dtype=np.int64) - _TABLE_FIRST]

@@ -1,0 +1,1 @@
+"""The engine: contract lines in, exact schedules and balances out. Never imports Excel or file libraries."""

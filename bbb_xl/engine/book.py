@@ -1,0 +1,322 @@
+"""A parsed book of contract lines you can ask many questions: flows, balances, RPO and schedules.
+
+Money stays in int64 cents through the vectorised work (with an exact Python-int fallback when a book is so
+large its sums could overflow) and leaves as Decimal. Lines are processed in chunks to bound memory.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
+
+import numpy as np
+
+from ..core.dates import add_months, iso
+from ..core.errors import BBBError, Problem, errors_only
+from ..core.money import cents_to_decimal
+from ..core.periods import (CALENDAR, Calendar, Period, as_of_day, flow_window, normalize_period_kind,
+                            period_grid, schedule_window)
+from .billing import Invoices, billed_to_date, billing_schedule
+from .recognition import RecognitionBasis, recognition_basis, recognized_to_date
+from .table import (BILLING_NAMES, RECOGNITION_NAMES, Lines, ParseResult, key_of, normalize_header,
+                    parse_contracts)
+
+FLOWS = ("bookings", "billings", "revenue")
+BALANCES = ("backlog", "deferred", "unbilled")
+METRICS = FLOWS + BALANCES
+CHUNK = 65536  # lines per block: bounds memory at CHUNK x periods int64 matrices
+_INT64_SAFE = 2**62
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A table of cents: header = [first cell, period labels...]; rows = (label, cents per period)."""
+
+    metric: str
+    periods: tuple
+    group_by: str | None
+    rows: tuple  # ((label, np.ndarray of cents), ...), group rows then ("Total", ...)
+
+    @property
+    def header(self) -> list:
+        return [self.group_by or "Total"] + [p.label for p in self.periods]
+
+    def to_rows(self) -> list[list]:
+        """Header row + one row per group + Total, money as Decimal."""
+        return [self.header] + [[label] + [cents_to_decimal(c) for c in values] for label, values in self.rows]
+
+    def total(self) -> np.ndarray:
+        return self.rows[-1][1]
+
+
+class Book:
+    """Contract lines parsed once. Errors in the input make questions raise BBBError unless `partial`."""
+
+    def __init__(self, parsed: ParseResult, calendar: Calendar = CALENDAR):
+        self.parsed = parsed
+        self.lines: Lines = parsed.lines
+        self.problems: tuple[Problem, ...] = parsed.problems
+        self.calendar = calendar
+        self._exact_int64 = 2 * int(np.abs(self.lines.amount).sum(dtype=object) or 0) < _INT64_SAFE
+
+    # --- construction -------------------------------------------------------------------------------------------
+    @classmethod
+    def from_rows(cls, rows, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR) -> "Book":
+        return cls(parse_contracts(rows, sheet=sheet, origin=origin), calendar)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return errors_only(self.problems)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def require_ok(self) -> None:
+        """Formulas never answer from part of the input."""
+        if self.errors:
+            raise BBBError(self.problems)
+
+    @cached_property
+    def basis(self) -> RecognitionBasis:
+        return recognition_basis(self.lines)
+
+    @cached_property
+    def invoices(self) -> Invoices:
+        return billing_schedule(self.lines)
+
+    # --- selection ----------------------------------------------------------------------------------------------
+    def column_text(self, name: str) -> tuple[str, np.ndarray]:
+        """(display name, text per line) of a column usable in filters and group-by."""
+        norm = normalize_header(name)
+        lines = self.lines
+        fixed = {
+            "contractid": ("Contract ID", lines.contract),
+            "customer": ("Customer", lines.customer),
+            "lineid": ("Line ID", lines.line_id),
+            "recognition": ("Recognition", np.array(RECOGNITION_NAMES, dtype=object)[lines.recognition]),
+            "billing": ("Billing", np.array([_billing(m) for m in range(13)], dtype=object)[lines.billing_months]),
+            "billingtiming": ("Billing Timing", np.where(lines.arrears, "arrears", "advance").astype(object)),
+        }
+        if norm in fixed:
+            return fixed[norm]
+        for dim, values in lines.dims.items():
+            if normalize_header(dim) == norm:
+                return dim, values
+        known = [n for n, _ in fixed.values()] + list(lines.dims)
+        import difflib
+        match = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f" (did you mean '{match[0]}'?)" if match else f" (columns: {', '.join(known)})"
+        raise BBBError(f"no column '{name}' to filter or group by{hint}")
+
+    def select(self, filter: str | None = None) -> np.ndarray:
+        """Indices of the lines a filter `Column=Value; Column2=Value2` keeps (all must hold)."""
+        n = len(self.lines)
+        if filter is None or not str(filter).strip():
+            return np.arange(n)
+        mask = np.ones(n, dtype=bool)
+        for clause in str(filter).split(";"):
+            if not clause.strip():
+                continue
+            if "=" not in clause:
+                raise BBBError(f"filter '{clause.strip()}' is not Column=Value")
+            column, value = (part.strip() for part in clause.split("=", 1))
+            _, values = self.column_text(column)
+            want = key_of(value)
+            mask &= np.fromiter((key_of(v) == want for v in values), dtype=bool, count=n)
+        return np.flatnonzero(mask)
+
+    # --- cumulative matrices over a selection -------------------------------------------------------------------
+    def _chunks(self, sel: np.ndarray, keys: np.ndarray | None = None):
+        """Yield blocks of selected line indices; with keys, blocks never split a key (sel sorted by key)."""
+        if keys is None or len(sel) <= CHUNK:
+            for i in range(0, len(sel), CHUNK):
+                yield sel[i: i + CHUNK], (None if keys is None else keys[i: i + CHUNK])
+            if not len(sel):
+                yield sel, (None if keys is None else keys)
+            return
+        i = 0
+        while i < len(sel):
+            j = min(i + CHUNK, len(sel))
+            while j < len(sel) and keys[j] == keys[j - 1]:
+                j += 1
+            yield sel[i:j], keys[i:j]
+            i = j
+
+    def _recognized(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+        b = self.basis
+        sub = RecognitionBasis(b.first[idx], b.last[idx], b.monthly[idx], b.base[idx], b.total[idx])
+        return recognized_to_date(_view(self.lines, idx), sub, days)
+
+    def _billed(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+        inv = self.invoices
+        local = np.full(len(self.lines), -1, dtype=np.int64)
+        local[idx] = np.arange(len(idx))
+        mapped = local[inv.line]
+        keep = mapped >= 0
+        return billed_to_date(inv, len(idx), days, local_line=mapped, keep=keep)
+
+    def _booked(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+        return np.where(self.lines.booking[idx][:, None] <= days[None, :], self.lines.amount[idx][:, None], 0)
+
+    def _cumulative(self, metric: str, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+        if metric == "revenue":
+            return self._recognized(idx, days)
+        if metric == "billings":
+            return self._billed(idx, days)
+        if metric == "bookings":
+            return self._booked(idx, days)
+        raise ValueError(metric)
+
+    def _sum(self, matrix: np.ndarray, axis=0):
+        return matrix.sum(axis=axis) if self._exact_int64 else matrix.astype(object).sum(axis=axis)
+
+    # --- questions ---------------------------------------------------------------------------------------------
+    def flow_cents(self, metric: str, first: int, last: int, sel: np.ndarray) -> int:
+        days = np.array([first - 1, last], dtype=np.int64)
+        total = 0
+        for idx, _ in self._chunks(sel):
+            cum = self._cumulative(metric, idx, days)
+            total += int(self._sum(cum[:, 1] - cum[:, 0]))
+        return total
+
+    def balance_cents(self, metric: str, day: int, sel: np.ndarray) -> int:
+        return int(self._balances(metric, np.array([day], dtype=np.int64), sel, None)[1][0][0])
+
+    def rpo_cents(self, day: int, sel: np.ndarray) -> tuple[int, int]:
+        later = int(add_months(np.int64(day), 12))
+        days = np.array([day, later], dtype=np.int64)
+        within = after = 0
+        for idx, _ in self._chunks(sel):
+            rec = self._recognized(idx, days)
+            booked = self.lines.booking[idx] <= day
+            amount = self.lines.amount[idx]
+            within += int(self._sum((rec[:, 1] - rec[:, 0])[booked]))
+            after += int(self._sum((amount - rec[:, 1])[booked]))
+        return within, after
+
+    def _balances(self, metric: str, days: np.ndarray, sel: np.ndarray, groups: np.ndarray | None):
+        """Balance per group at each day. groups: code per line (None = one group). Returns (G, rows)."""
+        n_groups = 1 if groups is None else int(groups.max(initial=-1)) + 1
+        gcodes = np.zeros(len(self.lines), dtype=np.int64) if groups is None else groups
+        out = np.zeros((n_groups, len(days)), dtype=np.int64 if self._exact_int64 else object)
+        if metric == "backlog":
+            for idx, _ in self._chunks(sel):
+                value = self._booked(idx, days) - self._recognized(idx, days)
+                _add_rows(out, gcodes[idx], value, self._exact_int64)
+            return n_groups, out
+        # deferred / unbilled: net billed - recognized per (contract, group), then keep one sign
+        n_codes = int(self.lines.contract_code.max(initial=-1)) + 1
+        key = gcodes[sel] * max(n_codes, 1) + self.lines.contract_code[sel]
+        order = np.argsort(key, kind="stable")
+        sel, key = sel[order], key[order]
+        for idx, keys in self._chunks(sel, key):
+            net = self._billed(idx, days) - self._recognized(idx, days)
+            ukeys, starts = np.unique(keys, return_index=True)
+            per_key = np.add.reduceat(net if self._exact_int64 else net.astype(object), starts, axis=0) \
+                if len(idx) else np.zeros((0, len(days)), dtype=np.int64)
+            part = np.where(per_key > 0, per_key, 0) if metric == "deferred" else np.where(per_key < 0, -per_key, 0)
+            _add_rows(out, ukeys // max(n_codes, 1), part, self._exact_int64)
+        return n_groups, out
+
+    def schedule(self, metric: str, first: int, last: int, period: str = "month", group_by: str | None = None,
+                 sel: np.ndarray | None = None) -> Schedule:
+        if metric not in METRICS:
+            raise BBBError(f"metric '{metric}' is not one of {', '.join(METRICS)}")
+        periods = period_grid(first, last, period, self.calendar)
+        sel = np.arange(len(self.lines)) if sel is None else sel
+        labels, codes = self._groups(group_by, sel)
+        ends = np.array([p.last for p in periods], dtype=np.int64)
+        if metric in FLOWS:
+            days = np.concatenate([[periods[0].first - 1], ends])
+            n_groups = len(labels) if group_by else 1
+            gcodes = codes if group_by else np.zeros(len(self.lines), dtype=np.int64)
+            out = np.zeros((n_groups, len(periods)), dtype=np.int64 if self._exact_int64 else object)
+            for idx, _ in self._chunks(sel):
+                cum = self._cumulative(metric, idx, days)
+                _add_rows(out, gcodes[idx], np.diff(cum, axis=1), self._exact_int64)
+        else:
+            _, out = self._balances(metric, ends, sel, codes if group_by else None)
+        if group_by:
+            rows = tuple((labels[g], out[g]) for g in range(len(labels))) + (("Total", out.sum(axis=0)),)
+        else:
+            rows = (("Total", out[0]),)
+        return Schedule(metric, tuple(periods), self._group_name(group_by), rows)
+
+    def _group_name(self, group_by):
+        return self.column_text(group_by)[0] if group_by else None
+
+    def _groups(self, group_by: str | None, sel: np.ndarray):
+        """Sorted group labels (case-insensitive) over the selection and a code per line."""
+        if not group_by:
+            return [], None
+        _, values = self.column_text(group_by)
+        display: dict[str, str] = {}
+        for v in values[sel]:
+            display.setdefault(key_of(v), v if v else "(blank)")
+        ordered = sorted(display, key=lambda k: (k == "", k))
+        code_of = {k: i for i, k in enumerate(ordered)}
+        codes = np.fromiter((code_of.get(key_of(v), -1) for v in values), dtype=np.int64, count=len(values))
+        return [display[k] for k in ordered], codes
+
+    # --- convenience API with arguments as users write them ----------------------------------------------------
+    def flow(self, metric: str, start, end=None, filter: str | None = None) -> Decimal:
+        first, last = _args(lambda: flow_window(start, end, self.calendar))
+        return cents_to_decimal(self.flow_cents(metric, first, last, self.select(filter)))
+
+    def balance(self, metric: str, as_of, filter: str | None = None) -> Decimal:
+        day = _args(lambda: as_of_day(as_of, self.calendar))
+        return cents_to_decimal(self.balance_cents(metric, day, self.select(filter)))
+
+    def rpo(self, as_of, filter: str | None = None) -> tuple[Decimal, Decimal]:
+        day = _args(lambda: as_of_day(as_of, self.calendar))
+        within, after = self.rpo_cents(day, self.select(filter))
+        return cents_to_decimal(within), cents_to_decimal(after)
+
+    def schedule_for(self, metric: str, start, end, period=None, group_by=None, filter=None) -> Schedule:
+        metric_name = str(metric or "").strip().lower()
+        kind = _args(lambda: normalize_period_kind(period))
+        first, last = _args(lambda: schedule_window(start, end, self.calendar))
+        return self.schedule(metric_name, first, last, kind, group_by or None, self.select(filter))
+
+
+def _args(fn):
+    try:
+        return fn()
+    except ValueError as exc:
+        raise BBBError(str(exc)) from None
+
+
+def _billing(months: int) -> str:
+    return {0: "upfront", 1: "monthly", 3: "quarterly", 6: "semiannual", 12: "annual"}.get(months, "")
+
+
+def _view(lines: Lines, idx: np.ndarray):
+    """The few columns recognition needs, for a block of lines (no copy of dimensions)."""
+    return _LineView(lines.amount[idx], lines.booking[idx])
+
+
+@dataclass(frozen=True)
+class _LineView:
+    amount: np.ndarray
+    booking: np.ndarray
+
+
+def _add_rows(out: np.ndarray, codes: np.ndarray, values: np.ndarray, exact_int64: bool) -> None:
+    """out[codes[i]] += values[i], exactly (sorted reduce, no floats)."""
+    if not len(codes):
+        return
+    if not exact_int64:
+        values = values.astype(object)
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    out[sorted_codes[starts]] += np.add.reduceat(values[order], starts, axis=0)
+
+
+def load_book(data, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR) -> Book:
+    """Parse a contracts range (rows with a header row, or a DataFrame) into a Book."""
+    return Book.from_rows(data, sheet=sheet, origin=origin, calendar=calendar)
+
+
+__all__ = ["Book", "Schedule", "load_book", "METRICS", "FLOWS", "BALANCES", "Period", "iso"]

@@ -1,0 +1,59 @@
+"""Revenue recognized to date, exactly: Amount x W(t) / W(End), rounded half away from zero to cents.
+
+W(t) is the weight of the days from Start Date to t: `daily` days weigh 1, `monthly` days weigh
+1/(days in their month) (in integer UNITs, see core.dates), `point in time` is one day on Start Date.
+Nothing is recognized before the Booking Date: a line booked late catches up on its Booking Date.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.dates import monthly_weight_to
+from ..core.money import mul_div_round
+from .table import Lines
+
+MONTHLY, DAILY, POINT_IN_TIME = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class RecognitionBasis:
+    """Per line: the recognition window [first, last], C(first - 1) and the total weight."""
+
+    first: np.ndarray
+    last: np.ndarray
+    monthly: np.ndarray  # bool
+    base: np.ndarray  # cumulative weight up to first - 1
+    total: np.ndarray  # W(End)
+
+
+def recognition_basis(lines: Lines) -> RecognitionBasis:
+    pit = lines.recognition == POINT_IN_TIME
+    first = lines.start
+    last = np.where(pit, lines.start, lines.end)
+    monthly = lines.recognition == MONTHLY
+    base = _weight_to(first - 1, monthly)
+    total = _weight_to(last, monthly) - base
+    return RecognitionBasis(first, last, monthly, base, total)
+
+
+def _weight_to(days: np.ndarray, monthly: np.ndarray) -> np.ndarray:
+    """Cumulative weight C(d): the day number itself for daily lines, the monthly table otherwise."""
+    out = np.array(days, dtype=np.int64, copy=True)
+    if monthly.any():
+        out[monthly] = monthly_weight_to(days[monthly])
+    return out
+
+
+def recognized_to_date(lines: Lines, basis: RecognitionBasis, days: np.ndarray) -> np.ndarray:
+    """(lines, days) matrix of cents recognized up to the end of each day."""
+    days = np.asarray(days, dtype=np.int64)
+    t = np.clip(days[None, :], (basis.first - 1)[:, None], basis.last[:, None])
+    cum = t.copy()
+    if basis.monthly.any():
+        cum[basis.monthly] = monthly_weight_to(t[basis.monthly])
+    weight = cum - basis.base[:, None]
+    rec = mul_div_round(lines.amount[:, None], weight, basis.total[:, None])
+    rec[days[None, :] < lines.booking[:, None]] = 0
+    return rec

@@ -1,0 +1,455 @@
+"""Parse a contracts range (rows exactly as Excel hands them) into columnar contract lines plus problems.
+
+Pure function: `parse_contracts(rows, sheet=..., origin=...) -> (Lines, problems)`. Every problem is collected
+with its row, column, value and cell; contracts that have any error are left out whole.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.dates import EPOCH, MAX_DATE, MIN_DATE, parse_date
+from ..core.errors import ERROR, WARNING, Problem, column_letter, show_value
+from ..core.money import parse_amount_column
+
+# Excel error values, as text and as the COM error codes xlwings' raw converter hands over.
+EXCEL_ERROR_TEXT = {"#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NULL!", "#NUM!", "#GETTING_DATA",
+                    "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#BUSY!", "#CONNECT!"}
+EXCEL_ERROR_CODES = {
+    -2146826288: "#NULL!", -2146826281: "#DIV/0!", -2146826273: "#VALUE!", -2146826265: "#REF!",
+    -2146826259: "#NAME?", -2146826252: "#NUM!", -2146826246: "#N/A",
+}
+
+# canonical key -> (display name, required)
+COLUMNS = {
+    "contract_id": ("Contract ID", True),
+    "customer": ("Customer", True),
+    "line_id": ("Line ID", False),
+    "product": ("Product", False),
+    "booking_date": ("Booking Date", False),
+    "start_date": ("Start Date", True),
+    "end_date": ("End Date", False),
+    "amount": ("Amount", True),
+    "recognition": ("Recognition", False),
+    "billing": ("Billing", False),
+    "billing_timing": ("Billing Timing", False),
+    "billing_start": ("Billing Start", False),
+}
+ENGINE_COLUMNS = [name for name, _ in COLUMNS.values()]
+
+RECOGNITION = {"monthly": 0, "daily": 1, "pointintime": 2}
+RECOGNITION_NAMES = ("monthly", "daily", "point in time")
+_RECOGNITION_ALIASES = {"ratable": 0, "ratably": 0, "pit": 2, "point": 2}
+BILLING = {"upfront": 0, "monthly": 1, "quarterly": 3, "semiannual": 6, "semiannually": 6, "annual": 12,
+           "annually": 12, "yearly": 12}
+BILLING_NAMES = ("upfront", "monthly", "quarterly", "semiannual", "annual")
+TIMING = {"advance": False, "inadvance": False, "arrears": True, "inarrears": True}
+TIMING_NAMES = ("advance", "arrears")
+
+
+def normalize_header(text: str) -> str:
+    return "".join(ch for ch in str(text).casefold() if ch not in " _-\u00a0\t\r\n")
+
+
+_HEADER_KEYS = {normalize_header(name): key for key, (name, _) in COLUMNS.items()}
+
+
+def is_blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, float):
+        return math.isnan(value)
+    return False
+
+
+def excel_error(value: object) -> str | None:
+    """The Excel error a cell holds (`#N/A`...), or None."""
+    if type(value) is int and value in EXCEL_ERROR_CODES:
+        return EXCEL_ERROR_CODES[value]
+    if isinstance(value, str) and value.strip().upper() in EXCEL_ERROR_TEXT:
+        return value.strip().upper()
+    return None
+
+
+def display_text(value: object) -> str:
+    """A text cell as shown in reports and compared as an ID or dimension value (1001.0 -> '1001')."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.datetime, dt.date)):
+        return show_value(value)
+    return str(value)
+
+
+def key_of(text: str) -> str:
+    return text.casefold()
+
+
+@dataclass
+class Lines:
+    """Valid contract lines, columnar. Days are day numbers since 1970-01-01; money is int64 cents."""
+
+    row: np.ndarray  # row within the range (1 = header row)
+    contract: np.ndarray  # object: display Contract ID
+    contract_code: np.ndarray  # int: one code per contract (IDs compared case-insensitively)
+    customer: np.ndarray
+    line_id: np.ndarray
+    booking: np.ndarray
+    start: np.ndarray
+    end: np.ndarray  # point in time without End Date: = Start Date
+    amount: np.ndarray
+    recognition: np.ndarray  # 0 monthly, 1 daily, 2 point in time
+    billing_months: np.ndarray  # 0 upfront, else 1, 3, 6, 12
+    arrears: np.ndarray
+    billing_start: np.ndarray
+    dims: dict = field(default_factory=dict)  # column display name -> object array of text
+    sheet: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    def take(self, idx: np.ndarray) -> "Lines":
+        kw = {k: getattr(self, k)[idx] for k in ("row", "contract", "contract_code", "customer", "line_id",
+                                                 "booking", "start", "end", "amount", "recognition",
+                                                 "billing_months", "arrears", "billing_start")}
+        return Lines(**kw, dims={k: v[idx] for k, v in self.dims.items()}, sheet=self.sheet)
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    lines: Lines
+    problems: tuple
+    rows_read: int  # non-blank data rows
+    excluded_contracts: tuple  # display IDs of contracts left out because of errors
+    excluded_amount: int  # cents (what could be parsed of them)
+    columns: tuple  # header names as found
+
+
+def _as_rows(data) -> list:
+    """Accept a 2-D list/tuple (Excel's shape), or a pandas DataFrame (headers = its columns)."""
+    if hasattr(data, "columns") and hasattr(data, "itertuples"):
+        header = [str(c) for c in data.columns]
+        rows = [header]
+        for rec in data.itertuples(index=False, name=None):
+            rows.append([_from_pandas(v) for v in rec])
+        return rows
+    if data is None:
+        return []
+    if isinstance(data, (list, tuple)):
+        if data and not isinstance(data[0], (list, tuple)):
+            return [list(data)]  # a single row
+        return [list(r) for r in data]
+    raise TypeError(f"a contracts range must be rows of cells, not {type(data).__name__}")
+
+
+def _from_pandas(value):
+    if value is None:
+        return None
+    if hasattr(value, "to_pydatetime"):
+        try:
+            return value.to_pydatetime()
+        except ValueError:
+            return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _trim(rows: list) -> list:
+    # trailing blank rows and columns are ignored
+    while rows and all(is_blank(c) for c in rows[-1]):
+        rows.pop()
+    width = max((len(r) for r in rows), default=0)
+    while width and all(len(r) < width or is_blank(r[width - 1]) for r in rows):
+        width -= 1
+    return [list(r[:width]) + [None] * (width - len(r[:width])) for r in rows]
+
+
+class _Collector:
+    def __init__(self, sheet, origin, header_names):
+        self.problems: list[Problem] = []
+        self.sheet = sheet
+        self.origin = origin
+        self.header_names = header_names
+        self.bad_rows: set[int] = set()
+
+    def add(self, r: int, c: int | None, value, message: str, severity: str = ERROR):
+        """r: 0-based index in the trimmed rows (0 = header); c: 0-based column or None."""
+        cell = None
+        if self.origin is not None and c is not None:
+            cell = f"{column_letter(self.origin[1] + c)}{self.origin[0] + r}"
+        elif self.origin is not None:
+            cell = f"{self.origin[0] + r}:{self.origin[0] + r}"
+        column = self.header_names[c] if c is not None and c < len(self.header_names) else None
+        self.problems.append(Problem(r + 1, column, value, message, severity, self.sheet, cell))
+        if severity == ERROR and r > 0:
+            self.bad_rows.add(r)
+
+
+def _did_you_mean(text: str, choices) -> str:
+    match = difflib.get_close_matches(text, list(choices), n=1, cutoff=0.75)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | None = None) -> ParseResult:
+    """rows (header first) -> valid Lines + every problem. origin = (sheet row, sheet column) of the header's
+    first cell, 1-based, when known, so problems carry cell addresses like `Contracts!F14`."""
+    rows = _trim(_as_rows(data))
+    header = [display_text(c) if not is_blank(c) else "" for c in (rows[0] if rows else [])]
+    out = _Collector(sheet, origin, header)
+    if not rows:
+        out.add(0, None, None, "the contracts range is empty: it needs a header row (Contract ID, Customer, ...)")
+        return _empty_result(out, header)
+
+    # --- headers
+    col_of: dict[str, int] = {}
+    dims: dict[str, int] = {}
+    known = {normalize_header(n): n for n, _ in COLUMNS.values()}
+    seen: dict[str, int] = {}
+    for j, raw in enumerate(rows[0]):
+        err = excel_error(raw)
+        if err:
+            out.add(0, j, raw, f"header is the Excel error {err}")
+            continue
+        if not header[j]:
+            if any(not is_blank(r[j]) for r in rows[1:]):
+                out.add(0, j, None, f"column {column_letter((origin[1] if origin else 1) + j)} has values but "
+                                    f"no header")
+            continue
+        norm = normalize_header(header[j])
+        if norm in seen:
+            out.add(0, j, header[j], f"column '{header[j]}' appears twice (also column "
+                                     f"{column_letter((origin[1] if origin else 1) + seen[norm])})")
+            continue
+        seen[norm] = j
+        if norm in _HEADER_KEYS:
+            col_of[_HEADER_KEYS[norm]] = j
+        else:
+            hint = _did_you_mean(norm, [k for k in known if _HEADER_KEYS[k] not in col_of])
+            if hint:
+                name = known[difflib.get_close_matches(norm, list(known), n=1, cutoff=0.75)[0]]
+                out.add(0, j, header[j], f"unknown column '{header[j]}' (did you mean '{name}'?)")
+            else:
+                dims[header[j]] = j
+    for key, (name, required) in COLUMNS.items():
+        if required and key not in col_of:
+            # a misspelt header already produced a "did you mean" problem
+            if not any(p.row == 1 and f"'{name}'" in p.message for p in out.problems):
+                out.add(0, None, None, f"required column '{name}' is missing")
+    if any(p.is_error and p.row == 1 for p in out.problems):
+        return _empty_result(out, header)
+
+    body_idx = [i for i in range(1, len(rows)) if not all(is_blank(c) for c in rows[i])]  # blank rows: ignored
+    n = len(body_idx)
+    body = [rows[i] for i in body_idx]
+    columns = list(zip(*body)) if body else [() for _ in header]
+
+    def col(key):
+        return columns[col_of[key]] if key in col_of else (None,) * n
+
+    def bad(k, key_or_j, value, message, severity=ERROR):
+        j = col_of[key_or_j] if isinstance(key_or_j, str) else key_or_j
+        out.add(body_idx[k], j, value, message, severity)
+
+    # Excel error values anywhere are errors, never blanks
+    for j in range(len(header)):
+        if not header[j]:
+            continue
+        for k, v in enumerate(columns[j]):
+            if type(v) is str or type(v) is int:
+                err = excel_error(v)
+                if err:
+                    bad(k, j, v, f"{header[j] or 'cell'} is the Excel error {err}")
+    err_cells = {(p.row, p.column) for p in out.problems}
+
+    def is_err(k, key):
+        return (body_idx[k] + 1, header[col_of[key]]) in err_cells if key in col_of else False
+
+    # --- text columns
+    def text_column(key, required):
+        vals = col(key)
+        texts = np.empty(n, dtype=object)
+        for k, v in enumerate(vals):
+            if is_blank(v):
+                if required and not is_err(k, key):
+                    bad(k, key, v, f"{COLUMNS[key][0]} is blank")
+                texts[k] = ""
+            else:
+                texts[k] = display_text(v)
+        return texts
+
+    contract = text_column("contract_id", True)
+    customer = text_column("customer", True)
+    line_id = text_column("line_id", False)
+    dim_arrays = {}
+    if "product" in col_of:
+        dim_arrays[header[col_of["product"]]] = text_column("product", False)
+    for name, j in dims.items():
+        arr = np.empty(n, dtype=object)
+        for k, v in enumerate(columns[j]):
+            arr[k] = "" if is_blank(v) else display_text(v)
+        dim_arrays[name] = arr
+
+    # --- choice columns
+    def choice_column(key, table, names, default, aliases=None):
+        vals = col(key)
+        outv = np.empty(n, dtype=np.int64 if not isinstance(default, bool) else bool)
+        for k, v in enumerate(vals):
+            if is_blank(v):
+                outv[k] = default
+                continue
+            if is_err(k, key):
+                outv[k] = default
+                continue
+            norm = normalize_header(v) if isinstance(v, str) else None
+            if norm in table:
+                outv[k] = table[norm]
+            elif aliases and norm in aliases:
+                outv[k] = aliases[norm]
+            else:
+                hint = _did_you_mean(str(v).strip().lower(), names)
+                bad(k, key, v, f"{COLUMNS[key][0]} '{show_value(v)}' is not one of {', '.join(names)}{hint}")
+                outv[k] = default
+        return outv
+
+    recognition = choice_column("recognition", RECOGNITION, RECOGNITION_NAMES, 0, _RECOGNITION_ALIASES)
+    billing = choice_column("billing", BILLING, BILLING_NAMES, 0)
+    arrears = choice_column("billing_timing", TIMING, TIMING_NAMES, False)
+
+    # --- dates
+    def date_column(key, required):
+        vals = col(key)
+        days = np.zeros(n, dtype=np.int64)
+        present = np.zeros(n, dtype=bool)
+        types = set(map(type, vals))
+        if types <= {dt.datetime, dt.date} and n:  # fast path: a column of real dates
+            ords = np.fromiter((v.toordinal() for v in vals), dtype=np.int64, count=n)
+            ok = (ords >= MIN_DATE.toordinal()) & (ords <= MAX_DATE.toordinal())
+            if ok.all():
+                return ords - EPOCH.toordinal(), np.ones(n, dtype=bool)
+        for k, v in enumerate(vals):
+            if is_blank(v):
+                if required and not is_err(k, key):
+                    bad(k, key, v, f"{COLUMNS[key][0]} is blank")
+                continue
+            if is_err(k, key):
+                continue
+            try:
+                days[k] = parse_date(v)
+                present[k] = True
+            except ValueError as exc:
+                bad(k, key, v, f"{COLUMNS[key][0]}: {exc}")
+        return days, present
+
+    start, has_start = date_column("start_date", True)
+    end, has_end = date_column("end_date", False)
+    booking, has_booking = date_column("booking_date", False)
+    bstart, has_bstart = date_column("billing_start", False)
+
+    # --- amounts
+    amount = np.zeros(n, dtype=np.int64)
+    avals = col("amount")
+    nonblank = [k for k, v in enumerate(avals) if not is_blank(v) and not is_err(k, "amount")]
+    for k, v in enumerate(avals):
+        if is_blank(v) and not is_err(k, "amount"):
+            bad(k, "amount", v, "Amount is blank")
+    parsed, bad_amounts = parse_amount_column([avals[k] for k in nonblank])
+    amount[nonblank] = parsed
+    for i, message in bad_amounts:
+        k = nonblank[i]
+        bad(k, "amount", avals[k], f"Amount {message}")
+
+    # --- row rules
+    pit = recognition == 2
+    for k in range(n):
+        if has_start[k] and has_end[k] and end[k] < start[k]:
+            bad(k, "end_date", col("end_date")[k],
+                f"End Date {_iso(end[k])} is before Start Date {_iso(start[k])}")
+        if not has_end[k] and not pit[k] and has_start[k] and not is_err(k, "end_date"):
+            if "end_date" in col_of:
+                bad(k, "end_date", None, "End Date is blank (needed unless Recognition is point in time)")
+            else:
+                bad(k, "start_date", None, "End Date is missing (needed unless Recognition is point in time)")
+        if billing[k] != 0 and not has_end[k] and pit[k]:
+            bad(k, "billing" if "billing" in col_of else "start_date", col("billing")[k],
+                f"Billing '{_billing_name(billing[k])}' needs an End Date")
+        if has_bstart[k] and has_end[k] and bstart[k] > end[k]:
+            bad(k, "billing_start", col("billing_start")[k],
+                f"Billing Start {_iso(bstart[k])} is after End Date {_iso(end[k])}")
+        if has_booking[k] and has_end[k] and booking[k] > end[k] and not pit[k]:
+            bad(k, "booking_date", col("booking_date")[k],
+                f"Booking Date {_iso(booking[k])} is after End Date {_iso(end[k])}: the whole amount is "
+                f"recognized on the Booking Date", WARNING)
+
+    end = np.where(has_end, end, start)
+    booking = np.where(has_booking, booking, start)
+    bstart = np.where(has_bstart, bstart, start)
+
+    # --- cross-row rules: one Customer per contract, unique (Contract ID, Line ID)
+    contract_keys = np.array([key_of(c) for c in contract], dtype=object)
+    first_customer: dict[str, tuple[int, str]] = {}
+    first_line: dict[tuple[str, str], int] = {}
+    for k in range(n):
+        ck = contract_keys[k]
+        if not ck:
+            continue
+        if customer[k]:
+            prev = first_customer.setdefault(ck, (k, customer[k]))
+            if key_of(prev[1]) != key_of(customer[k]):
+                bad(k, "customer", customer[k], f"Contract {contract[k]} has Customer '{prev[1]}' on row "
+                                                f"{body_idx[prev[0]] + 1} and '{customer[k]}' here: one "
+                                                f"Customer per Contract ID")
+        if line_id[k]:
+            lk = (ck, key_of(line_id[k]))
+            if lk in first_line:
+                bad(k, "line_id", line_id[k], f"duplicate line: Contract ID {contract[k]}, Line ID {line_id[k]} "
+                                              f"is also on row {body_idx[first_line[lk]] + 1}")
+            else:
+                first_line[lk] = k
+
+    # --- contracts with any error are left out whole
+    position = {r: k for k, r in enumerate(body_idx)}
+    bad_body = {position[r] for r in out.bad_rows}
+    bad_contracts = {contract_keys[k] for k in bad_body}
+    keep = np.array([k not in bad_body and contract_keys[k] not in bad_contracts for k in range(n)], dtype=bool)
+    excluded_ids = tuple(sorted({contract[k] or f"(row {body_idx[k] + 1})" for k in range(n) if not keep[k]},
+                                key=str.casefold))
+    excluded_amount = int(amount[~keep].sum()) if n else 0
+
+    codes_map: dict[str, int] = {}
+    contract_code = np.fromiter((codes_map.setdefault(c, len(codes_map)) for c in contract_keys),
+                                dtype=np.int64, count=n)
+    lines = Lines(
+        row=np.array(body_idx, dtype=np.int64) + 1, contract=contract, contract_code=contract_code,
+        customer=customer, line_id=line_id, booking=booking, start=start, end=end, amount=amount,
+        recognition=recognition, billing_months=billing, arrears=arrears, billing_start=bstart,
+        dims=dim_arrays, sheet=sheet,
+    ).take(np.flatnonzero(keep))
+    problems = sorted(out.problems, key=lambda p: p.row or 0)  # stable: column order within a row
+    return ParseResult(lines, tuple(problems), n, excluded_ids, excluded_amount, tuple(header))
+
+
+def _billing_name(months: int) -> str:
+    return {0: "upfront", 1: "monthly", 3: "quarterly", 6: "semiannual", 12: "annual"}[int(months)]
+
+
+def _iso(day) -> str:
+    return (EPOCH + dt.timedelta(days=int(day))).isoformat()
+
+
+def _empty_result(out: _Collector, header) -> ParseResult:
+    z = np.zeros(0, dtype=np.int64)
+    o = np.zeros(0, dtype=object)
+    lines = Lines(z, o, z, o, o, z, z, z, z, z, z, np.zeros(0, dtype=bool), z, {}, out.sheet)
+    return ParseResult(lines, tuple(out.problems), 0, (), 0, tuple(header))
