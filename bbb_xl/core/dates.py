@@ -115,22 +115,17 @@ def whole_months_until(anchor: np.ndarray, stop: np.ndarray) -> np.ndarray:
 # day's weight is an integer, so cumulative weights are exact integers.
 UNIT = 377580  # lcm(28, 29, 30, 31)
 
-_TABLE_FIRST = MIN_DAY - 1  # Start Date - 1 must be in the table
+class MonthlyWeights:
+    """Cumulative monthly weight C(d) (in UNITs) up to the end of each day, for days in [first, last].
 
+    W(t) = C(t) - C(start - 1). A lookup table over the days a book spans: one gather per matrix cell."""
 
-def _build_monthly_table() -> np.ndarray:
-    days = np.arange(_TABLE_FIRST, MAX_DAY + 1, dtype=np.int64)
-    mi = month_index(days)
-    dom = days - month_start(mi) + 1
-    return (mi * UNIT + dom * (UNIT // days_in_month(mi))).astype(np.int64)
+    def __init__(self, first: int, last: int):
+        days = np.arange(first, last + 1, dtype=np.int64)
+        mi = month_index(days)
+        dom = days - month_start(mi) + 1
+        self.first = first
+        self.table = (mi * UNIT + dom * (UNIT // days_in_month(mi))).astype(np.int64)
 
-
-_MONTHLY_TABLE: np.ndarray | None = None
-
-
-def monthly_weight_to(days: np.ndarray) -> np.ndarray:
-    """Cumulative monthly weight C(d) (in UNITs) up to the end of each day; W(t) = C(t) - C(start - 1)."""
-    global _MONTHLY_TABLE
-    if _MONTHLY_TABLE is None:
-        _MONTHLY_TABLE = _build_monthly_table()
-    return _MONTHLY_TABLE[np.asarray(days, dtype=np.int64) - _TABLE_FIRST]
+    def __call__(self, days: np.ndarray) -> np.ndarray:
+        return self.table[np.asarray(days, dtype=np.int64) - self.first]

@@ -119,7 +119,7 @@ def mul_div_round(amount: np.ndarray, weight: np.ndarray, total: np.ndarray) -> 
     if total.size and total.max() >= _SAFE_DENOMINATOR:
         return _mul_div_round_object(amount, weight, total)
     sign = np.sign(amount)
-    q, r = np.divmod(np.abs(amount), total)
+    q, r = np.divmod(np.abs(amount), total)  # per line: cheap
     return sign * (q * weight + (2 * r * weight + total) // (2 * total))
 
 

@@ -144,9 +144,7 @@ class Book:
             i = j
 
     def _recognized(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
-        b = self.basis
-        sub = RecognitionBasis(b.first[idx], b.last[idx], b.monthly[idx], b.base[idx], b.total[idx])
-        return recognized_to_date(_view(self.lines, idx), sub, days)
+        return recognized_to_date(_view(self.lines, idx), self.basis.take(idx), days)
 
     def _billed(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
         inv = self.invoices

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.dates import monthly_weight_to
+from ..core.dates import MonthlyWeights
 from ..core.money import mul_div_round
 from .table import Lines
 
@@ -26,6 +26,11 @@ class RecognitionBasis:
     monthly: np.ndarray  # bool
     base: np.ndarray  # cumulative weight up to first - 1
     total: np.ndarray  # W(End)
+    weights: MonthlyWeights  # C(d) over the days the lines span
+
+    def take(self, idx: np.ndarray) -> "RecognitionBasis":
+        return RecognitionBasis(self.first[idx], self.last[idx], self.monthly[idx], self.base[idx],
+                                self.total[idx], self.weights)
 
 
 def recognition_basis(lines: Lines) -> RecognitionBasis:
@@ -33,16 +38,18 @@ def recognition_basis(lines: Lines) -> RecognitionBasis:
     first = lines.start
     last = np.where(pit, lines.start, lines.end)
     monthly = lines.recognition == MONTHLY
-    base = _weight_to(first - 1, monthly)
-    total = _weight_to(last, monthly) - base
-    return RecognitionBasis(first, last, monthly, base, total)
+    span = (int(first[monthly].min()) - 1, int(last[monthly].max())) if monthly.any() else (0, 0)
+    weights = MonthlyWeights(*span)
+    base = _weight_to(first - 1, monthly, weights)
+    total = _weight_to(last, monthly, weights) - base
+    return RecognitionBasis(first, last, monthly, base, total, weights)
 
 
-def _weight_to(days: np.ndarray, monthly: np.ndarray) -> np.ndarray:
+def _weight_to(days: np.ndarray, monthly: np.ndarray, weights: MonthlyWeights) -> np.ndarray:
     """Cumulative weight C(d): the day number itself for daily lines, the monthly table otherwise."""
     out = np.array(days, dtype=np.int64, copy=True)
     if monthly.any():
-        out[monthly] = monthly_weight_to(days[monthly])
+        out[monthly] = weights(days[monthly])
     return out
 
 
@@ -52,7 +59,7 @@ def recognized_to_date(lines: Lines, basis: RecognitionBasis, days: np.ndarray) 
     t = np.clip(days[None, :], (basis.first - 1)[:, None], basis.last[:, None])
     cum = t.copy()
     if basis.monthly.any():
-        cum[basis.monthly] = monthly_weight_to(t[basis.monthly])
+        cum[basis.monthly] = basis.weights(t[basis.monthly])
     weight = cum - basis.base[:, None]
     rec = mul_div_round(lines.amount[:, None], weight, basis.total[:, None])
     rec[days[None, :] < lines.booking[:, None]] = 0

@@ -147,7 +147,7 @@ def _as_rows(data) -> list:
     if isinstance(data, (list, tuple)):
         if data and not isinstance(data[0], (list, tuple)):
             return [list(data)]  # a single row
-        return [list(r) for r in data]
+        return list(data)  # rows are only read, never changed
     raise TypeError(f"a contracts range must be rows of cells, not {type(data).__name__}")
 
 
@@ -166,14 +166,24 @@ def _from_pandas(value):
     return value
 
 
+def _row_is_blank(row) -> bool:
+    first = row[0] if len(row) else None
+    if first is not None and not (type(first) is str and not first.strip()):
+        return False  # the common case, decided by one cell
+    return all(is_blank(c) for c in row)
+
+
 def _trim(rows: list) -> list:
     # trailing blank rows and columns are ignored
-    while rows and all(is_blank(c) for c in rows[-1]):
+    while rows and _row_is_blank(rows[-1]):
         rows.pop()
-    width = max((len(r) for r in rows), default=0)
+    widths = {len(r) for r in rows}
+    width = max(widths, default=0)
     while width and all(len(r) < width or is_blank(r[width - 1]) for r in rows):
         width -= 1
-    return [list(r[:width]) + [None] * (width - len(r[:width])) for r in rows]
+    if widths == {width}:
+        return rows
+    return [tuple(r[:width]) + (None,) * (width - len(r[:width])) for r in rows]
 
 
 class _Collector:
@@ -250,7 +260,7 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     if any(p.is_error and p.row == 1 for p in out.problems):
         return _empty_result(out, header)
 
-    body_idx = [i for i in range(1, len(rows)) if not all(is_blank(c) for c in rows[i])]  # blank rows: ignored
+    body_idx = [i for i in range(1, len(rows)) if not _row_is_blank(rows[i])]  # blank rows: ignored
     n = len(body_idx)
     body = [rows[i] for i in body_idx]
     columns = list(zip(*body)) if body else [() for _ in header]
@@ -266,8 +276,13 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     for j in range(len(header)):
         if not header[j]:
             continue
+        kinds = set(map(type, columns[j]))
+        if int not in kinds and (str not in kinds or "#" not in "\x00".join(
+                v for v in columns[j] if type(v) is str)):
+            continue  # no cell can be an error value
         for k, v in enumerate(columns[j]):
-            if type(v) is str or type(v) is int:
+            tv = type(v)
+            if (tv is str and "#" in v) or (tv is int and v in EXCEL_ERROR_CODES):
                 err = excel_error(v)
                 if err:
                     bad(k, j, v, f"{header[j] or 'cell'} is the Excel error {err}")
@@ -277,16 +292,21 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         return (body_idx[k] + 1, header[col_of[key]]) in err_cells if key in col_of else False
 
     # --- text columns
-    def text_column(key, required):
-        vals = col(key)
+    def text_column(key, required, vals=None):
+        vals = col(key) if vals is None else vals
         texts = np.empty(n, dtype=object)
         for k, v in enumerate(vals):
-            if is_blank(v):
-                if required and not is_err(k, key):
-                    bad(k, key, v, f"{COLUMNS[key][0]} is blank")
-                texts[k] = ""
-            else:
+            if type(v) is str:
+                t = v.strip()
+                if t:
+                    texts[k] = t
+                    continue
+            elif v is not None and not is_blank(v):
                 texts[k] = display_text(v)
+                continue
+            if required and not is_err(k, key):
+                bad(k, key, v, f"{COLUMNS[key][0]} is blank")
+            texts[k] = ""
         return texts
 
     contract = text_column("contract_id", True)
@@ -296,31 +316,24 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     if "product" in col_of:
         dim_arrays[header[col_of["product"]]] = text_column("product", False)
     for name, j in dims.items():
-        arr = np.empty(n, dtype=object)
-        for k, v in enumerate(columns[j]):
-            arr[k] = "" if is_blank(v) else display_text(v)
-        dim_arrays[name] = arr
+        dim_arrays[name] = text_column(None, False, columns[j])
 
     # --- choice columns
     def choice_column(key, table, names, default, aliases=None):
         vals = col(key)
         outv = np.empty(n, dtype=np.int64 if not isinstance(default, bool) else bool)
+        memo: dict = {}
         for k, v in enumerate(vals):
-            if is_blank(v):
-                outv[k] = default
-                continue
-            if is_err(k, key):
-                outv[k] = default
-                continue
-            norm = normalize_header(v) if isinstance(v, str) else None
-            if norm in table:
-                outv[k] = table[norm]
-            elif aliases and norm in aliases:
-                outv[k] = aliases[norm]
-            else:
-                hint = _did_you_mean(str(v).strip().lower(), names)
-                bad(k, key, v, f"{COLUMNS[key][0]} '{show_value(v)}' is not one of {', '.join(names)}{hint}")
-                outv[k] = default
+            try:
+                code = memo[v]
+            except (KeyError, TypeError):
+                code = memo[v] = _choice(v, table, aliases) if not is_blank(v) else default
+            if code is None:
+                if not is_err(k, key):
+                    hint = _did_you_mean(str(v).strip().lower(), names)
+                    bad(k, key, v, f"{COLUMNS[key][0]} '{show_value(v)}' is not one of {', '.join(names)}{hint}")
+                code = default
+            outv[k] = code
         return outv
 
     recognition = choice_column("recognition", RECOGNITION, RECOGNITION_NAMES, 0, _RECOGNITION_ALIASES)
@@ -370,51 +383,51 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         k = nonblank[i]
         bad(k, "amount", avals[k], f"Amount {message}")
 
-    # --- row rules
+    # --- row rules (vectorised; only the offending rows are visited)
     pit = recognition == 2
-    for k in range(n):
-        if has_start[k] and has_end[k] and end[k] < start[k]:
-            bad(k, "end_date", col("end_date")[k],
-                f"End Date {_iso(end[k])} is before Start Date {_iso(start[k])}")
-        if not has_end[k] and not pit[k] and has_start[k] and not is_err(k, "end_date"):
-            if "end_date" in col_of:
-                bad(k, "end_date", None, "End Date is blank (needed unless Recognition is point in time)")
-            else:
-                bad(k, "start_date", None, "End Date is missing (needed unless Recognition is point in time)")
-        if billing[k] != 0 and not has_end[k] and pit[k]:
-            bad(k, "billing" if "billing" in col_of else "start_date", col("billing")[k],
-                f"Billing '{_billing_name(billing[k])}' needs an End Date")
-        if has_bstart[k] and has_end[k] and bstart[k] > end[k]:
-            bad(k, "billing_start", col("billing_start")[k],
-                f"Billing Start {_iso(bstart[k])} is after End Date {_iso(end[k])}")
-        if has_booking[k] and has_end[k] and booking[k] > end[k] and not pit[k]:
-            bad(k, "booking_date", col("booking_date")[k],
-                f"Booking Date {_iso(booking[k])} is after End Date {_iso(end[k])}: the whole amount is "
-                f"recognized on the Booking Date", WARNING)
+    end_col, bstart_col, booking_col = col("end_date"), col("billing_start"), col("booking_date")
+    for k in np.flatnonzero(has_start & has_end & (end < start)):
+        bad(k, "end_date", end_col[k], f"End Date {_iso(end[k])} is before Start Date {_iso(start[k])}")
+    for k in np.flatnonzero(~has_end & ~pit & has_start):
+        if is_err(k, "end_date"):
+            continue
+        if "end_date" in col_of:
+            bad(k, "end_date", None, "End Date is blank (needed unless Recognition is point in time)")
+        else:
+            bad(k, "start_date", None, "End Date is missing (needed unless Recognition is point in time)")
+    for k in np.flatnonzero((billing != 0) & ~has_end & pit):
+        bad(k, "billing" if "billing" in col_of else "start_date", col("billing")[k],
+            f"Billing '{_billing_name(billing[k])}' needs an End Date")
+    for k in np.flatnonzero(has_bstart & has_end & (bstart > end)):
+        bad(k, "billing_start", bstart_col[k], f"Billing Start {_iso(bstart[k])} is after End Date {_iso(end[k])}")
+    for k in np.flatnonzero(has_booking & has_end & (booking > end) & ~pit):
+        bad(k, "booking_date", booking_col[k], f"Booking Date {_iso(booking[k])} is after End Date "
+                                               f"{_iso(end[k])}: the whole amount is recognized on the Booking "
+                                               f"Date", WARNING)
 
     end = np.where(has_end, end, start)
     booking = np.where(has_booking, booking, start)
     bstart = np.where(has_bstart, bstart, start)
 
     # --- cross-row rules: one Customer per contract, unique (Contract ID, Line ID)
-    contract_keys = np.array([key_of(c) for c in contract], dtype=object)
+    contract_keys = [c.casefold() for c in contract]
+    customers, line_ids = customer.tolist(), line_id.tolist()
     first_customer: dict[str, tuple[int, str]] = {}
     first_line: dict[tuple[str, str], int] = {}
-    for k in range(n):
-        ck = contract_keys[k]
+    for k, ck in enumerate(contract_keys):
         if not ck:
             continue
-        if customer[k]:
-            prev = first_customer.setdefault(ck, (k, customer[k]))
-            if key_of(prev[1]) != key_of(customer[k]):
-                bad(k, "customer", customer[k], f"Contract {contract[k]} has Customer '{prev[1]}' on row "
-                                                f"{body_idx[prev[0]] + 1} and '{customer[k]}' here: one "
-                                                f"Customer per Contract ID")
-        if line_id[k]:
-            lk = (ck, key_of(line_id[k]))
+        cust = customers[k]
+        if cust:
+            prev = first_customer.setdefault(ck, (k, cust))
+            if prev[1] != cust and prev[1].casefold() != cust.casefold():
+                bad(k, "customer", cust, f"Contract {contract[k]} has Customer '{prev[1]}' on row "
+                                         f"{body_idx[prev[0]] + 1} and '{cust}' here: one Customer per Contract ID")
+        if line_ids[k]:
+            lk = (ck, line_ids[k].casefold())
             if lk in first_line:
-                bad(k, "line_id", line_id[k], f"duplicate line: Contract ID {contract[k]}, Line ID {line_id[k]} "
-                                              f"is also on row {body_idx[first_line[lk]] + 1}")
+                bad(k, "line_id", line_ids[k], f"duplicate line: Contract ID {contract[k]}, Line ID {line_ids[k]} "
+                                               f"is also on row {body_idx[first_line[lk]] + 1}")
             else:
                 first_line[lk] = k
 
@@ -422,7 +435,9 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     position = {r: k for k, r in enumerate(body_idx)}
     bad_body = {position[r] for r in out.bad_rows}
     bad_contracts = {contract_keys[k] for k in bad_body}
-    keep = np.array([k not in bad_body and contract_keys[k] not in bad_contracts for k in range(n)], dtype=bool)
+    keep = np.ones(n, dtype=bool)
+    if bad_body:
+        keep = np.array([k not in bad_body and contract_keys[k] not in bad_contracts for k in range(n)], dtype=bool)
     excluded_ids = tuple(sorted({contract[k] or f"(row {body_idx[k] + 1})" for k in range(n) if not keep[k]},
                                 key=str.casefold))
     excluded_amount = int(amount[~keep].sum()) if n else 0
@@ -438,6 +453,16 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     ).take(np.flatnonzero(keep))
     problems = sorted(out.problems, key=lambda p: p.row or 0)  # stable: column order within a row
     return ParseResult(lines, tuple(problems), n, excluded_ids, excluded_amount, tuple(header))
+
+
+def _choice(value, table, aliases):
+    """Code of a choice cell (case, spaces, hyphens ignored), or None when it is not a known value."""
+    if not isinstance(value, str):
+        return None
+    norm = normalize_header(value)
+    if norm in table:
+        return table[norm]
+    return aliases.get(norm) if aliases else None
 
 
 def _billing_name(months: int) -> str:
