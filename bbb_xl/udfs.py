@@ -1,15 +1,26 @@
 """The BBB_ formulas. Each one: convert arguments, one library call, translate errors into a one-line `#BBB!` text.
 
-These are plain Python functions (callable from Python and tests); `bbb_xl.xl` registers them with xlwings.
-Results are numbers rounded to cents (Excel cells are doubles: Decimal is converted at this last step only).
+They are plain Python functions (callable from Python and tests) and xlwings UDFs for Windows desktop Excel:
+`lines` arrives through xlwings' `raw` converter (the engine owns parsing and messages: error cells stay errors,
+dates arrive as COM datetimes); 2-D results spill as native dynamic arrays. The docstring is what Excel's
+Function Wizard shows (<= 255 characters). Money is Decimal until this last step (Excel cells are doubles).
 """
 from __future__ import annotations
 
 import functools
 from decimal import Decimal
 
-from .api import check_rows, checked_book, book_from_range
+import xlwings as xw
+
+from .api import book_from_range, check_rows, checked_book
 from .core.errors import BBBError
+
+CATEGORY = "bbb_xl"
+LINES_DOC = "The contracts range with its header row, e.g. Contracts[#All]"
+START_DOC = "First period: 2025-01, 2025-Q1, 2025, 2025-01-15, or a date (alone: its month)"
+END_DOC = "Optional last period, same forms. Omitted: the end of start's own period"
+AS_OF_DOC = "Balance at the end of this day; a period label means its last day (2025-Q1 = 2025-03-31)"
+FILTER_DOC = "Optional Column=Value; Column2=Value2 (all must hold), e.g. Region=EMEA"
 
 
 def _excel(value):
@@ -27,11 +38,10 @@ def formula(fn):
         try:
             return _excel(fn(*args, **kwargs))
         except BBBError as exc:
-            return exc.summary()
+            return " ".join(exc.summary().split())[:255]
         except Exception as exc:  # noqa: BLE001 - a cell must show a message, not a crash
             text = " ".join(str(exc).split()) or type(exc).__name__
             return f"#BBB! unexpected error ({type(exc).__name__}): {text}"[:255]
-    wrapper.__wrapped_formula__ = fn
     return wrapper
 
 
@@ -39,34 +49,55 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-@formula
-def BBB_BOOKINGS(lines, start, end=None, filter=None):
-    """Bookings: the Amounts of contract lines whose Booking Date falls in start..end (end omitted: start's own
-    period; a date alone: its month). Example: =BBB_BOOKINGS(Contracts[#All], "2025-Q1")"""
-    return checked_book(lines).flow("bookings", start, None if _blank(end) else end, filter)
+def _flow_args(fn):
+    """The shared arguments of the flow formulas, documented for the Function Wizard."""
+    fn = xw.arg("filter", doc=FILTER_DOC)(fn)
+    fn = xw.arg("end_period", doc=END_DOC)(fn)
+    fn = xw.arg("start", doc=START_DOC)(fn)
+    fn = xw.arg("lines", "raw", doc=LINES_DOC)(fn)
+    return xw.func(category=CATEGORY)(fn)
 
 
+def _balance_args(fn):
+    fn = xw.arg("filter", doc=FILTER_DOC)(fn)
+    fn = xw.arg("as_of", doc=AS_OF_DOC)(fn)
+    fn = xw.arg("lines", "raw", doc=LINES_DOC)(fn)
+    return xw.func(category=CATEGORY)(fn)
+
+
+@_flow_args
 @formula
-def BBB_BILLINGS(lines, start, end=None, filter=None):
-    """Billings: invoices dated in start..end, from each line's billing schedule.
+def BBB_BOOKINGS(lines, start, end_period=None, filter=None):
+    """Bookings: Amounts of contract lines whose Booking Date falls from start to end_period.
+    Example: =BBB_BOOKINGS(Contracts[#All], "2025-Q1")"""
+    return checked_book(lines).flow("bookings", start, None if _blank(end_period) else end_period, filter)
+
+
+@_flow_args
+@formula
+def BBB_BILLINGS(lines, start, end_period=None, filter=None):
+    """Billings: invoices dated from start to end_period, from each line's billing schedule.
     Example: =BBB_BILLINGS(Contracts[#All], "2025-01", "2025-12", "Region=EMEA")"""
-    return checked_book(lines).flow("billings", start, None if _blank(end) else end, filter)
+    return checked_book(lines).flow("billings", start, None if _blank(end_period) else end_period, filter)
 
 
+@_flow_args
 @formula
-def BBB_REVENUE(lines, start, end=None, filter=None):
-    """Revenue recognized in start..end (ASC 606: ratable by day or month, or point in time).
+def BBB_REVENUE(lines, start, end_period=None, filter=None):
+    """Revenue recognized from start to end_period (ASC 606: ratable by month or day, or point in time).
     Example: =BBB_REVENUE(Contracts[#All], "2025-Q1")"""
-    return checked_book(lines).flow("revenue", start, None if _blank(end) else end, filter)
+    return checked_book(lines).flow("revenue", start, None if _blank(end_period) else end_period, filter)
 
 
+@_balance_args
 @formula
 def BBB_BACKLOG(lines, as_of, filter=None):
-    """Backlog (remaining performance obligations) at the end of as_of: booked amounts not yet recognized.
+    """Backlog (remaining performance obligations) at the end of as_of: booked, not yet recognized.
     Example: =BBB_BACKLOG(Contracts[#All], "2025-12")"""
     return checked_book(lines).balance("backlog", as_of, filter)
 
 
+@_balance_args
 @formula
 def BBB_DEFERRED(lines, as_of, filter=None):
     """Deferred revenue (contract liability) at the end of as_of: per contract, billed minus recognized when
@@ -74,6 +105,7 @@ def BBB_DEFERRED(lines, as_of, filter=None):
     return checked_book(lines).balance("deferred", as_of, filter)
 
 
+@_balance_args
 @formula
 def BBB_UNBILLED(lines, as_of, filter=None):
     """Unbilled receivable (contract asset) at the end of as_of: per contract, recognized minus billed when
@@ -81,28 +113,38 @@ def BBB_UNBILLED(lines, as_of, filter=None):
     return checked_book(lines).balance("unbilled", as_of, filter)
 
 
+@_balance_args
 @formula
 def BBB_RPO(lines, as_of, filter=None):
-    """Remaining performance obligations at as_of split into within 12 months / after, and the total (3 x 2).
+    """Remaining performance obligations at as_of: within 12 months, after 12 months, total (spills 3 x 2).
     Example: =BBB_RPO(Contracts[#All], "2025-12-31")"""
     within, after = checked_book(lines).rpo(as_of, filter)
     return [["Within 12 months", within], ["After 12 months", after], ["Total", within + after]]
 
 
+@xw.func(category=CATEGORY)
+@xw.arg("lines", "raw", doc=LINES_DOC)
+@xw.arg("metric", doc="bookings, billings, revenue (per period) or backlog, deferred, unbilled (at period ends)")
+@xw.arg("start", doc="First period: 2025-01, 2025-Q1, 2025 or a date (a date inside a period clips it)")
+@xw.arg("end_period", doc="Last period, same forms")
+@xw.arg("period", doc="Optional: month (default), quarter or year")
+@xw.arg("group_by", doc="Optional column: one row per value (sorted), then Total. E.g. Region")
+@xw.arg("filter", doc=FILTER_DOC)
 @formula
-def BBB_SCHEDULE(lines, metric, start, end, period=None, group_by=None, filter=None):
-    """A table of bookings, billings, revenue (per period) or backlog, deferred, unbilled (at period ends) from
-    start to end, by month/quarter/year, one row per group_by value plus Total. Spills.
+def BBB_SCHEDULE(lines, metric, start, end_period, period=None, group_by=None, filter=None):
+    """A spilled table of a metric by period (month/quarter/year), one row per group_by value plus Total.
     Example: =BBB_SCHEDULE(Contracts[#All], "revenue", "2025-01", "2025-12", "quarter", "Region")"""
     book = checked_book(lines)
-    schedule = book.schedule_for(metric, start, end, period, None if _blank(group_by) else group_by, filter)
+    schedule = book.schedule_for(metric, start, end_period, period, None if _blank(group_by) else group_by, filter)
     return schedule.to_rows()
 
 
+@xw.func(category=CATEGORY)
+@xw.arg("lines", "raw", doc=LINES_DOC)
 @formula
 def BBB_CHECK(lines):
-    """Every problem in a contracts range: row, column, value, severity and message, or one OK row with the
-    line count. Example: =BBB_CHECK(Contracts[#All])"""
+    """Every problem in a contracts range as rows: row, column, value, severity, problem; or one OK row with
+    the line count. Example: =BBB_CHECK(Contracts[#All])"""
     return check_rows(book_from_range(lines))
 
 

@@ -22,6 +22,8 @@ def show_value(value: object) -> str:
     if value is None:
         return "(blank)"
     if hasattr(value, "isoformat"):
+        if hasattr(value, "tzinfo") and value.tzinfo is not None:
+            value = value.replace(tzinfo=None)  # COM hands Excel's (zone-less) dates as UTC-aware datetimes
         text = value.isoformat()
         return text[:10] if text.endswith("T00:00:00") or len(text) == 10 else text
     if isinstance(value, float) and value.is_integer():

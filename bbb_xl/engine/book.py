@@ -157,6 +157,10 @@ class Book:
     def _booked(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
         return np.where(self.lines.booking[idx][:, None] <= days[None, :], self.lines.amount[idx][:, None], 0)
 
+    def cumulative(self, metric: str, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """(lines idx, days) matrix of cents booked / billed / recognized up to the end of each day."""
+        return self._cumulative(metric, idx, days)
+
     def _cumulative(self, metric: str, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
         if metric == "revenue":
             return self._recognized(idx, days)

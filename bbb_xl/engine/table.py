@@ -400,7 +400,7 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
             f"Billing '{_billing_name(billing[k])}' needs an End Date")
     for k in np.flatnonzero(has_bstart & has_end & (bstart > end)):
         bad(k, "billing_start", bstart_col[k], f"Billing Start {_iso(bstart[k])} is after End Date {_iso(end[k])}")
-    for k in np.flatnonzero(has_booking & has_end & (booking > end) & ~pit):
+    for k in np.flatnonzero(has_booking & has_end & (booking > end) & (end >= start) & ~pit):
         bad(k, "booking_date", booking_col[k], f"Booking Date {_iso(booking[k])} is after End Date "
                                                f"{_iso(end[k])}: the whole amount is recognized on the Booking "
                                                f"Date", WARNING)

@@ -1,0 +1,111 @@
+"""`bbb-xl refresh FILE`: the headless shell. Reads the input tabs, builds the reports, rewrites only the report
+tabs' cells in the package (everything else byte for byte) and atomically replaces the file."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.errors import BBBError
+from ..files import check_xlsx_archive, csv_text, _use_defusedxml
+from ..reports import Reports
+from . import package as pk
+from .workflow import CONTRACTS, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
+
+RUN_INFO_STALE_CELL = (13, 1)
+
+
+@dataclass
+class RefreshResult:
+    path: Path
+    status: str
+    lines: int
+    problems: int
+    csv_files: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)  # read / compute / write seconds
+    reports: Reports | None = None
+
+
+def read_inputs(path) -> tuple[list, list]:
+    """Rows of Contracts and Settings (cached values of formulas), through defusedxml."""
+    _use_defusedxml()
+    import openpyxl
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    try:
+        missing = [s for s in (CONTRACTS, SETTINGS) if s not in wb.sheetnames]
+        if missing:
+            raise BBBError(f"{Path(path).name} has no {' or '.join(repr(m) for m in missing)} tab: is it a bbb_xl "
+                           f"workbook? (bbb-xl template PATH makes one)")
+        contracts = [list(r) for r in wb[CONTRACTS].iter_rows(values_only=True)]
+        settings = [list(r) for r in wb[SETTINGS].iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    return contracts, settings
+
+
+def refresh_file(path, *, refreshed_at: dt.datetime | None = None) -> RefreshResult:
+    path = Path(path)
+    pk.check_can_replace(path)
+    check_xlsx_archive(path)
+    t0 = time.perf_counter()
+    contracts, settings = read_inputs(path)
+    t1 = time.perf_counter()
+    reports = compute_reports(contracts, settings, refreshed_at=refreshed_at)
+    t2 = time.perf_counter()
+    pkg = pk.Package(path)
+    write_reports(pkg, reports, contracts)
+    written = []
+    for suffix, rows in reports.csv_files:
+        target = path.with_name(f"{path.stem} - {suffix}.csv")
+        _write_text_atomic(target, csv_text(rows))
+        written.append(target)
+    pkg.save_atomic(path)
+    t3 = time.perf_counter()
+    lines = sum(1 for r in contracts[1:] if any(v not in (None, "") for v in r))
+    return RefreshResult(path, reports.status, lines, len(reports.problems), written,
+                         {"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2}, reports)
+
+
+def write_reports(pkg: pk.Package, reports: Reports, contracts) -> None:
+    parts = pkg.sheet_parts()
+    missing = [name for name in GENERATED_SHEETS if name not in parts]
+    if missing:
+        raise BBBError(f"the workbook has no report tab {', '.join(repr(m) for m in missing)}: rebuild it from the "
+                       f"template (bbb-xl template PATH) and paste your Contracts and Settings")
+    xf = pk.ensure_styles(pkg)
+    for name in GENERATED_SHEETS:
+        report = reports.sheets[name]
+        extra = None
+        if name == "Run Info":
+            formula = stale_formula(contracts, reports.amount_total_cents)
+            if formula:
+                from xml.sax.saxutils import escape
+                r, c = RUN_INFO_STALE_CELL
+                extra = {(r, c): f'<c r="A{r}" s="{xf["subtitle"]}" t="inlineStr"><is><t>Reports vs Contracts'
+                                 f'</t></is></c>',
+                         (r, c + 1): f'<c r="B{r}" s="{xf["status_ok"]}" t="str"><f>{escape(formula)}</f>'
+                                     f'<v>Up to date</v></c>'}
+        data, dim = pk.sheet_data_xml(report, xf, extra)
+        part = parts[name]
+        pkg.set(part, pk.replace_sheet_data(pkg.text(part), data, dim))
+        if name == "Summary" and reports.chart.periods:
+            for drawing in pkg.related(part, "drawing"):
+                for chart in pkg.related(drawing, "chart"):
+                    pkg.set(chart, pk.patch_chart(pkg.text(chart), name, reports.chart, report))
+
+
+def _write_text_atomic(target: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".~bbb_", suffix=".csv", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,363 @@
+"""Refresh an xlsx/xlsm package in place, headless: every part but the report sheets is copied byte for byte.
+
+Report sheets keep everything outside <sheetData> (column widths, views, print settings, drawings with their
+buttons and charts); only their cells are rewritten, as a stream. Text is written as inline strings, so it can
+never become a formula. Styles the reports need are found in styles.xml or appended once. Charts on Summary get
+their ranges and caches rewritten. The new package is written to a temporary file and atomically replaces the
+original, after explicit checks that the file is writable and not open in Excel or LibreOffice.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import posixpath
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from ..core.errors import BBBError, column_letter
+from ..reports import MONEY, Block, ChartData, SheetReport, money_text
+
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: same inputs, same bytes
+_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+MONEY_FORMAT = "#,##0.00_);(#,##0.00)"
+STYLE_SPECS = {
+    # name: (number format or None, font (bold, italic, size delta, rgb) or None, fill rgb, border top/bottom)
+    "text": (None, None, None, None),
+    "title": (None, (True, False, 3, None), None, None),
+    "subtitle": (None, (False, True, 0, "FF595959"), None, None),
+    "header": (None, (True, False, 0, None), "FFD9E1F2", "bottom"),
+    MONEY: (MONEY_FORMAT, None, None, None),
+    "money_total": (MONEY_FORMAT, (True, False, 0, None), None, "top"),
+    "date": ("yyyy\\-mm\\-dd", None, None, None),
+    "stamp": ("yyyy\\-mm\\-dd hh:mm:ss", None, None, None),
+    "ratio": ("0.00", None, None, None),
+    "int": ("#,##0", None, None, None),
+    "status_ok": (None, (True, False, 0, "FF006100"), "FFC6EFCE", None),
+    "status_bad": (None, (True, False, 0, "FF9C0006"), "FFFFC7CE", None),
+    "banner": (None, (True, False, 0, "FFFFFFFF"), "FFC00000", None),
+}
+_BUILTIN_FORMATS = {"0.00": 2, "#,##0": 3}
+
+
+# --- package access ---------------------------------------------------------------------------------------------
+
+class Package:
+    """The parts of an xlsx/xlsm zip, in their original order."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        with zipfile.ZipFile(self.path) as zf:
+            self.infos = zf.infolist()
+            self.parts = {i.filename: zf.read(i.filename) for i in self.infos}
+        self.changed: dict[str, bytes] = {}
+
+    def text(self, name: str) -> str:
+        return self.changed.get(name, self.parts[name]).decode("utf-8")
+
+    def set(self, name: str, data: str | bytes) -> None:
+        self.changed[name] = data.encode("utf-8") if isinstance(data, str) else data
+
+    def sheet_parts(self) -> dict[str, str]:
+        """Sheet name -> part path (xl/worksheets/sheetN.xml)."""
+        wb = self.text("xl/workbook.xml")
+        rels = self.text("xl/_rels/workbook.xml.rels")
+        targets = {m.group(1): m.group(2) for m in re.finditer(
+            r'<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"', rels)}
+        targets.update({m.group(2): m.group(1) for m in re.finditer(
+            r'<Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"', rels)})
+        out = {}
+        for m in re.finditer(r"<sheet\b([^>]*)/?>", wb):
+            attrs = m.group(1)
+            name = _unescape(re.search(r'\bname="([^"]*)"', attrs).group(1))
+            rid = re.search(r'\br:id="([^"]*)"', attrs) or re.search(r'\bid="([^"]*)"', attrs)
+            target = targets[rid.group(1)]
+            out[name] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+                posixpath.join("xl", target))
+        return out
+
+    def related(self, part: str, kind: str) -> list[str]:
+        """Targets of a part's relationships whose Type ends with kind (e.g. 'drawing', 'chart')."""
+        rels_name = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+        if rels_name not in self.parts:
+            return []
+        rels = self.text(rels_name)
+        out = []
+        for m in re.finditer(r"<Relationship\b([^>]*)/>", rels):
+            attrs = m.group(1)
+            if re.search(r'Type="[^"]*/' + kind + '"', attrs):
+                target = re.search(r'Target="([^"]+)"', attrs).group(1)
+                out.append(posixpath.normpath(posixpath.join(posixpath.dirname(part), target)))
+        return out
+
+    def save_atomic(self, target: str | os.PathLike | None = None) -> None:
+        target = Path(target or self.path)
+        fd, tmp = tempfile.mkstemp(prefix=".~bbb_", suffix=target.suffix, dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+                    for info in self.infos:
+                        data = self.changed.get(info.filename, self.parts[info.filename])
+                        zi = zipfile.ZipInfo(info.filename, date_time=info.date_time if info.filename not in
+                                             self.changed else _ZIP_DATE)
+                        zi.compress_type = zipfile.ZIP_DEFLATED
+                        zi.external_attr = info.external_attr
+                        zf.writestr(zi, data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if target.exists():
+                os.chmod(tmp, target.stat().st_mode & 0o777)
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+def _unescape(text: str) -> str:
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+            .replace("&amp;", "&"))
+
+
+def check_can_replace(path: str | os.PathLike) -> None:
+    """Refuse, before any work, to write a file that is read-only or open in Excel / LibreOffice."""
+    path = Path(path)
+    if not path.exists():
+        raise BBBError(f"{path}: no such file")
+    for lock in (path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#")):
+        if lock.exists():
+            raise BBBError(f"{path.name} is open in another program (lock file {lock.name}): close it and "
+                           f"refresh again; nothing was written")
+    if not os.access(path, os.W_OK) or not (path.stat().st_mode & 0o222):
+        raise BBBError(f"{path.name} is read-only: nothing was written")
+    if not os.access(path.parent, os.W_OK):
+        raise BBBError(f"{path.parent} is not writable: nothing was written")
+
+
+# --- styles -----------------------------------------------------------------------------------------------------
+
+def _section(xml: str, tag: str) -> tuple[int, int, list[str]] | None:
+    m = re.search(rf"<{tag}\b[^>]*?(?:/>|>(.*?)</{tag}>)", xml, re.S)
+    if not m:
+        return None
+    inner = m.group(1) or ""
+    child = {"numFmts": "numFmt", "fonts": "font", "fills": "fill", "borders": "border", "cellXfs": "xf"}[tag]
+    items = re.findall(rf"<{child}\b[^>]*?/>|<{child}\b[^>]*?>.*?</{child}>", inner, re.S)
+    return m.start(), m.end(), items
+
+
+def _set_section(xml: str, tag: str, items: list[str], before: str) -> str:
+    block = f'<{tag} count="{len(items)}">{"".join(items)}</{tag}>'
+    sec = _section(xml, tag)
+    if sec:
+        return xml[: sec[0]] + block + xml[sec[1]:]
+    i = xml.index(f"<{before}")
+    return xml[:i] + block + xml[i:]
+
+
+def ensure_styles(pkg: Package) -> dict[str, int]:
+    """Style name -> cellXfs index; missing xfs (and their fonts, fills, borders, formats) appended once."""
+    name = "xl/styles.xml"
+    xml = pkg.text(name)
+    fonts = _section(xml, "fonts")[2]
+    fills = _section(xml, "fills")[2]
+    borders = _section(xml, "borders")[2]
+    xfs = _section(xml, "cellXfs")[2]
+    numfmts = (_section(xml, "numFmts") or (0, 0, []))[2]
+    base = fonts[0]
+    size = float((re.search(r'<sz val="([^"]+)"', base) or re.search("(11)", "11")).group(1))
+    face = (re.search(r'<name val="([^"]+)"', base) or re.search("(Calibri)", "Calibri")).group(1)
+    changed = False
+
+    def index(items, xml_item):
+        nonlocal changed
+        if xml_item in items:
+            return items.index(xml_item)
+        items.append(xml_item)
+        changed = True
+        return len(items) - 1
+
+    def fmt_id(code):
+        nonlocal changed
+        if code is None:
+            return 0
+        if code in _BUILTIN_FORMATS:
+            return _BUILTIN_FORMATS[code]
+        for item in numfmts:
+            m = re.search(r'numFmtId="(\d+)"[^>]*formatCode="([^"]*)"', item)
+            if m and _unescape(m.group(2)) == code:
+                return int(m.group(1))
+        used = [int(x) for x in re.findall(r'numFmtId="(\d+)"', "".join(numfmts))]
+        new_id = max([163] + used) + 1
+        numfmts.append(f'<numFmt numFmtId="{new_id}" formatCode="{escape(code, {chr(34): "&quot;"})}"/>')
+        changed = True
+        return new_id
+
+    out = {}
+    for style, (code, font, fill, border) in STYLE_SPECS.items():
+        font_id = 0
+        if font:
+            bold, italic, delta, rgb = font
+            parts = ("<b/>" if bold else "") + ("<i/>" if italic else "") + f'<sz val="{size + delta:g}"/>' + \
+                (f'<color rgb="{rgb}"/>' if rgb else '<color theme="1"/>') + f'<name val="{face}"/><family val="2"/>'
+            font_id = index(fonts, f"<font>{parts}</font>")
+        fill_id = index(fills, f'<fill><patternFill patternType="solid"><fgColor rgb="{fill}"/><bgColor indexed="64"/>'
+                               f'</patternFill></fill>') if fill else 0
+        border_id = 0
+        if border:
+            edge = '<{0} style="thin"><color auto="1"/></{0}>'
+            b = "<border><left/><right/>" + (edge.format("top") if border == "top" else "<top/>") + \
+                (edge.format("bottom") if border == "bottom" else "<bottom/>") + "<diagonal/></border>"
+            border_id = index(borders, b)
+        num = fmt_id(code)
+        xf = (f'<xf numFmtId="{num}" fontId="{font_id}" fillId="{fill_id}" borderId="{border_id}" xfId="0"'
+              + (' applyNumberFormat="1"' if num else "") + (' applyFont="1"' if font_id else "")
+              + (' applyFill="1"' if fill_id else "") + (' applyBorder="1"' if border_id else "") + "/>")
+        out[style] = 0 if style == "text" else index(xfs, xf)
+    if changed:
+        xml = _set_section(xml, "cellXfs", xfs, "cellStyles")
+        xml = _set_section(xml, "borders", borders, "cellStyleXfs")
+        xml = _set_section(xml, "fills", fills, "borders")
+        xml = _set_section(xml, "fonts", fonts, "fills")
+        if numfmts:
+            xml = _set_section(xml, "numFmts", numfmts, "fonts")
+        pkg.set(name, xml)
+    return out
+
+
+# --- sheet data ---------------------------------------------------------------------------------------------------
+
+_EPOCH_ORDINAL = dt.date(1899, 12, 30).toordinal()
+_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _serial(value) -> str:
+    if isinstance(value, dt.datetime):
+        days = value.toordinal() - _EPOCH_ORDINAL
+        secs = value.hour * 3600 + value.minute * 60 + value.second
+        return repr(days + secs / 86400) if secs else str(days)
+    return str(value.toordinal() - _EPOCH_ORDINAL)
+
+
+def _cell_xml(ref: str, value, style: str, xf: int) -> str:
+    s = f' s="{xf}"' if xf else ""
+    if value is None or value == "":
+        return f'<c r="{ref}"{s}/>' if xf else ""
+    if isinstance(value, str):
+        text = escape(_BAD_XML.sub("", value))
+        space = ' xml:space="preserve"' if text != text.strip() else ""
+        return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f'<c r="{ref}"{s}><v>{_serial(value)}</v></c>'
+    if style in (MONEY, "money_total"):
+        return f'<c r="{ref}"{s}><v>{money_text(value)}</v></c>'
+    if isinstance(value, float):
+        return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
+    return f'<c r="{ref}"{s}><v>{int(value)}</v></c>'
+
+
+def sheet_data_xml(report: SheetReport, xf: dict[str, int], extra_cells: dict | None = None) -> tuple[str, str]:
+    """(<sheetData> xml, dimension ref) of a report; extra_cells: {(row, col): raw <c> xml} (formulas)."""
+    rows: dict[int, list[tuple[int, str]]] = {}
+    max_col = 1
+    for block in report.blocks:
+        letters = [column_letter(block.col + j) for j in range(block.width)]
+        styles = [block.style_of(j) for j in range(block.width)]
+        xfs = [xf[s] for s in styles]
+        values = block.values
+        is_matrix = isinstance(values, np.ndarray)
+        if is_matrix and styles and all(s in (MONEY, "money_total") for s in styles):
+            texts = _money_matrix_text(values)
+            for i in range(values.shape[0]):
+                r = block.row + i
+                rs = str(r)
+                cells = rows.setdefault(r, [])
+                row_text = texts[i]
+                for j, letter in enumerate(letters):
+                    sx = f' s="{xfs[j]}"' if xfs[j] else ""
+                    cells.append((block.col + j, f'<c r="{letter}{rs}"{sx}><v>{row_text[j]}</v></c>'))
+        else:
+            for i, row in enumerate(values):
+                r = block.row + i
+                rs = str(r)
+                cells = rows.setdefault(r, [])
+                for j, value in enumerate(row):
+                    xml = _cell_xml(letters[j] + rs, value, styles[j], xfs[j])
+                    if xml:
+                        cells.append((block.col + j, xml))
+        max_col = max(max_col, block.col + block.width - 1)
+    for (r, c), xml in (extra_cells or {}).items():
+        rows.setdefault(r, []).append((c, xml))
+        max_col = max(max_col, c)
+    out = ["<sheetData>"]
+    for r in sorted(rows):
+        cells = rows[r]
+        cells.sort(key=lambda t: t[0])
+        out.append(f'<row r="{r}">' + "".join(x for _, x in cells) + "</row>")
+    out.append("</sheetData>")
+    last_row = max(rows, default=1)
+    return "".join(out), f"A1:{column_letter(max_col)}{last_row}"
+
+
+def _money_matrix_text(values: np.ndarray) -> list[list[str]]:
+    """Exact decimal text for an int cents matrix, vectorised."""
+    v = np.asarray(values, dtype=np.int64)
+    neg = v < 0
+    a = np.abs(v)
+    whole = (a // 100).astype(str)
+    frac = np.char.zfill((a % 100).astype(str), 2)
+    text = np.char.add(np.char.add(np.where(neg, "-", ""), whole), np.char.add(".", frac))
+    return text.tolist()
+
+
+def replace_sheet_data(sheet_xml: str, data_xml: str, dimension: str) -> str:
+    m = re.search(r"<sheetData\s*/>|<sheetData\b[^>]*>.*?</sheetData>", sheet_xml, re.S)
+    if not m:
+        raise BBBError("a report sheet has no <sheetData>: the workbook is damaged")
+    sheet_xml = sheet_xml[: m.start()] + data_xml + sheet_xml[m.end():]
+    if re.search(r"<dimension\b[^>]*/>", sheet_xml):
+        sheet_xml = re.sub(r'<dimension\b[^>]*/>', f'<dimension ref="{dimension}"/>', sheet_xml, count=1)
+    return sheet_xml
+
+
+# --- charts -------------------------------------------------------------------------------------------------------
+
+def patch_chart(chart_xml: str, sheet: str, chart: ChartData, report: SheetReport) -> str:
+    """Point each series of a Summary chart at the current chart data block, with fresh caches."""
+    q = f"'{sheet}'" if not re.fullmatch(r"\w+", sheet) else sheet
+    row_to_name = {row: name for name, row in chart.series_rows.items()}
+    last_col = column_letter(chart.first_col + chart.periods - 1)
+    first_col = column_letter(chart.first_col)
+    labels = [report.cell(chart.label_row, chart.first_col + j) for j in range(chart.periods)]
+
+    def patch_series(m):
+        ser = m.group(0)
+        ref = re.search(r"<c:val>.*?<c:f>[^<]*?\$(\d+)</c:f>", ser, re.S)
+        if not ref or int(ref.group(1)) not in row_to_name:
+            return ser
+        row = int(ref.group(1))
+        values = [report.cell(row, chart.first_col + j) for j in range(chart.periods)]
+        name = row_to_name[row]
+        tx = (f"<c:tx><c:strRef><c:f>{q}!$A${row}</c:f><c:strCache><c:ptCount val=\"1\"/><c:pt idx=\"0\">"
+              f"<c:v>{escape(name)}</c:v></c:pt></c:strCache></c:strRef></c:tx>")
+        cat = (f"<c:cat><c:strRef><c:f>{q}!${first_col}${chart.label_row}:${last_col}${chart.label_row}</c:f>"
+               f"<c:strCache><c:ptCount val=\"{chart.periods}\"/>"
+               + "".join(f'<c:pt idx="{i}"><c:v>{escape(str(v))}</c:v></c:pt>' for i, v in enumerate(labels))
+               + "</c:strCache></c:strRef></c:cat>")
+        val = (f"<c:val><c:numRef><c:f>{q}!${first_col}${row}:${last_col}${row}</c:f><c:numCache>"
+               f"<c:formatCode>General</c:formatCode><c:ptCount val=\"{chart.periods}\"/>"
+               + "".join(f'<c:pt idx="{i}"><c:v>{money_text(v)}</c:v></c:pt>' for i, v in enumerate(values))
+               + "</c:numCache></c:numRef></c:val>")
+        ser = re.sub(r"<c:tx>.*?</c:tx>", lambda _: tx, ser, count=1, flags=re.S)
+        ser = re.sub(r"<c:cat>.*?</c:cat>", lambda _: cat, ser, count=1, flags=re.S)
+        ser = re.sub(r"<c:val>.*?</c:val>", lambda _: val, ser, count=1, flags=re.S)
+        return ser
+
+    return re.sub(r"<c:ser>.*?</c:ser>", patch_series, chart_xml, flags=re.S)

@@ -1,0 +1,191 @@
+"""Build the template workbook (and the demo) from sources in the repo: xlsxwriter lays out the tabs, the VBA
+project and buttons come from vba_project, then a headless refresh fills the report tabs."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import xlsxwriter
+
+from ..engine.table import BILLING_NAMES, RECOGNITION_NAMES, TIMING_NAMES
+from ..sample import CONTRACT_COLUMNS, SAMPLE_SETTINGS, sample_contracts
+from ..settings import SETTINGS
+from . import vba_project
+from .headless import RefreshResult, refresh_file
+from .workflow import CONTRACTS, GENERATED_SHEETS, SETTINGS as SETTINGS_SHEET, START
+
+TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "workbook_templates" / "bbb_template.xlsm"
+BUILD_TIME = dt.datetime(2025, 1, 1)  # fixed document dates: the same sources give the same file
+
+HEADER_NOTES = {
+    "Contract ID": "Required. Lines with the same Contract ID are one contract: deferred revenue and unbilled "
+                   "receivable are netted per contract.",
+    "Customer": "Required. One customer per Contract ID.",
+    "Line ID": "Optional. Must be unique within a contract when given.",
+    "Product": "Optional dimension for filters and reports.",
+    "Booking Date": "Optional, default Start Date. The day the contract was signed: the whole Amount is booked "
+                    "that day and nothing is recognized before it.",
+    "Start Date": "Required. First day of service, inclusive.",
+    "End Date": "Last day of service, inclusive. Required unless Recognition is point in time.",
+    "Amount": "Required. Transaction price of the line over its whole term. Negative for a discount or credit.",
+    "Recognition": "monthly (default): equal amounts per calendar month, partial months by days; daily: by day; "
+                   "point in time: all on Start Date.",
+    "Billing": "upfront (default), monthly, quarterly, semiannual or annual, anchored on Billing Start.",
+    "Billing Timing": "advance (default): invoice on the first day of each billing period; arrears: on its last.",
+    "Billing Start": "Optional, default Start Date. Anchor of the billing calendar.",
+    "Region": "Any other column is a dimension for filters and group-by.",
+    "Segment": "Any other column is a dimension for filters and group-by.",
+}
+EXAMPLE_ROWS = 8  # the template ships a few example lines of the sample book
+
+
+def build_workbook(path, contracts: list[list], settings_values: dict, *, refreshed_at=BUILD_TIME,
+                   keep_csv: bool = True) -> RefreshResult:
+    """Lay out every tab with xlsxwriter, then refresh the reports headless (CSV exports beside the file)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=".~bbb_build_", suffix=".xlsm", dir=path.parent)
+    os.close(fd)
+    try:
+        _layout(tmp, contracts, settings_values)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    result = refresh_file(path, refreshed_at=refreshed_at)
+    if not keep_csv:
+        for csv_path in result.csv_files:
+            csv_path.unlink(missing_ok=True)
+        result.csv_files = []
+    return result
+
+
+def build_template(path=TEMPLATE_PATH) -> RefreshResult:
+    rows = sample_contracts()
+    return build_workbook(path, rows[: EXAMPLE_ROWS + 1], SAMPLE_SETTINGS, keep_csv=False)
+
+
+def build_demo(path) -> RefreshResult:
+    """A new workbook from the template sources, filled with the built-in sample book and refreshed."""
+    return build_workbook(path, sample_contracts(), SAMPLE_SETTINGS, refreshed_at=None)
+
+
+def _layout(path, contracts, settings_values) -> None:
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
+                                         "strings_to_urls": False})
+    wb.set_properties({"title": "bbb_xl reports", "author": "bbb_xl", "created": BUILD_TIME})
+    wb.set_calc_mode("auto")
+    f_title = wb.add_format({"bold": True, "font_size": 14})
+    f_head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "bottom": 1, "text_wrap": True,
+                            "valign": "top"})
+    f_date = wb.add_format({"num_format": "yyyy-mm-dd"})
+    f_money = wb.add_format({"num_format": "#,##0.00_);(#,##0.00)"})
+    f_wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+
+    start = wb.add_worksheet(START)
+    start.set_column(0, 0, 110)
+    start.set_column(1, 1, 34)
+    vba_project.add_refresh_button(wb, start, "C2", width=150, height=32)
+
+    # --- Contracts: an Excel Table with notes, validation, formats
+    ws = wb.add_worksheet(CONTRACTS)
+    header = contracts[0]
+    body = contracts[1:]
+    widths = {"Contract ID": 12, "Customer": 24, "Line ID": 8, "Product": 22, "Amount": 16, "Recognition": 14,
+              "Billing": 12, "Billing Timing": 14}
+    columns = []
+    for j, name in enumerate(header):
+        fmt = f_date if "Date" in name or name == "Billing Start" else f_money if name == "Amount" else None
+        columns.append({"header": name, **({"format": fmt} if fmt else {})})
+        ws.set_column(j, j, widths.get(name, 13 if fmt is f_date else 12), fmt)
+        if name in HEADER_NOTES:
+            ws.write_comment(0, j, HEADER_NOTES[name], {"x_scale": 2.2, "y_scale": 1.4})
+    last_row = max(len(body), 1)
+    ws.add_table(0, 0, last_row, len(header) - 1, {
+        "name": "Contracts", "columns": columns, "style": "Table Style Medium 2",
+        "data": [[_cell(v) for v in row] for row in body] if body else None})
+    choices = {"Recognition": RECOGNITION_NAMES, "Billing": BILLING_NAMES, "Billing Timing": TIMING_NAMES}
+    for j, name in enumerate(header):
+        if name in choices:
+            ws.data_validation(1, j, 1_048_575, j, {
+                "validate": "list", "source": list(choices[name]), "error_title": name,
+                "error_message": f"{name} is one of: {', '.join(choices[name])}"})
+    ws.freeze_panes(1, 0)
+
+    # --- Settings
+    st = wb.add_worksheet(SETTINGS_SHEET)
+    st.set_column(0, 0, 30)
+    st.set_column(1, 1, 28)
+    st.set_column(2, 2, 100, f_wrap)
+    st.write_row(0, 0, ["Setting", "Value", "Meaning"], f_head)
+    for i, (name, default, meaning) in enumerate(SETTINGS, start=1):
+        value = settings_values.get(name, default)
+        st.write_string(i, 0, name)
+        if isinstance(value, (dt.date, dt.datetime)):
+            st.write_datetime(i, 1, value, f_date)
+        elif isinstance(value, (int, float)):
+            st.write_number(i, 1, value)
+        elif value is not None:
+            st.write_string(i, 1, str(value))
+        st.write_string(i, 2, meaning)
+        validation = {
+            "Period": {"validate": "list", "source": ["month", "quarter", "year"]},
+            "Fiscal year start month": {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 12},
+            "Detail line limit": {"validate": "integer", "criteria": "between", "minimum": 1,
+                                  "maximum": 1_000_000},
+            "As-of date": {"validate": "date", "criteria": "between", "minimum": dt.date(1900, 1, 1),
+                           "maximum": dt.date(9999, 12, 31)},
+            "Currency": {"validate": "length", "criteria": "==", "value": 3},
+        }.get(name)
+        if validation:
+            st.data_validation(i, 1, i, 1, {**validation, "error_message": meaning[:255]})
+    st.freeze_panes(1, 0)
+
+    # --- report tabs (filled by the refresh)
+    sheets = {}
+    for name in GENERATED_SHEETS[1:]:
+        sheets[name] = wb.add_worksheet(name)
+    summary = sheets["Summary"]
+    summary.set_column(0, 0, 46)
+    summary.set_column(1, 40, 17)
+    vba_project.add_refresh_button(wb, summary, "F2", width=150, height=32)
+    periods = 12
+    col = wb.add_chart({"type": "column"})
+    for i, name in enumerate(["Bookings", "Billings", "Revenue"]):
+        col.add_series({"name": ["Summary", 40 + i, 0], "categories": ["Summary", 39, 1, 39, periods],
+                        "values": ["Summary", 40 + i, 1, 40 + i, periods]})
+    col.set_title({"name": "Bookings, billings and revenue by period"})
+    col.set_legend({"position": "bottom"})
+    col.set_y_axis({"num_format": "#,##0"})
+    summary.insert_chart("A19", col, {"x_scale": 1.25, "y_scale": 1.35})
+    line = wb.add_chart({"type": "line"})
+    for i, name in enumerate(["Backlog", "Deferred revenue"]):
+        line.add_series({"name": ["Summary", 43 + i, 0], "categories": ["Summary", 39, 1, 39, periods],
+                         "values": ["Summary", 43 + i, 1, 43 + i, periods], "marker": {"type": "circle"}})
+    line.set_title({"name": "Backlog and deferred revenue at period end"})
+    line.set_legend({"position": "bottom"})
+    line.set_y_axis({"num_format": "#,##0"})
+    summary.insert_chart("D19", line, {"x_scale": 1.25, "y_scale": 1.35})
+    for name in ("Revenue", "Billings"):
+        sheets[name].set_column(0, 1, 20)
+        sheets[name].set_column(2, 60, 13)
+        sheets[name].freeze_panes(4, 2)
+    for name in ("Bookings", "Backlog", "Deferred Revenue", "Journal Entries", "Exceptions", "Run Info"):
+        sheets[name].set_column(0, 0, 30 if name != "Exceptions" else 22)
+        sheets[name].set_column(1, 12, 18)
+    sheets["Journal Entries"].set_column(2, 2, 36)
+    sheets["Journal Entries"].set_column(5, 5, 44)
+    sheets["Exceptions"].set_column(4, 4, 90)
+    sheets["Run Info"].set_column(1, 1, 70)
+    for name, ws_ in sheets.items():
+        ws_.set_landscape()
+        ws_.fit_to_pages(1, 0)
+    vba_project.attach_vba_project(wb)
+    wb.close()
+
+
+def _cell(v):
+    if isinstance(v, dt.datetime):
+        return v
+    return v

@@ -1,0 +1,96 @@
+"""One report builder, two shells: inputs (rows of the input tabs) -> Reports, shared by the Excel button and
+the headless refresh, so both produce identical report content."""
+from __future__ import annotations
+
+import datetime as dt
+
+from ..core.errors import column_letter
+from ..engine.book import Book
+from ..engine.table import normalize_header, parse_contracts
+from ..reports import REPORT_SHEETS, ChartData, Reports, SheetReport, build_reports, status_text
+from ..settings import parse_settings
+
+CONTRACTS, SETTINGS, START = "Contracts", "Settings", "Start here"
+INPUT_SHEETS = (CONTRACTS, SETTINGS)
+GENERATED_SHEETS = [START] + REPORT_SHEETS
+
+START_TEXT = [
+    "bbb_xl turns the contracts on the Contracts tab into bookings, billings, revenue (ASC 606), backlog (RPO), "
+    "deferred revenue and journal entries.",
+    "",
+    "How to use it",
+    "1. Paste one row per contract line into the Contracts table (hover a header for what it means).",
+    "2. Check the Settings tab: as-of date, report periods, fiscal year, GL account names.",
+    "3. Press Refresh reports (Excel with the xlwings add-in), or run:  bbb-xl refresh <this file>",
+    "4. Read Exceptions first: contracts with an input error are left out of every report, whole.",
+    "",
+    "Report tabs (values, readable without Python)",
+    "Summary \u2014 the as-of period, quarter and year to date; balances at the as-of date; charts.",
+    "Revenue \u2014 the revenue waterfall: each contract line by period; Before + periods + After = Amount.",
+    "Billings \u2014 the same for invoices.",
+    "Bookings \u2014 bookings by period for each dimension (Product, Region, ...).",
+    "Backlog \u2014 remaining performance obligations: opening + bookings \u2212 revenue = closing; RPO split.",
+    "Deferred Revenue \u2014 rollforward of the contract liability, unbilled receivable beside it, ASC "
+    "606-10-50-8 revenue from opening deferred.",
+    "Journal Entries \u2014 balanced entries per period with your GL account names (also a CSV).",
+    "Exceptions \u2014 every input problem with its cell.",
+    "Run Info \u2014 version, time of refresh, input fingerprint, and STALE when Contracts changed since.",
+    "",
+    "This tab, Summary and the other report tabs are rewritten by every refresh; Contracts, Settings and any tab "
+    "you add are never touched.",
+]
+
+
+def start_here(status: str, problems: int) -> SheetReport:
+    s = SheetReport(START)
+    s.add(1, 1, [["bbb_xl \u2014 bookings, billings, backlog and deferred revenue"]], "title")
+    s.add(2, 1, [["Status", status]], ["subtitle", "status_ok" if not problems else "status_bad"])
+    s.add(4, 1, [[line] for line in START_TEXT], "text")
+    for i, line in enumerate(START_TEXT):
+        if line in ("How to use it", "Report tabs (values, readable without Python)"):
+            s.blocks.append(type(s.blocks[0])(4 + i, 1, [[line]], "subtitle"))
+    return s
+
+
+def compute_reports(contract_rows, settings_rows, *, refreshed_at: dt.datetime | None = None) -> Reports:
+    """Parse both input tabs (problems located at their cells) and build every report tab."""
+    parsed = parse_contracts(contract_rows, sheet=CONTRACTS, origin=(1, 1))
+    settings, settings_problems = parse_settings(settings_rows, sheet=SETTINGS)
+    book = Book(parsed, settings.calendar) if settings else Book(parsed)
+    if settings is None:
+        reports = _not_refreshed(book, settings_problems)
+    else:
+        reports = build_reports(book, settings, input_problems=settings_problems, contract_rows=contract_rows,
+                                refreshed_at=refreshed_at)
+    reports.sheets[START] = start_here(reports.status, len(reports.problems))
+    return reports
+
+
+def _not_refreshed(book, settings_problems) -> Reports:
+    """Settings unusable: no figure is computed; the status, Exceptions and a note on every report tab."""
+    problems = tuple(book.problems) + tuple(settings_problems)
+    status = status_text(problems)
+    sheets = {}
+    for name in REPORT_SHEETS:
+        s = SheetReport(name)
+        s.add(1, 1, [[f"{name}: not refreshed \u2014 fix the Settings problems listed in Exceptions"]], "banner")
+        sheets[name] = s
+    sheets["Summary"].add(2, 1, [["Status", status]], ["subtitle", "status_bad"])
+    ex = sheets["Exceptions"]
+    ex.add(4, 1, [["Cell", "Column", "Value", "Severity", "Problem"]], "header")
+    ex.add(5, 1, [[p.location, p.column or "", "" if p.value is None else str(p.value), p.severity, p.message]
+                  for p in problems], "text")
+    return Reports(sheets, [], ChartData(40, 2, 0, {}), status, 0, problems)
+
+
+def stale_formula(contract_rows, amount_total_cents: int) -> str | None:
+    """Native formula for Run Info: STALE once the Contracts Amount total differs from the one at refresh."""
+    header = contract_rows[0] if contract_rows else []
+    for j, h in enumerate(header):
+        if h is not None and normalize_header(str(h)) == "amount":
+            col = column_letter(j + 1)
+            total = f"{amount_total_cents // 100}.{amount_total_cents % 100:02d}" if amount_total_cents >= 0 \
+                else f"-{(-amount_total_cents) // 100}.{(-amount_total_cents) % 100:02d}"
+            return (f'IF(ROUND(SUM({CONTRACTS}!${col}:${col}),2)=ROUND({total},2),"Up to date",'
+                    f'"STALE: Contracts changed since the last refresh")')
+    return None
