@@ -108,3 +108,24 @@ def format_table(rows: list[list]) -> str:
     for r in text:
         out.append("  ".join((c.rjust(w) if num else c.ljust(w)) for c, w, num in zip(r, widths, numeric)).rstrip())
     return "\n".join(out)
+
+
+def refresh_summary(reports) -> list[tuple[str, str]]:
+    """A few headline figures of a refreshed workbook's Summary, as (label, text) for the CLI."""
+    if reports is None or "Summary" not in reports.sheets:
+        return []
+    summary = reports.sheets["Summary"]
+    out = []
+    for row in (7, 8, 9, 13, 16, 17):
+        label = summary.cell(row, 1)
+        value = summary.cell(row, 4 if row < 12 else 2)
+        if isinstance(label, str) and isinstance(value, int):
+            suffix = " (year to date)" if row < 12 else ""
+            out.append((label.strip() + suffix, _money(value)))
+    return out
+
+
+def _money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    q, r = divmod(abs(int(cents)), 100)
+    return f"{sign}{q:,}.{r:02d}"

@@ -56,6 +56,56 @@ def check(file, sheet):
         raise SystemExit(1)
 
 
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+def refresh(file):
+    """Refresh the report tabs of a bbb_xl workbook, without Excel. Input tabs are never touched; the file is
+    replaced atomically; CSV exports are written beside it."""
+    from .excel.headless import refresh_file
+    try:
+        result = refresh_file(file)
+    except BBBError as exc:
+        _fail(exc)
+    _report(result)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False), default="workbook_templates/bbb_template.xlsm")
+def template(path):
+    """Build the template workbook (input tabs, report tabs, Refresh button) from the sources in the repo."""
+    from .excel.template import build_template
+    try:
+        result = build_template(path)
+    except BBBError as exc:
+        _fail(exc)
+    click.echo(f"template written: {result.path}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False), default="bbb_demo.xlsm")
+def demo(path):
+    """Make a demo workbook from the template, filled with the built-in sample book (about 200 contracts) and
+    refreshed, and print where it is and a short summary."""
+    from .excel.template import build_demo
+    try:
+        result = build_demo(path)
+    except BBBError as exc:
+        _fail(exc)
+    _report(result)
+
+
+def _report(result):
+    import os
+    click.echo(f"workbook: {os.path.abspath(result.path)}")
+    click.echo(f"status: {result.status}  ({result.lines} contract lines read)")
+    for name, rows in api.refresh_summary(result.reports):
+        click.echo(f"  {name:<46} {rows}")
+    for path in result.csv_files:
+        click.echo(f"csv: {os.path.abspath(path)}")
+    t = result.timings
+    click.echo(f"time: read {t['read']:.2f} s, compute {t['compute']:.2f} s, write {t['write']:.2f} s")
+
+
 def main(argv=None):
     return cli.main(args=argv, prog_name="bbb-xl")
 

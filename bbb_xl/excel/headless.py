@@ -104,6 +104,7 @@ def _write_text_atomic(target: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else pk.default_file_mode())
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):

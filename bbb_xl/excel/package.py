@@ -110,13 +110,19 @@ class Package:
                         zf.writestr(zi, data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            if target.exists():
-                os.chmod(tmp, target.stat().st_mode & 0o777)
+            os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else default_file_mode())
             os.replace(tmp, target)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+
+def default_file_mode() -> int:
+    """0o666 less the umask: what a plain open() would give a new file (mkstemp gives 0o600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _unescape(text: str) -> str:
@@ -215,9 +221,11 @@ def ensure_styles(pkg: Package) -> dict[str, int]:
                 (edge.format("bottom") if border == "bottom" else "<bottom/>") + "<diagonal/></border>"
             border_id = index(borders, b)
         num = fmt_id(code)
+        wrap = style == "header"  # long column titles wrap instead of being cut
         xf = (f'<xf numFmtId="{num}" fontId="{font_id}" fillId="{fill_id}" borderId="{border_id}" xfId="0"'
               + (' applyNumberFormat="1"' if num else "") + (' applyFont="1"' if font_id else "")
-              + (' applyFill="1"' if fill_id else "") + (' applyBorder="1"' if border_id else "") + "/>")
+              + (' applyFill="1"' if fill_id else "") + (' applyBorder="1"' if border_id else "")
+              + (' applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>' if wrap else "/>"))
         out[style] = 0 if style == "text" else index(xfs, xf)
     if changed:
         xml = _set_section(xml, "cellXfs", xfs, "cellStyles")

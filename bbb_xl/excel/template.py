@@ -14,6 +14,7 @@ from ..sample import CONTRACT_COLUMNS, SAMPLE_SETTINGS, sample_contracts
 from ..settings import SETTINGS
 from . import vba_project
 from .headless import RefreshResult, refresh_file
+from .package import default_file_mode
 from .workflow import CONTRACTS, GENERATED_SHEETS, SETTINGS as SETTINGS_SHEET, START
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "workbook_templates" / "bbb_template.xlsm"
@@ -49,6 +50,7 @@ def build_workbook(path, contracts: list[list], settings_values: dict, *, refres
     os.close(fd)
     try:
         _layout(tmp, contracts, settings_values)
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -84,8 +86,8 @@ def _layout(path, contracts, settings_values) -> None:
     f_wrap = wb.add_format({"text_wrap": True, "valign": "top"})
 
     start = wb.add_worksheet(START)
-    start.set_column(0, 0, 110)
-    start.set_column(1, 1, 34)
+    start.set_column(0, 0, 16)
+    start.set_column(1, 1, 44)
     vba_project.add_refresh_button(wb, start, "C2", width=150, height=32)
 
     # --- Contracts: an Excel Table with notes, validation, formats

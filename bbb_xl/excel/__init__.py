@@ -1,0 +1,98 @@
+"""The Excel faces: the Refresh button (xlwings RunPython, Windows and macOS), the headless refresh, the template.
+
+`refresh()` is what the button's VBA macro runs: `RunPython "import bbb_xl.excel; bbb_xl.excel.refresh()"`.
+It builds exactly the report content of the headless refresh (one builder: `workflow.compute_reports`) and writes
+it through xlwings into the open workbook; Excel saves it as usual.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from ..core.errors import column_letter
+from ..files import csv_text
+from ..reports import MONEY
+from .workflow import CONTRACTS, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
+
+NUMBER_FORMATS = {MONEY: "#,##0.00_);(#,##0.00)", "money_total": "#,##0.00_);(#,##0.00)", "date": "yyyy-mm-dd",
+                  "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0"}
+BOLD = {"title", "header", "money_total", "status_ok", "status_bad", "banner"}
+FILLS = {"header": (217, 225, 242), "status_ok": (198, 239, 206), "status_bad": (255, 199, 206),
+         "banner": (192, 0, 0)}
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def refresh(book=None) -> str:
+    """Refresh every report tab of the calling workbook (the button); returns the status text."""
+    if book is None:
+        import xlwings as xw
+        book = xw.Book.caller()
+    contracts = read_sheet(book.sheets[CONTRACTS])
+    settings = read_sheet(book.sheets[SETTINGS])
+    reports = compute_reports(contracts, settings)
+    for name in GENERATED_SHEETS:
+        write_sheet(book.sheets[name], reports.sheets[name])
+    formula = stale_formula(contracts, reports.amount_total_cents)
+    if formula:
+        run_info = book.sheets["Run Info"]
+        run_info.range((13, 1)).value = "Reports vs Contracts"
+        run_info.range((13, 2)).formula = "=" + formula
+    chart = reports.chart
+    if chart.periods:  # column chart: bookings, billings, revenue; line chart: backlog, deferred revenue
+        last = column_letter(chart.first_col + chart.periods - 1)
+        top, rows = chart.label_row, chart.series_rows
+        sources = [f"A{top}:{last}{rows['Revenue']}",
+                   f"A{top}:{last}{top},A{rows['Backlog']}:{last}{rows['Deferred revenue']}"]
+        summary = book.sheets["Summary"]
+        for ch, address in zip(summary.charts, sources):
+            ch.set_source_data(summary.range(address))
+    folder = Path(book.fullname).parent
+    for suffix, rows_ in reports.csv_files:
+        (folder / f"{Path(book.fullname).stem} - {suffix}.csv").write_text(csv_text(rows_), encoding="utf-8")
+    return reports.status
+
+
+def read_sheet(sheet) -> list[list]:
+    """All cells from A1 to the last used cell, raw (error cells stay error codes)."""
+    last = sheet.used_range.last_cell
+    rng = sheet.range((1, 1), (last.row, last.column))
+    value = rng.raw_value
+    if not isinstance(value, (list, tuple)):
+        return [[value]]
+    if value and not isinstance(value[0], (list, tuple)):
+        return [list(value)]
+    return [list(r) for r in value]
+
+
+def excel_value(value, style: str):
+    """A report cell as xlwings writes it: money as the double nearest its cents, text that Excel would read
+    as a formula kept as text (apostrophe prefix)."""
+    if value is None:
+        return None
+    if style in (MONEY, "money_total") and isinstance(value, int):
+        return value / 100  # exact cents / 100: the correctly rounded double
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day)
+    return value
+
+
+def write_sheet(sheet, report) -> None:
+    sheet.cells.clear()
+    for block in report.blocks:
+        values = block.values.tolist() if hasattr(block.values, "tolist") else block.values
+        rows = [[excel_value(v, block.style_of(j)) for j, v in enumerate(row)] for row in values]
+        if not rows or not rows[0]:
+            continue
+        top, left = block.row, block.col
+        sheet.range((top, left)).value = rows
+        for j in range(block.width):
+            style = block.style_of(j)
+            col = sheet.range((top, left + j), (top + len(rows) - 1, left + j))
+            if style in NUMBER_FORMATS:
+                col.number_format = NUMBER_FORMATS[style]
+            if style in BOLD:
+                col.font.bold = True
+            if style in FILLS:
+                col.color = FILLS[style]

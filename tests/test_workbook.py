@@ -1,0 +1,322 @@
+"""The template workbook and its refresh: reproducible build, reports that tie out and match the formulas,
+input tabs untouched, atomic and refused writes, the Excel shell's content, and LibreOffice rendering."""
+import datetime as dt
+import os
+import re
+import shutil
+import stat
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+
+import libreoffice as lo
+from bbb_xl.excel import headless, template
+from bbb_xl.excel.package import Package
+from bbb_xl.excel.workflow import GENERATED_SHEETS
+from bbb_xl.sample import sample_contracts
+from bbb_xl.udfs import BBB_BACKLOG, BBB_BILLINGS, BBB_BOOKINGS, BBB_DEFERRED, BBB_REVENUE, BBB_UNBILLED
+
+REPO_TEMPLATE = Path(__file__).resolve().parents[1] / "workbook_templates" / "bbb_template.xlsm"
+MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo") / "demo.xlsm"
+    result = template.build_demo(path)
+    return path, result
+
+
+def parts(path):
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def sheet_part_names(path):
+    return Package(path).sheet_parts()
+
+
+def valid_rows():
+    """The sample book without the contract that has an input error (the reports leave it out whole)."""
+    rows = sample_contracts()
+    return [rows[0]] + [r for r in rows[1:] if r[0] != "C-9999"]
+
+
+def test_committed_template_is_what_the_sources_build(tmp_path):
+    rebuilt = tmp_path / "t.xlsm"
+    template.build_template(rebuilt)
+    old, new = parts(REPO_TEMPLATE), parts(rebuilt)
+    assert list(old) == list(new)
+    changed = [n for n in old if old[n] != new[n]]
+    assert changed == [], f"rebuild the template: bbb-xl template ({changed})"
+
+
+def test_template_has_every_tab_button_vba_and_validation():
+    p = parts(REPO_TEMPLATE)
+    assert "xl/vbaProject.bin" in p
+    names = list(sheet_part_names(REPO_TEMPLATE))
+    assert names == ["Start here", "Contracts", "Settings"] + GENERATED_SHEETS[1:]
+    wb = openpyxl.load_workbook(REPO_TEMPLATE, keep_vba=True)
+    ws = wb["Contracts"]
+    assert "Contracts" in ws.tables
+    assert ws.freeze_panes == "A2"
+    assert ws["A1"].comment is not None and "Contract ID" in ws["A1"].comment.text
+    lists = {str(dv.sqref).split(":")[0][0]: dv.formula1 for dv in ws.data_validations.dataValidation}
+    assert lists["I"] == '"monthly,daily,point in time"'
+    assert lists["J"] == '"upfront,monthly,quarterly,semiannual,annual"'
+    settings = wb["Settings"]
+    assert [settings.cell(r, 1).value for r in range(2, 5)] == ["Company name", "Currency", "As-of date"]
+    assert settings["C4"].value.startswith("Summary figures are for the period")
+
+
+def test_reports_match_the_formulas_over_valid_contracts(demo):
+    _, result = demo
+    rows = valid_rows()
+    sheets = result.reports.sheets
+    revenue, billings = sheets["Revenue"], sheets["Billings"]
+    total_row = revenue.last_row
+    header = revenue.rows()[3]
+    for j, month in enumerate(MONTHS):
+        col = header.index(month) + 1
+        assert revenue.cell(total_row, col) == round(BBB_REVENUE(rows, month) * 100)
+        assert billings.cell(billings.last_row, col) == round(BBB_BILLINGS(rows, month) * 100)
+    summary = sheets["Summary"]
+    assert summary.cell(7, 4) == round(BBB_BOOKINGS(rows, "2025") * 100)
+    assert summary.cell(9, 4) == round(BBB_REVENUE(rows, "2025") * 100)
+    assert summary.cell(9, 3) == round(BBB_REVENUE(rows, "2025-Q4") * 100)
+    assert summary.cell(13, 2) == round(BBB_BACKLOG(rows, "2025-12-31") * 100)
+    assert summary.cell(16, 2) == round(BBB_DEFERRED(rows, "2025-12-31") * 100)
+    assert summary.cell(17, 2) == round(BBB_UNBILLED(rows, "2025-12-31") * 100)
+    backlog = sheets["Backlog"]
+    for j, month in enumerate(MONTHS):
+        assert backlog.cell(5 + j, 6) == round(BBB_BACKLOG(rows, month) * 100)
+    # the excluded contract is announced, with its amount
+    assert "1 contract (12000.00 USD) left out" in summary.cell(3, 1)
+
+
+def test_every_rollforward_ties(demo):
+    _, result = demo
+    sheets = result.reports.sheets
+    backlog = sheets["Backlog"].rows()[4:16]
+    for i, (label, _, opening, bookings, revenue, closing, within, after) in enumerate(backlog):
+        assert opening + bookings - revenue == closing, label
+        assert within + after == closing
+        if i:
+            assert opening == backlog[i - 1][5]
+    deferred = sheets["Deferred Revenue"].rows()[4:16]
+    for i, (label, opening, billings, revenue, reclass, closing, u_open, u_close, from_opening) in \
+            enumerate(deferred):
+        assert opening + billings - revenue + reclass == closing, label
+        assert reclass == u_close - u_open
+        assert 0 <= from_opening <= opening  # per contract it is at most that contract's opening deferred
+        if i:
+            assert opening == deferred[i - 1][5] and u_open == deferred[i - 1][7]
+    # each waterfall row: Before + periods + After = Amount; totals row = sum of the rows
+    rev = sheets["Revenue"]
+    block = next(b for b in rev.blocks if isinstance(b.values, np.ndarray))
+    m = block.values
+    assert (m[:, 1] + m[:, 2:-2].sum(axis=1) + m[:, -2] == m[:, 0]).all()
+    assert (m[:, -1] == m[:, 2:-2].sum(axis=1)).all()
+    totals = next(b for b in rev.blocks if b.styles == "money_total").values[0]
+    assert totals == [int(v) for v in m.sum(axis=0)]
+    # journal: every entry balances, and revenue credited equals the Revenue tab
+    journal = sheets["Journal Entries"].rows()[4:-1]
+    by_entry = {}
+    for period, entry, account, debit, credit, memo in journal:
+        d, c = by_entry.get(entry, (0, 0))
+        by_entry[entry] = (d + (debit or 0), c + (credit or 0))
+    assert by_entry and all(d == c for d, c in by_entry.values())
+    revenue_credit = sum((r[4] or 0) - (r[3] or 0) for r in journal if r[2] == "4000 Revenue")
+    assert revenue_credit == sum(totals[2:-2])
+
+
+def test_input_tabs_and_other_parts_survive_refresh_byte_for_byte(demo, tmp_path):
+    src, _ = demo
+    path = tmp_path / "book.xlsm"
+    shutil.copy(src, path)
+    # a user adds a tab with formulas and edits Contracts (openpyxl stands in for the user's Excel here)
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    notes = wb.create_sheet("My notes")
+    notes["A1"] = "Amount check"
+    notes["B1"] = "=SUM(Contracts!H:H)"
+    wb["Contracts"]["N5"] = '="Ent"&"erprise"'
+    wb.defined_names["MyTotal"] = openpyxl.workbook.defined_name.DefinedName("MyTotal", attr_text="'My notes'!$B$1")
+    wb.save(path)
+    before = parts(path)
+    sheets = sheet_part_names(path)
+    headless.refresh_file(path)
+    after = parts(path)
+    assert list(before) == list(after)
+    generated = {sheets[n] for n in GENERATED_SHEETS}
+    untouched = [n for n in before if n not in generated and not n.startswith("xl/charts/")
+                 and n != "xl/styles.xml"]
+    assert [n for n in untouched if before[n] != after[n]] == []
+    for name in ("Contracts", "Settings", "My notes"):
+        assert before[sheets[name]] == after[sheets[name]]
+    assert before["xl/vbaProject.bin"] == after["xl/vbaProject.bin"]
+    # styles only grow by appending: the xf indices the input tabs use keep their meaning
+    old_xfs = re.search(r"<cellXfs.*?</cellXfs>", before["xl/styles.xml"].decode(), re.S).group(0)
+    new_xfs = re.search(r"<cellXfs.*?</cellXfs>", after["xl/styles.xml"].decode(), re.S).group(0)
+    old_items = re.findall(r"<xf\b.*?(?:/>|</xf>)", old_xfs, re.S)
+    assert re.findall(r"<xf\b.*?(?:/>|</xf>)", new_xfs, re.S)[: len(old_items)] == old_items
+
+
+def test_refresh_twice_gives_the_same_reports(demo, tmp_path):
+    src, _ = demo
+    path = tmp_path / "again.xlsm"
+    shutil.copy(src, path)
+    first = parts(path)
+    headless.refresh_file(path, refreshed_at=dt.datetime(2030, 1, 1))
+    second = parts(path)
+    headless.refresh_file(path, refreshed_at=dt.datetime(2030, 1, 1))
+    third = parts(path)
+    run_info = sheet_part_names(path)["Run Info"]
+    assert second == third
+    assert [n for n in first if first[n] != second[n]] == [run_info]
+
+
+def test_report_text_is_never_a_formula(tmp_path):
+    rows = sample_contracts()[:6]
+    rows[1][1] = '=HYPERLINK("http://example.com","x")'
+    rows[2][12] = "+cmd|' /C calc'!A0"
+    path = tmp_path / "inj.xlsm"
+    result = template.build_workbook(path, rows, {"As-of date": dt.datetime(2025, 12, 31),
+                                                  "Report start": "2025-01", "Report end": "2025-12"})
+    xml = parts(path)[sheet_part_names(path)["Revenue"]].decode()
+    assert "<f>" not in xml
+    assert '<is><t>=HYPERLINK("http://example.com","x")</t></is>' in xml.replace("&quot;", '"')
+    journal_csv = [p for p in result.csv_files if "Journal" in p.name][0].read_text()
+    assert "=HYPERLINK" not in journal_csv or "'=HYPERLINK" in journal_csv
+
+
+def test_refused_writes_change_nothing(demo, tmp_path):
+    src, _ = demo
+    path = tmp_path / "locked.xlsm"
+    shutil.copy(src, path)
+    original = path.read_bytes()
+    for lock in (tmp_path / "~$locked.xlsm", tmp_path / ".~lock.locked.xlsm#"):
+        lock.write_text("x")
+        with pytest.raises(Exception, match="open in another program"):
+            headless.refresh_file(path)
+        lock.unlink()
+        assert path.read_bytes() == original
+    os.chmod(path, stat.S_IRUSR)
+    try:
+        with pytest.raises(Exception, match="read-only"):
+            headless.refresh_file(path)
+    finally:
+        os.chmod(path, 0o644)
+    assert path.read_bytes() == original
+    assert not list(tmp_path.glob(".~bbb_*"))
+
+
+def test_settings_problems_are_located_and_no_figures_are_computed(demo, tmp_path):
+    src, _ = demo
+    path = tmp_path / "bad_settings.xlsm"
+    rows = sample_contracts()[:5]
+    template.build_workbook(path, rows, {"As-of date": "yesterday", "Period": "weekly", "Currency": "Dollars"},
+                            keep_csv=False)
+    result = headless.refresh_file(path)
+    problems = [str(p) for p in result.reports.problems]
+    assert "Settings!B4: As-of date: 'yesterday' is not a date (write it as 2025-03-15, or use a date cell)" \
+        in problems
+    assert any(p.startswith("Settings!B7: Period: 'weekly'") for p in problems)
+    assert any(p.startswith("Settings!B3: Currency") for p in problems)
+    assert result.status == "3 problems \u2014 see Exceptions"
+    assert "not refreshed" in result.reports.sheets["Revenue"].cell(1, 1)
+
+
+class _FakeRange:
+    def __init__(self, sheet, a, b=None):
+        self.sheet, self.a, self.b = sheet, a, b
+        self.font = type("F", (), {})()
+
+    @property
+    def raw_value(self):
+        return self.sheet.source
+
+    @property
+    def value(self):
+        return None
+
+    @value.setter
+    def value(self, rows):
+        r0, c0 = self.a
+        for i, row in enumerate(rows if isinstance(rows, list) else [[rows]]):
+            for j, v in enumerate(row if isinstance(row, list) else [row]):
+                self.sheet.cells_[(r0 + i, c0 + j)] = v
+
+    @property
+    def last_cell(self):
+        return type("C", (), {"row": len(self.sheet.source), "column": len(self.sheet.source[0])})()
+
+
+class _FakeSheet:
+    """Records what the xlwings shell writes. No Excel runs on Linux: this is the one stand-in."""
+
+    def __init__(self, source=None):
+        self.source, self.cells_, self.charts = source, {}, []
+        self.cells = type("Cells", (), {"clear": lambda _: self.cells_.clear()})()
+
+    @property
+    def used_range(self):
+        return _FakeRange(self, (1, 1))
+
+    def range(self, a, b=None):
+        return _FakeRange(self, a if isinstance(a, tuple) else (1, 1), b)
+
+
+def test_excel_button_shell_writes_the_same_content_as_headless(demo, tmp_path):
+    import bbb_xl.excel as shell
+    src, result = demo
+    contracts, settings = headless.read_inputs(src)
+    book = type("Book", (), {})()
+    book.fullname = str(tmp_path / "from_excel.xlsm")
+    book.sheets = {"Contracts": _FakeSheet(tuple(map(tuple, contracts))),
+                   "Settings": _FakeSheet(tuple(map(tuple, settings)))}
+    for name in GENERATED_SHEETS:
+        book.sheets[name] = _FakeSheet()
+    assert shell.refresh(book) == result.status
+    for name in ("Summary", "Revenue", "Deferred Revenue", "Journal Entries", "Exceptions"):
+        expected = result.reports.sheets[name].rows()
+        written = book.sheets[name].cells_
+        for r, row in enumerate(expected, start=1):
+            for c, v in enumerate(row, start=1):
+                got = written.get((r, c))
+                if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and isinstance(got, float):
+                    assert round(got * 100) == v, (name, r, c)
+                elif isinstance(v, dt.date):
+                    assert got.date() == v if isinstance(got, dt.datetime) else got == v
+                elif isinstance(v, str) and v.startswith(("=", "+", "-", "@")):
+                    assert got == "'" + v  # Excel's text prefix: shown as v, never run as a formula
+                else:
+                    assert got == v or (v is None and got is None), (name, r, c, v, got)
+    assert (tmp_path / "from_excel - Journal Entries.csv").exists()
+
+
+@pytest.mark.libreoffice
+@lo.requires_soffice
+def test_libreoffice_renders_summary_with_charts(demo, tmp_path):
+    src, _ = demo
+    pdf = lo.convert_to_pdf(src, tmp_path, sheet="Summary")
+    (png,) = lo.pdf_to_png(pdf, tmp_path / "summary", dpi=60)
+    from PIL import Image
+    img = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    r, g, b = img[..., 0], img[..., 1], img[..., 2]
+    bars = ((b - r) > 60) & ((b - g) > 30) & (b > 120)  # the blue of the first series: only in the charts
+    assert bars.sum() > 300, f"chart area looks blank ({bars.sum()} series pixels)"
+
+
+@pytest.mark.libreoffice
+@lo.requires_soffice
+def test_libreoffice_opens_template_with_buttons_bound(tmp_path):
+    from test_vba_button import COMMAND, MACRO_URL, _inspect
+    result = _inspect(REPO_TEMPLATE)
+    for name in ("Start here", "Summary"):
+        (button,) = result["sheets"][name]
+        assert button["label"] == "Refresh reports"
+        assert button["events"] == [["XActionListener", "actionPerformed", "Script", MACRO_URL]]
+        assert button["calls_after_press"] == COMMAND + "\n"
