@@ -1,19 +1,19 @@
 """The shared Python API the formulas, the reports and the CLI all use: load a book once, ask it many questions.
 
-`book_from_range(raw)` caches parsed books by the content of the range (a small LRU), so a sheet full of
-formulas over one range parses it once.
+`book_from_range(raw, events=raw_events)` caches parsed books by the content of both ranges (a small LRU), so a
+sheet full of formulas over one range parses it once.
 """
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 
-from .core.errors import BBBError, Problem
+from .core.errors import BBBError, Problem, excel_error
 from .core.periods import CALENDAR, Calendar
 from .engine.book import Book, load_book
 
 CACHE_SIZE = 4
-_cache: "OrderedDict[tuple, Book]" = OrderedDict()
+_cache: "OrderedDict[tuple, tuple]" = OrderedDict()  # key -> (book, type-sensitive cells of each range)
 _lock = threading.Lock()
 
 
@@ -25,20 +25,77 @@ def _freeze(rows) -> tuple:
     return tuple(tuple(r) if isinstance(r, (list, tuple)) else (r,) for r in (rows or ()))
 
 
-def book_from_range(rows, calendar: Calendar = CALENDAR) -> Book:
-    """A Book for a range, parsed once per distinct content (LRU of CACHE_SIZE books)."""
-    key = (_freeze(rows), calendar)
+class _RangeKey:
+    """A range's content as a cache key, hashed once (a 10,000-row tuple costs ~1 ms to hash)."""
+
+    __slots__ = ("value", "_hash")
+
+    def __init__(self, value):
+        self.value = value
+        self._hash = hash(value)
+
+    def __hash__(self):
+        return self._hash
+
+    def __eq__(self, other):
+        return isinstance(other, _RangeKey) and self._hash == other._hash and self.value == other.value
+
+
+def _bool_sensitive(frozen) -> tuple:
+    """Cells whose value equals 0 or 1, with their type. Python says True == 1 == 1.0, so two ranges can be
+    equal while one holds TRUE where the other holds 1: a cache hit must also match these cells' types."""
+    out = []
+    for i, row in enumerate(frozen):
+        if not isinstance(row, tuple):
+            continue
+        for j, v in enumerate(row):
+            t = type(v)
+            if (t is bool or t is int or t is float) and (v == 0 or v == 1):
+                out.append((i, j, t))
+    return tuple(out)
+
+
+def _same_types(frozen, sensitive) -> bool:
     try:
+        return all(type(frozen[i][j]) is t for i, j, t in sensitive)
+    except (IndexError, TypeError):
+        return False
+
+
+def _no_events(events) -> bool:
+    """An omitted events argument, or a blank cell / an all-blank range: no events."""
+    if events is None:
+        return True
+    if hasattr(events, "columns"):
+        return False
+    if isinstance(events, str):
+        return not events.strip()
+    if isinstance(events, (list, tuple)):
+        return all(_no_events(v) if isinstance(v, (list, tuple, str)) or v is None else False for v in events)
+    return False
+
+
+def book_from_range(rows, calendar: Calendar = CALENDAR, events=None) -> Book:
+    """A Book for a contracts range (and an optional events range), parsed once per distinct content of both
+    (LRU of CACHE_SIZE books; equal content with TRUE where 1 was is a different range)."""
+    events = None if _no_events(events) else events
+    try:
+        frozen_rows = _freeze(rows)
+        frozen_events = None if events is None else _freeze(events)
+        key = (_RangeKey(frozen_rows), None if events is None else _RangeKey(frozen_events), calendar)
         with _lock:
-            book = _cache.get(key)
-            if book is not None:
+            entry = _cache.get(key)
+            if entry is not None and _same_types(frozen_rows, entry[1]) and \
+                    (frozen_events is None or _same_types(frozen_events, entry[2])):
                 _cache.move_to_end(key)
-                return book
+                return entry[0]
     except TypeError:  # an unhashable cell: parse without caching
-        return load_book(rows, calendar=calendar)
-    book = load_book(rows, calendar=calendar)
+        return load_book(rows, events=events, calendar=calendar)
+    book = load_book(rows, events=events, calendar=calendar)
+    entry = (book, _bool_sensitive(frozen_rows), () if frozen_events is None else _bool_sensitive(frozen_events))
     with _lock:
-        _cache[key] = book
+        _cache[key] = entry
+        _cache.move_to_end(key)
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return book
@@ -49,19 +106,30 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def checked_book(rows, calendar: Calendar = CALENDAR) -> Book:
-    """A Book with no errors, or BBBError naming the first problem."""
-    book = book_from_range(rows, calendar)
+def checked_book(rows, calendar: Calendar = CALENDAR, events=None) -> Book:
+    """A Book with no errors (in the contracts or the events range), or BBBError naming the first problem."""
+    book = book_from_range(rows, calendar, events)
     book.require_ok()
     return book
 
 
 def check_rows(book: Book) -> list[list]:
-    """BBB_CHECK's table: every problem as [row, column, value, severity, problem], or one OK row."""
+    """BBB_CHECK's table: every problem as [row, column, value, severity, problem], or one OK row.
+
+    Row is the row within its range (1 = the header row): a number for the contracts range, and text
+    `Events N` for row N of the events range."""
     if not book.problems:
-        return [["OK", f"{len(book.lines)} lines, no problems"]]
+        n = len(book.lines)
+        return [["OK", f"{n} line{'s' if n != 1 else ''}, no problems"]]
     header = ["Row", "Column", "Value", "Severity", "Problem"]
-    return [header] + [[p.row, p.column or "", _cell_text(p.value), p.severity, p.message] for p in book.problems]
+    return [header] + [[_row_text(p), p.column or "", _cell_text(p.value), p.severity, p.message]
+                       for p in book.problems]
+
+
+def _row_text(p: Problem):
+    if p.table == "events":
+        return "Events" if p.row is None else f"Events {p.row}"
+    return p.row
 
 
 def _cell_text(value) -> str:
@@ -69,7 +137,49 @@ def _cell_text(value) -> str:
     return "" if value is None else show_value(value)
 
 
-__all__ = ["book_from_range", "checked_book", "check_rows", "clear_cache", "BBBError", "Problem", "Book"]
+__all__ = ["book_from_range", "checked_book", "check_rows", "clear_cache", "allocation_column", "BBBError", "Problem",
+           "Book"]
+
+
+def allocation_column(total, ssps) -> list:
+    """BBB_ALLOCATE: total (an Amount) allocated in proportion to ssps (standalone selling prices), exactly:
+    cents by largest remainder, ties to the earlier row. ssps: a value or rows of values (a column or a row).
+    Returns the same shape as ssps (rows of Decimal)."""
+    from .core.errors import show_value
+    from .core.money import cents_to_decimal, parse_amount
+    from .engine.allocation import allocate
+    if total is None or (isinstance(total, str) and not total.strip()):
+        raise BBBError("total is missing")
+    try:
+        price = parse_amount(total)
+    except ValueError as exc:
+        raise BBBError(f"total {exc}") from None
+    if isinstance(ssps, (list, tuple)) and ssps and isinstance(ssps[0], (list, tuple)):
+        grid = [list(r) for r in ssps]
+    elif isinstance(ssps, (list, tuple)):
+        grid = [[v] for v in ssps]
+    else:
+        grid = [[ssps]]
+    flat = [v for r in grid for v in r]
+    if not flat:
+        raise BBBError("ssps is empty")
+    weights = []
+    for k, v in enumerate(flat, start=1):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            raise BBBError(f"SSP {k} of ssps is blank (0 for a line with no standalone value)")
+        if excel_error(v):
+            raise BBBError(f"SSP {k} of ssps is the Excel error {excel_error(v)}")
+        try:
+            cents = parse_amount(v)
+        except ValueError as exc:
+            raise BBBError(f"SSP {k} of ssps: {exc}") from None
+        if cents < 0:
+            raise BBBError(f"SSP {k} of ssps ({show_value(v)}) is negative: a standalone selling price is 0 or more")
+        weights.append(cents)
+    if not any(weights):
+        raise BBBError("the SSPs are all 0: the total cannot be allocated in proportion to them")
+    parts = iter(cents_to_decimal(c) for c in allocate(price, weights))
+    return [[next(parts) for _ in r] for r in grid]
 
 
 def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR) -> Book:
@@ -90,7 +200,8 @@ def file_check(path, sheet=None) -> list[list]:
     """`bbb-xl check`: every problem of a contracts file with its cell."""
     book = load_file(path, sheet)
     if not book.problems:
-        return [["OK", f"{len(book.lines)} lines, no problems"]]
+        n = len(book.lines)
+        return [["OK", f"{n} line{'s' if n != 1 else ''}, no problems"]]
     return [["Cell", "Value", "Severity", "Problem"]] + [
         [p.location, _cell_text(p.value), p.severity, p.message] for p in book.problems]
 

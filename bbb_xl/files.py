@@ -42,6 +42,25 @@ def _use_defusedxml() -> None:
         import defusedxml  # noqa: F401
     except ImportError as exc:  # a dependency: never parse untrusted XML without it
         raise BBBError("defusedxml is required to read workbooks safely") from exc
+    # openpyxl decides once, at import, from OPENPYXL_DEFUSEDXML: an environment that says False (or an import
+    # before this function ran) would parse untrusted XML with entity expansion
+    if openpyxl.xml.DEFUSEDXML is not True:
+        raise BBBError("openpyxl is not using defusedxml (is OPENPYXL_DEFUSEDXML set to something other than "
+                       "True?): refusing to read a workbook without it")
+
+
+def workbook_error(path: str | os.PathLike, exc: Exception) -> BBBError:
+    """A one-line message for a workbook openpyxl cannot read: refused XML entities/DTD, or damaged XML."""
+    name = Path(path).name
+    cause, seen = exc, set()
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if type(cause).__module__.startswith("defusedxml"):
+            return BBBError(f"{name}: refused: its XML declares entities or a DTD ({type(cause).__name__}), which a "
+                            f"workbook never needs (entity expansion / external entity attack); nothing was read")
+        cause = cause.__cause__ or cause.__context__
+    text = " ".join(str(exc).split())[:200] or type(exc).__name__
+    return BBBError(f"{name} cannot be read as a workbook (damaged or not made by a spreadsheet program): {text}")
 
 
 def read_table(path: str | os.PathLike, sheet: str | None = None):
@@ -59,16 +78,21 @@ def read_table(path: str | os.PathLike, sheet: str | None = None):
         check_xlsx_archive(path)
         _use_defusedxml()
         import openpyxl
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
         try:
-            name = sheet or ("Contracts" if "Contracts" in wb.sheetnames else wb.sheetnames[0])
-            if name not in wb.sheetnames:
-                raise BBBError(f"{path.name} has no sheet '{name}' (sheets: {', '.join(wb.sheetnames)})")
-            ws = wb[name]
-            rows = [list(r) for r in ws.iter_rows(values_only=True)]
-            return rows, name, (1, 1)
-        finally:
-            wb.close()
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+            try:
+                name = sheet or ("Contracts" if "Contracts" in wb.sheetnames else wb.sheetnames[0])
+                if name not in wb.sheetnames:
+                    raise BBBError(f"{path.name} has no sheet '{name}' (sheets: {', '.join(wb.sheetnames)})")
+                ws = wb[name]
+                rows = [list(r) for r in ws.iter_rows(values_only=True)]  # read-only: parsed here, lazily
+                return rows, name, (1, 1)
+            finally:
+                wb.close()
+        except BBBError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - untrusted file: a message, never a traceback
+            raise workbook_error(path, exc) from exc
     raise BBBError(f"{path.name}: use a .csv, .xlsx or .xlsm file")
 
 
@@ -79,10 +103,18 @@ def neutralize(value):
     return value
 
 
+def _one_cell(value):
+    """csv quotes a field holding the line terminator (\n) but not a bare \r, which spreadsheets read as a row
+    break: the text after it would start a new row, un-neutralised (`a\r=cmd|...`). A CR becomes \n (quoted)."""
+    if isinstance(value, str) and "\r" in value:
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
 def write_csv(rows, out) -> None:
     writer = csv.writer(out, lineterminator="\n")
     for row in rows:
-        writer.writerow([neutralize(v) for v in row])
+        writer.writerow([_one_cell(neutralize(v)) for v in row])
 
 
 def csv_text(rows) -> str:

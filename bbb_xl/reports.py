@@ -19,8 +19,8 @@ from .core.periods import Period, period_grid
 from .engine.book import Book
 from .settings import Settings
 
-REPORT_SHEETS = ["Summary", "Revenue", "Billings", "Bookings", "Backlog", "Deferred Revenue", "Journal Entries",
-                 "Exceptions", "Run Info"]
+REPORT_SHEETS = ["Summary", "Revenue", "Billings", "Bookings", "Backlog", "Deferred Revenue", "Allocation",
+                 "Journal Entries", "Exceptions", "Run Info"]
 # Styles every writer knows: text, title, subtitle, header, money, money_total, date, ratio, int, status_ok,
 # status_bad, banner, stamp (date and time).
 MONEY = "money"
@@ -125,8 +125,13 @@ def fingerprint(rows) -> str:
     return h.hexdigest()
 
 
+def _allocation(book, title):
+    from .reports_allocation import allocation_report as build
+    return build(book, title)
+
+
 def build_reports(book: Book, settings: Settings, *, input_problems=(), contract_rows=None, refreshed_at=None,
-                  rows_read: int | None = None) -> Reports:
+                  rows_read: int | None = None, event_rows=None) -> Reports:
     cal = settings.calendar
     periods = period_grid(settings.report_first, settings.report_last, settings.period, cal)
     sel = np.arange(len(book.lines))
@@ -159,7 +164,9 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     journal = _journal(settings, periods, bil_p, rev_p, deferred, unbilled)
     sheets["Journal Entries"] = _journal_sheet(journal, settings, title)
     sheets["Exceptions"] = _exceptions(problems, book, settings, title)
-    sheets["Run Info"] = _run_info(book, settings, contract_rows, refreshed_at, rows_read, title)
+    sheets["Allocation"] = _allocation(book, title)
+    sheets["Run Info"] = _run_info(book, settings, (contract_rows or []) + [["Events"]] + (event_rows or []),
+                                   refreshed_at, rows_read, title)
     csv_files = detail_csv + [("Journal Entries", [["Period", "Entry", "Account", "Debit", "Credit", "Memo"]] + [
         [r[0], r[1], r[2], _csv_money(r[3]), _csv_money(r[4]), r[5]] for r in journal])]
     return Reports(sheets, csv_files, chart, status, int(book.lines.amount.sum()) + book.parsed.excluded_amount,
@@ -228,12 +235,16 @@ def _waterfall(name, book, settings, periods, cum, per_period, title, csv_out):
     s = SheetReport(name)
     lines = book.lines
     n = len(lines)
+    # revenue follows the allocated amount (SSP allocation); billings the line's own Amount
+    allocated = name == "Revenue" and bool(lines.has_ssp.any())
+    target = lines.allocated if name == "Revenue" else lines.amount
     before = cum[:, 0]
-    after = lines.amount - cum[:, -1]
+    after = target - cum[:, -1]
     labels = [p.label for p in periods]
     s.add(1, 1, [[f"{title}{name.lower()} by contract line ({settings.currency})"]], "title")
     what = "recognized" if name == "Revenue" else "invoiced"
-    s.add(2, 1, [[f"Each row ties out: Before + periods + After = Amount. Amounts {what} per period from "
+    basis = "Allocated (the line's share of its contract price by SSP)" if allocated else "Amount"
+    s.add(2, 1, [[f"Each row ties out: Before + periods + After = {basis}. Amounts {what} per period from "
                   f"{iso(periods[0].first)} to {iso(periods[-1].last)}."]], "subtitle")
     dims = _dimension_columns(book)
     detail = n <= settings.detail_limit
@@ -241,8 +252,8 @@ def _waterfall(name, book, settings, periods, cum, per_period, title, csv_out):
         text_cols = ["Contract ID", "Customer", "Line ID"] + dims
         text = [[lines.contract[i], lines.customer[i], lines.line_id[i]] + [lines.dims[d][i] for d in dims]
                 for i in range(n)]
-        order = np.arange(n)
         amounts, bef, mat, aft = lines.amount, before, per_period, after
+        alloc = target
     else:
         s.add(3, 1, [[f"{n:,} lines is above the Detail line limit ({settings.detail_limit:,}): one row per "
                       f"contract here; the line-level schedule is in the CSV file '<workbook> - {name} by "
@@ -262,22 +273,27 @@ def _waterfall(name, book, settings, periods, cum, per_period, title, csv_out):
             return out
         amounts, bef, mat, aft = (by_contract(lines.amount), by_contract(before), by_contract(per_period),
                                   by_contract(after))
-        header = ["Contract ID", "Customer", "Line ID"] + dims + ["Amount", "Before"] + labels + ["After"]
+        alloc = by_contract(target)
+        header = ["Contract ID", "Customer", "Line ID"] + dims + ["Amount"] + (["Allocated"] if allocated else []) \
+            + ["Before"] + labels + ["After"]
         csv_out.append((f"{name} by line", [header] + [
             [lines.contract[i], lines.customer[i], lines.line_id[i]] + [lines.dims[d][i] for d in dims]
-            + [money_text(lines.amount[i]), money_text(before[i])] + [money_text(v) for v in per_period[i]]
+            + [money_text(lines.amount[i])] + ([money_text(target[i])] if allocated else [])
+            + [money_text(before[i])] + [money_text(v) for v in per_period[i]]
             + [money_text(after[i])] for i in range(n)]))
-    header = text_cols + ["Amount", f"Before {labels[0]}"] + labels + [f"After {labels[-1]}", "Total in periods"]
+    extra = ["Allocated"] if allocated else []
+    header = text_cols + ["Amount"] + extra + [f"Before {labels[0]}"] + labels + [f"After {labels[-1]}",
+                                                                               "Total in periods"]
     top = 4
     s.add(top, 1, [header], "header")
     k = len(text_cols)
     if len(text):
         s.add(top + 1, 1, text, "text")
-        numbers = np.column_stack([amounts, bef, mat, aft, mat.sum(axis=1)])
-        s.add(top + 1, k + 1, numbers, MONEY)
+        columns = [amounts] + ([alloc] if allocated else []) + [bef, mat, aft, mat.sum(axis=1)]
+        s.add(top + 1, k + 1, np.column_stack(columns), MONEY)
     total_row = top + 1 + len(text)
-    totals = [int(amounts.sum()), int(bef.sum())] + [int(v) for v in mat.sum(axis=0)] + [int(aft.sum()),
-                                                                                          int(mat.sum())]
+    totals = [int(amounts.sum())] + ([int(alloc.sum())] if allocated else []) + [int(bef.sum())] + \
+        [int(v) for v in mat.sum(axis=0)] + [int(aft.sum()), int(mat.sum())]
     s.add(total_row, 1, [["Total"] + [""] * (k - 1)], "header")
     s.add(total_row, k + 1, [totals], "money_total")
     return s
@@ -362,6 +378,15 @@ def _deferred(book, settings, periods, bounds, rec, bil_p, rev_p, deferred, unbi
               "Revenue from opening deferred (ASC 606-10-50-8)"]
     s.add(4, 1, [header], "header")
     from_opening = revenue_from_opening_deferred(book, bounds, rec)
+    lines = book.lines
+    if lines.has_ssp.any():
+        n_alloc = len(np.unique(lines.contract_code[lines.has_ssp]))
+        moved = int(np.abs(lines.allocated - lines.amount)[lines.has_ssp].sum()) // 2
+        s.add(3, 1, [[f"{n_alloc} contract(s) allocated by SSP: revenue follows the Allocated amounts (list Amount "
+                      f"total {money_text(int(lines.amount[lines.has_ssp].sum()))}, Allocated total "
+                      f"{money_text(int(lines.allocated[lines.has_ssp].sum()))}; {money_text(moved)} moved between "
+                      f"lines). Netting per contract turns the differences into contract assets and liabilities "
+                      f"\u2014 see the Allocation tab."]], "subtitle")
     bl, rv = bil_p.sum(axis=0), rev_p.sum(axis=0)
     rows = []
     for j, p in enumerate(periods):

@@ -11,7 +11,8 @@ import random
 from dateutil.relativedelta import relativedelta
 
 CONTRACT_COLUMNS = ["Contract ID", "Customer", "Line ID", "Product", "Booking Date", "Start Date", "End Date",
-                    "Amount", "Recognition", "Billing", "Billing Timing", "Billing Start", "Region", "Segment"]
+                    "Amount", "SSP", "Recognition", "Billing", "Billing Timing", "Billing Start", "Region", "Segment"]
+EVENT_COLUMNS = ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent"]
 
 _CUSTOMERS = ["Acme Corp", "Globex", "Initech", "Umbrella Health", "Stark Logistics", "Wayne Foods", "Hooli",
               "Vandelay Imports", "Soylent Labs", "Tyrell Systems", "Cyberdyne", "Wonka Retail", "Oscorp",
@@ -56,7 +57,7 @@ def sample_contracts(seed: int = 2025) -> list[list]:
         def add(product, amount, rec, bill, tim, s, e, bstart=None):
             nonlocal line_no
             rows.append([cid, customer, str(line_no), product, _dt(booking), _dt(s), _dt(e) if e else None,
-                         amount, rec, bill, tim, _dt(bstart) if bstart else None, region, segment])
+                         amount, None, rec, bill, tim, _dt(bstart) if bstart else None, region, segment])
             line_no += 1
 
         add("Platform subscription", subscription, "monthly", billing, timing, start, end)
@@ -73,14 +74,66 @@ def sample_contracts(seed: int = 2025) -> list[list]:
             renewal = f"C-{1000 + n_contracts}"
             s2, e2 = end + dt.timedelta(days=1), end + relativedelta(months=12)
             rows.append([renewal, customer, "1", "Platform subscription", _dt(end - dt.timedelta(days=20)),
-                         _dt(s2), _dt(e2), round(subscription * 12 / months * 1.05, 2), "monthly", "annual",
+                         _dt(s2), _dt(e2), round(subscription * 12 / months * 1.05, 2), None, "monthly", "annual",
                          "advance", None, region, segment])
     # one deliberately bad row: End Date before Start Date
     rows.append(["C-9999", "Typo Industries", "1", "Platform subscription", _dt(dt.date(2025, 3, 1)),
-                 _dt(dt.date(2025, 3, 1)), _dt(dt.date(2024, 2, 28)), 12000.0, "monthly", "annual", "advance",
+                 _dt(dt.date(2025, 3, 1)), _dt(dt.date(2024, 2, 28)), 12000.0, None, "monthly", "annual", "advance",
                  None, "EMEA", "SMB"])
+    _bundles(rows, rng)
     return rows
+
+
+_SSP_MARKUP = {"Platform subscription": 1.15, "Premium support": 1.0, "Implementation": 1.4, "Discount": 0.0}
+
+
+def _bundles(rows, rng) -> None:
+    """Half the contracts with an implementation are bundles priced at a discount: every line gets an SSP (the
+    discount line 0), so the price is allocated by relative SSP; a third of those implementations are
+    recognized by milestone (see sample_events)."""
+    by_contract: dict[str, list[list]] = {}
+    for row in rows[1:]:
+        by_contract.setdefault(row[0], []).append(row)
+    for cid, lines in by_contract.items():
+        if not any(r[3] == "Implementation" for r in lines) or rng.random() < 0.5:
+            continue
+        for r in lines:
+            r[8] = round(abs(r[7]) * _SSP_MARKUP[r[3]], 2)
+            if r[3] == "Implementation" and rng.random() < 0.35:
+                r[9] = "milestone"
+                r[6] = _dt(r[5].date() + dt.timedelta(days=120))
+
+
+def sample_events(rows: list[list]) -> list[list]:
+    """Header + events for the sample book: milestones of the milestone implementations (30%, 70%, 100%) and,
+    for a few annual contracts, the actual invoices from the billing system (60% at signing, the rest after six
+    months) that replace their schedule."""
+    events = [list(EVENT_COLUMNS)]
+    invoiced = 0
+    for r in rows[1:]:
+        cid, line_id, start = r[0], r[2], r[5]
+        if r[9] == "milestone":
+            for days, pct in ((20, 0.3), (55, 0.7), (110, 1.0)):
+                events.append([cid, line_id, start + dt.timedelta(days=days), "milestone", None, pct])
+        elif r[10] == "annual" and r[8] is None and line_id == "1" and invoiced < 4 and r[13] == "EMEA" \
+                and r[7] > 0 and not any(x[0] == cid and x[2] != "1" for x in rows[1:]):
+            first = round(r[7] * 0.6, 2)
+            events.append([cid, None, r[4], "invoice", first, None])
+            events.append([cid, None, r[4] + relativedelta(months=6), "invoice", round(r[7] - first, 2), None])
+            invoiced += 1
+    return events
 
 
 def _dt(d: dt.date) -> dt.datetime:
     return dt.datetime(d.year, d.month, d.day)
+
+
+def template_examples(n_lines: int = 6) -> tuple[list[list], list[list]]:
+    """The few example rows the template ships: the first lines of the sample book plus one bundle allocated by
+    SSP whose implementation is recognized by milestone, with its events."""
+    rows = sample_contracts()
+    events = sample_events(rows)
+    bundle = next(r[0] for r in rows[1:] if r[9] == "milestone")
+    chosen = rows[1: n_lines + 1] + [r for r in rows[1:] if r[0] == bundle]
+    ids = {r[0] for r in chosen}
+    return [rows[0]] + chosen, [events[0]] + [e for e in events[1:] if e[0] in ids]

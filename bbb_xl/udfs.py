@@ -1,19 +1,20 @@
 """The BBB_ formulas. Each one: convert arguments, one library call, translate errors into a one-line `#BBB!` text.
 
 They are plain Python functions (callable from Python and tests) and xlwings UDFs for Windows desktop Excel:
-`lines` arrives through xlwings' `raw` converter (the engine owns parsing and messages: error cells stay errors,
-dates arrive as COM datetimes); 2-D results spill as native dynamic arrays. The docstring is what Excel's
+every argument arrives through xlwings' `raw` converter (the engine owns parsing and messages: error cells stay
+errors, dates arrive as COM datetimes); 2-D results spill as native dynamic arrays. The docstring is what Excel's
 Function Wizard shows (<= 255 characters). Money is Decimal until this last step (Excel cells are doubles).
 """
 from __future__ import annotations
 
 import functools
+import inspect
 from decimal import Decimal
 
 import xlwings as xw
 
-from .api import book_from_range, check_rows, checked_book
-from .core.errors import BBBError
+from .api import allocation_column, book_from_range, check_rows, checked_book
+from .core.errors import BBBError, excel_error
 
 CATEGORY = "bbb_xl"
 LINES_DOC = "The contracts range with its header row, e.g. Contracts[#All]"
@@ -21,6 +22,8 @@ START_DOC = "First period: 2025-01, 2025-Q1, 2025, 2025-01-15, or a date (alone:
 END_DOC = "Optional last period, same forms. Omitted: the end of start's own period"
 AS_OF_DOC = "Balance at the end of this day; a period label means its last day (2025-Q1 = 2025-03-31)"
 FILTER_DOC = "Optional Column=Value; Column2=Value2 (all must hold), e.g. Region=EMEA"
+EVENTS_DOC = ("Optional events range with its header row (Contract ID, Line ID, Date, Event, Amount, Percent), "
+              "e.g. Events[#All]: actual invoices and milestones")
 
 
 def _excel(value):
@@ -31,17 +34,28 @@ def _excel(value):
     return value
 
 
+_RANGE_ARGS = {"lines", "events", "ssps"}  # ranges: the engine locates their error cells itself
+
+
 def formula(fn):
-    """Every failure becomes one line of text starting with #BBB!, never a traceback."""
+    """Every failure becomes one line of text starting with #BBB!, never a traceback; an Excel error value
+    passed as an argument is an error, never read as "omitted"."""
+    names = list(inspect.signature(fn).parameters)
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
+            for name, value in list(zip(names, args)) + list(kwargs.items()):
+                err = None if name in _RANGE_ARGS else excel_error(value)
+                if err:
+                    raise BBBError(f"{name} is the Excel error {err}")
             return _excel(fn(*args, **kwargs))
         except BBBError as exc:
             return " ".join(exc.summary().split())[:255]
         except Exception as exc:  # noqa: BLE001 - a cell must show a message, not a crash
             text = " ".join(str(exc).split()) or type(exc).__name__
             return f"#BBB! unexpected error ({type(exc).__name__}): {text}"[:255]
+    wrapper.__doc__ = " ".join((fn.__doc__ or "").split())  # the Function Wizard shows it as one line
     return wrapper
 
 
@@ -51,102 +65,119 @@ def _blank(value) -> bool:
 
 def _flow_args(fn):
     """The shared arguments of the flow formulas, documented for the Function Wizard."""
-    fn = xw.arg("filter", doc=FILTER_DOC)(fn)
-    fn = xw.arg("end_period", doc=END_DOC)(fn)
-    fn = xw.arg("start", doc=START_DOC)(fn)
+    fn = xw.arg("events", "raw", doc=EVENTS_DOC)(fn)
+    fn = xw.arg("filter", "raw", doc=FILTER_DOC)(fn)
+    fn = xw.arg("end_period", "raw", doc=END_DOC)(fn)
+    fn = xw.arg("start", "raw", doc=START_DOC)(fn)
     fn = xw.arg("lines", "raw", doc=LINES_DOC)(fn)
     return xw.func(category=CATEGORY)(fn)
 
 
 def _balance_args(fn):
-    fn = xw.arg("filter", doc=FILTER_DOC)(fn)
-    fn = xw.arg("as_of", doc=AS_OF_DOC)(fn)
+    fn = xw.arg("events", "raw", doc=EVENTS_DOC)(fn)
+    fn = xw.arg("filter", "raw", doc=FILTER_DOC)(fn)
+    fn = xw.arg("as_of", "raw", doc=AS_OF_DOC)(fn)
     fn = xw.arg("lines", "raw", doc=LINES_DOC)(fn)
     return xw.func(category=CATEGORY)(fn)
 
 
 @_flow_args
 @formula
-def BBB_BOOKINGS(lines, start, end_period=None, filter=None):
+def BBB_BOOKINGS(lines, start, end_period=None, filter=None, events=None):
     """Bookings: Amounts of contract lines whose Booking Date falls from start to end_period.
     Example: =BBB_BOOKINGS(Contracts[#All], "2025-Q1")"""
-    return checked_book(lines).flow("bookings", start, None if _blank(end_period) else end_period, filter)
+    return checked_book(lines, events=events).flow("bookings", start, None if _blank(end_period) else end_period,
+                                                 filter)
 
 
 @_flow_args
 @formula
-def BBB_BILLINGS(lines, start, end_period=None, filter=None):
+def BBB_BILLINGS(lines, start, end_period=None, filter=None, events=None):
     """Billings: invoices dated from start to end_period, from each line's billing schedule.
     Example: =BBB_BILLINGS(Contracts[#All], "2025-01", "2025-12", "Region=EMEA")"""
-    return checked_book(lines).flow("billings", start, None if _blank(end_period) else end_period, filter)
+    return checked_book(lines, events=events).flow("billings", start, None if _blank(end_period) else end_period,
+                                                 filter)
 
 
 @_flow_args
 @formula
-def BBB_REVENUE(lines, start, end_period=None, filter=None):
+def BBB_REVENUE(lines, start, end_period=None, filter=None, events=None):
     """Revenue recognized from start to end_period (ASC 606: ratable by month or day, or point in time).
     Example: =BBB_REVENUE(Contracts[#All], "2025-Q1")"""
-    return checked_book(lines).flow("revenue", start, None if _blank(end_period) else end_period, filter)
+    return checked_book(lines, events=events).flow("revenue", start, None if _blank(end_period) else end_period,
+                                                 filter)
 
 
 @_balance_args
 @formula
-def BBB_BACKLOG(lines, as_of, filter=None):
+def BBB_BACKLOG(lines, as_of, filter=None, events=None):
     """Backlog (remaining performance obligations) at the end of as_of: booked, not yet recognized.
     Example: =BBB_BACKLOG(Contracts[#All], "2025-12")"""
-    return checked_book(lines).balance("backlog", as_of, filter)
+    return checked_book(lines, events=events).balance("backlog", as_of, filter)
 
 
 @_balance_args
 @formula
-def BBB_DEFERRED(lines, as_of, filter=None):
+def BBB_DEFERRED(lines, as_of, filter=None, events=None):
     """Deferred revenue (contract liability) at the end of as_of: per contract, billed minus recognized when
     positive. Example: =BBB_DEFERRED(Contracts[#All], "2025-12")"""
-    return checked_book(lines).balance("deferred", as_of, filter)
+    return checked_book(lines, events=events).balance("deferred", as_of, filter)
 
 
 @_balance_args
 @formula
-def BBB_UNBILLED(lines, as_of, filter=None):
+def BBB_UNBILLED(lines, as_of, filter=None, events=None):
     """Unbilled receivable (contract asset) at the end of as_of: per contract, recognized minus billed when
     positive. Example: =BBB_UNBILLED(Contracts[#All], "2025-12")"""
-    return checked_book(lines).balance("unbilled", as_of, filter)
+    return checked_book(lines, events=events).balance("unbilled", as_of, filter)
 
 
 @_balance_args
 @formula
-def BBB_RPO(lines, as_of, filter=None):
+def BBB_RPO(lines, as_of, filter=None, events=None):
     """Remaining performance obligations at as_of: within 12 months, after 12 months, total (spills 3 x 2).
     Example: =BBB_RPO(Contracts[#All], "2025-12-31")"""
-    within, after = checked_book(lines).rpo(as_of, filter)
+    within, after = checked_book(lines, events=events).rpo(as_of, filter)
     return [["Within 12 months", within], ["After 12 months", after], ["Total", within + after]]
 
 
 @xw.func(category=CATEGORY)
 @xw.arg("lines", "raw", doc=LINES_DOC)
-@xw.arg("metric", doc="bookings, billings, revenue (per period) or backlog, deferred, unbilled (at period ends)")
-@xw.arg("start", doc="First period: 2025-01, 2025-Q1, 2025 or a date (a date inside a period clips it)")
-@xw.arg("end_period", doc="Last period, same forms")
-@xw.arg("period", doc="Optional: month (default), quarter or year")
-@xw.arg("group_by", doc="Optional column: one row per value (sorted), then Total. E.g. Region")
-@xw.arg("filter", doc=FILTER_DOC)
+@xw.arg("metric", "raw", doc="bookings, billings, revenue (per period) or backlog, deferred, unbilled (at period ends)")
+@xw.arg("start", "raw", doc="First period: 2025-01, 2025-Q1, 2025 or a date (a date inside a period clips it)")
+@xw.arg("end_period", "raw", doc="Last period, same forms")
+@xw.arg("period", "raw", doc="Optional: month (default), quarter or year")
+@xw.arg("group_by", "raw", doc="Optional column: one row per value (sorted), then Total. E.g. Region")
+@xw.arg("filter", "raw", doc=FILTER_DOC)
+@xw.arg("events", "raw", doc=EVENTS_DOC)
 @formula
-def BBB_SCHEDULE(lines, metric, start, end_period, period=None, group_by=None, filter=None):
+def BBB_SCHEDULE(lines, metric, start, end_period, period=None, group_by=None, filter=None, events=None):
     """A spilled table of a metric by period (month/quarter/year), one row per group_by value plus Total.
     Example: =BBB_SCHEDULE(Contracts[#All], "revenue", "2025-01", "2025-12", "quarter", "Region")"""
-    book = checked_book(lines)
+    book = checked_book(lines, events=events)
     schedule = book.schedule_for(metric, start, end_period, period, None if _blank(group_by) else group_by, filter)
     return schedule.to_rows()
 
 
 @xw.func(category=CATEGORY)
 @xw.arg("lines", "raw", doc=LINES_DOC)
+@xw.arg("events", "raw", doc=EVENTS_DOC)
 @formula
-def BBB_CHECK(lines):
-    """Every problem in a contracts range as rows: row, column, value, severity, problem; or one OK row with
-    the line count. Example: =BBB_CHECK(Contracts[#All])"""
-    return check_rows(book_from_range(lines))
+def BBB_CHECK(lines, events=None):
+    """Every problem in the contracts (and events) range: row, column, value, severity, problem; events rows show
+    as "Events N". Or one OK row. Example: =BBB_CHECK(Contracts[#All], Events[#All])"""
+    return check_rows(book_from_range(lines, events=events))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("total", "raw", doc="The transaction price to allocate, e.g. the sum of a contract's Amounts")
+@xw.arg("ssps", "raw", doc="Standalone selling prices, one per line (a column or row range); 0 for no value")
+@formula
+def BBB_ALLOCATE(total, ssps):
+    """total allocated in proportion to the SSPs (ASC 606 relative SSP), cents by largest remainder: sums exactly
+    to total. Spills like ssps. Example: =BBB_ALLOCATE(100, {50;25;75}) gives 33.33, 16.67, 50.00"""
+    return allocation_column(total, ssps)
 
 
 PUBLIC_FUNCTIONS = ["BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE", "BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED",
-                    "BBB_RPO", "BBB_SCHEDULE", "BBB_CHECK"]
+                    "BBB_RPO", "BBB_SCHEDULE", "BBB_CHECK", "BBB_ALLOCATE"]

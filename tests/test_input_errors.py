@@ -134,5 +134,15 @@ def test_header_only_range_and_empty_range():
     assert BBB_REVENUE([], "2025").startswith("#BBB! row 1: the contracts range is empty")
 
 
-def test_unexpected_failure_is_one_line():
-    assert BBB_REVENUE(object(), "2025").startswith("#BBB! unexpected error (TypeError)")
+def test_unexpected_failure_is_one_line(monkeypatch):
+    import bbb_xl.udfs as udfs
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("boom\n  in the middle of a traceback")
+    monkeypatch.setattr(udfs, "checked_book", broken)
+    assert BBB_REVENUE(book_rows(good()), "2025") == \
+        "#BBB! unexpected error (ZeroDivisionError): boom in the middle of a traceback"
+
+
+def test_a_bare_value_is_a_one_cell_range():
+    assert BBB_REVENUE(object(), "2025").startswith("#BBB! row 1: required column 'Contract ID' is missing")

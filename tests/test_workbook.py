@@ -16,7 +16,7 @@ import libreoffice as lo
 from bbb_xl.excel import headless, template
 from bbb_xl.excel.package import Package
 from bbb_xl.excel.workflow import GENERATED_SHEETS
-from bbb_xl.sample import sample_contracts
+from bbb_xl.sample import sample_contracts, sample_events
 from bbb_xl.udfs import BBB_BACKLOG, BBB_BILLINGS, BBB_BOOKINGS, BBB_DEFERRED, BBB_REVENUE, BBB_UNBILLED
 
 REPO_TEMPLATE = Path(__file__).resolve().parents[1] / "workbook_templates" / "bbb_template.xlsm"
@@ -58,15 +58,21 @@ def test_template_has_every_tab_button_vba_and_validation():
     p = parts(REPO_TEMPLATE)
     assert "xl/vbaProject.bin" in p
     names = list(sheet_part_names(REPO_TEMPLATE))
-    assert names == ["Start here", "Contracts", "Settings"] + GENERATED_SHEETS[1:]
+    assert names == ["Start here", "Contracts", "Events", "Settings"] + GENERATED_SHEETS[1:]
     wb = openpyxl.load_workbook(REPO_TEMPLATE, keep_vba=True)
     ws = wb["Contracts"]
     assert "Contracts" in ws.tables
     assert ws.freeze_panes == "A2"
     assert ws["A1"].comment is not None and "Contract ID" in ws["A1"].comment.text
     lists = {str(dv.sqref).split(":")[0][0]: dv.formula1 for dv in ws.data_validations.dataValidation}
-    assert lists["I"] == '"monthly,daily,point in time"'
-    assert lists["J"] == '"upfront,monthly,quarterly,semiannual,annual"'
+    assert lists["J"] == '"monthly,daily,point in time,milestone,percent complete"'
+    assert lists["K"] == '"upfront,monthly,quarterly,semiannual,annual"'
+    events = wb["Events"]
+    assert "Events" in events.tables
+    assert [events.cell(1, c).value for c in range(1, 7)] == ["Contract ID", "Line ID", "Date", "Event", "Amount",
+                                                              "Percent"]
+    (dv,) = events.data_validations.dataValidation
+    assert dv.formula1 == '"invoice,milestone,percent complete"'
     settings = wb["Settings"]
     assert [settings.cell(r, 1).value for r in range(2, 5)] == ["Company name", "Currency", "As-of date"]
     assert settings["C4"].value.startswith("Summary figures are for the period")
@@ -75,24 +81,27 @@ def test_template_has_every_tab_button_vba_and_validation():
 def test_reports_match_the_formulas_over_valid_contracts(demo):
     _, result = demo
     rows = valid_rows()
+    ev = sample_events(sample_contracts())
     sheets = result.reports.sheets
     revenue, billings = sheets["Revenue"], sheets["Billings"]
     total_row = revenue.last_row
-    header = revenue.rows()[3]
+    rev_header, bil_header = revenue.rows()[3], billings.rows()[3]
+    assert "Allocated" in rev_header and "Allocated" not in bil_header  # revenue follows SSP allocation
     for j, month in enumerate(MONTHS):
-        col = header.index(month) + 1
-        assert revenue.cell(total_row, col) == round(BBB_REVENUE(rows, month) * 100)
-        assert billings.cell(billings.last_row, col) == round(BBB_BILLINGS(rows, month) * 100)
+        col = rev_header.index(month) + 1
+        assert revenue.cell(total_row, col) == round(BBB_REVENUE(rows, month, None, None, ev) * 100)
+        col = bil_header.index(month) + 1
+        assert billings.cell(billings.last_row, col) == round(BBB_BILLINGS(rows, month, None, None, ev) * 100)
     summary = sheets["Summary"]
-    assert summary.cell(7, 4) == round(BBB_BOOKINGS(rows, "2025") * 100)
-    assert summary.cell(9, 4) == round(BBB_REVENUE(rows, "2025") * 100)
-    assert summary.cell(9, 3) == round(BBB_REVENUE(rows, "2025-Q4") * 100)
-    assert summary.cell(13, 2) == round(BBB_BACKLOG(rows, "2025-12-31") * 100)
-    assert summary.cell(16, 2) == round(BBB_DEFERRED(rows, "2025-12-31") * 100)
-    assert summary.cell(17, 2) == round(BBB_UNBILLED(rows, "2025-12-31") * 100)
+    assert summary.cell(7, 4) == round(BBB_BOOKINGS(rows, "2025", None, None, ev) * 100)
+    assert summary.cell(9, 4) == round(BBB_REVENUE(rows, "2025", None, None, ev) * 100)
+    assert summary.cell(9, 3) == round(BBB_REVENUE(rows, "2025-Q4", None, None, ev) * 100)
+    assert summary.cell(13, 2) == round(BBB_BACKLOG(rows, "2025-12-31", None, ev) * 100)
+    assert summary.cell(16, 2) == round(BBB_DEFERRED(rows, "2025-12-31", None, ev) * 100)
+    assert summary.cell(17, 2) == round(BBB_UNBILLED(rows, "2025-12-31", None, ev) * 100)
     backlog = sheets["Backlog"]
     for j, month in enumerate(MONTHS):
-        assert backlog.cell(5 + j, 6) == round(BBB_BACKLOG(rows, month) * 100)
+        assert backlog.cell(5 + j, 6) == round(BBB_BACKLOG(rows, month, None, ev) * 100)
     # the excluded contract is announced, with its amount
     assert "1 contract (12000.00 USD) left out" in summary.cell(3, 1)
 
@@ -117,11 +126,14 @@ def test_every_rollforward_ties(demo):
     # each waterfall row: Before + periods + After = Amount; totals row = sum of the rows
     rev = sheets["Revenue"]
     block = next(b for b in rev.blocks if isinstance(b.values, np.ndarray))
-    m = block.values
-    assert (m[:, 1] + m[:, 2:-2].sum(axis=1) + m[:, -2] == m[:, 0]).all()
-    assert (m[:, -1] == m[:, 2:-2].sum(axis=1)).all()
+    m = block.values  # Amount, Allocated, Before, periods..., After, Total in periods
+    assert (m[:, 2] + m[:, 3:-2].sum(axis=1) + m[:, -2] == m[:, 1]).all()  # ties to the allocated amount
+    assert (m[:, -1] == m[:, 3:-2].sum(axis=1)).all()
+    assert m[:, 0].sum() == m[:, 1].sum() and (m[:, 0] != m[:, 1]).any()  # allocation moves, never creates
     totals = next(b for b in rev.blocks if b.styles == "money_total").values[0]
     assert totals == [int(v) for v in m.sum(axis=0)]
+    bil = next(b for b in sheets["Billings"].blocks if isinstance(b.values, np.ndarray)).values
+    assert (bil[:, 1] + bil[:, 2:-2].sum(axis=1) + bil[:, -2] == bil[:, 0]).all()  # invoices tie to Amount
     # journal: every entry balances, and revenue credited equals the Revenue tab
     journal = sheets["Journal Entries"].rows()[4:-1]
     by_entry = {}
@@ -130,7 +142,7 @@ def test_every_rollforward_ties(demo):
         by_entry[entry] = (d + (debit or 0), c + (credit or 0))
     assert by_entry and all(d == c for d, c in by_entry.values())
     revenue_credit = sum((r[4] or 0) - (r[3] or 0) for r in journal if r[2] == "4000 Revenue")
-    assert revenue_credit == sum(totals[2:-2])
+    assert revenue_credit == sum(totals[3:-2])
 
 
 def test_input_tabs_and_other_parts_survive_refresh_byte_for_byte(demo, tmp_path):
@@ -272,11 +284,12 @@ class _FakeSheet:
 def test_excel_button_shell_writes_the_same_content_as_headless(demo, tmp_path):
     import bbb_xl.excel as shell
     src, result = demo
-    contracts, settings = headless.read_inputs(src)
+    contracts, settings, events = headless.read_inputs(src)
     book = type("Book", (), {})()
     book.fullname = str(tmp_path / "from_excel.xlsm")
     book.sheets = {"Contracts": _FakeSheet(tuple(map(tuple, contracts))),
-                   "Settings": _FakeSheet(tuple(map(tuple, settings)))}
+                   "Settings": _FakeSheet(tuple(map(tuple, settings))),
+                   "Events": _FakeSheet(tuple(map(tuple, events)))}
     for name in GENERATED_SHEETS:
         book.sheets[name] = _FakeSheet()
     assert shell.refresh(book) == result.status

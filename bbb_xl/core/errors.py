@@ -4,8 +4,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+# Excel error values, as text and as the COM error codes xlwings' raw converter hands over.
+EXCEL_ERROR_TEXT = {"#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NULL!", "#NUM!", "#GETTING_DATA",
+                    "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#BUSY!", "#CONNECT!"}
+EXCEL_ERROR_CODES = {
+    -2146826288: "#NULL!", -2146826281: "#DIV/0!", -2146826273: "#VALUE!", -2146826265: "#REF!",
+    -2146826259: "#NAME?", -2146826252: "#NUM!", -2146826246: "#N/A",
+}
+
 ERROR = "error"
 WARNING = "warning"
+
+
+def excel_error(value: object) -> str | None:
+    """The Excel error a cell holds (`#N/A`...), or None."""
+    if type(value) is int and value in EXCEL_ERROR_CODES:
+        return EXCEL_ERROR_CODES[value]
+    if isinstance(value, str) and value.strip().upper() in EXCEL_ERROR_TEXT:
+        return value.strip().upper()
+    return None
 
 
 def column_letter(index: int) -> str:
@@ -21,6 +38,9 @@ def show_value(value: object) -> str:
     """A cell value as a user would recognise it in a message."""
     if value is None:
         return "(blank)"
+    err = excel_error(value)
+    if err:
+        return err
     if hasattr(value, "isoformat"):
         if hasattr(value, "tzinfo") and value.tzinfo is not None:
             value = value.replace(tzinfo=None)  # COM hands Excel's (zone-less) dates as UTC-aware datetimes
@@ -43,6 +63,7 @@ class Problem:
     severity: str = ERROR
     sheet: str | None = None
     cell: str | None = None  # A1 address on the sheet when the range's origin is known
+    table: str | None = None  # which input range: None = contracts (or settings), "events" = the events range
 
     @property
     def is_error(self) -> bool:

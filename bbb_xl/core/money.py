@@ -21,6 +21,8 @@ def cents_to_decimal(cents: int) -> Decimal:
 def _decimal_to_cents(value: Decimal, shown: object) -> int:
     if not value.is_finite():
         raise ValueError(f"{shown!s} is not a finite amount")
+    if abs(value) > MAX_AMOUNT_CENTS:  # checked before quantize, which fails on numbers like 1e26
+        raise ValueError(f"{shown} is above the largest amount allowed (10^13)")
     cents = value.quantize(CENT, rounding="ROUND_HALF_EVEN")
     if abs(value - cents) > _NOISE:
         raise ValueError(f"{shown} has more decimals than cents")
@@ -47,7 +49,8 @@ def parse_amount(value: object) -> int:
         return _decimal_to_cents(value, value)
     if isinstance(value, str):
         return _parse_amount_text(value)
-    raise ValueError(f"{value!r} is not an amount")
+    from .errors import show_value
+    raise ValueError(f"{show_value(value)} is not an amount")
 
 
 def _show(x: float) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import excel_error
 from .dates import MAX_DAY, MIN_DAY, day_number, iso, month_index, month_start, parse_date, serial_to_day
 
 PERIOD_KINDS = ("month", "quarter", "year")
@@ -88,6 +89,9 @@ def parse_when(value: object, cal: Calendar = CALENDAR, what: str = "date") -> W
         raise ValueError(f"{what} is missing")
     if isinstance(value, bool):
         raise ValueError(f"{what} {value} is not a date or period")
+    err = excel_error(value)
+    if err:
+        raise ValueError(f"{what} is the Excel error {err}")
     if isinstance(value, (int, float)):
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(f"{what} {value} is not a date or period")

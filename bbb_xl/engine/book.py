@@ -13,10 +13,11 @@ import numpy as np
 
 from ..core.dates import add_months, iso
 from ..core.errors import BBBError, Problem, errors_only
-from ..core.money import cents_to_decimal
+from ..core.money import cents_to_decimal, mul_div_round
 from ..core.periods import (CALENDAR, Calendar, Period, as_of_day, flow_window, normalize_period_kind,
                             period_grid, schedule_window)
 from .billing import Invoices, billed_to_date, billing_schedule
+from .events import EVENTS_SHEET, AppliedEvents, apply_events
 from .recognition import RecognitionBasis, recognition_basis, recognized_to_date
 from .table import (BILLING_NAMES, RECOGNITION_NAMES, Lines, ParseResult, key_of, normalize_header,
                     parse_contracts)
@@ -50,9 +51,16 @@ class Schedule:
 
 
 class Book:
-    """Contract lines parsed once. Errors in the input make questions raise BBBError unless `partial`."""
+    """Contract lines parsed once. Errors in the input make questions raise BBBError unless `partial`.
 
-    def __init__(self, parsed: ParseResult, calendar: Calendar = CALENDAR):
+    events: an optional events range (rows with a header row: Contract ID, Line ID, Date, Event, Amount,
+    Percent), see engine.events. Its problems join `problems` (located on `events_sheet`, table "events"), and
+    contracts with a bad event are left out whole (`parsed` is then the result after events)."""
+
+    def __init__(self, parsed: ParseResult, calendar: Calendar = CALENDAR, events=None,
+                 events_sheet: str | None = EVENTS_SHEET, events_origin=None):
+        self.events: AppliedEvents = apply_events(parsed, events, events_sheet, events_origin)
+        parsed = self.events.parsed
         self.parsed = parsed
         self.lines: Lines = parsed.lines
         self.problems: tuple[Problem, ...] = parsed.problems
@@ -61,8 +69,9 @@ class Book:
 
     # --- construction -------------------------------------------------------------------------------------------
     @classmethod
-    def from_rows(cls, rows, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR) -> "Book":
-        return cls(parse_contracts(rows, sheet=sheet, origin=origin), calendar)
+    def from_rows(cls, rows, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR, events=None,
+                  events_sheet: str | None = EVENTS_SHEET, events_origin=None) -> "Book":
+        return cls(parse_contracts(rows, sheet=sheet, origin=origin), calendar, events, events_sheet, events_origin)
 
     @property
     def errors(self) -> list[Problem]:
@@ -79,11 +88,23 @@ class Book:
 
     @cached_property
     def basis(self) -> RecognitionBasis:
-        return recognition_basis(self.lines)
+        return recognition_basis(self.lines, self.events.pit_start)
 
     @cached_property
     def invoices(self) -> Invoices:
-        return billing_schedule(self.lines)
+        """The lines' billing schedules; a contract with invoice events is billed exactly those instead."""
+        inv = billing_schedule(self.lines)
+        ev = self.events
+        if ev.invoiced is None:
+            return inv
+        keep = ~ev.invoiced[inv.line]
+        line = np.concatenate([inv.line[keep], ev.inv_line])
+        date = np.concatenate([inv.date[keep], ev.inv_date])
+        amount = np.concatenate([inv.amount[keep], ev.inv_amount])
+        first = np.concatenate([inv.period_first[keep], ev.inv_date])
+        last = np.concatenate([inv.period_last[keep], ev.inv_date])
+        order = np.lexsort((date, line))
+        return Invoices(line[order], date[order], amount[order], first[order], last[order])
 
     # --- selection ----------------------------------------------------------------------------------------------
     def column_text(self, name: str) -> tuple[str, np.ndarray]:
@@ -144,7 +165,17 @@ class Book:
             i = j
 
     def _recognized(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
-        return recognized_to_date(_view(self.lines, idx), self.basis.take(idx), days)
+        rec = recognized_to_date(_view(self.lines, idx), self.basis.take(idx), days)
+        ev = self.events
+        if ev.progress is not None:  # milestone / percent complete lines: the latest percent on or before t
+            for p in np.flatnonzero(ev.is_progress[idx]):
+                dates, cents = ev.progress[int(idx[p])]
+                if len(dates):
+                    k = np.searchsorted(dates, days, side="right") - 1
+                    rec[p] = np.where(k >= 0, cents[np.maximum(k, 0)], 0)
+                else:
+                    rec[p] = 0
+        return rec
 
     def _billed(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
         inv = self.invoices
@@ -154,8 +185,11 @@ class Book:
         keep = mapped >= 0
         return billed_to_date(inv, len(idx), days, local_line=mapped, keep=keep)
 
-    def _booked(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
-        return np.where(self.lines.booking[idx][:, None] <= days[None, :], self.lines.amount[idx][:, None], 0)
+    def _booked(self, idx: np.ndarray, days: np.ndarray, allocated: bool = False) -> np.ndarray:
+        """Amounts booked by each day; allocated=True: the lines' allocated amounts (for backlog: the lines of an
+        allocated contract share one Booking Date, so per contract the two are equal)."""
+        amount = self.lines.allocated if allocated else self.lines.amount
+        return np.where(self.lines.booking[idx][:, None] <= days[None, :], amount[idx][:, None], 0)
 
     def cumulative(self, metric: str, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
         """(lines idx, days) matrix of cents booked / billed / recognized up to the end of each day."""
@@ -189,12 +223,25 @@ class Book:
         later = int(add_months(np.int64(day), 12))
         days = np.array([day, later], dtype=np.int64)
         within = after = 0
+        ev = self.events
         for idx, _ in self._chunks(sel):
             rec = self._recognized(idx, days)
             booked = self.lines.booking[idx] <= day
-            amount = self.lines.amount[idx]
-            within += int(self._sum((rec[:, 1] - rec[:, 0])[booked]))
-            after += int(self._sum((amount - rec[:, 1])[booked]))
+            amount = self.lines.allocated[idx]
+            soon = rec[:, 1] - rec[:, 0]
+            late = amount - rec[:, 1]
+            if ev.progress is not None:
+                # milestone / percent complete: what is left is taken as straight-line (daily) to End Date
+                local = np.flatnonzero(ev.is_progress[idx])
+                if len(local):
+                    left = amount[local] - rec[local, 0]
+                    end = self.lines.end[idx[local]]
+                    span = np.maximum(end - day, 0)
+                    part = mul_div_round(left, np.clip(np.minimum(later, end) - day, 0, None), np.maximum(span, 1))
+                    soon[local] = np.where(span > 0, part, left)
+                    late[local] = left - soon[local]
+            within += int(self._sum(soon[booked]))
+            after += int(self._sum(late[booked]))
         return within, after
 
     def _balances(self, metric: str, days: np.ndarray, sel: np.ndarray, groups: np.ndarray | None):
@@ -204,7 +251,7 @@ class Book:
         out = np.zeros((n_groups, len(days)), dtype=np.int64 if self._exact_int64 else object)
         if metric == "backlog":
             for idx, _ in self._chunks(sel):
-                value = self._booked(idx, days) - self._recognized(idx, days)
+                value = self._booked(idx, days, allocated=True) - self._recognized(idx, days)
                 _add_rows(out, gcodes[idx], value, self._exact_int64)
             return n_groups, out
         # deferred / unbilled: net billed - recognized per (contract, group), then keep one sign
@@ -294,8 +341,9 @@ def _billing(months: int) -> str:
 
 
 def _view(lines: Lines, idx: np.ndarray):
-    """The few columns recognition needs, for a block of lines (no copy of dimensions)."""
-    return _LineView(lines.amount[idx], lines.booking[idx])
+    """The few columns recognition needs, for a block of lines (no copy of dimensions). Revenue follows the
+    allocated amount."""
+    return _LineView(lines.allocated[idx], lines.booking[idx])
 
 
 @dataclass(frozen=True)
@@ -316,9 +364,12 @@ def _add_rows(out: np.ndarray, codes: np.ndarray, values: np.ndarray, exact_int6
     out[sorted_codes[starts]] += np.add.reduceat(values[order], starts, axis=0)
 
 
-def load_book(data, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR) -> Book:
-    """Parse a contracts range (rows with a header row, or a DataFrame) into a Book."""
-    return Book.from_rows(data, sheet=sheet, origin=origin, calendar=calendar)
+def load_book(data, events=None, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR,
+              events_sheet: str | None = EVENTS_SHEET, events_origin=None) -> Book:
+    """Parse a contracts range (rows with a header row, or a DataFrame) into a Book; events: an optional events
+    range (rows with a header row, or a DataFrame), problems located on `events_sheet` at `events_origin`."""
+    return Book.from_rows(data, sheet=sheet, origin=origin, calendar=calendar, events=events,
+                          events_sheet=events_sheet, events_origin=events_origin)
 
 
 __all__ = ["Book", "Schedule", "load_book", "METRICS", "FLOWS", "BALANCES", "Period", "iso"]

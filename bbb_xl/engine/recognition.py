@@ -2,6 +2,8 @@
 
 W(t) is the weight of the days from Start Date to t: `daily` days weigh 1, `monthly` days weigh
 1/(days in their month) (in integer UNITs, see core.dates), `point in time` is one day on Start Date.
+Amount is the line's allocated amount (its share of the contract price by relative SSP, else its Amount).
+Milestone and percent complete lines are computed from their events by the Book (see engine.events).
 Nothing is recognized before the Booking Date: a line booked late catches up on its Booking Date.
 """
 from __future__ import annotations
@@ -33,10 +35,12 @@ class RecognitionBasis:
                                 self.total[idx], self.weights)
 
 
-def recognition_basis(lines: Lines) -> RecognitionBasis:
+def recognition_basis(lines: Lines, start: np.ndarray | None = None) -> RecognitionBasis:
+    """start: the recognition start per line when it is not the Start Date (a point in time line moved to its
+    100% milestone's day)."""
     pit = lines.recognition == POINT_IN_TIME
-    first = lines.start
-    last = np.where(pit, lines.start, lines.end)
+    first = lines.start if start is None else start
+    last = np.where(pit, first, lines.end)
     monthly = lines.recognition == MONTHLY
     span = (int(first[monthly].min()) - 1, int(last[monthly].max())) if monthly.any() else (0, 0)
     weights = MonthlyWeights(*span)

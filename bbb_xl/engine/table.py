@@ -7,22 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import unicodedata
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..core.dates import EPOCH, MAX_DATE, MIN_DATE, parse_date
-from ..core.errors import ERROR, WARNING, Problem, column_letter, show_value
+from ..core.errors import (EXCEL_ERROR_CODES, EXCEL_ERROR_TEXT, ERROR, WARNING, Problem,  # noqa: F401
+                           column_letter, excel_error, show_value)
 from ..core.money import parse_amount_column
-
-# Excel error values, as text and as the COM error codes xlwings' raw converter hands over.
-EXCEL_ERROR_TEXT = {"#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NULL!", "#NUM!", "#GETTING_DATA",
-                    "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#BUSY!", "#CONNECT!"}
-EXCEL_ERROR_CODES = {
-    -2146826288: "#NULL!", -2146826281: "#DIV/0!", -2146826273: "#VALUE!", -2146826265: "#REF!",
-    -2146826259: "#NAME?", -2146826252: "#NUM!", -2146826246: "#N/A",
-}
 
 # canonical key -> (display name, required)
 COLUMNS = {
@@ -38,12 +32,15 @@ COLUMNS = {
     "billing": ("Billing", False),
     "billing_timing": ("Billing Timing", False),
     "billing_start": ("Billing Start", False),
+    "ssp": ("SSP", False),
 }
 ENGINE_COLUMNS = [name for name, _ in COLUMNS.values()]
 
-RECOGNITION = {"monthly": 0, "daily": 1, "pointintime": 2}
-RECOGNITION_NAMES = ("monthly", "daily", "point in time")
-_RECOGNITION_ALIASES = {"ratable": 0, "ratably": 0, "pit": 2, "point": 2}
+RECOGNITION = {"monthly": 0, "daily": 1, "pointintime": 2, "milestone": 3, "percentcomplete": 4}
+RECOGNITION_NAMES = ("monthly", "daily", "point in time", "milestone", "percent complete")
+_RECOGNITION_ALIASES = {"ratable": 0, "ratably": 0, "pit": 2, "point": 2, "milestones": 3, "percentofcompletion": 4,
+                        "costtocost": 4, "progress": 4}
+MILESTONE, PERCENT_COMPLETE = 3, 4
 BILLING = {"upfront": 0, "monthly": 1, "quarterly": 3, "semiannual": 6, "semiannually": 6, "annual": 12,
            "annually": 12, "yearly": 12}
 BILLING_NAMES = ("upfront", "monthly", "quarterly", "semiannual", "annual")
@@ -51,11 +48,16 @@ TIMING = {"advance": False, "inadvance": False, "arrears": True, "inarrears": Tr
 TIMING_NAMES = ("advance", "arrears")
 
 
+_IGNORED_IN_HEADERS = set(" _-\u00a0\t\r\n\u200b\u200c\u200d\u2060\ufeff")
+
+
 def normalize_header(text: str) -> str:
-    return "".join(ch for ch in str(text).casefold() if ch not in " _-\u00a0\t\r\n")
+    """Case, spaces, `_`, `-`, invisible characters and full-width forms (NFKC) do not matter."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", str(text)).casefold() if ch not in _IGNORED_IN_HEADERS)
 
 
 _HEADER_KEYS = {normalize_header(name): key for key, (name, _) in COLUMNS.items()}
+_HEADER_KEYS["standalonesellingprice"] = "ssp"
 
 
 def is_blank(value: object) -> bool:
@@ -66,15 +68,6 @@ def is_blank(value: object) -> bool:
     if isinstance(value, float):
         return math.isnan(value)
     return False
-
-
-def excel_error(value: object) -> str | None:
-    """The Excel error a cell holds (`#N/A`...), or None."""
-    if type(value) is int and value in EXCEL_ERROR_CODES:
-        return EXCEL_ERROR_CODES[value]
-    if isinstance(value, str) and value.strip().upper() in EXCEL_ERROR_TEXT:
-        return value.strip().upper()
-    return None
 
 
 def display_text(value: object) -> str:
@@ -113,6 +106,18 @@ class Lines:
     billing_start: np.ndarray
     dims: dict = field(default_factory=dict)  # column display name -> object array of text
     sheet: str | None = None
+    ssp: np.ndarray | None = None  # cents; 0 where the line has none
+    has_ssp: np.ndarray | None = None  # bool: the line's contract is allocated by relative SSP
+    allocated: np.ndarray | None = None  # cents: the line's share of its contract's price (= amount without SSP)
+
+    def __post_init__(self):
+        n = len(self.row)
+        if self.ssp is None:
+            self.ssp = np.zeros(n, dtype=np.int64)
+        if self.has_ssp is None:
+            self.has_ssp = np.zeros(n, dtype=bool)
+        if self.allocated is None:
+            self.allocated = self.amount
 
     def __len__(self) -> int:
         return len(self.row)
@@ -120,8 +125,9 @@ class Lines:
     def take(self, idx: np.ndarray) -> "Lines":
         kw = {k: getattr(self, k)[idx] for k in ("row", "contract", "contract_code", "customer", "line_id",
                                                  "booking", "start", "end", "amount", "recognition",
-                                                 "billing_months", "arrears", "billing_start")}
-        return Lines(**kw, dims={k: v[idx] for k, v in self.dims.items()}, sheet=self.sheet)
+                                                 "billing_months", "arrears", "billing_start", "ssp", "has_ssp")}
+        allocated = kw["amount"] if self.allocated is self.amount else self.allocated[idx]
+        return Lines(**kw, dims={k: v[idx] for k, v in self.dims.items()}, sheet=self.sheet, allocated=allocated)
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,7 @@ class ParseResult:
     excluded_contracts: tuple  # display IDs of contracts left out because of errors
     excluded_amount: int  # cents (what could be parsed of them)
     columns: tuple  # header names as found
+    origin: tuple | None = None  # (sheet row, sheet column) of the header's first cell, when known
 
 
 def _as_rows(data) -> list:
@@ -148,7 +155,7 @@ def _as_rows(data) -> list:
         if data and not isinstance(data[0], (list, tuple)):
             return [list(data)]  # a single row
         return list(data)  # rows are only read, never changed
-    raise TypeError(f"a contracts range must be rows of cells, not {type(data).__name__}")
+    return [[data]]  # a one-cell range: Excel hands over the bare value
 
 
 def _from_pandas(value):
@@ -187,12 +194,13 @@ def _trim(rows: list) -> list:
 
 
 class _Collector:
-    def __init__(self, sheet, origin, header_names):
+    def __init__(self, sheet, origin, header_names, table=None):
         self.problems: list[Problem] = []
         self.sheet = sheet
         self.origin = origin
         self.header_names = header_names
         self.bad_rows: set[int] = set()
+        self.table = table
 
     def add(self, r: int, c: int | None, value, message: str, severity: str = ERROR):
         """r: 0-based index in the trimmed rows (0 = header); c: 0-based column or None."""
@@ -202,7 +210,7 @@ class _Collector:
         elif self.origin is not None:
             cell = f"{self.origin[0] + r}:{self.origin[0] + r}"
         column = self.header_names[c] if c is not None and c < len(self.header_names) else None
-        self.problems.append(Problem(r + 1, column, value, message, severity, self.sheet, cell))
+        self.problems.append(Problem(r + 1, column, value, message, severity, self.sheet, cell, self.table))
         if severity == ERROR and r > 0:
             self.bad_rows.add(r)
 
@@ -327,7 +335,11 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
             try:
                 code = memo[v]
             except (KeyError, TypeError):
-                code = memo[v] = _choice(v, table, aliases) if not is_blank(v) else default
+                code = _choice(v, table, aliases) if not is_blank(v) else default
+                try:
+                    memo[v] = code
+                except TypeError:  # an unhashable cell value (e.g. Decimal sNaN): not memoised
+                    pass
             if code is None:
                 if not is_err(k, key):
                     hint = _did_you_mean(str(v).strip().lower(), names)
@@ -383,14 +395,32 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         k = nonblank[i]
         bad(k, "amount", avals[k], f"Amount {message}")
 
+    # --- standalone selling prices (optional column)
+    ssp = np.zeros(n, dtype=np.int64)
+    has_ssp = np.zeros(n, dtype=bool)
+    if "ssp" in col_of:
+        svals = col("ssp")
+        present = [k for k, v in enumerate(svals) if not is_blank(v) and not is_err(k, "ssp")]
+        parsed_ssp, bad_ssp = parse_amount_column([svals[k] for k in present])
+        ssp[present] = parsed_ssp
+        has_ssp[present] = True
+        for i, message in bad_ssp:
+            k = present[i]
+            bad(k, "ssp", svals[k], f"SSP {message}")
+        for k in np.flatnonzero(has_ssp & (ssp < 0)):
+            bad(k, "ssp", svals[k], f"SSP {show_value(svals[k])} is negative: a standalone selling price is 0 or "
+                                    f"more")
+        ssp_err = {k for k, v in enumerate(svals) if is_err(k, "ssp")}
+        has_ssp[list(ssp_err)] = True  # an Excel error in SSP still means the contract is allocated
+
     # --- row rules (vectorised; only the offending rows are visited)
     pit = recognition == 2
     end_col, bstart_col, booking_col = col("end_date"), col("billing_start"), col("booking_date")
     for k in np.flatnonzero(has_start & has_end & (end < start)):
         bad(k, "end_date", end_col[k], f"End Date {_iso(end[k])} is before Start Date {_iso(start[k])}")
     for k in np.flatnonzero(~has_end & ~pit & has_start):
-        if is_err(k, "end_date"):
-            continue
+        if is_err(k, "end_date") or not is_blank(end_col[k]):
+            continue  # an unreadable End Date already has its own problem
         if "end_date" in col_of:
             bad(k, "end_date", None, "End Date is blank (needed unless Recognition is point in time)")
         else:
@@ -431,6 +461,9 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
             else:
                 first_line[lk] = k
 
+    if has_ssp.any():
+        _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_booking, body_idx, col, col_of, bad)
+
     # --- contracts with any error are left out whole
     position = {r: k for k, r in enumerate(body_idx)}
     bad_body = {position[r] for r in out.bad_rows}
@@ -445,14 +478,62 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     codes_map: dict[str, int] = {}
     contract_code = np.fromiter((codes_map.setdefault(c, len(codes_map)) for c in contract_keys),
                                 dtype=np.int64, count=n)
+    allocated = amount
+    alloc_lines = np.flatnonzero(has_ssp & keep)
+    if len(alloc_lines):
+        allocated = amount.copy()
+        allocated[alloc_lines] = _allocate_by_ssp(amount[alloc_lines], ssp[alloc_lines],
+                                                  contract_code[alloc_lines])
     lines = Lines(
         row=np.array(body_idx, dtype=np.int64) + 1, contract=contract, contract_code=contract_code,
         customer=customer, line_id=line_id, booking=booking, start=start, end=end, amount=amount,
         recognition=recognition, billing_months=billing, arrears=arrears, billing_start=bstart,
-        dims=dim_arrays, sheet=sheet,
+        dims=dim_arrays, sheet=sheet, ssp=ssp, has_ssp=has_ssp, allocated=allocated,
     ).take(np.flatnonzero(keep))
     problems = sorted(out.problems, key=lambda p: p.row or 0)  # stable: column order within a row
-    return ParseResult(lines, tuple(problems), n, excluded_ids, excluded_amount, tuple(header))
+    return ParseResult(lines, tuple(problems), n, excluded_ids, excluded_amount, tuple(header), origin)
+
+
+def _allocate_by_ssp(amount: np.ndarray, ssp: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Each contract's price (sum of its lines' Amounts) allocated in proportion to SSP (lines in row order)."""
+    from .allocation import allocate_groups
+    uniq, group = np.unique(codes, return_inverse=True)
+    price = np.zeros(len(uniq), dtype=object)
+    np.add.at(price, group, amount.astype(object))
+    return allocate_groups(price.astype(np.int64), ssp, group)
+
+
+def _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_booking, body_idx, col, col_of, bad):
+    """A contract with an SSP on any line: every line has one, they are not all 0, one Booking Date."""
+    members: dict[str, list[int]] = {}
+    for k in np.flatnonzero(has_ssp):
+        if contract_keys[k]:
+            members.setdefault(contract_keys[k], [])
+    if not members:
+        return
+    for k, ck in enumerate(contract_keys):
+        if ck in members:
+            members[ck].append(k)
+    booking_col = "booking_date" if "booking_date" in col_of else "start_date"
+    for ck, ks in members.items():
+        with_ssp = [k for k in ks if has_ssp[k]]
+        rows_with = ", ".join(str(body_idx[k] + 1) for k in with_ssp[:8]) + (" ..." if len(with_ssp) > 8 else "")
+        for k in ks:
+            if not has_ssp[k]:
+                bad(k, "ssp", None, f"SSP is blank, but contract {contract[k]} has SSPs on row"
+                                    f"{'s' if len(with_ssp) > 1 else ''} {rows_with}: give every line of the "
+                                    f"contract an SSP (0 for a line with no standalone value)")
+        if len(with_ssp) == len(ks) and all(ssp[k] == 0 for k in ks):
+            for k in ks:
+                bad(k, "ssp", col("ssp")[k], f"the SSPs of contract {contract[k]} are all 0: the price cannot be "
+                                             f"allocated in proportion to them")
+        first = ks[0]
+        for k in ks[1:]:
+            if booking[k] != booking[first]:
+                bad(k, booking_col, col(booking_col)[k],
+                    f"Booking Date {_iso(booking[k])} differs from {_iso(booking[first])} on row "
+                    f"{body_idx[first] + 1}: the lines of a contract allocated by SSP share one Booking Date"
+                    f"{'' if has_booking[k] and has_booking[first] else ' (a blank Booking Date is the Start Date)'}")
 
 
 def _choice(value, table, aliases):
@@ -477,4 +558,4 @@ def _empty_result(out: _Collector, header) -> ParseResult:
     z = np.zeros(0, dtype=np.int64)
     o = np.zeros(0, dtype=object)
     lines = Lines(z, o, z, o, o, z, z, z, z, z, z, np.zeros(0, dtype=bool), z, {}, out.sheet)
-    return ParseResult(lines, tuple(out.problems), 0, (), 0, tuple(header))
+    return ParseResult(lines, tuple(out.problems), 0, (), 0, tuple(header), out.origin)

@@ -6,14 +6,16 @@ import datetime as dt
 import os
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import BBBError
-from ..files import check_xlsx_archive, csv_text, _use_defusedxml
+from ..files import _use_defusedxml, check_xlsx_archive, csv_text, workbook_error
 from ..reports import Reports
+from ..xlsx_reader import read_sheets
 from . import package as pk
-from .workflow import CONTRACTS, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
+from .workflow import CONTRACTS, EVENTS, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
 
 RUN_INFO_STALE_CELL = (13, 1)
 
@@ -29,21 +31,19 @@ class RefreshResult:
     reports: Reports | None = None
 
 
-def read_inputs(path) -> tuple[list, list]:
-    """Rows of Contracts and Settings (cached values of formulas), through defusedxml."""
-    _use_defusedxml()
-    import openpyxl
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+def read_inputs(path) -> tuple[list, list, list | None]:
+    """Rows of Contracts, Settings and Events (None for a workbook without an Events tab): cached values of
+    formulas, streamed by the safe reader."""
     try:
-        missing = [s for s in (CONTRACTS, SETTINGS) if s not in wb.sheetnames]
-        if missing:
-            raise BBBError(f"{Path(path).name} has no {' or '.join(repr(m) for m in missing)} tab: is it a bbb_xl "
-                           f"workbook? (bbb-xl template PATH makes one)")
-        contracts = [list(r) for r in wb[CONTRACTS].iter_rows(values_only=True)]
-        settings = [list(r) for r in wb[SETTINGS].iter_rows(values_only=True)]
-    finally:
-        wb.close()
-    return contracts, settings
+        sheets = read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS])
+    except zipfile.BadZipFile:
+        raise BBBError(f"{Path(path).name} is not an xlsx/xlsm workbook") from None
+    except BBBError as exc:
+        if "no sheet" in str(exc):
+            raise BBBError(f"{Path(path).name}: {exc.problems[0].message}: is it a bbb_xl workbook? "
+                           f"(bbb-xl template PATH makes one)") from None
+        raise
+    return sheets[CONTRACTS], sheets[SETTINGS], sheets.get(EVENTS)
 
 
 def refresh_file(path, *, refreshed_at: dt.datetime | None = None) -> RefreshResult:
@@ -51,15 +51,18 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None) -> RefreshRes
     pk.check_can_replace(path)
     check_xlsx_archive(path)
     t0 = time.perf_counter()
-    contracts, settings = read_inputs(path)
+    contracts, settings, events = read_inputs(path)
     t1 = time.perf_counter()
-    reports = compute_reports(contracts, settings, refreshed_at=refreshed_at)
+    reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at)
     t2 = time.perf_counter()
     pkg = pk.Package(path)
     write_reports(pkg, reports, contracts)
+    targets = [(path.with_name(f"{path.stem} - {suffix}.csv"), rows) for suffix, rows in reports.csv_files]
+    for target, _ in targets:  # a read-only or open CSV export is refused before anything is written
+        if target.exists():
+            pk.check_can_replace(target)
     written = []
-    for suffix, rows in reports.csv_files:
-        target = path.with_name(f"{path.stem} - {suffix}.csv")
+    for target, rows in targets:
         _write_text_atomic(target, csv_text(rows))
         written.append(target)
     pkg.save_atomic(path)

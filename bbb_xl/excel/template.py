@@ -9,13 +9,14 @@ from pathlib import Path
 
 import xlsxwriter
 
+from ..engine.events import EVENT_NAMES
 from ..engine.table import BILLING_NAMES, RECOGNITION_NAMES, TIMING_NAMES
-from ..sample import CONTRACT_COLUMNS, SAMPLE_SETTINGS, sample_contracts
+from ..sample import EVENT_COLUMNS, SAMPLE_SETTINGS, sample_contracts, sample_events, template_examples
 from ..settings import SETTINGS
 from . import vba_project
 from .headless import RefreshResult, refresh_file
 from .package import default_file_mode
-from .workflow import CONTRACTS, GENERATED_SHEETS, SETTINGS as SETTINGS_SHEET, START
+from .workflow import CONTRACTS, EVENTS, GENERATED_SHEETS, SETTINGS as SETTINGS_SHEET, START
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "workbook_templates" / "bbb_template.xlsm"
 BUILD_TIME = dt.datetime(2025, 1, 1)  # fixed document dates: the same sources give the same file
@@ -31,25 +32,35 @@ HEADER_NOTES = {
     "Start Date": "Required. First day of service, inclusive.",
     "End Date": "Last day of service, inclusive. Required unless Recognition is point in time.",
     "Amount": "Required. Transaction price of the line over its whole term. Negative for a discount or credit.",
+    "SSP": "Optional standalone selling price. When one line of a contract has an SSP, all must: the contract's "
+           "price (sum of Amounts) is then allocated to its lines by relative SSP (ASC 606-10-32-28).",
     "Recognition": "monthly (default): equal amounts per calendar month, partial months by days; daily: by day; "
-                   "point in time: all on Start Date.",
+                   "point in time: all on Start Date; milestone / percent complete: by the Percent of the Events.",
     "Billing": "upfront (default), monthly, quarterly, semiannual or annual, anchored on Billing Start.",
     "Billing Timing": "advance (default): invoice on the first day of each billing period; arrears: on its last.",
     "Billing Start": "Optional, default Start Date. Anchor of the billing calendar.",
     "Region": "Any other column is a dimension for filters and group-by.",
     "Segment": "Any other column is a dimension for filters and group-by.",
 }
-EXAMPLE_ROWS = 8  # the template ships a few example lines of the sample book
+EVENT_NOTES = {
+    "Contract ID": "Required. The contract the event belongs to.",
+    "Line ID": "Optional. Blank: every line of the contract (amounts spread in proportion to line Amounts).",
+    "Date": "Required. The day of the invoice or of the progress.",
+    "Event": "invoice (Amount): a contract with invoices is billed exactly its invoices; milestone / percent "
+             "complete (Percent): cumulative progress of a milestone / percent complete line.",
+    "Amount": "Invoice amount.",
+    "Percent": "Cumulative progress, 0% to 100%. A lower percent later reverses revenue.",
+}
 
 
-def build_workbook(path, contracts: list[list], settings_values: dict, *, refreshed_at=BUILD_TIME,
-                   keep_csv: bool = True) -> RefreshResult:
+def build_workbook(path, contracts: list[list], settings_values: dict, events: list[list] | None = None, *,
+                   refreshed_at=BUILD_TIME, keep_csv: bool = True) -> RefreshResult:
     """Lay out every tab with xlsxwriter, then refresh the reports headless (CSV exports beside the file)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=".~bbb_build_", suffix=".xlsm", dir=path.parent)
     os.close(fd)
     try:
-        _layout(tmp, contracts, settings_values)
+        _layout(tmp, contracts, settings_values, events or [list(EVENT_COLUMNS)])
         os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     finally:
@@ -64,16 +75,17 @@ def build_workbook(path, contracts: list[list], settings_values: dict, *, refres
 
 
 def build_template(path=TEMPLATE_PATH) -> RefreshResult:
-    rows = sample_contracts()
-    return build_workbook(path, rows[: EXAMPLE_ROWS + 1], SAMPLE_SETTINGS, keep_csv=False)
+    rows, events = template_examples()
+    return build_workbook(path, rows, SAMPLE_SETTINGS, events, keep_csv=False)
 
 
 def build_demo(path) -> RefreshResult:
     """A new workbook from the template sources, filled with the built-in sample book and refreshed."""
-    return build_workbook(path, sample_contracts(), SAMPLE_SETTINGS, refreshed_at=None)
+    rows = sample_contracts()
+    return build_workbook(path, rows, SAMPLE_SETTINGS, sample_events(rows), refreshed_at=None)
 
 
-def _layout(path, contracts, settings_values) -> None:
+def _layout(path, contracts, settings_values, events) -> None:
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
                                          "strings_to_urls": False})
     wb.set_properties({"title": "bbb_xl reports", "author": "bbb_xl", "created": BUILD_TIME})
@@ -83,6 +95,7 @@ def _layout(path, contracts, settings_values) -> None:
                             "valign": "top"})
     f_date = wb.add_format({"num_format": "yyyy-mm-dd"})
     f_money = wb.add_format({"num_format": "#,##0.00_);(#,##0.00)"})
+    f_pct = wb.add_format({"num_format": "0%"})
     f_wrap = wb.add_format({"text_wrap": True, "valign": "top"})
 
     start = wb.add_worksheet(START)
@@ -98,7 +111,8 @@ def _layout(path, contracts, settings_values) -> None:
               "Billing": 12, "Billing Timing": 14}
     columns = []
     for j, name in enumerate(header):
-        fmt = f_date if "Date" in name or name == "Billing Start" else f_money if name == "Amount" else None
+        fmt = f_date if "Date" in name or name == "Billing Start" else f_money if name in ("Amount", "SSP") \
+            else None
         columns.append({"header": name, **({"format": fmt} if fmt else {})})
         ws.set_column(j, j, widths.get(name, 13 if fmt is f_date else 12), fmt)
         if name in HEADER_NOTES:
@@ -106,7 +120,7 @@ def _layout(path, contracts, settings_values) -> None:
     last_row = max(len(body), 1)
     ws.add_table(0, 0, last_row, len(header) - 1, {
         "name": "Contracts", "columns": columns, "style": "Table Style Medium 2",
-        "data": [[_cell(v) for v in row] for row in body] if body else None})
+        **({"data": [list(row) for row in body]} if body else {})})
     choices = {"Recognition": RECOGNITION_NAMES, "Billing": BILLING_NAMES, "Billing Timing": TIMING_NAMES}
     for j, name in enumerate(header):
         if name in choices:
@@ -114,6 +128,25 @@ def _layout(path, contracts, settings_values) -> None:
                 "validate": "list", "source": list(choices[name]), "error_title": name,
                 "error_message": f"{name} is one of: {', '.join(choices[name])}"})
     ws.freeze_panes(1, 0)
+
+    # --- Events: actual invoices and progress
+    ev = wb.add_worksheet(EVENTS)
+    ev_header, ev_body = events[0], events[1:]
+    ev_columns = []
+    for j, name in enumerate(ev_header):
+        fmt = {"Date": f_date, "Amount": f_money, "Percent": f_pct}.get(name)
+        ev_columns.append({"header": name, **({"format": fmt} if fmt else {})})
+        ev.set_column(j, j, {"Event": 18, "Contract ID": 12}.get(name, 13), fmt)
+        if name in EVENT_NOTES:
+            ev.write_comment(0, j, EVENT_NOTES[name], {"x_scale": 2.2, "y_scale": 1.2})
+    ev.add_table(0, 0, max(len(ev_body), 1), len(ev_header) - 1, {
+        "name": "Events", "columns": ev_columns, "style": "Table Style Medium 2",
+        **({"data": [list(r) for r in ev_body]} if ev_body else {})})
+    event_col = ev_header.index("Event")
+    ev.data_validation(1, event_col, 1_048_575, event_col, {
+        "validate": "list", "source": list(EVENT_NAMES), "error_title": "Event",
+        "error_message": f"Event is one of: {', '.join(EVENT_NAMES)}"})
+    ev.freeze_panes(1, 0)
 
     # --- Settings
     st = wb.add_worksheet(SETTINGS_SHEET)
@@ -173,7 +206,8 @@ def _layout(path, contracts, settings_values) -> None:
         sheets[name].set_column(0, 1, 20)
         sheets[name].set_column(2, 60, 13)
         sheets[name].freeze_panes(4, 2)
-    for name in ("Bookings", "Backlog", "Deferred Revenue", "Journal Entries", "Exceptions", "Run Info"):
+    for name in ("Bookings", "Backlog", "Deferred Revenue", "Allocation", "Journal Entries", "Exceptions",
+                 "Run Info"):
         sheets[name].set_column(0, 0, 30 if name != "Exceptions" else 22)
         sheets[name].set_column(1, 12, 18)
     sheets["Journal Entries"].set_column(2, 2, 36)
@@ -186,8 +220,3 @@ def _layout(path, contracts, settings_values) -> None:
     vba_project.attach_vba_project(wb)
     wb.close()
 
-
-def _cell(v):
-    if isinstance(v, dt.datetime):
-        return v
-    return v

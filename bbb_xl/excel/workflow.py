@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from ..core.errors import column_letter
+from ..core.periods import CALENDAR
 from ..engine.book import Book
 from ..engine.table import normalize_header, parse_contracts
 from ..reports import REPORT_SHEETS, ChartData, Reports, SheetReport, build_reports, status_text
 from ..settings import parse_settings
 
-CONTRACTS, SETTINGS, START = "Contracts", "Settings", "Start here"
-INPUT_SHEETS = (CONTRACTS, SETTINGS)
+CONTRACTS, SETTINGS, EVENTS, START = "Contracts", "Settings", "Events", "Start here"
+INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS)
 GENERATED_SHEETS = [START] + REPORT_SHEETS
 
 START_TEXT = [
@@ -19,7 +20,8 @@ START_TEXT = [
     "deferred revenue and journal entries.",
     "",
     "How to use it",
-    "1. Paste one row per contract line into the Contracts table (hover a header for what it means).",
+    "1. Paste one row per contract line into the Contracts table (hover a header for what it means); actual "
+    "invoices and milestone progress go into the Events table.",
     "2. Check the Settings tab: as-of date, report periods, fiscal year, GL account names.",
     "3. Press Refresh reports (Excel with the xlwings add-in), or run:  bbb-xl refresh <this file>",
     "4. Read Exceptions first: contracts with an input error are left out of every report, whole.",
@@ -32,12 +34,13 @@ START_TEXT = [
     "Backlog \u2014 remaining performance obligations: opening + bookings \u2212 revenue = closing; RPO split.",
     "Deferred Revenue \u2014 rollforward of the contract liability, unbilled receivable beside it, ASC "
     "606-10-50-8 revenue from opening deferred.",
+    "Allocation \u2014 each bundled contract's price allocated to its lines by relative standalone selling price.",
     "Journal Entries \u2014 balanced entries per period with your GL account names (also a CSV).",
     "Exceptions \u2014 every input problem with its cell.",
     "Run Info \u2014 version, time of refresh, input fingerprint, and STALE when Contracts changed since.",
     "",
-    "This tab, Summary and the other report tabs are rewritten by every refresh; Contracts, Settings and any tab "
-    "you add are never touched.",
+    "This tab, Summary and the other report tabs are rewritten by every refresh; Contracts, Events, Settings and "
+    "any tab you add are never touched.",
 ]
 
 
@@ -52,16 +55,18 @@ def start_here(status: str, problems: int) -> SheetReport:
     return s
 
 
-def compute_reports(contract_rows, settings_rows, *, refreshed_at: dt.datetime | None = None) -> Reports:
-    """Parse both input tabs (problems located at their cells) and build every report tab."""
+def compute_reports(contract_rows, settings_rows, event_rows=None, *,
+                    refreshed_at: dt.datetime | None = None) -> Reports:
+    """Parse the input tabs (problems located at their cells) and build every report tab."""
     parsed = parse_contracts(contract_rows, sheet=CONTRACTS, origin=(1, 1))
     settings, settings_problems = parse_settings(settings_rows, sheet=SETTINGS)
-    book = Book(parsed, settings.calendar) if settings else Book(parsed)
+    book = Book(parsed, settings.calendar if settings else CALENDAR, events=event_rows or None,
+                events_sheet=EVENTS, events_origin=(1, 1))
     if settings is None:
         reports = _not_refreshed(book, settings_problems)
     else:
         reports = build_reports(book, settings, input_problems=settings_problems, contract_rows=contract_rows,
-                                refreshed_at=refreshed_at)
+                                refreshed_at=refreshed_at, event_rows=event_rows)
     reports.sheets[START] = start_here(reports.status, len(reports.problems))
     return reports
 

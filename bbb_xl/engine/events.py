@@ -1,0 +1,456 @@
+"""An events range: actual invoices and progress (milestones, percent complete) dated per contract or line.
+
+Columns (matched like the contracts headers: case, spaces, hyphens and underscores ignored):
+  Contract ID (required), Line ID (optional: blank = every line of the contract), Date (required),
+  Event (required: invoice, milestone or percent complete), Amount (invoices), Percent (milestones).
+Other columns are ignored (later issues add End Date and Treatment); a header that is a near miss of a known one
+(`Ammount`) is an error with a "did you mean".
+
+Semantics (`apply_events`):
+- invoice: a contract with at least one invoice event is billed exactly its invoice events; its lines' billing
+  schedules are ignored. Without a Line ID the Amount is spread over the contract's lines in proportion to their
+  Amounts (cents by largest remainder, ties to the earlier line).
+- milestone / percent complete (Percent: cumulative fraction 0 to 1, `50%` arrives as 0.5): a line with
+  Recognition milestone or percent complete has recognized-to-date = allocated amount x the latest Percent dated
+  on or before the day, rounded half away from zero. A point in time line with a 100% milestone is recognized
+  on that event's Date instead of its Start Date. Without a Line ID a milestone applies to the contract's
+  milestone / percent complete lines (or, when it has none, to its point in time lines).
+- an event dated before its line's Booking Date takes effect on the Booking Date.
+Problems are located on the events range (table "events"); a contract with a bad event is left out whole.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+import numpy as np
+
+from ..core.dates import iso, parse_date
+from ..core.errors import WARNING, Problem, column_letter, show_value
+from ..core.money import cents_to_decimal, parse_amount, round_half_away
+from .allocation import allocate
+from .table import (MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, ParseResult, _as_rows, _Collector,
+                    _row_is_blank, _trim, display_text, excel_error, is_blank, normalize_header)
+
+POINT_IN_TIME = 2
+EVENTS_SHEET = "Events"
+EVENT_COLUMNS = {
+    "contract_id": ("Contract ID", True),
+    "line_id": ("Line ID", False),
+    "date": ("Date", True),
+    "event": ("Event", True),
+    "amount": ("Amount", False),
+    "percent": ("Percent", False),
+}
+_KEYS = {normalize_header(name): key for key, (name, _) in EVENT_COLUMNS.items()}
+INVOICE, PROGRESS = "invoice", "progress"
+_EVENT_KINDS = {"invoice": INVOICE, "milestone": PROGRESS, "percentcomplete": PROGRESS, "progress": PROGRESS}
+EVENT_NAMES = ("invoice", "milestone", "percent complete")
+_PROGRESS_RECOGNITION = (MILESTONE, PERCENT_COMPLETE)
+
+
+@dataclass
+class _Event:
+    r: int  # 0-based row in the trimmed range (0 = header)
+    contract: str
+    ckey: str
+    line: str
+    lkey: str
+    date: int
+    kind: str | None
+    amount: int | None
+    percent: Fraction | None
+    ok: bool
+
+
+@dataclass(frozen=True)
+class AppliedEvents:
+    """The book's parse result after events (contracts with a bad event left out) and, per remaining line, what
+    the events change. Arrays index `parsed.lines`."""
+
+    parsed: ParseResult
+    invoiced: np.ndarray | None = None  # bool per line: its contract is billed by its invoice events
+    inv_line: np.ndarray | None = None
+    inv_date: np.ndarray | None = None
+    inv_amount: np.ndarray | None = None
+    progress: dict | None = None  # line -> (effective days sorted, recognized-to-date cents at each)
+    is_progress: np.ndarray | None = None  # bool per line: Recognition milestone / percent complete
+    pit_start: np.ndarray | None = None  # recognition day per line (Start Date, or a 100% milestone's day)
+    events_read: int = 0
+
+
+def parse_percent(value) -> Fraction:
+    """A Percent cell -> exact fraction in [0, 1]. 0.5, 50% (a percent cell hands 0.5), '50%', '0.5'."""
+    if isinstance(value, bool):
+        raise ValueError(f"Percent {value} is not a percent (write 50% or 0.5)")
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"Percent {value} is not a percent (write 50% or 0.5)")
+        d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    elif isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        pct = text.endswith("%")
+        try:
+            d = Decimal(text[:-1] if pct else text)
+        except InvalidOperation:
+            raise ValueError(f"Percent '{value}' is not a percent (write 50% or 0.5)") from None
+        if not d.is_finite():
+            raise ValueError(f"Percent '{value}' is not a percent (write 50% or 0.5)")
+        if pct:
+            d = d / 100
+    else:
+        raise ValueError(f"Percent {value!r} is not a percent (write 50% or 0.5)")
+    f = Fraction(d)
+    if f < 0:
+        raise ValueError(f"Percent {show_value(value)} is negative: a cumulative percent is 0% to 100%")
+    if f > 1:
+        raise ValueError(f"Percent {show_value(value)} is above 100%: write 50% or 0.5 for half done")
+    return f
+
+
+def _percent_text(f: Fraction) -> str:
+    return f"{float(f) * 100:.6g}%"
+
+
+def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None):
+    """rows (header first) -> (events, collector). Row-level problems only; contracts are checked later."""
+    rows = _trim(_as_rows(data))
+    header = [display_text(c) if not is_blank(c) else "" for c in (rows[0] if rows else [])]
+    out = _Collector(sheet, origin, header, table="events")
+    if not rows:
+        return [], out
+    col_of: dict[str, int] = {}
+    known = {normalize_header(n): n for n, _ in EVENT_COLUMNS.values()}
+    for j, raw in enumerate(rows[0]):
+        err = excel_error(raw)
+        if err:
+            out.add(0, j, raw, f"header is the Excel error {err}")
+            continue
+        if not header[j]:
+            if any(not is_blank(r[j]) for r in rows[1:]):
+                out.add(0, j, None, f"column {column_letter((origin[1] if origin else 1) + j)} of the events "
+                                    f"range has values but no header")
+            continue
+        norm = normalize_header(header[j])
+        key = _KEYS.get(norm)
+        if key is not None:
+            if key in col_of:
+                out.add(0, j, header[j], f"column '{header[j]}' appears twice in the events range")
+            else:
+                col_of[key] = j
+            continue
+        free = [k for k in known if _KEYS[k] not in col_of]
+        match = difflib.get_close_matches(norm, free, n=1, cutoff=0.75)
+        if match:
+            out.add(0, j, header[j], f"unknown column '{header[j]}' in the events range (did you mean "
+                                     f"'{known[match[0]]}'?)")
+        # any other column is ignored: notes, or columns a later version reads
+    for key, (name, required) in EVENT_COLUMNS.items():
+        if required and key not in col_of and not any(p.row == 1 and f"'{name}'" in p.message
+                                                      for p in out.problems):
+            out.add(0, None, None, f"the events range has no '{name}' column (its columns: Contract ID, Line ID, "
+                                   f"Date, Event, Amount, Percent)")
+    if any(p.is_error for p in out.problems):
+        return [], out
+
+    events = []
+    for r in range(1, len(rows)):
+        row = rows[r]
+        if _row_is_blank(row):
+            continue
+        before = len(out.problems)
+
+        def cell(key):
+            return row[col_of[key]] if key in col_of and col_of[key] < len(row) else None
+
+        def bad(key, value, message):
+            out.add(r, col_of.get(key), value, message)
+
+        errs = set()
+        for key, j in col_of.items():
+            err = excel_error(row[j]) if j < len(row) else None
+            if err:
+                bad(key, row[j], f"{EVENT_COLUMNS[key][0]} is the Excel error {err}")
+                errs.add(key)
+        raw_c, raw_l = cell("contract_id"), cell("line_id")
+        contract = "" if is_blank(raw_c) else display_text(raw_c)
+        if not contract and "contract_id" not in errs:
+            bad("contract_id", raw_c, "Contract ID is blank")
+        line = "" if is_blank(raw_l) or "line_id" in errs else display_text(raw_l)
+        raw_d = cell("date")
+        day = 0
+        if "date" not in errs:
+            if is_blank(raw_d):
+                bad("date", raw_d, "Date is blank")
+            else:
+                try:
+                    day = parse_date(raw_d)
+                except ValueError as exc:
+                    bad("date", raw_d, f"Date: {exc}")
+        raw_e = cell("event")
+        kind = None
+        if "event" not in errs:
+            if is_blank(raw_e):
+                bad("event", raw_e, f"Event is blank (one of {', '.join(EVENT_NAMES)})")
+            else:
+                kind = _EVENT_KINDS.get(normalize_header(str(raw_e)))
+                if kind is None:
+                    m = difflib.get_close_matches(str(raw_e).strip().lower(), EVENT_NAMES, n=1, cutoff=0.6)
+                    hint = f" (did you mean '{m[0]}'?)" if m else ""
+                    bad("event", raw_e, f"Event '{show_value(raw_e)}' is not one of {', '.join(EVENT_NAMES)}{hint}")
+        amount = percent = None
+        raw_a, raw_p = cell("amount"), cell("percent")
+        if "amount" not in errs and not is_blank(raw_a):
+            try:
+                amount = parse_amount(raw_a)
+            except ValueError as exc:
+                bad("amount", raw_a, f"Amount {exc}")
+                errs.add("amount")
+        if "percent" not in errs and not is_blank(raw_p):
+            try:
+                percent = parse_percent(raw_p)
+            except ValueError as exc:
+                bad("percent", raw_p, str(exc))
+                errs.add("percent")
+        if kind == INVOICE and amount is None and "amount" not in errs:
+            out.add(r, col_of.get("amount", col_of.get("event")), raw_a,
+                    "an invoice event needs an Amount" + ("" if "amount" in col_of else
+                                                          " (the events range has no Amount column)"))
+        if kind == PROGRESS and percent is None and "percent" not in errs:
+            out.add(r, col_of.get("percent", col_of.get("event")), raw_p,
+                    f"a {normalize_event_name(raw_e)} event needs a Percent: the cumulative share done, 50% or 0.5"
+                    + ("" if "percent" in col_of else " (the events range has no Percent column)"))
+        ok = not any(p.is_error for p in out.problems[before:])
+        events.append(_Event(r, contract, contract.casefold(), line, line.casefold(), day, kind, amount, percent,
+                             ok))
+    return events, out
+
+
+def normalize_event_name(value) -> str:
+    return "percent complete" if normalize_header(str(value)) in ("percentcomplete", "progress") else "milestone"
+
+
+def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEET, origin=None) -> AppliedEvents:
+    """Check events against the contracts, leave out contracts with a bad event, and compute what they change."""
+    lines = parsed.lines
+    progress_rec = np.isin(lines.recognition, _PROGRESS_RECOGNITION)
+    has_progress_lines = bool(progress_rec.any())
+    if data is None and not has_progress_lines:
+        return AppliedEvents(parsed)
+    events, out = parse_events(data, sheet, origin) if data is not None else ([], None)
+    if not events and not has_progress_lines and (out is None or not out.problems):
+        return AppliedEvents(parsed)
+
+    # --- resolve each event to lines
+    wanted = {e.ckey for e in events if e.ckey}
+    index: dict[str, list[int]] = {}
+    if wanted:
+        for i, c in enumerate(lines.contract):
+            k = c.casefold()
+            if k in wanted:
+                index.setdefault(k, []).append(i)
+    excluded = {c.casefold() for c in parsed.excluded_contracts}
+    bad_contracts: set[str] = set()
+    resolved = []  # (event, target line indices)
+    rec = lines.recognition
+    for e in events:
+        if not e.ok:
+            if e.ckey in index:
+                bad_contracts.add(e.ckey)
+            continue
+        if e.ckey not in index:
+            if e.ckey not in excluded:
+                out.add(e.r, _col(out, "Contract ID"), e.contract,
+                        f"Contract ID {e.contract} is not in the contracts range")
+            continue
+        targets = index[e.ckey]
+        message, column = None, None
+        if e.lkey:
+            found = [i for i in targets if lines.line_id[i].casefold() == e.lkey]
+            if not found:
+                ids = [lines.line_id[i] for i in targets if lines.line_id[i]]
+                message, column = (f"Line ID {e.line} is not a line of contract {e.contract}"
+                                   + (f" (its lines: {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''})"
+                                      if ids else " (its lines have no Line ID: leave Line ID blank)"), "Line ID")
+            targets = found
+        if message is None and e.kind == PROGRESS:
+            message, column, targets = _progress_targets(e, targets, lines, rec)
+        if message is None and e.kind == INVOICE and len(targets) > 1 and \
+                sum(int(lines.amount[i]) for i in targets) == 0:
+            message, column = (f"the lines of contract {e.contract} have Amounts summing to 0: an invoice without "
+                               f"Line ID cannot be spread over them in proportion (give a Line ID)", "Line ID")
+        if message is not None:
+            out.add(e.r, _col(out, column), _raw(e, column), message)
+            bad_contracts.add(e.ckey)
+            continue
+        resolved.append((e, targets))
+
+    # --- contracts with a bad event are left out whole
+    n = len(lines)
+    new_index = np.arange(n)
+    if bad_contracts:
+        keep = np.fromiter((c.casefold() not in bad_contracts for c in lines.contract), dtype=bool, count=n)
+        dropped = np.flatnonzero(~keep)
+        ids = {lines.contract[i] for i in dropped}
+        all_ids = sorted(set(parsed.excluded_contracts) | ids, key=str.casefold)
+        excluded_amount = parsed.excluded_amount + int(lines.amount[dropped].sum())
+        new_index = np.cumsum(keep) - 1
+        new_index[~keep] = -1
+        lines = lines.take(np.flatnonzero(keep))
+        parsed = replace(parsed, lines=lines, excluded_contracts=tuple(all_ids), excluded_amount=excluded_amount)
+        rec = lines.recognition
+        progress_rec = np.isin(rec, _PROGRESS_RECOGNITION)
+        resolved = [(e, [int(new_index[i]) for i in t]) for e, t in resolved if e.ckey not in bad_contracts]
+        index = {k: [int(new_index[i]) for i in v] for k, v in index.items() if k not in bad_contracts}
+    n = len(lines)
+
+    # --- what the events change
+    inv_line, inv_date, inv_amount, inv_row = [], [], [], []
+    invoiced_contracts: set[str] = set()
+    progress_events: dict[int, list] = {int(i): [] for i in np.flatnonzero(progress_rec)}
+    pit_start = None
+    for e, targets in resolved:
+        if e.kind == INVOICE:
+            invoiced_contracts.add(e.ckey)
+            parts = [e.amount] if len(targets) == 1 else allocate(e.amount, [int(lines.amount[i]) for i in targets])
+            for i, part in zip(targets, parts):
+                inv_line.append(i)
+                inv_date.append(max(e.date, int(lines.booking[i])))
+                inv_amount.append(part)
+                inv_row.append(e.r)
+        else:
+            for i in targets:
+                eff = max(e.date, int(lines.booking[i]))
+                if rec[i] == POINT_IN_TIME:
+                    if pit_start is None:
+                        pit_start = lines.start.copy()
+                        moved = np.zeros(n, dtype=bool)
+                    if not moved[i] or eff < pit_start[i]:
+                        pit_start[i] = eff
+                        moved[i] = True
+                else:
+                    progress_events[i].append((eff, e.r, e.percent))
+
+    problems = list(out.problems) if out is not None else []
+    warnings = []
+    progress = {}
+    for i, evs in progress_events.items():
+        evs.sort(key=lambda x: (x[0], x[1]))
+        alloc = int(lines.allocated[i])
+        progress[i] = (np.array([x[0] for x in evs], dtype=np.int64),
+                       np.array([round_half_away(alloc * x[2].numerator, x[2].denominator) for x in evs],
+                                dtype=np.int64))
+        if not evs:
+            name = RECOGNITION_NAMES[int(rec[i])]
+            warnings.append(_contract_problem(
+                parsed, int(lines.row[i]), "recognition", name,
+                f"Recognition {name} but no {'milestone' if rec[i] == MILESTONE else 'percent complete'} event for "
+                f"this line yet: 0 revenue until the first one (add it to the events range)"))
+
+    invoiced = None
+    if invoiced_contracts:
+        invoiced = np.zeros(n, dtype=bool)
+        for k in invoiced_contracts:
+            invoiced[index[k]] = True
+        inv_line_a = np.array(inv_line, dtype=np.int64)
+        inv_date_a = np.array(inv_date, dtype=np.int64)
+        inv_amount_a = np.array(inv_amount, dtype=np.int64)
+        for k in sorted(invoiced_contracts):
+            members = index[k]
+            end = int(lines.end[members].max())
+            price = int(lines.amount[members].sum())
+            mine = np.isin(inv_line_a, members)
+            billed = int(inv_amount_a[mine & (inv_date_a <= end)].sum())
+            if billed != price:
+                last_row = max(r for r, i in zip(inv_row, inv_line) if i in set(members))
+                gap = price - billed
+                what = f"{_money(gap)} not invoiced" if gap > 0 else f"{_money(-gap)} invoiced above it"
+                warnings.append(_event_problem(
+                    out, last_row, "Amount", None,
+                    f"the invoices of contract {lines.contract[members[0]]} up to its End Date {iso(end)} total "
+                    f"{_money(billed)}, its Amount is {_money(price)} ({what})"))
+    else:
+        inv_line_a = inv_date_a = inv_amount_a = None
+
+    new_problems = tuple(parsed.problems) + tuple(sorted(problems, key=lambda p: p.row or 0)) + tuple(warnings)
+    parsed = replace(parsed, problems=new_problems)
+    return AppliedEvents(parsed, invoiced, inv_line_a, inv_date_a, inv_amount_a, progress or None,
+                         progress_rec if has_progress_lines else None, pit_start, len(events))
+
+
+def _progress_targets(e: _Event, targets: list, lines, rec):
+    """(message, column, targets) of a milestone / percent complete event."""
+    if e.lkey:
+        i = targets[0]
+        code = int(rec[i])
+        if code in _PROGRESS_RECOGNITION:
+            return None, None, targets
+        if code == POINT_IN_TIME:
+            if e.percent != 1:
+                return (f"line {e.line} of contract {e.contract} is point in time: a milestone on it must be 100% "
+                        f"(the line is then recognized on the event's Date), not {_percent_text(e.percent)}",
+                        "Percent", targets)
+            return None, None, targets
+        return (f"line {e.line} of contract {e.contract} is recognized {RECOGNITION_NAMES[code]}: a milestone or "
+                f"percent complete event needs a line with Recognition milestone, percent complete or point in "
+                f"time", "Event", targets)
+    prog = [i for i in targets if int(rec[i]) in _PROGRESS_RECOGNITION]
+    if prog:
+        return None, None, prog
+    pit = [i for i in targets if int(rec[i]) == POINT_IN_TIME]
+    if pit:
+        if e.percent != 1:
+            return (f"contract {e.contract} has no milestone or percent complete line, and its point in time lines "
+                    f"take only a 100% milestone, not {_percent_text(e.percent)}", "Percent", pit)
+        return None, None, pit
+    return (f"contract {e.contract} has no line with Recognition milestone, percent complete or point in time "
+            f"for this event", "Event", targets)
+
+
+def _col(out: _Collector, name: str | None) -> int | None:
+    if name is None:
+        return None
+    norm = normalize_header(name)
+    for j, h in enumerate(out.header_names):
+        if h and normalize_header(h) == norm:
+            return j
+    return None
+
+
+def _raw(e: _Event, column: str | None):
+    return {"Line ID": e.line or None, "Contract ID": e.contract,
+            "Percent": _percent_text(e.percent) if e.percent is not None else None,
+            "Event": e.kind}.get(column)
+
+
+def _event_problem(out: _Collector, r: int, column: str, value, message: str) -> Problem:
+    before = len(out.problems)
+    out.add(r, _col(out, column), value, message, WARNING)
+    return out.problems.pop(before)
+
+
+def _contract_problem(parsed: ParseResult, row: int, key: str, value, message: str,
+                      severity: str = WARNING) -> Problem:
+    """A problem located on the contracts range (row 1-based within it), at column `key` if present."""
+    from .table import COLUMNS
+    name = COLUMNS[key][0]
+    j = next((j for j, h in enumerate(parsed.columns) if h and normalize_header(h) == normalize_header(name)), None)
+    column = parsed.columns[j] if j is not None else None
+    cell = None
+    if parsed.origin is not None:
+        cell = (f"{column_letter(parsed.origin[1] + j)}{parsed.origin[0] + row - 1}" if j is not None
+                else f"{parsed.origin[0] + row - 1}:{parsed.origin[0] + row - 1}")
+    return Problem(row, column, value, message, severity, parsed.lines.sheet, cell)
+
+
+def _money(cents: int) -> str:
+    return f"{cents_to_decimal(cents):,}"
+
+
+__all__ = ["apply_events", "parse_events", "parse_percent", "AppliedEvents", "EVENT_COLUMNS", "EVENT_NAMES",
+           "EVENTS_SHEET"]
