@@ -85,13 +85,20 @@ def month_index(days: np.ndarray) -> np.ndarray:
     return np.asarray(days, dtype="int64").astype("M8[D]").astype("M8[M]").astype(np.int64)
 
 
+# month starts from 1899-01 (Start Date - 1 may be in 1899) to 10001-12 (billing may look past 9999)
+_FIRST_MONTH = (1899 - 1970) * 12
+_MONTH_STARTS = np.arange(_FIRST_MONTH, (10002 - 1970) * 12, dtype=np.int64).astype("M8[M]").astype(
+    "M8[D]").astype(np.int64)
+
+
 def month_start(months: np.ndarray) -> np.ndarray:
-    return np.asarray(months, dtype=np.int64).astype("M8[M]").astype("M8[D]").astype(np.int64)
+    """Day number of the first day of each month index (a table lookup: datetime64 casts are slow)."""
+    return _MONTH_STARTS[np.asarray(months, dtype=np.int64) - _FIRST_MONTH]
 
 
 def days_in_month(months: np.ndarray) -> np.ndarray:
-    months = np.asarray(months, dtype=np.int64)
-    return month_start(months + 1) - month_start(months)
+    i = np.asarray(months, dtype=np.int64) - _FIRST_MONTH
+    return _MONTH_STARTS[i + 1] - _MONTH_STARTS[i]
 
 
 def add_months(days: np.ndarray, k: np.ndarray | int) -> np.ndarray:

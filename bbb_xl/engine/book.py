@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -177,8 +178,20 @@ class Book:
                     rec[p] = 0
         return rec
 
+    @cached_property
+    def _invoices_sorted(self) -> bool:
+        line = self.invoices.line
+        return len(line) < 2 or bool(np.all(line[1:] >= line[:-1]))
+
     def _billed(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
         inv = self.invoices
+        if len(idx) and self._invoices_sorted and int(idx[-1]) - int(idx[0]) + 1 == len(idx) \
+                and np.all(idx[1:] > idx[:-1]):
+            # a block of adjacent lines: its invoices are one slice (no whole-book mapping per block)
+            first = int(idx[0])
+            lo, hi = np.searchsorted(inv.line, [first, int(idx[-1]) + 1])
+            part = SimpleNamespace(line=inv.line[lo:hi] - first, date=inv.date[lo:hi], amount=inv.amount[lo:hi])
+            return billed_to_date(part, len(idx), days)
         local = np.full(len(self.lines), -1, dtype=np.int64)
         local[idx] = np.arange(len(idx))
         mapped = local[inv.line]
