@@ -286,7 +286,7 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
             continue
         kinds = set(map(type, columns[j]))
         if int not in kinds and (str not in kinds or "#" not in "\x00".join(
-                v for v in columns[j] if type(v) is str)):
+                columns[j] if kinds == {str} else [v for v in columns[j] if type(v) is str])):
             continue  # no cell can be an error value
         for k, v in enumerate(columns[j]):
             tv = type(v)
@@ -303,6 +303,11 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     def text_column(key, required, vals=None):
         vals = col(key) if vals is None else vals
         texts = np.empty(n, dtype=object)
+        if n and set(map(type, vals)) == {str}:  # fast path: a column of text
+            stripped = [v.strip() for v in vals]
+            texts[:] = stripped
+            if all(stripped):
+                return texts
         for k, v in enumerate(vals):
             if type(v) is str:
                 t = v.strip()
@@ -358,11 +363,13 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         days = np.zeros(n, dtype=np.int64)
         present = np.zeros(n, dtype=bool)
         types = set(map(type, vals))
-        if types <= {dt.datetime, dt.date} and n:  # fast path: a column of real dates
-            ords = np.fromiter((v.toordinal() for v in vals), dtype=np.int64, count=n)
-            ok = (ords >= MIN_DATE.toordinal()) & (ords <= MAX_DATE.toordinal())
+        if types <= {dt.datetime, dt.date, type(None)} and n and (not required or type(None) not in types):
+            # fast path: real dates, blanks allowed in optional columns
+            ords = np.fromiter((0 if v is None else v.toordinal() for v in vals), dtype=np.int64, count=n)
+            given = ords != 0
+            ok = ~given | ((ords >= MIN_DATE.toordinal()) & (ords <= MAX_DATE.toordinal()))
             if ok.all():
-                return ords - EPOCH.toordinal(), np.ones(n, dtype=bool)
+                return np.where(given, ords - EPOCH.toordinal(), 0), given
         for k, v in enumerate(vals):
             if is_blank(v):
                 if required and not is_err(k, key):
@@ -444,7 +451,11 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     customers, line_ids = customer.tolist(), line_id.tolist()
     first_customer: dict[str, tuple[int, str]] = {}
     first_line: dict[tuple[str, str], int] = {}
-    for k, ck in enumerate(contract_keys):
+    # the row-by-row check below only runs when a set-level count shows a conflict (C speed otherwise)
+    named = [(ck, c.casefold()) for ck, c in zip(contract_keys, customers) if ck and c]
+    ids = [(ck, li.casefold()) for ck, li in zip(contract_keys, line_ids) if ck and li]
+    conflicts = len(set(named)) != len({ck for ck, _ in named}) or len(set(ids)) != len(ids)
+    for k, ck in enumerate(contract_keys if conflicts else ()):
         if not ck:
             continue
         cust = customers[k]
@@ -489,7 +500,9 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         customer=customer, line_id=line_id, booking=booking, start=start, end=end, amount=amount,
         recognition=recognition, billing_months=billing, arrears=arrears, billing_start=bstart,
         dims=dim_arrays, sheet=sheet, ssp=ssp, has_ssp=has_ssp, allocated=allocated,
-    ).take(np.flatnonzero(keep))
+    )
+    if not keep.all():
+        lines = lines.take(np.flatnonzero(keep))
     problems = sorted(out.problems, key=lambda p: p.row or 0)  # stable: column order within a row
     return ParseResult(lines, tuple(problems), n, excluded_ids, excluded_amount, tuple(header), origin)
 
