@@ -275,7 +275,7 @@ class Book:
         for idx, keys in self._chunks(sel, key):
             net = self._billed(idx, days) - self._recognized(idx, days)
             ukeys, starts = np.unique(keys, return_index=True)
-            per_key = np.add.reduceat(net if self._exact_int64 else net.astype(object), starts, axis=0) \
+            per_key = _sum_runs(net if self._exact_int64 else net.astype(object), starts) \
                 if len(idx) else np.zeros((0, len(days)), dtype=np.int64)
             part = np.where(per_key > 0, per_key, 0) if metric == "deferred" else np.where(per_key < 0, -per_key, 0)
             _add_rows(out, ukeys // max(n_codes, 1), part, self._exact_int64)
@@ -363,6 +363,18 @@ def _view(lines: Lines, idx: np.ndarray):
 class _LineView:
     amount: np.ndarray
     booking: np.ndarray
+
+
+def _sum_runs(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Row sums of consecutive runs beginning at `starts` (sorted keys), exactly: prefix sums, which are several
+    times faster than np.add.reduceat over rows when runs are short (contracts of a few lines)."""
+    if len(starts) == len(values):
+        return values
+    sums = np.cumsum(values, axis=0)
+    ends = np.r_[starts[1:], len(values)] - 1
+    out = sums[ends]
+    out[1:] -= sums[ends[:-1]]
+    return out
 
 
 def _add_rows(out: np.ndarray, codes: np.ndarray, values: np.ndarray, exact_int64: bool) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .book import _sum_runs
+
 
 def period_table(book, bounds: np.ndarray, sel: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """bounds: day numbers [start - 1, end of period 1, ..., end of period P].
@@ -39,12 +41,7 @@ def period_table(book, bounds: np.ndarray, sel: np.ndarray | None = None) -> dic
         out["bookings"] += np.diff(booked, axis=1).sum(axis=0)
         out["backlog"] += (booked_alloc - rec).sum(axis=0)
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        net = billed - rec
-        if len(starts) < len(idx):  # some contracts have several lines: net them (prefix sums beat reduceat)
-            sums = np.cumsum(net, axis=0)
-            ends = np.r_[starts[1:], len(idx)] - 1
-            net = sums[ends]
-            net[1:] -= sums[ends[:-1]]
+        net = _sum_runs(billed - rec, starts)  # per contract
         out["deferred"] += np.where(net > 0, net, 0).sum(axis=0)
         out["unbilled"] += np.where(net < 0, -net, 0).sum(axis=0)
     return out
