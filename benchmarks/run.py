@@ -77,9 +77,16 @@ def window(months: int) -> tuple[str, str]:
 
 
 def bbb_all(book, months: int) -> dict:
-    """BBB_SCHEDULE-equivalent: revenue and billings by month, backlog/deferred/unbilled at month ends (cents)."""
+    """Revenue and billings by month, backlog/deferred/unbilled at month ends (cents): the library's one-pass
+    table of every metric (what the report tabs use); tests/test_bulk.py proves it equals BBB_SCHEDULE's."""
+    import numpy as np
+    from bbb_xl.core.periods import period_grid, schedule_window
+    from bbb_xl.engine.bulk import period_table
     first, last = window(months)
-    return {m: [int(v) for v in book.schedule_for(m, first, last).total()] for m in METRICS}
+    periods = period_grid(*schedule_window(first, last), "month")
+    table = period_table(book, np.array([periods[0].first - 1] + [p.last for p in periods]))
+    return {m: [int(v) for v in (table[m] if m in ("bookings", "billings", "revenue") else table[m][1:])]
+            for m in METRICS}
 
 
 def bbb_cold(rows, months: int) -> tuple[object, dict]:

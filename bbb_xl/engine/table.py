@@ -392,11 +392,15 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     # --- amounts
     amount = np.zeros(n, dtype=np.int64)
     avals = col("amount")
-    nonblank = [k for k, v in enumerate(avals) if not is_blank(v) and not is_err(k, "amount")]
-    for k, v in enumerate(avals):
-        if is_blank(v) and not is_err(k, "amount"):
-            bad(k, "amount", v, "Amount is blank")
-    parsed, bad_amounts = parse_amount_column([avals[k] for k in nonblank])
+    if n and set(map(type, avals)) == {float} and not np.isnan(np.fromiter(avals, float, n)).any():
+        nonblank = range(n)  # fast path: a column of numbers
+        parsed, bad_amounts = parse_amount_column(avals)
+    else:
+        nonblank = [k for k, v in enumerate(avals) if not is_blank(v) and not is_err(k, "amount")]
+        for k, v in enumerate(avals):
+            if is_blank(v) and not is_err(k, "amount"):
+                bad(k, "amount", v, "Amount is blank")
+        parsed, bad_amounts = parse_amount_column([avals[k] for k in nonblank])
     amount[nonblank] = parsed
     for i, message in bad_amounts:
         k = nonblank[i]
@@ -452,7 +456,9 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     first_customer: dict[str, tuple[int, str]] = {}
     first_line: dict[tuple[str, str], int] = {}
     # the row-by-row check below only runs when a set-level count shows a conflict (C speed otherwise)
-    named = [(ck, c.casefold()) for ck, c in zip(contract_keys, customers) if ck and c]
+    named = [(ck, c) for ck, c in zip(contract_keys, customers) if ck and c]
+    if len(set(named)) != len({ck for ck, _ in named}):  # distinct spellings: compare case-insensitively
+        named = [(ck, c.casefold()) for ck, c in named]
     ids = [(ck, li.casefold()) for ck, li in zip(contract_keys, line_ids) if ck and li]
     conflicts = len(set(named)) != len({ck for ck, _ in named}) or len(set(ids)) != len(ids)
     for k, ck in enumerate(contract_keys if conflicts else ()):
