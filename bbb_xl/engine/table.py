@@ -268,7 +268,9 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     if any(p.is_error and p.row == 1 for p in out.problems):
         return _empty_result(out, header)
 
-    body_idx = [i for i in range(1, len(rows)) if not _row_is_blank(rows[i])]  # blank rows: ignored
+    firsts = [r[0] if len(r) else None for r in rows]
+    body_idx = [i for i in range(1, len(rows))  # blank rows are ignored; most rows are decided by one cell
+                if (type(firsts[i]) is str and firsts[i].strip()) or not _row_is_blank(rows[i])]
     n = len(body_idx)
     body = [rows[i] for i in body_idx]
     columns = list(zip(*body)) if body else [() for _ in header]
@@ -365,7 +367,8 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         types = set(map(type, vals))
         if types <= {dt.datetime, dt.date, type(None)} and n and (not required or type(None) not in types):
             # fast path: real dates, blanks allowed in optional columns
-            ords = np.fromiter((0 if v is None else v.toordinal() for v in vals), dtype=np.int64, count=n)
+            ords = np.array([v.toordinal() for v in vals] if type(None) not in types else
+                            [0 if v is None else v.toordinal() for v in vals], dtype=np.int64)
             given = ords != 0
             ok = ~given | ((ords >= MIN_DATE.toordinal()) & (ords <= MAX_DATE.toordinal()))
             if ok.all():
@@ -459,7 +462,9 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     named = [(ck, c) for ck, c in zip(contract_keys, customers) if ck and c]
     if len(set(named)) != len({ck for ck, _ in named}):  # distinct spellings: compare case-insensitively
         named = [(ck, c.casefold()) for ck, c in named]
-    ids = [(ck, li.casefold()) for ck, li in zip(contract_keys, line_ids) if ck and li]
+    ids = [(ck, li) for ck, li in zip(contract_keys, line_ids) if ck and li]
+    if len(set(ids)) == len(ids) and len({(ck, li.casefold()) for ck, li in ids}) != len(ids):
+        ids = [(ck, li.casefold()) for ck, li in ids]  # IDs equal but for case: duplicates too
     conflicts = len(set(named)) != len({ck for ck, _ in named}) or len(set(ids)) != len(ids)
     for k, ck in enumerate(contract_keys if conflicts else ()):
         if not ck:
@@ -492,9 +497,8 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
                                 key=str.casefold))
     excluded_amount = int(amount[~keep].sum()) if n else 0
 
-    codes_map: dict[str, int] = {}
-    contract_code = np.fromiter((codes_map.setdefault(c, len(codes_map)) for c in contract_keys),
-                                dtype=np.int64, count=n)
+    codes_map = {c: i for i, c in enumerate(dict.fromkeys(contract_keys))}  # codes in order of first row
+    contract_code = np.array([codes_map[c] for c in contract_keys], dtype=np.int64)
     allocated = amount
     alloc_lines = np.flatnonzero(has_ssp & keep)
     if len(alloc_lines):
