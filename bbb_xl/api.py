@@ -75,24 +75,29 @@ def _no_events(events) -> bool:
     return False
 
 
-def book_from_range(rows, calendar: Calendar = CALENDAR, events=None) -> Book:
-    """A Book for a contracts range (and an optional events range), parsed once per distinct content of both
+def book_from_range(rows, calendar: Calendar = CALENDAR, events=None, fx=None, reporting_currency=None) -> Book:
+    """A Book for a contracts range (and optional events and FX ranges), parsed once per distinct content of all
     (LRU of CACHE_SIZE books; equal content with TRUE where 1 was is a different range)."""
     events = None if _no_events(events) else events
+    fx = None if _no_events(fx) else fx
     try:
         frozen_rows = _freeze(rows)
         frozen_events = None if events is None else _freeze(events)
-        key = (_RangeKey(frozen_rows), None if events is None else _RangeKey(frozen_events), calendar)
+        frozen_fx = None if fx is None else _freeze(fx)
+        key = (_RangeKey(frozen_rows), None if events is None else _RangeKey(frozen_events), calendar,
+               None if fx is None else _RangeKey(frozen_fx), reporting_currency)
         with _lock:
             entry = _cache.get(key)
             if entry is not None and _same_types(frozen_rows, entry[1]) and \
-                    (frozen_events is None or _same_types(frozen_events, entry[2])):
+                    (frozen_events is None or _same_types(frozen_events, entry[2])) and \
+                    (frozen_fx is None or _same_types(frozen_fx, entry[3])):
                 _cache.move_to_end(key)
                 return entry[0]
     except TypeError:  # an unhashable cell: parse without caching
-        return load_book(rows, events=events, calendar=calendar)
-    book = load_book(rows, events=events, calendar=calendar)
-    entry = (book, _bool_sensitive(frozen_rows), () if frozen_events is None else _bool_sensitive(frozen_events))
+        return load_book(rows, events=events, calendar=calendar, fx=fx, reporting_currency=reporting_currency)
+    book = load_book(rows, events=events, calendar=calendar, fx=fx, reporting_currency=reporting_currency)
+    entry = (book, _bool_sensitive(frozen_rows), () if frozen_events is None else _bool_sensitive(frozen_events),
+             () if frozen_fx is None else _bool_sensitive(frozen_fx))
     with _lock:
         _cache[key] = entry
         _cache.move_to_end(key)
@@ -106,9 +111,9 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def checked_book(rows, calendar: Calendar = CALENDAR, events=None) -> Book:
-    """A Book with no errors (in the contracts or the events range), or BBBError naming the first problem."""
-    book = book_from_range(rows, calendar, events)
+def checked_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None) -> Book:
+    """A Book with no errors (in the contracts, events or FX range), or BBBError naming the first problem."""
+    book = book_from_range(rows, calendar, events, fx)
     book.require_ok()
     return book
 
@@ -116,8 +121,8 @@ def checked_book(rows, calendar: Calendar = CALENDAR, events=None) -> Book:
 def check_rows(book: Book) -> list[list]:
     """BBB_CHECK's table: every problem as [row, column, value, severity, problem], or one OK row.
 
-    Row is the row within its range (1 = the header row): a number for the contracts range, and text
-    `Events N` for row N of the events range."""
+    Row is the row within its range (1 = the header row): a number for the contracts range, text `Events N`
+    for row N of the events range and `FX N` for row N of the FX range."""
     if not book.problems:
         n = len(book.lines)
         return [["OK", f"{n} line{'s' if n != 1 else ''}, no problems"]]
@@ -129,6 +134,8 @@ def check_rows(book: Book) -> list[list]:
 def _row_text(p: Problem):
     if p.table == "events":
         return "Events" if p.row is None else f"Events {p.row}"
+    if p.table == "fx":
+        return "FX" if p.row is None else f"FX {p.row}"
     return p.row
 
 

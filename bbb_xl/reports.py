@@ -20,7 +20,8 @@ from .engine.book import Book
 from .settings import Settings
 
 REPORT_SHEETS = ["Summary", "Revenue", "Billings", "Bookings", "Backlog", "Deferred Revenue", "Allocation",
-                 "Journal Entries", "Exceptions", "Run Info"]
+                 "Changes", "Journal Entries", "Exceptions", "Run Info"]
+OPTIONAL_REPORT_SHEETS = ("Changes",)  # a workbook built before it existed is refreshed without it
 # Styles every writer knows: text, title, subtitle, header, money, money_total, date, ratio, int, status_ok,
 # status_bad, banner, stamp (date and time).
 MONEY = "money"
@@ -131,7 +132,7 @@ def _allocation(book, title):
 
 
 def build_reports(book: Book, settings: Settings, *, input_problems=(), contract_rows=None, refreshed_at=None,
-                  rows_read: int | None = None, event_rows=None) -> Reports:
+                  rows_read: int | None = None, event_rows=None, fx_rows=None) -> Reports:
     cal = settings.calendar
     periods = period_grid(settings.report_first, settings.report_last, settings.period, cal)
     sel = np.arange(len(book.lines))
@@ -158,14 +159,17 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     sheets["Revenue"] = _waterfall("Revenue", book, settings, periods, rec, rev_p, title, detail_csv)
     sheets["Billings"] = _waterfall("Billings", book, settings, periods, bil, bil_p, title, detail_csv)
     sheets["Bookings"] = _bookings(book, settings, periods, boo_p, title)
-    sheets["Backlog"] = _backlog(settings, periods, backlog, boo_p, rev_p, rpo, title)
+    changes_p = np.diff(_booking_changes(book, sel, bounds), axis=1)
+    sheets["Backlog"] = _backlog(settings, periods, backlog, boo_p, rev_p, rpo, title, changes_p)
+    sheets["Changes"] = _changes(book, settings, title)
     sheets["Deferred Revenue"] = _deferred(book, settings, periods, bounds, rec, bil_p, rev_p, deferred, unbilled,
                                            title)
     journal = _journal(settings, periods, bil_p, rev_p, deferred, unbilled)
     sheets["Journal Entries"] = _journal_sheet(journal, settings, title)
     sheets["Exceptions"] = _exceptions(problems, book, settings, title)
     sheets["Allocation"] = _allocation(book, title)
-    sheets["Run Info"] = _run_info(book, settings, (contract_rows or []) + [["Events"]] + (event_rows or []),
+    sheets["Run Info"] = _run_info(book, settings, (contract_rows or []) + [["Events"]] + (event_rows or [])
+                                   + ([["FX Rates"]] + fx_rows if fx_rows else []),
                                    refreshed_at, rows_read, title)
     csv_files = detail_csv + [("Journal Entries", [["Period", "Entry", "Account", "Debit", "Credit", "Memo"]] + [
         [r[0], r[1], r[2], _csv_money(r[3]), _csv_money(r[4]), r[5]] for r in journal])]
@@ -223,7 +227,34 @@ def _summary(book, settings, periods, problems, status, title, boo_p, bil_p, rev
     for i, (name, values) in enumerate(series.items()):
         rows[name] = label_row + 1 + i
         s.add(label_row + 1 + i, 1, [[name] + [int(v) for v in values]], ["text"] + [MONEY] * len(periods))
+    _by_currency(s, book, settings, windows[2], label_row + 8)
     return s, ChartData(label_row, 2, len(periods), rows)
+
+
+def _by_currency(s, book, settings, year, row):
+    """Per currency: year-to-date flows and the as-of backlog in the currency itself and in the reporting
+    currency (each line at its Booking Date month's rate)."""
+    codes = book.lines.currency
+    if codes is None or not any(codes):
+        return
+    reporting = settings.currency
+    shown = np.where(codes == "", reporting, codes)
+    s.add(row, 1, [[f"By currency ({year[0].lower()}; backlog at {iso(settings.as_of)})"]], "subtitle")
+    s.add(row + 1, 1, [["Currency", "Lines", "Bookings", "Revenue", "Backlog", f"Bookings ({reporting})",
+                        f"Revenue ({reporting})", f"Backlog ({reporting})"]], "header")
+    body = []
+    as_of = np.array([settings.as_of], dtype=np.int64)
+    for code in sorted(set(shown.tolist())):
+        sel = np.flatnonzero(shown == code)
+        figures = []
+        for convert in (False, True):
+            bk = book.flow_cents("bookings", year[1], year[2], sel, convert=convert)
+            rv = book.flow_cents("revenue", year[1], year[2], sel, convert=convert)
+            backlog = int((book._booked(sel, as_of, allocated=True, convert=convert)
+                           - book._recognized(sel, as_of, convert=convert)).sum())
+            figures += [bk, rv, backlog]
+        body.append([code, len(sel)] + figures)
+    s.add(row + 2, 1, body, ["text", "int"] + [MONEY] * 6)
 
 
 def _dimension_columns(book):
@@ -237,7 +268,7 @@ def _waterfall(name, book, settings, periods, cum, per_period, title, csv_out):
     n = len(lines)
     # revenue follows the allocated amount (SSP allocation); billings the line's own Amount
     allocated = name == "Revenue" and bool(lines.has_ssp.any())
-    target = lines.allocated if name == "Revenue" else lines.amount
+    target = book.final_allocated if name == "Revenue" else book.final_amount  # after changes, reporting currency
     before = cum[:, 0]
     after = target - cum[:, -1]
     labels = [p.label for p in periods]
@@ -252,7 +283,7 @@ def _waterfall(name, book, settings, periods, cum, per_period, title, csv_out):
         text_cols = ["Contract ID", "Customer", "Line ID"] + dims
         text = [[lines.contract[i], lines.customer[i], lines.line_id[i]] + [lines.dims[d][i] for d in dims]
                 for i in range(n)]
-        amounts, bef, mat, aft = lines.amount, before, per_period, after
+        amounts, bef, mat, aft = book.final_amount, before, per_period, after
         alloc = target
     else:
         s.add(3, 1, [[f"{n:,} lines is above the Detail line limit ({settings.detail_limit:,}): one row per "
@@ -271,14 +302,14 @@ def _waterfall(name, book, settings, periods, cum, per_period, title, csv_out):
             out = np.zeros((len(order_first),) + values.shape[1:], dtype=np.int64)
             np.add.at(out, rank, values)
             return out
-        amounts, bef, mat, aft = (by_contract(lines.amount), by_contract(before), by_contract(per_period),
+        amounts, bef, mat, aft = (by_contract(book.final_amount), by_contract(before), by_contract(per_period),
                                   by_contract(after))
         alloc = by_contract(target)
         header = ["Contract ID", "Customer", "Line ID"] + dims + ["Amount"] + (["Allocated"] if allocated else []) \
             + ["Before"] + labels + ["After"]
         csv_out.append((f"{name} by line", [header] + [
             [lines.contract[i], lines.customer[i], lines.line_id[i]] + [lines.dims[d][i] for d in dims]
-            + [money_text(lines.amount[i])] + ([money_text(target[i])] if allocated else [])
+            + [money_text(book.final_amount[i])] + ([money_text(target[i])] if allocated else [])
             + [money_text(before[i])] + [money_text(v) for v in per_period[i]]
             + [money_text(after[i])] for i in range(n)]))
     extra = ["Allocated"] if allocated else []
@@ -332,23 +363,86 @@ def _bookings(book, settings, periods, boo_p, title):
     return s
 
 
-def _backlog(settings, periods, backlog, boo_p, rev_p, rpo, title):
+def _booking_changes(book, sel, bounds) -> np.ndarray:
+    """(lines, bounds) cumulative bookings from modifications and cancellations (reporting currency): total
+    bookings minus the lines' original Amounts booked on their Booking Dates."""
+    changes = book.events.changes
+    out = np.zeros((len(sel), len(bounds)), dtype=np.int64)
+    if changes is None:
+        return out
+    idx = np.flatnonzero(changes.changed[sel])
+    if len(idx):
+        lines = sel[idx]
+        total = book.cumulative("bookings", lines, bounds)
+        booked = book.lines.booking[lines][:, None] <= bounds[None, :]
+        original = np.where(booked, book.lines.amount[lines][:, None], 0)
+        if book.fx is not None:
+            original = book.fx.apply(lines, original)
+        out[idx] = total - original
+    return out
+
+
+def _backlog(settings, periods, backlog, boo_p, rev_p, rpo, title, changes_p=None):
     s = SheetReport("Backlog")
     s.add(1, 1, [[f"{title}backlog (remaining performance obligations) rollforward ({settings.currency})"]],
           "title")
-    s.add(2, 1, [["Opening + bookings \u2212 revenue = closing, every period. RPO split: scheduled within 12 "
-                  "months of the period end, and after."]], "subtitle")
-    header = ["Period", "Period end", "Opening backlog", "+ Bookings", "\u2212 Revenue", "Closing backlog",
-              "RPO within 12 months", "RPO after 12 months"]
+    s.add(2, 1, [["Opening + new bookings \u00b1 modifications and cancellations \u2212 revenue = closing, every "
+                  "period. RPO split: scheduled within 12 months of the period end, and after."]], "subtitle")
+    header = ["Period", "Period end", "Opening backlog", "+ New bookings", "\u00b1 Modifications and cancellations",
+              "\u2212 Revenue", "Closing backlog", "RPO within 12 months", "RPO after 12 months"]
     s.add(4, 1, [header], "header")
     bk, rv = boo_p.sum(axis=0), rev_p.sum(axis=0)
+    ch = changes_p.sum(axis=0) if changes_p is not None else np.zeros_like(bk)
+    new = bk - ch
     rows = []
     for j, p in enumerate(periods):
-        rows.append([p.label, to_date(p.last), int(backlog[j]), int(bk[j]), int(rv[j]), int(backlog[j + 1]),
-                     rpo[j][0], rpo[j][1]])
-    s.add(5, 1, rows, ["text", "date"] + [MONEY] * 6)
-    s.add(5 + len(rows), 1, [["Total", "", int(backlog[0]), int(bk.sum()), int(rv.sum()), int(backlog[-1]), "",
-                              ""]], ["header", "header"] + ["money_total"] * 6)
+        rows.append([p.label, to_date(p.last), int(backlog[j]), int(new[j]), int(ch[j]), int(rv[j]),
+                     int(backlog[j + 1]), rpo[j][0], rpo[j][1]])
+    s.add(5, 1, rows, ["text", "date"] + [MONEY] * 7)
+    s.add(5 + len(rows), 1, [["Total", "", int(backlog[0]), int(new.sum()), int(ch.sum()), int(rv.sum()),
+                              int(backlog[-1]), "", ""]], ["header", "header"] + ["money_total"] * 7)
+    return s
+
+
+CHANGES_HEADER = ["Date", "Contract ID", "Line ID", "Event", "Treatment", "Old Amount", "New Amount",
+                  "Old End Date", "New End Date", "Change in bookings", "Revenue catch-up", "Change in backlog",
+                  "Events row"]
+
+
+def _changes(book, settings, title):
+    """Every cancellation and modification with its effect on bookings, revenue (the cumulative catch-up
+    recognized on its date) and backlog, in the reporting currency."""
+    s = SheetReport("Changes")
+    s.add(1, 1, [[f"{title}contract modifications and cancellations ({settings.currency})"]], "title")
+    s.add(2, 1, [["From the Events tab (cancel, modify). Prospective (ASC 606-10-25-13(a)): no catch-up, the rest "
+                  "of the new price over the remaining service. Catch-up (25-13(b)): recognized to date restated on "
+                  "the date. Change in backlog = change in bookings \u2212 catch-up."]], "subtitle")
+    s.add(4, 1, [CHANGES_HEADER], "header")
+    changes = book.events.changes
+    records = changes.records if changes is not None else []
+    if not records:
+        s.add(5, 1, [["No cancellations or modifications."]], "text")
+        return s
+    fx = book.fx
+
+    def conv(i, cents):
+        if fx is None:
+            return int(cents)
+        return int(fx.apply(np.array([i]), np.array([[cents]], dtype=np.int64))[0, 0])
+    rows, money = [], []
+    for c in records:
+        booking = conv(c.line, c.new_amount) - conv(c.line, c.old_amount)
+        catch_up = conv(c.line, c.rec_after) - conv(c.line, c.rec_before)
+        rows.append([to_date(c.date), c.contract, c.line_id, c.kind, c.treatment, conv(c.line, c.old_amount),
+                     conv(c.line, c.new_amount), to_date(c.old_end), to_date(c.new_end), booking, catch_up,
+                     booking - catch_up, c.row])
+        money.append((booking, catch_up))
+    s.add(5, 1, rows, ["date", "text", "text", "text", "text", MONEY, MONEY, "date", "date", MONEY, MONEY, MONEY,
+                       "int"])
+    total_b = sum(b for b, _ in money)
+    total_r = sum(r for _, r in money)
+    s.add(5 + len(rows), 1, [["Total"] + [""] * 8 + [total_b, total_r, total_b - total_r, ""]],
+          ["header"] * 9 + ["money_total"] * 3 + ["header"])
     return s
 
 

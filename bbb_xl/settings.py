@@ -12,7 +12,8 @@ from .engine.table import excel_error, is_blank, normalize_header
 # (name, default, meaning) in the order of the Settings tab
 SETTINGS = [
     ("Company name", "Example Co", "Shown in the title of every report tab."),
-    ("Currency", "USD", "ISO 4217 code of the Amounts (USD, EUR, GBP...). Shown beside figures."),
+    ("Currency", "USD", "Reporting currency, ISO 4217 (USD, EUR, GBP...): of the Amounts, or, for lines with "
+                        "another Currency, what the FX Rates tab converts them to. Shown beside figures."),
     ("As-of date", None, "Summary figures are for the period containing this day (to date); balances at its end."),
     ("Report start", None, "First period of the report tabs: 2025-01, 2025-Q1, FY2025 or a date. "
                            "Blank: the start of the fiscal year of the as-of date."),

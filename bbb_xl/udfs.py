@@ -22,8 +22,10 @@ START_DOC = "First period: 2025-01, 2025-Q1, 2025, 2025-01-15, or a date (alone:
 END_DOC = "Optional last period, same forms. Omitted: the end of start's own period"
 AS_OF_DOC = "Balance at the end of this day; a period label means its last day (2025-Q1 = 2025-03-31)"
 FILTER_DOC = "Optional Column=Value; Column2=Value2 (all must hold), e.g. Region=EMEA"
-EVENTS_DOC = ("Optional events range with its header row (Contract ID, Line ID, Date, Event, Amount, Percent), "
-              "e.g. Events[#All]: actual invoices and milestones")
+EVENTS_DOC = ("Optional events range with its header row (Contract ID, Line ID, Date, Event, Amount, Percent, End "
+              "Date, Treatment), e.g. Events[#All]: invoices, milestones, cancellations, modifications")
+FX_DOC = ("Optional FX range with its header row (Currency, Month, Rate = reporting currency per unit), e.g. "
+          "FX[#All]: each line converts at its Booking Date month's rate")
 
 
 def _excel(value):
@@ -34,7 +36,7 @@ def _excel(value):
     return value
 
 
-_RANGE_ARGS = {"lines", "events", "ssps"}  # ranges: the engine locates their error cells itself
+_RANGE_ARGS = {"lines", "events", "ssps", "fx"}  # ranges: the engine locates their error cells itself
 
 
 def formula(fn):
@@ -65,6 +67,7 @@ def _blank(value) -> bool:
 
 def _flow_args(fn):
     """The shared arguments of the flow formulas, documented for the Function Wizard."""
+    fn = xw.arg("fx", "raw", doc=FX_DOC)(fn)
     fn = xw.arg("events", "raw", doc=EVENTS_DOC)(fn)
     fn = xw.arg("filter", "raw", doc=FILTER_DOC)(fn)
     fn = xw.arg("end_period", "raw", doc=END_DOC)(fn)
@@ -74,6 +77,7 @@ def _flow_args(fn):
 
 
 def _balance_args(fn):
+    fn = xw.arg("fx", "raw", doc=FX_DOC)(fn)
     fn = xw.arg("events", "raw", doc=EVENTS_DOC)(fn)
     fn = xw.arg("filter", "raw", doc=FILTER_DOC)(fn)
     fn = xw.arg("as_of", "raw", doc=AS_OF_DOC)(fn)
@@ -83,61 +87,61 @@ def _balance_args(fn):
 
 @_flow_args
 @formula
-def BBB_BOOKINGS(lines, start, end_period=None, filter=None, events=None):
+def BBB_BOOKINGS(lines, start, end_period=None, filter=None, events=None, fx=None):
     """Bookings: Amounts of contract lines whose Booking Date falls from start to end_period.
     Example: =BBB_BOOKINGS(Contracts[#All], "2025-Q1")"""
-    return checked_book(lines, events=events).flow("bookings", start, None if _blank(end_period) else end_period,
-                                                 filter)
+    return checked_book(lines, events=events, fx=fx).flow("bookings", start,
+                                                        None if _blank(end_period) else end_period, filter)
 
 
 @_flow_args
 @formula
-def BBB_BILLINGS(lines, start, end_period=None, filter=None, events=None):
+def BBB_BILLINGS(lines, start, end_period=None, filter=None, events=None, fx=None):
     """Billings: invoices dated from start to end_period, from each line's billing schedule.
     Example: =BBB_BILLINGS(Contracts[#All], "2025-01", "2025-12", "Region=EMEA")"""
-    return checked_book(lines, events=events).flow("billings", start, None if _blank(end_period) else end_period,
-                                                 filter)
+    return checked_book(lines, events=events, fx=fx).flow("billings", start,
+                                                        None if _blank(end_period) else end_period, filter)
 
 
 @_flow_args
 @formula
-def BBB_REVENUE(lines, start, end_period=None, filter=None, events=None):
+def BBB_REVENUE(lines, start, end_period=None, filter=None, events=None, fx=None):
     """Revenue recognized from start to end_period (ASC 606: ratable by month or day, or point in time).
     Example: =BBB_REVENUE(Contracts[#All], "2025-Q1")"""
-    return checked_book(lines, events=events).flow("revenue", start, None if _blank(end_period) else end_period,
-                                                 filter)
+    return checked_book(lines, events=events, fx=fx).flow("revenue", start,
+                                                        None if _blank(end_period) else end_period, filter)
 
 
 @_balance_args
 @formula
-def BBB_BACKLOG(lines, as_of, filter=None, events=None):
+def BBB_BACKLOG(lines, as_of, filter=None, events=None, fx=None):
     """Backlog (remaining performance obligations) at the end of as_of: booked, not yet recognized.
     Example: =BBB_BACKLOG(Contracts[#All], "2025-12")"""
-    return checked_book(lines, events=events).balance("backlog", as_of, filter)
+    return checked_book(lines, events=events, fx=fx).balance("backlog", as_of, filter)
 
 
 @_balance_args
 @formula
-def BBB_DEFERRED(lines, as_of, filter=None, events=None):
+def BBB_DEFERRED(lines, as_of, filter=None, events=None, fx=None):
     """Deferred revenue (contract liability) at the end of as_of: per contract, billed minus recognized when
     positive. Example: =BBB_DEFERRED(Contracts[#All], "2025-12")"""
-    return checked_book(lines, events=events).balance("deferred", as_of, filter)
+    return checked_book(lines, events=events, fx=fx).balance("deferred", as_of, filter)
 
 
 @_balance_args
 @formula
-def BBB_UNBILLED(lines, as_of, filter=None, events=None):
+def BBB_UNBILLED(lines, as_of, filter=None, events=None, fx=None):
     """Unbilled receivable (contract asset) at the end of as_of: per contract, recognized minus billed when
     positive. Example: =BBB_UNBILLED(Contracts[#All], "2025-12")"""
-    return checked_book(lines, events=events).balance("unbilled", as_of, filter)
+    return checked_book(lines, events=events, fx=fx).balance("unbilled", as_of, filter)
 
 
 @_balance_args
 @formula
-def BBB_RPO(lines, as_of, filter=None, events=None):
+def BBB_RPO(lines, as_of, filter=None, events=None, fx=None):
     """Remaining performance obligations at as_of: within 12 months, after 12 months, total (spills 3 x 2).
     Example: =BBB_RPO(Contracts[#All], "2025-12-31")"""
-    within, after = checked_book(lines, events=events).rpo(as_of, filter)
+    within, after = checked_book(lines, events=events, fx=fx).rpo(as_of, filter)
     return [["Within 12 months", within], ["After 12 months", after], ["Total", within + after]]
 
 
@@ -150,11 +154,13 @@ def BBB_RPO(lines, as_of, filter=None, events=None):
 @xw.arg("group_by", "raw", doc="Optional column: one row per value (sorted), then Total. E.g. Region")
 @xw.arg("filter", "raw", doc=FILTER_DOC)
 @xw.arg("events", "raw", doc=EVENTS_DOC)
+@xw.arg("fx", "raw", doc=FX_DOC)
 @formula
-def BBB_SCHEDULE(lines, metric, start, end_period, period=None, group_by=None, filter=None, events=None):
+def BBB_SCHEDULE(lines, metric, start, end_period, period=None, group_by=None, filter=None, events=None,
+                 fx=None):
     """A spilled table of a metric by period (month/quarter/year), one row per group_by value plus Total.
     Example: =BBB_SCHEDULE(Contracts[#All], "revenue", "2025-01", "2025-12", "quarter", "Region")"""
-    book = checked_book(lines, events=events)
+    book = checked_book(lines, events=events, fx=fx)
     schedule = book.schedule_for(metric, start, end_period, period, None if _blank(group_by) else group_by, filter)
     return schedule.to_rows()
 
@@ -162,11 +168,12 @@ def BBB_SCHEDULE(lines, metric, start, end_period, period=None, group_by=None, f
 @xw.func(category=CATEGORY)
 @xw.arg("lines", "raw", doc=LINES_DOC)
 @xw.arg("events", "raw", doc=EVENTS_DOC)
+@xw.arg("fx", "raw", doc=FX_DOC)
 @formula
-def BBB_CHECK(lines, events=None):
-    """Every problem in the contracts (and events) range: row, column, value, severity, problem; events rows show
-    as "Events N". Or one OK row. Example: =BBB_CHECK(Contracts[#All], Events[#All])"""
-    return check_rows(book_from_range(lines, events=events))
+def BBB_CHECK(lines, events=None, fx=None):
+    """Every problem in the contracts (and events, FX) range: row, column, value, severity, problem; events rows
+    show as "Events N", FX rows "FX N". Or one OK row. Example: =BBB_CHECK(Contracts[#All], Events[#All])"""
+    return check_rows(book_from_range(lines, events=events, fx=fx))
 
 
 @xw.func(category=CATEGORY)

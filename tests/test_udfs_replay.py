@@ -476,16 +476,16 @@ def test_bug_single_cell_lines_range_is_unexpected_error(udfs):
 # ---- what Import Functions generates ----------------------------------------------------------------------------
 
 SIGNATURES = {
-    "BBB_BOOKINGS": "lines, start, Optional end_period, Optional filter, Optional events",
-    "BBB_BILLINGS": "lines, start, Optional end_period, Optional filter, Optional events",
-    "BBB_REVENUE": "lines, start, Optional end_period, Optional filter, Optional events",
-    "BBB_BACKLOG": "lines, as_of, Optional filter, Optional events",
-    "BBB_DEFERRED": "lines, as_of, Optional filter, Optional events",
-    "BBB_UNBILLED": "lines, as_of, Optional filter, Optional events",
-    "BBB_RPO": "lines, as_of, Optional filter, Optional events",
+    "BBB_BOOKINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx",
+    "BBB_BILLINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx",
+    "BBB_REVENUE": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx",
+    "BBB_BACKLOG": "lines, as_of, Optional filter, Optional events, Optional fx",
+    "BBB_DEFERRED": "lines, as_of, Optional filter, Optional events, Optional fx",
+    "BBB_UNBILLED": "lines, as_of, Optional filter, Optional events, Optional fx",
+    "BBB_RPO": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_SCHEDULE": "lines, metric, start, end_period, Optional period, Optional group_by, Optional filter, "
-                    "Optional events",
-    "BBB_CHECK": "lines, Optional events",
+                    "Optional events, Optional fx",
+    "BBB_CHECK": "lines, Optional events, Optional fx",
     "BBB_ALLOCATE": "total, ssps",
 }
 
@@ -517,8 +517,8 @@ def test_import_functions_descriptions(udfs):
     assert res["vba"].startswith('Attribute VB_Name = "xlwings_udfs"')
     opts = dict(res["macro_options"])
     assert set(opts) == {f"'Book1.xlsm'!{n}" for n in SIGNATURES}
-    flow = [udfs.LINES_DOC, udfs.START_DOC, udfs.END_DOC, udfs.FILTER_DOC, udfs.EVENTS_DOC]
-    balance = [udfs.LINES_DOC, udfs.AS_OF_DOC, udfs.FILTER_DOC, udfs.EVENTS_DOC]
+    flow = [udfs.LINES_DOC, udfs.START_DOC, udfs.END_DOC, udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC]
+    balance = [udfs.LINES_DOC, udfs.AS_OF_DOC, udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC]
     for name in SIGNATURES:
         o = opts[f"'Book1.xlsm'!{name}"]
         doc = getattr(udfs, name).__doc__
@@ -532,7 +532,7 @@ def test_import_functions_descriptions(udfs):
             assert args == flow
         elif name in ("BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED", "BBB_RPO"):
             assert args == balance
-    assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC]
+    assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC, udfs.FX_DOC]
     schedule = opts["'Book1.xlsm'!BBB_SCHEDULE"]["ArgumentDescriptions"]
-    assert schedule[0] == udfs.LINES_DOC and schedule[-2:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC]
+    assert schedule[0] == udfs.LINES_DOC and schedule[-3:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC]
     assert schedule[1].startswith("bookings, billings, revenue") and schedule[4].startswith("Optional: month")

@@ -58,7 +58,7 @@ def test_template_has_every_tab_button_vba_and_validation():
     p = parts(REPO_TEMPLATE)
     assert "xl/vbaProject.bin" in p
     names = list(sheet_part_names(REPO_TEMPLATE))
-    assert names == ["Start here", "Contracts", "Events", "Settings"] + GENERATED_SHEETS[1:]
+    assert names == ["Start here", "Contracts", "Events", "FX Rates", "Settings"] + GENERATED_SHEETS[1:]
     wb = openpyxl.load_workbook(REPO_TEMPLATE, keep_vba=True)
     ws = wb["Contracts"]
     assert "Contracts" in ws.tables
@@ -69,10 +69,13 @@ def test_template_has_every_tab_button_vba_and_validation():
     assert lists["K"] == '"upfront,monthly,quarterly,semiannual,annual"'
     events = wb["Events"]
     assert "Events" in events.tables
-    assert [events.cell(1, c).value for c in range(1, 7)] == ["Contract ID", "Line ID", "Date", "Event", "Amount",
-                                                              "Percent"]
-    (dv,) = events.data_validations.dataValidation
-    assert dv.formula1 == '"invoice,milestone,percent complete"'
+    assert [events.cell(1, c).value for c in range(1, 9)] == ["Contract ID", "Line ID", "Date", "Event", "Amount",
+                                                              "Percent", "End Date", "Treatment"]
+    dv, treatment = events.data_validations.dataValidation
+    assert dv.formula1 == '"invoice,milestone,percent complete,cancel,modify"'
+    assert treatment.formula1 == '"prospective,catch-up"'
+    fx = wb["FX Rates"]
+    assert "FX" in fx.tables and [fx.cell(1, c).value for c in range(1, 4)] == ["Currency", "Month", "Rate"]
     settings = wb["Settings"]
     assert [settings.cell(r, 1).value for r in range(2, 5)] == ["Company name", "Currency", "As-of date"]
     assert settings["C4"].value.startswith("Summary figures are for the period")
@@ -101,7 +104,7 @@ def test_reports_match_the_formulas_over_valid_contracts(demo):
     assert summary.cell(17, 2) == round(BBB_UNBILLED(rows, "2025-12-31", None, ev) * 100)
     backlog = sheets["Backlog"]
     for j, month in enumerate(MONTHS):
-        assert backlog.cell(5 + j, 6) == round(BBB_BACKLOG(rows, month, None, ev) * 100)
+        assert backlog.cell(5 + j, 7) == round(BBB_BACKLOG(rows, month, None, ev) * 100)
     # the excluded contract is announced, with its amount
     assert "1 contract (12000.00 USD) left out" in summary.cell(3, 1)
 
@@ -110,11 +113,18 @@ def test_every_rollforward_ties(demo):
     _, result = demo
     sheets = result.reports.sheets
     backlog = sheets["Backlog"].rows()[4:16]
-    for i, (label, _, opening, bookings, revenue, closing, within, after) in enumerate(backlog):
-        assert opening + bookings - revenue == closing, label
+    for i, (label, _, opening, bookings, changes, revenue, closing, within, after) in enumerate(backlog):
+        assert opening + bookings + changes - revenue == closing, label
         assert within + after == closing
         if i:
-            assert opening == backlog[i - 1][5]
+            assert opening == backlog[i - 1][6]
+    # the sample's cancellation and catch-up renewal are listed with their effects (the Changes tab)
+    changes = sheets["Changes"].rows()
+    assert changes[3][:5] == ["Date", "Contract ID", "Line ID", "Event", "Treatment"]
+    kinds = [(r[1], r[3], r[4]) for r in changes[4:-1]]
+    assert ("C-1002", "cancel", "") in kinds and ("C-1004", "modify", "catch-up") in kinds
+    for r in changes[4:-1]:
+        assert r[9] - r[10] == r[11]
     deferred = sheets["Deferred Revenue"].rows()[4:16]
     for i, (label, opening, billings, revenue, reclass, closing, u_open, u_close, from_opening) in \
             enumerate(deferred):

@@ -139,3 +139,20 @@ def round_half_away(numerator: int, denominator: int) -> int:
     """Exact scalar rounding of numerator/denominator, half away from zero (denominator > 0)."""
     mag = (2 * abs(numerator) + denominator) // (2 * denominator)
     return -mag if numerator < 0 else mag
+
+
+# ISO 4217 minor units (decimals) of the currencies that do not use 2; amounts are held in cents, so a currency
+# with 3 decimals is held (and reported) to 2.
+MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "PYG": 0, "UGX": 0, "XAF": 0, "XOF": 0,
+               "XPF": 0, "BIF": 0, "DJF": 0, "GNF": 0, "KMF": 0, "RWF": 0, "VUV": 0,
+               "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3}
+
+
+def minor_unit(code: str) -> int:
+    """Decimals of an ISO 4217 currency (2 unless listed in MINOR_UNITS)."""
+    return MINOR_UNITS.get(str(code or "").upper(), 2)
+
+
+def cents_step(code: str) -> int:
+    """Cents in the smallest unit of a currency as held here: 100 for JPY, 1 for USD (and for 3-decimal ones)."""
+    return 10 ** max(2 - minor_unit(code), 0)

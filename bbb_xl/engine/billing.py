@@ -31,6 +31,19 @@ class Invoices:
 
 
 def billing_schedule(lines: Lines) -> Invoices:
+    line, date, weight, p_first, p_last, offsets, count = billing_periods(lines)
+    cum_weight = np.cumsum(weight)
+    cum_weight -= np.repeat(cum_weight[offsets] - weight[offsets], count)  # cumulative within each line
+    total = np.repeat(cum_weight[offsets + count - 1], count)
+    billed = mul_div_round(lines.amount[line], cum_weight, total)
+    amount = billed.copy()
+    amount[1:] -= billed[:-1]
+    amount[offsets[count > 0]] = billed[offsets[count > 0]]
+    return Invoices(line, date, amount, p_first, p_last)
+
+
+def billing_periods(lines: Lines):
+    """The billing periods of each line: (line, invoice date, weight, period first, period last, offsets, count)."""
     n = len(lines)
     months = lines.billing_months.astype(np.int64)
     upfront = months == 0
@@ -69,17 +82,9 @@ def billing_schedule(lines: Lines) -> Invoices:
         month_len = add_months(anchor[lc], whole[lc] + 1) - month_from
         weight[ci] = rest_months[lc] * UNIT + leftover[lc] * (UNIT // month_len)
 
-    cum_weight = np.cumsum(weight)
-    cum_weight -= np.repeat(cum_weight[offsets] - weight[offsets], count)  # cumulative within each line
-    total = np.repeat(cum_weight[offsets + count - 1], count)
-    billed = mul_div_round(lines.amount[line], cum_weight, total)
-    amount = billed.copy()
-    amount[1:] -= billed[:-1]
-    amount[offsets[count > 0]] = billed[offsets[count > 0]]
-
     date = np.where(lines.arrears[line], np.where(up, end[line], p_last), p_first)
     date = np.maximum(date, lines.booking[line])
-    return Invoices(line, date, amount, p_first, p_last)
+    return line, date, weight, p_first, p_last, offsets, count
 
 
 def billed_to_date(invoices: Invoices, n_lines: int, days: np.ndarray, local_line: np.ndarray | None = None,

@@ -5,7 +5,7 @@ large its sums could overflow) and leaves as Decimal. Lines are processed in chu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import cached_property
 from types import SimpleNamespace
@@ -19,6 +19,7 @@ from ..core.periods import (CALENDAR, Calendar, Period, as_of_day, flow_window, 
                             period_grid, schedule_window)
 from .billing import Invoices, billed_to_date, billing_schedule
 from .events import EVENTS_SHEET, AppliedEvents, apply_events
+from .fx import FX_SHEET, Conversion, apply_fx
 from .recognition import RecognitionBasis, recognition_basis, recognized_to_date
 from .table import (BILLING_NAMES, RECOGNITION_NAMES, Lines, ParseResult, key_of, normalize_header,
                     parse_contracts)
@@ -59,20 +60,37 @@ class Book:
     contracts with a bad event are left out whole (`parsed` is then the result after events)."""
 
     def __init__(self, parsed: ParseResult, calendar: Calendar = CALENDAR, events=None,
-                 events_sheet: str | None = EVENTS_SHEET, events_origin=None):
+                 events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
+                 fx_sheet: str | None = FX_SHEET, fx_origin=None):
+        self.fx: Conversion | None = None
+        if fx is not None or parsed.lines.currency is not None:
+            parsed, self.fx = apply_fx(parsed, fx, reporting_currency, fx_sheet, fx_origin)
+        rows_before = parsed.lines.row
         self.events: AppliedEvents = apply_events(parsed, events, events_sheet, events_origin)
         parsed = self.events.parsed
+        if self.fx is not None and len(parsed.lines) != len(self.fx.converted):  # contracts left out by events
+            keep = np.isin(rows_before, parsed.lines.row)
+            self.fx = replace(self.fx, converted=self.fx.converted[keep], num=self.fx.num[keep],
+                              den=self.fx.den[keep])
         self.parsed = parsed
         self.lines: Lines = parsed.lines
         self.problems: tuple[Problem, ...] = parsed.problems
         self.calendar = calendar
-        self._exact_int64 = 2 * int(np.abs(self.lines.amount).sum(dtype=object) or 0) < _INT64_SAFE
+        self.reporting_currency = (self.fx.reporting if self.fx is not None and self.fx.reporting else
+                                   (reporting_currency or None))
+        scale = 1
+        if self.fx is not None and self.fx.converted.any():
+            rate = self.fx.max_rate()
+            scale = -(-rate.numerator // rate.denominator) + 1
+        self._exact_int64 = 2 * scale * int(np.abs(self.lines.amount).sum(dtype=object) or 0) < _INT64_SAFE
 
     # --- construction -------------------------------------------------------------------------------------------
     @classmethod
     def from_rows(cls, rows, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR, events=None,
-                  events_sheet: str | None = EVENTS_SHEET, events_origin=None) -> "Book":
-        return cls(parse_contracts(rows, sheet=sheet, origin=origin), calendar, events, events_sheet, events_origin)
+                  events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
+                 fx_sheet: str | None = FX_SHEET, fx_origin=None) -> "Book":
+        return cls(parse_contracts(rows, sheet=sheet, origin=origin), calendar, events, events_sheet, events_origin,
+                   fx, reporting_currency, fx_sheet, fx_origin)
 
     @property
     def errors(self) -> list[Problem]:
@@ -96,14 +114,22 @@ class Book:
         """The lines' billing schedules; a contract with invoice events is billed exactly those instead."""
         inv = billing_schedule(self.lines)
         ev = self.events
-        if ev.invoiced is None:
+        if ev.invoiced is None and ev.changes is None:
             return inv
-        keep = ~ev.invoiced[inv.line]
-        line = np.concatenate([inv.line[keep], ev.inv_line])
-        date = np.concatenate([inv.date[keep], ev.inv_date])
-        amount = np.concatenate([inv.amount[keep], ev.inv_amount])
-        first = np.concatenate([inv.period_first[keep], ev.inv_date])
-        last = np.concatenate([inv.period_last[keep], ev.inv_date])
+        keep = np.ones(len(inv), dtype=bool)
+        parts = [(inv.line, inv.date, inv.amount, inv.period_first, inv.period_last)]
+        if ev.invoiced is not None:
+            keep &= ~ev.invoiced[inv.line]
+            parts.append((ev.inv_line, ev.inv_date, ev.inv_amount, ev.inv_date, ev.inv_date))
+        if ev.changes is not None:  # changed lines billed by their own schedule (engine.changes)
+            keep &= ~ev.changes.changed[inv.line]
+            for i, state in ev.changes.lines.items():
+                if state.invoices is not None:
+                    dates, amounts, pf, pl = state.invoice_arrays()
+                    parts.append((np.full(len(dates), i, dtype=np.int64), dates, amounts, pf, pl))
+        masks = [keep] + [None] * (len(parts) - 1)
+        line, date, amount, first, last = (
+            np.concatenate([p[k] if m is None else p[k][m] for p, m in zip(parts, masks)]) for k in range(5))
         order = np.lexsort((date, line))
         return Invoices(line[order], date[order], amount[order], first[order], last[order])
 
@@ -120,6 +146,9 @@ class Book:
             "billing": ("Billing", np.array([_billing(m) for m in range(13)], dtype=object)[lines.billing_months]),
             "billingtiming": ("Billing Timing", np.where(lines.arrears, "arrears", "advance").astype(object)),
         }
+        if lines.currency is not None:
+            fixed["currency"] = ("Currency", np.where(lines.currency == "", self.reporting_currency or "",
+                                                      lines.currency).astype(object))
         if norm in fixed:
             return fixed[norm]
         for dim, values in lines.dims.items():
@@ -165,7 +194,11 @@ class Book:
             yield sel[i:j], keys[i:j]
             i = j
 
-    def _recognized(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+    def _recognized(self, idx: np.ndarray, days: np.ndarray, convert: bool = True) -> np.ndarray:
+        rec = self._recognized_local(idx, days)
+        return rec if self.fx is None or not convert else self.fx.apply(idx, rec)
+
+    def _recognized_local(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
         rec = recognized_to_date(_view(self.lines, idx), self.basis.take(idx), days)
         ev = self.events
         if ev.progress is not None:  # milestone / percent complete lines: the latest percent on or before t
@@ -176,6 +209,9 @@ class Book:
                     rec[p] = np.where(k >= 0, cents[np.maximum(k, 0)], 0)
                 else:
                     rec[p] = 0
+        if ev.changes is not None:
+            for p in np.flatnonzero(ev.changes.changed[idx]):
+                rec[p] = ev.changes.recognized(int(idx[p]), days)
         return rec
 
     @cached_property
@@ -183,7 +219,11 @@ class Book:
         line = self.invoices.line
         return len(line) < 2 or bool(np.all(line[1:] >= line[:-1]))
 
-    def _billed(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+    def _billed(self, idx: np.ndarray, days: np.ndarray, convert: bool = True) -> np.ndarray:
+        billed = self._billed_local(idx, days)
+        return billed if self.fx is None or not convert else self.fx.apply(idx, billed)
+
+    def _billed_local(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
         inv = self.invoices
         if len(idx) and self._invoices_sorted and int(idx[-1]) - int(idx[0]) + 1 == len(idx) \
                 and np.all(idx[1:] > idx[:-1]):
@@ -198,34 +238,56 @@ class Book:
         keep = mapped >= 0
         return billed_to_date(inv, len(idx), days, local_line=mapped, keep=keep)
 
-    def _booked(self, idx: np.ndarray, days: np.ndarray, allocated: bool = False) -> np.ndarray:
+    def _booked(self, idx: np.ndarray, days: np.ndarray, allocated: bool = False,
+                convert: bool = True) -> np.ndarray:
+        booked = self._booked_local(idx, days, allocated)
+        return booked if self.fx is None or not convert else self.fx.apply(idx, booked)
+
+    def _booked_local(self, idx: np.ndarray, days: np.ndarray, allocated: bool = False) -> np.ndarray:
         """Amounts booked by each day; allocated=True: the lines' allocated amounts (for backlog: the lines of an
         allocated contract share one Booking Date, so per contract the two are equal)."""
         amount = self.lines.allocated if allocated else self.lines.amount
-        return np.where(self.lines.booking[idx][:, None] <= days[None, :], amount[idx][:, None], 0)
+        out = np.where(self.lines.booking[idx][:, None] <= days[None, :], amount[idx][:, None], 0)
+        changes = self.events.changes
+        if changes is not None:
+            for p in np.flatnonzero(changes.changed[idx]):
+                out[p] += changes.booked_delta(int(idx[p]), days)
+        return out
 
-    def cumulative(self, metric: str, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
-        """(lines idx, days) matrix of cents booked / billed / recognized up to the end of each day."""
-        return self._cumulative(metric, idx, days)
+    @property
+    def final_amount(self) -> np.ndarray:
+        """Each line's Amount after its modifications and cancellations, in the reporting currency."""
+        out = self.lines.amount if self.events.changes is None else self.events.changes.final_amount
+        return out if self.fx is None else self.fx.apply(np.arange(len(out)), out[:, None])[:, 0]
 
-    def _cumulative(self, metric: str, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+    @property
+    def final_allocated(self) -> np.ndarray:
+        out = self.lines.allocated if self.events.changes is None else self.events.changes.final_allocated
+        return out if self.fx is None else self.fx.apply(np.arange(len(out)), out[:, None])[:, 0]
+
+    def cumulative(self, metric: str, idx: np.ndarray, days: np.ndarray, convert: bool = True) -> np.ndarray:
+        """(lines idx, days) matrix of cents booked / billed / recognized up to the end of each day (in the
+        reporting currency; convert=False: in each line's own currency)."""
+        return self._cumulative(metric, idx, days, convert)
+
+    def _cumulative(self, metric: str, idx: np.ndarray, days: np.ndarray, convert: bool = True) -> np.ndarray:
         if metric == "revenue":
-            return self._recognized(idx, days)
+            return self._recognized(idx, days, convert)
         if metric == "billings":
-            return self._billed(idx, days)
+            return self._billed(idx, days, convert)
         if metric == "bookings":
-            return self._booked(idx, days)
+            return self._booked(idx, days, convert=convert)
         raise ValueError(metric)
 
     def _sum(self, matrix: np.ndarray, axis=0):
         return matrix.sum(axis=axis) if self._exact_int64 else matrix.astype(object).sum(axis=axis)
 
     # --- questions ---------------------------------------------------------------------------------------------
-    def flow_cents(self, metric: str, first: int, last: int, sel: np.ndarray) -> int:
+    def flow_cents(self, metric: str, first: int, last: int, sel: np.ndarray, convert: bool = True) -> int:
         days = np.array([first - 1, last], dtype=np.int64)
         total = 0
         for idx, _ in self._chunks(sel):
-            cum = self._cumulative(metric, idx, days)
+            cum = self._cumulative(metric, idx, days, convert)
             total += int(self._sum(cum[:, 1] - cum[:, 0]))
         return total
 
@@ -240,9 +302,17 @@ class Book:
         for idx, _ in self._chunks(sel):
             rec = self._recognized(idx, days)
             booked = self.lines.booking[idx] <= day
-            amount = self.lines.allocated[idx]
+            amount = self._booked(idx, days[:1], allocated=True)[:, 0]
             soon = rec[:, 1] - rec[:, 0]
             late = amount - rec[:, 1]
+            if ev.changes is not None:
+                # a changed line: what is left at `day` (its booked price then), recognized within 12 months as
+                # far as its curve says, the rest after
+                local = np.flatnonzero(ev.changes.changed[idx])
+                if len(local):
+                    left = amount[local] - rec[local, 0]
+                    soon[local] = np.clip(rec[local, 1] - rec[local, 0], np.minimum(left, 0), np.maximum(left, 0))
+                    late[local] = left - soon[local]
             if ev.progress is not None:
                 # milestone / percent complete: what is left is taken as straight-line (daily) to End Date
                 local = np.flatnonzero(ev.is_progress[idx])
@@ -390,11 +460,15 @@ def _add_rows(out: np.ndarray, codes: np.ndarray, values: np.ndarray, exact_int6
 
 
 def load_book(data, events=None, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR,
-              events_sheet: str | None = EVENTS_SHEET, events_origin=None) -> Book:
+              events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
+              fx_sheet: str | None = FX_SHEET, fx_origin=None) -> Book:
     """Parse a contracts range (rows with a header row, or a DataFrame) into a Book; events: an optional events
-    range (rows with a header row, or a DataFrame), problems located on `events_sheet` at `events_origin`."""
+    range (rows with a header row, or a DataFrame), problems located on `events_sheet` at `events_origin`;
+    fx: an optional FX range (Currency, Month, Rate), reporting_currency: the ISO code figures are reported in
+    (None: the currency the FX range has no rates for), see engine.fx."""
     return Book.from_rows(data, sheet=sheet, origin=origin, calendar=calendar, events=events,
-                          events_sheet=events_sheet, events_origin=events_origin)
+                          events_sheet=events_sheet, events_origin=events_origin, fx=fx,
+                          reporting_currency=reporting_currency, fx_sheet=fx_sheet, fx_origin=fx_origin)
 
 
 __all__ = ["Book", "Schedule", "load_book", "METRICS", "FLOWS", "BALANCES", "Period", "iso"]

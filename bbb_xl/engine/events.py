@@ -2,9 +2,11 @@
 
 Columns (matched like the contracts headers: case, spaces, hyphens and underscores ignored):
   Contract ID (required), Line ID (optional: blank = every line of the contract), Date (required),
-  Event (required: invoice, milestone or percent complete), Amount (invoices), Percent (milestones).
-Other columns are ignored (later issues add End Date and Treatment); a header that is a near miss of a known one
-(`Ammount`) is an error with a "did you mean".
+  Event (required: invoice, milestone, percent complete, cancel or modify), Amount (invoices; modify: the line's
+  new total price; cancel: the revised total price, optional), Percent (milestones), End Date (modify: the new
+  last day of service, optional), Treatment (modify: prospective, the default, or catch-up).
+Other columns are ignored; a header that is a near miss of a known one (`Ammount`) is an error with a "did you
+mean".
 
 Semantics (`apply_events`):
 - invoice: a contract with at least one invoice event is billed exactly its invoice events; its lines' billing
@@ -15,6 +17,11 @@ Semantics (`apply_events`):
   on or before the day, rounded half away from zero. A point in time line with a 100% milestone is recognized
   on that event's Date instead of its Start Date. Without a Line ID a milestone applies to the contract's
   milestone / percent complete lines (or, when it has none, to its point in time lines).
+- cancel / modify (engine.changes): contract modifications (ASC 606-10-25-13) and cancellations of a monthly,
+  daily or point in time line, applied per line in date order. A cancel without Line ID cancels every line of
+  the contract; a modify (or a cancel with an Amount) on a contract of several lines needs a Line ID. Dated before
+  the line's Start Date or after its (current) End Date, after a cancellation, or with a new End Date before the
+  Date: an error.
 - an event dated before its line's Booking Date takes effect on the Booking Date.
 Problems are located on the events range (table "events"); a contract with a bad event is left out whole.
 """
@@ -32,6 +39,7 @@ from ..core.dates import iso, parse_date
 from ..core.errors import WARNING, Problem, column_letter, show_value
 from ..core.money import cents_to_decimal, parse_amount, round_half_away
 from .allocation import allocate
+from .changes import CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, Changes, build_changes
 from .table import (MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, ParseResult, _as_rows, _Collector,
                     _row_is_blank, _trim, display_text, excel_error, is_blank, normalize_header)
 
@@ -44,11 +52,17 @@ EVENT_COLUMNS = {
     "event": ("Event", True),
     "amount": ("Amount", False),
     "percent": ("Percent", False),
+    "end_date": ("End Date", False),
+    "treatment": ("Treatment", False),
 }
 _KEYS = {normalize_header(name): key for key, (name, _) in EVENT_COLUMNS.items()}
 INVOICE, PROGRESS = "invoice", "progress"
-_EVENT_KINDS = {"invoice": INVOICE, "milestone": PROGRESS, "percentcomplete": PROGRESS, "progress": PROGRESS}
-EVENT_NAMES = ("invoice", "milestone", "percent complete")
+_EVENT_KINDS = {"invoice": INVOICE, "milestone": PROGRESS, "percentcomplete": PROGRESS, "progress": PROGRESS,
+                "cancel": CANCEL, "cancellation": CANCEL, "terminate": CANCEL, "termination": CANCEL,
+                "modify": MODIFY, "modification": MODIFY}
+EVENT_NAMES = ("invoice", "milestone", "percent complete", "cancel", "modify")
+TREATMENTS = {"prospective": PROSPECTIVE, "catchup": CATCH_UP, "cumulativecatchup": CATCH_UP}
+TREATMENT_NAMES = (PROSPECTIVE, CATCH_UP)
 _PROGRESS_RECOGNITION = (MILESTONE, PERCENT_COMPLETE)
 
 
@@ -64,6 +78,8 @@ class _Event:
     amount: int | None
     percent: Fraction | None
     ok: bool
+    end: int | None = None  # modify: new End Date
+    treatment: str = PROSPECTIVE
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,7 @@ class AppliedEvents:
     is_progress: np.ndarray | None = None  # bool per line: Recognition milestone / percent complete
     pit_start: np.ndarray | None = None  # recognition day per line (Start Date, or a 100% milestone's day)
     events_read: int = 0
+    changes: Changes | None = None  # modifications and cancellations (engine.changes)
 
 
 def parse_percent(value) -> Fraction:
@@ -154,7 +171,7 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None):
         if required and key not in col_of and not any(p.row == 1 and f"'{name}'" in p.message
                                                       for p in out.problems):
             out.add(0, None, None, f"the events range has no '{name}' column (its columns: Contract ID, Line ID, "
-                                   f"Date, Event, Amount, Percent)")
+                                   f"Date, Event, Amount, Percent, End Date, Treatment)")
     if any(p.is_error for p in out.problems):
         return [], out
 
@@ -217,6 +234,24 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None):
             except ValueError as exc:
                 bad("percent", raw_p, str(exc))
                 errs.add("percent")
+        new_end, treatment = None, PROSPECTIVE
+        raw_end, raw_t = cell("end_date"), cell("treatment")
+        if "end_date" not in errs and not is_blank(raw_end) and kind in (MODIFY, None):
+            try:
+                new_end = parse_date(raw_end)
+            except ValueError as exc:
+                bad("end_date", raw_end, f"End Date: {exc}")
+        if "treatment" not in errs and not is_blank(raw_t) and kind in (MODIFY, None):
+            treatment = TREATMENTS.get(normalize_header(str(raw_t)))
+            if treatment is None:
+                m = difflib.get_close_matches(str(raw_t).strip().lower(), TREATMENT_NAMES, n=1, cutoff=0.6)
+                bad("treatment", raw_t, f"Treatment '{show_value(raw_t)}' is not one of prospective, catch-up"
+                                        + (f" (did you mean '{m[0]}'?)" if m else ""))
+                treatment = PROSPECTIVE
+        if kind == MODIFY and amount is None and "amount" not in errs:
+            out.add(r, col_of.get("amount", col_of.get("event")), raw_a,
+                    "a modify event needs an Amount: the line's new total price"
+                    + ("" if "amount" in col_of else " (the events range has no Amount column)"))
         if kind == INVOICE and amount is None and "amount" not in errs:
             out.add(r, col_of.get("amount", col_of.get("event")), raw_a,
                     "an invoice event needs an Amount" + ("" if "amount" in col_of else
@@ -227,7 +262,7 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None):
                     + ("" if "percent" in col_of else " (the events range has no Percent column)"))
         ok = not any(p.is_error for p in out.problems[before:])
         events.append(_Event(r, contract, contract.casefold(), line, line.casefold(), day, kind, amount, percent,
-                             ok))
+                             ok, new_end, treatment))
     return events, out
 
 
@@ -280,6 +315,8 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
             targets = found
         if message is None and e.kind == PROGRESS:
             message, column, targets = _progress_targets(e, targets, lines, rec)
+        if message is None and e.kind in (MODIFY, CANCEL):
+            message, column, targets = _change_targets(e, targets, lines, rec)
         if message is None and e.kind == INVOICE and len(targets) > 1 and \
                 sum(int(lines.amount[i]) for i in targets) == 0:
             message, column = (f"the lines of contract {e.contract} have Amounts summing to 0: an invoice without "
@@ -289,6 +326,40 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
             bad_contracts.add(e.ckey)
             continue
         resolved.append((e, targets))
+
+    # --- modifications and cancellations: checked line by line in date order
+    per_line: dict[int, list] = {}
+    for e, targets in resolved:
+        if e.kind in (MODIFY, CANCEL):
+            for i in targets:
+                per_line.setdefault(i, []).append(e)
+    for i, evs in per_line.items():
+        evs.sort(key=lambda e: (e.date, e.r))
+        end, start, cancelled = int(lines.end[i]), int(lines.start[i]), None
+        what = f"line {lines.line_id[i]} of contract {lines.contract[i]}" if lines.line_id[i] else \
+            f"contract {lines.contract[i]}"
+        for e in evs:
+            message, column = None, "Date"
+            if e.date < start:
+                message = f"{e.kind} dated {iso(e.date)} is before the Start Date {iso(start)} of {what}"
+            elif cancelled is not None:
+                message = f"{e.kind} dated {iso(e.date)}: {what} was cancelled on {iso(cancelled)}"
+            elif e.date > end:
+                message = f"{e.kind} dated {iso(e.date)} is after the End Date {iso(end)} of {what}"
+            elif e.kind == MODIFY and e.end is not None and e.end < e.date:
+                message, column = (f"new End Date {iso(e.end)} is before the modification's Date {iso(e.date)}",
+                                   "End Date")
+            elif e.kind == MODIFY and e.end is not None and int(rec[i]) == POINT_IN_TIME and e.end != e.date:
+                message, column = (f"{what} is point in time: a modification cannot give it an End Date",
+                                   "End Date")
+            if message is not None:
+                out.add(e.r, _col(out, column), iso(e.end) if column == "End Date" else iso(e.date), message)
+                bad_contracts.add(e.ckey)
+                break
+            if e.kind == MODIFY and e.end is not None:
+                end = e.end
+            if e.kind == CANCEL:
+                cancelled = e.date
 
     # --- contracts with a bad event are left out whole
     n = len(lines)
@@ -306,6 +377,7 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
         rec = lines.recognition
         progress_rec = np.isin(rec, _PROGRESS_RECOGNITION)
         resolved = [(e, [int(new_index[i]) for i in t]) for e, t in resolved if e.ckey not in bad_contracts]
+        per_line = {int(new_index[i]): v for i, v in per_line.items() if new_index[i] >= 0}
         index = {k: [int(new_index[i]) for i in v] for k, v in index.items() if k not in bad_contracts}
     n = len(lines)
 
@@ -315,6 +387,8 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     progress_events: dict[int, list] = {int(i): [] for i in np.flatnonzero(progress_rec)}
     pit_start = None
     for e, targets in resolved:
+        if e.kind in (MODIFY, CANCEL):
+            continue
         if e.kind == INVOICE:
             invoiced_contracts.add(e.ckey)
             parts = [e.amount] if len(targets) == 1 else allocate(e.amount, [int(lines.amount[i]) for i in targets])
@@ -353,6 +427,7 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
                 f"this line yet: 0 revenue until the first one (add it to the events range)"))
 
     invoiced = None
+    changes = None
     if invoiced_contracts:
         invoiced = np.zeros(n, dtype=bool)
         for k in invoiced_contracts:
@@ -360,10 +435,24 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
         inv_line_a = np.array(inv_line, dtype=np.int64)
         inv_date_a = np.array(inv_date, dtype=np.int64)
         inv_amount_a = np.array(inv_amount, dtype=np.int64)
+        if per_line:
+            first = lines.start if pit_start is None else np.where(rec == POINT_IN_TIME, pit_start, lines.start)
+            last = np.where(rec == POINT_IN_TIME, first, lines.end)
+            billed_by_events = {}
+            for i in per_line:
+                if invoiced is not None and invoiced[i]:
+                    mine = inv_line_a == i
+                    billed_by_events[i] = (lambda d, m=mine: int(inv_amount_a[m & (inv_date_a < d)].sum()))
+            changes = build_changes(lines, first, last,
+                                    {i: [(e.date, e.kind, e.amount, e.end, e.treatment, e.r + 1) for e in evs]
+                                     for i, evs in per_line.items()}, billed_by_events)
+
         for k in sorted(invoiced_contracts):
             members = index[k]
             end = int(lines.end[members].max())
-            price = int(lines.amount[members].sum())
+            price = int((lines.amount if changes is None else changes.final_amount)[members].sum())
+            if changes is not None:
+                end = max(end, int(max((changes.lines[i].end for i in members if i in changes.lines), default=end)))
             mine = np.isin(inv_line_a, members)
             billed = int(inv_amount_a[mine & (inv_date_a <= end)].sum())
             if billed != price:
@@ -376,11 +465,36 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
                     f"{_money(billed)}, its Amount is {_money(price)} ({what})"))
     else:
         inv_line_a = inv_date_a = inv_amount_a = None
+    if per_line and changes is None:
+        first = lines.start if pit_start is None else np.where(rec == POINT_IN_TIME, pit_start, lines.start)
+        last = np.where(rec == POINT_IN_TIME, first, lines.end)
+        billed_by_events = {}
+        for i in per_line:
+            if invoiced is not None and invoiced[i]:
+                mine = inv_line_a == i
+                billed_by_events[i] = (lambda d, m=mine: int(inv_amount_a[m & (inv_date_a < d)].sum()))
+        changes = build_changes(lines, first, last,
+                                {i: [(e.date, e.kind, e.amount, e.end, e.treatment, e.r + 1) for e in evs]
+                                 for i, evs in per_line.items()}, billed_by_events)
 
     new_problems = tuple(parsed.problems) + tuple(sorted(problems, key=lambda p: p.row or 0)) + tuple(warnings)
     parsed = replace(parsed, problems=new_problems)
     return AppliedEvents(parsed, invoiced, inv_line_a, inv_date_a, inv_amount_a, progress or None,
-                         progress_rec if has_progress_lines else None, pit_start, len(events))
+                         progress_rec if has_progress_lines else None, pit_start, len(events), changes)
+
+
+def _change_targets(e: _Event, targets: list, lines, rec):
+    """(message, column, targets) of a modify / cancel event."""
+    if len(targets) > 1 and (e.kind == MODIFY or e.amount is not None):
+        return (f"contract {e.contract} has {len(targets)} lines: a {e.kind} with an Amount needs a Line ID (the "
+                f"Amount is that line's new total price)", "Line ID", targets)
+    for i in targets:
+        code = int(rec[i])
+        if code in _PROGRESS_RECOGNITION:
+            return (f"line {lines.line_id[i] or lines.row[i]} of contract {e.contract} is recognized "
+                    f"{RECOGNITION_NAMES[code]}: {e.kind} events are supported on monthly, daily and point in time "
+                    f"lines", "Event", targets)
+    return None, None, targets
 
 
 def _progress_targets(e: _Event, targets: list, lines, rec):

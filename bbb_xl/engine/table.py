@@ -33,6 +33,7 @@ COLUMNS = {
     "billing_timing": ("Billing Timing", False),
     "billing_start": ("Billing Start", False),
     "ssp": ("SSP", False),
+    "currency": ("Currency", False),
 }
 ENGINE_COLUMNS = [name for name, _ in COLUMNS.values()]
 
@@ -109,6 +110,7 @@ class Lines:
     ssp: np.ndarray | None = None  # cents; 0 where the line has none
     has_ssp: np.ndarray | None = None  # bool: the line's contract is allocated by relative SSP
     allocated: np.ndarray | None = None  # cents: the line's share of its contract's price (= amount without SSP)
+    currency: np.ndarray | None = None  # object: ISO 4217 code per line ('' = the reporting currency); None: no column
 
     def __post_init__(self):
         n = len(self.row)
@@ -127,7 +129,8 @@ class Lines:
                                                  "booking", "start", "end", "amount", "recognition",
                                                  "billing_months", "arrears", "billing_start", "ssp", "has_ssp")}
         allocated = kw["amount"] if self.allocated is self.amount else self.allocated[idx]
-        return Lines(**kw, dims={k: v[idx] for k, v in self.dims.items()}, sheet=self.sheet, allocated=allocated)
+        return Lines(**kw, dims={k: v[idx] for k, v in self.dims.items()}, sheet=self.sheet, allocated=allocated,
+                     currency=None if self.currency is None else self.currency[idx])
 
 
 @dataclass(frozen=True)
@@ -427,6 +430,27 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         ssp_err = {k for k, v in enumerate(svals) if is_err(k, "ssp")}
         has_ssp[list(ssp_err)] = True  # an Excel error in SSP still means the contract is allocated
 
+    # --- currency (optional column): ISO 4217 codes, one per contract
+    currency = None
+    if "currency" in col_of:
+        currency = text_column("currency", False)
+        seen_cur: dict[str, tuple[int, str]] = {}
+        for k, c in enumerate(currency):
+            code = c.upper()
+            currency[k] = code
+            if code and not (len(code) == 3 and code.isascii() and code.isalpha()):
+                if not is_err(k, "currency"):
+                    bad(k, "currency", c, f"Currency '{c}' is not a 3-letter ISO 4217 code (USD, EUR, JPY...)")
+                continue
+            ck = contract[k].casefold()
+            if not ck:
+                continue
+            prev = seen_cur.setdefault(ck, (k, code))
+            if prev[1] != code:
+                bad(k, "currency", c, f"Contract {contract[k]} is in {prev[1] or '(blank: the reporting currency)'} "
+                                      f"on row {body_idx[prev[0]] + 1} and {code or '(blank)'} here: one currency "
+                                      f"per contract")
+
     # --- row rules (vectorised; only the offending rows are visited)
     pit = recognition == 2
     end_col, bstart_col, booking_col = col("end_date"), col("billing_start"), col("booking_date")
@@ -509,7 +533,7 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         row=np.array(body_idx, dtype=np.int64) + 1, contract=contract, contract_code=contract_code,
         customer=customer, line_id=line_id, booking=booking, start=start, end=end, amount=amount,
         recognition=recognition, billing_months=billing, arrears=arrears, billing_start=bstart,
-        dims=dim_arrays, sheet=sheet, ssp=ssp, has_ssp=has_ssp, allocated=allocated,
+        dims=dim_arrays, sheet=sheet, ssp=ssp, has_ssp=has_ssp, allocated=allocated, currency=currency,
     )
     if not keep.all():
         lines = lines.take(np.flatnonzero(keep))

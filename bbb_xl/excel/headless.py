@@ -15,7 +15,8 @@ from ..files import _use_defusedxml, check_xlsx_archive, csv_text, workbook_erro
 from ..reports import Reports
 from ..xlsx_reader import read_sheets
 from . import package as pk
-from .workflow import CONTRACTS, EVENTS, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
+from ..reports import OPTIONAL_REPORT_SHEETS
+from .workflow import CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
 
 RUN_INFO_STALE_CELL = (13, 1)
 
@@ -31,11 +32,11 @@ class RefreshResult:
     reports: Reports | None = None
 
 
-def read_inputs(path) -> tuple[list, list, list | None]:
-    """Rows of Contracts, Settings and Events (None for a workbook without an Events tab): cached values of
-    formulas, streamed by the safe reader."""
+def read_inputs(path, with_fx: bool = False) -> tuple:
+    """Rows of Contracts, Settings and Events (None for a workbook without an Events tab), and with_fx the FX
+    Rates tab (None when absent): cached values of formulas, streamed by the safe reader."""
     try:
-        sheets = read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS])
+        sheets = read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX])
     except zipfile.BadZipFile:
         raise BBBError(f"{Path(path).name} is not an xlsx/xlsm workbook") from None
     except BBBError as exc:
@@ -43,6 +44,8 @@ def read_inputs(path) -> tuple[list, list, list | None]:
             raise BBBError(f"{Path(path).name}: {exc.problems[0].message}: is it a bbb_xl workbook? "
                            f"(bbb-xl template PATH makes one)") from None
         raise
+    if with_fx:
+        return sheets[CONTRACTS], sheets[SETTINGS], sheets.get(EVENTS), sheets.get(FX)
     return sheets[CONTRACTS], sheets[SETTINGS], sheets.get(EVENTS)
 
 
@@ -51,9 +54,9 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None) -> RefreshRes
     pk.check_can_replace(path)
     check_xlsx_archive(path)
     t0 = time.perf_counter()
-    contracts, settings, events = read_inputs(path)
+    contracts, settings, events, fx = read_inputs(path, with_fx=True)
     t1 = time.perf_counter()
-    reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at)
+    reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at, fx_rows=fx)
     t2 = time.perf_counter()
     pkg = pk.Package(path)
     write_reports(pkg, reports, contracts)
@@ -74,12 +77,14 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None) -> RefreshRes
 
 def write_reports(pkg: pk.Package, reports: Reports, contracts) -> None:
     parts = pkg.sheet_parts()
-    missing = [name for name in GENERATED_SHEETS if name not in parts]
+    missing = [name for name in GENERATED_SHEETS if name not in parts and name not in OPTIONAL_REPORT_SHEETS]
     if missing:
         raise BBBError(f"the workbook has no report tab {', '.join(repr(m) for m in missing)}: rebuild it from the "
                        f"template (bbb-xl template PATH) and paste your Contracts and Settings")
     xf = pk.ensure_styles(pkg)
     for name in GENERATED_SHEETS:
+        if name not in parts:
+            continue  # an optional report tab this (older) workbook does not have
         report = reports.sheets[name]
         extra = None
         if name == "Run Info":

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import xlsxwriter
 
-from ..engine.events import EVENT_NAMES
+from ..engine.events import EVENT_NAMES, TREATMENT_NAMES
 from ..engine.table import BILLING_NAMES, RECOGNITION_NAMES, TIMING_NAMES
-from ..sample import EVENT_COLUMNS, SAMPLE_SETTINGS, sample_contracts, sample_events, template_examples
+from ..sample import EVENT_COLUMNS, FX_COLUMNS, SAMPLE_SETTINGS, sample_contracts, sample_events, template_examples
 from ..settings import SETTINGS
 from . import vba_project
 from .headless import RefreshResult, refresh_file
 from .package import default_file_mode
-from .workflow import CONTRACTS, EVENTS, GENERATED_SHEETS, SETTINGS as SETTINGS_SHEET, START
+from .workflow import CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS as SETTINGS_SHEET, START
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "workbook_templates" / "bbb_template.xlsm"
 BUILD_TIME = dt.datetime(2025, 1, 1)  # fixed document dates: the same sources give the same file
@@ -39,17 +39,25 @@ HEADER_NOTES = {
     "Billing": "upfront (default), monthly, quarterly, semiannual or annual, anchored on Billing Start.",
     "Billing Timing": "advance (default): invoice on the first day of each billing period; arrears: on its last.",
     "Billing Start": "Optional, default Start Date. Anchor of the billing calendar.",
+    "Currency": "Optional ISO 4217 code of the line's Amount (blank: the Settings Currency). One currency per "
+                "contract; other currencies convert at the FX Rates rate of the Booking Date's month.",
     "Region": "Any other column is a dimension for filters and group-by.",
     "Segment": "Any other column is a dimension for filters and group-by.",
 }
 EVENT_NOTES = {
     "Contract ID": "Required. The contract the event belongs to.",
     "Line ID": "Optional. Blank: every line of the contract (amounts spread in proportion to line Amounts).",
-    "Date": "Required. The day of the invoice or of the progress.",
+    "Date": "Required. The day of the invoice, of the progress, or from which a cancellation or modification "
+            "applies.",
     "Event": "invoice (Amount): a contract with invoices is billed exactly its invoices; milestone / percent "
-             "complete (Percent): cumulative progress of a milestone / percent complete line.",
-    "Amount": "Invoice amount.",
+             "complete (Percent): cumulative progress of a milestone / percent complete line; cancel: the service "
+             "ends on Date; modify (Amount, End Date, Treatment): the line's new total price from Date.",
+    "Amount": "Invoice amount; for modify the line's new total price; for cancel the revised total price "
+              "(blank: what was billed or recognized, whichever is more: no refund, no reversal).",
     "Percent": "Cumulative progress, 0% to 100%. A lower percent later reverses revenue.",
+    "End Date": "modify only, optional: the new last day of service (blank: unchanged).",
+    "Treatment": "modify only: prospective (default, ASC 606-10-25-13(a): the rest over the remaining term) or "
+                 "catch-up (25-13(b): restate recognized-to-date on Date).",
 }
 
 
@@ -85,7 +93,7 @@ def build_demo(path) -> RefreshResult:
     return build_workbook(path, rows, SAMPLE_SETTINGS, sample_events(rows), refreshed_at=None)
 
 
-def _layout(path, contracts, settings_values, events) -> None:
+def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
                                          "strings_to_urls": False})
     wb.set_properties({"title": "bbb_xl reports", "author": "bbb_xl", "created": BUILD_TIME})
@@ -134,7 +142,7 @@ def _layout(path, contracts, settings_values, events) -> None:
     ev_header, ev_body = events[0], events[1:]
     ev_columns = []
     for j, name in enumerate(ev_header):
-        fmt = {"Date": f_date, "Amount": f_money, "Percent": f_pct}.get(name)
+        fmt = {"Date": f_date, "End Date": f_date, "Amount": f_money, "Percent": f_pct}.get(name)
         ev_columns.append({"header": name, **({"format": fmt} if fmt else {})})
         ev.set_column(j, j, {"Event": 18, "Contract ID": 12}.get(name, 13), fmt)
         if name in EVENT_NOTES:
@@ -146,7 +154,28 @@ def _layout(path, contracts, settings_values, events) -> None:
     ev.data_validation(1, event_col, 1_048_575, event_col, {
         "validate": "list", "source": list(EVENT_NAMES), "error_title": "Event",
         "error_message": f"Event is one of: {', '.join(EVENT_NAMES)}"})
+    if "Treatment" in ev_header:
+        t_col = ev_header.index("Treatment")
+        ev.data_validation(1, t_col, 1_048_575, t_col, {
+            "validate": "list", "source": list(TREATMENT_NAMES), "error_title": "Treatment",
+            "error_message": f"Treatment is one of: {', '.join(TREATMENT_NAMES)}"})
     ev.freeze_panes(1, 0)
+
+    # --- FX Rates: units of the reporting currency (Settings Currency) per unit, per currency and month
+    fx = wb.add_worksheet(FX)
+    fx_body = [list(r) for r in (fx_rows or [])[1:]]
+    for j, name in enumerate(FX_COLUMNS):
+        fx.set_column(j, j, 14, f_date if name == "Month" else None)
+    fx.add_table(0, 0, max(len(fx_body), 1), len(FX_COLUMNS) - 1, {
+        "name": "FX", "columns": [{"header": n} for n in FX_COLUMNS], "style": "Table Style Medium 2",
+        **({"data": fx_body} if fx_body else {})})
+    fx.write_comment(0, 0, "ISO 4217 code of a currency the Contracts use besides the Settings Currency.",
+                     {"x_scale": 2.0})
+    fx.write_comment(0, 1, "The month (2026-03, or any date in it): a line converts at the rate of its Booking "
+                           "Date's month.", {"x_scale": 2.0})
+    fx.write_comment(0, 2, "Units of the reporting currency (Settings Currency) per unit of Currency, e.g. 1.0843 "
+                           "USD per EUR.", {"x_scale": 2.0})
+    fx.freeze_panes(1, 0)
 
     # --- Settings
     st = wb.add_worksheet(SETTINGS_SHEET)
@@ -206,8 +235,8 @@ def _layout(path, contracts, settings_values, events) -> None:
         sheets[name].set_column(0, 1, 20)
         sheets[name].set_column(2, 60, 13)
         sheets[name].freeze_panes(4, 2)
-    for name in ("Bookings", "Backlog", "Deferred Revenue", "Allocation", "Journal Entries", "Exceptions",
-                 "Run Info"):
+    for name in ("Bookings", "Backlog", "Deferred Revenue", "Allocation", "Changes", "Journal Entries",
+                 "Exceptions", "Run Info"):
         sheets[name].set_column(0, 0, 30 if name != "Exceptions" else 22)
         sheets[name].set_column(1, 12, 18)
     sheets["Journal Entries"].set_column(2, 2, 36)

@@ -8,11 +8,12 @@ from ..core.errors import column_letter
 from ..core.periods import CALENDAR
 from ..engine.book import Book
 from ..engine.table import normalize_header, parse_contracts
-from ..reports import REPORT_SHEETS, ChartData, Reports, SheetReport, build_reports, status_text
+from ..reports import OPTIONAL_REPORT_SHEETS, REPORT_SHEETS, ChartData, Reports, SheetReport, build_reports, \
+    status_text
 from ..settings import parse_settings
 
-CONTRACTS, SETTINGS, EVENTS, START = "Contracts", "Settings", "Events", "Start here"
-INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS)
+CONTRACTS, SETTINGS, EVENTS, FX, START = "Contracts", "Settings", "Events", "FX Rates", "Start here"
+INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX)
 GENERATED_SHEETS = [START] + REPORT_SHEETS
 
 START_TEXT = [
@@ -21,7 +22,8 @@ START_TEXT = [
     "",
     "How to use it",
     "1. Paste one row per contract line into the Contracts table (hover a header for what it means); actual "
-    "invoices and milestone progress go into the Events table.",
+    "invoices, milestone progress, cancellations and modifications go into the Events table; exchange rates "
+    "(Currency, Month, Rate) into FX Rates when a Currency column names other currencies.",
     "2. Check the Settings tab: as-of date, report periods, fiscal year, GL account names.",
     "3. Press Refresh reports (Excel with the xlwings add-in), or run:  bbb-xl refresh <this file>",
     "4. Read Exceptions first: contracts with an input error are left out of every report, whole.",
@@ -35,11 +37,13 @@ START_TEXT = [
     "Deferred Revenue \u2014 rollforward of the contract liability, unbilled receivable beside it, ASC "
     "606-10-50-8 revenue from opening deferred.",
     "Allocation \u2014 each bundled contract's price allocated to its lines by relative standalone selling price.",
+    "Changes \u2014 every cancellation and modification with its effect on bookings, revenue and backlog.",
     "Journal Entries \u2014 balanced entries per period with your GL account names (also a CSV).",
     "Exceptions \u2014 every input problem with its cell.",
     "Run Info \u2014 version, time of refresh, input fingerprint, and STALE when Contracts changed since.",
     "",
-    "This tab, Summary and the other report tabs are rewritten by every refresh; Contracts, Events, Settings and "
+    "This tab, Summary and the other report tabs are rewritten by every refresh; Contracts, Events, FX Rates, "
+    "Settings and "
     "any tab you add are never touched.",
 ]
 
@@ -56,17 +60,19 @@ def start_here(status: str, problems: int) -> SheetReport:
 
 
 def compute_reports(contract_rows, settings_rows, event_rows=None, *,
-                    refreshed_at: dt.datetime | None = None) -> Reports:
-    """Parse the input tabs (problems located at their cells) and build every report tab."""
+                    refreshed_at: dt.datetime | None = None, fx_rows=None) -> Reports:
+    """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
+    tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency)."""
     parsed = parse_contracts(contract_rows, sheet=CONTRACTS, origin=(1, 1))
     settings, settings_problems = parse_settings(settings_rows, sheet=SETTINGS)
     book = Book(parsed, settings.calendar if settings else CALENDAR, events=event_rows or None,
-                events_sheet=EVENTS, events_origin=(1, 1))
+                events_sheet=EVENTS, events_origin=(1, 1), fx=fx_rows or None,
+                reporting_currency=settings.currency if settings else None, fx_sheet=FX, fx_origin=(1, 1))
     if settings is None:
         reports = _not_refreshed(book, settings_problems)
     else:
         reports = build_reports(book, settings, input_problems=settings_problems, contract_rows=contract_rows,
-                                refreshed_at=refreshed_at, event_rows=event_rows)
+                                refreshed_at=refreshed_at, event_rows=event_rows, fx_rows=fx_rows)
     reports.sheets[START] = start_here(reports.status, len(reports.problems))
     return reports
 

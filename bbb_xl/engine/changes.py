@@ -1,0 +1,256 @@
+"""Contract modifications and cancellations (ASC 606-10-25-10 to 25-13), exactly, per changed line.
+
+A changed line's recognized-to-date is a piecewise curve of UNROUNDED amounts; only cumulatives are rounded
+(half away from zero, to the cent), so a modification that changes nothing changes no number and the per-period
+figures always sum to the final price. Each piece k applies from its day `active` on:
+
+    U(t) = u0 + delta x (C(t) - C(wf - 1)) / (C(wt) - C(wf - 1)),  clipped to [u0, u0 + delta]
+
+with C the line's cumulative day weight (monthly: 1/(days in month) per day; daily: 1 per day; point in time:
+everything on one day).
+
+- modify, prospective (ASC 606-10-25-13(a), a new contract for the remaining goods or services): from d, the
+  unrounded recognized-to-date at d - 1 stays and New Amount minus it is spread over [d, new End Date].
+- modify, catch-up (ASC 606-10-25-13(b), part of the existing contract): from d, the curve is the new price over
+  [Start Date, new End Date] as if it had always applied; the difference lands on d.
+- cancel: the service ends on d: the revised price (default: max(billed before d, recognized-to-date at d - 1),
+  so revenue never reverses) minus the recognized-to-date at d - 1 is recognized on d.
+
+Billings follow the same idea with the line's invoice schedule: invoices dated before d stay; the rest of the new
+price is spread over the invoices the line's calendar schedules on or after d (cut at the new End Date), or one
+invoice on d when none is left; a cancel drops the later invoices and bills (or credits) the difference on d.
+A contract billed by invoice events keeps exactly those. Bookings: each change is a booking of New Amount - old
+Amount dated d. On an allocated (SSP) contract the line's allocated amount moves by the same difference.
+"""
+from __future__ import annotations
+
+import calendar as _calendar
+import datetime as dt
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from ..core.dates import EPOCH, UNIT
+from ..core.money import round_half_away
+
+MODIFY, CANCEL = "modify", "cancel"
+PROSPECTIVE, CATCH_UP = "prospective", "catch-up"
+MONTHLY, DAILY, POINT_IN_TIME = 0, 1, 2
+
+
+def weight_to(day: int, monthly: bool) -> int:
+    """C(day): the cumulative weight up to the end of `day` (any origin: only differences are used)."""
+    if not monthly:
+        return int(day)
+    d = EPOCH + dt.timedelta(days=int(day))
+    dim = _calendar.monthrange(d.year, d.month)[1]
+    return ((d.year - 1970) * 12 + d.month - 1) * UNIT + d.day * (UNIT // dim)
+
+
+@dataclass(frozen=True)
+class Piece:
+    active: int  # applies from this day on (until the next piece)
+    wf: int  # weight window [wf, wt]
+    wt: int
+    u0: Fraction
+    delta: Fraction
+
+    def value(self, t: int, monthly: bool) -> Fraction:
+        if t < self.wf:
+            return self.u0
+        if t >= self.wt:
+            return self.u0 + self.delta
+        lo = weight_to(self.wf - 1, monthly)
+        return self.u0 + self.delta * Fraction(weight_to(t, monthly) - lo, weight_to(self.wt, monthly) - lo)
+
+
+@dataclass
+class Change:
+    """One applied modification or cancellation, for the Changes report (cents)."""
+
+    row: int  # row of the events range (1 = header)
+    contract: str
+    line_id: str
+    line: int  # index into the lines
+    date: int
+    kind: str  # modify / cancel
+    treatment: str  # prospective / catch-up / '' (cancel)
+    old_amount: int
+    new_amount: int
+    old_end: int
+    new_end: int
+    booking: int  # change in bookings (new - old amount)
+    revenue: int  # cumulative catch-up recognized on the date (0 for prospective)
+    backlog: int  # change in backlog on the date
+    rec_before: int = 0  # recognized to date at d - 1 (allocated basis), before and after the change
+    rec_after: int = 0
+
+
+@dataclass
+class LineChanges:
+    """What the changes make of one line."""
+
+    monthly: bool
+    booking: int
+    pieces: list
+    invoices: list | None  # [(date, unrounded cumulative billed, period first, period last)], None: invoice events
+    deltas: list = field(default_factory=list)  # [(date, change in booked amount)]
+    amount: int = 0  # final
+    allocated: int = 0
+    end: int = 0
+    cancelled: int | None = None
+
+    def recognized(self, t: int) -> int:
+        if t < self.booking:
+            return 0
+        return _round(self.unrounded(t))
+
+    def unrounded(self, t: int) -> Fraction:
+        piece = None
+        for p in self.pieces:
+            if p.active <= t:
+                piece = p
+            else:
+                break
+        return piece.value(t, self.monthly)
+
+    def billed_before(self, d: int) -> Fraction:
+        u = Fraction(0)
+        for date, cum, _, _ in self.invoices:
+            if date < d:
+                u = cum
+        return u
+
+    def invoice_arrays(self):
+        dates = np.array([x[0] for x in self.invoices], dtype=np.int64)
+        cums = [_round(x[1]) for x in self.invoices]
+        amounts = np.diff(np.array([0] + cums, dtype=np.int64))
+        return (dates, amounts, np.array([x[2] for x in self.invoices], dtype=np.int64),
+                np.array([x[3] for x in self.invoices], dtype=np.int64))
+
+
+def _round(u: Fraction) -> int:
+    return round_half_away(u.numerator, u.denominator)
+
+
+def _schedule(lines, i: int, end: int):
+    """(date, weight, period first, period last) of line i's billing calendar cut at `end`."""
+    from .billing import billing_periods
+    one = lines.take(np.array([i]))
+    one.end = np.array([end], dtype=np.int64)
+    one.billing_start = np.minimum(one.billing_start, one.end)
+    _, date, weight, p_first, p_last, _, _ = billing_periods(one)
+    return list(zip(date.tolist(), weight.tolist(), p_first.tolist(), p_last.tolist()))
+
+
+def build_line(lines, i: int, first: int, last: int, events: list, invoiced_billed, records: list) -> LineChanges:
+    """Apply one line's changes in date order. events: [(day, kind, amount|None, end|None, treatment, row)];
+    invoiced_billed: None (the line bills by its schedule) or a function day -> cents invoiced before it."""
+    rec = int(lines.recognition[i])
+    monthly = rec == MONTHLY
+    pit = rec == POINT_IN_TIME
+    amount = int(lines.amount[i])
+    alloc = int(lines.allocated[i])
+    booking = int(lines.booking[i])
+    end = int(lines.end[i])
+    state = LineChanges(monthly, booking, [Piece(-(1 << 40), first, last, Fraction(0), Fraction(alloc))], None)
+    if invoiced_billed is None:
+        sched = _schedule(lines, i, end)
+        total = sum(w for _, w, _, _ in sched)
+        cum = 0
+        state.invoices = []
+        for date, w, pf, pl in sched:
+            cum += w
+            state.invoices.append((date, Fraction(amount * cum, total), pf, pl))
+    for day, kind, new_amount, new_end, treatment, row in events:
+        eff = max(day, booking)
+        u_prev = state.unrounded(day - 1)
+        rec_prev = state.recognized(day - 1)
+        billed_u = state.billed_before(day) if state.invoices is not None else None
+        billed = _round(billed_u) if billed_u is not None else invoiced_billed(day)
+        old_amount, old_end = amount, end
+        if kind == CANCEL:
+            if new_amount is None:
+                new_amount = max(billed, rec_prev + (amount - alloc))
+            new_alloc = alloc + (new_amount - amount)
+            state.pieces.append(Piece(day, day, day, u_prev, Fraction(new_alloc) - u_prev))
+            if state.invoices is not None:
+                state.invoices = [x for x in state.invoices if x[0] < day] + [(eff, Fraction(new_amount), day, day)]
+            end = day
+            state.cancelled = day
+            treatment = ""
+        else:
+            end = new_end if new_end is not None else end
+            new_alloc = alloc + (new_amount - amount)
+            if treatment == CATCH_UP:
+                wf = first
+                wt = first if pit else end
+                state.pieces.append(Piece(day, wf, wt, Fraction(0), Fraction(new_alloc)))
+            else:
+                state.pieces.append(Piece(day, day, day if pit else end, u_prev, Fraction(new_alloc) - u_prev))
+            if state.invoices is not None:
+                kept = [x for x in state.invoices if x[0] < day]
+                future = [x for x in _schedule(lines, i, end) if x[0] >= day]
+                rest = Fraction(new_amount) - billed_u
+                if future:
+                    total = sum(w for _, w, _, _ in future)
+                    cum = 0
+                    for date, w, pf, pl in future:
+                        cum += w
+                        kept.append((date, billed_u + rest * Fraction(cum, total), pf, pl))
+                else:
+                    kept.append((eff, Fraction(new_amount), day, day))
+                state.invoices = kept
+        state.deltas.append((eff, new_amount - amount))
+        # the catch-up: what the new terms put in recognized-to-date on the date, beyond the old curve at d - 1
+        new_piece = state.pieces[-1]
+        catch_up = 0 if treatment == PROSPECTIVE else (
+            _round(new_piece.u0 + new_piece.delta) - rec_prev if kind == CANCEL else
+            (_round(new_piece.value(day - 1, monthly)) if day - 1 >= booking else 0) - rec_prev)
+        records.append(Change(row, str(lines.contract[i]), str(lines.line_id[i]), i, day, kind, treatment,
+                              old_amount, new_amount, old_end, end, new_amount - amount, catch_up,
+                              (new_amount - amount) - catch_up, rec_prev, rec_prev + catch_up))
+        amount, alloc = new_amount, new_alloc
+    state.amount, state.allocated, state.end = amount, alloc, end
+    return state
+
+
+@dataclass
+class Changes:
+    """Every changed line's curves, with arrays the Book uses (indices into its lines)."""
+
+    lines: dict  # line -> LineChanges
+    changed: np.ndarray  # bool per line
+    final_amount: np.ndarray
+    final_allocated: np.ndarray
+    records: list
+
+    def recognized(self, i: int, days: np.ndarray) -> np.ndarray:
+        state = self.lines[i]
+        return np.fromiter((state.recognized(int(t)) for t in days), dtype=np.int64, count=len(days))
+
+    def booked_delta(self, i: int, days: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(days), dtype=np.int64)
+        for date, delta in self.lines[i].deltas:
+            out += np.where(days >= date, delta, 0)
+        return out
+
+
+def build_changes(lines, first: np.ndarray, last: np.ndarray, per_line: dict, invoiced_billed: dict) -> Changes:
+    n = len(lines)
+    changed = np.zeros(n, dtype=bool)
+    final_amount = np.array(lines.amount, dtype=np.int64, copy=True)
+    final_alloc = np.array(lines.allocated, dtype=np.int64, copy=True)
+    out, records = {}, []
+    for i in sorted(per_line):
+        evs = sorted(per_line[i], key=lambda e: (e[0], e[5]))
+        state = build_line(lines, i, int(first[i]), int(last[i]), evs, invoiced_billed.get(i), records)
+        out[i] = state
+        changed[i] = True
+        final_amount[i], final_alloc[i] = state.amount, state.allocated
+    records.sort(key=lambda c: (c.date, c.row, c.line))
+    return Changes(out, changed, final_amount, final_alloc, records)
+
+
+__all__ = ["build_changes", "Changes", "Change", "MODIFY", "CANCEL", "PROSPECTIVE", "CATCH_UP"]
