@@ -190,10 +190,23 @@ def allocation_column(total, ssps) -> list:
 
 
 def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR) -> Book:
-    """A Book from a CSV or workbook file; problems carry sheet cell addresses."""
+    """A Book from a CSV or workbook file; problems carry sheet cell addresses. A bbb_xl workbook's Events and
+    FX Rates tabs are read with its Contracts tab, and its Settings Currency is the reporting currency."""
     from .files import read_table
     rows, sheet_name, origin = read_table(path, sheet)
-    return load_book(rows, sheet=sheet_name, origin=origin, calendar=calendar)
+    extra = {}
+    if str(path).lower().endswith((".xlsx", ".xlsm")) and sheet_name == "Contracts":
+        from .xlsx_reader import read_sheets
+        tabs = read_sheets(path, [], optional=["Events", "FX Rates", "Settings"])
+        if tabs.get("Events"):
+            extra.update(events=tabs["Events"], events_origin=(1, 1))
+        if tabs.get("FX Rates"):
+            extra.update(fx=tabs["FX Rates"], fx_origin=(1, 1))
+            currency = next((r[1] for r in tabs.get("Settings", []) if len(r) > 1 and isinstance(r[0], str)
+                             and r[0].strip().casefold() == "currency" and isinstance(r[1], str)), None)
+            if currency:
+                extra["reporting_currency"] = currency.strip().upper()
+    return load_book(rows, sheet=sheet_name, origin=origin, calendar=calendar, **extra)
 
 
 def file_schedule(path, metric: str, start, end, period=None, group_by=None, filter=None, sheet=None) -> list[list]:

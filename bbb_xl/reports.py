@@ -53,6 +53,12 @@ class Block:
 class SheetReport:
     name: str
     blocks: list = field(default_factory=list)
+    merges: list = field(default_factory=list)  # A1 ranges shown as one cell (banners: filled cells clip text)
+
+    def banner(self, row: int, text: str, width: int = 8) -> Block:
+        """A red message across `width` columns."""
+        self.merges.append(f"A{row}:{chr(64 + width)}{row}")
+        return self.add(row, 1, [[text]], "banner")
 
     def add(self, row, col, values, styles="text") -> Block:
         block = Block(row, col, values, styles)
@@ -190,9 +196,8 @@ def _summary(book, settings, periods, problems, status, title, boo_p, bil_p, rev
     parsed = book.parsed
     if parsed.excluded_contracts:
         n = len(parsed.excluded_contracts)
-        s.add(3, 1, [[f"{n} contract{'s' if n > 1 else ''} ({money_text(parsed.excluded_amount)} "
-                      f"{settings.currency}) left out of every report because of input errors \u2014 see "
-                      f"Exceptions"]], "banner")
+        s.banner(3, f"{n} contract{'s' if n > 1 else ''} ({money_text(parsed.excluded_amount)} "
+                    f"{settings.currency}) left out of every report because of input errors \u2014 see Exceptions", 6)
     s.add(4, 1, [["As of", to_date(as_of), "Currency", settings.currency]], ["subtitle", "date", "subtitle", "text"])
 
     month = int(np.asarray(as_of).astype("M8[D]").astype("M8[M]").astype(np.int64))
@@ -286,9 +291,9 @@ def _waterfall(name, book, settings, periods, cum, per_period, title, csv_out):
         amounts, bef, mat, aft = book.final_amount, before, per_period, after
         alloc = target
     else:
-        s.add(3, 1, [[f"{n:,} lines is above the Detail line limit ({settings.detail_limit:,}): one row per "
-                      f"contract here; the line-level schedule is in the CSV file '<workbook> - {name} by "
-                      f"line.csv' beside the workbook."]], "banner")
+        s.banner(3, f"{n:,} lines is above the Detail line limit ({settings.detail_limit:,}): one row per "
+                    f"contract here; the line-level schedule is in the CSV file '<workbook> - {name} by "
+                    f"line.csv' beside the workbook.", 12)
         text_cols = ["Contract ID", "Customer"]
         codes = lines.contract_code
         uniq, first_idx = np.unique(codes, return_index=True)

@@ -61,3 +61,22 @@ def test_schedule_refuses_bad_input_with_located_errors(tmp_path):
 def test_help_is_the_docstring():
     result = CliRunner().invoke(cli, ["schedule", "--help"])
     assert "Print a schedule (revenue, billings, ... by period)" in result.output
+
+
+def test_workbook_events_and_fx_tabs_are_read_with_contracts(tmp_path):
+    import datetime as dt
+
+    from bbb_xl.excel.template import build_workbook
+    from bbb_xl.sample import sample_contracts, sample_events
+    from bbb_xl.udfs import BBB_BILLINGS
+    rows = [r for r in sample_contracts() if r[0] != "C-9999"]
+    events = sample_events(rows)
+    path = tmp_path / "book.xlsm"
+    build_workbook(path, rows, {"As-of date": dt.datetime(2025, 12, 31)}, events, keep_csv=False)
+    result = CliRunner().invoke(cli, ["schedule", str(path), "--metric", "billings", "--from", "2025-01", "--to",
+                                      "2025-12", "--period", "year", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    # the invoice events replace some contracts' schedules: the CLI total is the formula's with events
+    expected = BBB_BILLINGS(rows, "2025", None, None, events)
+    assert expected != BBB_BILLINGS(rows, "2025")
+    assert result.output.splitlines()[1] == f"Total,{expected:.2f}"

@@ -271,6 +271,9 @@ class _FakeRange:
             for j, v in enumerate(row if isinstance(row, list) else [row]):
                 self.sheet.cells_[(r0 + i, c0 + j)] = v
 
+    def merge(self):
+        self.sheet.merged.append(self.a)
+
     @property
     def last_cell(self):
         return type("C", (), {"row": len(self.sheet.source), "column": len(self.sheet.source[0])})()
@@ -280,7 +283,7 @@ class _FakeSheet:
     """Records what the xlwings shell writes. No Excel runs on Linux: this is the one stand-in."""
 
     def __init__(self, source=None):
-        self.source, self.cells_, self.charts = source, {}, []
+        self.source, self.cells_, self.charts, self.merged = source, {}, [], []
         self.cells = type("Cells", (), {"clear": lambda _: self.cells_.clear()})()
 
     @property
@@ -288,7 +291,7 @@ class _FakeSheet:
         return _FakeRange(self, (1, 1))
 
     def range(self, a, b=None):
-        return _FakeRange(self, a if isinstance(a, tuple) else (1, 1), b)
+        return _FakeRange(self, a if isinstance(a, tuple) else a, b)
 
 
 def test_excel_button_shell_writes_the_same_content_as_headless(demo, tmp_path):
@@ -318,6 +321,7 @@ def test_excel_button_shell_writes_the_same_content_as_headless(demo, tmp_path):
                 else:
                     assert got == v or (v is None and got is None), (name, r, c, v, got)
     assert (tmp_path / "from_excel - Journal Entries.csv").exists()
+    assert book.sheets["Summary"].merged == ["A3:F3"]  # the banner spans the row in Excel too
 
 
 @pytest.mark.libreoffice

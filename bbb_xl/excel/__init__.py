@@ -102,3 +102,5 @@ def write_sheet(sheet, report) -> None:
                 col.font.bold = True
             if style in FILLS:
                 col.color = FILLS[style]
+    for address in report.merges:  # banners: one cell across the row, so their text is never cut
+        sheet.range(address).merge()

@@ -98,7 +98,7 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts) -> None:
                                      f'<v>Up to date</v></c>'}
         data, dim = pk.sheet_data_xml(report, xf, extra)
         part = parts[name]
-        pkg.set(part, pk.replace_sheet_data(pkg.text(part), data, dim))
+        pkg.set(part, pk.replace_sheet_data(pkg.text(part), data, dim, report.merges))
         if name == "Summary" and reports.chart.periods:
             for drawing in pkg.related(part, "drawing"):
                 for chart in pkg.related(drawing, "chart"):

@@ -275,8 +275,12 @@ def _cell_xml(ref: str, value, style: str, xf: int) -> str:
 def sheet_data_xml(report: SheetReport, xf: dict[str, int], extra_cells: dict | None = None) -> tuple[str, str]:
     """(<sheetData> xml, dimension ref) of a report; extra_cells: {(row, col): raw <c> xml} (formulas)."""
     rows: dict[int, list[tuple[int, str]]] = {}
+    tall: set[int] = set()  # header rows whose titles wrap: two lines high (spreadsheets do not re-measure)
     max_col = 1
     for block in report.blocks:
+        if block.styles == "header" and isinstance(block.values, list):
+            tall.update(block.row + i for i, row in enumerate(block.values)
+                        if any(isinstance(v, str) and len(v) > 16 for v in row[1:]))
         letters = [column_letter(block.col + j) for j in range(block.width)]
         styles = [block.style_of(j) for j in range(block.width)]
         xfs = [xf[s] for s in styles]
@@ -309,7 +313,8 @@ def sheet_data_xml(report: SheetReport, xf: dict[str, int], extra_cells: dict | 
     for r in sorted(rows):
         cells = rows[r]
         cells.sort(key=lambda t: t[0])
-        out.append(f'<row r="{r}">' + "".join(x for _, x in cells) + "</row>")
+        height = ' ht="30" customHeight="1"' if r in tall else ""
+        out.append(f'<row r="{r}"{height}>' + "".join(x for _, x in cells) + "</row>")
     out.append("</sheetData>")
     last_row = max(rows, default=1)
     return "".join(out), f"A1:{column_letter(max_col)}{last_row}"
@@ -326,10 +331,15 @@ def _money_matrix_text(values: np.ndarray) -> list[list[str]]:
     return text.tolist()
 
 
-def replace_sheet_data(sheet_xml: str, data_xml: str, dimension: str) -> str:
+def replace_sheet_data(sheet_xml: str, data_xml: str, dimension: str, merges=()) -> str:
+    """New cells (and merged ranges, which follow <sheetData> in a worksheet) in place of the old ones."""
+    sheet_xml = re.sub(r"<mergeCells\b[^>]*?(?:/>|>.*?</mergeCells>)", "", sheet_xml, count=1, flags=re.S)
     m = re.search(r"<sheetData\s*/>|<sheetData\b[^>]*>.*?</sheetData>", sheet_xml, re.S)
     if not m:
         raise BBBError("a report sheet has no <sheetData>: the workbook is damaged")
+    if merges:
+        data_xml += f'<mergeCells count="{len(merges)}">' + "".join(
+            f'<mergeCell ref="{ref}"/>' for ref in merges) + "</mergeCells>"
     sheet_xml = sheet_xml[: m.start()] + data_xml + sheet_xml[m.end():]
     if re.search(r"<dimension\b[^>]*/>", sheet_xml):
         sheet_xml = re.sub(r'<dimension\b[^>]*/>', f'<dimension ref="{dimension}"/>', sheet_xml, count=1)

@@ -193,6 +193,8 @@ def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
         elif value is not None:
             st.write_string(i, 1, str(value))
         st.write_string(i, 2, meaning)
+        if len(meaning) > 100:  # wrapped meaning: give the row room (spreadsheets do not re-measure on load)
+            st.set_row(i, 15 * (1 + len(meaning) // 100))
         validation = {
             "Period": {"validate": "list", "source": ["month", "quarter", "year"]},
             "Fiscal year start month": {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 12},

@@ -84,7 +84,7 @@ def _not_refreshed(book, settings_problems) -> Reports:
     sheets = {}
     for name in REPORT_SHEETS:
         s = SheetReport(name)
-        s.add(1, 1, [[f"{name}: not refreshed \u2014 fix the Settings problems listed in Exceptions"]], "banner")
+        s.banner(1, f"{name}: not refreshed \u2014 fix the Settings problems listed in Exceptions")
         sheets[name] = s
     sheets["Summary"].add(2, 1, [["Status", status]], ["subtitle", "status_bad"])
     ex = sheets["Exceptions"]
