@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from ..core.errors import BBBError, column_letter
-from ..reports import MONEY, Block, ChartData, SheetReport, money_text
+from ..reports import MONEY, Block, ChartData, SheetReport, money_text, money_texts
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: same inputs, same bytes
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -287,7 +287,7 @@ def sheet_data_xml(report: SheetReport, xf: dict[str, int], extra_cells: dict | 
         values = block.values
         is_matrix = isinstance(values, np.ndarray)
         if is_matrix and styles and all(s in (MONEY, "money_total") for s in styles):
-            texts = _money_matrix_text(values)
+            texts = money_texts(values)
             for i in range(values.shape[0]):
                 r = block.row + i
                 rs = str(r)
@@ -318,17 +318,6 @@ def sheet_data_xml(report: SheetReport, xf: dict[str, int], extra_cells: dict | 
     out.append("</sheetData>")
     last_row = max(rows, default=1)
     return "".join(out), f"A1:{column_letter(max_col)}{last_row}"
-
-
-def _money_matrix_text(values: np.ndarray) -> list[list[str]]:
-    """Exact decimal text for an int cents matrix, vectorised."""
-    v = np.asarray(values, dtype=np.int64)
-    neg = v < 0
-    a = np.abs(v)
-    whole = (a // 100).astype(str)
-    frac = np.char.zfill((a % 100).astype(str), 2)
-    text = np.char.add(np.char.add(np.where(neg, "-", ""), whole), np.char.add(".", frac))
-    return text.tolist()
 
 
 def replace_sheet_data(sheet_xml: str, data_xml: str, dimension: str, merges=()) -> str:
