@@ -433,6 +433,8 @@ def test_error_cell_as_period_argument_names_the_error():
     assert "#N/A" in text, text
 
 
-def test_report_counts():
-    """Not a check: prints how many inputs the module tried (collected last)."""
+@pytest.fixture(scope="module", autouse=True)
+def _report_counts():
+    """Not a test: prints how many inputs the module tried, once its tests have run."""
+    yield
     print("\ninputs tried:", TRIED, "corpus values:", len(hc.VALUES), "cell cases:", len(CASES))
