@@ -427,7 +427,7 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
                 f"this line yet: 0 revenue until the first one (add it to the events range)"))
 
     invoiced = None
-    changes = None
+    inv_line_a = inv_date_a = inv_amount_a = None
     if invoiced_contracts:
         invoiced = np.zeros(n, dtype=bool)
         for k in invoiced_contracts:
@@ -435,37 +435,8 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
         inv_line_a = np.array(inv_line, dtype=np.int64)
         inv_date_a = np.array(inv_date, dtype=np.int64)
         inv_amount_a = np.array(inv_amount, dtype=np.int64)
-        if per_line:
-            first = lines.start if pit_start is None else np.where(rec == POINT_IN_TIME, pit_start, lines.start)
-            last = np.where(rec == POINT_IN_TIME, first, lines.end)
-            billed_by_events = {}
-            for i in per_line:
-                if invoiced is not None and invoiced[i]:
-                    mine = inv_line_a == i
-                    billed_by_events[i] = (lambda d, m=mine: int(inv_amount_a[m & (inv_date_a < d)].sum()))
-            changes = build_changes(lines, first, last,
-                                    {i: [(e.date, e.kind, e.amount, e.end, e.treatment, e.r + 1) for e in evs]
-                                     for i, evs in per_line.items()}, billed_by_events)
-
-        for k in sorted(invoiced_contracts):
-            members = index[k]
-            end = int(lines.end[members].max())
-            price = int((lines.amount if changes is None else changes.final_amount)[members].sum())
-            if changes is not None:
-                end = max(end, int(max((changes.lines[i].end for i in members if i in changes.lines), default=end)))
-            mine = np.isin(inv_line_a, members)
-            billed = int(inv_amount_a[mine & (inv_date_a <= end)].sum())
-            if billed != price:
-                last_row = max(r for r, i in zip(inv_row, inv_line) if i in set(members))
-                gap = price - billed
-                what = f"{_money(gap)} not invoiced" if gap > 0 else f"{_money(-gap)} invoiced above it"
-                warnings.append(_event_problem(
-                    out, last_row, "Amount", None,
-                    f"the invoices of contract {lines.contract[members[0]]} up to its End Date {iso(end)} total "
-                    f"{_money(billed)}, its Amount is {_money(price)} ({what})"))
-    else:
-        inv_line_a = inv_date_a = inv_amount_a = None
-    if per_line and changes is None:
+    changes = None
+    if per_line:  # modify / cancel: each changed line's piecewise schedule (needs the invoice events)
         first = lines.start if pit_start is None else np.where(rec == POINT_IN_TIME, pit_start, lines.start)
         last = np.where(rec == POINT_IN_TIME, first, lines.end)
         billed_by_events = {}
@@ -476,6 +447,22 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
         changes = build_changes(lines, first, last,
                                 {i: [(e.date, e.kind, e.amount, e.end, e.treatment, e.r + 1) for e in evs]
                                  for i, evs in per_line.items()}, billed_by_events)
+    for k in sorted(invoiced_contracts):
+        members = index[k]
+        end = int(lines.end[members].max())
+        price = int((lines.amount if changes is None else changes.final_amount)[members].sum())
+        if changes is not None:
+            end = max(end, int(max((changes.lines[i].end for i in members if i in changes.lines), default=end)))
+        mine = np.isin(inv_line_a, members)
+        billed = int(inv_amount_a[mine & (inv_date_a <= end)].sum())
+        if billed != price:
+            last_row = max(r for r, i in zip(inv_row, inv_line) if i in set(members))
+            gap = price - billed
+            what = f"{_money(gap)} not invoiced" if gap > 0 else f"{_money(-gap)} invoiced above it"
+            warnings.append(_event_problem(
+                out, last_row, "Amount", None,
+                f"the invoices of contract {lines.contract[members[0]]} up to its End Date {iso(end)} total "
+                f"{_money(billed)}, its Amount is {_money(price)} ({what})"))
 
     new_problems = tuple(parsed.problems) + tuple(sorted(problems, key=lambda p: p.row or 0)) + tuple(warnings)
     parsed = replace(parsed, problems=new_problems)
