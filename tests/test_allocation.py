@@ -16,7 +16,7 @@ import pytest
 
 from bbb_xl import api, load_book
 from bbb_xl.engine.allocation import allocate, allocate_groups
-from bbb_xl.reports_allocation import allocation_report
+from bbb_xl.reports.allocation import allocation_report
 from bbb_xl.udfs import BBB_ALLOCATE, BBB_BACKLOG, BBB_CHECK, BBB_REVENUE
 
 HEADER = ["Contract ID", "Customer", "Line ID", "Booking Date", "Start Date", "End Date", "Amount", "SSP",

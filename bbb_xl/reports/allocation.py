@@ -1,15 +1,15 @@
 """The Allocation report tab: per contract allocated by relative standalone selling price (ASC 606-10-32-28 to
 32-41), each line's Amount, SSP, allocated amount and the difference, with a total per contract.
 
-Pure, like `reports.py`: values and style names, money as int cents.
+Pure, like every reports module: values and style names, money as int cents.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .engine.book import Book
-from .engine.table import RECOGNITION_NAMES
-from .reports import MONEY, SheetReport
+from ..engine.book import Book
+from ..engine.table import RECOGNITION_NAMES
+from .model import MONEY, SheetReport
 
 SHEET = "Allocation"
 HEADER = ["Contract ID", "Customer", "Line ID", "Recognition", "Amount", "SSP", "Allocated",

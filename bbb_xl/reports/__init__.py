@@ -1,0 +1,79 @@
+"""The report tabs as data: one builder for both shells (the Excel button and the headless refresh).
+
+`build_reports(book, settings, ...) -> Reports`: every report tab as blocks of values with style names, plus
+the CSV files to write beside the workbook. Pure: no Excel, no files. Money stays in int cents until a writer
+formats it. One module per tab family; the block / sheet model is in `model`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.periods import period_grid
+from ..engine.book import Book
+from ..settings import Settings
+from .allocation import allocation_report
+from .backlog import backlog_sheet, booking_changes
+from .bookings import bookings_sheet
+from .changes import changes_sheet
+from .deferred import deferred_sheet, revenue_from_opening_deferred
+from .exceptions import exceptions_sheet
+from .journal import csv_money, journal_rows, journal_sheet
+from .model import MONEY, Block, ChartData, Reports, SheetReport, fingerprint, money_text, money_texts, status_text
+from .run_info import STALE_ROW, run_info_sheet
+from .summary import summary_sheet
+from .waterfall import waterfall_sheet
+
+REPORT_SHEETS = ["Summary", "Revenue", "Billings", "Bookings", "Backlog", "Deferred Revenue", "Allocation",
+                 "Changes", "Journal Entries", "Exceptions", "Run Info"]
+OPTIONAL_REPORT_SHEETS = ("Changes",)  # a workbook built before it existed is refreshed without it
+
+
+def build_reports(book: Book, settings: Settings, *, input_problems=(), contract_rows=None, refreshed_at=None,
+                  rows_read: int | None = None, event_rows=None, fx_rows=None) -> Reports:
+    cal = settings.calendar
+    periods = period_grid(settings.report_first, settings.report_last, settings.period, cal)
+    sel = np.arange(len(book.lines))
+    problems = tuple(book.problems) + tuple(input_problems)
+    status = status_text(problems)
+    bounds = np.array([periods[0].first - 1] + [p.last for p in periods], dtype=np.int64)
+    ends = bounds[1:]
+
+    # line-level cumulative matrices at the period bounds (opening + each period end)
+    rec = book.cumulative("revenue", sel, bounds)
+    bil = book.cumulative("billings", sel, bounds)
+    boo = book.cumulative("bookings", sel, bounds)
+    rev_p, bil_p, boo_p = np.diff(rec, axis=1), np.diff(bil, axis=1), np.diff(boo, axis=1)
+    backlog = (boo - rec).sum(axis=0)
+    deferred = book._balances("deferred", bounds, sel, None)[1][0]
+    unbilled = book._balances("unbilled", bounds, sel, None)[1][0]
+    rpo = [book.rpo_cents(int(d), sel) for d in ends]
+
+    sheets = {}
+    title = f"{settings.company} \u2014 "
+    sheets["Summary"], chart = summary_sheet(book, settings, periods, problems, status, title, boo_p, bil_p,
+                                              rev_p, backlog, deferred)
+    detail_csv = []
+    sheets["Revenue"] = waterfall_sheet("Revenue", book, settings, periods, rec, rev_p, title, detail_csv)
+    sheets["Billings"] = waterfall_sheet("Billings", book, settings, periods, bil, bil_p, title, detail_csv)
+    sheets["Bookings"] = bookings_sheet(book, settings, periods, boo_p, title)
+    changes_p = np.diff(booking_changes(book, sel, bounds), axis=1)
+    sheets["Backlog"] = backlog_sheet(settings, periods, backlog, boo_p, rev_p, rpo, title, changes_p)
+    sheets["Changes"] = changes_sheet(book, settings, title)
+    sheets["Deferred Revenue"] = deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
+                                                unbilled, title)
+    journal = journal_rows(settings, periods, bil_p, rev_p, deferred, unbilled)
+    sheets["Journal Entries"] = journal_sheet(journal, settings, title)
+    sheets["Exceptions"] = exceptions_sheet(problems, book, settings, title)
+    sheets["Allocation"] = allocation_report(book, title)
+    sheets["Run Info"] = run_info_sheet(book, settings, (contract_rows or []) + [["Events"]] + (event_rows or [])
+                                        + ([["FX Rates"]] + fx_rows if fx_rows else []),
+                                        refreshed_at, rows_read, title)
+    csv_files = detail_csv + [("Journal Entries", [["Period", "Entry", "Account", "Debit", "Credit", "Memo"]] + [
+        [r[0], r[1], r[2], csv_money(r[3]), csv_money(r[4]), r[5]] for r in journal])]
+    return Reports(sheets, csv_files, chart, status, int(book.lines.amount.sum()) + book.parsed.excluded_amount,
+                   problems)
+
+
+__all__ = ["build_reports", "REPORT_SHEETS", "OPTIONAL_REPORT_SHEETS", "STALE_ROW", "MONEY", "Block", "ChartData",
+           "Reports", "SheetReport", "fingerprint", "money_text", "money_texts", "status_text",
+           "revenue_from_opening_deferred"]

@@ -1,0 +1,40 @@
+"""Bookings tab: bookings by period, in total and per dimension."""
+from __future__ import annotations
+
+import numpy as np
+
+from .model import MONEY, SheetReport
+from .waterfall import dimension_columns
+
+def bookings_sheet(book, settings, periods, boo_p, title):
+    s = SheetReport("Bookings")
+    labels = [p.label for p in periods]
+    s.add(1, 1, [[f"{title}bookings by period ({settings.currency})"]], "title")
+    row = 3
+    columns = dimension_columns(book) or ["Customer"]
+    s.add(row, 1, [["All contracts"] + labels + ["Total"]], "header")
+    total = boo_p.sum(axis=0)
+    s.add(row + 1, 1, [["Total"]], "header")
+    s.add(row + 1, 2, [[int(v) for v in total] + [int(total.sum())]], "money_total")
+    row += 3
+    for dim in columns:
+        _, values = book.column_text(dim)
+        keys = np.array([v.casefold() for v in values], dtype=object)
+        uniq = sorted(set(keys.tolist()), key=lambda k: (k == "", k))
+        s.add(row, 1, [[dim] + labels + ["Total"]], "header")
+        body = []
+        mat = []
+        for key in uniq:
+            mask = keys == key
+            shown = next(v for v in values[mask]) or "(blank)"
+            vals = boo_p[mask].sum(axis=0)
+            body.append([shown])
+            mat.append(list(vals) + [int(vals.sum())])
+        if body:
+            s.add(row + 1, 1, body, "text")
+            s.add(row + 1, 2, np.array(mat, dtype=np.int64).reshape(len(body), len(labels) + 1), MONEY)
+        s.add(row + 1 + len(body), 1, [["Total"]], "header")
+        s.add(row + 1 + len(body), 2, [[int(v) for v in total] + [int(total.sum())]], "money_total")
+        row += len(body) + 3
+    return s
+

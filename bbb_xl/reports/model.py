@@ -1,0 +1,128 @@
+"""The block / sheet model every report tab is built from: rectangles of values with style names, money as int
+cents until a writer formats it. Pure: no Excel, no files."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Styles every writer knows: text, title, subtitle, header, money, money_total, date, ratio, int, status_ok,
+# status_bad, banner, stamp (date and time).
+MONEY = "money"
+
+
+@dataclass
+class Block:
+    """A rectangle of cells from (row, col), 1-based. values: rows of cells or an int64 cents matrix."""
+
+    row: int
+    col: int
+    values: object
+    styles: object = "text"  # one style for all, or one per column
+
+    @property
+    def height(self) -> int:
+        return len(self.values)
+
+    @property
+    def width(self) -> int:
+        return max((len(r) for r in self.values), default=0) if isinstance(self.values, list) else \
+            self.values.shape[1]
+
+    def style_of(self, j: int) -> str:
+        return self.styles if isinstance(self.styles, str) else self.styles[j]
+
+
+@dataclass
+class SheetReport:
+    name: str
+    blocks: list = field(default_factory=list)
+    merges: list = field(default_factory=list)  # A1 ranges shown as one cell (banners: filled cells clip text)
+
+    def banner(self, row: int, text: str, width: int = 8) -> Block:
+        """A red message across `width` columns."""
+        self.merges.append(f"A{row}:{chr(64 + width)}{row}")
+        return self.add(row, 1, [[text]], "banner")
+
+    def add(self, row, col, values, styles="text") -> Block:
+        block = Block(row, col, values, styles)
+        self.blocks.append(block)
+        return block
+
+    @property
+    def last_row(self) -> int:
+        return max((b.row + b.height - 1 for b in self.blocks), default=0)
+
+    def cell(self, row: int, col: int):
+        """The value written at (row, col), for tests and cross-checks (money in cents)."""
+        for b in self.blocks:
+            if b.row <= row < b.row + b.height and b.col <= col < b.col + b.width:
+                r = b.values[row - b.row]
+                j = col - b.col
+                return r[j] if j < len(r) else None
+        return None
+
+    def rows(self) -> list[list]:
+        """Dense rows of values (for tests and small sheets)."""
+        width = max((b.col + b.width - 1 for b in self.blocks), default=0)
+        grid = [[None] * width for _ in range(self.last_row)]
+        for b in self.blocks:
+            for i in range(b.height):
+                for j, v in enumerate(b.values[i]):
+                    grid[b.row - 1 + i][b.col - 1 + j] = v
+        return grid
+
+
+@dataclass
+class ChartData:
+    """Summary's chart data block: where it is and how many periods it has."""
+
+    label_row: int
+    first_col: int
+    periods: int
+    series_rows: dict  # series name -> row
+
+
+@dataclass
+class Reports:
+    sheets: dict
+    csv_files: list  # (file suffix, rows)
+    chart: ChartData
+    status: str
+    amount_total_cents: int  # Contracts Amount total at refresh, for the STALE check
+    problems: tuple
+
+
+def money_text(cents: int) -> str:
+    """Exact decimal text of cents (what the writers store), never via float."""
+    cents = int(cents)
+    sign = "-" if cents < 0 else ""
+    q, r = divmod(abs(cents), 100)
+    return f"{sign}{q}.{r:02d}"
+
+
+def money_texts(cents: np.ndarray) -> list[list[str]]:
+    """money_text of every cell of an int cents matrix, vectorised where it matters (line-level CSVs)."""
+    v = np.asarray(cents, dtype=np.int64)
+    a = np.abs(v)
+    whole = (a // 100).astype(str)
+    frac = np.char.zfill((a % 100).astype(str), 2)
+    text = np.char.add(np.char.add(np.where(v < 0, "-", ""), whole), np.char.add(".", frac))
+    return text.tolist()
+
+
+def status_text(problems) -> str:
+    n = len(problems)
+    return "Inputs OK" if n == 0 else f"{n} problem{'s' if n > 1 else ''} \u2014 see Exceptions"
+
+
+def fingerprint(rows) -> str:
+    """sha256 of the input cells, canonical text (types and values), for Run Info."""
+    h = hashlib.sha256()
+    for row in rows or []:
+        for v in row:
+            h.update(f"{type(v).__name__}:{v!r}\x1f".encode("utf-8", "surrogatepass"))
+        h.update(b"\x1e")
+    return h.hexdigest()
+
