@@ -160,6 +160,7 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
         elif half >= 2 and sample[0::2].count(0) > 0.4 * half and sample[1::2].count(0) < 0.05 * half:
             codec, label = "utf-16-be", "UTF-16 BE without BOM"
     if codec is None:
+        _refuse_binary(data[:8192].decode("latin-1"), name)
         try:
             text, label = data.decode("utf-8"), "UTF-8"
         except UnicodeDecodeError:
@@ -178,12 +179,15 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
     if not text.strip():
         raise BBBError(f"{name} is empty: a contracts file needs a header row (Contract ID, Customer, Start Date, "
                        f"Amount, ...) and one row per contract line")
-    sample = text[:8192]
+    _refuse_binary(text[:8192], name)
+    return text, label
+
+
+def _refuse_binary(sample: str, name: str) -> None:
     controls = sum(1 for ch in sample if ch < " " and ch not in "\t\r\n\f\v")
-    if controls > max(8, len(sample) // 20):
+    if controls > max(8, len(sample) // 20):  # a stray control character in a cell is text; this many are not
         raise BBBError(f"{name} is not a table of text (CSV): it holds binary data ({controls:,} control characters "
                        f"in its first {len(sample):,})")
-    return text, label
 
 
 def _records(text: str, delimiter: str, limit: int | None = None) -> list:
@@ -248,7 +252,7 @@ def _looks_like_headers(rows) -> bool:
     normalize, _, known = _header_names()
     for row in rows[:HEADER_SCAN_ROWS]:
         for c in row:
-            if isinstance(c, str) and c.strip() and difflib.get_close_matches(normalize(c), known, n=1, cutoff=0.75):
+            if isinstance(c, str) and c.strip() and difflib.get_close_matches(normalize(c), known, n=1, cutoff=0.85):
                 return True
     return False
 
