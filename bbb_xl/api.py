@@ -241,7 +241,8 @@ def file_schedule(path, metric: str, start, end, period=None, group_by=None, fil
                   decimal_comma: bool | None = None, date_order: str | None = None) -> list[list]:
     """`bbb-xl schedule`: the schedule of a contracts file as rows (header first), Decimal money."""
     book = load_file(path, sheet, decimal_comma=decimal_comma, date_order=date_order)
-    book.require_ok()
+    if book.errors:  # how the file was read (info) is for `check`; a refusal lists the problems
+        raise BBBError([p for p in book.problems if p.severity != "info"])
     return book.schedule_for(metric, start, end, period, group_by, filter).to_rows()
 
 

@@ -173,8 +173,9 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
         try:
             text = data.decode(codec)
         except UnicodeDecodeError as exc:
-            raise BBBError(f"{name} starts with a {label} byte-order mark but byte {exc.start:,} is not {label} "
-                           f"text: save it again from the spreadsheet as CSV UTF-8") from None
+            encoding = label.split(" with")[0]
+            raise BBBError(f"{name} starts with the byte-order mark of {encoding} but is not {encoding} text "
+                           f"({exc.reason}): save it again from the spreadsheet as CSV UTF-8") from None
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise BBBError(f"{name} is empty: a contracts file needs a header row (Contract ID, Customer, Start Date, "

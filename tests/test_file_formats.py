@@ -185,6 +185,7 @@ def test_a_comma_in_an_amount_of_a_semicolon_file_names_the_decimal_separator_op
         assert "Decimal separator ',' in Settings or --decimal-comma" in p.message, p.message
     result = CliRunner().invoke(cli, ["schedule", str(path), "--from", "2025-01", "--to", "2025-01"])
     assert result.exit_code == 1 and "--decimal-comma" in result.output
+    assert result.output.count("error:") == 2 and "read as" not in result.output  # no notes among the errors
 
 
 def test_with_the_decimal_comma_option_1_500_25_is_1500_25(tmp_path):
