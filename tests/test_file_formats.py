@@ -12,6 +12,8 @@ import io
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 
 from bbb_xl.api import load_file
@@ -353,3 +355,40 @@ def test_workbook_settings_reach_the_refresh_and_load_file(tmp_path):
     assert book.flow("revenue", "2025-02") == Decimal("100.00")
     # the command-line option wins over the workbook's setting
     assert load_file(path, date_order="MDY").errors
+
+
+def test_a_byte_order_mark_that_lies_is_one_message(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes(codecs.BOM_UTF8 + b"Contract ID,Customer\n\xe9\n")
+    with pytest.raises(BBBError, match="starts with the byte-order mark of UTF-8 but is not UTF-8 text"):
+        load_file(path)
+
+
+# --- property: the encoding and the delimiter never change a figure --------------------------------------------
+
+_CP1252_TEXT = "".join(ch for ch in map(chr, range(32, 256)) if ch not in '#\x7f' and not 0x80 <= ord(ch) < 0xa0) \
+    + "€\t\n\";,"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.text(alphabet=_CP1252_TEXT, min_size=1, max_size=12).filter(lambda t: t.strip()),
+                          st.integers(0, 10**11), st.integers(0, 23)), min_size=1, max_size=6))
+def test_property_every_encoding_and_delimiter_reads_the_same_book(tmp_path, lines):
+    """Customers with commas, semicolons, tabs, quotes, line breaks, accents and €, in each encoding and with each
+    delimiter: the same names, the same cents, the same revenue as the UTF-8 comma file."""
+    rows = [["Contract ID", "Customer", "Start Date", "End Date", "Amount"]]
+    for i, (customer, cents, months) in enumerate(lines):
+        end = f"{2025 + (months + 1) // 12}-{(months % 12) + 1:02d}-28"
+        rows.append([f"C{i}", customer, "2025-01-01", end, f"{cents // 100}.{cents % 100:02d}"])
+    seen = None
+    for name, (encoding, delimiter, bom, _) in FORMATS.items():
+        if name == "utf-16-le-no-bom":
+            continue  # detected by its zero bytes: a property of ASCII-heavy text, tested above
+        book = load_file(write(tmp_path / f"{name}.csv", rows, encoding, delimiter, bom))
+        assert book.ok, (name, book.problems)
+        got = (list(book.lines.customer), list(book.lines.amount), book.flow("revenue", "2025"),
+               book.balance("backlog", "2025-12-31"))
+        assert got[0] == [c.strip() for c, _, _ in lines] and got[1] == [c for _, c, _ in lines], name
+        assert seen is None or got == seen, name
+        seen = got
