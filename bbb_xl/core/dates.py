@@ -17,6 +17,7 @@ MIN_DAY = (MIN_DATE - EPOCH).days
 MAX_DAY = (MAX_DATE - EPOCH).days
 _EXCEL_BASE = dt.date(1899, 12, 30)  # serial 61 = 1900-03-01; serials 1..59 are off by one (1900 leap-year bug)
 MAX_SERIAL = (MAX_DATE - _EXCEL_BASE).days  # 2958465
+_PLAIN = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 # 2025-03-15, optionally with a time (T or a space; seconds and fractions optional) and a zone (Z, +05:30, -0500)
 _TIME = r"(?:[T ]\s*(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*(?:([AaPp])\.?[Mm]\.?)?)?"
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})" + _TIME + r"\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$")
@@ -70,7 +71,14 @@ def parse_date(value: object, options=None) -> int:
             raise ValueError(f"{value} is not a date")
         return serial_to_day(value)
     elif isinstance(value, str):
-        d = _text_date(value, options)
+        m = _PLAIN.match(value)  # the common case, 2025-03-15, without the time and zone machinery
+        if m:
+            try:
+                d = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                raise ValueError(f"'{value}' is not a date that exists") from None
+        else:
+            d = _text_date(value, options)
     elif isinstance(value, np.datetime64):
         return parse_date(value.astype("M8[D]").astype(dt.date))
     else:
