@@ -88,9 +88,10 @@ class Book:
     @classmethod
     def from_rows(cls, rows, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR, events=None,
                   events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
-                 fx_sheet: str | None = FX_SHEET, fx_origin=None) -> "Book":
-        return cls(parse_contracts(rows, sheet=sheet, origin=origin), calendar, events, events_sheet, events_origin,
-                   fx, reporting_currency, fx_sheet, fx_origin)
+                 fx_sheet: str | None = FX_SHEET, fx_origin=None, options=None) -> "Book":
+        """options: how text amounts and dates are read (core.options.ParseOptions), for contracts and events."""
+        return cls(parse_contracts(rows, sheet=sheet, origin=origin, options=options), calendar, events, events_sheet,
+                   events_origin, fx, reporting_currency, fx_sheet, fx_origin)
 
     @property
     def errors(self) -> list[Problem]:
@@ -461,14 +462,16 @@ def _add_rows(out: np.ndarray, codes: np.ndarray, values: np.ndarray, exact_int6
 
 def load_book(data, events=None, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR,
               events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
-              fx_sheet: str | None = FX_SHEET, fx_origin=None) -> Book:
+              fx_sheet: str | None = FX_SHEET, fx_origin=None, options=None) -> Book:
     """Parse a contracts range (rows with a header row, or a DataFrame) into a Book; events: an optional events
     range (rows with a header row, or a DataFrame), problems located on `events_sheet` at `events_origin`;
     fx: an optional FX range (Currency, Month, Rate), reporting_currency: the ISO code figures are reported in
-    (None: the currency the FX range has no rates for), see engine.fx."""
+    (None: the currency the FX range has no rates for), see engine.fx. options: how text amounts and dates are
+    read (core.options.ParseOptions: decimal comma, date order, time zone; default 1,200.50 and ISO dates)."""
     return Book.from_rows(data, sheet=sheet, origin=origin, calendar=calendar, events=events,
                           events_sheet=events_sheet, events_origin=events_origin, fx=fx,
-                          reporting_currency=reporting_currency, fx_sheet=fx_sheet, fx_origin=fx_origin)
+                          reporting_currency=reporting_currency, fx_sheet=fx_sheet, fx_origin=fx_origin,
+                          options=options)
 
 
 __all__ = ["Book", "Schedule", "load_book", "METRICS", "FLOWS", "BALANCES", "Period", "iso"]

@@ -10,7 +10,7 @@ from ..engine.book import Book
 from ..engine.table import normalize_header, parse_contracts
 from ..reports import OPTIONAL_REPORT_SHEETS, REPORT_SHEETS, ChartData, Reports, SheetReport, build_reports, \
     status_text
-from ..settings import parse_settings
+from ..settings import parse_settings, read_parse_options
 
 CONTRACTS, SETTINGS, EVENTS, FX, START = "Contracts", "Settings", "Events", "FX Rates", "Start here"
 INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX)
@@ -63,8 +63,10 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
                     refreshed_at: dt.datetime | None = None, fx_rows=None) -> Reports:
     """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
     tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency)."""
-    parsed = parse_contracts(contract_rows, sheet=CONTRACTS, origin=(1, 1))
     settings, settings_problems = parse_settings(settings_rows, sheet=SETTINGS)
+    # Decimal separator, Date order, Time zone: read even when another setting is wrong (its problems are there)
+    options = settings.parse_options if settings else read_parse_options(settings_rows, SETTINGS)[0]
+    parsed = parse_contracts(contract_rows, sheet=CONTRACTS, origin=(1, 1), options=options)
     book = Book(parsed, settings.calendar if settings else CALENDAR, events=event_rows or None,
                 events_sheet=EVENTS, events_origin=(1, 1), fx=fx_rows or None,
                 reporting_currency=settings.currency if settings else None, fx_sheet=FX, fx_origin=(1, 1))
