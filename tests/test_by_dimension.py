@@ -325,3 +325,16 @@ def test_demo_by_dimension_ties_to_the_tabs(demo):
     closing = sheets["Deferred Revenue"].rows()[15]  # 2025-12 (the as-of month)
     for column, body in balance_sections(sheets["Deferred Revenue"]).items():
         assert body[-1][1:] == (closing[5], closing[7]), column
+
+
+def test_balances_by_customer_keep_the_largest_positions_contract_asset_included():
+    # at 2025-03-31 customer k (1,200 x k over 2025, billed upfront) has deferred 900 x k; Arrears Co (24,000 billed
+    # annually in arrears) has a contract asset of 6,000 and no deferred revenue. The 25 largest positions are
+    # Cust 25 .. Cust 02 and Arrears Co (6,000 > 900 for Cust 01), listed by deferred revenue.
+    rows = [["Contract ID", "Customer", "Start Date", "End Date", "Amount", "Billing", "Billing Timing"]] + [
+        [f"K{k}", f"Cust {k:02d}", "2025-01-01", "2025-12-31", 1200 * k, "upfront", "advance"] for k in range(1, 26)
+    ] + [["KA", "Arrears Co", "2025-01-01", "2025-12-31", 24000, "annual", "arrears"]]
+    got = balance_sections(build_reports(load_book(rows), settings()).sheets["Deferred Revenue"])["Customer"]
+    assert [r[0] for r in got[:24]] == [f"Cust {k:02d}" for k in range(25, 1, -1)]
+    assert got[24] == ("Arrears Co", 0, 600000)
+    assert got[25:] == [("All other (1 customer)", 90000, 0), ("Total", 90000 * 325, 600000)]

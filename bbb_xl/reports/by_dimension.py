@@ -57,12 +57,13 @@ def _section(s, row, name, labels, names, sums, total) -> int:
     return end + 2
 
 
-def _largest(names, sums, rank, keep=CUSTOMERS_SHOWN):
-    """The first `keep` groups in `rank` order (largest first, ties by name), then one "All other" row for the
-    rest; groups with nothing in any column are left out (they add nothing)."""
+def _largest(names, sums, rank, keep=CUSTOMERS_SHOWN, shown_order=None):
+    """The first `keep` groups in `rank` order (largest first, ties by name), listed in `shown_order` (default:
+    the same), then one "All other" row for the rest; groups with nothing in any column are left out (they add
+    nothing)."""
     active = np.flatnonzero((sums != 0).any(axis=1))
     order = sorted(active.tolist(), key=rank)
-    top, rest = order[:keep], order[keep:]
+    top, rest = sorted(order[:keep], key=shown_order or rank), order[keep:]
     out_names = [names[g] for g in top]
     rows = [sums[g] for g in top]
     if rest:
@@ -90,11 +91,13 @@ def add_balances_by_dimension(s: SheetReport, book, settings, choice) -> None:
         net = net.astype(object)
     total_deferred, total_asset = _positions(lines.contract_code, net)
     row = s.last_row + 3
-    s.add(row, 1, [[f"Balances at {iso(settings.as_of)} by dimension, largest deferred revenue first"]], "subtitle")
-    s.add(row + 1, 1, [["Customer and columns with one value per contract: netted per contract, so they sum to the "
-                        "total. Columns with several values in a contract (Product...): netted per contract and "
-                        "value, then the netting between values reconciles to the total."]], "text")
-    row += 3
+    s.add(row, 1, [[f"Balances at {iso(settings.as_of)} by dimension, largest deferred revenue first (Customer: "
+                    f"the {CUSTOMERS_SHOWN} largest balances, then All other)"]], "subtitle")
+    s.add(row + 1, 1, [["Customer and columns with one value per contract: netted per contract, so they sum to "
+                        "the total."],
+                       ["Columns with several values in a contract (Product...): netted per contract and value; "
+                        "the netting between values reconciles to the total."]], "text")
+    row += 4
     columns = [("Customer", lines.customer)] + [book.column_text(d) for d in choice.used
                                                if d.casefold() != "customer"]
     for name, values in columns:
@@ -109,8 +112,10 @@ def add_balances_by_dimension(s: SheetReport, book, settings, choice) -> None:
         asset = _sum_by(pair_group, len(names), np.where(pair_net < 0, -pair_net, 0))
         sums = np.column_stack([deferred, asset]) if len(names) else np.zeros((0, 2), dtype=np.int64)
         if name == "Customer":
-            shown, sums = _largest(names, sums, lambda g: (-deferred[g], -asset[g], names[g].casefold()))
-            order = range(len(shown))  # already largest first, All other last
+            # the 25 largest positions (deferred revenue + contract asset), largest deferred revenue first
+            shown, sums = _largest(names, sums, lambda g: (-(deferred[g] + asset[g]), names[g].casefold()),
+                                   shown_order=lambda g: (-deferred[g], -asset[g], names[g].casefold()))
+            order = range(len(shown))  # in that order, All other last
         else:
             keep = [g for g in range(len(names)) if sums[g].any()]
             order = sorted(keep, key=lambda g: (-sums[g][0], -sums[g][1], names[g].casefold()))

@@ -33,8 +33,7 @@ def run_info_sheet(book, settings, contract_rows, refreshed_at, rows_read, title
 def _dimension_rows(s, choice, row):
     """The columns By Dimension, Bookings and the Deferred Revenue balances break down by, and those left out."""
     how = ("the Settings Dimensions list" if choice.source == "Settings" else
-           "automatic (text columns; not numeric or dates; in books of 20+ lines at most min(200, half the lines) "
-           "distinct values)")
+           "automatic (the Settings Dimensions row is blank)")
     rows = [["Dimensions chosen by", how],
             ["Dimension columns used", ", ".join(["Customer"] + [d for d in choice.used
                                                                  if d.casefold() != "customer"])]]
