@@ -96,20 +96,20 @@ def is_contract_level(book, codes: np.ndarray) -> bool:
     contract = book.lines.contract_code
     if not len(contract):
         return True
-    pairs = np.unique(contract * (int(codes.max()) + 1) + codes)
-    return len(pairs) == len(np.unique(contract))
+    first = np.full(int(contract.max()) + 1, -1, dtype=np.int64)
+    first[contract] = codes  # some line's value per contract: all its lines must have it
+    return bool((first[contract] == codes).all())
 
 
 def group_codes(values: np.ndarray) -> tuple[list, np.ndarray]:
     """Labels (first spelling seen; case ignored, sorted, blank last as "(blank)") and a code per line."""
-    keys = np.array([v.casefold() for v in values.tolist()], dtype=object)
-    if not len(keys):
-        return [], np.zeros(0, dtype=np.int64)
-    uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    order = list(range(len(uniq)))
-    if uniq[0] == "":
-        order = order[1:] + [0]  # blank last
-    rank = np.empty(len(uniq), dtype=np.int64)
-    rank[order] = np.arange(len(uniq))
-    labels = [values[first[k]] or "(blank)" for k in order]
-    return labels, rank[inverse.reshape(-1)]
+    seen: dict = {}  # each distinct cell text -> its order of first appearance (texts repeat: cheap)
+    raw = np.fromiter((seen.setdefault(v, len(seen)) for v in values.tolist()), dtype=np.int64, count=len(values))
+    keys = [v.casefold() for v in seen]
+    ordered = sorted(set(keys), key=lambda k: (k == "", k))
+    code_of = {k: i for i, k in enumerate(ordered)}
+    labels: list = [None] * len(ordered)
+    for text, key in zip(seen, keys):  # in order of first appearance: the first spelling names the group
+        if labels[code_of[key]] is None:
+            labels[code_of[key]] = text or "(blank)"
+    return labels, np.array([code_of[k] for k in keys], dtype=np.int64)[raw] if len(raw) else raw
