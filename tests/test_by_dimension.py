@@ -17,7 +17,7 @@ from bbb_xl.excel import headless, template
 from bbb_xl.excel.workflow import compute_reports
 from bbb_xl.reports import OPTIONAL_REPORT_SHEETS, REPORT_SHEETS, build_reports
 from bbb_xl.reports.by_dimension import NETTING
-from bbb_xl.reports.dimensions import chosen_dimensions
+from bbb_xl.reports.dimensions import chosen_dimensions, group_codes, is_contract_level
 from bbb_xl.settings import SETTINGS, parse_settings
 from test_properties import books as random_books
 
@@ -338,3 +338,18 @@ def test_balances_by_customer_keep_the_largest_positions_contract_asset_included
     assert [r[0] for r in got[:24]] == [f"Cust {k:02d}" for k in range(25, 1, -1)]
     assert got[24] == ("Arrears Co", 0, 600000)
     assert got[25:] == [("All other (1 customer)", 90000, 0), ("Total", 90000 * 325, 600000)]
+
+
+def test_group_codes_ignore_case_keep_the_first_spelling_and_put_blank_last():
+    labels, codes = group_codes(np.array(["emea", "", "EMEA", "Amer", "amer"], dtype=object))
+    assert labels == ["Amer", "emea", "(blank)"]
+    assert codes.tolist() == [1, 2, 1, 0, 0]
+    # contract-level: C1 has one Region, C2 two -> Region is line-level
+    book = load_book([["Contract ID", "Customer", "Start Date", "Amount", "Recognition", "Region"],
+                      ["C1", "A", "2025-01-01", 1, "point in time", "EMEA"],
+                      ["C1", "A", "2025-01-01", 1, "point in time", "emea"],
+                      ["C2", "B", "2025-01-01", 1, "point in time", "EMEA"],
+                      ["C2", "B", "2025-01-01", 1, "point in time", "APAC"]])
+    assert is_contract_level(book, group_codes(book.lines.customer)[1])
+    assert not is_contract_level(book, group_codes(book.lines.dims["Region"])[1])
+    assert is_contract_level(book, group_codes(book.lines.dims["Region"][[0, 1, 2, 2]])[1])
