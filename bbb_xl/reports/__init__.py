@@ -25,8 +25,8 @@ from .run_info import STALE_ROW, run_info_sheet
 from .summary import summary_sheet
 from .waterfall import waterfall_sheet
 
-REPORT_SHEETS = ["Summary", "Revenue", "Billings", "Bookings", "By Dimension", "Backlog", "Deferred Revenue", "Allocation",
-                 "Changes", "Journal Entries", "Exceptions", "Run Info"]
+REPORT_SHEETS = ["Summary", "Revenue", "Billings", "Bookings", "By Dimension", "Backlog", "Deferred Revenue",
+                 "Allocation", "Changes", "Journal Entries", "Exceptions", "Run Info"]
 OPTIONAL_REPORT_SHEETS = ("Changes", "By Dimension")  # a workbook built before them is refreshed without them
 
 
