@@ -36,6 +36,10 @@ SETTINGS = [
                           "too). Date cells are dates either way."),
     ("Time zone", "UTC", "IANA time zone (UTC, America/New_York, Europe/Paris...): a date-time typed with Z or an "
                          "offset (2025-01-16T02:00:00Z) counts on its date in this zone."),
+    ("Dimensions", None, "Columns shown by dimension on By Dimension, Bookings and Deferred Revenue, comma-separated "
+                         "(Product, Region). Blank: every text column except numeric ones and, in books of 20 lines "
+                         "or more, those with more than min(200, half the lines) distinct values. Customer is "
+                         "always shown. Run Info lists the columns used and skipped."),
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
 
@@ -55,6 +59,8 @@ class Settings:
     revenue_account: str
     detail_limit: int
     parse_options: ParseOptions = DEFAULT_OPTIONS  # Decimal separator, Date order, Time zone
+    dimensions: tuple | None = None  # column names from the Dimensions row; None: chosen automatically
+    dimensions_at: tuple | None = None  # (sheet, row) of that row, to locate a problem with a name
 
     @property
     def calendar(self) -> Calendar:
@@ -151,11 +157,20 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
     last = window("Report end", "last")
     if first is not None and last is not None and last < first:
         bad("Report end", iso(last), f"{iso(last)} is before Report start {iso(first)}")
+    dimensions, dimensions_at = _dimension_names(raw("Dimensions"), sheet, found.get("Dimensions", (None, None))[1])
     if problems:
         return None, problems
     return Settings(text("Company name"), currency, as_of, first, last, period, fiscal,
                     text("Accounts receivable account"), text("Unbilled receivable account"),
-                    text("Deferred revenue account"), text("Revenue account"), limit, options), problems
+                    text("Deferred revenue account"), text("Revenue account"), limit, options,
+                    dimensions=dimensions, dimensions_at=dimensions_at), problems
+
+
+def _dimension_names(value, sheet, row) -> tuple:
+    """The Dimensions row: comma-separated column names (checked against the Contracts columns when the reports
+    are built), or None when blank."""
+    names = tuple(n.strip() for n in str(value).split(",") if n.strip()) if value is not None else ()
+    return (names or None), ((sheet, row) if row else None)
 
 
 def _month_of(day: int) -> int:

@@ -33,6 +33,8 @@ START_TEXT = [
     "Revenue \u2014 the revenue waterfall: each contract line by period; Before + periods + After = Amount.",
     "Billings \u2014 the same for invoices.",
     "Bookings \u2014 bookings by period for each dimension (Product, Region, ...).",
+    "By Dimension \u2014 revenue and billings by period by Customer (top 25) and each dimension; each section sums "
+    "to its tab's total.",
     "Backlog \u2014 remaining performance obligations: opening + bookings \u2212 revenue = closing; RPO split.",
     "Deferred Revenue \u2014 rollforward of the contract liability, unbilled receivable beside it, ASC "
     "606-10-50-8 revenue from opening deferred.",
