@@ -91,7 +91,7 @@ def timing_of_transfer_rows(s, top, col, book, periods, before, per_period, afte
     """Revenue by timing of transfer (ASC 606-10-50-5, 55-91(f)) in the tab's Before / period / After / Total
     columns (col = the Before column). Returns the next free row."""
     over = transfers_over_time(book)
-    s.add(top, 1, [["Revenue by timing of transfer (ASC 606-10-50-5, 55-91(f))"]], "header")
+    s.add(top, 1, [["Revenue by timing of transfer (ASC 606-10-50-5, 55-91(f))"]], "title")
     groups = [(f"{OVER_TIME}: monthly, daily, milestone, percent complete lines", over),
               (f"{POINT_IN_TIME_LABEL}: point in time lines", ~over)]
     for i, (label, mask) in enumerate(groups):
@@ -135,7 +135,7 @@ def backlog_reconciliation_rows(s, top, col, name, book, periods, after_total: i
                  [f"+ Closing contract asset at {iso(end)} (unbilled receivable)", unbilled],
                  [f"= Backlog \u2212 deferred revenue + contract asset at {iso(end)}", right]]
     rows.append(["Difference (0.00: the tab ties to the balances)", left - right])
-    s.add(top, 1, [[f"Reconciliation to the backlog at {iso(end)}"]], "header")
+    s.add(top, 1, [[f"Reconciliation to the backlog at {iso(end)}"]], "title")
     for i, (label, value) in enumerate(rows):
         s.add(top + 1 + i, 1, [[label]], "text")
         s.add(top + 1 + i, col, [[int(value)]], "money_total" if label.startswith("=") else MONEY)
