@@ -128,12 +128,19 @@ def backlog_reconciliation_rows(s, top, col, name, book, periods, after_total: i
     else:
         deferred = book.balance_cents("deferred", end, sel)
         unbilled = book.balance_cents("unbilled", end, sel)
-        right = backlog - deferred + unbilled
         rows += [[f"= Booked at {iso(end)}, not yet invoiced", left],
                  [f"Closing backlog at {iso(end)} (remaining performance obligations, Backlog tab)", backlog],
                  [f"\u2212 Closing deferred revenue at {iso(end)} (contract liability)", deferred],
-                 [f"+ Closing contract asset at {iso(end)} (unbilled receivable)", unbilled],
-                 [f"= Backlog \u2212 deferred revenue + contract asset at {iso(end)}", right]]
+                 [f"+ Closing contract asset at {iso(end)} (unbilled receivable)", unbilled]]
+        # backlog counts the Allocated amounts, billings the Amounts; converted line by line to the reporting
+        # currency their totals can differ by rounding cents (never without FX: allocation moves, never creates)
+        at = np.array([end], dtype=np.int64)
+        rounding = int(book._sum(book._booked(sel, at, allocated=True)[:, 0] - book._booked(sel, at)[:, 0]))
+        if rounding:
+            rows.append(["\u2212 Conversion rounding: backlog counts SSP-allocated amounts, billings the Amounts, "
+                         "each line converted on its own", rounding])
+        right = backlog - deferred + unbilled - rounding
+        rows.append([f"= Backlog \u2212 deferred revenue + contract asset at {iso(end)}", right])
     rows.append(["Difference (0.00: the tab ties to the balances)", left - right])
     s.add(top, 1, [[f"Reconciliation to the backlog at {iso(end)}"]], "title")
     for i, (label, value) in enumerate(rows):
