@@ -68,7 +68,8 @@ def sections(sheet, first_header="Customer"):
 def tab_total(sheet, labels):
     """Per-period totals of the Revenue or Billings tab (its Total row)."""
     header = sheet.rows()[3]
-    return [sheet.cell(sheet.last_row, header.index(label) + 1) for label in labels]
+    total_row = next(r for r in range(1, sheet.last_row + 1) if sheet.cell(r, 1) == "Total")  # sections follow it
+    return [sheet.cell(total_row, header.index(label) + 1) for label in labels]
 
 
 def balance_sections(sheet):

@@ -412,6 +412,39 @@ class Book:
         first, last = _args(lambda: schedule_window(start, end, self.calendar))
         return self.schedule(metric_name, first, last, kind, group_by or None, self.select(filter))
 
+    # --- disclosures (engine.disclosures: each reads only the book it is given) --------------------------------
+    def deferred_split_cents(self, day: int, sel: np.ndarray) -> tuple[int, int]:
+        from .disclosures import deferred_split_cents
+        return deferred_split_cents(self, day, sel)
+
+    def contract_asset_split_cents(self, day: int, sel: np.ndarray) -> tuple[int, int]:
+        from .disclosures import contract_asset_split_cents
+        return contract_asset_split_cents(self, day, sel)
+
+    def revenue_from_opening_deferred_cents(self, first: int, last: int, sel: np.ndarray) -> int:
+        from .disclosures import revenue_from_opening_deferred_cents
+        return int(revenue_from_opening_deferred_cents(self, np.array([first - 1, last], dtype=np.int64), sel)[0])
+
+    def deferred_split(self, as_of, filter: str | None = None) -> tuple[Decimal, Decimal]:
+        """Deferred revenue at the end of as_of as (current, non-current): per contract, the part that becomes
+        revenue within 12 months is current."""
+        day = _args(lambda: as_of_day(as_of, self.calendar))
+        current, non_current = self.deferred_split_cents(day, self.select(filter))
+        return cents_to_decimal(current), cents_to_decimal(non_current)
+
+    def contract_asset_split(self, as_of, filter: str | None = None) -> tuple[Decimal, Decimal]:
+        """Contract asset (unbilled receivable) at the end of as_of as (current, non-current): per contract, the
+        part billed within 12 months is current."""
+        day = _args(lambda: as_of_day(as_of, self.calendar))
+        current, non_current = self.contract_asset_split_cents(day, self.select(filter))
+        return cents_to_decimal(current), cents_to_decimal(non_current)
+
+    def revenue_from_opening_deferred(self, start, end=None, filter: str | None = None) -> Decimal:
+        """ASC 606-10-50-8: revenue recognized from start to end that was in deferred revenue the day before
+        start, computed for that range."""
+        first, last = _args(lambda: flow_window(start, end, self.calendar))
+        return cents_to_decimal(self.revenue_from_opening_deferred_cents(first, last, self.select(filter)))
+
 
 def _args(fn):
     try:
