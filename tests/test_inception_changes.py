@@ -70,3 +70,4 @@ def test_a_change_before_start_is_accepted_only_on_or_before_the_booking_date():
     late = load_book(rows, [EVENTS, ["E", "a", "2025-12-20", "modify", 1800, None, None]])
     [error] = late.errors
     assert "before the Start Date 2026-01-01" in error.message and error.column == "Date"
+    assert (error.table, error.row) == ("events", 2) and "E" in late.parsed.excluded_contracts
