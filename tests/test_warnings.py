@@ -136,3 +136,12 @@ def test_refresh_status_and_styles_count_errors_only():
     assert bad.status == "1 error, 2 warnings \u2014 see Exceptions"
     block = [b for b in bad.sheets["Summary"].blocks if b.values and b.values[0][:1] == ["Status"]][0]
     assert block.style_of(1) == "status_bad"
+
+
+def test_check_lists_errors_and_warnings_before_notices():
+    rows = [["Contract ID", "Customer", "Start Date", "End Date", "Amount"],
+            ["A", "X", "2026-01-01", "2040-12-31", 1200],
+            ["B", "X", "2026-01-01", "2025-12-31", 100]]
+    check = BBB_CHECK(rows)
+    assert [r[3] for r in check[1:]] == ["warning", "error", "info", "info", "info"]
+    assert [r[0] for r in check[1:3]] == [2, 3]

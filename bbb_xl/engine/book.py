@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..core.dates import add_months, iso
-from ..core.errors import BBBError, Problem, errors_only
+from ..core.errors import INFO, BBBError, Problem, errors_only
 from ..core.money import cents_to_decimal, mul_div_round
 from ..core.periods import (CALENDAR, Calendar, Period, as_of_day, flow_window, normalize_period_kind,
                             period_grid, schedule_window)
@@ -75,7 +75,8 @@ class Book:
                               den=self.fx.den[keep])
         self.parsed = parsed
         self.lines: Lines = parsed.lines
-        self.problems: tuple[Problem, ...] = parsed.problems
+        # errors and warnings first, info notices (how a defaulted column was read) last
+        self.problems: tuple[Problem, ...] = tuple(sorted(parsed.problems, key=lambda p: p.severity == INFO))
         self.calendar = calendar
         self.reporting_currency = (self.fx.reporting if self.fx is not None and self.fx.reporting else
                                    (reporting_currency or None))
