@@ -104,3 +104,16 @@ def test_balances_ignore_progress_dated_later(book_spec, offsets):
     sel = np.flatnonzero([c not in invoiced for c in book.lines.contract])
     days = np.array(sorted({day_number(dt.date(2024, 1, 1)) + o for o in offsets}), dtype=np.int64)
     _check(book, rows, ev_rows, days, sel)
+
+
+def test_a_point_in_time_delivery_milestone_is_not_cut():
+    """A 100% milestone on a point in time line states the day control transferred (ASC 606-10-25-30): before it
+    nothing is recognized, in the flows and in the balances alike (so the deferred revenue rollforward ties)."""
+    rows = [HEADER, ["P", "X", "a", None, "2026-03-01", None, 1000, "point in time", "upfront"]]
+    book = load_book(rows, [EVENTS + ["Percent"], ["P", "a", "2026-05-01", "milestone", None, 1]])
+    assert book.ok, book.problems
+    assert book.events.change_days is None
+    assert book.flow("revenue", "2026-03", "2026-04") == Decimal("0.00")
+    assert book.balance("deferred", "2026-03-31") == Decimal("1000.00")  # billed 2026-03-01, not yet delivered
+    assert book.rpo("2026-03-31") == (Decimal("1000.00"), Decimal("0.00"))
+    assert book.flow("revenue", "2026-05") == Decimal("1000.00")

@@ -24,6 +24,9 @@ Semantics (`apply_events`):
   cancellation, or with a new End Date before the Date: an error. One dated on or before the Booking Date is
   part of the terms at inception: applied from the Start Date whatever its Treatment (engine.changes).
 - an event dated before its line's Booking Date takes effect on the Booking Date.
+- a balance at a day (backlog, RPO, deferred, unbilled) is the book as known at its end: modify, cancel and
+  progress events dated after it are left out (Book.as_of). Revenue, billings and bookings up to a day never
+  depend on a later event anyway, so the rollforwards between balances still tie.
 Problems are located on the events range (table "events"); a contract with a bad event is left out whole.
 """
 from __future__ import annotations
