@@ -619,7 +619,8 @@ def _warnings_and_notices(out: _Collector, lines: Lines, col_of: dict) -> None:
                                    ("billing_start", "billing periods start on each line's Start Date", periodic)):
         if relevant and key not in col_of:
             out.add(0, None, None, f"no {COLUMNS[key][0]} column: {default}", INFO)
-    for i in np.flatnonzero(lines.end >= add_months(lines.start, LONG_TERM_MONTHS)):
+    maybe = np.flatnonzero(lines.end - lines.start >= 3652)  # 10 years are 3,652 or 3,653 days
+    for i in maybe[lines.end[maybe] >= add_months(lines.start[maybe], LONG_TERM_MONTHS)]:
         out.add(int(lines.row[i]) - 1, col_of.get("end_date"), _iso(lines.end[i]),
                 f"term {_iso(lines.start[i])} to {_iso(lines.end[i])} is longer than 10 years: check the End Date "
                 f"(figures are computed as entered)", WARNING)
@@ -628,13 +629,15 @@ def _warnings_and_notices(out: _Collector, lines: Lines, col_of: dict) -> None:
     exact = int(np.abs(amount).max()) * n < 2**62
     totals = np.zeros(size, dtype=np.int64 if exact else object)
     np.add.at(totals, codes, amount if exact else amount.astype(object))
-    first = np.full(size, n, dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(n))
     amount_col = col_of.get("amount")
-    for c in np.flatnonzero(totals < 0):
-        i = int(first[c])
+    negative_total = np.asarray(totals < 0, dtype=bool)
+    for i in np.flatnonzero(negative_total[codes]):  # the first line of each contract with a negative total
+        c = int(codes[i])
+        if not negative_total[c]:
+            continue
+        negative_total[c] = False
         out.add(int(lines.row[i]) - 1, amount_col, cents_to_decimal(int(amount[i])),
-                f"the Amounts of contract {lines.contract[i]} sum to {cents_to_decimal(int(totals[c]))}: a negative "
+                f"the Amounts of contract {lines.contract[i]} sum to {cents_to_decimal(int(totals[c])):,}: a negative "
                 f"contract total (a missing line, or a sign?); figures are computed as entered", WARNING)
     negative = (amount < 0) & ~lines.has_ssp
     if negative.any():
