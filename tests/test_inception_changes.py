@@ -1,5 +1,6 @@
 """A modification or cancellation dated on or before the Booking Date is part of the terms at inception: no
-contract existed yet to modify (ASC 606-10-25-9 / 25-10, a modification changes an approved contract). Whatever
+contract existed yet to modify (ASC 606-10-25-10: a modification changes an approved contract; 25-9: terms agreed
+at or near the same time are one contract). Whatever
 its Treatment it applies from the line's Start Date, and what the new terms have earned by the Booking Date is
 recognized on the Booking Date (revenue is never recognized before a contract exists, ASC 606-10-25-1)."""
 from decimal import Decimal as D

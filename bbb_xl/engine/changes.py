@@ -22,8 +22,8 @@ invoice on d when none is left; a cancel drops the later invoices and bills (or 
 A contract billed by invoice events keeps exactly those. Bookings: each change is a booking of New Amount - old
 Amount dated d. On an allocated (SSP) contract the line's allocated amount moves by the same difference.
 
-A change dated on or before the Booking Date is part of the terms at inception (no contract existed to modify,
-ASC 606-10-25-10): whatever its Treatment it applies from the Start Date like a catch-up, and since nothing is
+A change dated on or before the Booking Date is part of the terms at inception (no approved contract existed to
+modify, ASC 606-10-25-10; terms agreed at or near the same time are one contract, 25-9): whatever its Treatment it applies from the Start Date like a catch-up, and since nothing is
 recognized before the Booking Date, what the new terms earned by then lands on the Booking Date; its booking and
 invoices are dated on the Booking Date too. Its record shows Treatment "inception" and no catch-up of its own.
 """
