@@ -240,7 +240,7 @@ def test_unknown_dimension_name_is_a_located_settings_error():
     p = problems[0]
     assert p.location == f"Settings!B{row}" and p.is_error
     assert p.message == "Dimensions: no column 'Regoin' in Contracts (did you mean 'Region'?)"
-    assert reports.status == "1 problem \u2014 see Exceptions"
+    assert reports.status == "1 error \u2014 see Exceptions"
     exceptions = reports.sheets["Exceptions"].rows()
     assert [f"Settings!B{row}", "Value", "Regoin", "error", p.message] in exceptions
     # the other names still apply, and Run Info says why Regoin is not shown

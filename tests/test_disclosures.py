@@ -180,7 +180,6 @@ def test_deferred_tab_shows_the_split_at_each_period_end():
     assert find_row(tab, "2026-03-31")[:7] == ["2026-03-31", 1200000, 2100000, 3300000, 30000, 0, 30000]
 
 
-@pytest.mark.xfail(strict=False, reason="needs Book.as_of from the balances-as-of fix")
 def test_deferred_split_counts_only_events_dated_on_or_before_the_day():
     # issue 11's line: 1,200 for 2026 billed upfront, cancelled 2026-07-01 at 600. At 2026-06-30 the cancel has
     # not happened: L = 1,200 - 600 = 600, all of it revenue within 12 months on the terms known then -> (600, 0),

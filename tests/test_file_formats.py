@@ -41,7 +41,8 @@ def write(path, rows, encoding="utf-8", delimiter=",", bom=b""):
 
 
 def notes(book):
-    return [p.message for p in book.problems if p.severity == "info"]
+    """How the file was read (the info notices about columns left at their defaults are not about the file)."""
+    return [p.message for p in book.problems if p.severity == "info" and not p.message.startswith("no ")]
 
 
 FORMATS = {  # name: (encoding, delimiter, BOM, what the reader says)

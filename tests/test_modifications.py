@@ -151,7 +151,8 @@ def test_allocated_contract_moves_the_allocated_amount_by_the_same_difference():
 
 
 @pytest.mark.parametrize("event, message, column", [
-    (ev("C1", "a", "2025-12-31", "modify", 1800), "before the Start Date 2026-01-01", "Date"),
+    # dated before the Start Date: an error only after the Booking Date (tests/test_inception_changes.py); on or
+    # before it (here Booking Date = Start Date) it is part of the terms at inception
     (ev("C1", "a", "2027-01-01", "cancel"), "after the End Date 2026-12-31", "Date"),
     (ev("C1", "a", "2026-07-01", "modify", 1800, "2026-06-30"), "before the modification's Date", "End Date"),
     (ev("C1", "a", "2026-07-01", "modify", 1800, None, "retroactive"), "not one of prospective, catch-up",

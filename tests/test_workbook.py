@@ -251,7 +251,7 @@ def test_settings_problems_are_located_and_no_figures_are_computed(demo, tmp_pat
         in problems
     assert any(p.startswith("Settings!B7: Period: 'weekly'") for p in problems)
     assert any(p.startswith("Settings!B3: Currency") for p in problems)
-    assert result.status == "3 problems \u2014 see Exceptions"
+    assert result.status == "3 errors \u2014 see Exceptions"
     assert "not refreshed" in result.reports.sheets["Revenue"].cell(1, 1)
 
 

@@ -12,8 +12,9 @@ EXCEL_ERROR_CODES = {
     -2146826259: "#NAME?", -2146826252: "#NUM!", -2146826246: "#N/A",
 }
 
-ERROR = "error"
-WARNING = "warning"
+ERROR = "error"  # the contract is left out of every figure
+WARNING = "warning"  # figures computed, but probably not what was meant: check the input
+INFO = "info"  # a notice: how the input was read (a defaulted column), nothing to fix
 
 
 def excel_error(value: object) -> str | None:
@@ -106,3 +107,7 @@ class BBBError(Exception):
 
 def errors_only(problems: Iterable[Problem]) -> list[Problem]:
     return [p for p in problems if p.is_error]
+
+
+def warnings_only(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == WARNING]

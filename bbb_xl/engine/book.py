@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..core.dates import add_months, iso
-from ..core.errors import BBBError, Problem, errors_only
+from ..core.errors import INFO, BBBError, Problem, errors_only
 from ..core.money import cents_to_decimal, mul_div_round
 from ..core.periods import (CALENDAR, Calendar, Period, as_of_day, flow_window, normalize_period_kind,
                             period_grid, schedule_window)
@@ -66,6 +66,7 @@ class Book:
         if fx is not None or parsed.lines.currency is not None:
             parsed, self.fx = apply_fx(parsed, fx, reporting_currency, fx_sheet, fx_origin)
         rows_before = parsed.lines.row
+        self._events_source = (events, events_sheet, events_origin)  # to rebuild the book as known at a day
         self.events: AppliedEvents = apply_events(parsed, events, events_sheet, events_origin)
         parsed = self.events.parsed
         if self.fx is not None and len(parsed.lines) != len(self.fx.converted):  # contracts left out by events
@@ -74,7 +75,8 @@ class Book:
                               den=self.fx.den[keep])
         self.parsed = parsed
         self.lines: Lines = parsed.lines
-        self.problems: tuple[Problem, ...] = parsed.problems
+        # errors and warnings first, info notices (how a defaulted column was read) last
+        self.problems: tuple[Problem, ...] = tuple(sorted(parsed.problems, key=lambda p: p.severity == INFO))
         self.calendar = calendar
         self.reporting_currency = (self.fx.reporting if self.fx is not None and self.fx.reporting else
                                    (reporting_currency or None))
@@ -92,6 +94,32 @@ class Book:
         """options: how text amounts and dates are read (core.options.ParseOptions), for contracts and events."""
         return cls(parse_contracts(rows, sheet=sheet, origin=origin, options=options), calendar, events, events_sheet,
                    events_origin, fx, reporting_currency, fx_sheet, fx_origin)
+
+    def as_of(self, day: int) -> "Book":
+        """The book as known at the end of `day`: this book when no modify, cancel or progress event is dated
+        after it, else a book of the same lines without those events (invoice events stay). Balances at `day`
+        are read from it, so they never depend on a later event. One book per distinct set of events seen."""
+        cuts = self.events.change_days
+        if cuts is None or day >= cuts[-1]:
+            return self
+        seen = int(np.searchsorted(cuts, day, side="right"))  # the events dated cuts[:seen] are known
+        cache = self.__dict__.setdefault("_as_of_books", {})
+        book = cache.get(seen)
+        if book is None:
+            book = cache[seen] = self._known_by(int(cuts[seen]) - 1)
+        return book
+
+    def _known_by(self, day: int) -> "Book":
+        book = object.__new__(Book)
+        for name in ("fx", "calendar", "reporting_currency", "_exact_int64", "problems", "_events_source"):
+            setattr(book, name, getattr(self, name))
+        data, sheet, origin = self._events_source
+        # self.parsed already leaves out the contracts with a bad event: the same lines, in the same order
+        book.events = apply_events(self.parsed, data, sheet, origin, known_by=day)
+        book.parsed = self.parsed
+        book.lines = self.lines
+        assert len(book.events.parsed.lines) == len(self.lines)
+        return book
 
     @property
     def errors(self) -> list[Problem]:
@@ -296,6 +324,9 @@ class Book:
         return int(self._balances(metric, np.array([day], dtype=np.int64), sel, None)[1][0][0])
 
     def rpo_cents(self, day: int, sel: np.ndarray) -> tuple[int, int]:
+        known = self.as_of(day)
+        if known is not self:
+            return known.rpo_cents(day, sel)
         later = int(add_months(np.int64(day), 12))
         days = np.array([day, later], dtype=np.int64)
         within = after = 0
@@ -329,7 +360,24 @@ class Book:
         return within, after
 
     def _balances(self, metric: str, days: np.ndarray, sel: np.ndarray, groups: np.ndarray | None):
-        """Balance per group at each day. groups: code per line (None = one group). Returns (G, rows)."""
+        """Balance per group at each day, each as known at that day (see as_of). groups: code per line (None =
+        one group). Returns (G, rows)."""
+        cuts = self.events.change_days
+        if cuts is None or not len(days) or int(days.min()) >= cuts[-1]:
+            return self._balances_known(metric, days, sel, groups)
+        seen = np.searchsorted(cuts, days, side="right")
+        out = None
+        for k in np.unique(seen):
+            at = np.flatnonzero(seen == k)
+            n_groups, part = self.as_of(int(days[at[0]]))._balances_known(metric, days[at], sel, groups)
+            if out is None:
+                out = np.zeros((n_groups, len(days)), dtype=part.dtype)
+            elif part.dtype != out.dtype:
+                out = out.astype(object)
+            out[:, at] = part
+        return n_groups, out
+
+    def _balances_known(self, metric: str, days: np.ndarray, sel: np.ndarray, groups: np.ndarray | None):
         n_groups = 1 if groups is None else int(groups.max(initial=-1)) + 1
         gcodes = np.zeros(len(self.lines), dtype=np.int64) if groups is None else groups
         out = np.zeros((n_groups, len(days)), dtype=np.int64 if self._exact_int64 else object)
@@ -415,11 +463,11 @@ class Book:
     # --- disclosures (engine.disclosures: each reads only the book it is given) --------------------------------
     def deferred_split_cents(self, day: int, sel: np.ndarray) -> tuple[int, int]:
         from .disclosures import deferred_split_cents
-        return deferred_split_cents(self, day, sel)
+        return deferred_split_cents(self.as_of(day), day, sel)  # what is current depends on events known by day
 
     def contract_asset_split_cents(self, day: int, sel: np.ndarray) -> tuple[int, int]:
         from .disclosures import contract_asset_split_cents
-        return contract_asset_split_cents(self, day, sel)
+        return contract_asset_split_cents(self.as_of(day), day, sel)
 
     def revenue_from_opening_deferred_cents(self, first: int, last: int, sel: np.ndarray) -> int:
         from .disclosures import revenue_from_opening_deferred_cents

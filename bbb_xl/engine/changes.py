@@ -21,6 +21,11 @@ price is spread over the invoices the line's calendar schedules on or after d (c
 invoice on d when none is left; a cancel drops the later invoices and bills (or credits) the difference on d.
 A contract billed by invoice events keeps exactly those. Bookings: each change is a booking of New Amount - old
 Amount dated d. On an allocated (SSP) contract the line's allocated amount moves by the same difference.
+
+A change dated on or before the Booking Date is part of the terms at inception (no approved contract existed to
+modify, ASC 606-10-25-10; terms agreed at or near the same time are one contract, 25-9): whatever its Treatment it applies from the Start Date like a catch-up, and since nothing is
+recognized before the Booking Date, what the new terms earned by then lands on the Booking Date; its booking and
+invoices are dated on the Booking Date too. Its record shows Treatment "inception" and no catch-up of its own.
 """
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ from ..core.money import round_half_away
 
 MODIFY, CANCEL = "modify", "cancel"
 PROSPECTIVE, CATCH_UP = "prospective", "catch-up"
+INCEPTION = "inception"  # a change dated on or before the Booking Date: part of the terms at inception
 MONTHLY, DAILY, POINT_IN_TIME = 0, 1, 2
 
 
@@ -75,7 +81,7 @@ class Change:
     line: int  # index into the lines
     date: int
     kind: str  # modify / cancel
-    treatment: str  # prospective / catch-up / '' (cancel)
+    treatment: str  # prospective / catch-up / '' (cancel) / inception (dated on or before the Booking Date)
     old_amount: int
     new_amount: int
     old_end: int
@@ -165,6 +171,11 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
             state.invoices.append((date, Fraction(amount * cum, total), pf, pl))
     for day, kind, new_amount, new_end, treatment, row in events:
         eff = max(day, booking)
+        # on or before the Booking Date no contract existed to modify: the change is part of the terms at
+        # inception, applied from the Start Date whatever its Treatment (earned to date lands on the Booking Date)
+        inception = day <= booking
+        if inception and kind == MODIFY:
+            treatment = CATCH_UP
         u_prev = state.unrounded(day - 1)
         rec_prev = state.recognized(day - 1)
         billed_u = state.billed_before(day) if state.invoices is not None else None
@@ -208,6 +219,8 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
         catch_up = 0 if treatment == PROSPECTIVE else (
             _round(new_piece.u0 + new_piece.delta) - rec_prev if kind == CANCEL else
             (_round(new_piece.value(day - 1, monthly)) if day - 1 >= booking else 0) - rec_prev)
+        if inception:
+            catch_up, treatment = 0, INCEPTION
         records.append(Change(row, str(lines.contract[i]), str(lines.line_id[i]), i, day, kind, treatment,
                               old_amount, new_amount, old_end, end, new_amount - amount, catch_up,
                               (new_amount - amount) - catch_up, rec_prev, rec_prev + catch_up))
@@ -253,4 +266,4 @@ def build_changes(lines, first: np.ndarray, last: np.ndarray, per_line: dict, in
     return Changes(out, changed, final_amount, final_alloc, records)
 
 
-__all__ = ["build_changes", "Changes", "Change", "MODIFY", "CANCEL", "PROSPECTIVE", "CATCH_UP"]
+__all__ = ["build_changes", "Changes", "Change", "MODIFY", "CANCEL", "PROSPECTIVE", "CATCH_UP", "INCEPTION"]

@@ -20,9 +20,13 @@ Semantics (`apply_events`):
 - cancel / modify (engine.changes): contract modifications (ASC 606-10-25-13) and cancellations of a monthly,
   daily or point in time line, applied per line in date order. A cancel without Line ID cancels every line of
   the contract; a modify (or a cancel with an Amount) on a contract of several lines needs a Line ID. Dated before
-  the line's Start Date or after its (current) End Date, after a cancellation, or with a new End Date before the
-  Date: an error.
+  the line's Start Date (unless on or before its Booking Date) or after its (current) End Date, after a
+  cancellation, or with a new End Date before the Date: an error. One dated on or before the Booking Date is
+  part of the terms at inception: applied from the Start Date whatever its Treatment (engine.changes).
 - an event dated before its line's Booking Date takes effect on the Booking Date.
+- a balance at a day (backlog, RPO, deferred, unbilled) is the book as known at its end: modify, cancel and
+  progress events dated after it are left out (Book.as_of). Revenue, billings and bookings up to a day never
+  depend on a later event anyway, so the rollforwards between balances still tie.
 Problems are located on the events range (table "events"); a contract with a bad event is left out whole.
 """
 from __future__ import annotations
@@ -97,6 +101,8 @@ class AppliedEvents:
     pit_start: np.ndarray | None = None  # recognition day per line (Start Date, or a 100% milestone's day)
     events_read: int = 0
     changes: Changes | None = None  # modifications and cancellations (engine.changes)
+    # sorted distinct Dates of the applied modify / cancel / progress events: a balance at t sees those <= t
+    change_days: np.ndarray | None = None
 
 
 def parse_percent(value) -> Fraction:
@@ -271,8 +277,11 @@ def normalize_event_name(value) -> str:
     return "percent complete" if normalize_header(str(value)) in ("percentcomplete", "progress") else "milestone"
 
 
-def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEET, origin=None) -> AppliedEvents:
-    """Check events against the contracts, leave out contracts with a bad event, and compute what they change."""
+def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEET, origin=None,
+                 known_by: int | None = None) -> AppliedEvents:
+    """Check events against the contracts, leave out contracts with a bad event, and compute what they change.
+    known_by: leave out the modify, cancel and progress events dated after this day (the book as known at its
+    end; invoices stay: they replace the whole billing schedule)."""
     lines = parsed.lines
     progress_rec = np.isin(lines.recognition, _PROGRESS_RECOGNITION)
     has_progress_lines = bool(progress_rec.any())
@@ -327,6 +336,8 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
             bad_contracts.add(e.ckey)
             continue
         resolved.append((e, targets))
+    if known_by is not None:
+        resolved = [(e, t) for e, t in resolved if not (_is_change(e, t, rec) and e.date > known_by)]
 
     # --- modifications and cancellations: checked line by line in date order
     per_line: dict[int, list] = {}
@@ -336,13 +347,15 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
                 per_line.setdefault(i, []).append(e)
     for i, evs in per_line.items():
         evs.sort(key=lambda e: (e.date, e.r))
-        end, start, cancelled = int(lines.end[i]), int(lines.start[i]), None
+        end, start, booked, cancelled = int(lines.end[i]), int(lines.start[i]), int(lines.booking[i]), None
         what = f"line {lines.line_id[i]} of contract {lines.contract[i]}" if lines.line_id[i] else \
             f"contract {lines.contract[i]}"
         for e in evs:
             message, column = None, "Date"
-            if e.date < start:
-                message = f"{e.kind} dated {iso(e.date)} is before the Start Date {iso(start)} of {what}"
+            if e.date < start and e.date > booked:  # on or before the Booking Date: terms at inception
+                message = (f"{e.kind} dated {iso(e.date)} is before the Start Date {iso(start)} of {what} (only a "
+                           f"change on or before its Booking Date {iso(booked)}, part of the terms at inception, "
+                           f"may be)")
             elif cancelled is not None:
                 message = f"{e.kind} dated {iso(e.date)}: {what} was cancelled on {iso(cancelled)}"
             elif e.date > end:
@@ -387,6 +400,7 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     invoiced_contracts: set[str] = set()
     progress_events: dict[int, list] = {int(i): [] for i in np.flatnonzero(progress_rec)}
     pit_start = None
+    change_days = {e.date for e, targets in resolved if _is_change(e, targets, rec)}
     for e, targets in resolved:
         if e.kind in (MODIFY, CANCEL):
             continue
@@ -468,7 +482,17 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     new_problems = tuple(parsed.problems) + tuple(sorted(problems, key=lambda p: p.row or 0)) + tuple(warnings)
     parsed = replace(parsed, problems=new_problems)
     return AppliedEvents(parsed, invoiced, inv_line_a, inv_date_a, inv_amount_a, progress or None,
-                         progress_rec if has_progress_lines else None, pit_start, len(events), changes)
+                         progress_rec if has_progress_lines else None, pit_start, len(events), changes,
+                         np.array(sorted(change_days), dtype=np.int64) if change_days else None)
+
+
+def _is_change(e: _Event, targets: list, rec) -> bool:
+    """A modify, cancel or progress event: a balance at a day before it does not know of it. A 100% milestone on
+    a point in time line is not one: it states the day control transferred (ASC 606-10-25-30), which revenue to
+    date before it already reflects (nothing recognized yet), so leaving it out would move revenue earlier."""
+    if e.kind in (MODIFY, CANCEL):
+        return True
+    return e.kind == PROGRESS and any(int(rec[i]) in _PROGRESS_RECOGNITION for i in targets)
 
 
 def _change_targets(e: _Event, targets: list, lines, rec):

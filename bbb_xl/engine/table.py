@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.dates import EPOCH, MAX_DATE, MIN_DATE, parse_date
-from ..core.errors import (EXCEL_ERROR_CODES, EXCEL_ERROR_TEXT, ERROR, WARNING, Problem,  # noqa: F401
+from ..core.dates import EPOCH, MAX_DATE, MIN_DATE, add_months, parse_date
+from ..core.errors import (EXCEL_ERROR_CODES, EXCEL_ERROR_TEXT, ERROR, INFO, WARNING, Problem,  # noqa: F401
                            column_letter, excel_error, show_value)
-from ..core.money import parse_amount_column
+from ..core.money import cents_to_decimal, parse_amount_column
 from ..core.options import ParseOptions
 
 # canonical key -> (display name, required)
@@ -541,6 +541,7 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     )
     if not keep.all():
         lines = lines.take(np.flatnonzero(keep))
+    _warnings_and_notices(out, lines, col_of)
     problems = sorted(out.problems, key=lambda p: p.row or 0)  # stable: column order within a row
     return ParseResult(lines, tuple(problems), n, excluded_ids, excluded_amount, tuple(header), origin, options)
 
@@ -603,6 +604,83 @@ def _billing_name(months: int) -> str:
 
 def _iso(day) -> str:
     return (EPOCH + dt.timedelta(days=int(day))).isoformat()
+
+
+LONG_TERM_MONTHS = 120  # a term longer than 10 years is probably a typo in a year
+
+
+def _warnings_and_notices(out: _Collector, lines: Lines, col_of: dict) -> None:
+    """Warnings on the lines kept (figures are still computed: the input is probably not what was meant) and one
+    info notice per missing optional column read with its default. Vectorised: only flagged lines are visited."""
+    n = len(lines)
+    if not n:
+        return
+    periodic = bool((lines.billing_months != 0).any())
+    for key, default, relevant in (("booking_date", "each line booked on its Start Date", True),
+                                   ("recognition", "every line recognized monthly", True),
+                                   ("billing", "every line billed upfront", True),
+                                   ("billing_timing", "every periodic invoice in advance", periodic),
+                                   ("billing_start", "billing periods start on each line's Start Date", periodic)):
+        if relevant and key not in col_of:
+            out.add(0, None, None, f"no {COLUMNS[key][0]} column: {default}", INFO)
+    maybe = np.flatnonzero(lines.end - lines.start >= 3652)  # 10 years are 3,652 or 3,653 days
+    for i in maybe[lines.end[maybe] >= add_months(lines.start[maybe], LONG_TERM_MONTHS)]:
+        out.add(int(lines.row[i]) - 1, col_of.get("end_date"), _iso(lines.end[i]),
+                f"term {_iso(lines.start[i])} to {_iso(lines.end[i])} is longer than 10 years: check the End Date "
+                f"(figures are computed as entered)", WARNING)
+    amount, codes = lines.amount, lines.contract_code
+    size = int(codes.max()) + 1
+    exact = int(np.abs(amount).max()) * n < 2**62
+    totals = np.zeros(size, dtype=np.int64 if exact else object)
+    np.add.at(totals, codes, amount if exact else amount.astype(object))
+    amount_col = col_of.get("amount")
+    negative_total = np.asarray(totals < 0, dtype=bool)
+    for i in np.flatnonzero(negative_total[codes]):  # the first line of each contract with a negative total
+        c = int(codes[i])
+        if not negative_total[c]:
+            continue
+        negative_total[c] = False
+        out.add(int(lines.row[i]) - 1, amount_col, cents_to_decimal(int(amount[i])),
+                f"the Amounts of contract {lines.contract[i]} sum to {cents_to_decimal(int(totals[c])):,}: a negative "
+                f"contract total (a missing line, or a sign?); figures are computed as entered", WARNING)
+    negative = (amount < 0) & ~lines.has_ssp
+    if negative.any():
+        # a discount line of a contract without SSPs is recognized on its own schedule, not allocated over the
+        # contract's performance obligations (ASC 606-10-32-36); a contract with no positive line has nothing to
+        # allocate it to (its negative total is flagged above)
+        has_positive = np.bincount(codes[amount > 0], minlength=size) > 0
+        flagged = np.flatnonzero(negative & has_positive[codes])
+        count = np.bincount(codes[flagged], minlength=size)
+        seen = set()
+        for i in flagged:
+            c = int(codes[i])
+            if c in seen:
+                continue
+            seen.add(c)
+            k = int(count[c])
+            out.add(int(lines.row[i]) - 1, amount_col, cents_to_decimal(int(amount[i])),
+                    f"contract {lines.contract[i]} has {k} negative line{'s' if k > 1 else ''} and no SSPs: a "
+                    f"discount recognized on its own schedule instead of allocated to the contract's lines (ASC "
+                    f"606-10-32-36): give the contract's lines SSPs", WARNING)
+
+
+def booking_after_as_of(parsed: ParseResult, as_of: int) -> list[Problem]:
+    """Warnings for lines booked more than a year after the as-of date (a typo in a year?), located on their
+    Booking Date cell (its Start Date when the column is missing). Called where an as-of date exists (the
+    workbook refresh, with Settings' as-of)."""
+    lines = parsed.lines
+    late = np.flatnonzero(lines.booking > add_months(np.int64(as_of), 12))
+    if not len(late):
+        return []
+    out = _Collector(lines.sheet, parsed.origin, list(parsed.columns))
+    names = [normalize_header(h) if h else "" for h in parsed.columns]
+    j = next((names.index(normalize_header(name)) for name in ("Booking Date", "Start Date")
+              if normalize_header(name) in names), None)
+    for i in late:
+        out.add(int(lines.row[i]) - 1, j, _iso(lines.booking[i]),
+                f"Booking Date {_iso(lines.booking[i])} is more than a year after the as-of date {_iso(as_of)}: "
+                f"a typo in the year? (figures are computed as entered)", WARNING)
+    return out.problems
 
 
 def _empty_result(out: _Collector, header, options=None) -> ParseResult:

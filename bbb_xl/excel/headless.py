@@ -10,7 +10,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.errors import BBBError
+from ..core.errors import BBBError, errors_only
 from ..files import _use_defusedxml, check_xlsx_archive, csv_text, workbook_error
 from ..reports import Reports
 from ..xlsx_reader import read_sheets
@@ -26,7 +26,7 @@ class RefreshResult:
     path: Path
     status: str
     lines: int
-    problems: int
+    problems: int  # errors (warnings and notices are computed through: see reports.problems)
     csv_files: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)  # read / compute / write seconds
     reports: Reports | None = None
@@ -71,7 +71,7 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None) -> RefreshRes
     pkg.save_atomic(path)
     t3 = time.perf_counter()
     lines = sum(1 for r in contracts[1:] if any(v not in (None, "") for v in r))
-    return RefreshResult(path, reports.status, lines, len(reports.problems), written,
+    return RefreshResult(path, reports.status, lines, len(errors_only(reports.problems)), written,
                          {"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2}, reports)
 
 

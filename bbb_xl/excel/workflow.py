@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..core.errors import column_letter
+from ..core.errors import column_letter, errors_only
 from ..core.periods import CALENDAR
 from ..engine.book import Book
-from ..engine.table import normalize_header, parse_contracts
+from ..engine.table import booking_after_as_of, normalize_header, parse_contracts
 from ..reports import OPTIONAL_REPORT_SHEETS, REPORT_SHEETS, ChartData, Reports, SheetReport, build_reports, \
     status_text
 from ..settings import parse_settings, read_parse_options
@@ -50,10 +50,10 @@ START_TEXT = [
 ]
 
 
-def start_here(status: str, problems: int) -> SheetReport:
+def start_here(status: str, errors: int) -> SheetReport:
     s = SheetReport(START)
     s.add(1, 1, [["bbb_xl \u2014 bookings, billings, backlog and deferred revenue"]], "title")
-    s.add(2, 1, [["Status", status]], ["subtitle", "status_ok" if not problems else "status_bad"])
+    s.add(2, 1, [["Status", status]], ["subtitle", "status_ok" if not errors else "status_bad"])
     s.add(4, 1, [[line] for line in START_TEXT], "text")
     for i, line in enumerate(START_TEXT):
         if line in ("How to use it", "Report tabs (values, readable without Python)"):
@@ -75,9 +75,12 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
     if settings is None:
         reports = _not_refreshed(book, settings_problems)
     else:
-        reports = build_reports(book, settings, input_problems=settings_problems, contract_rows=contract_rows,
-                                refreshed_at=refreshed_at, event_rows=event_rows, fx_rows=fx_rows)
-    reports.sheets[START] = start_here(reports.status, len(reports.problems))
+        # where an as-of date exists: lines booked more than a year after it (warnings)
+        late = booking_after_as_of(book.parsed, settings.as_of)
+        reports = build_reports(book, settings, input_problems=list(settings_problems) + late,
+                                contract_rows=contract_rows, refreshed_at=refreshed_at, event_rows=event_rows,
+                                fx_rows=fx_rows)
+    reports.sheets[START] = start_here(reports.status, len(errors_only(reports.problems)))
     return reports
 
 

@@ -5,9 +5,9 @@ import numpy as np
 
 from ..core.dates import iso
 from ..engine.book import Book
-from ..engine.disclosures import (contract_asset_split_cents, deferred_split_cents,
-                                  revenue_from_opening_deferred_cents)
+from ..engine.disclosures import revenue_from_opening_deferred_cents
 from .model import MONEY, SheetReport, money_text
+
 
 def revenue_from_opening_deferred(book: Book, bounds: np.ndarray, rec: np.ndarray | None = None) -> np.ndarray:
     """ASC 606-10-50-8: per period, the revenue recognized that was in deferred revenue at the period's start,
@@ -72,8 +72,8 @@ def current_split_section(s, top, book, settings, periods, deferred, unbilled):
     sel = np.arange(len(book.lines))
     rows = []
     for j, p in enumerate(periods):
-        d_cur, d_non = deferred_split_cents(book, p.last, sel)
-        a_cur, a_non = contract_asset_split_cents(book, p.last, sel)
+        d_cur, d_non = book.deferred_split_cents(p.last, sel)
+        a_cur, a_non = book.contract_asset_split_cents(p.last, sel)
         rows.append([iso(p.last), d_cur, d_non, int(deferred[j + 1]), a_cur, a_non, int(unbilled[j + 1])])
     s.add(top + 3, 1, rows, ["text"] + [MONEY] * 6)
     return s

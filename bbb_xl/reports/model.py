@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.errors import ERROR, WARNING
+
 # Styles every writer knows: text, title, subtitle, header, money, money_total, date, ratio, int, status_ok,
 # status_bad, banner, stamp (date and time).
 MONEY = "money"
@@ -113,8 +115,13 @@ def money_texts(cents: np.ndarray) -> list[list[str]]:
 
 
 def status_text(problems) -> str:
-    n = len(problems)
-    return "Inputs OK" if n == 0 else f"{n} problem{'s' if n > 1 else ''} \u2014 see Exceptions"
+    """Errors decide the status; warnings are counted beside them; info notices are not counted."""
+    errors = sum(1 for p in problems if p.severity == ERROR)
+    warnings = sum(1 for p in problems if p.severity == WARNING)
+    counted = [f"{n} {word}{'s' if n > 1 else ''}" for n, word in ((errors, "error"), (warnings, "warning")) if n]
+    if not errors:
+        return "Inputs OK" + (f" \u2014 {counted[0]}" if warnings else "")
+    return f"{', '.join(counted)} \u2014 see Exceptions"
 
 
 def fingerprint(rows) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.dates import iso, to_date
+from ..core.errors import errors_only
 from .model import MONEY, ChartData, SheetReport, money_text
 
 def summary_sheet(book, settings, periods, problems, status, title, boo_p, bil_p, rev_p, backlog, deferred):
@@ -11,7 +12,7 @@ def summary_sheet(book, settings, periods, problems, status, title, boo_p, bil_p
     cal = settings.calendar
     as_of = settings.as_of
     s.add(1, 1, [[f"{title}bookings, billings, backlog and deferred revenue"]], "title")
-    s.add(2, 1, [["Status", status]], ["subtitle", "status_ok" if not problems else "status_bad"])
+    s.add(2, 1, [["Status", status]], ["subtitle", "status_bad" if errors_only(problems) else "status_ok"])
     parsed = book.parsed
     if parsed.excluded_contracts:
         n = len(parsed.excluded_contracts)
