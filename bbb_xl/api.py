@@ -118,17 +118,34 @@ def checked_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None) -> B
     return book
 
 
-def check_rows(book: Book) -> list[list]:
+def check_rows(book: Book, filter=None) -> list[list]:
     """BBB_CHECK's table: every problem as [row, column, value, severity, problem], or one OK row.
 
     Row is the row within its range (1 = the header row): a number for the contracts range, text `Events N`
-    for row N of the events range and `FX N` for row N of the FX range."""
-    if not book.problems:
+    for row N of the events range and `FX N` for row N of the FX range. With a filter: a filter error is an
+    error row, and each value that matches no line an `info` row (the formulas give 0 for it)."""
+    problems = list(book.problems) + filter_problems(book, filter)
+    if not problems:
         n = len(book.lines)
         return [["OK", f"{n} line{'s' if n != 1 else ''}, no problems"]]
     header = ["Row", "Column", "Value", "Severity", "Problem"]
     return [header] + [[_row_text(p), p.column or "", _cell_text(p.value), p.severity, p.message]
-                       for p in book.problems]
+                       for p in problems]
+
+
+INFO = "info"
+
+
+def filter_problems(book: Book, filter) -> list[Problem]:
+    """A filter's error, or one `info` problem per value that matches no line."""
+    if filter is None or (isinstance(filter, str) and not filter.strip()):
+        return []
+    try:
+        misses = book.filter_lines(str(filter)).misses
+    except BBBError as exc:
+        return [Problem(None, None, filter, p.message, table="filter") for p in exc.problems]
+    return [Problem(None, m.column, m.value, f"filter '{m.clause}': no line has {m.column} '{m.value}' yet: "
+                    f"the formulas give 0 for it", severity=INFO, table="filter") for m in misses]
 
 
 def _row_text(p: Problem):
@@ -136,6 +153,8 @@ def _row_text(p: Problem):
         return "Events" if p.row is None else f"Events {p.row}"
     if p.table == "fx":
         return "FX" if p.row is None else f"FX {p.row}"
+    if p.table == "filter":
+        return "Filter"
     return p.row
 
 

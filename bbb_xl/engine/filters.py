@@ -1,0 +1,264 @@
+"""The filter grammar of every `filter` argument and `--filter` option, and its matching against a book's columns.
+
+    Region=EMEA                  lines whose Region is EMEA (names and values ignore case)
+    Region=EMEA|AMER             any of the values
+    Region!=APAC                 all but these values (blank Region included)
+    Customer="Acme | Co"         a value holding | ; = or " is quoted ("" is a quote inside quotes)
+    Customer=Acme, Inc.          a comma is part of the value
+    Region=EMEA; Segment=SMB     clauses separated by ; must all hold
+
+A value that matches no line never passes silently as a table of zeros: `strict` (the command line) refuses it
+with the existing values; otherwise (the formulas) a value close to an existing one is a typo and refused with the
+suggestion, and any other is allowed (a region without lines yet gives 0) and reported as a `Miss`.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..core.errors import BBBError
+
+SHOWN_VALUES = 10  # existing values listed in a refusal
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One `Column=V1|V2` (or `Column!=...`) clause: the values as written, unquoted."""
+
+    column: str
+    values: tuple[str, ...]
+    exclude: bool
+    text: str  # the clause as written, for messages
+
+
+@dataclass(frozen=True)
+class ColumnKeys:
+    """A column's distinct values: case-folded keys (sorted), the text shown for each, and each line's key."""
+
+    name: str  # display name
+    keys: np.ndarray  # object array of distinct case-folded values
+    shown: tuple[str, ...]  # a display text per key
+    inverse: np.ndarray  # per line: index into keys
+
+
+@dataclass(frozen=True)
+class Miss:
+    """A filter value no line has (allowed in formulas: it gives 0)."""
+
+    clause: str
+    column: str
+    value: str
+    existing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Selection:
+    indices: np.ndarray
+    misses: tuple[Miss, ...]
+
+
+def column_keys(name: str, values: np.ndarray) -> ColumnKeys:
+    """Distinct values of a column (text per line), compared case-insensitively."""
+    texts = np.asarray(["" if v is None else str(v) for v in values], dtype=object) if values.dtype != object \
+        else values
+    uniq, first, inverse = np.unique(texts, return_index=True, return_inverse=True)
+    folded = [str(u).casefold() for u in uniq]
+    keys = sorted(set(folded))
+    code = {k: i for i, k in enumerate(keys)}
+    remap = np.fromiter((code[f] for f in folded), dtype=np.int64, count=len(folded))
+    shown: dict[int, str] = {}
+    for j in np.argsort(first, kind="stable"):  # the first spelling met in the range is the one shown
+        shown.setdefault(int(remap[j]), str(uniq[j]))
+    return ColumnKeys(name, np.array(keys, dtype=object), tuple(shown[i] for i in range(len(keys))),
+                      remap[inverse.ravel()] if len(inverse) else np.zeros(0, dtype=np.int64))
+
+
+# --- parsing ------------------------------------------------------------------------------------------------------
+
+def parse(text) -> tuple[Clause, ...]:
+    """The clauses of a filter text (empty for a blank filter); BBBError for text that is not the grammar."""
+    if text is None or not str(text).strip():
+        return ()
+    text = str(text)
+    clauses = []
+    for raw in _split(text, ";", text):
+        if not _unquoted_text(raw).strip():
+            continue
+        clauses.append(_clause(raw, text))
+    return tuple(clauses)
+
+
+def _split(text: str, sep: str, whole: str) -> list[str]:
+    """Split on sep outside double quotes (quotes kept in the parts)."""
+    parts, current, quoted = [], [], False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == sep and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    if quoted:
+        raise BBBError(f"filter '{whole.strip()}' has an unclosed quote (\")")
+    parts.append("".join(current))
+    return parts
+
+
+def _unquoted_text(part: str) -> str:
+    return part.replace('"', "")
+
+
+def _clause(raw: str, whole: str) -> Clause:
+    shown = raw.strip()
+    eq = _first_unquoted(raw, "=")
+    if eq < 0:
+        raise BBBError(f"filter '{shown}' is not Column=Value")
+    exclude = eq > 0 and raw[eq - 1] == "!"
+    column = _value(raw[: eq - 1 if exclude else eq], shown)
+    rest = raw[eq + 1:]
+    if not column:
+        raise BBBError(f"filter '{shown}' has no column name before '{'!=' if exclude else '='}'")
+    if rest.lstrip().startswith("="):
+        right = f"{column}={rest.lstrip()[1:].strip()}"
+        raise BBBError(f"filter '{shown}': write one '=' ({right}); '|' separates values, '!=' excludes")
+    values = []
+    for part in _split(rest, "|", whole):
+        if _first_unquoted(part, "=") >= 0:
+            bad = _value(part, shown)
+            raise BBBError(f"filter '{shown}': quote a value that contains '=' ({column}=\"{bad}\")")
+        values.append(_value(part, shown))
+    return Clause(column, tuple(values), exclude, shown)
+
+
+def _first_unquoted(text: str, ch: str) -> int:
+    quoted = False
+    for i, c in enumerate(text):
+        if c == '"':
+            quoted = not quoted
+        elif c == ch and not quoted:
+            return i
+    return -1
+
+
+def _value(part: str, clause: str) -> str:
+    """A value as written: unquoted spaces at either end dropped, quoted text kept as is, "" inside quotes = "."""
+    chars: list[tuple[str, bool]] = []
+    quoted, i = False, 0
+    while i < len(part):
+        c = part[i]
+        if c == '"':
+            if quoted and i + 1 < len(part) and part[i + 1] == '"':
+                chars.append(('"', True))
+                i += 2
+                continue
+            quoted = not quoted
+        else:
+            chars.append((c, quoted))
+        i += 1
+    while chars and not chars[0][1] and chars[0][0].isspace():
+        chars.pop(0)
+    while chars and not chars[-1][1] and chars[-1][0].isspace():
+        chars.pop()
+    return "".join(c for c, _ in chars)
+
+
+# --- matching -----------------------------------------------------------------------------------------------------
+
+def select(text, n_lines: int, column: Callable[[str], ColumnKeys], strict: bool = False) -> Selection:
+    """The lines a filter keeps (all clauses must hold), and the values that matched no line.
+
+    strict: an unmatched value is an error listing existing values (the command line). Otherwise only an
+    unmatched value that looks like a typo of an existing one is an error; the others are returned as misses."""
+    clauses = parse(text)
+    if not clauses:
+        return Selection(np.arange(n_lines), ())
+    mask = np.ones(n_lines, dtype=bool)
+    misses = []
+    for clause in clauses:
+        col = column(clause.column)
+        wanted = np.zeros(len(col.keys), dtype=bool)
+        for value in clause.values:
+            key = value.casefold()
+            k = int(np.searchsorted(col.keys, key)) if len(col.keys) else 0
+            if k < len(col.keys) and col.keys[k] == key:
+                wanted[k] = True
+                continue
+            _refuse_if_needed(clause, col, value, strict)
+            misses.append(Miss(clause.text, col.name, value, col.shown))
+        hit = wanted[col.inverse] if len(col.keys) else np.zeros(n_lines, dtype=bool)
+        mask &= ~hit if clause.exclude else hit
+    return Selection(np.flatnonzero(mask), tuple(misses))
+
+
+def _refuse_if_needed(clause: Clause, col: ColumnKeys, value: str, strict: bool) -> None:
+    op = "!=" if clause.exclude else "="
+    keys = list(col.keys)
+    parts = [p.strip().casefold() for p in value.split(",")]
+    if len(parts) > 1 and all(p in keys for p in parts):  # Region=EMEA,AMER: a list written the spreadsheet way
+        listed = "|".join(col.shown[keys.index(p)] for p in parts)
+        raise BBBError(f"filter '{clause.text}': no line has {col.name} '{value}' (a comma is part of a value); "
+                       f"for any of several values write {col.name}{op}{listed}")
+    close = typo_of(value, col.shown)
+    if close is not None:
+        raise BBBError(f"filter '{clause.text}': no line has {col.name} '{value}' (did you mean "
+                       f"{col.name}{op}{_quoted(close)}?)")
+    if strict:
+        raise BBBError(f"filter '{clause.text}': no line has {col.name} '{value}'{_did_you_mean(value, col, op)}. "
+                       f"{_existing(col)}")
+
+
+def _did_you_mean(value: str, col: ColumnKeys, op: str) -> str:
+    match = difflib.get_close_matches(value.casefold(), [s.casefold() for s in col.shown], n=1, cutoff=0.6)
+    if not match:
+        return ""
+    shown = next(s for s in col.shown if s.casefold() == match[0])
+    return f" (did you mean {col.name}{op}{_quoted(shown)}?)"
+
+
+def _existing(col: ColumnKeys) -> str:
+    if not col.shown:
+        return f"No line has a {col.name}."
+    ordered = sorted(col.shown, key=lambda s: (s == "", s.casefold()))
+    listed = ", ".join(s if s else "(blank)" for s in ordered[:SHOWN_VALUES])
+    more = len(ordered) - SHOWN_VALUES
+    return f"{col.name} values: {listed}" + (f" and {more} more" if more > 0 else "")
+
+
+def _quoted(value: str) -> str:
+    return f'"{value}"' if any(c in value for c in '|;="') or value != value.strip() else value
+
+
+def typo_of(value: str, existing) -> str | None:
+    """The existing value `value` is most likely a typo of: the same letters ignoring case and spaces, or at most
+    2 edits (insert, delete, replace a character, case ignored) away. None when none is that close."""
+    folded = value.casefold()
+    squeezed = "".join(folded.split())
+    best, best_distance = None, 3
+    for candidate in existing:
+        c = candidate.casefold()
+        if not c or not squeezed:  # a blank is never a typo of a value, nor a value of a blank
+            continue
+        if "".join(c.split()) == squeezed:
+            return candidate
+        if abs(len(c) - len(folded)) < best_distance:
+            d = _edit_distance(folded, c, best_distance)
+            if d < best_distance:
+                best, best_distance = candidate, d
+    return best
+
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, stopping early once every path is at least `limit`."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) >= limit:
+            return limit
+        previous = current
+    return previous[-1]
