@@ -203,29 +203,33 @@ def _refuse_if_needed(clause: Clause, col: ColumnKeys, value: str, strict: bool)
         raise BBBError(f"filter '{clause.text}': no line has {col.name} '{value}' (a comma is part of a value); "
                        f"for any of several values write {col.name}{op}{listed}")
     close = typo_of(value, col.shown)
+    if strict:
+        mean = close or next(iter(_similar(value, col.shown, cutoff=0.6)), None)
+        hint = f" (did you mean {col.name}{op}{_quoted(mean)}?)" if mean else ""
+        raise BBBError(f"filter '{clause.text}': no line has {col.name} '{value}'{hint}. {_existing(value, col)}")
     if close is not None:
         raise BBBError(f"filter '{clause.text}': no line has {col.name} '{value}' (did you mean "
                        f"{col.name}{op}{_quoted(close)}?)")
-    if strict:
-        raise BBBError(f"filter '{clause.text}': no line has {col.name} '{value}'{_did_you_mean(value, col, op)}. "
-                       f"{_existing(col)}")
 
 
-def _did_you_mean(value: str, col: ColumnKeys, op: str) -> str:
-    match = difflib.get_close_matches(value.casefold(), [s.casefold() for s in col.shown], n=1, cutoff=0.6)
-    if not match:
-        return ""
-    shown = next(s for s in col.shown if s.casefold() == match[0])
-    return f" (did you mean {col.name}{op}{_quoted(shown)}?)"
+def _similar(value: str, existing, cutoff: float = 0.0) -> list[str]:
+    """Existing values, most similar to value first (case ignored)."""
+    folded = value.casefold()
+    scored = [(difflib.SequenceMatcher(None, folded, s.casefold()).ratio(), s) for s in existing if s]
+    return [s for r, s in sorted(scored, key=lambda t: (-t[0], t[1].casefold())) if r >= cutoff]
 
 
-def _existing(col: ColumnKeys) -> str:
-    if not col.shown:
+def _existing(value: str, col: ColumnKeys) -> str:
+    """Up to SHOWN_VALUES existing values, the most similar first."""
+    if not any(col.shown):
         return f"No line has a {col.name}."
-    ordered = sorted(col.shown, key=lambda s: (s == "", s.casefold()))
-    listed = ", ".join(s if s else "(blank)" for s in ordered[:SHOWN_VALUES])
+    ordered = _similar(value, col.shown)
+    if len(ordered) <= SHOWN_VALUES:
+        ordered.sort(key=str.casefold)
+    listed = ", ".join(_quoted(s) for s in ordered[:SHOWN_VALUES])
     more = len(ordered) - SHOWN_VALUES
-    return f"{col.name} values: {listed}" + (f" and {more} more" if more > 0 else "")
+    return f"{col.name} values{' (most similar first)' if more > 0 else ''}: {listed}" + \
+        (f" and {more} more" if more > 0 else "")
 
 
 def _quoted(value: str) -> str:
