@@ -180,6 +180,7 @@ def select(text, n_lines: int, column: Callable[[str], ColumnKeys], strict: bool
     misses = []
     for clause in clauses:
         col = column(clause.column)
+        _refuse_unquoted_bar(clause, col)
         wanted = np.zeros(len(col.keys), dtype=bool)
         for value in clause.values:
             key = value.casefold()
@@ -192,6 +193,18 @@ def select(text, n_lines: int, column: Callable[[str], ColumnKeys], strict: bool
         hit = wanted[col.inverse] if len(col.keys) else np.zeros(n_lines, dtype=bool)
         mask &= ~hit if clause.exclude else hit
     return Selection(np.flatnonzero(mask), tuple(misses))
+
+
+def _refuse_unquoted_bar(clause: Clause, col: ColumnKeys) -> None:
+    """Customer=Acme | Co where a customer is named "Acme | Co": the | was meant as part of the value."""
+    if len(clause.values) < 2:
+        return
+    joined = "".join("|".join(clause.values).casefold().split())
+    for shown in col.shown:
+        if "|" in shown and "".join(shown.casefold().split()) == joined:
+            op = "!=" if clause.exclude else "="
+            raise BBBError(f"filter '{clause.text}': '|' separates values; quote a value that contains it "
+                           f"({col.name}{op}{_quoted(shown)})")
 
 
 def _refuse_if_needed(clause: Clause, col: ColumnKeys, value: str, strict: bool) -> None:
