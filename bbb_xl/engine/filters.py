@@ -39,7 +39,7 @@ class ColumnKeys:
     """A column's distinct values: case-folded keys (sorted), the text shown for each, and each line's key."""
 
     name: str  # display name
-    keys: np.ndarray  # object array of distinct case-folded values
+    keys: dict  # distinct case-folded value -> its code
     shown: tuple[str, ...]  # a display text per key
     inverse: np.ndarray  # per line: index into keys
 
@@ -61,19 +61,25 @@ class Selection:
 
 
 def column_keys(name: str, values: np.ndarray) -> ColumnKeys:
-    """Distinct values of a column (text per line), compared case-insensitively."""
-    texts = np.asarray(["" if v is None else str(v) for v in values], dtype=object) if values.dtype != object \
-        else values
+    """Distinct values of a column (text per line), compared case-insensitively; the first spelling met in the
+    range is the one shown. np.unique on fixed-width text (C speed: 200,000 Contract IDs in ~0.1 s)."""
+    if not len(values):
+        return ColumnKeys(name, {}, (), np.zeros(0, dtype=np.int64))
+    texts = np.asarray(["" if v is None else v for v in values.tolist()], dtype=str)
     uniq, first, inverse = np.unique(texts, return_index=True, return_inverse=True)
-    folded = [str(u).casefold() for u in uniq]
-    keys = sorted(set(folded))
-    code = {k: i for i, k in enumerate(keys)}
-    remap = np.fromiter((code[f] for f in folded), dtype=np.int64, count=len(folded))
-    shown: dict[int, str] = {}
-    for j in np.argsort(first, kind="stable"):  # the first spelling met in the range is the one shown
-        shown.setdefault(int(remap[j]), str(uniq[j]))
-    return ColumnKeys(name, np.array(keys, dtype=object), tuple(shown[i] for i in range(len(keys))),
-                      remap[inverse.ravel()] if len(inverse) else np.zeros(0, dtype=np.int64))
+    raw = uniq.tolist()
+    folded = [t.casefold() for t in raw]
+    keys = dict(zip(folded, range(len(folded))))
+    if len(keys) == len(folded):  # no two spellings of one value: the distinct texts are the keys
+        return ColumnKeys(name, keys, tuple(raw), inverse.ravel().astype(np.int64))
+    keys, shown = {}, []
+    remap = np.empty(len(raw), dtype=np.int64)
+    for j in np.argsort(first, kind="stable").tolist():  # in order of first appearance
+        k = keys.setdefault(folded[j], len(keys))
+        if k == len(shown):
+            shown.append(raw[j])
+        remap[j] = k
+    return ColumnKeys(name, keys, tuple(shown), remap[inverse.ravel()])
 
 
 # --- parsing ------------------------------------------------------------------------------------------------------
@@ -183,9 +189,8 @@ def select(text, n_lines: int, column: Callable[[str], ColumnKeys], strict: bool
         _refuse_unquoted_bar(clause, col)
         wanted = np.zeros(len(col.keys), dtype=bool)
         for value in clause.values:
-            key = value.casefold()
-            k = int(np.searchsorted(col.keys, key)) if len(col.keys) else 0
-            if k < len(col.keys) and col.keys[k] == key:
+            k = col.keys.get(value.casefold())
+            if k is not None:
                 wanted[k] = True
                 continue
             _refuse_if_needed(clause, col, value, strict)
@@ -209,10 +214,9 @@ def _refuse_unquoted_bar(clause: Clause, col: ColumnKeys) -> None:
 
 def _refuse_if_needed(clause: Clause, col: ColumnKeys, value: str, strict: bool) -> None:
     op = "!=" if clause.exclude else "="
-    keys = list(col.keys)
     parts = [p.strip().casefold() for p in value.split(",")]
-    if len(parts) > 1 and all(p in keys for p in parts):  # Region=EMEA,AMER: a list written the spreadsheet way
-        listed = "|".join(col.shown[keys.index(p)] for p in parts)
+    if len(parts) > 1 and all(p in col.keys for p in parts):  # Region=EMEA,AMER: a list written the spreadsheet way
+        listed = "|".join(col.shown[col.keys[p]] for p in parts)
         raise BBBError(f"filter '{clause.text}': no line has {col.name} '{value}' (a comma is part of a value); "
                        f"for any of several values write {col.name}{op}{listed}")
     close = typo_of(value, col.shown)
