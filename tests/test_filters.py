@@ -96,7 +96,8 @@ def test_typo_rule():
 def test_bbb_check_lists_unmatched_filter_values_as_info():
     table = BBB_CHECK(ROWS, None, None, "Region=LATAM|EMEA; Customer!=Omega")
     assert table[0] == ["Row", "Column", "Value", "Severity", "Problem"]
-    assert [r[:4] for r in table[1:]] == [["Filter", "Region", "LATAM", "info"], ["Filter", "Customer", "Omega", "info"]]
+    assert [r[:4] for r in table[1:]] == [["Filter", "Region", "LATAM", "info"],
+                                          ["Filter", "Customer", "Omega", "info"]]
     assert "the formulas give 0 for it" in table[1][4]
     typo = BBB_CHECK(ROWS, None, None, "Region=Emae")
     assert typo[1][3] == "error" and "did you mean Region=EMEA?" in typo[1][4]
