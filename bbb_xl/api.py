@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from .core.errors import BBBError, Problem, excel_error
 from .core.periods import CALENDAR, Calendar
-from .engine.book import Book, load_book
+from .engine.book import METRICS, Book, load_book
 
 CACHE_SIZE = 4
 _cache: "OrderedDict[tuple, tuple]" = OrderedDict()  # key -> (book, type-sensitive cells of each range)
@@ -118,17 +119,34 @@ def checked_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None) -> B
     return book
 
 
-def check_rows(book: Book) -> list[list]:
+def check_rows(book: Book, filter=None) -> list[list]:
     """BBB_CHECK's table: every problem as [row, column, value, severity, problem], or one OK row.
 
     Row is the row within its range (1 = the header row): a number for the contracts range, text `Events N`
-    for row N of the events range and `FX N` for row N of the FX range."""
-    if not book.problems:
+    for row N of the events range and `FX N` for row N of the FX range. With a filter: a filter error is an
+    error row, and each value that matches no line an `info` row (the formulas give 0 for it)."""
+    problems = list(book.problems) + filter_problems(book, filter)
+    if not problems:
         n = len(book.lines)
         return [["OK", f"{n} line{'s' if n != 1 else ''}, no problems"]]
     header = ["Row", "Column", "Value", "Severity", "Problem"]
     return [header] + [[_row_text(p), p.column or "", _cell_text(p.value), p.severity, p.message]
-                       for p in book.problems]
+                       for p in problems]
+
+
+INFO = "info"
+
+
+def filter_problems(book: Book, filter) -> list[Problem]:
+    """A filter's error, or one `info` problem per value that matches no line."""
+    if filter is None or (isinstance(filter, str) and not filter.strip()):
+        return []
+    try:
+        misses = book.filter_lines(str(filter)).misses
+    except BBBError as exc:
+        return [Problem(None, None, filter, p.message, table="filter") for p in exc.problems]
+    return [Problem(None, m.column, m.value, f"filter '{m.clause}': no line has {m.column} '{m.value}' yet: "
+                    f"the formulas give 0 for it", severity=INFO, table="filter") for m in misses]
 
 
 def _row_text(p: Problem):
@@ -136,6 +154,8 @@ def _row_text(p: Problem):
         return "Events" if p.row is None else f"Events {p.row}"
     if p.table == "fx":
         return "FX" if p.row is None else f"FX {p.row}"
+    if p.table == "filter":
+        return "Filter"
     return p.row
 
 
@@ -189,12 +209,14 @@ def allocation_column(total, ssps) -> list:
     return [[next(parts) for _ in r] for r in grid]
 
 
-def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, decimal_comma: bool | None = None,
-              date_order: str | None = None) -> Book:
+def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, events=None, fx=None,
+              as_of=None, decimal_comma: bool | None = None, date_order: str | None = None) -> Book:
     """A Book from a CSV or workbook file; problems carry sheet cell addresses. A bbb_xl workbook's Events and
     FX Rates tabs are read with its Contracts tab, its Settings Currency is the reporting currency, and its
     Settings Decimal separator, Date order and Time zone say how text amounts and dates are read.
 
+    events / fx: another file holding the events / FX rates (a CSV, or a workbook's Events / FX Rates tab),
+    read instead of the workbook's own tab. as_of: events dated after this day (or period) are ignored.
     decimal_comma, date_order (ISO, MDY, DMY): override those settings (None: the workbook's, or the defaults).
     How a CSV was read (encoding, delimiter, report-title rows skipped) is in book.problems as `info`."""
     from dataclasses import replace
@@ -213,10 +235,10 @@ def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, 
             extra.update(events=tabs["Events"], events_origin=(1, 1))
         if tabs.get("FX Rates"):
             extra.update(fx=tabs["FX Rates"], fx_origin=(1, 1))
-            currency = next((r[1] for r in tabs.get("Settings", []) if len(r) > 1 and isinstance(r[0], str)
-                             and r[0].strip().casefold() == "currency" and isinstance(r[1], str)), None)
-            if currency:
-                extra["reporting_currency"] = currency.strip().upper()
+        currency = next((r[1] for r in tabs.get("Settings", []) if len(r) > 1 and isinstance(r[0], str)
+                         and r[0].strip().casefold() == "currency" and isinstance(r[1], str)), None)
+        if currency and (tabs.get("FX Rates") or fx is not None):
+            extra["reporting_currency"] = currency.strip().upper()
         if tabs.get("Settings"):
             options, problems = read_parse_options(tabs["Settings"], "Settings")
             if problems:
@@ -230,6 +252,12 @@ def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, 
         options = replace(options, date_order=order)
     if table.delimiter == ";":  # 1,500 in a European export may be 1.5 or 1500: refused unless told
         options = replace(options, comma_ambiguous=True)
+    if events is not None:
+        extra.update(zip(("events", "events_sheet", "events_origin"), _side_table(events, "Events")))
+    if fx is not None:
+        extra.update(zip(("fx", "fx_sheet", "fx_origin"), _side_table(fx, "FX Rates")))
+    if as_of is not None and extra.get("events"):
+        extra["events"] = events_until(extra["events"], _args_day(as_of, calendar))
     book = load_book(rows, sheet=sheet_name, origin=origin, calendar=calendar, options=options, **extra)
     if table.notes:
         book.problems = tuple(Problem(None, None, None, note, "info", sheet_name) for note in table.notes) + \
@@ -237,13 +265,118 @@ def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, 
     return book
 
 
-def file_schedule(path, metric: str, start, end, period=None, group_by=None, filter=None, sheet=None,
-                  decimal_comma: bool | None = None, date_order: str | None = None) -> list[list]:
-    """`bbb-xl schedule`: the schedule of a contracts file as rows (header first), Decimal money."""
-    book = load_file(path, sheet, decimal_comma=decimal_comma, date_order=date_order)
-    if book.errors:  # how the file was read (info) is for `check`; a refusal lists the problems
+def _side_table(path, tab: str):
+    """(rows, sheet name, origin) of an events / FX file: a CSV, or the workbook's tab of that name."""
+    from .files import read_table
+    workbook = str(path).lower().endswith((".xlsx", ".xlsm"))
+    return read_table(path, tab if workbook else None)
+
+
+def _args_day(value, calendar) -> int:
+    from .core.periods import as_of_day
+    try:
+        return as_of_day(value, calendar)
+    except ValueError as exc:
+        raise BBBError(f"--as-of: {exc}") from None
+
+
+def events_until(rows, day: int):
+    """The events rows with those dated after `day` blanked (blank rows are skipped, so the other rows keep their
+    row numbers for messages). A date that cannot be read is kept: the engine reports it."""
+    from .core.dates import parse_date
+    from .engine.table import normalize_header
+    rows = [list(r) for r in rows]
+    if not rows:
+        return rows
+    col = next((j for j, h in enumerate(rows[0]) if isinstance(h, str) and normalize_header(h) == "date"), None)
+    if col is None:
+        return rows
+    for i in range(1, len(rows)):
+        value = rows[i][col] if col < len(rows[i]) else None
+        try:
+            later = value is not None and parse_date(value) > day
+        except ValueError:
+            later = False
+        if later:
+            rows[i] = [None] * len(rows[i])
+    return rows
+
+
+# --- schedules by metric: each entry builds the rows of one metric; adding a metric is one line ------------------
+
+def _engine_schedule(metric: str):
+    def build(book: Book, first: int, last: int, kind: str, group_by, sel) -> list[list]:
+        return book.schedule(metric, first, last, kind, group_by, sel).to_rows()
+    return build
+
+
+def _at_period_ends(value_cents):
+    """A metric valued at each period's last day by value_cents(book, day, selection) -> cents; per group and
+    Total (the sum of the groups: these metrics add up over lines)."""
+    def build(book: Book, first: int, last: int, kind: str, group_by, sel) -> list[list]:
+        from .core.money import cents_to_decimal
+        from .core.periods import period_grid
+        periods = period_grid(first, last, kind, book.calendar)
+        if group_by:
+            labels, codes = book._groups(group_by, sel)
+            parts = [(label, sel[codes[sel] == g]) for g, label in enumerate(labels)]
+            name = book.column_text(group_by)[0]
+        else:
+            parts, name = [], None
+        rows = [[label] + [value_cents(book, p.last, part) for p in periods] for label, part in parts]
+        total = [sum(col) for col in zip(*(r[1:] for r in rows))] if rows else \
+            [value_cents(book, p.last, sel) for p in periods]
+        rows.append(["Total"] + total)
+        return [[name or "Total"] + [p.label for p in periods]] + \
+            [[r[0]] + [cents_to_decimal(c) for c in r[1:]] for r in rows]
+    return build
+
+
+SCHEDULE_METRICS = {
+    **{m: _engine_schedule(m) for m in METRICS},
+    "rpo_within": _at_period_ends(lambda book, day, sel: book.rpo_cents(day, sel)[0]),
+    "rpo_after": _at_period_ends(lambda book, day, sel: book.rpo_cents(day, sel)[1]),
+}
+
+
+@dataclass(frozen=True)
+class FileSchedule:
+    """`bbb-xl schedule`'s answer: the rows (header first, Decimal money) and, with skip_bad, what was left out."""
+
+    rows: list
+    problems: tuple  # every problem of the input (errors left their contracts out when skip_bad)
+    excluded_contracts: tuple
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.excluded_contracts) or any(p.is_error for p in self.problems)
+
+
+def file_schedule(path, metric: str, start, end, period=None, group_by=None, filter=None, sheet=None, *,
+                  events=None, fx=None, as_of=None, skip_bad: bool = False, progress=None,
+                  decimal_comma: bool | None = None, date_order: str | None = None) -> FileSchedule:
+    """`bbb-xl schedule`: the schedule of a contracts file. Bad input is refused (BBBError) unless skip_bad: then
+    the good contracts' schedule, with the problems. A filter value no line has is an error (strict)."""
+    from .core.periods import normalize_period_kind, schedule_window
+    note = progress or (lambda stage, detail: None)
+    note("read", str(path))
+    book = load_file(path, sheet, events=events, fx=fx, as_of=as_of, decimal_comma=decimal_comma,
+                     date_order=date_order)
+    if not skip_bad and book.errors:  # how the file was read (info) is for `check`; a refusal lists the problems
         raise BBBError([p for p in book.problems if p.severity != "info"])
-    return book.schedule_for(metric, start, end, period, group_by, filter).to_rows()
+    name = str(metric or "").strip().lower()
+    if name not in SCHEDULE_METRICS:
+        raise BBBError(f"metric '{metric}' is not one of {', '.join(SCHEDULE_METRICS)}")
+    try:
+        kind = normalize_period_kind(period)
+        first, last = schedule_window(start, end, book.calendar)
+    except ValueError as exc:
+        raise BBBError(str(exc)) from None
+    sel = book.select(filter, strict=True)
+    note("compute", f"{len(sel):,} contract lines")
+    rows = SCHEDULE_METRICS[name](book, first, last, kind, group_by or None, sel)
+    note("write", f"{len(rows) - 1:,} rows")
+    return FileSchedule(rows, tuple(book.problems), tuple(book.parsed.excluded_contracts))
 
 
 def file_check(path, sheet=None, decimal_comma: bool | None = None, date_order: str | None = None) -> list[list]:
@@ -294,3 +427,60 @@ def _money(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     q, r = divmod(abs(int(cents)), 100)
     return f"{sign}{q:,}.{r:02d}"
+
+
+# --- the workbooks the CLI makes ------------------------------------------------------------------------------------
+
+DEMO_NAME = "bbb_demo.xlsm"
+TEMPLATE_NAME = "bbb_template.xlsm"
+
+
+def make_demo(path=DEMO_NAME, force: bool = False):
+    """`bbb-xl demo`: the demo workbook at path (a .xlsm: it holds the Refresh button's macro). An existing file
+    is replaced only when it is an earlier demo (its Contracts still hold the sample's contracts) or with force."""
+    from pathlib import Path
+    from .excel.template import build_demo
+    path = Path(path)
+    _check_macro_target(path, "demo")
+    if path.exists() and not force and not _is_demo(path):
+        raise BBBError(f"{path} exists and is not an earlier bbb_xl demo: choose another name, or add --force to "
+                       f"replace it")
+    return build_demo(path)
+
+
+def make_template(path=None, in_repo: bool = False):
+    """`bbb-xl template`: the template workbook at path (default ./bbb_template.xlsm); in_repo: rebuild the
+    source checkout's workbook_templates/bbb_template.xlsm."""
+    from pathlib import Path
+    from .excel.template import TEMPLATE_PATH, build_template
+    if in_repo:
+        if path is not None:
+            raise BBBError("give a PATH or --in-repo, not both")
+        if not TEMPLATE_PATH.parent.is_dir():
+            raise BBBError(f"--in-repo rebuilds {TEMPLATE_PATH} of a source checkout, and this installation has "
+                           f"none: give a PATH instead")
+        path = TEMPLATE_PATH
+    path = Path(path if path is not None else TEMPLATE_NAME)
+    _check_macro_target(path, "template")
+    return build_template(path)
+
+
+def _check_macro_target(path, what: str) -> None:
+    if path.suffix.lower() != ".xlsm":
+        raise BBBError(f"{path.name}: the {what} workbook holds the Refresh button's macro, and Excel refuses to "
+                       f"open a macro workbook not named .xlsm: use a name ending in .xlsm, e.g. "
+                       f"{path.with_suffix('.xlsm').name}")
+    if not path.parent.is_dir():
+        raise BBBError(f"{path}: the folder {path.parent} does not exist")
+
+
+def _is_demo(path) -> bool:
+    """Whether a file is a demo workbook this command made: its Contract IDs are the sample's, in order."""
+    from .sample import sample_contracts
+    from .xlsx_reader import read_sheets
+    try:
+        rows = read_sheets(path, [], optional=["Contracts"]).get("Contracts") or []
+    except Exception:  # noqa: BLE001 - not a workbook we can read: not a demo
+        return False
+    ids = [r[0] for r in rows[1:] if r and r[0] not in (None, "")]
+    return ids == [r[0] for r in sample_contracts()[1:]]

@@ -10,10 +10,40 @@ from .core.errors import BBBError
 from .files import csv_text
 
 
-@click.group()
+# Exit codes, the same for every command (documented in --help and the README).
+EXIT_OK = 0  # success, warnings allowed
+EXIT_ERROR = 1  # error: nothing written
+EXIT_USAGE = 2  # usage error (click's own)
+EXIT_PARTIAL = 3  # written, but contracts with input errors are left out of the reports
+MAX_PROBLEMS = 50  # problems printed, then "and N more"
+PROGRESS_AFTER = 2.0  # seconds before a run shows its progress (on a terminal only)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bbb-xl")
 def cli():
-    """bbb_xl: bookings, billings, backlog (RPO), deferred revenue and revenue schedules, exact to the cent."""
+    """bbb_xl: bookings, billings, backlog (RPO), deferred revenue and revenue schedules, exact to the cent.
+
+    \b
+    Exit codes (every command):
+      0  success (warnings allowed)
+      1  error: nothing written
+      2  usage error (an unknown option, a missing argument)
+      3  written, but contracts with input errors are left out of the reports
+    `demo` exits 0 although its sample holds one deliberately bad contract.
+    """
+
+
+def _print_problems(problems) -> None:
+    """Problems on stderr, labelled by severity; after MAX_PROBLEMS, how many more."""
+    for p in problems[:MAX_PROBLEMS]:
+        click.echo(f"{_severity(p)}: {p}", err=True)
+    if len(problems) > MAX_PROBLEMS:
+        click.echo(f"and {len(problems) - MAX_PROBLEMS} more (bbb-xl check lists them all)", err=True)
+
+
+def _severity(p) -> str:
+    return p.severity if p.severity in ("warning", "info") else "error"
 
 
 def _reading_options(command):
@@ -27,31 +57,113 @@ def _reading_options(command):
 
 
 def _fail(exc: BBBError):
-    for p in exc.problems[:50]:
-        click.echo(f"error: {p}", err=True)
-    raise SystemExit(1)
+    _print_problems(exc.problems)
+    raise SystemExit(EXIT_ERROR)
+
+
+def _stderr_is_terminal() -> bool:
+    """Progress goes to a person at a terminal, never into a pipe or a CI log."""
+    import os
+    try:
+        return sys.stderr.isatty() and not os.environ.get("CI")
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Progress:
+    """progress(stage, detail) for the library: silent for PROGRESS_AFTER seconds, then the current stage and
+    each next one on stderr ("compute: 402 contract lines"); only when stderr is a terminal."""
+
+    def __init__(self):
+        import threading
+        import time
+        self._clock = time.monotonic
+        self._start = self._clock()
+        self._lock = threading.Lock()
+        self._stage = None
+        self._shown = False
+        self._timer = None
+        self.enabled = _stderr_is_terminal()
+        if self.enabled and PROGRESS_AFTER > 0:
+            self._timer = threading.Timer(PROGRESS_AFTER, self._show)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def __call__(self, stage: str, detail: str = "") -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            self._stage = (stage, detail)
+            if self._shown or self._clock() - self._start >= PROGRESS_AFTER:
+                self._shown = True
+                self._echo()
+
+    def _show(self) -> None:
+        with self._lock:
+            self._shown = True
+            if self._stage:
+                self._echo()
+
+    def _echo(self) -> None:
+        stage, detail = self._stage
+        click.echo(f"{stage}: {detail}" if detail else f"{stage}...", err=True)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--metric", default="revenue", show_default=True,
-              type=click.Choice(["bookings", "billings", "revenue", "backlog", "deferred", "unbilled"]))
+@click.option("--metric", default="revenue", show_default=True, type=click.Choice(list(api.SCHEDULE_METRICS)),
+              help="Flows per period (bookings, billings, revenue); balances at each period end (backlog, "
+                   "deferred, unbilled, rpo_within / rpo_after: RPO recognized within / after 12 months).")
 @click.option("--from", "start", required=True, help="First period: 2025-01, 2025-Q1, 2025 or 2025-01-15.")
 @click.option("--to", "end", required=True, help="Last period, same forms.")
 @click.option("--period", default="month", show_default=True, type=click.Choice(["month", "quarter", "year"]))
 @click.option("--by", "group_by", default=None, help="Group rows by a column, e.g. Region.")
-@click.option("--filter", "filter_", default=None, help="Column=Value; Column2=Value2")
+@click.option("--filter", "filter_", default=None,
+              help='Column=Value; Column2=A|B (all must hold; | any of, != excludes; quote a value holding | ; = '
+                   'as Customer="Acme | Co"). A value no line has is an error.')
 @click.option("--sheet", default=None, help="Sheet of a workbook (default Contracts).")
 @click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(["table", "csv"]))
+@click.option("--events", "events_file", default=None, type=click.Path(dir_okay=False),
+              help="Events from this CSV, or this workbook's Events tab (instead of FILE's own).")
+@click.option("--fx", "fx_file", default=None, type=click.Path(dir_okay=False),
+              help="FX rates from this CSV, or this workbook's FX Rates tab (instead of FILE's own).")
+@click.option("--as-of", "as_of", default=None, help="Ignore events dated after this day (or period's last day).")
+@click.option("--skip-bad", is_flag=True, help="Compute from the good contracts, leaving out those with input "
+                                                 "errors (counts on stderr, exit 3).")
 @_reading_options
-def schedule(file, metric, start, end, period, group_by, filter_, sheet, fmt, decimal_comma, date_order):
-    """Print a schedule (revenue, billings, ... by period) of a contracts CSV or workbook."""
+def schedule(file, metric, start, end, period, group_by, filter_, sheet, fmt, events_file, fx_file, as_of,
+             skip_bad, decimal_comma, date_order):
+    """Print a schedule (revenue, billings, ... by period) of a contracts CSV or workbook.
+
+    \b
+    Exit codes: 0 printed; 1 error, nothing printed (bad input rows, unless
+    --skip-bad; a filter value no line has); 2 usage error; 3 printed with
+    --skip-bad, contracts with input errors left out."""
     try:
-        rows = api.file_schedule(file, metric, start, end, period, group_by, filter_, sheet, decimal_comma,
-                                 date_order)
+        with _Progress() as progress:
+            result = api.file_schedule(file, metric, start, end, period, group_by, filter_, sheet,
+                                       events=events_file, fx=fx_file, as_of=as_of, skip_bad=skip_bad,
+                                       progress=progress, decimal_comma=decimal_comma, date_order=date_order)
     except BBBError as exc:
         _fail(exc)
+    rows = result.rows
     click.echo(csv_text(rows) if fmt == "csv" else api.format_table(rows), nl=fmt != "csv")
+    if result.partial:
+        errors = sum(p.is_error for p in result.problems)
+        _print_problems(result.problems)
+        click.echo(f"skipped: {len(result.excluded_contracts)} contract(s) with input errors left out "
+                   f"({errors} error(s)); the schedule is of the other contracts", err=True)
+        raise SystemExit(EXIT_PARTIAL)
 
 
 @cli.command()
@@ -59,49 +171,73 @@ def schedule(file, metric, start, end, period, group_by, filter_, sheet, fmt, de
 @click.option("--sheet", default=None, help="Sheet of a workbook (default Contracts).")
 @_reading_options
 def check(file, sheet, decimal_comma, date_order):
-    """List every problem in a contracts CSV or workbook with its cell; exit 1 if any is an error."""
+    """List every problem in a contracts CSV or workbook with its cell.
+
+    \b
+    Exit codes: 0 no error (warnings allowed); 1 an error in the input, or the
+    file cannot be read; 2 usage error."""
     try:
         rows = api.file_check(file, sheet, decimal_comma, date_order)
     except BBBError as exc:
         _fail(exc)
     click.echo(api.format_table(rows))
     if any(r[2] == "error" for r in rows[1:]):
-        raise SystemExit(1)
+        raise SystemExit(EXIT_ERROR)
 
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 def refresh(file):
     """Refresh the report tabs of a bbb_xl workbook, without Excel. Input tabs are never touched; the file is
-    replaced atomically; CSV exports are written beside it."""
+    replaced atomically; CSV exports are written beside it.
+
+    \b
+    Exit codes: 0 refreshed (warnings allowed); 1 error, nothing written
+    (unusable Settings leave the report tabs as they were); 2 usage error;
+    3 refreshed, but contracts with input errors are left out (see Exceptions)."""
     from .excel.headless import refresh_file
     try:
-        result = refresh_file(file)
+        with _Progress() as progress:
+            result = refresh_file(file, refuse_invalid_settings=True, progress=progress)
     except BBBError as exc:
         _fail(exc)
     _report(result)
+    if result.reports is not None:
+        _print_problems(result.reports.problems)
+    if result.partial:
+        raise SystemExit(EXIT_PARTIAL)
 
 
 @cli.command()
-@click.argument("path", type=click.Path(dir_okay=False), default="workbook_templates/bbb_template.xlsm")
-def template(path):
-    """Build the template workbook (input tabs, report tabs, Refresh button) from the sources in the repo."""
-    from .excel.template import build_template
+@click.argument("path", type=click.Path(dir_okay=False), required=False)
+@click.option("--in-repo", is_flag=True, help="Rebuild workbook_templates/bbb_template.xlsm of the source checkout.")
+def template(path, in_repo):
+    """Build the template workbook (input tabs, report tabs, Refresh button), by default ./bbb_template.xlsm.
+
+    \b
+    Exit codes: 0 written; 1 error, nothing written (e.g. a name not ending
+    in .xlsm: Excel refuses macros in other names); 2 usage error."""
     try:
-        result = build_template(path)
+        result = api.make_template(path, in_repo)
     except BBBError as exc:
         _fail(exc)
     click.echo(f"template written: {result.path}")
 
 
 @cli.command()
-@click.argument("path", type=click.Path(dir_okay=False), default="bbb_demo.xlsm")
-def demo(path):
+@click.argument("path", type=click.Path(dir_okay=False), default=api.DEMO_NAME)
+@click.option("--force", is_flag=True, help="Replace PATH even when it is not an earlier demo.")
+def demo(path, force):
     """Make a demo workbook from the template, filled with the built-in sample book (about 200 contracts) and
-    refreshed, and print where it is and a short summary."""
-    from .excel.template import build_demo
+    refreshed, and print where it is and a short summary. An earlier demo at PATH is replaced; any other
+    existing file only with --force.
+
+    \b
+    Exit codes: 0 written (the sample holds one deliberately bad contract, so
+    Exceptions is not empty: still 0); 1 error, nothing written (e.g. a name
+    not ending in .xlsm, or an existing file without --force); 2 usage error."""
     try:
-        result = build_demo(path)
+        result = api.make_demo(path, force)
     except BBBError as exc:
         _fail(exc)
     _report(result)

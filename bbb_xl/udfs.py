@@ -21,9 +21,11 @@ LINES_DOC = "The contracts range with its header row, e.g. Contracts[#All]"
 START_DOC = "First period: 2025-01, 2025-Q1, 2025, 2025-01-15, or a date (alone: its month)"
 END_DOC = "Optional last period, same forms. Omitted: the end of start's own period"
 AS_OF_DOC = "Balance at the end of this day; a period label means its last day (2025-Q1 = 2025-03-31)"
-FILTER_DOC = "Optional Column=Value; Column2=Value2 (all must hold), e.g. Region=EMEA"
+FILTER_DOC = ("Optional Column=Value; Column2=A|B (all must hold; | any of, != excludes, quote values with | ; =), "
+              "e.g. Region=EMEA")
 EVENTS_DOC = ("Optional events range with its header row (Contract ID, Line ID, Date, Event, Amount, Percent, End "
               "Date, Treatment), e.g. Events[#All]: invoices, milestones, cancellations, modifications")
+CHECK_FILTER_DOC = "Optional filter to check: its errors, and each value no line has yet (info: formulas give 0)"
 FX_DOC = ("Optional FX range with its header row (Currency, Month, Rate = reporting currency per unit), e.g. "
           "FX[#All]: each line converts at its Booking Date month's rate")
 
@@ -178,11 +180,12 @@ def BBB_SCHEDULE(lines, metric, start, end_period, period=None, group_by=None, f
 @xw.arg("lines", "raw", doc=LINES_DOC)
 @xw.arg("events", "raw", doc=EVENTS_DOC)
 @xw.arg("fx", "raw", doc=FX_DOC)
+@xw.arg("filter", "raw", doc=CHECK_FILTER_DOC)
 @formula
-def BBB_CHECK(lines, events=None, fx=None):
-    """Every problem in the contracts (and events, FX) range: row, column, value, severity, problem; events rows
-    show as "Events N", FX rows "FX N". Or one OK row. Example: =BBB_CHECK(Contracts[#All], Events[#All])"""
-    return check_rows(book_from_range(lines, events=events, fx=fx))
+def BBB_CHECK(lines, events=None, fx=None, filter=None):
+    """Every problem in the contracts (and events, FX) range and in filter: row, column, value, severity, problem;
+    events rows show as "Events N", FX rows "FX N". Or one OK row. Example: =BBB_CHECK(Contracts[#All], Events[#All])"""
+    return check_rows(book_from_range(lines, events=events, fx=fx), filter)
 
 
 @xw.func(category=CATEGORY)

@@ -20,12 +20,16 @@ def test_every_cli_command_and_option_in_the_readme_exists():
     block = fenced("## Command line")
     commands = re.findall(r"^bbb-xl (\w+)", block, re.M)
     assert commands == ["demo", "refresh", "template", "schedule", "check"]
+    helps = {}
     for name in commands:
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0, result.output
-    schedule_help = CliRunner().invoke(cli, ["schedule", "--help"]).output
-    for option in re.findall(r"(--[a-z]+)", block):
-        assert option in schedule_help, option
+        helps[name] = result.output
+    command = None
+    for text in block.splitlines():  # an option belongs to the command of its line or of the line it continues
+        command = re.match(r"bbb-xl (\w+)", text).group(1) if text.startswith("bbb-xl ") else command
+        for option in re.findall(r"(--[a-z][a-z-]*)", text):
+            assert re.search(rf"{option}\b", helps[command]), (command, option)
 
 
 def test_python_api_example_runs_on_the_sample_book():

@@ -502,7 +502,7 @@ SIGNATURES = {
     "BBB_DEFERRED_SPLIT": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_SCHEDULE": "lines, metric, start, end_period, Optional period, Optional group_by, Optional filter, "
                     "Optional events, Optional fx",
-    "BBB_CHECK": "lines, Optional events, Optional fx",
+    "BBB_CHECK": "lines, Optional events, Optional fx, Optional filter",
     "BBB_ALLOCATE": "total, ssps",
 }
 
@@ -549,7 +549,7 @@ def test_import_functions_descriptions(udfs):
             assert args == flow
         elif name in ("BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED", "BBB_RPO", "BBB_DEFERRED_SPLIT"):
             assert args == balance
-    assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC, udfs.FX_DOC]
+    assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC, udfs.FX_DOC, udfs.CHECK_FILTER_DOC]
     schedule = opts["'Book1.xlsm'!BBB_SCHEDULE"]["ArgumentDescriptions"]
     assert schedule[0] == udfs.LINES_DOC and schedule[-3:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC]
     assert schedule[1].startswith("bookings, billings, revenue") and schedule[4].startswith("Optional: month")

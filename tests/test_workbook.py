@@ -51,7 +51,7 @@ def test_committed_template_is_what_the_sources_build(tmp_path):
     old, new = parts(REPO_TEMPLATE), parts(rebuilt)
     assert list(old) == list(new)
     changed = [n for n in old if old[n] != new[n]]
-    assert changed == [], f"rebuild the template: bbb-xl template ({changed})"
+    assert changed == [], f"rebuild the template: bbb-xl template --in-repo ({changed})"
 
 
 def test_template_has_every_tab_button_vba_and_validation():

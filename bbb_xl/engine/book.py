@@ -17,6 +17,7 @@ from ..core.errors import INFO, BBBError, Problem, errors_only
 from ..core.money import cents_to_decimal, mul_div_round
 from ..core.periods import (CALENDAR, Calendar, Period, as_of_day, flow_window, normalize_period_kind,
                             period_grid, schedule_window)
+from . import filters
 from .billing import Invoices, billed_to_date, billing_schedule
 from .events import EVENTS_SHEET, AppliedEvents, apply_events
 from .fx import FX_SHEET, Conversion, apply_fx
@@ -189,22 +190,20 @@ class Book:
         hint = f" (did you mean '{match[0]}'?)" if match else f" (columns: {', '.join(known)})"
         raise BBBError(f"no column '{name}' to filter or group by{hint}")
 
-    def select(self, filter: str | None = None) -> np.ndarray:
-        """Indices of the lines a filter `Column=Value; Column2=Value2` keeps (all must hold)."""
-        n = len(self.lines)
-        if filter is None or not str(filter).strip():
-            return np.arange(n)
-        mask = np.ones(n, dtype=bool)
-        for clause in str(filter).split(";"):
-            if not clause.strip():
-                continue
-            if "=" not in clause:
-                raise BBBError(f"filter '{clause.strip()}' is not Column=Value")
-            column, value = (part.strip() for part in clause.split("=", 1))
-            _, values = self.column_text(column)
-            want = key_of(value)
-            mask &= np.fromiter((key_of(v) == want for v in values), dtype=bool, count=n)
-        return np.flatnonzero(mask)
+    def select(self, filter: str | None = None, strict: bool = False) -> np.ndarray:
+        """Indices of the lines a filter keeps (grammar in engine.filters: `Region=EMEA|AMER; Segment!=SMB`)."""
+        return self.filter_lines(filter, strict).indices
+
+    def filter_lines(self, filter: str | None = None, strict: bool = False) -> filters.Selection:
+        """The lines a filter keeps and the values that matched no line (strict: those are errors)."""
+        return filters.select(filter, len(self.lines), self._filter_column, strict)
+
+    def _filter_column(self, name: str) -> filters.ColumnKeys:
+        cache = self.__dict__.setdefault("_filter_columns", {})
+        norm = normalize_header(name)
+        if norm not in cache:
+            cache[norm] = filters.column_keys(*self.column_text(name))
+        return cache[norm]
 
     # --- cumulative matrices over a selection -------------------------------------------------------------------
     def _chunks(self, sel: np.ndarray, keys: np.ndarray | None = None):
@@ -297,6 +296,7 @@ class Book:
     def cumulative(self, metric: str, idx: np.ndarray, days: np.ndarray, convert: bool = True) -> np.ndarray:
         """(lines idx, days) matrix of cents booked / billed / recognized up to the end of each day (in the
         reporting currency; convert=False: in each line's own currency)."""
+        _require_metric(metric, FLOWS)
         return self._cumulative(metric, idx, days, convert)
 
     def _cumulative(self, metric: str, idx: np.ndarray, days: np.ndarray, convert: bool = True) -> np.ndarray:
@@ -313,6 +313,7 @@ class Book:
 
     # --- questions ---------------------------------------------------------------------------------------------
     def flow_cents(self, metric: str, first: int, last: int, sel: np.ndarray, convert: bool = True) -> int:
+        _require_metric(metric, FLOWS)
         days = np.array([first - 1, last], dtype=np.int64)
         total = 0
         for idx, _ in self._chunks(sel):
@@ -321,6 +322,7 @@ class Book:
         return total
 
     def balance_cents(self, metric: str, day: int, sel: np.ndarray) -> int:
+        _require_metric(metric, BALANCES)
         return int(self._balances(metric, np.array([day], dtype=np.int64), sel, None)[1][0][0])
 
     def rpo_cents(self, day: int, sel: np.ndarray) -> tuple[int, int]:
@@ -442,10 +444,12 @@ class Book:
 
     # --- convenience API with arguments as users write them ----------------------------------------------------
     def flow(self, metric: str, start, end=None, filter: str | None = None) -> Decimal:
+        _require_metric(metric, FLOWS)
         first, last = _args(lambda: flow_window(start, end, self.calendar))
         return cents_to_decimal(self.flow_cents(metric, first, last, self.select(filter)))
 
     def balance(self, metric: str, as_of, filter: str | None = None) -> Decimal:
+        _require_metric(metric, BALANCES)
         day = _args(lambda: as_of_day(as_of, self.calendar))
         return cents_to_decimal(self.balance_cents(metric, day, self.select(filter)))
 
@@ -492,6 +496,16 @@ class Book:
         start, computed for that range."""
         first, last = _args(lambda: flow_window(start, end, self.calendar))
         return cents_to_decimal(self.revenue_from_opening_deferred_cents(first, last, self.select(filter)))
+
+
+def _require_metric(metric, valid: tuple) -> None:
+    """Unknown names are refused as the formulas refuse them, never answered with another metric."""
+    if metric not in valid:
+        kind = "flow" if valid == FLOWS else "balance"
+        other = BALANCES if valid == FLOWS else FLOWS
+        hint = f" (a {'balance' if kind == 'flow' else 'flow'}: use {'balance' if kind == 'flow' else 'flow'})" \
+            if metric in other else ""
+        raise BBBError(f"metric {metric!r} is not a {kind} metric: use one of {', '.join(valid)}{hint}")
 
 
 def _args(fn):

@@ -31,6 +31,11 @@ class RefreshResult:
     timings: dict = field(default_factory=dict)  # read / compute / write seconds
     reports: Reports | None = None
 
+    @property
+    def partial(self) -> bool:
+        """Written, but contracts with input errors are left out of the reports."""
+        return self.reports is not None and any(p.is_error for p in self.reports.problems)
+
 
 def read_inputs(path, with_fx: bool = False) -> tuple:
     """Rows of Contracts, Settings and Events (None for a workbook without an Events tab), and with_fx the FX
@@ -49,15 +54,25 @@ def read_inputs(path, with_fx: bool = False) -> tuple:
     return sheets[CONTRACTS], sheets[SETTINGS], sheets.get(EVENTS)
 
 
-def refresh_file(path, *, refreshed_at: dt.datetime | None = None) -> RefreshResult:
+def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invalid_settings: bool = False,
+                 progress=None) -> RefreshResult:
+    """refuse_invalid_settings: unusable Settings raise BBBError and nothing is written (the report tabs stay as
+    they were); without it (a new workbook being built) every report tab says "not refreshed".
+    progress(stage, detail): called at the start of read / compute / write."""
     path = Path(path)
+    note = progress or (lambda stage, detail: None)
     pk.check_can_replace(path)
     check_xlsx_archive(path)
     t0 = time.perf_counter()
+    note("read", path.name)
     contracts, settings, events, fx = read_inputs(path, with_fx=True)
     t1 = time.perf_counter()
+    if refuse_invalid_settings:
+        _require_usable_settings(settings)
+    note("compute", f"{max(len(contracts) - 1, 0):,} contract rows")
     reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at, fx_rows=fx)
     t2 = time.perf_counter()
+    note("write", f"{len(GENERATED_SHEETS)} report tabs")
     pkg = pk.Package(path)
     write_reports(pkg, reports, contracts)
     targets = [(path.with_name(f"{path.stem} - {suffix}.csv"), rows) for suffix, rows in reports.csv_files]
@@ -73,6 +88,15 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None) -> RefreshRes
     lines = sum(1 for r in contracts[1:] if any(v not in (None, "") for v in r))
     return RefreshResult(path, reports.status, lines, len(errors_only(reports.problems)), written,
                          {"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2}, reports)
+
+
+def _require_usable_settings(settings_rows) -> None:
+    from ..core.errors import Problem
+    from ..settings import parse_settings
+    settings, problems = parse_settings(settings_rows, sheet=SETTINGS)
+    if settings is None:
+        raise BBBError(list(problems) + [Problem(None, None, None, "the Settings cannot be used: nothing written, "
+                                                 "the report tabs are as they were")])
 
 
 def write_reports(pkg: pk.Package, reports: Reports, contracts) -> None:
