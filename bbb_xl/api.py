@@ -336,6 +336,8 @@ SCHEDULE_METRICS = {
     **{m: _engine_schedule(m) for m in METRICS},
     "rpo_within": _at_period_ends(lambda book, day, sel: book.rpo_cents(day, sel)[0]),
     "rpo_after": _at_period_ends(lambda book, day, sel: book.rpo_cents(day, sel)[1]),
+    "deferred_current": _at_period_ends(lambda book, day, sel: book.deferred_split_cents(day, sel)[0]),
+    "deferred_noncurrent": _at_period_ends(lambda book, day, sel: book.deferred_split_cents(day, sel)[1]),
 }
 
 

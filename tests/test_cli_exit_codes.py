@@ -163,9 +163,24 @@ def test_rpo_within_and_after_at_each_period_end(tmp_path):
     assert backlog.stdout.splitlines()[1] == "Total,30000.00,24000.00"  # within + after = backlog
 
 
+def test_deferred_current_and_noncurrent_at_each_period_end(tmp_path):
+    # 36,000 for 2025-2027 billed upfront on 2025-01-01, 1,000.00 a month: at 2025-03-31 deferred 33,000, of which
+X
+    three_years = line("C1", start="2025-01-01", end="2027-12-31", amount=36000)
+    path = write(tmp_path / "c.csv", book_rows(three_years))
+    args = ["schedule", str(path), "--from", "2025-Q1", "--to", "2025-Q2", "--period", "quarter", "--format", "csv"]
+    current = CliRunner().invoke(cli, args + ["--metric", "deferred_current"])
+    noncurrent = CliRunner().invoke(cli, args + ["--metric", "deferred_noncurrent"])
+    deferred = CliRunner().invoke(cli, args + ["--metric", "deferred"])
+    assert current.exit_code == noncurrent.exit_code == 0, current.output + noncurrent.output
+    assert current.stdout.splitlines()[1] == "Total,12000.00,12000.00"
+    assert noncurrent.stdout.splitlines()[1] == "Total,21000.00,18000.00"
+    assert deferred.stdout.splitlines()[1] == "Total,33000.00,30000.00"
+
+
 def test_a_metric_is_one_line_in_the_dispatch():
     from bbb_xl import api
-    assert list(api.SCHEDULE_METRICS)[-2:] == ["rpo_within", "rpo_after"]
+    assert list(api.SCHEDULE_METRICS)[-4:] == ["rpo_within", "rpo_after", "deferred_current", "deferred_noncurrent"]
     assert set(api.SCHEDULE_METRICS) >= {"bookings", "billings", "revenue", "backlog", "deferred", "unbilled"}
 
 
