@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .core.dates import iso, parse_date
 from .core.errors import ERROR, Problem
 from .core.periods import Calendar, parse_when
+from .engine.journal import DETAILS as JOURNAL_DETAILS, MODES as INVOICES_POSTED_BY
 from .engine.table import excel_error, is_blank, normalize_header
 
 # (name, default, meaning) in the order of the Settings tab
@@ -22,15 +23,25 @@ SETTINGS = [
     ("Fiscal year start month", 1, "1 = January (calendar years). Fiscal years are named by the calendar year "
                                    "in which they end: FY2025, FY2025-Q1."),
     ("Accounts receivable account", "1200 Accounts Receivable", "GL account debited by invoices."),
-    ("Unbilled receivable account", "1250 Unbilled Receivable", "GL account of the contract asset: revenue "
-                                                                "recognized ahead of billing."),
+    ("Contract asset account", "1250 Contract Asset (unbilled receivable)", "GL account of the contract asset "
+                                                                           "(unbilled receivable): revenue "
+                                                                           "recognized ahead of billing."),
     ("Deferred revenue account", "2400 Deferred Revenue", "GL account of the contract liability: billed ahead "
                                                           "of revenue."),
-    ("Revenue account", "4000 Revenue", "GL account credited by recognized revenue."),
+    ("Revenue account", "4000 Revenue", "GL account credited by recognized revenue (the Accounts tab can give "
+                                        "another per Product). '4000 Revenue': code 4000, name Revenue."),
+    ("Invoices posted by", "bbb_xl", "Who posts invoices to the GL. bbb_xl: the journal has them (Dr AR). billing "
+                                     "system to deferred revenue: the ERP already posted Dr AR / Cr Deferred "
+                                     "revenue; the journal posts the release and the contract asset reclass. "
+                                     "billing system to revenue: the ERP credited revenue; the journal posts the "
+                                     "true-up. Every mode gives the same balances."),
+    ("Journal detail", "period", "period: one compound journal entry per period; contract: one per period and "
+                                 "contract, with Contract ID and Customer on each line."),
     ("Detail line limit", 20000, "Most contract lines shown line by line in Revenue and Billings; above it, one "
                                  "row per contract there and the line-level schedule in a CSV beside the workbook."),
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
+SETTING_SYNONYMS = {"Unbilled receivable account": "Contract asset account"}  # names in older workbooks
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,8 @@ class Settings:
     deferred_account: str
     revenue_account: str
     detail_limit: int
+    invoices_posted_by: str = "bbb_xl"  # one of INVOICES_POSTED_BY
+    journal_detail: str = "period"  # one of JOURNAL_DETAILS
 
     @property
     def calendar(self) -> Calendar:
@@ -61,6 +74,8 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
         if not row or is_blank(row[0]):
             continue
         key = normalize_header(row[0])
+        key = next((normalize_header(new) for old, new in SETTING_SYNONYMS.items() if normalize_header(old) == key),
+                   key)
         for name in SETTING_NAMES:
             if normalize_header(name) == key:
                 found[name] = (row[1] if len(row) > 1 else None, r + 1)
@@ -110,6 +125,16 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
         bad("Period", period, f"'{period}' is not month, quarter or year")
         period = "month"
 
+    def choice(name, choices):
+        value = " ".join(text(name).split()).lower()
+        if value not in choices:
+            bad(name, value, f"'{value}' is not one of: {', '.join(choices)}")
+            return defaults[name]
+        return value
+
+    posted_by = choice("Invoices posted by", INVOICES_POSTED_BY)
+    journal_detail = choice("Journal detail", JOURNAL_DETAILS)
+
     as_of = None
     v = raw("As-of date")
     if v is None:
@@ -144,8 +169,9 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
     if problems:
         return None, problems
     return Settings(text("Company name"), currency, as_of, first, last, period, fiscal,
-                    text("Accounts receivable account"), text("Unbilled receivable account"),
-                    text("Deferred revenue account"), text("Revenue account"), limit), problems
+                    text("Accounts receivable account"), text("Contract asset account"),
+                    text("Deferred revenue account"), text("Revenue account"), limit, posted_by,
+                    journal_detail), problems
 
 
 def _month_of(day: int) -> int:
