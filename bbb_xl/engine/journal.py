@@ -269,8 +269,8 @@ def _entry(mode, label, accounts, rev_accounts, revenue, billed, d_l, d_a):
                          if deferred < 0 else "Decrease in contract liability (deferred revenue released)"))
     for account, amount in zip(rev_accounts, rev):
         if mode == MODES[2]:
-            memo = (f"Revenue true-up: invoiced to revenue above revenue recognized in {label}" if amount > 0 else
-                    f"Revenue true-up: revenue recognized above invoiced to revenue in {label}")
+            memo = (f"Revenue true-up: invoiced above recognized in {label}" if amount > 0 else
+                    f"Revenue true-up: recognized above invoiced in {label}")
         else:
             memo = f"Revenue recognized in {label}" if amount < 0 else f"Revenue reversed in {label}"
         postings.append((account, amount, memo))

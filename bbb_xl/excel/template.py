@@ -259,10 +259,11 @@ def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
         sheets[name].set_column(0, 0, 30 if name != "Exceptions" else 22)
         sheets[name].set_column(1, 12, 18)
     sheets["Journal Entries"].set_column(0, 0, 18)
-    sheets["Journal Entries"].set_column(1, 3, 13)
+    sheets["Journal Entries"].set_column(1, 1, 13)
+    sheets["Journal Entries"].set_column(2, 3, 12)
     sheets["Journal Entries"].set_column(4, 4, 36)
     sheets["Journal Entries"].set_column(7, 7, 10)
-    sheets["Journal Entries"].set_column(8, 8, 60)
+    sheets["Journal Entries"].set_column(8, 8, 64)
     sheets["Exceptions"].set_column(4, 4, 90)
     sheets["Run Info"].set_column(1, 1, 70)
     for name, ws_ in sheets.items():

@@ -28,9 +28,8 @@ def journal_sheet(lines, settings, title):
     s = SheetReport("Journal Entries")
     s.add(1, 1, [[f"{title}journal entries by period ({settings.currency})"]], "title")
     s.add(2, 1, [["Each entry balances: revenue moves by the revenue recognized, AR by the billings, deferred "
-                  "revenue and the contract asset by their change (per contract net position, ASC 606-10-45-1..4). "
-                  + MODE_NOTES[settings.invoices_posted_by] + " Also written as a CSV journal beside the "
-                  "workbook."]], "subtitle")
+                  "revenue and the contract asset by their change (per-contract net position, ASC 606-10-45-1..4). "
+                  "Also a CSV beside the workbook."], [MODE_NOTES[settings.invoices_posted_by]]], "subtitle")
     s.add(4, 1, [JOURNAL_HEADER + (CONTRACT_COLUMNS if by_contract else [])], "header")
     rows = [[x.entry, to_date(x.posting_date), x.period, x.account_code, x.account_name, x.debit or None,
              x.credit or None, x.currency, x.memo] + ([x.contract, x.customer] if by_contract else []) for x in lines]
