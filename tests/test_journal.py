@@ -307,3 +307,28 @@ def check_journal(book, period, detail):
         keys = set(ours) | set(system) | set(moved)
         assert {k: ours.get(k, 0) + system.get(k, 0) for k in keys} == {k: moved.get(k, 0) for k in keys}
         assert not any(code == AR for _, code in ours)  # the billing system posted AR
+
+
+# --- the Accounts tab in a workbook ----------------------------------------------------------------------------
+
+def test_refresh_reads_the_accounts_tab_and_older_workbooks_without_it_still_refresh(tmp_path):
+    import openpyxl
+
+    from bbb_xl.excel import headless, template
+    path = tmp_path / "book.xlsm"
+    template.build_workbook(path, [HEADER, ARREARS, UPFRONT], {"As-of date": dt.datetime(2026, 10, 31),
+                                                              "Report start": "2026-01", "Report end": "2026-03"})
+    wb = openpyxl.load_workbook(path, keep_vba=True)  # the user fills the Accounts table
+    wb["Accounts"]["A2"], wb["Accounts"]["B2"] = "Cloud", "4100 Cloud Revenue"
+    wb.save(path)
+    result = headless.refresh_file(path)
+    assert result.problems == 0
+    text = (tmp_path / "book - Journal Entries.csv").read_text()
+    assert "JE-2026-02,2026-02-28,2026-02,4100,Cloud Revenue,,1000.00,USD,Revenue recognized in 2026-02" in text
+    wb = openpyxl.load_workbook(path, keep_vba=True)  # a workbook made before the Accounts tab existed
+    del wb["Accounts"]
+    wb.save(path)
+    result = headless.refresh_file(path)
+    assert result.problems == 0
+    text = (tmp_path / "book - Journal Entries.csv").read_text()
+    assert "4100" not in text and "JE-2026-02,2026-02-28,2026-02,4000,Revenue,,2500.00,USD" in text
