@@ -70,13 +70,13 @@ class Accounts:
 
     @classmethod
     def from_texts(cls, receivable=None, contract_asset=None, deferred=None, revenue=None, by_product=None,
-                   mapping_problems=None) -> "Accounts":
+                   unknown_product=None) -> "Accounts":
         d = cls()
         pick = lambda text, default: Account.parse(text) if text and str(text).strip() else default  # noqa: E731
         return cls(pick(receivable, d.receivable), pick(contract_asset, d.contract_asset), pick(deferred, d.deferred),
                    pick(revenue, d.revenue),
                    {key_of(str(p).strip()): Account.parse(a) for p, a in (by_product or {}).items()},
-                   dict(mapping_problems or {}))
+                   dict(unknown_product or {}))
 
 
 def normalize_choice(value, choices, what: str) -> str:
@@ -225,12 +225,15 @@ def journal_lines(book, first: int, last: int, period: str = "month", detail: st
     billed = _group_sum(np.diff(bil, axis=1), c_of_line * k + acct, n_c * k).reshape(n_c, k, len(periods))
     if detail == "period":
         groups = [(None, rev.sum(axis=0), billed.sum(axis=0), d_l.sum(axis=0), d_a.sum(axis=0))]
+        active = np.ones((1, len(periods)), dtype=bool)
     else:
         groups = [(int(first_idx[c]), rev[c], billed[c], d_l[c], d_a[c]) for c in range(n_c)]
+        active = (rev != 0).any(axis=1) | (billed != 0).any(axis=1) | (d_l != 0) | (d_a != 0)  # contract x period
     out = []
     for j, p in enumerate(periods):
         number = 0
-        for line_i, r_k, b_k, dl, da in groups:
+        for g in np.flatnonzero(active[:, j]):
+            line_i, r_k, b_k, dl, da = groups[g]
             postings = _entry(mode, p.label, accounts, rev_accounts, [int(x) for x in r_k[:, j]],
                               [int(x) for x in b_k[:, j]], int(dl[j]), int(da[j]))
             if not postings:
