@@ -8,6 +8,7 @@ from .core.dates import iso, parse_date
 from .core.errors import ERROR, Problem
 from .core.options import DEFAULT as DEFAULT_OPTIONS, ParseOptions, normalize_date_order, time_zone
 from .core.periods import Calendar, parse_when
+from .engine.journal import DETAILS as JOURNAL_DETAILS, MODES as INVOICES_POSTED_BY
 from .engine.table import excel_error, is_blank, normalize_header
 
 # (name, default, meaning) in the order of the Settings tab
@@ -23,11 +24,20 @@ SETTINGS = [
     ("Fiscal year start month", 1, "1 = January (calendar years). Fiscal years are named by the calendar year "
                                    "in which they end: FY2025, FY2025-Q1."),
     ("Accounts receivable account", "1200 Accounts Receivable", "GL account debited by invoices."),
-    ("Unbilled receivable account", "1250 Unbilled Receivable", "GL account of the contract asset: revenue "
-                                                                "recognized ahead of billing."),
+    ("Contract asset account", "1250 Contract Asset (unbilled receivable)", "GL account of the contract asset "
+                                                                           "(unbilled receivable): revenue "
+                                                                           "recognized ahead of billing."),
     ("Deferred revenue account", "2400 Deferred Revenue", "GL account of the contract liability: billed ahead "
                                                           "of revenue."),
-    ("Revenue account", "4000 Revenue", "GL account credited by recognized revenue."),
+    ("Revenue account", "4000 Revenue", "GL account credited by recognized revenue (the Accounts tab can give "
+                                        "another per Product). '4000 Revenue': code 4000, name Revenue."),
+    ("Invoices posted by", "bbb_xl", "Who posts invoices to the GL. bbb_xl: the journal has them (Dr AR). billing "
+                                     "system to deferred revenue: the ERP already posted Dr AR / Cr Deferred "
+                                     "revenue; the journal posts the release and the contract asset reclass. "
+                                     "billing system to revenue: the ERP credited revenue; the journal posts the "
+                                     "true-up. Every mode gives the same balances."),
+    ("Journal detail", "period", "period: one compound journal entry per period; contract: one per period and "
+                                 "contract, with Contract ID and Customer on each line."),
     ("Detail line limit", 20000, "Most contract lines shown line by line in Revenue and Billings; above it, one "
                                  "row per contract there and the line-level schedule in a CSV beside the workbook."),
     ("Decimal separator", ".", "Of amounts typed as text: . (1,500.25) or , (1.500,25). Amounts in number cells "
@@ -42,6 +52,7 @@ SETTINGS = [
                          "always shown. Run Info lists the columns used and skipped."),
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
+SETTING_SYNONYMS = {"Unbilled receivable account": "Contract asset account"}  # names in older workbooks
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,8 @@ class Settings:
     parse_options: ParseOptions = DEFAULT_OPTIONS  # Decimal separator, Date order, Time zone
     dimensions: tuple | None = None  # column names from the Dimensions row; None: chosen automatically
     dimensions_at: tuple | None = None  # (sheet, row) of that row, to locate a problem with a name
+    invoices_posted_by: str = "bbb_xl"  # one of INVOICES_POSTED_BY
+    journal_detail: str = "period"  # one of JOURNAL_DETAILS
 
     @property
     def calendar(self) -> Calendar:
@@ -75,6 +88,8 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
         if not row or is_blank(row[0]):
             continue
         key = normalize_header(row[0])
+        key = next((normalize_header(new) for old, new in SETTING_SYNONYMS.items() if normalize_header(old) == key),
+                   key)
         for name in SETTING_NAMES:
             if normalize_header(name) == key:
                 found[name] = (row[1] if len(row) > 1 else None, r + 1)
@@ -126,6 +141,16 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
         bad("Period", period, f"'{period}' is not month, quarter or year")
         period = "month"
 
+    def choice(name, choices):
+        value = " ".join(text(name).split()).lower()
+        if value not in choices:
+            bad(name, value, f"'{value}' is not one of: {', '.join(choices)}")
+            return defaults[name]
+        return value
+
+    posted_by = choice("Invoices posted by", INVOICES_POSTED_BY)
+    journal_detail = choice("Journal detail", JOURNAL_DETAILS)
+
     as_of = None
     v = raw("As-of date")
     if v is None:
@@ -161,9 +186,10 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
     if problems:
         return None, problems
     return Settings(text("Company name"), currency, as_of, first, last, period, fiscal,
-                    text("Accounts receivable account"), text("Unbilled receivable account"),
+                    text("Accounts receivable account"), text("Contract asset account"),
                     text("Deferred revenue account"), text("Revenue account"), limit, options,
-                    dimensions=dimensions, dimensions_at=dimensions_at), problems
+                    dimensions=dimensions, dimensions_at=dimensions_at, invoices_posted_by=posted_by,
+                    journal_detail=journal_detail), problems
 
 
 def _dimension_names(value, sheet, row) -> tuple:

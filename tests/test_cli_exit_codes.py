@@ -165,7 +165,7 @@ def test_rpo_within_and_after_at_each_period_end(tmp_path):
 
 def test_deferred_current_and_noncurrent_at_each_period_end(tmp_path):
     # 36,000 for 2025-2027 billed upfront on 2025-01-01, 1,000.00 a month: at 2025-03-31 deferred 33,000, of which
-X
+    # the next 12 months' revenue (12,000) is current; at 2025-06-30 deferred 30,000 = 12,000 + 18,000
     three_years = line("C1", start="2025-01-01", end="2027-12-31", amount=36000)
     path = write(tmp_path / "c.csv", book_rows(three_years))
     args = ["schedule", str(path), "--from", "2025-Q1", "--to", "2025-Q2", "--period", "quarter", "--format", "csv"]

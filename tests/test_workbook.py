@@ -58,7 +58,7 @@ def test_template_has_every_tab_button_vba_and_validation():
     p = parts(REPO_TEMPLATE)
     assert "xl/vbaProject.bin" in p
     names = list(sheet_part_names(REPO_TEMPLATE))
-    assert names == ["Start here", "Contracts", "Events", "FX Rates", "Settings"] + GENERATED_SHEETS[1:]
+    assert names == ["Start here", "Contracts", "Events", "FX Rates", "Settings", "Accounts"] + GENERATED_SHEETS[1:]
     wb = openpyxl.load_workbook(REPO_TEMPLATE, keep_vba=True)
     ws = wb["Contracts"]
     assert "Contracts" in ws.tables
@@ -151,11 +151,11 @@ def test_every_rollforward_ties(demo):
     # journal: every entry balances, and revenue credited equals the Revenue tab
     journal = sheets["Journal Entries"].rows()[4:-1]
     by_entry = {}
-    for period, entry, account, debit, credit, memo in journal:
+    for entry, day, period, code, name, debit, credit, currency, memo in journal:
         d, c = by_entry.get(entry, (0, 0))
         by_entry[entry] = (d + (debit or 0), c + (credit or 0))
     assert by_entry and all(d == c for d, c in by_entry.values())
-    revenue_credit = sum((r[4] or 0) - (r[3] or 0) for r in journal if r[2] == "4000 Revenue")
+    revenue_credit = sum((r[6] or 0) - (r[5] or 0) for r in journal if (r[3], r[4]) == ("4000", "Revenue"))
     assert revenue_credit == sum(totals[3:-2])
 
 

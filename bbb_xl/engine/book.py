@@ -498,6 +498,25 @@ class Book:
         return cents_to_decimal(self.revenue_from_opening_deferred_cents(first, last, self.select(filter)))
 
 
+    def journal(self, start, end, period="month", detail="period", mode="bbb_xl", accounts=None) -> list[list]:
+        """Journal entries by period (engine.journal): header + one row per line, money as Decimal. accounts: an
+        engine.journal.Accounts, or a dict of receivable / contract_asset / deferred / revenue account texts and
+        by_product {Product: revenue account}."""
+        from ..core.dates import to_date
+        from .journal import CONTRACT_COLUMNS, DETAILS, JOURNAL_HEADER, Accounts, journal_lines, normalize_choice
+        kind = _args(lambda: normalize_period_kind(period))
+        detail = _args(lambda: normalize_choice(detail, DETAILS, "detail"))
+        first, last = _args(lambda: schedule_window(start, end, self.calendar))
+        if isinstance(accounts, dict):
+            accounts = Accounts.from_texts(**accounts)
+        lines, _ = _args(lambda: journal_lines(self, first, last, kind, detail, mode, accounts))
+        by_contract = detail == "contract"
+        return [JOURNAL_HEADER + (CONTRACT_COLUMNS if by_contract else [])] + [
+            [x.entry, to_date(x.posting_date), x.period, x.account_code, x.account_name, cents_to_decimal(x.debit),
+             cents_to_decimal(x.credit), x.currency, x.memo] + ([x.contract, x.customer] if by_contract else [])
+            for x in lines]
+
+
 def _require_metric(metric, valid: tuple) -> None:
     """Unknown names are refused as the formulas refuse them, never answered with another metric."""
     if metric not in valid:

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..core.errors import column_letter
 from ..files import csv_text
 from ..reports import MONEY
-from .workflow import CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
+from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
 
 NUMBER_FORMATS = {MONEY: "#,##0.00_);(#,##0.00)", "money_total": "#,##0.00_);(#,##0.00)", "date": "yyyy-mm-dd",
                   "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0"}
@@ -33,7 +33,8 @@ def refresh(book=None) -> str:
         else list(book.sheets)
     events = read_sheet(book.sheets[EVENTS]) if EVENTS in names else None
     fx = read_sheet(book.sheets[FX]) if FX in names else None
-    reports = compute_reports(contracts, settings, events, fx_rows=fx)
+    accounts = read_sheet(book.sheets[ACCOUNTS]) if ACCOUNTS in names else None
+    reports = compute_reports(contracts, settings, events, fx_rows=fx, accounts_rows=accounts)
     for name in GENERATED_SHEETS:
         if name not in names:
             continue  # an optional report tab an older workbook does not have

@@ -16,7 +16,7 @@ from ..reports import Reports
 from ..xlsx_reader import read_sheets
 from . import package as pk
 from ..reports import OPTIONAL_REPORT_SHEETS
-from .workflow import CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
+from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
 
 RUN_INFO_STALE_CELL = (13, 1)
 
@@ -39,9 +39,9 @@ class RefreshResult:
 
 def read_inputs(path, with_fx: bool = False) -> tuple:
     """Rows of Contracts, Settings and Events (None for a workbook without an Events tab), and with_fx the FX
-    Rates tab (None when absent): cached values of formulas, streamed by the safe reader."""
+    Rates and Accounts tabs (None when absent): cached values of formulas, streamed by the safe reader."""
     try:
-        sheets = read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX])
+        sheets = read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX, ACCOUNTS])
     except zipfile.BadZipFile:
         raise BBBError(f"{Path(path).name} is not an xlsx/xlsm workbook") from None
     except BBBError as exc:
@@ -50,7 +50,7 @@ def read_inputs(path, with_fx: bool = False) -> tuple:
                            f"(bbb-xl template PATH makes one)") from None
         raise
     if with_fx:
-        return sheets[CONTRACTS], sheets[SETTINGS], sheets.get(EVENTS), sheets.get(FX)
+        return sheets[CONTRACTS], sheets[SETTINGS], sheets.get(EVENTS), sheets.get(FX), sheets.get(ACCOUNTS)
     return sheets[CONTRACTS], sheets[SETTINGS], sheets.get(EVENTS)
 
 
@@ -65,12 +65,13 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     check_xlsx_archive(path)
     t0 = time.perf_counter()
     note("read", path.name)
-    contracts, settings, events, fx = read_inputs(path, with_fx=True)
+    contracts, settings, events, fx, accounts = read_inputs(path, with_fx=True)
     t1 = time.perf_counter()
     if refuse_invalid_settings:
         _require_usable_settings(settings)
     note("compute", f"{max(len(contracts) - 1, 0):,} contract rows")
-    reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at, fx_rows=fx)
+    reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at, fx_rows=fx,
+                              accounts_rows=accounts)
     t2 = time.perf_counter()
     note("write", f"{len(GENERATED_SHEETS)} report tabs")
     pkg = pk.Package(path)

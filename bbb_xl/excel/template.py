@@ -16,7 +16,8 @@ from ..settings import SETTINGS
 from . import vba_project
 from .headless import RefreshResult, refresh_file
 from .package import default_file_mode
-from .workflow import CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS as SETTINGS_SHEET, START
+from ..engine.journal import DETAILS, MODES
+from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS as SETTINGS_SHEET, START
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "workbook_templates" / "bbb_template.xlsm"
 BUILD_TIME = dt.datetime(2025, 1, 1)  # fixed document dates: the same sources give the same file
@@ -203,10 +204,26 @@ def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
             "As-of date": {"validate": "date", "criteria": "between", "minimum": dt.date(1900, 1, 1),
                            "maximum": dt.date(9999, 12, 31)},
             "Currency": {"validate": "length", "criteria": "==", "value": 3},
+            "Invoices posted by": {"validate": "list", "source": list(MODES)},
+            "Journal detail": {"validate": "list", "source": list(DETAILS)},
         }.get(name)
         if validation:
             st.data_validation(i, 1, i, 1, {**validation, "error_message": meaning[:255]})
     st.freeze_panes(1, 0)
+
+    # --- Accounts: an optional revenue account per Product for the journal (unmapped: Settings Revenue account)
+    ac = wb.add_worksheet(ACCOUNTS)
+    ac.set_column(0, 0, 24)
+    ac.set_column(1, 1, 40)
+    ac.add_table(0, 0, 1, 1, {"name": "Accounts", "columns": [{"header": "Product"}, {"header": "Revenue Account"}],
+                              "style": "Table Style Medium 2"})
+    ac.write_comment(0, 0, "A Product value of the Contracts tab (case does not matter). Products not listed post "
+                           "to the Settings Revenue account.", {"x_scale": 2.0})
+    ac.write_comment(0, 1, "The GL revenue account of that Product's revenue in the Journal Entries: code then "
+                           "name, e.g. 4100 Subscription Revenue.", {"x_scale": 2.0})
+    ac.data_validation(1, 1, 1_048_575, 1, {"validate": "length", "criteria": "between", "minimum": 1,
+                                            "maximum": 255, "error_message": "A GL account: code then name."})
+    ac.freeze_panes(1, 0)
 
     # --- report tabs (filled by the refresh)
     sheets = {}
@@ -246,8 +263,12 @@ def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
     sheets["By Dimension"].set_column(1, 60, 14)
     sheets["By Dimension"].freeze_panes(0, 1)
     sheets["Deferred Revenue"].set_column(0, 0, 38)  # the balances by dimension below the rollforward
-    sheets["Journal Entries"].set_column(2, 2, 36)
-    sheets["Journal Entries"].set_column(5, 5, 44)
+    sheets["Journal Entries"].set_column(0, 0, 18)
+    sheets["Journal Entries"].set_column(1, 1, 13)
+    sheets["Journal Entries"].set_column(2, 3, 12)
+    sheets["Journal Entries"].set_column(4, 4, 36)
+    sheets["Journal Entries"].set_column(7, 7, 10)
+    sheets["Journal Entries"].set_column(8, 8, 64)
     sheets["Exceptions"].set_column(4, 4, 90)
     sheets["Run Info"].set_column(1, 1, 70)
     for name, ws_ in sheets.items():

@@ -7,13 +7,16 @@ import datetime as dt
 from ..core.errors import column_letter, errors_only
 from ..core.periods import CALENDAR
 from ..engine.book import Book
+from ..engine.journal import mapping_problems
 from ..engine.table import booking_after_as_of, normalize_header, parse_contracts
 from ..reports import OPTIONAL_REPORT_SHEETS, REPORT_SHEETS, ChartData, Reports, SheetReport, build_reports, \
     status_text
+from ..reports.journal import journal_accounts
 from ..settings import parse_settings, read_parse_options
 
 CONTRACTS, SETTINGS, EVENTS, FX, START = "Contracts", "Settings", "Events", "FX Rates", "Start here"
-INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX)
+ACCOUNTS = "Accounts"  # optional: a workbook built before it existed refreshes without it
+INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX, ACCOUNTS)
 GENERATED_SHEETS = [START] + REPORT_SHEETS
 
 START_TEXT = [
@@ -40,12 +43,13 @@ START_TEXT = [
     "606-10-50-8 revenue from opening deferred.",
     "Allocation \u2014 each bundled contract's price allocated to its lines by relative standalone selling price.",
     "Changes \u2014 every cancellation and modification with its effect on bookings, revenue and backlog.",
-    "Journal Entries \u2014 balanced entries per period with your GL account names (also a CSV).",
+    "Journal Entries \u2014 balanced entries per period, ready to post: your GL accounts from Settings (and the "
+    "Accounts tab: a revenue account per Product), posting dates, entry numbers (also a CSV).",
     "Exceptions \u2014 every input problem with its cell.",
     "Run Info \u2014 version, time of refresh, input fingerprint, and STALE when Contracts changed since.",
     "",
     "This tab, Summary and the other report tabs are rewritten by every refresh; Contracts, Events, FX Rates, "
-    "Settings and "
+    "Settings, Accounts and "
     "any tab you add are never touched.",
 ]
 
@@ -62,9 +66,10 @@ def start_here(status: str, errors: int) -> SheetReport:
 
 
 def compute_reports(contract_rows, settings_rows, event_rows=None, *,
-                    refreshed_at: dt.datetime | None = None, fx_rows=None) -> Reports:
+                    refreshed_at: dt.datetime | None = None, fx_rows=None, accounts_rows=None) -> Reports:
     """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
-    tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency)."""
+    tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency); accounts_rows: the
+    Accounts tab (Product, Revenue Account) for the journal."""
     settings, settings_problems = parse_settings(settings_rows, sheet=SETTINGS)
     # Decimal separator, Date order, Time zone: read even when another setting is wrong (its problems are there)
     options = settings.parse_options if settings else read_parse_options(settings_rows, SETTINGS)[0]
@@ -77,9 +82,11 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
     else:
         # where an as-of date exists: lines booked more than a year after it (warnings)
         late = booking_after_as_of(book.parsed, settings.as_of)
-        reports = build_reports(book, settings, input_problems=list(settings_problems) + late,
+        accounts, accounts_problems = journal_accounts(settings, accounts_rows, ACCOUNTS)
+        accounts_problems += mapping_problems(book, accounts)
+        reports = build_reports(book, settings, input_problems=list(settings_problems) + late + accounts_problems,
                                 contract_rows=contract_rows, refreshed_at=refreshed_at, event_rows=event_rows,
-                                fx_rows=fx_rows)
+                                fx_rows=fx_rows, accounts=accounts)
     reports.sheets[START] = start_here(reports.status, len(errors_only(reports.problems)))
     return reports
 

@@ -19,7 +19,8 @@ from .changes import changes_sheet
 from .deferred import deferred_sheet, revenue_from_opening_deferred
 from .dimensions import chosen_dimensions
 from .exceptions import exceptions_sheet
-from .journal import csv_money, journal_rows, journal_sheet
+from ..engine.journal import journal_lines
+from .journal import journal_accounts, journal_csv, journal_sheet
 from .model import MONEY, Block, ChartData, Reports, SheetReport, fingerprint, money_text, money_texts, status_text
 from .run_info import STALE_ROW, run_info_sheet
 from .summary import summary_sheet
@@ -31,7 +32,8 @@ OPTIONAL_REPORT_SHEETS = ("Changes", "By Dimension")  # a workbook built before 
 
 
 def build_reports(book: Book, settings: Settings, *, input_problems=(), contract_rows=None, refreshed_at=None,
-                  rows_read: int | None = None, event_rows=None, fx_rows=None) -> Reports:
+                  rows_read: int | None = None, event_rows=None, fx_rows=None,
+                  accounts=None) -> Reports:
     cal = settings.calendar
     periods = period_grid(settings.report_first, settings.report_last, settings.period, cal)
     sel = np.arange(len(book.lines))
@@ -66,15 +68,16 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     sheets["Deferred Revenue"] = deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
                                                 unbilled, title)
     add_balances_by_dimension(sheets["Deferred Revenue"], book, settings, dims)
-    journal = journal_rows(settings, periods, bil_p, rev_p, deferred, unbilled)
+    journal, _ = journal_lines(book, periods[0].first, periods[-1].last, settings.period, settings.journal_detail,
+                               settings.invoices_posted_by, accounts or journal_accounts(settings)[0],
+                               settings.currency, (rec, bil))
     sheets["Journal Entries"] = journal_sheet(journal, settings, title)
     sheets["Exceptions"] = exceptions_sheet(problems, book, settings, title)
     sheets["Allocation"] = allocation_report(book, title)
     sheets["Run Info"] = run_info_sheet(book, settings, (contract_rows or []) + [["Events"]] + (event_rows or [])
                                         + ([["FX Rates"]] + fx_rows if fx_rows else []),
                                         refreshed_at, rows_read, title, dims)
-    csv_files = detail_csv + [("Journal Entries", [["Period", "Entry", "Account", "Debit", "Credit", "Memo"]] + [
-        [r[0], r[1], r[2], csv_money(r[3]), csv_money(r[4]), r[5]] for r in journal])]
+    csv_files = detail_csv + [("Journal Entries", journal_csv(journal, settings))]
     return Reports(sheets, csv_files, chart, status, int(book.lines.amount.sum()) + book.parsed.excluded_amount,
                    problems)
 

@@ -1,48 +1,49 @@
-"""Journal Entries tab and its CSV."""
+"""Journal Entries tab and its CSV: the engine's journal (engine.journal) laid out for the ledger."""
 from __future__ import annotations
 
-from .model import MONEY, SheetReport, money_text
+from ..core.dates import iso, to_date
+from ..core.money import cents_to_decimal
+from ..engine.journal import CONTRACT_COLUMNS, JOURNAL_HEADER, MODES, Accounts, parse_accounts
+from .model import MONEY, SheetReport
 
-def csv_money(cents):
-    return "" if cents is None else money_text(cents)
-
-def journal_rows(settings, periods, bil_p, rev_p, deferred, unbilled):
-    """Balanced entries per period (net per contract, consistent with the balances):
-    Dr AR / Cr Deferred (invoices); Dr Deferred / Cr Revenue; Dr Unbilled / Cr Revenue (revenue ahead of
-    billing). Negative amounts swap sides."""
-    bl, rv = bil_p.sum(axis=0), rev_p.sum(axis=0)
-    out = []
-    for j, p in enumerate(periods):
-        d_unb = int(unbilled[j + 1] - unbilled[j])
-        from_deferred = int(rv[j]) - d_unb  # = billings - change in deferred, since the balances tie
-        entries = [
-            (1, "Invoices", settings.ar_account, settings.deferred_account, int(bl[j])),
-            (2, "Revenue released from deferred revenue", settings.deferred_account, settings.revenue_account,
-             from_deferred),
-            (3, "Revenue ahead of billing (contract asset)", settings.unbilled_account, settings.revenue_account,
-             d_unb),
-        ]
-        for number, memo, dr, cr, amount in entries:
-            if amount == 0:
-                continue
-            if amount < 0:
-                dr, cr, amount = cr, dr, -amount
-            out.append([p.label, f"{p.label}-{number}", dr, amount, None, memo])
-            out.append([p.label, f"{p.label}-{number}", cr, None, amount, memo])
-    return out
+MODE_NOTES = {
+    MODES[0]: "Invoices posted by bbb_xl: Dr AR with the billings, Cr revenue with the revenue recognized, deferred "
+              "revenue and contract asset by their change.",
+    MODES[1]: "Invoices posted by the billing system to deferred revenue (Dr AR / Cr Deferred revenue, not repeated "
+              "here): the release to revenue and the contract asset reclass.",
+    MODES[2]: "Invoices posted by the billing system to revenue (Dr AR / Cr Revenue, not repeated here): the "
+              "true-up between revenue, deferred revenue and the contract asset.",
+}
 
 
-def journal_sheet(journal, settings, title):
+def journal_accounts(settings, accounts_rows=None, sheet: str = "Accounts") -> tuple[Accounts, list]:
+    """The Settings accounts and the Accounts tab's revenue account per Product -> (Accounts, problems)."""
+    mapping, unknown, problems = parse_accounts(accounts_rows, sheet=sheet, origin=(1, 1))
+    return Accounts.from_texts(settings.ar_account, settings.unbilled_account, settings.deferred_account,
+                               settings.revenue_account, mapping, unknown), problems
+
+
+def journal_sheet(lines, settings, title):
+    by_contract = settings.journal_detail == "contract"
     s = SheetReport("Journal Entries")
     s.add(1, 1, [[f"{title}journal entries by period ({settings.currency})"]], "title")
-    s.add(2, 1, [["Each entry balances. Per contract: Dr AR (billings) + Dr change in unbilled = Cr revenue + "
-                  "Cr change in deferred. Also written as a CSV journal beside the workbook."]], "subtitle")
-    s.add(4, 1, [["Period", "Entry", "Account", "Debit", "Credit", "Memo"]], "header")
-    if journal:
-        s.add(5, 1, journal, ["text", "text", "text", MONEY, MONEY, "text"])
-    debit = sum(r[3] or 0 for r in journal)
-    credit = sum(r[4] or 0 for r in journal)
-    s.add(5 + len(journal), 1, [["Total", "", "", debit, credit, ""]],
-          ["header", "header", "header", "money_total", "money_total", "header"])
+    s.add(2, 1, [["Each entry balances: revenue moves by the revenue recognized, AR by the billings, deferred "
+                  "revenue and the contract asset by their change (per-contract net position, ASC 606-10-45-1..4). "
+                  "Also a CSV beside the workbook."], [MODE_NOTES[settings.invoices_posted_by]]], "subtitle")
+    s.add(4, 1, [JOURNAL_HEADER + (CONTRACT_COLUMNS if by_contract else [])], "header")
+    rows = [[x.entry, to_date(x.posting_date), x.period, x.account_code, x.account_name, x.debit or None,
+             x.credit or None, x.currency, x.memo] + ([x.contract, x.customer] if by_contract else []) for x in lines]
+    if rows:
+        s.add(5, 1, rows, ["text", "date", "text", "text", "text", MONEY, MONEY, "text", "text", "text", "text"])
+    s.add(5 + len(rows), 1, [["Total", "", "", "", "", sum(x.debit for x in lines), sum(x.credit for x in lines),
+                              "", ""]], ["header"] * 5 + ["money_total"] * 2 + ["header"] * 2)
     return s
 
+
+def journal_csv(lines, settings) -> list[list]:
+    """The CSV journal: money as numbers (Decimal), a blank for the other side, the posting date as ISO text."""
+    by_contract = settings.journal_detail == "contract"
+    return [JOURNAL_HEADER + (CONTRACT_COLUMNS if by_contract else [])] + [
+        [x.entry, iso(x.posting_date), x.period, x.account_code, x.account_name,
+         cents_to_decimal(x.debit) if x.debit else "", cents_to_decimal(x.credit) if x.credit else "", x.currency,
+         x.memo] + ([x.contract, x.customer] if by_contract else []) for x in lines]

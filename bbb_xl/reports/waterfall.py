@@ -2,11 +2,23 @@
 Before and After columns so every row ties to its Amount."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 
 from ..core.dates import iso
 from ..engine.disclosures import OVER_TIME, POINT_IN_TIME_LABEL, booked_after_cents, transfers_over_time
 from .model import MONEY, SheetReport, money_texts
+
+
+def csv_money(cents: np.ndarray) -> list[list]:
+    """Rows of money cells for a CSV: every cell a number. Negative amounts are Decimal, since CSV writing
+    neutralises text starting with '-' against formula injection ('-300.00 would read back as text); the
+    others stay exact text (cheaper for line-level files of a million lines, and never neutralised)."""
+    out = money_texts(cents)
+    for i, j in np.argwhere(np.asarray(cents) < 0):
+        out[i][j] = Decimal(out[i][j])
+    return out
 
 def dimension_columns(book):
     return list(book.lines.dims)
@@ -58,7 +70,7 @@ def waterfall_sheet(name, book, settings, periods, cum, per_period, title, csv_o
         alloc = by_contract(target)
         header = ["Contract ID", "Customer", "Line ID"] + dims + ["Amount"] + (["Allocated"] if allocated else []) \
             + ["Before"] + labels + ["After"]
-        money = money_texts(np.column_stack([book.final_amount] + ([target] if allocated else [])
+        money = csv_money(np.column_stack([book.final_amount] + ([target] if allocated else [])
                                             + [before, per_period, after]))
         line_text = [lines.contract.tolist(), lines.customer.tolist(), lines.line_id.tolist()] + \
             [lines.dims[d].tolist() for d in dims]

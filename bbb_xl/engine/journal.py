@@ -1,0 +1,282 @@
+"""Journal entries by the book: what the general ledger posts each period, from the per-contract rollforward.
+
+Per contract c and period bound t the net position is N_c(t) = billed - recognized (ASC 606-10-45-1..4): a
+contract liability (deferred revenue) when N_c > 0, a contract asset (unbilled receivable) when N_c < 0. The
+balances are L = sum max(N_c, 0) and A = sum max(-N_c, 0). Each period, with B = billings, R = revenue and dL, dA
+the changes of L and A (B - R = dL - dA, so every entry balances by construction):
+
+    Dr Accounts Receivable  B      (credit notes: Cr)
+    Cr Revenue              R      (per revenue account of each line's Product; a reversal: Dr)
+    Cr Deferred Revenue     dL     (a decrease: Dr)
+    Dr Contract Asset       dA     (a decrease, e.g. relieved by billing: Cr)
+
+"Invoices posted by" says what the billing system has already posted, which the journal then leaves out, so that
+the billing system's postings plus this journal give the same balances in every mode:
+- bbb_xl: nothing; the journal above.
+- billing system to deferred revenue: Dr AR / Cr Deferred Revenue B per invoice; the journal posts the release of
+  deferred revenue to revenue and the contract asset reclass (no AR line).
+- billing system to revenue: Dr AR / Cr Revenue B per invoice (to the revenue account of each line's Product);
+  the journal posts the true-up between revenue, deferred revenue and the contract asset.
+Pure: no Excel, no files.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.errors import WARNING, Problem
+from ..core.periods import period_grid
+from .table import _as_rows, _Collector, _row_is_blank, _trim, display_text, excel_error, is_blank, key_of, \
+    normalize_header
+
+ACCOUNTS_SHEET = "Accounts"
+MODES = ("bbb_xl", "billing system to deferred revenue", "billing system to revenue")
+DETAILS = ("period", "contract")
+JOURNAL_HEADER = ["Entry", "Posting Date", "Period", "Account Code", "Account Name", "Debit", "Credit", "Currency",
+                  "Memo"]
+CONTRACT_COLUMNS = ["Contract ID", "Customer"]
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_/]*$")
+
+
+@dataclass(frozen=True)
+class Account:
+    """A GL account as written in Settings: '4000 Revenue' is code 4000, name Revenue; 'Revenue' has no code."""
+
+    code: str
+    name: str
+
+    @classmethod
+    def parse(cls, text) -> "Account":
+        text = " ".join(str(text or "").split())
+        first, _, rest = text.partition(" ")
+        if first and any(ch.isdigit() for ch in first) and _CODE.match(first):
+            return cls(first, rest)
+        return cls("", text)
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """The four GL accounts of the journal and an optional revenue account per Product (keys: key_of(product))."""
+
+    receivable: Account = Account("1200", "Accounts Receivable")
+    contract_asset: Account = Account("1250", "Contract Asset (unbilled receivable)")
+    deferred: Account = Account("2400", "Deferred Revenue")
+    revenue: Account = Account("4000", "Revenue")
+    revenue_by_product: dict = field(default_factory=dict)  # key_of(product) -> Account
+    # Problems to report when a mapped product is not in the book (located on the Accounts tab)
+    unknown_product: dict = field(default_factory=dict)  # key_of(product) -> Problem
+
+    @classmethod
+    def from_texts(cls, receivable=None, contract_asset=None, deferred=None, revenue=None, by_product=None,
+                   unknown_product=None) -> "Accounts":
+        d = cls()
+        pick = lambda text, default: Account.parse(text) if text and str(text).strip() else default  # noqa: E731
+        return cls(pick(receivable, d.receivable), pick(contract_asset, d.contract_asset), pick(deferred, d.deferred),
+                   pick(revenue, d.revenue),
+                   {key_of(str(p).strip()): Account.parse(a) for p, a in (by_product or {}).items()},
+                   dict(unknown_product or {}))
+
+
+def normalize_choice(value, choices, what: str) -> str:
+    """value as one of `choices` (case and spaces do not matter); ValueError listing them otherwise."""
+    text = " ".join(str(value if value is not None else "").split()).lower()
+    for c in choices:
+        if text == c.lower():
+            return c
+    raise ValueError(f"{what} '{value}' is not one of: {', '.join(choices)}")
+
+
+def parse_accounts(data, sheet: str | None = ACCOUNTS_SHEET, origin=None):
+    """The Accounts tab (Product | Revenue Account, header first) -> ({product: account text}, {key: Problem},
+    problems). A product mapped twice to different accounts, or a blank cell, is a located warning (first kept)."""
+    rows = _trim(_as_rows(data))
+    header = [display_text(c) if not is_blank(c) else "" for c in (rows[0] if rows else [])]
+    out = _Collector(sheet, origin, header, table="accounts")
+    mapping, unknown, where = {}, {}, {}  # where: key -> (product as first written, its row)
+    if not rows or all(_row_is_blank(r) for r in rows[1:]):
+        return mapping, unknown, out.problems
+    cols = {normalize_header(h): j for j, h in enumerate(header) if h}
+    product, account = cols.get("product"), cols.get("revenueaccount", cols.get("account"))
+    if product is None or account is None:
+        out.add(0, None, None, "the Accounts tab needs the columns Product and Revenue Account: its mapping is "
+                               "not used", WARNING)
+        return mapping, unknown, out.problems
+    for r in range(1, len(rows)):
+        row = rows[r]
+        if _row_is_blank(row):
+            continue
+        p = row[product] if product < len(row) else None
+        a = row[account] if account < len(row) else None
+        if excel_error(p) or excel_error(a):
+            out.add(r, product if excel_error(p) else account, p if excel_error(p) else a,
+                    "an Excel error: this row is not used", WARNING)
+            continue
+        if is_blank(p) or is_blank(a):
+            out.add(r, product if is_blank(p) else account, None, f"{'Product' if is_blank(p) else 'Revenue Account'}"
+                    f" is blank: this row is not used", WARNING)
+            continue
+        name, acct = display_text(p), display_text(a)
+        key = key_of(name)
+        if key in where:
+            earlier, row_of = where[key]
+            if key_of(mapping[earlier]) != key_of(acct):
+                out.add(r, account, a, f"Product '{name}' is already mapped to '{mapping[earlier]}' (row "
+                                       f"{row_of + 1}): this row is not used", WARNING)
+            continue
+        where[key] = (name, r)
+        mapping[name] = acct
+        before = len(out.problems)
+        out.add(r, product, p, f"Product '{name}' is not in the Contracts: its mapping is not used", WARNING)
+        unknown[key] = out.problems.pop(before)  # reported only if the book has no such product
+    return mapping, unknown, out.problems
+
+
+@dataclass(frozen=True)
+class JournalLine:
+    entry: str
+    posting_date: int  # day number: the period's last day
+    period: str
+    account_code: str
+    account_name: str
+    debit: int  # cents, 0 when the line is a credit
+    credit: int  # cents, 0 when the line is a debit
+    memo: str
+    contract: str = ""  # detail="contract" only
+    customer: str = ""
+    currency: str = ""
+
+
+def _group_sum(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
+    """Rows of `values` summed per code (0..n-1), exactly (int64, or Python ints for object arrays)."""
+    out = np.zeros((n,) + values.shape[1:], dtype=values.dtype)
+    if len(codes):
+        order = np.argsort(codes, kind="stable")
+        sc = codes[order]
+        starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
+        out[sc[starts]] = np.add.reduceat(values[order], starts, axis=0)
+    return out
+
+
+def mapping_problems(book, accounts: Accounts) -> list[Problem]:
+    """Warnings (on the Accounts tab) for mapped products no line of the book has."""
+    return _product_codes(book, accounts)[2]
+
+
+def _product_codes(book, accounts: Accounts):
+    """(revenue accounts: index 0 the default, then those the mapping uses; account index per line; problems)."""
+    n = len(book.lines)
+    if not accounts.revenue_by_product and not accounts.unknown_product:
+        return [accounts.revenue], np.zeros(n, dtype=np.int64), []
+    values = next((v for d, v in book.lines.dims.items() if normalize_header(d) == "product"), None)
+    present = set() if values is None else {key_of(v) for v in values}
+    problems = [p for k, p in accounts.unknown_product.items() if k not in present]
+    if values is None:
+        return [accounts.revenue], np.zeros(n, dtype=np.int64), problems
+    names = [accounts.revenue]
+    index = {accounts.revenue: 0}
+    code_of = {}
+    for key, acct in accounts.revenue_by_product.items():
+        if key in present:
+            code_of[key] = index.setdefault(acct, len(index))
+            if code_of[key] == len(names):
+                names.append(acct)
+    codes = np.fromiter((code_of.get(key_of(v), 0) for v in values), dtype=np.int64, count=n)
+    return names, codes, problems
+
+
+def journal_lines(book, first: int, last: int, period: str = "month", detail: str = "period", mode: str = "bbb_xl",
+                  accounts: Accounts | None = None, currency: str | None = None, cumulative=None):
+    """The journal for the periods from `first` to `last` (day numbers) -> (lines, problems).
+
+    detail: "period" (one compound entry per period) or "contract" (one per period x contract, Customer on each
+    line). mode: one of MODES. cumulative: optional (revenue, billings) line x bound matrices already computed
+    for these bounds (all lines, reporting currency), to save recomputing them."""
+    detail = normalize_choice(detail, DETAILS, "Journal detail")
+    mode = normalize_choice(mode, MODES, "Invoices posted by")
+    accounts = accounts or Accounts()
+    currency = currency if currency is not None else (book.reporting_currency or "")
+    periods = period_grid(first, last, period, book.calendar)
+    bounds = np.array([periods[0].first - 1] + [p.last for p in periods], dtype=np.int64)
+    lines = book.lines
+    n = len(lines)
+    sel = np.arange(n)
+    if cumulative is None:
+        rec, bil = book.cumulative("revenue", sel, bounds), book.cumulative("billings", sel, bounds)
+    else:
+        rec, bil = cumulative
+    if not book._exact_int64:
+        rec, bil = rec.astype(object), bil.astype(object)
+    rev_accounts, acct, problems = _product_codes(book, accounts)
+    k = len(rev_accounts)
+    # contracts in the order they first appear in the Contracts table
+    codes = lines.contract_code
+    _, first_idx = np.unique(codes, return_index=True)
+    first_idx = np.sort(first_idx)
+    rank = np.empty(int(codes.max(initial=-1)) + 1, dtype=np.int64)
+    rank[codes[first_idx]] = np.arange(len(first_idx))
+    c_of_line = rank[codes] if n else np.zeros(0, dtype=np.int64)
+    n_c = len(first_idx)
+    net = _group_sum(bil - rec, c_of_line, n_c)  # contract x bound
+    liability, asset = np.where(net > 0, net, 0), np.where(net < 0, -net, 0)
+    d_l, d_a = np.diff(liability, axis=1), np.diff(asset, axis=1)
+    rev = _group_sum(np.diff(rec, axis=1), c_of_line * k + acct, n_c * k).reshape(n_c, k, len(periods))
+    billed = _group_sum(np.diff(bil, axis=1), c_of_line * k + acct, n_c * k).reshape(n_c, k, len(periods))
+    if detail == "period":
+        groups = [(None, rev.sum(axis=0), billed.sum(axis=0), d_l.sum(axis=0), d_a.sum(axis=0))]
+        active = np.ones((1, len(periods)), dtype=bool)
+    else:
+        groups = [(int(first_idx[c]), rev[c], billed[c], d_l[c], d_a[c]) for c in range(n_c)]
+        active = (rev != 0).any(axis=1) | (billed != 0).any(axis=1) | (d_l != 0) | (d_a != 0)  # contract x period
+    out = []
+    for j, p in enumerate(periods):
+        number = 0
+        for g in np.flatnonzero(active[:, j]):
+            line_i, r_k, b_k, dl, da = groups[g]
+            postings = _entry(mode, p.label, accounts, rev_accounts, [int(x) for x in r_k[:, j]],
+                              [int(x) for x in b_k[:, j]], int(dl[j]), int(da[j]))
+            if not postings:
+                continue
+            number += 1
+            entry = f"JE-{p.label}" if line_i is None else f"JE-{p.label}-{number:04d}"
+            contract = "" if line_i is None else str(lines.contract[line_i])
+            customer = "" if line_i is None else str(lines.customer[line_i])
+            for account, signed, memo in postings:
+                out.append(JournalLine(entry, int(p.last), p.label, account.code, account.name,
+                                       max(signed, 0), max(-signed, 0), memo, contract, customer, currency))
+    return out, problems
+
+
+def _entry(mode, label, accounts, rev_accounts, revenue, billed, d_l, d_a):
+    """The postings of one entry: (account, signed cents: + debit, - credit, memo), debits first, zeros left
+    out. Billing-system modes subtract what the billing system posted from the full entry, account by account."""
+    b = sum(billed)
+    ar = b
+    deferred = -d_l
+    rev = [-r for r in revenue]
+    if mode == MODES[1]:  # the billing system posted Dr AR / Cr Deferred Revenue B
+        ar, deferred = 0, deferred + b
+    elif mode == MODES[2]:  # the billing system posted Dr AR / Cr Revenue B (per product revenue account)
+        ar, rev = 0, [r + x for r, x in zip(rev, billed)]
+    postings = [(accounts.receivable, ar, f"Invoices issued in {label}" if ar > 0 else
+                 f"Credit notes issued in {label}"),
+                (accounts.contract_asset, d_a, "Increase in contract asset (revenue recognized ahead of billing)"
+                 if d_a > 0 else "Contract asset relieved by billing" if b > 0 else "Decrease in contract asset")]
+    if mode == MODES[1]:
+        postings.append((accounts.deferred, deferred, "Invoices the billing system posted to deferred revenue, "
+                                                      "released to revenue and the contract asset" if deferred > 0 else
+                         "Deferred revenue above the invoices posted by the billing system"))
+    else:
+        postings.append((accounts.deferred, deferred, "Increase in contract liability (deferred revenue)"
+                         if deferred < 0 else "Decrease in contract liability (deferred revenue released)"))
+    for account, amount in zip(rev_accounts, rev):
+        if mode == MODES[2]:
+            memo = (f"Revenue true-up: invoiced above recognized in {label}" if amount > 0 else
+                    f"Revenue true-up: recognized above invoiced in {label}")
+        else:
+            memo = f"Revenue recognized in {label}" if amount < 0 else f"Revenue reversed in {label}"
+        postings.append((account, amount, memo))
+    postings = [p for p in postings if p[1] != 0]
+    assert sum(p[1] for p in postings) == 0, "a journal entry must balance"  # B - R = dL - dA per contract
+    return [p for p in postings if p[1] > 0] + [p for p in postings if p[1] < 0]
