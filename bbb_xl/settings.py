@@ -31,6 +31,11 @@ SETTINGS = [
                                  "row per contract there and the line-level schedule in a CSV beside the workbook."),
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
+# Period spellings people type, normalized like headers (case, spaces, _ and - ignored) -> the period kind
+PERIOD_SYNONYMS = {**dict.fromkeys(("month", "months", "monthly", "m", "mo", "mth"), "month"),
+                   **dict.fromkeys(("quarter", "quarters", "quarterly", "q", "qtr", "qtrly"), "quarter"),
+                   **dict.fromkeys(("year", "years", "yearly", "annual", "annually", "y", "yr", "fy", "fiscalyear"),
+                                   "year")}
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,9 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
 
     def bad(name, value, message):
         row = found.get(name, (None, None))[1]
-        problems.append(Problem(row, "Value", value, f"{name}: {message}", ERROR, sheet,
-                                f"B{row}" if row else None))
+        # a message that already names its setting is not prefixed again ("Report start 'Jan 2025' is not ...")
+        text = message if message.startswith(name) else f"{name}: {message}"
+        problems.append(Problem(row, "Value", value, text, ERROR, sheet, f"B{row}" if row else None))
 
     def raw(name):
         value = found.get(name, (None, None))[0]
@@ -86,7 +92,7 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
 
     currency = text("Currency").upper()
     if not (len(currency) == 3 and currency.isalpha()):
-        bad("Currency", currency, f"'{currency}' is not a 3-letter ISO 4217 code")
+        bad("Currency", currency, f"'{currency}' is not a 3-letter ISO 4217 code (USD, EUR, GBP, JPY...)")
 
     def integer(name, lo, hi):
         v = raw(name)
@@ -105,9 +111,11 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
     limit = integer("Detail line limit", 1, 1_000_000)
     cal = Calendar(fiscal, fiscal_labels=fiscal != 1)
 
-    period = text("Period").lower()
-    if period not in ("month", "quarter", "year"):
-        bad("Period", period, f"'{period}' is not month, quarter or year")
+    period_text = text("Period")
+    period = PERIOD_SYNONYMS.get(normalize_header(period_text))
+    if period is None:
+        bad("Period", period_text, f"'{period_text}' is not one of: month, quarter, year (monthly, quarterly, "
+                                   f"yearly and annual are read the same)")
         period = "month"
 
     as_of = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine.book import Book
+from ..core.money import format_money
 from .model import MONEY, SheetReport, money_text
 
 def revenue_from_opening_deferred(book: Book, bounds: np.ndarray, rec: np.ndarray) -> np.ndarray:
@@ -37,8 +38,9 @@ def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
         n_alloc = len(np.unique(lines.contract_code[lines.has_ssp]))
         moved = int(np.abs(lines.allocated - lines.amount)[lines.has_ssp].sum()) // 2
         s.add(3, 1, [[f"{n_alloc} contract(s) allocated by SSP: revenue follows the Allocated amounts (list Amount "
-                      f"total {money_text(int(lines.amount[lines.has_ssp].sum()))}, Allocated total "
-                      f"{money_text(int(lines.allocated[lines.has_ssp].sum()))}; {money_text(moved)} moved between "
+                      f"total {format_money(int(lines.amount[lines.has_ssp].sum()), settings.currency)}, "
+                      f"Allocated total {format_money(int(lines.allocated[lines.has_ssp].sum()), settings.currency)}; "
+                      f"{format_money(moved, settings.currency)} moved between "
                       f"lines). Netting per contract turns the differences into contract assets and liabilities "
                       f"\u2014 see the Allocation tab."]], "subtitle")
     bl, rv = bil_p.sum(axis=0), rev_p.sum(axis=0)
