@@ -97,6 +97,8 @@ def demo(path):
 def _report(result):
     import os
     click.echo(f"workbook: {os.path.abspath(result.path)}")
+    if getattr(result, "upgrade", None):  # an older layout was brought up to date first
+        click.echo(result.upgrade.summary())
     click.echo(f"status: {result.status}  ({result.lines} contract lines read)")
     for name, rows in api.refresh_summary(result.reports):
         click.echo(f"  {name:<46} {rows}")

@@ -16,6 +16,7 @@ from ..settings import SETTINGS
 from . import vba_project
 from .headless import RefreshResult, refresh_file
 from .package import default_file_mode
+from .upgrade import TEMPLATE_VERSION, VERSION_NAME
 from .workflow import CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS as SETTINGS_SHEET, START
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "workbook_templates" / "bbb_template.xlsm"
@@ -98,6 +99,7 @@ def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
                                          "strings_to_urls": False})
     wb.set_properties({"title": "bbb_xl reports", "author": "bbb_xl", "created": BUILD_TIME})
     wb.set_calc_mode("auto")
+    wb.define_name(VERSION_NAME, f"={TEMPLATE_VERSION}")  # what `bbb-xl upgrade` compares with
     f_title = wb.add_format({"bold": True, "font_size": 14})
     f_head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "bottom": 1, "text_wrap": True,
                             "valign": "top"})

@@ -10,6 +10,7 @@ from ..engine.book import Book
 from ..engine.table import normalize_header, parse_contracts
 from ..reports import OPTIONAL_REPORT_SHEETS, REPORT_SHEETS, ChartData, Reports, SheetReport, build_reports, \
     status_text
+from ..reports.run_info import add_layout_rows
 from ..settings import parse_settings
 
 CONTRACTS, SETTINGS, EVENTS, FX, START = "Contracts", "Settings", "Events", "FX Rates", "Start here"
@@ -60,7 +61,8 @@ def start_here(status: str, problems: int) -> SheetReport:
 
 
 def compute_reports(contract_rows, settings_rows, event_rows=None, *,
-                    refreshed_at: dt.datetime | None = None, fx_rows=None) -> Reports:
+                    refreshed_at: dt.datetime | None = None, fx_rows=None, template_version: int | None = None,
+                    previous_version: str | None = None) -> Reports:
     """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
     tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency)."""
     parsed = parse_contracts(contract_rows, sheet=CONTRACTS, origin=(1, 1))
@@ -74,7 +76,17 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
         reports = build_reports(book, settings, input_problems=settings_problems, contract_rows=contract_rows,
                                 refreshed_at=refreshed_at, event_rows=event_rows, fx_rows=fx_rows)
     reports.sheets[START] = start_here(reports.status, len(reports.problems))
+    if settings is not None and template_version is not None:  # the workbook's layout and engine history
+        add_layout_rows(reports.sheets["Run Info"], template_version, previous_version)
     return reports
+
+
+def last_refresh_version(run_info_rows) -> str | None:
+    """The bbb_xl version that last refreshed a workbook (Run Info's "bbb_xl version" row), or None."""
+    for row in run_info_rows or []:
+        if row and len(row) > 1 and str(row[0] or "").strip() == "bbb_xl version" and row[1]:
+            return str(row[1])
+    return None
 
 
 def _not_refreshed(book, settings_problems) -> Reports:

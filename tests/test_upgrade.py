@@ -1,0 +1,152 @@
+"""`bbb-xl upgrade BOOK` and the refresh's upgrade step: missing tabs and Settings rows come from the current
+template, existing rows are never touched, a user's tab with a reserved name is refused (nothing written), and
+Run Info records the template version and says when an engine change altered the figures."""
+import shutil
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from bbb_xl.cli import cli
+from bbb_xl.excel import headless, template, upgrade
+from bbb_xl.reports.run_info import figures_changed
+from bbb_xl.xlsx_reader import read_sheets
+
+OLD_TEMPLATE = Path(__file__).with_name("data") / "bbb_template_383fa50.xlsm"  # git show 383fa50:workbook_templates/..
+
+
+@pytest.fixture(scope="module")
+def current(tmp_path_factory):
+    path = tmp_path_factory.mktemp("upgrade") / "current.xlsm"
+    template.build_template(path)
+    return path
+
+
+def _older(current, tmp_path, drop=("Events", "Changes"), drop_setting_row=13):
+    """The current template as an older layout: tabs and the last Settings row deleted (openpyxl, on a copy)."""
+    path = tmp_path / "older.xlsm"
+    wb = openpyxl.load_workbook(current, keep_vba=True)
+    for name in drop:
+        del wb[name]
+    if drop_setting_row:
+        wb["Settings"].delete_rows(drop_setting_row)
+    wb.save(path)
+    return path
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [*map(str, args)])
+
+
+def test_upgrade_adds_missing_tabs_and_settings_rows_without_touching_inputs(current, tmp_path):
+    path = _older(current, tmp_path)
+    before = read_sheets(path, ["Contracts", "Settings"])
+    result = _run("upgrade", path)
+    assert result.exit_code == 0, result.output
+    assert "tabs added: Events, Changes" in result.output
+    assert "Settings rows added: Detail line limit" in result.output
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    assert wb.sheetnames == upgrade.TEMPLATE_SHEETS  # in the template's order
+    events = wb["Events"]
+    assert [c.value for c in events[1]] == ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent",
+                                            "End Date", "Treatment"]
+    assert events.max_row == 1 and dict(events.tables.items()) == {"Events": "A1:H2"}
+    assert [dv.formula1 for dv in events.data_validations.dataValidation] == [
+        '"invoice,milestone,percent complete,cancel,modify"', '"prospective,catch-up"']
+    assert events["C1"].font.b is not True and events.column_dimensions["C"].number_format == "yyyy-mm-dd"
+    after = read_sheets(path, ["Contracts", "Settings"])
+    assert after["Contracts"] == before["Contracts"]  # input rows untouched
+    assert after["Settings"][:12] == before["Settings"][:12]
+    added = [r for r in after["Settings"][12:] if r and r[0]]
+    assert added[0][:2] == ["Detail line limit", 20000] and added[0][2].startswith("Most contract lines")
+    assert zipfile.ZipFile(path).testzip() is None
+    # a refresh of the upgraded book fills the new report tab and records the version
+    refreshed = headless.refresh_file(path)
+    assert refreshed.upgrade is None
+    # the milestone line lost its events with the deleted tab: a warning, located, not a failure
+    assert [p.cell for p in refreshed.reports.problems] == ["J10"]
+    wb = openpyxl.load_workbook(path)
+    assert wb["Changes"]["A1"].value.endswith("contract modifications and cancellations (USD)")
+    assert [wb["Run Info"]["A15"].value, wb["Run Info"]["B15"].value] == ["Template version", 2]
+    # upgrading again does nothing and writes nothing
+    again_before = path.read_bytes()
+    again = _run("upgrade", path)
+    assert again.exit_code == 0 and "nothing to do" in again.output
+    assert path.read_bytes() == again_before
+
+
+def test_refresh_upgrades_an_older_layout_first_and_says_so(current, tmp_path):
+    path = _older(current, tmp_path, drop=("Allocation",), drop_setting_row=None)
+    result = _run("refresh", path)
+    assert result.exit_code == 0, result.output
+    assert "from template version 2 to 2" in result.output and "tabs added: Allocation" in result.output
+    wb = openpyxl.load_workbook(path)
+    assert "Allocation" in wb.sheetnames and wb["Allocation"]["A1"].value
+
+
+def test_the_template_from_git_history_upgrades_and_refreshes(tmp_path):
+    path = tmp_path / "old.xlsm"
+    shutil.copyfile(OLD_TEMPLATE, path)
+    before = read_sheets(path, ["Contracts", "Settings", "Events"])
+    result = _run("upgrade", path)
+    assert result.exit_code == 0, result.output
+    assert "from template version 1 to 2" in result.output
+    with zipfile.ZipFile(path) as z:
+        assert '<definedName name="bbbxl.TemplateVersion">2</definedName>' in z.read("xl/workbook.xml").decode()
+    after = read_sheets(path, ["Contracts", "Settings", "Events"])
+    assert after == before  # only the version was missing: no input cell changed
+    refreshed = _run("refresh", path)
+    assert refreshed.exit_code == 0, refreshed.output
+    run_info = openpyxl.load_workbook(path)["Run Info"]
+    assert run_info["B15"].value == 2
+
+
+def test_a_users_tab_with_a_reserved_name_is_refused(current, tmp_path, monkeypatch):
+    # template version 3 brings a "Changes" tab; a version-2 book with a "Changes" tab of its own is the user's
+    path = _older(current, tmp_path, drop=("Changes",), drop_setting_row=None)
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    wb.create_sheet("Changes")["A1"] = "my notes on contract changes"
+    wb.save(path)
+    monkeypatch.setattr(upgrade, "TEMPLATE_VERSION", 3)
+    monkeypatch.setitem(upgrade.TAB_SINCE, "Changes", 3)
+    before = path.read_bytes()
+    for command in ("upgrade", "refresh"):
+        result = _run(command, path)
+        assert result.exit_code == 1, result.output
+        assert "your tab 'Changes' has a name that template version 3 needs for its own tab: rename it" \
+            in result.output
+        assert path.read_bytes() == before  # nothing written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["older.xlsm"]
+
+
+def test_a_tab_differing_only_in_case_is_refused(current, tmp_path):
+    path = _older(current, tmp_path, drop=("Changes",), drop_setting_row=None)
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    wb.create_sheet("CHANGES")
+    wb.save(path)
+    before = path.read_bytes()
+    result = _run("upgrade", path)
+    assert result.exit_code == 1 and "your tab 'CHANGES'" in result.output
+    assert path.read_bytes() == before
+
+
+def test_figures_changed_note():
+    note = figures_changed("0.1.0", "0.2.0")
+    assert note.startswith("figures changed by bbb_xl 0.2: see changelog")
+    assert "journal entries by the book" in note
+    assert figures_changed("0.2.0", "0.2.0") is None  # refreshed by this engine already
+    assert figures_changed("0.2.0", "0.2.3") is None
+    assert figures_changed(None, "0.2.0") is None  # never refreshed: nothing to compare
+    assert figures_changed("0.1.9", "0.1.10") is None
+
+
+def test_run_info_says_when_the_engine_changed_the_figures(current, tmp_path, monkeypatch):
+    import bbb_xl
+    path = tmp_path / "book.xlsm"
+    shutil.copyfile(current, path)  # refreshed by 0.1.0 at build time
+    monkeypatch.setattr(bbb_xl, "__version__", "0.2.0")
+    headless.refresh_file(path)
+    run_info = openpyxl.load_workbook(path)["Run Info"]
+    assert run_info["B16"].value.startswith("figures changed by bbb_xl 0.2: see changelog")
