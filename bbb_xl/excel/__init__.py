@@ -104,3 +104,37 @@ def write_sheet(sheet, report) -> None:
                 col.color = FILLS[style]
     for address in report.merges:  # banners: one cell across the row, so their text is never cut
         sheet.range(address).merge()
+
+
+def clear_sample(book=None) -> str:
+    """The "Clear sample data" button: empty Contracts, Events and FX Rates and reset the Company name in the open
+    workbook, then refresh. Refuses (an alert, nothing changed) unless those rows are still the shipped sample:
+    the headless `bbb-xl clear-sample BOOK --force` is the way to clear your own rows (it keeps a copy).
+
+    Excel holds the open file, so the button works on the open workbook through xlwings rather than on the file:
+    each tab's rows below the header are deleted (shift up: an Excel Table shrinks to its header and one empty
+    row and keeps its validation and formats), like selecting them and pressing Delete row."""
+    from .inputs import COMPANY_SETTING, DEFAULT_COMPANY, SAMPLE_SHEETS, inputs_fingerprint, shipped_fingerprints
+    if book is None:
+        import xlwings as xw
+        book = xw.Book.caller()
+    names = [s.name for s in book.sheets] if hasattr(book.sheets, "__iter__") and not isinstance(book.sheets, dict) \
+        else list(book.sheets)
+    rows = {name: read_sheet(book.sheets[name]) for name in SAMPLE_SHEETS if name in names}
+    if inputs_fingerprint(rows.get(CONTRACTS), rows.get(EVENTS), rows.get(FX)) not in shipped_fingerprints():
+        message = ("Contracts, Events and FX Rates no longer hold the shipped sample: they look like your own data, "
+                   "so nothing was cleared. To clear them anyway, close the workbook and run "
+                   "bbb-xl clear-sample --force (it keeps a copy).")
+        alert = getattr(getattr(book, "app", None), "alert", None)
+        if alert:
+            alert(message, title="bbb_xl")
+        return message
+    for name, sheet_rows in rows.items():
+        if len(sheet_rows) > 1:
+            width = max(len(r) for r in sheet_rows)
+            book.sheets[name].range((2, 1), (len(sheet_rows), width)).delete("up")
+    settings = read_sheet(book.sheets[SETTINGS])
+    for r, row in enumerate(settings, start=1):
+        if row and str(row[0] or "").strip() == COMPANY_SETTING:
+            book.sheets[SETTINGS].range((r, 2)).value = DEFAULT_COMPANY
+    return refresh(book)

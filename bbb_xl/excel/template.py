@@ -112,6 +112,8 @@ def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
     start.set_column(0, 0, 16)
     start.set_column(1, 1, 44)
     vba_project.add_refresh_button(wb, start, "C2", width=150, height=32)
+    vba_project.add_refresh_button(wb, start, "F2", width=150, height=32, caption=vba_project.CLEAR_BUTTON_CAPTION,
+                                   macro=vba_project.CLEAR_MACRO_NAME)
 
     # --- Contracts: an Excel Table with notes, validation, formats
     ws = wb.add_worksheet(CONTRACTS)
