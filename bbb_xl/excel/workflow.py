@@ -28,6 +28,10 @@ START_TEXT = [
     "2. Check the Settings tab: as-of date, report periods, fiscal year, GL account names.",
     "3. Press Refresh reports (Excel with the xlwings add-in), or run:  bbb-xl refresh <this file>",
     "4. Read Exceptions first: contracts with an input error are left out of every report, whole.",
+    "The demo's sample book (bbb-xl demo) holds one deliberately bad contract, C-9999 (End Date before Start "
+    "Date), so its first view is an Exceptions banner: that is how a problem looks.",
+    "5. To start on your own data, press Clear sample data (or run:  bbb-xl clear-sample <this file>): it empties "
+    "Contracts, Events and FX Rates (headers, validation and formats kept) while they still hold the sample.",
     "",
     "Report tabs (values, readable without Python)",
     "Summary \u2014 the as-of period, quarter and year to date; balances at the as-of date; charts.",
@@ -43,9 +47,9 @@ START_TEXT = [
     "Exceptions \u2014 every input problem with its cell.",
     "Run Info \u2014 version, time of refresh, input fingerprint, and STALE when Contracts changed since.",
     "",
-    "This tab, Summary and the other report tabs are rewritten by every refresh; Contracts, Events, FX Rates, "
-    "Settings and "
-    "any tab you add are never touched.",
+    "This tab, Summary and the other report tabs are rewritten by every refresh; the refresh never changes a row "
+    "of Contracts, Events, FX Rates, Settings or any tab you add (a workbook from an older template gets the "
+    "missing tabs and Settings rows added first). Only Clear sample data (bbb-xl clear-sample) removes input rows.",
 ]
 
 
