@@ -7,6 +7,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+
+import libreoffice as lo
 from click.testing import CliRunner
 
 from bbb_xl.cli import cli
@@ -59,8 +61,8 @@ def test_upgrade_adds_missing_tabs_and_settings_rows_without_touching_inputs(cur
     after = read_sheets(path, ["Contracts", "Settings"])
     assert after["Contracts"] == before["Contracts"]  # input rows untouched
     assert after["Settings"][:12] == before["Settings"][:12]
-    added = [r for r in after["Settings"][12:] if r and r[0]]
-    assert added[0][:2] == ["Detail line limit", 20000] and added[0][2].startswith("Most contract lines")
+    assert after["Settings"][12][:2] == ["Detail line limit", 20000]  # right below the last row, no gap
+    assert after["Settings"][12][2].startswith("Most contract lines")
     assert zipfile.ZipFile(path).testzip() is None
     # a refresh of the upgraded book fills the new report tab and records the version
     refreshed = headless.refresh_file(path)
@@ -150,3 +152,51 @@ def test_run_info_says_when_the_engine_changed_the_figures(current, tmp_path, mo
     headless.refresh_file(path)
     run_info = openpyxl.load_workbook(path)["Run Info"]
     assert run_info["B16"].value.startswith("figures changed by bbb_xl 0.2: see changelog")
+
+
+def test_the_button_refresh_records_the_template_version_and_the_figures_note(current, tmp_path, monkeypatch):
+    """The xlwings shell on a stand-in Book: the version from the defined name, the last version from Run Info."""
+    import bbb_xl
+    import bbb_xl.excel as shell
+    from bbb_xl.excel.workflow import GENERATED_SHEETS
+    from test_workbook import _FakeRange, _FakeSheet
+
+    class RunInfo(_FakeSheet):
+        def range(self, a, b=None):
+            rng = _FakeRange(self, a, b)
+            if (a, b) == ((3, 1), (3, 2)):  # what the last refresh wrote there
+                return type("R", (), {"value": ["bbb_xl version", "0.1.0"]})()
+            return rng
+
+    contracts, settings, events = headless.read_inputs(current)
+    book = type("Book", (), {})()
+    book.fullname = str(tmp_path / "book.xlsm")
+    book.names = {upgrade.VERSION_NAME: type("Name", (), {"refers_to": "=2"})()}
+    book.sheets = {"Contracts": _FakeSheet(tuple(map(tuple, contracts))),
+                   "Settings": _FakeSheet(tuple(map(tuple, settings))),
+                   "Events": _FakeSheet(tuple(map(tuple, events)))}
+    for name in GENERATED_SHEETS:
+        book.sheets[name] = RunInfo() if name == "Run Info" else _FakeSheet()
+    monkeypatch.setattr(bbb_xl, "__version__", "0.2.0")
+    shell.refresh(book)
+    cells = book.sheets["Run Info"].cells_
+    assert (cells[(15, 1)], cells[(15, 2)]) == ("Template version", 2)
+    assert cells[(16, 2)].startswith("figures changed by bbb_xl 0.2: see changelog")
+    del book.names  # a book made before versions were recorded
+    shell.refresh(book)
+    assert book.sheets["Run Info"].cells_[(15, 2)] == 1
+
+
+@pytest.mark.libreoffice
+@lo.requires_soffice
+def test_libreoffice_opens_an_upgraded_workbook(current, tmp_path):
+    path = _older(current, tmp_path, drop=("FX Rates", "Changes"))
+    assert _run("upgrade", path).exit_code == 0
+    assert _run("refresh", path).exit_code == 0
+    out = lo.recalculate(path, tmp_path / "recalculated.xlsx")
+    wb = openpyxl.load_workbook(out, data_only=True)
+    assert wb.sheetnames == upgrade.TEMPLATE_SHEETS
+    assert [c.value for c in wb["FX Rates"][1]] == ["Currency", "Month", "Rate"]
+    assert wb["Changes"]["A1"].value.endswith("contract modifications and cancellations (USD)")
+    assert wb["Settings"]["A13"].value == "Detail line limit" and wb["Settings"]["B13"].value == 20000
+    assert wb["Run Info"]["B13"].value == "Up to date"  # the native STALE formula, computed by LibreOffice

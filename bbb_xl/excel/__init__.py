@@ -12,7 +12,8 @@ from pathlib import Path
 from ..core.errors import column_letter
 from ..files import csv_text
 from ..reports import MONEY
-from .workflow import CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
+from .workflow import CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, last_refresh_version, \
+    stale_formula
 
 NUMBER_FORMATS = {MONEY: "#,##0.00_);(#,##0.00)", "money_total": "#,##0.00_);(#,##0.00)", "date": "yyyy-mm-dd",
                   "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0"}
@@ -33,7 +34,11 @@ def refresh(book=None) -> str:
         else list(book.sheets)
     events = read_sheet(book.sheets[EVENTS]) if EVENTS in names else None
     fx = read_sheet(book.sheets[FX]) if FX in names else None
-    reports = compute_reports(contracts, settings, events, fx_rows=fx)
+    # the version that refreshed it last: Run Info's "bbb_xl version" row (A3:B3)
+    previous = last_refresh_version([book.sheets["Run Info"].range((3, 1), (3, 2)).value or []]) \
+        if "Run Info" in names else None
+    reports = compute_reports(contracts, settings, events, fx_rows=fx, template_version=_template_version(book),
+                              previous_version=previous)
     for name in GENERATED_SHEETS:
         if name not in names:
             continue  # an optional report tab an older workbook does not have
@@ -56,6 +61,18 @@ def refresh(book=None) -> str:
     for suffix, rows_ in reports.csv_files:
         (folder / f"{Path(book.fullname).stem} - {suffix}.csv").write_text(csv_text(rows_), encoding="utf-8")
     return reports.status
+
+
+def _template_version(book) -> int:
+    """The workbook's template version (defined name); 1 when it has none (made before versions were recorded).
+    The button refresh does not add missing tabs (Excel holds the file): `bbb-xl upgrade BOOK` does."""
+    from .upgrade import VERSION_NAME
+    try:
+        refers_to = book.names[VERSION_NAME].refers_to
+    except Exception:  # no such name (or a stand-in book without names)
+        return 1
+    digits = "".join(ch for ch in str(refers_to) if ch.isdigit())
+    return int(digits) if digits else 1
 
 
 def read_sheet(sheet) -> list[list]:

@@ -56,7 +56,9 @@ class UpgradeResult:
 
     def summary(self) -> str:
         if not self.changed:
-            return f"{self.path}: already at template version {self.to_version}; nothing to do"
+            newer = f" (made by a newer bbb_xl than this one, {TEMPLATE_VERSION})" \
+                if self.to_version > TEMPLATE_VERSION else ""
+            return f"{self.path}: already at template version {self.to_version}{newer}; nothing to do"
         lines = [f"upgraded: {self.path} from template version {self.from_version} to {self.to_version}"]
         if self.tabs_added:
             lines.append(f"  tabs added: {', '.join(self.tabs_added)}")
@@ -337,8 +339,13 @@ class _StyleImporter:
 
 def _append_settings(pkg: pk.Package, part: str, missing: list[tuple]) -> None:
     xml = pkg.text(part)
-    rows = re.findall(r'<row\b[^>]*\br="(\d+)"', xml)
-    last = max((int(r) for r in rows), default=1)
+    # row elements below the last row with a value hold only formatting (openpyxl leaves them after a deleted
+    # row): the new rows take their place instead of leaving a gap
+    rows = list(re.finditer(r'<row\b[^>]*\br="(\d+)"[^>]*?(?:/>|>(.*?)</row>)', xml, re.S))
+    while rows and not re.search(r"<v>|<is>|<f\b", rows[-1].group(2) or ""):
+        xml = xml[: rows[-1].start()] + xml[rows[-1].end():]
+        rows.pop()
+    last = int(rows[-1].group(1)) if rows else 1
     last_row = re.search(rf'<row\b[^>]*\br="{last}"[^>]*?(?:/>|>.*?</row>)', xml, re.S)
     style = {}
     for col in "AC":  # the name and meaning cells look like the row above (wrapped meaning)
