@@ -18,7 +18,8 @@ SETTINGS = [
     ("Report start", None, "First period of the report tabs: 2025-01, 2025-Q1, FY2025 or a date. "
                            "Blank: the start of the fiscal year of the as-of date."),
     ("Report end", None, "Last period of the report tabs (same forms). Blank: the end of that fiscal year."),
-    ("Period", "month", "Columns of the report tabs: month, quarter or year."),
+    ("Period", "month", "Columns of the report tabs: month, quarter or year (monthly, quarterly, yearly and "
+                        "annual are read the same)."),
     ("Fiscal year start month", 1, "1 = January (calendar years). Fiscal years are named by the calendar year "
                                    "in which they end: FY2025, FY2025-Q1."),
     ("Accounts receivable account", "1200 Accounts Receivable", "GL account debited by invoices."),

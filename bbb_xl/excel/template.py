@@ -200,7 +200,8 @@ def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
         if len(meaning) > 100:  # wrapped meaning: give the row room (spreadsheets do not re-measure on load)
             st.set_row(i, 15 * (1 + len(meaning) // 100))
         validation = {
-            "Period": {"validate": "list", "source": ["month", "quarter", "year"]},
+            # a dropdown of the three, but "monthly" typed by hand is kept (Settings read it as month)
+            "Period": {"validate": "list", "source": ["month", "quarter", "year"], "error_type": "information"},
             "Fiscal year start month": {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 12},
             "Detail line limit": {"validate": "integer", "criteria": "between", "minimum": 1,
                                   "maximum": 1_000_000},
