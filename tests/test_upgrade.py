@@ -200,3 +200,12 @@ def test_libreoffice_opens_an_upgraded_workbook(current, tmp_path):
     assert wb["Changes"]["A1"].value.endswith("contract modifications and cancellations (USD)")
     assert wb["Settings"]["A13"].value == "Detail line limit" and wb["Settings"]["B13"].value == 20000
     assert wb["Run Info"]["B13"].value == "Up to date"  # the native STALE formula, computed by LibreOffice
+
+
+def test_upgrade_refuses_an_open_workbook(current, tmp_path):
+    path = _older(current, tmp_path)
+    (tmp_path / "~$older.xlsm").write_text("x")  # Excel's lock file
+    before = path.read_bytes()
+    result = _run("upgrade", path)
+    assert result.exit_code == 1 and "is open in another program" in result.output
+    assert path.read_bytes() == before
