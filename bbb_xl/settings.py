@@ -81,7 +81,7 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
         value = found.get(name, (None, None))[0]
         err = excel_error(value)
         if err:
-            bad(name, value, f"is the Excel error {err}")
+            bad(name, value, f"{name} is the Excel error {err}")
             return None
         return None if is_blank(value) else value
 
@@ -123,7 +123,7 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
     v = raw("As-of date")
     if v is None:
         if today is None:
-            bad("As-of date", None, "is blank")
+            bad("As-of date", None, "As-of date is blank: write the last day to report on, e.g. 2025-12-31")
         else:
             as_of = parse_date(today)
     else:

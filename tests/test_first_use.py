@@ -145,3 +145,10 @@ def test_clear_sample_button_refuses_a_users_rows_and_clears_the_sample(monkeypa
     assert shell.clear_sample(b) == "refreshed"
     assert deleted == [("Contracts", (2, 1), (len(rows), 15), "up"), ("Events", (2, 1), (len(events), 8), "up")]
     assert b.sheets["Settings"].cells_ == {(2, 2): "Example Co"}
+
+
+def test_blank_and_error_settings_read_as_one_sentence():
+    _, problems = parse_settings([["Setting", "Value"], ["As-of date", None], ["Currency", "#N/A"]])
+    assert [str(p) for p in problems] == [
+        "Settings!B3: Currency is the Excel error #N/A",
+        "Settings!B2: As-of date is blank: write the last day to report on, e.g. 2025-12-31"]

@@ -155,9 +155,8 @@ def _set_setting(pkg: pk.Package, part: str, rows, name: str, value: str) -> Non
     xml = pkg.text(part)
     ref = f"B{row}"
     cell = re.search(rf'<c\b[^>]*\br="{ref}"[^>]*?(?:/>|>.*?</c>)', xml, re.S)
-    style = re.search(r'\bs="(\d+)"', cell.group(0)) if cell else None
-    new = f'<c r="{ref}"{f" s={chr(34)}{style.group(1)}{chr(34)}" if style else ""} t="inlineStr"><is><t>' \
-          f"{escape(value)}</t></is></c>"
+    style = re.search(r'\bs="\d+"', cell.group(0)) if cell else None
+    new = f'<c r="{ref}"{" " + style.group(0) if style else ""} t="inlineStr"><is><t>{escape(value)}</t></is></c>'
     if cell:
         xml = xml[: cell.start()] + new + xml[cell.end():]
     else:  # no B cell in that row yet: insert it after A (cells are in column order)
