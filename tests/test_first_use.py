@@ -152,3 +152,10 @@ def test_blank_and_error_settings_read_as_one_sentence():
     assert [str(p) for p in problems] == [
         "Settings!B3: Currency is the Excel error #N/A",
         "Settings!B2: As-of date is blank: write the last day to report on, e.g. 2025-12-31"]
+
+
+def test_the_demo_prints_money_with_its_currency(tmp_path):
+    from click.testing import CliRunner
+    from bbb_xl.cli import cli
+    out = CliRunner().invoke(cli, ["demo", str(tmp_path / "d.xlsm")]).output
+    assert re.search(r"Revenue \(year to date\) +[\d,]+\.\d\d USD\n", out), out
