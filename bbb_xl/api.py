@@ -190,12 +190,23 @@ def allocation_column(total, ssps) -> list:
     return [[next(parts) for _ in r] for r in grid]
 
 
-def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR) -> Book:
+def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, decimal_comma: bool | None = None,
+              date_order: str | None = None) -> Book:
     """A Book from a CSV or workbook file; problems carry sheet cell addresses. A bbb_xl workbook's Events and
-    FX Rates tabs are read with its Contracts tab, and its Settings Currency is the reporting currency."""
-    from .files import read_table
-    rows, sheet_name, origin = read_table(path, sheet)
+    FX Rates tabs are read with its Contracts tab, its Settings Currency is the reporting currency, and its
+    Settings Decimal separator, Date order and Time zone say how text amounts and dates are read.
+
+    decimal_comma, date_order (ISO, MDY, DMY): override those settings (None: the workbook's, or the defaults).
+    How a CSV was read (encoding, delimiter, report-title rows skipped) is in book.problems as `info`."""
+    from dataclasses import replace
+
+    from .core.options import DEFAULT, normalize_date_order
+    from .files import read_table_file
+    from .settings import read_parse_options
+    table = read_table_file(path, sheet)
+    rows, sheet_name, origin = table.rows, table.sheet, table.origin
     extra = {}
+    options = DEFAULT
     if str(path).lower().endswith((".xlsx", ".xlsm")) and sheet_name == "Contracts":
         from .xlsx_reader import read_sheets
         tabs = read_sheets(path, [], optional=["Events", "FX Rates", "Settings"])
@@ -207,24 +218,47 @@ def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR) -> 
                              and r[0].strip().casefold() == "currency" and isinstance(r[1], str)), None)
             if currency:
                 extra["reporting_currency"] = currency.strip().upper()
-    return load_book(rows, sheet=sheet_name, origin=origin, calendar=calendar, **extra)
+        if tabs.get("Settings"):
+            options, problems = read_parse_options(tabs["Settings"], "Settings")
+            if problems:
+                raise BBBError(problems)
+    if decimal_comma is not None:
+        options = replace(options, decimal_comma=bool(decimal_comma))
+    if date_order is not None:
+        order = normalize_date_order(date_order)
+        if order is None:
+            raise BBBError(f"date order '{date_order}' is not ISO, MDY or DMY")
+        options = replace(options, date_order=order)
+    if table.delimiter == ";":  # 1,500 in a European export may be 1.5 or 1500: refused unless told
+        options = replace(options, comma_ambiguous=True)
+    book = load_book(rows, sheet=sheet_name, origin=origin, calendar=calendar, options=options, **extra)
+    if table.notes:
+        book.problems = tuple(Problem(None, None, None, note, "info", sheet_name) for note in table.notes) + \
+            tuple(book.problems)
+    return book
 
 
-def file_schedule(path, metric: str, start, end, period=None, group_by=None, filter=None, sheet=None) -> list[list]:
+def file_schedule(path, metric: str, start, end, period=None, group_by=None, filter=None, sheet=None,
+                  decimal_comma: bool | None = None, date_order: str | None = None) -> list[list]:
     """`bbb-xl schedule`: the schedule of a contracts file as rows (header first), Decimal money."""
-    book = load_file(path, sheet)
-    book.require_ok()
+    book = load_file(path, sheet, decimal_comma=decimal_comma, date_order=date_order)
+    if book.errors:  # how the file was read (info) is for `check`; a refusal lists the problems
+        raise BBBError([p for p in book.problems if p.severity != "info"])
     return book.schedule_for(metric, start, end, period, group_by, filter).to_rows()
 
 
-def file_check(path, sheet=None) -> list[list]:
-    """`bbb-xl check`: every problem of a contracts file with its cell."""
-    book = load_file(path, sheet)
+def file_check(path, sheet=None, decimal_comma: bool | None = None, date_order: str | None = None) -> list[list]:
+    """`bbb-xl check`: every problem of a contracts file with its cell; how a CSV was read as `info` rows."""
+    book = load_file(path, sheet, decimal_comma=decimal_comma, date_order=date_order)
+    n = len(book.lines)
+    ok = ["OK", f"{n} line{'s' if n != 1 else ''}, no problems"]
     if not book.problems:
-        n = len(book.lines)
-        return [["OK", f"{n} line{'s' if n != 1 else ''}, no problems"]]
-    return [["Cell", "Value", "Severity", "Problem"]] + [
+        return [ok]
+    rows = [["Cell", "Value", "Severity", "Problem"]] + [
         [p.location, _cell_text(p.value), p.severity, p.message] for p in book.problems]
+    if all(p.severity == "info" for p in book.problems):
+        rows.append([ok[0], "", "", ok[1]])
+    return rows
 
 
 def format_table(rows: list[list]) -> str:

@@ -16,6 +16,16 @@ def cli():
     """bbb_xl: bookings, billings, backlog (RPO), deferred revenue and revenue schedules, exact to the cent."""
 
 
+def _reading_options(command):
+    """--decimal-comma and --date-order: how text amounts and dates in the file are read."""
+    command = click.option("--date-order", type=click.Choice(["ISO", "MDY", "DMY"], case_sensitive=False),
+                           default=None, help="Text dates like 03/04/2025: MDY (March 4) or DMY (3 April). "
+                                              "Default: the workbook's Settings, else ISO (2025-03-04) only.")(command)
+    return click.option("--decimal-comma", is_flag=True, default=None,
+                        help="Amounts are written 1.500,25 (a semicolon-separated file needs this or no commas "
+                             "in amounts).")(command)
+
+
 def _fail(exc: BBBError):
     for p in exc.problems[:50]:
         click.echo(f"error: {p}", err=True)
@@ -33,10 +43,12 @@ def _fail(exc: BBBError):
 @click.option("--filter", "filter_", default=None, help="Column=Value; Column2=Value2")
 @click.option("--sheet", default=None, help="Sheet of a workbook (default Contracts).")
 @click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(["table", "csv"]))
-def schedule(file, metric, start, end, period, group_by, filter_, sheet, fmt):
+@_reading_options
+def schedule(file, metric, start, end, period, group_by, filter_, sheet, fmt, decimal_comma, date_order):
     """Print a schedule (revenue, billings, ... by period) of a contracts CSV or workbook."""
     try:
-        rows = api.file_schedule(file, metric, start, end, period, group_by, filter_, sheet)
+        rows = api.file_schedule(file, metric, start, end, period, group_by, filter_, sheet, decimal_comma,
+                                 date_order)
     except BBBError as exc:
         _fail(exc)
     click.echo(csv_text(rows) if fmt == "csv" else api.format_table(rows), nl=fmt != "csv")
@@ -45,10 +57,11 @@ def schedule(file, metric, start, end, period, group_by, filter_, sheet, fmt):
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--sheet", default=None, help="Sheet of a workbook (default Contracts).")
-def check(file, sheet):
+@_reading_options
+def check(file, sheet, decimal_comma, date_order):
     """List every problem in a contracts CSV or workbook with its cell; exit 1 if any is an error."""
     try:
-        rows = api.file_check(file, sheet)
+        rows = api.file_check(file, sheet, decimal_comma, date_order)
     except BBBError as exc:
         _fail(exc)
     click.echo(api.format_table(rows))

@@ -36,6 +36,10 @@ RETURNS = {
     "BBB_UNBILLED": f"{_NUMBER}: the unbilled receivable at the end of `as_of`.",
     "BBB_RPO": "A 3 x 2 array that spills: `Within 12 months`, `After 12 months` and `Total`, each with its "
                "amount.",
+    "BBB_DEFERRED_SPLIT": "A 3 x 2 array that spills: `Current`, `Non-current` and `Total`, each with its amount. "
+                          "Per contract with deferred revenue L at `as_of`, current = the smaller of L and its "
+                          "revenue scheduled in the 12 months after `as_of` (the RPO window); non-current = L "
+                          "minus current; Total = `BBB_DEFERRED`.",
     "BBB_SCHEDULE": "A table that spills: a header row (the `group_by` column name, or `Total`, then one label "
                     "per period such as `2025-01`, `2025-Q1` or `2025`), one row per `group_by` value (sorted, "
                     "case ignored) and a `Total` row. Flows are per period; balances are at each period's end.",

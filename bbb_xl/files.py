@@ -5,10 +5,15 @@ parsing goes through defusedxml (entity expansion and external entities refused)
 """
 from __future__ import annotations
 
+import codecs
 import csv
+import difflib
 import io
+import itertools
 import os
 import zipfile
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .core.errors import BBBError
@@ -63,17 +68,43 @@ def workbook_error(path: str | os.PathLike, exc: Exception) -> BBBError:
     return BBBError(f"{name} cannot be read as a workbook (damaged or not made by a spreadsheet program): {text}")
 
 
+@dataclass
+class TableFile:
+    """A table read from a file, and what the reader decided about it (said to the user as notes)."""
+
+    rows: list
+    sheet: str | None  # sheet name, or the CSV file's name
+    origin: tuple  # (row, column) of the header's first cell
+    encoding: str | None = None  # CSV: the text encoding found
+    delimiter: str | None = None  # CSV: ",", ";" or "\t"
+    notes: tuple = ()  # "read as UTF-16 ...", "the header row is row 4 ..."
+
+
 def read_table(path: str | os.PathLike, sheet: str | None = None):
     """Rows of a CSV file, or of a workbook sheet (default `Contracts`, else the first).
 
     Returns (rows, sheet name or None, origin (row, column) of the first cell)."""
+    table = read_table_file(path, sheet)
+    return table.rows, table.sheet, table.origin
+
+
+def read_table_file(path: str | os.PathLike, sheet: str | None = None) -> TableFile:
+    """A contracts table from a CSV or workbook file, as people have them: CSV in UTF-8 (with or without BOM),
+    UTF-16 (Excel's "Unicode text") or Windows-1252, separated by commas, semicolons or tabs; report-title rows
+    above the header row (Salesforce, QuickBooks exports) skipped. Anything that is not a table: one BBBError."""
     path = Path(path)
     if not path.exists():
         raise BBBError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt"):
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            return [row for row in csv.reader(fh)], path.name, (1, 1)
+    if suffix in (".csv", ".txt", ".tsv"):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise BBBError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
+        text, encoding = decode_text(data, path.name)
+        delimiter, rows = split_rows(text, path.name)
+        note = f"read as {encoding}, columns separated by {DELIMITER_NAMES[delimiter]}"
+        return _find_header(TableFile(rows, path.name, (1, 1), encoding, delimiter, (note,)), path.name)
     if suffix in (".xlsx", ".xlsm"):
         check_xlsx_archive(path)
         _use_defusedxml()
@@ -86,14 +117,164 @@ def read_table(path: str | os.PathLike, sheet: str | None = None):
                     raise BBBError(f"{path.name} has no sheet '{name}' (sheets: {', '.join(wb.sheetnames)})")
                 ws = wb[name]
                 rows = [list(r) for r in ws.iter_rows(values_only=True)]  # read-only: parsed here, lazily
-                return rows, name, (1, 1)
             finally:
                 wb.close()
         except BBBError:
             raise
         except Exception as exc:  # noqa: BLE001 - untrusted file: a message, never a traceback
             raise workbook_error(path, exc) from exc
+        return _find_header(TableFile(rows, name, (1, 1)), f"sheet {name} of {path.name}")
     raise BBBError(f"{path.name}: use a .csv, .xlsx or .xlsm file")
+
+
+# --- text files ------------------------------------------------------------------------------------------------
+
+DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}
+HEADER_SCAN_ROWS = 30  # a report title above the header row is a few lines; a header is looked for this far down
+_SNIFF_CHARS = 1 << 20
+_BOMS = [(codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+         (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 with BOM"),
+         (codecs.BOM_UTF16_LE, "utf-16", "UTF-16 LE with BOM (Excel's Unicode text)"),
+         (codecs.BOM_UTF16_BE, "utf-16", "UTF-16 BE with BOM")]
+_BINARY = [(b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+           (b"%PDF", "a PDF document"), (b"\x1f\x8b", "a gzip archive"),
+           (b"PK\x03\x04", "a zip archive (an .xlsx workbook renamed? give it its .xlsx name)"),
+           (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls): save it as .xlsx or CSV UTF-8")]
+
+
+def decode_text(data: bytes, name: str) -> tuple[str, str]:
+    """(text, encoding name) of a text file: a BOM decides; else UTF-16 without BOM (every other byte 0), UTF-8,
+    then Windows-1252 (what Excel on Windows writes for "CSV"). Binary files and empty files: BBBError."""
+    for bom, codec, label in _BOMS:
+        if data.startswith(bom):
+            break
+    else:
+        codec = label = None
+        for magic, what in _BINARY:
+            if data.startswith(magic):
+                raise BBBError(f"{name} is not a table of text (CSV): it is {what}")
+        sample = data[:4096]
+        half = len(sample) // 2
+        if half >= 2 and sample[1::2].count(0) > 0.4 * half and sample[0::2].count(0) < 0.05 * half:
+            codec, label = "utf-16-le", "UTF-16 LE without BOM"
+        elif half >= 2 and sample[0::2].count(0) > 0.4 * half and sample[1::2].count(0) < 0.05 * half:
+            codec, label = "utf-16-be", "UTF-16 BE without BOM"
+    if codec is None:
+        _refuse_binary(data[:8192].decode("latin-1"), name)
+        try:
+            text, label = data.decode("utf-8"), "UTF-8"
+        except UnicodeDecodeError:
+            try:
+                text, label = data.decode("cp1252"), "Windows-1252 (it is not UTF-8: Excel's CSV on Windows)"
+            except UnicodeDecodeError as exc:
+                raise BBBError(f"{name} is not text in UTF-8, UTF-16 or Windows-1252 (byte 0x{data[exc.start]:02X} "
+                               f"at offset {exc.start:,}): save it from the spreadsheet as CSV UTF-8") from None
+    else:
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError as exc:
+            encoding = label.split(" with")[0]
+            raise BBBError(f"{name} starts with the byte-order mark of {encoding} but is not {encoding} text "
+                           f"({exc.reason}): save it again from the spreadsheet as CSV UTF-8") from None
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        raise BBBError(f"{name} is empty: a contracts file needs a header row (Contract ID, Customer, Start Date, "
+                       f"Amount, ...) and one row per contract line")
+    _refuse_binary(text[:8192], name)
+    return text, label
+
+
+def _refuse_binary(sample: str, name: str) -> None:
+    controls = sum(1 for ch in sample if ch < " " and ch not in "\t\r\n\f\v")
+    if controls > max(8, len(sample) // 20):  # a stray control character in a cell is text; this many are not
+        raise BBBError(f"{name} is not a table of text (CSV): it holds binary data ({controls:,} control characters "
+                       f"in its first {len(sample):,})")
+
+
+def _records(text: str, delimiter: str, limit: int | None = None) -> list:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    return list(itertools.islice(reader, limit)) if limit else list(reader)
+
+
+def split_rows(text: str, name: str) -> tuple[str, list]:
+    """(delimiter, rows): the delimiter (comma, semicolon or tab) under which a contracts header row appears in
+    the first rows; without one, the delimiter that splits the most of them into the same number (> 1) of columns."""
+    head = text[:_SNIFF_CHARS]
+    heads = {}
+    for d in DELIMITER_NAMES:
+        try:
+            heads[d] = _records(head, d, HEADER_SCAN_ROWS)
+        except csv.Error:
+            heads[d] = []
+    found = [(score, -i, d) for i, (d, rows) in enumerate(heads.items())
+             for k, score in [header_row(rows)] if k is not None]
+    if found:
+        delimiter = max(found)[2]
+    else:
+        def columns(rows):
+            widths = Counter(len(r) for r in rows if any(c.strip() for c in r))
+            width, count = widths.most_common(1)[0] if widths else (0, 0)
+            return count if width > 1 else 0
+        scores = [(columns(rows), -i, d) for i, (d, rows) in enumerate(heads.items())]
+        best = max(scores)
+        if best[0] == 0:
+            raise BBBError(f"{name} is not a table: none of its first lines has columns separated by a comma, a "
+                           f"semicolon or a tab")
+        delimiter = best[2]
+    try:
+        return delimiter, _records(text, delimiter)
+    except csv.Error as exc:
+        raise BBBError(f"{name} cannot be read as CSV: {exc}") from None
+
+
+# --- the header row ---------------------------------------------------------------------------------------------
+
+def _header_names():
+    from .engine.table import COLUMNS, normalize_header
+    required = {normalize_header(n) for n, req in COLUMNS.values() if req}
+    known = [normalize_header(n) for n, _ in COLUMNS.values()]
+    return normalize_header, required, known
+
+
+def header_row(rows) -> tuple[int | None, int]:
+    """(index, number of required contract headers in it) of the first of the first rows holding at least two of
+    Contract ID, Customer, Start Date, Amount (spelt as the parser accepts them), or (None, 0)."""
+    normalize, required, _ = _header_names()
+    for k, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        cells = {normalize(c) for c in row if isinstance(c, str)}
+        score = len(cells & required)
+        if score >= 2:
+            return k, score
+    return None, 0
+
+
+def _looks_like_headers(rows) -> bool:
+    """Some cell in the first rows is, or is close to, a contracts column name (a header with typos)."""
+    normalize, _, known = _header_names()
+    for row in rows[:HEADER_SCAN_ROWS]:
+        for c in row:
+            if isinstance(c, str) and c.strip() and difflib.get_close_matches(normalize(c), known, n=1, cutoff=0.85):
+                return True
+    return False
+
+
+def _find_header(table: TableFile, where: str) -> TableFile:
+    """Skip rows above the header row (a report title), saying so; refuse a table with no contracts headers."""
+    rows = table.rows
+    k, _ = header_row(rows)
+    if k is None:
+        if any(any(c is not None and str(c).strip() for c in r) for r in rows[:HEADER_SCAN_ROWS]) and \
+                not _looks_like_headers(rows):
+            raise BBBError(f"{where} is not a contracts table: none of its first {HEADER_SCAN_ROWS} rows has the "
+                           f"column headers Contract ID, Customer, Start Date, Amount")
+        return table
+    if k == 0:
+        return table
+    title = next((str(c).strip() for r in rows[:k] for c in r if c is not None and str(c).strip()), "")
+    shown = f" ('{title[:60]}')" if title else ""
+    note = (f"the header row is row {table.origin[0] + k}: the {k} row{'s' if k > 1 else ''} above it{shown} "
+            f"{'are' if k > 1 else 'is'} a report title, skipped")
+    return replace(table, rows=rows[k:], origin=(table.origin[0] + k, table.origin[1]), notes=table.notes + (note,))
 
 
 def neutralize(value):

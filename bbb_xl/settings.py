@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .core.dates import iso, parse_date
 from .core.errors import ERROR, Problem
+from .core.options import DEFAULT as DEFAULT_OPTIONS, ParseOptions, normalize_date_order, time_zone
 from .core.periods import Calendar, parse_when
 from .engine.table import excel_error, is_blank, normalize_header
 
@@ -30,6 +31,16 @@ SETTINGS = [
     ("Revenue account", "4000 Revenue", "GL account credited by recognized revenue."),
     ("Detail line limit", 20000, "Most contract lines shown line by line in Revenue and Billings; above it, one "
                                  "row per contract there and the line-level schedule in a CSV beside the workbook."),
+    ("Decimal separator", ".", "Of amounts typed as text: . (1,500.25) or , (1.500,25). Amounts in number cells "
+                               "are numbers either way."),
+    ("Date order", "ISO", "Of dates typed as text: ISO (2025-03-15 only), MDY (03/15/2025 too) or DMY (15/03/2025 "
+                          "too). Date cells are dates either way."),
+    ("Time zone", "UTC", "IANA time zone (UTC, America/New_York, Europe/Paris...): a date-time typed with Z or an "
+                         "offset (2025-01-16T02:00:00Z) counts on its date in this zone."),
+    ("Dimensions", None, "Columns shown by dimension on By Dimension, Bookings and Deferred Revenue, comma-separated "
+                         "(Product, Region). Blank: every text column except numeric ones and, in books of 20 lines "
+                         "or more, those with more than min(200, half the lines) distinct values. Customer is "
+                         "always shown. Run Info lists the columns used and skipped."),
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
 # Period spellings people type, normalized like headers (case, spaces, _ and - ignored) -> the period kind
@@ -53,6 +64,9 @@ class Settings:
     deferred_account: str
     revenue_account: str
     detail_limit: int
+    parse_options: ParseOptions = DEFAULT_OPTIONS  # Decimal separator, Date order, Time zone
+    dimensions: tuple | None = None  # column names from the Dimensions row; None: chosen automatically
+    dimensions_at: tuple | None = None  # (sheet, row) of that row, to locate a problem with a name
 
     @property
     def calendar(self) -> Calendar:
@@ -86,6 +100,8 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
         return None if is_blank(value) else value
 
     defaults = {name: default for name, default, _ in SETTINGS}
+    options, option_problems = read_parse_options(rows, sheet)
+    problems.extend(option_problems)
 
     def text(name):
         v = raw(name)
@@ -128,7 +144,7 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
             as_of = parse_date(today)
     else:
         try:
-            as_of = parse_date(v)
+            as_of = parse_date(v, options)
         except ValueError as exc:
             bad("As-of date", v, str(exc))
 
@@ -150,14 +166,75 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
     last = window("Report end", "last")
     if first is not None and last is not None and last < first:
         bad("Report end", iso(last), f"{iso(last)} is before Report start {iso(first)}")
+    dimensions, dimensions_at = _dimension_names(raw("Dimensions"), sheet, found.get("Dimensions", (None, None))[1])
     if problems:
         return None, problems
     return Settings(text("Company name"), currency, as_of, first, last, period, fiscal,
                     text("Accounts receivable account"), text("Unbilled receivable account"),
-                    text("Deferred revenue account"), text("Revenue account"), limit), problems
+                    text("Deferred revenue account"), text("Revenue account"), limit, options,
+                    dimensions=dimensions, dimensions_at=dimensions_at), problems
+
+
+def _dimension_names(value, sheet, row) -> tuple:
+    """The Dimensions row: comma-separated column names (checked against the Contracts columns when the reports
+    are built), or None when blank."""
+    names = tuple(n.strip() for n in str(value).split(",") if n.strip()) if value is not None else ()
+    return (names or None), ((sheet, row) if row else None)
 
 
 def _month_of(day: int) -> int:
     from .core.dates import month_index
     import numpy as np
     return int(month_index(np.int64(day)))
+
+
+_DECIMAL_SEPARATORS = {".": False, "point": False, "dot": False, "period": False, ",": True, "comma": True}
+
+
+def read_parse_options(rows, sheet: str = "Settings") -> tuple[ParseOptions, list]:
+    """The Decimal separator, Date order and Time zone rows -> (ParseOptions, problems). Read on their own, so the
+    contracts are parsed as the user said even when another setting is wrong; a bad value is a located problem and
+    its default is used."""
+    problems: list[Problem] = []
+    values = {"Decimal separator": None, "Date order": None, "Time zone": None}
+    keys = {normalize_header(name): name for name in values}
+    for r, row in enumerate(rows or []):
+        if row and not is_blank(row[0]) and normalize_header(row[0]) in keys:
+            values[keys[normalize_header(row[0])]] = (row[1] if len(row) > 1 else None, r + 1)
+
+    def bad(name, value, message):
+        row = values[name][1]
+        problems.append(Problem(row, "Value", value, f"{name}: {message}", ERROR, sheet, f"B{row}"))
+
+    def given(name):
+        if values[name] is None or is_blank(values[name][0]):
+            return None
+        v = values[name][0]
+        if excel_error(v):
+            bad(name, v, f"is the Excel error {excel_error(v)}")
+            return None
+        return str(v).strip()
+
+    decimal_comma = False
+    v = given("Decimal separator")
+    if v is not None:
+        decimal_comma = _DECIMAL_SEPARATORS.get(v.casefold())
+        if decimal_comma is None:
+            bad("Decimal separator", v, f"'{v}' is not . (1,500.25) or , (1.500,25)")
+            decimal_comma = False
+    order = "ISO"
+    v = given("Date order")
+    if v is not None:
+        order = normalize_date_order(v)
+        if order is None:
+            bad("Date order", v, f"'{v}' is not ISO, MDY or DMY")
+            order = "ISO"
+    zone = "UTC"
+    v = given("Time zone")
+    if v is not None:
+        try:
+            time_zone(v)
+            zone = v
+        except ValueError as exc:
+            bad("Time zone", v, str(exc))
+    return ParseOptions(decimal_comma=decimal_comma, date_order=order, time_zone=zone), problems

@@ -145,6 +145,15 @@ def BBB_RPO(lines, as_of, filter=None, events=None, fx=None):
     return [["Within 12 months", within], ["After 12 months", after], ["Total", within + after]]
 
 
+@_balance_args
+@formula
+def BBB_DEFERRED_SPLIT(lines, as_of, filter=None, events=None, fx=None):
+    """Deferred revenue at as_of split current (per contract, what becomes revenue within 12 months), non-current,
+    total (spills 3 x 2). Example: =BBB_DEFERRED_SPLIT(Contracts[#All], "2025-12-31")"""
+    current, non_current = checked_book(lines, events=events, fx=fx).deferred_split(as_of, filter)
+    return [["Current", current], ["Non-current", non_current], ["Total", current + non_current]]
+
+
 @xw.func(category=CATEGORY)
 @xw.arg("lines", "raw", doc=LINES_DOC)
 @xw.arg("metric", "raw", doc="bookings, billings, revenue (per period) or backlog, deferred, unbilled (at period ends)")
@@ -187,4 +196,4 @@ def BBB_ALLOCATE(total, ssps):
 
 
 PUBLIC_FUNCTIONS = ["BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE", "BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED",
-                    "BBB_RPO", "BBB_SCHEDULE", "BBB_CHECK", "BBB_ALLOCATE"]
+                    "BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE", "BBB_CHECK", "BBB_ALLOCATE"]

@@ -147,7 +147,7 @@ VALUES: list[Value] = [
     Value("March 4, 2025", "March 4, 2025"), Value("4 mars 2025", "4 mars 2025"),
     Value("JP 2025年3月4日", "2025年3月4日"), Value("20250304", "20250304", amount=20250304.0), Value("04-03-2025", "04-03-2025"),
     Value("2025-02-30", "2025-02-30"), Value("2025-13-01", "2025-13-01"), Value("1900-02-29", "1900-02-29"),
-    Value("ISO with time 12:30", "2025-03-04 12:30"),
+    Value("ISO with time 12:30", "2025-03-04 12:30", date=D(2025, 3, 4)),  # the date written (issue 12)
     Value("1899-12-31 text", "1899-12-31"), Value("10000-01-01 text", "10000-01-01"),
     Value("0000-01-01 text", "0000-01-01"),
     Value("Arabic-Indic digits date", "\u0662\u0660\u0662\u0665-\u0660\u0663-\u0660\u0664",

@@ -33,6 +33,7 @@ CALLS = {
     "BBB_DEFERRED": lambda f, r: f(r, "2025-05-15"),
     "BBB_UNBILLED": lambda f, r: f(r, "2025-02-15"),
     "BBB_RPO": lambda f, r: f(r, "2025-06-30"),
+    "BBB_DEFERRED_SPLIT": lambda f, r: f(r, "2025-05-15"),
     "BBB_SCHEDULE": lambda f, r: f(r, "revenue", "2025-01", "2025-12", "quarter", "Region"),
     "BBB_CHECK": lambda f, r: f(r),
 }
@@ -96,7 +97,7 @@ def assert_well_formed(name, result):
         assert "unexpected error" not in result, (name, result)
         assert "\n" not in result and len(result) <= 255
         return
-    if name in ("BBB_RPO", "BBB_SCHEDULE", "BBB_CHECK"):
+    if name in ("BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE", "BBB_CHECK"):
         assert isinstance(result, list) and result, (name, result)
         for row in result:
             for cell in row:

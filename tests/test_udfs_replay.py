@@ -200,6 +200,21 @@ def test_rpo_spills_3x2(udfs, book):
         ["Within 12 months", 0.0], ["After 12 months", 0.0], ["Total", 0.0]]
 
 
+def test_deferred_split_spills_3x2(udfs, book):
+    # at 2025-07-31: C1 billed 9,000 (quarterly, 07-01 invoice), recognized 7,000 -> deferred 2,000, its revenue in
+    # the next 12 months is 5,000 -> all current; C5 billed 1,200 on 07-01, recognized 100 -> 1,100, revenue to
+    # 2026-07-31 is 1,200 -> all current. Total = BBB_DEFERRED (3,100).
+    assert cell(udfs, "BBB_DEFERRED_SPLIT", book, "2025-07-31") == [
+        ["Current", 3100.00], ["Non-current", 0.0], ["Total", 3100.00]]
+    assert cell(udfs, "BBB_DEFERRED_SPLIT", book, "2025-07", "Region=AMER") == [
+        ["Current", 1100.00], ["Non-current", 0.0], ["Total", 1100.00]]
+    # 36,000 billed upfront for 2026-2028, 1,000 a month: at 2026-01-31 deferred 35,000, of which the 12 months to
+    # 2027-01-31 (12,000) are current and 23,000 non-current
+    three_years = xr.excel_range(book_rows(line("L1", start=D(2026, 1, 1), end=D(2028, 12, 31), amount=36000.0)))
+    assert cell(udfs, "BBB_DEFERRED_SPLIT", three_years, "2026-01") == [
+        ["Current", 12000.00], ["Non-current", 23000.00], ["Total", 35000.00]]
+
+
 # ---- BBB_SCHEDULE -----------------------------------------------------------------------------------------------
 
 def test_schedule_defaults_omitted(udfs, book):
@@ -288,6 +303,7 @@ CALLS = [  # every formula that reads the lines and answers a question, with its
     ("BBB_DEFERRED", ("2025-06",)),
     ("BBB_UNBILLED", ("2025-06",)),
     ("BBB_RPO", ("2025-06",)),
+    ("BBB_DEFERRED_SPLIT", ("2025-06",)),
     ("BBB_SCHEDULE", ("revenue", "2025-01", "2025-12")),
 ]
 
@@ -483,6 +499,7 @@ SIGNATURES = {
     "BBB_DEFERRED": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_UNBILLED": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_RPO": "lines, as_of, Optional filter, Optional events, Optional fx",
+    "BBB_DEFERRED_SPLIT": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_SCHEDULE": "lines, metric, start, end_period, Optional period, Optional group_by, Optional filter, "
                     "Optional events, Optional fx",
     "BBB_CHECK": "lines, Optional events, Optional fx",
@@ -530,7 +547,7 @@ def test_import_functions_descriptions(udfs):
         assert all(a and not a.startswith("Positional argument") and len(a) <= 255 for a in args), name
         if name in ("BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE"):
             assert args == flow
-        elif name in ("BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED", "BBB_RPO"):
+        elif name in ("BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED", "BBB_RPO", "BBB_DEFERRED_SPLIT"):
             assert args == balance
     assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC, udfs.FX_DOC]
     schedule = opts["'Book1.xlsm'!BBB_SCHEDULE"]["ArgumentDescriptions"]

@@ -60,9 +60,10 @@ def test_upgrade_adds_missing_tabs_and_settings_rows_without_touching_inputs(cur
     assert events["C1"].font.b is not True and events.column_dimensions["C"].number_format == "yyyy-mm-dd"
     after = read_sheets(path, ["Contracts", "Settings"])
     assert after["Contracts"] == before["Contracts"]  # input rows untouched
-    assert after["Settings"][:12] == before["Settings"][:12]
-    assert after["Settings"][12][:2] == ["Detail line limit", 20000]  # right below the last row, no gap
-    assert after["Settings"][12][2].startswith("Most contract lines")
+    n = len(upgrade.SETTING_ROWS)  # the header + every setting but the deleted one
+    assert after["Settings"][:n] == before["Settings"][:n]
+    assert after["Settings"][n][:2] == ["Detail line limit", 20000]  # right below the last row, no gap
+    assert after["Settings"][n][2].startswith("Most contract lines")
     assert zipfile.ZipFile(path).testzip() is None
     # a refresh of the upgraded book fills the new report tab and records the version
     refreshed = headless.refresh_file(path)
@@ -98,29 +99,61 @@ def test_the_template_from_git_history_upgrades_and_refreshes(tmp_path):
     with zipfile.ZipFile(path) as z:
         assert '<definedName name="bbbxl.TemplateVersion">2</definedName>' in z.read("xl/workbook.xml").decode()
     after = read_sheets(path, ["Contracts", "Settings", "Events"])
-    assert after == before  # only the version was missing: no input cell changed
+    assert after["Contracts"] == before["Contracts"] and after["Events"] == before["Events"]
+    assert after["Settings"][:13] == before["Settings"]  # existing rows untouched, new ones below
+    assert [r[:2] for r in after["Settings"][13:]] == [["Decimal separator", "."], ["Date order", "ISO"],
+                                                       ["Time zone", "UTC"], ["Dimensions", None]]
+    assert "Settings rows added: Decimal separator, Date order, Time zone, Dimensions" in result.output
+    assert "tabs added: By Dimension" in result.output
     refreshed = _run("refresh", path)
     assert refreshed.exit_code == 0, refreshed.output
     run_info = openpyxl.load_workbook(path)["Run Info"]
     assert run_info["B15"].value == 2
 
 
-def test_a_users_tab_with_a_reserved_name_is_refused(current, tmp_path, monkeypatch):
-    # template version 3 brings a "Changes" tab; a version-2 book with a "Changes" tab of its own is the user's
-    path = _older(current, tmp_path, drop=("Changes",), drop_setting_row=None)
-    wb = openpyxl.load_workbook(path, keep_vba=True)
-    wb.create_sheet("Changes")["A1"] = "my notes on contract changes"
+def _unmarked(current, tmp_path, user_tab=None):
+    """The current template as a book made before versions were recorded (no defined name), without By
+    Dimension (it came with template version 2) or with a tab of the user's of that name."""
+    path = tmp_path / "unmarked.xlsm"
+    wb = openpyxl.load_workbook(current, keep_vba=True)
+    del wb.defined_names[upgrade.VERSION_NAME]
+    if user_tab is not None:
+        del wb["By Dimension"]
+        wb.create_sheet("By Dimension")["A1"] = user_tab
     wb.save(path)
-    monkeypatch.setattr(upgrade, "TEMPLATE_VERSION", 3)
-    monkeypatch.setitem(upgrade.TAB_SINCE, "Changes", 3)
+    return path
+
+
+def test_a_users_tab_with_a_reserved_name_is_refused(current, tmp_path):
+    path = _unmarked(current, tmp_path, user_tab="my pivot of revenue by region")
     before = path.read_bytes()
     for command in ("upgrade", "refresh"):
         result = _run(command, path)
         assert result.exit_code == 1, result.output
-        assert "your tab 'Changes' has a name that template version 3 needs for its own tab: rename it" \
+        assert "your tab 'By Dimension' has a name that template version 2 needs for its own tab: rename it" \
             in result.output
         assert path.read_bytes() == before  # nothing written
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["older.xlsm"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["unmarked.xlsm"]
+
+
+def test_our_own_tab_in_a_book_without_version_is_recognised_by_its_title(current, tmp_path):
+    path = _unmarked(current, tmp_path)  # By Dimension as the refresh wrote it: "Sample SaaS Inc. — ..."
+    result = _run("upgrade", path)
+    assert result.exit_code == 0, result.output
+    assert "from template version 1 to 2" in result.output and "tabs added" not in result.output
+
+
+def test_a_tab_of_a_future_template_version_is_refused(current, tmp_path, monkeypatch):
+    path = _older(current, tmp_path, drop=("Changes",), drop_setting_row=None)
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    wb.create_sheet("Changes")["A1"] = "my notes on contract changes"
+    wb.save(path)
+    monkeypatch.setattr(upgrade, "TEMPLATE_VERSION", 3)  # as if version 3 brought "Changes"
+    monkeypatch.setitem(upgrade.TAB_SINCE, "Changes", 3)
+    before = path.read_bytes()
+    result = _run("upgrade", path)
+    assert result.exit_code == 1 and "your tab 'Changes' has a name that template version 3 needs" in result.output
+    assert path.read_bytes() == before
 
 
 def test_a_tab_differing_only_in_case_is_refused(current, tmp_path):
@@ -198,7 +231,8 @@ def test_libreoffice_opens_an_upgraded_workbook(current, tmp_path):
     assert wb.sheetnames == upgrade.TEMPLATE_SHEETS
     assert [c.value for c in wb["FX Rates"][1]] == ["Currency", "Month", "Rate"]
     assert wb["Changes"]["A1"].value.endswith("contract modifications and cancellations (USD)")
-    assert wb["Settings"]["A13"].value == "Detail line limit" and wb["Settings"]["B13"].value == 20000
+    last = len(upgrade.SETTING_ROWS) + 1
+    assert wb["Settings"][f"A{last}"].value == "Detail line limit" and wb["Settings"][f"B{last}"].value == 20000
     assert wb["Run Info"]["B13"].value == "Up to date"  # the native STALE formula, computed by LibreOffice
 
 

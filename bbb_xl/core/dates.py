@@ -17,7 +17,12 @@ MIN_DAY = (MIN_DATE - EPOCH).days
 MAX_DAY = (MAX_DATE - EPOCH).days
 _EXCEL_BASE = dt.date(1899, 12, 30)  # serial 61 = 1900-03-01; serials 1..59 are off by one (1900 leap-year bug)
 MAX_SERIAL = (MAX_DATE - _EXCEL_BASE).days  # 2958465
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
+_PLAIN = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
+# 2025-03-15, optionally with a time (T or a space; seconds and fractions optional) and a zone (Z, +05:30, -0500)
+_TIME = r"(?:[T ]\s*(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*(?:([AaPp])\.?[Mm]\.?)?)?"
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})" + _TIME + r"\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$")
+# 03/15/2025, 15.03.2025, 15-03-2025 (the order is a setting), optionally with a time such as 10:32 AM
+_NUMERIC = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})" + _TIME + r"$")
 
 
 def day_number(d: dt.date) -> int:
@@ -48,8 +53,13 @@ def day_to_serial(day: int) -> int:
     return serial if serial > 60 else serial - 1
 
 
-def parse_date(value: object) -> int:
-    """A cell value -> day number. datetime/date, Excel serial number, or ISO text `2025-03-15`."""
+def parse_date(value: object, options=None) -> int:
+    """A cell value -> day number. datetime/date, Excel serial number, or text: ISO `2025-03-15`, and with a
+    date order option (core.options.ParseOptions) `03/15/2025` (MDY) or `15/03/2025` (DMY).
+
+    A time part is ignored: the date written is the date (a serial 45672.43 is 2025-01-15; a datetime object is
+    its own date, as Excel cells have no zone). Text with `Z` or an offset (2025-01-16T02:00:00Z) is converted to
+    the option's time zone (default UTC) before the date is taken."""
     if isinstance(value, bool):
         raise ValueError(f"{value} is not a date")
     if isinstance(value, dt.datetime):
@@ -61,14 +71,14 @@ def parse_date(value: object) -> int:
             raise ValueError(f"{value} is not a date")
         return serial_to_day(value)
     elif isinstance(value, str):
-        text = value.strip()
-        m = _ISO.match(text)
-        if not m:
-            raise ValueError(f"'{value}' is not a date (write it as 2025-03-15, or use a date cell)")
-        try:
-            d = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            raise ValueError(f"'{value}' is not a date that exists") from None
+        m = _PLAIN.match(value)  # the common case, 2025-03-15, without the time and zone machinery
+        if m:
+            try:
+                d = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                raise ValueError(f"'{value}' is not a date that exists") from None
+        else:
+            d = _text_date(value, options)
     elif isinstance(value, np.datetime64):
         return parse_date(value.astype("M8[D]").astype(dt.date))
     else:
@@ -76,6 +86,63 @@ def parse_date(value: object) -> int:
     if not (MIN_DATE <= d <= MAX_DATE):
         raise ValueError(f"{d.isoformat()} is outside the dates Excel knows (1900-01-01 to 9999-12-31)")
     return day_number(d)
+
+
+def _text_date(value: str, options) -> dt.date:
+    text = value.strip()
+    m = _ISO.match(text)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        zone = m.group(8)
+    else:
+        m = _NUMERIC.match(text)
+        order = options.date_order if options is not None else "ISO"
+        if not m:
+            raise ValueError(f"'{value}' is not a date (write it as 2025-03-15, or use a date cell)")
+        if order == "ISO":
+            raise ValueError(f"'{value}' is not a date in ISO form (yyyy-mm-dd): set Date order (MDY or DMY) in "
+                             f"Settings or --date-order")
+        a, b, y = int(m.group(1)), int(m.group(3)), int(m.group(4))
+        mo, d = (a, b) if order == "MDY" else (b, a)
+        zone = None
+        try:
+            dt.date(y, mo, d)
+        except ValueError:
+            words = "month/day/year" if order == "MDY" else "day/month/year"
+            raise ValueError(f"'{value}' is not a date that exists in the Date order {order} ({words})") from None
+    try:
+        day = dt.date(y, mo, d)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a date that exists") from None
+    k = 4 if m.re is _ISO else 5  # first group of the time part
+    hour, minute, second, half = m.group(k), m.group(k + 1), m.group(k + 2), m.group(k + 3)
+    if hour is None:
+        if zone is not None:
+            raise ValueError(f"'{value}' has a time zone but no time (write 2025-03-15T10:30:00Z)")
+        return day
+    h, mi, sec = int(hour), int(minute), int(second or 0)
+    if half is not None:  # 12-hour clock: 12:05 AM is 00:05
+        if not 1 <= h <= 12:
+            raise ValueError(f"'{value}' is not a time that exists")
+        h = h % 12 + (12 if half in "Pp" else 0)
+    if h > 23 or mi > 59 or sec > 59:
+        raise ValueError(f"'{value}' is not a time that exists")
+    if zone is None:
+        return day  # a local time: the date written
+    if zone in ("Z", "z", "UTC"):
+        offset = dt.timedelta(0)
+    else:
+        digits = zone[1:].replace(":", "")
+        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+        if offset >= dt.timedelta(hours=24):
+            raise ValueError(f"'{value}' has an offset that does not exist")
+        offset = -offset if zone[0] == "-" else offset
+    from .options import DEFAULT
+    moment = dt.datetime(y, mo, d, h, mi, sec, tzinfo=dt.timezone(offset))
+    try:
+        return moment.astimezone((options or DEFAULT).zone).date()
+    except OverflowError:
+        raise ValueError(f"'{value}' is outside the dates Excel knows (1900-01-01 to 9999-12-31)") from None
 
 
 # --- vectorised calendar -----------------------------------------------------------------------------------------

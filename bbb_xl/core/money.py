@@ -11,7 +11,10 @@ CENT = Decimal("0.01")
 MAX_AMOUNT_CENTS = 10**15  # |Amount| above 10^13 is an error
 _NOISE = Decimal("0.000001")  # float noise from Excel arithmetic: within 1e-6 of a cent is that cent
 _CURRENCY_PREFIX = re.compile(r"^(?:[$€£¥₹]|[A-Z]{3}(?=[\d.]))")
+_CURRENCY_SUFFIX = re.compile(r"[$€£¥₹]$")  # 1.500,25 € (a European spreadsheet's currency format)
 _NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$|^\.\d+$")
+_DOT_THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+$")  # 1.500: 1.5, or 1500 written with a dot for thousands
+_NUMBER_DECIMAL_COMMA = re.compile(r"^\d{1,3}(\.\d{3})+(,\d+)?$|^\d+(,\d+)?$|^,\d+$")  # 1.500,25 1500,25
 
 
 def cents_to_decimal(cents: int) -> Decimal:
@@ -32,8 +35,11 @@ def _decimal_to_cents(value: Decimal, shown: object) -> int:
     return result
 
 
-def parse_amount(value: object) -> int:
-    """A cell value -> integer cents. Raises ValueError with a message for the user."""
+def parse_amount(value: object, options=None) -> int:
+    """A cell value -> integer cents. Raises ValueError with a message for the user.
+
+    options (core.options.ParseOptions): with decimal_comma, text is read as 1.500,25; with comma_ambiguous (a
+    ;-delimited file) text with a comma is refused unless decimal_comma says what the comma means."""
     if isinstance(value, bool):
         raise ValueError(f"{value} is not an amount")
     if isinstance(value, int):
@@ -48,7 +54,7 @@ def parse_amount(value: object) -> int:
     if isinstance(value, Decimal):
         return _decimal_to_cents(value, value)
     if isinstance(value, str):
-        return _parse_amount_text(value)
+        return _parse_amount_text(value, options)
     from .errors import show_value
     raise ValueError(f"{show_value(value)} is not an amount")
 
@@ -57,7 +63,7 @@ def _show(x: float) -> str:
     return str(int(x)) if x.is_integer() and abs(x) < 1e16 else repr(x)
 
 
-def _parse_amount_text(text: str) -> int:
+def _parse_amount_text(text: str, options=None) -> int:
     raw = text
     s = text.strip().replace("\u00a0", "").replace(" ", "")
     negative = False
@@ -68,14 +74,24 @@ def _parse_amount_text(text: str) -> int:
     s = _CURRENCY_PREFIX.sub("", s)
     if s.startswith("-") and not negative:
         negative, s = True, s[1:]
-    if not s or not _NUMBER.match(s):
+    s = _CURRENCY_SUFFIX.sub("", s)
+    if options is not None and options.decimal_comma:
+        if not s or not _NUMBER_DECIMAL_COMMA.match(s):
+            raise ValueError(f"'{raw}' is not an amount with a decimal comma (Decimal separator ','): write "
+                             f"1500,50, 1.500,50 or (300,00)")
+        s = s.replace(".", "").replace(",", ".")
+    elif options is not None and options.comma_ambiguous and ("," in s or _DOT_THOUSANDS.match(s)):
+        raise ValueError(f"'{raw}' is ambiguous in a file whose columns are separated by semicolons (a European "
+                         f"export, where 1.500,25 means 1500.25): set Decimal separator ',' in Settings or "
+                         f"--decimal-comma, or write the amount as 1500.25")
+    elif not s or not _NUMBER.match(s):
         raise ValueError(f"'{raw}' is not an amount (write 1200.50, 1,200.50 or (300.00))")
     value = Decimal(s.replace(",", ""))
     cents = _decimal_to_cents(value, f"'{raw}'")
     return -cents if negative else cents
 
 
-def parse_amount_column(values: list) -> tuple[np.ndarray, list[tuple[int, str]]]:
+def parse_amount_column(values: list, options=None) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Parse a column; returns int64 cents and (index, message) for every bad cell.
 
     Fast path: plain floats below 10^9 are rounded in numpy (float error there is far below 1e-6 of a cent);
@@ -99,7 +115,7 @@ def parse_amount_column(values: list) -> tuple[np.ndarray, list[tuple[int, str]]
         slow = range(n)
     for i in slow:
         try:
-            out[i] = parse_amount(values[i])
+            out[i] = parse_amount(values[i], options)
         except ValueError as exc:
             bad.append((int(i), str(exc)))
     return out, bad

@@ -88,9 +88,10 @@ class Book:
     @classmethod
     def from_rows(cls, rows, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR, events=None,
                   events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
-                 fx_sheet: str | None = FX_SHEET, fx_origin=None) -> "Book":
-        return cls(parse_contracts(rows, sheet=sheet, origin=origin), calendar, events, events_sheet, events_origin,
-                   fx, reporting_currency, fx_sheet, fx_origin)
+                 fx_sheet: str | None = FX_SHEET, fx_origin=None, options=None) -> "Book":
+        """options: how text amounts and dates are read (core.options.ParseOptions), for contracts and events."""
+        return cls(parse_contracts(rows, sheet=sheet, origin=origin, options=options), calendar, events, events_sheet,
+                   events_origin, fx, reporting_currency, fx_sheet, fx_origin)
 
     @property
     def errors(self) -> list[Problem]:
@@ -411,6 +412,39 @@ class Book:
         first, last = _args(lambda: schedule_window(start, end, self.calendar))
         return self.schedule(metric_name, first, last, kind, group_by or None, self.select(filter))
 
+    # --- disclosures (engine.disclosures: each reads only the book it is given) --------------------------------
+    def deferred_split_cents(self, day: int, sel: np.ndarray) -> tuple[int, int]:
+        from .disclosures import deferred_split_cents
+        return deferred_split_cents(self, day, sel)
+
+    def contract_asset_split_cents(self, day: int, sel: np.ndarray) -> tuple[int, int]:
+        from .disclosures import contract_asset_split_cents
+        return contract_asset_split_cents(self, day, sel)
+
+    def revenue_from_opening_deferred_cents(self, first: int, last: int, sel: np.ndarray) -> int:
+        from .disclosures import revenue_from_opening_deferred_cents
+        return int(revenue_from_opening_deferred_cents(self, np.array([first - 1, last], dtype=np.int64), sel)[0])
+
+    def deferred_split(self, as_of, filter: str | None = None) -> tuple[Decimal, Decimal]:
+        """Deferred revenue at the end of as_of as (current, non-current): per contract, the part that becomes
+        revenue within 12 months is current."""
+        day = _args(lambda: as_of_day(as_of, self.calendar))
+        current, non_current = self.deferred_split_cents(day, self.select(filter))
+        return cents_to_decimal(current), cents_to_decimal(non_current)
+
+    def contract_asset_split(self, as_of, filter: str | None = None) -> tuple[Decimal, Decimal]:
+        """Contract asset (unbilled receivable) at the end of as_of as (current, non-current): per contract, the
+        part billed within 12 months is current."""
+        day = _args(lambda: as_of_day(as_of, self.calendar))
+        current, non_current = self.contract_asset_split_cents(day, self.select(filter))
+        return cents_to_decimal(current), cents_to_decimal(non_current)
+
+    def revenue_from_opening_deferred(self, start, end=None, filter: str | None = None) -> Decimal:
+        """ASC 606-10-50-8: revenue recognized from start to end that was in deferred revenue the day before
+        start, computed for that range."""
+        first, last = _args(lambda: flow_window(start, end, self.calendar))
+        return cents_to_decimal(self.revenue_from_opening_deferred_cents(first, last, self.select(filter)))
+
 
 def _args(fn):
     try:
@@ -461,14 +495,16 @@ def _add_rows(out: np.ndarray, codes: np.ndarray, values: np.ndarray, exact_int6
 
 def load_book(data, events=None, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR,
               events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
-              fx_sheet: str | None = FX_SHEET, fx_origin=None) -> Book:
+              fx_sheet: str | None = FX_SHEET, fx_origin=None, options=None) -> Book:
     """Parse a contracts range (rows with a header row, or a DataFrame) into a Book; events: an optional events
     range (rows with a header row, or a DataFrame), problems located on `events_sheet` at `events_origin`;
     fx: an optional FX range (Currency, Month, Rate), reporting_currency: the ISO code figures are reported in
-    (None: the currency the FX range has no rates for), see engine.fx."""
+    (None: the currency the FX range has no rates for), see engine.fx. options: how text amounts and dates are
+    read (core.options.ParseOptions: decimal comma, date order, time zone; default 1,200.50 and ISO dates)."""
     return Book.from_rows(data, sheet=sheet, origin=origin, calendar=calendar, events=events,
                           events_sheet=events_sheet, events_origin=events_origin, fx=fx,
-                          reporting_currency=reporting_currency, fx_sheet=fx_sheet, fx_origin=fx_origin)
+                          reporting_currency=reporting_currency, fx_sheet=fx_sheet, fx_origin=fx_origin,
+                          options=options)
 
 
 __all__ = ["Book", "Schedule", "load_book", "METRICS", "FLOWS", "BALANCES", "Period", "iso"]

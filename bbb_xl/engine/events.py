@@ -134,8 +134,9 @@ def _percent_text(f: Fraction) -> str:
     return f"{float(f) * 100:.6g}%"
 
 
-def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None):
-    """rows (header first) -> (events, collector). Row-level problems only; contracts are checked later."""
+def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=None):
+    """rows (header first) -> (events, collector). Row-level problems only; contracts are checked later.
+    options: how text amounts and dates are read (core.options.ParseOptions), as for the contracts."""
     rows = _trim(_as_rows(data))
     header = [display_text(c) if not is_blank(c) else "" for c in (rows[0] if rows else [])]
     out = _Collector(sheet, origin, header, table="events")
@@ -206,7 +207,7 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None):
                 bad("date", raw_d, "Date is blank")
             else:
                 try:
-                    day = parse_date(raw_d)
+                    day = parse_date(raw_d, options)
                 except ValueError as exc:
                     bad("date", raw_d, f"Date: {exc}")
         raw_e = cell("event")
@@ -224,7 +225,7 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None):
         raw_a, raw_p = cell("amount"), cell("percent")
         if "amount" not in errs and not is_blank(raw_a):
             try:
-                amount = parse_amount(raw_a)
+                amount = parse_amount(raw_a, options)
             except ValueError as exc:
                 bad("amount", raw_a, f"Amount {exc}")
                 errs.add("amount")
@@ -238,7 +239,7 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None):
         raw_end, raw_t = cell("end_date"), cell("treatment")
         if "end_date" not in errs and not is_blank(raw_end) and kind in (MODIFY, None):
             try:
-                new_end = parse_date(raw_end)
+                new_end = parse_date(raw_end, options)
             except ValueError as exc:
                 bad("end_date", raw_end, f"End Date: {exc}")
         if "treatment" not in errs and not is_blank(raw_t) and kind in (MODIFY, None):
@@ -277,7 +278,7 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     has_progress_lines = bool(progress_rec.any())
     if data is None and not has_progress_lines:
         return AppliedEvents(parsed)
-    events, out = parse_events(data, sheet, origin) if data is not None else ([], None)
+    events, out = parse_events(data, sheet, origin, parsed.options) if data is not None else ([], None)
     if not events and not has_progress_lines and (out is None or not out.problems):
         return AppliedEvents(parsed)
 

@@ -17,6 +17,7 @@ from ..core.dates import EPOCH, MAX_DATE, MIN_DATE, parse_date
 from ..core.errors import (EXCEL_ERROR_CODES, EXCEL_ERROR_TEXT, ERROR, WARNING, Problem,  # noqa: F401
                            column_letter, excel_error, show_value)
 from ..core.money import parse_amount_column
+from ..core.options import ParseOptions
 
 # canonical key -> (display name, required)
 COLUMNS = {
@@ -142,6 +143,7 @@ class ParseResult:
     excluded_amount: int  # cents (what could be parsed of them)
     columns: tuple  # header names as found
     origin: tuple | None = None  # (sheet row, sheet column) of the header's first cell, when known
+    options: ParseOptions | None = None  # how text was read (decimal comma, date order, time zone): events too
 
 
 def _as_rows(data) -> list:
@@ -223,15 +225,17 @@ def _did_you_mean(text: str, choices) -> str:
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
-def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | None = None) -> ParseResult:
+def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | None = None,
+                    options: ParseOptions | None = None) -> ParseResult:
     """rows (header first) -> valid Lines + every problem. origin = (sheet row, sheet column) of the header's
-    first cell, 1-based, when known, so problems carry cell addresses like `Contracts!F14`."""
+    first cell, 1-based, when known, so problems carry cell addresses like `Contracts!F14`. options: how text
+    amounts and dates are read (core.options; default 1,200.50 and ISO dates)."""
     rows = _trim(_as_rows(data))
     header = [display_text(c) if not is_blank(c) else "" for c in (rows[0] if rows else [])]
     out = _Collector(sheet, origin, header)
     if not rows:
         out.add(0, None, None, "the contracts range is empty: it needs a header row (Contract ID, Customer, ...)")
-        return _empty_result(out, header)
+        return _empty_result(out, header, options)
 
     # --- headers
     col_of: dict[str, int] = {}
@@ -269,7 +273,7 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
             if not any(p.row == 1 and f"'{name}'" in p.message for p in out.problems):
                 out.add(0, None, None, f"required column '{name}' is missing")
     if any(p.is_error and p.row == 1 for p in out.problems):
-        return _empty_result(out, header)
+        return _empty_result(out, header, options)
 
     firsts = [r[0] if len(r) else None for r in rows]
     body_idx = [i for i in range(1, len(rows))  # blank rows are ignored; most rows are decided by one cell
@@ -384,7 +388,7 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
             if is_err(k, key):
                 continue
             try:
-                days[k] = parse_date(v)
+                days[k] = parse_date(v, options)
                 present[k] = True
             except ValueError as exc:
                 bad(k, key, v, f"{COLUMNS[key][0]}: {exc}")
@@ -400,13 +404,13 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     avals = col("amount")
     if n and set(map(type, avals)) == {float} and not np.isnan(np.fromiter(avals, float, n)).any():
         nonblank = range(n)  # fast path: a column of numbers
-        parsed, bad_amounts = parse_amount_column(avals)
+        parsed, bad_amounts = parse_amount_column(avals, options)
     else:
         nonblank = [k for k, v in enumerate(avals) if not is_blank(v) and not is_err(k, "amount")]
         for k, v in enumerate(avals):
             if is_blank(v) and not is_err(k, "amount"):
                 bad(k, "amount", v, "Amount is blank")
-        parsed, bad_amounts = parse_amount_column([avals[k] for k in nonblank])
+        parsed, bad_amounts = parse_amount_column([avals[k] for k in nonblank], options)
     amount[nonblank] = parsed
     for i, message in bad_amounts:
         k = nonblank[i]
@@ -418,7 +422,7 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     if "ssp" in col_of:
         svals = col("ssp")
         present = [k for k, v in enumerate(svals) if not is_blank(v) and not is_err(k, "ssp")]
-        parsed_ssp, bad_ssp = parse_amount_column([svals[k] for k in present])
+        parsed_ssp, bad_ssp = parse_amount_column([svals[k] for k in present], options)
         ssp[present] = parsed_ssp
         has_ssp[present] = True
         for i, message in bad_ssp:
@@ -538,7 +542,7 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     if not keep.all():
         lines = lines.take(np.flatnonzero(keep))
     problems = sorted(out.problems, key=lambda p: p.row or 0)  # stable: column order within a row
-    return ParseResult(lines, tuple(problems), n, excluded_ids, excluded_amount, tuple(header), origin)
+    return ParseResult(lines, tuple(problems), n, excluded_ids, excluded_amount, tuple(header), origin, options)
 
 
 def _allocate_by_ssp(amount: np.ndarray, ssp: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -601,8 +605,8 @@ def _iso(day) -> str:
     return (EPOCH + dt.timedelta(days=int(day))).isoformat()
 
 
-def _empty_result(out: _Collector, header) -> ParseResult:
+def _empty_result(out: _Collector, header, options=None) -> ParseResult:
     z = np.zeros(0, dtype=np.int64)
     o = np.zeros(0, dtype=object)
     lines = Lines(z, o, z, o, o, z, z, z, z, z, z, np.zeros(0, dtype=bool), z, {}, out.sheet)
-    return ParseResult(lines, tuple(out.problems), 0, (), 0, tuple(header), out.origin)
+    return ParseResult(lines, tuple(out.problems), 0, (), 0, tuple(header), out.origin, options)

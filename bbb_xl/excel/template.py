@@ -246,6 +246,11 @@ def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
                  "Exceptions", "Run Info"):
         sheets[name].set_column(0, 0, 30 if name != "Exceptions" else 22)
         sheets[name].set_column(1, 12, 18)
+    # By Dimension: customer and dimension values in A (long names), then periods and Total
+    sheets["By Dimension"].set_column(0, 0, 38)
+    sheets["By Dimension"].set_column(1, 60, 14)
+    sheets["By Dimension"].freeze_panes(0, 1)
+    sheets["Deferred Revenue"].set_column(0, 0, 38)  # the balances by dimension below the rollforward
     sheets["Journal Entries"].set_column(2, 2, 36)
     sheets["Journal Entries"].set_column(5, 5, 44)
     sheets["Exceptions"].set_column(4, 4, 90)

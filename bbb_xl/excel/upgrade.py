@@ -35,8 +35,9 @@ TEMPLATE_VERSION = 2  # 1: every template before versions were recorded; 2: Clea
 VERSION_NAME = "bbbxl.TemplateVersion"
 TEMPLATE_SHEETS = [START, CONTRACTS, EVENTS, FX, SETTINGS, *GENERATED_SHEETS[1:]]  # the template's tab order
 # The template version that introduced each tab (reserved names): a tab of a newer version found in an older book
-# is the user's own. Add new tabs here with the version that brings them.
-TAB_SINCE = {name: 1 for name in TEMPLATE_SHEETS}
+# is the user's own, unless it carries our title in A1 (a book made between the tab's arrival and the version
+# marker). Add new tabs here with the version that brings them.
+TAB_SINCE = {**{name: 1 for name in TEMPLATE_SHEETS}, "By Dimension": 2}
 
 _NS_SHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 _CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -106,9 +107,10 @@ def upgrade_package(pkg: pk.Package, settings_rows) -> UpgradeResult:
     sheets = pkg.sheet_parts()
     by_fold = {name.casefold(): name for name in sheets}
     result = UpgradeResult(None, version, max(version, TEMPLATE_VERSION))
+    company = _company(settings_rows)
     clashes = [f"'{by_fold[name.casefold()]}'" for name in TEMPLATE_SHEETS
                if (name.casefold() in by_fold and by_fold[name.casefold()] != name)
-               or (name in sheets and TAB_SINCE[name] > version)]
+               or (name in sheets and TAB_SINCE[name] > version and not _looks_ours(pkg, sheets[name], name, company))]
     if clashes:
         raise BBBError(f"{pkg.path.name}: your tab{'s' if len(clashes) > 1 else ''} {', '.join(clashes)} "
                        f"{'have names' if len(clashes) > 1 else 'has a name'} that template version "
@@ -128,6 +130,29 @@ def upgrade_package(pkg: pk.Package, settings_rows) -> UpgradeResult:
     if result.changed or version < TEMPLATE_VERSION:
         _set_version(pkg, result.to_version)
     return result
+
+
+def _company(settings_rows) -> str | None:
+    for row in settings_rows or []:
+        if row and len(row) > 1 and normalize_header(row[0] or "") == "companyname" and row[1] not in (None, ""):
+            return str(row[1]).strip()
+    return None
+
+
+def _looks_ours(pkg: pk.Package, part: str, name: str, company: str | None) -> bool:
+    """A report tab the refresh wrote: A1 is our title ("<Company name> — ...") or our "not refreshed" banner."""
+    xml = pkg.text(part)
+    cell = re.search(r'<c\b[^>]*\br="A1"[^>]*?(?:/>|>(.*?)</c>)', xml, re.S)
+    if not cell or not cell.group(1):
+        return False
+    if 't="s"' in cell.group(0):
+        index = re.search(r"<v>(\d+)</v>", cell.group(1))
+        strings = _shared_strings(pkg)
+        text = strings[int(index.group(1))] if index and int(index.group(1)) < len(strings) else ""
+    else:
+        text = pk._unescape("".join(re.findall(r"<t\b[^>]*>(.*?)</t>", cell.group(1), re.S)))
+    return (company is not None and text.startswith(f"{company} \u2014 ")) or \
+        text.startswith(f"{name}: not refreshed \u2014")
 
 
 # --- the template as a source of parts ---------------------------------------------------------------------------

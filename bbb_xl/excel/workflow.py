@@ -11,7 +11,7 @@ from ..engine.table import normalize_header, parse_contracts
 from ..reports import OPTIONAL_REPORT_SHEETS, REPORT_SHEETS, ChartData, Reports, SheetReport, build_reports, \
     status_text
 from ..reports.run_info import add_layout_rows
-from ..settings import parse_settings
+from ..settings import parse_settings, read_parse_options
 
 CONTRACTS, SETTINGS, EVENTS, FX, START = "Contracts", "Settings", "Events", "FX Rates", "Start here"
 INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX)
@@ -38,6 +38,8 @@ START_TEXT = [
     "Revenue \u2014 the revenue waterfall: each contract line by period; Before + periods + After = Amount.",
     "Billings \u2014 the same for invoices.",
     "Bookings \u2014 bookings by period for each dimension (Product, Region, ...).",
+    "By Dimension \u2014 revenue and billings by period by Customer (top 25) and each dimension; each section sums "
+    "to its tab's total.",
     "Backlog \u2014 remaining performance obligations: opening + bookings \u2212 revenue = closing; RPO split.",
     "Deferred Revenue \u2014 rollforward of the contract liability, unbilled receivable beside it, ASC "
     "606-10-50-8 revenue from opening deferred.",
@@ -69,8 +71,10 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
                     previous_version: str | None = None) -> Reports:
     """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
     tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency)."""
-    parsed = parse_contracts(contract_rows, sheet=CONTRACTS, origin=(1, 1))
     settings, settings_problems = parse_settings(settings_rows, sheet=SETTINGS)
+    # Decimal separator, Date order, Time zone: read even when another setting is wrong (its problems are there)
+    options = settings.parse_options if settings else read_parse_options(settings_rows, SETTINGS)[0]
+    parsed = parse_contracts(contract_rows, sheet=CONTRACTS, origin=(1, 1), options=options)
     book = Book(parsed, settings.calendar if settings else CALENDAR, events=event_rows or None,
                 events_sheet=EVENTS, events_origin=(1, 1), fx=fx_rows or None,
                 reporting_currency=settings.currency if settings else None, fx_sheet=FX, fx_origin=(1, 1))

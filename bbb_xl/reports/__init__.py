@@ -14,8 +14,10 @@ from ..settings import Settings
 from .allocation import allocation_report
 from .backlog import backlog_sheet, booking_changes
 from .bookings import bookings_sheet
+from .by_dimension import add_balances_by_dimension, by_dimension_sheet
 from .changes import changes_sheet
 from .deferred import deferred_sheet, revenue_from_opening_deferred
+from .dimensions import chosen_dimensions
 from .exceptions import exceptions_sheet
 from .journal import csv_money, journal_rows, journal_sheet
 from .model import MONEY, Block, ChartData, Reports, SheetReport, fingerprint, money_text, money_texts, status_text
@@ -23,9 +25,9 @@ from .run_info import STALE_ROW, run_info_sheet
 from .summary import summary_sheet
 from .waterfall import waterfall_sheet
 
-REPORT_SHEETS = ["Summary", "Revenue", "Billings", "Bookings", "Backlog", "Deferred Revenue", "Allocation",
-                 "Changes", "Journal Entries", "Exceptions", "Run Info"]
-OPTIONAL_REPORT_SHEETS = ("Changes",)  # a workbook built before it existed is refreshed without it
+REPORT_SHEETS = ["Summary", "Revenue", "Billings", "Bookings", "By Dimension", "Backlog", "Deferred Revenue",
+                 "Allocation", "Changes", "Journal Entries", "Exceptions", "Run Info"]
+OPTIONAL_REPORT_SHEETS = ("Changes", "By Dimension")  # a workbook built before them is refreshed without them
 
 
 def build_reports(book: Book, settings: Settings, *, input_problems=(), contract_rows=None, refreshed_at=None,
@@ -33,7 +35,8 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     cal = settings.calendar
     periods = period_grid(settings.report_first, settings.report_last, settings.period, cal)
     sel = np.arange(len(book.lines))
-    problems = tuple(book.problems) + tuple(input_problems)
+    dims = chosen_dimensions(book, settings)
+    problems = tuple(book.problems) + tuple(input_problems) + dims.problems
     status = status_text(problems)
     bounds = np.array([periods[0].first - 1] + [p.last for p in periods], dtype=np.int64)
     ends = bounds[1:]
@@ -55,19 +58,21 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     detail_csv = []
     sheets["Revenue"] = waterfall_sheet("Revenue", book, settings, periods, rec, rev_p, title, detail_csv)
     sheets["Billings"] = waterfall_sheet("Billings", book, settings, periods, bil, bil_p, title, detail_csv)
-    sheets["Bookings"] = bookings_sheet(book, settings, periods, boo_p, title)
+    sheets["Bookings"] = bookings_sheet(book, settings, periods, boo_p, title, dims.used)
+    sheets["By Dimension"] = by_dimension_sheet(book, settings, periods, rev_p, bil_p, title, dims)
     changes_p = np.diff(booking_changes(book, sel, bounds), axis=1)
     sheets["Backlog"] = backlog_sheet(settings, periods, backlog, boo_p, rev_p, rpo, title, changes_p)
     sheets["Changes"] = changes_sheet(book, settings, title)
     sheets["Deferred Revenue"] = deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
                                                 unbilled, title)
+    add_balances_by_dimension(sheets["Deferred Revenue"], book, settings, dims)
     journal = journal_rows(settings, periods, bil_p, rev_p, deferred, unbilled)
     sheets["Journal Entries"] = journal_sheet(journal, settings, title)
     sheets["Exceptions"] = exceptions_sheet(problems, book, settings, title)
     sheets["Allocation"] = allocation_report(book, title)
     sheets["Run Info"] = run_info_sheet(book, settings, (contract_rows or []) + [["Events"]] + (event_rows or [])
                                         + ([["FX Rates"]] + fx_rows if fx_rows else []),
-                                        refreshed_at, rows_read, title)
+                                        refreshed_at, rows_read, title, dims)
     csv_files = detail_csv + [("Journal Entries", [["Period", "Entry", "Account", "Debit", "Credit", "Memo"]] + [
         [r[0], r[1], r[2], csv_money(r[3]), csv_money(r[4]), r[5]] for r in journal])]
     return Reports(sheets, csv_files, chart, status, int(book.lines.amount.sum()) + book.parsed.excluded_amount,

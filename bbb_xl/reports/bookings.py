@@ -4,14 +4,15 @@ from __future__ import annotations
 import numpy as np
 
 from .model import MONEY, SheetReport
-from .waterfall import dimension_columns
 
-def bookings_sheet(book, settings, periods, boo_p, title):
+
+def bookings_sheet(book, settings, periods, boo_p, title, dimensions=None):
+    """dimensions: the chosen columns (reports.dimensions.chosen_dimensions); None or empty: by Customer."""
     s = SheetReport("Bookings")
     labels = [p.label for p in periods]
     s.add(1, 1, [[f"{title}bookings by period ({settings.currency})"]], "title")
     row = 3
-    columns = dimension_columns(book) or ["Customer"]
+    columns = list(dimensions or ()) or ["Customer"]
     s.add(row, 1, [["All contracts"] + labels + ["Total"]], "header")
     total = boo_p.sum(axis=0)
     s.add(row + 1, 1, [["Total"]], "header")

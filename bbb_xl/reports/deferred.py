@@ -3,23 +3,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.dates import iso
 from ..engine.book import Book
 from ..core.money import format_money
+from ..engine.disclosures import (contract_asset_split_cents, deferred_split_cents,
+                                  revenue_from_opening_deferred_cents)
 from .model import MONEY, SheetReport, money_text
 
-def revenue_from_opening_deferred(book: Book, bounds: np.ndarray, rec: np.ndarray) -> np.ndarray:
+def revenue_from_opening_deferred(book: Book, bounds: np.ndarray, rec: np.ndarray | None = None) -> np.ndarray:
     """ASC 606-10-50-8: per period, the revenue recognized that was in deferred revenue at the period's start,
-    per contract min(max(revenue of the period, 0), opening deferred of that contract), summed."""
-    sel = np.arange(len(book.lines))
-    bil = book.cumulative("billings", sel, bounds)
-    codes = book.lines.contract_code
-    n_c = int(codes.max(initial=-1)) + 1
-    net = np.zeros((n_c, len(bounds)), dtype=np.int64)
-    np.add.at(net, codes, bil - rec)
-    rev = np.zeros((n_c, len(bounds) - 1), dtype=np.int64)
-    np.add.at(rev, codes, np.diff(rec, axis=1))
-    opening = np.maximum(net[:, :-1], 0)
-    return np.minimum(np.maximum(rev, 0), opening).sum(axis=0)
+    per contract min(max(revenue of the period, 0), opening deferred of that contract), summed (see
+    engine.disclosures; rec, the revenue matrix at bounds, is no longer needed)."""
+    return revenue_from_opening_deferred_cents(book, bounds)
 
 
 def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred, unbilled, title):
@@ -50,8 +45,38 @@ def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
         rows.append([p.label, int(deferred[j]), int(bl[j]), int(rv[j]), reclass, int(deferred[j + 1]),
                      int(unbilled[j]), int(unbilled[j + 1]), int(from_opening[j])])
     s.add(5, 1, rows, ["text"] + [MONEY] * 8)
-    s.add(5 + len(rows), 1, [["Total", int(deferred[0]), int(bl.sum()), int(rv.sum()),
-                              int(unbilled[-1] - unbilled[0]), int(deferred[-1]), int(unbilled[0]),
-                              int(unbilled[-1]), int(from_opening.sum())]], ["header"] + ["money_total"] * 8)
+    # ASC 606-10-50-8 for the whole range is computed for the range (opening deferred the day before it starts):
+    # the sum of the periods would also count billings made within the range and recognized within it
+    whole = revenue_from_opening_deferred_cents(book, np.array([bounds[0], bounds[-1]], dtype=np.int64))
+    total_row = 5 + len(rows)
+    s.add(total_row, 1, [["Total", int(deferred[0]), int(bl.sum()), int(rv.sum()),
+                          int(unbilled[-1] - unbilled[0]), int(deferred[-1]), int(unbilled[0]),
+                          int(unbilled[-1]), int(whole[0])]], ["header"] + ["money_total"] * 8)
+    s.add(total_row + 1, 1, [[f"Total row, ASC 606-10-50-8: revenue recognized from {iso(int(bounds[0]) + 1)} to "
+                              f"{iso(int(bounds[-1]))} that was in deferred revenue on {iso(int(bounds[0]))}, "
+                              f"computed for the whole range (not the sum of the periods); per contract at most "
+                              f"its opening deferred revenue."]], "subtitle")
+    current_split_section(s, total_row + 3, book, settings, periods, deferred, unbilled)
+    return s
+
+
+def current_split_section(s, top, book, settings, periods, deferred, unbilled):
+    """Current / non-current at each period end: per contract, the part of its liability that becomes revenue
+    within 12 months (the RPO window) and the part of its contract asset billed within 12 months are current."""
+    s.add(top, 1, [[f"Current / non-current at each period end ({settings.currency})"]], "title")
+    s.add(top + 1, 1, [["Per contract: deferred revenue is current up to its revenue scheduled in the 12 months "
+                        "after the period end (the RPO window), the rest non-current; the contract asset is current "
+                        "up to its invoices scheduled in those 12 months, the rest non-current."]], "subtitle")
+    s.add(top + 2, 1, [["Period end", "Deferred revenue, current (revenue within 12 months)",
+                        "Deferred revenue, non-current", "Closing deferred revenue",
+                        "Contract asset, current (billed within 12 months)", "Contract asset, non-current",
+                        "Closing contract asset (unbilled)"]], "header")
+    sel = np.arange(len(book.lines))
+    rows = []
+    for j, p in enumerate(periods):
+        d_cur, d_non = deferred_split_cents(book, p.last, sel)
+        a_cur, a_non = contract_asset_split_cents(book, p.last, sel)
+        rows.append([iso(p.last), d_cur, d_non, int(deferred[j + 1]), a_cur, a_non, int(unbilled[j + 1])])
+    s.add(top + 3, 1, rows, ["text"] + [MONEY] * 6)
     return s
 

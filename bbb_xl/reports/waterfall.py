@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.dates import iso
+from ..engine.disclosures import OVER_TIME, POINT_IN_TIME_LABEL, booked_after_cents, transfers_over_time
 from .model import MONEY, SheetReport, money_texts
 
 def dimension_columns(book):
@@ -78,5 +79,72 @@ def waterfall_sheet(name, book, settings, periods, cum, per_period, title, csv_o
         [int(v) for v in mat.sum(axis=0)] + [int(aft.sum()), int(mat.sum())]
     s.add(total_row, 1, [["Total"] + [""] * (k - 1)], "header")
     s.add(total_row, k + 1, [totals], "money_total")
+    row = total_row + 2
+    if name == "Revenue":
+        row = timing_of_transfer_rows(s, row, k + len(extra) + 2, book, periods, before, per_period, after) + 1
+    after_col = k + 2 + len(extra) + len(periods) + 1
+    backlog_reconciliation_rows(s, row, after_col, name, book, periods, int(after.sum()))
     return s
+
+
+def timing_of_transfer_rows(s, top, col, book, periods, before, per_period, after) -> int:
+    """Revenue by timing of transfer (ASC 606-10-50-5, 55-91(f)) in the tab's Before / period / After / Total
+    columns (col = the Before column). Returns the next free row."""
+    over = transfers_over_time(book)
+    s.add(top, 1, [["Revenue by timing of transfer (ASC 606-10-50-5, 55-91(f))"]], "title")
+    groups = [(f"{OVER_TIME}: monthly, daily, milestone, percent complete lines", over),
+              (f"{POINT_IN_TIME_LABEL}: point in time lines", ~over)]
+    for i, (label, mask) in enumerate(groups):
+        s.add(top + 1 + i, 1, [[label]], "text")
+        values = [int(before[mask].sum())] + [int(v) for v in per_period[mask].sum(axis=0)] + \
+            [int(after[mask].sum()), int(per_period[mask].sum())]
+        s.add(top + 1 + i, col, [values], MONEY)
+    s.add(top + 3, 1, [["Milestone lines measure progress of a performance obligation satisfied over time (an "
+                        "output method, ASC 606-10-25-27..30, 55-17): they are over time. The two rows sum to the "
+                        "Total row."]], "subtitle")
+    return top + 4
+
+
+def backlog_reconciliation_rows(s, top, col, name, book, periods, after_total: int) -> int:
+    """The After column reconciled to the closing backlog (Revenue) or to booked-not-invoiced (Billings) at the
+    report end, to the cent, the figures in the After column (col). Returns the next free row."""
+    end = periods[-1].last
+    revenue = name == "Revenue"
+    booked_after, changes_after = booked_after_cents(book, end, allocated=revenue)
+    sel = np.arange(len(book.lines))
+    backlog = book.balance_cents("backlog", end, sel)
+    left = after_total - booked_after - changes_after
+    what = "revenue not yet recognized of the final Allocated amounts" if revenue else \
+        "not yet invoiced of the final Amounts"
+    basis = "Allocated" if revenue else "Amount"
+    rows = [[f"After {periods[-1].label}: {what}", after_total],
+            [f"\u2212 Lines booked after {iso(end)} (their {basis} at booking)", booked_after],
+            [f"\u2212 Modifications and cancellations dated after {iso(end)} (change in bookings, Changes tab)",
+             changes_after]]
+    if revenue:
+        rows += [[f"= Booked at {iso(end)}, not yet recognized", left],
+                 [f"Closing backlog at {iso(end)} (remaining performance obligations, Backlog tab)", backlog]]
+        right = backlog
+    else:
+        deferred = book.balance_cents("deferred", end, sel)
+        unbilled = book.balance_cents("unbilled", end, sel)
+        rows += [[f"= Booked at {iso(end)}, not yet invoiced", left],
+                 [f"Closing backlog at {iso(end)} (remaining performance obligations, Backlog tab)", backlog],
+                 [f"\u2212 Closing deferred revenue at {iso(end)} (contract liability)", deferred],
+                 [f"+ Closing contract asset at {iso(end)} (unbilled receivable)", unbilled]]
+        # backlog counts the Allocated amounts, billings the Amounts; converted line by line to the reporting
+        # currency their totals can differ by rounding cents (never without FX: allocation moves, never creates)
+        at = np.array([end], dtype=np.int64)
+        rounding = int(book._sum(book._booked(sel, at, allocated=True)[:, 0] - book._booked(sel, at)[:, 0]))
+        if rounding:
+            rows.append(["\u2212 Conversion rounding: backlog counts SSP-allocated amounts, billings the Amounts, "
+                         "each line converted on its own", rounding])
+        right = backlog - deferred + unbilled - rounding
+        rows.append([f"= Backlog \u2212 deferred revenue + contract asset at {iso(end)}", right])
+    rows.append(["Difference (0.00: the tab ties to the balances)", left - right])
+    s.add(top, 1, [[f"Reconciliation to the backlog at {iso(end)}"]], "title")
+    for i, (label, value) in enumerate(rows):
+        s.add(top + 1 + i, 1, [[label]], "text")
+        s.add(top + 1 + i, col, [[int(value)]], "money_total" if label.startswith("=") else MONEY)
+    return top + 1 + len(rows)
 
