@@ -10,6 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from .core.errors import BBBError, Problem, excel_error
+from .core.money import format_money
 from .core.periods import CALENDAR, Calendar
 from .engine.book import METRICS, Book, load_book
 
@@ -421,7 +422,7 @@ def refresh_summary(reports) -> list[tuple[str, str]]:
         value = summary.cell(row, 4 if row < 12 else 2)
         if isinstance(label, str) and isinstance(value, int):
             suffix = " (year to date)" if row < 12 else ""
-            out.append((label.strip() + suffix, _money(value)))
+            out.append((label.strip() + suffix, format_money(value, summary.cell(4, 4))))  # D4: the currency
     return out
 
 

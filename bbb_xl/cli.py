@@ -247,6 +247,8 @@ def demo(path, force):
 def _report(result):
     import os
     click.echo(f"workbook: {os.path.abspath(result.path)}")
+    if getattr(result, "upgrade", None):  # an older layout was brought up to date first
+        click.echo(result.upgrade.summary())
     click.echo(f"status: {result.status}  ({result.lines} contract lines read)")
     for name, rows in api.refresh_summary(result.reports):
         click.echo(f"  {name:<46} {rows}")
@@ -254,6 +256,39 @@ def _report(result):
         click.echo(f"csv: {os.path.abspath(path)}")
     t = result.timings
     click.echo(f"time: read {t['read']:.2f} s, compute {t['compute']:.2f} s, write {t['write']:.2f} s")
+
+
+@cli.command(name="clear-sample")
+@click.argument("book", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Clear even when the rows are not the shipped sample (a copy is kept "
+                                           "as BOOK.before-clear.xlsm).")
+def clear_sample(book, force):
+    """Empty the Contracts, Events and FX Rates rows of a workbook (headers, Tables, validation and formats kept)
+    and reset the Company name, atomically. Refuses (exit 1, nothing written) unless those rows are still the
+    shipped sample, or --force. Then run bbb-xl refresh BOOK. Exit codes: 0 cleared, 1 error (nothing written)."""
+    from .excel.inputs import clear_sample_file
+    try:
+        result = clear_sample_file(book, force=force)
+    except BBBError as exc:
+        _fail(exc)
+    removed = ", ".join(f"{name} {n}" for name, n in result.rows_removed.items())
+    click.echo(f"cleared: {result.path} (rows removed: {removed}); now run: bbb-xl refresh {book}")
+    if result.backup:
+        click.echo(f"copy of the previous file: {result.backup}")
+
+
+@cli.command()
+@click.argument("book", type=click.Path(dir_okay=False))
+def upgrade(book):
+    """Bring a workbook to the current template layout: add missing tabs and Settings rows (existing rows are
+    never changed) and record the template version. Refuses (exit 1, nothing written) when one of your own tabs
+    has a name the template needs. Exit codes: 0 upgraded or already current, 1 error (nothing written)."""
+    from .excel.upgrade import upgrade_workbook
+    try:
+        result = upgrade_workbook(book)
+    except BBBError as exc:
+        _fail(exc)
+    click.echo(result.summary())
 
 
 def main(argv=None):

@@ -20,7 +20,8 @@ SETTINGS = [
     ("Report start", None, "First period of the report tabs: 2025-01, 2025-Q1, FY2025 or a date. "
                            "Blank: the start of the fiscal year of the as-of date."),
     ("Report end", None, "Last period of the report tabs (same forms). Blank: the end of that fiscal year."),
-    ("Period", "month", "Columns of the report tabs: month, quarter or year."),
+    ("Period", "month", "Columns of the report tabs: month, quarter or year (monthly, quarterly, yearly and "
+                        "annual are read the same)."),
     ("Fiscal year start month", 1, "1 = January (calendar years). Fiscal years are named by the calendar year "
                                    "in which they end: FY2025, FY2025-Q1."),
     ("Accounts receivable account", "1200 Accounts Receivable", "GL account debited by invoices."),
@@ -53,6 +54,11 @@ SETTINGS = [
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
 SETTING_SYNONYMS = {"Unbilled receivable account": "Contract asset account"}  # names in older workbooks
+# Period spellings people type, normalized like headers (case, spaces, _ and - ignored) -> the period kind
+PERIOD_SYNONYMS = {**dict.fromkeys(("month", "months", "monthly", "m", "mo", "mth"), "month"),
+                   **dict.fromkeys(("quarter", "quarters", "quarterly", "q", "qtr", "qtrly"), "quarter"),
+                   **dict.fromkeys(("year", "years", "yearly", "annual", "annually", "y", "yr", "fy", "fiscalyear"),
+                                   "year")}
 
 
 @dataclass(frozen=True)
@@ -96,14 +102,15 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
 
     def bad(name, value, message):
         row = found.get(name, (None, None))[1]
-        problems.append(Problem(row, "Value", value, f"{name}: {message}", ERROR, sheet,
-                                f"B{row}" if row else None))
+        # a message that already names its setting is not prefixed again ("Report start 'Jan 2025' is not ...")
+        text = message if message.startswith(name) else f"{name}: {message}"
+        problems.append(Problem(row, "Value", value, text, ERROR, sheet, f"B{row}" if row else None))
 
     def raw(name):
         value = found.get(name, (None, None))[0]
         err = excel_error(value)
         if err:
-            bad(name, value, f"is the Excel error {err}")
+            bad(name, value, f"{name} is the Excel error {err}")
             return None
         return None if is_blank(value) else value
 
@@ -117,7 +124,7 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
 
     currency = text("Currency").upper()
     if not (len(currency) == 3 and currency.isalpha()):
-        bad("Currency", currency, f"'{currency}' is not a 3-letter ISO 4217 code")
+        bad("Currency", currency, f"'{currency}' is not a 3-letter ISO 4217 code (USD, EUR, GBP, JPY...)")
 
     def integer(name, lo, hi):
         v = raw(name)
@@ -136,9 +143,11 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
     limit = integer("Detail line limit", 1, 1_000_000)
     cal = Calendar(fiscal, fiscal_labels=fiscal != 1)
 
-    period = text("Period").lower()
-    if period not in ("month", "quarter", "year"):
-        bad("Period", period, f"'{period}' is not month, quarter or year")
+    period_text = text("Period")
+    period = PERIOD_SYNONYMS.get(normalize_header(period_text))
+    if period is None:
+        bad("Period", period_text, f"'{period_text}' is not one of: month, quarter, year (monthly, quarterly, "
+                                   f"yearly and annual are read the same)")
         period = "month"
 
     def choice(name, choices):
@@ -155,7 +164,7 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
     v = raw("As-of date")
     if v is None:
         if today is None:
-            bad("As-of date", None, "is blank")
+            bad("As-of date", None, "As-of date is blank: write the last day to report on, e.g. 2025-12-31")
         else:
             as_of = parse_date(today)
     else:

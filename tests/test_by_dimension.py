@@ -295,7 +295,8 @@ def test_by_dimension_is_a_registered_optional_report_tab():
 
 
 def test_workbook_without_by_dimension_tab_still_refreshes(tmp_path):
-    """A workbook built before the tab existed: refreshed without it (like Changes)."""
+    """A workbook built before the tab existed: the refresh adds it from the template first (issue 12 section 7,
+    tests/test_upgrade.py) and fills it."""
     path = tmp_path / "old.xlsm"
     template.build_workbook(path, small_book(), {"As-of date": dt.datetime(2025, 3, 31), "Report start": "2025-01",
                                                 "Report end": "2025-03"})
@@ -304,9 +305,12 @@ def test_workbook_without_by_dimension_tab_still_refreshes(tmp_path):
     wb.save(path)
     result = headless.refresh_file(path)
     assert result.status == "Inputs OK"
+    assert result.upgrade.tabs_added == ["By Dimension"]
     with zipfile.ZipFile(path) as zf:
-        assert "By Dimension" not in zf.read("xl/workbook.xml").decode()
-    assert openpyxl.load_workbook(path)["Deferred Revenue"]["A1"].value.endswith("rollforward (USD)")
+        assert "By Dimension" in zf.read("xl/workbook.xml").decode()
+    wb = openpyxl.load_workbook(path)
+    assert wb["Deferred Revenue"]["A1"].value.endswith("rollforward (USD)")
+    assert wb["By Dimension"]["A1"].value.endswith("revenue and billings by dimension (USD)")
 
 
 @pytest.fixture(scope="module")

@@ -18,18 +18,17 @@ def fenced(after_heading: str) -> str:
 
 def test_every_cli_command_and_option_in_the_readme_exists():
     block = fenced("## Command line")
-    commands = re.findall(r"^bbb-xl (\w+)", block, re.M)
-    assert commands == ["demo", "refresh", "template", "schedule", "check"]
-    helps = {}
+    commands = re.findall(r"^bbb-xl ([\w-]+)", block, re.M)
+    assert commands == ["demo", "refresh", "template", "schedule", "check", "clear-sample", "upgrade"]
     for name in commands:
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0, result.output
-        helps[name] = result.output
-    command = None
-    for text in block.splitlines():  # an option belongs to the command of its line or of the line it continues
-        command = re.match(r"bbb-xl (\w+)", text).group(1) if text.startswith("bbb-xl ") else command
-        for option in re.findall(r"(--[a-z][a-z-]*)", text):
-            assert re.search(rf"{option}\b", helps[command]), (command, option)
+    # each command's options (continuation lines are indented) are in its own --help
+    for usage in re.findall(r"^bbb-xl .*(?:\n[ \t]+.*)*", block, re.M):
+        name = usage.split()[1]
+        help_text = CliRunner().invoke(cli, [name, "--help"]).output
+        for option in re.findall(r"(--[a-z-]+)", usage):
+            assert option in help_text, (name, option)
 
 
 def test_python_api_example_runs_on_the_sample_book():

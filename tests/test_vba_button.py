@@ -35,6 +35,9 @@ COMMAND = "import bbb_xl.excel; bbb_xl.excel.refresh()"
 BUTTON_SHEETS = ("Start here", "Summary")
 MACRO_URL = ("vnd.sun.star.script:VBAProject.BbbXl.RefreshReports"
              "?language=Basic&location=document")
+CLEAR_COMMAND = "import bbb_xl.excel; bbb_xl.excel.clear_sample()"
+CLEAR_URL = ("vnd.sun.star.script:VBAProject.BbbXl.ClearSample"
+             "?language=Basic&location=document")
 
 
 # --------------------------------------------------------------------------
@@ -51,6 +54,7 @@ def _make_xlsm(path: Path, comment: bool = False) -> Path:
         start.write_comment("A1", "a note")
     summary.write_formula("A1", "=1+2")
     vp.add_refresh_button(wb, start, "B3")
+    vp.add_refresh_button(wb, start, "E3", caption=vp.CLEAR_BUTTON_CAPTION, macro=vp.CLEAR_MACRO_NAME)
     vp.add_refresh_button(wb, summary, (2, 1))
     # Negative control: LibreOffice must drop the binding of a button whose
     # macro does not exist in the VBA project.
@@ -142,8 +146,9 @@ def test_olevba_reads_back_exact_sources(xlsm):
     bas = (vp.VBA_DIR / "RefreshReports.bas").read_text(encoding="utf-8")
     assert modules["BbbXl"].replace("\r\n", "\n").rstrip("\n") == bas.rstrip("\n")
     assert _macro_body(modules["BbbXl"], "RefreshReports") == [f'RunPython "{COMMAND}"']
+    assert _macro_body(modules["BbbXl"], "ClearSample") == [f'RunPython "{CLEAR_COMMAND}"']
     code_lines = [ln for ln in modules["BbbXl"].splitlines() if not ln.lstrip().startswith("'")]
-    assert sum("RunPython" in ln for ln in code_lines) == 1
+    assert sum("RunPython" in ln for ln in code_lines) == 2
     for doc in ("Sheet1", "Sheet2", "Sheet3"):
         assert f'Attribute VB_Name = "{doc}"' in modules[doc]
         assert 'Attribute VB_Base = "0{00020820-0000-0000-C000-000000000046}"' in modules[doc]
@@ -201,8 +206,9 @@ def test_buttons_in_vml(xlsm):
     assert len(vml) == 3
     macros = sorted(m for text in vml.values()
                     for m in re.findall(r"<x:FmlaMacro>(.*?)</x:FmlaMacro>", text))
-    assert macros == ["[0]!NoSuchMacro", "[0]!RefreshReports", "[0]!RefreshReports"]
+    assert macros == ["[0]!ClearSample", "[0]!NoSuchMacro", "[0]!RefreshReports", "[0]!RefreshReports"]
     assert sum(text.count("Refresh reports") for text in vml.values()) == 2
+    assert sum(text.count("Clear sample data") for text in vml.values()) == 1
 
 
 # --------------------------------------------------------------------------
@@ -273,8 +279,13 @@ def _assert_bound_and_fires(result: dict) -> None:
     assert "BbbXl" in result["modules"]
     sheets = result["sheets"]
     assert list(sheets) == ["Start here", "Summary", "Data"]
+    clear, = [b for b in sheets["Start here"] if b["label"] == "Clear sample data"]
+    assert clear["events"] == [["XActionListener", "actionPerformed", "Script", CLEAR_URL]]
+    assert clear["pressed"] is True
+    assert clear["calls_after_press"] == CLEAR_COMMAND + "\n"
+    assert clear["calls_after_invoke"] == CLEAR_COMMAND + "\n"
     for name in BUTTON_SHEETS:
-        (button,) = sheets[name]
+        (button,) = [b for b in sheets[name] if b["label"] != "Clear sample data"]
         assert button["label"] == "Refresh reports"
         assert button["class_id"] == 2  # com.sun.star.form.FormComponentType.COMMANDBUTTON
         assert button["events"] == [
@@ -356,7 +367,7 @@ def test_openpyxl_roundtrip_with_comment_rewrites_vml_but_keeps_button(
     for cd in root.iter(f"{x}ClientData"):
         kinds.setdefault(cd.get("ObjectType"), []).append(
             cd.findtext(f"{x}FmlaMacro"))
-    assert kinds == {"Button": ["[0]!RefreshReports"], "Note": [None]}
+    assert kinds == {"Button": ["[0]!RefreshReports", "[0]!ClearSample"], "Note": [None]}
 
 
 # --------------------------------------------------------------------------

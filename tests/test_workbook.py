@@ -110,7 +110,7 @@ def test_reports_match_the_formulas_over_valid_contracts(demo):
     for j, month in enumerate(MONTHS):
         assert backlog.cell(5 + j, 7) == round(BBB_BACKLOG(rows, month, None, ev) * 100)
     # the excluded contract is announced, with its amount
-    assert "1 contract (12000.00 USD) left out" in summary.cell(3, 1)
+    assert "1 contract (12,000.00 USD) left out" in summary.cell(3, 1)
 
 
 def test_every_rollforward_ties(demo):
@@ -344,10 +344,13 @@ def test_libreoffice_renders_summary_with_charts(demo, tmp_path):
 @pytest.mark.libreoffice
 @lo.requires_soffice
 def test_libreoffice_opens_template_with_buttons_bound(tmp_path):
-    from test_vba_button import COMMAND, MACRO_URL, _inspect
+    from test_vba_button import CLEAR_COMMAND, CLEAR_URL, COMMAND, MACRO_URL, _inspect
     result = _inspect(REPO_TEMPLATE)
+    (clear,) = [b for b in result["sheets"]["Start here"] if b["label"] == "Clear sample data"]
+    assert clear["events"] == [["XActionListener", "actionPerformed", "Script", CLEAR_URL]]
+    assert clear["calls_after_press"] == CLEAR_COMMAND + "\n"
     for name in ("Start here", "Summary"):
-        (button,) = result["sheets"][name]
+        (button,) = [b for b in result["sheets"][name] if b["label"] != "Clear sample data"]
         assert button["label"] == "Refresh reports"
         assert button["events"] == [["XActionListener", "actionPerformed", "Script", MACRO_URL]]
         assert button["calls_after_press"] == COMMAND + "\n"

@@ -172,3 +172,18 @@ def minor_unit(code: str) -> int:
 def cents_step(code: str) -> int:
     """Cents in the smallest unit of a currency as held here: 100 for JPY, 1 for USD (and for 3-decimal ones)."""
     return 10 ** max(2 - minor_unit(code), 0)
+
+
+def format_money(cents: int, currency: str | None = None) -> str:
+    """Money for messages and report text: thousands separators, the currency's decimals and its code
+    (`12,000.00 USD`, `-1,500 JPY`); no code when the currency is unknown (blank: the reporting currency)."""
+    cents = int(cents)
+    code = str(currency or "").strip().upper()
+    decimals = minor_unit(code) if code else 2
+    places = min(decimals, 2)
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(cents), 100)
+    text = f"{whole:,}" + (f".{frac:02d}"[: places + 1] if places else "")
+    if places == 0 and frac:  # a stray cent in a 0-decimal currency is still shown, never dropped
+        text = f"{whole:,}.{frac:02d}"
+    return f"{sign}{text} {code}" if code else f"{sign}{text}"

@@ -41,7 +41,7 @@ import numpy as np
 
 from ..core.dates import iso, parse_date
 from ..core.errors import WARNING, Problem, column_letter, show_value
-from ..core.money import cents_to_decimal, parse_amount, round_half_away
+from ..core.money import cents_to_decimal, format_money, parse_amount, round_half_away
 from .allocation import allocate
 from .changes import CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, Changes, build_changes
 from .table import (MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, ParseResult, _as_rows, _Collector,
@@ -473,11 +473,13 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
         if billed != price:
             last_row = max(r for r, i in zip(inv_row, inv_line) if i in set(members))
             gap = price - billed
-            what = f"{_money(gap)} not invoiced" if gap > 0 else f"{_money(-gap)} invoiced above it"
+            cur = lines.currency[members[0]] if lines.currency is not None else None  # blank: reporting
+            what = f"{format_money(gap, cur)} not invoiced" if gap > 0 else \
+                f"{format_money(-gap, cur)} invoiced above it"
             warnings.append(_event_problem(
                 out, last_row, "Amount", None,
                 f"the invoices of contract {lines.contract[members[0]]} up to its End Date {iso(end)} total "
-                f"{_money(billed)}, its Amount is {_money(price)} ({what})"))
+                f"{format_money(billed, cur)}, its Amount is {format_money(price, cur)} ({what})"))
 
     new_problems = tuple(parsed.problems) + tuple(sorted(problems, key=lambda p: p.row or 0)) + tuple(warnings)
     parsed = replace(parsed, problems=new_problems)

@@ -12,7 +12,8 @@ from pathlib import Path
 from ..core.errors import column_letter
 from ..files import csv_text
 from ..reports import MONEY
-from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
+from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, \
+    last_refresh_version, stale_formula
 
 NUMBER_FORMATS = {MONEY: "#,##0.00_);(#,##0.00)", "money_total": "#,##0.00_);(#,##0.00)", "date": "yyyy-mm-dd",
                   "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0"}
@@ -34,7 +35,11 @@ def refresh(book=None) -> str:
     events = read_sheet(book.sheets[EVENTS]) if EVENTS in names else None
     fx = read_sheet(book.sheets[FX]) if FX in names else None
     accounts = read_sheet(book.sheets[ACCOUNTS]) if ACCOUNTS in names else None
-    reports = compute_reports(contracts, settings, events, fx_rows=fx, accounts_rows=accounts)
+    # the version that refreshed it last: Run Info's "bbb_xl version" row (A3:B3)
+    previous = last_refresh_version([book.sheets["Run Info"].range((3, 1), (3, 2)).value or []]) \
+        if "Run Info" in names else None
+    reports = compute_reports(contracts, settings, events, fx_rows=fx, accounts_rows=accounts,
+                              template_version=_template_version(book), previous_version=previous)
     for name in GENERATED_SHEETS:
         if name not in names:
             continue  # an optional report tab an older workbook does not have
@@ -57,6 +62,18 @@ def refresh(book=None) -> str:
     for suffix, rows_ in reports.csv_files:
         (folder / f"{Path(book.fullname).stem} - {suffix}.csv").write_text(csv_text(rows_), encoding="utf-8")
     return reports.status
+
+
+def _template_version(book) -> int:
+    """The workbook's template version (defined name); 1 when it has none (made before versions were recorded).
+    The button refresh does not add missing tabs (Excel holds the file): `bbb-xl upgrade BOOK` does."""
+    from .upgrade import VERSION_NAME
+    try:
+        refers_to = book.names[VERSION_NAME].refers_to
+    except Exception:  # no such name (or a stand-in book without names)
+        return 1
+    digits = "".join(ch for ch in str(refers_to) if ch.isdigit())
+    return int(digits) if digits else 1
 
 
 def read_sheet(sheet) -> list[list]:
@@ -105,3 +122,37 @@ def write_sheet(sheet, report) -> None:
                 col.color = FILLS[style]
     for address in report.merges:  # banners: one cell across the row, so their text is never cut
         sheet.range(address).merge()
+
+
+def clear_sample(book=None) -> str:
+    """The "Clear sample data" button: empty Contracts, Events and FX Rates and reset the Company name in the open
+    workbook, then refresh. Refuses (an alert, nothing changed) unless those rows are still the shipped sample:
+    the headless `bbb-xl clear-sample BOOK --force` is the way to clear your own rows (it keeps a copy).
+
+    Excel holds the open file, so the button works on the open workbook through xlwings rather than on the file:
+    each tab's rows below the header are deleted (shift up: an Excel Table shrinks to its header and one empty
+    row and keeps its validation and formats), like selecting them and pressing Delete row."""
+    from .inputs import COMPANY_SETTING, DEFAULT_COMPANY, SAMPLE_SHEETS, inputs_fingerprint, shipped_fingerprints
+    if book is None:
+        import xlwings as xw
+        book = xw.Book.caller()
+    names = [s.name for s in book.sheets] if hasattr(book.sheets, "__iter__") and not isinstance(book.sheets, dict) \
+        else list(book.sheets)
+    rows = {name: read_sheet(book.sheets[name]) for name in SAMPLE_SHEETS if name in names}
+    if inputs_fingerprint(rows.get(CONTRACTS), rows.get(EVENTS), rows.get(FX)) not in shipped_fingerprints():
+        message = ("Contracts, Events and FX Rates no longer hold the shipped sample: they look like your own data, "
+                   "so nothing was cleared. To clear them anyway, close the workbook and run "
+                   "bbb-xl clear-sample --force (it keeps a copy).")
+        alert = getattr(getattr(book, "app", None), "alert", None)
+        if alert:
+            alert(message, title="bbb_xl")
+        return message
+    for name, sheet_rows in rows.items():
+        if len(sheet_rows) > 1:
+            width = max(len(r) for r in sheet_rows)
+            book.sheets[name].range((2, 1), (len(sheet_rows), width)).delete("up")
+    settings = read_sheet(book.sheets[SETTINGS])
+    for r, row in enumerate(settings, start=1):
+        if row and str(row[0] or "").strip() == COMPANY_SETTING:
+            book.sheets[SETTINGS].range((r, 2)).value = DEFAULT_COMPANY
+    return refresh(book)

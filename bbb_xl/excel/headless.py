@@ -16,7 +16,9 @@ from ..reports import Reports
 from ..xlsx_reader import read_sheets
 from . import package as pk
 from ..reports import OPTIONAL_REPORT_SHEETS
-from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
+from .upgrade import upgrade_package
+from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, \
+    last_refresh_version, stale_formula
 
 RUN_INFO_STALE_CELL = (13, 1)
 
@@ -30,6 +32,7 @@ class RefreshResult:
     csv_files: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)  # read / compute / write seconds
     reports: Reports | None = None
+    upgrade: object = None  # upgrade.UpgradeResult when the refresh first brought an older layout up to date
 
     @property
     def partial(self) -> bool:
@@ -66,15 +69,19 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     t0 = time.perf_counter()
     note("read", path.name)
     contracts, settings, events, fx, accounts = read_inputs(path, with_fx=True)
-    t1 = time.perf_counter()
     if refuse_invalid_settings:
         _require_usable_settings(settings)
+    pkg = pk.Package(path)
+    upgraded = upgrade_package(pkg, settings)  # an older layout gets the current tabs first (refused: nothing written)
+    upgraded.path = path
+    previous = last_refresh_version(read_sheets(path, [], optional=["Run Info"]).get("Run Info"))
+    t1 = time.perf_counter()
     note("compute", f"{max(len(contracts) - 1, 0):,} contract rows")
     reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at, fx_rows=fx,
-                              accounts_rows=accounts)
+                              accounts_rows=accounts, template_version=upgraded.to_version,
+                              previous_version=previous)
     t2 = time.perf_counter()
     note("write", f"{len(GENERATED_SHEETS)} report tabs")
-    pkg = pk.Package(path)
     write_reports(pkg, reports, contracts)
     targets = [(path.with_name(f"{path.stem} - {suffix}.csv"), rows) for suffix, rows in reports.csv_files]
     for target, _ in targets:  # a read-only or open CSV export is refused before anything is written
@@ -88,7 +95,8 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     t3 = time.perf_counter()
     lines = sum(1 for r in contracts[1:] if any(v not in (None, "") for v in r))
     return RefreshResult(path, reports.status, lines, len(errors_only(reports.problems)), written,
-                         {"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2}, reports)
+                         {"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2}, reports,
+                         upgraded if upgraded.changed else None)
 
 
 def _require_usable_settings(settings_rows) -> None:

@@ -92,7 +92,8 @@ class Package:
             attrs = m.group(1)
             if re.search(r'Type="[^"]*/' + kind + '"', attrs):
                 target = re.search(r'Target="([^"]+)"', attrs).group(1)
-                out.append(posixpath.normpath(posixpath.join(posixpath.dirname(part), target)))
+                out.append(target.lstrip("/") if target.startswith("/") else  # absolute (openpyxl writes these)
+                           posixpath.normpath(posixpath.join(posixpath.dirname(part), target)))
         return out
 
     def save_atomic(self, target: str | os.PathLike | None = None) -> None:

@@ -17,6 +17,7 @@ from . import vba_project
 from .headless import RefreshResult, refresh_file
 from .package import default_file_mode
 from ..engine.journal import DETAILS, MODES
+from .upgrade import TEMPLATE_VERSION, VERSION_NAME
 from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS as SETTINGS_SHEET, START
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "workbook_templates" / "bbb_template.xlsm"
@@ -99,6 +100,7 @@ def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
                                          "strings_to_urls": False})
     wb.set_properties({"title": "bbb_xl reports", "author": "bbb_xl", "created": BUILD_TIME})
     wb.set_calc_mode("auto")
+    wb.define_name(VERSION_NAME, f"={TEMPLATE_VERSION}")  # what `bbb-xl upgrade` compares with
     f_title = wb.add_format({"bold": True, "font_size": 14})
     f_head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "bottom": 1, "text_wrap": True,
                             "valign": "top"})
@@ -111,6 +113,8 @@ def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
     start.set_column(0, 0, 16)
     start.set_column(1, 1, 44)
     vba_project.add_refresh_button(wb, start, "C2", width=150, height=32)
+    vba_project.add_refresh_button(wb, start, "F2", width=150, height=32, caption=vba_project.CLEAR_BUTTON_CAPTION,
+                                   macro=vba_project.CLEAR_MACRO_NAME)
 
     # --- Contracts: an Excel Table with notes, validation, formats
     ws = wb.add_worksheet(CONTRACTS)
@@ -197,7 +201,8 @@ def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
         if len(meaning) > 100:  # wrapped meaning: give the row room (spreadsheets do not re-measure on load)
             st.set_row(i, 15 * (1 + len(meaning) // 100))
         validation = {
-            "Period": {"validate": "list", "source": ["month", "quarter", "year"]},
+            # a dropdown of the three, but "monthly" typed by hand is kept (Settings read it as month)
+            "Period": {"validate": "list", "source": ["month", "quarter", "year"], "error_type": "information"},
             "Fiscal year start month": {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 12},
             "Detail line limit": {"validate": "integer", "criteria": "between", "minimum": 1,
                                   "maximum": 1_000_000},

@@ -6,7 +6,8 @@ never import it.
 The VBA sources live next to this file in ``vba/`` and are committed as text:
 
 * ``RefreshReports.bas`` - standard module ``BbbXl`` with the macro
-  ``RefreshReports`` (runs ``RunPython "import bbb_xl.excel; bbb_xl.excel.refresh()"``).
+  ``RefreshReports`` (runs ``RunPython "import bbb_xl.excel; bbb_xl.excel.refresh()"``) and
+  ``ClearSample`` (``bbb_xl.excel.clear_sample()``, the "Clear sample data" button).
 * ``ThisWorkbook.cls`` - the workbook's document module.
 * ``Sheet.cls`` - template of a worksheet document module, emitted once per
   worksheet codename (``Sheet1``, ``Sheet2``, ...).
@@ -46,6 +47,9 @@ MACRO_NAME = "RefreshReports"
 MODULE_NAME = "BbbXl"
 BUTTON_CAPTION = "Refresh reports"
 RUN_PYTHON_COMMAND = "import bbb_xl.excel; bbb_xl.excel.refresh()"
+CLEAR_MACRO_NAME = "ClearSample"  # the "Clear sample data" button on "Start here"
+CLEAR_BUTTON_CAPTION = "Clear sample data"
+CLEAR_RUN_PYTHON_COMMAND = "import bbb_xl.excel; bbb_xl.excel.clear_sample()"
 WORKBOOK_CODENAME = "ThisWorkbook"
 DEFAULT_SHEET_CODENAMES: tuple[str, ...] = ("Sheet1", "Sheet2")
 

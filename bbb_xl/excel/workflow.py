@@ -12,6 +12,7 @@ from ..engine.table import booking_after_as_of, normalize_header, parse_contract
 from ..reports import OPTIONAL_REPORT_SHEETS, REPORT_SHEETS, ChartData, Reports, SheetReport, build_reports, \
     status_text
 from ..reports.journal import journal_accounts
+from ..reports.run_info import add_layout_rows
 from ..settings import parse_settings, read_parse_options
 
 CONTRACTS, SETTINGS, EVENTS, FX, START = "Contracts", "Settings", "Events", "FX Rates", "Start here"
@@ -30,6 +31,10 @@ START_TEXT = [
     "2. Check the Settings tab: as-of date, report periods, fiscal year, GL account names.",
     "3. Press Refresh reports (Excel with the xlwings add-in), or run:  bbb-xl refresh <this file>",
     "4. Read Exceptions first: contracts with an input error are left out of every report, whole.",
+    "The demo's sample book (bbb-xl demo) holds one deliberately bad contract, C-9999 (End Date before Start "
+    "Date), so its first view is an Exceptions banner: that is how a problem looks.",
+    "5. To start on your own data, press Clear sample data (or run:  bbb-xl clear-sample <this file>): it empties "
+    "Contracts, Events and FX Rates (headers, validation and formats kept) while they still hold the sample.",
     "",
     "Report tabs (values, readable without Python)",
     "Summary \u2014 the as-of period, quarter and year to date; balances at the as-of date; charts.",
@@ -48,9 +53,10 @@ START_TEXT = [
     "Exceptions \u2014 every input problem with its cell.",
     "Run Info \u2014 version, time of refresh, input fingerprint, and STALE when Contracts changed since.",
     "",
-    "This tab, Summary and the other report tabs are rewritten by every refresh; Contracts, Events, FX Rates, "
-    "Settings, Accounts and "
-    "any tab you add are never touched.",
+    "This tab, Summary and the other report tabs are rewritten by every refresh; the refresh never changes a row "
+    "of Contracts, Events, FX Rates, Settings, Accounts or any tab you add (a workbook from an older template gets "
+    "the missing tabs and Settings rows added first). Only Clear sample data (bbb-xl clear-sample) removes input "
+    "rows.",
 ]
 
 
@@ -66,7 +72,8 @@ def start_here(status: str, errors: int) -> SheetReport:
 
 
 def compute_reports(contract_rows, settings_rows, event_rows=None, *,
-                    refreshed_at: dt.datetime | None = None, fx_rows=None, accounts_rows=None) -> Reports:
+                    refreshed_at: dt.datetime | None = None, fx_rows=None, accounts_rows=None,
+                    template_version: int | None = None, previous_version: str | None = None) -> Reports:
     """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
     tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency); accounts_rows: the
     Accounts tab (Product, Revenue Account) for the journal."""
@@ -88,7 +95,17 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
                                 contract_rows=contract_rows, refreshed_at=refreshed_at, event_rows=event_rows,
                                 fx_rows=fx_rows, accounts=accounts)
     reports.sheets[START] = start_here(reports.status, len(errors_only(reports.problems)))
+    if settings is not None and template_version is not None:  # the workbook's layout and engine history
+        add_layout_rows(reports.sheets["Run Info"], template_version, previous_version)
     return reports
+
+
+def last_refresh_version(run_info_rows) -> str | None:
+    """The bbb_xl version that last refreshed a workbook (Run Info's "bbb_xl version" row), or None."""
+    for row in run_info_rows or []:
+        if row and len(row) > 1 and str(row[0] or "").strip() == "bbb_xl version" and row[1]:
+            return str(row[1])
+    return None
 
 
 def _not_refreshed(book, settings_problems) -> Reports:

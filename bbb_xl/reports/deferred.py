@@ -5,6 +5,7 @@ import numpy as np
 
 from ..core.dates import iso
 from ..engine.book import Book
+from ..core.money import format_money
 from ..engine.disclosures import revenue_from_opening_deferred_cents
 from .model import MONEY, SheetReport, money_text
 
@@ -32,8 +33,9 @@ def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
         n_alloc = len(np.unique(lines.contract_code[lines.has_ssp]))
         moved = int(np.abs(lines.allocated - lines.amount)[lines.has_ssp].sum()) // 2
         s.add(3, 1, [[f"{n_alloc} contract(s) allocated by SSP: revenue follows the Allocated amounts (list Amount "
-                      f"total {money_text(int(lines.amount[lines.has_ssp].sum()))}, Allocated total "
-                      f"{money_text(int(lines.allocated[lines.has_ssp].sum()))}; {money_text(moved)} moved between "
+                      f"total {format_money(int(lines.amount[lines.has_ssp].sum()), settings.currency)}, "
+                      f"Allocated total {format_money(int(lines.allocated[lines.has_ssp].sum()), settings.currency)}; "
+                      f"{format_money(moved, settings.currency)} moved between "
                       f"lines). Netting per contract turns the differences into contract assets and liabilities "
                       f"\u2014 see the Allocation tab."]], "subtitle")
     bl, rv = bil_p.sum(axis=0), rev_p.sum(axis=0)

@@ -42,3 +42,39 @@ def _dimension_rows(s, choice, row):
 
 
 STALE_ROW = 13  # Run Info row of the native STALE formula (written by each shell)
+LAYOUT_ROW = 15  # Run Info rows of the template version and of the figures-changed note
+
+# Engine releases that change the figures of an existing book (the CHANGELOG's "Figures change" entries):
+# version -> what changed. A book last refreshed with an older bbb_xl says so in Run Info on its next refresh.
+FIGURE_CHANGES = {
+    "0.2.0": "journal entries by the book (per contract netting); inception and cancellation changes; balances at "
+             "a date ignore events dated after it",
+}
+
+
+def _version_key(version) -> tuple:
+    import re
+    return tuple(int(x) for x in re.findall(r"\d+", str(version))[:3])
+
+
+def figures_changed(previous_version, current_version=__version__) -> str | None:
+    """The Run Info note when figures of a book refreshed with `previous_version` may differ now, else None."""
+    if not previous_version or not _version_key(previous_version):
+        return None
+    before, now = _version_key(previous_version), _version_key(current_version)
+    changed = [v for v in FIGURE_CHANGES if before < _version_key(v) <= now]
+    if not changed:
+        return None
+    named = ", ".join(".".join(v.split(".")[:2]) for v in sorted(changed, key=_version_key))
+    details = "; ".join(FIGURE_CHANGES[v] for v in sorted(changed, key=_version_key))
+    return f"figures changed by bbb_xl {named}: see changelog (CHANGELOG.md) \u2014 {details}"
+
+
+def add_layout_rows(sheet: SheetReport, template_version, previous_version, current_version=None) -> None:
+    """Template version of the workbook and, after an engine change that alters figures, the note saying so."""
+    if current_version is None:
+        from .. import __version__ as current_version
+    sheet.add(LAYOUT_ROW, 1, [["Template version", template_version]], ["subtitle", "int"])
+    note = figures_changed(previous_version, current_version)
+    if note:
+        sheet.add(LAYOUT_ROW + 1, 1, [["Figures", note]], ["subtitle", "status_bad"])

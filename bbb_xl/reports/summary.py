@@ -5,6 +5,7 @@ import numpy as np
 
 from ..core.dates import iso, to_date
 from ..core.errors import errors_only
+from ..core.money import format_money
 from .model import MONEY, ChartData, SheetReport, money_text
 
 def summary_sheet(book, settings, periods, problems, status, title, boo_p, bil_p, rev_p, backlog, deferred):
@@ -16,8 +17,8 @@ def summary_sheet(book, settings, periods, problems, status, title, boo_p, bil_p
     parsed = book.parsed
     if parsed.excluded_contracts:
         n = len(parsed.excluded_contracts)
-        s.banner(3, f"{n} contract{'s' if n > 1 else ''} ({money_text(parsed.excluded_amount)} "
-                    f"{settings.currency}) left out of every report because of input errors \u2014 see Exceptions", 6)
+        s.banner(3, f"{n} contract{'s' if n > 1 else ''} ({format_money(parsed.excluded_amount, settings.currency)}) "
+                    f"left out of every report because of input errors \u2014 see Exceptions", 6)
     s.add(4, 1, [["As of", to_date(as_of), "Currency", settings.currency]], ["subtitle", "date", "subtitle", "text"])
 
     month = int(np.asarray(as_of).astype("M8[D]").astype("M8[M]").astype(np.int64))

@@ -15,3 +15,10 @@ Option Explicit
 Public Sub RefreshReports()
     RunPython "import bbb_xl.excel; bbb_xl.excel.refresh()"
 End Sub
+
+' Bound to the "Clear sample data" button on "Start here". Python empties the
+' sample rows of Contracts, Events and FX Rates (only while they still are the
+' shipped sample) and refreshes the reports.
+Public Sub ClearSample()
+    RunPython "import bbb_xl.excel; bbb_xl.excel.clear_sample()"
+End Sub

@@ -1,0 +1,245 @@
+"""`bbb-xl upgrade BOOK` and the refresh's upgrade step: missing tabs and Settings rows come from the current
+template, existing rows are never touched, a user's tab with a reserved name is refused (nothing written), and
+Run Info records the template version and says when an engine change altered the figures."""
+import shutil
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+import libreoffice as lo
+from click.testing import CliRunner
+
+from bbb_xl.cli import cli
+from bbb_xl.excel import headless, template, upgrade
+from bbb_xl.reports.run_info import figures_changed
+from bbb_xl.xlsx_reader import read_sheets
+
+OLD_TEMPLATE = Path(__file__).with_name("data") / "bbb_template_383fa50.xlsm"  # git show 383fa50:workbook_templates/..
+
+
+@pytest.fixture(scope="module")
+def current(tmp_path_factory):
+    path = tmp_path_factory.mktemp("upgrade") / "current.xlsm"
+    template.build_template(path)
+    return path
+
+
+def _older(current, tmp_path, drop=("Events", "Changes"), drop_setting_row=13):
+    """The current template as an older layout: tabs and the last Settings row deleted (openpyxl, on a copy)."""
+    path = tmp_path / "older.xlsm"
+    wb = openpyxl.load_workbook(current, keep_vba=True)
+    for name in drop:
+        del wb[name]
+    if drop_setting_row:
+        wb["Settings"].delete_rows(drop_setting_row)
+    wb.save(path)
+    return path
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [*map(str, args)])
+
+
+def test_upgrade_adds_missing_tabs_and_settings_rows_without_touching_inputs(current, tmp_path):
+    path = _older(current, tmp_path)
+    before = read_sheets(path, ["Contracts", "Settings"])
+    result = _run("upgrade", path)
+    assert result.exit_code == 0, result.output
+    assert "tabs added: Events, Changes" in result.output
+    assert "Settings rows added: Detail line limit" in result.output
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    assert wb.sheetnames == upgrade.TEMPLATE_SHEETS  # in the template's order
+    events = wb["Events"]
+    assert [c.value for c in events[1]] == ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent",
+                                            "End Date", "Treatment"]
+    assert events.max_row == 1 and dict(events.tables.items()) == {"Events": "A1:H2"}
+    assert [dv.formula1 for dv in events.data_validations.dataValidation] == [
+        '"invoice,milestone,percent complete,cancel,modify"', '"prospective,catch-up"']
+    assert events["C1"].font.b is not True and events.column_dimensions["C"].number_format == "yyyy-mm-dd"
+    after = read_sheets(path, ["Contracts", "Settings"])
+    assert after["Contracts"] == before["Contracts"]  # input rows untouched
+    n = len(upgrade.SETTING_ROWS)  # the header + every setting but the deleted one
+    assert after["Settings"][:n] == before["Settings"][:n]
+    assert after["Settings"][n][:2] == ["Detail line limit", 20000]  # right below the last row, no gap
+    assert after["Settings"][n][2].startswith("Most contract lines")
+    assert zipfile.ZipFile(path).testzip() is None
+    # a refresh of the upgraded book fills the new report tab and records the version
+    refreshed = headless.refresh_file(path)
+    assert refreshed.upgrade is None
+    # the milestone line lost its events with the deleted tab: a warning, located, not a failure
+    assert [p.cell for p in refreshed.reports.problems] == ["J10"]
+    wb = openpyxl.load_workbook(path)
+    assert wb["Changes"]["A1"].value.endswith("contract modifications and cancellations (USD)")
+    assert [wb["Run Info"]["A15"].value, wb["Run Info"]["B15"].value] == ["Template version", 2]
+    # upgrading again does nothing and writes nothing
+    again_before = path.read_bytes()
+    again = _run("upgrade", path)
+    assert again.exit_code == 0 and "nothing to do" in again.output
+    assert path.read_bytes() == again_before
+
+
+def test_refresh_upgrades_an_older_layout_first_and_says_so(current, tmp_path):
+    path = _older(current, tmp_path, drop=("Allocation",), drop_setting_row=None)
+    result = _run("refresh", path)
+    assert result.exit_code == 0, result.output
+    assert "from template version 2 to 2" in result.output and "tabs added: Allocation" in result.output
+    wb = openpyxl.load_workbook(path)
+    assert "Allocation" in wb.sheetnames and wb["Allocation"]["A1"].value
+
+
+def test_the_template_from_git_history_upgrades_and_refreshes(tmp_path):
+    path = tmp_path / "old.xlsm"
+    shutil.copyfile(OLD_TEMPLATE, path)
+    before = read_sheets(path, ["Contracts", "Settings", "Events"])
+    result = _run("upgrade", path)
+    assert result.exit_code == 0, result.output
+    assert "from template version 1 to 2" in result.output
+    with zipfile.ZipFile(path) as z:
+        assert '<definedName name="bbbxl.TemplateVersion">2</definedName>' in z.read("xl/workbook.xml").decode()
+    after = read_sheets(path, ["Contracts", "Settings", "Events"])
+    assert after["Contracts"] == before["Contracts"] and after["Events"] == before["Events"]
+    assert after["Settings"][:13] == before["Settings"]  # existing rows untouched, new ones below
+    assert [r[:2] for r in after["Settings"][13:]] == [["Decimal separator", "."], ["Date order", "ISO"],
+                                                       ["Time zone", "UTC"], ["Dimensions", None]]
+    assert "Settings rows added: Decimal separator, Date order, Time zone, Dimensions" in result.output
+    assert "tabs added: By Dimension" in result.output
+    refreshed = _run("refresh", path)
+    assert refreshed.exit_code == 0, refreshed.output
+    run_info = openpyxl.load_workbook(path)["Run Info"]
+    assert run_info["B15"].value == 2
+
+
+def _unmarked(current, tmp_path, user_tab=None):
+    """The current template as a book made before versions were recorded (no defined name), without By
+    Dimension (it came with template version 2) or with a tab of the user's of that name."""
+    path = tmp_path / "unmarked.xlsm"
+    wb = openpyxl.load_workbook(current, keep_vba=True)
+    del wb.defined_names[upgrade.VERSION_NAME]
+    if user_tab is not None:
+        del wb["By Dimension"]
+        wb.create_sheet("By Dimension")["A1"] = user_tab
+    wb.save(path)
+    return path
+
+
+def test_a_users_tab_with_a_reserved_name_is_refused(current, tmp_path):
+    path = _unmarked(current, tmp_path, user_tab="my pivot of revenue by region")
+    before = path.read_bytes()
+    for command in ("upgrade", "refresh"):
+        result = _run(command, path)
+        assert result.exit_code == 1, result.output
+        assert "your tab 'By Dimension' has a name that template version 2 needs for its own tab: rename it" \
+            in result.output
+        assert path.read_bytes() == before  # nothing written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["unmarked.xlsm"]
+
+
+def test_our_own_tab_in_a_book_without_version_is_recognised_by_its_title(current, tmp_path):
+    path = _unmarked(current, tmp_path)  # By Dimension as the refresh wrote it: "Sample SaaS Inc. — ..."
+    result = _run("upgrade", path)
+    assert result.exit_code == 0, result.output
+    assert "from template version 1 to 2" in result.output and "tabs added" not in result.output
+
+
+def test_a_tab_of_a_future_template_version_is_refused(current, tmp_path, monkeypatch):
+    path = _older(current, tmp_path, drop=("Changes",), drop_setting_row=None)
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    wb.create_sheet("Changes")["A1"] = "my notes on contract changes"
+    wb.save(path)
+    monkeypatch.setattr(upgrade, "TEMPLATE_VERSION", 3)  # as if version 3 brought "Changes"
+    monkeypatch.setitem(upgrade.TAB_SINCE, "Changes", 3)
+    before = path.read_bytes()
+    result = _run("upgrade", path)
+    assert result.exit_code == 1 and "your tab 'Changes' has a name that template version 3 needs" in result.output
+    assert path.read_bytes() == before
+
+
+def test_a_tab_differing_only_in_case_is_refused(current, tmp_path):
+    path = _older(current, tmp_path, drop=("Changes",), drop_setting_row=None)
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    wb.create_sheet("CHANGES")
+    wb.save(path)
+    before = path.read_bytes()
+    result = _run("upgrade", path)
+    assert result.exit_code == 1 and "your tab 'CHANGES'" in result.output
+    assert path.read_bytes() == before
+
+
+def test_figures_changed_note():
+    note = figures_changed("0.1.0", "0.2.0")
+    assert note.startswith("figures changed by bbb_xl 0.2: see changelog")
+    assert "journal entries by the book" in note
+    assert figures_changed("0.2.0", "0.2.0") is None  # refreshed by this engine already
+    assert figures_changed("0.2.0", "0.2.3") is None
+    assert figures_changed(None, "0.2.0") is None  # never refreshed: nothing to compare
+    assert figures_changed("0.1.9", "0.1.10") is None
+
+
+def test_run_info_says_when_the_engine_changed_the_figures(current, tmp_path, monkeypatch):
+    import bbb_xl
+    path = tmp_path / "book.xlsm"
+    shutil.copyfile(current, path)  # refreshed by 0.1.0 at build time
+    monkeypatch.setattr(bbb_xl, "__version__", "0.2.0")
+    headless.refresh_file(path)
+    run_info = openpyxl.load_workbook(path)["Run Info"]
+    assert run_info["B16"].value.startswith("figures changed by bbb_xl 0.2: see changelog")
+
+
+def test_the_button_refresh_records_the_template_version_and_the_figures_note(current, tmp_path, monkeypatch):
+    """The xlwings shell on a stand-in Book: the version from the defined name, the last version from Run Info."""
+    import bbb_xl
+    import bbb_xl.excel as shell
+    from bbb_xl.excel.workflow import GENERATED_SHEETS
+    from test_workbook import _FakeRange, _FakeSheet
+
+    class RunInfo(_FakeSheet):
+        def range(self, a, b=None):
+            rng = _FakeRange(self, a, b)
+            if (a, b) == ((3, 1), (3, 2)):  # what the last refresh wrote there
+                return type("R", (), {"value": ["bbb_xl version", "0.1.0"]})()
+            return rng
+
+    contracts, settings, events = headless.read_inputs(current)
+    book = type("Book", (), {})()
+    book.fullname = str(tmp_path / "book.xlsm")
+    book.names = {upgrade.VERSION_NAME: type("Name", (), {"refers_to": "=2"})()}
+    book.sheets = {"Contracts": _FakeSheet(tuple(map(tuple, contracts))),
+                   "Settings": _FakeSheet(tuple(map(tuple, settings))),
+                   "Events": _FakeSheet(tuple(map(tuple, events)))}
+    for name in GENERATED_SHEETS:
+        book.sheets[name] = RunInfo() if name == "Run Info" else _FakeSheet()
+    monkeypatch.setattr(bbb_xl, "__version__", "0.2.0")
+    shell.refresh(book)
+    cells = book.sheets["Run Info"].cells_
+    assert (cells[(15, 1)], cells[(15, 2)]) == ("Template version", 2)
+    assert cells[(16, 2)].startswith("figures changed by bbb_xl 0.2: see changelog")
+    del book.names  # a book made before versions were recorded
+    shell.refresh(book)
+    assert book.sheets["Run Info"].cells_[(15, 2)] == 1
+
+
+@pytest.mark.libreoffice
+@lo.requires_soffice
+def test_libreoffice_opens_an_upgraded_workbook(current, tmp_path):
+    path = _older(current, tmp_path, drop=("FX Rates", "Changes"))
+    assert _run("upgrade", path).exit_code == 0
+    assert _run("refresh", path).exit_code == 0
+    out = lo.recalculate(path, tmp_path / "recalculated.xlsx")
+    wb = openpyxl.load_workbook(out, data_only=True)
+    assert wb.sheetnames == upgrade.TEMPLATE_SHEETS
+    assert [c.value for c in wb["FX Rates"][1]] == ["Currency", "Month", "Rate"]
+    assert wb["Changes"]["A1"].value.endswith("contract modifications and cancellations (USD)")
+    last = len(upgrade.SETTING_ROWS) + 1
+    assert wb["Settings"][f"A{last}"].value == "Detail line limit" and wb["Settings"][f"B{last}"].value == 20000
+    assert wb["Run Info"]["B13"].value == "Up to date"  # the native STALE formula, computed by LibreOffice
+
+
+def test_upgrade_refuses_an_open_workbook(current, tmp_path):
+    path = _older(current, tmp_path)
+    (tmp_path / "~$older.xlsm").write_text("x")  # Excel's lock file
+    before = path.read_bytes()
+    result = _run("upgrade", path)
+    assert result.exit_code == 1 and "is open in another program" in result.output
+    assert path.read_bytes() == before
