@@ -3,4 +3,12 @@ from .core.errors import BBBError, Problem
 from .engine.book import Book, Schedule, load_book
 
 __version__ = "0.1.0"
+
+
+def main(control_id: str = "bbb_refresh"):
+    """What the bbb_xl ribbon add-in's buttons run: `RunPython "import bbb_xl; bbb_xl.main('<button id>')"`."""
+    from .excel.addin import ribbon_action
+    return ribbon_action(control_id)
+
+
 __all__ = ["Book", "Schedule", "load_book", "BBBError", "Problem", "__version__"]

@@ -1,12 +1,11 @@
 """The shared Python API the formulas, the reports and the CLI all use: load a book once, ask it many questions.
 
-`book_from_range(raw, events=raw_events)` caches parsed books by the content of both ranges (a small LRU), so a
-sheet full of formulas over one range parses it once.
+`book_from_range(raw, events=raw_events)` caches parsed books by the content of the ranges (a small LRU), so a
+sheet full of formulas over one range parses it once and each later formula pays one comparison of the range.
 """
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from .core.errors import BBBError, Problem, excel_error
@@ -15,32 +14,17 @@ from .core.periods import CALENDAR, Calendar
 from .engine.book import METRICS, Book, load_book
 
 CACHE_SIZE = 4
-_cache: "OrderedDict[tuple, tuple]" = OrderedDict()  # key -> (book, type-sensitive cells of each range)
+# most recently used last: (rows, events, fx, calendar, reporting currency, book, type-sensitive cells of each range)
+_cache: list = []
 _lock = threading.Lock()
 
 
 def _freeze(rows) -> tuple:
     if isinstance(rows, tuple) and all(type(r) is tuple for r in rows):
         return rows
-    if hasattr(rows, "columns"):  # a DataFrame: not hashable by content cheaply; key by identity
+    if hasattr(rows, "columns"):  # a DataFrame: not comparable by content cheaply; key by identity
         return ("__frame__", id(rows))
     return tuple(tuple(r) if isinstance(r, (list, tuple)) else (r,) for r in (rows or ()))
-
-
-class _RangeKey:
-    """A range's content as a cache key, hashed once (a 10,000-row tuple costs ~1 ms to hash)."""
-
-    __slots__ = ("value", "_hash")
-
-    def __init__(self, value):
-        self.value = value
-        self._hash = hash(value)
-
-    def __hash__(self):
-        return self._hash
-
-    def __eq__(self, other):
-        return isinstance(other, _RangeKey) and self._hash == other._hash and self.value == other.value
 
 
 def _bool_sensitive(frozen) -> tuple:
@@ -64,6 +48,17 @@ def _same_types(frozen, sensitive) -> bool:
         return False
 
 
+def _same_range(cached, frozen) -> bool:
+    """Equal content, cheapest test first. Excel hands a range over as new objects on every call, so there is no
+    identity to compare; one equality pass (no hash: hashing every cell and then comparing them costs about
+    three times as much, see benchmarks/bench_udf_cost.py) is all an unchanged range costs."""
+    if cached is None or frozen is None:
+        return cached is frozen
+    if len(cached) != len(frozen) or (cached and len(cached[0]) != len(frozen[0])):
+        return False
+    return cached == frozen
+
+
 def _no_events(events) -> bool:
     """An omitted events argument, or a blank cell / an all-blank range: no events."""
     if events is None:
@@ -82,29 +77,23 @@ def book_from_range(rows, calendar: Calendar = CALENDAR, events=None, fx=None, r
     (LRU of CACHE_SIZE books; equal content with TRUE where 1 was is a different range)."""
     events = None if _no_events(events) else events
     fx = None if _no_events(fx) else fx
-    try:
-        frozen_rows = _freeze(rows)
-        frozen_events = None if events is None else _freeze(events)
-        frozen_fx = None if fx is None else _freeze(fx)
-        key = (_RangeKey(frozen_rows), None if events is None else _RangeKey(frozen_events), calendar,
-               None if fx is None else _RangeKey(frozen_fx), reporting_currency)
-        with _lock:
-            entry = _cache.get(key)
-            if entry is not None and _same_types(frozen_rows, entry[1]) and \
-                    (frozen_events is None or _same_types(frozen_events, entry[2])) and \
-                    (frozen_fx is None or _same_types(frozen_fx, entry[3])):
-                _cache.move_to_end(key)
-                return entry[0]
-    except TypeError:  # an unhashable cell: parse without caching
-        return load_book(rows, events=events, calendar=calendar, fx=fx, reporting_currency=reporting_currency)
-    book = load_book(rows, events=events, calendar=calendar, fx=fx, reporting_currency=reporting_currency)
-    entry = (book, _bool_sensitive(frozen_rows), () if frozen_events is None else _bool_sensitive(frozen_events),
-             () if frozen_fx is None else _bool_sensitive(frozen_fx))
+    frozen_rows = _freeze(rows)
+    frozen_events = None if events is None else _freeze(events)
+    frozen_fx = None if fx is None else _freeze(fx)
     with _lock:
-        _cache[key] = entry
-        _cache.move_to_end(key)
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
+        for k in range(len(_cache) - 1, -1, -1):
+            c_rows, c_events, c_fx, c_cal, c_cur, book, sensitive = _cache[k]
+            if c_cal == calendar and c_cur == reporting_currency and _same_range(c_rows, frozen_rows) \
+                    and _same_range(c_events, frozen_events) and _same_range(c_fx, frozen_fx) \
+                    and all(_same_types(f, s) for f, s in zip((frozen_rows, frozen_events, frozen_fx), sensitive)
+                            if f is not None):
+                _cache.append(_cache.pop(k))
+                return book
+    book = load_book(rows, events=events, calendar=calendar, fx=fx, reporting_currency=reporting_currency)
+    sensitive = tuple(() if f is None else _bool_sensitive(f) for f in (frozen_rows, frozen_events, frozen_fx))
+    with _lock:
+        _cache.append((frozen_rows, frozen_events, frozen_fx, calendar, reporting_currency, book, sensitive))
+        del _cache[:-CACHE_SIZE]
     return book
 
 

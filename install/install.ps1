@@ -6,7 +6,8 @@
     1. Uses the venv given by -Venv / $env:BBB_VENV, or creates %USERPROFILE%\.bbb_xl\venv.
     2. pip installs bbb_xl from -Source (default: the repo containing this script) or
        bbb_xl==<-Version> from PyPI.
-    3. Runs `xlwings addin install` (skip with -NoAddin).
+    3. Runs `xlwings addin install`, builds the bbb_xl ribbon add-in (bbb_xl.xlam, in the venv) and
+       installs it next to it with `xlwings addin install --file` (skip both with -NoAddin).
     4. Adds bbb_xl.udfs to "UDF MODULES" and sets "INTERPRETER_WIN" to the venv's
        python.exe in %USERPROFILE%\.xlwings\xlwings.conf; all other lines are kept.
     Idempotent: a second run leaves xlwings.conf byte-for-byte unchanged.
@@ -126,6 +127,14 @@ if ($NoAddin) {
     if ($r.Code -ne 0 -or $r.Output -match 'Error|Traceback') {
         Stop-Install "'xlwings addin install' failed (quit Excel and retry)"
     }
+    $Ribbon = Join-Path $Venv 'bbb_xl.xlam'
+    $r = Invoke-Native $Py @('-m', 'bbb_xl.excel.addin', $Ribbon) -Quiet
+    if ($r.Code -ne 0) { Stop-Install "could not build ${Ribbon}: $($r.Output)" }
+    Write-Step "xlwings addin install --file $Ribbon"
+    $r = Invoke-Native $Py @('-m', 'xlwings.cli', 'addin', 'install', '--file', $Ribbon)
+    if ($r.Code -ne 0 -or $r.Output -match 'Error|Traceback') {
+        Stop-Install "installing the bbb_xl ribbon add-in failed (quit Excel and retry)"
+    }
 }
 
 # 4. xlwings.conf -------------------------------------------------------------------
@@ -133,6 +142,9 @@ $r = Invoke-Native $Py @($ConfHelper, 'add-udf-module', $UdfModule) -Quiet
 if ($r.Code -ne 0) { Stop-Install "could not update xlwings.conf: $($r.Output)" }
 $r = Invoke-Native $Py @($ConfHelper, 'set', 'INTERPRETER_WIN', $Py) -Quiet
 if ($r.Code -ne 0) { Stop-Install "could not update xlwings.conf: $($r.Output)" }
+# the ribbon add-in reads its own config (its xlwings module's PROJECT_NAME is "myaddin")
+$r = Invoke-Native $Py @($ConfHelper, '--project', 'myaddin', 'set', 'INTERPRETER_WIN', $Py) -Quiet
+if ($r.Code -ne 0) { Stop-Install "could not update myaddin.conf: $($r.Output)" }
 $confPath = (Invoke-Native $Py @($ConfHelper, 'path') -Quiet).Output
 Write-Step "UDF MODULES contains $UdfModule and INTERPRETER_WIN is $Py in $confPath"
 Write-Step "done. In Excel: xlwings ribbon > Import Functions (needs 'Trust access to the VBA project object model')."

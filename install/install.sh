@@ -4,7 +4,7 @@
 # Usage: install.sh [--venv DIR] [--version X.Y.Z] [--no-addin] [--pip-args "ARGS"] [SOURCE]
 #   --venv DIR      use/create this venv (default: $BBB_VENV, else ~/.bbb_xl/venv)
 #   --version V     install bbb_xl==V from PyPI instead of a local SOURCE
-#   --no-addin      skip `xlwings addin install`
+#   --no-addin      skip `xlwings addin install` and the bbb_xl ribbon add-in
 #   --pip-args A    extra pip arguments, e.g. "--no-deps --no-build-isolation"
 #                   (default: $BBB_PIP_ARGS)
 #   SOURCE          package directory or wheel (default: the repo containing this script)
@@ -98,11 +98,28 @@ else
     say "skipping the xlwings add-in (--no-addin)"
 fi
 
+# 3b. the bbb_xl ribbon add-in (Refresh reports, Clear sample data on a "bbb_xl" tab) --------
+if [ "$ADDIN" -eq 1 ]; then
+    RIBBON="$VENV/bbb_xl.xlam"
+    "$PY" -m bbb_xl.excel.addin "$RIBBON" >/dev/null || die "could not build $RIBBON"
+    say "built the bbb_xl ribbon add-in $RIBBON"
+    if ADDIN_OUT=$("$PY" -m xlwings.cli addin install --file "$RIBBON" 2>&1); then
+        echo "$ADDIN_OUT"
+    elif [ "$OS" = "Linux" ]; then
+        say "WARNING: installing the bbb_xl ribbon add-in failed: no desktop Excel on Linux."
+    else
+        echo "$ADDIN_OUT" >&2
+        die "'xlwings addin install --file $RIBBON' failed (quit Excel and retry)"
+    fi
+fi
+
 # 4. xlwings.conf ------------------------------------------------------------------
 conf() { "$PY" "$SCRIPT_DIR/xlwings_conf.py" "$@"; }
 conf add-udf-module "$UDF_MODULE" >/dev/null || die "could not update xlwings.conf"
 if [ "$OS" = "Darwin" ]; then
     conf set INTERPRETER_MAC "$PY" >/dev/null || die "could not update xlwings.conf"
+    # the ribbon add-in reads its own config file (its xlwings module's PROJECT_NAME is "myaddin")
+    conf --project myaddin set INTERPRETER_MAC "$PY" >/dev/null || die "could not update myaddin.conf"
 fi
 say "UDF MODULES contains $UDF_MODULE in $(conf path)"
 say "done. In Excel: xlwings ribbon > Import Functions (needs 'Trust access to the VBA project object model')."

@@ -76,10 +76,18 @@ if ($r.Code -ne 0) { Stop-Uninstall "could not update xlwings.conf: $($r.Output)
 $venvPrefix = $Venv.TrimEnd('\') + '\'
 $r = Invoke-Native $HelperPy ($HelperArgs + @($ConfHelper, 'unset', 'INTERPRETER_WIN', $venvPrefix)) -Quiet
 if ($r.Code -ne 0) { Stop-Uninstall "could not update xlwings.conf: $($r.Output)" }
+$r = Invoke-Native $HelperPy ($HelperArgs + @($ConfHelper, '--project', 'myaddin', 'unset', 'INTERPRETER_WIN', $venvPrefix)) -Quiet
+if ($r.Code -ne 0) { Stop-Uninstall "could not update myaddin.conf: $($r.Output)" }
 $confPath = (Invoke-Native $HelperPy ($HelperArgs + @($ConfHelper, 'path')) -Quiet).Output
 Write-Step "removed $UdfModule from $confPath"
 
-# 2. add-in ------------------------------------------------------------------------
+# 2. add-ins -----------------------------------------------------------------------
+if (-not $KeepAddin -and $HaveVenv) {
+    $r = Invoke-Native $Py @('-m', 'xlwings.cli', 'addin', 'remove', '--file', (Join-Path $Venv 'bbb_xl.xlam')) -Quiet
+    if ($r.Code -ne 0 -or $r.Output -match 'Error') {
+        Write-Step "WARNING: could not remove bbb_xl.xlam; quit Excel and delete it from Excel's XLSTART folder."
+    }
+}
 $others = Invoke-Native $HelperPy ($HelperArgs + @($ConfHelper, 'get', 'UDF MODULES')) -Quiet
 if (-not $KeepAddin -and $others.Code -eq 0) {
     Write-Step "keeping the xlwings add-in: other UDF modules still use it ($($others.Output))"

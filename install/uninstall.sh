@@ -46,9 +46,14 @@ conf() { "$HELPER_PY" "$SCRIPT_DIR/xlwings_conf.py" "$@"; }
 # 1. config (first: works even when the venv is already gone) -------------------------
 conf remove-udf-module "$UDF_MODULE" >/dev/null || die "could not update xlwings.conf"
 conf unset INTERPRETER_MAC "$VENV/" >/dev/null || die "could not update xlwings.conf"
+conf --project myaddin unset INTERPRETER_MAC "$VENV/" >/dev/null || die "could not update myaddin.conf"
 say "removed $UDF_MODULE from $(conf path)"
 
-# 2. add-in ------------------------------------------------------------------------
+# 2. add-ins -----------------------------------------------------------------------
+if [ "$ADDIN" -eq 1 ] && [ -x "$PY" ]; then
+    "$PY" -m xlwings.cli addin remove --file "$VENV/bbb_xl.xlam" >/dev/null 2>&1 \
+        || say "WARNING: could not remove the bbb_xl ribbon add-in from Excel (no Excel here?); ignored."
+fi
 if [ "$ADDIN" -eq 1 ] && conf get "UDF MODULES" >/dev/null; then
     say "keeping the xlwings add-in: other UDF modules still use it ($(conf get "UDF MODULES"))"
 elif [ "$ADDIN" -eq 1 ] && [ -x "$PY" ]; then

@@ -9,6 +9,11 @@ line per setting, keys compared case-insensitively, first match wins. Location i
 ``xlwings.USER_CONFIG_FILE``: ``~/.xlwings/xlwings.conf`` on Windows/Linux,
 ``~/Library/Containers/com.microsoft.Excel/Data/xlwings.conf`` on macOS.
 
+``--project NAME`` first edits the config of a custom xlwings add-in instead, which its VBA
+(``GetConfigFilePath``, with ``PROJECT_NAME``) reads from ``~/.NAME/NAME.conf`` on Windows and
+``~/Library/Containers/com.microsoft.Excel/Data/NAME.conf`` on macOS. The bbb_xl ribbon add-in
+keeps the ``PROJECT_NAME`` of the xlwings ribbon add-in it is derived from: ``myaddin``.
+
 Commands (exit 0 = success; "changed"/"unchanged" printed for edits)::
 
     path                         print the config file path
@@ -35,13 +40,13 @@ ENCODING = "mbcs" if os.name == "nt" else None
 _LINE_KEY = re.compile(r'^\s*"([^"]*)"')
 
 
-def config_path() -> str:
+def config_path(project: str = "xlwings") -> str:
     home = os.path.expanduser("~")
     if sys.platform.startswith("darwin"):
         return os.path.join(
-            home, "Library", "Containers", "com.microsoft.Excel", "Data", "xlwings.conf"
+            home, "Library", "Containers", "com.microsoft.Excel", "Data", f"{project}.conf"
         )
-    return os.path.join(home, ".xlwings", "xlwings.conf")
+    return os.path.join(home, f".{project}", f"{project}.conf")
 
 
 def _read(path: str) -> tuple[list[str], str]:
@@ -105,8 +110,17 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
         return 2
+    project = None
+    if argv[0] == "--project":
+        if len(argv) < 3 or not re.fullmatch(r"[A-Za-z0-9_]+", argv[1]):
+            print("--project needs a name and a command", file=sys.stderr)
+            return 2
+        project, argv = argv[1], argv[2:]
     cmd, args = argv[0], argv[1:]
-    path = os.environ.get("BBB_XLWINGS_CONF") or config_path()
+    if project is None:
+        path = os.environ.get("BBB_XLWINGS_CONF") or config_path()
+    else:
+        path = config_path(project)
     if cmd == "path":
         print(path)
         return 0

@@ -93,6 +93,19 @@ def test_helper_edits_keep_other_lines_crlf_and_are_idempotent(tmp_path):
     assert conf.read_text() == '"LICENSE_KEY","abc"\n'
 
 
+def test_helper_project_config_is_where_a_custom_addin_reads_it(tmp_path):
+    """The ribbon add-in's xlwings module has PROJECT_NAME "myaddin": GetConfigFilePath reads
+    %USERPROFILE%\\.myaddin\\myaddin.conf (Windows) or .../Containers/com.microsoft.Excel/Data/myaddin.conf."""
+    env = _env(tmp_path)
+    out = _run([sys.executable, str(INSTALL / "xlwings_conf.py"), "--project", "myaddin", "path"], env)
+    assert out.stdout.strip() == str(tmp_path / ".myaddin" / "myaddin.conf")
+    _run([sys.executable, str(INSTALL / "xlwings_conf.py"), "--project", "myaddin", "set", "INTERPRETER_WIN",
+          "C:\\v\\python.exe"], env)
+    assert (tmp_path / ".myaddin" / "myaddin.conf").read_text() == '"INTERPRETER_WIN","C:\\v\\python.exe"\n'
+    bad = _run([sys.executable, str(INSTALL / "xlwings_conf.py"), "--project", "../x", "path"], env, check=False)
+    assert bad.returncode == 2
+
+
 def test_helper_set_rejects_quotes(tmp_path):
     p = helper(tmp_path, "set", "X", 'a"b', check=False)
     assert p.returncode != 0
@@ -157,6 +170,9 @@ def test_install_twice_then_uninstall(sandbox):
     assert "using existing venv" in p.stdout
     assert "WARNING: 'xlwings addin install' failed" in p.stdout
     assert "Traceback" not in p.stdout + p.stderr
+    # the ribbon add-in is built in the venv from the installed package, identical to the shipped one
+    assert (venv / "bbb_xl.xlam").read_bytes() == (REPO / "workbook_templates" / "bbb_xl.xlam").read_bytes()
+    assert "WARNING: installing the bbb_xl ribbon add-in failed" in p.stdout
     # installed into the venv (not resolved from the outer venv)
     where = _run(
         [str(venv / "bin" / "python"), "-c", "import bbb_xl; print(bbb_xl.__file__)"],

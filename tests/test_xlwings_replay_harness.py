@@ -358,3 +358,21 @@ def test_bbb_xl_udfs_decorators_when_present():
         assert meta["lines"] in (None, {"convert": "raw"}), name
         assert meta["expand"] is None, name  # native dynamic arrays, no legacy expand
     assert out["vba_ok"]
+
+
+def test_transfer_mode_builds_new_equal_objects_every_read():
+    """transfer=True: each Value read is a fresh tuple of fresh objects equal to the cells, as pywin32 hands a
+    range over on every UDF call; without it the same tuple comes back (free)."""
+    import datetime as dt
+    rows = [["Contract ID", "Start Date", "Amount", "Note"],
+            ["C1", dt.date(2025, 1, 1), 1200.5, "#N/A"],
+            ["C2", dt.date(2025, 2, 1), 300.0, None]]
+    rng = xr.excel_range(rows, transfer=True)
+    a, b = rng.Value, rng.Value
+    assert a == b == xr.com_rows(rows)
+    assert a is not b and a[1] is not b[1]
+    assert a[1][2] is not b[1][2] and a[1][1] is not b[1][1]
+    assert type(a[1][1]) is xr.PyTime and a[1][1].tzinfo is dt.timezone.utc
+    assert a[1][3] == xr.XL_ERRORS["#N/A"] and a[2][3] is None
+    plain = xr.excel_range(rows)
+    assert plain.Value is plain.Value

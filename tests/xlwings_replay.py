@@ -40,6 +40,7 @@ import datetime as dt
 import importlib
 import io
 import os
+import pickle
 import sys
 import types
 from typing import Any, Iterable, Sequence
@@ -282,10 +283,14 @@ class XlRange:
         def GetTypeInfo(self):
             return types.SimpleNamespace(GetTypeAttr=lambda: XlRange._TypeAttr())
 
-    def __init__(self, com_rows: tuple):
+    def __init__(self, com_rows: tuple, transfer: bool = False):
         self._rows = com_rows
         self._oleobj_ = XlRange._OleObj()
         self.value_reads = 0
+        self.transfer = transfer
+        # the range as Excel holds it; each read unpickles new objects at C speed, as pywin32's C loop over the
+        # SAFEARRAY does (a Python-level loop would overstate the cost several times over)
+        self._wire = pickle.dumps(com_rows, protocol=pickle.HIGHEST_PROTOCOL) if transfer else None
 
     @property
     def shape(self):
@@ -293,10 +298,15 @@ class XlRange:
 
     @property
     def Value(self):
+        """The range's values. With ``transfer=True`` every read builds new Python objects (new tuples, floats,
+        datetimes; equal strings may share one object), as pywin32 does when it converts the SAFEARRAY of VARIANTs
+        Excel hands over on each UDF call (xlwings issues 397, 674, 1981: ranges are re-read on every call); the
+        default returns the same tuple (free)."""
         self.value_reads += 1
+        rows = pickle.loads(self._wire) if self.transfer else self._rows
         if self.shape == (1, 1):
-            return self._rows[0][0]
-        return self._rows
+            return rows[0][0]
+        return rows
 
     def __repr__(self):
         return f"<XlRange {self.shape[0]}x{self.shape[1]}>"
@@ -402,9 +412,10 @@ def com_rows(rows: Iterable[Sequence[Any]]) -> tuple:
     return out
 
 
-def excel_range(rows: Iterable[Sequence[Any]]) -> XlRange:
-    """A range argument (e.g. ``Contracts[#All]``) as a COM Range object."""
-    return XlRange(com_rows(rows))
+def excel_range(rows: Iterable[Sequence[Any]], transfer: bool = False) -> XlRange:
+    """A range argument (e.g. ``Contracts[#All]``) as a COM Range object (``transfer``: pay the per-call
+    VARIANT -> Python conversion, see ``XlRange.Value``)."""
+    return XlRange(com_rows(rows), transfer)
 
 
 def excel_serial(d: dt.date) -> float:
