@@ -75,7 +75,7 @@ def _flow_args(fn):
     fn = xw.arg("end_period", "raw", doc=END_DOC)(fn)
     fn = xw.arg("start", "raw", doc=START_DOC)(fn)
     fn = xw.arg("lines", "raw", doc=LINES_DOC)(fn)
-    return xw.func(category=CATEGORY)(fn)
+    return xw.func(category=CATEGORY, call_in_wizard=False)(fn)
 
 
 def _balance_args(fn):
@@ -84,7 +84,7 @@ def _balance_args(fn):
     fn = xw.arg("filter", "raw", doc=FILTER_DOC)(fn)
     fn = xw.arg("as_of", "raw", doc=AS_OF_DOC)(fn)
     fn = xw.arg("lines", "raw", doc=LINES_DOC)(fn)
-    return xw.func(category=CATEGORY)(fn)
+    return xw.func(category=CATEGORY, call_in_wizard=False)(fn)
 
 
 @_flow_args
@@ -156,7 +156,7 @@ def BBB_DEFERRED_SPLIT(lines, as_of, filter=None, events=None, fx=None):
     return [["Current", current], ["Non-current", non_current], ["Total", current + non_current]]
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, call_in_wizard=False)
 @xw.arg("lines", "raw", doc=LINES_DOC)
 @xw.arg("metric", "raw", doc="bookings, billings, revenue (per period) or backlog, deferred, unbilled (at period ends)")
 @xw.arg("start", "raw", doc="First period: 2025-01, 2025-Q1, 2025 or a date (a date inside a period clips it)")
@@ -176,7 +176,7 @@ def BBB_SCHEDULE(lines, metric, start, end_period, period=None, group_by=None, f
     return schedule.to_rows()
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, call_in_wizard=False)
 @xw.arg("lines", "raw", doc=LINES_DOC)
 @xw.arg("events", "raw", doc=EVENTS_DOC)
 @xw.arg("fx", "raw", doc=FX_DOC)
@@ -188,7 +188,7 @@ def BBB_CHECK(lines, events=None, fx=None, filter=None):
     return check_rows(book_from_range(lines, events=events, fx=fx), filter)
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, call_in_wizard=False)
 @xw.arg("total", "raw", doc="The transaction price to allocate, e.g. the sum of a contract's Amounts")
 @xw.arg("ssps", "raw", doc="Standalone selling prices, one per line (a column or row range); 0 for no value")
 @formula

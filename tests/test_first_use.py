@@ -96,7 +96,7 @@ def test_readme_demo_installs_only_what_the_demo_needs():
         out = subprocess.run([sys.executable, "-c", code, str(Path(tmp) / "bbb_demo.xlsm")], capture_output=True,
                              text=True, timeout=300)
         assert out.returncode == 0, out.stderr
-        assert "status: 1 problem" in out.stdout
+        assert "status: 1 error" in out.stdout
 
 
 def test_clear_sample_button_refuses_a_users_rows_and_clears_the_sample(monkeypatch):

@@ -526,6 +526,10 @@ def test_vba_wrapper(udfs):
                 f'Application.Caller)') in vba, name
     assert vba.count("End Function") == len(SIGNATURES)
     assert "Application.Volatile" not in vba
+    # call_in_wizard=False: while the Function Wizard is open (the Standard command bar is disabled) the wrapper
+    # returns at once instead of running a whole computation per keystroke
+    wizard_exit = 'If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function'
+    assert vba.count(wizard_exit) == len(SIGNATURES)
     assert xr.vba_name_problems(udfs) == []
 
 
