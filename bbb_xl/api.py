@@ -77,9 +77,12 @@ def book_from_range(rows, calendar: Calendar = CALENDAR, events=None, fx=None, r
     (LRU of CACHE_SIZE books; equal content with TRUE where 1 was is a different range)."""
     events = None if _no_events(events) else events
     fx = None if _no_events(fx) else fx
-    frozen_rows = _freeze(rows)
-    frozen_events = None if events is None else _freeze(events)
-    frozen_fx = None if fx is None else _freeze(fx)
+    try:
+        frozen_rows = _freeze(rows)
+        frozen_events = None if events is None else _freeze(events)
+        frozen_fx = None if fx is None else _freeze(fx)
+    except TypeError:  # not rows of cells (a bare value): parsed, and refused with a message, without caching
+        return load_book(rows, events=events, calendar=calendar, fx=fx, reporting_currency=reporting_currency)
     with _lock:
         for k in range(len(_cache) - 1, -1, -1):
             c_rows, c_events, c_fx, c_cal, c_cur, book, sensitive = _cache[k]

@@ -51,14 +51,16 @@ def build(specs, changes, with_ssp):
     ev_rows = [list(EVENTS)]
     ends = {k: s["start"] + (0 if s["recognition"] == "point in time" else s["term"]) for k, s in enumerate(specs)}
     used = set()
+    last = {}  # each line's events in date order: a modify that shortened the term must not put a later one earlier
     for c in sorted(changes, key=lambda c: c["at"]):
         k = c["line"] % len(specs)
         s = specs[k]
         if k in used:
             continue
-        day = s["start"] + int(c["at"] * (ends[k] - s["start"]))
+        day = max(s["start"] + int(c["at"] * (ends[k] - s["start"])), last.get(k, s["start"]))
         if day > ends[k]:
             continue
+        last[k] = day
         new_end = None
         if c["kind"] == "modify":
             if c["amount"] is None:

@@ -26,14 +26,16 @@ def current(tmp_path_factory):
     return path
 
 
-def _older(current, tmp_path, drop=("Events", "Changes"), drop_setting_row=13):
-    """The current template as an older layout: tabs and the last Settings row deleted (openpyxl, on a copy)."""
+def _older(current, tmp_path, drop=("Events", "Changes"), drop_setting_row="Detail line limit"):
+    """The current template as an older layout: tabs and a Settings row deleted (openpyxl, on a copy)."""
     path = tmp_path / "older.xlsm"
     wb = openpyxl.load_workbook(current, keep_vba=True)
     for name in drop:
         del wb[name]
     if drop_setting_row:
-        wb["Settings"].delete_rows(drop_setting_row)
+        settings = wb["Settings"]
+        row = next(c.row for c in settings["A"] if c.value == drop_setting_row)
+        settings.delete_rows(row)
     wb.save(path)
     return path
 
@@ -101,10 +103,13 @@ def test_the_template_from_git_history_upgrades_and_refreshes(tmp_path):
     after = read_sheets(path, ["Contracts", "Settings", "Events"])
     assert after["Contracts"] == before["Contracts"] and after["Events"] == before["Events"]
     assert after["Settings"][:13] == before["Settings"]  # existing rows untouched, new ones below
-    assert [r[:2] for r in after["Settings"][13:]] == [["Decimal separator", "."], ["Date order", "ISO"],
+    # its "Unbilled receivable account" row is the Contract asset account under its older name: not added again
+    assert [r[:2] for r in after["Settings"][13:]] == [["Invoices posted by", "bbb_xl"], ["Journal detail", "period"],
+                                                       ["Decimal separator", "."], ["Date order", "ISO"],
                                                        ["Time zone", "UTC"], ["Dimensions", None]]
-    assert "Settings rows added: Decimal separator, Date order, Time zone, Dimensions" in result.output
-    assert "tabs added: By Dimension" in result.output
+    assert "Settings rows added: Invoices posted by, Journal detail, Decimal separator, Date order, Time zone, " \
+        "Dimensions" in result.output
+    assert "tabs added: Accounts, By Dimension" in result.output
     refreshed = _run("refresh", path)
     assert refreshed.exit_code == 0, refreshed.output
     run_info = openpyxl.load_workbook(path)["Run Info"]
@@ -243,3 +248,20 @@ def test_upgrade_refuses_an_open_workbook(current, tmp_path):
     result = _run("upgrade", path)
     assert result.exit_code == 1 and "is open in another program" in result.output
     assert path.read_bytes() == before
+
+
+def test_a_users_accounts_tab_in_an_older_book_is_refused_ours_is_kept(current, tmp_path):
+    """Accounts came with template version 2: in an older (unversioned) book a tab of that name is the user's own
+    (a chart of accounts, say) unless it is our Product | Revenue Account table."""
+    path = tmp_path / "unmarked.xlsm"
+    wb = openpyxl.load_workbook(current, keep_vba=True)
+    del wb.defined_names[upgrade.VERSION_NAME]
+    del wb["Accounts"]
+    wb.create_sheet("Accounts")["A1"] = "Account number"
+    wb.save(path)
+    before = path.read_bytes()
+    result = _run("upgrade", path)
+    assert result.exit_code == 1 and "your tab 'Accounts' has a name that template version 2 needs" in result.output
+    assert path.read_bytes() == before
+    ours = _unmarked(current, tmp_path / "x") if (tmp_path / "x").mkdir() is None else None
+    assert _run("upgrade", ours).exit_code == 0  # the template's own Accounts tab (A1 "Product") is recognised
