@@ -26,7 +26,7 @@ def run_info_sheet(book, settings, contract_rows, refreshed_at, rows_read, title
     for i, row in enumerate(rows):
         s.add(3 + i, 1, [row], ["subtitle", styles.get(i, "text")])
     if dimensions is not None:
-        _dimension_rows(s, dimensions, STALE_ROW + 2)
+        _dimension_rows(s, dimensions, LAYOUT_ROW + 3)  # below the template version and figures note
     return s
 
 
@@ -47,8 +47,9 @@ LAYOUT_ROW = 15  # Run Info rows of the template version and of the figures-chan
 # Engine releases that change the figures of an existing book (the CHANGELOG's "Figures change" entries):
 # version -> what changed. A book last refreshed with an older bbb_xl says so in Run Info on its next refresh.
 FIGURE_CHANGES = {
-    "0.2.0": "journal entries by the book (per contract netting); inception and cancellation changes; balances at "
-             "a date ignore events dated after it",
+    "0.2.0": "journal entries by the book (revenue moves by revenue only; contract asset and deferred revenue by "
+             "their per-contract changes); changes dated on or before a Booking Date apply from inception; balances "
+             "at a date ignore events dated after it; ASC 606-10-50-8 computed per range",
 }
 
 
