@@ -236,6 +236,11 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     if not rows:
         out.add(0, None, None, "the contracts range is empty: it needs a header row (Contract ID, Customer, ...)")
         return _empty_result(out, header, options)
+    if len(rows) > 1 and isinstance(rows[-1][0], str) and rows[-1][0].strip().casefold() == "total":
+        # Contracts[#All] includes an Excel table's Total Row when it is switched on: not a contract line
+        out.add(len(rows) - 1, 0, rows[-1][0], "the last row is a table Total Row: left out (pass "
+                                               "Contracts[[#Headers],[#Data]] to leave it out yourself)", WARNING)
+        rows = rows[:-1]
 
     # --- headers
     col_of: dict[str, int] = {}
