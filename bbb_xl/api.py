@@ -431,8 +431,10 @@ TEMPLATE_NAME = "bbb_template.xlsm"
 
 
 def make_demo(path=DEMO_NAME, force: bool = False):
-    """`bbb-xl demo`: the demo workbook at path (a .xlsm: it holds the Refresh button's macro). An existing file
-    is replaced only when it is an earlier demo (its Contracts still hold the sample's contracts) or with force."""
+    """`bbb-xl demo`: the demo workbook at path: a .xlsm (with the Refresh button's macro) or a macro-free .xlsx
+    (refreshed by the bbb_xl ribbon tab or `bbb-xl refresh`, and opened anywhere without a macro warning). An
+    existing file is replaced only when it is an earlier demo (its Contracts still hold the sample's contracts) or
+    with force."""
     from pathlib import Path
     from .excel.template import build_demo
     path = Path(path)
@@ -461,10 +463,10 @@ def make_template(path=None, in_repo: bool = False):
 
 
 def _check_macro_target(path, what: str) -> None:
-    if path.suffix.lower() != ".xlsm":
-        raise BBBError(f"{path.name}: the {what} workbook holds the Refresh button's macro, and Excel refuses to "
-                       f"open a macro workbook not named .xlsm: use a name ending in .xlsm, e.g. "
-                       f"{path.with_suffix('.xlsm').name}")
+    if path.suffix.lower() not in (".xlsm", ".xlsx"):
+        raise BBBError(f"{path.name}: the {what} workbook is a .xlsm (with the Refresh button's macro; Excel refuses "
+                       f"a macro workbook under any other name) or a macro-free .xlsx: use a name ending in one of "
+                       f"them, e.g. {path.with_suffix('.xlsm').name}")
     if not path.parent.is_dir():
         raise BBBError(f"{path}: the folder {path.parent} does not exist")
 

@@ -213,11 +213,12 @@ def refresh(file):
 @click.argument("path", type=click.Path(dir_okay=False), required=False)
 @click.option("--in-repo", is_flag=True, help="Rebuild workbook_templates/bbb_template.xlsm of the source checkout.")
 def template(path, in_repo):
-    """Build the template workbook (input tabs, report tabs, Refresh button), by default ./bbb_template.xlsm.
+    """Build the template workbook (input tabs, report tabs, Refresh button), by default ./bbb_template.xlsm;
+    a PATH ending in .xlsx gives the macro-free workbook (no button: the bbb_xl ribbon tab or bbb-xl refresh).
 
     \b
     Exit codes: 0 written; 1 error, nothing written (e.g. a name not ending
-    in .xlsm: Excel refuses macros in other names); 2 usage error."""
+    in .xlsm or .xlsx); 2 usage error."""
     try:
         result = api.make_template(path, in_repo)
     except BBBError as exc:
@@ -230,13 +231,14 @@ def template(path, in_repo):
 @click.option("--force", is_flag=True, help="Replace PATH even when it is not an earlier demo.")
 def demo(path, force):
     """Make a demo workbook from the template, filled with the built-in sample book (about 200 contracts) and
-    refreshed, and print where it is and a short summary. An earlier demo at PATH is replaced; any other
-    existing file only with --force.
+    refreshed, and print where it is and a short summary. PATH ending in .xlsx: the macro-free workbook to share
+    (no button). An earlier demo at PATH is replaced; any other existing file only with --force.
 
     \b
     Exit codes: 0 written (the sample holds one deliberately bad contract, so
     Exceptions is not empty: still 0); 1 error, nothing written (e.g. a name
-    not ending in .xlsm, or an existing file without --force); 2 usage error."""
+    not ending in .xlsm or .xlsx, or an existing file without --force); 2 usage
+    error."""
     try:
         result = api.make_demo(path, force)
     except BBBError as exc:

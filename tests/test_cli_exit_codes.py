@@ -296,11 +296,16 @@ def test_stderr_is_a_terminal_only_with_a_tty_and_outside_ci(monkeypatch):
 
 # --- demo and template: names Excel accepts, files that are theirs ---------------------------------------------------
 
-def test_demo_refuses_a_macro_workbook_named_xlsx_in_a_real_process(tmp_path):
-    result = run("demo", str(tmp_path / "out.xlsx"))
+def test_demo_never_writes_a_macro_workbook_under_a_name_excel_refuses_in_a_real_process(tmp_path):
+    # .xlsx is the macro-free workbook (no VBA part: tests/test_macro_free.py); any other name is refused
+    result = run("demo", str(tmp_path / "out.xls"))
     assert result.returncode == 1
-    assert "error: out.xlsx: the demo workbook holds the Refresh button's macro" in result.stderr
-    assert "out.xlsm" in result.stderr and not (tmp_path / "out.xlsx").exists()
+    assert "error: out.xls: the demo workbook is a .xlsm" in result.stderr
+    assert "out.xlsm" in result.stderr and not (tmp_path / "out.xls").exists()
+    shared = run("demo", str(tmp_path / "out.xlsx"))
+    assert shared.returncode == 0, shared.stderr
+    with __import__("zipfile").ZipFile(tmp_path / "out.xlsx") as z:
+        assert not [n for n in z.namelist() if "vba" in n.lower()]
 
 
 def test_demo_replaces_its_own_output_but_no_other_file(demo_dir, tmp_path):
@@ -323,8 +328,8 @@ def test_template_writes_to_the_current_folder_from_anywhere(tmp_path, monkeypat
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "template written: bbb_template.xlsm"
     assert (tmp_path / "bbb_template.xlsm").read_bytes()[:2] == b"PK"
-    refused = CliRunner().invoke(cli, ["template", "t.xlsx"])
-    assert refused.exit_code == 1 and "use a name ending in .xlsm" in refused.stderr
+    refused = CliRunner().invoke(cli, ["template", "t.xls"])
+    assert refused.exit_code == 1 and "use a name ending in one of them" in refused.stderr
 
 
 def test_template_in_repo(tmp_path, monkeypatch):

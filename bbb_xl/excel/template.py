@@ -67,10 +67,11 @@ def build_workbook(path, contracts: list[list], settings_values: dict, events: l
                    refreshed_at=BUILD_TIME, keep_csv: bool = True) -> RefreshResult:
     """Lay out every tab with xlsxwriter, then refresh the reports headless (CSV exports beside the file)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".~bbb_build_", suffix=".xlsm", dir=path.parent)
+    macros = path.suffix.lower() != ".xlsx"  # .xlsx: the macro-free workbook to share (no VBA, no buttons)
+    fd, tmp = tempfile.mkstemp(prefix=".~bbb_build_", suffix=".xlsm" if macros else ".xlsx", dir=path.parent)
     os.close(fd)
     try:
-        _layout(tmp, contracts, settings_values, events or [list(EVENT_COLUMNS)])
+        _layout(tmp, contracts, settings_values, events or [list(EVENT_COLUMNS)], macros=macros)
         os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     finally:
@@ -95,7 +96,7 @@ def build_demo(path) -> RefreshResult:
     return build_workbook(path, rows, SAMPLE_SETTINGS, sample_events(rows), refreshed_at=None)
 
 
-def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
+def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool = True) -> None:
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
                                          "strings_to_urls": False})
     wb.set_properties({"title": "bbb_xl reports", "author": "bbb_xl", "created": BUILD_TIME})
@@ -112,9 +113,10 @@ def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
     start = wb.add_worksheet(START)
     start.set_column(0, 0, 16)
     start.set_column(1, 1, 44)
-    vba_project.add_refresh_button(wb, start, "C2", width=150, height=32)
-    vba_project.add_refresh_button(wb, start, "F2", width=150, height=32, caption=vba_project.CLEAR_BUTTON_CAPTION,
-                                   macro=vba_project.CLEAR_MACRO_NAME)
+    if macros:
+        vba_project.add_refresh_button(wb, start, "C2", width=150, height=32)
+        vba_project.add_refresh_button(wb, start, "F2", width=150, height=32,
+                                       caption=vba_project.CLEAR_BUTTON_CAPTION, macro=vba_project.CLEAR_MACRO_NAME)
 
     # --- Contracts: an Excel Table with notes, validation, formats
     ws = wb.add_worksheet(CONTRACTS)
@@ -237,7 +239,8 @@ def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
     summary = sheets["Summary"]
     summary.set_column(0, 0, 46)
     summary.set_column(1, 40, 17)
-    vba_project.add_refresh_button(wb, summary, "F2", width=150, height=32)
+    if macros:
+        vba_project.add_refresh_button(wb, summary, "F2", width=150, height=32)
     periods = 12
     col = wb.add_chart({"type": "column"})
     for i, name in enumerate(["Bookings", "Billings", "Revenue"]):
@@ -279,6 +282,7 @@ def _layout(path, contracts, settings_values, events, fx_rows=None) -> None:
     for name, ws_ in sheets.items():
         ws_.set_landscape()
         ws_.fit_to_pages(1, 0)
-    vba_project.attach_vba_project(wb)
+    if macros:
+        vba_project.attach_vba_project(wb)
     wb.close()
 

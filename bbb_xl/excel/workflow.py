@@ -29,7 +29,8 @@ START_TEXT = [
     "invoices, milestone progress, cancellations and modifications go into the Events table; exchange rates "
     "(Currency, Month, Rate) into FX Rates when a Currency column names other currencies.",
     "2. Check the Settings tab: as-of date, report periods, fiscal year, GL account names.",
-    "3. Press Refresh reports (Excel with the xlwings add-in), or run:  bbb-xl refresh <this file>",
+    "3. Press Refresh reports: the button on this tab (the .xlsm, with the xlwings add-in) or the bbb_xl ribbon tab "
+    "(any copy, a macro-free .xlsx too); or run:  bbb-xl refresh <this file>",
     "4. Read Exceptions first: contracts with an input error are left out of every report, whole.",
     "The demo's sample book (bbb-xl demo) holds one deliberately bad contract, C-9999 (End Date before Start "
     "Date), so its first view is an Exceptions banner: that is how a problem looks.",

@@ -21,6 +21,8 @@ def run_info_sheet(book, settings, contract_rows, refreshed_at, rows_read, title
         ["Contracts left out (errors)", len(book.parsed.excluded_contracts)],
         ["Input fingerprint (sha256)", fingerprint(contract_rows)],
         ["Contracts Amount total at refresh", int(book.lines.amount.sum()) + book.parsed.excluded_amount],
+        ["How to refresh", "Refresh reports: the button on Start here (.xlsm with the xlwings add-in) or the bbb_xl "
+                           "ribbon tab (bbb_xl.xlam, any .xlsx or .xlsm); without Excel: bbb-xl refresh <file>"],
     ]
     styles = {1: "date", 3: "stamp", 4: "int", 5: "int", 6: "int", 8: MONEY}
     for i, row in enumerate(rows):
