@@ -89,14 +89,17 @@ _SSP_MARKUP = {"Platform subscription": 1.15, "Premium support": 1.0, "Implement
 
 
 def _bundles(rows, rng) -> None:
-    """Half the contracts with an implementation are bundles priced at a discount: every line gets an SSP (the
-    discount line 0), so the price is allocated by relative SSP; a third of those implementations are
-    recognized by milestone (see sample_events)."""
+    """Contracts with a Discount line, and half of the others with an implementation, are bundles: every line gets
+    an SSP (the discount line 0), so the price and its discount are allocated by relative SSP (ASC 606-10-32-36);
+    a third of those implementations are recognized by milestone (see sample_events)."""
     by_contract: dict[str, list[list]] = {}
     for row in rows[1:]:
         by_contract.setdefault(row[0], []).append(row)
     for cid, lines in by_contract.items():
-        if not any(r[3] == "Implementation" for r in lines) or rng.random() < 0.5:
+        # a discount is allocated across the contract's obligations (ASC 606-10-32-36), so every contract with a
+        # Discount line gets SSPs; half of the others with an implementation are priced as bundles
+        discounted = any(r[3] == "Discount" for r in lines)
+        if not discounted and (not any(r[3] == "Implementation" for r in lines) or rng.random() < 0.5):
             continue
         for r in lines:
             r[8] = round(abs(r[7]) * _SSP_MARKUP[r[3]], 2)

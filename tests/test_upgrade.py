@@ -71,7 +71,7 @@ def test_upgrade_adds_missing_tabs_and_settings_rows_without_touching_inputs(cur
     refreshed = headless.refresh_file(path)
     assert refreshed.upgrade is None
     # the milestone line lost its events with the deleted tab: a warning, located, not a failure
-    assert [p.cell for p in refreshed.reports.problems] == ["J10"]
+    assert [p.cell for p in refreshed.reports.problems] == ["J9"]  # the template example's milestone line (C-1022 line 2)
     wb = openpyxl.load_workbook(path)
     assert wb["Changes"]["A1"].value.endswith("contract modifications and cancellations (USD)")
     assert [wb["Run Info"]["A15"].value, wb["Run Info"]["B15"].value] == ["Template version", 2]
