@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..core.errors import column_letter
 from ..files import csv_text
-from ..reports import MONEY
+from ..reports import MONEY, STALE_ROW
 from .workflow import CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
 
 NUMBER_FORMATS = {MONEY: "#,##0.00_);(#,##0.00)", "money_total": "#,##0.00_);(#,##0.00)", "date": "yyyy-mm-dd",
@@ -38,11 +38,11 @@ def refresh(book=None) -> str:
         if name not in names:
             continue  # an optional report tab an older workbook does not have
         write_sheet(book.sheets[name], reports.sheets[name])
-    formula = stale_formula(contracts, reports.amount_total_cents)
-    if formula:
+    formula = stale_formula(contracts, settings, events, fx)
+    if formula:  # an array formula: its IFs and MATCHes work on whole ranges in every Excel version
         run_info = book.sheets["Run Info"]
-        run_info.range((13, 1)).value = "Reports vs Contracts"
-        run_info.range((13, 2)).formula = "=" + formula
+        run_info.range((STALE_ROW, 1)).value = "Reports vs inputs"
+        run_info.range((STALE_ROW, 2)).formula_array = "=" + formula
     chart = reports.chart
     if chart.periods:  # column chart: bookings, billings, revenue; line chart: backlog, deferred revenue
         last = column_letter(chart.first_col + chart.periods - 1)

@@ -59,7 +59,7 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None) -> RefreshRes
     reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at, fx_rows=fx)
     t2 = time.perf_counter()
     pkg = pk.Package(path)
-    write_reports(pkg, reports, contracts)
+    write_reports(pkg, reports, contracts, settings, events, fx)
     targets = [(path.with_name(f"{path.stem} - {suffix}.csv"), rows) for suffix, rows in reports.csv_files]
     for target, _ in targets:  # a read-only or open CSV export is refused before anything is written
         if target.exists():
@@ -75,7 +75,7 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None) -> RefreshRes
                          {"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2}, reports)
 
 
-def write_reports(pkg: pk.Package, reports: Reports, contracts) -> None:
+def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, events=None, fx=None) -> None:
     parts = pkg.sheet_parts()
     missing = [name for name in GENERATED_SHEETS if name not in parts and name not in OPTIONAL_REPORT_SHEETS]
     if missing:
@@ -88,13 +88,14 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts) -> None:
         report = reports.sheets[name]
         extra = None
         if name == "Run Info":
-            formula = stale_formula(contracts, reports.amount_total_cents)
-            if formula:
+            formula = stale_formula(contracts, settings, events, fx)
+            if formula:  # in the file, functions newer than Excel 2010 carry their _xlfn. prefix
+                formula = formula.replace("UNICODE(", "_xlfn.UNICODE(")
                 from xml.sax.saxutils import escape
                 r, c = RUN_INFO_STALE_CELL
-                extra = {(r, c): f'<c r="A{r}" s="{xf["subtitle"]}" t="inlineStr"><is><t>Reports vs Contracts'
+                extra = {(r, c): f'<c r="A{r}" s="{xf["subtitle"]}" t="inlineStr"><is><t>Reports vs inputs'
                                  f'</t></is></c>',
-                         (r, c + 1): f'<c r="B{r}" s="{xf["status_ok"]}" t="str"><f>{escape(formula)}</f>'
+                         (r, c + 1): f'<c r="B{r}" s="{xf["status_ok"]}" t="str"><f t="array" ref="B{r}">{escape(formula)}</f>'
                                      f'<v>Up to date</v></c>'}
         data, dim = pk.sheet_data_xml(report, xf, extra)
         part = parts[name]
