@@ -12,10 +12,12 @@ from pathlib import Path
 from ..core.errors import column_letter
 from ..files import csv_text
 from ..reports import MONEY, STALE_ROW
+from ..reports.layout import sheet_layout
 from .workflow import CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
 
 NUMBER_FORMATS = {MONEY: "#,##0.00_);(#,##0.00)", "money_total": "#,##0.00_);(#,##0.00)", "date": "yyyy-mm-dd",
                   "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0"}
+WRAPPED = {"header", "banner"}
 BOLD = {"title", "header", "money_total", "status_ok", "status_bad", "banner"}
 FILLS = {"header": (217, 225, 242), "status_ok": (198, 239, 206), "status_bad": (255, 199, 206),
          "banner": (192, 0, 0)}
@@ -102,5 +104,14 @@ def write_sheet(sheet, report) -> None:
                 col.font.bold = True
             if style in FILLS:
                 col.color = FILLS[style]
+            if style in WRAPPED:
+                col.wrap_text = True
     for address in report.merges:  # banners: one cell across the row, so their text is never cut
         sheet.range(address).merge()
+    layout = sheet_layout(report)  # the headless refresh's widths and heights
+    for c, width in layout.widths.items():
+        sheet.range((1, c)).column_width = width
+    for r, height in layout.heights.items():
+        sheet.range((r, 1)).row_height = height
+    for r, c in layout.wrapped:
+        sheet.range((r, c)).wrap_text = True

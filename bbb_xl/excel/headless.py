@@ -16,6 +16,7 @@ from ..reports import Reports
 from ..xlsx_reader import read_sheets
 from . import package as pk
 from ..reports import OPTIONAL_REPORT_SHEETS
+from ..reports.layout import sheet_layout
 from .workflow import CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
 
 RUN_INFO_STALE_CELL = (13, 1)
@@ -97,9 +98,11 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
                                  f'</t></is></c>',
                          (r, c + 1): f'<c r="B{r}" s="{xf["status_ok"]}" t="str"><f t="array" ref="B{r}">{escape(formula)}</f>'
                                      f'<v>Up to date</v></c>'}
-        data, dim = pk.sheet_data_xml(report, xf, extra)
+        layout = sheet_layout(report)
+        data, dim = pk.sheet_data_xml(report, xf, extra, layout)
         part = parts[name]
-        pkg.set(part, pk.replace_sheet_data(pkg.text(part), data, dim, report.merges))
+        xml = pk.replace_sheet_data(pkg.text(part), data, dim, report.merges)
+        pkg.set(part, pk.replace_cols(xml, layout.widths))
         if name == "Summary" and reports.chart.periods:
             for drawing in pkg.related(part, "drawing"):
                 for chart in pkg.related(drawing, "chart"):
