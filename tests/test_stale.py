@@ -1,5 +1,5 @@
-"""Run Info's STALE flag: one native array formula compares checksums of Contracts, Events, FX Rates and Settings
-with the values computed at refresh. Any single-cell edit of a number, a date, a choice (or a Settings value) flips
+"""Run Info's STALE flag: native formulas compare checksums of every column of Contracts, Events, FX Rates and
+Settings with the values computed at refresh. Any single-cell edit of a number, a date, a choice (or a Settings value) flips
 it to STALE; undoing the edit flips it back (evaluated by LibreOffice, the one spreadsheet engine on Linux)."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 import libreoffice as lo
 from bbb_xl.excel import headless, template
-from bbb_xl.excel.workflow import CONTRACTS, EVENTS, FX, SETTINGS, _tab_checksum, stale_formula
+from bbb_xl.excel.workflow import CONTRACTS, EVENTS, FX, SETTINGS, _column_checksums, stale_check
 from bbb_xl.sample import EVENT_COLUMNS, FX_COLUMNS, SAMPLE_SETTINGS, sample_contracts, sample_events
 
 D = dt.datetime
@@ -25,40 +25,40 @@ def small_book():
 
 
 def test_checksum_literals_are_computed_numbers_and_fixed_spellings():
-    """Input text never reaches the formula: its only string literals are the spellings and the two messages."""
+    """Input text never reaches the formulas: their only string literals are the spellings and the messages."""
     rows, events, fx = small_book()
     rows[1][1] = '=HYPERLINK("http://x","y")'
     rows[2][9] = 'monthly"),1,1)+("'
     settings = [["Setting", "Value", "Meaning"], ["Company name", '"&CALL("x")&"', ""], ["Period", "month", ""]]
-    formula = stale_formula(rows, settings, events, fx)
-    literals = set(re.findall(r'"([^"]*)"', formula))
+    check = stale_check(rows, settings, events, fx)
+    assert len(check.checks) == len(rows[0]) + len(events[0]) + len(fx[0]) + 3  # one cell per input column
     allowed = {" ", "", "-", "_", "Up to date"} | {f"STALE: {t} changed since the last refresh"
                                                    for t in (CONTRACTS, EVENTS, FX, SETTINGS)}
-    spellings = set(re.findall(r'\{("[^}]*)\}', formula))
-    for group in spellings:
-        allowed |= set(re.findall(r'"([^"]*)"', group))
-    assert literals <= allowed
-    assert "HYPERLINK" not in formula and "CALL" not in formula and "x" not in set(literals)
-    assert len(formula) < 8192  # Excel's limit on a formula's length
+    for formula in check.checks + [check.status]:
+        for group in re.findall(r'\{("[^}]*)\}', formula):
+            allowed |= set(re.findall(r'"([^"]*)"', group))
+    for formula in check.checks + [check.status]:
+        assert set(re.findall(r'"([^"]*)"', formula)) <= allowed, formula
+        assert "HYPERLINK" not in formula and "CALL" not in formula
+        assert len(formula) < 8192  # Excel's limit on a formula's length
+    assert check.status.startswith('IF(SUM($C$1:$C$15)>0,"STALE: Contracts changed since the last refresh"')
 
 
 def test_checksum_by_hand():
-    """Rows 1..3 of a three-column tab: weights MOD(row,7)+1 and MOD(column,5)+1 (A=2, B=3, C=4)."""
+    """Column by column, each cell weighted by its row, MOD(row,7)+1: rows 1, 2, 3 weigh 2, 3, 4."""
     rows = [["Currency", "Month", "Rate"], ["EUR", "2025-01", 1.0843], ["GBP", D(2025, 2, 1), 2]]
-    expr, total = _tab_checksum(FX, rows)
-    # numbers: column C has 4 decimals: row 2 (w 3) x C (w 4) x 10843 + row 3 (w 4) x C (4) x 20000;
-    # B3 is the date serial 45689 (2025-02-01): row 3 (4) x B (3) x 45689
-    numbers = 3 * 4 * 10843 + 4 * 4 * 20000 + 4 * 3 * 45689
-    # text lengths: row 1 (w 2): 8, 5, 4 chars in A, B, C; row 2 (w 3): "EUR" 3 in A, "2025-01" 7 in B;
-    # row 3 (w 4): "GBP" 3 in A
-    lengths = 2 * (2 * 8 + 3 * 5 + 4 * 4) + 3 * (2 * 3 + 3 * 7) + 4 * 2 * 3
-    # Currency codes, first 3 characters weighted 1, 2, 3 by position: header "Cur", "EUR", "GBP"
-    def code(t, n):
-        return sum(k * ord(c) for k, c in enumerate(t[:n], start=1))
-    currency = 2 * code("Currency", 3) + 3 * code("EUR", 3) + 4 * code("GBP", 3)
-    month = 2 * code("Month", 10) + 3 * code("2025-01", 10)
-    assert total == numbers + lengths + currency + month
-    assert "$A$1:$C$1003" in expr  # three rows read + the 1000-row margin
+    (a_expr, a), (b_expr, b), (c_expr, c) = _column_checksums(FX, rows)
+
+    def code(t, n):  # first n characters, UNICODE x position
+        return sum(k * ord(ch) for k, ch in enumerate(t[:n], start=1))
+    # A: text lengths 8, 3, 3 and the first 3 characters of each Currency
+    assert a == 2 * 8 + 3 * 3 + 4 * 3 + 2 * code("Currency", 3) + 3 * code("EUR", 3) + 4 * code("GBP", 3)
+    # B: lengths 5 and 7, the date serial 45689 (2025-02-01), and 10 characters of the text months
+    assert b == 2 * 5 + 3 * 7 + 4 * 45689 + 2 * code("Month", 10) + 3 * code("2025-01", 10)
+    # C: four decimals: 1.0843 -> 10843, 2 -> 20000; the header's length
+    assert c == 2 * 4 + 3 * 10843 + 4 * 20000
+    assert "ROUND('FX Rates'!$C$1:$C$1003*10000,0)" in c_expr  # three rows read + the 1000-row margin
+    assert "ROUND('FX Rates'!$B$1:$B$1003*1,0)" in b_expr and "MID('FX Rates'!$A$1:$A$1003,{1,2,3},1)" in a_expr
 
 
 EDITS = [  # (sheet, cell, new value, what it is)

@@ -13,7 +13,8 @@ from ..core.errors import column_letter
 from ..files import csv_text
 from ..reports import MONEY, STALE_ROW
 from ..reports.layout import sheet_layout
-from .workflow import CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
+from .workflow import (CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, STALE_CHECK_COLUMN, compute_reports,
+                       stale_check)
 
 NUMBER_FORMATS = {MONEY: "#,##0.00_);(#,##0.00)", "money_total": "#,##0.00_);(#,##0.00)", "date": "yyyy-mm-dd",
                   "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0"}
@@ -40,11 +41,14 @@ def refresh(book=None) -> str:
         if name not in names:
             continue  # an optional report tab an older workbook does not have
         write_sheet(book.sheets[name], reports.sheets[name])
-    formula = stale_formula(contracts, settings, events, fx)
-    if formula:  # an array formula: its IFs and MATCHes work on whole ranges in every Excel version
+    check = stale_check(contracts, settings, events, fx)
+    if check:  # checksum cells are array formulas: their IFs and MATCHes work on whole ranges in every Excel
         run_info = book.sheets["Run Info"]
         run_info.range((STALE_ROW, 1)).value = "Reports vs inputs"
-        run_info.range((STALE_ROW, 2)).formula_array = "=" + formula
+        run_info.range((STALE_ROW, 2)).formula = "=" + check.status
+        for i, formula in enumerate(check.checks, start=1):
+            run_info.range((i, STALE_CHECK_COLUMN)).formula_array = "=" + formula
+        run_info.range((1, STALE_CHECK_COLUMN)).column_width = 0  # hidden
     chart = reports.chart
     if chart.periods:  # column chart: bookings, billings, revenue; line chart: backlog, deferred revenue
         last = column_letter(chart.first_col + chart.periods - 1)

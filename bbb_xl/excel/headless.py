@@ -10,16 +10,18 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.errors import BBBError
+from xml.sax.saxutils import escape
+
+from ..core.errors import BBBError, column_letter
 from ..files import _use_defusedxml, check_xlsx_archive, csv_text, workbook_error
 from ..reports import Reports
 from ..xlsx_reader import read_sheets
 from . import package as pk
-from ..reports import OPTIONAL_REPORT_SHEETS
+from ..reports import OPTIONAL_REPORT_SHEETS, STALE_ROW
 from ..reports.layout import sheet_layout
-from .workflow import CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, stale_formula
+from .workflow import (CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, STALE_CHECK_COLUMN, compute_reports,
+                       stale_check)
 
-RUN_INFO_STALE_CELL = (13, 1)
 
 
 @dataclass
@@ -88,25 +90,33 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
             continue  # an optional report tab this (older) workbook does not have
         report = reports.sheets[name]
         extra = None
+        hidden = ()
         if name == "Run Info":
-            formula = stale_formula(contracts, settings, events, fx)
-            if formula:  # in the file, functions newer than Excel 2010 carry their _xlfn. prefix
-                formula = formula.replace("UNICODE(", "_xlfn.UNICODE(")
-                from xml.sax.saxutils import escape
-                r, c = RUN_INFO_STALE_CELL
-                extra = {(r, c): f'<c r="A{r}" s="{xf["subtitle"]}" t="inlineStr"><is><t>Reports vs inputs'
-                                 f'</t></is></c>',
-                         (r, c + 1): f'<c r="B{r}" s="{xf["status_ok"]}" t="str"><f t="array" ref="B{r}">{escape(formula)}</f>'
-                                     f'<v>Up to date</v></c>'}
+            check = stale_check(contracts, settings, events, fx)
+            if check:
+                extra, hidden = _stale_cells(check, xf), (STALE_CHECK_COLUMN,)
         layout = sheet_layout(report)
         data, dim = pk.sheet_data_xml(report, xf, extra, layout)
         part = parts[name]
         xml = pk.replace_sheet_data(pkg.text(part), data, dim, report.merges)
-        pkg.set(part, pk.replace_cols(xml, layout.widths))
+        pkg.set(part, pk.replace_cols(xml, layout.widths, hidden))
         if name == "Summary" and reports.chart.periods:
             for drawing in pkg.related(part, "drawing"):
                 for chart in pkg.related(drawing, "chart"):
                     pkg.set(chart, pk.patch_chart(pkg.text(chart), name, reports.chart, report))
+
+
+def _stale_cells(check, xf) -> dict:
+    """Run Info's STALE cells as raw <c> xml: the label, the status formula, the hidden checksum cells (array
+    formulas; in the file, functions newer than Excel 2010 carry their _xlfn. prefix)."""
+    r = STALE_ROW
+    col = column_letter(STALE_CHECK_COLUMN)
+    cells = {(r, 1): f'<c r="A{r}" s="{xf["subtitle"]}" t="inlineStr"><is><t>Reports vs inputs</t></is></c>',
+             (r, 2): f'<c r="B{r}" s="{xf["status_ok"]}" t="str"><f>{escape(check.status)}</f><v>Up to date</v></c>'}
+    for i, formula in enumerate(check.checks, start=1):
+        formula = escape(formula.replace("UNICODE(", "_xlfn.UNICODE("))
+        cells[(i, STALE_CHECK_COLUMN)] = f'<c r="{col}{i}"><f t="array" ref="{col}{i}">{formula}</f><v>0</v></c>'
+    return cells
 
 
 def _write_text_atomic(target: Path, text: str) -> None:

@@ -339,17 +339,18 @@ def replace_sheet_data(sheet_xml: str, data_xml: str, dimension: str, merges=())
     return sheet_xml
 
 
-def replace_cols(sheet_xml: str, widths: dict[int, float]) -> str:
-    """The sheet's <cols> (column widths) from the layout: runs of equal widths as one <col>."""
+def replace_cols(sheet_xml: str, widths: dict[int, float], hidden=()) -> str:
+    """The sheet's <cols> (column widths) from the layout: runs of equal widths as one <col>; hidden columns."""
     cols = []
+    widths = {**widths, **{c: 0 for c in hidden}}
     for c in sorted(widths):
         w = widths[c]
         if cols and cols[-1][1] == c - 1 and cols[-1][2] == w:
             cols[-1][1] = c
         else:
             cols.append([c, c, w])
-    xml = "<cols>" + "".join(f'<col min="{a}" max="{b}" width="{w:g}" customWidth="1"/>' for a, b, w in cols) \
-        + "</cols>" if cols else ""
+    xml = "<cols>" + "".join(f'<col min="{a}" max="{b}" width="{w:g}"' + (' hidden="1"' if w == 0 else "")
+                             + ' customWidth="1"/>' for a, b, w in cols) + "</cols>" if cols else ""
     sheet_xml, n = re.subn(r"<cols\b[^>]*?(?:/>|>.*?</cols>)", lambda _: xml, sheet_xml, count=1, flags=re.S)
     if not n and xml:
         i = re.search(r"<sheetData\b", sheet_xml).start()

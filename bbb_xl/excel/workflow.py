@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
 
 from ..core.errors import EXCEL_ERROR_CODES, column_letter, excel_error
 from ..core.periods import CALENDAR
@@ -97,15 +100,17 @@ def _not_refreshed(book, settings_problems) -> Reports:
     return Reports(sheets, [], ChartData(40, 2, 0, {}), status, 0, problems)
 
 
-# --- STALE: checksums of the input tabs, computed here at refresh and live by one native formula ------------------
-# Each input tab gets one integer checksum, the sum of exact integer terms (so float noise cannot flip it):
-#   numbers and date serials: row weight x column weight x ROUND(value x 10^d), d = the column's decimals (<= 6);
-#   choice columns: row weight x position of the normalized text in the fixed list of accepted spellings;
-#   every text cell: row weight x column weight x LEN; short code columns (Currency, FX Month, the Settings values):
-#   position-weighted UNICODE of their first characters.
-# The formula holds only these computed integers and the fixed spelling lists: no input text ever enters it.
+# --- STALE: checksums of the input tabs, computed here at refresh and live by native formulas ---------------------
+# Each column of an input tab gets one integer checksum, a sum of exact integer terms (float noise cannot flip it),
+# each weighted by its row (1..7):
+#   numbers and date serials: ROUND(value x 10^d), d = the column's decimals (<= 6); text: its LEN;
+#   choice columns (Recognition, Billing, Billing Timing, Event, Treatment): the position of the normalized text in
+#   the fixed list of accepted spellings (MATCH);
+#   Currency, FX Month and the Settings values: every one of their first characters (UNICODE x position).
+# A hidden Run Info cell per column compares its checksum with the value at refresh; the status cell sums them.
+# The formulas hold only these computed integers and the fixed spelling lists: no input text ever enters them.
 STALE_MARGIN = 1000  # rows below the last row read that the checksums still cover (rows appended later)
-_ROW_W, _COL_W = 7, 5  # weights 1..7 by row and 1..5 by column: a value moved to another cell changes the sum
+_ROW_W = 7  # weights 1..7 by row: a value moved to another row changes the sum
 _MAX_DECIMALS = 6
 _LIMIT = 10 ** 14  # every checksum stays an exact double and a 15-digit formula literal
 _CHOICES = {
@@ -130,20 +135,10 @@ def _number(value):
     return None
 
 
-def _text(value):
-    """Text as Excel's ISTEXT sees it: strings, but not the error values the readers hand over as text."""
-    return value if isinstance(value, str) and excel_error(value) is None else None
-
-
 def _scaled(number: float, d: int) -> int:
     """ROUND(number * 10^d, 0): half away from zero, on the decimal the user typed (repr)."""
     q = (Decimal(repr(number)) * (10 ** d)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return int(q)
-
-
-def _decimals(number: float) -> int:
-    exp = Decimal(repr(number)).normalize().as_tuple().exponent
-    return min(max(-exp, 0), _MAX_DECIMALS) if isinstance(exp, int) else 0
 
 
 def _normalized_choice(text: str) -> str:
@@ -160,89 +155,149 @@ def _sheet_ref(sheet: str) -> str:
     return sheet if sheet.isalnum() else "'" + sheet.replace("'", "''") + "'"
 
 
-def _checksum_terms(sheet: str, rows) -> list[tuple[str, int]]:
-    """(formula expression, value at refresh) of each term of one input tab's checksum."""
-    rows = [list(r) for r in rows or []]
+def _column_cells(values):
+    """One column's numeric cells (row indexes, numbers; dates as serials) and text cells (row indexes, LEN)."""
+    idx, nums, tidx, tlen = [], [], [], []
+    lengths: dict = {}
+    serials: dict = {}
+    for i, v in enumerate(values):
+        t = type(v)
+        if t is float:
+            if math.isfinite(v):
+                idx.append(i)
+                nums.append(v)
+        elif t is str:
+            n = lengths.get(v)
+            if n is None:
+                n = lengths[v] = -1 if excel_error(v) else _text_length(v)
+            if n >= 0:
+                tidx.append(i)
+                tlen.append(n)
+        elif t is dt.datetime:
+            n = serials.get(v)
+            if n is None:
+                n = serials[v] = _number(v)
+            idx.append(i)
+            nums.append(n)
+        elif v is None or t is bool or (t is int and v in EXCEL_ERROR_CODES):
+            continue
+        else:
+            n = _number(v)
+            if n is not None:
+                idx.append(i)
+                nums.append(n)
+    return (np.asarray(idx, dtype=np.int64), np.asarray(nums, dtype=np.float64), np.asarray(tidx, dtype=np.int64),
+            np.asarray(tlen, dtype=np.int64))
+
+
+def _column_texts(values) -> dict:
+    return {i: v for i, v in enumerate(values) if type(v) is str and excel_error(v) is None}
+
+
+def _decimals_of(nums: np.ndarray) -> int:
+    """The fewest decimals (<= 6) that write every number exactly (as typed: within float noise)."""
+    for d in range(_MAX_DECIMALS + 1):
+        scaled = nums * 10.0 ** d
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-7 * np.maximum(1.0, np.abs(scaled)) + 1e-9):
+            return d
+    return _MAX_DECIMALS
+
+
+def _round_scaled(nums: np.ndarray, d: int) -> np.ndarray:
+    """ROUND(number * 10^d, 0) per cell: half away from zero; cells within float noise of a half are decided on
+    the decimal the user typed (repr), as the spreadsheets do."""
+    scaled = nums * 10.0 ** d
+    out = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)
+    frac = np.abs(scaled) - np.floor(np.abs(scaled))
+    for k in np.flatnonzero(np.abs(frac - 0.5) < 1e-6):
+        out[k] = _scaled(float(nums[k]), d)
+    return out.astype(np.int64)
+
+
+def _text_length(text: str) -> int:
+    """LEN: UTF-16 code units."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _column_checksums(sheet: str, rows) -> list[tuple[str, int]]:
+    """(formula, value at refresh) of each column's checksum of one input tab: one cell per column, so an edit
+    recalculates only its own column's checksum (LibreOffice evaluates these arrays slowly)."""
+    rows = rows or []
     ncols = max((len(r) for r in rows), default=0)
     if ncols == 0:
         rows, ncols = [[None]], 1
-    last = len(rows) + STALE_MARGIN
+    n = len(rows)
+    last = n + STALE_MARGIN
     q = _sheet_ref(sheet)
-
-    def col_range(j):  # 0-based column
-        letter = column_letter(j + 1)
-        return f"{q}!${letter}$1:${letter}${last}"
-
-    block = f"{q}!$A$1:${column_letter(ncols)}${last}"
-    row_w = [r % _ROW_W + 1 for r in range(1, len(rows) + 1)]
-    col_w = [c % _COL_W + 1 for c in range(1, ncols + 1)]
-    cells = [(i, j, v) for i, row in enumerate(rows) for j, v in enumerate(row)]
-    # numbers: one decimal count per column, lowered if the sum could leave exact integers
-    numbers = [(i, j, n) for i, j, v in cells if (n := _number(v)) is not None]
-    decimals = [0] * ncols
-    for _, j, n in numbers:
-        decimals[j] = max(decimals[j], _decimals(n))
-    for j in range(ncols):
-        while decimals[j] and sum(abs(n) for _, jj, n in numbers if jj == j) * 10 ** decimals[j] * 35 \
-                > _LIMIT / ncols:
-            decimals[j] -= 1
-    total = sum(row_w[i] * col_w[j] * _scaled(n, decimals[j]) for i, j, n in numbers)
-    terms = []
-    weights = f"(MOD(ROW({block}),{_ROW_W})+1)*(MOD(COLUMN({block}),{_COL_W})+1)"
-    scale = "{" + ",".join(str(10 ** d) for d in decimals) + "}"
-    terms.append((f"SUMPRODUCT({weights}*IF(ISNUMBER({block}),ROUND({block}*{scale},0),0))", total))
-    # text lengths, every column
-    total = sum(row_w[i] * col_w[j] * len(_utf16(t)) for i, j, v in cells if (t := _text(v)) is not None)
-    terms.append((f"SUMPRODUCT({weights}*IF(ISTEXT({block}),LEN({block}),0))", total))
+    row_w = np.arange(1, n + 1, dtype=np.int64) % _ROW_W + 1
     header = [normalize_header(str(h)) if h is not None else "" for h in rows[0]]
-    # choice columns: the position of the spelling among the accepted ones (0: none of them)
-    for key, spellings in _CHOICES.get(sheet, {}).items():
-        if key not in header:
-            continue
-        j = header.index(key)
-        rng = col_range(j)
-        total = 0
-        for i, row in enumerate(rows):
-            t = _text(row[j]) if j < len(row) else None
-            norm = _normalized_choice(t) if t is not None else None
-            if norm in spellings:
-                total += row_w[i] * (spellings.index(norm) + 1)
-        listed = "{" + ",".join(f'"{s}"' for s in spellings) + "}"
-        terms.append((f'SUMPRODUCT((MOD(ROW({rng}),{_ROW_W})+1)*IFERROR(MATCH(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE('
-                      f'LOWER({rng})," ",""),"-",""),"_",""),{listed},0),0))', total))
-    # short codes and settings: every character counts (Period, Report start, Currency, FX Month)
-    for key, width in _CODE_TEXT.get(sheet, {}).items():
-        if key not in header:
-            continue
-        j = header.index(key)
-        rng = col_range(j)
-        total = 0
-        for i, row in enumerate(rows):
-            t = _text(row[j]) if j < len(row) else None
-            if t is not None:
-                total += row_w[i] * sum(k * u for k, u in enumerate(_utf16(t)[:width], start=1))
-        pos = "{" + ",".join(str(k) for k in range(1, width + 1)) + "}"
-        terms.append((f"SUMPRODUCT((MOD(ROW({rng}),{_ROW_W})+1)*IF(ISTEXT({rng}),IFERROR(UNICODE(MID({rng},{pos},"
-                      f"1)),0)*{pos},0))", total))
-    return terms
+    choices = {header.index(k): v for k, v in _CHOICES.get(sheet, {}).items() if k in header}
+    codes = {header.index(k): v for k, v in _CODE_TEXT.get(sheet, {}).items() if k in header}
+    out = []
+    for j in range(ncols):
+        values = [r[j] if j < len(r) else None for r in rows]
+        idx, nums, tidx, tlen = _column_cells(values)
+        rng = f"{q}!${column_letter(j + 1)}$1:${column_letter(j + 1)}${last}"
+        w = f"(MOD(ROW({rng}),{_ROW_W})+1)"
+        # numbers and dates to the column's decimals (lowered while the sum could leave exact integers); text: LEN
+        d = _decimals_of(nums) if nums.size else 0
+        while d and float(np.abs(nums).sum()) * _ROW_W * 10 ** d > _LIMIT:
+            d -= 1
+        total = int((row_w[idx] * _round_scaled(nums, d)).sum()) if nums.size else 0
+        total += int((row_w[tidx] * tlen).sum())
+        terms = [f"SUMPRODUCT({w}*IF(ISNUMBER({rng}),ROUND({rng}*{10 ** d},0),IF(ISTEXT({rng}),LEN({rng}),0)))"]
+        texts = _column_texts(values) if j in choices or j in codes else {}
+        if j in choices:  # the position of the spelling among the accepted ones (0: none of them)
+            spellings = choices[j]
+            position = {s: k for k, s in enumerate(spellings, start=1)}
+            memo: dict = {}
+            for i, t in texts.items():
+                if t not in memo:
+                    memo[t] = position.get(_normalized_choice(t), 0)
+                total += int(row_w[i]) * memo[t]
+            listed = "{" + ",".join(f'"{s}"' for s in spellings) + "}"
+            terms.append(f'SUMPRODUCT({w}*IFERROR(MATCH(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(LOWER({rng})," ",""),'
+                         f'"-",""),"_",""),{listed},0),0))')
+        if j in codes:  # short codes and settings: every character counts (Period, Report start, Currency)
+            width = codes[j]
+            memo = {}
+            for i, t in texts.items():
+                if t not in memo:
+                    memo[t] = sum(k * u for k, u in enumerate(_utf16(t)[:width], start=1))
+                total += int(row_w[i]) * memo[t]
+            pos = "{" + ",".join(str(k) for k in range(1, width + 1)) + "}"
+            terms.append(f"SUMPRODUCT({w}*IF(ISTEXT({rng}),IFERROR(UNICODE(MID({rng},{pos},1)),0)*{pos},0))")
+        out.append(("+".join(terms), total))
+    return out
 
 
-def _tab_checksum(sheet: str, rows) -> tuple[str, int]:
-    """(formula expression, value at refresh) of one input tab's checksum: the sum of its terms."""
-    terms = _checksum_terms(sheet, rows)
-    return "+".join(e for e, _ in terms), sum(v for _, v in terms)
+@dataclass
+class StaleCheck:
+    """Run Info's STALE check: one hidden checksum cell per input column (array formulas, 0 while the column is
+    as refreshed, 1 once it changed) and the status formula over them."""
+
+    checks: list  # formulas of the checksum cells, top to bottom from row 1 of CHECK_COLUMN
+    status: str  # formula of the status cell
 
 
-def stale_formula(contract_rows, settings_rows=None, event_rows=None, fx_rows=None) -> str | None:
-    """Native array formula for Run Info: "Up to date" while the checksums of Contracts, Events, FX Rates and
-    Settings equal the ones at refresh, else STALE naming the first changed tab."""
+STALE_CHECK_COLUMN = 3  # Run Info column C, hidden
+
+
+def stale_check(contract_rows, settings_rows=None, event_rows=None, fx_rows=None) -> StaleCheck | None:
+    """The STALE check of the input tabs as read at refresh: "Up to date" while every column's checksum equals
+    its value at refresh, else STALE naming the first changed tab."""
     if not contract_rows:
         return None
-    out = '"Up to date"'
     tabs = [(CONTRACTS, contract_rows), (EVENTS, event_rows), (FX, fx_rows), (SETTINGS, settings_rows)]
-    for sheet, rows in reversed(tabs):
+    checks, spans = [], []
+    for sheet, rows in tabs:
         if rows is None:
             continue  # a tab this workbook does not have
-        expr, value = _tab_checksum(sheet, rows)
-        out = f'IF({expr}<>{value},"STALE: {sheet} changed since the last refresh",{out})'
-    return out
+        first = len(checks) + 1
+        checks += [f"IF({expr}={value},0,1)" for expr, value in _column_checksums(sheet, rows)]
+        spans.append((sheet, first, len(checks)))
+    col = column_letter(STALE_CHECK_COLUMN)
+    status = '"Up to date"'
+    for sheet, first, last in reversed(spans):
+        status = f'IF(SUM(${col}${first}:${col}${last})>0,"STALE: {sheet} changed since the last refresh",{status})'
+    return StaleCheck(checks, status)
