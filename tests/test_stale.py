@@ -32,7 +32,7 @@ def test_checksum_literals_are_computed_numbers_and_fixed_spellings():
     settings = [["Setting", "Value", "Meaning"], ["Company name", '"&CALL("x")&"', ""], ["Period", "month", ""]]
     check = stale_check(rows, settings, events, fx)
     assert len(check.checks) == len(rows[0]) + len(events[0]) + len(fx[0]) + 3  # one cell per input column
-    allowed = {" ", "", "-", "_", "Up to date"} | {f"STALE: {t} changed since the last refresh"
+    allowed = {" ", "", "-", "_", "Up to date", "changed"} | {f"STALE: {t} changed since the last refresh"
                                                    for t in (CONTRACTS, EVENTS, FX, SETTINGS)}
     for formula in check.checks + [check.status]:
         for group in re.findall(r'\{("[^}]*)\}', formula):
@@ -41,7 +41,8 @@ def test_checksum_literals_are_computed_numbers_and_fixed_spellings():
         assert set(re.findall(r'"([^"]*)"', formula)) <= allowed, formula
         assert "HYPERLINK" not in formula and "CALL" not in formula
         assert len(formula) < 8192  # Excel's limit on a formula's length
-    assert check.status.startswith('IF(SUM($C$1:$C$15)>0,"STALE: Contracts changed since the last refresh"')
+    assert check.status.startswith('IF(COUNTIF($C$1:$C$15,"changed")>0,"STALE: Contracts changed since the last '
+                                   'refresh"')
 
 
 def test_checksum_by_hand():

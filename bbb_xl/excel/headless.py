@@ -9,7 +9,6 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from xml.sax.saxutils import escape
 
 from ..core.errors import BBBError, column_letter
@@ -21,7 +20,6 @@ from ..reports import OPTIONAL_REPORT_SHEETS, STALE_ROW
 from ..reports.layout import sheet_layout
 from .workflow import (CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, STALE_CHECK_COLUMN, compute_reports,
                        stale_check)
-
 
 
 @dataclass
@@ -115,7 +113,8 @@ def _stale_cells(check, xf) -> dict:
              (r, 2): f'<c r="B{r}" s="{xf["status_ok"]}" t="str"><f>{escape(check.status)}</f><v>Up to date</v></c>'}
     for i, formula in enumerate(check.checks, start=1):
         formula = escape(formula.replace("UNICODE(", "_xlfn.UNICODE("))
-        cells[(i, STALE_CHECK_COLUMN)] = f'<c r="{col}{i}"><f t="array" ref="{col}{i}">{formula}</f><v>0</v></c>'
+        cells[(i, STALE_CHECK_COLUMN)] = (f'<c r="{col}{i}" t="str"><f t="array" ref="{col}{i}">{formula}</f>'
+                                          f'<v></v></c>')
     return cells
 
 

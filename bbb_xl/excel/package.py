@@ -341,16 +341,15 @@ def replace_sheet_data(sheet_xml: str, data_xml: str, dimension: str, merges=())
 
 def replace_cols(sheet_xml: str, widths: dict[int, float], hidden=()) -> str:
     """The sheet's <cols> (column widths) from the layout: runs of equal widths as one <col>; hidden columns."""
-    cols = []
-    widths = {**widths, **{c: 0 for c in hidden}}
-    for c in sorted(widths):
-        w = widths[c]
-        if cols and cols[-1][1] == c - 1 and cols[-1][2] == w:
+    cols = []  # [first, last, width, hidden]
+    for c in sorted(set(widths) | set(hidden)):
+        w, h = widths.get(c, 10.0), c in hidden  # a hidden column keeps a width: LibreOffice prints a 0-wide one
+        if cols and cols[-1][1] == c - 1 and cols[-1][2:] == [w, h]:
             cols[-1][1] = c
         else:
-            cols.append([c, c, w])
-    xml = "<cols>" + "".join(f'<col min="{a}" max="{b}" width="{w:g}"' + (' hidden="1"' if w == 0 else "")
-                             + ' customWidth="1"/>' for a, b, w in cols) + "</cols>" if cols else ""
+            cols.append([c, c, w, h])
+    xml = "<cols>" + "".join(f'<col min="{a}" max="{b}" width="{w:g}"' + (' hidden="1"' if h else "")
+                             + ' customWidth="1"/>' for a, b, w, h in cols) + "</cols>" if cols else ""
     sheet_xml, n = re.subn(r"<cols\b[^>]*?(?:/>|>.*?</cols>)", lambda _: xml, sheet_xml, count=1, flags=re.S)
     if not n and xml:
         i = re.search(r"<sheetData\b", sheet_xml).start()

@@ -273,8 +273,9 @@ def _column_checksums(sheet: str, rows) -> list[tuple[str, int]]:
 
 @dataclass
 class StaleCheck:
-    """Run Info's STALE check: one hidden checksum cell per input column (array formulas, 0 while the column is
-    as refreshed, 1 once it changed) and the status formula over them."""
+    """Run Info's STALE check: one hidden checksum cell per input column (array formulas, empty text while the
+    column is as refreshed, "changed" once it changed: text, so a hidden cell never prints as ###) and the status
+    formula over them."""
 
     checks: list  # formulas of the checksum cells, top to bottom from row 1 of CHECK_COLUMN
     status: str  # formula of the status cell
@@ -294,10 +295,11 @@ def stale_check(contract_rows, settings_rows=None, event_rows=None, fx_rows=None
         if rows is None:
             continue  # a tab this workbook does not have
         first = len(checks) + 1
-        checks += [f"IF({expr}={value},0,1)" for expr, value in _column_checksums(sheet, rows)]
+        checks += [f'IF({expr}={value},"","changed")' for expr, value in _column_checksums(sheet, rows)]
         spans.append((sheet, first, len(checks)))
     col = column_letter(STALE_CHECK_COLUMN)
     status = '"Up to date"'
     for sheet, first, last in reversed(spans):
-        status = f'IF(SUM(${col}${first}:${col}${last})>0,"STALE: {sheet} changed since the last refresh",{status})'
+        status = (f'IF(COUNTIF(${col}${first}:${col}${last},"changed")>0,"STALE: {sheet} changed since the last '
+                  f'refresh",{status})')
     return StaleCheck(checks, status)

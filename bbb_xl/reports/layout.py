@@ -49,11 +49,10 @@ def cell_width(value, style: str) -> int:
         return 0
     if style in (MONEY, "money_total") and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return money_width(value)
-    if isinstance(value, (dt.datetime,)) or style == "stamp":
-        return 19 if isinstance(value, dt.datetime) and (value.hour or value.minute or value.second) \
-            or style == "stamp" else 10
+    if style == "stamp":
+        return 19  # yyyy-mm-dd hh:mm:ss
     if isinstance(value, dt.date):
-        return 10
+        return 10  # yyyy-mm-dd
     if isinstance(value, bool):
         return 5
     if isinstance(value, (int, np.integer)):
