@@ -71,16 +71,17 @@ def _lines(length: int, width: float) -> int:
 
 
 def sheet_layout(report: SheetReport, cap: int = TEXT_CAP) -> Layout:
-    # cells per row: a text alone in its row (a note, a Start here line) runs over the empty cells beside it
-    filled: dict[int, int] = {}
+    # a title, or a subtitle alone in its row (a note under the title), runs over the empty cells beside it
+    filled: dict[int, set] = {}  # row -> columns with a value (two are enough to know it is not alone)
     for b in report.blocks:
         if isinstance(b.values, np.ndarray):
+            cols = set(range(b.col, b.col + min(b.width, 2)))
             for i in range(b.values.shape[0]):
-                filled[b.row + i] = filled.get(b.row + i, 0) + b.values.shape[1]
+                filled.setdefault(b.row + i, set()).update(cols)
         else:
             for i, row in enumerate(b.values):
-                n = sum(1 for v in row if v is not None and v != "")
-                filled[b.row + i] = filled.get(b.row + i, 0) + n
+                filled.setdefault(b.row + i, set()).update(
+                    b.col + j for j, v in enumerate(row) if v is not None and v != "")
     need: dict[int, float] = {}  # column -> characters its figures and sized text need
     texts = []  # (row, col, length, bold) of text cells that may wrap
     headers = []  # (row, col, length, longest word)
@@ -108,7 +109,7 @@ def sheet_layout(report: SheetReport, cap: int = TEXT_CAP) -> Layout:
                 elif style == "header":
                     words = max((len(w) for w in str(v).split()), default=0)
                     headers.append((r, c, n * bold, words * bold))
-                elif filled.get(r, 0) > 1:
+                elif style != "subtitle" or len(filled.get(r, ())) > 1:
                     texts.append((r, c, n * bold))
     for r, c, n in texts:
         need[c] = max(need.get(c, 0), min(n, cap))
