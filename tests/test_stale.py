@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import numpy as np
 import pytest
 
 import libreoffice as lo
@@ -60,6 +61,16 @@ def test_checksum_by_hand():
     assert c == 2 * 4 + 3 * 10843 + 4 * 20000
     assert "ROUND('FX Rates'!$C$1:$C$1003*10000,0)" in c_expr  # three rows read + the 1000-row margin
     assert "ROUND('FX Rates'!$B$1:$B$1003*1,0)" in b_expr and "MID('FX Rates'!$A$1:$A$1003,{1,2,3},1)" in a_expr
+
+
+def test_dates_from_excel_with_a_time_zone_and_numpy_numbers_checksum_alike():
+    """pywin32 hands dates over time-zone aware; numpy numbers are numbers: same checksums as plain values."""
+    plain = [["Date", "Amount"], [D(2026, 1, 31), 1500.25], [D(1900, 1, 1), 3.0]]
+    other = [["Date", "Amount"], [D(2026, 1, 31, tzinfo=dt.timezone.utc), np.float64(1500.25)],
+             [D(1900, 1, 1), np.int64(3)]]
+    assert _column_checksums(EVENTS, plain) == _column_checksums(EVENTS, other)
+    # 2026-01-31 is serial 46053 (row 2, weight 3); 1900-01-01 is serial 1 (row 3, weight 4); header length 4
+    assert _column_checksums(EVENTS, plain)[0][1] == 2 * 4 + 3 * 46053 + 4 * 1
 
 
 EDITS = [  # (sheet, cell, new value, what it is)

@@ -127,10 +127,13 @@ def _number(value):
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, dt.datetime):
-        return (value - _EPOCH).total_seconds() / 86400 - (1 if value < dt.datetime(1900, 3, 1) else 0)  # 1900 leap bug
+        value = value.replace(tzinfo=None)  # Excel's dates have no time zone (pywin32 hands them over with one)
+        leap_bug = 1 if value < dt.datetime(1900, 3, 1) else 0  # Excel's 1900-02-29 shifts the first two months
+        return (value - _EPOCH).total_seconds() / 86400 - leap_bug
     if isinstance(value, dt.date):
         return _number(dt.datetime(value.year, value.month, value.day))
-    if isinstance(value, (int, float)) and not (type(value) is int and value in EXCEL_ERROR_CODES):
+    if isinstance(value, (int, float, np.integer, np.floating)) and not (type(value) is int
+                                                                       and value in EXCEL_ERROR_CODES):
         return float(value) if math.isfinite(value) else None
     return None
 
