@@ -45,7 +45,9 @@ def _matrix_width(values: np.ndarray, j: int, style: str) -> int:
 
 def cell_width(value, style: str) -> int:
     """Characters a cell shows in its style's number format (text: its length)."""
-    if value is None or value == "":
+    if type(value) is str:
+        return len(value) if "\n" not in value else max(len(line) for line in value.split("\n"))
+    if value is None:
         return 0
     if style in (MONEY, "money_total") and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return money_width(value)
@@ -72,16 +74,14 @@ def _lines(length: int, width: float) -> int:
 
 def sheet_layout(report: SheetReport, cap: int = TEXT_CAP) -> Layout:
     # a title, or a subtitle alone in its row (a note under the title), runs over the empty cells beside it
-    filled: dict[int, set] = {}  # row -> columns with a value (two are enough to know it is not alone)
+    subtitled = {b.row + i for b in report.blocks if isinstance(b.values, list)
+                 and "subtitle" in ([b.styles] if isinstance(b.styles, str) else b.styles)
+                 for i in range(len(b.values))}
+    filled: dict[int, set] = {}  # row of a subtitle -> columns with a value (two: it is not alone)
     for b in report.blocks:
-        if isinstance(b.values, np.ndarray):
-            cols = set(range(b.col, b.col + min(b.width, 2)))
-            for i in range(b.values.shape[0]):
-                filled.setdefault(b.row + i, set()).update(cols)
-        else:
-            for i, row in enumerate(b.values):
-                filled.setdefault(b.row + i, set()).update(
-                    b.col + j for j, v in enumerate(row) if v is not None and v != "")
+        for r in subtitled.intersection(range(b.row, b.row + b.height)):
+            row = b.values[r - b.row]
+            filled.setdefault(r, set()).update(b.col + j for j, v in enumerate(row) if v is not None and v != "")
     need: dict[int, float] = {}  # column -> characters its figures and sized text need
     texts = []  # (row, col, length, bold) of text cells that may wrap
     headers = []  # (row, col, length, longest word)
@@ -93,18 +93,19 @@ def sheet_layout(report: SheetReport, cap: int = TEXT_CAP) -> Layout:
                 w = _matrix_width(values, j, style) * (1.05 if style in BOLD else 1.0)
                 need[b.col + j] = max(need.get(b.col + j, 0), w)
             continue
+        styles = [b.style_of(j) for j in range(b.width)]
         for i, row in enumerate(values):
             r = b.row + i
             for j, v in enumerate(row):
                 if v is None or v == "":
                     continue
-                style = b.style_of(j)
-                c = b.col + j
+                style = styles[j]
                 if style in _FREE or style == "banner":
                     continue
+                c = b.col + j
                 n = cell_width(v, style)
                 bold = 1.05 if style in BOLD else 1.0
-                if style in _NUMBER or not isinstance(v, str):
+                if style in _NUMBER or type(v) is not str:
                     need[c] = max(need.get(c, 0), n * bold)
                 elif style == "header":
                     words = max((len(w) for w in str(v).split()), default=0)
