@@ -114,6 +114,32 @@ def test_charts_follow_a_change_in_the_number_of_periods(books, tmp_path):
     assert pk.patch_chart(patched, "Summary", q8.reports.chart, q8.reports.sheets["Summary"]) == patched
 
 
+def chart_extents(path):
+    """(left, right) in pixels of each chart on Summary, on the sheet's column widths."""
+    pkg = pk.Package(path)
+    part = pkg.sheet_parts()["Summary"]
+    widths = pk.column_widths(pkg.text(part))
+
+    def x(col, off):
+        return sum(pk._column_pixels(widths.get(c)) for c in range(1, col + 1)) + off / 9525
+    out = []
+    for drawing in pkg.related(part, "drawing"):
+        for anchor in re.findall(r"<xdr:twoCellAnchor\b.*?</xdr:twoCellAnchor>", pkg.text(drawing), re.S):
+            cols = [int(v) for v in re.findall(r"<xdr:col>(\d+)</xdr:col>", anchor)]
+            offs = [int(v) for v in re.findall(r"<xdr:colOff>(\d+)</xdr:colOff>", anchor)]
+            out.append((x(cols[0], offs[0]), x(cols[1], offs[1])))
+    return out
+
+
+def test_charts_keep_their_size_whatever_the_column_widths(books):
+    """Columns under the charts are as wide as the figures need (3 years: narrow, 60 months: wide); the charts
+    keep the template's size (600 pixels: 1.25 x 480) and never overlap."""
+    extents = {name: chart_extents(path) for name, (path, _) in books.items()}
+    for name, ((l1, r1), (l2, r2)) in extents.items():
+        assert abs((r1 - l1) - 600) <= 1 and abs((r2 - l2) - 600) <= 1, (name, extents[name])
+        assert l2 >= r1, name
+
+
 def test_report_sheets_get_the_layout_widths(books):
     path, result = books["m24"]
     pkg = pk.Package(path)

@@ -96,10 +96,17 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
         layout = sheet_layout(report)
         data, dim = pk.sheet_data_xml(report, xf, extra, layout)
         part = parts[name]
+        old_widths = pk.column_widths(pkg.text(part))
         xml = pk.replace_sheet_data(pkg.text(part), data, dim, report.merges)
         pkg.set(part, pk.replace_cols(xml, layout.widths, hidden))
-        if name == "Summary" and reports.chart.periods:
-            for drawing in pkg.related(part, "drawing"):
+        for drawing in pkg.related(part, "drawing"):  # charts keep their size on the new column widths
+            if drawing not in pkg.parts:
+                continue
+            if drawing.endswith(".xml"):
+                new = pk.reanchor_charts(pkg.text(drawing), old_widths, pk.column_widths(pkg.text(part)))
+                if new != pkg.text(drawing):
+                    pkg.set(drawing, new)
+            if name == "Summary" and reports.chart.periods:
                 for chart in pkg.related(drawing, "chart"):
                     pkg.set(chart, pk.patch_chart(pkg.text(chart), name, reports.chart, report))
 

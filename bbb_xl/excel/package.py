@@ -95,7 +95,10 @@ class Package:
             attrs = m.group(1)
             if re.search(r'Type="[^"]*/' + kind + '"', attrs):
                 target = re.search(r'Target="([^"]+)"', attrs).group(1)
-                out.append(posixpath.normpath(posixpath.join(posixpath.dirname(part), target)))
+                if target.startswith("/"):  # absolute from the package root (openpyxl writes these)
+                    out.append(posixpath.normpath(target.lstrip("/")))
+                else:
+                    out.append(posixpath.normpath(posixpath.join(posixpath.dirname(part), target)))
         return out
 
     def save_atomic(self, target: str | os.PathLike | None = None) -> None:
@@ -355,6 +358,61 @@ def replace_cols(sheet_xml: str, widths: dict[int, float], hidden=()) -> str:
         i = re.search(r"<sheetData\b", sheet_xml).start()
         sheet_xml = sheet_xml[:i] + xml + sheet_xml[i:]
     return sheet_xml
+
+
+def column_widths(sheet_xml: str, last: int = 256) -> dict[int, float]:
+    """Widths of a sheet's <cols> (columns up to `last`)."""
+    out = {}
+    for m in re.finditer(r"<col\b([^>]*)/>", sheet_xml):
+        attrs = m.group(1)
+        lo, hi, w = (re.search(rf'\b{k}="([^"]+)"', attrs) for k in ("min", "max", "width"))
+        if lo and hi and w:
+            for c in range(int(lo.group(1)), min(int(hi.group(1)), last) + 1):
+                out[c] = float(w.group(1))
+    return out
+
+
+_EMU_PER_PIXEL = 9525
+
+
+def _column_pixels(width: float | None) -> int:
+    """Excel's pixels of a column `width` wide (Calibri 11: 7-pixel digits); a column without a width: 64."""
+    return 64 if width is None else int(((256 * width + int(128 / 7)) / 256) * 7)
+
+
+def reanchor_charts(drawing_xml: str, old_widths: dict, new_widths: dict) -> str:
+    """Charts keep their size when the columns under them change width; a chart that would now overlap the one
+    before it in the same rows starts where that one ends."""
+    def x_of(widths, col, off):
+        return sum(_column_pixels(widths.get(c)) for c in range(1, col + 1)) + off / _EMU_PER_PIXEL
+
+    def cell_of(widths, x):
+        col = 0
+        while x >= (w := _column_pixels(widths.get(col + 1))) and col < 16383:
+            x -= w
+            col += 1
+        return col, int(round(x * _EMU_PER_PIXEL))
+
+    placed = []  # (first row, last row, right edge in pixels)
+
+    def patch(m):
+        anchor = m.group(0)
+        if "<xdr:graphicFrame" not in anchor:
+            return anchor
+        nums = {k: [int(v) for v in re.findall(rf"<xdr:{k}>(-?\d+)</xdr:{k}>", anchor)]
+                for k in ("col", "colOff", "row")}
+        (fc, tc), (fo, to), (fr, tr) = nums["col"], nums["colOff"], nums["row"]
+        width = x_of(old_widths, tc, to) - x_of(old_widths, fc, fo)
+        left = x_of(new_widths, fc, fo)
+        for r0, r1, right in placed:
+            if r0 <= tr and fr <= r1 and left < right:
+                left = right
+        placed.append((fr, tr, left + width))
+        (fc, fo), (tc, to) = cell_of(new_widths, left), cell_of(new_widths, left + width)
+        anchor = re.sub(r"(<xdr:from><xdr:col>)-?\d+(</xdr:col><xdr:colOff>)-?\d+", rf"\g<1>{fc}\g<2>{fo}", anchor)
+        return re.sub(r"(<xdr:to><xdr:col>)-?\d+(</xdr:col><xdr:colOff>)-?\d+", rf"\g<1>{tc}\g<2>{to}", anchor)
+
+    return re.sub(r"<xdr:twoCellAnchor\b.*?</xdr:twoCellAnchor>", patch, drawing_xml, flags=re.S)
 
 
 # --- charts -------------------------------------------------------------------------------------------------------
