@@ -11,12 +11,14 @@ from pathlib import Path
 
 from ..core.errors import column_letter
 from ..files import csv_text
-from ..reports import MONEY
-from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, \
-    last_refresh_version, stale_formula
+from ..reports import MONEY, STALE_ROW
+from ..reports.layout import sheet_layout
+from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, STALE_CHECK_COLUMN,
+                       compute_reports, last_refresh_version, stale_check)
 
 NUMBER_FORMATS = {MONEY: "#,##0.00_);(#,##0.00)", "money_total": "#,##0.00_);(#,##0.00)", "date": "yyyy-mm-dd",
                   "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0"}
+WRAPPED = {"header", "banner"}
 BOLD = {"title", "header", "money_total", "status_ok", "status_bad", "banner"}
 FILLS = {"header": (217, 225, 242), "status_ok": (198, 239, 206), "status_bad": (255, 199, 206),
          "banner": (192, 0, 0)}
@@ -44,11 +46,14 @@ def refresh(book=None) -> str:
         if name not in names:
             continue  # an optional report tab an older workbook does not have
         write_sheet(book.sheets[name], reports.sheets[name])
-    formula = stale_formula(contracts, reports.amount_total_cents)
-    if formula:
+    check = stale_check(contracts, settings, events, fx)
+    if check:  # checksum cells are array formulas: their IFs and MATCHes work on whole ranges in every Excel
         run_info = book.sheets["Run Info"]
-        run_info.range((13, 1)).value = "Reports vs Contracts"
-        run_info.range((13, 2)).formula = "=" + formula
+        run_info.range((STALE_ROW, 1)).value = "Reports vs inputs"
+        run_info.range((STALE_ROW, 2)).formula = "=" + check.status
+        for i, formula in enumerate(check.checks, start=1):
+            run_info.range((i, STALE_CHECK_COLUMN)).formula_array = "=" + formula
+        run_info.range((1, STALE_CHECK_COLUMN)).column_width = 0  # hidden
     chart = reports.chart
     if chart.periods:  # column chart: bookings, billings, revenue; line chart: backlog, deferred revenue
         last = column_letter(chart.first_col + chart.periods - 1)
@@ -120,8 +125,17 @@ def write_sheet(sheet, report) -> None:
                 col.font.bold = True
             if style in FILLS:
                 col.color = FILLS[style]
+            if style in WRAPPED:
+                col.wrap_text = True
     for address in report.merges:  # banners: one cell across the row, so their text is never cut
         sheet.range(address).merge()
+    layout = sheet_layout(report)  # the headless refresh's widths and heights
+    for c, width in layout.widths.items():
+        sheet.range((1, c)).column_width = width
+    for r, height in layout.heights.items():
+        sheet.range((r, 1)).row_height = height
+    for r, c in layout.wrapped:
+        sheet.range((r, c)).wrap_text = True
 
 
 def clear_sample(book=None) -> str:

@@ -9,18 +9,18 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import escape
 
-from ..core.errors import BBBError, errors_only
+from ..core.errors import BBBError, column_letter, errors_only
 from ..files import _use_defusedxml, check_xlsx_archive, csv_text, workbook_error
 from ..reports import Reports
 from ..xlsx_reader import read_sheets
 from . import package as pk
-from ..reports import OPTIONAL_REPORT_SHEETS
+from ..reports import OPTIONAL_REPORT_SHEETS, STALE_ROW
+from ..reports.layout import sheet_layout
 from .upgrade import upgrade_package
-from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, compute_reports, \
-    last_refresh_version, stale_formula
-
-RUN_INFO_STALE_CELL = (13, 1)
+from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, STALE_CHECK_COLUMN,
+                       compute_reports, last_refresh_version, stale_check)
 
 
 @dataclass
@@ -82,7 +82,7 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
                               previous_version=previous)
     t2 = time.perf_counter()
     note("write", f"{len(GENERATED_SHEETS)} report tabs")
-    write_reports(pkg, reports, contracts)
+    write_reports(pkg, reports, contracts, settings, events, fx)
     targets = [(path.with_name(f"{path.stem} - {suffix}.csv"), rows) for suffix, rows in reports.csv_files]
     for target, _ in targets:  # a read-only or open CSV export is refused before anything is written
         if target.exists():
@@ -108,7 +108,7 @@ def _require_usable_settings(settings_rows) -> None:
                                                  "the report tabs are as they were")])
 
 
-def write_reports(pkg: pk.Package, reports: Reports, contracts) -> None:
+def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, events=None, fx=None) -> None:
     parts = pkg.sheet_parts()
     missing = [name for name in GENERATED_SHEETS if name not in parts and name not in OPTIONAL_REPORT_SHEETS]
     if missing:
@@ -120,22 +120,41 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts) -> None:
             continue  # an optional report tab this (older) workbook does not have
         report = reports.sheets[name]
         extra = None
+        hidden = ()
         if name == "Run Info":
-            formula = stale_formula(contracts, reports.amount_total_cents)
-            if formula:
-                from xml.sax.saxutils import escape
-                r, c = RUN_INFO_STALE_CELL
-                extra = {(r, c): f'<c r="A{r}" s="{xf["subtitle"]}" t="inlineStr"><is><t>Reports vs Contracts'
-                                 f'</t></is></c>',
-                         (r, c + 1): f'<c r="B{r}" s="{xf["status_ok"]}" t="str"><f>{escape(formula)}</f>'
-                                     f'<v>Up to date</v></c>'}
-        data, dim = pk.sheet_data_xml(report, xf, extra)
+            check = stale_check(contracts, settings, events, fx)
+            if check:
+                extra, hidden = _stale_cells(check, xf), (STALE_CHECK_COLUMN,)
+        layout = sheet_layout(report)
+        data, dim = pk.sheet_data_xml(report, xf, extra, layout)
         part = parts[name]
-        pkg.set(part, pk.replace_sheet_data(pkg.text(part), data, dim, report.merges))
-        if name == "Summary" and reports.chart.periods:
-            for drawing in pkg.related(part, "drawing"):
+        old_widths = pk.column_widths(pkg.text(part))
+        xml = pk.replace_sheet_data(pkg.text(part), data, dim, report.merges)
+        pkg.set(part, pk.replace_cols(xml, layout.widths, hidden))
+        for drawing in pkg.related(part, "drawing"):  # charts keep their size on the new column widths
+            if drawing not in pkg.parts:
+                continue
+            if drawing.endswith(".xml"):
+                new = pk.reanchor_charts(pkg.text(drawing), old_widths, pk.column_widths(pkg.text(part)))
+                if new != pkg.text(drawing):
+                    pkg.set(drawing, new)
+            if name == "Summary" and reports.chart.periods:
                 for chart in pkg.related(drawing, "chart"):
                     pkg.set(chart, pk.patch_chart(pkg.text(chart), name, reports.chart, report))
+
+
+def _stale_cells(check, xf) -> dict:
+    """Run Info's STALE cells as raw <c> xml: the label, the status formula, the hidden checksum cells (array
+    formulas; in the file, functions newer than Excel 2010 carry their _xlfn. prefix)."""
+    r = STALE_ROW
+    col = column_letter(STALE_CHECK_COLUMN)
+    cells = {(r, 1): f'<c r="A{r}" s="{xf["subtitle"]}" t="inlineStr"><is><t>Reports vs inputs</t></is></c>',
+             (r, 2): f'<c r="B{r}" s="{xf["status_ok"]}" t="str"><f>{escape(check.status)}</f><v>Up to date</v></c>'}
+    for i, formula in enumerate(check.checks, start=1):
+        formula = escape(formula.replace("UNICODE(", "_xlfn.UNICODE("))
+        cells[(i, STALE_CHECK_COLUMN)] = (f'<c r="{col}{i}" t="str"><f t="array" ref="{col}{i}">{formula}</f>'
+                                          f'<v></v></c>')
+    return cells
 
 
 def _write_text_atomic(target: Path, text: str) -> None:

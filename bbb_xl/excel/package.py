@@ -21,6 +21,7 @@ import numpy as np
 
 from ..core.errors import BBBError, column_letter
 from ..reports import MONEY, Block, ChartData, SheetReport, money_text, money_texts
+from ..reports.layout import Layout, sheet_layout
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: same inputs, same bytes
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -41,7 +42,9 @@ STYLE_SPECS = {
     "status_ok": (None, (True, False, 0, "FF006100"), "FFC6EFCE", None),
     "status_bad": (None, (True, False, 0, "FF9C0006"), "FFFFC7CE", None),
     "banner": (None, (True, False, 0, "FFFFFFFF"), "FFC00000", None),
+    "wrap": (None, None, None, None),  # text longer than its column's cap, on several lines
 }
+_WRAPPED_STYLES = ("header", "banner", "wrap")
 _BUILTIN_FORMATS = {"0.00": 2, "#,##0": 3}
 
 
@@ -92,8 +95,10 @@ class Package:
             attrs = m.group(1)
             if re.search(r'Type="[^"]*/' + kind + '"', attrs):
                 target = re.search(r'Target="([^"]+)"', attrs).group(1)
-                out.append(target.lstrip("/") if target.startswith("/") else  # absolute (openpyxl writes these)
-                           posixpath.normpath(posixpath.join(posixpath.dirname(part), target)))
+                if target.startswith("/"):  # absolute from the package root (openpyxl writes these)
+                    out.append(posixpath.normpath(target.lstrip("/")))
+                else:
+                    out.append(posixpath.normpath(posixpath.join(posixpath.dirname(part), target)))
         return out
 
     def save_atomic(self, target: str | os.PathLike | None = None) -> None:
@@ -223,7 +228,7 @@ def ensure_styles(pkg: Package) -> dict[str, int]:
                 (edge.format("bottom") if border == "bottom" else "<bottom/>") + "<diagonal/></border>"
             border_id = index(borders, b)
         num = fmt_id(code)
-        wrap = style == "header"  # long column titles wrap instead of being cut
+        wrap = style in _WRAPPED_STYLES  # long column titles, banners and notes wrap instead of being cut
         xf = (f'<xf numFmtId="{num}" fontId="{font_id}" fillId="{fill_id}" borderId="{border_id}" xfId="0"'
               + (' applyNumberFormat="1"' if num else "") + (' applyFont="1"' if font_id else "")
               + (' applyFill="1"' if fill_id else "") + (' applyBorder="1"' if border_id else "")
@@ -273,15 +278,15 @@ def _cell_xml(ref: str, value, style: str, xf: int) -> str:
     return f'<c r="{ref}"{s}><v>{int(value)}</v></c>'
 
 
-def sheet_data_xml(report: SheetReport, xf: dict[str, int], extra_cells: dict | None = None) -> tuple[str, str]:
-    """(<sheetData> xml, dimension ref) of a report; extra_cells: {(row, col): raw <c> xml} (formulas)."""
+def sheet_data_xml(report: SheetReport, xf: dict[str, int], extra_cells: dict | None = None,
+                   layout: Layout | None = None) -> tuple[str, str]:
+    """(<sheetData> xml, dimension ref) of a report; extra_cells: {(row, col): raw <c> xml} (formulas). Rows whose
+    text wraps get the layout's height (spreadsheets do not re-measure rows on opening)."""
+    layout = layout or sheet_layout(report)
     rows: dict[int, list[tuple[int, str]]] = {}
-    tall: set[int] = set()  # header rows whose titles wrap: two lines high (spreadsheets do not re-measure)
+    wrapped = layout.wrapped
     max_col = 1
     for block in report.blocks:
-        if block.styles == "header" and isinstance(block.values, list):
-            tall.update(block.row + i for i, row in enumerate(block.values)
-                        if any(isinstance(v, str) and len(v) > 16 for v in row[1:]))
         letters = [column_letter(block.col + j) for j in range(block.width)]
         styles = [block.style_of(j) for j in range(block.width)]
         xfs = [xf[s] for s in styles]
@@ -303,7 +308,8 @@ def sheet_data_xml(report: SheetReport, xf: dict[str, int], extra_cells: dict | 
                 rs = str(r)
                 cells = rows.setdefault(r, [])
                 for j, value in enumerate(row):
-                    xml = _cell_xml(letters[j] + rs, value, styles[j], xfs[j])
+                    wrap = wrapped and (r, block.col + j) in wrapped
+                    xml = _cell_xml(letters[j] + rs, value, styles[j], xf["wrap"] if wrap else xfs[j])
                     if xml:
                         cells.append((block.col + j, xml))
         max_col = max(max_col, block.col + block.width - 1)
@@ -314,7 +320,7 @@ def sheet_data_xml(report: SheetReport, xf: dict[str, int], extra_cells: dict | 
     for r in sorted(rows):
         cells = rows[r]
         cells.sort(key=lambda t: t[0])
-        height = ' ht="30" customHeight="1"' if r in tall else ""
+        height = f' ht="{layout.heights[r]:g}" customHeight="1"' if r in layout.heights else ""
         out.append(f'<row r="{r}"{height}>' + "".join(x for _, x in cells) + "</row>")
     out.append("</sheetData>")
     last_row = max(rows, default=1)
@@ -334,6 +340,79 @@ def replace_sheet_data(sheet_xml: str, data_xml: str, dimension: str, merges=())
     if re.search(r"<dimension\b[^>]*/>", sheet_xml):
         sheet_xml = re.sub(r'<dimension\b[^>]*/>', f'<dimension ref="{dimension}"/>', sheet_xml, count=1)
     return sheet_xml
+
+
+def replace_cols(sheet_xml: str, widths: dict[int, float], hidden=()) -> str:
+    """The sheet's <cols> (column widths) from the layout: runs of equal widths as one <col>; hidden columns."""
+    cols = []  # [first, last, width, hidden]
+    for c in sorted(set(widths) | set(hidden)):
+        w, h = widths.get(c, 10.0), c in hidden  # a hidden column keeps a width: LibreOffice prints a 0-wide one
+        if cols and cols[-1][1] == c - 1 and cols[-1][2:] == [w, h]:
+            cols[-1][1] = c
+        else:
+            cols.append([c, c, w, h])
+    xml = "<cols>" + "".join(f'<col min="{a}" max="{b}" width="{w:g}"' + (' hidden="1"' if h else "")
+                             + ' customWidth="1"/>' for a, b, w, h in cols) + "</cols>" if cols else ""
+    sheet_xml, n = re.subn(r"<cols\b[^>]*?(?:/>|>.*?</cols>)", lambda _: xml, sheet_xml, count=1, flags=re.S)
+    if not n and xml:
+        i = re.search(r"<sheetData\b", sheet_xml).start()
+        sheet_xml = sheet_xml[:i] + xml + sheet_xml[i:]
+    return sheet_xml
+
+
+def column_widths(sheet_xml: str, last: int = 256) -> dict[int, float]:
+    """Widths of a sheet's <cols> (columns up to `last`)."""
+    out = {}
+    for m in re.finditer(r"<col\b([^>]*)/>", sheet_xml):
+        attrs = m.group(1)
+        lo, hi, w = (re.search(rf'\b{k}="([^"]+)"', attrs) for k in ("min", "max", "width"))
+        if lo and hi and w:
+            for c in range(int(lo.group(1)), min(int(hi.group(1)), last) + 1):
+                out[c] = float(w.group(1))
+    return out
+
+
+_EMU_PER_PIXEL = 9525
+
+
+def _column_pixels(width: float | None) -> int:
+    """Excel's pixels of a column `width` wide (Calibri 11: 7-pixel digits); a column without a width: 64."""
+    return 64 if width is None else int(((256 * width + int(128 / 7)) / 256) * 7)
+
+
+def reanchor_charts(drawing_xml: str, old_widths: dict, new_widths: dict) -> str:
+    """Charts keep their size when the columns under them change width; a chart that would now overlap the one
+    before it in the same rows starts where that one ends."""
+    def x_of(widths, col, off):
+        return sum(_column_pixels(widths.get(c)) for c in range(1, col + 1)) + off / _EMU_PER_PIXEL
+
+    def cell_of(widths, x):
+        col = 0
+        while x >= (w := _column_pixels(widths.get(col + 1))) and col < 16383:
+            x -= w
+            col += 1
+        return col, int(round(x * _EMU_PER_PIXEL))
+
+    placed = []  # (first row, last row, right edge in pixels)
+
+    def patch(m):
+        anchor = m.group(0)
+        if "<xdr:graphicFrame" not in anchor:
+            return anchor
+        nums = {k: [int(v) for v in re.findall(rf"<xdr:{k}>(-?\d+)</xdr:{k}>", anchor)]
+                for k in ("col", "colOff", "row")}
+        (fc, tc), (fo, to), (fr, tr) = nums["col"], nums["colOff"], nums["row"]
+        width = x_of(old_widths, tc, to) - x_of(old_widths, fc, fo)
+        left = x_of(new_widths, fc, fo)
+        for r0, r1, right in placed:
+            if r0 <= tr and fr <= r1 and left < right:
+                left = right
+        placed.append((fr, tr, left + width))
+        (fc, fo), (tc, to) = cell_of(new_widths, left), cell_of(new_widths, left + width)
+        anchor = re.sub(r"(<xdr:from><xdr:col>)-?\d+(</xdr:col><xdr:colOff>)-?\d+", rf"\g<1>{fc}\g<2>{fo}", anchor)
+        return re.sub(r"(<xdr:to><xdr:col>)-?\d+(</xdr:col><xdr:colOff>)-?\d+", rf"\g<1>{tc}\g<2>{to}", anchor)
+
+    return re.sub(r"<xdr:twoCellAnchor\b.*?</xdr:twoCellAnchor>", patch, drawing_xml, flags=re.S)
 
 
 # --- charts -------------------------------------------------------------------------------------------------------
@@ -369,4 +448,15 @@ def patch_chart(chart_xml: str, sheet: str, chart: ChartData, report: SheetRepor
         ser = re.sub(r"<c:val>.*?</c:val>", lambda _: val, ser, count=1, flags=re.S)
         return ser
 
-    return re.sub(r"<c:ser>.*?</c:ser>", patch_series, chart_xml, flags=re.S)
+    chart_xml = re.sub(r"<c:ser>.*?</c:ser>", patch_series, chart_xml, flags=re.S)
+    return re.sub(r"<c:lineChart>.*?</c:lineChart>", lambda m: re.sub(r"<c:ser>.*?</c:ser>", _straight, m.group(0),
+                                                                        flags=re.S), chart_xml, flags=re.S)
+
+
+def _straight(m) -> str:
+    """A line series drawn point to point: <c:smooth val="0"/> (absent, spreadsheets may smooth the line and a
+    smoothed backlog curve overshoots the real period-end balances)."""
+    ser = re.sub(r"<c:smooth\b[^>]*/>", "", m.group(0))
+    i = ser.find("<c:extLst>")
+    i = i if i >= 0 else ser.rindex("</c:ser>")
+    return ser[:i] + '<c:smooth val="0"/>' + ser[i:]

@@ -253,7 +253,8 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
     line = wb.add_chart({"type": "line"})
     for i, name in enumerate(["Backlog", "Deferred revenue"]):
         line.add_series({"name": ["Summary", 43 + i, 0], "categories": ["Summary", 39, 1, 39, periods],
-                         "values": ["Summary", 43 + i, 1, 43 + i, periods], "marker": {"type": "circle"}})
+                         "values": ["Summary", 43 + i, 1, 43 + i, periods], "marker": {"type": "circle"},
+                         "smooth": False})
     line.set_title({"name": "Backlog and deferred revenue at period end"})
     line.set_legend({"position": "bottom"})
     line.set_y_axis({"num_format": "#,##0"})

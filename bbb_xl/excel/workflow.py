@@ -3,12 +3,19 @@ the headless refresh, so both produce identical report content."""
 from __future__ import annotations
 
 import datetime as dt
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
-from ..core.errors import column_letter, errors_only
+import numpy as np
+
+from ..core.errors import EXCEL_ERROR_CODES, column_letter, errors_only, excel_error
 from ..core.periods import CALENDAR
 from ..engine.book import Book
+from ..engine.events import _EVENT_KINDS, TREATMENTS
 from ..engine.journal import mapping_problems
-from ..engine.table import booking_after_as_of, normalize_header, parse_contracts
+from ..engine.table import (BILLING, RECOGNITION, TIMING, _RECOGNITION_ALIASES, booking_after_as_of, normalize_header,
+                            parse_contracts)
 from ..reports import OPTIONAL_REPORT_SHEETS, REPORT_SHEETS, ChartData, Reports, SheetReport, build_reports, \
     status_text
 from ..reports.journal import journal_accounts
@@ -52,7 +59,7 @@ START_TEXT = [
     "Journal Entries \u2014 balanced entries per period, ready to post: your GL accounts from Settings (and the "
     "Accounts tab: a revenue account per Product), posting dates, entry numbers (also a CSV).",
     "Exceptions \u2014 every input problem with its cell.",
-    "Run Info \u2014 version, time of refresh, input fingerprint, and STALE when Contracts changed since.",
+    "Run Info \u2014 version, time of refresh, input fingerprint, and STALE when an input tab changed since.",
     "",
     "This tab, Summary and the other report tabs are rewritten by every refresh; the refresh never changes a row "
     "of Contracts, Events, FX Rates, Settings, Accounts or any tab you add (a workbook from an older template gets "
@@ -126,14 +133,209 @@ def _not_refreshed(book, settings_problems) -> Reports:
     return Reports(sheets, [], ChartData(40, 2, 0, {}), status, 0, problems)
 
 
-def stale_formula(contract_rows, amount_total_cents: int) -> str | None:
-    """Native formula for Run Info: STALE once the Contracts Amount total differs from the one at refresh."""
-    header = contract_rows[0] if contract_rows else []
-    for j, h in enumerate(header):
-        if h is not None and normalize_header(str(h)) == "amount":
-            col = column_letter(j + 1)
-            total = f"{amount_total_cents // 100}.{amount_total_cents % 100:02d}" if amount_total_cents >= 0 \
-                else f"-{(-amount_total_cents) // 100}.{(-amount_total_cents) % 100:02d}"
-            return (f'IF(ROUND(SUM({CONTRACTS}!${col}:${col}),2)=ROUND({total},2),"Up to date",'
-                    f'"STALE: Contracts changed since the last refresh")')
+# --- STALE: checksums of the input tabs, computed here at refresh and live by native formulas ---------------------
+# Each column of an input tab gets one integer checksum, a sum of exact integer terms (float noise cannot flip it),
+# each weighted by its row (1..7):
+#   numbers and date serials: ROUND(value x 10^d), d = the column's decimals (<= 6); text: its LEN;
+#   choice columns (Recognition, Billing, Billing Timing, Event, Treatment): the position of the normalized text in
+#   the fixed list of accepted spellings (MATCH);
+#   Currency, FX Month and the Settings values: every one of their first characters (UNICODE x position).
+# A hidden Run Info cell per column compares its checksum with the value at refresh; the status cell sums them.
+# The formulas hold only these computed integers and the fixed spelling lists: no input text ever enters them.
+STALE_MARGIN = 1000  # rows below the last row read that the checksums still cover (rows appended later)
+_ROW_W = 7  # weights 1..7 by row: a value moved to another row changes the sum
+_MAX_DECIMALS = 6
+_LIMIT = 10 ** 14  # every checksum stays an exact double and a 15-digit formula literal
+_CHOICES = {
+    CONTRACTS: {"recognition": (*RECOGNITION, *_RECOGNITION_ALIASES), "billing": tuple(BILLING),
+                "billingtiming": tuple(TIMING)},
+    EVENTS: {"event": tuple(_EVENT_KINDS), "treatment": tuple(TREATMENTS)},
+}
+_CODE_TEXT = {CONTRACTS: {"currency": 3}, EVENTS: {}, FX: {"currency": 3, "month": 10}, SETTINGS: {"value": 40}}
+_EPOCH = dt.datetime(1899, 12, 30)
+
+
+def _number(value):
+    """The number Excel holds in a cell (dates as serials), or None for text, booleans, blanks and errors."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.replace(tzinfo=None)  # Excel's dates have no time zone (pywin32 hands them over with one)
+        leap_bug = 1 if value < dt.datetime(1900, 3, 1) else 0  # Excel's 1900-02-29 shifts the first two months
+        return (value - _EPOCH).total_seconds() / 86400 - leap_bug
+    if isinstance(value, dt.date):
+        return _number(dt.datetime(value.year, value.month, value.day))
+    if isinstance(value, (int, float, np.integer, np.floating)) and not (type(value) is int
+                                                                       and value in EXCEL_ERROR_CODES):
+        return float(value) if math.isfinite(value) else None
     return None
+
+
+def _scaled(number: float, d: int) -> int:
+    """ROUND(number * 10^d, 0): half away from zero, on the decimal the user typed (repr)."""
+    q = (Decimal(repr(number)) * (10 ** d)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return int(q)
+
+
+def _normalized_choice(text: str) -> str:
+    """SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(LOWER(cell)," ",""),"-",""),"_","")"""
+    return text.lower().replace(" ", "").replace("-", "").replace("_", "")
+
+
+def _utf16(text: str) -> list[int]:
+    data = text.encode("utf-16-le", "surrogatepass")
+    return [int.from_bytes(data[i:i + 2], "little") for i in range(0, len(data), 2)]
+
+
+def _sheet_ref(sheet: str) -> str:
+    return sheet if sheet.isalnum() else "'" + sheet.replace("'", "''") + "'"
+
+
+def _column_cells(values):
+    """One column's numeric cells (row indexes, numbers; dates as serials) and text cells (row indexes, LEN)."""
+    idx, nums, tidx, tlen = [], [], [], []
+    lengths: dict = {}
+    serials: dict = {}
+    for i, v in enumerate(values):
+        t = type(v)
+        if t is float:
+            if math.isfinite(v):
+                idx.append(i)
+                nums.append(v)
+        elif t is str:
+            n = lengths.get(v)
+            if n is None:
+                n = lengths[v] = -1 if excel_error(v) else _text_length(v)
+            if n >= 0:
+                tidx.append(i)
+                tlen.append(n)
+        elif t is dt.datetime:
+            n = serials.get(v)
+            if n is None:
+                n = serials[v] = _number(v)
+            idx.append(i)
+            nums.append(n)
+        elif v is None or t is bool or (t is int and v in EXCEL_ERROR_CODES):
+            continue
+        else:
+            n = _number(v)
+            if n is not None:
+                idx.append(i)
+                nums.append(n)
+    return (np.asarray(idx, dtype=np.int64), np.asarray(nums, dtype=np.float64), np.asarray(tidx, dtype=np.int64),
+            np.asarray(tlen, dtype=np.int64))
+
+
+def _column_texts(values) -> dict:
+    return {i: v for i, v in enumerate(values) if type(v) is str and excel_error(v) is None}
+
+
+def _decimals_of(nums: np.ndarray) -> int:
+    """The fewest decimals (<= 6) that write every number exactly (as typed: within float noise)."""
+    for d in range(_MAX_DECIMALS + 1):
+        scaled = nums * 10.0 ** d
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-7 * np.maximum(1.0, np.abs(scaled)) + 1e-9):
+            return d
+    return _MAX_DECIMALS
+
+
+def _round_scaled(nums: np.ndarray, d: int) -> np.ndarray:
+    """ROUND(number * 10^d, 0) per cell: half away from zero; cells within float noise of a half are decided on
+    the decimal the user typed (repr), as the spreadsheets do."""
+    scaled = nums * 10.0 ** d
+    out = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)
+    frac = np.abs(scaled) - np.floor(np.abs(scaled))
+    for k in np.flatnonzero(np.abs(frac - 0.5) < 1e-6):
+        out[k] = _scaled(float(nums[k]), d)
+    return out.astype(np.int64)
+
+
+def _text_length(text: str) -> int:
+    """LEN: UTF-16 code units."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _column_checksums(sheet: str, rows) -> list[tuple[str, int]]:
+    """(formula, value at refresh) of each column's checksum of one input tab: one cell per column, so an edit
+    recalculates only its own column's checksum (LibreOffice evaluates these arrays slowly)."""
+    rows = rows or []
+    ncols = max((len(r) for r in rows), default=0)
+    if ncols == 0:
+        rows, ncols = [[None]], 1
+    n = len(rows)
+    last = n + STALE_MARGIN
+    q = _sheet_ref(sheet)
+    row_w = np.arange(1, n + 1, dtype=np.int64) % _ROW_W + 1
+    header = [normalize_header(str(h)) if h is not None else "" for h in rows[0]]
+    choices = {header.index(k): v for k, v in _CHOICES.get(sheet, {}).items() if k in header}
+    codes = {header.index(k): v for k, v in _CODE_TEXT.get(sheet, {}).items() if k in header}
+    out = []
+    for j in range(ncols):
+        values = [r[j] if j < len(r) else None for r in rows]
+        idx, nums, tidx, tlen = _column_cells(values)
+        rng = f"{q}!${column_letter(j + 1)}$1:${column_letter(j + 1)}${last}"
+        w = f"(MOD(ROW({rng}),{_ROW_W})+1)"
+        # numbers and dates to the column's decimals (lowered while the sum could leave exact integers); text: LEN
+        d = _decimals_of(nums) if nums.size else 0
+        while d and float(np.abs(nums).sum()) * _ROW_W * 10 ** d > _LIMIT:
+            d -= 1
+        total = int((row_w[idx] * _round_scaled(nums, d)).sum()) if nums.size else 0
+        total += int((row_w[tidx] * tlen).sum())
+        terms = [f"SUMPRODUCT({w}*IF(ISNUMBER({rng}),ROUND({rng}*{10 ** d},0),IF(ISTEXT({rng}),LEN({rng}),0)))"]
+        texts = _column_texts(values) if j in choices or j in codes else {}
+        if j in choices:  # the position of the spelling among the accepted ones (0: none of them)
+            spellings = choices[j]
+            position = {s: k for k, s in enumerate(spellings, start=1)}
+            memo: dict = {}
+            for i, t in texts.items():
+                if t not in memo:
+                    memo[t] = position.get(_normalized_choice(t), 0)
+                total += int(row_w[i]) * memo[t]
+            listed = "{" + ",".join(f'"{s}"' for s in spellings) + "}"
+            terms.append(f'SUMPRODUCT({w}*IFERROR(MATCH(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(LOWER({rng})," ",""),'
+                         f'"-",""),"_",""),{listed},0),0))')
+        if j in codes:  # short codes and settings: every character counts (Period, Report start, Currency)
+            width = codes[j]
+            memo = {}
+            for i, t in texts.items():
+                if t not in memo:
+                    memo[t] = sum(k * u for k, u in enumerate(_utf16(t)[:width], start=1))
+                total += int(row_w[i]) * memo[t]
+            pos = "{" + ",".join(str(k) for k in range(1, width + 1)) + "}"
+            terms.append(f"SUMPRODUCT({w}*IF(ISTEXT({rng}),IFERROR(UNICODE(MID({rng},{pos},1)),0)*{pos},0))")
+        out.append(("+".join(terms), total))
+    return out
+
+
+@dataclass
+class StaleCheck:
+    """Run Info's STALE check: one hidden checksum cell per input column (array formulas, empty text while the
+    column is as refreshed, "changed" once it changed: text, so a hidden cell never prints as ###) and the status
+    formula over them."""
+
+    checks: list  # formulas of the checksum cells, top to bottom from row 1 of CHECK_COLUMN
+    status: str  # formula of the status cell
+
+
+STALE_CHECK_COLUMN = 3  # Run Info column C, hidden
+
+
+def stale_check(contract_rows, settings_rows=None, event_rows=None, fx_rows=None) -> StaleCheck | None:
+    """The STALE check of the input tabs as read at refresh: "Up to date" while every column's checksum equals
+    its value at refresh, else STALE naming the first changed tab."""
+    if not contract_rows:
+        return None
+    tabs = [(CONTRACTS, contract_rows), (EVENTS, event_rows), (FX, fx_rows), (SETTINGS, settings_rows)]
+    checks, spans = [], []
+    for sheet, rows in tabs:
+        if rows is None:
+            continue  # a tab this workbook does not have
+        first = len(checks) + 1
+        checks += [f'IF({expr}={value},"","changed")' for expr, value in _column_checksums(sheet, rows)]
+        spans.append((sheet, first, len(checks)))
+    col = column_letter(STALE_CHECK_COLUMN)
+    status = '"Up to date"'
+    for sheet, first, last in reversed(spans):
+        status = (f'IF(COUNTIF(${col}${first}:${col}${last},"changed")>0,"STALE: {sheet} changed since the last '
+                  f'refresh",{status})')
+    return StaleCheck(checks, status)

@@ -22,20 +22,20 @@ def summary_sheet(book, settings, periods, problems, status, title, boo_p, bil_p
     s.add(4, 1, [["As of", to_date(as_of), "Currency", settings.currency]], ["subtitle", "date", "subtitle", "text"])
 
     month = int(np.asarray(as_of).astype("M8[D]").astype("M8[M]").astype(np.int64))
+    # month (with monthly periods), quarter and year to date: each window once, shortest first
     windows = []
-    for kind, name in ((settings.period, "Period"), ("quarter", "Quarter to date"), ("year", "Year to date")):
+    for kind in [k for k in ("month", "quarter", "year") if k != "month" or settings.period == "month"]:
         pid = cal.period_id(kind, month)
         first, _ = cal.bounds(kind, pid)
-        label = cal.label(kind, pid)
-        windows.append((f"{name} ({label})" if name != "Period" else f"{settings.period.title()} to date ({label})",
-                        first, as_of))
+        windows.append((f"{kind.title()} to date ({cal.label(kind, pid)})", first, as_of))
     sel = np.arange(len(book.lines))
     flows = {m: [book.flow_cents(m, a, b, sel) for _, a, b in windows] for m in ("bookings", "billings", "revenue")}
+    n = len(windows)
     s.add(6, 1, [["Flows"] + [w[0] for w in windows]], "header")
     s.add(7, 1, [["Bookings"] + flows["bookings"], ["Billings"] + flows["billings"],
-                 ["Revenue"] + flows["revenue"]], ["text", MONEY, MONEY, MONEY])
-    btb = [(flows["bookings"][i] / flows["billings"][i]) if flows["billings"][i] else None for i in range(3)]
-    s.add(10, 1, [["Book-to-bill (bookings \u00f7 billings)"] + btb], ["text", "ratio", "ratio", "ratio"])
+                 ["Revenue"] + flows["revenue"]], ["text"] + [MONEY] * n)
+    btb = [(flows["bookings"][i] / flows["billings"][i]) if flows["billings"][i] else None for i in range(n)]
+    s.add(10, 1, [["Book-to-bill (bookings \u00f7 billings)"] + btb], ["text"] + ["ratio"] * n)
     within, after = book.rpo_cents(as_of, sel)
     s.add(12, 1, [["Balances", f"At {iso(as_of)}"]], "header")
     s.add(13, 1, [["Backlog (remaining performance obligations)", within + after],
@@ -53,7 +53,7 @@ def summary_sheet(book, settings, periods, problems, status, title, boo_p, bil_p
     for i, (name, values) in enumerate(series.items()):
         rows[name] = label_row + 1 + i
         s.add(label_row + 1 + i, 1, [[name] + [int(v) for v in values]], ["text"] + [MONEY] * len(periods))
-    _by_currency(s, book, settings, windows[2], label_row + 8)
+    _by_currency(s, book, settings, windows[-1], label_row + 8)
     return s, ChartData(label_row, 2, len(periods), rows)
 
 
