@@ -497,6 +497,15 @@ class Book:
             for x in lines]
 
 
+    def alerts(self, as_of, period="month", rules=None, filter: str | None = None) -> list[list]:
+        """Alerts on complete periods up to as_of (engine.alerts), newest first: header + rows (Severity, Rule,
+        Period, Figure, Threshold, Explanation). rules: a 2-column range (rule, threshold) over the defaults."""
+        from .alerts import HEADER, evaluate, parse_rules
+        day = _args(lambda: as_of_day(as_of, self.calendar))
+        kind = _args(lambda: normalize_period_kind(period))
+        found = evaluate(self, day, kind, parse_rules(rules), self.select(filter))
+        return [HEADER] + [a.row() for a in found]
+
 def _require_metric(metric, valid: tuple) -> None:
     """Unknown names are refused as the formulas refuse them, never answered with another metric."""
     if metric not in valid:
