@@ -133,3 +133,23 @@ def test_quarters_compare_quarters():
     rows = book(*DROPS).alerts("2026-07-15", period="quarter", rules=only("revenue drop",
                                                                          "revenue drop vs a year earlier"))
     assert rules_of(rows) == [("revenue drop", "2025-Q3")]  # 2025-Q2 1,000 -> 2025-Q3 0
+
+
+def test_alerts_tab_and_summary_line_follow_the_settings():
+    from bbb_xl.excel.workflow import compute_reports
+    rows = [H] + DROPS
+    settings = [["Setting", "Value"], ["As-of date", "2026-06-15"], ["Report start", "2026-01"],
+                ["Report end", "2026-06"], ["Alert: revenue concentration", "off"], ["Alert: bookings drop", "off"],
+                ["Alert: billings drop", "off"], ["Alert: bookings drop vs a year earlier", "off"],
+                ["Alert: billings drop vs a year earlier", "off"], ["Alert: revenue drop", "45%"]]
+    reports = compute_reports(rows, settings)
+    tab = reports.sheets["Alerts"].rows()
+    assert tab[3] == ["Severity", "Rule", "Period", "Figure", "Threshold", "Explanation"]
+    # revenue drop at 45%: May 2026 (-40%) stays silent, June 2025 (-100%) fires; a year earlier (20%) fires
+    assert [(r[1], r[2]) for r in tab[4:]] == [("revenue drop vs a year earlier", "2026-05"),
+                                              ("revenue drop", "2025-06")]
+    assert reports.sheets["Summary"].cell(5, 2) == "2 alerts \u2014 see Alerts"
+    settings.append(["Alert: revenue drop vs a year earlier", "sometimes"])
+    refused = compute_reports(rows, settings)
+    assert any(p.location == f"Settings!B{len(settings)}" and "is not a share like 30% or 0.3" in p.message
+               for p in refused.problems)

@@ -79,7 +79,16 @@ def parse_rules(rows) -> dict:
 
 
 def _threshold(name, value, k):
-    text = "" if value is None else str(value).strip()
+    try:
+        return threshold(name, value)
+    except ValueError as exc:
+        raise BBBError(f"rules row {k}: {exc}") from None
+
+
+def threshold(name: str, value):
+    """A rule's threshold from a cell: `off` (None), a whole number (counts, days), or a share (30%, 0.3). A float
+    cell (Excel percent) is read through its shortest text, so 0.3 is exactly 3/10. ValueError says what is wrong."""
+    text = "" if value is None else (repr(value) if isinstance(value, float) else str(value)).strip()
     if text.lower() in ("off", "no", "false", "none"):
         return None
     try:
@@ -94,7 +103,7 @@ def _threshold(name, value, k):
         return share
     except (ValueError, ZeroDivisionError):
         want = "a whole number of periods or days" if name in _COUNTS else "a share like 30% or 0.3"
-        raise BBBError(f"rules row {k}: threshold '{text}' of '{name}' is not {want} (or off)") from None
+        raise ValueError(f"threshold '{text}' of '{name}' is not {want} (or off)") from None
 
 
 def evaluate(book, as_of: int, period: str = "month", rules: dict | None = None, sel=None) -> list[Alert]:
@@ -183,7 +192,7 @@ def _streaks(out, rules, periods, shown, backlog, rev, flows):
                 else:
                     figure = f"book-to-bill {_ratio(int(flows['bookings'][j]), int(flows['billings'][j]))}"
                 out.append(Alert(WARNING, rule, periods[j].label, figure, f"{n} periods in a row",
-                                 f"{why} ({what} for {run} periods in a row).", periods[j].last))
+                                 f"{why.rstrip('.')} ({what} for {run} periods in a row).", periods[j].last))
 
 
 def _concentration(out, rules, book, sel, as_of, last_complete):
@@ -245,4 +254,4 @@ def _ratio(a: int, b: int) -> str:
     return str((Decimal(a) / Decimal(b)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-__all__ = ["Alert", "evaluate", "parse_rules", "DEFAULTS", "HEADER"]
+__all__ = ["Alert", "evaluate", "parse_rules", "threshold", "DEFAULTS", "HEADER"]
