@@ -71,6 +71,9 @@ def _show(v) -> str:
         return "(blank)"
     if isinstance(v, (dt.date, dt.datetime)):
         return v.strftime("%Y-%m-%d")
+    if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+        d = _norm(v)  # amounts alike whether read back as 6000.0 or imported as 6000.00
+        return f"{d:.2f}" if d == d.quantize(Decimal("0.01")) else format(d, "f")
     return str(v)
 
 

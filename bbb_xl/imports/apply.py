@@ -204,14 +204,14 @@ def _day(value, source, options) -> int:
             value = value.strip()  # ISO timestamps (2025-01-15T00:00:00Z) are read by parse_date's zone rules
         return parse_date(value, options)
     except ValueError as exc:
-        raise _RowError(f"{source} {show_value(value)}: {exc}") from None
+        raise _RowError(f"{source}: {exc}") from None
 
 
 def _cents(value, source, options) -> int:
     try:
         return parse_amount(value, options)
     except ValueError as exc:
-        raise _RowError(f"{source} {show_value(value)}: {exc}") from None
+        raise _RowError(f"{source}: {exc}") from None
 
 
 def date_text(value) -> str:

@@ -1,0 +1,233 @@
+"""bbb-xl import: mappings, the built-in profiles' sample exports, upsert / replace / dry run into a workbook.
+
+Each profile's sample (tests/data/imports) is imported into an emptied copy of the template; its schedules must
+equal those of the same contracts and invoices typed by hand into a plain contracts CSV (and events CSV)."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bbb_xl import api
+from bbb_xl.cli import cli
+from bbb_xl.core.errors import BBBError
+from bbb_xl.excel.inputs import clear_sample_file
+from bbb_xl.imports import apply_mapping, mapping_from_rows, read_source, resolve
+from bbb_xl.xlsx_reader import read_sheets
+
+DATA = Path(__file__).parent / "data" / "imports"
+TEMPLATE = Path(__file__).parents[1] / "workbook_templates" / "bbb_template.xlsm"
+SF, STRIPE, QBO, XERO = (DATA / n for n in ("salesforce_opportunity_products.csv", "stripe_subscriptions.csv",
+                                            "quickbooks_invoices.csv", "xero_invoices.csv"))
+
+# The Closed Won lines of the Salesforce sample, typed by hand (End Date = Service Date + Term months - 1 day)
+HAND_CONTRACTS = """Contract ID,Customer,Line ID,Product,Booking Date,Start Date,End Date,Amount,Recognition,Billing
+0065g00000AbCdE1,Acme Corp,PLAT-ANN,Platform Subscription,2025-01-15,2025-02-01,2026-01-31,12000.00,daily,upfront
+0065g00000AbCdE1,Acme Corp,ONB-FIX,Onboarding Services,2025-01-15,2025-02-01,2025-04-30,3000.00,daily,upfront
+0065g00000XyZaB2,Globex,PLAT-ANN,Platform Subscription,2025-03-31,2025-04-01,2027-03-31,6000.00,daily,upfront
+"""
+
+
+@pytest.fixture
+def book(tmp_path):
+    path = tmp_path / "book.xlsm"
+    shutil.copyfile(TEMPLATE, path)
+    clear_sample_file(path)
+    return path
+
+
+def _hand(tmp_path, contracts: str, events: str | None = None):
+    c = tmp_path / "hand.csv"
+    c.write_text(contracts)
+    e = None
+    if events:
+        e = tmp_path / "hand_events.csv"
+        e.write_text(events)
+    return c, e
+
+
+def _schedule(path, metric, events=None, start="2025-01", end="2027-03"):
+    return api.file_schedule(path, metric, start, end, events=events).rows
+
+
+def _by_month(rows):
+    return dict(zip(rows[0][1:], rows[1][1:]))
+
+
+def test_salesforce_sample_equals_hand_entry(book, tmp_path):
+    result = api.import_file(SF, book, "auto")
+    assert result.how.startswith("profile: salesforce (recognised")
+    assert (result.applied.kept, result.applied.filtered, result.applied.rejected) == (3, 2, [])  # Closed Lost, open
+    assert result.written and len(result.diff.added) == 3
+    hand, _ = _hand(tmp_path, HAND_CONTRACTS)
+    for metric in ("bookings", "revenue", "billings", "backlog", "deferred"):
+        assert _schedule(book, metric) == _schedule(hand, metric), metric
+    bookings = _by_month(_schedule(book, "bookings"))
+    assert bookings["2025-01"] == Decimal("15000.00") and bookings["2025-03"] == Decimal("6000.00")
+    # ONB-FIX: 3,000 over 2025-02-01..04-30 (89 days) daily: February 28/89 x 3000 = 943.82;
+    # PLAT-ANN: 12,000 x 28/365 = 920.55 (ASC 606-10-55-18 ratable over the service period)
+    assert _by_month(_schedule(book, "revenue"))["2025-02"] == Decimal("1864.37")
+    contracts = read_sheets(book, ["Contracts"])["Contracts"]
+    assert contracts[0][-2:] == ["Product Code", "Opportunity Owner"]  # named dimensions only; Quantity dropped
+    assert "Quantity" not in contracts[0] and "Stage" not in contracts[0]
+    assert contracts[1][4] == dt.datetime(2025, 1, 15)  # a date cell, not text
+    assert contracts[1][7] == 12000  # a number
+
+
+def test_refresh_after_import(book):
+    from bbb_xl.excel.headless import refresh_file
+    api.import_file(SF, book, "salesforce")
+    api.import_file(QBO, book, "quickbooks")
+    result = refresh_file(book)
+    assert result.lines == 3 and not result.partial
+
+
+def test_quickbooks_invoices_are_billings_net_of_tax_and_reimport_is_noop(book, tmp_path):
+    api.import_file(SF, book, "salesforce")
+    result = api.import_file(QBO, book, "auto")
+    assert result.how.startswith("profile: quickbooks")
+    assert [k for k, _ in result.diff.added] == ["1001/1", "1001/2", "1002"]
+    hand, events = _hand(tmp_path, HAND_CONTRACTS, "Contract ID,Date,Event,Amount\n"
+                         "0065g00000AbCdE1,2025-02-01,invoice,15000.00\n0065g00000XyZaB2,2025-04-01,invoice,6000.00\n")
+    assert _schedule(book, "billings") == _schedule(hand, "billings", events)
+    billings = _by_month(_schedule(book, "billings"))
+    # ItemAmount only: the 960 + 240 + 480 of ItemTaxAmount are not billings of the contract
+    assert billings["2025-02"] == Decimal("15000.00") and billings["2025-04"] == Decimal("6000.00")
+    assert billings["2026-04"] == Decimal("0.00")  # Globex is billed its invoices only, not a second year upfront
+    before = book.read_bytes()
+    again = api.import_file(QBO, book, "quickbooks")
+    assert (len(again.diff.added), len(again.diff.changed), again.diff.unchanged, again.written) == (0, 0, 3, False)
+    assert book.read_bytes() == before
+
+
+def test_xero_invoices_reference_holds_the_contract(book, tmp_path):
+    api.import_file(SF, book, "salesforce")
+    result = api.import_file(XERO, book, "auto")
+    assert result.how.startswith("profile: xero")
+    assert [k for k, _ in result.diff.added] == ["INV-0101/1", "INV-0101/2", "INV-0102", "INV-0103"]
+    hand, events = _hand(tmp_path, HAND_CONTRACTS, "Contract ID,Date,Event,Amount\n"
+                         "0065g00000AbCdE1,2025-02-01,invoice,15000.00\n0065g00000XyZaB2,2025-04-01,invoice,3000.00\n"
+                         "0065g00000XyZaB2,2025-10-01,invoice,3000.00\n")
+    assert _schedule(book, "billings") == _schedule(hand, "billings", events)
+    billings = _by_month(_schedule(book, "billings"))
+    assert (billings["2025-04"], billings["2025-10"]) == (Decimal("3000.00"), Decimal("3000.00"))  # dd/mm/yyyy
+
+
+def test_stripe_subscriptions_current_period_end_exclusive(book, tmp_path):
+    result = api.import_file(STRIPE, book, "auto")
+    assert result.how.startswith("profile: stripe")
+    assert (result.applied.kept, result.applied.filtered) == (2, 1)  # incomplete_expired left out
+    hand, _ = _hand(tmp_path, "Contract ID,Customer,Line ID,Product,Booking Date,Start Date,End Date,Amount,"
+                              "Recognition,Billing,Currency\n"
+                    "sub_1QaBcD2eFgHiJkLm,Acme Corp,price_1QaPro001,Pro plan,2025-03-15,2025-03-15,2025-04-14,99.00,"
+                    "daily,upfront,USD\n"
+                    "sub_1QbCdE3fGhIjKlMn,ops@globex.example,price_1QbTeam002,Team plan,2025-02-01,2025-02-01,"
+                    "2026-01-31,2400.00,daily,upfront,USD\n")
+    for metric in ("bookings", "revenue", "billings"):
+        assert _schedule(book, metric, end="2026-02") == _schedule(hand, metric, end="2026-02"), metric
+    # 99 over 2025-03-15..04-14 (31 days): March 17/31 x 99 = 54.29; Team plan 2400 x 31/365 = 203.84
+    assert _by_month(_schedule(book, "revenue", end="2026-02"))["2025-03"] == Decimal("258.13")
+
+
+def test_dry_run_diff_is_exact_and_writes_nothing(book, tmp_path):
+    api.import_file(SF, book, "salesforce")
+    changed = tmp_path / "sf2.csv"
+    changed.write_text(SF.read_text().replace('"6,000.00",4/1/2025,24', '"6,500.00",4/1/2025,24'))
+    before = book.read_bytes()
+    result = api.import_file(changed, book, "salesforce", dry_run=True)
+    assert (len(result.diff.added), result.diff.unchanged, result.diff.removed) == (0, 2, [])
+    assert result.diff.changed == [("0065g00000XyZaB2 / PLAT-ANN", [("Amount", 6000, Decimal("6500.00"))])]
+    assert "  ~ 0065g00000XyZaB2 / PLAT-ANN: Amount: 6000.00 -> 6500.00" in result.diff.lines()
+    assert book.read_bytes() == before and not result.written
+    written = api.import_file(changed, book, "salesforce")
+    assert written.written and _by_month(_schedule(book, "bookings"))["2025-03"] == Decimal("6500.00")
+
+
+def test_replace_removes_rows_not_imported(tmp_path):
+    path = tmp_path / "t.xlsm"
+    shutil.copyfile(TEMPLATE, path)  # the template's 9 example lines
+    result = api.import_file(SF, path, "salesforce", mode="replace", dry_run=True)
+    assert len(result.diff.added) == 3 and len(result.diff.removed) == 9
+    api.import_file(SF, path, "salesforce", mode="replace")
+    rows = [r for r in read_sheets(path, ["Contracts"])["Contracts"][1:] if any(v is not None for v in r)]
+    assert [r[0] for r in rows] == ["0065g00000AbCdE1", "0065g00000AbCdE1", "0065g00000XyZaB2"]
+
+
+def test_rejected_row_aborts_with_its_source_row(book, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(SF.read_text().replace("3/31/2025", "31/3/2025"))  # row 4: day 31 as a month
+    before = book.read_bytes()
+    with pytest.raises(BBBError, match=r"row 4: Close Date: '31/3/2025' is not a date"):
+        api.import_file(bad, book, "salesforce")
+    assert book.read_bytes() == before
+    out = CliRunner().invoke(cli, ["import", str(bad), "--into", str(book), "--profile", "salesforce"])
+    assert out.exit_code == 1 and "row 4" in out.output and book.read_bytes() == before
+
+
+def test_salesforce_without_end_date_or_term_says_so(book, tmp_path):
+    plain = tmp_path / "plain.csv"
+    plain.write_text(SF.read_text().replace("Term (Months)", "Probability"))  # no End Date, no Term
+    with pytest.raises(BBBError, match="no End Date or Term column"):
+        api.import_file(plain, book, "salesforce")
+
+
+def test_auto_refuses_an_unknown_header(book, tmp_path):
+    other = tmp_path / "other.csv"
+    other.write_text("Foo,Bar,Baz\n1,2,3\n")
+    with pytest.raises(BBBError, match="not one of the built-in profiles"):
+        api.import_file(other, book, "auto")
+
+
+def test_mapping_file_expressions(tmp_path):
+    rows = [["Field", "Source", "Kind", "Value"], ["Target", "", "", "contracts"], ["Date Order", "", "", "DMY"],
+            ["Contract ID", "Deal", "", ""], ["Customer", "Client", "", ""],
+            ["Line ID", "SKU | Item", "first", ""], ["Start Date", "Signed", "add days", "1"],
+            ["End Date", "Signed | Months", "term end", ""], ["Amount", "Licence + Support", "sum", ""],
+            ["Billing", "", "constant", "annual"], ["Keep", "Status", "not", "Lost | Void"],
+            ["Dimension", "Region", "", ""]]
+    m = mapping_from_rows(rows, "mine")
+    src = [["Deal", "Client", "SKU", "Item", "Signed", "Months", "Licence", "Support", "Status", "Region", "Rep"],
+           ["D1", "Acme", "", "Widget", "31/12/2024", "12", "1,000.50", "99.50", "Won", "EMEA", "Ann"],
+           ["D2", "Globex", "S-2", "Gadget", "15/01/2025", "6", "500", "", "Lost", "US", "Bob"],
+           ["D3", "Initech", "S-3", "", "32/01/2025", "6", "500", "", "Won", "US", "Bob"]]
+    a = apply_mapping(src, m)
+    assert a.columns == ("Contract ID", "Customer", "Line ID", "Start Date", "End Date", "Amount", "Billing", "Region")
+    assert a.rows == [["D1", "Acme", "Widget", dt.date(2025, 1, 1), dt.date(2025, 12, 30), Decimal("1100.00"),
+                       "annual", "EMEA"]]
+    assert a.filtered == 1 and [str(r) for r in a.rejected] == [
+        "row 4: Signed: '32/01/2025' is not a date that exists in the Date order DMY (day/month/year)"]
+    csv = tmp_path / "map.csv"
+    csv.write_text("\n".join(",".join(r) for r in rows))
+    m2, how = resolve(src[0], None, csv)
+    assert m2 == m.__class__(**{**m.__dict__, "name": "map.csv"}) and how == "mapping: map.csv"
+
+
+def test_mapping_refuses_a_missing_column_and_an_unknown_field():
+    m = mapping_from_rows([["Field", "Source"], ["Contract ID", "Deal"], ["Customer", "Client"],
+                           ["Start Date", "Signed"], ["Amount", "Total"]])
+    with pytest.raises(BBBError, match=r"Total \(for Amount\)"):
+        apply_mapping([["Deal", "Client", "Signed"], ["D1", "A", "2025-01-01"]], m)
+    with pytest.raises(BBBError, match="'Colour' is not a field of contracts"):
+        mapping_from_rows([["Field", "Source"], ["Colour", "X"]])
+
+
+def test_currency_column_common_names_several_currencies_stay_an_error():
+    for heading in ("Currency Code", "CurrencyIsoCode", "Opportunity Currency"):
+        rows = [["Contract ID", "Customer", "Start Date", "End Date", "Amount", heading],
+                ["C1", "A", dt.date(2025, 1, 1), dt.date(2025, 12, 31), 1200, "USD"],
+                ["C2", "B", dt.date(2025, 1, 1), dt.date(2025, 12, 31), 1200, "EUR"]]
+        book = api.book_from_range(rows)
+        assert any("USD and EUR without an FX range" in p.message and p.is_error for p in book.problems), heading
+        assert not any(heading in str(p) and "did you mean" in str(p) for p in book.problems)
+
+
+def test_cli_dry_run_prints_counts(book):
+    out = CliRunner().invoke(cli, ["import", str(SF), "--into", str(book), "--profile", "auto", "--dry-run"])
+    assert out.exit_code == 0, out.output
+    assert "source rows: 3 kept, 2 filtered out, 0 rejected" in out.output
+    assert "Contracts: added 3, changed 0, unchanged 0, removed 0" in out.output
+    assert "dry run: nothing written" in out.output
