@@ -297,7 +297,7 @@ def upgrade(book):
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--into", "book", required=True, type=click.Path(dir_okay=False),
               help="The bbb_xl workbook whose Contracts or Events tab receives the rows.")
-@click.option("--profile", default=None, help="A built-in export profile: salesforce, stripe, quickbooks, xero, or "
+@click.option("--profile", default=None, help="A built-in export profile: salesforce, stripe, quickbooks, xero, hubspot, chargebee, or "
                                               "auto (recognised from the header row).")
 @click.option("--mapping", "mapping", default=None, type=click.Path(dir_okay=False),
               help="Your own mapping: a CSV of Field | Source | Kind | Value rows, or a workbook's Mapping tab.")

@@ -8,6 +8,7 @@ mapping needs and the file lacks refuses the whole mapping (BBBError) before any
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from ..core.dates import add_months, parse_date, to_date
@@ -108,6 +109,9 @@ def apply_mapping(rows, mapping: Mapping, *, header_row: int = 1, options: Parse
             for f in REQUIRED[mapping.target]:
                 if is_blank(values.get(f)):
                     raise _RowError(f"{f} is blank")
+            for r in active:
+                if r.required and is_blank(values.get(r.field)):
+                    raise _RowError(f"no {r.field}: {' / '.join(r.sources)} blank")
             dims = [display_text(cell(d)) if not is_blank(cell(d)) else None for d in mapping.dimensions]
         except _RowError as exc:
             out.rejected.append(_rejected(i, str(exc)))
@@ -174,14 +178,25 @@ def _value(rule, cell, has, options):
         if is_blank(start) or is_blank(term):
             return None
         day = _day(start, rule.sources[0], options)
-        try:
-            months = float(term) if not isinstance(term, str) else float(term.strip())
-        except ValueError:
+        months = _months(term)
+        if months is None:
             raise _RowError(f"{rule.sources[1]} {show_value(term)} is not a number of months") from None
         if months != int(months) or months <= 0:
             raise _RowError(f"{rule.sources[1]} {show_value(term)} is not a whole number of months above 0")
         return to_date(int(add_months(day, int(months))) - 1)  # the last day of service
     raise _RowError(f"unknown kind {rule.kind}")
+
+
+def _months(term):
+    """A term in months: 12, '12', '12 months', or ISO 8601 P12M / P1Y (HubSpot's Term); None if not one."""
+    if isinstance(term, (int, float)) and not isinstance(term, bool):
+        return float(term)
+    m = re.fullmatch(r"\s*(?:P(?:(\d+)Y)?(?:(\d+)M)?|(\d+(?:\.\d+)?)\s*(?:months?|mo)?)\s*", str(term), re.I)
+    if not m or not any(m.groups()):
+        return None
+    if m.group(3):
+        return float(m.group(3))
+    return float(int(m.group(1) or 0) * 12 + int(m.group(2) or 0))
 
 
 def _typed(name, value, source, options):

@@ -50,6 +50,7 @@ class Rule:
     value: str = ""
     optional: bool = False  # a missing source column leaves the field blank instead of refusing the mapping
     missing_note: str = ""  # said when an optional rule's columns are all missing
+    required: bool = False  # a blank result rejects the row (e.g. an End Date the profile cannot do without)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ def has(header, *names) -> list:
     return [n for n in names if normalize_header(n) in have]
 
 
-from . import quickbooks, salesforce, stripe, xero  # noqa: E402 - they use has()
+from . import chargebee, hubspot, quickbooks, salesforce, stripe, xero  # noqa: E402 - they use has()
 
-PROFILES = {m.NAME: m for m in (salesforce, stripe, quickbooks, xero)}
+PROFILES = {m.NAME: m for m in (salesforce, stripe, quickbooks, xero, hubspot, chargebee)}
 
 
 def profile(name: str):

@@ -37,9 +37,9 @@ def mapping(header) -> Mapping:
                   missing_note="no currency column: every line is in the workbook's Settings Currency")]
     ends, terms = has(header, *END_HEADINGS), has(header, *TERM_HEADINGS)
     if ends:
-        rules.append(Rule("End Date", sources=tuple(ends)))
+        rules.append(Rule("End Date", sources=tuple(ends), required=True))
     elif terms:
-        rules.append(Rule("End Date", "term end", (start[0], terms[0])))
+        rules.append(Rule("End Date", "term end", (start[0], terms[0]), required=True))
     else:
         raise BBBError("Salesforce export: no End Date or Term column. A standard opportunity product has only "
                        "a Service Date (the start of service), so the end of each line's term is unknown: add "
