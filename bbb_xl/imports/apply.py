@@ -15,8 +15,8 @@ from ..core.dates import add_months, parse_date, to_date
 from ..core.errors import BBBError, show_value
 from ..core.money import cents_to_decimal, parse_amount
 from ..core.options import ParseOptions
-from ..engine.table import display_text, is_blank, normalize_header
-from .mapping import DATE_FIELDS, MONEY_FIELDS, REQUIRED, Mapping
+from ..engine.table import display_text, is_blank
+from .mapping import DATE_FIELDS, MONEY_FIELDS, REQUIRED, Mapping, source_key
 
 
 @dataclass(frozen=True)
@@ -52,25 +52,25 @@ def _locate(header: list, mapping: Mapping) -> tuple[dict, list]:
     index = {}
     for j, h in enumerate(header):
         if not is_blank(h):
-            index.setdefault(normalize_header(h), j)
+            index.setdefault(source_key(h), j)
     missing, notes = [], []
     for rule in mapping.rules:
         if rule.kind == "constant":
             continue
-        present = [s for s in rule.sources if normalize_header(s) in index]
+        present = [s for s in rule.sources if source_key(s) in index]
         needs_all = rule.kind in ("sum", "term end")
         if (needs_all and len(present) < len(rule.sources)) or not present:
             if rule.optional:
                 notes.append(rule.missing_note or f"{rule.field} left blank: the file has no column "
                                                   f"{' or '.join(rule.sources)}")
             else:
-                absent = [s for s in rule.sources if normalize_header(s) not in index]
+                absent = [s for s in rule.sources if source_key(s) not in index]
                 missing.append(f"{' or '.join(absent) if not needs_all else ', '.join(absent)} (for {rule.field})")
     for k in mapping.keep:
-        if normalize_header(k.column) not in index:
+        if source_key(k.column) not in index:
             missing.append(f"{k.column} (to keep rows where {k})")
     for d in mapping.dimensions:
-        if normalize_header(d) not in index:
+        if source_key(d) not in index:
             missing.append(f"{d} (a dimension)")
     if missing:
         raise BBBError(f"the file does not have the column(s) the mapping {mapping.name} needs: "
@@ -86,20 +86,20 @@ def apply_mapping(rows, mapping: Mapping, *, header_row: int = 1, options: Parse
     options = options or ParseOptions(date_order=mapping.date_order)
     index, notes = _locate(rows[0], mapping)
     out = Applied(mapping, mapping.columns, notes=notes)
-    active = [r for r in mapping.rules if r.kind == "constant" or any(normalize_header(s) in index
+    active = [r for r in mapping.rules if r.kind == "constant" or any(source_key(s) in index
                                                                       for s in r.sources)]
     active = [r for r in active if not (r.kind in ("sum", "term end")
-                                        and any(normalize_header(s) not in index for s in r.sources))]
+                                        and any(source_key(s) not in index for s in r.sources))]
     for i, row in enumerate(rows[1:], start=header_row + 1):
         if all(is_blank(v) for v in row):
             continue
 
         def cell(heading):
-            j = index.get(normalize_header(heading))
+            j = index.get(source_key(heading))
             return row[j] if j is not None and j < len(row) else None
 
         def has(heading):
-            return normalize_header(heading) in index
+            return source_key(heading) in index
 
         if not all(_keeps(cell(k.column), k) for k in mapping.keep):
             out.filtered += 1

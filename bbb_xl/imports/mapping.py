@@ -103,6 +103,12 @@ class Mapping:
         return tuple(f for f in FIELDS[self.target] if f in mapped) + tuple(self.dimensions)
 
 
+def source_key(heading) -> str:
+    """A source heading as matched: like the contracts headers, and a leading `*` (Xero's import template marks
+    required columns *ContactName) ignored."""
+    return normalize_header(str(heading).strip().lstrip("*"))
+
+
 def _split(text: str, sep: str) -> tuple:
     return tuple(part.strip() for part in str(text or "").split(sep) if part.strip())
 

@@ -3,13 +3,13 @@ export for `--profile auto`) and mapping(header) -> Mapping (the header decides 
 from __future__ import annotations
 
 from ...core.errors import BBBError
-from ...engine.table import normalize_header
+from ..mapping import source_key
 
 
 def has(header, *names) -> list:
     """The names the header row has (headings compared like the contracts headers)."""
-    have = {normalize_header(h) for h in header if h is not None and str(h).strip()}
-    return [n for n in names if normalize_header(n) in have]
+    have = {source_key(h) for h in header if h is not None and str(h).strip()}
+    return [n for n in names if source_key(n) in have]
 
 
 from . import chargebee, hubspot, quickbooks, salesforce, stripe, xero  # noqa: E402 - they use has()
@@ -26,8 +26,8 @@ def profile(name: str):
 
 def recognise(header) -> "module":
     """The profile whose SIGNATURE headings the header row all has (the most specific when several do)."""
-    have = {normalize_header(h) for h in header if h is not None and str(h).strip()}
-    fits = [m for m in PROFILES.values() if all(normalize_header(h) in have for h in m.SIGNATURE)]
+    have = {source_key(h) for h in header if h is not None and str(h).strip()}
+    fits = [m for m in PROFILES.values() if all(source_key(h) in have for h in m.SIGNATURE)]
     if not fits:
         raise BBBError("--profile auto: the header row is not one of the built-in profiles' exports ("
                        + "; ".join(f"{m.NAME}: {', '.join(m.SIGNATURE)}" for m in PROFILES.values())
