@@ -330,3 +330,14 @@ def test_importing_invoices_is_idempotent_and_billings_equal_their_sum(tmp_path_
     globex_invoiced = any(cid == "0065g00000XyZaB2" for cid, _, _ in invoices)
     expected = sum((a for _, _, a in invoices), Decimal(0)) + (0 if globex_invoiced else Decimal("6000.00"))
     assert billed == expected
+
+
+def test_a_profile_written_out_as_mapping_rows_reads_back_to_the_same_rules():
+    from bbb_xl.imports import mapping_rows
+    from bbb_xl.imports.profiles import stripe
+    rows, _ = read_source(STRIPE)
+    m = stripe.mapping(rows[0])
+    back = mapping_from_rows(mapping_rows(m), "stripe")
+    assert [(r.field, r.kind, r.sources, r.value) for r in back.rules] == \
+        [(r.field, r.kind, r.sources, r.value) for r in m.rules]
+    assert (back.keep, back.dimensions, back.date_order, back.target) == (m.keep, m.dimensions, "ISO", "contracts")
