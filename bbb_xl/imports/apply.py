@@ -7,7 +7,6 @@ mapping needs and the file lacks refuses the whole mapping (BBBError) before any
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -114,7 +113,7 @@ def apply_mapping(rows, mapping: Mapping, *, header_row: int = 1, options: Parse
                     raise _RowError(f"no {r.field}: {' / '.join(r.sources)} blank")
             dims = [display_text(cell(d)) if not is_blank(cell(d)) else None for d in mapping.dimensions]
         except _RowError as exc:
-            out.rejected.append(_rejected(i, str(exc)))
+            out.rejected.append(Rejected(i, str(exc)))
             continue
         out.rows.append([values.get(c) for c in out.columns[:len(out.columns) - len(dims)]] + dims)
         out.source_rows.append(i)
@@ -136,10 +135,6 @@ def _number_repeated_ids(out: Applied) -> None:
         if counts[key] > 1:
             seen[key] = seen.get(key, 0) + 1
             row[j] = f"{row[j]}/{seen[key]}"
-
-
-def _rejected(row: int, reason: str) -> Rejected:
-    return Rejected(row, reason)
 
 
 def _keeps(value, keep) -> bool:
@@ -227,7 +222,3 @@ def _cents(value, source, options) -> int:
         return parse_amount(value, options)
     except ValueError as exc:
         raise _RowError(f"{source}: {exc}") from None
-
-
-def date_text(value) -> str:
-    return value.isoformat() if isinstance(value, dt.date) else str(value)
