@@ -293,6 +293,45 @@ def upgrade(book):
     click.echo(result.summary())
 
 
+@cli.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--into", "book", required=True, type=click.Path(dir_okay=False),
+              help="The bbb_xl workbook whose Contracts or Events tab receives the rows.")
+@click.option("--profile", default=None, help="A built-in export profile: salesforce, stripe, quickbooks, xero, hubspot, chargebee, or "
+                                              "auto (recognised from the header row).")
+@click.option("--mapping", "mapping", default=None, type=click.Path(dir_okay=False),
+              help="Your own mapping: a CSV of Field | Source | Kind | Value rows, or a workbook's Mapping tab.")
+@click.option("--dry-run", is_flag=True, help="Print what would be added, changed, unchanged and removed; write "
+                                              "nothing.")
+@click.option("--mode", default="upsert", show_default=True, type=click.Choice(["upsert", "replace"]),
+              help="upsert: add new keys, update known ones (contract lines by Contract ID + Line ID, events by "
+                   "Source ID); replace: the tab's rows become the imported ones.")
+def import_(file, book, profile, mapping, dry_run, mode):
+    """Import a CRM or billing export (Salesforce, Stripe, QuickBooks Online, Xero, or any file with a
+    mapping) into a workbook's Contracts or Events tab, then run bbb-xl refresh BOOK.
+
+    \b
+    Exit codes: 0 imported (or nothing to change, or a dry run); 1 error,
+    nothing written (a rejected source row, a missing column); 2 usage error."""
+    try:
+        result = api.import_file(file, book, profile, mapping, dry_run=dry_run, mode=mode)
+    except BBBError as exc:
+        _fail(exc)
+    a = result.applied
+    click.echo(result.how)
+    for note in a.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"source rows: {a.kept} kept, {a.filtered} filtered out, {len(a.rejected)} rejected")
+    for line in result.diff.lines():
+        click.echo(line)
+    if result.dry_run:
+        click.echo("dry run: nothing written")
+    elif result.written:
+        click.echo(f"written: {result.path} ({result.mode}); now run: bbb-xl refresh {book}")
+    else:
+        click.echo("nothing to change: the file was not written")
+
+
 def main(argv=None):
     return cli.main(args=argv, prog_name="bbb-xl")
 

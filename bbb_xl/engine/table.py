@@ -60,6 +60,8 @@ def normalize_header(text: str) -> str:
 
 _HEADER_KEYS = {normalize_header(name): key for key, (name, _) in COLUMNS.items()}
 _HEADER_KEYS["standalonesellingprice"] = "ssp"
+# a currency column under its common export names (Salesforce: CurrencyIsoCode, Opportunity Currency)
+_HEADER_KEYS.update(dict.fromkeys(("currencycode", "currencyisocode", "opportunitycurrency"), "currency"))
 
 
 def is_blank(value: object) -> bool:

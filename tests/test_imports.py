@@ -1,0 +1,343 @@
+"""bbb-xl import: mappings, the built-in profiles' sample exports, upsert / replace / dry run into a workbook.
+
+Each profile's sample (tests/data/imports) is imported into an emptied copy of the template; its schedules must
+equal those of the same contracts and invoices typed by hand into a plain contracts CSV (and events CSV)."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bbb_xl import api
+from bbb_xl.cli import cli
+from bbb_xl.core.errors import BBBError
+from bbb_xl.excel.inputs import clear_sample_file
+from bbb_xl.imports import apply_mapping, mapping_from_rows, read_source, resolve
+from bbb_xl.xlsx_reader import read_sheets
+
+DATA = Path(__file__).parent / "data" / "imports"
+TEMPLATE = Path(__file__).parents[1] / "workbook_templates" / "bbb_template.xlsm"
+SF, STRIPE, QBO, XERO = (DATA / n for n in ("salesforce_opportunity_products.csv", "stripe_subscriptions.csv",
+                                            "quickbooks_invoices.csv", "xero_invoices.csv"))
+
+# The Closed Won lines of the Salesforce sample, typed by hand (End Date = Service Date + Term months - 1 day)
+HAND_CONTRACTS = """Contract ID,Customer,Line ID,Product,Booking Date,Start Date,End Date,Amount,Recognition,Billing
+0065g00000AbCdE1,Acme Corp,PLAT-ANN,Platform Subscription,2025-01-15,2025-02-01,2026-01-31,12000.00,daily,upfront
+0065g00000AbCdE1,Acme Corp,ONB-FIX,Onboarding Services,2025-01-15,2025-02-01,2025-04-30,3000.00,daily,upfront
+0065g00000XyZaB2,Globex,PLAT-ANN,Platform Subscription,2025-03-31,2025-04-01,2027-03-31,6000.00,daily,upfront
+"""
+
+
+@pytest.fixture
+def book(tmp_path):
+    path = tmp_path / "book.xlsm"
+    shutil.copyfile(TEMPLATE, path)
+    clear_sample_file(path)
+    return path
+
+
+def _hand(tmp_path, contracts: str, events: str | None = None):
+    c = tmp_path / "hand.csv"
+    c.write_text(contracts)
+    e = None
+    if events:
+        e = tmp_path / "hand_events.csv"
+        e.write_text(events)
+    return c, e
+
+
+def _schedule(path, metric, events=None, start="2025-01", end="2027-03"):
+    return api.file_schedule(path, metric, start, end, events=events).rows
+
+
+def _by_month(rows):
+    return dict(zip(rows[0][1:], rows[1][1:]))
+
+
+def test_salesforce_sample_equals_hand_entry(book, tmp_path):
+    result = api.import_file(SF, book, "auto")
+    assert result.how.startswith("profile: salesforce (recognised")
+    assert (result.applied.kept, result.applied.filtered, result.applied.rejected) == (3, 2, [])  # Closed Lost, open
+    assert result.written and len(result.diff.added) == 3
+    hand, _ = _hand(tmp_path, HAND_CONTRACTS)
+    for metric in ("bookings", "revenue", "billings", "backlog", "deferred"):
+        assert _schedule(book, metric) == _schedule(hand, metric), metric
+    bookings = _by_month(_schedule(book, "bookings"))
+    assert bookings["2025-01"] == Decimal("15000.00") and bookings["2025-03"] == Decimal("6000.00")
+    # ONB-FIX: 3,000 over 2025-02-01..04-30 (89 days) daily: February 28/89 x 3000 = 943.82;
+    # PLAT-ANN: 12,000 x 28/365 = 920.55 (ASC 606-10-55-18 ratable over the service period)
+    assert _by_month(_schedule(book, "revenue"))["2025-02"] == Decimal("1864.37")
+    contracts = read_sheets(book, ["Contracts"])["Contracts"]
+    assert contracts[0][-2:] == ["Product Code", "Opportunity Owner"]  # named dimensions only; Quantity dropped
+    assert "Quantity" not in contracts[0] and "Stage" not in contracts[0]
+    assert contracts[1][4] == dt.datetime(2025, 1, 15)  # a date cell, not text
+    assert contracts[1][7] == 12000  # a number
+
+
+def test_refresh_after_import(book):
+    from bbb_xl.excel.headless import refresh_file
+    api.import_file(SF, book, "salesforce")
+    api.import_file(QBO, book, "quickbooks")
+    result = refresh_file(book)
+    assert result.lines == 3 and not result.partial
+
+
+def test_quickbooks_invoices_are_billings_net_of_tax_and_reimport_is_noop(book, tmp_path):
+    api.import_file(SF, book, "salesforce")
+    result = api.import_file(QBO, book, "auto")
+    assert result.how.startswith("profile: quickbooks")
+    assert [k for k, _ in result.diff.added] == ["1001/1", "1001/2", "1002"]
+    hand, events = _hand(tmp_path, HAND_CONTRACTS, "Contract ID,Date,Event,Amount\n"
+                         "0065g00000AbCdE1,2025-02-01,invoice,15000.00\n0065g00000XyZaB2,2025-04-01,invoice,6000.00\n")
+    assert _schedule(book, "billings") == _schedule(hand, "billings", events)
+    billings = _by_month(_schedule(book, "billings"))
+    # ItemAmount only: the 960 + 240 + 480 of ItemTaxAmount are not billings of the contract
+    assert billings["2025-02"] == Decimal("15000.00") and billings["2025-04"] == Decimal("6000.00")
+    assert billings["2026-04"] == Decimal("0.00")  # Globex is billed its invoices only, not a second year upfront
+    before = book.read_bytes()
+    again = api.import_file(QBO, book, "quickbooks")
+    assert (len(again.diff.added), len(again.diff.changed), again.diff.unchanged, again.written) == (0, 0, 3, False)
+    assert book.read_bytes() == before
+
+
+def test_xero_invoices_reference_holds_the_contract(book, tmp_path):
+    api.import_file(SF, book, "salesforce")
+    result = api.import_file(XERO, book, "auto")
+    assert result.how.startswith("profile: xero")
+    assert [k for k, _ in result.diff.added] == ["INV-0101/1", "INV-0101/2", "INV-0102", "INV-0103"]
+    hand, events = _hand(tmp_path, HAND_CONTRACTS, "Contract ID,Date,Event,Amount\n"
+                         "0065g00000AbCdE1,2025-02-01,invoice,15000.00\n0065g00000XyZaB2,2025-04-01,invoice,3000.00\n"
+                         "0065g00000XyZaB2,2025-10-01,invoice,3000.00\n")
+    assert _schedule(book, "billings") == _schedule(hand, "billings", events)
+    billings = _by_month(_schedule(book, "billings"))
+    assert (billings["2025-04"], billings["2025-10"]) == (Decimal("3000.00"), Decimal("3000.00"))  # dd/mm/yyyy
+
+
+def test_stripe_subscriptions_current_period_end_exclusive(book, tmp_path):
+    result = api.import_file(STRIPE, book, "auto")
+    assert result.how.startswith("profile: stripe")
+    assert (result.applied.kept, result.applied.filtered) == (2, 1)  # incomplete_expired left out
+    hand, _ = _hand(tmp_path, "Contract ID,Customer,Line ID,Product,Booking Date,Start Date,End Date,Amount,"
+                              "Recognition,Billing,Currency\n"
+                    "sub_1QaBcD2eFgHiJkLm,Acme Corp,price_1QaPro001,Pro plan,2025-03-15,2025-03-15,2025-04-14,99.00,"
+                    "daily,upfront,USD\n"
+                    "sub_1QbCdE3fGhIjKlMn,ops@globex.example,price_1QbTeam002,Team plan,2025-02-01,2025-02-01,"
+                    "2026-01-31,2400.00,daily,upfront,USD\n")
+    for metric in ("bookings", "revenue", "billings"):
+        assert _schedule(book, metric, end="2026-02") == _schedule(hand, metric, end="2026-02"), metric
+    # 99 over 2025-03-15..04-14 (31 days): March 17/31 x 99 = 54.29; Team plan 2400 x 31/365 = 203.84
+    assert _by_month(_schedule(book, "revenue", end="2026-02"))["2025-03"] == Decimal("258.13")
+
+
+def test_dry_run_diff_is_exact_and_writes_nothing(book, tmp_path):
+    api.import_file(SF, book, "salesforce")
+    changed = tmp_path / "sf2.csv"
+    changed.write_text(SF.read_text().replace('"6,000.00",4/1/2025,24', '"6,500.00",4/1/2025,24'))
+    before = book.read_bytes()
+    result = api.import_file(changed, book, "salesforce", dry_run=True)
+    assert (len(result.diff.added), result.diff.unchanged, result.diff.removed) == (0, 2, [])
+    assert result.diff.changed == [("0065g00000XyZaB2 / PLAT-ANN", [("Amount", 6000, Decimal("6500.00"))])]
+    assert "  ~ 0065g00000XyZaB2 / PLAT-ANN: Amount: 6000.00 -> 6500.00" in result.diff.lines()
+    assert book.read_bytes() == before and not result.written
+    written = api.import_file(changed, book, "salesforce")
+    assert written.written and _by_month(_schedule(book, "bookings"))["2025-03"] == Decimal("6500.00")
+
+
+def test_replace_removes_rows_not_imported(tmp_path):
+    path = tmp_path / "t.xlsm"
+    shutil.copyfile(TEMPLATE, path)  # the template's 9 example lines
+    result = api.import_file(SF, path, "salesforce", mode="replace", dry_run=True)
+    assert len(result.diff.added) == 3 and len(result.diff.removed) == 9
+    api.import_file(SF, path, "salesforce", mode="replace")
+    rows = [r for r in read_sheets(path, ["Contracts"])["Contracts"][1:] if any(v is not None for v in r)]
+    assert [r[0] for r in rows] == ["0065g00000AbCdE1", "0065g00000AbCdE1", "0065g00000XyZaB2"]
+
+
+def test_rejected_row_aborts_with_its_source_row(book, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(SF.read_text().replace("3/31/2025", "31/3/2025"))  # row 4: day 31 as a month
+    before = book.read_bytes()
+    with pytest.raises(BBBError, match=r"row 4: Close Date: '31/3/2025' is not a date"):
+        api.import_file(bad, book, "salesforce")
+    assert book.read_bytes() == before
+    out = CliRunner().invoke(cli, ["import", str(bad), "--into", str(book), "--profile", "salesforce"])
+    assert out.exit_code == 1 and "row 4" in out.output and book.read_bytes() == before
+
+
+def test_salesforce_without_end_date_or_term_says_so(book, tmp_path):
+    plain = tmp_path / "plain.csv"
+    plain.write_text(SF.read_text().replace("Term (Months)", "Probability"))  # no End Date, no Term
+    with pytest.raises(BBBError, match="no End Date or Term column"):
+        api.import_file(plain, book, "salesforce")
+
+
+def test_auto_refuses_an_unknown_header(book, tmp_path):
+    other = tmp_path / "other.csv"
+    other.write_text("Foo,Bar,Baz\n1,2,3\n")
+    with pytest.raises(BBBError, match="not one of the built-in profiles"):
+        api.import_file(other, book, "auto")
+
+
+def test_mapping_file_expressions(tmp_path):
+    rows = [["Field", "Source", "Kind", "Value"], ["Target", "", "", "contracts"], ["Date Order", "", "", "DMY"],
+            ["Contract ID", "Deal", "", ""], ["Customer", "Client", "", ""],
+            ["Line ID", "SKU | Item", "first", ""], ["Start Date", "Signed", "add days", "1"],
+            ["End Date", "Signed | Months", "term end", ""], ["Amount", "Licence + Support", "sum", ""],
+            ["Billing", "", "constant", "annual"], ["Keep", "Status", "not", "Lost | Void"],
+            ["Dimension", "Region", "", ""]]
+    m = mapping_from_rows(rows, "mine")
+    src = [["Deal", "Client", "SKU", "Item", "Signed", "Months", "Licence", "Support", "Status", "Region", "Rep"],
+           ["D1", "Acme", "", "Widget", "31/12/2024", "12", "1,000.50", "99.50", "Won", "EMEA", "Ann"],
+           ["D2", "Globex", "S-2", "Gadget", "15/01/2025", "6", "500", "", "Lost", "US", "Bob"],
+           ["D3", "Initech", "S-3", "", "32/01/2025", "6", "500", "", "Won", "US", "Bob"]]
+    a = apply_mapping(src, m)
+    assert a.columns == ("Contract ID", "Customer", "Line ID", "Start Date", "End Date", "Amount", "Billing", "Region")
+    assert a.rows == [["D1", "Acme", "Widget", dt.date(2025, 1, 1), dt.date(2025, 12, 30), Decimal("1100.00"),
+                       "annual", "EMEA"]]
+    assert a.filtered == 1 and [str(r) for r in a.rejected] == [
+        "row 4: Signed: '32/01/2025' is not a date that exists in the Date order DMY (day/month/year)"]
+    csv = tmp_path / "map.csv"
+    csv.write_text("\n".join(",".join(r) for r in rows))
+    m2, how = resolve(src[0], None, csv)
+    assert m2 == m.__class__(**{**m.__dict__, "name": "map.csv"}) and how == "mapping: map.csv"
+
+
+def test_mapping_refuses_a_missing_column_and_an_unknown_field():
+    m = mapping_from_rows([["Field", "Source"], ["Contract ID", "Deal"], ["Customer", "Client"],
+                           ["Start Date", "Signed"], ["Amount", "Total"]])
+    with pytest.raises(BBBError, match=r"Total \(for Amount\)"):
+        apply_mapping([["Deal", "Client", "Signed"], ["D1", "A", "2025-01-01"]], m)
+    with pytest.raises(BBBError, match="'Colour' is not a field of contracts"):
+        mapping_from_rows([["Field", "Source"], ["Colour", "X"]])
+
+
+def test_currency_column_common_names_several_currencies_stay_an_error():
+    for heading in ("Currency Code", "CurrencyIsoCode", "Opportunity Currency"):
+        rows = [["Contract ID", "Customer", "Start Date", "End Date", "Amount", heading],
+                ["C1", "A", dt.date(2025, 1, 1), dt.date(2025, 12, 31), 1200, "USD"],
+                ["C2", "B", dt.date(2025, 1, 1), dt.date(2025, 12, 31), 1200, "EUR"]]
+        book = api.book_from_range(rows)
+        assert any("USD and EUR without an FX range" in p.message and p.is_error for p in book.problems), heading
+        assert not any(heading in str(p) and "did you mean" in str(p) for p in book.problems)
+
+
+def test_cli_dry_run_prints_counts(book):
+    out = CliRunner().invoke(cli, ["import", str(SF), "--into", str(book), "--profile", "auto", "--dry-run"])
+    assert out.exit_code == 0, out.output
+    assert "source rows: 3 kept, 2 filtered out, 0 rejected" in out.output
+    assert "Contracts: added 3, changed 0, unchanged 0, removed 0" in out.output
+    assert "dry run: nothing written" in out.output
+
+
+HUBSPOT, CHARGEBEE = DATA / "hubspot_deal_line_items.csv", DATA / "chargebee_subscriptions.csv"
+
+
+def test_hubspot_term_is_an_iso_period_and_amount_the_total_contract_value(book, tmp_path):
+    result = api.import_file(HUBSPOT, book, "auto")
+    assert result.how.startswith("profile: hubspot") and (result.applied.kept, result.applied.filtered) == (2, 1)
+    hand, _ = _hand(tmp_path, "Contract ID,Customer,Line ID,Product,Booking Date,Start Date,End Date,Amount,"
+                              "Recognition,Billing\n"
+                    "9876500001,Acme Corp,18123400001,Analytics Suite,2025-01-20,2025-02-01,2026-01-31,12000.00,daily,"
+                    "quarterly\n"
+                    "9876500001,Acme Corp,18123400002,Premium Support,2025-01-20,2025-02-01,2026-01-31,500.00,daily,"
+                    "annual\n")
+    for metric in ("bookings", "revenue", "billings"):
+        assert _schedule(book, metric, end="2026-01") == _schedule(hand, metric, end="2026-01"), metric
+    billings = _by_month(_schedule(book, "billings", end="2026-01"))
+    # quarterly in advance: 12,000 / 4 = 3,000 on Feb 1 plus the annual 500; then 3,000 in May, Aug, Nov
+    assert [billings[m] for m in ("2025-02", "2025-05", "2025-08", "2025-11")] == \
+        [Decimal("3500.00"), Decimal("3000.00"), Decimal("3000.00"), Decimal("3000.00")]
+
+
+def test_hubspot_line_without_term_is_rejected_with_its_row(book, tmp_path):
+    one_time = tmp_path / "hs.csv"
+    one_time.write_text(HUBSPOT.read_text().replace(",P1Y,", ",,"))
+    with pytest.raises(BBBError, match=r"row 3: no End Date: Billing start date / Term blank"):
+        api.import_file(one_time, book, "hubspot")
+
+
+def test_chargebee_current_term(book, tmp_path):
+    result = api.import_file(CHARGEBEE, book, "auto")
+    assert result.how.startswith("profile: chargebee") and (result.applied.kept, result.applied.filtered) == (2, 1)
+    hand, _ = _hand(tmp_path, "Contract ID,Customer,Line ID,Booking Date,Start Date,End Date,Amount,Recognition,"
+                              "Billing,Currency\n"
+                    "AzZlGZUQ1a2b3c,Acme Corp,pro-annual,2025-01-10,2025-01-10,2026-01-09,1200.00,daily,upfront,USD\n"
+                    "AzZlGZUQ4d5e6f,Globex,basic-monthly,2025-05-05,2025-05-05,2025-06-04,49.00,daily,upfront,USD\n")
+    for metric in ("bookings", "revenue", "billings"):
+        assert _schedule(book, metric, end="2026-01") == _schedule(hand, metric, end="2026-01"), metric
+    # 49 over 2025-05-05..06-04 (31 days): May 27/31 x 49 = 42.68; 1,200 x 31/365 = 101.92
+    assert _by_month(_schedule(book, "revenue", end="2026-01"))["2025-05"] == Decimal("144.60")
+
+
+def test_mapping_tab_of_a_workbook(book, tmp_path):
+    import openpyxl
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Mapping"
+    for row in [["Field", "Source", "Kind", "Value"], ["Target", "", "", "events"],
+                ["Contract ID", "Memo", "", ""], ["Date", "InvoiceDate", "", ""], ["Date Order", "", "", "MDY"],
+                ["Event", "", "constant", "invoice"], ["Amount", "ItemAmount + ItemTaxAmount", "sum", ""],
+                ["Source ID", "InvoiceNo", "", ""]]:
+        ws.append(row)
+    path = tmp_path / "mapping.xlsx"
+    wb.save(path)
+    api.import_file(SF, book, "salesforce")
+    result = api.import_file(QBO, book, mapping=path)
+    assert result.how == "mapping: mapping.xlsx"
+    assert [v["Amount"] for _, v in result.diff.added] == [Decimal("12960.00"), Decimal("3240.00"),
+                                                          Decimal("6480.00")]  # gross, as this mapping says
+
+
+def test_footer_rows_of_a_report_export_are_not_rows():
+    rows, header_row = read_source(SF)
+    assert header_row == 1 and len(rows) == 6 and rows[-1][0] == "Jane Doe"  # Copyright / Generated By dropped
+
+
+from hypothesis import HealthCheck, Phase, given, settings, strategies as st  # noqa: E402
+
+_INVOICE = st.tuples(st.sampled_from(["0065g00000AbCdE1", "0065g00000XyZaB2"]),
+                     st.dates(dt.date(2025, 4, 1), dt.date(2025, 12, 31)),
+                     st.decimals(Decimal("0.01"), Decimal("99999.99"), places=2))
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          phases=[Phase.explicit, Phase.generate])  # each example writes a workbook: no slow shrinking
+@given(st.lists(_INVOICE, min_size=1, max_size=6))
+def test_importing_invoices_is_idempotent_and_billings_equal_their_sum(tmp_path_factory, invoices):
+    """Upsert by Source ID: a second import of the same file changes nothing, and the invoices billed equal the
+    file's ItemAmounts, whatever the file holds (invoice events bill exactly themselves, issue 8)."""
+    tmp = tmp_path_factory.mktemp("prop")
+    path = tmp / "book.xlsm"
+    shutil.copyfile(TEMPLATE, path)
+    clear_sample_file(path)
+    api.import_file(SF, path, "salesforce")
+    src = tmp / "qbo.csv"
+    lines = [QBO.read_text().splitlines()[0]]
+    for n, (cid, day, amount) in enumerate(invoices):
+        lines.append(f"{2000 + n},X,{day:%m/%d/%Y},,,,{cid},Item,,1,{amount},{amount},,0,USD,")
+    src.write_text("\n".join(lines) + "\n")
+    api.import_file(src, path, "quickbooks")
+    before = path.read_bytes()
+    again = api.import_file(src, path, "quickbooks")
+    assert again.diff.unchanged == len(invoices) and not again.written and path.read_bytes() == before
+    billed = sum(_schedule(path, "billings", start="2025-04", end="2025-12")[1][1:], Decimal(0))
+    # a contract without invoice events keeps its own schedule: Globex is billed 6,000 upfront on 2025-04-01
+    # (Acme's upfront 15,000 falls on 2025-02-01, before the window)
+    globex_invoiced = any(cid == "0065g00000XyZaB2" for cid, _, _ in invoices)
+    expected = sum((a for _, _, a in invoices), Decimal(0)) + (0 if globex_invoiced else Decimal("6000.00"))
+    assert billed == expected
+
+
+def test_a_profile_written_out_as_mapping_rows_reads_back_to_the_same_rules():
+    from bbb_xl.imports import mapping_rows
+    from bbb_xl.imports.profiles import stripe
+    rows, _ = read_source(STRIPE)
+    m = stripe.mapping(rows[0])
+    back = mapping_from_rows(mapping_rows(m), "stripe")
+    assert [(r.field, r.kind, r.sources, r.value) for r in back.rules] == \
+        [(r.field, r.kind, r.sources, r.value) for r in m.rules]
+    assert (back.keep, back.dimensions, back.date_order, back.target) == (m.keep, m.dimensions, "ISO", "contracts")
