@@ -93,6 +93,10 @@ def test_prospective_modification():
     assert got["Event 2026-07-01"] == ("modify prospective: Amount 1200.00 -> 1800.00, End Date 2026-12-31 -> "
                                        "2026-12-31, catch-up 0.00")
     assert (got["Recognized before the period"], got["Recognized at period end"]) == (600.0, 800.0)
+    # the curve in force: 600 kept, 1,200 spread over July-December (6 months), July weighs 1 of them
+    assert got["Curve at period end"] == ("600.000000 recognized, then 1200.000000 spread from 2026-07-01 to "
+                                          "2026-12-31")
+    assert (got["Spread window (months)"], got["Period weight (months)"]) == (6.0, 1.0)
     # June is before the modification: 100.00 on the original terms, and no event listed yet
     june = items(BBB_EXPLAIN(ANNUAL_2026, "C1", "2026-06", None, None, ev))
     assert june["Result"] == 100.0 and not any(k.startswith("Event") for k in june)
@@ -105,8 +109,18 @@ def test_catch_up_modification():
     rows = BBB_EXPLAIN(ANNUAL_2026, "C1", "2026-07", "a", "revenue", ev)
     got = items(rows)
     assert rows[-1] == ["Result", 450.0] and BBB_REVENUE(ANNUAL_2026, "2026-07", None, None, ev) == 450.0
-    assert got["Event 2026-07-01"].startswith("modify catch-up:") and got["Event 2026-07-01"].endswith("catch-up 300.00")
+    event = got["Event 2026-07-01"]
+    assert event.startswith("modify catch-up:") and event.endswith("catch-up 300.00")
     assert got["Recognized at period end, unrounded"] == 1050.0 and got["Recognized before the period"] == 600.0
+
+
+def test_milestone_line_lists_its_progress():
+    """A milestone line of 1,000.00 at 33.33% on 2025-02-10: 1,000 x 0.3333 = 333.30 recognized in February."""
+    rows = contracts(["M1", "Acme", "m", None, "2025-01-01", "2025-12-31", 1000, "milestone", "upfront"])
+    ev = events(["M1", "m", "2025-02-10", "milestone", None, 0.3333, None, None])
+    got = items(BBB_EXPLAIN(rows, "M1", "2025-02", None, None, ev))
+    assert got["Progress 2025-02-10, recognized to date"] == 333.3 and got["Recognized before the period"] == 0.0
+    assert got["Result"] == 333.3 == BBB_REVENUE(rows, "2025-02", None, None, ev)
 
 
 def test_cancellation_with_a_credit_note_for_billings_and_bookings():
@@ -118,6 +132,8 @@ def test_cancellation_with_a_credit_note_for_billings_and_bookings():
     assert billings["Invoice 2026-07-01"] == -600.0 and billings["Billed before the period"] == 1200.0
     assert billings["Result"] == -600.0 == BBB_BILLINGS(rows, "2026-07", None, None, ev)
     bookings = items(BBB_EXPLAIN(rows, "C2", "2026-07", None, "Bookings", ev))
+    assert billings["Event 2026-07-01"].startswith("cancel: Amount 1200.00 -> 600.00, End Date 2026-12-31 -> "
+                                                   "2026-07-01")
     assert bookings["Booking change 2026-07-01"] == -600.0 and bookings["Booked to period end"] == 600.0
     assert bookings["Result"] == -600.0 == BBB_BOOKINGS(rows, "2026-07", None, None, ev)
 

@@ -134,27 +134,29 @@ def _revenue(book, i: int, first: int, last: int, rounded: list[int]) -> list[tu
     rows: list[tuple] = []
     if ev.progress is not None and ev.is_progress[i]:
         dates, cents = ev.progress[i]
-        rows += [(f"Progress {iso(int(d))}", cents_to_decimal(int(c))) for d, c in zip(dates, cents) if d <= last]
+        rows += [(f"Progress {iso(int(d))}, recognized to date", cents_to_decimal(int(c)))
+                 for d, c in zip(dates, cents) if d <= last]
         rows += [("Recognized before the period", cents_to_decimal(rounded[0])),
                  ("Recognized at period end", cents_to_decimal(rounded[1]))]
         return rows
     basis = book.basis.take(np.array([i]))
     w_first, w_last = int(basis.first[0]), int(basis.last[0])
     monthly = bool(basis.monthly[0])
-    if int(lines.recognition[i]) == POINT_IN_TIME:
-        rows.append(("Recognized on", to_date(max(w_first, int(lines.booking[i])))))
-    else:
-        rows += _weights(w_first, w_last, first, last, monthly)
     changes = ev.changes
     state = changes.lines.get(i) if changes is not None else None
     if state is not None:
-        for c in changes.records:
-            if c.line == i and c.date <= last:
-                what = c.kind + (f" {c.treatment}" if c.treatment else "")
-                rows.append((f"Event {iso(c.date)}", f"{what}: Amount {cents_to_decimal(c.old_amount)} -> "
-                             f"{cents_to_decimal(c.new_amount)}, End Date {iso(c.old_end)} -> {iso(c.new_end)}, "
-                             f"catch-up {cents_to_decimal(c.revenue)}"))
-
+        rows += _change_rows(book, i, last)
+        # the piece of the curve in force at the period end (engine.changes): its own spread window and weights
+        piece = [p for p in state.pieces if p.active <= last][-1]
+        w_first, w_last = piece.wf, piece.wt
+        rows.append(("Curve at period end", f"{_decimal(piece.u0 / 100)} recognized, then "
+                                            f"{_decimal(piece.delta / 100)} spread from {iso(piece.wf)} to "
+                                            f"{iso(piece.wt)}"))
+    if int(lines.recognition[i]) == POINT_IN_TIME and state is None:
+        rows.append(("Recognized on", to_date(max(w_first, int(lines.booking[i])))))
+    elif int(lines.recognition[i]) != POINT_IN_TIME:
+        rows += _weights(w_first, w_last, first, last, monthly, "Term" if state is None else "Spread window")
+    if state is not None:
         def unrounded(t: int) -> Fraction:
             return Fraction(0) if t < state.booking else state.unrounded(t)
     else:
@@ -179,17 +181,33 @@ def _revenue(book, i: int, first: int, last: int, rounded: list[int]) -> list[tu
     return rows
 
 
-def _weights(w_first: int, w_last: int, first: int, last: int, monthly: bool) -> list[tuple]:
-    """The term and the period as days and, for a monthly line, months (each day 1/(days in its month))."""
+def _change_rows(book, i: int, last: int) -> list[tuple]:
+    """The modifications and cancellations of line i dated up to the period end (engine.changes records)."""
+    changes = book.events.changes
+    if changes is None or not changes.changed[i]:
+        return []
+    rows = []
+    for c in changes.records:
+        if c.line == i and c.date <= last:
+            what = c.kind + (f" {c.treatment}" if c.treatment else "")
+            rows.append((f"Event {iso(c.date)}", f"{what}: Amount {cents_to_decimal(c.old_amount)} -> "
+                         f"{cents_to_decimal(c.new_amount)}, End Date {iso(c.old_end)} -> {iso(c.new_end)}, "
+                         f"catch-up {cents_to_decimal(c.revenue)}"))
+    return rows
+
+
+def _weights(w_first: int, w_last: int, first: int, last: int, monthly: bool, term: str = "Term") -> list[tuple]:
+    """The term (a changed line: its curve's spread window) and the period as days and, for a monthly line,
+    months (each day 1/(days in its month))."""
     lo, hi = max(first, w_first), min(last, w_last)
     in_period = max(hi - lo + 1, 0)
     to_end = min(max(last, w_first - 1), w_last)
-    rows = [("Term (days)", w_last - w_first + 1), ("Period weight (days)", in_period),
+    rows = [(f"{term} (days)", w_last - w_first + 1), ("Period weight (days)", in_period),
             ("Weight to period end (days)", max(to_end - w_first + 1, 0))]
     if monthly:
         def months(a: int, b: int) -> Decimal:  # weight of the days a..b in months
             return _decimal(Fraction(weight_to(b, True) - weight_to(a - 1, True), UNIT)) if b >= a else Decimal(0)
-        rows += [("Term (months)", months(w_first, w_last)), ("Period weight (months)", months(lo, hi)),
+        rows += [(f"{term} (months)", months(w_first, w_last)), ("Period weight (months)", months(lo, hi)),
                  ("Weight to period end (months)", months(w_first, to_end))]
     return rows
 
@@ -207,6 +225,7 @@ def _billings(book, i: int, first: int, last: int, cumulative: list[int]) -> lis
         timing = "arrears" if book.lines.arrears[i] else "advance"
         rows.append(("Billed by", f"the billing schedule ({'upfront' if months == 0 else f'every {months} month(s)'}"
                                   f", in {timing})"))
+    rows += _change_rows(book, i, last)
     mine = np.flatnonzero((inv.line == i) & (inv.date >= first) & (inv.date <= last))
     rows += [(f"Invoice {iso(int(inv.date[k]))}", cents_to_decimal(int(inv.amount[k]))) for k in mine]
     rows += [("Billed before the period", cents_to_decimal(cumulative[0])),
@@ -218,6 +237,7 @@ def _bookings(book, i: int, first: int, last: int, cumulative: list[int]) -> lis
     changes = book.events.changes
     rows: list[tuple] = []
     if changes is not None and changes.changed[i]:
+        rows += _change_rows(book, i, last)
         rows += [(f"Booking change {iso(int(d))}", cents_to_decimal(int(delta)))
                  for d, delta in changes.lines[i].deltas if d <= last]
     rows += [("Booked before the period", cents_to_decimal(cumulative[0])),
