@@ -284,3 +284,15 @@ def test_result_equals_the_flow_with_modifications_and_cancellations(specs, chan
         return  # an SSP contract whose SSPs are all 0: rejected, not the subject here
     first = day_number(props_changes.BASE + dt.timedelta(days=offset))
     _check_result_equals_flow(book, first, first + length)
+
+
+def test_odd_contract_and_line_ids_need_no_quoting():
+    """IDs holding the filter grammar's | ; = and quotes are matched as they are (case ignored), and the Result
+    equals the formula given the same contract through a quoted filter (engine.filters)."""
+    cid, lid = 'Acme "X" | 1; a=b', "L=1|2"
+    rows = contracts([cid, "Acme", lid, None, "2025-01-01", "2025-12-31", 1200, "monthly", "upfront"],
+                     [cid, "Acme", "other", None, "2025-01-01", "2025-12-31", 2400, "monthly", "upfront"])
+    got = items(BBB_EXPLAIN(rows, cid.upper(), "2025-05", lid))
+    quoted = 'Contract ID="Acme ""X"" | 1; a=b"; Line ID="L=1|2"'
+    assert got["Result"] == 100.0 == BBB_REVENUE(rows, "2025-05", None, quoted)  # 1,200 / 12
+    assert items(BBB_EXPLAIN(rows, cid, "2025-05"))["Result"] == 300.0  # both lines: 100 + 200
