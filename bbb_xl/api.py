@@ -494,3 +494,43 @@ def import_file(path, book, profile: str | None = None, mapping=None, *, dry_run
     chosen, how = resolve(rows[0], profile, mapping)
     applied = apply_mapping(rows, chosen, header_row=header_row)
     return import_rows(book, applied, how, mode=mode, dry_run=dry_run)
+
+
+# --- every number explained (BBB_EXPLAIN, bbb-xl explain) ----------------------------------------------------------
+
+def explain_rows(book: Book, contract, period, line=None, metric=None) -> list[list]:
+    """BBB_EXPLAIN's table: [Item, Value] then one row per step (engine.explain), the last "Result" equal to the
+    flow formula for the contract (and line) and period. Dates as ISO text, money as Decimal."""
+    import datetime as dt
+
+    from .core.periods import flow_window
+    from .engine.explain import explain
+    if period is None or (isinstance(period, str) and not period.strip()):
+        raise BBBError("period is missing: give a month (2025-02), a quarter, a year or a date")
+    try:
+        first, last = flow_window(period, None, book.calendar)
+    except ValueError as exc:
+        raise BBBError(f"period: {exc}") from None
+    blank = metric is None or (isinstance(metric, str) and not metric.strip())
+    rows = explain(book, contract, first, last, line, "revenue" if blank else metric)
+    return [["Item", "Value"]] + [[item, value.isoformat() if isinstance(value, dt.date) else value]
+                                  for item, value in rows]
+
+
+def file_explain(path, contract, period, line=None, metric=None, sheet=None, *, events=None, fx=None) -> list[list]:
+    """`bbb-xl explain`: explain_rows over a contracts file (its Events and FX Rates tabs read with it); bad input
+    is refused with its problems."""
+    book = load_file(path, sheet, events=events, fx=fx)
+    if book.errors:
+        raise BBBError([p for p in book.problems if p.severity != "info"])
+    return explain_rows(book, contract, period, line, metric)
+
+
+def explain_text(rows: list[list]) -> str:
+    """explain_rows as two aligned text columns; each number keeps its own decimals (a 6-decimal unrounded amount
+    stays 6, a day count has none)."""
+    from decimal import Decimal
+    shown = [[item, f"{value:,}" if isinstance(value, (Decimal, int)) and not isinstance(value, bool)
+              else str(value)] for item, value in rows]
+    width = max(len(r[0]) for r in shown)
+    return "\n".join(f"{item:<{width}}  {value}" for item, value in shown)

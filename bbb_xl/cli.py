@@ -332,6 +332,28 @@ def import_(file, book, profile, mapping, dry_run, mode):
         click.echo("nothing to change: the file was not written")
 
 
+@cli.command()
+@click.argument("book", type=click.Path(dir_okay=False))
+@click.option("--contract", required=True, help="The Contract ID to explain (case ignored).")
+@click.option("--period", required=True, help="The period: 2025-02, 2025-Q1, 2025 or a date (alone: its month).")
+@click.option("--line", default=None, help="A Line ID (a one-line contract needs none; omitted: every line).")
+@click.option("--metric", default="revenue", show_default=True, type=click.Choice(["revenue", "billings", "bookings"]))
+@click.option("--sheet", default=None, help="Sheet of a workbook (default Contracts).")
+def explain(book, contract, period, line, metric, sheet):
+    """Explain one contract's (or line's) revenue, billings or bookings for a period, step by step: terms,
+    weights, cumulative amounts unrounded and rounded, events, allocation, FX rate, and the Result (the same
+    figure as BBB_REVENUE / bbb-xl schedule). The Events and FX Rates tabs of a workbook are read with it.
+
+    \b
+    Exit codes: 0 printed; 1 error, nothing printed (bad input rows, an
+    unknown contract or line); 2 usage error."""
+    try:
+        rows = api.file_explain(book, contract, period, line, metric, sheet)
+    except BBBError as exc:
+        _fail(exc)
+    click.echo(api.explain_text(rows))
+
+
 def main(argv=None):
     return cli.main(args=argv, prog_name="bbb-xl")
 

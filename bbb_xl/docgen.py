@@ -48,6 +48,12 @@ RETURNS = {
     "BBB_CHECK": "A table that spills: the header `Row, Column, Value, Severity, Problem` and one row per "
                  "problem (row 1 is the header row of the range; problems of the events range show as `Events N`); or one row "
                  "`OK | n lines, no problems`.",
+    "BBB_EXPLAIN": "A 2-column table that spills: the header `Item, Value`, then the contract's (and each line's) "
+                   "terms, the recognition weights in days (and months for a monthly line), the cumulative amounts "
+                   "before the period and at its end, unrounded (6 decimals) and rounded to the cent, the "
+                   "rounding, the events applied (date, treatment), the allocation, the FX rate, each line's "
+                   "result and a last row `Result`: the same figure as `BBB_REVENUE` (or `BBB_BILLINGS`, "
+                   "`BBB_BOOKINGS`) for that contract (and line) and period. Dates are ISO text.",
 }
 ERROR_RETURN = ("If the formula can't answer, the cell shows one line of text that starts with `#BBB!` and names "
                 "the row and the column, or the argument, at fault.")

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import xlwings as xw
 
-from .api import allocation_column, book_from_range, check_rows, checked_book
+from .api import allocation_column, book_from_range, check_rows, checked_book, explain_rows
 from .core.errors import BBBError, excel_error
 
 CATEGORY = "bbb_xl"
@@ -198,5 +198,22 @@ def BBB_ALLOCATE(total, ssps):
     return allocation_column(total, ssps)
 
 
+@xw.func(category=CATEGORY, call_in_wizard=False)
+@xw.arg("lines", "raw", doc=LINES_DOC)
+@xw.arg("contract", "raw", doc="The Contract ID to explain, e.g. C-1001 (case ignored)")
+@xw.arg("period", "raw", doc="The period: 2025-02, 2025-Q1, 2025, or a date (alone: its month)")
+@xw.arg("line", "raw", doc="Optional Line ID (a one-line contract needs none; omitted: every line of the contract)")
+@xw.arg("metric", "raw", doc="Optional: revenue (default), billings or bookings")
+@xw.arg("events", "raw", doc=EVENTS_DOC)
+@xw.arg("fx", "raw", doc=FX_DOC)
+@formula
+def BBB_EXPLAIN(lines, contract, period, line=None, metric=None, events=None, fx=None):
+    """How a contract's (or line's) revenue, billings or bookings for a period is made: terms, weights, cumulative
+    amounts unrounded and rounded, events, allocation, FX, then Result (spills 2 columns).
+    Example: =BBB_EXPLAIN(Contracts[#All], "C-1001", "2025-02")"""
+    return explain_rows(checked_book(lines, events=events, fx=fx), contract, period, line, metric)
+
+
 PUBLIC_FUNCTIONS = ["BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE", "BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED",
-                    "BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE", "BBB_CHECK", "BBB_ALLOCATE"]
+                    "BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE", "BBB_CHECK", "BBB_ALLOCATE",
+                    "BBB_EXPLAIN"]

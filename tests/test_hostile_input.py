@@ -36,6 +36,7 @@ CALLS = {
     "BBB_DEFERRED_SPLIT": lambda f, r: f(r, "2025-05-15"),
     "BBB_SCHEDULE": lambda f, r: f(r, "revenue", "2025-01", "2025-12", "quarter", "Region"),
     "BBB_CHECK": lambda f, r: f(r),
+    "BBB_EXPLAIN": lambda f, r: f(r, "C0", "2025-03"),  # one contract: every line is checked first
 }
 NUMERIC = [n for n in CALLS if n != "BBB_CHECK"]
 TRIED = {"cells": 0, "headers": 0, "ranges": 0, "replay": 0, "cli": 0, "xlsx": 0, "hypothesis": 0}
@@ -97,7 +98,7 @@ def assert_well_formed(name, result):
         assert "unexpected error" not in result, (name, result)
         assert "\n" not in result and len(result) <= 255
         return
-    if name in ("BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE", "BBB_CHECK"):
+    if name in ("BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE", "BBB_CHECK", "BBB_EXPLAIN"):
         assert isinstance(result, list) and result, (name, result)
         for row in result:
             for cell in row:

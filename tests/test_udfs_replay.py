@@ -504,6 +504,7 @@ SIGNATURES = {
                     "Optional events, Optional fx",
     "BBB_CHECK": "lines, Optional events, Optional fx, Optional filter",
     "BBB_ALLOCATE": "total, ssps",
+    "BBB_EXPLAIN": "lines, contract, period, Optional line, Optional metric, Optional events, Optional fx",
 }
 
 

@@ -24,7 +24,7 @@ def profile(name: str):
     return PROFILES[key]
 
 
-def recognise(header) -> "module":
+def recognise(header):
     """The profile whose SIGNATURE headings the header row all has (the most specific when several do)."""
     have = {source_key(h) for h in header if h is not None and str(h).strip()}
     fits = [m for m in PROFILES.values() if all(source_key(h) in have for h in m.SIGNATURE)]
