@@ -293,6 +293,41 @@ def upgrade(book):
     click.echo(result.summary())
 
 
+@cli.command()
+@click.argument("book", type=click.Path(dir_okay=False))
+@click.option("--from", "start", required=True, help="First period: 2025-01, 2025-Q1, 2025 or 2025-01-15.")
+@click.option("--to", "end", required=True, help="Last period, same forms.")
+@click.option("--format", "fmt", default="csv", show_default=True,
+              type=click.Choice(["csv", "netsuite", "quickbooks", "xero"], case_sensitive=False),
+              help="The journal import layout: csv (the Journal Entries tab's columns), netsuite, quickbooks "
+                   "(QuickBooks Online), xero (manual journals).")
+@click.option("--detail", default=None, type=click.Choice(["period", "contract"], case_sensitive=False),
+              help="One entry per period, or per period and contract (default: the Settings Journal detail).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The CSV file to write.")
+@click.option("--date-format", default=None,
+              help="strftime codes, e.g. %d/%m/%Y (default per format: csv %Y-%m-%d, netsuite and quickbooks "
+                   "%m/%d/%Y, xero %d %b %Y).")
+@click.option("--tax-rate", default=None, help='xero: the tax rate name on every line (default "Tax Exempt").')
+@click.option("--subsidiary", default=None, help="netsuite: a Subsidiary column with this value (OneWorld).")
+def journal(book, start, end, fmt, detail, out, date_format, tax_rate, subsidiary):
+    """Write the journal entries of a workbook as a file an ERP imports (NetSuite, QuickBooks Online, Xero, or
+    the plain CSV): the Journal Entries tab's entries (Settings accounts, Accounts tab, Invoices posted by) in
+    the reporting currency, money as numbers. The file is replaced atomically; the workbook is only read.
+
+    \b
+    Exit codes: 0 written (warnings allowed); 1 error, nothing written (an
+    input error in the workbook, unusable Settings, an account without the
+    code Xero needs); 2 usage error."""
+    try:
+        result = api.export_journal(book, start, end, fmt.lower(), detail, out, date_format=date_format,
+                                    tax_rate=tax_rate, subsidiary=subsidiary)
+    except BBBError as exc:
+        _fail(exc)
+    _print_problems(result.problems)
+    click.echo(f"journal: {result.path} ({result.fmt}: {result.entries} entries, {result.lines} lines, debits = "
+               f"credits = {api._money(result.debits)})")
+
+
 def main(argv=None):
     return cli.main(args=argv, prog_name="bbb-xl")
 
