@@ -494,17 +494,25 @@ class JournalExport:
     entries: int
     lines: int
     debits: int
-    problems: tuple  # warnings (an error writes nothing: BBBError)
+    problems: tuple  # warnings; with skip_bad also the errors whose contracts were left out
+    excluded_contracts: tuple = ()
+
+    @property
+    def partial(self) -> bool:
+        """Written, but contracts with input errors are left out (skip_bad)."""
+        return bool(self.excluded_contracts) or any(p.is_error for p in self.problems)
 
 
 def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *, date_format: str | None = None,
-                   tax_rate: str | None = None, subsidiary: str | None = None) -> JournalExport:
+                   tax_rate: str | None = None, subsidiary: str | None = None,
+                   skip_bad: bool = False) -> JournalExport:
     """Write the journal of the workbook at `path` for the periods from start to end (2025-01, 2025-Q1, ...) as
     the journal import file of `fmt` (csv, netsuite, quickbooks, xero) at `out`, atomically (a temporary file
     replaced into place). The journal is the Journal Entries tab's: Settings accounts, Period, Currency (the
     reporting currency), "Invoices posted by" and "Journal detail" (detail: period or contract overrides it), the
     Accounts tab's revenue account per Product. An input error anywhere refuses the export (BBBError, nothing
-    written): a journal to post never leaves contracts out."""
+    written): a journal to post never leaves contracts out silently; skip_bad writes the journal of the good
+    contracts (as the Journal Entries tab does) and says which were left out."""
     from dataclasses import replace as _replace
     from pathlib import Path
 
@@ -525,6 +533,8 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
     if out is None or not str(out).strip():
         raise BBBError("give the file to write (--out FILE)")
     path, out = Path(path), Path(out)
+    if not path.is_file():
+        raise BBBError(f"{path}: no such file")
     if not out.parent.is_dir():
         raise BBBError(f"{out}: the folder {out.parent} does not exist")
     if out.resolve() == path.resolve():
@@ -544,16 +554,20 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
                 fx=fx or None, reporting_currency=settings.currency, fx_sheet=FX, fx_origin=(1, 1))
     accounts, account_problems = journal_accounts(settings, accounts_rows, ACCOUNTS)
     problems = list(problems) + list(book.problems) + list(account_problems) + mapping_problems(book, accounts)
-    if errors_only(problems):
+    if errors_only(problems) and not (skip_bad and settings is not None and not errors_only(account_problems)):
         raise BBBError(errors_only(problems) + [Problem(None, None, None, "a journal to post never leaves "
                                                         "contracts out: fix these (bbb-xl refresh lists them on "
-                                                        "Exceptions), nothing written")])
+                                                        "Exceptions) or add --skip-bad, nothing written")])
     try:
         first, last = schedule_window(start, end, book.calendar)
     except ValueError as exc:
         raise BBBError(str(exc)) from None
     lines, more = journal_lines(book, first, last, settings.period, settings.journal_detail,
                                 settings.invoices_posted_by, accounts, settings.currency)
+    if date_format and not (("%d" in date_format) and any(c in date_format for c in ("%m", "%b", "%B"))
+                            and any(c in date_format for c in ("%Y", "%y"))):
+        raise BBBError(f"--date-format '{date_format}' must give the day (%d), the month (%m, %b or %B) and the "
+                       f"year (%Y or %y), e.g. %d/%m/%Y")
     options = ExportOptions(date_format=date_format or None, tax_rate=tax_rate or "Tax Exempt",
                             subsidiary=subsidiary or "")
     rows = FORMATS[name](lines, options)
@@ -567,4 +581,4 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
         notes.append(Problem(None, None, None, f"{len(lines)} lines: Xero imports at most {MAX_LINES} lines per "
                                                f"file; export fewer periods per file", "warning"))
     return JournalExport(out, name, len({x.entry for x in lines}), len(lines), sum(x.debit for x in lines),
-                         tuple(notes))
+                         tuple(notes), tuple(book.parsed.excluded_contracts))

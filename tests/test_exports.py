@@ -200,6 +200,13 @@ def test_cli_errors_exit_1_and_write_nothing(book, tmp_path):
     result = runner.invoke(cli, ["journal", str(bad), "--from", "2026-01", "--to", "2026-12", "--out", str(out)])
     assert result.exit_code == 1 and "never leaves contracts out" in result.output
     assert out.read_text() == "before"
+    # --skip-bad: the journal of the good contracts, as the Journal Entries tab has it, exit 3
+    result = runner.invoke(cli, ["journal", str(bad), "--from", "2026-10", "--to", "2026-10", "--out", str(out),
+                                 "--skip-bad"])
+    assert result.exit_code == 3 and "1 contract(s) with input errors left out" in result.output
+    assert read_back("csv", out.read_text()) == {"JE-2026-10": [("1200", 1800000, 0), ("1250", 0, 1650000),
+                                                                 ("4000", 0, 150000)]}
+    out.write_text("before")
     no_code = tmp_path / "nocode.xlsm"
     build_workbook(no_code, [HEADER, ARREARS], dict(SETTINGS, **{"Revenue account": "Revenue"}), keep_csv=False)
     result = runner.invoke(cli, ["journal", str(no_code), "--from", "2026-01", "--to", "2026-12", "--format", "xero",
@@ -207,9 +214,13 @@ def test_cli_errors_exit_1_and_write_nothing(book, tmp_path):
     assert result.exit_code == 1 and "account code" in result.output and out.read_text() == "before"
     for args in (["--from", "2026-13", "--to", "2026-12", "--out", str(out)],  # no such month
                  ["--from", "2026-01", "--to", "2026-12", "--out", str(tmp_path / "missing" / "x.csv")],
-                 ["--from", "2026-01", "--to", "2026-12", "--out", str(book)]):  # the workbook itself
+                 ["--from", "2026-01", "--to", "2026-12", "--out", str(book)],  # the workbook itself
+                 ["--from", "2026-01", "--to", "2026-12", "--out", str(out), "--date-format", "%"]):
         result = runner.invoke(cli, ["journal", str(book)] + args)
-        assert result.exit_code == 1, (args, result.output)
+        assert result.exit_code == 1 and "error:" in result.output, (args, result.output)
+    result = runner.invoke(cli, ["journal", str(tmp_path / "none.xlsm"), "--from", "2026-01", "--to", "2026-12",
+                                 "--out", str(out)])
+    assert result.exit_code == 1 and "no such file" in result.output
     assert out.read_text() == "before"
     result = runner.invoke(cli, ["journal", str(book), "--from", "2026-01", "--to", "2026-12", "--format", "sap",
                                  "--out", str(out)])
