@@ -577,6 +577,12 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
     _write_text_atomic(out, csv_text(rows))
     notes = [p for p in problems + list(more) if p.severity != "info"]
     from .exports.xero import MAX_LINES
+    if name == "quickbooks" and any(x.account_code == accounts.receivable.code and x.account_name ==
+                                    accounts.receivable.name and not x.customer for x in lines):
+        notes.append(Problem(None, None, None, "QuickBooks Online asks for a customer in Name on every line to an "
+                                               "Accounts Receivable account, and entries by period have none: use "
+                                               "--detail contract, or post AR to an account of another type",
+                             "warning"))
     if name == "xero" and len(lines) > MAX_LINES:
         notes.append(Problem(None, None, None, f"{len(lines)} lines: Xero imports at most {MAX_LINES} lines per "
                                                f"file; export fewer periods per file", "warning"))

@@ -66,7 +66,7 @@ def read_back(fmt, text):
         elif fmt == "netsuite":
             key, line = r["External ID"], (r["Account"].split(" ", 1)[0], cents(r["Debit"]), cents(r["Credit"]))
         elif fmt == "quickbooks":
-            key, line = r["Journal No."], (NAMES[r["Account"]], cents(r["Debits"]), cents(r["Credits"]))
+            key, line = r["Journal No."], (NAMES[r["Account Name"]], cents(r["Debits"]), cents(r["Credits"]))
         else:  # xero: one journal per Narration + Date; a positive Amount is a debit
             amount = cents(r["*Amount"])
             key, line = r["*Narration"].split(" ", 1)[0], (r["*AccountCode"], max(amount, 0), max(-amount, 0))
@@ -118,7 +118,7 @@ def test_arrears_contract_in_its_last_month_in_every_layout(book, tmp_path):
         "JE-2026-10-0001 bbb_xl revenue journal 2026-10: A Acme"}
     _, text = export(book, tmp_path, "quickbooks", "contract")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["Journal No.", "Journal Date", "Currency", "Memo", "Account", "Debits", "Credits",
+    assert rows[0] == ["Journal No.", "Journal Date", "Currency", "Memo", "Account Name", "Debits", "Credits",
                        "Description", "Name"]
     assert [r[1:] for r in rows if r[0] == "JE-2026-10-0001"][0] == [
         "10/31/2026", "USD", "bbb_xl revenue journal 2026-10: A Acme", "Accounts Receivable", "18000.00", "",
@@ -171,7 +171,7 @@ def test_options_date_format_tax_rate_and_month_names_in_english(book, tmp_path)
     from bbb_xl.core.dates import day_number
     assert format_date(day_number(dt.date(2026, 5, 31)), "%d %b %Y") == "31 May 2026"
     assert FORMATS["quickbooks"]([], ExportOptions()) == [["Journal No.", "Journal Date", "Currency", "Memo",
-                                                           "Account", "Debits", "Credits", "Description", "Name"]]
+                                                           "Account Name", "Debits", "Credits", "Description", "Name"]]
 
 
 # --- the command: exit codes, nothing written on an error ---------------------------------------------------
@@ -182,8 +182,12 @@ def test_cli_writes_the_file_and_exits_0(book, tmp_path):
                                       "quickbooks", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "1 entries, 4 lines" in result.output and "debits = credits = 19,000.00" in result.output
+    assert "warning: QuickBooks Online asks for a customer in Name" in result.output  # AR lines by period
     rows = list(csv.reader(io.StringIO(out.read_text())))
     # 2026-10 by period: Dr AR 18,000, Dr Deferred 1,000 (U's release) / Cr CA 16,500, Cr Revenue 2,500
+    result = CliRunner().invoke(cli, ["journal", str(book), "--from", "2026-10", "--to", "2026-10", "--format",
+                                      "quickbooks", "--detail", "contract", "--out", str(out)])
+    assert result.exit_code == 0 and "warning" not in result.output  # every AR line names its customer
     assert [(r[4], r[5], r[6]) for r in rows[1:]] == [
         ("Accounts Receivable", "18000.00", ""), ("Deferred Revenue", "1000.00", ""),
         ("Contract Asset (unbilled receivable)", "", "16500.00"), ("Revenue", "", "2500.00")]

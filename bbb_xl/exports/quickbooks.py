@@ -5,7 +5,8 @@ MM/DD/YYYY (a US company; others: --date-format %d/%m/%Y). A line to an Accounts
 customer in Name: with detail by period the AR line has none (see docs/exports.md)."""
 from __future__ import annotations
 
-HEADER = ["Journal No.", "Journal Date", "Currency", "Memo", "Account", "Debits", "Credits", "Description", "Name"]
+HEADER = ["Journal No.", "Journal Date", "Currency", "Memo", "Account Name", "Debits", "Credits", "Description",
+          "Name"]
 DEFAULT_DATE_FORMAT = "%m/%d/%Y"
 
 
