@@ -562,7 +562,7 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
         first, last = schedule_window(start, end, book.calendar)
     except ValueError as exc:
         raise BBBError(str(exc)) from None
-    lines, more = journal_lines(book, first, last, settings.period, settings.journal_detail,
+    lines, _ = journal_lines(book, first, last, settings.period, settings.journal_detail,
                                 settings.invoices_posted_by, accounts, settings.currency)
     if date_format and not (("%d" in date_format) and any(c in date_format for c in ("%m", "%b", "%B"))
                             and any(c in date_format for c in ("%Y", "%y"))):
@@ -575,7 +575,10 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
         from .excel import package as pk
         pk.check_can_replace(out)
     _write_text_atomic(out, csv_text(rows))
-    notes = [p for p in problems + list(more) if p.severity != "info"]
+    notes = [p for p in problems if p.severity != "info"]  # (journal_lines' own are mapping_problems: in already)
+    if not lines:
+        notes.append(Problem(None, None, None, f"no journal line from {start} to {end}: the file holds the header "
+                                               f"only", "warning"))
     from .exports.xero import MAX_LINES
     if name == "quickbooks" and any(x.account_code == accounts.receivable.code and x.account_name ==
                                     accounts.receivable.name and not x.customer for x in lines):

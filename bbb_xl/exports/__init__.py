@@ -37,14 +37,6 @@ def money(cents: int):
     return cents_to_decimal(cents)
 
 
-def entries(lines) -> list[tuple[str, list]]:
-    """Journal lines grouped by entry, in order."""
-    out: dict = {}
-    for x in lines:
-        out.setdefault(x.entry, []).append(x)
-    return list(out.items())
-
-
 def entry_memo(x) -> str:
     """One line of text naming an entry: its period and, by contract, the contract and customer."""
     text = f"bbb_xl revenue journal {x.period}"
@@ -55,4 +47,4 @@ from . import csv_generic, netsuite, quickbooks, xero  # noqa: E402  (the format
 
 FORMATS = {"csv": csv_generic.rows, "netsuite": netsuite.rows, "quickbooks": quickbooks.rows, "xero": xero.rows}
 
-__all__ = ["FORMATS", "ExportOptions", "entries", "entry_memo", "format_date", "money"]
+__all__ = ["FORMATS", "ExportOptions", "entry_memo", "format_date", "money"]
