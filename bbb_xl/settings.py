@@ -8,8 +8,28 @@ from .core.dates import iso, parse_date
 from .core.errors import ERROR, Problem
 from .core.options import DEFAULT as DEFAULT_OPTIONS, ParseOptions, normalize_date_order, time_zone
 from .core.periods import Calendar, parse_when
+from .engine.alerts import DEFAULTS as ALERT_DEFAULTS, threshold as alert_threshold
 from .engine.journal import DETAILS as JOURNAL_DETAILS, MODES as INVOICES_POSTED_BY
 from .engine.table import excel_error, is_blank, normalize_header
+
+def _alert_default(rule):
+    value = ALERT_DEFAULTS[rule]
+    return f"{value * 100}%" if not isinstance(value, int) else value
+
+
+_ALERT_MEANINGS = {
+    **{f"{m} drop": f"Alerts tab: {m} down more than this against the previous period (off: no alert)."
+       for m in ("bookings", "billings", "revenue")},
+    **{f"{m} drop vs a year earlier": f"Alerts tab: {m} down more than this against the same period a year earlier."
+       for m in ("bookings", "billings", "revenue")},
+    "backlog outgrows revenue": "Alerts tab: periods in a row with backlog growth (%) above revenue growth (%).",
+    "backlog shrinking": "Alerts tab: periods in a row with the backlog falling.",
+    "book-to-bill below 1": "Alerts tab: periods in a row with bookings below billings.",
+    "revenue concentration": "Alerts tab: a customer's share of the trailing-12-month revenue above this.",
+    "contract asset age": "Alerts tab: days a contract has had revenue ahead of billing (a contract asset).",
+    "negative revenue": "Alerts tab: a period whose revenue is below zero (0 = on, off = no alert).",
+}
+
 
 # (name, default, meaning) in the order of the Settings tab
 SETTINGS = [
@@ -51,6 +71,7 @@ SETTINGS = [
                          "(Product, Region). Blank: every text column except numeric ones and, in books of 20 lines "
                          "or more, those with more than min(200, half the lines) distinct values. Customer is "
                          "always shown. Run Info lists the columns used and skipped."),
+    *[(f"Alert: {rule}", _alert_default(rule), _ALERT_MEANINGS[rule]) for rule in ALERT_DEFAULTS],
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
 SETTING_SYNONYMS = {"Unbilled receivable account": "Contract asset account"}  # names in older workbooks
@@ -80,6 +101,7 @@ class Settings:
     dimensions_at: tuple | None = None  # (sheet, row) of that row, to locate a problem with a name
     invoices_posted_by: str = "bbb_xl"  # one of INVOICES_POSTED_BY
     journal_detail: str = "period"  # one of JOURNAL_DETAILS
+    alert_rules: tuple = ()  # (rule, threshold or None = off) for the Alerts tab; () = the defaults
 
     @property
     def calendar(self) -> Calendar:
@@ -192,13 +214,21 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
     if first is not None and last is not None and last < first:
         bad("Report end", iso(last), f"{iso(last)} is before Report start {iso(first)}")
     dimensions, dimensions_at = _dimension_names(raw("Dimensions"), sheet, found.get("Dimensions", (None, None))[1])
+    alert_rules = []
+    for rule in ALERT_DEFAULTS:
+        name = f"Alert: {rule}"
+        value = raw(name)
+        try:
+            alert_rules.append((rule, ALERT_DEFAULTS[rule] if value is None else alert_threshold(rule, value)))
+        except ValueError as exc:
+            bad(name, value, str(exc))
     if problems:
         return None, problems
     return Settings(text("Company name"), currency, as_of, first, last, period, fiscal,
                     text("Accounts receivable account"), text("Contract asset account"),
                     text("Deferred revenue account"), text("Revenue account"), limit, options,
                     dimensions=dimensions, dimensions_at=dimensions_at, invoices_posted_by=posted_by,
-                    journal_detail=journal_detail), problems
+                    journal_detail=journal_detail, alert_rules=tuple(alert_rules)), problems
 
 
 def _dimension_names(value, sheet, row) -> tuple:

@@ -104,12 +104,17 @@ def test_the_template_from_git_history_upgrades_and_refreshes(tmp_path):
     assert after["Contracts"] == before["Contracts"] and after["Events"] == before["Events"]
     assert after["Settings"][:13] == before["Settings"]  # existing rows untouched, new ones below
     # its "Unbilled receivable account" row is the Contract asset account under its older name: not added again
-    assert [r[:2] for r in after["Settings"][13:]] == [["Invoices posted by", "bbb_xl"], ["Journal detail", "period"],
-                                                       ["Decimal separator", "."], ["Date order", "ISO"],
-                                                       ["Time zone", "UTC"], ["Dimensions", None]]
+    assert [r[:2] for r in after["Settings"][13:19]] == [["Invoices posted by", "bbb_xl"],
+                                                         ["Journal detail", "period"], ["Decimal separator", "."],
+                                                         ["Date order", "ISO"], ["Time zone", "UTC"],
+                                                         ["Dimensions", None]]
+    assert [r[:2] for r in after["Settings"][19:]][:3] == [["Alert: bookings drop", "30%"],
+                                                           ["Alert: billings drop", "30%"],
+                                                           ["Alert: revenue drop", "30%"]]
+    assert len(after["Settings"]) == 13 + 6 + 12  # the twelve alert thresholds
     assert "Settings rows added: Invoices posted by, Journal detail, Decimal separator, Date order, Time zone, " \
-        "Dimensions" in result.output
-    assert "tabs added: Accounts, By Dimension" in result.output
+        "Dimensions, Alert: bookings drop" in result.output
+    assert "tabs added: Accounts, Alerts, By Dimension" in result.output
     refreshed = _run("refresh", path)
     assert refreshed.exit_code == 0, refreshed.output
     run_info = openpyxl.load_workbook(path)["Run Info"]

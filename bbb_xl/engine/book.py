@@ -12,9 +12,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..core.dates import add_months, iso
+from ..core.dates import iso
 from ..core.errors import INFO, BBBError, Problem, errors_only
-from ..core.money import cents_to_decimal, mul_div_round
+from ..core.money import cents_to_decimal
 from ..core.periods import (CALENDAR, Calendar, Period, as_of_day, flow_window, normalize_period_kind,
                             period_grid, schedule_window)
 from . import filters
@@ -326,37 +326,17 @@ class Book:
         return int(self._balances(metric, np.array([day], dtype=np.int64), sel, None)[1][0][0])
 
     def rpo_cents(self, day: int, sel: np.ndarray) -> tuple[int, int]:
+        """(within, after): the backlog of the lines booked by `day`, split by what the RPO window
+        (engine.disclosures.window_revenue) recognizes in the 12 months after it."""
         known = self.as_of(day)
         if known is not self:
             return known.rpo_cents(day, sel)
-        later = int(add_months(np.int64(day), 12))
-        days = np.array([day, later], dtype=np.int64)
+        from .disclosures import window_revenue
         within = after = 0
-        ev = self.events
         for idx, _ in self._chunks(sel):
-            rec = self._recognized(idx, days)
+            rec, soon = window_revenue(self, idx, day)
             booked = self.lines.booking[idx] <= day
-            amount = self._booked(idx, days[:1], allocated=True)[:, 0]
-            soon = rec[:, 1] - rec[:, 0]
-            late = amount - rec[:, 1]
-            if ev.changes is not None:
-                # a changed line: what is left at `day` (its booked price then), recognized within 12 months as
-                # far as its curve says, the rest after
-                local = np.flatnonzero(ev.changes.changed[idx])
-                if len(local):
-                    left = amount[local] - rec[local, 0]
-                    soon[local] = np.clip(rec[local, 1] - rec[local, 0], np.minimum(left, 0), np.maximum(left, 0))
-                    late[local] = left - soon[local]
-            if ev.progress is not None:
-                # milestone / percent complete: what is left is taken as straight-line (daily) to End Date
-                local = np.flatnonzero(ev.is_progress[idx])
-                if len(local):
-                    left = amount[local] - rec[local, 0]
-                    end = self.lines.end[idx[local]]
-                    span = np.maximum(end - day, 0)
-                    part = mul_div_round(left, np.clip(np.minimum(later, end) - day, 0, None), np.maximum(span, 1))
-                    soon[local] = np.where(span > 0, part, left)
-                    late[local] = left - soon[local]
+            late = self._booked(idx, np.array([day], dtype=np.int64), allocated=True)[:, 0] - rec - soon
             within += int(self._sum(soon[booked]))
             after += int(self._sum(late[booked]))
         return within, after
@@ -516,6 +496,15 @@ class Book:
              cents_to_decimal(x.credit), x.currency, x.memo] + ([x.contract, x.customer] if by_contract else [])
             for x in lines]
 
+
+    def alerts(self, as_of, period="month", rules=None, filter: str | None = None) -> list[list]:
+        """Alerts on complete periods up to as_of (engine.alerts), newest first: header + rows (Severity, Rule,
+        Period, Figure, Threshold, Explanation). rules: a 2-column range (rule, threshold) over the defaults."""
+        from .alerts import HEADER, evaluate, parse_rules
+        day = _args(lambda: as_of_day(as_of, self.calendar))
+        kind = _args(lambda: normalize_period_kind(period))
+        found = evaluate(self, day, kind, parse_rules(rules), self.select(filter))
+        return [HEADER] + [a.row() for a in found]
 
 def _require_metric(metric, valid: tuple) -> None:
     """Unknown names are refused as the formulas refuse them, never answered with another metric."""

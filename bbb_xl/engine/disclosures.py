@@ -65,19 +65,19 @@ def revenue_from_opening_deferred_cents(book, bounds: np.ndarray, sel: np.ndarra
     return out
 
 
-def revenue_within_12_months(book, idx: np.ndarray, day: int) -> np.ndarray:
-    """Per line of the block idx: revenue scheduled in (day, day + 12 months], the RPO window, as Book.rpo_cents
-    computes it (a changed line: what is left at `day` as far as its curve says; a milestone / percent complete
-    line: what is left taken as straight-line to its End Date). Lines not yet booked at `day` count their plain
-    schedule (the catch-up on their Booking Date): billed before booking, that is when they will be revenue."""
+def window_revenue(book, idx: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
+    """(recognized to date at `day`, revenue scheduled in (day, day + 12 months]) per line of the block idx: the
+    RPO window. A changed line: what is left at `day` (its booked price then), as far as its curve says; a
+    milestone / percent complete line: what is left taken as straight-line (daily) to its End Date. Lines not yet
+    booked at `day` count their plain schedule (the catch-up on their Booking Date)."""
     later = int(add_months(np.int64(day), 12))
     days = np.array([day, later], dtype=np.int64)
     rec = book._recognized(idx, days)
     soon = rec[:, 1] - rec[:, 0]
     ev = book.events
-    booked = book.lines.booking[idx] <= day
     if ev.changes is None and ev.progress is None:
-        return soon
+        return rec[:, 0], soon
+    booked = book.lines.booking[idx] <= day
     amount = book._booked(idx, days[:1], allocated=True)[:, 0]
     if ev.changes is not None:
         local = np.flatnonzero(ev.changes.changed[idx] & booked)
@@ -92,7 +92,12 @@ def revenue_within_12_months(book, idx: np.ndarray, day: int) -> np.ndarray:
             span = np.maximum(end - day, 0)
             part = mul_div_round(left, np.clip(np.minimum(later, end) - day, 0, None), np.maximum(span, 1))
             soon[local] = np.where(span > 0, part, left)
-    return soon
+    return rec[:, 0], soon
+
+
+def revenue_within_12_months(book, idx: np.ndarray, day: int) -> np.ndarray:
+    """Per line of the block idx: revenue scheduled in (day, day + 12 months], the RPO window."""
+    return window_revenue(book, idx, day)[1]
 
 
 def billed_within_12_months(book, idx: np.ndarray, day: int) -> np.ndarray:
@@ -169,5 +174,5 @@ def revenue_by_timing_cents(book, per_period: np.ndarray) -> tuple[np.ndarray, n
 
 
 __all__ = ["revenue_from_opening_deferred_cents", "deferred_split_cents", "contract_asset_split_cents",
-           "revenue_within_12_months", "booked_after_cents", "billed_within_12_months", "transfers_over_time", "revenue_by_timing_cents",
+           "revenue_within_12_months", "window_revenue", "booked_after_cents", "billed_within_12_months", "transfers_over_time", "revenue_by_timing_cents",
            "OVER_TIME", "POINT_IN_TIME_LABEL"]

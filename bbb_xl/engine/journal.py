@@ -28,6 +28,7 @@ import numpy as np
 
 from ..core.errors import WARNING, Problem
 from ..core.periods import period_grid
+from .sums import sum_by_code
 from .table import _as_rows, _Collector, _row_is_blank, _trim, display_text, excel_error, is_blank, key_of, \
     normalize_header
 
@@ -148,17 +149,6 @@ class JournalLine:
     currency: str = ""
 
 
-def _group_sum(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
-    """Rows of `values` summed per code (0..n-1), exactly (int64, or Python ints for object arrays)."""
-    out = np.zeros((n,) + values.shape[1:], dtype=values.dtype)
-    if len(codes):
-        order = np.argsort(codes, kind="stable")
-        sc = codes[order]
-        starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
-        out[sc[starts]] = np.add.reduceat(values[order], starts, axis=0)
-    return out
-
-
 def mapping_problems(book, accounts: Accounts) -> list[Problem]:
     """Warnings (on the Accounts tab) for mapped products no line of the book has."""
     return _product_codes(book, accounts)[2]
@@ -218,11 +208,11 @@ def journal_lines(book, first: int, last: int, period: str = "month", detail: st
     rank[codes[first_idx]] = np.arange(len(first_idx))
     c_of_line = rank[codes] if n else np.zeros(0, dtype=np.int64)
     n_c = len(first_idx)
-    net = _group_sum(bil - rec, c_of_line, n_c)  # contract x bound
+    net = sum_by_code(bil - rec, c_of_line, n_c)  # contract x bound
     liability, asset = np.where(net > 0, net, 0), np.where(net < 0, -net, 0)
     d_l, d_a = np.diff(liability, axis=1), np.diff(asset, axis=1)
-    rev = _group_sum(np.diff(rec, axis=1), c_of_line * k + acct, n_c * k).reshape(n_c, k, len(periods))
-    billed = _group_sum(np.diff(bil, axis=1), c_of_line * k + acct, n_c * k).reshape(n_c, k, len(periods))
+    rev = sum_by_code(np.diff(rec, axis=1), c_of_line * k + acct, n_c * k).reshape(n_c, k, len(periods))
+    billed = sum_by_code(np.diff(bil, axis=1), c_of_line * k + acct, n_c * k).reshape(n_c, k, len(periods))
     if detail == "period":
         groups = [(None, rev.sum(axis=0), billed.sum(axis=0), d_l.sum(axis=0), d_a.sum(axis=0))]
         active = np.ones((1, len(periods)), dtype=bool)

@@ -32,13 +32,13 @@ from . import package as pk
 from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, START
 
 TEMPLATE_VERSION = 2  # 1: every template before versions were recorded; 2: Clear sample data, version recorded,
-# Accounts and By Dimension tabs
+# Accounts, By Dimension and Alerts tabs
 VERSION_NAME = "bbbxl.TemplateVersion"
 TEMPLATE_SHEETS = [START, CONTRACTS, EVENTS, FX, SETTINGS, ACCOUNTS, *GENERATED_SHEETS[1:]]  # the template's tab order
 # The template version that introduced each tab (reserved names): a tab of a newer version found in an older book
 # is the user's own, unless it carries our title in A1 (a book made between the tab's arrival and the version
 # marker). Add new tabs here with the version that brings them.
-TAB_SINCE = {**{name: 1 for name in TEMPLATE_SHEETS}, "By Dimension": 2, ACCOUNTS: 2}
+TAB_SINCE = {**{name: 1 for name in TEMPLATE_SHEETS}, "By Dimension": 2, ACCOUNTS: 2, "Alerts": 2}
 
 _NS_SHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 _CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"

@@ -11,6 +11,7 @@ import numpy as np
 from ..core.periods import period_grid
 from ..engine.book import Book
 from ..settings import Settings
+from .alerts import alerts_line, alerts_sheet
 from .allocation import allocation_report
 from .backlog import backlog_sheet, booking_changes
 from .bookings import bookings_sheet
@@ -26,9 +27,10 @@ from .run_info import STALE_ROW, run_info_sheet
 from .summary import summary_sheet
 from .waterfall import waterfall_sheet
 
-REPORT_SHEETS = ["Summary", "Revenue", "Billings", "Bookings", "By Dimension", "Backlog", "Deferred Revenue",
-                 "Allocation", "Changes", "Journal Entries", "Exceptions", "Run Info"]
-OPTIONAL_REPORT_SHEETS = ("Changes", "By Dimension")  # a workbook built before them is refreshed without them
+REPORT_SHEETS = ["Summary", "Alerts", "Revenue", "Billings", "Bookings", "By Dimension", "Backlog",
+                 "Deferred Revenue", "Allocation", "Changes", "Journal Entries", "Exceptions", "Run Info"]
+# a workbook built before them is refreshed without them (`bbb-xl upgrade` adds them)
+OPTIONAL_REPORT_SHEETS = ("Changes", "By Dimension", "Alerts")
 
 
 def build_reports(book: Book, settings: Settings, *, input_problems=(), contract_rows=None, refreshed_at=None,
@@ -57,6 +59,8 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     title = f"{settings.company} \u2014 "
     sheets["Summary"], chart = summary_sheet(book, settings, periods, problems, status, title, boo_p, bil_p,
                                               rev_p, backlog, deferred)
+    sheets["Alerts"], n_alerts = alerts_sheet(book, settings, title)
+    sheets["Summary"].add(5, 1, [alerts_line(n_alerts)], ["subtitle", "status_bad" if n_alerts else "status_ok"])
     detail_csv = []
     sheets["Revenue"] = waterfall_sheet("Revenue", book, settings, periods, rec, rev_p, title, detail_csv)
     sheets["Billings"] = waterfall_sheet("Billings", book, settings, periods, bil, bil_p, title, detail_csv)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.dates import iso
+from ..engine.sums import sum_by_code
 from .dimensions import group_codes, is_contract_level
 from .model import MONEY, SheetReport
 
@@ -37,7 +38,7 @@ def by_dimension_sheet(book, settings, periods, rev_p, bil_p, title, choice) -> 
         s.add(row, 1, [[f"{metric} by period"]], "subtitle")
         row += 1
         for name, names, codes in groups:
-            sums = _sum_by(codes, len(names), per_line)
+            sums = sum_by_code(per_line, codes, len(names))
             if name == "Customer":
                 size = sums.sum(axis=1)
                 names, sums = _largest(names, sums, lambda g: (-size[g], names[g].casefold()))
@@ -73,17 +74,6 @@ def _largest(names, sums, rank, keep=CUSTOMERS_SHOWN, shown_order=None):
     return out_names, (np.array(rows, dtype=sums.dtype).reshape(len(rows), width))
 
 
-def _sum_by(codes, n_groups, values):
-    """Exact per-group sums of the rows of an int cents matrix (no floats): one sort, then sums of runs."""
-    out = np.zeros((n_groups,) + values.shape[1:], dtype=values.dtype)
-    if len(codes):
-        order = np.argsort(codes, kind="stable")
-        ordered = codes[order]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        out[ordered[starts]] = np.add.reduceat(values[order], starts, axis=0)
-    return out
-
-
 def add_balances_by_dimension(s: SheetReport, book, settings, choice) -> None:
     """Deferred revenue and contract asset at the as-of date by Customer and each chosen dimension, largest first,
     below what the Deferred Revenue tab already holds."""
@@ -110,10 +100,10 @@ def add_balances_by_dimension(s: SheetReport, book, settings, choice) -> None:
         # net per (contract, value): per contract when the column is contract-level
         pair = lines.contract_code * max(len(names), 1) + codes
         uniq, inverse = np.unique(pair, return_inverse=True)
-        pair_net = _sum_by(inverse.reshape(-1), len(uniq), net)
+        pair_net = sum_by_code(net, inverse.reshape(-1), len(uniq))
         pair_group = uniq % max(len(names), 1)
-        deferred = _sum_by(pair_group, len(names), np.where(pair_net > 0, pair_net, 0))
-        asset = _sum_by(pair_group, len(names), np.where(pair_net < 0, -pair_net, 0))
+        deferred = sum_by_code(np.where(pair_net > 0, pair_net, 0), pair_group, len(names))
+        asset = sum_by_code(np.where(pair_net < 0, -pair_net, 0), pair_group, len(names))
         sums = np.column_stack([deferred, asset]) if len(names) else np.zeros((0, 2), dtype=np.int64)
         if name == "Customer":
             # the 25 largest positions (deferred revenue + contract asset), largest deferred revenue first
@@ -138,5 +128,5 @@ def add_balances_by_dimension(s: SheetReport, book, settings, choice) -> None:
 def _positions(contract_code, net):
     """(deferred revenue, contract asset): the net position of each contract, split by sign and summed."""
     n = int(contract_code.max(initial=-1)) + 1
-    per = _sum_by(contract_code, n, net)
+    per = sum_by_code(net, contract_code, n)
     return per[per > 0].sum(), -per[per < 0].sum()
