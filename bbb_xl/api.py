@@ -532,6 +532,10 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
         raise BBBError(f"format '{fmt}' is not one of {', '.join(FORMATS)}")
     if out is None or not str(out).strip():
         raise BBBError("give the file to write (--out FILE)")
+    if date_format and not (("%d" in date_format) and any(c in date_format for c in ("%m", "%b", "%B"))
+                            and any(c in date_format for c in ("%Y", "%y"))):
+        raise BBBError(f"--date-format '{date_format}' must give the day (%d), the month (%m, %b or %B) and the "
+                       f"year (%Y or %y), e.g. %d/%m/%Y")
     path, out = Path(path), Path(out)
     if not path.is_file():
         raise BBBError(f"{path}: no such file")
@@ -553,8 +557,11 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
     book = Book(parsed, settings.calendar, events=events or None, events_sheet=EVENTS, events_origin=(1, 1),
                 fx=fx or None, reporting_currency=settings.currency, fx_sheet=FX, fx_origin=(1, 1))
     accounts, account_problems = journal_accounts(settings, accounts_rows, ACCOUNTS)
+    settings_errors = errors_only(list(problems) + list(account_problems))
     problems = list(problems) + list(book.problems) + list(account_problems) + mapping_problems(book, accounts)
-    if errors_only(problems) and not (skip_bad and settings is not None and not errors_only(account_problems)):
+    if settings_errors:  # --skip-bad leaves out contracts, never a setting
+        raise BBBError(settings_errors + [Problem(None, None, None, "fix these Settings: no journal written")])
+    if errors_only(problems) and not skip_bad:
         raise BBBError(errors_only(problems) + [Problem(None, None, None, "a journal to post never leaves "
                                                         "contracts out: fix these (bbb-xl refresh lists them on "
                                                         "Exceptions) or add --skip-bad, nothing written")])
@@ -563,11 +570,7 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
     except ValueError as exc:
         raise BBBError(str(exc)) from None
     lines, _ = journal_lines(book, first, last, settings.period, settings.journal_detail,
-                                settings.invoices_posted_by, accounts, settings.currency)
-    if date_format and not (("%d" in date_format) and any(c in date_format for c in ("%m", "%b", "%B"))
-                            and any(c in date_format for c in ("%Y", "%y"))):
-        raise BBBError(f"--date-format '{date_format}' must give the day (%d), the month (%m, %b or %B) and the "
-                       f"year (%Y or %y), e.g. %d/%m/%Y")
+                             settings.invoices_posted_by, accounts, settings.currency)
     options = ExportOptions(date_format=date_format or None, tax_rate=tax_rate or "Tax Exempt",
                             subsidiary=subsidiary or "")
     rows = FORMATS[name](lines, options)
