@@ -227,6 +227,11 @@ def test_cli_errors_exit_1_and_write_nothing(book, tmp_path):
                  ["--from", "2026-01", "--to", "2026-12", "--out", str(out), "--date-format", "%"]):
         result = runner.invoke(cli, ["journal", str(book)] + args)
         assert result.exit_code == 1 and "error:" in result.output, (args, result.output)
+    unusable = tmp_path / "settings.xlsm"  # a Settings error is refused even with --skip-bad
+    build_workbook(unusable, [HEADER, ARREARS], dict(SETTINGS, **{"Journal detail": "per line"}), keep_csv=False)
+    result = runner.invoke(cli, ["journal", str(unusable), "--from", "2026-01", "--to", "2026-12", "--out", str(out),
+                                 "--skip-bad"])
+    assert result.exit_code == 1 and "Journal detail" in result.output and out.read_text() == "before"
     result = runner.invoke(cli, ["journal", str(tmp_path / "none.xlsm"), "--from", "2026-01", "--to", "2026-12",
                                  "--out", str(out)])
     assert result.exit_code == 1 and "no such file" in result.output
