@@ -534,3 +534,116 @@ def explain_text(rows: list[list]) -> str:
               else str(value)] for item, value in rows]
     width = max(len(r[0]) for r in shown)
     return "\n".join(f"{item:<{width}}  {value}" for item, value in shown)
+
+
+# --- bbb-xl journal: the journal of a workbook as a file an ERP imports ---------------------------------------------
+
+@dataclass(frozen=True)
+class JournalExport:
+    """`bbb-xl journal`'s answer: the file written, its entries and lines, the debit total (cents) and warnings."""
+
+    path: object
+    fmt: str
+    entries: int
+    lines: int
+    debits: int
+    problems: tuple  # warnings; with skip_bad also the errors whose contracts were left out
+    excluded_contracts: tuple = ()
+
+    @property
+    def partial(self) -> bool:
+        """Written, but contracts with input errors are left out (skip_bad)."""
+        return bool(self.excluded_contracts) or any(p.is_error for p in self.problems)
+
+
+def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *, date_format: str | None = None,
+                   tax_rate: str | None = None, subsidiary: str | None = None,
+                   skip_bad: bool = False) -> JournalExport:
+    """Write the journal of the workbook at `path` for the periods from start to end (2025-01, 2025-Q1, ...) as
+    the journal import file of `fmt` (csv, netsuite, quickbooks, xero) at `out`, atomically (a temporary file
+    replaced into place). The journal is the Journal Entries tab's: Settings accounts, Period, Currency (the
+    reporting currency), "Invoices posted by" and "Journal detail" (detail: period or contract overrides it), the
+    Accounts tab's revenue account per Product. An input error anywhere refuses the export (BBBError, nothing
+    written): a journal to post never leaves contracts out silently; skip_bad writes the journal of the good
+    contracts (as the Journal Entries tab does) and says which were left out."""
+    from dataclasses import replace as _replace
+    from pathlib import Path
+
+    from .core.errors import errors_only
+    from .core.periods import schedule_window
+    from .engine.journal import DETAILS, journal_lines, mapping_problems, normalize_choice
+    from .engine.table import parse_contracts
+    from .excel.headless import _write_text_atomic, read_inputs
+    from .excel.workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, SETTINGS
+    from .exports import FORMATS, ExportOptions
+    from .files import check_xlsx_archive, csv_text
+    from .reports.journal import journal_accounts
+    from .settings import parse_settings
+
+    name = str(fmt or "").strip().lower()
+    if name not in FORMATS:
+        raise BBBError(f"format '{fmt}' is not one of {', '.join(FORMATS)}")
+    if out is None or not str(out).strip():
+        raise BBBError("give the file to write (--out FILE)")
+    if date_format and not (("%d" in date_format) and any(c in date_format for c in ("%m", "%b", "%B"))
+                            and any(c in date_format for c in ("%Y", "%y"))):
+        raise BBBError(f"--date-format '{date_format}' must give the day (%d), the month (%m, %b or %B) and the "
+                       f"year (%Y or %y), e.g. %d/%m/%Y")
+    path, out = Path(path), Path(out)
+    if not path.is_file():
+        raise BBBError(f"{path}: no such file")
+    if not out.parent.is_dir():
+        raise BBBError(f"{out}: the folder {out.parent} does not exist")
+    if out.resolve() == path.resolve():
+        raise BBBError(f"{out} is the workbook itself: write the journal to another file")
+    check_xlsx_archive(path)
+    contracts, settings_rows, events, fx, accounts_rows = read_inputs(path, with_fx=True)
+    settings, problems = parse_settings(settings_rows, sheet=SETTINGS)
+    if settings is None:
+        raise BBBError(list(problems) + [Problem(None, None, None, "the Settings cannot be used: no journal written")])
+    if detail is not None and str(detail).strip():
+        try:
+            settings = _replace(settings, journal_detail=normalize_choice(detail, DETAILS, "--detail"))
+        except ValueError as exc:
+            raise BBBError(str(exc)) from None
+    parsed = parse_contracts(contracts, sheet=CONTRACTS, origin=(1, 1), options=settings.parse_options)
+    book = Book(parsed, settings.calendar, events=events or None, events_sheet=EVENTS, events_origin=(1, 1),
+                fx=fx or None, reporting_currency=settings.currency, fx_sheet=FX, fx_origin=(1, 1))
+    accounts, account_problems = journal_accounts(settings, accounts_rows, ACCOUNTS)
+    settings_errors = errors_only(list(problems) + list(account_problems))
+    problems = list(problems) + list(book.problems) + list(account_problems) + mapping_problems(book, accounts)
+    if settings_errors:  # --skip-bad leaves out contracts, never a setting
+        raise BBBError(settings_errors + [Problem(None, None, None, "fix these Settings: no journal written")])
+    if errors_only(problems) and not skip_bad:
+        raise BBBError(errors_only(problems) + [Problem(None, None, None, "a journal to post never leaves "
+                                                        "contracts out: fix these (bbb-xl refresh lists them on "
+                                                        "Exceptions) or add --skip-bad, nothing written")])
+    try:
+        first, last = schedule_window(start, end, book.calendar)
+    except ValueError as exc:
+        raise BBBError(str(exc)) from None
+    lines, _ = journal_lines(book, first, last, settings.period, settings.journal_detail,
+                             settings.invoices_posted_by, accounts, settings.currency)
+    options = ExportOptions(date_format=date_format or None, tax_rate=tax_rate or "Tax Exempt",
+                            subsidiary=subsidiary or "")
+    rows = FORMATS[name](lines, options)
+    if out.exists():  # a read-only or open file is refused before anything is written
+        from .excel import package as pk
+        pk.check_can_replace(out)
+    _write_text_atomic(out, csv_text(rows))
+    notes = [p for p in problems if p.severity != "info"]  # (journal_lines' own are mapping_problems: in already)
+    if not lines:
+        notes.append(Problem(None, None, None, f"no journal line from {start} to {end}: the file holds the header "
+                                               f"only", "warning"))
+    from .exports.xero import MAX_LINES
+    if name == "quickbooks" and any(x.account_code == accounts.receivable.code and x.account_name ==
+                                    accounts.receivable.name and not x.customer for x in lines):
+        notes.append(Problem(None, None, None, "QuickBooks Online asks for a customer in Name on every line to an "
+                                               "Accounts Receivable account, and entries by period have none: use "
+                                               "--detail contract, or post AR to an account of another type",
+                             "warning"))
+    if name == "xero" and len(lines) > MAX_LINES:
+        notes.append(Problem(None, None, None, f"{len(lines)} lines: Xero imports at most {MAX_LINES} lines per "
+                                               f"file; export fewer periods per file", "warning"))
+    return JournalExport(out, name, len({x.entry for x in lines}), len(lines), sum(x.debit for x in lines),
+                         tuple(notes), tuple(book.parsed.excluded_contracts))

@@ -354,6 +354,48 @@ def explain(book, contract, period, line, metric, sheet):
     click.echo(api.explain_text(rows))
 
 
+@cli.command()
+@click.argument("book", type=click.Path(dir_okay=False))
+@click.option("--from", "start", required=True, help="First period: 2025-01, 2025-Q1, 2025 or 2025-01-15.")
+@click.option("--to", "end", required=True, help="Last period, same forms.")
+@click.option("--format", "fmt", default="csv", show_default=True,
+              type=click.Choice(["csv", "netsuite", "quickbooks", "xero"], case_sensitive=False),
+              help="The journal import layout: csv (the Journal Entries tab's columns), netsuite, quickbooks "
+                   "(QuickBooks Online), xero (manual journals).")
+@click.option("--detail", default=None, type=click.Choice(["period", "contract"], case_sensitive=False),
+              help="One entry per period, or per period and contract (default: the Settings Journal detail).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The CSV file to write.")
+@click.option("--date-format", default=None,
+              help="strftime codes, e.g. %d/%m/%Y (default per format: csv %Y-%m-%d, netsuite and quickbooks "
+                   "%m/%d/%Y, xero %d %b %Y).")
+@click.option("--tax-rate", default=None, help='xero: the tax rate name on every line (default "Tax Exempt").')
+@click.option("--subsidiary", default=None, help="netsuite: a Subsidiary column with this value (OneWorld).")
+@click.option("--skip-bad", is_flag=True, help="Write the journal of the good contracts, leaving out those with "
+                                                 "input errors, as the Journal Entries tab does (exit 3).")
+def journal(book, start, end, fmt, detail, out, date_format, tax_rate, subsidiary, skip_bad):
+    """Write the journal entries of a workbook as a file an ERP imports (NetSuite, QuickBooks Online, Xero, or
+    the plain CSV): the Journal Entries tab's entries (Settings accounts, Accounts tab, Invoices posted by) in
+    the reporting currency, money as numbers. The file is replaced atomically; the workbook is only read.
+
+    \b
+    Exit codes: 0 written (warnings allowed); 1 error, nothing written (an
+    input error in the workbook unless --skip-bad, unusable Settings, an
+    account without the code Xero needs); 2 usage error; 3 written with
+    --skip-bad, contracts with input errors left out."""
+    try:
+        result = api.export_journal(book, start, end, fmt.lower(), detail, out, date_format=date_format,
+                                    tax_rate=tax_rate, subsidiary=subsidiary, skip_bad=skip_bad)
+    except BBBError as exc:
+        _fail(exc)
+    _print_problems(result.problems)
+    click.echo(f"journal: {result.path} ({result.fmt}: {result.entries} entries, {result.lines} lines, debits = "
+               f"credits = {api._money(result.debits)})")
+    if result.partial:
+        click.echo(f"skipped: {len(result.excluded_contracts)} contract(s) with input errors left out; the "
+                   f"journal is of the other contracts", err=True)
+        raise SystemExit(EXIT_PARTIAL)
+
+
 def main(argv=None):
     return cli.main(args=argv, prog_name="bbb-xl")
 
