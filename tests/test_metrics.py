@@ -1,13 +1,13 @@
 """SaaS metrics (issue 15, docs/metrics.md): worked examples with literal dates and figures computed by hand,
 the ARR bridge identity for random books with events (hypothesis), and the formulas."""
-from datetime import date
 from decimal import Decimal as D
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
-from bbb_xl.core.dates import parse_date
+from bbb_xl.core.dates import parse_date, to_date
+from bbb_xl.core.money import cents_to_decimal
 from bbb_xl.core.errors import BBBError
 from bbb_xl.engine.book import load_book
 from bbb_xl.engine.metrics import months_between, year_earlier
@@ -208,3 +208,32 @@ def test_backlog_coverage():
     assert book.coverage("2025-09-30") == Fraction(4, 3)
     with pytest.raises(BBBError, match="no revenue"):
         book.coverage("2024-12-31")
+
+
+# --- the bridge identity for random books with events ----------------------------------------------------------
+from tests.test_properties_changes import build, change_strategy, line_strategy  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(line_strategy, min_size=1, max_size=4), st.lists(change_strategy, max_size=4),
+       st.lists(st.sampled_from(["Acme", "Beta", "Gamma"]), min_size=4, max_size=4),
+       st.sampled_from(["month", "quarter"]))
+def test_bridge_identity_per_customer_and_in_total(specs, changes, customers, period):
+    rows, ev_rows = build(specs, changes, with_ssp=False)
+    for k, row in enumerate(rows[1:]):
+        row[1] = customers[k]
+    book = load_book(rows, events=ev_rows)
+    assume(book.ok)
+    columns = book.arr_bridge_columns("2024-01", "2026-06", period)
+    previous = None
+    for col in columns:
+        for c, (a, new, react, exp, con, churn, b) in col.per_customer.items():
+            assert a + new + react + exp + con + churn == b
+            assert a >= 0 and b >= 0 and new >= 0 and react >= 0 and exp >= 0 and con <= 0 and churn <= 0
+            assert not (new and react)
+        opening, *moves, closing = col.totals
+        assert opening + sum(moves) == closing
+        assert cents_to_decimal(closing) == book.arr(to_date(col.period.last))
+        if previous is not None:
+            assert opening == previous
+        previous = closing
