@@ -462,6 +462,8 @@ class Book:
         metric_name = str(metric or "").strip().lower()
         kind = _args(lambda: normalize_period_kind(period))
         first, last = _args(lambda: schedule_window(start, end, self.calendar))
+        if metric_name not in METRICS + ("arr", "mrr", "customers"):
+            raise BBBError(f"metric '{metric}' is not one of {', '.join(METRICS + ('arr', 'mrr', 'customers'))}")
         if metric_name in ("arr", "mrr", "customers"):
             return self.metric_schedule(metric_name, first, last, kind, group_by or None, self.select(filter))
         return self.schedule(metric_name, first, last, kind, group_by or None, self.select(filter))
