@@ -10,7 +10,9 @@ from bbb_xl.core.dates import parse_date, to_date
 from bbb_xl.core.money import cents_to_decimal
 from bbb_xl.core.errors import BBBError
 from bbb_xl.engine.book import load_book
-from bbb_xl.engine.metrics import months_between, year_earlier
+import numpy as np
+
+from bbb_xl.engine.metrics import customer_timelines, months_between, year_earlier
 
 HEADER = ["Contract ID", "Customer", "Line ID", "Booking Date", "Start Date", "End Date", "Amount",
           "Recognition", "Billing"]
@@ -155,6 +157,15 @@ def test_arr_bridge_by_month(book):
     assert churn["2025-07"] == Fraction(1, 6)
 
 
+def test_renewal_grace_days(book):
+    # Back Co: 0 from 2025-07-01, back on 2025-09-01: it returns 62 days after dropping to 0
+    table = {r[0]: r[1:] for r in book.arr_bridge("2025-07", "2025-09", grace_days=62, filter="Customer=Back Co")[1:]}
+    assert table["Closing ARR"] == [D("12000.00")] * 3  # treated as never dropped
+    assert table["Churn"] == [0, 0, 0] and table["Reactivation"] == [0, 0, 0]
+    table = {r[0]: r[1:] for r in book.arr_bridge("2025-07", "2025-09", grace_days=61, filter="Customer=Back Co")[1:]}
+    assert table["Churn"] == [D("-12000.00"), 0, 0] and table["Reactivation"] == [0, 0, D("12000.00")]
+
+
 def test_fx_line_converts_at_its_rate():
     rows = contracts(["E1", "Euro AG", "a", "2026-01-01", "2026-01-01", "2026-12-31", 1200, "monthly", "monthly",
                       "EUR"], header=HEADER + ["Currency"])
@@ -217,14 +228,15 @@ from tests.test_properties_changes import build, change_strategy, line_strategy 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(line_strategy, min_size=1, max_size=4), st.lists(change_strategy, max_size=4),
        st.lists(st.sampled_from(["Acme", "Beta", "Gamma"]), min_size=4, max_size=4),
-       st.sampled_from(["month", "quarter"]))
-def test_bridge_identity_per_customer_and_in_total(specs, changes, customers, period):
+       st.sampled_from(["month", "quarter"]), st.sampled_from([0, 45]))
+def test_bridge_identity_per_customer_and_in_total(specs, changes, customers, period, grace):
     rows, ev_rows = build(specs, changes, with_ssp=False)
     for k, row in enumerate(rows[1:]):
         row[1] = customers[k]
     book = load_book(rows, events=ev_rows)
     assume(book.ok)
-    columns = book.arr_bridge_columns("2024-01", "2026-06", period)
+    columns = book.arr_bridge_columns("2024-01", "2026-06", period, grace_days=grace)
+    timelines = customer_timelines(book, np.arange(len(book.lines)), columns[-1].period.last + 1)
     previous = None
     for col in columns:
         for c, (a, new, react, exp, con, churn, b) in col.per_customer.items():
@@ -233,7 +245,13 @@ def test_bridge_identity_per_customer_and_in_total(specs, changes, customers, pe
             assert not (new and react)
         opening, *moves, closing = col.totals
         assert opening + sum(moves) == closing
-        assert cents_to_decimal(closing) == book.arr(to_date(col.period.last))
+        if not grace:
+            assert cents_to_decimal(closing) == book.arr(to_date(col.period.last))
+            # the per-customer timelines (used for "ARR > 0 on an earlier day") agree with the ARR at the day
+            t = col.period.last
+            for c, (days, values) in timelines.items():
+                k = int(np.searchsorted(days, t, side="right")) - 1
+                assert (values[k] if k >= 0 else 0) == col.per_customer.get(c, (0,) * 7)[6]
         if previous is not None:
             assert opening == previous
         previous = closing

@@ -545,18 +545,19 @@ class Book:
         figs = customer_figures(self, *self._metric_args(as_of, filter))
         return {c: cents_to_decimal(a) for c, a in zip(figs.customers, figs.arr)}
 
-    def arr_bridge_columns(self, start, end=None, period=None, filter: str | None = None) -> list:
-        """engine.metrics.BridgeColumn per period (per customer movements in cents)."""
+    def arr_bridge_columns(self, start, end=None, period=None, filter: str | None = None,
+                           grace_days: int = 0) -> list:
+        """engine.metrics.BridgeColumn per period (per customer movements in cents); grace_days: renewal grace."""
         from .metrics import arr_bridge
         kind = _args(lambda: normalize_period_kind(period))
         first, last = _args(lambda: schedule_window(start, end, self.calendar))
-        return arr_bridge(self, period_grid(first, last, kind, self.calendar), self.select(filter))
+        return arr_bridge(self, period_grid(first, last, kind, self.calendar), self.select(filter), grace_days)
 
-    def arr_bridge(self, start, end=None, period=None, filter: str | None = None) -> list[list]:
+    def arr_bridge(self, start, end=None, period=None, filter: str | None = None, grace_days: int = 0) -> list[list]:
         """The ARR bridge: header ["ARR", period labels...] then Opening ARR, New, Reactivation, Expansion,
         Contraction, Churn, Closing ARR (Decimal); opening + movements = closing in every column."""
         from .metrics import BRIDGE_ROWS
-        columns = self.arr_bridge_columns(start, end, period, filter)
+        columns = self.arr_bridge_columns(start, end, period, filter, grace_days)
         return [["ARR"] + [c.period.label for c in columns]] + [
             [name] + [cents_to_decimal(c.totals[k]) for c in columns] for k, name in enumerate(BRIDGE_ROWS)]
 

@@ -146,31 +146,74 @@ def customers_count(book, t: int, sel: np.ndarray) -> int:
     return sum(1 for a in customer_figures(book, t, sel).arr if a > 0)
 
 
-def change_days(book, sel: np.ndarray) -> np.ndarray:
-    """Every day on which a customer's ARR can change (sorted, distinct)."""
+def _records_of(known, cache: dict) -> dict:
+    key = id(known)
+    if key not in cache:
+        cache[key] = (known, _change_records(known))
+    return cache[key][1]
+
+
+def customer_timelines(book, sel: np.ndarray, until: int) -> dict:
+    """customer -> (days, ARR cents from each day on), over the days (< until) its ARR can change on: its lines'
+    Booking, Start and End + 1 days and its events' dates and End + 1 days. Each customer's lines alone are
+    evaluated, each day as known that day."""
     lines = book.lines
-    days = [lines.booking[sel], lines.start[sel], lines.end[sel] + 1]
+    recurring = recurring_mask(book)
+    by_customer: dict = {}
+    for i in sel.tolist():
+        if recurring[i]:
+            by_customer.setdefault(str(lines.customer[i]), []).append(i)
+    extra: dict = {}
     changes = book.events.changes
     if changes is not None:
-        extra = []
         for rec in changes.records:
-            extra += [rec.date, rec.new_end + 1, rec.old_end + 1]
-        days.append(np.array(extra, dtype=np.int64))
-    return np.unique(np.concatenate([np.asarray(d, dtype=np.int64) for d in days])) if len(sel) else \
-        np.zeros(0, dtype=np.int64)
-
-
-def first_positive_days(book, sel: np.ndarray, before: int) -> dict:
-    """customer -> the first day (< before) with ARR > 0, over the days ARR can change on."""
-    out: dict = {}
-    for day in change_days(book, sel).tolist():
-        if day >= before:
-            break
-        figs = customer_figures(book, day, sel)
-        for c, a in zip(figs.customers, figs.arr):
-            if a > 0 and c not in out:
-                out[c] = day
+            extra.setdefault(rec.line, []).extend([rec.date, rec.new_end + 1, rec.old_end + 1])
+    cache: dict = {}
+    out = {}
+    for customer, idx in by_customer.items():
+        days = set()
+        for i in idx:
+            days.update((int(lines.booking[i]), int(lines.start[i]), int(lines.end[i]) + 1))
+            days.update(extra.get(i, ()))
+        days = sorted(d for d in days if d < until)
+        values = []
+        for t in days:
+            known = book.as_of(t)
+            records = _records_of(known, cache)
+            exact = sum((line_mrr(known, i, t, records.get(i)) for i in idx), Fraction(0))
+            values.append(max(round_half_away(12 * exact.numerator, exact.denominator), 0))
+        out[customer] = (days, values)
     return out
+
+
+def first_positive_days(timelines: dict) -> dict:
+    """customer -> the first day with ARR > 0."""
+    out = {}
+    for customer, (days, values) in timelines.items():
+        for t, v in zip(days, values):
+            if v > 0:
+                out[customer] = t
+                break
+    return out
+
+
+def _grace_value(timeline, t: int, grace: int) -> int:
+    """ARR to use at t for a customer whose ARR is 0 at t: the ARR before the drop when the ARR returns within
+    `grace` days after dropping to 0 (treated as never dropped), else 0."""
+    days, values = timeline
+    k = int(np.searchsorted(days, t, side="right")) - 1  # the segment holding t
+    if k < 0 or values[k] != 0:
+        return 0
+    lo = k
+    while lo > 0 and values[lo - 1] == 0:
+        lo -= 1
+    hi = k
+    while hi + 1 < len(values) and values[hi + 1] == 0:
+        hi += 1
+    if lo == 0 or hi + 1 >= len(values):  # never positive before, or never returns
+        return 0
+    dropped, returned = days[lo], days[hi + 1]
+    return values[lo - 1] if returned - dropped <= grace else 0
 
 
 @dataclass(frozen=True)
@@ -197,15 +240,29 @@ def movements(a: int, b: int, had_before: bool) -> tuple:
     return (a, new, react, expansion, contraction, churn, b)
 
 
-def arr_bridge(book, periods, sel: np.ndarray) -> list[BridgeColumn]:
-    """The ARR bridge over periods (core.periods.Period): opening = ARR at the day before the period's first day."""
+def arr_bridge(book, periods, sel: np.ndarray, grace_days: int = 0) -> list[BridgeColumn]:
+    """The ARR bridge over periods (core.periods.Period): opening = ARR on the day before the period's first day.
+    grace_days: a customer whose ARR returns within that many days after dropping to 0 is treated as if it never
+    dropped (its ARR in the gap is the ARR before the drop: no churn and reactivation)."""
     if not periods:
         return []
-    first_pos = first_positive_days(book, sel, periods[-1].first)
+    timelines = customer_timelines(book, sel, periods[-1].last + max(int(grace_days), 0) + 1)
+    first_pos = first_positive_days(timelines)
+
+    def arr_at(t: int) -> dict:
+        figures = customer_figures(book, t, sel).arr_of()
+        if grace_days > 0:
+            for c, timeline in timelines.items():
+                if not figures.get(c):
+                    held = _grace_value(timeline, t, int(grace_days))
+                    if held:
+                        figures[c] = held
+        return figures
+
     out = []
-    opening = customer_figures(book, periods[0].first - 1, sel).arr_of()
+    opening = arr_at(periods[0].first - 1)
     for p in periods:
-        closing = customer_figures(book, p.last, sel).arr_of()
+        closing = arr_at(p.last)
         per = {}
         for c in sorted(set(opening) | set(closing)):
             a, b = opening.get(c, 0), closing.get(c, 0)
