@@ -1,17 +1,17 @@
 """SaaS metrics (issue 15, docs/metrics.md): worked examples with literal dates and figures computed by hand,
-the ARR bridge identity for random books with events (hypothesis), and the formulas."""
+the ARR bridge identity for random books with events (hypothesis), and `bbb-xl schedule --metric arr`. The formulas
+through the xlwings replay harness are in test_udfs_replay.py."""
 from decimal import Decimal as D
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
 from bbb_xl.core.dates import parse_date, to_date
-from bbb_xl.core.money import cents_to_decimal
 from bbb_xl.core.errors import BBBError
+from bbb_xl.core.money import cents_to_decimal
 from bbb_xl.engine.book import load_book
-import numpy as np
-
 from bbb_xl.engine.metrics import customer_timelines, months_between, year_earlier
 
 HEADER = ["Contract ID", "Customer", "Line ID", "Booking Date", "Start Date", "End Date", "Amount",
@@ -255,3 +255,30 @@ def test_bridge_identity_per_customer_and_in_total(specs, changes, customers, pe
         if previous is not None:
             assert opening == previous
         previous = closing
+
+
+# --- the CLI: `bbb-xl schedule --metric arr | mrr | customers` ---------------------------------------------------
+def test_cli_schedule_arr_mrr_customers(tmp_path):
+    import csv
+
+    from click.testing import CliRunner
+
+    from bbb_xl.cli import cli
+    path = tmp_path / "contracts.csv"
+    with open(path, "w", newline="") as fh:
+        csv.writer(fh).writerows(contracts(
+            ["C1", "Acme", "a", "2025-01-01", "2025-01-01", "2025-12-31", "12000", "monthly", "monthly"],
+            ["C2", "Beta", "a", "2025-02-01", "2025-02-01", "2026-01-31", "6000", "monthly", "monthly"]))
+    runner = CliRunner()
+    out = runner.invoke(cli, ["schedule", str(path), "--metric", "arr", "--from", "2025-01", "--to", "2025-02",
+                              "--format", "csv"])
+    assert out.exit_code == 0, out.output
+    # Jan: Acme 12,000; Feb: + Beta 6,000
+    assert out.output.splitlines() == ["Total,2025-01,2025-02", "Total,12000.00,18000.00"]
+    out = runner.invoke(cli, ["schedule", str(path), "--metric", "mrr", "--from", "2025-02", "--to", "2025-02",
+                              "--format", "csv"])
+    assert out.output.splitlines() == ["Total,2025-02", "Total,1500.00"]
+    out = runner.invoke(cli, ["schedule", str(path), "--metric", "customers", "--from", "2025-12", "--to", "2026-01",
+                              "--by", "Customer", "--format", "csv"])
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines() == ["Customer,2025-12,2026-01", "Acme,1,0", "Beta,1,1", "Total,2,1"]
