@@ -282,3 +282,16 @@ def test_cli_schedule_arr_mrr_customers(tmp_path):
                               "--by", "Customer", "--format", "csv"])
     assert out.exit_code == 0, out.output
     assert out.output.splitlines() == ["Customer,2025-12,2026-01", "Acme,1,0", "Beta,1,1", "Total,2,1"]
+
+
+def test_negative_customer_counts_as_zero_with_a_warning():
+    from bbb_xl.engine.metrics import negative_warnings
+    # Credit Co: 12,000 and a credit line of -18,000 over 2025: exact MRR -500 -> ARR counted as 0
+    book = load_book(contracts(
+        ["Q1", "Credit Co", "a", "2025-01-01", "2025-01-01", "2025-12-31", 12000, "monthly", "monthly"],
+        ["Q1", "Credit Co", "b", "2025-01-01", "2025-01-01", "2025-12-31", -18000, "monthly", "monthly"],
+        ["Q2", "Fine Co", "a", "2025-01-01", "2025-01-01", "2025-12-31", 1200, "monthly", "monthly"]))
+    assert book.arr("2025-06-30") == D("1200.00") and book.mrr("2025-06-30") == D("100.00")
+    assert book.customers("2025-06-30") == 1
+    assert negative_warnings(book, day("2025-06-30"), np.arange(3)) == [
+        "customer 'Credit Co' has negative MRR on 2025-06-30 (net credits): counted as 0 in ARR"]
