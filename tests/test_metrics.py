@@ -295,3 +295,25 @@ def test_negative_customer_counts_as_zero_with_a_warning():
     assert book.customers("2025-06-30") == 1
     assert negative_warnings(book, day("2025-06-30"), np.arange(3)) == [
         "customer 'Credit Co' has negative MRR on 2025-06-30 (net credits): counted as 0 in ARR"]
+
+
+def test_catch_up_modify_has_the_same_mrr_as_prospective():
+    # either treatment: P = new price - recognized through d - 1 (the old curve), as in test_upsell_mid_month
+    book = load_book(contracts(["U1", "Up Co", "a", "2025-01-01", "2025-01-01", "2025-12-31", 12000, "monthly",
+                                "monthly"]), events=events(ev("U1", "a", "2025-07-16", "modify", 18000, None,
+                                                              "catch-up")))
+    assert book.mrr("2025-07-16") == D("2087.72") and book.arr("2025-07-31") == D("25052.63")
+
+
+def test_modify_with_a_new_end_date_uses_it_from_the_event():
+    # 12,000 over 2025 extended on 2025-07-01 to 18,000 through 2026-06-30: recognized through 2025-06-30 = 6,000,
+    # P = 12,000 over 2025-07-01..2026-06-30 (12 months): MRR 1,000.00
+    book = load_book(contracts(["E1", "Ext Co", "a", "2025-01-01", "2025-01-01", "2025-12-31", 12000, "monthly",
+                                "monthly"]), events=events(ev("E1", "a", "2025-07-01", "modify", 18000,
+                                                              "2026-06-30", "prospective")))
+    assert book.arr("2025-06-30") == D("12000.00")  # the extension is not known yet
+    assert book.mrr("2025-08-15") == D("1000.00")
+    assert book.arr("2026-03-31") == D("12000.00") and book.arr("2026-07-01") == 0
+    # no churn at the old End Date
+    table = {r[0]: r[1:] for r in book.arr_bridge("2026-01", "2026-01")[1:]}
+    assert table["Churn"] == [0] and table["Closing ARR"] == [D("12000.00")]
