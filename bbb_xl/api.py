@@ -327,6 +327,9 @@ def _at_period_ends(value_cents):
 
 SCHEDULE_METRICS = {
     **{m: _engine_schedule(m) for m in METRICS},
+    "arr": lambda book, first, last, kind, group_by, sel: book.metric_schedule("arr", first, last, kind, group_by, sel).to_rows(),
+    "mrr": lambda book, first, last, kind, group_by, sel: book.metric_schedule("mrr", first, last, kind, group_by, sel).to_rows(),
+    "customers": lambda book, first, last, kind, group_by, sel: book.metric_schedule("customers", first, last, kind, group_by, sel).to_rows(),
     "rpo_within": _at_period_ends(lambda book, day, sel: book.rpo_cents(day, sel)[0]),
     "rpo_after": _at_period_ends(lambda book, day, sel: book.rpo_cents(day, sel)[1]),
     "deferred_current": _at_period_ends(lambda book, day, sel: book.deferred_split_cents(day, sel)[0]),

@@ -54,6 +54,19 @@ RETURNS = {
                    "rounding, the events applied (date, treatment), the allocation, the FX rate, each line's "
                    "result and a last row `Result`: the same figure as `BBB_REVENUE` (or `BBB_BILLINGS`, "
                    "`BBB_BOOKINGS`) for that contract (and line) and period. Dates are ISO text.",
+    "BBB_MRR": f"{_NUMBER}: the sum of the customers' MRRs at the end of `as_of` (docs/metrics.md).",
+    "BBB_ARR": f"{_NUMBER}: the sum of the customers' ARRs at the end of `as_of` (docs/metrics.md).",
+    "BBB_ARR_BRIDGE": "A table that spills: a header row (`ARR`, then one label per period), then the rows "
+                      "`Opening ARR`, `New`, `Reactivation`, `Expansion`, `Contraction`, `Churn` and `Closing ARR`; "
+                      "in every column the opening plus the movements is the closing, exactly.",
+    "BBB_NRR": "One number, a ratio (1.07 = 107%): net revenue retention over the 12 months ending `as_of`.",
+    "BBB_GRR": "One number, a ratio (0.93 = 93%): gross revenue retention over the 12 months ending `as_of`.",
+    "BBB_CUSTOMERS": "One whole number: the customers with ARR above 0 at the end of `as_of`.",
+    "BBB_COVERAGE": "One number, a ratio: the RPO due within 12 months of `as_of` over the revenue of the 12 months "
+                    "ending `as_of`.",
+    "BBB_ALERTS": "A table that spills: the header `Severity, Rule, Period, Figure, Threshold, Explanation`, then one "
+                  "row per alert, newest first; or one cell `No alerts`. Rules and defaults: bbb_xl/engine/alerts.py "
+                  "and the README's Alerts section.",
 }
 ERROR_RETURN = ("If the formula can't answer, the cell shows one line of text that starts with `#BBB!` and names "
                 "the row and the column, or the argument, at fault.")

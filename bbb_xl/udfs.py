@@ -158,7 +158,8 @@ def BBB_DEFERRED_SPLIT(lines, as_of, filter=None, events=None, fx=None):
 
 @xw.func(category=CATEGORY, call_in_wizard=False)
 @xw.arg("lines", "raw", doc=LINES_DOC)
-@xw.arg("metric", "raw", doc="bookings, billings, revenue (per period) or backlog, deferred, unbilled (at period ends)")
+@xw.arg("metric", "raw", doc="bookings, billings, revenue (per period) or backlog, deferred, unbilled, arr, mrr, "
+                             "customers (at period ends)")
 @xw.arg("start", "raw", doc="First period: 2025-01, 2025-Q1, 2025 or a date (a date inside a period clips it)")
 @xw.arg("end_period", "raw", doc="Last period, same forms")
 @xw.arg("period", "raw", doc="Optional: month (default), quarter or year")
@@ -214,6 +215,93 @@ def BBB_EXPLAIN(lines, contract, period, line=None, metric=None, events=None, fx
     return explain_rows(checked_book(lines, events=events, fx=fx), contract, period, line, metric)
 
 
+# --- SaaS metrics (issue 15; definitions in docs/metrics.md) ---------------------------------------------------
+def _ratio(value):
+    """An exact Fraction as the cell's number (Excel cells are doubles: this is the last step)."""
+    return value.numerator / value.denominator
+
+
+@_balance_args
+@formula
+def BBB_MRR(lines, as_of, filter=None, events=None, fx=None):
+    """Monthly recurring revenue at as_of: per customer the exact sum of its active monthly/daily lines' price /
+    term in months, rounded to the cent; the sum of customers. Example: =BBB_MRR(Contracts[#All], "2025-12-31")"""
+    return checked_book(lines, events=events, fx=fx).mrr(as_of, filter)
+
+
+@_balance_args
+@formula
+def BBB_ARR(lines, as_of, filter=None, events=None, fx=None):
+    """Annual recurring revenue at as_of: per customer 12 x its exact MRR rounded to the cent (negative counts as
+    0); the sum of customers. Example: =BBB_ARR(Contracts[#All], "2025-12-31")"""
+    return checked_book(lines, events=events, fx=fx).arr(as_of, filter)
+
+
+@xw.func(category=CATEGORY, call_in_wizard=False)
+@xw.arg("lines", "raw", doc=LINES_DOC)
+@xw.arg("start", "raw", doc="First period: 2025-01, 2025-Q1, 2025 or a date (a date inside a period clips it)")
+@xw.arg("end_period", "raw", doc="Last period, same forms")
+@xw.arg("period", "raw", doc="Optional: month (default), quarter or year")
+@xw.arg("filter", "raw", doc=FILTER_DOC)
+@xw.arg("events", "raw", doc=EVENTS_DOC)
+@xw.arg("fx", "raw", doc=FX_DOC)
+@formula
+def BBB_ARR_BRIDGE(lines, start, end_period, period=None, filter=None, events=None, fx=None):
+    """The ARR bridge by period (spills): Opening ARR, New, Reactivation, Expansion, Contraction, Churn, Closing ARR;
+    opening + movements = closing. Example: =BBB_ARR_BRIDGE(Contracts[#All], "2025-01", "2025-12", "quarter")"""
+    return checked_book(lines, events=events, fx=fx).arr_bridge(start, end_period, period, filter)
+
+
+@_balance_args
+@formula
+def BBB_NRR(lines, as_of, filter=None, events=None, fx=None):
+    """Net revenue retention at as_of over 12 months: ARR now / ARR 12 months earlier of the customers with ARR
+    then (1.07 = 107%). Example: =BBB_NRR(Contracts[#All], "2025-12-31")"""
+    return _ratio(checked_book(lines, events=events, fx=fx).nrr(as_of, filter))
+
+
+@_balance_args
+@formula
+def BBB_GRR(lines, as_of, filter=None, events=None, fx=None):
+    """Gross revenue retention at as_of over 12 months: the sum of min(ARR now, ARR then) / ARR then, customers with
+    ARR 12 months earlier. Example: =BBB_GRR(Contracts[#All], "2025-12-31")"""
+    return _ratio(checked_book(lines, events=events, fx=fx).grr(as_of, filter))
+
+
+@_balance_args
+@formula
+def BBB_CUSTOMERS(lines, as_of, filter=None, events=None, fx=None):
+    """Customers with ARR above 0 at as_of (monthly/daily lines active that day).
+    Example: =BBB_CUSTOMERS(Contracts[#All], "2025-12-31")"""
+    return checked_book(lines, events=events, fx=fx).customers(as_of, filter)
+
+
+@_balance_args
+@formula
+def BBB_COVERAGE(lines, as_of, filter=None, events=None, fx=None):
+    """Backlog coverage at as_of: RPO within 12 months / revenue recognized in the 12 months ending as_of.
+    Example: =BBB_COVERAGE(Contracts[#All], "2025-12-31")"""
+    return _ratio(checked_book(lines, events=events, fx=fx).coverage(as_of, filter))
+
+
+@xw.func(category=CATEGORY, call_in_wizard=False)
+@xw.arg("lines", "raw", doc=LINES_DOC)
+@xw.arg("as_of", "raw", doc="Alerts on the complete periods up to this day (the period containing it is partial)")
+@xw.arg("rules", "raw", doc="Optional 2-column range (rule, threshold: 30%, a whole number, or off) over the "
+                            "defaults, e.g. AlertRules[#All]")
+@xw.arg("filter", "raw", doc=FILTER_DOC)
+@xw.arg("events", "raw", doc=EVENTS_DOC)
+@xw.arg("fx", "raw", doc=FX_DOC)
+@formula
+def BBB_ALERTS(lines, as_of, rules=None, filter=None, events=None, fx=None):
+    """Alerts on complete monthly periods up to as_of, newest first (spills: Severity, Rule, Period, Figure, Threshold,
+    Explanation), or one row "No alerts". Example: =BBB_ALERTS(Contracts[#All], "2025-12-31")"""
+    rows = checked_book(lines, events=events, fx=fx).alerts(as_of, "month", None if _blank(rules) else rules, filter)
+    return rows if len(rows) > 1 else [["No alerts"]]
+
+
 PUBLIC_FUNCTIONS = ["BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE", "BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED",
                     "BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE", "BBB_CHECK", "BBB_ALLOCATE",
-                    "BBB_EXPLAIN"]
+                    "BBB_EXPLAIN",
+                    "BBB_MRR", "BBB_ARR", "BBB_ARR_BRIDGE", "BBB_NRR", "BBB_GRR", "BBB_CUSTOMERS", "BBB_COVERAGE",
+                    "BBB_ALERTS"]

@@ -153,3 +153,16 @@ def test_alerts_tab_and_summary_line_follow_the_settings():
     refused = compute_reports(rows, settings)
     assert any(p.location == f"Settings!B{len(settings)}" and "is not a share like 30% or 0.3" in p.message
                for p in refused.problems)
+
+
+def test_bbb_alerts_spills_through_the_xlwings_call_path():
+    import xlwings_replay as xr
+    udfs = xr.load_udf_module("bbb_xl.udfs")
+    rng = xr.excel_range([H] + DROPS)
+    out = xr.call(udfs.BBB_ALERTS, rng, "2026-06-15", xr.excel_range([["Rule", "Threshold"],
+                                                                       ["revenue concentration", "off"]]))
+    assert out[0] == ["Severity", "Rule", "Period", "Figure", "Threshold", "Explanation"]
+    assert [r[1] for r in out[1:4]] == ["billings drop", "billings drop vs a year earlier", "bookings drop"]
+    assert xr.call(udfs.BBB_ALERTS, rng, "2025-05-20") == "No alerts"  # nothing complete to compare yet
+    bad = xr.call(udfs.BBB_ALERTS, rng, "2026-06-15", xr.excel_range([["revenue dorp", "30%"]]))
+    assert bad.startswith("#BBB! rules row 1: unknown rule 'revenue dorp' (did you mean 'revenue drop'?)")

@@ -37,6 +37,14 @@ CALLS = {
     "BBB_SCHEDULE": lambda f, r: f(r, "revenue", "2025-01", "2025-12", "quarter", "Region"),
     "BBB_CHECK": lambda f, r: f(r),
     "BBB_EXPLAIN": lambda f, r: f(r, "C0", "2025-03"),  # one contract: every line is checked first
+    "BBB_MRR": lambda f, r: f(r, "2025-06-30"),
+    "BBB_ARR": lambda f, r: f(r, "2025-06-30"),
+    "BBB_ARR_BRIDGE": lambda f, r: f(r, "2025-01", "2025-12", "quarter"),
+    "BBB_NRR": lambda f, r: f(r, "2026-06-30"),
+    "BBB_GRR": lambda f, r: f(r, "2026-06-30"),
+    "BBB_CUSTOMERS": lambda f, r: f(r, "2025-06-30"),
+    "BBB_COVERAGE": lambda f, r: f(r, "2025-06-30"),
+    "BBB_ALERTS": lambda f, r: f(r, "2025-06-30"),
 }
 NUMERIC = [n for n in CALLS if n != "BBB_CHECK"]
 TRIED = {"cells": 0, "headers": 0, "ranges": 0, "replay": 0, "cli": 0, "xlsx": 0, "hypothesis": 0}
@@ -98,7 +106,8 @@ def assert_well_formed(name, result):
         assert "unexpected error" not in result, (name, result)
         assert "\n" not in result and len(result) <= 255
         return
-    if name in ("BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE", "BBB_CHECK", "BBB_EXPLAIN"):
+    if name in ("BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE", "BBB_CHECK", "BBB_EXPLAIN", "BBB_ARR_BRIDGE",
+                "BBB_ALERTS"):
         assert isinstance(result, list) and result, (name, result)
         for row in result:
             for cell in row:

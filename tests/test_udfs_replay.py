@@ -256,7 +256,7 @@ def test_schedule_date_start_clips_first_period(udfs, book):
 
 @pytest.mark.parametrize("args, message", [
     (("profit", "2025-01", "2025-03"),
-     "#BBB! metric 'profit' is not one of bookings, billings, revenue, backlog, deferred, unbilled"),
+     "#BBB! metric 'profit' is not one of bookings, billings, revenue, backlog, deferred, unbilled, arr, mrr, customers"),
     (("revenue", "2025-01", "2025-03", "week"), "#BBB! period 'week' is not one of month, quarter, year"),
     (("revenue", "2025-01", "2025-03", "month", "Regon"),
      "#BBB! no column 'Regon' to filter or group by (did you mean 'Region'?)"),
@@ -305,6 +305,14 @@ CALLS = [  # every formula that reads the lines and answers a question, with its
     ("BBB_RPO", ("2025-06",)),
     ("BBB_DEFERRED_SPLIT", ("2025-06",)),
     ("BBB_SCHEDULE", ("revenue", "2025-01", "2025-12")),
+    ("BBB_MRR", ("2025-06",)),
+    ("BBB_ARR", ("2025-06",)),
+    ("BBB_ARR_BRIDGE", ("2025-01", "2025-12")),
+    ("BBB_CUSTOMERS", ("2025-06",)),
+    ("BBB_NRR", ("2025-06",)),
+    ("BBB_GRR", ("2025-06",)),
+    ("BBB_COVERAGE", ("2025-06",)),
+    ("BBB_ALERTS", ("2025-06",)),
 ]
 
 
@@ -397,7 +405,7 @@ def test_header_only_range_answers_zero(udfs):
     ("BBB_UNBILLED", ("2025-02-30",), "#BBB! as_of '2025-02-30' is not a date that exists"),
     ("BBB_RPO", ("soon",), "#BBB! as_of 'soon' is not a period (write 2025-03, 2025-Q1, 2025 or 2025-03-15)"),
     ("BBB_SCHEDULE", ("", "2025-01", "2025-02"),
-     "#BBB! metric '' is not one of bookings, billings, revenue, backlog, deferred, unbilled"),
+     "#BBB! metric '' is not one of bookings, billings, revenue, backlog, deferred, unbilled, arr, mrr, customers"),
 ])
 def test_argument_errors_are_messages(udfs, book, name, args, message):
     assert cell(udfs, name, book, *args) == message
@@ -505,6 +513,14 @@ SIGNATURES = {
     "BBB_CHECK": "lines, Optional events, Optional fx, Optional filter",
     "BBB_ALLOCATE": "total, ssps",
     "BBB_EXPLAIN": "lines, contract, period, Optional line, Optional metric, Optional events, Optional fx",
+    "BBB_MRR": "lines, as_of, Optional filter, Optional events, Optional fx",
+    "BBB_ARR": "lines, as_of, Optional filter, Optional events, Optional fx",
+    "BBB_ARR_BRIDGE": "lines, start, end_period, Optional period, Optional filter, Optional events, Optional fx",
+    "BBB_NRR": "lines, as_of, Optional filter, Optional events, Optional fx",
+    "BBB_GRR": "lines, as_of, Optional filter, Optional events, Optional fx",
+    "BBB_CUSTOMERS": "lines, as_of, Optional filter, Optional events, Optional fx",
+    "BBB_COVERAGE": "lines, as_of, Optional filter, Optional events, Optional fx",
+    "BBB_ALERTS": "lines, as_of, Optional rules, Optional filter, Optional events, Optional fx",
 }
 
 
@@ -552,9 +568,58 @@ def test_import_functions_descriptions(udfs):
         assert all(a and not a.startswith("Positional argument") and len(a) <= 255 for a in args), name
         if name in ("BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE"):
             assert args == flow
-        elif name in ("BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED", "BBB_RPO", "BBB_DEFERRED_SPLIT"):
+        elif name in ("BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED", "BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_MRR",
+                      "BBB_ARR", "BBB_NRR", "BBB_GRR", "BBB_CUSTOMERS", "BBB_COVERAGE"):
             assert args == balance
     assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC, udfs.FX_DOC, udfs.CHECK_FILTER_DOC]
     schedule = opts["'Book1.xlsm'!BBB_SCHEDULE"]["ArgumentDescriptions"]
     assert schedule[0] == udfs.LINES_DOC and schedule[-3:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC]
     assert schedule[1].startswith("bookings, billings, revenue") and schedule[4].startswith("Optional: month")
+
+
+# ---- SaaS metrics (docs/metrics.md) on the book above -----------------------------------------------------------
+# Recurring lines: C1 (MRR 12,000 / 12 = 1,000.00), C2 (300 / (45/31) = 206.666.. -> 206.67, ARR 12 x 300 x 31/45 =
+# 2,480.00), C3 daily (100 / 12 months = 8.333.. -> 8.33, ARR 100.00), C5 (2,400 / 24 = 100.00, ARR 1,200.00).
+# C4 is point in time: never recurring.
+
+def test_mrr_arr_customers(udfs, book):
+    assert cell(udfs, "BBB_MRR", book, "2025-06-30") == 1000.0  # C1 only (C5 starts 2025-07-01)
+    assert cell(udfs, "BBB_ARR", book, "2025-06-30") == 12000.0
+    # 2026-02-15: C2 206.67 + C3 8.33 + C5 100.00 = 315.00; ARR 2,480 + 100 + 1,200 = 3,780.00
+    assert cell(udfs, "BBB_MRR", book, "2026-02-15") == 315.0
+    assert cell(udfs, "BBB_ARR", book, "2026-02-15") == 3780.0
+    assert cell(udfs, "BBB_ARR", book, "2026-02-15", "Region=AMER") == 3680.0
+    assert cell(udfs, "BBB_CUSTOMERS", book, "2026-02-15") == 3
+
+
+def test_arr_bridge_formula(udfs, book):
+    # opening 2025-03-31: C1 12,000; Q3 C5 new 1,200; Q1 2026: C1 churns (-12,000), C3 new (100); C2 starts and
+    # ends inside Q1 2026 (0 at both ends: no movement)
+    assert cell(udfs, "BBB_ARR_BRIDGE", book, "2025-Q2", "2026-Q1", "quarter") == [
+        ["ARR", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1"],
+        ["Opening ARR", 12000.0, 12000.0, 13200.0, 13200.0],
+        ["New", 0.0, 1200.0, 0.0, 100.0],
+        ["Reactivation", 0.0, 0.0, 0.0, 0.0],
+        ["Expansion", 0.0, 0.0, 0.0, 0.0],
+        ["Contraction", 0.0, 0.0, 0.0, 0.0],
+        ["Churn", 0.0, 0.0, 0.0, -12000.0],
+        ["Closing ARR", 12000.0, 13200.0, 13200.0, 1300.0]]
+
+
+def test_retention_and_coverage_formulas(udfs, book):
+    # base 2025-07-31: C1 12,000 + C5 1,200 = 13,200; at 2026-07-31 C1 0, C5 1,200 (C3 not in the base)
+    assert cell(udfs, "BBB_NRR", book, "2026-07-31") == 1 / 11
+    assert cell(udfs, "BBB_GRR", book, "2026-07-31") == 1 / 11
+    assert cell(udfs, "BBB_NRR", book, "2025-06-30") == (
+        "#BBB! no customer had ARR on 2024-06-30 (12 months before 2025-06-30): retention has no base")
+    # RPO within 12 months at 2025-12-31: C5 1,200 (C2, C3 not booked yet); revenue of 2025: C1 12,000 + C4 500 +
+    # C5 600 = 13,100 -> 1,200 / 13,100 = 12/131
+    assert cell(udfs, "BBB_COVERAGE", book, "2025-12-31") == 12 / 131
+
+
+def test_schedule_arr_and_customers_by_region(udfs, book):
+    assert cell(udfs, "BBB_SCHEDULE", book, "arr", "2026-01", "2026-02", None, "Region") == [
+        ["Region", "2026-01", "2026-02"], ["AMER", 3680.0, 3680.0], ["APAC", 100.0, 100.0], ["EMEA", 0.0, 0.0],
+        ["Total", 3780.0, 3780.0]]
+    assert cell(udfs, "BBB_SCHEDULE", book, "customers", "2025-12", "2026-01", None, "Region") == [
+        ["Region", "2025-12", "2026-01"], ["AMER", 1, 2], ["APAC", 0, 1], ["EMEA", 1, 0], ["Total", 2, 3]]

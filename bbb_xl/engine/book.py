@@ -442,6 +442,10 @@ class Book:
         metric_name = str(metric or "").strip().lower()
         kind = _args(lambda: normalize_period_kind(period))
         first, last = _args(lambda: schedule_window(start, end, self.calendar))
+        if metric_name not in METRICS + ("arr", "mrr", "customers"):
+            raise BBBError(f"metric '{metric}' is not one of {', '.join(METRICS + ('arr', 'mrr', 'customers'))}")
+        if metric_name in ("arr", "mrr", "customers"):
+            return self.metric_schedule(metric_name, first, last, kind, group_by or None, self.select(filter))
         return self.schedule(metric_name, first, last, kind, group_by or None, self.select(filter))
 
     # --- disclosures (engine.disclosures: each reads only the book it is given) --------------------------------
@@ -505,6 +509,75 @@ class Book:
         kind = _args(lambda: normalize_period_kind(period))
         found = evaluate(self, day, kind, parse_rules(rules), self.select(filter))
         return [HEADER] + [a.row() for a in found]
+
+    # --- SaaS metrics (engine.metrics; definitions in docs/metrics.md) ------------------------------------------
+    def _metric_args(self, as_of, filter):
+        return _args(lambda: as_of_day(as_of, self.calendar)), self.select(filter)
+
+    def mrr(self, as_of, filter: str | None = None) -> Decimal:
+        """Total MRR at the end of as_of: the sum of the customers' MRRs rounded to the cent."""
+        from .metrics import mrr_cents
+        return cents_to_decimal(mrr_cents(self, *self._metric_args(as_of, filter)))
+
+    def arr(self, as_of, filter: str | None = None) -> Decimal:
+        """Total ARR at the end of as_of: the sum of the customers' ARRs (12 x exact MRR, rounded)."""
+        from .metrics import arr_cents
+        return cents_to_decimal(arr_cents(self, *self._metric_args(as_of, filter)))
+
+    def customers(self, as_of, filter: str | None = None) -> int:
+        """Customers with ARR > 0 at the end of as_of."""
+        from .metrics import customers_count
+        return customers_count(self, *self._metric_args(as_of, filter))
+
+    def arr_by_customer(self, as_of, filter: str | None = None) -> dict:
+        from .metrics import customer_figures
+        figs = customer_figures(self, *self._metric_args(as_of, filter))
+        return {c: cents_to_decimal(a) for c, a in zip(figs.customers, figs.arr)}
+
+    def arr_bridge_columns(self, start, end=None, period=None, filter: str | None = None,
+                           grace_days: int = 0) -> list:
+        """engine.metrics.BridgeColumn per period (per customer movements in cents); grace_days: renewal grace."""
+        from .metrics import arr_bridge
+        kind = _args(lambda: normalize_period_kind(period))
+        first, last = _args(lambda: schedule_window(start, end, self.calendar))
+        return arr_bridge(self, period_grid(first, last, kind, self.calendar), self.select(filter), grace_days)
+
+    def arr_bridge(self, start, end=None, period=None, filter: str | None = None, grace_days: int = 0) -> list[list]:
+        """The ARR bridge: header ["ARR", period labels...] then Opening ARR, New, Reactivation, Expansion,
+        Contraction, Churn, Closing ARR (Decimal); opening + movements = closing in every column."""
+        from .metrics import BRIDGE_ROWS
+        columns = self.arr_bridge_columns(start, end, period, filter, grace_days)
+        return [["ARR"] + [c.period.label for c in columns]] + [
+            [name] + [cents_to_decimal(c.totals[k]) for c in columns] for k, name in enumerate(BRIDGE_ROWS)]
+
+    def logo_churn(self, start, end=None, period=None, filter: str | None = None) -> list:
+        """(period label, Fraction or None when no customer at the previous period end) per period."""
+        return [(c.period.label, c.logo_churn()) for c in self.arr_bridge_columns(start, end, period, filter)]
+
+    def nrr(self, as_of, filter: str | None = None):
+        """Net revenue retention at as_of over 12 months, an exact Fraction (1.07 = 107%)."""
+        from .metrics import retention
+        return retention(self, *self._metric_args(as_of, filter))[0]
+
+    def grr(self, as_of, filter: str | None = None):
+        """Gross revenue retention at as_of over 12 months, an exact Fraction."""
+        from .metrics import retention
+        return retention(self, *self._metric_args(as_of, filter))[1]
+
+    def coverage(self, as_of, filter: str | None = None):
+        """Backlog coverage: RPO within 12 months / revenue of the 12 months ending as_of (Fraction)."""
+        from .metrics import coverage
+        return coverage(self, *self._metric_args(as_of, filter))
+
+    def metric_schedule(self, metric: str, first: int, last: int, period: str = "month",
+                        group_by: str | None = None, sel: np.ndarray | None = None):
+        """arr / mrr / customers at period ends (engine.metrics.metric_schedule: rounding by group)."""
+        from .metrics import metric_schedule
+        periods = period_grid(first, last, period, self.calendar)
+        sel = np.arange(len(self.lines)) if sel is None else sel
+        labels, codes = self._groups(group_by, sel)
+        return metric_schedule(self, metric, periods, labels, codes, self._group_name(group_by), sel)
+
 
 def _require_metric(metric, valid: tuple) -> None:
     """Unknown names are refused as the formulas refuse them, never answered with another metric."""

@@ -1,0 +1,369 @@
+"""SaaS metrics from the contract lines (issue 15; definitions in docs/metrics.md), exactly.
+
+- A line is recurring when its Recognition is monthly or daily, unless a `Recurring` column says `no`.
+- A recurring line is active on day t when Booking Date <= t and Start Date <= t <= End Date (a line cancelled by
+  an event dated d ends on d - 1; a modify with a new End Date moves it from the event's date).
+- MRR of a line = P / M with M its term in months (each day weighs 1 / days in its month, for daily lines too) and
+  P its allocated price; after a modify dated d after the Booking Date: P = the new allocated price minus the
+  (rounded) revenue recognized through d - 1, M = the months from d to the (new) End Date. Changes dated on or
+  before the Booking Date are terms at inception. Foreign-currency lines convert at the line's rate.
+- A customer's MRR = the exact sum of its active lines' MRRs rounded half away from zero to the cent; ARR = 12 x
+  the exact MRR, rounded. A negative customer figure counts as 0. Totals are sums of customers' rounded figures.
+
+Every figure at day t is read from book.as_of(t): an event dated after t is unknown at t. Python ints and
+Fractions only (no floats). A customer's ARR changes only on a line's Booking, Start or End + 1 day or on an event
+date, so "ARR > 0 on some earlier day" is decided on those days alone.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from ..core.dates import EPOCH, UNIT
+from ..core.errors import BBBError
+from ..core.money import round_half_away
+from .changes import CANCEL, MODIFY, weight_to
+from .table import normalize_header
+
+RECURRING_KINDS = (0, 1)  # monthly, daily
+BRIDGE_ROWS = ("Opening ARR", "New", "Reactivation", "Expansion", "Contraction", "Churn", "Closing ARR")
+
+
+def months_between(first: int, last: int) -> Fraction:
+    """Term length in months of the days [first, last]: each day weighs 1 / (days in its month)."""
+    if last < first:
+        return Fraction(0)
+    return Fraction(weight_to(last, True) - weight_to(first - 1, True), UNIT)
+
+
+def recurring_mask(book) -> np.ndarray:
+    """Bool per line: monthly or daily recognition and no `Recurring` = no."""
+    lines = book.lines
+    out = np.isin(lines.recognition, RECURRING_KINDS)
+    for name, values in lines.dims.items():
+        if normalize_header(name) == "recurring":
+            said_no = np.array([str(v).strip().lower() in ("no", "n", "false", "0") for v in values], dtype=bool)
+            out &= ~said_no
+    return out
+
+
+def _rate(book, i: int) -> Fraction:
+    fx = book.fx
+    if fx is None or not fx.converted[i]:
+        return Fraction(1)
+    return Fraction(int(fx.num[i]), int(fx.den[i]))
+
+
+def _change_records(book) -> dict:
+    """line -> its change records in date order (the book's known events)."""
+    changes = book.events.changes
+    out: dict = {}
+    if changes is None:
+        return out
+    for rec in changes.records:
+        out.setdefault(rec.line, []).append(rec)
+    return out
+
+
+def line_mrr(book, i: int, t: int, records: list | None = None) -> Fraction:
+    """Exact MRR of line i on day t in the reporting currency, 0 when not active (book: as known at t)."""
+    lines = book.lines
+    booking, start, end = int(lines.booking[i]), int(lines.start[i]), int(lines.end[i])
+    price = int(lines.allocated[i])
+    first = start
+    if t < booking or t < start:
+        return Fraction(0)
+    amount0 = int(lines.amount[i])
+    for rec in records or ():
+        if rec.date > t:
+            break
+        if rec.kind == CANCEL:
+            end = min(end, rec.date - 1)
+            continue
+        if rec.kind != MODIFY:
+            continue
+        end = rec.new_end
+        new_alloc = int(lines.allocated[i]) + (rec.new_amount - amount0)
+        if rec.date <= booking:  # terms at inception: the whole term at the new price
+            price, first = new_alloc, start
+        else:  # what is left of the new price over what is left of the term
+            price, first = new_alloc - rec.rec_before, rec.date
+    if t > end:
+        return Fraction(0)
+    months = months_between(first, end)
+    if months == 0:
+        return Fraction(0)
+    return Fraction(price) / months * _rate(book, i)
+
+
+@dataclass(frozen=True)
+class CustomerFigures:
+    """Per customer (sorted names): exact MRR and the rounded MRR / ARR in cents (negatives floored at 0)."""
+
+    customers: tuple
+    exact_mrr: tuple  # Fraction cents
+    mrr: tuple  # int cents, >= 0
+    arr: tuple  # int cents, >= 0
+    negative: tuple  # customers whose exact MRR is below 0 (count as 0)
+
+    def arr_of(self) -> dict:
+        return dict(zip(self.customers, self.arr))
+
+
+def customer_figures(book, t: int, sel: np.ndarray, groups: np.ndarray | None = None) -> CustomerFigures:
+    """Customer MRR / ARR at day t over the selected lines (groups: a code per line -> keys (customer, group))."""
+    known = book.as_of(t)
+    recurring = recurring_mask(known)
+    records = _change_records(known)
+    exact: dict = {}
+    for i in sel.tolist():
+        if not recurring[i]:
+            continue
+        key = str(known.lines.customer[i]) if groups is None else (str(known.lines.customer[i]), int(groups[i]))
+        value = line_mrr(known, i, t, records.get(i))
+        if value or key not in exact:
+            exact[key] = exact.get(key, Fraction(0)) + value
+    keys = tuple(sorted(exact))
+    ex = tuple(exact[k] for k in keys)
+    mrr = tuple(max(round_half_away(v.numerator, v.denominator), 0) for v in ex)
+    arr = tuple(max(round_half_away(12 * v.numerator, v.denominator), 0) for v in ex)
+    negative = tuple(k for k, v in zip(keys, ex) if v < 0)
+    return CustomerFigures(keys, ex, mrr, arr, negative)
+
+
+def mrr_cents(book, t: int, sel: np.ndarray) -> int:
+    return sum(customer_figures(book, t, sel).mrr)
+
+
+def arr_cents(book, t: int, sel: np.ndarray) -> int:
+    return sum(customer_figures(book, t, sel).arr)
+
+
+def customers_count(book, t: int, sel: np.ndarray) -> int:
+    return sum(1 for a in customer_figures(book, t, sel).arr if a > 0)
+
+
+def _records_of(known, cache: dict) -> dict:
+    key = id(known)
+    if key not in cache:
+        cache[key] = (known, _change_records(known))
+    return cache[key][1]
+
+
+def customer_timelines(book, sel: np.ndarray, until: int) -> dict:
+    """customer -> (days, ARR cents from each day on), over the days (< until) its ARR can change on: its lines'
+    Booking, Start and End + 1 days and its events' dates and End + 1 days. Each customer's lines alone are
+    evaluated, each day as known that day."""
+    lines = book.lines
+    recurring = recurring_mask(book)
+    by_customer: dict = {}
+    for i in sel.tolist():
+        if recurring[i]:
+            by_customer.setdefault(str(lines.customer[i]), []).append(i)
+    extra: dict = {}
+    changes = book.events.changes
+    if changes is not None:
+        for rec in changes.records:
+            extra.setdefault(rec.line, []).extend([rec.date, rec.new_end + 1, rec.old_end + 1])
+    cache: dict = {}
+    out = {}
+    for customer, idx in by_customer.items():
+        days = set()
+        for i in idx:
+            days.update((int(lines.booking[i]), int(lines.start[i]), int(lines.end[i]) + 1))
+            days.update(extra.get(i, ()))
+        days = sorted(d for d in days if d < until)
+        values = []
+        for t in days:
+            known = book.as_of(t)
+            records = _records_of(known, cache)
+            exact = sum((line_mrr(known, i, t, records.get(i)) for i in idx), Fraction(0))
+            values.append(max(round_half_away(12 * exact.numerator, exact.denominator), 0))
+        out[customer] = (days, values)
+    return out
+
+
+def first_positive_days(timelines: dict) -> dict:
+    """customer -> the first day with ARR > 0."""
+    out = {}
+    for customer, (days, values) in timelines.items():
+        for t, v in zip(days, values):
+            if v > 0:
+                out[customer] = t
+                break
+    return out
+
+
+def _grace_value(timeline, t: int, grace: int) -> int:
+    """ARR to use at t for a customer whose ARR is 0 at t: the ARR before the drop when the ARR returns within
+    `grace` days after dropping to 0 (treated as never dropped), else 0."""
+    days, values = timeline
+    k = int(np.searchsorted(days, t, side="right")) - 1  # the segment holding t
+    if k < 0 or values[k] != 0:
+        return 0
+    lo = k
+    while lo > 0 and values[lo - 1] == 0:
+        lo -= 1
+    hi = k
+    while hi + 1 < len(values) and values[hi + 1] == 0:
+        hi += 1
+    if lo == 0 or hi + 1 >= len(values):  # never positive before, or never returns
+        return 0
+    dropped, returned = days[lo], days[hi + 1]
+    return values[lo - 1] if returned - dropped <= grace else 0
+
+
+@dataclass(frozen=True)
+class BridgeColumn:
+    """One period of the ARR bridge: per customer movements (cents) and totals."""
+
+    period: object
+    per_customer: dict  # customer -> (opening, new, reactivation, expansion, contraction, churn, closing)
+    totals: tuple  # same seven, summed
+
+    def logo_churn(self) -> Fraction | None:
+        opening = sum(1 for v in self.per_customer.values() if v[0] > 0)
+        lost = sum(1 for v in self.per_customer.values() if v[0] > 0 and v[6] == 0)
+        return None if opening == 0 else Fraction(lost, opening)
+
+
+def movements(a: int, b: int, had_before: bool) -> tuple:
+    """(opening, new, reactivation, expansion, contraction, churn, closing) of one customer; a, b >= 0."""
+    new = b if a == 0 and b > 0 and not had_before else 0
+    react = b if a == 0 and b > 0 and had_before else 0
+    expansion = b - a if 0 < a < b else 0
+    contraction = b - a if 0 < b < a else 0
+    churn = -a if a > 0 and b == 0 else 0
+    return (a, new, react, expansion, contraction, churn, b)
+
+
+def arr_bridge(book, periods, sel: np.ndarray, grace_days: int = 0) -> list[BridgeColumn]:
+    """The ARR bridge over periods (core.periods.Period): opening = ARR on the day before the period's first day.
+    grace_days: a customer whose ARR returns within that many days after dropping to 0 is treated as if it never
+    dropped (its ARR in the gap is the ARR before the drop: no churn and reactivation)."""
+    if not periods:
+        return []
+    timelines = customer_timelines(book, sel, periods[-1].last + max(int(grace_days), 0) + 1)
+    first_pos = first_positive_days(timelines)
+
+    def arr_at(t: int) -> dict:
+        figures = customer_figures(book, t, sel).arr_of()
+        if grace_days > 0:
+            for c, timeline in timelines.items():
+                if not figures.get(c):
+                    held = _grace_value(timeline, t, int(grace_days))
+                    if held:
+                        figures[c] = held
+        return figures
+
+    out = []
+    opening = arr_at(periods[0].first - 1)
+    for p in periods:
+        closing = arr_at(p.last)
+        per = {}
+        for c in sorted(set(opening) | set(closing)):
+            a, b = opening.get(c, 0), closing.get(c, 0)
+            had = c in first_pos and first_pos[c] < p.first
+            per[c] = movements(a, b, had)
+        totals = tuple(sum(v[k] for v in per.values()) for k in range(7))
+        out.append(BridgeColumn(p, per, totals))
+        opening = closing
+    return out
+
+
+def year_earlier(t: int) -> int:
+    """t - 12 months: a month's last day -> the same month's last day a year earlier; else the same day a year
+    earlier clipped to the month's end (2025-02-28 -> 2024-02-29)."""
+    import calendar as _cal
+    d = EPOCH + dt.timedelta(days=int(t))
+    y = d.year - 1
+    dim = _cal.monthrange(y, d.month)[1]
+    day = dim if d.day == _cal.monthrange(d.year, d.month)[1] else min(d.day, dim)
+    return (dt.date(y, d.month, day) - EPOCH).days
+
+
+def retention(book, t: int, sel: np.ndarray) -> tuple[Fraction, Fraction]:
+    """(NRR, GRR) at t over 12 months. BBBError when no customer had ARR 12 months earlier."""
+    then = customer_figures(book, year_earlier(t), sel).arr_of()
+    now = customer_figures(book, t, sel).arr_of()
+    base = {c: a for c, a in then.items() if a > 0}
+    denominator = sum(base.values())
+    if denominator == 0:
+        raise BBBError(f"no customer had ARR on {_iso(year_earlier(t))} (12 months before {_iso(t)}): "
+                       "retention has no base")
+    net = sum(now.get(c, 0) for c in base)
+    gross = sum(min(now.get(c, 0), a) for c, a in base.items())
+    return Fraction(net, denominator), Fraction(gross, denominator)
+
+
+def coverage(book, t: int, sel: np.ndarray) -> Fraction:
+    """RPO recognized within 12 months of t / revenue recognized in the 12 months ending t."""
+    within, _ = book.rpo_cents(t, sel)
+    revenue = book.flow_cents("revenue", year_earlier(t) + 1, t, sel)
+    if revenue == 0:
+        raise BBBError(f"no revenue recognized in the 12 months ending {_iso(t)}: backlog coverage has no base")
+    return Fraction(within, revenue)
+
+
+def negative_warnings(book, t: int, sel: np.ndarray) -> list[str]:
+    """Customers whose MRR at t is negative (net credits): they count as 0 in ARR and the bridge."""
+    return [f"customer '{c}' has negative MRR on {_iso(t)} (net credits): counted as 0 in ARR"
+            for c in customer_figures(book, t, sel).negative]
+
+
+def _iso(day: int) -> str:
+    return (EPOCH + dt.timedelta(days=int(day))).isoformat()
+
+
+__all__ = ["line_mrr", "customer_figures", "mrr_cents", "arr_cents", "customers_count", "arr_bridge",
+           "retention", "coverage", "year_earlier", "months_between", "recurring_mask", "negative_warnings",
+           "BRIDGE_ROWS", "BridgeColumn", "CustomerFigures"]
+
+
+SCHEDULE_METRICS = ("arr", "mrr", "customers")
+
+
+@dataclass(frozen=True)
+class MetricSchedule:
+    """arr / mrr (cents) or customers (counts) at period ends: group rows, a Rounding row when the groups' rounded
+    figures do not sum to the ungrouped Total, then Total."""
+
+    metric: str
+    periods: tuple
+    group_by: str | None
+    rows: tuple  # ((label, [value per period]), ...)
+
+    def to_rows(self) -> list[list]:
+        from ..core.money import cents_to_decimal
+        money = self.metric != "customers"
+        return [[self.group_by or "Total"] + [p.label for p in self.periods]] + [
+            [label] + [cents_to_decimal(v) if money else int(v) for v in values] for label, values in self.rows]
+
+
+def metric_schedule(book, metric: str, periods, labels, codes, group_name, sel: np.ndarray) -> MetricSchedule:
+    """Rounding by group: each line's exact MRR goes to its group, figures are rounded per (customer, group);
+    Total is computed ungrouped; customer counts in Total are distinct."""
+    field = "arr" if metric == "arr" else "mrr"
+    rows = []
+    total = []
+    grouped = [[0] * len(periods) for _ in labels]
+    for k, p in enumerate(periods):
+        ungrouped = customer_figures(book, p.last, sel)
+        values = getattr(ungrouped, "arr" if metric == "customers" else field)
+        total.append(sum(1 for a in values if a > 0) if metric == "customers" else sum(values))
+        if labels:
+            figs = customer_figures(book, p.last, sel, codes)
+            vals = getattr(figs, "arr" if metric == "customers" else field)
+            for (customer, g), v in zip(figs.customers, vals):
+                grouped[g][k] += (1 if v > 0 else 0) if metric == "customers" else v
+    for g, label in enumerate(labels):
+        rows.append((label, grouped[g]))
+    if labels and metric != "customers":
+        diff = [t - sum(grouped[g][k] for g in range(len(labels))) for k, t in enumerate(total)]
+        if any(diff):
+            rows.append(("Rounding", diff))
+    rows.append(("Total", total))
+    return MetricSchedule(metric, tuple(periods), group_name, tuple(rows))
