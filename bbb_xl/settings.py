@@ -26,6 +26,9 @@ _ALERT_MEANINGS = {
     "backlog shrinking": "Alerts tab: periods in a row with the backlog falling.",
     "book-to-bill below 1": "Alerts tab: periods in a row with bookings below billings.",
     "revenue concentration": "Alerts tab: a customer's share of the trailing-12-month revenue above this.",
+    "ARR concentration": "Alerts tab: a customer's share of the ARR at the as-of date above this.",
+    "renewals due": "Alerts tab: recurring lines ending within this many days after the as-of date, with no "
+                    "renewal booked.",
     "contract asset age": "Alerts tab: days a contract has had revenue ahead of billing (a contract asset).",
     "negative revenue": "Alerts tab: a period whose revenue is below zero (0 = on, off = no alert).",
 }

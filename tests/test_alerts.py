@@ -75,7 +75,7 @@ def test_streaks_book_to_bill_backlog_shrinking_and_contract_asset_age():
     b = book(["C1", "Arrears Co", "1", None, "2025-01-01", "2025-12-31", 12000, "monthly", "annual", "arrears"],
              ["C2", "Monthly Co", "1", "2024-12-15", "2025-01-01", "2025-12-31", 6000, "monthly", "monthly",
               "advance"])
-    rows = b.alerts("2025-07-15", rules=[["revenue concentration", "off"]])
+    rows = b.alerts("2025-07-15", rules=[["revenue concentration", "off"], ["ARR concentration", "off"]])
     assert rules_of(rows) == [
         ("contract asset age", "2025-07-15"),
         ("backlog shrinking", "2025-06"), ("book-to-bill below 1", "2025-06"),
@@ -166,3 +166,32 @@ def test_bbb_alerts_spills_through_the_xlwings_call_path():
     assert xr.call(udfs.BBB_ALERTS, rng, "2025-05-20") == "No alerts"  # nothing complete to compare yet
     bad = xr.call(udfs.BBB_ALERTS, rng, "2026-06-15", xr.excel_range([["revenue dorp", "30%"]]))
     assert bad.startswith("#BBB! rules row 1: unknown rule 'revenue dorp' (did you mean 'revenue drop'?)")
+
+
+
+def test_renewals_due_largest_first_and_arr_concentration():
+    # As of 2025-10-15, within 90 days (to 2026-01-13): R1 (ARR 24,000) and R2 (ARR 6,000) end 2025-12-31;
+    # R3 ends 2025-12-31 too but Beta's renewal R3b (same product) starts 2026-01-01, booked 2025-10-01: renewed;
+    # R4 ends 2026-06-30: not due yet; R5 was cancelled on 2025-09-01. ARR at 2025-10-15: Acme 24,000 + 6,000,
+    # Beta 12,000 (+ R3b not started), Delta 12,000 (R4) -> Acme 30,000 of 54,000 = 55.6%.
+    h = H + ["Product"]
+    rows = [h,
+            ["R1", "Acme", "1", None, "2025-01-01", "2025-12-31", 24000, "monthly", "upfront", None, "Platform"],
+            ["R2", "Acme", "1", None, "2025-01-01", "2025-12-31", 6000, "monthly", "upfront", None, "Support"],
+            ["R3", "Beta", "1", None, "2025-01-01", "2025-12-31", 12000, "monthly", "upfront", None, "Platform"],
+            ["R3b", "Beta", "1", "2025-10-01", "2026-01-01", "2026-12-31", 13000, "monthly", "upfront", None,
+             "Platform"],
+            ["R4", "Delta", "1", None, "2025-07-01", "2026-06-30", 12000, "monthly", "upfront", None, "Platform"],
+            ["R5", "Gamma", "1", None, "2025-01-01", "2025-12-31", 12000, "monthly", "upfront", None, "Platform"]]
+    b = load_book(rows, events=[EV, ["R5", "1", "2025-09-01", "cancel", 8000]])
+    assert b.ok, b.problems
+    found = b.alerts("2025-10-15", rules=only("renewals due", "ARR concentration"))
+    renewals = [r for r in found[1:] if r[1] == "renewals due"]
+    assert [(r[2], r[3]) for r in renewals] == [("2025-12-31", "R1 line 1 (Acme, Platform): ARR 24,000.00"),
+                                                ("2025-12-31", "R2 line 1 (Acme, Support): ARR 6,000.00")]
+    assert renewals[0][4] == "within 90 days"
+    shares = [r[3] for r in found[1:] if r[1] == "ARR concentration"]
+    assert shares == ["Acme: ARR 30,000.00 of 54,000.00 (55.6%)", "Beta: ARR 12,000.00 of 54,000.00 (22.2%)",
+                      "Delta: ARR 12,000.00 of 54,000.00 (22.2%)"]
+    # 60 days: nothing ends by 2025-12-14
+    assert b.alerts("2025-10-15", rules=only("renewals due", renewals_due=60)) == [found[0]]

@@ -111,7 +111,7 @@ def test_the_template_from_git_history_upgrades_and_refreshes(tmp_path):
     assert [r[:2] for r in after["Settings"][19:]][:3] == [["Alert: bookings drop", "30%"],
                                                            ["Alert: billings drop", "30%"],
                                                            ["Alert: revenue drop", "30%"]]
-    assert len(after["Settings"]) == 13 + 6 + 12  # the twelve alert thresholds
+    assert len(after["Settings"]) == 13 + 6 + 14  # the fourteen alert thresholds
     assert "Settings rows added: Invoices posted by, Journal detail, Decimal separator, Date order, Time zone, " \
         "Dimensions, Alert: bookings drop" in result.output
     assert "tabs added: Accounts, Alerts, By Dimension" in result.output

@@ -10,6 +10,9 @@ Rules (name: default threshold; a threshold of `off` switches a rule off):
 - "backlog shrinking": backlog down for N (3) consecutive periods;
 - "book-to-bill below 1": bookings / billings below 1 for N (3) consecutive periods;
 - "revenue concentration": a customer above Y (0.10) of the trailing-12-month revenue;
+- "ARR concentration": a customer above Y (0.10) of the ARR at the as-of date (engine.metrics);
+- "renewals due": recurring lines ending within the next D (90) days, not cancelled and not already followed by a
+  booked line of the same customer and product starting within 31 days after, with their ARR, largest first;
 - "contract asset age": a contract whose net position (billed - recognized) has been a contract asset for more
   than D (90) days up to the as-of date;
 - "negative revenue": a complete period whose revenue is below zero.
@@ -35,9 +38,12 @@ DEFAULTS = {
     "bookings drop vs a year earlier": Fraction(1, 5), "billings drop vs a year earlier": Fraction(1, 5),
     "revenue drop vs a year earlier": Fraction(1, 5),
     "backlog outgrows revenue": 3, "backlog shrinking": 3, "book-to-bill below 1": 3,
-    "revenue concentration": Fraction(1, 10), "contract asset age": 90, "negative revenue": 0,
+    "revenue concentration": Fraction(1, 10), "ARR concentration": Fraction(1, 10), "renewals due": 90,
+    "contract asset age": 90, "negative revenue": 0,
 }
-_COUNTS = {"backlog outgrows revenue", "backlog shrinking", "book-to-bill below 1", "contract asset age"}
+_COUNTS = {"backlog outgrows revenue", "backlog shrinking", "book-to-bill below 1", "contract asset age",
+           "renewals due"}
+FOLLOW_DAYS = 31  # a line of the same customer and product starting within this many days after the end renews it
 HEADER = ["Severity", "Rule", "Period", "Figure", "Threshold", "Explanation"]
 LOOKBACK = 12  # complete periods evaluated (a year earlier is looked up further back)
 _PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
@@ -52,6 +58,7 @@ class Alert:
     threshold: str
     explanation: str
     day: int  # the period's last day (or the as-of day): newest first
+    order: int = 0  # within one day and rule (renewals: largest ARR first)
 
     def row(self) -> list:
         return [self.severity, self.rule, self.period, self.figure, self.threshold, self.explanation]
@@ -68,6 +75,7 @@ def parse_rules(rows) -> dict:
         name = " ".join(str(cells[0]).split()).lower()
         if name in ("rule", "rules") and k == 1:
             continue  # a header row
+        name = next((r for r in rules if r.lower() == name), name)  # "arr concentration" is "ARR concentration"
         if name not in rules:
             import difflib
             hint = difflib.get_close_matches(name, list(rules), n=1, cutoff=0.6)
@@ -151,8 +159,9 @@ def evaluate(book, as_of: int, period: str = "month", rules: dict | None = None,
                                  "credit notes and lowered progress.", periods[j].last))
     _streaks(out, rules, periods, shown, backlog, rev, flows)
     _concentration(out, rules, book, sel, as_of, last_complete)
+    _arr_rules(out, rules, book, sel, as_of)
     _asset_age(out, rules, book, sel, as_of)
-    out.sort(key=lambda a: (-a.day, a.rule, a.period))
+    out.sort(key=lambda a: (-a.day, a.rule, a.order, a.period))
     return out
 
 
@@ -216,6 +225,50 @@ def _concentration(out, rules, book, sel, as_of, last_complete):
             out.append(Alert(INFO, "revenue concentration", f"{iso(first)} to {iso(last_complete)}",
                              f"{label}: {_money(value)} of {_money(whole)} ({_pct(share)})", f"above {_pct(limit)}",
                              f"{label} brings {_pct(share)} of the trailing-12-month revenue.", last_complete))
+
+
+def _arr_rules(out, rules, book, sel, as_of):
+    """ARR concentration and renewals due, on the book as known at the as-of date (engine.metrics)."""
+    share_limit, days = rules.get("ARR concentration"), rules.get("renewals due")
+    if (share_limit is None and days is None) or not len(sel):
+        return
+    from .metrics import _change_records, customer_figures, line_mrr, recurring_mask
+    from ..core.money import round_half_away
+    if share_limit is not None:
+        figures = customer_figures(book, as_of, sel)
+        whole = sum(figures.arr)
+        for name, arr in sorted(zip(figures.customers, figures.arr), key=lambda x: -x[1]):
+            if whole > 0 and Fraction(arr, whole) > share_limit:
+                out.append(Alert(INFO, "ARR concentration", iso(as_of), f"{name}: ARR {_money(arr)} of "
+                                 f"{_money(whole)} ({_pct(Fraction(arr, whole))})", f"above {_pct(share_limit)}",
+                                 f"{name} holds {_pct(Fraction(arr, whole))} of the ARR.", as_of, -arr))
+    if days is None:
+        return
+    known = book.as_of(as_of)
+    lines, recurring, records = known.lines, recurring_mask(known), _change_records(known)
+    changes = known.events.changes
+    key = [(str(c).casefold(), str(p).casefold()) for c, p in
+           zip(lines.customer, lines.dims.get("Product", np.full(len(lines), "", dtype=object)))]
+    for i in sel.tolist():
+        if not recurring[i]:
+            continue
+        state = changes.lines.get(i) if changes is not None else None
+        if state is not None and state.cancelled is not None and state.cancelled <= as_of:
+            continue
+        end = int(state.end) if state is not None else int(lines.end[i])
+        if not as_of < end <= as_of + days:
+            continue
+        followed = any(key[k] == key[i] and k != i and end < int(lines.start[k]) <= end + FOLLOW_DAYS
+                       and int(lines.booking[k]) <= as_of for k in range(len(lines)))
+        if followed:
+            continue
+        mrr = line_mrr(known, i, as_of, records.get(i))
+        arr = round_half_away(12 * mrr.numerator, mrr.denominator)
+        product = key[i][1] and f", {lines.dims['Product'][i]}"
+        line_id = f" line {lines.line_id[i]}" if lines.line_id[i] else ""
+        out.append(Alert(INFO, "renewals due", iso(end), f"{lines.contract[i]}{line_id} ({lines.customer[i]}"
+                         f"{product}): ARR {_money(arr)}", f"within {days} days",
+                         f"{lines.contract[i]}{line_id} ends on {iso(end)} with no renewal booked yet.", as_of, -arr))
 
 
 def _asset_age(out, rules, book, sel, as_of):
