@@ -264,6 +264,8 @@ def _arr_rules(out, rules, book, sel, as_of):
             continue
         mrr = line_mrr(known, i, as_of, records.get(i))
         arr = round_half_away(12 * mrr.numerator, mrr.denominator)
+        if arr <= 0:
+            continue  # a discount or free line: nothing to renew
         product = key[i][1] and f", {lines.dims['Product'][i]}"
         line_id = f" line {lines.line_id[i]}" if lines.line_id[i] else ""
         out.append(Alert(INFO, "renewals due", iso(end), f"{lines.contract[i]}{line_id} ({lines.customer[i]}"
