@@ -172,7 +172,8 @@ def test_bbb_alerts_spills_through_the_xlwings_call_path():
 def test_renewals_due_largest_first_and_arr_concentration():
     # As of 2025-10-15, within 90 days (to 2026-01-13): R1 (ARR 24,000) and R2 (ARR 6,000) end 2025-12-31;
     # R3 ends 2025-12-31 too but Beta's renewal R3b (same product) starts 2026-01-01, booked 2025-10-01: renewed;
-    # R4 ends 2026-06-30: not due yet; R5 was cancelled on 2025-09-01; R6 (free, ARR 0) has nothing to renew. ARR at 2025-10-15: Acme 24,000 + 6,000,
+    # R4 ends 2026-06-30: not due yet; R5 was cancelled on 2025-09-01; R6 (free, ARR 0) has nothing to renew.
+    # ARR at 2025-10-15: Acme 24,000 + 6,000,
     # Beta 12,000 (+ R3b not started), Delta 12,000 (R4) -> Acme 30,000 of 54,000 = 55.6%.
     h = H + ["Product"]
     rows = [h,
