@@ -88,6 +88,17 @@ def read_table(path: str | os.PathLike, sheet: str | None = None):
     return table.rows, table.sheet, table.origin
 
 
+def read_csv_rows(path: Path) -> tuple[list, str, str]:
+    """(rows, encoding, delimiter) of a CSV file as people have them (see read_table_file), no header detection."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BBBError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
+    text, encoding = decode_text(data, path.name)
+    delimiter, rows = split_rows(text, path.name)
+    return rows, encoding, delimiter
+
+
 def read_table_file(path: str | os.PathLike, sheet: str | None = None) -> TableFile:
     """A contracts table from a CSV or workbook file, as people have them: CSV in UTF-8 (with or without BOM),
     UTF-16 (Excel's "Unicode text") or Windows-1252, separated by commas, semicolons or tabs; report-title rows
@@ -97,12 +108,7 @@ def read_table_file(path: str | os.PathLike, sheet: str | None = None) -> TableF
         raise BBBError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise BBBError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
-        text, encoding = decode_text(data, path.name)
-        delimiter, rows = split_rows(text, path.name)
+        rows, encoding, delimiter = read_csv_rows(path)
         note = f"read as {encoding}, columns separated by {DELIMITER_NAMES[delimiter]}"
         return _find_header(TableFile(rows, path.name, (1, 1), encoding, delimiter, (note,)), path.name)
     if suffix in (".xlsx", ".xlsm"):

@@ -26,6 +26,10 @@ FILTER_DOC = ("Optional Column=Value; Column2=A|B (all must hold; | any of, != e
 EVENTS_DOC = ("Optional events range with its header row (Contract ID, Line ID, Date, Event, Amount, Percent, End "
               "Date, Treatment), e.g. Events[#All]: invoices, milestones, cancellations, modifications")
 CHECK_FILTER_DOC = "Optional filter to check: its errors, and each value no line has yet (info: formulas give 0)"
+# the period grid of the spilled tables (BBB_SCHEDULE, BBB_ARR_BRIDGE)
+GRID_START_DOC = "First period: 2025-01, 2025-Q1, 2025 or a date (a date inside a period clips it)"
+GRID_END_DOC = "Last period, same forms"
+GRID_PERIOD_DOC = "Optional: month (default), quarter or year"
 FX_DOC = ("Optional FX range with its header row (Currency, Month, Rate = reporting currency per unit), e.g. "
           "FX[#All]: each line converts at its Booking Date month's rate")
 
@@ -160,9 +164,9 @@ def BBB_DEFERRED_SPLIT(lines, as_of, filter=None, events=None, fx=None):
 @xw.arg("lines", "raw", doc=LINES_DOC)
 @xw.arg("metric", "raw", doc="bookings, billings, revenue (per period) or backlog, deferred, unbilled, arr, mrr, "
                              "customers (at period ends)")
-@xw.arg("start", "raw", doc="First period: 2025-01, 2025-Q1, 2025 or a date (a date inside a period clips it)")
-@xw.arg("end_period", "raw", doc="Last period, same forms")
-@xw.arg("period", "raw", doc="Optional: month (default), quarter or year")
+@xw.arg("start", "raw", doc=GRID_START_DOC)
+@xw.arg("end_period", "raw", doc=GRID_END_DOC)
+@xw.arg("period", "raw", doc=GRID_PERIOD_DOC)
 @xw.arg("group_by", "raw", doc="Optional column: one row per value (sorted), then Total. E.g. Region")
 @xw.arg("filter", "raw", doc=FILTER_DOC)
 @xw.arg("events", "raw", doc=EVENTS_DOC)
@@ -239,9 +243,9 @@ def BBB_ARR(lines, as_of, filter=None, events=None, fx=None):
 
 @xw.func(category=CATEGORY, call_in_wizard=False)
 @xw.arg("lines", "raw", doc=LINES_DOC)
-@xw.arg("start", "raw", doc="First period: 2025-01, 2025-Q1, 2025 or a date (a date inside a period clips it)")
-@xw.arg("end_period", "raw", doc="Last period, same forms")
-@xw.arg("period", "raw", doc="Optional: month (default), quarter or year")
+@xw.arg("start", "raw", doc=GRID_START_DOC)
+@xw.arg("end_period", "raw", doc=GRID_END_DOC)
+@xw.arg("period", "raw", doc=GRID_PERIOD_DOC)
 @xw.arg("filter", "raw", doc=FILTER_DOC)
 @xw.arg("events", "raw", doc=EVENTS_DOC)
 @xw.arg("fx", "raw", doc=FX_DOC)

@@ -20,13 +20,9 @@ def read_source(path) -> tuple[list, int]:
         from ..files import read_table_file
         rows = read_table_file(path).rows
     else:
-        from ..files import decode_text, split_rows
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise BBBError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
-        text, _ = decode_text(data, path.name)
-        _, rows = split_rows(text, path.name)
+        from ..files import read_csv_rows
+        rows = read_csv_rows(path)[0]
+
     def filled(row):
         return sum(1 for v in row if v is not None and str(v).strip())
 
