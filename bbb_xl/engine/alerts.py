@@ -249,6 +249,9 @@ def _arr_rules(out, rules, book, sel, as_of):
     changes = known.events.changes
     key = [(str(c).casefold(), str(p).casefold()) for c, p in
            zip(lines.customer, lines.dims.get("Product", np.full(len(lines), "", dtype=object)))]
+    booked_starts: dict = {}  # (customer, product) -> [(line, Start Date)] of the lines booked by as_of
+    for k in np.flatnonzero(lines.booking <= as_of).tolist():
+        booked_starts.setdefault(key[k], []).append((k, int(lines.start[k])))
     for i in sel.tolist():
         if not recurring[i]:
             continue
@@ -258,8 +261,7 @@ def _arr_rules(out, rules, book, sel, as_of):
         end = int(state.end) if state is not None else int(lines.end[i])
         if not as_of < end <= as_of + days:
             continue
-        followed = any(key[k] == key[i] and k != i and end < int(lines.start[k]) <= end + FOLLOW_DAYS
-                       and int(lines.booking[k]) <= as_of for k in range(len(lines)))
+        followed = any(k != i and end < start <= end + FOLLOW_DAYS for k, start in booked_starts.get(key[i], ()))
         if followed:
             continue
         mrr = line_mrr(known, i, as_of, records.get(i))
