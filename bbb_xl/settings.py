@@ -75,6 +75,9 @@ SETTINGS = [
                          "or more, those with more than min(200, half the lines) distinct values. Customer is "
                          "always shown. Run Info lists the columns used and skipped."),
     *[(f"Alert: {rule}", _alert_default(rule), _ALERT_MEANINGS[rule]) for rule in ALERT_DEFAULTS],
+    ("Refund liability account", "2450 Refund Liability", "GL account of the refund liability (ASC 606-10-32-10): "
+                                                          "billed above a price an adjust event lowered, with no "
+                                                          "credit note."),
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
 SETTING_SYNONYMS = {"Unbilled receivable account": "Contract asset account"}  # names in older workbooks
@@ -105,6 +108,7 @@ class Settings:
     invoices_posted_by: str = "bbb_xl"  # one of INVOICES_POSTED_BY
     journal_detail: str = "period"  # one of JOURNAL_DETAILS
     alert_rules: tuple = ()  # (rule, threshold or None = off) for the Alerts tab; () = the defaults
+    refund_account: str = "2450 Refund Liability"
 
     @property
     def calendar(self) -> Calendar:
@@ -231,7 +235,8 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
                     text("Accounts receivable account"), text("Contract asset account"),
                     text("Deferred revenue account"), text("Revenue account"), limit, options,
                     dimensions=dimensions, dimensions_at=dimensions_at, invoices_posted_by=posted_by,
-                    journal_detail=journal_detail, alert_rules=tuple(alert_rules)), problems
+                    journal_detail=journal_detail, alert_rules=tuple(alert_rules),
+                    refund_account=text("Refund liability account")), problems
 
 
 def _dimension_names(value, sheet, row) -> tuple:

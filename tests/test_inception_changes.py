@@ -62,13 +62,18 @@ def test_a_change_after_inception_builds_on_the_inception_price():
     assert [c.treatment for c in book.events.changes.records] == ["inception", "prospective"]
 
 
-def test_a_change_before_start_is_accepted_only_on_or_before_the_booking_date():
+def test_a_change_before_start_is_accepted_after_the_booking_date_too():
+    """Booked 2025-12-15 for 2026, modified to 1,800 on 2025-12-20, before service starts: the new terms apply from
+    the Start Date (150 a month) and the 600 increase is booked on 2025-12-20 (issue 18 section 3)."""
     rows = [HEADER, ["E", "X", "a", "2025-12-15", "2026-01-01", "2026-12-31", 1200, "monthly", "monthly"]]
     early = load_book(rows, [EVENTS, ["E", "a", "2025-12-01", "modify", 1800, None, None]])
     assert early.ok, early.problems
     assert sched(early, "revenue") == money(*[150] * 12)
     assert sched(early, "bookings", "2025-12", "2026-01") == money(1800, 0)
     late = load_book(rows, [EVENTS, ["E", "a", "2025-12-20", "modify", 1800, None, None]])
-    [error] = late.errors
-    assert "before the Start Date 2026-01-01" in error.message and error.column == "Date"
-    assert (error.table, error.row) == ("events", 2) and "E" in late.parsed.excluded_contracts
+    assert late.ok, late.problems
+    assert sched(late, "revenue") == money(*[150] * 12)
+    assert sched(late, "bookings", "2025-12", "2026-01") == money(1800, 0)
+    assert late.balance("backlog", "2025-12-19") == D("1200.00")  # the modification is not known yet
+    assert late.balance("backlog", "2025-12-20") == D("1800.00")
+    assert late.events.changes.records[0].treatment == "before start"

@@ -266,6 +266,37 @@ class Book:
         keep = mapped >= 0
         return billed_to_date(inv, len(idx), days, local_line=mapped, keep=keep)
 
+    @cached_property
+    def _refund_lines(self) -> np.ndarray:
+        """Lines whose price an adjust lowered: the only ones that can carry a refund liability."""
+        changes = self.events.changes
+        if changes is None:
+            return np.zeros(0, dtype=np.int64)
+        return np.array(sorted(i for i, st in changes.lines.items() if st.refund_from is not None), dtype=np.int64)
+
+    def _refund(self, idx: np.ndarray, days: np.ndarray, convert: bool = True) -> np.ndarray:
+        """(lines idx, days) refund liability (ASC 606-10-32-10): per line whose price an adjust lowered, what was
+        billed above its price from the adjust's date (no credit note issued), in the reporting currency."""
+        out = np.zeros((len(idx), len(days)), dtype=np.int64)
+        mine = np.flatnonzero(np.isin(idx, self._refund_lines))
+        if not len(mine):
+            return out
+        billed = self._billed_local(idx[mine], days)
+        changes = self.events.changes
+        for k, p in enumerate(mine):
+            state = changes.lines[int(idx[p])]
+            out[p] = [state.refund(int(t), int(b)) for t, b in zip(days, billed[k])]
+        return out if self.fx is None or not convert else self.fx.apply(idx, out)
+
+    def refund_liability_cents(self, day: int, sel: np.ndarray) -> int:
+        return int(self._balances("refund", np.array([day], dtype=np.int64), sel, None)[1][0][0])
+
+    def refund_liability(self, as_of, filter: str | None = None) -> Decimal:
+        """Refund liability at the end of as_of (ASC 606-10-32-10): billed above a line's price after an adjust
+        lowered it without a credit note; shown apart from deferred revenue."""
+        day = _args(lambda: as_of_day(as_of, self.calendar))
+        return cents_to_decimal(self.refund_liability_cents(day, self.select(filter)))
+
     def _booked(self, idx: np.ndarray, days: np.ndarray, allocated: bool = False,
                 convert: bool = True) -> np.ndarray:
         booked = self._booked_local(idx, days, allocated)
@@ -368,13 +399,19 @@ class Book:
                 value = self._booked(idx, days, allocated=True) - self._recognized(idx, days)
                 _add_rows(out, gcodes[idx], value, self._exact_int64)
             return n_groups, out
-        # deferred / unbilled: net billed - recognized per (contract, group), then keep one sign
+        if metric == "refund":
+            for idx, _ in self._chunks(np.intersect1d(sel, self._refund_lines)):
+                _add_rows(out, gcodes[idx], self._refund(idx, days), self._exact_int64)
+            return n_groups, out
+        # deferred / unbilled: net billed - refund liability - recognized per (contract, group), one sign kept
         n_codes = int(self.lines.contract_code.max(initial=-1)) + 1
         key = gcodes[sel] * max(n_codes, 1) + self.lines.contract_code[sel]
         order = np.argsort(key, kind="stable")
         sel, key = sel[order], key[order]
         for idx, keys in self._chunks(sel, key):
             net = self._billed(idx, days) - self._recognized(idx, days)
+            if len(self._refund_lines):
+                net = net - self._refund(idx, days)
             ukeys, starts = np.unique(keys, return_index=True)
             per_key = _sum_runs(net if self._exact_int64 else net.astype(object), starts) \
                 if len(idx) else np.zeros((0, len(days)), dtype=np.int64)

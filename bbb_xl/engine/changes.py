@@ -39,9 +39,10 @@ import numpy as np
 from ..core.dates import EPOCH, UNIT
 from ..core.money import round_half_away
 
-MODIFY, CANCEL = "modify", "cancel"
+MODIFY, CANCEL, ADJUST = "modify", "cancel", "adjust"
 PROSPECTIVE, CATCH_UP = "prospective", "catch-up"
 INCEPTION = "inception"  # a change dated on or before the Booking Date: part of the terms at inception
+BEFORE_START = "before start"  # a modify / cancel after the Booking Date but before the Start Date
 MONTHLY, DAILY, POINT_IN_TIME = 0, 1, 2
 
 
@@ -91,6 +92,8 @@ class Change:
     backlog: int  # change in backlog on the date
     rec_before: int = 0  # recognized to date at d - 1 (allocated basis), before and after the change
     rec_after: int = 0
+    bill: bool = False  # adjust: an invoice / credit note of the Amount issued on the date
+    memo: str = ""
 
 
 @dataclass
@@ -106,6 +109,15 @@ class LineChanges:
     allocated: int = 0
     end: int = 0
     cancelled: int | None = None
+    refund_from: int | None = None  # day of the first price decrease by an adjust (refund liability from then)
+    prices: list = field(default_factory=list)  # [(day, price)]: the line's price from that day (refund liability)
+
+    def refund(self, t: int, billed: int) -> int:
+        """Refund liability at the end of t (ASC 606-10-32-10): billed above the price, once an adjust lowered it."""
+        if self.refund_from is None or t < self.refund_from:
+            return 0
+        price = next(p for d, p in reversed(self.prices) if d <= t)
+        return max(billed - price, 0)
 
     def recognized(self, t: int) -> int:
         if t < self.booking:
@@ -151,8 +163,9 @@ def _schedule(lines, i: int, end: int):
 
 
 def build_line(lines, i: int, first: int, last: int, events: list, invoiced_billed, records: list) -> LineChanges:
-    """Apply one line's changes in date order. events: [(day, kind, amount|None, end|None, treatment, row)];
-    invoiced_billed: None (the line bills by its schedule) or a function day -> cents invoiced before it."""
+    """Apply one line's changes in date order. events: [(day, kind, amount|None, end|None, treatment, row, bill,
+    memo)] (bill, memo: adjust only; may be left off); invoiced_billed: None (the line bills by its schedule) or a
+    function day -> cents invoiced before it."""
     rec = int(lines.recognition[i])
     monthly = rec == MONTHLY
     pit = rec == POINT_IN_TIME
@@ -161,6 +174,7 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
     booking = int(lines.booking[i])
     end = int(lines.end[i])
     state = LineChanges(monthly, booking, [Piece(-(1 << 40), first, last, Fraction(0), Fraction(alloc))], None)
+    state.prices.append((booking, amount))
     if invoiced_billed is None:
         sched = _schedule(lines, i, end)
         total = sum(w for _, w, _, _ in sched)
@@ -169,21 +183,50 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
         for date, w, pf, pl in sched:
             cum += w
             state.invoices.append((date, Fraction(amount * cum, total), pf, pl))
-    for day, kind, new_amount, new_end, treatment, row in events:
+    for event in events:
+        day, kind, new_amount, new_end, treatment, row = event[:6]
+        bill, memo = (bool(event[6]), str(event[7] or "")) if len(event) > 6 else (False, "")
         eff = max(day, booking)
         # on or before the Booking Date no contract existed to modify: the change is part of the terms at
         # inception, applied from the Start Date whatever its Treatment (earned to date lands on the Booking Date)
         inception = day <= booking
-        if inception and kind == MODIFY:
+        # after the Booking Date but before service starts nothing is recognized yet: a modify sets the new terms
+        # from the Start Date, a cancel ends the line with its revised price (default 0) recognized on the date
+        before_start = not inception and day < first and kind != ADJUST
+        if (inception or before_start) and kind == MODIFY:
             treatment = CATCH_UP
         u_prev = state.unrounded(day - 1)
         rec_prev = state.recognized(day - 1)
         billed_u = state.billed_before(day) if state.invoices is not None else None
         billed = _round(billed_u) if billed_u is not None else invoiced_billed(day)
         old_amount, old_end = amount, end
-        if kind == CANCEL:
+        if kind == ADJUST:
+            # a price change after the terms were set (ASC 606-10-32-42..45): recognized to date becomes the new
+            # price x the progress so far (the line's own curve scaled), and the rest follows the same schedule
+            change = new_amount
+            new_amount, new_alloc = amount + change, alloc + change
+            state.pieces.append(_adjusted(state, day, alloc, new_alloc, first, first if pit else end, u_prev))
+            if state.invoices is not None:
+                kept = [x for x in state.invoices if x[0] < day]
+                future = [x for x in state.invoices if x[0] >= day]
+                if bill:  # an invoice (credit note when negative) of the Amount on the date; later ones unchanged
+                    kept.append((eff, billed_u + change, day, day))
+                    kept += [(d, c + change, pf, pl) for d, c, pf, pl in future]
+                elif future and new_amount >= billed_u:  # the later invoices bill the new price
+                    rest = Fraction(new_amount) - billed_u
+                    old_rest = future[-1][1] - billed_u
+                    for d, c, pf, pl in future:
+                        share = (c - billed_u) / old_rest if old_rest else Fraction(1)
+                        kept.append((d, billed_u + rest * share, pf, pl))
+                # else nothing more is billed: a price below what was billed is a refund liability, one above it
+                # stays a contract asset until invoiced (an invoice event or Bill = yes)
+                state.invoices = kept
+            if change < 0 and state.refund_from is None:
+                state.refund_from = eff
+            treatment = CATCH_UP
+        elif kind == CANCEL:
             if new_amount is None:
-                new_amount = max(billed, rec_prev + (amount - alloc))
+                new_amount = 0 if before_start else max(billed, rec_prev + (amount - alloc))
             new_alloc = alloc + (new_amount - amount)
             state.pieces.append(Piece(day, day, day, u_prev, Fraction(new_alloc) - u_prev))
             if state.invoices is not None:
@@ -214,6 +257,7 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
                     kept.append((eff, Fraction(new_amount), day, day))
                 state.invoices = kept
         state.deltas.append((eff, new_amount - amount))
+        state.prices.append((eff, new_amount))
         # the catch-up: what the new terms put in recognized-to-date on the date, beyond the old curve at d - 1
         new_piece = state.pieces[-1]
         catch_up = 0 if treatment == PROSPECTIVE else (
@@ -221,12 +265,30 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
             (_round(new_piece.value(day - 1, monthly)) if day - 1 >= booking else 0) - rec_prev)
         if inception:
             catch_up, treatment = 0, INCEPTION
+        elif before_start:
+            treatment = BEFORE_START
+        elif kind == ADJUST:
+            treatment = ""
         records.append(Change(row, str(lines.contract[i]), str(lines.line_id[i]), i, day, kind, treatment,
                               old_amount, new_amount, old_end, end, new_amount - amount, catch_up,
-                              (new_amount - amount) - catch_up, rec_prev, rec_prev + catch_up))
+                              (new_amount - amount) - catch_up, rec_prev, rec_prev + catch_up, bill, memo))
         amount, alloc = new_amount, new_alloc
     state.amount, state.allocated, state.end = amount, alloc, end
     return state
+
+
+def _adjusted(state: LineChanges, day: int, alloc: int, new_alloc: int, first: int, last: int,
+              u_prev: Fraction) -> Piece:
+    """The curve from `day` after an adjust: the current piece scaled by new / old price, i.e. the new price x the
+    line's progress (a fully satisfied line takes the whole change on the day). A line at price 0 has no progress
+    to scale: its window [Start, End] (or, cancelled, the day itself) measures it."""
+    cur = next(p for p in reversed(state.pieces) if p.active <= day)
+    if alloc != 0:
+        f = Fraction(new_alloc, alloc)
+        return Piece(day, cur.wf, cur.wt, cur.u0 * f, cur.delta * f)
+    if state.cancelled is not None:
+        return Piece(day, day, day, u_prev, Fraction(new_alloc) - u_prev)
+    return Piece(day, first, last, Fraction(0), Fraction(new_alloc))
 
 
 @dataclass
@@ -266,4 +328,5 @@ def build_changes(lines, first: np.ndarray, last: np.ndarray, per_line: dict, in
     return Changes(out, changed, final_amount, final_alloc, records)
 
 
-__all__ = ["build_changes", "Changes", "Change", "MODIFY", "CANCEL", "PROSPECTIVE", "CATCH_UP", "INCEPTION"]
+__all__ = ["build_changes", "Changes", "Change", "MODIFY", "CANCEL", "ADJUST", "PROSPECTIVE", "CATCH_UP", "INCEPTION",
+           "BEFORE_START"]

@@ -2,9 +2,11 @@
 
 Columns (matched like the contracts headers: case, spaces, hyphens and underscores ignored):
   Contract ID (required), Line ID (optional: blank = every line of the contract), Date (required),
-  Event (required: invoice, milestone, percent complete, cancel or modify), Amount (invoices; modify: the line's
-  new total price; cancel: the revised total price, optional), Percent (milestones), End Date (modify: the new
-  last day of service, optional), Treatment (modify: prospective, the default, or catch-up).
+  Event (required: invoice, milestone, percent complete, cancel, modify or adjust), Amount (invoices; modify: the
+  line's new total price; cancel: the revised total price, optional; adjust: the change in price, + or -), Percent
+  (milestones), End Date (modify: the new last day of service, optional), Treatment (modify: prospective, the
+  default, or catch-up), Bill (adjust: yes issues an invoice, or a credit note when negative, of the Amount on the
+  Date; blank = no), Memo (free text shown on the Changes tab).
 Other columns are ignored; a header that is a near miss of a known one (`Ammount`) is an error with a "did you
 mean".
 
@@ -19,10 +21,18 @@ Semantics (`apply_events`):
   milestone / percent complete lines (or, when it has none, to its point in time lines).
 - cancel / modify (engine.changes): contract modifications (ASC 606-10-25-13) and cancellations of a monthly,
   daily or point in time line, applied per line in date order. A cancel without Line ID cancels every line of
-  the contract; a modify (or a cancel with an Amount) on a contract of several lines needs a Line ID. Dated before
-  the line's Start Date (unless on or before its Booking Date) or after its (current) End Date, after a
-  cancellation, or with a new End Date before the Date: an error. One dated on or before the Booking Date is
-  part of the terms at inception: applied from the Start Date whatever its Treatment (engine.changes).
+  the contract; a modify (or a cancel with an Amount) on a contract of several lines needs a Line ID. Dated after
+  its (current) End Date, after a cancellation, or with a new End Date before the Date: an error. One dated on or
+  before the Booking Date is part of the terms at inception: applied from the Start Date whatever its Treatment
+  (engine.changes). One dated after the Booking Date but before the Start Date is accepted: a modify sets the new
+  terms from the Start Date, a cancel ends the line at its revised price (default 0: invoices already issued are
+  credited on the Date; an Amount is a retained fee recognized on the Date); bookings move on the Date.
+- adjust (engine.changes): a change in the price of a line after its terms were set (a concession, a price
+  increase), on any monthly, daily or point in time line, before, during or after its service; a contract of
+  several lines needs a Line ID. Cumulative catch-up (ASC 606-10-32-42..45): recognized to date becomes the new
+  price x the line's progress on the Date, the rest follows the schedule. A price below what was billed with no
+  credit note (Bill blank) is a refund liability (32-10). Rebates expected at signing are variable consideration
+  estimated at inception (32-5..9): put them in the Amount, not in a later adjust.
 - an event dated before its line's Booking Date takes effect on the Booking Date.
 - a balance at a day (backlog, RPO, deferred, unbilled) is the book as known at its end: modify, cancel and
   progress events dated after it are left out (Book.as_of). Revenue, billings and bookings up to a day never
@@ -43,7 +53,7 @@ from ..core.dates import iso, parse_date
 from ..core.errors import WARNING, Problem, column_letter, show_value
 from ..core.money import cents_to_decimal, format_money, parse_amount, round_half_away
 from .allocation import allocate
-from .changes import CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, Changes, build_changes
+from .changes import ADJUST, CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, Changes, build_changes
 from .table import (MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, ParseResult, _as_rows, _Collector,
                     _row_is_blank, _trim, display_text, excel_error, is_blank, normalize_header)
 
@@ -58,13 +68,17 @@ EVENT_COLUMNS = {
     "percent": ("Percent", False),
     "end_date": ("End Date", False),
     "treatment": ("Treatment", False),
+    "bill": ("Bill", False),
+    "memo": ("Memo", False),
 }
 _KEYS = {normalize_header(name): key for key, (name, _) in EVENT_COLUMNS.items()}
 INVOICE, PROGRESS = "invoice", "progress"
 _EVENT_KINDS = {"invoice": INVOICE, "milestone": PROGRESS, "percentcomplete": PROGRESS, "progress": PROGRESS,
                 "cancel": CANCEL, "cancellation": CANCEL, "terminate": CANCEL, "termination": CANCEL,
-                "modify": MODIFY, "modification": MODIFY}
-EVENT_NAMES = ("invoice", "milestone", "percent complete", "cancel", "modify")
+                "modify": MODIFY, "modification": MODIFY, "adjust": ADJUST, "adjustment": ADJUST,
+                "priceadjustment": ADJUST}
+EVENT_NAMES = ("invoice", "milestone", "percent complete", "cancel", "modify", "adjust")
+_BILL = {"yes": True, "y": True, "true": True, "no": False, "n": False, "false": False}
 TREATMENTS = {"prospective": PROSPECTIVE, "catchup": CATCH_UP, "cumulativecatchup": CATCH_UP}
 TREATMENT_NAMES = (PROSPECTIVE, CATCH_UP)
 _PROGRESS_RECOGNITION = (MILESTONE, PERCENT_COMPLETE)
@@ -84,6 +98,8 @@ class _Event:
     ok: bool
     end: int | None = None  # modify: new End Date
     treatment: str = PROSPECTIVE
+    bill: bool = False  # adjust: invoice / credit note the Amount on the Date
+    memo: str = ""
 
 
 @dataclass(frozen=True)
@@ -178,7 +194,7 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=No
         if required and key not in col_of and not any(p.row == 1 and f"'{name}'" in p.message
                                                       for p in out.problems):
             out.add(0, None, None, f"the events range has no '{name}' column (its columns: Contract ID, Line ID, "
-                                   f"Date, Event, Amount, Percent, End Date, Treatment)")
+                                   f"Date, Event, Amount, Percent, End Date, Treatment, Bill, Memo)")
     if any(p.is_error for p in out.problems):
         return [], out
 
@@ -255,6 +271,23 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=No
                 bad("treatment", raw_t, f"Treatment '{show_value(raw_t)}' is not one of prospective, catch-up"
                                         + (f" (did you mean '{m[0]}'?)" if m else ""))
                 treatment = PROSPECTIVE
+        bill, memo = False, ""
+        raw_b, raw_m = cell("bill"), cell("memo")
+        if "bill" not in errs and not is_blank(raw_b):
+            bill = _BILL.get(normalize_header(str(raw_b))) if not isinstance(raw_b, bool) else raw_b
+            if bill is None:
+                bad("bill", raw_b, f"Bill '{show_value(raw_b)}' is not yes or no (yes: an invoice, or a credit note "
+                                   f"when the Amount is negative, on the Date; blank: no)")
+                bill = False
+            elif bill and kind not in (ADJUST, None):
+                bad("bill", raw_b, f"Bill applies to adjust events only, not to a {normalize_header(str(raw_e))} "
+                                   f"event (an invoice event bills itself)")
+        if "memo" not in errs and not is_blank(raw_m):
+            memo = display_text(raw_m)
+        if kind == ADJUST and amount is None and "amount" not in errs:
+            out.add(r, col_of.get("amount", col_of.get("event")), raw_a,
+                    "an adjust event needs an Amount: the change in the line's price (+ an increase, - a "
+                    "concession)" + ("" if "amount" in col_of else " (the events range has no Amount column)"))
         if kind == MODIFY and amount is None and "amount" not in errs:
             out.add(r, col_of.get("amount", col_of.get("event")), raw_a,
                     "a modify event needs an Amount: the line's new total price"
@@ -269,7 +302,7 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=No
                     + ("" if "percent" in col_of else " (the events range has no Percent column)"))
         ok = not any(p.is_error for p in out.problems[before:])
         events.append(_Event(r, contract, contract.casefold(), line, line.casefold(), day, kind, amount, percent,
-                             ok, new_end, treatment))
+                             ok, new_end, treatment, bill, memo))
     return events, out
 
 
@@ -325,7 +358,7 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
             targets = found
         if message is None and e.kind == PROGRESS:
             message, column, targets = _progress_targets(e, targets, lines, rec)
-        if message is None and e.kind in (MODIFY, CANCEL):
+        if message is None and e.kind in (MODIFY, CANCEL, ADJUST):
             message, column, targets = _change_targets(e, targets, lines, rec)
         if message is None and e.kind == INVOICE and len(targets) > 1 and \
                 sum(int(lines.amount[i]) for i in targets) == 0:
@@ -342,27 +375,28 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     # --- modifications and cancellations: checked line by line in date order
     per_line: dict[int, list] = {}
     for e, targets in resolved:
-        if e.kind in (MODIFY, CANCEL):
+        if e.kind in (MODIFY, CANCEL, ADJUST):
             for i in targets:
                 per_line.setdefault(i, []).append(e)
     for i, evs in per_line.items():
         evs.sort(key=lambda e: (e.date, e.r))
-        end, start, booked, cancelled = int(lines.end[i]), int(lines.start[i]), int(lines.booking[i]), None
+        end, start, cancelled = int(lines.end[i]), int(lines.start[i]), None
         what = f"line {lines.line_id[i]} of contract {lines.contract[i]}" if lines.line_id[i] else \
             f"contract {lines.contract[i]}"
         for e in evs:
             message, column = None, "Date"
-            if e.date < start and e.date > booked:  # on or before the Booking Date: terms at inception
-                message = (f"{e.kind} dated {iso(e.date)} is before the Start Date {iso(start)} of {what} (only a "
-                           f"change on or before its Booking Date {iso(booked)}, part of the terms at inception, "
-                           f"may be)")
-            elif cancelled is not None:
+            if e.kind == ADJUST:  # a price change: on any line, before, during or after its service
+                continue
+            if cancelled is not None:
                 message = f"{e.kind} dated {iso(e.date)}: {what} was cancelled on {iso(cancelled)}"
             elif e.date > end:
                 message = f"{e.kind} dated {iso(e.date)} is after the End Date {iso(end)} of {what}"
             elif e.kind == MODIFY and e.end is not None and e.end < e.date:
                 message, column = (f"new End Date {iso(e.end)} is before the modification's Date {iso(e.date)}",
                                    "End Date")
+            elif e.kind == MODIFY and e.end is not None and e.end < start and int(rec[i]) != POINT_IN_TIME:
+                message, column = (f"new End Date {iso(e.end)} is before the Start Date {iso(start)} of {what} (to "
+                                   f"end the line before it starts, cancel it)", "End Date")
             elif e.kind == MODIFY and e.end is not None and int(rec[i]) == POINT_IN_TIME and e.end != e.date:
                 message, column = (f"{what} is point in time: a modification cannot give it an End Date",
                                    "End Date")
@@ -402,7 +436,7 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     pit_start = None
     change_days = {e.date for e, targets in resolved if _is_change(e, targets, rec)}
     for e, targets in resolved:
-        if e.kind in (MODIFY, CANCEL):
+        if e.kind in (MODIFY, CANCEL, ADJUST):
             continue
         if e.kind == INVOICE:
             invoiced_contracts.add(e.ckey)
@@ -441,6 +475,13 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
                 f"Recognition {name} but no {'milestone' if rec[i] == MILESTONE else 'percent complete'} event for "
                 f"this line yet: 0 revenue until the first one (add it to the events range)"))
 
+    for e, targets in resolved:  # Bill = yes on a contract billed by its invoice events: one more invoice
+        if e.kind == ADJUST and e.bill and e.ckey in invoiced_contracts:
+            for i in targets:
+                inv_line.append(i)
+                inv_date.append(max(e.date, int(lines.booking[i])))
+                inv_amount.append(e.amount)
+                inv_row.append(e.r)
     invoiced = None
     inv_line_a = inv_date_a = inv_amount_a = None
     if invoiced_contracts:
@@ -460,7 +501,8 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
                 mine = inv_line_a == i
                 billed_by_events[i] = (lambda d, m=mine: int(inv_amount_a[m & (inv_date_a < d)].sum()))
         changes = build_changes(lines, first, last,
-                                {i: [(e.date, e.kind, e.amount, e.end, e.treatment, e.r + 1) for e in evs]
+                                {i: [(e.date, e.kind, e.amount, e.end, e.treatment, e.r + 1, e.bill, e.memo)
+                                     for e in evs]
                                  for i, evs in per_line.items()}, billed_by_events)
     for k in sorted(invoiced_contracts):
         members = index[k]
@@ -492,13 +534,16 @@ def _is_change(e: _Event, targets: list, rec) -> bool:
     """A modify, cancel or progress event: a balance at a day before it does not know of it. A 100% milestone on
     a point in time line is not one: it states the day control transferred (ASC 606-10-25-30), which revenue to
     date before it already reflects (nothing recognized yet), so leaving it out would move revenue earlier."""
-    if e.kind in (MODIFY, CANCEL):
+    if e.kind in (MODIFY, CANCEL, ADJUST):
         return True
     return e.kind == PROGRESS and any(int(rec[i]) in _PROGRESS_RECOGNITION for i in targets)
 
 
 def _change_targets(e: _Event, targets: list, lines, rec):
-    """(message, column, targets) of a modify / cancel event."""
+    """(message, column, targets) of a modify / cancel / adjust event."""
+    if len(targets) > 1 and e.kind == ADJUST:
+        return (f"contract {e.contract} has {len(targets)} lines: an adjust needs a Line ID (the Amount changes that "
+                f"line's price)", "Line ID", targets)
     if len(targets) > 1 and (e.kind == MODIFY or e.amount is not None):
         return (f"contract {e.contract} has {len(targets)} lines: a {e.kind} with an Amount needs a Line ID (the "
                 f"Amount is that line's new total price)", "Line ID", targets)

@@ -9,6 +9,10 @@ the changes of L and A (B - R = dL - dA, so every entry balances by construction
     Cr Revenue              R      (per revenue account of each line's Product; a reversal: Dr)
     Cr Deferred Revenue     dL     (a decrease: Dr)
     Dr Contract Asset       dA     (a decrease, e.g. relieved by billing: Cr)
+    Cr Refund Liability     dF     (a decrease: Dr)
+
+where F is the refund liability (ASC 606-10-32-10: billed above a line's price once an adjust event lowered it
+without a credit note), kept out of the net position: N_c = billed - refund liability - recognized.
 
 "Invoices posted by" says what the billing system has already posted, which the journal then leaves out, so that
 the billing system's postings plus this journal give the same balances in every mode:
@@ -68,16 +72,17 @@ class Accounts:
     revenue_by_product: dict = field(default_factory=dict)  # key_of(product) -> Account
     # Problems to report when a mapped product is not in the book (located on the Accounts tab)
     unknown_product: dict = field(default_factory=dict)  # key_of(product) -> Problem
+    refund: Account = Account("2450", "Refund Liability")
 
     @classmethod
     def from_texts(cls, receivable=None, contract_asset=None, deferred=None, revenue=None, by_product=None,
-                   unknown_product=None) -> "Accounts":
+                   unknown_product=None, refund=None) -> "Accounts":
         d = cls()
         pick = lambda text, default: Account.parse(text) if text and str(text).strip() else default  # noqa: E731
         return cls(pick(receivable, d.receivable), pick(contract_asset, d.contract_asset), pick(deferred, d.deferred),
                    pick(revenue, d.revenue),
                    {key_of(str(p).strip()): Account.parse(a) for p, a in (by_product or {}).items()},
-                   dict(unknown_product or {}))
+                   dict(unknown_product or {}), pick(refund, d.refund))
 
 
 def normalize_choice(value, choices, what: str) -> str:
@@ -208,24 +213,28 @@ def journal_lines(book, first: int, last: int, period: str = "month", detail: st
     rank[codes[first_idx]] = np.arange(len(first_idx))
     c_of_line = rank[codes] if n else np.zeros(0, dtype=np.int64)
     n_c = len(first_idx)
-    net = sum_by_code(bil - rec, c_of_line, n_c)  # contract x bound
+    refund = book._refund(sel, bounds) if len(book._refund_lines) else np.zeros_like(bil)
+    if not book._exact_int64:
+        refund = refund.astype(object)
+    net = sum_by_code(bil - refund - rec, c_of_line, n_c)  # contract x bound
     liability, asset = np.where(net > 0, net, 0), np.where(net < 0, -net, 0)
     d_l, d_a = np.diff(liability, axis=1), np.diff(asset, axis=1)
+    d_f = np.diff(sum_by_code(refund, c_of_line, n_c), axis=1)
     rev = sum_by_code(np.diff(rec, axis=1), c_of_line * k + acct, n_c * k).reshape(n_c, k, len(periods))
     billed = sum_by_code(np.diff(bil, axis=1), c_of_line * k + acct, n_c * k).reshape(n_c, k, len(periods))
     if detail == "period":
-        groups = [(None, rev.sum(axis=0), billed.sum(axis=0), d_l.sum(axis=0), d_a.sum(axis=0))]
+        groups = [(None, rev.sum(axis=0), billed.sum(axis=0), d_l.sum(axis=0), d_a.sum(axis=0), d_f.sum(axis=0))]
         active = np.ones((1, len(periods)), dtype=bool)
     else:
-        groups = [(int(first_idx[c]), rev[c], billed[c], d_l[c], d_a[c]) for c in range(n_c)]
-        active = (rev != 0).any(axis=1) | (billed != 0).any(axis=1) | (d_l != 0) | (d_a != 0)  # contract x period
+        groups = [(int(first_idx[c]), rev[c], billed[c], d_l[c], d_a[c], d_f[c]) for c in range(n_c)]
+        active = (rev != 0).any(axis=1) | (billed != 0).any(axis=1) | (d_l != 0) | (d_a != 0) | (d_f != 0)
     out = []
     for j, p in enumerate(periods):
         number = 0
         for g in np.flatnonzero(active[:, j]):
-            line_i, r_k, b_k, dl, da = groups[g]
+            line_i, r_k, b_k, dl, da, df = groups[g]
             postings = _entry(mode, p.label, accounts, rev_accounts, [int(x) for x in r_k[:, j]],
-                              [int(x) for x in b_k[:, j]], int(dl[j]), int(da[j]))
+                              [int(x) for x in b_k[:, j]], int(dl[j]), int(da[j]), int(df[j]))
             if not postings:
                 continue
             number += 1
@@ -238,7 +247,7 @@ def journal_lines(book, first: int, last: int, period: str = "month", detail: st
     return out, problems
 
 
-def _entry(mode, label, accounts, rev_accounts, revenue, billed, d_l, d_a):
+def _entry(mode, label, accounts, rev_accounts, revenue, billed, d_l, d_a, d_f=0):
     """The postings of one entry: (account, signed cents: + debit, - credit, memo), debits first, zeros left
     out. Billing-system modes subtract what the billing system posted from the full entry, account by account."""
     b = sum(billed)
@@ -260,6 +269,8 @@ def _entry(mode, label, accounts, rev_accounts, revenue, billed, d_l, d_a):
     else:
         postings.append((accounts.deferred, deferred, "Increase in contract liability (deferred revenue)"
                          if deferred < 0 else "Decrease in contract liability (deferred revenue released)"))
+    postings.append((accounts.refund, -d_f, "Refund liability: billed above a price lowered by an adjust (ASC "
+                                            "606-10-32-10)" if d_f > 0 else "Refund liability settled or reduced"))
     for account, amount in zip(rev_accounts, rev):
         if mode == MODES[2]:
             memo = (f"Revenue true-up: invoiced above recognized in {label}" if amount > 0 else
@@ -268,5 +279,5 @@ def _entry(mode, label, accounts, rev_accounts, revenue, billed, d_l, d_a):
             memo = f"Revenue recognized in {label}" if amount < 0 else f"Revenue reversed in {label}"
         postings.append((account, amount, memo))
     postings = [p for p in postings if p[1] != 0]
-    assert sum(p[1] for p in postings) == 0, "a journal entry must balance"  # B - R = dL - dA per contract
+    assert sum(p[1] for p in postings) == 0, "a journal entry must balance"  # B - R = dL - dA + dF per contract
     return [p for p in postings if p[1] > 0] + [p for p in postings if p[1] < 0]

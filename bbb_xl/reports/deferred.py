@@ -23,10 +23,21 @@ def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
     s.add(2, 1, [["Opening + billings \u2212 revenue \u00b1 reclass with unbilled = closing. Per contract: "
                   "deferred = billed \u2212 recognized when positive; unbilled receivable when negative."]],
           "subtitle")
-    header = ["Period", "Opening deferred", "+ Billings", "\u2212 Revenue", "\u00b1 Reclass with unbilled",
-              "Closing deferred", "Opening unbilled", "Closing unbilled",
-              "Revenue from opening deferred (ASC 606-10-50-8)"]
+    # a refund liability (ASC 606-10-32-10, adjust events lowering a price below what was billed) is its own
+    # balance: its columns appear only when the book has one, so the rollforward still reads left to right
+    sel = np.arange(len(book.lines))
+    refund = book._balances("refund", bounds, sel, None)[1][0] if len(book._refund_lines) else None
+    has_refund = refund is not None and bool(np.any(refund != 0))
+    header = ["Period", "Opening deferred", "+ Billings", "\u2212 Revenue", "\u00b1 Reclass with unbilled"] + \
+        (["\u2212 To refund liability"] if has_refund else []) + \
+        ["Closing deferred", "Opening unbilled", "Closing unbilled",
+         "Revenue from opening deferred (ASC 606-10-50-8)"] + \
+        (["Opening refund liability", "Closing refund liability (ASC 606-10-32-10)"] if has_refund else [])
     s.add(4, 1, [header], "header")
+    if has_refund:
+        s.add(3, 1, [["Refund liability: billed above a line's price after an adjust event lowered it without a "
+                      "credit note (ASC 606-10-32-10), shown apart from deferred revenue and posted to its own "
+                      "account."]], "subtitle")
     from_opening = revenue_from_opening_deferred(book, bounds, rec)
     lines = book.lines
     if lines.has_ssp.any():
@@ -42,16 +53,20 @@ def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
     rows = []
     for j, p in enumerate(periods):
         reclass = int(unbilled[j + 1] - unbilled[j])
-        rows.append([p.label, int(deferred[j]), int(bl[j]), int(rv[j]), reclass, int(deferred[j + 1]),
-                     int(unbilled[j]), int(unbilled[j + 1]), int(from_opening[j])])
-    s.add(5, 1, rows, ["text"] + [MONEY] * 8)
+        to_refund = [int(refund[j + 1] - refund[j])] if has_refund else []
+        rows.append([p.label, int(deferred[j]), int(bl[j]), int(rv[j]), reclass] + to_refund +
+                    [int(deferred[j + 1]), int(unbilled[j]), int(unbilled[j + 1]), int(from_opening[j])] +
+                    ([int(refund[j]), int(refund[j + 1])] if has_refund else []))
+    s.add(5, 1, rows, ["text"] + [MONEY] * (len(header) - 1))
     # ASC 606-10-50-8 for the whole range is computed for the range (opening deferred the day before it starts):
     # the sum of the periods would also count billings made within the range and recognized within it
     whole = revenue_from_opening_deferred_cents(book, np.array([bounds[0], bounds[-1]], dtype=np.int64))
     total_row = 5 + len(rows)
     s.add(total_row, 1, [["Total", int(deferred[0]), int(bl.sum()), int(rv.sum()),
-                          int(unbilled[-1] - unbilled[0]), int(deferred[-1]), int(unbilled[0]),
-                          int(unbilled[-1]), int(whole[0])]], ["header"] + ["money_total"] * 8)
+                          int(unbilled[-1] - unbilled[0])] + ([int(refund[-1] - refund[0])] if has_refund else []) +
+                         [int(deferred[-1]), int(unbilled[0]), int(unbilled[-1]), int(whole[0])] +
+                         ([int(refund[0]), int(refund[-1])] if has_refund else [])],
+          ["header"] + ["money_total"] * (len(header) - 1))
     s.add(total_row + 1, 1, [[f"Total row, ASC 606-10-50-8: revenue recognized from {iso(int(bounds[0]) + 1)} to "
                               f"{iso(int(bounds[-1]))} that was in deferred revenue on {iso(int(bounds[0]))}, "
                               f"computed for the whole range (not the sum of the periods); per contract at most "
