@@ -87,7 +87,7 @@ def line_mrr(book, i: int, t: int, records: list | None = None) -> Fraction:
             continue
         end = rec.new_end
         new_alloc = int(lines.allocated[i]) + (rec.new_amount - amount0)
-        if rec.date <= booking:  # terms at inception: the whole term at the new price
+        if rec.date <= booking or rec.date < start:  # inception or before service: the whole term, new price
             price, first = new_alloc, start
         else:  # what is left of the new price over what is left of the term
             price, first = new_alloc - rec.rec_before, rec.date
