@@ -12,7 +12,8 @@ from dateutil.relativedelta import relativedelta
 
 CONTRACT_COLUMNS = ["Contract ID", "Customer", "Line ID", "Product", "Booking Date", "Start Date", "End Date",
                     "Amount", "SSP", "Recognition", "Billing", "Billing Timing", "Billing Start", "Region", "Segment"]
-EVENT_COLUMNS = ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent", "End Date", "Treatment"]
+EVENT_COLUMNS = ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent", "End Date", "Treatment", "Bill",
+                 "Memo"]
 FX_COLUMNS = ["Currency", "Month", "Rate"]
 
 _CUSTOMERS = ["Acme Corp", "Globex", "Initech", "Umbrella Health", "Stark Logistics", "Wayne Foods", "Hooli",
@@ -118,13 +119,14 @@ def sample_events(rows: list[list]) -> list[list]:
         cid, line_id, start = r[0], r[2], r[5]
         if r[9] == "milestone":
             for days, pct in ((20, 0.3), (55, 0.7), (110, 1.0)):
-                events.append([cid, line_id, start + dt.timedelta(days=days), "milestone", None, pct, None, None])
+                events.append([cid, line_id, start + dt.timedelta(days=days), "milestone", None, pct, None, None, None,
+                               None])
         elif r[10] == "annual" and r[8] is None and line_id == "1" and invoiced < 4 and r[13] == "EMEA" \
                 and r[7] > 0 and not any(x[0] == cid and x[2] != "1" for x in rows[1:]):
             first = round(r[7] * 0.6, 2)
-            events.append([cid, None, r[4], "invoice", first, None, None, None])
+            events.append([cid, None, r[4], "invoice", first, None, None, None, None, None])
             events.append([cid, None, r[4] + relativedelta(months=6), "invoice", round(r[7] - first, 2), None, None,
-                           None])
+                           None, None, None])
             invoiced += 1
     # contract changes (Changes tab): a mid-term upsell, a cancellation, a renewal restated by catch-up
     ids = {(r[0], r[2]) for r in rows[1:]}
@@ -133,7 +135,7 @@ def sample_events(rows: list[list]) -> list[list]:
             ("C-1002", "2", dt.datetime(2025, 1, 10), "cancel", None, None, None),
             ("C-1004", "1", dt.datetime(2025, 9, 6), "modify", 18000.00, dt.datetime(2028, 9, 5), "catch-up")):
         if (cid, line_id) in ids:
-            events.append([cid, line_id, day, kind, amount, None, end, treatment])
+            events.append([cid, line_id, day, kind, amount, None, end, treatment, None, None])
     return events
 
 

@@ -24,7 +24,8 @@ AS_OF_DOC = "Balance at the end of this day; a period label means its last day (
 FILTER_DOC = ("Optional Column=Value; Column2=A|B (all must hold; | any of, != excludes, quote values with | ; =), "
               "e.g. Region=EMEA")
 EVENTS_DOC = ("Optional events range with its header row (Contract ID, Line ID, Date, Event, Amount, Percent, End "
-              "Date, Treatment), e.g. Events[#All]: invoices, milestones, cancellations, modifications")
+              "Date, Treatment, Bill, Memo), e.g. Events[#All]: invoices, milestones, cancellations, modifications, "
+              "price adjustments")
 CHECK_FILTER_DOC = "Optional filter to check: its errors, and each value no line has yet (info: formulas give 0)"
 # the period grid of the spilled tables (BBB_SCHEDULE, BBB_ARR_BRIDGE)
 GRID_START_DOC = "First period: 2025-01, 2025-Q1, 2025 or a date (a date inside a period clips it)"
@@ -129,8 +130,8 @@ def BBB_BACKLOG(lines, as_of, filter=None, events=None, fx=None):
 @_balance_args
 @formula
 def BBB_DEFERRED(lines, as_of, filter=None, events=None, fx=None):
-    """Deferred revenue (contract liability) at the end of as_of: per contract, billed minus recognized when
-    positive. Example: =BBB_DEFERRED(Contracts[#All], "2025-12")"""
+    """Deferred revenue (contract liability) at the end of as_of: per contract, billed minus recognized (minus
+    any refund liability) when positive. Example: =BBB_DEFERRED(Contracts[#All], "2025-12")"""
     return checked_book(lines, events=events, fx=fx).balance("deferred", as_of, filter)
 
 

@@ -55,10 +55,10 @@ def test_upgrade_adds_missing_tabs_and_settings_rows_without_touching_inputs(cur
     assert wb.sheetnames == upgrade.TEMPLATE_SHEETS  # in the template's order
     events = wb["Events"]
     assert [c.value for c in events[1]] == ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent",
-                                            "End Date", "Treatment"]
-    assert events.max_row == 1 and dict(events.tables.items()) == {"Events": "A1:H2"}
+                                            "End Date", "Treatment", "Bill", "Memo"]
+    assert events.max_row == 1 and dict(events.tables.items()) == {"Events": "A1:J2"}
     assert [dv.formula1 for dv in events.data_validations.dataValidation] == [
-        '"invoice,milestone,percent complete,cancel,modify"', '"prospective,catch-up"']
+        '"invoice,milestone,percent complete,cancel,modify,adjust"', '"prospective,catch-up"', '"yes,no"']
     assert events["C1"].font.b is not True and events.column_dimensions["C"].number_format == "yyyy-mm-dd"
     after = read_sheets(path, ["Contracts", "Settings"])
     assert after["Contracts"] == before["Contracts"]  # input rows untouched
@@ -111,7 +111,7 @@ def test_the_template_from_git_history_upgrades_and_refreshes(tmp_path):
     assert [r[:2] for r in after["Settings"][19:]][:3] == [["Alert: bookings drop", "30%"],
                                                            ["Alert: billings drop", "30%"],
                                                            ["Alert: revenue drop", "30%"]]
-    assert len(after["Settings"]) == 13 + 6 + 14  # the fourteen alert thresholds
+    assert len(after["Settings"]) == 13 + 6 + 14 + 1  # the fourteen alert thresholds, the refund liability account
     assert "Settings rows added: Invoices posted by, Journal detail, Decimal separator, Date order, Time zone, " \
         "Dimensions, Alert: bookings drop" in result.output
     assert "tabs added: Accounts, Alerts, By Dimension" in result.output

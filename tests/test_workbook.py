@@ -69,11 +69,12 @@ def test_template_has_every_tab_button_vba_and_validation():
     assert lists["K"] == '"upfront,monthly,quarterly,semiannual,annual"'
     events = wb["Events"]
     assert "Events" in events.tables
-    assert [events.cell(1, c).value for c in range(1, 9)] == ["Contract ID", "Line ID", "Date", "Event", "Amount",
-                                                              "Percent", "End Date", "Treatment"]
-    dv, treatment = events.data_validations.dataValidation
-    assert dv.formula1 == '"invoice,milestone,percent complete,cancel,modify"'
+    assert [events.cell(1, c).value for c in range(1, 11)] == ["Contract ID", "Line ID", "Date", "Event", "Amount",
+                                                               "Percent", "End Date", "Treatment", "Bill", "Memo"]
+    dv, treatment, bill = events.data_validations.dataValidation
+    assert dv.formula1 == '"invoice,milestone,percent complete,cancel,modify,adjust"'
     assert treatment.formula1 == '"prospective,catch-up"'
+    assert bill.formula1 == '"yes,no"'
     fx = wb["FX Rates"]
     assert "FX" in fx.tables and [fx.cell(1, c).value for c in range(1, 4)] == ["Currency", "Month", "Rate"]
     settings = wb["Settings"]

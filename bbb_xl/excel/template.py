@@ -53,13 +53,18 @@ EVENT_NOTES = {
             "applies.",
     "Event": "invoice (Amount): a contract with invoices is billed exactly its invoices; milestone / percent "
              "complete (Percent): cumulative progress of a milestone / percent complete line; cancel: the service "
-             "ends on Date; modify (Amount, End Date, Treatment): the line's new total price from Date.",
+             "ends on Date; modify (Amount, End Date, Treatment): the line's new total price from Date; adjust "
+             "(Amount +/-, Bill): a price change, recognized to date restated on Date (ASC 606-10-32-42..45).",
     "Amount": "Invoice amount; for modify the line's new total price; for cancel the revised total price "
-              "(blank: what was billed or recognized, whichever is more: no refund, no reversal).",
+              "(blank: what was billed or recognized, whichever is more: no refund, no reversal; before the Start "
+              "Date: 0); for adjust the change in price (+ or -).",
     "Percent": "Cumulative progress, 0% to 100%. A lower percent later reverses revenue.",
     "End Date": "modify only, optional: the new last day of service (blank: unchanged).",
     "Treatment": "modify only: prospective (default, ASC 606-10-25-13(a): the rest over the remaining term) or "
                  "catch-up (25-13(b): restate recognized-to-date on Date).",
+    "Bill": "adjust only: yes = an invoice (a credit note when the Amount is negative) on Date; blank or no = the "
+            "later invoices carry it, and a price below what was billed is a refund liability (ASC 606-10-32-10).",
+    "Memo": "Optional free text, shown on the Changes tab.",
 }
 
 
@@ -166,6 +171,11 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
         ev.data_validation(1, t_col, 1_048_575, t_col, {
             "validate": "list", "source": list(TREATMENT_NAMES), "error_title": "Treatment",
             "error_message": f"Treatment is one of: {', '.join(TREATMENT_NAMES)}"})
+    if "Bill" in ev_header:
+        b_col = ev_header.index("Bill")
+        ev.data_validation(1, b_col, 1_048_575, b_col, {
+            "validate": "list", "source": ["yes", "no"], "error_title": "Bill",
+            "error_message": "Bill is yes or no (adjust events only)"})
     ev.freeze_panes(1, 0)
 
     # --- FX Rates: units of the reporting currency (Settings Currency) per unit, per currency and month
