@@ -67,6 +67,7 @@ RETURNS = {
     "BBB_ALERTS": "A table that spills: the header `Severity, Rule, Period, Figure, Threshold, Explanation`, then one "
                   "row per alert, newest first; or one cell `No alerts`. Rules and defaults: bbb_xl/engine/alerts.py "
                   "and the README's Alerts section.",
+    "BBB_REFUND_LIABILITY": f"{_NUMBER}: the refund liability at the end of `as_of`, kept out of `BBB_DEFERRED`.",
 }
 ERROR_RETURN = ("If the formula can't answer, the cell shows one line of text that starts with `#BBB!` and names "
                 "the row and the column, or the argument, at fault.")

@@ -305,8 +305,16 @@ def BBB_ALERTS(lines, as_of, rules=None, filter=None, events=None, fx=None):
     return rows if len(rows) > 1 else [["No alerts"]]
 
 
+@_balance_args
+@formula
+def BBB_REFUND_LIABILITY(lines, as_of, filter=None, events=None, fx=None):
+    """Refund liability at the end of as_of (ASC 606-10-32-10): billed above a price an adjust event lowered, with no
+    credit note. Example: =BBB_REFUND_LIABILITY(Contracts[#All], "2025-12", , Events[#All])"""
+    return checked_book(lines, events=events, fx=fx).refund_liability(as_of, filter)
+
+
 PUBLIC_FUNCTIONS = ["BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE", "BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED",
                     "BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE", "BBB_CHECK", "BBB_ALLOCATE",
                     "BBB_EXPLAIN",
                     "BBB_MRR", "BBB_ARR", "BBB_ARR_BRIDGE", "BBB_NRR", "BBB_GRR", "BBB_CUSTOMERS", "BBB_COVERAGE",
-                    "BBB_ALERTS"]
+                    "BBB_ALERTS", "BBB_REFUND_LIABILITY"]

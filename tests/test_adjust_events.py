@@ -22,7 +22,7 @@ from bbb_xl.core.dates import day_number
 from bbb_xl.engine.journal import journal_lines
 from bbb_xl.reports import build_reports
 from bbb_xl.settings import parse_settings
-from bbb_xl.udfs import BBB_BILLINGS, BBB_BOOKINGS, BBB_DEFERRED, BBB_REVENUE
+from bbb_xl.udfs import BBB_BILLINGS, BBB_BOOKINGS, BBB_DEFERRED, BBB_REFUND_LIABILITY, BBB_REVENUE
 
 HEADER = ["Contract ID", "Customer", "Line ID", "Booking Date", "Start Date", "End Date", "Amount", "Recognition",
           "Billing", "Billing Start"]
@@ -118,6 +118,10 @@ def test_a_concession_without_a_credit_note_is_a_refund_liability():
     assert [book.refund_liability(d) for d in ("2025-06-30", "2025-07-01", "2025-12-31")] == money(0, 1200, 1200)
     assert book.balance("deferred", "2025-07-31") == D("4500.00")
     assert book.balance("deferred", "2025-12-31") == D("0.00")
+    lines, evs = rows(line()), events(adjust("2025-07-01", -1200))
+    assert BBB_REFUND_LIABILITY(lines, "2025-07", None, evs) == 1200.0
+    assert BBB_REFUND_LIABILITY(lines, "2025-06", None, evs) == 0.0
+    assert BBB_DEFERRED(lines, "2025-07", None, evs) == 4500.0
     assert book.balance("unbilled", "2025-12-31") == D("0.00")
     # the journal posts it to its own account: July Dr Deferred 1,500 / Cr Revenue 300 / Cr Refund Liability 1,200
     journal, _ = journal_lines(book, day_number(dt.date(2025, 7, 1)), day_number(dt.date(2025, 7, 31)))

@@ -14,7 +14,7 @@ BASE = dt.date(2024, 1, 1)
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HEADER = ["Contract ID", "Customer", "Line ID", "Booking Date", "Start Date", "End Date", "Amount", "SSP",
           "Recognition", "Billing", "Billing Timing"]
-EVENTS = ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent", "End Date", "Treatment"]
+EVENTS = ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent", "End Date", "Treatment", "Bill"]
 
 line_strategy = st.fixed_dictionaries({
     "start": st.integers(0, 400),
@@ -29,7 +29,9 @@ line_strategy = st.fixed_dictionaries({
 change_strategy = st.fixed_dictionaries({
     "line": st.integers(0, 3),
     "at": st.floats(0, 1),
-    "kind": st.sampled_from(["modify", "modify", "cancel"]),
+    # adjust with Bill = yes: billed follows the price, so the identities below hold as for modify (adjusts without
+    # a credit note and their refund liability: tests/test_adjust_events.py)
+    "kind": st.sampled_from(["modify", "modify", "cancel", "adjust"]),
     "amount": st.one_of(st.none(), st.integers(-10**6, 10**9)),
     "extend": st.one_of(st.none(), st.integers(-300, 500)),
     "treatment": st.sampled_from(["prospective", "catch-up", None]),
@@ -62,18 +64,21 @@ def build(specs, changes, with_ssp):
             continue
         last[k] = day
         new_end = None
+        if c["kind"] == "adjust" and c["amount"] is None:
+            continue
         if c["kind"] == "modify":
             if c["amount"] is None:
                 continue
             if c["extend"] is not None and s["recognition"] != "point in time":
                 new_end = max(day, ends[k] + c["extend"])
                 ends[k] = new_end
-        else:
+        elif c["kind"] == "cancel":
             ends[k] = day
             used.add(k)
         ev_rows.append([rows[k + 1][0], f"L{k}", _date(day), c["kind"],
                         None if c["amount"] is None else c["amount"] / 100, None,
-                        None if new_end is None else _date(new_end), c["treatment"] if c["kind"] == "modify" else None])
+                        None if new_end is None else _date(new_end), c["treatment"] if c["kind"] == "modify" else None,
+                        "yes" if c["kind"] == "adjust" else None])
     return rows, ev_rows
 
 

@@ -313,6 +313,7 @@ CALLS = [  # every formula that reads the lines and answers a question, with its
     ("BBB_GRR", ("2025-06",)),
     ("BBB_COVERAGE", ("2025-06",)),
     ("BBB_ALERTS", ("2025-06",)),
+    ("BBB_REFUND_LIABILITY", ("2025-06",)),
 ]
 
 
@@ -521,6 +522,7 @@ SIGNATURES = {
     "BBB_CUSTOMERS": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_COVERAGE": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_ALERTS": "lines, as_of, Optional rules, Optional filter, Optional events, Optional fx",
+    "BBB_REFUND_LIABILITY": "lines, as_of, Optional filter, Optional events, Optional fx",
 }
 
 
