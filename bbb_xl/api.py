@@ -334,6 +334,7 @@ SCHEDULE_METRICS = {
     "rpo_after": _at_period_ends(lambda book, day, sel: book.rpo_cents(day, sel)[1]),
     "deferred_current": _at_period_ends(lambda book, day, sel: book.deferred_split_cents(day, sel)[0]),
     "deferred_noncurrent": _at_period_ends(lambda book, day, sel: book.deferred_split_cents(day, sel)[1]),
+    "refund_liability": _at_period_ends(lambda book, day, sel: book.refund_liability_cents(day, sel)),
 }
 
 

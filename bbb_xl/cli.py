@@ -124,7 +124,8 @@ class _Progress:
 @click.option("--metric", default="revenue", show_default=True, type=click.Choice(list(api.SCHEDULE_METRICS)),
               help="Flows per period (bookings, billings, revenue); balances at each period end (backlog, "
                    "deferred, unbilled, rpo_within / rpo_after: RPO recognized within / after 12 months, "
-                   "deferred_current / deferred_noncurrent: deferred revenue recognized within / after 12 months).")
+                   "deferred_current / deferred_noncurrent: deferred revenue recognized within / after 12 months, "
+                   "refund_liability: billed above prices lowered by adjust events).")
 @click.option("--from", "start", required=True, help="First period: 2025-01, 2025-Q1, 2025 or 2025-01-15.")
 @click.option("--to", "end", required=True, help="Last period, same forms.")
 @click.option("--period", default="month", show_default=True, type=click.Choice(["month", "quarter", "year"]))

@@ -149,6 +149,22 @@ def test_an_adjust_before_delivery_waits_for_it():
     assert sched(book, "bookings", "2025-01", "2025-03") == money(5000, 0, 1000)
 
 
+def test_an_adjust_on_a_milestone_line_restates_price_times_percent():
+    """10,000 by milestone, 40% on 2025-03-10 (4,000), +2,000 on 2025-05-20 with Bill = yes: recognized to date
+    becomes 12,000 x 40% = 4,800 (catch-up 800.00 in May, ASC 606-10-32-43), and the 100% milestone on 2025-08-01
+    brings it to 12,000 (7,200 in August)."""
+    body = [list(EVENTS) + ["Percent"], ["A", "a", "2025-03-10", "milestone", None, None, None, 0.4],
+            adjust("2025-05-20", 2000, "yes") + [None], ["A", "a", "2025-08-01", "milestone", None, None, None, 1]]
+    book = load_book(rows(line(amount=10000, recognition="milestone")), body)
+    assert book.ok, book.problems
+    assert sched(book, "revenue", "2025-03", "2025-08") == money(4000, 0, 800, 0, 0, 7200)
+    assert sched(book, "billings", "2025-01", "2025-05") == money(10000, 0, 0, 0, 2000)
+    assert book.balance("backlog", "2025-05-19") == D("6000.00")  # the adjust is not known yet
+    assert book.balance("backlog", "2025-05-20") == D("7200.00")
+    [change] = book.events.changes.records
+    assert (change.revenue, change.rec_before, change.rec_after) == (80000, 400000, 480000)
+
+
 def test_adjust_bill_yes_on_a_contract_billed_by_invoice_events():
     body = events(["A", "a", "2025-01-05", "invoice", 12000, None, None], adjust("2025-07-01", -1200, "yes"))
     book = load_book(rows(line()), body)
@@ -196,7 +212,7 @@ def test_the_deferred_tab_shows_the_refund_liability_as_its_own_line():
     (adjust("2025-07-01", None), "E2", "an adjust event needs an Amount"),
     (adjust("2025-07-01", 100, line_id=None), "B2", "an adjust needs a Line ID"),
     (["A", "a", "2025-07-01", "modify", 13000, "yes", None], "F2", "Bill applies to adjust events only"),
-    (adjust("2025-07-01", 100, line_id="m"), "D2", "adjust events are supported on monthly, daily and point in time"),
+    (["A", "a", "2025-07-01", "adjust", "12,00x", None, None], "E2", "Amount"),
 ])
 def test_misuse_of_adjust_is_located(body, cell, message):
     book = load_book(rows(line(), line(line_id="m", recognition="milestone")), events(body),
@@ -267,7 +283,7 @@ line_strategy = st.fixed_dictionaries({
     "term": st.integers(0, 500),
     "lead": st.integers(0, 60),  # Booking Date this many days before the Start Date
     "amount": st.integers(-10**5, 10**8),
-    "recognition": st.sampled_from(["monthly", "daily", "point in time"]),
+    "recognition": st.sampled_from(["monthly", "daily", "point in time", "milestone"]),
     "billing": st.sampled_from(["upfront", "monthly", "quarterly"]),
 })
 event_strategy = st.fixed_dictionaries({
@@ -277,6 +293,7 @@ event_strategy = st.fixed_dictionaries({
     "kind": st.sampled_from(["adjust", "adjust", "modify", "cancel"]),
     "amount": st.one_of(st.none(), st.integers(-10**7, 10**8)),
     "bill": st.sampled_from([None, "yes", "no"]),
+    "percent": st.integers(0, 100),  # a milestone line: its cumulative percent on the event's day
 })
 
 
@@ -291,12 +308,17 @@ def random_book(specs, raw, keep=lambda day: True):
         body.append(["C1" if k % 2 == 0 else "C2", "Acme", f"L{k}", _d(s["start"] - s["lead"]), _d(s["start"]),
                      _d(s["start"] + (0 if pit else s["term"])), s["amount"] / 100, s["recognition"],
                      "upfront" if pit else s["billing"], None])
-    evs = [list(EVENTS) + ["Treatment"]]
+    evs = [list(EVENTS) + ["Treatment", "Percent"]]
     ends = {k: s["start"] + (0 if s["recognition"] == "point in time" else s["term"]) for k, s in enumerate(specs)}
     cancelled = set()
     for e in sorted(raw, key=lambda e: e["offset"]):
         k = e["line"] % len(specs)
         day = specs[k]["start"] + e["offset"]
+        if specs[k]["recognition"] == "milestone" and e["kind"] != "adjust":  # modify / cancel: not on these
+            if keep(day):
+                evs.append([body[k + 1][0], f"L{k}", _d(day), "milestone", None, None, None, None,
+                            e["percent"] / 100])
+            continue
         if e["kind"] != "adjust":  # modify / cancel: not after the End Date nor after a cancellation
             if k in cancelled or day > ends[k] or (e["kind"] == "modify" and e["amount"] is None):
                 continue
@@ -307,7 +329,10 @@ def random_book(specs, raw, keep=lambda day: True):
             continue
         if keep(day):
             evs.append([body[k + 1][0], f"L{k}", _d(day), e["kind"], None if e["amount"] is None else
-                        e["amount"] / 100, e["bill"] if e["kind"] == "adjust" else None, None, None])
+                        e["amount"] / 100, e["bill"] if e["kind"] == "adjust" else None, None, None, None])
+    for k, s in enumerate(specs):  # every milestone line is done in the end: its revenue then reaches its price
+        if s["recognition"] == "milestone" and keep(s["start"] + 650):
+            evs.append([body[k + 1][0], f"L{k}", _d(s["start"] + 650), "milestone", None, None, None, None, 1])
     return body, evs
 
 
@@ -355,3 +380,14 @@ def test_balances_at_a_day_ignore_adjusts_and_changes_dated_after_it(specs, raw,
         assert np.array_equal(full._balances(metric, days, sel, None)[1], before._balances(metric, days, sel, None)[1])
     for metric in ("revenue", "billings", "bookings"):
         assert np.array_equal(full.cumulative(metric, sel, days), before.cumulative(metric, sel, days)), metric
+
+
+def test_the_schedule_command_reports_the_refund_liability(tmp_path):
+    import csv
+    from bbb_xl import api
+    contracts, evs = tmp_path / "contracts.csv", tmp_path / "events.csv"
+    for path, data in ((contracts, rows(line())), (evs, events(adjust("2025-07-01", -1200)))):
+        with open(path, "w", newline="") as f:
+            csv.writer(f).writerows(data)
+    result = api.file_schedule(str(contracts), "refund_liability", "2025-06", "2025-07", events=str(evs))
+    assert result.rows[-1] == ["Total", D("0.00"), D("1200.00")]

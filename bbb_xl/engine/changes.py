@@ -111,6 +111,8 @@ class LineChanges:
     cancelled: int | None = None
     refund_from: int | None = None  # day of the first price decrease by an adjust (refund liability from then)
     prices: list = field(default_factory=list)  # [(day, price)]: the line's price from that day (refund liability)
+    percent_at: object = None  # milestone / percent complete line: day -> cumulative percent (Fraction)
+    allocs: list = field(default_factory=list)  # [(day, allocated price)] from that day, for percent_at lines
 
     def refund(self, t: int, billed: int) -> int:
         """Refund liability at the end of t (ASC 606-10-32-10): billed above the price, once an adjust lowered it."""
@@ -125,6 +127,9 @@ class LineChanges:
         return _round(self.unrounded(t))
 
     def unrounded(self, t: int) -> Fraction:
+        if self.percent_at is not None:
+            alloc = next((a for d, a in reversed(self.allocs) if d <= t), self.allocs[0][1])
+            return alloc * self.percent_at(t)
         piece = None
         for p in self.pieces:
             if p.active <= t:
@@ -162,10 +167,12 @@ def _schedule(lines, i: int, end: int):
     return list(zip(date.tolist(), weight.tolist(), p_first.tolist(), p_last.tolist()))
 
 
-def build_line(lines, i: int, first: int, last: int, events: list, invoiced_billed, records: list) -> LineChanges:
+def build_line(lines, i: int, first: int, last: int, events: list, invoiced_billed, records: list,
+               percent_at=None) -> LineChanges:
     """Apply one line's changes in date order. events: [(day, kind, amount|None, end|None, treatment, row, bill,
     memo)] (bill, memo: adjust only; may be left off); invoiced_billed: None (the line bills by its schedule) or a
-    function day -> cents invoiced before it."""
+    function day -> cents invoiced before it. percent_at: a milestone / percent complete line's cumulative percent
+    on a day (only adjusts reach such a line): recognized to date is then the price x that percent."""
     rec = int(lines.recognition[i])
     monthly = rec == MONTHLY
     pit = rec == POINT_IN_TIME
@@ -173,8 +180,10 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
     alloc = int(lines.allocated[i])
     booking = int(lines.booking[i])
     end = int(lines.end[i])
-    state = LineChanges(monthly, booking, [Piece(-(1 << 40), first, last, Fraction(0), Fraction(alloc))], None)
+    state = LineChanges(monthly, booking, [Piece(-(1 << 40), first, last, Fraction(0), Fraction(alloc))], None,
+                        percent_at=percent_at)
     state.prices.append((booking, amount))
+    state.allocs.append((booking, alloc))
     if invoiced_billed is None:
         sched = _schedule(lines, i, end)
         total = sum(w for _, w, _, _ in sched)
@@ -258,8 +267,11 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
                 state.invoices = kept
         state.deltas.append((eff, new_amount - amount))
         state.prices.append((eff, new_amount))
+        state.allocs.append((eff, new_alloc))
         # the catch-up: what the new terms put in recognized-to-date on the date, beyond the old curve at d - 1
         new_piece = state.pieces[-1]
+        if percent_at is not None:  # price x percent: the new price applies to the percent done by d - 1
+            new_piece = Piece(day, day, day, new_alloc * percent_at(day - 1), Fraction(0))
         catch_up = 0 if treatment == PROSPECTIVE else (
             _round(new_piece.u0 + new_piece.delta) - rec_prev if kind == CANCEL else
             (_round(new_piece.value(day - 1, monthly)) if day - 1 >= booking else 0) - rec_prev)
@@ -312,7 +324,8 @@ class Changes:
         return out
 
 
-def build_changes(lines, first: np.ndarray, last: np.ndarray, per_line: dict, invoiced_billed: dict) -> Changes:
+def build_changes(lines, first: np.ndarray, last: np.ndarray, per_line: dict, invoiced_billed: dict,
+                  percent_at: dict | None = None) -> Changes:
     n = len(lines)
     changed = np.zeros(n, dtype=bool)
     final_amount = np.array(lines.amount, dtype=np.int64, copy=True)
@@ -320,7 +333,8 @@ def build_changes(lines, first: np.ndarray, last: np.ndarray, per_line: dict, in
     out, records = {}, []
     for i in sorted(per_line):
         evs = sorted(per_line[i], key=lambda e: (e[0], e[5]))
-        state = build_line(lines, i, int(first[i]), int(last[i]), evs, invoiced_billed.get(i), records)
+        state = build_line(lines, i, int(first[i]), int(last[i]), evs, invoiced_billed.get(i), records,
+                           (percent_at or {}).get(i))
         out[i] = state
         changed[i] = True
         final_amount[i], final_alloc[i] = state.amount, state.allocated

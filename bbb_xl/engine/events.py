@@ -28,8 +28,8 @@ Semantics (`apply_events`):
   terms from the Start Date, a cancel ends the line at its revised price (default 0: invoices already issued are
   credited on the Date; an Amount is a retained fee recognized on the Date); bookings move on the Date.
 - adjust (engine.changes): a change in the price of a line after its terms were set (a concession, a price
-  increase), on any monthly, daily or point in time line, before, during or after its service; a contract of
-  several lines needs a Line ID. Cumulative catch-up (ASC 606-10-32-42..45): recognized to date becomes the new
+  increase), on any line, before, during or after its service (a milestone / percent complete line: the new
+  price x its latest Percent); a contract of several lines needs a Line ID. Cumulative catch-up (ASC 606-10-32-42..45): recognized to date becomes the new
   price x the line's progress on the Date, the rest follows the schedule. A price below what was billed with no
   credit note (Bill blank) is a refund liability (32-10). Rebates expected at signing are variable consideration
   estimated at inception (32-5..9): put them in the Amount, not in a later adjust.
@@ -462,12 +462,26 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     problems = list(out.problems) if out is not None else []
     warnings = []
     progress = {}
+    adjusts: dict[int, list] = {}  # progress line -> [(effective day, change in price)] of its adjust events
+    for i, evs in per_line.items():
+        if progress_rec[i]:
+            adjusts[i] = sorted((max(e.date, int(lines.booking[i])), e.amount) for e in evs if e.kind == ADJUST)
+    percent_at = {}
     for i, evs in progress_events.items():
         evs.sort(key=lambda x: (x[0], x[1]))
         alloc = int(lines.allocated[i])
-        progress[i] = (np.array([x[0] for x in evs], dtype=np.int64),
-                       np.array([round_half_away(alloc * x[2].numerator, x[2].denominator) for x in evs],
-                                dtype=np.int64))
+        if i in adjusts:  # recognized to date = the price known that day x the latest percent (ASC 606-10-32-43)
+            percent_at[i] = _step_function([(x[0], x[2]) for x in evs])
+            days = sorted({x[0] for x in evs} | {d for d, _ in adjusts[i]})
+            price = [alloc + sum(a for d, a in adjusts[i] if d <= t) for t in days]
+            share = [percent_at[i](t) for t in days]
+            progress[i] = (np.array(days, dtype=np.int64),
+                           np.array([round_half_away(p * f.numerator, f.denominator) for p, f in zip(price, share)],
+                                    dtype=np.int64))
+        else:
+            progress[i] = (np.array([x[0] for x in evs], dtype=np.int64),
+                           np.array([round_half_away(alloc * x[2].numerator, x[2].denominator) for x in evs],
+                                    dtype=np.int64))
         if not evs:
             name = RECOGNITION_NAMES[int(rec[i])]
             warnings.append(_contract_problem(
@@ -503,7 +517,7 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
         changes = build_changes(lines, first, last,
                                 {i: [(e.date, e.kind, e.amount, e.end, e.treatment, e.r + 1, e.bill, e.memo)
                                      for e in evs]
-                                 for i, evs in per_line.items()}, billed_by_events)
+                                 for i, evs in per_line.items()}, billed_by_events, percent_at)
     for k in sorted(invoiced_contracts):
         members = index[k]
         end = int(lines.end[members].max())
@@ -544,6 +558,8 @@ def _change_targets(e: _Event, targets: list, lines, rec):
     if len(targets) > 1 and e.kind == ADJUST:
         return (f"contract {e.contract} has {len(targets)} lines: an adjust needs a Line ID (the Amount changes that "
                 f"line's price)", "Line ID", targets)
+    if e.kind == ADJUST:  # a price change applies to any line (milestone / percent complete: price x percent)
+        return None, None, targets
     if len(targets) > 1 and (e.kind == MODIFY or e.amount is not None):
         return (f"contract {e.contract} has {len(targets)} lines: a {e.kind} with an Amount needs a Line ID (the "
                 f"Amount is that line's new total price)", "Line ID", targets)
@@ -583,6 +599,18 @@ def _progress_targets(e: _Event, targets: list, lines, rec):
         return None, None, pit
     return (f"contract {e.contract} has no line with Recognition milestone, percent complete or point in time "
             f"for this event", "Event", targets)
+
+
+def _step_function(steps: list):
+    """[(day, value)] sorted by day -> t -> the latest value dated on or before t (0 before the first)."""
+    def at(t: int) -> Fraction:
+        value = Fraction(0)
+        for day, v in steps:
+            if day > t:
+                break
+            value = v
+        return value
+    return at
 
 
 def _col(out: _Collector, name: str | None) -> int | None:
