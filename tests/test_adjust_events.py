@@ -117,6 +117,7 @@ def test_a_concession_without_a_credit_note_is_a_refund_liability():
     assert sched(book, "bookings") == money(12000, *[0] * 5, -1200, *[0] * 5)
     assert [book.refund_liability(d) for d in ("2025-06-30", "2025-07-01", "2025-12-31")] == money(0, 1200, 1200)
     assert book.balance("deferred", "2025-07-31") == D("4500.00")
+    assert sum(book.deferred_split("2025-07-31")) == D("4500.00")  # current + non-current = deferred
     assert book.balance("deferred", "2025-12-31") == D("0.00")
     lines, evs = rows(line()), events(adjust("2025-07-01", -1200))
     assert BBB_REFUND_LIABILITY(lines, "2025-07", None, evs) == 1200.0

@@ -288,6 +288,11 @@ class Book:
             out[p] = [state.refund(int(t), int(b)) for t, b in zip(days, billed[k])]
         return out if self.fx is None or not convert else self.fx.apply(idx, out)
 
+    def _billed_net(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """Billed less the refund liability: what nets with revenue into deferred revenue or a contract asset."""
+        billed = self._billed(idx, days)
+        return billed - self._refund(idx, days) if len(self._refund_lines) else billed
+
     def refund_liability_cents(self, day: int, sel: np.ndarray) -> int:
         return int(self._balances("refund", np.array([day], dtype=np.int64), sel, None)[1][0][0])
 
@@ -409,9 +414,7 @@ class Book:
         order = np.argsort(key, kind="stable")
         sel, key = sel[order], key[order]
         for idx, keys in self._chunks(sel, key):
-            net = self._billed(idx, days) - self._recognized(idx, days)
-            if len(self._refund_lines):
-                net = net - self._refund(idx, days)
+            net = self._billed_net(idx, days) - self._recognized(idx, days)
             ukeys, starts = np.unique(keys, return_index=True)
             per_key = _sum_runs(net if self._exact_int64 else net.astype(object), starts) \
                 if len(idx) else np.zeros((0, len(days)), dtype=np.int64)

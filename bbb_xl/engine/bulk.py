@@ -41,7 +41,11 @@ def period_table(book, bounds: np.ndarray, sel: np.ndarray | None = None) -> dic
         out["bookings"] += np.diff(booked, axis=1).sum(axis=0)
         out["backlog"] += (booked_alloc - rec).sum(axis=0)
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        net = _sum_runs(billed - rec, starts)  # per contract
+        if len(book._refund_lines):  # the refund liability is neither deferred revenue nor a contract asset
+            billed_net = billed - book._refund(idx, bounds).astype(billed.dtype)
+        else:
+            billed_net = billed
+        net = _sum_runs(billed_net - rec, starts)  # per contract
         out["deferred"] += np.where(net > 0, net, 0).sum(axis=0)
         out["unbilled"] += np.where(net < 0, -net, 0).sum(axis=0)
     return out

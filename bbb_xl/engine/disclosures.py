@@ -57,7 +57,7 @@ def revenue_from_opening_deferred_cents(book, bounds: np.ndarray, sel: np.ndarra
         if not len(idx):
             continue
         rec = book._recognized(idx, bounds)
-        net = _net_runs(book, book._billed(idx, bounds) - rec, k)
+        net = _net_runs(book, book._billed_net(idx, bounds) - rec, k)
         rev = _net_runs(book, np.diff(rec, axis=1), k)
         opening = np.maximum(net[:, :-1], 0)
         part = np.minimum(np.maximum(rev, 0), opening)
@@ -131,7 +131,7 @@ def _split(book, day: int, sel, liability: bool) -> tuple[int, int]:
     for idx, k in book._chunks(sel, keys):
         if not len(idx):
             continue
-        net = _net_runs(book, (book._billed(idx, at) - book._recognized(idx, at))[:, 0], k)
+        net = _net_runs(book, (book._billed_net(idx, at) - book._recognized(idx, at))[:, 0], k)
         balance = net if liability else -net
         within = revenue_within_12_months(book, idx, day) if liability else billed_within_12_months(book, idx, day)
         within = _net_runs(book, within, k)
