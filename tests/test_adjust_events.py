@@ -392,3 +392,14 @@ def test_the_schedule_command_reports_the_refund_liability(tmp_path):
             csv.writer(f).writerows(data)
     result = api.file_schedule(str(contracts), "refund_liability", "2025-06", "2025-07", events=str(evs))
     assert result.rows[-1] == ["Total", D("0.00"), D("1200.00")]
+
+
+def test_a_larger_discount_on_a_discount_line_is_credited_by_its_later_invoices():
+    """A discount line of -1,200 credited monthly (-100), -600 more from 2025-07-01 without Bill: the six credits
+    left share -1,800 - (-600) = -1,200 (-200 each); revenue -1,800 x 6/12 = -900 by June 30 (catch-up -300 on
+    July 1, then -150 a month). A discount is credited, never a refund liability."""
+    book = load_book(rows(line(amount=-1200, billing="monthly")), events(adjust("2025-07-01", -600)))
+    assert book.ok, book.problems
+    assert sched(book, "billings") == money(*[-100] * 6, *[-200] * 6)
+    assert sched(book, "revenue") == money(*[-100] * 6, -450, *[-150] * 5)
+    assert [book.refund_liability(d) for d in ("2025-03-31", "2025-07-31")] == money(0, 0)

@@ -119,7 +119,7 @@ class LineChanges:
         if self.refund_from is None or t < self.refund_from:
             return 0
         price = next(p for d, p in reversed(self.prices) if d <= t)
-        return max(billed - price, 0)
+        return max(billed - max(price, 0), 0)  # a discount line (price < 0) is credited, never refunded
 
     def recognized(self, t: int) -> int:
         if t < self.booking:
@@ -221,14 +221,15 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
                 if bill:  # an invoice (credit note when negative) of the Amount on the date; later ones unchanged
                     kept.append((eff, billed_u + change, day, day))
                     kept += [(d, c + change, pf, pl) for d, c, pf, pl in future]
-                elif future and new_amount >= billed_u:  # the later invoices bill the new price
+                elif future and _same_direction(Fraction(new_amount) - billed_u, future[-1][1] - billed_u):
+                    # the later invoices bill the new price (still invoices, or still credits on a discount line)
                     rest = Fraction(new_amount) - billed_u
                     old_rest = future[-1][1] - billed_u
                     for d, c, pf, pl in future:
                         share = (c - billed_u) / old_rest if old_rest else Fraction(1)
                         kept.append((d, billed_u + rest * share, pf, pl))
-                # else nothing more is billed: a price below what was billed is a refund liability, one above it
-                # stays a contract asset until invoiced (an invoice event or Bill = yes)
+                # else nothing more is billed (no credit note without Bill = yes): a price below what was billed
+                # is a refund liability, one above it stays a contract asset until invoiced
                 state.invoices = kept
             if change < 0 and state.refund_from is None:
                 state.refund_from = eff
@@ -287,6 +288,14 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
         amount, alloc = new_amount, new_alloc
     state.amount, state.allocated, state.end = amount, alloc, end
     return state
+
+
+def _same_direction(rest: Fraction, old_rest: Fraction) -> bool:
+    """Whether the remaining invoices can carry `rest`: same sign as what they were to bill (nothing left to bill
+    takes only a further charge)."""
+    if old_rest == 0:
+        return rest >= 0
+    return rest == 0 or (rest > 0) == (old_rest > 0)
 
 
 def _adjusted(state: LineChanges, day: int, alloc: int, new_alloc: int, first: int, last: int,
