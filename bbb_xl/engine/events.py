@@ -29,8 +29,9 @@ Semantics (`apply_events`):
   credited on the Date; an Amount is a retained fee recognized on the Date); bookings move on the Date.
 - adjust (engine.changes): a change in the price of a line after its terms were set (a concession, a price
   increase), on any line, before, during or after its service (a milestone / percent complete line: the new
-  price x its latest Percent); a contract of several lines needs a Line ID. Cumulative catch-up (ASC 606-10-32-42..45): recognized to date becomes the new
-  price x the line's progress on the Date, the rest follows the schedule. A price below what was billed with no
+  price x its latest Percent); a contract of several lines needs a Line ID. Cumulative catch-up (ASC
+  606-10-32-42..45): recognized to date becomes the new price x the line's progress on the Date, the rest follows
+  the schedule. A price below what was billed with no
   credit note (Bill blank) is a refund liability (32-10). Rebates expected at signing are variable consideration
   estimated at inception (32-5..9): put them in the Amount, not in a later adjust.
 - an event dated before its line's Booking Date takes effect on the Booking Date.

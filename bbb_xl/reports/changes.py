@@ -17,11 +17,11 @@ def changes_sheet(book, settings, title):
     recognized on its date) and backlog, in the reporting currency."""
     s = SheetReport("Changes")
     s.add(1, 1, [[f"{title}contract modifications and cancellations ({settings.currency})"]], "title")
-    s.add(2, 1, [["From the Events tab (cancel, modify). Prospective (ASC 606-10-25-13(a)): no catch-up, the rest "
-                  "of the new price over the remaining service. Catch-up (25-13(b)): recognized to date restated on "
-                  "the date. Adjust (ASC 606-10-32-42..45): a price change, recognized to date restated to the new price x "
-                  "progress on the date. Before start: new terms from the Start Date. Change in backlog = change in "
-                  "bookings \u2212 catch-up."]], "subtitle")
+    s.add(2, 1, [["From the Events tab (cancel, modify, adjust). Prospective (ASC 606-10-25-13(a)): no catch-up, "
+                  "the rest of the new price over the remaining service. Catch-up (25-13(b)): recognized to date "
+                  "restated on the date. Adjust (ASC 606-10-32-42..45): a price change, recognized to date restated "
+                  "to the new price x progress on the date. Before start: new terms from the Start Date. Change in "
+                  "backlog = change in bookings \u2212 catch-up."]], "subtitle")
     s.add(4, 1, [CHANGES_HEADER], "header")
     changes = book.events.changes
     records = changes.records if changes is not None else []
