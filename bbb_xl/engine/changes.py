@@ -26,6 +26,18 @@ A change dated on or before the Booking Date is part of the terms at inception (
 modify, ASC 606-10-25-10; terms agreed at or near the same time are one contract, 25-9): whatever its Treatment it applies from the Start Date like a catch-up, and since nothing is
 recognized before the Booking Date, what the new terms earned by then lands on the Booking Date; its booking and
 invoices are dated on the Booking Date too. Its record shows Treatment "inception" and no catch-up of its own.
+
+A modify or cancel dated after the Booking Date but before the Start Date ("before start"): nothing was
+transferred yet, so a modify sets the new terms from the Start Date (no catch-up) and a cancel ends the line at
+its revised price (default 0: invoices issued are credited on the date; an Amount is a retained fee, recognized on
+the date).
+
+- adjust (ASC 606-10-32-42..45): a change in price, on any line at any date. From d the line's curve is scaled by
+  new / old price (recognized to date = new price x progress; a satisfied line takes the whole change on d; a
+  milestone / percent complete line: new price x its latest percent). Bill = yes: an invoice (credit note) of the
+  change on d and the later invoices unchanged; otherwise the later invoices carry the new price while they still
+  bill in the same direction, else nothing more is billed and billed above a lowered price is a refund liability
+  (32-10, `LineChanges.refund`).
 """
 from __future__ import annotations
 
