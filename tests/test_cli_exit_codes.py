@@ -180,7 +180,8 @@ def test_deferred_current_and_noncurrent_at_each_period_end(tmp_path):
 
 def test_a_metric_is_one_line_in_the_dispatch():
     from bbb_xl import api
-    assert list(api.SCHEDULE_METRICS)[-4:] == ["rpo_within", "rpo_after", "deferred_current", "deferred_noncurrent"]
+    assert list(api.SCHEDULE_METRICS)[-5:] == ["rpo_within", "rpo_after", "deferred_current", "deferred_noncurrent",
+                                               "refund_liability"]
     assert set(api.SCHEDULE_METRICS) >= {"bookings", "billings", "revenue", "backlog", "deferred", "unbilled"}
 
 
