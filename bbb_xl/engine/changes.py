@@ -121,14 +121,20 @@ class LineChanges:
     allocated: int = 0
     end: int = 0
     cancelled: int | None = None
-    refund_from: int | None = None  # day of the first price decrease by an adjust (refund liability from then)
+    # [from, until) day spans in which billed above the price is a refund liability: from an adjust that lowered the
+    # price with no credit note and no later invoice to absorb it, until a modify or cancel re-bills the line
+    refund_spans: list = field(default_factory=list)
     prices: list = field(default_factory=list)  # [(day, price)]: the line's price from that day (refund liability)
     percent_at: object = None  # milestone / percent complete line: day -> cumulative percent (Fraction)
     allocs: list = field(default_factory=list)  # [(day, allocated price)] from that day, for percent_at lines
 
+    @property
+    def refund_from(self) -> int | None:
+        return self.refund_spans[0][0] if self.refund_spans else None
+
     def refund(self, t: int, billed: int) -> int:
-        """Refund liability at the end of t (ASC 606-10-32-10): billed above the price, once an adjust lowered it."""
-        if self.refund_from is None or t < self.refund_from:
+        """Refund liability at the end of t (ASC 606-10-32-10): billed above the price after an adjust lowered it."""
+        if not any(a <= t and (b is None or t < b) for a, b in self.refund_spans):
             return 0
         price = next(p for d, p in reversed(self.prices) if d <= t)
         return max(billed - max(price, 0), 0)  # a discount line (price < 0) is credited, never refunded
@@ -227,6 +233,7 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
             change = new_amount
             new_amount, new_alloc = amount + change, alloc + change
             state.pieces.append(_adjusted(state, day, alloc, new_alloc, first, first if pit else end, u_prev))
+            absorbed = bill  # later invoices (or a credit note now) bring billed to the new price
             if state.invoices is not None:
                 kept = [x for x in state.invoices if x[0] < day]
                 future = [x for x in state.invoices if x[0] >= day]
@@ -234,6 +241,7 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
                     kept.append((eff, billed_u + change, day, day))
                     kept += [(d, c + change, pf, pl) for d, c, pf, pl in future]
                 elif future and _same_direction(Fraction(new_amount) - billed_u, future[-1][1] - billed_u):
+                    absorbed = True
                     # the later invoices bill the new price (still invoices, or still credits on a discount line)
                     rest = Fraction(new_amount) - billed_u
                     old_rest = future[-1][1] - billed_u
@@ -243,8 +251,9 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
                 # else nothing more is billed (no credit note without Bill = yes): a price below what was billed
                 # is a refund liability, one above it stays a contract asset until invoiced
                 state.invoices = kept
-            if change < 0 and state.refund_from is None:
-                state.refund_from = eff
+            open_span = state.refund_spans and state.refund_spans[-1][1] is None
+            if change < 0 and not absorbed and not open_span:
+                state.refund_spans.append([eff, None])
             treatment = CATCH_UP
         elif kind == CANCEL:
             if new_amount is None:
@@ -278,6 +287,8 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
                 else:
                     kept.append((eff, Fraction(new_amount), day, day))
                 state.invoices = kept
+        if kind != ADJUST and state.refund_spans and state.refund_spans[-1][1] is None:
+            state.refund_spans[-1][1] = eff  # a modify / cancel re-bills the line to its new price
         state.deltas.append((eff, new_amount - amount))
         state.prices.append((eff, new_amount))
         state.allocs.append((eff, new_alloc))
