@@ -450,7 +450,7 @@ def make_demo(path=DEMO_NAME, force: bool = False):
 
 def make_template(path=None, in_repo: bool = False):
     """`bbb-xl template`: the template workbook at path (default ./bbb_template.xlsm); in_repo: rebuild the
-    source checkout's workbook_templates/bbb_template.xlsm."""
+    source checkout's workbook_templates/ (bbb_template.xlsm and the ribbon add-in bbb_xl.xlam)."""
     from pathlib import Path
     from .excel.template import TEMPLATE_PATH, build_template
     if in_repo:
@@ -459,6 +459,8 @@ def make_template(path=None, in_repo: bool = False):
         if not TEMPLATE_PATH.parent.is_dir():
             raise BBBError(f"--in-repo rebuilds {TEMPLATE_PATH} of a source checkout, and this installation has "
                            f"none: give a PATH instead")
+        from .excel.addin import ADDIN_NAME, build_addin
+        build_addin(TEMPLATE_PATH.with_name(ADDIN_NAME))
         path = TEMPLATE_PATH
     path = Path(path if path is not None else TEMPLATE_NAME)
     _check_macro_target(path, "template")

@@ -211,7 +211,7 @@ def refresh(file):
 
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False), required=False)
-@click.option("--in-repo", is_flag=True, help="Rebuild workbook_templates/bbb_template.xlsm of the source checkout.")
+@click.option("--in-repo", is_flag=True, help="Rebuild workbook_templates/ (bbb_template.xlsm, bbb_xl.xlam) of the source checkout.")
 def template(path, in_repo):
     """Build the template workbook (input tabs, report tabs, Refresh button), by default ./bbb_template.xlsm;
     a PATH ending in .xlsx gives the macro-free workbook (no button: the bbb_xl ribbon tab or bbb-xl refresh).

@@ -34,6 +34,23 @@ def modules(dir_stream: bytes) -> list[dict]:
     return mods
 
 
+def projectwm_names(wm: bytes) -> list[str]:
+    """Module names of a PROJECTwm stream (MS-OVBA 2.3.3): MBCS name NUL, the same name in UTF-16 NUL NUL, per
+    module, then NUL NUL; asserts that layout and that both spellings agree."""
+    names, pos = [], 0
+    while wm[pos: pos + 2] != b"\0\0":
+        end = wm.index(b"\0", pos)
+        mbcs = wm[pos:end].decode("cp1252")
+        uend = end + 1
+        while wm[uend: uend + 2] != b"\0\0":
+            uend += 2
+        assert wm[end + 1: uend].decode("utf-16-le") == mbcs
+        names.append(mbcs)
+        pos = uend + 2
+    assert pos + 2 == len(wm)
+    return names
+
+
 def _check_tree(cf, slot: int, red_black: bool) -> int:
     """Black height of the subtree at `slot`; asserts the binary-search order and (red_black) the red-black
     rules. xlwings' Aspose-written add-ins link every storage as an all-black list, which Office reads: order is
@@ -94,17 +111,7 @@ def check_vba_project(vba_bin: bytes, document_modules: list[str] | None = None,
         n: ("procedural" if k == "Module" else "document or class") for n, k in listed.items()}
     workspace = project.split("[Workspace]\r\n", 1)[1].split("\r\n") if "[Workspace]" in project else []
     assert {line.split("=")[0] for line in workspace if line} <= set(listed)
-    wm, names, pos = cf.stream("PROJECTwm"), [], 0
-    while wm[pos: pos + 2] != b"\0\0":
-        end = wm.index(b"\0", pos)
-        mbcs = wm[pos:end].decode("cp1252")
-        uend = end + 1
-        while wm[uend: uend + 2] != b"\0\0":
-            uend += 2
-        assert wm[end + 1: uend].decode("utf-16-le") == mbcs
-        names.append(mbcs)
-        pos = uend + 2
-    assert pos + 2 == len(wm) and sorted(names) == sorted(listed)
+    assert sorted(projectwm_names(cf.stream("PROJECTwm"))) == sorted(listed)
     if document_modules is not None:
         assert sorted(n for n, k in listed.items() if k == "Document") == sorted(document_modules)
         for n in document_modules:  # the host class: Excel's Workbook or Worksheet
@@ -131,3 +138,62 @@ def check_workbook(xlsm: bytes, red_black: bool = True) -> dict:
     with zipfile.ZipFile(io.BytesIO(xlsm)) as z:
         vba_bin = z.read("xl/vbaProject.bin")
     return check_vba_project(vba_bin, workbook_code_names(xlsm), red_black)
+
+
+def project_differences(base_bin: bytes, new_bin: bytes) -> list[tuple]:
+    """Every difference between two VBA projects, record by record:
+    ("stream", path, "added" | "removed" | "changed"), ("dir", module or "project", record id, "changed" | "added"
+    | "removed"), ("PROJECT", line, "added" | "removed"), ("PROJECTwm", module, "added" | "removed"), and
+    ("entry", name, field) for directory entries matched by name (field: "links and colour", "start", "size",
+    "added", "removed", or "other" for any other byte)."""
+    from bbb_xl.excel.vba_project import DirStream, module_name
+    a, b = read_cfb(base_bin), read_cfb(new_bin)
+    out: list[tuple] = []
+    pa, pb = a.paths(), b.paths()
+    for path in [*pa, *(p for p in pb if p not in pa)]:
+        if path not in pb:
+            out.append(("stream", path, "removed"))
+        elif path not in pa:
+            out.append(("stream", path, "added"))
+        elif a.entries[pa[path]].kind == 2 and a.stream(path) != b.stream(path):
+            out.append(("stream", path, "changed"))
+    da = DirStream.parse(decompress(a.stream("VBA/dir")))
+    db = DirStream.parse(decompress(b.stream("VBA/dir")))
+    head_a = [*da.head, da.cookie]
+    head_b = [*db.head, db.cookie]
+    assert len(head_a) == len(head_b), "project information or references added or removed"
+    out += [("dir", "project", hex(ra), "changed") for (ra, xa), (rb, xb) in zip(head_a, head_b) if (ra, xa) != (rb, xb)]
+    if len(da.modules) != len(db.modules):
+        out.append(("dir", "project", hex(0x000F), "changed"))
+    ma = {module_name(m): m for m in da.modules}
+    mb = {module_name(m): m for m in db.modules}
+    for name in [*ma, *(n for n in mb if n not in ma)]:
+        if name not in mb:
+            out.append(("dir", name, "module", "removed"))
+        elif name not in ma:
+            out.append(("dir", name, "module", "added"))
+        else:
+            assert [r for r, _ in ma[name]] == [r for r, _ in mb[name]], name
+            out += [("dir", name, hex(ra), "changed") for (ra, xa), (_, xb) in zip(ma[name], mb[name]) if xa != xb]
+    la, lb = a.stream("PROJECT").decode("cp1252").split("\r\n"), b.stream("PROJECT").decode("cp1252").split("\r\n")
+    out += [("PROJECT", line, "removed") for line in la if line not in lb]
+    out += [("PROJECT", line, "added") for line in lb if line not in la]
+    wa, wb = projectwm_names(a.stream("PROJECTwm")), projectwm_names(b.stream("PROJECTwm"))
+    out += [("PROJECTwm", n, "removed") for n in wa if n not in wb]
+    out += [("PROJECTwm", n, "added") for n in wb if n not in wa]
+    ea = {e.name: e for e in a.entries if e.kind}
+    eb = {e.name: e for e in b.entries if e.kind}
+    for name in [*ea, *(n for n in eb if n not in ea)]:
+        if name not in eb or name not in ea:
+            out.append(("entry", name, "removed" if name not in eb else "added"))
+            continue
+        x, y = ea[name].raw, eb[name].raw
+        if x[67:80] != y[67:80]:
+            out.append(("entry", name, "links and colour"))
+        if x[116:120] != y[116:120]:
+            out.append(("entry", name, "start"))
+        if x[120:] != y[120:]:
+            out.append(("entry", name, "size"))
+        if x[:67] + x[80:116] != y[:67] + y[80:116]:
+            out.append(("entry", name, "other"))
+    return out
