@@ -151,8 +151,8 @@ def _project_text(text: str, keep: list, added: list) -> str:
     """The PROJECT stream with the lines of removed modules dropped and a Document line and a [Workspace] line per
     added document module, each after the last line of its kind (2.3.1.5, 2.3.1.18)."""
     lines = text.split("\r\n")
-    model = lines[len(lines) - 1 - lines[::-1].index("[Workspace]"):] if "[Workspace]" in lines else []
-    model = next((line for line in model if line.startswith(f"{SHEET_MODEL}=")), None)
+    workspace_at = lines.index("[Workspace]") if "[Workspace]" in lines else len(lines)
+    model = next((line for line in lines[workspace_at:] if line.startswith(f"{SHEET_MODEL}=")), None)
     out, workspace = [], False
     for line in lines:
         if line.startswith("["):
