@@ -192,7 +192,7 @@ def test_bad_pipeline_and_assumption_rows_are_located():
     problems = {p.column: p for p in exc.value.problems}
     p = problems["Probability"]
     assert (p.sheet, p.row, p.cell, p.value) == ("Pipeline", 2, "H4", 1.5)
-    assert "outside from 0% to 100%" in p.message
+    assert "Probability 1.5 is not from 0% to 100%" in p.message
     assert problems["Type"].cell == "K4" and "new, renewal, expansion" in problems["Type"].message
     # a bad date is located by the contracts parser under the Pipeline's own column name
     deal = ["D-1", "Beta", "Core", "soon", "2025-12-01", "2026-11-30", 24000, 0.4, "monthly", "monthly", "new"]
@@ -226,3 +226,19 @@ def test_reproducible_to_the_cent():
     again = book(ACME).forecast("revenue", "2025-10", "2027-09", AS_OF, assumptions=RATES, pipeline=[PH, deal])
     assert first == again
     assert sum(table(first)["Pipeline"]) == D("333.00")  # 1,000 x 0.333 recognized in full inside the horizon
+
+
+def test_bbb_forecast_spills_through_the_xlwings_call_path():
+    import xlwings_replay as xr
+    udfs = xr.load_udf_module("bbb_xl.udfs")
+    rng = xr.excel_range([H, ACME])
+    deal = ["D-1", "Beta", "Core", "2025-11-15", "2025-12-01", "2026-11-30", 24000, 0.4, "monthly", "monthly", "new"]
+    out = xr.call(udfs.BBB_FORECAST, rng, "revenue", "2025-Q4", "2026-Q1", "2025-09-30", "quarter",
+                  xr.excel_range(RATES), xr.excel_range([PH, deal]))
+    # Q4 2025: 3,000 contracted + 800 pipeline (December); Q1 2026: renewal 3 x 945 + pipeline 3 x 800
+    assert out == [["Revenue", "2025-Q4", "2026-Q1"], ["Contracted", 3000.0, 0.0], ["Renewals", 0.0, 2835.0],
+                   ["Pipeline", 800.0, 2400.0], ["Total", 3800.0, 5235.0]]
+    deal[7] = 2
+    bad = xr.call(udfs.BBB_FORECAST, rng, "revenue", "2025-Q4", "2026-Q1", "2025-09-30", "quarter", None,
+                  xr.excel_range([PH, deal]))
+    assert bad == "#BBB! Pipeline row 2: Probability 2 is not from 0% to 100%"

@@ -89,7 +89,7 @@ def _share(value, what: str, low: Fraction | None, high: Fraction | None) -> Fra
         raise ValueError(f"{what} '{display_text(value)}' is not a number like 0.9 or 90%") from None
     if (low is not None and share < low) or (high is not None and share > high):
         bounds = f"from {_pct(low)} to {_pct(high)}" if high is not None else f"above {_pct(low)}"
-        raise ValueError(f"{what} {display_text(value)} is outside {bounds}")
+        raise ValueError(f"{what} {display_text(value)} is not {bounds}")
     return share
 
 
