@@ -242,3 +242,49 @@ def test_bbb_forecast_spills_through_the_xlwings_call_path():
     bad = xr.call(udfs.BBB_FORECAST, rng, "revenue", "2025-Q4", "2026-Q1", "2025-09-30", "quarter", None,
                   xr.excel_range([PH, deal]))
     assert bad == "#BBB! Pipeline row 2: Probability 2 is not from 0% to 100%"
+
+
+def test_worked_example_of_docs_forecast_md():
+    # docs/forecast.md: Acme 12,000 over 2025 renewing at 90% + 5%, deal D-1 (24,000 at 40% from 2025-12-01)
+    deal = ["D-1", "Beta", "Core", "2025-11-15", "2025-12-01", "2026-11-30", 24000, 0.4, "monthly", "monthly", "new"]
+    t = table(book(ACME).forecast("revenue", "2025-10", "2027-09", AS_OF, assumptions=RATES, pipeline=[PH, deal]))
+    assert t["Total"][:4] == [D("1000.00"), D("1000.00"), D("1800.00"), D("1745.00")]
+    assert t["Total"] == [a + b + c for a, b, c in zip(t["Contracted"], t["Renewals"], t["Pipeline"])]
+    # over the 24 months: 3,000 contracted + 11,340 + 9 months of 10,716.30 + 9,600 of pipeline
+    assert sum(t["Total"]) == D("3000.00") + D("11340.00") + D("8037.23") + D("9600.00")
+
+
+def test_forecast_tab_from_the_settings_horizon_and_input_tabs():
+    from bbb_xl.excel.workflow import compute_reports
+    from bbb_xl.reports.forecast import FORECAST_BLOCKS
+    deal = ["D-1", "Beta", "Core", "2025-11-15", "2025-12-01", "2026-11-30", 24000, 0.4, "monthly", "monthly", "new"]
+    settings = [["Setting", "Value"], ["As-of date", "2025-11-30"], ["Report start", "2025-01"],
+                ["Report end", "2025-12"], ["Forecast horizon (months)", 6]]
+    reports = compute_reports([H, ACME], settings, pipeline_rows=[PH, deal], assumptions_rows=RATES)
+    tab = reports.sheets["Forecast"]
+    revenue_row = dict(FORECAST_BLOCKS)["revenue"]
+    # 6 months after 2025-11-30: 2025-12 to 2026-05
+    assert tab.rows()[revenue_row - 1] == ["Revenue", "2025-12", "2026-01", "2026-02", "2026-03", "2026-04",
+                                           "2026-05", "Total"]
+    # money in cents: contracted 1,000.00 in December, renewal 945.00 a month from January, pipeline 800.00 a
+    # month from December; ARR at period ends, no Total column
+    assert tab.rows()[revenue_row][1:] == [100000] + [0] * 5 + [100000]
+    assert tab.rows()[revenue_row + 1][1:] == [0] + [94500] * 5 + [472500]
+    assert tab.rows()[revenue_row + 2][1:] == [80000] * 6 + [480000]
+    assert tab.rows()[revenue_row + 3][1:] == [180000] + [174500] * 5 + [1052500]
+    arr_row = dict(FORECAST_BLOCKS)["arr"]
+    assert tab.rows()[arr_row + 3][1:] == [1200000 + 960000] + [1134000 + 960000] * 5 + [""]
+    # a bad Probability: located on Exceptions, the pipeline left out and said so on the tab
+    deal[7] = "maybe"
+    reports = compute_reports([H, ACME], settings, pipeline_rows=[PH, deal], assumptions_rows=RATES)
+    assert any(p.location == "Pipeline!H2" and "Probability 'maybe' is not a number" in p.message
+               for p in reports.problems)
+    assert "Pipeline has errors (see Exceptions)" in reports.sheets["Forecast"].rows()[2][0]
+    assert reports.sheets["Forecast"].rows()[revenue_row + 2][1:] == [0] * 7
+    # rates by a column the contracts do not have: located on the header, no renewals assumed
+    reports = compute_reports([H, ACME], settings, assumptions_rows=[["Region", "Renewal Rate"], [None, 0.9]])
+    assert any(p.location == "Forecast Assumptions!A1" and "rates vary by 'Region'" in p.message
+               for p in reports.problems)
+    # a Settings horizon that is not a whole number of months is refused like any setting
+    bad = compute_reports([H, ACME], settings[:-1] + [["Forecast horizon (months)", "a year"]])
+    assert any("'a year' is not a whole number from 1 to 120" in p.message for p in bad.problems)

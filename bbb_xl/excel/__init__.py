@@ -165,6 +165,9 @@ def clear_sample(book=None) -> str:
         if alert:
             alert(message, title="bbb_xl")
         return message
+    from .inputs import FORECAST_SAMPLE_SHEETS, forecast_sample_tabs
+    forecast_rows = {name: read_sheet(book.sheets[name]) for name in FORECAST_SAMPLE_SHEETS if name in names}
+    rows.update({name: forecast_rows[name] for name in forecast_sample_tabs(forecast_rows)})
     for name, sheet_rows in rows.items():
         if len(sheet_rows) > 1:
             width = max(len(r) for r in sheet_rows)

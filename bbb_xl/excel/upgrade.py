@@ -157,7 +157,8 @@ def _looks_ours(pkg: pk.Package, part: str, name: str, company: str | None) -> b
     else:
         text = pk._unescape("".join(re.findall(r"<t\b[^>]*>(.*?)</t>", cell.group(1), re.S)))
     return (company is not None and text.startswith(f"{company} \u2014 ")) or \
-        text.startswith(f"{name}: not refreshed \u2014") or (name == ACCOUNTS and text == "Product")
+        text.startswith(f"{name}: not refreshed \u2014") or (name == ACCOUNTS and text == "Product") or \
+        (name == PIPELINE and text == "Deal") or (name == ASSUMPTIONS and text in ("Segment", "Renewal Rate"))
 
 
 # --- the template as a source of parts ---------------------------------------------------------------------------

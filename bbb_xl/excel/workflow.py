@@ -102,7 +102,7 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
         late = booking_after_as_of(book.parsed, settings.as_of)
         accounts, accounts_problems = journal_accounts(settings, accounts_rows, ACCOUNTS)
         accounts_problems += mapping_problems(book, accounts)
-        forecast_inputs, forecast_problems = read_forecast_inputs(pipeline_rows, assumptions_rows, options)
+        forecast_inputs, forecast_problems = read_forecast_inputs(pipeline_rows, assumptions_rows, options, book)
         reports = build_reports(book, settings, input_problems=list(settings_problems) + late + accounts_problems
                                 + forecast_problems,
                                 contract_rows=contract_rows, refreshed_at=refreshed_at, event_rows=event_rows,
@@ -113,10 +113,11 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
     return reports
 
 
-def read_forecast_inputs(pipeline_rows, assumptions_rows, options=None) -> tuple:
+def read_forecast_inputs(pipeline_rows, assumptions_rows, options=None, book=None) -> tuple:
     """((assumptions, pipeline, notes), problems): the Pipeline and Forecast Assumptions tabs parsed, problems
-    located on their cells; a tab in error is left out of the Forecast tab and a note says so."""
-    from ..core.errors import BBBError
+    located on their cells; a tab in error is left out of the Forecast tab and a note says so. book: the
+    assumptions' dimension column must be one of its columns."""
+    from ..core.errors import BBBError, Problem
     from ..engine.forecast import parse_assumptions, parse_pipeline
     problems, notes = [], []
     assumptions = pipeline = None
@@ -126,6 +127,16 @@ def read_forecast_inputs(pipeline_rows, assumptions_rows, options=None) -> tuple
         except BBBError as exc:
             problems += list(exc.problems)
             notes.append(f"{ASSUMPTIONS} has errors (see Exceptions): no renewals assumed")
+        if assumptions is not None and assumptions.dimension and book is not None:
+            try:
+                book.column_text(assumptions.dimension)
+            except BBBError as exc:
+                problems.append(Problem(1, assumptions.dimension, assumptions.dimension,
+                                        f"the rates vary by '{assumptions.dimension}': "
+                                        f"{exc.problems[0].message.replace('filter or group by', 'match')}",
+                                        sheet=ASSUMPTIONS, cell="A1", table="assumptions"))
+                notes.append(f"{ASSUMPTIONS} has errors (see Exceptions): no renewals assumed")
+                assumptions = None
     if _has_rows(pipeline_rows):
         try:
             pipeline = parse_pipeline(pipeline_rows, PIPELINE, (1, 1), options)
