@@ -61,6 +61,8 @@ START_TEXT = [
     "Accounts tab: a revenue account per Product), posting dates, entry numbers (also a CSV).",
     "Exceptions \u2014 every input problem with its cell.",
     "Run Info \u2014 version, time of refresh, input fingerprint, and STALE when an input tab changed since.",
+    "Forecast \u2014 revenue, billings, bookings and ARR after the as-of date: contracted, renewals (Forecast "
+    "Assumptions tab) and pipeline (Pipeline tab, Amount x Probability), for the Settings forecast horizon.",
     "",
     "This tab, Summary and the other report tabs are rewritten by every refresh; the refresh never changes a row "
     "of Contracts, Events, FX Rates, Settings, Accounts or any tab you add (a workbook from an older template gets "
