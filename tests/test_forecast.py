@@ -206,6 +206,8 @@ def test_bad_pipeline_and_assumption_rows_are_located():
     assert (p.sheet, p.row, p.column, p.cell, p.value) == ("Forecast Assumptions", 2, "Renewal Rate", "B2", "lots")
     with pytest.raises(BBBError, match="row 3: a second row for 'smb': also on row 2"):
         parse_assumptions([["Segment", "Renewal Rate"], ["SMB", 0.9], ["smb", 0.8]])
+    with pytest.raises(BBBError, match="no Currency column: deal amounts are in the reporting currency"):
+        parse_pipeline([PH + ["Currency"], deal + ["EUR"]])
     with pytest.raises(BBBError, match="'Renewal Rate' is missing"):
         parse_assumptions([["Rate", "Uplift"], [0.9, 0]])
     # through the book: the formula's message names the cell
@@ -288,3 +290,35 @@ def test_forecast_tab_from_the_settings_horizon_and_input_tabs():
     # a Settings horizon that is not a whole number of months is refused like any setting
     bad = compute_reports([H, ACME], settings[:-1] + [["Forecast horizon (months)", "a year"]])
     assert any("'a year' is not a whole number from 1 to 120" in p.message for p in bad.problems)
+
+
+from hypothesis import given, settings as hyp_settings, strategies as st  # noqa: E402
+
+
+@hyp_settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 10_000_000), st.integers(0, 11), st.sampled_from([1, 3, 6, 12, 24]),
+                          st.sampled_from(["monthly", "daily"])), min_size=1, max_size=6))
+def test_renewal_at_100_percent_without_uplift_renews_whole_month_terms_at_their_price(lines):
+    # a term of whole calendar months renews for the same months: ARR x months / 12 = the price, exactly; so with
+    # rate 100% and no uplift every renewal books exactly the line's Amount, and Contracted = the schedule
+    rows = []
+    for k, (cents, month, months, rec) in enumerate(lines):
+        start = dt.date(2025, 1 + month, 1)
+        end_month = month + months  # months after 2025-01
+        end = dt.date(2025 + end_month // 12, end_month % 12 + 1, 1) - dt.timedelta(days=1)
+        rows.append([f"C-{k}", f"Cust {k}", "Core", "SMB", start.isoformat(), start.isoformat(), end.isoformat(),
+                     D(cents) / 100, rec, "annual"])
+    b = book(*rows)
+    horizon_end = "2027-12"  # every line ends by 2027-12-31 (latest: 2025-12 + 24 months)
+    t = table(b.forecast("bookings", "2025-01", horizon_end, "2024-12-31",
+                         assumptions=[["Renewal Rate", "Uplift"], [1, 0]]))
+    # renewal j of a line starting in month s (0 = 2025-01) for m months starts in month s + j x m; it is booked
+    # inside the grid when that is month 35 (2027-12) or before, each at the line's Amount
+    expected = sum(D(c) / 100 * len(range(s + m, 36, m)) for c, s, m, _ in lines)
+    assert sum(t["Renewals"]) == expected
+    t1 = table(b.forecast("bookings", "2025-01", horizon_end, "2024-12-31",
+                          assumptions=[["Renewal Rate", "Uplift"], [0, 0]]))
+    assert sum(t1["Renewals"]) == 0  # rate 0: renewals of nothing
+    for metric in ("revenue", "billings"):
+        t = table(b.forecast(metric, "2025-01", horizon_end, "2024-12-31"))
+        assert t["Contracted"] == b.schedule_for(metric, "2025-01", horizon_end).to_rows()[1][1:]

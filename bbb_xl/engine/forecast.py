@@ -211,6 +211,9 @@ def parse_pipeline(data, sheet: str | None = PIPELINE_SHEET, origin=None, option
     for name in ("Deal", "Expected Close", "Probability"):
         if normalize_header(name) not in norm:
             out.add(0, None, None, f"required column '{name}' is missing")
+    if "currency" in norm:
+        j = norm.index("currency")
+        out.add(0, j, header[j], "the Pipeline has no Currency column: deal amounts are in the reporting currency")
     for name in ("contractid", "bookingdate"):
         if name in norm:
             j = norm.index(name)
