@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import pytest
 
 from bbb_xl import load_book
-from bbb_xl.core.errors import BBBError
+from bbb_xl.core.errors import BBBError, errors_only
 from bbb_xl.engine.forecast import parse_assumptions, parse_pipeline, renewal_term
 from bbb_xl.core.dates import day_number, iso
 import datetime as dt
@@ -207,7 +207,8 @@ def test_bad_pipeline_and_assumption_rows_are_located():
     with pytest.raises(BBBError, match="row 3: a second row for 'smb': also on row 2"):
         parse_assumptions([["Segment", "Renewal Rate"], ["SMB", 0.9], ["smb", 0.8]])
     with pytest.raises(BBBError, match="no Currency column: deal amounts are in the reporting currency"):
-        parse_pipeline([PH + ["Currency"], deal + ["EUR"]])
+        parse_pipeline([PH + ["Currency"], ["D-1", "Beta", "Core", "2025-11-15", "2025-12-01", "2026-11-30", 24000,
+                                            0.4, "monthly", "monthly", "new", "EUR"]])
     with pytest.raises(BBBError, match="'Renewal Rate' is missing"):
         parse_assumptions([["Rate", "Uplift"], [0.9, 0]])
     # through the book: the formula's message names the cell
@@ -284,9 +285,16 @@ def test_forecast_tab_from_the_settings_horizon_and_input_tabs():
     assert "Pipeline has errors (see Exceptions)" in reports.sheets["Forecast"].rows()[2][0]
     assert reports.sheets["Forecast"].rows()[revenue_row + 2][1:] == [0] * 7
     # rates by a column the contracts do not have: located on the header, no renewals assumed
-    reports = compute_reports([H, ACME], settings, assumptions_rows=[["Region", "Renewal Rate"], [None, 0.9]])
+    reports = compute_reports([H, ACME], settings, assumptions_rows=[["Region", "Renewal Rate"], ["EMEA", 0.95],
+                                                                     [None, 0.9]])
     assert any(p.location == "Forecast Assumptions!A1" and "rates vary by 'Region'" in p.message
                for p in reports.problems)
+    # the header over a default row alone is not used: the default applies, no problem
+    reports = compute_reports([H, ACME], settings, assumptions_rows=[["Region", "Renewal Rate"], [None, 0.9]])
+    assert not errors_only(reports.problems)
+    # a tab with its header only is as good as absent
+    reports = compute_reports([H, ACME], settings, pipeline_rows=[PH], assumptions_rows=[["Region", "Renewal Rate"]])
+    assert not errors_only(reports.problems)
     # a Settings horizon that is not a whole number of months is refused like any setting
     bad = compute_reports([H, ACME], settings[:-1] + [["Forecast horizon (months)", "a year"]])
     assert any("'a year' is not a whole number from 1 to 120" in p.message for p in bad.problems)

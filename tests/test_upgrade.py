@@ -86,7 +86,9 @@ def test_refresh_upgrades_an_older_layout_first_and_says_so(current, tmp_path):
     path = _older(current, tmp_path, drop=("Allocation",), drop_setting_row=None)
     result = _run("refresh", path)
     assert result.exit_code == 0, result.output
-    assert f"from template version {upgrade.TEMPLATE_VERSION} to {upgrade.TEMPLATE_VERSION}" in result.output and "tabs added: Allocation" in result.output
+    version = upgrade.TEMPLATE_VERSION
+    assert f"from template version {version} to {version}" in result.output
+    assert "tabs added: Allocation" in result.output
     wb = openpyxl.load_workbook(path)
     assert "Allocation" in wb.sheetnames and wb["Allocation"]["A1"].value
 
@@ -99,7 +101,8 @@ def test_the_template_from_git_history_upgrades_and_refreshes(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"from template version 1 to {upgrade.TEMPLATE_VERSION}" in result.output
     with zipfile.ZipFile(path) as z:
-        assert f'<definedName name="bbbxl.TemplateVersion">{upgrade.TEMPLATE_VERSION}</definedName>' in z.read("xl/workbook.xml").decode()
+        assert f'<definedName name="bbbxl.TemplateVersion">{upgrade.TEMPLATE_VERSION}</definedName>' \
+            in z.read("xl/workbook.xml").decode()
     after = read_sheets(path, ["Contracts", "Settings", "Events"])
     assert after["Contracts"] == before["Contracts"] and after["Events"] == before["Events"]
     assert after["Settings"][:13] == before["Settings"]  # existing rows untouched, new ones below
@@ -151,7 +154,8 @@ def test_our_own_tab_in_a_book_without_version_is_recognised_by_its_title(curren
     path = _unmarked(current, tmp_path)  # By Dimension as the refresh wrote it: "Sample SaaS Inc. — ..."
     result = _run("upgrade", path)
     assert result.exit_code == 0, result.output
-    assert f"from template version 1 to {upgrade.TEMPLATE_VERSION}" in result.output and "tabs added" not in result.output
+    assert f"from template version 1 to {upgrade.TEMPLATE_VERSION}" in result.output
+    assert "tabs added" not in result.output
 
 
 def test_a_tab_of_a_future_template_version_is_refused(current, tmp_path, monkeypatch):
@@ -164,7 +168,8 @@ def test_a_tab_of_a_future_template_version_is_refused(current, tmp_path, monkey
     monkeypatch.setitem(upgrade.TAB_SINCE, "Changes", future)
     before = path.read_bytes()
     result = _run("upgrade", path)
-    assert result.exit_code == 1 and f"your tab 'Changes' has a name that template version {future} needs" in result.output
+    assert result.exit_code == 1
+    assert f"your tab 'Changes' has a name that template version {future} needs" in result.output
     assert path.read_bytes() == before
 
 

@@ -307,7 +307,9 @@ def assumed_renewals(known, as_of: int, horizon: int, sel: np.ndarray, assumptio
     starts: dict = {}
     for k in range(len(lines)):
         starts.setdefault(key[k], []).append(int(lines.start[k]))
-    dim_values = known.column_text(assumptions.dimension)[1] if assumptions.dimension else None
+    # rates by a dimension: its column must exist (a header over the default row alone is not used)
+    dim_values = known.column_text(assumptions.dimension)[1] if assumptions.dimension and assumptions.rates \
+        else None
     out = []
     for i in sel.tolist():
         if not recurring[i] or i in replaced:

@@ -68,15 +68,16 @@ EVENT_NOTES = {
 
 
 def build_workbook(path, contracts: list[list], settings_values: dict, events: list[list] | None = None, *,
-                   refreshed_at=BUILD_TIME, keep_csv: bool = True) -> RefreshResult:
-    """Lay out every tab with xlsxwriter, then refresh the reports headless (CSV exports beside the file)."""
+                   refreshed_at=BUILD_TIME, keep_csv: bool = True, pipeline=None, assumptions=None) -> RefreshResult:
+    """Lay out every tab with xlsxwriter, then refresh the reports headless (CSV exports beside the file).
+    pipeline / assumptions: rows of the Pipeline and Forecast Assumptions tabs (None: header only)."""
     path = Path(path)
     macros = path.suffix.lower() != ".xlsx"  # .xlsx: the macro-free workbook to share (no VBA, no buttons)
     fd, tmp = tempfile.mkstemp(prefix=".~bbb_build_", suffix=".xlsm" if macros else ".xlsx", dir=path.parent)
     os.close(fd)
     try:
         _layout(tmp, contracts, settings_values, events or [list(EVENT_COLUMNS)], macros=macros,
-                pipeline=sample_pipeline(), assumptions=sample_assumptions())
+                pipeline=pipeline, assumptions=assumptions)
         os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     finally:
@@ -92,13 +93,15 @@ def build_workbook(path, contracts: list[list], settings_values: dict, events: l
 
 def build_template(path=TEMPLATE_PATH) -> RefreshResult:
     rows, events = template_examples()
-    return build_workbook(path, rows, SAMPLE_SETTINGS, events, keep_csv=False)
+    return build_workbook(path, rows, SAMPLE_SETTINGS, events, keep_csv=False, pipeline=sample_pipeline(),
+                          assumptions=sample_assumptions())
 
 
 def build_demo(path) -> RefreshResult:
     """A new workbook from the template sources, filled with the built-in sample book and refreshed."""
     rows = sample_contracts()
-    return build_workbook(path, rows, SAMPLE_SETTINGS, sample_events(rows), refreshed_at=None)
+    return build_workbook(path, rows, SAMPLE_SETTINGS, sample_events(rows), refreshed_at=None,
+                          pipeline=sample_pipeline(), assumptions=sample_assumptions())
 
 
 def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool = True, pipeline=None,

@@ -129,7 +129,7 @@ def read_forecast_inputs(pipeline_rows, assumptions_rows, options=None, book=Non
         except BBBError as exc:
             problems += list(exc.problems)
             notes.append(f"{ASSUMPTIONS} has errors (see Exceptions): no renewals assumed")
-        if assumptions is not None and assumptions.dimension and book is not None:
+        if assumptions is not None and assumptions.dimension and assumptions.rates and book is not None:
             try:
                 book.column_text(assumptions.dimension)
             except BBBError as exc:
@@ -149,7 +149,8 @@ def read_forecast_inputs(pipeline_rows, assumptions_rows, options=None, book=Non
 
 
 def _has_rows(rows) -> bool:
-    return bool(rows) and any(v not in (None, "") for row in rows for v in row)
+    """Data below the header row (a tab with its header only is as good as absent)."""
+    return bool(rows) and any(v not in (None, "") for row in rows[1:] for v in row)
 
 
 def last_refresh_version(run_info_rows) -> str | None:
