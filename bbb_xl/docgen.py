@@ -67,6 +67,9 @@ RETURNS = {
     "BBB_ALERTS": "A table that spills: the header `Severity, Rule, Period, Figure, Threshold, Explanation`, then one "
                   "row per alert, newest first; or one cell `No alerts`. Rules and defaults: bbb_xl/engine/alerts.py "
                   "and the README's Alerts section.",
+    "BBB_FORECAST": "A table that spills: a header row (the metric: `Revenue`, `Billings`, `Bookings` or `ARR`, "
+                    "then one label per period), then the rows `Contracted`, `Renewals`, `Pipeline` and `Total` "
+                    "(the sum of the three in every period). Arithmetic: docs/forecast.md.",
 }
 ERROR_RETURN = ("If the formula can't answer, the cell shows one line of text that starts with `#BBB!` and names "
                 "the row and the column, or the argument, at fault.")

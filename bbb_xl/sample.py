@@ -150,3 +150,28 @@ def template_examples(n_lines: int = 6) -> tuple[list[list], list[list]]:
     chosen = rows[1: n_lines + 1] + [r for r in rows[1:] if r[0] == bundle]
     ids = {r[0] for r in chosen}
     return [rows[0]] + chosen, [events[0]] + [e for e in events[1:] if e[0] in ids]
+
+
+# --- forecast inputs (docs/forecast.md): a few deals for the demo customers and renewal rates by Segment ----------
+PIPELINE_COLUMNS = ["Deal", "Customer", "Product", "Expected Close", "Start Date", "End Date", "Amount",
+                    "Probability", "Billing", "Recognition", "Type", "Region", "Segment"]
+ASSUMPTION_COLUMNS = ["Segment", "Renewal Rate", "Uplift"]
+
+
+def sample_pipeline() -> list[list]:
+    """Header + deals: a new logo at 40%, an expansion at 60%, and Tyrell Systems' renewal at 80% (C-1010's
+    platform subscription ends 2026-06-05: the deal replaces the assumed renewal)."""
+    d = dt.datetime
+    return [list(PIPELINE_COLUMNS),
+            ["P-001", "Hooli", "Platform subscription", d(2026, 2, 13), d(2026, 3, 1), d(2027, 2, 28), 48000.0, 0.4,
+             "annual", "monthly", "new", "AMER", "Mid-Market"],
+            ["P-002", "Globex", "Premium support", d(2026, 3, 20), d(2026, 4, 1), d(2027, 3, 31), 12000.0, 0.6,
+             "quarterly", "monthly", "expansion", "EMEA", "Enterprise"],
+            ["P-003", "Tyrell Systems", "Platform subscription", d(2026, 5, 22), d(2026, 6, 6), d(2027, 6, 5),
+             38000.0, 0.8, "annual", "monthly", "renewal", "AMER", "Mid-Market"]]
+
+
+def sample_assumptions() -> list[list]:
+    """Header + renewal rates: by Segment, and a default row (blank Segment)."""
+    return [list(ASSUMPTION_COLUMNS), ["Enterprise", 0.95, 0.05], ["Mid-Market", 0.9, 0.03], ["SMB", 0.8, 0.0],
+            [None, 0.85, 0.0]]

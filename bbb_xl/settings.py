@@ -75,6 +75,8 @@ SETTINGS = [
                          "or more, those with more than min(200, half the lines) distinct values. Customer is "
                          "always shown. Run Info lists the columns used and skipped."),
     *[(f"Alert: {rule}", _alert_default(rule), _ALERT_MEANINGS[rule]) for rule in ALERT_DEFAULTS],
+    ("Forecast horizon (months)", 12, "Forecast tab: months after the as-of date to forecast; lines ending inside "
+                                      "them renew at the Forecast Assumptions rates (docs/forecast.md)."),
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
 SETTING_SYNONYMS = {"Unbilled receivable account": "Contract asset account"}  # names in older workbooks
@@ -105,6 +107,7 @@ class Settings:
     invoices_posted_by: str = "bbb_xl"  # one of INVOICES_POSTED_BY
     journal_detail: str = "period"  # one of JOURNAL_DETAILS
     alert_rules: tuple = ()  # (rule, threshold or None = off) for the Alerts tab; () = the defaults
+    forecast_horizon: int = 12  # months after the as-of date on the Forecast tab
 
     @property
     def calendar(self) -> Calendar:
@@ -166,6 +169,7 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
 
     fiscal = integer("Fiscal year start month", 1, 12)
     limit = integer("Detail line limit", 1, 1_000_000)
+    horizon = integer("Forecast horizon (months)", 1, 120)
     cal = Calendar(fiscal, fiscal_labels=fiscal != 1)
 
     period_text = text("Period")
@@ -231,7 +235,8 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
                     text("Accounts receivable account"), text("Contract asset account"),
                     text("Deferred revenue account"), text("Revenue account"), limit, options,
                     dimensions=dimensions, dimensions_at=dimensions_at, invoices_posted_by=posted_by,
-                    journal_detail=journal_detail, alert_rules=tuple(alert_rules)), problems
+                    journal_detail=journal_detail, alert_rules=tuple(alert_rules),
+                    forecast_horizon=horizon), problems
 
 
 def _dimension_names(value, sheet, row) -> tuple:

@@ -304,8 +304,33 @@ def BBB_ALERTS(lines, as_of, rules=None, filter=None, events=None, fx=None):
     return rows if len(rows) > 1 else [["No alerts"]]
 
 
+@xw.func(category=CATEGORY, call_in_wizard=False)
+@xw.arg("lines", "raw", doc=LINES_DOC)
+@xw.arg("metric", "raw", doc="revenue, billings, bookings (per period) or arr (at period ends)")
+@xw.arg("start", "raw", doc=GRID_START_DOC)
+@xw.arg("end_period", "raw", doc="Last period, same forms; lines ending by its last day renew in the forecast")
+@xw.arg("as_of", "raw", doc="The book as known at the end of this day: events dated after it are left out")
+@xw.arg("period", "raw", doc=GRID_PERIOD_DOC)
+@xw.arg("assumptions", "raw", doc="Optional range (a dimension column or none, Renewal Rate, Uplift; a blank "
+                                  "dimension is the default), e.g. ForecastAssumptions[#All]. Omitted: no renewals")
+@xw.arg("pipeline", "raw", doc="Optional range (Deal, Customer, Expected Close, Start Date, End Date, Amount, "
+                               "Probability, Billing, Recognition, Type), e.g. Pipeline[#All]")
+@xw.arg("filter", "raw", doc=FILTER_DOC)
+@xw.arg("events", "raw", doc=EVENTS_DOC)
+@xw.arg("fx", "raw", doc=FX_DOC)
+@formula
+def BBB_FORECAST(lines, metric, start, end_period, as_of, period=None, assumptions=None, pipeline=None, filter=None,
+                 events=None, fx=None):
+    """Forecast by period (spills): Contracted (the book as known at as_of), Renewals, Pipeline (Amount x
+    Probability), Total. Example: =BBB_FORECAST(Contracts[#All], "revenue", "2026-01", "2026-12", "2025-12-31")"""
+    return checked_book(lines, events=events, fx=fx).forecast(
+        metric, start, end_period, as_of, period, None if _blank(assumptions) else assumptions,
+        None if _blank(pipeline) else pipeline, filter)
+
+
 PUBLIC_FUNCTIONS = ["BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE", "BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED",
                     "BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE", "BBB_CHECK", "BBB_ALLOCATE",
                     "BBB_EXPLAIN",
                     "BBB_MRR", "BBB_ARR", "BBB_ARR_BRIDGE", "BBB_NRR", "BBB_GRR", "BBB_CUSTOMERS", "BBB_COVERAGE",
-                    "BBB_ALERTS"]
+                    "BBB_ALERTS",
+                    "BBB_FORECAST"]

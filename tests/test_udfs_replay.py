@@ -313,6 +313,7 @@ CALLS = [  # every formula that reads the lines and answers a question, with its
     ("BBB_GRR", ("2025-06",)),
     ("BBB_COVERAGE", ("2025-06",)),
     ("BBB_ALERTS", ("2025-06",)),
+    ("BBB_FORECAST", ("revenue", "2025-07", "2026-06", "2025-06-30")),
 ]
 
 
@@ -521,6 +522,8 @@ SIGNATURES = {
     "BBB_CUSTOMERS": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_COVERAGE": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_ALERTS": "lines, as_of, Optional rules, Optional filter, Optional events, Optional fx",
+    "BBB_FORECAST": "lines, metric, start, end_period, as_of, Optional period, Optional assumptions, "
+                    "Optional pipeline, Optional filter, Optional events, Optional fx",
 }
 
 

@@ -578,6 +578,35 @@ class Book:
         labels, codes = self._groups(group_by, sel)
         return metric_schedule(self, metric, periods, labels, codes, self._group_name(group_by), sel)
 
+    # --- forecast (engine.forecast; arithmetic in docs/forecast.md) --------------------------------------------
+    def forecast_books(self, as_of, horizon_end, assumptions=None, pipeline=None, filter: str | None = None):
+        """engine.forecast.ForecastBooks: the Contracted, Renewals and Pipeline layers as books. as_of: a date or
+        label; horizon_end: the last day renewals may end on (a day number); assumptions / pipeline: ranges (rows
+        with a header row) or parsed engine.forecast.Assumptions / Pipeline."""
+        from .forecast import Assumptions, Pipeline, forecast_books, parse_assumptions, parse_pipeline
+        day = _args(lambda: as_of_day(as_of, self.calendar)) if not isinstance(as_of, (int, np.integer)) \
+            else int(as_of)
+        if assumptions is not None and not isinstance(assumptions, Assumptions):
+            assumptions = parse_assumptions(assumptions)
+        if pipeline is not None and not isinstance(pipeline, Pipeline):
+            pipeline = parse_pipeline(pipeline)
+        return forecast_books(self, day, int(horizon_end), self.select(filter), assumptions, pipeline, filter)
+
+    def forecast(self, metric: str, start, end, as_of, period=None, assumptions=None, pipeline=None,
+                 filter: str | None = None) -> list[list]:
+        """Forecast of revenue, billings, bookings or arr by period from start to end: header [metric, period
+        labels...] then Contracted (the book as known at as_of), Renewals (Forecast Assumptions: lines ending in
+        (as_of, end] renew), Pipeline (deals at Amount x Probability) and Total, money as Decimal."""
+        from .forecast import FORECAST_METRICS, forecast
+        name = str(metric or "").strip().lower()
+        if name not in FORECAST_METRICS:
+            raise BBBError(f"metric '{metric}' is not one of {', '.join(FORECAST_METRICS)}")
+        kind = _args(lambda: normalize_period_kind(period))
+        first, last = _args(lambda: schedule_window(start, end, self.calendar))
+        day = _args(lambda: as_of_day(as_of, self.calendar))
+        books = self.forecast_books(day, last, assumptions, pipeline, filter)
+        return forecast(books, name, period_grid(first, last, kind, self.calendar)).to_rows()
+
 
 def _require_metric(metric, valid: tuple) -> None:
     """Unknown names are refused as the formulas refuse them, never answered with another metric."""

@@ -15,6 +15,7 @@ from ..reports import MONEY, STALE_ROW
 from ..reports.layout import sheet_layout
 from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, STALE_CHECK_COLUMN,
                        compute_reports, last_refresh_version, stale_check)
+from .workflow import ASSUMPTIONS, PIPELINE  # the optional forecast input tabs
 
 NUMBER_FORMATS = {MONEY: "#,##0.00_);(#,##0.00)", "money_total": "#,##0.00_);(#,##0.00)", "date": "yyyy-mm-dd",
                   "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0"}
@@ -40,8 +41,11 @@ def refresh(book=None) -> str:
     # the version that refreshed it last: Run Info's "bbb_xl version" row (A3:B3)
     previous = last_refresh_version([book.sheets["Run Info"].range((3, 1), (3, 2)).value or []]) \
         if "Run Info" in names else None
+    pipeline = read_sheet(book.sheets[PIPELINE]) if PIPELINE in names else None
+    assumptions = read_sheet(book.sheets[ASSUMPTIONS]) if ASSUMPTIONS in names else None
     reports = compute_reports(contracts, settings, events, fx_rows=fx, accounts_rows=accounts,
-                              template_version=_template_version(book), previous_version=previous)
+                              template_version=_template_version(book), previous_version=previous,
+                              pipeline_rows=pipeline, assumptions_rows=assumptions)
     for name in GENERATED_SHEETS:
         if name not in names:
             continue  # an optional report tab an older workbook does not have
@@ -161,6 +165,9 @@ def clear_sample(book=None) -> str:
         if alert:
             alert(message, title="bbb_xl")
         return message
+    from .inputs import FORECAST_SAMPLE_SHEETS, forecast_sample_tabs
+    forecast_rows = {name: read_sheet(book.sheets[name]) for name in FORECAST_SAMPLE_SHEETS if name in names}
+    rows.update({name: forecast_rows[name] for name in forecast_sample_tabs(forecast_rows)})
     for name, sheet_rows in rows.items():
         if len(sheet_rows) > 1:
             width = max(len(r) for r in sheet_rows)

@@ -23,8 +23,10 @@ from ..settings import SETTINGS as SETTING_ROWS
 from ..xlsx_reader import read_sheets
 from . import package as pk
 from .workflow import CONTRACTS, EVENTS, FX, SETTINGS
+from .workflow import ASSUMPTIONS, PIPELINE
 
 SAMPLE_SHEETS = (CONTRACTS, EVENTS, FX)  # the tabs that hold sample rows
+FORECAST_SAMPLE_SHEETS = (PIPELINE, ASSUMPTIONS)  # cleared too, but only while they hold exactly the shipped rows
 COMPANY_SETTING = "Company name"
 DEFAULT_COMPANY = next(default for name, default, _ in SETTING_ROWS if name == COMPANY_SETTING)
 
@@ -79,6 +81,15 @@ def shipped_fingerprints() -> set[str]:
             inputs_fingerprint(None, None, None)}
 
 
+def forecast_sample_tabs(rows_by_tab: dict) -> list[str]:
+    """The forecast input tabs (Pipeline, Forecast Assumptions) that still hold exactly the shipped sample rows:
+    the sample deals name the demo's customers, so they go with the sample contracts."""
+    from ..sample import sample_assumptions, sample_pipeline
+    shipped = {PIPELINE: sample_pipeline(), ASSUMPTIONS: sample_assumptions()}
+    return [name for name in FORECAST_SAMPLE_SHEETS
+            if _data_rows(rows_by_tab.get(name)) and _data_rows(rows_by_tab.get(name)) == _data_rows(shipped[name])]
+
+
 def backup_path(path: Path) -> Path:
     """BOOK.before-clear.xlsm, or BOOK.before-clear-2.xlsm... when an earlier backup is there (never overwritten)."""
     candidate = path.with_name(f"{path.stem}.before-clear{path.suffix}")
@@ -96,7 +107,7 @@ def clear_sample_file(path, *, force: bool = False) -> ClearResult:
     pk.check_can_replace(path)
     check_xlsx_archive(path)
     try:
-        sheets = read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX])
+        sheets = read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX, *FORECAST_SAMPLE_SHEETS])
     except BBBError as exc:
         raise BBBError(f"{path.name}: {exc.problems[0].message}: is it a bbb_xl workbook? nothing was written") \
             from None
@@ -110,6 +121,10 @@ def clear_sample_file(path, *, force: bool = False) -> ClearResult:
     parts = pkg.sheet_parts()
     result = ClearResult(path, was_sample=is_sample)
     for name in SAMPLE_SHEETS:
+        if name in parts:
+            result.rows_removed[name] = len(_data_rows(sheets.get(name)))
+            _clear_sheet(pkg, parts[name])
+    for name in forecast_sample_tabs(sheets) if is_sample else ():
         if name in parts:
             result.rows_removed[name] = len(_data_rows(sheets.get(name)))
             _clear_sheet(pkg, parts[name])

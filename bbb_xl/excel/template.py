@@ -12,6 +12,7 @@ import xlsxwriter
 from ..engine.events import EVENT_NAMES, TREATMENT_NAMES
 from ..engine.table import BILLING_NAMES, RECOGNITION_NAMES, TIMING_NAMES
 from ..sample import EVENT_COLUMNS, FX_COLUMNS, SAMPLE_SETTINGS, sample_contracts, sample_events, template_examples
+from ..sample import sample_assumptions, sample_pipeline
 from ..settings import SETTINGS
 from . import vba_project
 from .headless import RefreshResult, refresh_file
@@ -19,6 +20,9 @@ from .package import default_file_mode
 from ..engine.journal import DETAILS, MODES
 from .upgrade import TEMPLATE_VERSION, VERSION_NAME
 from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS as SETTINGS_SHEET, START
+from .workflow import ASSUMPTIONS, PIPELINE
+from ..engine.forecast import DEAL_TYPES
+from ..reports.forecast import CHART_PERIODS, CHART_ROW, FORECAST_BLOCKS, FORECAST_SHEET
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "workbook_templates" / "bbb_template.xlsm"
 BUILD_TIME = dt.datetime(2025, 1, 1)  # fixed document dates: the same sources give the same file
@@ -64,14 +68,16 @@ EVENT_NOTES = {
 
 
 def build_workbook(path, contracts: list[list], settings_values: dict, events: list[list] | None = None, *,
-                   refreshed_at=BUILD_TIME, keep_csv: bool = True) -> RefreshResult:
-    """Lay out every tab with xlsxwriter, then refresh the reports headless (CSV exports beside the file)."""
+                   refreshed_at=BUILD_TIME, keep_csv: bool = True, pipeline=None, assumptions=None) -> RefreshResult:
+    """Lay out every tab with xlsxwriter, then refresh the reports headless (CSV exports beside the file).
+    pipeline / assumptions: rows of the Pipeline and Forecast Assumptions tabs (None: header only)."""
     path = Path(path)
     macros = path.suffix.lower() != ".xlsx"  # .xlsx: the macro-free workbook to share (no VBA, no buttons)
     fd, tmp = tempfile.mkstemp(prefix=".~bbb_build_", suffix=".xlsm" if macros else ".xlsx", dir=path.parent)
     os.close(fd)
     try:
-        _layout(tmp, contracts, settings_values, events or [list(EVENT_COLUMNS)], macros=macros)
+        _layout(tmp, contracts, settings_values, events or [list(EVENT_COLUMNS)], macros=macros,
+                pipeline=pipeline, assumptions=assumptions)
         os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     finally:
@@ -87,16 +93,19 @@ def build_workbook(path, contracts: list[list], settings_values: dict, events: l
 
 def build_template(path=TEMPLATE_PATH) -> RefreshResult:
     rows, events = template_examples()
-    return build_workbook(path, rows, SAMPLE_SETTINGS, events, keep_csv=False)
+    return build_workbook(path, rows, SAMPLE_SETTINGS, events, keep_csv=False, pipeline=sample_pipeline(),
+                          assumptions=sample_assumptions())
 
 
 def build_demo(path) -> RefreshResult:
     """A new workbook from the template sources, filled with the built-in sample book and refreshed."""
     rows = sample_contracts()
-    return build_workbook(path, rows, SAMPLE_SETTINGS, sample_events(rows), refreshed_at=None)
+    return build_workbook(path, rows, SAMPLE_SETTINGS, sample_events(rows), refreshed_at=None,
+                          pipeline=sample_pipeline(), assumptions=sample_assumptions())
 
 
-def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool = True) -> None:
+def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool = True, pipeline=None,
+            assumptions=None) -> None:
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
                                          "strings_to_urls": False})
     wb.set_properties({"title": "bbb_xl reports", "author": "bbb_xl", "created": BUILD_TIME})
@@ -232,6 +241,8 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
                                             "maximum": 255, "error_message": "A GL account: code then name."})
     ac.freeze_panes(1, 0)
 
+    _forecast_input_tabs(wb, pipeline, assumptions, f_head, f_date, f_money, f_pct)
+
     # --- report tabs (filled by the refresh)
     sheets = {}
     for name in GENERATED_SHEETS[1:]:
@@ -280,6 +291,7 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
     sheets["Journal Entries"].set_column(8, 8, 64)
     sheets["Exceptions"].set_column(4, 4, 90)
     sheets["Run Info"].set_column(1, 1, 70)
+    _forecast_charts(wb, sheets[FORECAST_SHEET])
     for name, ws_ in sheets.items():
         ws_.set_landscape()
         ws_.fit_to_pages(1, 0)
@@ -287,3 +299,97 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
         vba_project.attach_vba_project(wb)
     wb.close()
 
+
+
+PIPELINE_NOTES = {
+    "Deal": "Required. The deal's ID (one deal per row; a deal of several lines repeats its ID with a Line ID).",
+    "Customer": "Required. A renewal deal names the customer (and Product) of the line it renews.",
+    "Expected Close": "Required. The day the deal is expected to be signed: its probable Amount is booked that day.",
+    "Start Date": "Required. First day of service.",
+    "End Date": "Last day of service (required unless Recognition is point in time).",
+    "Amount": "Required. The deal's price over its term; the forecast counts Amount x Probability.",
+    "Probability": "Required. 0% to 100%: the share of the Amount the forecast counts.",
+    "Billing": "As on Contracts: upfront, monthly, quarterly, semiannual or annual.",
+    "Recognition": "As on Contracts: monthly, daily, point in time...",
+    "Type": "new (default), expansion or renewal: a renewal deal replaces the assumed renewal of the line of the "
+            "same Customer and Product ending nearest its Start Date.",
+}
+ASSUMPTION_NOTES = {
+    "Segment": "Optional dimension column (any Contracts column, e.g. Segment or Region): one row per value. A row "
+               "with it blank is the default for every other value; without a default those lines do not renew.",
+    "Renewal Rate": "0% to 100%: the share of the ARR at End Date that renews.",
+    "Uplift": "Price change at renewal, e.g. 5% (blank: 0%). Renewed amount = ARR x term / 12 x rate x "
+              "(1 + uplift), rounded to the cent.",
+}
+
+
+def _forecast_input_tabs(wb, pipeline, assumptions, f_head, f_date, f_money, f_pct) -> None:
+    """Pipeline and Forecast Assumptions: optional inputs of the Forecast tab, as Excel Tables with validation."""
+    from ..sample import ASSUMPTION_COLUMNS, PIPELINE_COLUMNS
+    pipeline = pipeline or [list(PIPELINE_COLUMNS)]
+    pl = wb.add_worksheet(PIPELINE)
+    header, body = pipeline[0], [list(r) for r in pipeline[1:]]
+    columns = []
+    for j, name in enumerate(header):
+        fmt = f_date if "Date" in name or name == "Expected Close" else f_money if name == "Amount" else \
+            f_pct if name == "Probability" else None
+        columns.append({"header": name, **({"format": fmt} if fmt else {})})
+        pl.set_column(j, j, {"Customer": 22, "Product": 22, "Deal": 10}.get(name, 13), fmt)
+        if name in PIPELINE_NOTES:
+            pl.write_comment(0, j, PIPELINE_NOTES[name], {"x_scale": 2.2, "y_scale": 1.2})
+    pl.add_table(0, 0, max(len(body), 1), len(header) - 1, {
+        "name": "Pipeline", "columns": columns, "style": "Table Style Medium 2", **({"data": body} if body else {})})
+    rules = {
+        "Probability": {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 1,
+                        "error_message": "Probability is from 0% to 100%."},
+        "Type": {"validate": "list", "source": list(DEAL_TYPES), "error_message": "Type is new, renewal or expansion."},
+        "Billing": {"validate": "list", "source": list(BILLING_NAMES)},
+        "Recognition": {"validate": "list", "source": list(RECOGNITION_NAMES)},
+        **{name: {"validate": "date", "criteria": "between", "minimum": dt.date(1900, 1, 1),
+                  "maximum": dt.date(9999, 12, 31), "error_message": f"{name} is a date."}
+           for name in ("Expected Close", "Start Date", "End Date")},
+    }
+    for j, name in enumerate(header):
+        if name in rules:
+            pl.data_validation(1, j, 1_048_575, j, {**rules[name], "error_title": name})
+    pl.freeze_panes(1, 0)
+
+    assumptions = assumptions or [list(ASSUMPTION_COLUMNS)]
+    fa = wb.add_worksheet(ASSUMPTIONS)
+    header, body = assumptions[0], [list(r) for r in assumptions[1:]]
+    fa.set_column(0, 0, 22)
+    fa.set_column(1, len(header) - 1, 14, f_pct)
+    fa.add_table(0, 0, max(len(body), 1), len(header) - 1, {
+        "name": "ForecastAssumptions", "style": "Table Style Medium 2",
+        "columns": [{"header": n, **({"format": f_pct} if n != header[0] else {})} for n in header],
+        **({"data": body} if body else {})})
+    for j, name in enumerate(header):
+        if name in ASSUMPTION_NOTES:
+            fa.write_comment(0, j, ASSUMPTION_NOTES[name], {"x_scale": 2.2, "y_scale": 1.2})
+    fa.data_validation(1, 1, 1_048_575, 1, {"validate": "decimal", "criteria": "between", "minimum": 0,
+                                            "maximum": 1, "error_title": "Renewal Rate",
+                                            "error_message": "Renewal Rate is from 0% to 100%."})
+    fa.data_validation(1, 2, 1_048_575, 2, {"validate": "decimal", "criteria": ">", "value": -1,
+                                            "error_title": "Uplift", "error_message": "Uplift is above -100%."})
+    fa.freeze_panes(1, 0)
+
+
+def _forecast_charts(wb, ws) -> None:
+    """A stacked column chart of the layers of each metric, read from the Forecast tab's fixed blocks."""
+    ws.set_column(0, 0, 16)
+    ws.set_column(1, CHART_PERIODS + 1, 13)
+    ws.freeze_panes(0, 1)
+    anchors = ["A", "H", "A", "H"]
+    for k, (metric, row) in enumerate(FORECAST_BLOCKS):
+        chart = wb.add_chart({"type": "column", "subtype": "stacked"})
+        top = row - 1  # 0-based header row
+        for i in range(3):
+            chart.add_series({"name": [FORECAST_SHEET, top + 1 + i, 0],
+                              "categories": [FORECAST_SHEET, top, 1, top, CHART_PERIODS],
+                              "values": [FORECAST_SHEET, top + 1 + i, 1, top + 1 + i, CHART_PERIODS],
+                              "gap": 60})
+        name = {"arr": "ARR at period end"}.get(metric, metric.capitalize())
+        chart.set_title({"name": f"{name}: contracted, renewals, pipeline"})
+        chart.set_legend({"position": "bottom"})
+        chart.set_y_axis({"num_format": "#,##0"})
+        ws.insert_chart(f"{anchors[k]}{CHART_ROW + 1 + 22 * (k // 2)}", chart, {"x_scale": 1.1, "y_scale": 1.45})

@@ -24,7 +24,8 @@ from ..settings import parse_settings, read_parse_options
 
 CONTRACTS, SETTINGS, EVENTS, FX, START = "Contracts", "Settings", "Events", "FX Rates", "Start here"
 ACCOUNTS = "Accounts"  # optional: a workbook built before it existed refreshes without it
-INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX, ACCOUNTS)
+PIPELINE, ASSUMPTIONS = "Pipeline", "Forecast Assumptions"  # optional forecast inputs (docs/forecast.md)
+INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX, ACCOUNTS, PIPELINE, ASSUMPTIONS)
 GENERATED_SHEETS = [START] + REPORT_SHEETS
 
 START_TEXT = [
@@ -60,6 +61,8 @@ START_TEXT = [
     "Accounts tab: a revenue account per Product), posting dates, entry numbers (also a CSV).",
     "Exceptions \u2014 every input problem with its cell.",
     "Run Info \u2014 version, time of refresh, input fingerprint, and STALE when an input tab changed since.",
+    "Forecast \u2014 revenue, billings, bookings and ARR after the as-of date: contracted, renewals (Forecast "
+    "Assumptions tab) and pipeline (Pipeline tab, Amount x Probability), for the Settings forecast horizon.",
     "",
     "This tab, Summary and the other report tabs are rewritten by every refresh; the refresh never changes a row "
     "of Contracts, Events, FX Rates, Settings, Accounts or any tab you add (a workbook from an older template gets "
@@ -81,10 +84,12 @@ def start_here(status: str, errors: int) -> SheetReport:
 
 def compute_reports(contract_rows, settings_rows, event_rows=None, *,
                     refreshed_at: dt.datetime | None = None, fx_rows=None, accounts_rows=None,
-                    template_version: int | None = None, previous_version: str | None = None) -> Reports:
+                    template_version: int | None = None, previous_version: str | None = None,
+                    pipeline_rows=None, assumptions_rows=None) -> Reports:
     """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
     tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency); accounts_rows: the
-    Accounts tab (Product, Revenue Account) for the journal."""
+    Accounts tab (Product, Revenue Account) for the journal; pipeline_rows / assumptions_rows: the Pipeline and
+    Forecast Assumptions tabs for the Forecast tab (None when absent)."""
     settings, settings_problems = parse_settings(settings_rows, sheet=SETTINGS)
     # Decimal separator, Date order, Time zone: read even when another setting is wrong (its problems are there)
     options = settings.parse_options if settings else read_parse_options(settings_rows, SETTINGS)[0]
@@ -99,13 +104,53 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
         late = booking_after_as_of(book.parsed, settings.as_of)
         accounts, accounts_problems = journal_accounts(settings, accounts_rows, ACCOUNTS)
         accounts_problems += mapping_problems(book, accounts)
-        reports = build_reports(book, settings, input_problems=list(settings_problems) + late + accounts_problems,
+        forecast_inputs, forecast_problems = read_forecast_inputs(pipeline_rows, assumptions_rows, options, book)
+        reports = build_reports(book, settings, input_problems=list(settings_problems) + late + accounts_problems
+                                + forecast_problems,
                                 contract_rows=contract_rows, refreshed_at=refreshed_at, event_rows=event_rows,
-                                fx_rows=fx_rows, accounts=accounts)
+                                fx_rows=fx_rows, accounts=accounts, forecast_inputs=forecast_inputs)
     reports.sheets[START] = start_here(reports.status, len(errors_only(reports.problems)))
     if settings is not None and template_version is not None:  # the workbook's layout and engine history
         add_layout_rows(reports.sheets["Run Info"], template_version, previous_version)
     return reports
+
+
+def read_forecast_inputs(pipeline_rows, assumptions_rows, options=None, book=None) -> tuple:
+    """((assumptions, pipeline, notes), problems): the Pipeline and Forecast Assumptions tabs parsed, problems
+    located on their cells; a tab in error is left out of the Forecast tab and a note says so. book: the
+    assumptions' dimension column must be one of its columns."""
+    from ..core.errors import BBBError, Problem
+    from ..engine.forecast import parse_assumptions, parse_pipeline
+    problems, notes = [], []
+    assumptions = pipeline = None
+    if _has_rows(assumptions_rows):
+        try:
+            assumptions = parse_assumptions(assumptions_rows, ASSUMPTIONS, (1, 1))
+        except BBBError as exc:
+            problems += list(exc.problems)
+            notes.append(f"{ASSUMPTIONS} has errors (see Exceptions): no renewals assumed")
+        if assumptions is not None and assumptions.dimension and assumptions.rates and book is not None:
+            try:
+                book.column_text(assumptions.dimension)
+            except BBBError as exc:
+                problems.append(Problem(1, assumptions.dimension, assumptions.dimension,
+                                        f"the rates vary by '{assumptions.dimension}': "
+                                        f"{exc.problems[0].message.replace('filter or group by', 'match')}",
+                                        sheet=ASSUMPTIONS, cell="A1", table="assumptions"))
+                notes.append(f"{ASSUMPTIONS} has errors (see Exceptions): no renewals assumed")
+                assumptions = None
+    if _has_rows(pipeline_rows):
+        try:
+            pipeline = parse_pipeline(pipeline_rows, PIPELINE, (1, 1), options)
+        except BBBError as exc:
+            problems += list(exc.problems)
+            notes.append(f"{PIPELINE} has errors (see Exceptions): left out of the forecast")
+    return (assumptions, pipeline, tuple(notes)), problems
+
+
+def _has_rows(rows) -> bool:
+    """Data below the header row (a tab with its header only is as good as absent)."""
+    return bool(rows) and any(v not in (None, "") for row in rows[1:] for v in row)
 
 
 def last_refresh_version(run_info_rows) -> str | None:

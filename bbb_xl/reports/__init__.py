@@ -26,16 +26,18 @@ from .model import MONEY, Block, ChartData, Reports, SheetReport, fingerprint, m
 from .run_info import STALE_ROW, run_info_sheet
 from .summary import summary_sheet
 from .waterfall import waterfall_sheet
+from .forecast import FORECAST_SHEET, forecast_sheet
 
 REPORT_SHEETS = ["Summary", "Alerts", "Revenue", "Billings", "Bookings", "By Dimension", "Backlog",
-                 "Deferred Revenue", "Allocation", "Changes", "Journal Entries", "Exceptions", "Run Info"]
+                 "Deferred Revenue", "Allocation", "Changes", "Journal Entries", "Exceptions", "Run Info",
+                 FORECAST_SHEET]
 # a workbook built before them is refreshed without them (`bbb-xl upgrade` adds them)
-OPTIONAL_REPORT_SHEETS = ("Changes", "By Dimension", "Alerts")
+OPTIONAL_REPORT_SHEETS = ("Changes", "By Dimension", "Alerts", FORECAST_SHEET)
 
 
 def build_reports(book: Book, settings: Settings, *, input_problems=(), contract_rows=None, refreshed_at=None,
                   rows_read: int | None = None, event_rows=None, fx_rows=None,
-                  accounts=None) -> Reports:
+                  accounts=None, forecast_inputs=None) -> Reports:
     cal = settings.calendar
     periods = period_grid(settings.report_first, settings.report_last, settings.period, cal)
     sel = np.arange(len(book.lines))
@@ -81,6 +83,9 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     sheets["Run Info"] = run_info_sheet(book, settings, (contract_rows or []) + [["Events"]] + (event_rows or [])
                                         + ([["FX Rates"]] + fx_rows if fx_rows else []),
                                         refreshed_at, rows_read, title, dims)
+    # forecast_inputs: (assumptions, pipeline, notes) parsed by the caller (their problems are in input_problems)
+    assumptions, pipeline, notes = forecast_inputs or (None, None, ())
+    sheets[FORECAST_SHEET] = forecast_sheet(book, settings, title, assumptions, pipeline, notes)
     csv_files = detail_csv + [("Journal Entries", journal_csv(journal, settings))]
     return Reports(sheets, csv_files, chart, status, int(book.lines.amount.sum()) + book.parsed.excluded_amount,
                    problems)
