@@ -122,7 +122,7 @@ def evergreen_book(book: Book, as_of=None) -> Book:
     try:
         day = as_of_day(as_of, book.calendar)
     except ValueError as exc:
-        raise BBBError(f"as_of: {exc}") from None
+        raise BBBError(str(exc)) from None
     return book.evergreen_at(day)
 
 
