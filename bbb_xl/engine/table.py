@@ -51,7 +51,7 @@ _RECOGNITION_ALIASES = {"ratable": 0, "ratably": 0, "pit": 2, "point": 2, "miles
                         "costtocost": 4, "progress": 4}
 MILESTONE, PERCENT_COMPLETE = 3, 4
 BILLING = {"upfront": 0, "monthly": 1, "quarterly": 3, "semiannual": 6, "semiannually": 6, "annual": 12,
-           "annually": 12, "yearly": 12}
+           "annually": 12, "yearly": 12, "month": 1, "quarter": 3, "year": 12}  # month, year: Stripe's intervals
 BILLING_NAMES = ("upfront", "monthly", "quarterly", "semiannual", "annual")
 TIMING = {"advance": False, "inadvance": False, "arrears": True, "inarrears": True}
 TIMING_NAMES = ("advance", "arrears")
