@@ -272,3 +272,39 @@ def test_figures_at_t_do_not_depend_on_a_later_as_of(spec, t_offset, later):
     for metric in ("bookings", "billings", "revenue"):
         assert at_t.flow(metric, "2000-01-01", d) == after.flow(metric, "2000-01-01", d), metric
     assert at_t.arr(d) == after.arr(d)
+
+
+# --- Stripe invoice line items: fixed lines whose exclusive period end is the next period's first day -----------
+
+def test_stripe_invoice_line_items_do_not_overlap_by_a_day(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from bbb_xl.excel.inputs import clear_sample_file
+    root = Path(__file__).parent
+    wb = tmp_path / "book.xlsm"
+    shutil.copyfile(root.parent / "workbook_templates" / "bbb_template.xlsm", wb)
+    clear_sample_file(wb)
+    result = api.import_file(root / "data" / "imports" / "stripe_invoice_line_items.csv", wb, "auto")
+    assert result.how.startswith("profile: stripe_invoices")
+    assert (result.applied.kept, result.applied.filtered) == (4, 1)  # the one-off setup fee has no period
+    hand = tmp_path / "hand.csv"
+    hand.write_text("Contract ID,Customer,Line ID,Product,Booking Date,Start Date,End Date,Amount,Recognition,"
+                    "Billing,Currency,Price\n"
+                    "sub_1QaBcD2eFgHiJkLm,billing@acme.example,il_1QaLn01AbCdEfGh,Pro plan,2025-01-15,2025-01-15,"
+                    "2025-02-14,99.00,daily,upfront,USD,price_1QaPro001\n"
+                    "sub_1QaBcD2eFgHiJkLm,billing@acme.example,il_1QbLn03AbCdEfGh,Pro plan,2025-02-15,2025-02-15,"
+                    "2025-03-14,99.00,daily,upfront,USD,price_1QaPro001\n"
+                    "sub_1QaBcD2eFgHiJkLm,billing@acme.example,il_1QcLn04AbCdEfGh,Pro plan,2025-03-15,2025-03-15,"
+                    "2025-04-14,99.00,daily,upfront,USD,price_1QaPro001\n"
+                    "sub_1QbCdE3fGhIjKlMn,ops@globex.example,il_1QdLn05AbCdEfGh,Team plan,2025-02-01,2025-02-01,"
+                    "2026-01-31,2400.00,daily,upfront,USD,price_1QbTeam002\n")
+    for metric in ("bookings", "billings", "revenue", "backlog"):
+        got = api.file_schedule(wb, metric, "2025-01", "2026-02").rows
+        assert got == api.file_schedule(hand, metric, "2025-01", "2026-02").rows, metric
+    revenue = api.file_schedule(wb, "revenue", "2025-01", "2026-02", group_by="Customer").rows
+    acme = dict(zip(revenue[0][1:], revenue[1][1:]))
+    # February: 99 x 14/31 (Jan 15 - Feb 14) + 99 x 14/28 (Feb 15 - Mar 14) = 44.71 + 49.50; a day of overlap
+    # (periods to Feb 15 inclusive) would give 99 x 15/32 + ... instead
+    assert acme["2025-02"] == Decimal("94.21")
+    assert sum(acme.values()) == Decimal("297.00")
