@@ -308,3 +308,10 @@ def test_stripe_invoice_line_items_do_not_overlap_by_a_day(tmp_path):
     # (periods to Feb 15 inclusive) would give 99 x 15/32 + ... instead
     assert acme["2025-02"] == Decimal("94.21")
     assert sum(acme.values()) == Decimal("297.00")
+
+
+def test_explain_an_evergreen_line_by_its_own_line_id():
+    rows = api.explain_rows(book([MONTHLY], "2025-06-20"), "C1", "2025-02", "L1")
+    # February: term 1 100 - 52.31 (January) = 47.69; term 2 100 x (14/28) / (14/28 + 14/31) = 52.54
+    assert rows[-1] == ["Result", D("100.23")]
+    assert ["Line ID", "L1#1"] in rows and ["Line ID", "L1#2"] in rows
