@@ -180,6 +180,13 @@ def test_renewal_errors_are_located():
     assert "Team" in lines.dims  # a near miss of Term stays a dimension
 
 
+def test_near_misses_of_renewal_and_term_stay_dimensions():
+    r = parse_contracts([["Contract ID", "Customer", "Start Date", "End Date", "Amount", "Renewal Date", "Terms"],
+                         ["C1", "A", "2025-01-01", "2025-12-31", 100, "2026-01-01", "net 30"]])
+    assert not r.problems or all(p.severity == "info" for p in r.problems)
+    assert list(r.lines.dims) == ["Renewal Date", "Terms"] and r.lines.term_months is None
+
+
 def test_a_book_without_evergreen_lines_is_unchanged_by_as_of():
     rows = [H[:8], ["C9", "Zed", "F", "2025-01-01", "2025-12-31", 1200, "monthly", "monthly"]]
     b = load_book(rows)

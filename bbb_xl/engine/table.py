@@ -39,8 +39,8 @@ COLUMNS = {
     "term": ("Term", False),  # months per evergreen term (default: the billing interval)
 }
 ENGINE_COLUMNS = [name for name, _ in COLUMNS.values()]
-# short optional names a dimension is likely to be a near miss of (a `Team` column): never "did you mean"
-_NO_HINT = {"term"}
+# new optional names an existing dimension may be a near miss of (`Team`, `Renewal Date`): never "did you mean"
+_NO_HINT = {"term", "renewal"}
 RENEWAL = {"auto": True, "automatic": True, "autorenew": True, "evergreen": True, "none": False, "no": False,
            "manual": False, "fixed": False}
 RENEWAL_NAMES = ("auto", "none")
