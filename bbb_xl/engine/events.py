@@ -24,6 +24,11 @@ Semantics (`apply_events`):
   cancellation, or with a new End Date before the Date: an error. One dated on or before the Booking Date is
   part of the terms at inception: applied from the Start Date whatever its Treatment (engine.changes).
 - an event dated before its line's Booking Date takes effect on the Booking Date.
+- evergreen lines (Renewal auto, engine.evergreen): an event names the line by its own Line ID or one term's
+  (`L1#3`). A cancel without End Date ends the line with the term containing its Date (applied when the terms are
+  laid out); with an End Date (read on cancel events too) the term containing that day is cancelled from the next
+  day; invoices and milestones go to the term containing their Date; a modify is an error. On other lines a
+  cancel's End Date is ignored (its Date ends the service, as before).
 - a balance at a day (backlog, RPO, deferred, unbilled) is the book as known at its end: modify, cancel and
   progress events dated after it are left out (Book.as_of). Revenue, billings and bookings up to a day never
   depend on a later event anyway, so the rollforwards between balances still tie.
