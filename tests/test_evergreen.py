@@ -104,6 +104,14 @@ def test_month_end_anchor_clips_and_comes_back_from_the_anchor():
                         ("M#3", "2025-03-31", "2025-04-29"), ("M#4", "2025-04-30", "2025-05-30")]
 
 
+def test_a_term_is_never_booked_before_the_booking_date():
+    # signed on 2025-03-01 with service (and the first two terms) from Jan 15: those are booked on Mar 1
+    rows = [H[:3] + ["Booking Date"] + H[3:], ["C1", "Acme", "L1", "2025-03-01"] + MONTHLY[3:]]
+    b = load_book(rows, as_of=parse_date("2025-04-20"))
+    assert [iso(d) for d in b.lines.booking] == ["2025-03-01", "2025-03-01", "2025-03-15", "2025-04-15"]
+    assert b.flow("bookings", "2025-03") == D("300.00")
+
+
 def test_cancel_without_end_date_ends_with_the_term_containing_it():
     events = [["C1", "L1", "2025-04-03", "cancel", None, None]]
     b = book([MONTHLY], "2025-06-20", events)
