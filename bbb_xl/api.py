@@ -105,11 +105,25 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def checked_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None) -> Book:
-    """A Book with no errors (in the contracts, events or FX range), or BBBError naming the first problem."""
+def checked_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, as_of=None) -> Book:
+    """A Book with no errors (in the contracts, events or FX range), or BBBError naming the first problem.
+    as_of: evergreen lines renew up to the term containing this day (a period label: its last day; blank: today)."""
     book = book_from_range(rows, calendar, events, fx)
     book.require_ok()
-    return book
+    return evergreen_book(book, as_of)
+
+
+def evergreen_book(book: Book, as_of=None) -> Book:
+    """book with its evergreen lines renewed up to the term containing as_of (a date or period label; blank:
+    today); the book itself when it has none (engine.evergreen)."""
+    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
+        return book.evergreen_at(None)
+    from .core.periods import as_of_day
+    try:
+        day = as_of_day(as_of, book.calendar)
+    except ValueError as exc:
+        raise BBBError(str(exc)) from None
+    return book.evergreen_at(day)
 
 
 def check_rows(book: Book, filter=None) -> list[list]:
@@ -157,7 +171,7 @@ def _cell_text(value) -> str:
     return "" if value is None else show_value(value)
 
 
-__all__ = ["book_from_range", "checked_book", "check_rows", "clear_cache", "allocation_column", "BBBError", "Problem",
+__all__ = ["book_from_range", "checked_book", "evergreen_book", "check_rows", "clear_cache", "allocation_column", "BBBError", "Problem",
            "Book"]
 
 
@@ -251,6 +265,8 @@ def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, 
         extra.update(zip(("fx", "fx_sheet", "fx_origin"), _side_table(fx, "FX Rates")))
     if as_of is not None and extra.get("events"):
         extra["events"] = events_until(extra["events"], _args_day(as_of, calendar))
+    if as_of is not None:  # evergreen lines renew up to the term containing it (default today)
+        extra["as_of"] = _args_day(as_of, calendar)
     book = load_book(rows, sheet=sheet_name, origin=origin, calendar=calendar, options=options, **extra)
     if table.notes:
         book.problems = tuple(Problem(None, None, None, note, "info", sheet_name) for note in table.notes) + \
@@ -613,7 +629,8 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
             raise BBBError(str(exc)) from None
     parsed = parse_contracts(contracts, sheet=CONTRACTS, origin=(1, 1), options=settings.parse_options)
     book = Book(parsed, settings.calendar, events=events or None, events_sheet=EVENTS, events_origin=(1, 1),
-                fx=fx or None, reporting_currency=settings.currency, fx_sheet=FX, fx_origin=(1, 1))
+                fx=fx or None, reporting_currency=settings.currency, fx_sheet=FX, fx_origin=(1, 1),
+                as_of=settings.as_of)
     accounts, account_problems = journal_accounts(settings, accounts_rows, ACCOUNTS)
     settings_errors = errors_only(list(problems) + list(account_problems))
     problems = list(problems) + list(book.problems) + list(account_problems) + mapping_problems(book, accounts)

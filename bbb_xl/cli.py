@@ -138,7 +138,8 @@ class _Progress:
               help="Events from this CSV, or this workbook's Events tab (instead of FILE's own).")
 @click.option("--fx", "fx_file", default=None, type=click.Path(dir_okay=False),
               help="FX rates from this CSV, or this workbook's FX Rates tab (instead of FILE's own).")
-@click.option("--as-of", "as_of", default=None, help="Ignore events dated after this day (or period's last day).")
+@click.option("--as-of", "as_of", default=None, help="Ignore events dated after this day (or period's last day); evergreen lines "
+                                                   "renew up to the term containing it (default today).")
 @click.option("--skip-bad", is_flag=True, help="Compute from the good contracts, leaving out those with input "
                                                  "errors (counts on stderr, exit 3).")
 @_reading_options

@@ -20,7 +20,8 @@ CATEGORY = "bbb_xl"
 LINES_DOC = "The contracts range with its header row, e.g. Contracts[#All]"
 START_DOC = "First period: 2025-01, 2025-Q1, 2025, 2025-01-15, or a date (alone: its month)"
 END_DOC = "Optional last period, same forms. Omitted: the end of start's own period"
-AS_OF_DOC = "Balance at the end of this day; a period label means its last day (2025-Q1 = 2025-03-31)"
+AS_OF_DOC = ("Balance at the end of this day; a period label means its last day (2025-Q1 = 2025-03-31); evergreen "
+             "lines have renewed up to the term containing it")
 FILTER_DOC = ("Optional Column=Value; Column2=A|B (all must hold; | any of, != excludes, quote values with | ; =), "
               "e.g. Region=EMEA")
 EVENTS_DOC = ("Optional events range with its header row (Contract ID, Line ID, Date, Event, Amount, Percent, End "
@@ -30,6 +31,8 @@ CHECK_FILTER_DOC = "Optional filter to check: its errors, and each value no line
 GRID_START_DOC = "First period: 2025-01, 2025-Q1, 2025 or a date (a date inside a period clips it)"
 GRID_END_DOC = "Last period, same forms"
 GRID_PERIOD_DOC = "Optional: month (default), quarter or year"
+EVERGREEN_AS_OF_DOC = ("Optional day evergreen lines (Renewal auto) have renewed to: terms up to the one containing "
+                      "it exist. Omitted: today")
 FX_DOC = ("Optional FX range with its header row (Currency, Month, Rate = reporting currency per unit), e.g. "
           "FX[#All]: each line converts at its Booking Date month's rate")
 
@@ -73,6 +76,7 @@ def _blank(value) -> bool:
 
 def _flow_args(fn):
     """The shared arguments of the flow formulas, documented for the Function Wizard."""
+    fn = xw.arg("as_of", "raw", doc=EVERGREEN_AS_OF_DOC)(fn)
     fn = xw.arg("fx", "raw", doc=FX_DOC)(fn)
     fn = xw.arg("events", "raw", doc=EVENTS_DOC)(fn)
     fn = xw.arg("filter", "raw", doc=FILTER_DOC)(fn)
@@ -93,29 +97,32 @@ def _balance_args(fn):
 
 @_flow_args
 @formula
-def BBB_BOOKINGS(lines, start, end_period=None, filter=None, events=None, fx=None):
-    """Bookings: Amounts of contract lines whose Booking Date falls from start to end_period.
-    Example: =BBB_BOOKINGS(Contracts[#All], "2025-Q1")"""
-    return checked_book(lines, events=events, fx=fx).flow("bookings", start,
-                                                        None if _blank(end_period) else end_period, filter)
+def BBB_BOOKINGS(lines, start, end_period=None, filter=None, events=None, fx=None, as_of=None):
+    """Bookings: Amounts of contract lines whose Booking Date falls from start to end_period; evergreen lines
+    renewed up to the term containing as_of (default today). Example: =BBB_BOOKINGS(Contracts[#All], "2025-Q1")"""
+    return checked_book(lines, events=events, fx=fx, as_of=as_of).flow("bookings", start,
+                                                                      None if _blank(end_period) else end_period,
+                                                                      filter)
 
 
 @_flow_args
 @formula
-def BBB_BILLINGS(lines, start, end_period=None, filter=None, events=None, fx=None):
-    """Billings: invoices dated from start to end_period, from each line's billing schedule.
-    Example: =BBB_BILLINGS(Contracts[#All], "2025-01", "2025-12", "Region=EMEA")"""
-    return checked_book(lines, events=events, fx=fx).flow("billings", start,
-                                                        None if _blank(end_period) else end_period, filter)
+def BBB_BILLINGS(lines, start, end_period=None, filter=None, events=None, fx=None, as_of=None):
+    """Billings: invoices dated from start to end_period, from each line's billing schedule; evergreen terms up
+    to the one containing as_of (default today). Example: =BBB_BILLINGS(Contracts[#All], "2025-01", "2025-12", "Region=EMEA")"""
+    return checked_book(lines, events=events, fx=fx, as_of=as_of).flow("billings", start,
+                                                                      None if _blank(end_period) else end_period,
+                                                                      filter)
 
 
 @_flow_args
 @formula
-def BBB_REVENUE(lines, start, end_period=None, filter=None, events=None, fx=None):
-    """Revenue recognized from start to end_period (ASC 606: ratable by month or day, or point in time).
-    Example: =BBB_REVENUE(Contracts[#All], "2025-Q1")"""
-    return checked_book(lines, events=events, fx=fx).flow("revenue", start,
-                                                        None if _blank(end_period) else end_period, filter)
+def BBB_REVENUE(lines, start, end_period=None, filter=None, events=None, fx=None, as_of=None):
+    """Revenue recognized from start to end_period (ASC 606: ratable by month or day, or point in time);
+    evergreen terms up to the one containing as_of (default today). Example: =BBB_REVENUE(Contracts[#All], "2025-Q1")"""
+    return checked_book(lines, events=events, fx=fx, as_of=as_of).flow("revenue", start,
+                                                                      None if _blank(end_period) else end_period,
+                                                                      filter)
 
 
 @_balance_args
@@ -123,7 +130,7 @@ def BBB_REVENUE(lines, start, end_period=None, filter=None, events=None, fx=None
 def BBB_BACKLOG(lines, as_of, filter=None, events=None, fx=None):
     """Backlog (remaining performance obligations) at the end of as_of: booked, not yet recognized.
     Example: =BBB_BACKLOG(Contracts[#All], "2025-12")"""
-    return checked_book(lines, events=events, fx=fx).balance("backlog", as_of, filter)
+    return checked_book(lines, events=events, fx=fx, as_of=as_of).balance("backlog", as_of, filter)
 
 
 @_balance_args
@@ -131,7 +138,7 @@ def BBB_BACKLOG(lines, as_of, filter=None, events=None, fx=None):
 def BBB_DEFERRED(lines, as_of, filter=None, events=None, fx=None):
     """Deferred revenue (contract liability) at the end of as_of: per contract, billed minus recognized when
     positive. Example: =BBB_DEFERRED(Contracts[#All], "2025-12")"""
-    return checked_book(lines, events=events, fx=fx).balance("deferred", as_of, filter)
+    return checked_book(lines, events=events, fx=fx, as_of=as_of).balance("deferred", as_of, filter)
 
 
 @_balance_args
@@ -139,7 +146,7 @@ def BBB_DEFERRED(lines, as_of, filter=None, events=None, fx=None):
 def BBB_UNBILLED(lines, as_of, filter=None, events=None, fx=None):
     """Unbilled receivable (contract asset) at the end of as_of: per contract, recognized minus billed when
     positive. Example: =BBB_UNBILLED(Contracts[#All], "2025-12")"""
-    return checked_book(lines, events=events, fx=fx).balance("unbilled", as_of, filter)
+    return checked_book(lines, events=events, fx=fx, as_of=as_of).balance("unbilled", as_of, filter)
 
 
 @_balance_args
@@ -147,7 +154,7 @@ def BBB_UNBILLED(lines, as_of, filter=None, events=None, fx=None):
 def BBB_RPO(lines, as_of, filter=None, events=None, fx=None):
     """Remaining performance obligations at as_of: within 12 months, after 12 months, total (spills 3 x 2).
     Example: =BBB_RPO(Contracts[#All], "2025-12-31")"""
-    within, after = checked_book(lines, events=events, fx=fx).rpo(as_of, filter)
+    within, after = checked_book(lines, events=events, fx=fx, as_of=as_of).rpo(as_of, filter)
     return [["Within 12 months", within], ["After 12 months", after], ["Total", within + after]]
 
 
@@ -156,7 +163,7 @@ def BBB_RPO(lines, as_of, filter=None, events=None, fx=None):
 def BBB_DEFERRED_SPLIT(lines, as_of, filter=None, events=None, fx=None):
     """Deferred revenue at as_of split current (per contract, what becomes revenue within 12 months), non-current,
     total (spills 3 x 2). Example: =BBB_DEFERRED_SPLIT(Contracts[#All], "2025-12-31")"""
-    current, non_current = checked_book(lines, events=events, fx=fx).deferred_split(as_of, filter)
+    current, non_current = checked_book(lines, events=events, fx=fx, as_of=as_of).deferred_split(as_of, filter)
     return [["Current", current], ["Non-current", non_current], ["Total", current + non_current]]
 
 
@@ -171,12 +178,14 @@ def BBB_DEFERRED_SPLIT(lines, as_of, filter=None, events=None, fx=None):
 @xw.arg("filter", "raw", doc=FILTER_DOC)
 @xw.arg("events", "raw", doc=EVENTS_DOC)
 @xw.arg("fx", "raw", doc=FX_DOC)
+@xw.arg("as_of", "raw", doc=EVERGREEN_AS_OF_DOC)
 @formula
 def BBB_SCHEDULE(lines, metric, start, end_period, period=None, group_by=None, filter=None, events=None,
-                 fx=None):
-    """A spilled table of a metric by period (month/quarter/year), one row per group_by value plus Total.
+                 fx=None, as_of=None):
+    """A spilled table of a metric by period (month/quarter/year), one row per group_by value plus Total;
+    evergreen terms to the one containing as_of (default today).
     Example: =BBB_SCHEDULE(Contracts[#All], "revenue", "2025-01", "2025-12", "quarter", "Region")"""
-    book = checked_book(lines, events=events, fx=fx)
+    book = checked_book(lines, events=events, fx=fx, as_of=as_of)
     schedule = book.schedule_for(metric, start, end_period, period, None if _blank(group_by) else group_by, filter)
     return schedule.to_rows()
 
@@ -230,7 +239,7 @@ def _ratio(value):
 def BBB_MRR(lines, as_of, filter=None, events=None, fx=None):
     """Monthly recurring revenue at as_of: per customer the exact sum of its active monthly/daily lines' price /
     term in months, rounded to the cent; the sum of customers. Example: =BBB_MRR(Contracts[#All], "2025-12-31")"""
-    return checked_book(lines, events=events, fx=fx).mrr(as_of, filter)
+    return checked_book(lines, events=events, fx=fx, as_of=as_of).mrr(as_of, filter)
 
 
 @_balance_args
@@ -238,7 +247,7 @@ def BBB_MRR(lines, as_of, filter=None, events=None, fx=None):
 def BBB_ARR(lines, as_of, filter=None, events=None, fx=None):
     """Annual recurring revenue at as_of: per customer 12 x its exact MRR rounded to the cent (negative counts as
     0); the sum of customers. Example: =BBB_ARR(Contracts[#All], "2025-12-31")"""
-    return checked_book(lines, events=events, fx=fx).arr(as_of, filter)
+    return checked_book(lines, events=events, fx=fx, as_of=as_of).arr(as_of, filter)
 
 
 @xw.func(category=CATEGORY, call_in_wizard=False)
@@ -261,7 +270,7 @@ def BBB_ARR_BRIDGE(lines, start, end_period, period=None, filter=None, events=No
 def BBB_NRR(lines, as_of, filter=None, events=None, fx=None):
     """Net revenue retention at as_of over 12 months: ARR now / ARR 12 months earlier of the customers with ARR
     then (1.07 = 107%). Example: =BBB_NRR(Contracts[#All], "2025-12-31")"""
-    return _ratio(checked_book(lines, events=events, fx=fx).nrr(as_of, filter))
+    return _ratio(checked_book(lines, events=events, fx=fx, as_of=as_of).nrr(as_of, filter))
 
 
 @_balance_args
@@ -269,7 +278,7 @@ def BBB_NRR(lines, as_of, filter=None, events=None, fx=None):
 def BBB_GRR(lines, as_of, filter=None, events=None, fx=None):
     """Gross revenue retention at as_of over 12 months: the sum of min(ARR now, ARR then) / ARR then, customers with
     ARR 12 months earlier. Example: =BBB_GRR(Contracts[#All], "2025-12-31")"""
-    return _ratio(checked_book(lines, events=events, fx=fx).grr(as_of, filter))
+    return _ratio(checked_book(lines, events=events, fx=fx, as_of=as_of).grr(as_of, filter))
 
 
 @_balance_args
@@ -277,7 +286,7 @@ def BBB_GRR(lines, as_of, filter=None, events=None, fx=None):
 def BBB_CUSTOMERS(lines, as_of, filter=None, events=None, fx=None):
     """Customers with ARR above 0 at as_of (monthly/daily lines active that day).
     Example: =BBB_CUSTOMERS(Contracts[#All], "2025-12-31")"""
-    return checked_book(lines, events=events, fx=fx).customers(as_of, filter)
+    return checked_book(lines, events=events, fx=fx, as_of=as_of).customers(as_of, filter)
 
 
 @_balance_args
@@ -285,7 +294,7 @@ def BBB_CUSTOMERS(lines, as_of, filter=None, events=None, fx=None):
 def BBB_COVERAGE(lines, as_of, filter=None, events=None, fx=None):
     """Backlog coverage at as_of: RPO within 12 months / revenue recognized in the 12 months ending as_of.
     Example: =BBB_COVERAGE(Contracts[#All], "2025-12-31")"""
-    return _ratio(checked_book(lines, events=events, fx=fx).coverage(as_of, filter))
+    return _ratio(checked_book(lines, events=events, fx=fx, as_of=as_of).coverage(as_of, filter))
 
 
 @xw.func(category=CATEGORY, call_in_wizard=False)
@@ -300,7 +309,7 @@ def BBB_COVERAGE(lines, as_of, filter=None, events=None, fx=None):
 def BBB_ALERTS(lines, as_of, rules=None, filter=None, events=None, fx=None):
     """Alerts on complete monthly periods up to as_of, newest first (spills: Severity, Rule, Period, Figure, Threshold,
     Explanation), or one row "No alerts". Example: =BBB_ALERTS(Contracts[#All], "2025-12-31")"""
-    rows = checked_book(lines, events=events, fx=fx).alerts(as_of, "month", None if _blank(rules) else rules, filter)
+    rows = checked_book(lines, events=events, fx=fx, as_of=as_of).alerts(as_of, "month", None if _blank(rules) else rules, filter)
     return rows if len(rows) > 1 else [["No alerts"]]
 
 

@@ -501,16 +501,19 @@ def test_bug_single_cell_lines_range_is_unexpected_error(udfs):
 # ---- what Import Functions generates ----------------------------------------------------------------------------
 
 SIGNATURES = {
-    "BBB_BOOKINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx",
-    "BBB_BILLINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx",
-    "BBB_REVENUE": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx",
+    "BBB_BOOKINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, "
+                    "Optional as_of",
+    "BBB_BILLINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, "
+                    "Optional as_of",
+    "BBB_REVENUE": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, "
+                    "Optional as_of",
     "BBB_BACKLOG": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_DEFERRED": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_UNBILLED": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_RPO": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_DEFERRED_SPLIT": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_SCHEDULE": "lines, metric, start, end_period, Optional period, Optional group_by, Optional filter, "
-                    "Optional events, Optional fx",
+                    "Optional events, Optional fx, Optional as_of",
     "BBB_CHECK": "lines, Optional events, Optional fx, Optional filter",
     "BBB_ALLOCATE": "total, ssps",
     "BBB_EXPLAIN": "lines, contract, period, Optional line, Optional metric, Optional events, Optional fx",
@@ -558,7 +561,8 @@ def test_import_functions_descriptions(udfs):
     assert res["vba"].startswith('Attribute VB_Name = "xlwings_udfs"')
     opts = dict(res["macro_options"])
     assert set(opts) == {f"'Book1.xlsm'!{n}" for n in SIGNATURES}
-    flow = [udfs.LINES_DOC, udfs.START_DOC, udfs.END_DOC, udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC]
+    flow = [udfs.LINES_DOC, udfs.START_DOC, udfs.END_DOC, udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC,
+            udfs.EVERGREEN_AS_OF_DOC]
     balance = [udfs.LINES_DOC, udfs.AS_OF_DOC, udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC]
     for name in SIGNATURES:
         o = opts[f"'Book1.xlsm'!{name}"]
@@ -576,7 +580,8 @@ def test_import_functions_descriptions(udfs):
             assert args == balance
     assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC, udfs.FX_DOC, udfs.CHECK_FILTER_DOC]
     schedule = opts["'Book1.xlsm'!BBB_SCHEDULE"]["ArgumentDescriptions"]
-    assert schedule[0] == udfs.LINES_DOC and schedule[-3:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC]
+    assert schedule[0] == udfs.LINES_DOC and schedule[-4:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC,
+                                                               udfs.EVERGREEN_AS_OF_DOC]
     assert schedule[1].startswith("bookings, billings, revenue") and schedule[4].startswith("Optional: month")
 
 

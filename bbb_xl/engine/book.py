@@ -20,6 +20,7 @@ from ..core.periods import (CALENDAR, Calendar, Period, as_of_day, flow_window, 
 from . import filters
 from .billing import Invoices, billed_to_date, billing_schedule
 from .events import EVENTS_SHEET, AppliedEvents, apply_events
+from .evergreen import expand
 from .fx import FX_SHEET, Conversion, apply_fx
 from .recognition import RecognitionBasis, recognition_basis, recognized_to_date
 from .table import (BILLING_NAMES, RECOGNITION_NAMES, Lines, ParseResult, key_of, normalize_header,
@@ -62,7 +63,15 @@ class Book:
 
     def __init__(self, parsed: ParseResult, calendar: Calendar = CALENDAR, events=None,
                  events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
-                 fx_sheet: str | None = FX_SHEET, fx_origin=None):
+                 fx_sheet: str | None = FX_SHEET, fx_origin=None, as_of: int | None = None):
+        # evergreen lines (engine.evergreen): one line per term up to the term containing as_of (default today)
+        self._evergreen_source = None
+        self.evergreen_as_of = None
+        if parsed.lines.term_months is not None:
+            self._evergreen_source = (parsed, calendar, events, events_sheet, events_origin, fx, reporting_currency,
+                                      fx_sheet, fx_origin)
+            self.evergreen_as_of = int(as_of) if as_of is not None else _today()
+            parsed = expand(parsed, self.evergreen_as_of, events, events_sheet, events_origin)
         self.fx: Conversion | None = None
         if fx is not None or parsed.lines.currency is not None:
             parsed, self.fx = apply_fx(parsed, fx, reporting_currency, fx_sheet, fx_origin)
@@ -91,10 +100,27 @@ class Book:
     @classmethod
     def from_rows(cls, rows, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR, events=None,
                   events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
-                 fx_sheet: str | None = FX_SHEET, fx_origin=None, options=None) -> "Book":
-        """options: how text amounts and dates are read (core.options.ParseOptions), for contracts and events."""
+                 fx_sheet: str | None = FX_SHEET, fx_origin=None, options=None, as_of: int | None = None) -> "Book":
+        """options: how text amounts and dates are read (core.options.ParseOptions), for contracts and events.
+        as_of: the day up to whose term evergreen lines have renewed (default today)."""
         return cls(parse_contracts(rows, sheet=sheet, origin=origin, options=options), calendar, events, events_sheet,
-                   events_origin, fx, reporting_currency, fx_sheet, fx_origin)
+                   events_origin, fx, reporting_currency, fx_sheet, fx_origin, as_of)
+
+    def evergreen_at(self, as_of: int | None) -> "Book":
+        """This book with its evergreen lines renewed up to the term containing `as_of` (None: today): this book
+        itself when it has no evergreen line or was laid out at that day; one book per distinct day, kept."""
+        if self._evergreen_source is None:
+            return self
+        day = _today() if as_of is None else int(as_of)
+        if day == self.evergreen_as_of:
+            return self
+        cache = self.__dict__.setdefault("_evergreen_books", {})
+        book = cache.get(day)
+        if book is None:
+            if len(cache) >= 64:
+                cache.pop(next(iter(cache)))
+            book = cache[day] = Book(*self._evergreen_source, as_of=day)
+        return book
 
     def as_of(self, day: int) -> "Book":
         """The book as known at the end of `day`: this book when no modify, cancel or progress event is dated
@@ -112,7 +138,8 @@ class Book:
 
     def _known_by(self, day: int) -> "Book":
         book = object.__new__(Book)
-        for name in ("fx", "calendar", "reporting_currency", "_exact_int64", "problems", "_events_source"):
+        for name in ("fx", "calendar", "reporting_currency", "_exact_int64", "problems", "_events_source",
+                     "_evergreen_source", "evergreen_as_of"):
             setattr(book, name, getattr(self, name))
         data, sheet, origin = self._events_source
         # self.parsed already leaves out the contracts with a bad event: the same lines, in the same order
@@ -667,7 +694,7 @@ def _add_rows(out: np.ndarray, codes: np.ndarray, values: np.ndarray, exact_int6
 
 def load_book(data, events=None, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR,
               events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
-              fx_sheet: str | None = FX_SHEET, fx_origin=None, options=None) -> Book:
+              fx_sheet: str | None = FX_SHEET, fx_origin=None, options=None, as_of: int | None = None) -> Book:
     """Parse a contracts range (rows with a header row, or a DataFrame) into a Book; events: an optional events
     range (rows with a header row, or a DataFrame), problems located on `events_sheet` at `events_origin`;
     fx: an optional FX range (Currency, Month, Rate), reporting_currency: the ISO code figures are reported in
@@ -676,7 +703,14 @@ def load_book(data, events=None, sheet: str | None = None, origin=None, calendar
     return Book.from_rows(data, sheet=sheet, origin=origin, calendar=calendar, events=events,
                           events_sheet=events_sheet, events_origin=events_origin, fx=fx,
                           reporting_currency=reporting_currency, fx_sheet=fx_sheet, fx_origin=fx_origin,
-                          options=options)
+                          options=options, as_of=as_of)
+
+
+def _today() -> int:
+    """Today's day number: the default as-of day of evergreen lines."""
+    import datetime as dt
+    from ..core.dates import EPOCH
+    return (dt.date.today() - EPOCH).days
 
 
 __all__ = ["Book", "Schedule", "load_book", "METRICS", "FLOWS", "BALANCES", "Period", "iso"]

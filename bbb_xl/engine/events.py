@@ -24,6 +24,11 @@ Semantics (`apply_events`):
   cancellation, or with a new End Date before the Date: an error. One dated on or before the Booking Date is
   part of the terms at inception: applied from the Start Date whatever its Treatment (engine.changes).
 - an event dated before its line's Booking Date takes effect on the Booking Date.
+- evergreen lines (Renewal auto, engine.evergreen): an event names the line by its own Line ID or one term's
+  (`L1#3`). A cancel without End Date ends the line with the term containing its Date (applied when the terms are
+  laid out); with an End Date (read on cancel events too) the term containing that day is cancelled from the next
+  day; invoices and milestones go to the term containing their Date; a modify is an error. On other lines a
+  cancel's End Date is ignored (its Date ends the service, as before).
 - a balance at a day (backlog, RPO, deferred, unbilled) is the book as known at its end: modify, cancel and
   progress events dated after it are left out (Book.as_of). Revenue, billings and bookings up to a day never
   depend on a later event anyway, so the rollforwards between balances still tie.
@@ -44,6 +49,7 @@ from ..core.errors import WARNING, Problem, column_letter, show_value
 from ..core.money import cents_to_decimal, format_money, parse_amount, round_half_away
 from .allocation import allocate
 from .changes import CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, Changes, build_changes
+from .evergreen import retarget, source_line_id
 from .table import (MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, ParseResult, _as_rows, _Collector,
                     _row_is_blank, _trim, display_text, excel_error, is_blank, normalize_header)
 
@@ -243,7 +249,7 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=No
                 errs.add("percent")
         new_end, treatment = None, PROSPECTIVE
         raw_end, raw_t = cell("end_date"), cell("treatment")
-        if "end_date" not in errs and not is_blank(raw_end) and kind in (MODIFY, None):
+        if "end_date" not in errs and not is_blank(raw_end) and kind in (MODIFY, CANCEL, None):
             try:
                 new_end = parse_date(raw_end, options)
             except ValueError as exc:
@@ -317,25 +323,36 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
         message, column = None, None
         if e.lkey:
             found = [i for i in targets if lines.line_id[i].casefold() == e.lkey]
+            if not found and lines.term_no is not None:  # an evergreen line named by its own Line ID
+                found = [i for i in targets if lines.term_no[i] > 0
+                         and source_line_id(lines.line_id[i]).casefold() == e.lkey]
             if not found:
                 ids = [lines.line_id[i] for i in targets if lines.line_id[i]]
                 message, column = (f"Line ID {e.line} is not a line of contract {e.contract}"
                                    + (f" (its lines: {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''})"
                                       if ids else " (its lines have no Line ID: leave Line ID blank)"), "Line ID")
             targets = found
-        if message is None and e.kind == PROGRESS:
-            message, column, targets = _progress_targets(e, targets, lines, rec)
-        if message is None and e.kind in (MODIFY, CANCEL):
-            message, column, targets = _change_targets(e, targets, lines, rec)
-        if message is None and e.kind == INVOICE and len(targets) > 1 and \
-                sum(int(lines.amount[i]) for i in targets) == 0:
-            message, column = (f"the lines of contract {e.contract} have Amounts summing to 0: an invoice without "
-                               f"Line ID cannot be spread over them in proportion (give a Line ID)", "Line ID")
+        parts = [(e, targets)]
+        if message is None and lines.term_no is not None:  # evergreen terms (engine.evergreen)
+            message, parts = retarget(e, targets, lines)
+            column = "Event"
+        for e, targets in parts:
+            if message is None and e.kind == PROGRESS:
+                message, column, targets = _progress_targets(e, targets, lines, rec)
+            if message is None and e.kind in (MODIFY, CANCEL):
+                message, column, targets = _change_targets(e, targets, lines, rec)
+            if message is None and e.kind == INVOICE and len(targets) > 1 and \
+                    sum(int(lines.amount[i]) for i in targets) == 0:
+                message, column = (f"the lines of contract {e.contract} have Amounts summing to 0: an invoice "
+                                   f"without Line ID cannot be spread over them in proportion (give a Line ID)",
+                                   "Line ID")
+            if message is not None:
+                break
+            resolved.append((e, targets))
         if message is not None:
             out.add(e.r, _col(out, column), _raw(e, column), message)
             bad_contracts.add(e.ckey)
-            continue
-        resolved.append((e, targets))
+            resolved = [(x, t) for x, t in resolved if x.ckey != e.ckey]
     if known_by is not None:
         resolved = [(e, t) for e, t in resolved if not (_is_change(e, t, rec) and e.date > known_by)]
 

@@ -77,6 +77,8 @@ def _lines_of(book, contract, line) -> np.ndarray:
         return sel
     ids = [str(lines.line_id[i]) for i in sel]
     keep = [i for i, x in zip(sel, ids) if key_of(x) == key_of(lid)]
+    if not keep and lines.term_no is not None:  # an evergreen line's own Line ID: all its terms (L1#1, L1#2...)
+        keep = [i for i, x in zip(sel, ids) if lines.term_no[i] > 0 and key_of(x.rsplit("#", 1)[0]) == key_of(lid)]
     if not keep:
         match = difflib.get_close_matches(lid, ids, n=1, cutoff=0.6)
         hint = f" (did you mean '{match[0]}'?)" if match else f" (its lines: {', '.join(ids)})"

@@ -40,9 +40,12 @@ def months_between(first: int, last: int) -> Fraction:
 
 
 def recurring_mask(book) -> np.ndarray:
-    """Bool per line: monthly or daily recognition and no `Recurring` = no."""
+    """Bool per line: monthly or daily recognition, or a term of an evergreen line (engine.evergreen), and no
+    `Recurring` = no."""
     lines = book.lines
     out = np.isin(lines.recognition, RECURRING_KINDS)
+    if lines.term_no is not None:
+        out |= lines.term_no > 0
     for name, values in lines.dims.items():
         if normalize_header(name) == "recurring":
             said_no = np.array([str(v).strip().lower() in ("no", "n", "false", "0") for v in values], dtype=bool)

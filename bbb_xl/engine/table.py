@@ -35,8 +35,15 @@ COLUMNS = {
     "billing_start": ("Billing Start", False),
     "ssp": ("SSP", False),
     "currency": ("Currency", False),
+    "renewal": ("Renewal", False),  # `auto`: an evergreen line (engine.evergreen), with End Date blank
+    "term": ("Term", False),  # months per evergreen term (default: the billing interval)
 }
 ENGINE_COLUMNS = [name for name, _ in COLUMNS.values()]
+# new optional names an existing dimension may be a near miss of (`Team`, `Renewal Date`): never "did you mean"
+_NO_HINT = {"term", "renewal"}
+RENEWAL = {"auto": True, "automatic": True, "autorenew": True, "evergreen": True, "none": False, "no": False,
+           "manual": False, "fixed": False}
+RENEWAL_NAMES = ("auto", "none")
 
 RECOGNITION = {"monthly": 0, "daily": 1, "pointintime": 2, "milestone": 3, "percentcomplete": 4}
 RECOGNITION_NAMES = ("monthly", "daily", "point in time", "milestone", "percent complete")
@@ -44,7 +51,7 @@ _RECOGNITION_ALIASES = {"ratable": 0, "ratably": 0, "pit": 2, "point": 2, "miles
                         "costtocost": 4, "progress": 4}
 MILESTONE, PERCENT_COMPLETE = 3, 4
 BILLING = {"upfront": 0, "monthly": 1, "quarterly": 3, "semiannual": 6, "semiannually": 6, "annual": 12,
-           "annually": 12, "yearly": 12}
+           "annually": 12, "yearly": 12, "month": 1, "quarter": 3, "year": 12}  # month, year: Stripe's intervals
 BILLING_NAMES = ("upfront", "monthly", "quarterly", "semiannual", "annual")
 TIMING = {"advance": False, "inadvance": False, "arrears": True, "inarrears": True}
 TIMING_NAMES = ("advance", "arrears")
@@ -114,6 +121,11 @@ class Lines:
     has_ssp: np.ndarray | None = None  # bool: the line's contract is allocated by relative SSP
     allocated: np.ndarray | None = None  # cents: the line's share of its contract's price (= amount without SSP)
     currency: np.ndarray | None = None  # object: ISO 4217 code per line ('' = the reporting currency); None: no column
+    # evergreen lines (engine.evergreen); None when the book has none. Parsed: one line per evergreen row, its
+    # `end` the first term's last day. Expanded: one line per term.
+    term_months: np.ndarray | None = None  # int: months per term; 0 = an ordinary line
+    term_no: np.ndarray | None = None  # int, after expansion: 1 = the first term; 0 = an ordinary line
+    renews: np.ndarray | None = None  # bool, after expansion: the last term so far of an uncancelled evergreen line
 
     def __post_init__(self):
         n = len(self.row)
@@ -132,8 +144,10 @@ class Lines:
                                                  "booking", "start", "end", "amount", "recognition",
                                                  "billing_months", "arrears", "billing_start", "ssp", "has_ssp")}
         allocated = kw["amount"] if self.allocated is self.amount else self.allocated[idx]
+        opt = {k: None if getattr(self, k) is None else getattr(self, k)[idx]
+               for k in ("currency", "term_months", "term_no", "renews")}
         return Lines(**kw, dims={k: v[idx] for k, v in self.dims.items()}, sheet=self.sheet, allocated=allocated,
-                     currency=None if self.currency is None else self.currency[idx])
+                     **opt)
 
 
 @dataclass(frozen=True)
@@ -268,9 +282,10 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         if norm in _HEADER_KEYS:
             col_of[_HEADER_KEYS[norm]] = j
         else:
-            hint = _did_you_mean(norm, [k for k in known if _HEADER_KEYS[k] not in col_of])
+            hint = _did_you_mean(norm, [k for k in known if _HEADER_KEYS[k] not in col_of and k not in _NO_HINT])
             if hint:
-                name = known[difflib.get_close_matches(norm, list(known), n=1, cutoff=0.75)[0]]
+                name = known[difflib.get_close_matches(norm, [k for k in known if k not in _NO_HINT], n=1,
+                                                       cutoff=0.75)[0]]
                 out.add(0, j, header[j], f"unknown column '{header[j]}' (did you mean '{name}'?)")
             else:
                 dims[header[j]] = j
@@ -462,6 +477,18 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
                                       f"on row {body_idx[prev[0]] + 1} and {code or '(blank)'} here: one currency "
                                       f"per contract")
 
+    # --- evergreen lines (optional Renewal and Term columns, read together)
+    term_months = None
+    if "renewal" in col_of or "term" in col_of:
+        term_months, auto = _evergreen_columns(n, col, col_of, is_err, bad, has_end, billing, recognition,
+                                               has_ssp, options)
+        # a blank End Date is right on them (the first term's last day; engine.evergreen expands the later terms)
+        end = np.where(auto & ~has_end, start, end)
+        end = np.where(term_months > 0, add_months(start, term_months) - 1, end)
+        has_end = has_end | auto
+        if not term_months.any():
+            term_months = None
+
     # --- row rules (vectorised; only the offending rows are visited)
     pit = recognition == 2
     end_col, bstart_col, booking_col = col("end_date"), col("billing_start"), col("booking_date")
@@ -545,12 +572,84 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         customer=customer, line_id=line_id, booking=booking, start=start, end=end, amount=amount,
         recognition=recognition, billing_months=billing, arrears=arrears, billing_start=bstart,
         dims=dim_arrays, sheet=sheet, ssp=ssp, has_ssp=has_ssp, allocated=allocated, currency=currency,
+        term_months=term_months,
     )
     if not keep.all():
         lines = lines.take(np.flatnonzero(keep))
     _warnings_and_notices(out, lines, col_of)
     problems = sorted(out.problems, key=lambda p: p.row or 0)  # stable: column order within a row
     return ParseResult(lines, tuple(problems), n, excluded_ids, excluded_amount, tuple(header), origin, options)
+
+
+def _evergreen_columns(n, col, col_of, is_err, bad, has_end, billing, recognition, has_ssp, options) -> np.ndarray:
+    """Months per term of each evergreen line (Renewal = auto), 0 for the others; problems located on the cell."""
+    months = np.zeros(n, dtype=np.int64)
+    autos = np.zeros(n, dtype=bool)
+    renewal, term = col("renewal"), col("term")
+    end_col = col("end_date")
+    for k in range(n):
+        v = renewal[k]
+        auto = False
+        if not is_blank(v) and not is_err(k, "renewal"):
+            auto = RENEWAL.get(normalize_header(v)) if isinstance(v, str) else None
+            if auto is None:
+                bad(k, "renewal", v, f"Renewal '{show_value(v)}' is not one of {', '.join(RENEWAL_NAMES)} (auto: "
+                                     f"renews term after term until cancelled, with End Date blank)")
+                auto = False
+        t = term[k]
+        given = not is_blank(t) and not is_err(k, "term")
+        if not auto:
+            if given:
+                bad(k, "term", t, "Term is read only on a line with Renewal = auto: ignored (a fixed line's term is "
+                                  "its Start Date to its End Date)", WARNING)
+            continue
+        ok = True
+        autos[k] = True
+        if has_end[k] or not is_blank(end_col[k]):
+            bad(k, "end_date", end_col[k], "Renewal auto renews term after term until a cancel: leave End Date "
+                                           "blank (or set Renewal to none for a fixed term)")
+            ok = False
+        if billing[k] == 0:
+            bad(k, "billing" if "billing" in col_of else "renewal", col("billing")[k],
+                "Renewal auto needs a recurring Billing (monthly, quarterly, semiannual or annual), not upfront")
+            ok = False
+        if recognition[k] in (MILESTONE, PERCENT_COMPLETE):
+            bad(k, "recognition", col("recognition")[k], f"Renewal auto needs Recognition monthly, daily or point "
+                                                         f"in time, not {RECOGNITION_NAMES[recognition[k]]}")
+            ok = False
+        if has_ssp[k]:
+            bad(k, "ssp", col("ssp")[k], "an evergreen line (Renewal auto) cannot be in a contract allocated by "
+                                         "SSP: each term is a new price; put it in a contract of its own")
+            ok = False
+        m = int(billing[k])
+        if given:
+            m = _term_months(t, options)
+            if m is None:
+                bad(k, "term", t, f"Term '{show_value(t)}' is not a whole number of months from 1 to "
+                                  f"{LONG_TERM_MONTHS} (blank: the billing interval)")
+                ok = False
+        if ok:
+            months[k] = m
+    return months, autos
+
+
+def _term_months(value, options) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip().casefold()
+        for suffix in ("months", "month", "mo"):
+            if text.endswith(suffix):
+                text = text[:-len(suffix)].strip()
+                break
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+    if isinstance(value, (int, float)) and math.isfinite(value) and float(value).is_integer() \
+            and 1 <= value <= LONG_TERM_MONTHS:
+        return int(value)
+    return None
 
 
 def _allocate_by_ssp(amount: np.ndarray, ssp: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -96,7 +96,8 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
     parsed = parse_contracts(contract_rows, sheet=CONTRACTS, origin=(1, 1), options=options)
     book = Book(parsed, settings.calendar if settings else CALENDAR, events=event_rows or None,
                 events_sheet=EVENTS, events_origin=(1, 1), fx=fx_rows or None,
-                reporting_currency=settings.currency if settings else None, fx_sheet=FX, fx_origin=(1, 1))
+                reporting_currency=settings.currency if settings else None, fx_sheet=FX, fx_origin=(1, 1),
+                as_of=settings.as_of if settings else None)  # evergreen lines renew up to the as-of term
     if settings is None:
         reports = _not_refreshed(book, settings_problems)
     else:
