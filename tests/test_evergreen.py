@@ -330,3 +330,14 @@ def test_explain_an_evergreen_line_by_its_own_line_id():
     # February: term 1 100 - 52.31 (January) = 47.69; term 2 100 x (14/28) / (14/28 + 14/31) = 52.54
     assert rows[-1] == ["Result", D("100.23")]
     assert ["Line ID", "L1#1"] in rows and ["Line ID", "L1#2"] in rows
+
+
+def test_forecast_contracted_layer_stops_at_the_forecast_as_of_term():
+    # the book is laid out at a later day (2025-11-30): its Jul 15 ... Nov 14 terms are not contracted as of
+    # 2025-06-20, so the forecast's Contracted layer holds only July's 45.85 of the Jun 15 - Jul 14 term
+    b = book([MONTHLY], "2025-11-30")
+    assert b.flow("revenue", "2025-08") == D("99.19")  # parts of the Jul 15 and Aug 15 terms
+    rows = b.forecast("revenue", "2025-07", "2025-08", "2025-06-20")
+    assert rows[1][:3] == ["Contracted", D("45.85"), D("0.00")]
+    rows = udfs.BBB_FORECAST([H, MONTHLY], "bookings", "2025-07", "2025-08", "2025-06-20")
+    assert rows[1][:3] == ["Contracted", 0.0, 0.0]

@@ -617,7 +617,8 @@ class Book:
             assumptions = parse_assumptions(assumptions)
         if pipeline is not None and not isinstance(pipeline, Pipeline):
             pipeline = parse_pipeline(pipeline)
-        return forecast_books(self, day, int(horizon_end), self.select(filter), assumptions, pipeline, filter)
+        book = self.evergreen_at(day)  # evergreen terms after the as-of term are the forecast's, not contracted
+        return forecast_books(book, day, int(horizon_end), book.select(filter), assumptions, pipeline, filter)
 
     def forecast(self, metric: str, start, end, as_of, period=None, assumptions=None, pipeline=None,
                  filter: str | None = None) -> list[list]:
