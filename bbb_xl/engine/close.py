@@ -1,0 +1,371 @@
+"""Closed months: figures recorded at close, today's inputs compared with them, out-of-period adjustments.
+
+A close records, per closed month and contract, the month's revenue, billings and bookings and the month-end
+balances (deferred revenue, contract asset, backlog). Every month up to `through` is closed (the first close
+covers every month from the book's first activity). After a close:
+
+    closed view, cumulative to day t:  V(t) = R(t) - Delta(t)
+
+R is what today's inputs give. For a closed month end m, Delta(m) = R(m) - C(m) (C: the closed figures summed up to
+m), so closed months show exactly what was closed. The total difference D = R(T) - C(T) at the last closed month T
+is not restated: it is posted as an out-of-period adjustment in the month P containing the as-of date (ASC 250-10-45
+corrections judged immaterial go through the current period). Between T and P, Delta = D (the open months show
+today's flows, on the closed opening balances); from the end of P on, Delta = 0, so balances at the end of P equal
+the recomputed balances and every rollforward ties: opening + flows + adjustments = closing.
+
+A contract's difference is carried on its first line (in Contracts order) in line-level matrices, so per-contract
+and total figures are exact; a contract no longer in the book (deleted, or left out for an input error) cannot be
+shown and is reported. Pure: no Excel, no files.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.dates import iso, month_index, month_start
+from ..core.errors import BBBError
+from ..core.money import format_money
+from .sums import sum_by_code
+from .table import key_of, normalize_header
+
+FLOW_METRICS = ("revenue", "billings", "bookings")
+
+
+def month_label(month: int) -> str:
+    """Month index (months since 1970-01) -> '2025-12'."""
+    return f"{1970 + month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def parse_month(text) -> int:
+    """'2025-12' (or a date, or 2025-12-31) -> month index; ValueError otherwise."""
+    import datetime as dt
+    if isinstance(text, (dt.date, dt.datetime)):
+        return (text.year - 1970) * 12 + text.month - 1
+    s = str(text or "").strip()
+    parts = s.split("-")
+    try:
+        year, month = int(parts[0]), int(parts[1])
+        if len(parts) not in (2, 3) or len(parts[0]) != 4 or not 1 <= month <= 12:
+            raise ValueError
+    except (ValueError, IndexError):
+        raise ValueError(f"month '{text}' is not a month like 2025-12") from None
+    return (year - 1970) * 12 + month - 1
+
+
+def month_end(month: int) -> int:
+    return int(month_start(np.int64(month + 1))) - 1
+
+
+def month_of(day: int) -> int:
+    return int(month_index(np.int64(day)))
+
+
+@dataclass(frozen=True)
+class ClosedRecord:
+    """One closed month of one contract (money in cents)."""
+
+    month: int
+    contract: str
+    revenue: int
+    billings: int
+    bookings: int
+    deferred: int  # month-end balances
+    asset: int
+    backlog: int
+    amount: int = 0  # the contract's total Amount at close
+    end: int | None = None  # its last End Date at close (day number)
+    inputs: str = ""  # sha256 of the contract's normalised inputs at close
+    closed_at: str = ""
+    closed_by: str = ""
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class ClosedBook:
+    """What the Closed Periods tab holds: every month up to `through` is closed."""
+
+    through: int | None = None  # month index; None: nothing closed
+    records: tuple = ()
+
+
+def _first_month(closed: ClosedBook) -> int:
+    return min((r.month for r in closed.records), default=(closed.through or 0) + 1)
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """A closed month whose figure today's inputs give differently: difference = recomputed - closed."""
+
+    contract: str
+    metric: str
+    month: int  # the closed month
+    closed: int
+    recomputed: int
+    cause: str
+
+    @property
+    def difference(self) -> int:
+        return self.recomputed - self.closed
+
+
+@dataclass
+class ClosedView:
+    """The book as reported after a close. `delta(metric, days)` is what is subtracted from each line's
+    recomputed cumulative figure (on each contract's first line); `posted` the adjustment per contract."""
+
+    book: object
+    closed: ClosedBook
+    post_month: int | None  # the month the adjustments are posted in
+    contracts: list  # display IDs of the book's contracts, in Contracts order
+    first_line: np.ndarray  # per contract: index of its first line
+    c_of_line: np.ndarray
+    _delta_at: dict = field(default_factory=dict)  # metric -> (closed month ends, per contract delta there, D)
+    missing: list = field(default_factory=list)  # closed contracts no longer in the book
+
+    @property
+    def active(self) -> bool:
+        return self.closed.through is not None
+
+    def contract_delta(self, metric: str, days: np.ndarray) -> np.ndarray:
+        """(contracts x days) Delta(t): R - V."""
+        days = np.asarray(days, dtype=np.int64)
+        out = np.zeros((len(self.contracts), len(days)), dtype=object if not self.book._exact_int64 else np.int64)
+        if not self.active or metric not in self._delta_at:
+            return out
+        ends, at_end, total = self._delta_at[metric]
+        post_end = month_end(self.post_month)
+        k = np.searchsorted(ends, days, side="right") - 1  # the last closed month end on or before t
+        for j, t in enumerate(days):
+            if t >= post_end:
+                continue
+            if t >= ends[-1]:
+                out[:, j] = total
+            elif k[j] >= 0:
+                out[:, j] = at_end[:, k[j]]
+            else:  # before the first closed month with a record: closed at nothing, so nothing shows
+                m = month_of(int(t))
+                out[:, j] = self._recomputed_cum(metric, np.array([t if t == month_end(m) else month_end(m - 1)]))[:, 0]
+        return out
+
+    def _recomputed_cum(self, metric, days):
+        book = self.book
+        cum = book.cumulative(metric, np.arange(len(book.lines)), np.asarray(days, dtype=np.int64))
+        if not book._exact_int64:
+            cum = cum.astype(object)
+        return sum_by_code(cum, self.c_of_line, len(self.contracts))
+
+    def line_delta(self, metric: str, days: np.ndarray) -> np.ndarray:
+        """(lines x days) Delta on each contract's first line, 0 on the others."""
+        per = self.contract_delta(metric, days)
+        out = np.zeros((len(self.book.lines), len(days)), dtype=per.dtype)
+        out[self.first_line] = per
+        return out
+
+    def cumulative(self, metric: str, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """The view's (lines idx x days) cumulative cents: recomputed minus Delta on first lines."""
+        rec = self.book.cumulative(metric, idx, np.asarray(days, dtype=np.int64))
+        if not self.active:
+            return rec
+        delta = self.line_delta(metric, days)[idx]
+        return rec - delta
+
+    def posted(self, metric: str) -> np.ndarray:
+        """Per contract: the out-of-period adjustment D posted in post_month."""
+        if not self.active or metric not in self._delta_at:
+            return np.zeros(len(self.contracts), dtype=np.int64)
+        return self._delta_at[metric][2]
+
+
+def contract_index(book):
+    """(display IDs in Contracts order, index of each contract's first line, contract number per line)."""
+    codes = book.lines.contract_code
+    n = len(codes)
+    _, first_idx = np.unique(codes, return_index=True)
+    first_idx = np.sort(first_idx)
+    rank = np.empty(int(codes.max(initial=-1)) + 1, dtype=np.int64)
+    rank[codes[first_idx]] = np.arange(len(first_idx))
+    c_of_line = rank[codes] if n else np.zeros(0, dtype=np.int64)
+    return [str(book.lines.contract[i]) for i in first_idx], first_idx, c_of_line
+
+
+def contract_inputs(book) -> dict:
+    """key_of(Contract ID) -> (total Amount in cents, last End Date, sha256 of the contract's normalised inputs:
+    its parsed lines and its Events rows)."""
+    lines = book.lines
+    events = _event_rows_by_contract(book)
+    order = np.lexsort((lines.line_id.astype(str), lines.contract_code))
+    out: dict = {}
+    parts: dict = {}
+    for i in order:
+        key = key_of(str(lines.contract[i]))
+        amount, end, _ = out.get(key, (0, None, ""))
+        e = int(lines.end[i])
+        out[key] = (amount + int(lines.amount[i]), e if end is None else max(end, e), "")
+        cur = "" if lines.currency is None else str(lines.currency[i])
+        parts.setdefault(key, []).append(
+            f"{lines.line_id[i]}|{lines.customer[i]}|{int(lines.booking[i])}|{int(lines.start[i])}|{e}|"
+            f"{int(lines.amount[i])}|{int(lines.recognition[i])}|{int(lines.billing_months[i])}|"
+            f"{bool(lines.arrears[i])}|{int(lines.billing_start[i])}|{int(lines.ssp[i])}|{cur}")
+    for key, rows in parts.items():
+        h = hashlib.sha256("\x1e".join(rows + ["events"] + events.get(key, [])).encode("utf-8", "surrogatepass"))
+        out[key] = (out[key][0], out[key][1], h.hexdigest())
+    return out
+
+
+def _event_rows_by_contract(book) -> dict:
+    data = getattr(book, "_events_source", (None,))[0]
+    if not isinstance(data, (list, tuple)) or not data:
+        return {}
+    header = [normalize_header(str(h or "")) for h in data[0]]
+    if "contractid" not in header:
+        return {}
+    j = header.index("contractid")
+    out: dict = {}
+    for row in data[1:]:
+        if row and j < len(row) and row[j] not in (None, ""):
+            out.setdefault(key_of(str(row[j]).strip()), []).append(repr(list(row)))
+    return out
+
+
+def closed_view(book, closed: ClosedBook | None, as_of: int, post_month: int | None = None):
+    """(view, adjustments): the book as reported with `closed` months kept as closed, and each difference
+    between today's inputs and a closed month (per contract, metric and month). The adjustments are posted in
+    the month containing as_of (not before the first open month); post_month overrides it (close posts pending
+    adjustments in the last month it closes)."""
+    contracts, first_line, c_of_line = contract_index(book)
+    closed = closed or ClosedBook()
+    if closed.through is None:
+        return ClosedView(book, closed, None, contracts, first_line, c_of_line), []
+    T = closed.through
+    P = post_month if post_month is not None else max(month_of(as_of), T + 1)
+    view = ClosedView(book, closed, P, contracts, first_line, c_of_line)
+    index = {key_of(c): k for k, c in enumerate(contracts)}
+    first = min(_first_month(closed), T)
+    months = np.arange(first, T + 1)
+    ends = np.array([month_end(int(m)) for m in months], dtype=np.int64)
+    bounds = np.concatenate([[month_end(first - 1)], ends])
+    n_c = len(contracts)
+    dtype = np.int64 if book._exact_int64 else object
+    closed_flow = {m: np.zeros((n_c, len(months)), dtype=dtype) for m in FLOW_METRICS}
+    latest: dict = {}  # contract key -> its latest record (inputs at close)
+    missing: dict = {}
+    for r in closed.records:
+        key = key_of(r.contract)
+        if key not in latest or r.month >= latest[key].month:
+            latest[key] = r
+        k = index.get(key)
+        if k is None:
+            missing.setdefault(r.contract, []).append(r)
+            continue
+        for m in FLOW_METRICS:
+            closed_flow[m][k, r.month - first] += getattr(r, m)
+    view.missing = sorted(missing)
+    today = contract_inputs(book)
+    adjustments = []
+    for m in FLOW_METRICS:
+        rec = view._recomputed_cum(m, bounds)
+        recomputed_flow = np.diff(rec, axis=1)
+        recomputed_flow[:, 0] = rec[:, 1]  # the first closed month carries everything before it (closed at 0)
+        at_end = rec[:, 1:] - np.cumsum(closed_flow[m], axis=1)  # R(m) - C(m) at each closed month end
+        view._delta_at[m] = (ends, at_end, at_end[:, -1].copy())
+        for k, j in zip(*np.nonzero(recomputed_flow != closed_flow[m])):
+            key = key_of(contracts[k])
+            adjustments.append(Adjustment(contracts[k], m, int(months[j]), int(closed_flow[m][k, j]),
+                                          int(recomputed_flow[k, j]), _cause(latest.get(key), today.get(key))))
+        for name, recs in missing.items():
+            for r in recs:
+                if getattr(r, m):
+                    adjustments.append(Adjustment(name, m, r.month, getattr(r, m), 0,
+                                                  "contract no longer in Contracts (deleted, or left out for an "
+                                                  "input error): not shown; restore it and record a Cancel event"))
+    adjustments.sort(key=lambda a: (index.get(key_of(a.contract), n_c), a.contract, FLOW_METRICS.index(a.metric),
+                                    a.month))
+    return view, adjustments
+
+
+def _cause(record: ClosedRecord | None, now) -> str:
+    """The input change behind a difference, field by field where the record keeps the field."""
+    if record is None:
+        return "contract added since close (or not active in the closed months then)"
+    if now is None:
+        return "contract no longer in Contracts"
+    amount, end, digest = now
+    changes = []
+    if record.amount != amount:
+        changes.append(f"Amount {format_money(record.amount)} \u2192 {format_money(amount)}")
+    if record.end is not None and end is not None and record.end != end:
+        changes.append(f"End Date {iso(record.end)} \u2192 {iso(end)}")
+    if changes:
+        return "; ".join(changes) + " since close"
+    if record.inputs and record.inputs != digest:
+        return "the contract's rows or Events changed since close"
+    return "inputs of the contract unchanged: FX rates, Settings or the engine version changed since close"
+
+
+def close_months(book, closed: ClosedBook | None, through: int, as_of: int, closed_at: str = "", closed_by: str = "",
+                 fingerprint: str = "") -> ClosedBook:
+    """Close every month up to `through` (forward only; a month that contains or follows the as-of date stays
+    open). The new months record what the view shows, with pending adjustments posted in `through`, so a
+    difference is recorded once and never restated."""
+    closed = closed or ClosedBook()
+    if closed.through is not None and through <= closed.through:
+        raise BBBError(f"closed through {month_label(closed.through)} already: closing is forward only "
+                       f"({month_label(through)} is closed); to change a closed month, reopen it first "
+                       f"(bbb-xl reopen BOOK --from {month_label(through)} --reason ...)")
+    if through >= month_of(as_of):
+        raise BBBError(f"{month_label(through)} cannot be closed: the as-of date {iso(as_of)} is in "
+                       f"{'it' if through == month_of(as_of) else 'an earlier month'}; close only whole months "
+                       f"before the as-of month (move the as-of date in Settings)")
+    book.require_ok()
+    view, _ = closed_view(book, closed, as_of, post_month=through)
+    first = closed.through + 1 if closed.through is not None else _first_activity(book, through)
+    months = np.arange(first, through + 1)
+    bounds = np.array([month_end(first - 1)] + [month_end(int(m)) for m in months], dtype=np.int64)
+    sel = np.arange(len(book.lines))
+    n_c = len(view.contracts)
+    cum = {}
+    for m in FLOW_METRICS:
+        line = view.cumulative(m, sel, bounds)
+        if not book._exact_int64:
+            line = line.astype(object)
+        cum[m] = sum_by_code(line, view.c_of_line, n_c)
+    net = cum["billings"] - cum["revenue"]
+    deferred, asset = np.where(net > 0, net, 0), np.where(net < 0, -net, 0)
+    backlog = cum["bookings"] - cum["revenue"]
+    flows = {m: np.diff(cum[m], axis=1) for m in FLOW_METRICS}
+    inputs = contract_inputs(book)
+    new = []
+    for j, month in enumerate(months):
+        for k, contract in enumerate(view.contracts):
+            values = [int(flows[m][k, j]) for m in FLOW_METRICS] + \
+                [int(deferred[k, j + 1]), int(asset[k, j + 1]), int(backlog[k, j + 1])]
+            if not any(values):
+                continue
+            amount, end, digest = inputs[key_of(contract)]
+            new.append(ClosedRecord(int(month), contract, *values, amount, end, digest, closed_at, closed_by,
+                                    fingerprint))
+    return ClosedBook(through, tuple(closed.records) + tuple(new))
+
+
+def _first_activity(book, through: int) -> int:
+    lines = book.lines
+    days = [int(lines.booking.min(initial=2**40)), int(lines.start.min(initial=2**40))]
+    if len(book.invoices.date):
+        days.append(int(book.invoices.date.min()))
+    return min(month_of(min(days)), through) if len(lines) else through
+
+
+def reopen_months(closed: ClosedBook, month: int) -> ClosedBook:
+    """Months from `month` on are open again (their records removed)."""
+    if closed.through is None or month > closed.through:
+        raise BBBError(f"{month_label(month)} is not closed" + (
+            f" (closed through {month_label(closed.through)})" if closed.through is not None else
+            " (no month is closed)"))
+    kept = tuple(r for r in closed.records if r.month < month)
+    return ClosedBook(month - 1 if kept else None, kept)
+
+
+__all__ = ["ClosedRecord", "ClosedBook", "ClosedView", "Adjustment", "closed_view", "close_months", "reopen_months",
+           "contract_inputs", "month_label", "parse_month", "month_end", "month_of", "FLOW_METRICS"]
