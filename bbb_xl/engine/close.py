@@ -369,3 +369,92 @@ def reopen_months(closed: ClosedBook, month: int) -> ClosedBook:
 
 __all__ = ["ClosedRecord", "ClosedBook", "ClosedView", "Adjustment", "closed_view", "close_months", "reopen_months",
            "contract_inputs", "month_label", "parse_month", "month_end", "month_of", "FLOW_METRICS"]
+
+
+def _journal_with_adjustments(book, view: ClosedView, adjustments, first: int, last: int, period: str, detail: str,
+                              mode: str, accounts, currency, cumulative):
+    """The journal of the closed view: its entries, where the period holding the posting month gets its regular
+    entry on the figures before the adjustments plus one entry per contract adjusted, with its own memo
+    "Out-of-period adjustment: <contract> <months>"."""
+    from ..core.periods import period_grid
+    from .journal import Accounts, JournalLine, _entry, _product_codes, journal_lines, normalize_choice
+    rec, bil = cumulative
+    lines, problems = journal_lines(book, first, last, period, detail, mode, accounts, currency, cumulative)
+    if not view.active:
+        return lines, problems
+    d_rev, d_bil = view.posted("revenue"), view.posted("billings")
+    adjusted = np.flatnonzero((d_rev != 0) | (d_bil != 0))
+    periods = period_grid(first, last, period, book.calendar)
+    post_end = month_end(view.post_month)
+    j = next((k for k, p in enumerate(periods) if p.first <= post_end <= p.last), None)
+    if not len(adjusted) or j is None or periods[j].last != post_end and periods[j].last < post_end:
+        return lines, problems
+    p = periods[j]
+    accounts = accounts or Accounts()
+    mode = normalize_choice(mode, ("bbb_xl", "billing system to deferred revenue", "billing system to revenue"),
+                            "Invoices posted by")
+    currency = currency if currency is not None else (book.reporting_currency or "")
+    n = len(book.lines)
+    dr, db = np.zeros(n, dtype=rec.dtype), np.zeros(n, dtype=bil.dtype)
+    dr[view.first_line], db[view.first_line] = d_rev, d_bil
+    base = (np.stack([rec[:, j], rec[:, j + 1] - dr], axis=1), np.stack([bil[:, j], bil[:, j + 1] - db], axis=1))
+    base_lines, _ = journal_lines(book, p.first, p.last, period, detail, mode, accounts, currency, base)
+    rev_accounts, acct, _ = _product_codes(book, accounts)
+    net_after = sum_by_code((bil[:, j + 1] - rec[:, j + 1])[:, None], view.c_of_line, len(view.contracts))[:, 0]
+    months: dict = {}
+    for a in adjustments:
+        months.setdefault(a.contract, set()).add(a.month)
+    adj_lines = []
+    for number, c in enumerate(adjusted, start=1):
+        contract = view.contracts[c]
+        after = int(net_after[c])
+        before = after - (int(d_bil[c]) - int(d_rev[c]))
+        d_l = max(after, 0) - max(before, 0)
+        d_a = max(-after, 0) - max(-before, 0)
+        r_k, b_k = [0] * len(rev_accounts), [0] * len(rev_accounts)
+        k = int(acct[view.first_line[c]])
+        r_k[k], b_k[k] = int(d_rev[c]), int(d_bil[c])
+        span = sorted(months.get(contract, ()))
+        when = month_label(span[0]) if len(span) == 1 else \
+            f"{month_label(span[0])}..{month_label(span[-1])}" if span else month_label(view.closed.through)
+        memo = f"Out-of-period adjustment: {contract} {when}"
+        line_i = int(view.first_line[c])
+        for account, signed, _ in _entry(mode, p.label, accounts, rev_accounts, r_k, b_k, d_l, d_a):
+            adj_lines.append(JournalLine(f"JE-{p.label}-ADJ-{number:04d}", int(p.last), p.label, account.code,
+                                         account.name, max(signed, 0), max(-signed, 0), memo,
+                                         contract if detail == "contract" else "",
+                                         str(book.lines.customer[line_i]) if detail == "contract" else "",
+                                         currency))
+    before_p = [x for x in lines if x.period != p.label]
+    at = next((i for i, x in enumerate(lines) if x.period == p.label), len(before_p))
+    at = sum(1 for x in lines[:at] if x.period != p.label)
+    return before_p[:at] + base_lines + adj_lines + before_p[at:], problems
+
+
+def report_view(book, closed: ClosedBook | None, as_of: int, bounds: np.ndarray):
+    """What build_reports needs: (view, adjustments, line-level cumulative revenue, billings, bookings at bounds,
+    deferred and unbilled totals at bounds)."""
+    view, adjustments = closed_view(book, closed, as_of)
+    sel = np.arange(len(book.lines))
+    mats = [view.cumulative(m, sel, bounds) for m in FLOW_METRICS]
+    return view, adjustments, mats
+
+
+def view_balances(book, view: ClosedView, rec: np.ndarray, bil: np.ndarray):
+    """(deferred, unbilled) totals at each bound from the view's per-contract net positions."""
+    net = sum_by_code(bil - rec if book._exact_int64 else (bil - rec).astype(object), view.c_of_line,
+                      len(view.contracts))
+    return np.where(net > 0, net, 0).sum(axis=0), np.where(net < 0, -net, 0).sum(axis=0)
+
+
+def posted_by_period(view: ClosedView, metric: str, periods) -> np.ndarray:
+    """The adjustment total of a metric in each report period (non-zero only in the period holding the posting
+    month)."""
+    out = np.zeros(len(periods), dtype=np.int64)
+    if not view.active:
+        return out
+    end = month_end(view.post_month)
+    for j, p in enumerate(periods):
+        if p.first <= end <= p.last:
+            out[j] = int(view.posted(metric).sum())
+    return out

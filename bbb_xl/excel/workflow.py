@@ -79,12 +79,8 @@ def start_here(status: str, errors: int) -> SheetReport:
     return s
 
 
-def compute_reports(contract_rows, settings_rows, event_rows=None, *,
-                    refreshed_at: dt.datetime | None = None, fx_rows=None, accounts_rows=None,
-                    template_version: int | None = None, previous_version: str | None = None) -> Reports:
-    """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
-    tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency); accounts_rows: the
-    Accounts tab (Product, Revenue Account) for the journal."""
+def inputs_book(contract_rows, settings_rows, event_rows=None, fx_rows=None):
+    """(settings or None, settings problems, book) of the input tabs, problems located at their cells."""
     settings, settings_problems = parse_settings(settings_rows, sheet=SETTINGS)
     # Decimal separator, Date order, Time zone: read even when another setting is wrong (its problems are there)
     options = settings.parse_options if settings else read_parse_options(settings_rows, SETTINGS)[0]
@@ -92,6 +88,25 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
     book = Book(parsed, settings.calendar if settings else CALENDAR, events=event_rows or None,
                 events_sheet=EVENTS, events_origin=(1, 1), fx=fx_rows or None,
                 reporting_currency=settings.currency if settings else None, fx_sheet=FX, fx_origin=(1, 1))
+    return settings, settings_problems, book
+
+
+def input_fingerprint(contract_rows, event_rows=None, fx_rows=None) -> str:
+    """Run Info's input fingerprint: sha256 of the Contracts, Events and FX Rates cells."""
+    from ..reports import fingerprint
+    return fingerprint((contract_rows or []) + [["Events"]] + (event_rows or [])
+                       + ([["FX Rates"]] + fx_rows if fx_rows else []))
+
+
+def compute_reports(contract_rows, settings_rows, event_rows=None, *,
+                    refreshed_at: dt.datetime | None = None, fx_rows=None, accounts_rows=None,
+                    template_version: int | None = None, previous_version: str | None = None,
+                    closed=None) -> Reports:
+    """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
+    tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency); accounts_rows: the
+    Accounts tab (Product, Revenue Account) for the journal; closed: the Closed Periods record
+    (engine.close.ClosedBook): closed months reported as closed, differences as out-of-period adjustments."""
+    settings, settings_problems, book = inputs_book(contract_rows, settings_rows, event_rows, fx_rows)
     if settings is None:
         reports = _not_refreshed(book, settings_problems)
     else:
@@ -101,7 +116,7 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
         accounts_problems += mapping_problems(book, accounts)
         reports = build_reports(book, settings, input_problems=list(settings_problems) + late + accounts_problems,
                                 contract_rows=contract_rows, refreshed_at=refreshed_at, event_rows=event_rows,
-                                fx_rows=fx_rows, accounts=accounts)
+                                fx_rows=fx_rows, accounts=accounts, closed=closed)
     reports.sheets[START] = start_here(reports.status, len(errors_only(reports.problems)))
     if settings is not None and template_version is not None:  # the workbook's layout and engine history
         add_layout_rows(reports.sheets["Run Info"], template_version, previous_version)
