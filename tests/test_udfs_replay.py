@@ -500,16 +500,16 @@ def test_bug_single_cell_lines_range_is_unexpected_error(udfs):
 # ---- what Import Functions generates ----------------------------------------------------------------------------
 
 SIGNATURES = {
-    "BBB_BOOKINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx",
-    "BBB_BILLINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx",
-    "BBB_REVENUE": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx",
-    "BBB_BACKLOG": "lines, as_of, Optional filter, Optional events, Optional fx",
-    "BBB_DEFERRED": "lines, as_of, Optional filter, Optional events, Optional fx",
-    "BBB_UNBILLED": "lines, as_of, Optional filter, Optional events, Optional fx",
+    "BBB_BOOKINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, Optional closed",
+    "BBB_BILLINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, Optional closed",
+    "BBB_REVENUE": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, Optional closed",
+    "BBB_BACKLOG": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
+    "BBB_DEFERRED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
+    "BBB_UNBILLED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
     "BBB_RPO": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_DEFERRED_SPLIT": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_SCHEDULE": "lines, metric, start, end_period, Optional period, Optional group_by, Optional filter, "
-                    "Optional events, Optional fx",
+                    "Optional events, Optional fx, Optional closed",
     "BBB_CHECK": "lines, Optional events, Optional fx, Optional filter",
     "BBB_ALLOCATE": "total, ssps",
     "BBB_EXPLAIN": "lines, contract, period, Optional line, Optional metric, Optional events, Optional fx",
@@ -567,13 +567,16 @@ def test_import_functions_descriptions(udfs):
         assert len(args) == len(SIGNATURES[name].split(", "))
         assert all(a and not a.startswith("Positional argument") and len(a) <= 255 for a in args), name
         if name in ("BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE"):
-            assert args == flow
-        elif name in ("BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED", "BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_MRR",
+            assert args == flow + [udfs.CLOSED_DOC]
+        elif name in ("BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED"):
+            assert args == balance + [udfs.CLOSED_DOC]
+        elif name in ("BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_MRR",
                       "BBB_ARR", "BBB_NRR", "BBB_GRR", "BBB_CUSTOMERS", "BBB_COVERAGE"):
             assert args == balance
     assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC, udfs.FX_DOC, udfs.CHECK_FILTER_DOC]
     schedule = opts["'Book1.xlsm'!BBB_SCHEDULE"]["ArgumentDescriptions"]
-    assert schedule[0] == udfs.LINES_DOC and schedule[-3:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC]
+    assert schedule[0] == udfs.LINES_DOC and schedule[-4:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC,
+                                                               udfs.CLOSED_DOC]
     assert schedule[1].startswith("bookings, billings, revenue") and schedule[4].startswith("Optional: month")
 
 

@@ -458,3 +458,89 @@ def posted_by_period(view: ClosedView, metric: str, periods) -> np.ndarray:
         if p.first <= end <= p.last:
             out[j] = int(view.posted(metric).sum())
     return out
+
+
+class ClosedFigures:
+    """The Book's flow / balance / schedule questions answered from the closed view (formulas given a `closed`
+    range, `bbb-xl schedule` on a closed workbook). Backlog, deferred and unbilled come from the view's
+    cumulative figures per contract; other metrics (ARR, RPO split, ...) are today's inputs."""
+
+    def __init__(self, book, closed: ClosedBook | None, as_of: int):
+        self.book = book
+        self.view, self.adjustments = closed_view(book, closed, as_of)
+
+    def _cum(self, metric, sel, days):
+        out = self.view.cumulative(metric, sel, days)
+        return out if self.book._exact_int64 else out.astype(object)
+
+    def _balance_matrix(self, metric, sel, days, groups):
+        """(groups x days) balances; groups: code per line of sel (None: one group)."""
+        book, view = self.book, self.view
+        n_groups = 1 if groups is None else int(groups.max(initial=-1)) + 1
+        g = np.zeros(len(sel), dtype=np.int64) if groups is None else groups
+        rec = self._cum("revenue", sel, days)
+        if metric == "backlog":
+            booked = book._booked(sel, days, allocated=True)
+            if view.active:
+                booked = booked - view.line_delta("bookings", days)[sel]
+            return sum_by_code(booked - rec, g, n_groups)
+        net_lines = self._cum("billings", sel, days) - rec
+        n_c = max(len(view.contracts), 1)
+        key = g * n_c + view.c_of_line[sel]
+        net = sum_by_code(net_lines, key, n_groups * n_c)
+        part = np.where(net > 0, net, 0) if metric == "deferred" else np.where(net < 0, -net, 0)
+        return sum_by_code(part, np.arange(n_groups * n_c) // n_c, n_groups)
+
+    def flow(self, metric: str, start, end=None, filter=None):
+        from ..core.money import cents_to_decimal
+        from ..core.periods import flow_window
+        from .book import FLOWS, _args, _require_metric
+        _require_metric(metric, FLOWS)
+        first, last = _args(lambda: flow_window(start, end, self.book.calendar))
+        cum = self._cum(metric, self.book.select(filter), np.array([first - 1, last], dtype=np.int64))
+        return cents_to_decimal(int((cum[:, 1] - cum[:, 0]).sum()))
+
+    def balance(self, metric: str, as_of, filter=None):
+        from ..core.money import cents_to_decimal
+        from ..core.periods import as_of_day
+        from .book import BALANCES, _args, _require_metric
+        _require_metric(metric, BALANCES)
+        day = _args(lambda: as_of_day(as_of, self.book.calendar))
+        out = self._balance_matrix(metric, self.book.select(filter), np.array([day], dtype=np.int64), None)
+        return cents_to_decimal(int(out[0, 0]))
+
+    def schedule_for(self, metric, start, end, period=None, group_by=None, filter=None):
+        from ..core.periods import normalize_period_kind, period_grid, schedule_window
+        from .book import FLOWS, METRICS, Schedule, _args
+        book = self.book
+        name = str(metric or "").strip().lower()
+        if name not in METRICS:
+            return book.schedule_for(metric, start, end, period, group_by, filter)
+        kind = _args(lambda: normalize_period_kind(period))
+        first, last = _args(lambda: schedule_window(start, end, book.calendar))
+        return self.schedule(name, first, last, kind, group_by or None, book.select(filter))
+
+    def schedule(self, metric, first, last, kind="month", group_by=None, sel=None):
+        from ..core.periods import period_grid
+        from .book import FLOWS, Schedule
+        book = self.book
+        periods = period_grid(first, last, kind, book.calendar)
+        sel = np.arange(len(book.lines)) if sel is None else sel
+        labels, codes = book._groups(group_by, sel)
+        groups = codes[sel] if group_by else None
+        ends = np.array([p.last for p in periods], dtype=np.int64)
+        n_groups = len(labels) if group_by else 1
+        if metric in FLOWS:
+            days = np.concatenate([[periods[0].first - 1], ends])
+            cum = self._cum(metric, sel, days)
+            g = groups if group_by else np.zeros(len(sel), dtype=np.int64)
+            out = sum_by_code(np.diff(cum, axis=1), g, n_groups)
+        else:
+            out = self._balance_matrix(metric, sel, ends, groups)
+            if out.shape[0] < n_groups:
+                out = np.vstack([out, np.zeros((n_groups - out.shape[0], len(ends)), dtype=out.dtype)])
+        if group_by:
+            rows = tuple((labels[k], out[k]) for k in range(len(labels))) + (("Total", out.sum(axis=0)),)
+        else:
+            rows = (("Total", out[0]),)
+        return Schedule(metric, tuple(periods), book._group_name(group_by), rows)
