@@ -58,7 +58,7 @@ def test_each_function_section(name, docs_text):
 
 def test_signature_reads_optional_arguments():
     (rev,) = [d for d in docgen.collect() if d.name == "BBB_REVENUE"]
-    assert rev.signature == "BBB_REVENUE(lines, start, [end_period], [filter], [events], [fx])"
+    assert rev.signature == "BBB_REVENUE(lines, start, [end_period], [filter], [events], [fx], [closed])"
     assert [a.doc for a in rev.arguments] == [bbb_xl.udfs.LINES_DOC, bbb_xl.udfs.START_DOC,
                                               bbb_xl.udfs.END_DOC, bbb_xl.udfs.FILTER_DOC,
                                               bbb_xl.udfs.EVENTS_DOC, bbb_xl.udfs.FX_DOC]
