@@ -61,7 +61,7 @@ def test_signature_reads_optional_arguments():
     assert rev.signature == "BBB_REVENUE(lines, start, [end_period], [filter], [events], [fx], [closed])"
     assert [a.doc for a in rev.arguments] == [bbb_xl.udfs.LINES_DOC, bbb_xl.udfs.START_DOC,
                                               bbb_xl.udfs.END_DOC, bbb_xl.udfs.FILTER_DOC,
-                                              bbb_xl.udfs.EVENTS_DOC, bbb_xl.udfs.FX_DOC]
+                                              bbb_xl.udfs.EVENTS_DOC, bbb_xl.udfs.FX_DOC, bbb_xl.udfs.CLOSED_DOC]
     assert rev.arguments[0].convert == "raw" and rev.category == "bbb_xl"
     assert rev.example == '=BBB_REVENUE(Contracts[#All], "2025-Q1")'
 
