@@ -40,8 +40,12 @@ def refresh(book=None) -> str:
     # the version that refreshed it last: Run Info's "bbb_xl version" row (A3:B3)
     previous = last_refresh_version([book.sheets["Run Info"].range((3, 1), (3, 2)).value or []]) \
         if "Run Info" in names else None
+    from .close import read_closed_rows
+    from .record_tabs import CLOSED_PERIODS
+    # the Closed Periods record tab is read (closed months reported as closed), never written by a refresh
+    closed = read_closed_rows(read_sheet(book.sheets[CLOSED_PERIODS])).closed if CLOSED_PERIODS in names else None
     reports = compute_reports(contracts, settings, events, fx_rows=fx, accounts_rows=accounts,
-                              template_version=_template_version(book), previous_version=previous)
+                              template_version=_template_version(book), previous_version=previous, closed=closed)
     for name in GENERATED_SHEETS:
         if name not in names:
             continue  # an optional report tab an older workbook does not have

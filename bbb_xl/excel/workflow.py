@@ -64,7 +64,7 @@ START_TEXT = [
     "This tab, Summary and the other report tabs are rewritten by every refresh; the refresh never changes a row "
     "of Contracts, Events, FX Rates, Settings, Accounts or any tab you add (a workbook from an older template gets "
     "the missing tabs and Settings rows added first). Only Clear sample data (bbb-xl clear-sample) removes input "
-    "rows.",
+    "rows. Record tabs (Closed Periods) are never rewritten by a refresh: only bbb-xl close and reopen write them.",
 ]
 
 
