@@ -214,7 +214,8 @@ def test_worked_example_workbook(workbook):
     tab = read_closed_rows(_tab(workbook, "Closed Periods"))
     assert tab.closed.through == parse_month("2025-12") and tab.log[0][:4] == ["close", "2025-01..2025-12", AT,
                                                                                  "tester"]
-    assert {r.closed_by for r in tab.closed.records} == {"tester"} and len(tab.closed.records[0].fingerprint) == 64
+    assert {r.closed_by for r in tab.closed.records} == {"tester"} and {r.closed_at for r in tab.closed.records} == {AT}
+    assert {r.fingerprint for r in tab.closed.records} == {tab.log[0][5]} and len(tab.log[0][5]) == 64
     _edit_c1(workbook)
     headless.refresh_file(workbook)
     header, body = _rollforward(workbook)
@@ -361,3 +362,15 @@ def test_sigkill_during_close_leaves_the_old_or_the_new_workbook(tmp_path):
         olds += data == old
         news += data == new
     assert olds and news, (olds, news)
+
+
+def test_reopen_and_close_again_in_the_workbook_reproduce_the_records_and_reports(workbook):
+    close_file(workbook, "2025-12", user="tester", at=AT, refreshed_at=NEW_TIME)
+    first = read_closed_rows(_tab(workbook, "Closed Periods")).closed
+    reports = {name: _tab(workbook, name) for name in ("Summary", "Deferred Revenue", "Journal Entries")}
+    reopen_file(workbook, "2025-12", "check the December cut-off", user="tester", at=AT, refreshed_at=NEW_TIME)
+    assert read_closed_rows(_tab(workbook, "Closed Periods")).closed.through == parse_month("2025-11")
+    close_file(workbook, "2025-12", user="tester", at=AT, refreshed_at=NEW_TIME)
+    again = read_closed_rows(_tab(workbook, "Closed Periods"))
+    assert again.closed == first and [r[0] for r in again.log] == ["close", "reopen", "close"]
+    assert {name: _tab(workbook, name) for name in reports} == reports

@@ -76,7 +76,10 @@ def read_closed_rows(rows) -> ClosedTab:
     if header_at is None:
         return ClosedTab(ClosedBook(through, ()))
     header = [str(h or "").strip() for h in rows[header_at]]
-    col = {h: j for j, h in enumerate(header) if h}
+    col: dict = {}
+    for j, h in enumerate(header):  # the records' columns come first (the log repeats a heading to the right)
+        if h:
+            col.setdefault(h, j)
     missing = [h for h in RECORD_HEADER[:8] if h not in col]
     if missing:
         raise BBBError(f"{CLOSED_PERIODS}: the record table has no column {', '.join(missing)}: the tab was edited; "
