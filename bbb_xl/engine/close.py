@@ -544,3 +544,15 @@ class ClosedFigures:
         else:
             rows = (("Total", out[0]),)
         return Schedule(metric, tuple(periods), book._group_name(group_by), rows)
+
+
+def view_revenue_from_opening_deferred(book, view: ClosedView, rec: np.ndarray, bil: np.ndarray) -> np.ndarray:
+    """ASC 606-10-50-8 on the closed view, per range between consecutive columns of the (lines x bounds) view
+    matrices: per contract min(max(revenue in the range, 0), opening liability), summed (as
+    engine.disclosures.revenue_from_opening_deferred_cents does on today's inputs)."""
+    if not book._exact_int64:
+        rec, bil = rec.astype(object), bil.astype(object)
+    n_c = len(view.contracts)
+    net = sum_by_code(bil - rec, view.c_of_line, n_c)
+    rev = sum_by_code(np.diff(rec, axis=1), view.c_of_line, n_c)
+    return np.minimum(np.maximum(rev, 0), np.maximum(net[:, :-1], 0)).sum(axis=0)

@@ -80,7 +80,7 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     sheets["Backlog"] = backlog_sheet(settings, periods, backlog, boo_p, rev_p, rpo, title, changes_p)
     sheets["Changes"] = changes_sheet(book, settings, title)
     sheets["Deferred Revenue"] = deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
-                                                unbilled, title, view)
+                                                unbilled, title, view, bil)
     add_balances_by_dimension(sheets["Deferred Revenue"], book, settings, dims)
     journal_args = (book, periods[0].first, periods[-1].last, settings.period, settings.journal_detail,
                     settings.invoices_posted_by, accounts or journal_accounts(settings)[0], settings.currency,

@@ -17,7 +17,8 @@ def revenue_from_opening_deferred(book: Book, bounds: np.ndarray, rec: np.ndarra
     return revenue_from_opening_deferred_cents(book, bounds)
 
 
-def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred, unbilled, title, view=None):
+def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred, unbilled, title, view=None,
+                   bil=None):
     s = SheetReport("Deferred Revenue")
     s.add(1, 1, [[f"{title}deferred revenue (contract liability) rollforward ({settings.currency})"]], "title")
     s.add(2, 1, [["Opening + billings \u2212 revenue \u00b1 reclass with unbilled = closing. Per contract: "
@@ -35,7 +36,11 @@ def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
         header.insert(4, "\u00b1 Out-of-period adjustments")
         adj_bil, adj_rev = posted_by_period(view, "billings", periods), posted_by_period(view, "revenue", periods)
     s.add(4, 1, [header], "header")
-    from_opening = revenue_from_opening_deferred(book, bounds, rec)
+    if view is not None and view.active:  # on the closed view: closed months' liabilities as closed
+        from ..engine.close import view_revenue_from_opening_deferred
+        from_opening = view_revenue_from_opening_deferred(book, view, rec, bil)
+    else:
+        from_opening = revenue_from_opening_deferred(book, bounds, rec)
     lines = book.lines
     if lines.has_ssp.any():
         n_alloc = len(np.unique(lines.contract_code[lines.has_ssp]))
@@ -60,7 +65,8 @@ def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
     s.add(5, 1, rows, ["text"] + [MONEY] * width)
     # ASC 606-10-50-8 for the whole range is computed for the range (opening deferred the day before it starts):
     # the sum of the periods would also count billings made within the range and recognized within it
-    whole = revenue_from_opening_deferred_cents(book, np.array([bounds[0], bounds[-1]], dtype=np.int64))
+    whole = view_revenue_from_opening_deferred(book, view, rec[:, [0, -1]], bil[:, [0, -1]]) if adjusted else \
+        revenue_from_opening_deferred_cents(book, np.array([bounds[0], bounds[-1]], dtype=np.int64))
     total_row = 5 + len(rows)
     total = ["Total", int(deferred[0]), int(bl.sum()), int(rv.sum()), int(unbilled[-1] - unbilled[0]),
              int(deferred[-1]), int(unbilled[0]), int(unbilled[-1]), int(whole[0])]
