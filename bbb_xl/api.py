@@ -103,6 +103,7 @@ def book_from_range(rows, calendar: Calendar = CALENDAR, events=None, fx=None, r
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _closed_cache.clear()
 
 
 def checked_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None) -> Book:
@@ -675,12 +676,28 @@ def closed_figures(book: Book, closed=None, today=None):
     if not isinstance(closed, (list, tuple)):
         raise BBBError("closed must be the Closed Periods range, e.g. 'Closed Periods'!A1:O100000")
     rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in closed]
+    day = day_number(today or dt.datetime.now(dt.timezone.utc).date())
+    try:
+        key = (id(book), _freeze(rows), day)
+    except TypeError:
+        key = None
+    with _lock:
+        for k, (c_key, c_book, figures) in enumerate(_closed_cache):
+            if key is not None and c_key == key and c_book is book:  # one parse per range, book and day
+                return figures
     tab = read_closed_rows(rows)
     if tab.closed.through is None:
         raise BBBError("closed: the range holds no 'Closed through' month: pass the Closed Periods tab from A1, "
                        "e.g. 'Closed Periods'!A1:O100000")
-    day = day_number(today or dt.datetime.now(dt.timezone.utc).date())
-    return ClosedFigures(book, tab.closed, day)
+    figures = ClosedFigures(book, tab.closed, day)
+    if key is not None:
+        with _lock:
+            _closed_cache.append((key, book, figures))
+            del _closed_cache[:-CACHE_SIZE]
+    return figures
+
+
+_closed_cache: list = []
 
 
 def close_book(path, through, *, user=None):
