@@ -374,3 +374,26 @@ def test_reopen_and_close_again_in_the_workbook_reproduce_the_records_and_report
     again = read_closed_rows(_tab(workbook, "Closed Periods"))
     assert again.closed == first and [r[0] for r in again.log] == ["close", "reopen", "close"]
     assert {name: _tab(workbook, name) for name in reports} == reports
+
+
+def test_a_typed_over_record_is_a_located_error_and_nothing_is_written(workbook):
+    close_file(workbook, "2025-12", user="tester", at=AT)
+    wb = openpyxl.load_workbook(workbook)
+    ws = wb["Closed Periods"]
+    assert ws["A8"].value == "2025-01" and ws["C8"].value == 1000
+    ws["C8"] = "about 1000"
+    wb.save(workbook)
+    data = workbook.read_bytes()
+    with pytest.raises(BBBError) as err:
+        headless.refresh_file(workbook)
+    assert err.value.problems[0].location == "'Closed Periods'!C8" and "was edited" in err.value.problems[0].message
+    assert workbook.read_bytes() == data
+
+
+def test_close_refuses_a_book_with_input_errors():
+    bad = rows() + [["C-3", "Gamma", "1", "P", d(2025, 3, 1), d(2025, 3, 1), d(2025, 2, 1), 100, "monthly",
+                     "upfront", "advance"]]
+    with pytest.raises(BBBError) as err:
+        close_months(load_book(bad), None, parse_month("2025-12"), AS_OF)
+    assert "End Date 2025-02-01 is before Start Date" in err.value.problems[0].message
+    assert err.value.problems[-1].message.startswith("close refused: fix the input errors first")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.dates import iso, month_index, month_start
-from ..core.errors import BBBError
+from ..core.errors import BBBError, Problem
 from ..core.money import format_money
 from .sums import sum_by_code
 from .table import key_of, normalize_header
@@ -318,7 +318,10 @@ def close_months(book, closed: ClosedBook | None, through: int, as_of: int, clos
         raise BBBError(f"{month_label(through)} cannot be closed: the as-of date {iso(as_of)} is in "
                        f"{'it' if through == month_of(as_of) else 'an earlier month'}; close only whole months "
                        f"before the as-of month (move the as-of date in Settings)")
-    book.require_ok()
+    if book.errors:  # a contract left out of the reports would be closed at nothing
+        raise BBBError(list(book.errors) + [Problem(None, None, None, "close refused: fix the input errors "
+                                                    "first (contracts with an error are left out of every "
+                                                    "figure); nothing was written")])
     view, _ = closed_view(book, closed, as_of, post_month=through)
     first = closed.through + 1 if closed.through is not None else _first_activity(book, through)
     months = np.arange(first, through + 1)

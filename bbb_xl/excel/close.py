@@ -110,16 +110,16 @@ def read_closed_rows(rows) -> ClosedTab:
     return ClosedTab(ClosedBook(through, tuple(records)), log)
 
 
-def _where(r, j) -> str:
-    return f"'{CLOSED_PERIODS}'!{column_letter(j + 1)}{r + 1}"
+def _problem(r, j, value, message) -> Problem:
+    """Located on the tab: 'Closed Periods'!C8."""
+    return Problem(r + 1, None, value, message, sheet=f"'{CLOSED_PERIODS}'", cell=f"{column_letter(j + 1)}{r + 1}")
 
 
 def _month(value, r, j) -> int:
     try:
         return parse_month(value)
     except ValueError as exc:
-        raise BBBError([Problem(_where(r, j), None, value, f"{exc} (the Closed Periods record was edited)")]) \
-            from None
+        raise BBBError([_problem(r, j, value, f"{exc} (the Closed Periods record was edited)")]) from None
 
 
 def _cents(value, r, j) -> int:
@@ -134,8 +134,8 @@ def _cents(value, r, j) -> int:
             raise InvalidOperation
         return int(cents)
     except (InvalidOperation, ValueError):
-        raise BBBError([Problem(_where(r, j), None, value, "not an amount in cents (the Closed Periods record "
-                                                            "was edited)")]) from None
+        raise BBBError([_problem(r, j, value, "not an amount in cents (the Closed Periods record was "
+                                              "edited)")]) from None
 
 
 def closed_tab_report(tab: ClosedTab, journal_label=None) -> SheetReport:
