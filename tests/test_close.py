@@ -241,7 +241,8 @@ def test_worked_example_workbook(workbook):
         ("Deferred Revenue", None, 2500.0, "Out-of-period adjustment: C-1 2025-01..2025-12")]
     dr = _tab(workbook, "Deferred Revenue")
     at = next(i for i, r in enumerate(dr) if r[0] and str(r[0]).startswith("Out-of-period adjustments"))
-    assert "Assess materiality (ASC 250); if material, reopen and restate" in dr[at + 1][0] and "Events" in dr[at + 1][0]
+    note = dr[at + 1][0]
+    assert "Assess materiality (ASC 250); if material, reopen and restate" in note and "Events" in note
     assert dr[at + 3][:6] == ["C-1", "revenue", "2025-01", 1000.0, 833.33, -166.67]
     assert dr[at + 3][6].startswith("Amount 12,000.00 \u2192 15,000.00; End Date")
     # the journal entries of the closed months are as closed
