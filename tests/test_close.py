@@ -398,3 +398,14 @@ def test_close_refuses_a_book_with_input_errors():
         close_months(load_book(bad), None, parse_month("2025-12"), AS_OF)
     assert "End Date 2025-02-01 is before Start Date" in err.value.problems[0].message
     assert err.value.problems[-1].message.startswith("close refused: fix the input errors first")
+
+
+def test_a_tab_of_yours_named_closed_periods_is_never_overwritten(workbook):
+    wb = openpyxl.load_workbook(workbook)
+    wb.create_sheet("Closed Periods")["A1"] = "my notes on closing"
+    wb.save(workbook)
+    headless.refresh_file(workbook)  # read as nothing closed
+    data = workbook.read_bytes()
+    with pytest.raises(BBBError, match="did not write .* rename it"):
+        close_file(workbook, "2025-12")
+    assert workbook.read_bytes() == data and _tab(workbook, "Closed Periods") == [["my notes on closing"]]

@@ -53,10 +53,20 @@ class LogEntry:
         return [self.action, self.months, self.time, self.user, self.reason, self.fingerprint]
 
 
+TITLE = ("Closed Periods \u2014 record tab: written by bbb-xl close and reopen only; refresh never rewrites "
+         "it")
+
+
 @dataclass
 class ClosedTab:
     closed: ClosedBook = field(default_factory=ClosedBook)
     log: list = field(default_factory=list)  # rows as read (kept as they are)
+    foreign: bool = False  # a tab of that name bbb_xl did not write: read as nothing closed, never overwritten
+
+    def require_ours(self) -> None:
+        if self.foreign:
+            raise BBBError(f"the workbook has a tab named '{CLOSED_PERIODS}' that bbb_xl did not write (its A1 is not "
+                           f"the record tab's title): rename it and close again; nothing was written")
 
 
 def read_closed_rows(rows) -> ClosedTab:
@@ -64,6 +74,8 @@ def read_closed_rows(rows) -> ClosedTab:
     wrote there (someone typed into the record) is a located error: the closed figures are never guessed."""
     if not rows:
         return ClosedTab()
+    if not rows[0] or str(rows[0][0] or "").strip() != TITLE:
+        return ClosedTab(foreign=True)
     through = None
     header_at = None
     for r, row in enumerate(rows):
@@ -141,8 +153,7 @@ def _cents(value, r, j) -> int:
 def closed_tab_report(tab: ClosedTab, journal_label=None) -> SheetReport:
     """The Closed Periods tab as a SheetReport (written by close and reopen only)."""
     s = SheetReport(CLOSED_PERIODS)
-    s.add(1, 1, [["Closed Periods \u2014 record tab: written by bbb-xl close and reopen only; refresh never "
-                  "rewrites it"]], "title")
+    s.add(1, 1, [[TITLE]], "title")
     through = tab.closed.through
     s.add(2, 1, [["Closed through", month_label(through) if through is not None else ""]], ["header", "text"])
     s.add(3, 1, [[MATERIALITY_NOTE]], "subtitle")
@@ -190,6 +201,7 @@ def close_file(path, through, *, user: str | None = None, at: str | None = None,
     state = {}
 
     def update(book, settings, tab: ClosedTab, fingerprint: str) -> ClosedTab:
+        tab.require_ours()
         before = len(tab.closed.records)
         closed = close_months(book, tab.closed, month, settings.as_of, at, user, fingerprint)
         first = month_label(tab.closed.through + 1 if tab.closed.through is not None else
@@ -218,6 +230,7 @@ def reopen_file(path, from_month, reason: str, *, user: str | None = None, at: s
     state = {}
 
     def update(book, settings, tab: ClosedTab, fingerprint: str) -> ClosedTab:
+        tab.require_ours()
         closed = reopen_months(tab.closed, month)
         entry = LogEntry("reopen", f"from {month_label(month)}", at, user, " ".join(str(reason).split()),
                          fingerprint)
