@@ -216,6 +216,8 @@ def test_worked_example_workbook(workbook):
                                                                                  "tester"]
     assert {r.closed_by for r in tab.closed.records} == {"tester"} and {r.closed_at for r in tab.closed.records} == {AT}
     assert {r.fingerprint for r in tab.closed.records} == {tab.log[0][5]} and len(tab.log[0][5]) == 64
+    run_info = {r[0]: r[1] for r in _tab(workbook, "Run Info") if r and len(r) > 1}
+    assert run_info["Input fingerprint (sha256)"] == tab.log[0][5]  # the fingerprint Run Info shows
     _edit_c1(workbook)
     headless.refresh_file(workbook)
     header, body = _rollforward(workbook)
