@@ -103,6 +103,7 @@ def book_from_range(rows, calendar: Calendar = CALENDAR, events=None, fx=None, r
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _closed_cache.clear()
 
 
 def checked_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, as_of=None) -> Book:
@@ -368,9 +369,12 @@ class FileSchedule:
 
 def file_schedule(path, metric: str, start, end, period=None, group_by=None, filter=None, sheet=None, *,
                   events=None, fx=None, as_of=None, skip_bad: bool = False, progress=None,
-                  decimal_comma: bool | None = None, date_order: str | None = None) -> FileSchedule:
+                  decimal_comma: bool | None = None, date_order: str | None = None,
+                  recomputed: bool = False) -> FileSchedule:
     """`bbb-xl schedule`: the schedule of a contracts file. Bad input is refused (BBBError) unless skip_bad: then
-    the good contracts' schedule, with the problems. A filter value no line has is an error (strict)."""
+    the good contracts' schedule, with the problems. A filter value no line has is an error (strict). A workbook
+    with closed months (Closed Periods tab) shows them as the reports do (closed figures, adjustments in the
+    as-of month) unless recomputed: what today's inputs give for every period."""
     from .core.periods import normalize_period_kind, schedule_window
     note = progress or (lambda stage, detail: None)
     note("read", str(path))
@@ -388,7 +392,11 @@ def file_schedule(path, metric: str, start, end, period=None, group_by=None, fil
         raise BBBError(str(exc)) from None
     sel = book.select(filter, strict=True)
     note("compute", f"{len(sel):,} contract lines")
-    rows = SCHEDULE_METRICS[name](book, first, last, kind, group_by or None, sel)
+    closed = None if recomputed or name not in METRICS else _workbook_closed(path, book)
+    if closed is not None:
+        rows = closed.schedule(name, first, last, kind, group_by or None, sel).to_rows()
+    else:
+        rows = SCHEDULE_METRICS[name](book, first, last, kind, group_by or None, sel)
     note("write", f"{len(rows) - 1:,} rows")
     return FileSchedule(rows, tuple(book.problems), tuple(book.parsed.excluded_contracts))
 
@@ -669,3 +677,75 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
                                                f"file; export fewer periods per file", "warning"))
     return JournalExport(out, name, len({x.entry for x in lines}), len(lines), sum(x.debit for x in lines),
                          tuple(notes), tuple(book.parsed.excluded_contracts))
+
+
+# --- closed months (engine.close; the Closed Periods record tab: excel.close) ---------------------------------------
+
+def closed_figures(book: Book, closed=None, today=None):
+    """book itself when `closed` (a Closed Periods range) is omitted or blank, else its closed view
+    (engine.close.ClosedFigures): closed months as closed, differences posted in the month of `today` (default:
+    today's UTC date; never before the first open month)."""
+    if _no_events(closed):
+        return book
+    import datetime as dt
+
+    from .core.dates import day_number
+    from .engine.close import ClosedFigures
+    from .excel.close import read_closed_rows
+    if not isinstance(closed, (list, tuple)):
+        raise BBBError("closed must be the Closed Periods range, e.g. 'Closed Periods'!A1:O100000")
+    rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in closed]
+    day = day_number(today or dt.datetime.now(dt.timezone.utc).date())
+    try:
+        key = (id(book), _freeze(rows), day)
+    except TypeError:
+        key = None
+    with _lock:
+        for k, (c_key, c_book, figures) in enumerate(_closed_cache):
+            if key is not None and c_key == key and c_book is book:  # one parse per range, book and day
+                return figures
+    tab = read_closed_rows(rows)
+    if tab.closed.through is None:
+        raise BBBError("closed: the range holds no 'Closed through' month: pass the Closed Periods tab from A1, "
+                       "e.g. 'Closed Periods'!A1:O100000")
+    figures = ClosedFigures(book, tab.closed, day)
+    if key is not None:
+        with _lock:
+            _closed_cache.append((key, book, figures))
+            del _closed_cache[:-CACHE_SIZE]
+    return figures
+
+
+_closed_cache: list = []
+
+
+def close_book(path, through, *, user=None):
+    """`bbb-xl close`: excel.close.close_file."""
+    from .excel.close import close_file
+    return close_file(path, through, user=user)
+
+
+def reopen_book(path, from_month, reason, *, user=None):
+    """`bbb-xl reopen`: excel.close.reopen_file."""
+    from .excel.close import reopen_file
+    return reopen_file(path, from_month, reason, user=user)
+
+
+def _workbook_closed(path, book: Book):
+    """The closed view of a workbook's book (ClosedFigures at its Settings as-of date), or None when nothing is
+    closed or the file is not a workbook."""
+    if not str(path).lower().endswith((".xlsx", ".xlsm")):
+        return None
+    from .engine.close import ClosedFigures
+    from .excel.close import read_closed_rows
+    from .excel.record_tabs import CLOSED_PERIODS
+    from .settings import parse_settings
+    from .xlsx_reader import read_sheets
+    tabs = read_sheets(path, [], optional=[CLOSED_PERIODS, "Settings"])
+    tab = read_closed_rows(tabs.get(CLOSED_PERIODS))
+    if tab.closed.through is None:
+        return None
+    settings, problems = parse_settings(tabs.get("Settings"), sheet="Settings")
+    if settings is None:
+        raise BBBError(list(problems))
+    return ClosedFigures(book, tab.closed, settings.as_of)

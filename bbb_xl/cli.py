@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -142,9 +143,11 @@ class _Progress:
                                                    "renew up to the term containing it (default today).")
 @click.option("--skip-bad", is_flag=True, help="Compute from the good contracts, leaving out those with input "
                                                  "errors (counts on stderr, exit 3).")
+@click.option("--recomputed", is_flag=True, help="A workbook with closed months: what today's inputs give for every "
+                                                  "period (default: closed months as closed, as the reports show).")
 @_reading_options
 def schedule(file, metric, start, end, period, group_by, filter_, sheet, fmt, events_file, fx_file, as_of,
-             skip_bad, decimal_comma, date_order):
+             skip_bad, recomputed, decimal_comma, date_order):
     """Print a schedule (revenue, billings, ... by period) of a contracts CSV or workbook.
 
     \b
@@ -155,7 +158,8 @@ def schedule(file, metric, start, end, period, group_by, filter_, sheet, fmt, ev
         with _Progress() as progress:
             result = api.file_schedule(file, metric, start, end, period, group_by, filter_, sheet,
                                        events=events_file, fx=fx_file, as_of=as_of, skip_bad=skip_bad,
-                                       progress=progress, decimal_comma=decimal_comma, date_order=date_order)
+                                       progress=progress, decimal_comma=decimal_comma, date_order=date_order,
+                                       recomputed=recomputed)
     except BBBError as exc:
         _fail(exc)
     rows = result.rows
@@ -395,6 +399,46 @@ def journal(book, start, end, fmt, detail, out, date_format, tax_rate, subsidiar
         click.echo(f"skipped: {len(result.excluded_contracts)} contract(s) with input errors left out; the "
                    f"journal is of the other contracts", err=True)
         raise SystemExit(EXIT_PARTIAL)
+
+
+@cli.command()
+@click.argument("book", type=click.Path(dir_okay=False))
+@click.option("--through", required=True, help="The last month to close, e.g. 2025-12 (every month up to it).")
+def close(book, through):
+    """Close every month up to --through: their revenue, billings, bookings and balances per contract are recorded
+    in the Closed Periods record tab (with the input fingerprint, time and user) and never restated; later input
+    changes post as out-of-period adjustments in the as-of month. Forward only. The reports are refreshed in the
+    same atomic save.
+
+    \b
+    Exit codes: 0 closed; 1 error, nothing written (already closed, the month
+    holds or follows the as-of date, input errors); 2 usage error."""
+    try:
+        result = api.close_book(book, through)
+    except BBBError as exc:
+        _fail(exc)
+    click.echo(f"{Path(book).name}: closed through {result.closed_through} ({result.entry.months}); "
+               f"{result.records} record(s) added to Closed Periods by {result.entry.user} at {result.entry.time}")
+
+
+@cli.command()
+@click.argument("book", type=click.Path(dir_okay=False))
+@click.option("--from", "from_month", required=True, help="The first month to reopen, e.g. 2025-12 (and every "
+                                                          "later closed month).")
+@click.option("--reason", required=True, help="Why (recorded in the Closed Periods log).")
+def reopen(book, from_month, reason):
+    """Reopen closed months from --from on: their records are removed from Closed Periods and the reason logged;
+    the reports show today's inputs for them (restated). The reports are refreshed in the same atomic save.
+
+    \b
+    Exit codes: 0 reopened; 1 error, nothing written; 2 usage error."""
+    try:
+        result = api.reopen_book(book, from_month, reason)
+    except BBBError as exc:
+        _fail(exc)
+    through = f"closed through {result.closed_through}" if result.closed_through else "no month closed"
+    click.echo(f"{Path(book).name}: reopened {result.entry.months} ({result.records} record(s) removed); now "
+               f"{through}")
 
 
 def main(argv=None):

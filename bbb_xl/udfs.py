@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import xlwings as xw
 
-from .api import allocation_column, book_from_range, check_rows, checked_book, explain_rows
+from .api import allocation_column, book_from_range, check_rows, checked_book, closed_figures, explain_rows
 from .core.errors import BBBError, excel_error
 
 CATEGORY = "bbb_xl"
@@ -33,6 +33,8 @@ GRID_END_DOC = "Last period, same forms"
 GRID_PERIOD_DOC = "Optional: month (default), quarter or year"
 EVERGREEN_AS_OF_DOC = ("Optional day evergreen lines (Renewal auto) have renewed to: terms up to the one containing "
                       "it exist. Omitted: today")
+CLOSED_DOC = ("Optional Closed Periods range, e.g. 'Closed Periods'!A1:O100000: closed months show their closed "
+              "figures, differences post in the month of today's date. Omitted: today's inputs")
 FX_DOC = ("Optional FX range with its header row (Currency, Month, Rate = reporting currency per unit), e.g. "
           "FX[#All]: each line converts at its Booking Date month's rate")
 
@@ -45,7 +47,7 @@ def _excel(value):
     return value
 
 
-_RANGE_ARGS = {"lines", "events", "ssps", "fx"}  # ranges: the engine locates their error cells itself
+_RANGE_ARGS = {"lines", "events", "ssps", "fx", "closed"}  # ranges: the engine locates their error cells itself
 
 
 def formula(fn):
@@ -76,6 +78,8 @@ def _blank(value) -> bool:
 
 def _flow_args(fn):
     """The shared arguments of the flow formulas, documented for the Function Wizard."""
+    if "closed" in inspect.signature(fn).parameters:  # flows and balances kept as closed (engine.close)
+        fn = xw.arg("closed", "raw", doc=CLOSED_DOC)(fn)
     fn = xw.arg("as_of", "raw", doc=EVERGREEN_AS_OF_DOC)(fn)
     fn = xw.arg("fx", "raw", doc=FX_DOC)(fn)
     fn = xw.arg("events", "raw", doc=EVENTS_DOC)(fn)
@@ -87,6 +91,8 @@ def _flow_args(fn):
 
 
 def _balance_args(fn):
+    if "closed" in inspect.signature(fn).parameters:  # flows and balances kept as closed (engine.close)
+        fn = xw.arg("closed", "raw", doc=CLOSED_DOC)(fn)
     fn = xw.arg("fx", "raw", doc=FX_DOC)(fn)
     fn = xw.arg("events", "raw", doc=EVENTS_DOC)(fn)
     fn = xw.arg("filter", "raw", doc=FILTER_DOC)(fn)
@@ -97,56 +103,53 @@ def _balance_args(fn):
 
 @_flow_args
 @formula
-def BBB_BOOKINGS(lines, start, end_period=None, filter=None, events=None, fx=None, as_of=None):
+def BBB_BOOKINGS(lines, start, end_period=None, filter=None, events=None, fx=None, closed=None, as_of=None):
     """Bookings: Amounts of contract lines whose Booking Date falls from start to end_period; evergreen lines
     renewed up to the term containing as_of (default today). Example: =BBB_BOOKINGS(Contracts[#All], "2025-Q1")"""
-    return checked_book(lines, events=events, fx=fx, as_of=as_of).flow("bookings", start,
-                                                                      None if _blank(end_period) else end_period,
-                                                                      filter)
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed).flow(
+        "bookings", start, None if _blank(end_period) else end_period, filter)
 
 
 @_flow_args
 @formula
-def BBB_BILLINGS(lines, start, end_period=None, filter=None, events=None, fx=None, as_of=None):
+def BBB_BILLINGS(lines, start, end_period=None, filter=None, events=None, fx=None, closed=None, as_of=None):
     """Billings: invoices dated from start to end_period, from each line's billing schedule; evergreen terms up
     to the one containing as_of (default today). Example: =BBB_BILLINGS(Contracts[#All], "2025-01", "2025-12", "Region=EMEA")"""
-    return checked_book(lines, events=events, fx=fx, as_of=as_of).flow("billings", start,
-                                                                      None if _blank(end_period) else end_period,
-                                                                      filter)
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed).flow(
+        "billings", start, None if _blank(end_period) else end_period, filter)
 
 
 @_flow_args
 @formula
-def BBB_REVENUE(lines, start, end_period=None, filter=None, events=None, fx=None, as_of=None):
+def BBB_REVENUE(lines, start, end_period=None, filter=None, events=None, fx=None, closed=None, as_of=None):
     """Revenue recognized from start to end_period (ASC 606: ratable by month or day, or point in time);
     evergreen terms up to the one containing as_of (default today). Example: =BBB_REVENUE(Contracts[#All], "2025-Q1")"""
-    return checked_book(lines, events=events, fx=fx, as_of=as_of).flow("revenue", start,
-                                                                      None if _blank(end_period) else end_period,
-                                                                      filter)
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed).flow(
+        "revenue", start, None if _blank(end_period) else end_period, filter)
 
 
 @_balance_args
 @formula
-def BBB_BACKLOG(lines, as_of, filter=None, events=None, fx=None):
+def BBB_BACKLOG(lines, as_of, filter=None, events=None, fx=None, closed=None):
     """Backlog (remaining performance obligations) at the end of as_of: booked, not yet recognized.
     Example: =BBB_BACKLOG(Contracts[#All], "2025-12")"""
-    return checked_book(lines, events=events, fx=fx, as_of=as_of).balance("backlog", as_of, filter)
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed).balance("backlog", as_of, filter)
 
 
 @_balance_args
 @formula
-def BBB_DEFERRED(lines, as_of, filter=None, events=None, fx=None):
+def BBB_DEFERRED(lines, as_of, filter=None, events=None, fx=None, closed=None):
     """Deferred revenue (contract liability) at the end of as_of: per contract, billed minus recognized when
     positive. Example: =BBB_DEFERRED(Contracts[#All], "2025-12")"""
-    return checked_book(lines, events=events, fx=fx, as_of=as_of).balance("deferred", as_of, filter)
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed).balance("deferred", as_of, filter)
 
 
 @_balance_args
 @formula
-def BBB_UNBILLED(lines, as_of, filter=None, events=None, fx=None):
+def BBB_UNBILLED(lines, as_of, filter=None, events=None, fx=None, closed=None):
     """Unbilled receivable (contract asset) at the end of as_of: per contract, recognized minus billed when
     positive. Example: =BBB_UNBILLED(Contracts[#All], "2025-12")"""
-    return checked_book(lines, events=events, fx=fx, as_of=as_of).balance("unbilled", as_of, filter)
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed).balance("unbilled", as_of, filter)
 
 
 @_balance_args
@@ -178,14 +181,15 @@ def BBB_DEFERRED_SPLIT(lines, as_of, filter=None, events=None, fx=None):
 @xw.arg("filter", "raw", doc=FILTER_DOC)
 @xw.arg("events", "raw", doc=EVENTS_DOC)
 @xw.arg("fx", "raw", doc=FX_DOC)
+@xw.arg("closed", "raw", doc=CLOSED_DOC)
 @xw.arg("as_of", "raw", doc=EVERGREEN_AS_OF_DOC)
 @formula
 def BBB_SCHEDULE(lines, metric, start, end_period, period=None, group_by=None, filter=None, events=None,
-                 fx=None, as_of=None):
+                 fx=None, closed=None, as_of=None):
     """A spilled table of a metric by period (month/quarter/year), one row per group_by value plus Total;
     evergreen terms to the one containing as_of (default today).
     Example: =BBB_SCHEDULE(Contracts[#All], "revenue", "2025-01", "2025-12", "quarter", "Region")"""
-    book = checked_book(lines, events=events, fx=fx, as_of=as_of)
+    book = closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed)
     schedule = book.schedule_for(metric, start, end_period, period, None if _blank(group_by) else group_by, filter)
     return schedule.to_rows()
 

@@ -251,6 +251,8 @@ def test_every_formula_takes_events_then_fx_last():
             params = params[:-1]
         if params[-1] == "as_of" and name not in ("BBB_ALERTS",):  # evergreen terms' as-of: the last optional one
             params = params[:-1]
+        if params[-1] == "closed":  # the optional arguments after fx (docs/close.md)
+            params = params[:-1]
         assert params[-2:] == ["events", "fx"], name
 
 

@@ -502,18 +502,18 @@ def test_bug_single_cell_lines_range_is_unexpected_error(udfs):
 
 SIGNATURES = {
     "BBB_BOOKINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, "
-                    "Optional as_of",
+                    "Optional closed, Optional as_of",
     "BBB_BILLINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, "
-                    "Optional as_of",
+                    "Optional closed, Optional as_of",
     "BBB_REVENUE": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, "
-                    "Optional as_of",
-    "BBB_BACKLOG": "lines, as_of, Optional filter, Optional events, Optional fx",
-    "BBB_DEFERRED": "lines, as_of, Optional filter, Optional events, Optional fx",
-    "BBB_UNBILLED": "lines, as_of, Optional filter, Optional events, Optional fx",
+                    "Optional closed, Optional as_of",
+    "BBB_BACKLOG": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
+    "BBB_DEFERRED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
+    "BBB_UNBILLED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
     "BBB_RPO": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_DEFERRED_SPLIT": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_SCHEDULE": "lines, metric, start, end_period, Optional period, Optional group_by, Optional filter, "
-                    "Optional events, Optional fx, Optional as_of",
+                    "Optional events, Optional fx, Optional closed, Optional as_of",
     "BBB_CHECK": "lines, Optional events, Optional fx, Optional filter",
     "BBB_ALLOCATE": "total, ssps",
     "BBB_EXPLAIN": "lines, contract, period, Optional line, Optional metric, Optional events, Optional fx",
@@ -561,8 +561,7 @@ def test_import_functions_descriptions(udfs):
     assert res["vba"].startswith('Attribute VB_Name = "xlwings_udfs"')
     opts = dict(res["macro_options"])
     assert set(opts) == {f"'Book1.xlsm'!{n}" for n in SIGNATURES}
-    flow = [udfs.LINES_DOC, udfs.START_DOC, udfs.END_DOC, udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC,
-            udfs.EVERGREEN_AS_OF_DOC]
+    flow = [udfs.LINES_DOC, udfs.START_DOC, udfs.END_DOC, udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC]
     balance = [udfs.LINES_DOC, udfs.AS_OF_DOC, udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC]
     for name in SIGNATURES:
         o = opts[f"'Book1.xlsm'!{name}"]
@@ -574,14 +573,16 @@ def test_import_functions_descriptions(udfs):
         assert len(args) == len(SIGNATURES[name].split(", "))
         assert all(a and not a.startswith("Positional argument") and len(a) <= 255 for a in args), name
         if name in ("BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE"):
-            assert args == flow
-        elif name in ("BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED", "BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_MRR",
+            assert args == flow + [udfs.CLOSED_DOC, udfs.EVERGREEN_AS_OF_DOC]
+        elif name in ("BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED"):
+            assert args == balance + [udfs.CLOSED_DOC]
+        elif name in ("BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_MRR",
                       "BBB_ARR", "BBB_NRR", "BBB_GRR", "BBB_CUSTOMERS", "BBB_COVERAGE"):
             assert args == balance
     assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC, udfs.FX_DOC, udfs.CHECK_FILTER_DOC]
     schedule = opts["'Book1.xlsm'!BBB_SCHEDULE"]["ArgumentDescriptions"]
-    assert schedule[0] == udfs.LINES_DOC and schedule[-4:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC,
-                                                               udfs.EVERGREEN_AS_OF_DOC]
+    assert schedule[0] == udfs.LINES_DOC and schedule[-5:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC,
+                                                               udfs.CLOSED_DOC, udfs.EVERGREEN_AS_OF_DOC]
     assert schedule[1].startswith("bookings, billings, revenue") and schedule[4].startswith("Optional: month")
 
 

@@ -43,9 +43,13 @@ def refresh(book=None) -> str:
         if "Run Info" in names else None
     pipeline = read_sheet(book.sheets[PIPELINE]) if PIPELINE in names else None
     assumptions = read_sheet(book.sheets[ASSUMPTIONS]) if ASSUMPTIONS in names else None
+    from .close import read_closed_rows
+    from .record_tabs import CLOSED_PERIODS
+    # the Closed Periods record tab is read (closed months reported as closed), never written by a refresh
+    closed = read_closed_rows(read_sheet(book.sheets[CLOSED_PERIODS])).closed if CLOSED_PERIODS in names else None
     reports = compute_reports(contracts, settings, events, fx_rows=fx, accounts_rows=accounts,
                               template_version=_template_version(book), previous_version=previous,
-                              pipeline_rows=pipeline, assumptions_rows=assumptions)
+                              pipeline_rows=pipeline, assumptions_rows=assumptions, closed=closed)
     for name in GENERATED_SHEETS:
         if name not in names:
             continue  # an optional report tab an older workbook does not have

@@ -19,8 +19,10 @@ from . import package as pk
 from ..reports import OPTIONAL_REPORT_SHEETS, STALE_ROW
 from ..reports.layout import sheet_layout
 from .upgrade import upgrade_package
+from .close import read_closed_rows, write_closed_tab
+from .record_tabs import CLOSED_PERIODS, is_record_tab
 from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, STALE_CHECK_COLUMN,
-                       compute_reports, last_refresh_version, stale_check)
+                       compute_reports, input_fingerprint, inputs_book, last_refresh_version, stale_check)
 from .workflow import ASSUMPTIONS, PIPELINE  # the optional forecast input tabs
 
 
@@ -59,10 +61,12 @@ def read_inputs(path, with_fx: bool = False) -> tuple:
 
 
 def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invalid_settings: bool = False,
-                 progress=None) -> RefreshResult:
+                 progress=None, update_closed=None) -> RefreshResult:
     """refuse_invalid_settings: unusable Settings raise BBBError and nothing is written (the report tabs stay as
     they were); without it (a new workbook being built) every report tab says "not refreshed".
-    progress(stage, detail): called at the start of read / compute / write."""
+    progress(stage, detail): called at the start of read / compute / write. The Closed Periods record tab is
+    read, never written; update_closed(book, settings, ClosedTab, fingerprint) -> ClosedTab (close and reopen):
+    the new record is written in the same atomic save as the reports."""
     path = Path(path)
     note = progress or (lambda stage, detail: None)
     pk.check_can_replace(path)
@@ -75,17 +79,24 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     pkg = pk.Package(path)
     upgraded = upgrade_package(pkg, settings)  # an older layout gets the current tabs first (refused: nothing written)
     upgraded.path = path
-    previous = last_refresh_version(read_sheets(path, [], optional=["Run Info"]).get("Run Info"))
+    extra = read_sheets(path, [], optional=["Run Info", CLOSED_PERIODS])
+    previous = last_refresh_version(extra.get("Run Info"))
+    closed_tab = read_closed_rows(extra.get(CLOSED_PERIODS))
     t1 = time.perf_counter()
     note("compute", f"{max(len(contracts) - 1, 0):,} contract rows")
     forecast_tabs = read_sheets(path, [], optional=[PIPELINE, ASSUMPTIONS])
+    if update_closed is not None:  # close / reopen: the new record first, the reports then show it
+        parsed_settings, _, book = inputs_book(contracts, settings, events, fx)
+        closed_tab = update_closed(book, parsed_settings, closed_tab, input_fingerprint(contracts, events, fx))
     reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at, fx_rows=fx,
                               accounts_rows=accounts, template_version=upgraded.to_version,
                               previous_version=previous, pipeline_rows=forecast_tabs.get(PIPELINE),
-                              assumptions_rows=forecast_tabs.get(ASSUMPTIONS))
+                              assumptions_rows=forecast_tabs.get(ASSUMPTIONS), closed=closed_tab.closed)
     t2 = time.perf_counter()
     note("write", f"{len(GENERATED_SHEETS)} report tabs")
     write_reports(pkg, reports, contracts, settings, events, fx)
+    if update_closed is not None:
+        write_closed_tab(pkg, closed_tab, _journal_label(parsed_settings))
     targets = [(path.with_name(f"{path.stem} - {suffix}.csv"), rows) for suffix, rows in reports.csv_files]
     for target, _ in targets:  # a read-only or open CSV export is refused before anything is written
         if target.exists():
@@ -100,6 +111,13 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     return RefreshResult(path, reports.status, lines, len(errors_only(reports.problems)), written,
                          {"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2}, reports,
                          upgraded if upgraded.changed else None)
+
+
+def _journal_label(settings):
+    """The journal entry of a closed month: the entry of the Settings period holding it (Journal Entries tab)."""
+    def label(month: int) -> str:
+        return "JE-" + settings.calendar.label(settings.period, settings.calendar.period_id(settings.period, month))
+    return label
 
 
 def _require_usable_settings(settings_rows) -> None:
@@ -121,6 +139,7 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
     for name in GENERATED_SHEETS:
         if name not in parts:
             continue  # an optional report tab this (older) workbook does not have
+        assert not is_record_tab(name), f"refresh never rewrites the record tab {name}"
         report = reports.sheets[name]
         extra = None
         hidden = ()

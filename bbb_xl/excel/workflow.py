@@ -67,7 +67,7 @@ START_TEXT = [
     "This tab, Summary and the other report tabs are rewritten by every refresh; the refresh never changes a row "
     "of Contracts, Events, FX Rates, Settings, Accounts or any tab you add (a workbook from an older template gets "
     "the missing tabs and Settings rows added first). Only Clear sample data (bbb-xl clear-sample) removes input "
-    "rows.",
+    "rows. Record tabs (Closed Periods) are never rewritten by a refresh: only bbb-xl close and reopen write them.",
 ]
 
 
@@ -82,14 +82,8 @@ def start_here(status: str, errors: int) -> SheetReport:
     return s
 
 
-def compute_reports(contract_rows, settings_rows, event_rows=None, *,
-                    refreshed_at: dt.datetime | None = None, fx_rows=None, accounts_rows=None,
-                    template_version: int | None = None, previous_version: str | None = None,
-                    pipeline_rows=None, assumptions_rows=None) -> Reports:
-    """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
-    tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency); accounts_rows: the
-    Accounts tab (Product, Revenue Account) for the journal; pipeline_rows / assumptions_rows: the Pipeline and
-    Forecast Assumptions tabs for the Forecast tab (None when absent)."""
+def inputs_book(contract_rows, settings_rows, event_rows=None, fx_rows=None):
+    """(settings or None, settings problems, book) of the input tabs, problems located at their cells."""
     settings, settings_problems = parse_settings(settings_rows, sheet=SETTINGS)
     # Decimal separator, Date order, Time zone: read even when another setting is wrong (its problems are there)
     options = settings.parse_options if settings else read_parse_options(settings_rows, SETTINGS)[0]
@@ -98,6 +92,27 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
                 events_sheet=EVENTS, events_origin=(1, 1), fx=fx_rows or None,
                 reporting_currency=settings.currency if settings else None, fx_sheet=FX, fx_origin=(1, 1),
                 as_of=settings.as_of if settings else None)  # evergreen lines renew up to the as-of term
+    return settings, settings_problems, book
+
+
+def input_fingerprint(contract_rows, event_rows=None, fx_rows=None) -> str:
+    """Run Info's input fingerprint: sha256 of the Contracts, Events and FX Rates cells."""
+    from ..reports import fingerprint
+    return fingerprint((contract_rows or []) + [["Events"]] + (event_rows or [])
+                       + ([["FX Rates"]] + fx_rows if fx_rows else []))
+
+
+def compute_reports(contract_rows, settings_rows, event_rows=None, *,
+                    refreshed_at: dt.datetime | None = None, fx_rows=None, accounts_rows=None,
+                    template_version: int | None = None, previous_version: str | None = None,
+                    pipeline_rows=None, assumptions_rows=None, closed=None) -> Reports:
+    """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
+    tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency); accounts_rows: the
+    Accounts tab (Product, Revenue Account) for the journal; pipeline_rows / assumptions_rows: the Pipeline and
+    Forecast Assumptions tabs for the Forecast tab (None when absent); closed: the Closed Periods record
+    (engine.close.ClosedBook): closed months reported as closed, differences as out-of-period adjustments."""
+    settings, settings_problems, book = inputs_book(contract_rows, settings_rows, event_rows, fx_rows)
+    options = settings.parse_options if settings else read_parse_options(settings_rows, SETTINGS)[0]
     if settings is None:
         reports = _not_refreshed(book, settings_problems)
     else:
@@ -109,7 +124,8 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
         reports = build_reports(book, settings, input_problems=list(settings_problems) + late + accounts_problems
                                 + forecast_problems,
                                 contract_rows=contract_rows, refreshed_at=refreshed_at, event_rows=event_rows,
-                                fx_rows=fx_rows, accounts=accounts, forecast_inputs=forecast_inputs)
+                                fx_rows=fx_rows, accounts=accounts, forecast_inputs=forecast_inputs,
+                                closed=closed)
     reports.sheets[START] = start_here(reports.status, len(errors_only(reports.problems)))
     if settings is not None and template_version is not None:  # the workbook's layout and engine history
         add_layout_rows(reports.sheets["Run Info"], template_version, previous_version)

@@ -37,7 +37,9 @@ OPTIONAL_REPORT_SHEETS = ("Changes", "By Dimension", "Alerts", FORECAST_SHEET)
 
 def build_reports(book: Book, settings: Settings, *, input_problems=(), contract_rows=None, refreshed_at=None,
                   rows_read: int | None = None, event_rows=None, fx_rows=None,
-                  accounts=None, forecast_inputs=None) -> Reports:
+                  accounts=None, forecast_inputs=None, closed=None) -> Reports:
+    """closed: an engine.close.ClosedBook: closed months show their closed figures, differences are posted as
+    out-of-period adjustments in the period holding the as-of date (engine.close)."""
     cal = settings.calendar
     periods = period_grid(settings.report_first, settings.report_last, settings.period, cal)
     sel = np.arange(len(book.lines))
@@ -48,13 +50,21 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     ends = bounds[1:]
 
     # line-level cumulative matrices at the period bounds (opening + each period end)
-    rec = book.cumulative("revenue", sel, bounds)
-    bil = book.cumulative("billings", sel, bounds)
-    boo = book.cumulative("bookings", sel, bounds)
+    view = None
+    if closed is not None and closed.through is not None:
+        from ..engine.close import report_view, view_balances
+        view, adjustments, (rec, bil, boo) = report_view(book, closed, settings.as_of, bounds)
+    else:
+        rec = book.cumulative("revenue", sel, bounds)
+        bil = book.cumulative("billings", sel, bounds)
+        boo = book.cumulative("bookings", sel, bounds)
     rev_p, bil_p, boo_p = np.diff(rec, axis=1), np.diff(bil, axis=1), np.diff(boo, axis=1)
     backlog = (boo - rec).sum(axis=0)
-    deferred = book._balances("deferred", bounds, sel, None)[1][0]
-    unbilled = book._balances("unbilled", bounds, sel, None)[1][0]
+    if view is None:
+        deferred = book._balances("deferred", bounds, sel, None)[1][0]
+        unbilled = book._balances("unbilled", bounds, sel, None)[1][0]
+    else:
+        deferred, unbilled = view_balances(book, view, rec, bil)
     rpo = [book.rpo_cents(int(d), sel) for d in ends]
 
     sheets = {}
@@ -72,11 +82,18 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     sheets["Backlog"] = backlog_sheet(settings, periods, backlog, boo_p, rev_p, rpo, title, changes_p)
     sheets["Changes"] = changes_sheet(book, settings, title)
     sheets["Deferred Revenue"] = deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
-                                                unbilled, title)
+                                                unbilled, title, view, bil)
     add_balances_by_dimension(sheets["Deferred Revenue"], book, settings, dims)
-    journal, _ = journal_lines(book, periods[0].first, periods[-1].last, settings.period, settings.journal_detail,
-                               settings.invoices_posted_by, accounts or journal_accounts(settings)[0],
-                               settings.currency, (rec, bil))
+    journal_args = (book, periods[0].first, periods[-1].last, settings.period, settings.journal_detail,
+                    settings.invoices_posted_by, accounts or journal_accounts(settings)[0], settings.currency,
+                    (rec, bil))
+    if view is None:
+        journal, _ = journal_lines(*journal_args)
+    else:
+        from ..engine.close import _journal_with_adjustments
+        from .deferred import adjustments_section
+        journal, _ = _journal_with_adjustments(journal_args[0], view, adjustments, *journal_args[1:])
+        adjustments_section(sheets["Deferred Revenue"], view, adjustments, settings)
     sheets["Journal Entries"] = journal_sheet(journal, settings, title)
     sheets["Exceptions"] = exceptions_sheet(problems, book, settings, title)
     sheets["Allocation"] = allocation_report(book, title)
