@@ -150,3 +150,27 @@ def template_examples(n_lines: int = 6) -> tuple[list[list], list[list]]:
     chosen = rows[1: n_lines + 1] + [r for r in rows[1:] if r[0] == bundle]
     ids = {r[0] for r in chosen}
     return [rows[0]] + chosen, [events[0]] + [e for e in events[1:] if e[0] in ids]
+
+
+PLAN_COLUMNS = ["Version", "Month", "Metric", "Dimension", "Value", "Amount"]
+PLAN_VERSION = "Budget 2025"
+
+
+def sample_plan() -> list[list]:
+    """Header + the demo's 2025 budget, as set at the start of 2025 (thousands, per month): revenue growing 1.5%
+    a month from 370k, billings and bookings with the book's seasonality (annual invoices in February and November,
+    a year-end bookings push), ARR +2.5% and backlog +4% a month, deferred revenue following billings. Close to
+    the sample book's 2025 (bbb_xl.sample), so the variances look like a real year's."""
+    thousands = {
+        "revenue": [round(370 * 1.015 ** k) for k in range(12)],
+        "billings": [300, 950, 450, 250, 400, 350, 300, 600, 400, 200, 950, 550],
+        "bookings": [400, 650, 550, 450, 350, 550, 600, 600, 500, 450, 900, 1100],
+        "arr": [round(4150 * 1.025 ** k, -1) for k in range(12)],
+        "backlog": [round(3400 * 1.04 ** k, -1) for k in range(12)],
+        "deferred": [1900, 2500, 2550, 2450, 2400, 2350, 2300, 2450, 2400, 2250, 2700, 2800],
+    }
+    rows = [list(PLAN_COLUMNS)]
+    for metric, values in thousands.items():
+        for k, v in enumerate(values):
+            rows.append([PLAN_VERSION, dt.datetime(2025, k + 1, 1), metric, None, None, float(int(v) * 1000)])
+    return rows

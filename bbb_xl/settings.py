@@ -75,6 +75,10 @@ SETTINGS = [
                          "or more, those with more than min(200, half the lines) distinct values. Customer is "
                          "always shown. Run Info lists the columns used and skipped."),
     *[(f"Alert: {rule}", _alert_default(rule), _ALERT_MEANINGS[rule]) for rule in ALERT_DEFAULTS],
+    ("Plan version", None, "Actual vs Plan tab: the Version of the Plan tab to compare with (Budget 2025). Blank: "
+                           "the only version; a plan with several needs one named here."),
+    ("Delivery load by", None, "Backlog tab, delivery load: a Contracts column (Region, Segment...) to show the "
+                               "revenue still to recognize by, besides Product. Blank: by Product only."),
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
 SETTING_SYNONYMS = {"Unbilled receivable account": "Contract asset account"}  # names in older workbooks
@@ -105,6 +109,8 @@ class Settings:
     invoices_posted_by: str = "bbb_xl"  # one of INVOICES_POSTED_BY
     journal_detail: str = "period"  # one of JOURNAL_DETAILS
     alert_rules: tuple = ()  # (rule, threshold or None = off) for the Alerts tab; () = the defaults
+    plan_version: str | None = None  # the Plan tab's version for Actual vs Plan; None: the only one
+    delivery_load_by: str | None = None  # a Contracts column for the Backlog tab's delivery load; None: Product only
 
     @property
     def calendar(self) -> Calendar:
@@ -231,7 +237,14 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
                     text("Accounts receivable account"), text("Contract asset account"),
                     text("Deferred revenue account"), text("Revenue account"), limit, options,
                     dimensions=dimensions, dimensions_at=dimensions_at, invoices_posted_by=posted_by,
-                    journal_detail=journal_detail, alert_rules=tuple(alert_rules)), problems
+                    journal_detail=journal_detail, alert_rules=tuple(alert_rules),
+                    plan_version=_text_or_none(raw("Plan version")),
+                    delivery_load_by=_text_or_none(raw("Delivery load by"))), problems
+
+
+def _text_or_none(value) -> str | None:
+    from .engine.table import display_text
+    return None if value is None else display_text(value)
 
 
 def _dimension_names(value, sheet, row) -> tuple:

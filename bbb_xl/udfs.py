@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import xlwings as xw
 
-from .api import allocation_column, book_from_range, check_rows, checked_book, explain_rows
+from .api import allocation_column, book_from_range, check_rows, checked_book, explain_rows, variance_rows
 from .core.errors import BBBError, excel_error
 
 CATEGORY = "bbb_xl"
@@ -42,7 +42,7 @@ def _excel(value):
     return value
 
 
-_RANGE_ARGS = {"lines", "events", "ssps", "fx"}  # ranges: the engine locates their error cells itself
+_RANGE_ARGS = {"lines", "events", "ssps", "fx", "plan"}  # ranges: the engine locates their error cells itself
 
 
 def formula(fn):
@@ -304,8 +304,35 @@ def BBB_ALERTS(lines, as_of, rules=None, filter=None, events=None, fx=None):
     return rows if len(rows) > 1 else [["No alerts"]]
 
 
+@xw.func(category=CATEGORY, call_in_wizard=False)
+@xw.arg("lines", "raw", doc=LINES_DOC)
+@xw.arg("metric", "raw", doc="revenue, billings, bookings (per period) or arr, backlog, deferred (at period ends)")
+@xw.arg("start", "raw", doc=GRID_START_DOC)
+@xw.arg("end_period", "raw", doc=GRID_END_DOC)
+@xw.arg("plan", "raw", doc="The plan range with its header row (Version, Month, Metric, Dimension, Value, Amount), "
+                           "e.g. Plan[#All]: quarters and years add up flow months, balances take the last month")
+@xw.arg("period", "raw", doc=GRID_PERIOD_DOC)
+@xw.arg("version", "raw", doc="Optional plan Version (required when the plan holds more than one), e.g. Budget 2025")
+@xw.arg("filter", "raw", doc="Optional Column=Value: the lines and the plan rows of that Dimension and Value, "
+                             "e.g. Region=EMEA")
+@xw.arg("events", "raw", doc=EVENTS_DOC)
+@xw.arg("fx", "raw", doc=FX_DOC)
+@formula
+def BBB_VARIANCE(lines, metric, start, end_period, plan, period=None, version=None, filter=None, events=None,
+                 fx=None):
+    """Actual vs plan by period (spills): header of period labels, then Actual, Plan, Variance (actual - plan),
+    Variance % (variance / plan; blank when plan is 0 or none).
+    Example: =BBB_VARIANCE(Contracts[#All], "revenue", "2025-01", "2025-12", Plan[#All], "quarter")"""
+    rows = variance_rows(checked_book(lines, events=events, fx=fx), metric, start, end_period, plan,
+                         None if _blank(period) else period, None if _blank(version) else version,
+                         None if _blank(filter) else filter)
+    rows[-1] = rows[-1][:1] + [None if v is None else _ratio(v) for v in rows[-1][1:]]
+    return rows
+
+
 PUBLIC_FUNCTIONS = ["BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE", "BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED",
                     "BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE", "BBB_CHECK", "BBB_ALLOCATE",
                     "BBB_EXPLAIN",
                     "BBB_MRR", "BBB_ARR", "BBB_ARR_BRIDGE", "BBB_NRR", "BBB_GRR", "BBB_CUSTOMERS", "BBB_COVERAGE",
-                    "BBB_ALERTS"]
+                    "BBB_ALERTS",
+                    "BBB_VARIANCE"]

@@ -13,11 +13,12 @@ from ..core.errors import column_letter
 from ..files import csv_text
 from ..reports import MONEY, STALE_ROW
 from ..reports.layout import sheet_layout
-from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, STALE_CHECK_COLUMN,
+from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, SETTINGS, STALE_CHECK_COLUMN,
                        compute_reports, last_refresh_version, stale_check)
 
 NUMBER_FORMATS = {MONEY: "#,##0.00_);(#,##0.00)", "money_total": "#,##0.00_);(#,##0.00)", "date": "yyyy-mm-dd",
-                  "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0"}
+                  "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0",
+                  "percent": "0.0%"}
 WRAPPED = {"header", "banner"}
 BOLD = {"title", "header", "money_total", "status_ok", "status_bad", "banner"}
 FILLS = {"header": (217, 225, 242), "status_ok": (198, 239, 206), "status_bad": (255, 199, 206),
@@ -37,11 +38,13 @@ def refresh(book=None) -> str:
     events = read_sheet(book.sheets[EVENTS]) if EVENTS in names else None
     fx = read_sheet(book.sheets[FX]) if FX in names else None
     accounts = read_sheet(book.sheets[ACCOUNTS]) if ACCOUNTS in names else None
+    plan = read_sheet(book.sheets[PLAN]) if PLAN in names else None
     # the version that refreshed it last: Run Info's "bbb_xl version" row (A3:B3)
     previous = last_refresh_version([book.sheets["Run Info"].range((3, 1), (3, 2)).value or []]) \
         if "Run Info" in names else None
     reports = compute_reports(contracts, settings, events, fx_rows=fx, accounts_rows=accounts,
-                              template_version=_template_version(book), previous_version=previous)
+                              template_version=_template_version(book), previous_version=previous,
+                              plan_rows=plan)
     for name in GENERATED_SHEETS:
         if name not in names:
             continue  # an optional report tab an older workbook does not have

@@ -19,7 +19,7 @@ from . import package as pk
 from ..reports import OPTIONAL_REPORT_SHEETS, STALE_ROW
 from ..reports.layout import sheet_layout
 from .upgrade import upgrade_package
-from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, STALE_CHECK_COLUMN,
+from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, SETTINGS, STALE_CHECK_COLUMN,
                        compute_reports, last_refresh_version, stale_check)
 
 
@@ -77,9 +77,10 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     previous = last_refresh_version(read_sheets(path, [], optional=["Run Info"]).get("Run Info"))
     t1 = time.perf_counter()
     note("compute", f"{max(len(contracts) - 1, 0):,} contract rows")
+    plan = read_sheets(path, [], optional=[PLAN]).get(PLAN)
     reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at, fx_rows=fx,
                               accounts_rows=accounts, template_version=upgraded.to_version,
-                              previous_version=previous)
+                              previous_version=previous, plan_rows=plan)
     t2 = time.perf_counter()
     note("write", f"{len(GENERATED_SHEETS)} report tabs")
     write_reports(pkg, reports, contracts, settings, events, fx)
@@ -141,6 +142,9 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
             if name == "Summary" and reports.chart.periods:
                 for chart in pkg.related(drawing, "chart"):
                     pkg.set(chart, pk.patch_chart(pkg.text(chart), name, reports.chart, report))
+            for data in reports.charts.get(name, ()):  # each chart's series point at its own block's rows
+                for chart in pkg.related(drawing, "chart"):
+                    pkg.set(chart, pk.patch_chart(pkg.text(chart), name, data, report))
 
 
 def _stale_cells(check, xf) -> dict:

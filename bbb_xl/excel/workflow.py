@@ -24,6 +24,7 @@ from ..settings import parse_settings, read_parse_options
 
 CONTRACTS, SETTINGS, EVENTS, FX, START = "Contracts", "Settings", "Events", "FX Rates", "Start here"
 ACCOUNTS = "Accounts"  # optional: a workbook built before it existed refreshes without it
+PLAN = "Plan"  # optional input tab (budgets, earlier forecasts) for Actual vs Plan
 INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX, ACCOUNTS)
 GENERATED_SHEETS = [START] + REPORT_SHEETS
 
@@ -81,7 +82,8 @@ def start_here(status: str, errors: int) -> SheetReport:
 
 def compute_reports(contract_rows, settings_rows, event_rows=None, *,
                     refreshed_at: dt.datetime | None = None, fx_rows=None, accounts_rows=None,
-                    template_version: int | None = None, previous_version: str | None = None) -> Reports:
+                    template_version: int | None = None, previous_version: str | None = None,
+                    plan_rows=None) -> Reports:
     """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
     tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency); accounts_rows: the
     Accounts tab (Product, Revenue Account) for the journal."""
@@ -99,9 +101,12 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
         late = booking_after_as_of(book.parsed, settings.as_of)
         accounts, accounts_problems = journal_accounts(settings, accounts_rows, ACCOUNTS)
         accounts_problems += mapping_problems(book, accounts)
-        reports = build_reports(book, settings, input_problems=list(settings_problems) + late + accounts_problems,
-                                contract_rows=contract_rows, refreshed_at=refreshed_at, event_rows=event_rows,
-                                fx_rows=fx_rows, accounts=accounts)
+        from ..engine.plan import parse_plan
+        plan, plan_problems = parse_plan(plan_rows, PLAN, (1, 1), options) if plan_rows else (None, [])
+        reports = build_reports(book, settings, input_problems=list(settings_problems) + late + accounts_problems
+                                + plan_problems, contract_rows=contract_rows, refreshed_at=refreshed_at,
+                                event_rows=event_rows, fx_rows=fx_rows, accounts=accounts, plan=plan,
+                                plan_problems=plan_problems)
     reports.sheets[START] = start_here(reports.status, len(errors_only(reports.problems)))
     if settings is not None and template_version is not None:  # the workbook's layout and engine history
         add_layout_rows(reports.sheets["Run Info"], template_version, previous_version)
