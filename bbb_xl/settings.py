@@ -111,6 +111,7 @@ class Settings:
     alert_rules: tuple = ()  # (rule, threshold or None = off) for the Alerts tab; () = the defaults
     plan_version: str | None = None  # the Plan tab's version for Actual vs Plan; None: the only one
     delivery_load_by: str | None = None  # a Contracts column for the Backlog tab's delivery load; None: Product only
+    rows_at: tuple = ()  # (setting name, its row on the Settings tab): to locate a problem found later
 
     @property
     def calendar(self) -> Calendar:
@@ -239,7 +240,15 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
                     dimensions=dimensions, dimensions_at=dimensions_at, invoices_posted_by=posted_by,
                     journal_detail=journal_detail, alert_rules=tuple(alert_rules),
                     plan_version=_text_or_none(raw("Plan version")),
-                    delivery_load_by=_text_or_none(raw("Delivery load by"))), problems
+                    delivery_load_by=_text_or_none(raw("Delivery load by")),
+                    rows_at=tuple((name, r) for name, (_, r) in found.items())), problems
+
+
+def setting_problem(settings: Settings, name: str, value, message: str, severity: str = ERROR,
+                    sheet: str = "Settings") -> Problem:
+    """A problem with a setting found after parsing (a name the inputs do not have), located at its Value cell."""
+    row = dict(settings.rows_at).get(name)
+    return Problem(row, "Value", value, f"{name}: {message}", severity, sheet, f"B{row}" if row else None)
 
 
 def _text_or_none(value) -> str | None:

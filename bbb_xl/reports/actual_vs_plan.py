@@ -9,7 +9,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..core.dates import iso
-from ..core.errors import WARNING, BBBError, Problem
+from ..core.errors import WARNING, BBBError
+from ..settings import setting_problem
 from ..engine.plan import ACTUAL, FLOW_PLANS, FORECAST, PLAN_METRICS, Plan, actual_vs_plan
 from .model import MONEY, ChartData, SheetReport
 
@@ -66,8 +67,7 @@ def actual_vs_plan_sheet(book, settings, periods, plan: Plan | None, plan_proble
         version = plan.version(settings.plan_version)
     except BBBError as exc:
         message = exc.problems[0].message
-        problems.append(Problem(None, "Value", settings.plan_version, f"Plan version: {message}", WARNING,
-                                "Settings"))
+        problems.append(setting_problem(settings, "Plan version", settings.plan_version, message, WARNING))
         s.banner(3, f"Actual vs Plan not computed: {message}", 8)
         return s, charts
     if check_only is not None:

@@ -97,13 +97,32 @@ def delivery_load(book, as_of: int, group_by: str | None = "Product", months: in
         rec = known._recognized(idx, days).astype(object)
         backlog = known._booked(idx, days[:1], allocated=True)[:, 0].astype(object) - rec[:, 0]
         ahead = np.diff(rec, axis=1)
+        if known.events.progress is not None:
+            _progress_ahead(known, idx, days, backlog, ahead)
         later = backlog - ahead.sum(axis=1)
         values = np.concatenate([ahead, later[:, None], backlog[:, None]], axis=1)
         for g in np.unique(codes[idx]):
             out[g] += values[codes[idx] == g].sum(axis=0)
-    rows = tuple((groups[g], [int(v) for v in out[g]]) for g in range(len(groups)))
+    # a group with nothing left to deliver (a discount allocated to the other lines) is not a row
+    rows = tuple((groups[g], [int(v) for v in out[g]]) for g in range(len(groups)) if any(out[g]))
     total = [int(v) for v in out.sum(axis=0)] if len(groups) else [0] * n_cols
     return DeliveryLoad(as_of, labels + ("Later", "Total"), name, rows + (("Total", total),))
+
+
+def _progress_ahead(book, idx, days, backlog, ahead) -> None:
+    """Milestone and percent complete lines recognize on progress events, so their future is not scheduled: what
+    is left is spread straight-line (daily) from the as-of date to End Date, all in the first month when End
+    Date has passed, as the RPO window does (engine.disclosures.window_revenue), so the 12 months tie to the RPO
+    within 12 months."""
+    from ..core.money import round_half_away
+    as_of = int(days[0])
+    for p in np.flatnonzero(book.events.is_progress[idx]):
+        left = int(backlog[p])
+        end = int(book.lines.end[idx[p]])
+        span = end - as_of
+        cum = [left if span <= 0 else round_half_away(left * max(min(int(d), end) - as_of, 0), span)
+               for d in days[1:]]
+        ahead[p] = np.diff(np.array([0] + cum, dtype=object))
 
 
 def add_delivery_load(s: SheetReport, book, settings, check_only: list | None = None) -> None:
@@ -111,7 +130,8 @@ def add_delivery_load(s: SheetReport, book, settings, check_only: list | None = 
     check_only: a list to append the problems to (an unknown column: a warning naming the columns), nothing
     computed."""
     from ..core.dates import iso
-    from ..core.errors import WARNING, Problem
+    from ..core.errors import WARNING
+    from ..settings import setting_problem
     problems = [] if check_only is None else check_only
     row = s.last_row + 3
     as_of = settings.as_of
@@ -130,8 +150,7 @@ def add_delivery_load(s: SheetReport, book, settings, check_only: list | None = 
             if chosen not in wanted:
                 wanted.append(chosen)
         except BBBError as exc:
-            problems.append(Problem(None, "Value", chosen, f"Delivery load by: {exc.problems[0].message}", WARNING,
-                                    "Settings"))
+            problems.append(setting_problem(settings, "Delivery load by", chosen, exc.problems[0].message, WARNING))
     if check_only is not None:
         return
     for column in wanted:
