@@ -320,8 +320,8 @@ def BBB_ALERTS(lines, as_of, rules=None, filter=None, events=None, fx=None):
 @formula
 def BBB_VARIANCE(lines, metric, start, end_period, plan, period=None, version=None, filter=None, events=None,
                  fx=None):
-    """Actual vs plan by period (spills): header of period labels, then Actual, Plan, Variance (actual - plan),
-    Variance % (variance / plan; blank when plan is 0 or none).
+    """Actual vs plan by period (spills): period labels, then Actual, Plan, Variance (actual - plan), Variance %
+    (variance / plan; blank if plan is 0 or none).
     Example: =BBB_VARIANCE(Contracts[#All], "revenue", "2025-01", "2025-12", Plan[#All], "quarter")"""
     rows = variance_rows(checked_book(lines, events=events, fx=fx), metric, start, end_period, plan,
                          None if _blank(period) else period, None if _blank(version) else version,

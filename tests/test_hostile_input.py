@@ -45,6 +45,8 @@ CALLS = {
     "BBB_CUSTOMERS": lambda f, r: f(r, "2025-06-30"),
     "BBB_COVERAGE": lambda f, r: f(r, "2025-06-30"),
     "BBB_ALERTS": lambda f, r: f(r, "2025-06-30"),
+    "BBB_VARIANCE": lambda f, r: f(r, "revenue", "2025-01", "2026-12", [["Version", "Month", "Metric", "Amount"],
+                                                                         ["Budget", "2025-01", "revenue", 1.0]]),
 }
 NUMERIC = [n for n in CALLS if n != "BBB_CHECK"]
 TRIED = {"cells": 0, "headers": 0, "ranges": 0, "replay": 0, "cli": 0, "xlsx": 0, "hypothesis": 0}

@@ -313,6 +313,8 @@ CALLS = [  # every formula that reads the lines and answers a question, with its
     ("BBB_GRR", ("2025-06",)),
     ("BBB_COVERAGE", ("2025-06",)),
     ("BBB_ALERTS", ("2025-06",)),
+    ("BBB_VARIANCE", ("revenue", "2025-01", "2025-12", [["Version", "Month", "Metric", "Amount"],
+                                                        ["Budget", "2025-01", "revenue", 1000.0]])),
 ]
 
 
@@ -521,6 +523,8 @@ SIGNATURES = {
     "BBB_CUSTOMERS": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_COVERAGE": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_ALERTS": "lines, as_of, Optional rules, Optional filter, Optional events, Optional fx",
+    "BBB_VARIANCE": "lines, metric, start, end_period, plan, Optional period, Optional version, Optional filter, "
+                    "Optional events, Optional fx",
 }
 
 
