@@ -109,7 +109,7 @@ def assert_well_formed(name, result):
         assert "\n" not in result and len(result) <= 255
         return
     if name in ("BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE", "BBB_CHECK", "BBB_EXPLAIN", "BBB_ARR_BRIDGE",
-                "BBB_ALERTS"):
+                "BBB_ALERTS", "BBB_VARIANCE"):
         assert isinstance(result, list) and result, (name, result)
         for row in result:
             for cell in row:

@@ -61,9 +61,12 @@ START_TEXT = [
     "Accounts tab: a revenue account per Product), posting dates, entry numbers (also a CSV).",
     "Exceptions \u2014 every input problem with its cell.",
     "Run Info \u2014 version, time of refresh, input fingerprint, and STALE when an input tab changed since.",
+    "Actual vs Plan \u2014 each metric against the Plan tab's budget (Settings: Plan version): variance, variance %, "
+    "year to date, a chart; periods after the as-of date show the contracted forecast. The Backlog tab also shows "
+    "the delivery load: the backlog by the month its revenue is scheduled.",
     "",
     "This tab, Summary and the other report tabs are rewritten by every refresh; the refresh never changes a row "
-    "of Contracts, Events, FX Rates, Settings, Accounts or any tab you add (a workbook from an older template gets "
+    "of Contracts, Events, FX Rates, Settings, Accounts, Plan or any tab you add (a workbook from an older template gets "
     "the missing tabs and Settings rows added first). Only Clear sample data (bbb-xl clear-sample) removes input "
     "rows.",
 ]
