@@ -327,7 +327,8 @@ def BBB_VARIANCE(lines, metric, start, end_period, plan, period=None, version=No
                          None if _blank(period) else period, None if _blank(version) else version,
                          None if _blank(filter) else filter)
     rows[-1] = rows[-1][:1] + [None if v is None else _ratio(v) for v in rows[-1][1:]]
-    return rows
+    # no plan (or a plan of 0 for Variance %): an empty cell, as xlwings writes a blank inside a spilled array
+    return [["" if v is None else v for v in row] for row in rows]
 
 
 PUBLIC_FUNCTIONS = ["BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE", "BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED",

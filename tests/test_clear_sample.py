@@ -145,7 +145,8 @@ def test_only_the_cleared_tabs_and_their_tables_change(demo, tmp_path):
         after = {n: z.read(n) for n in z.namelist()}
     assert list(after) == list(before)  # same parts, same order
     changed = sorted(n for n in before if before[n] != after[n])
-    # Contracts, Events, FX Rates, Settings and two Tables (the demo's FX table is empty already); styles,
-    # strings, VBA, report tabs: byte for byte
-    assert changed == ["xl/tables/table1.xml", "xl/tables/table2.xml", "xl/worksheets/sheet2.xml", "xl/worksheets/sheet3.xml", "xl/worksheets/sheet4.xml",
-                       "xl/worksheets/sheet5.xml"]
+    # Contracts, Events, FX Rates, Settings, Plan (the sample budget goes with the sample) and three Tables (the
+    # demo's FX table is empty already); styles, strings, VBA, report tabs: byte for byte
+    assert changed == ["xl/tables/table1.xml", "xl/tables/table2.xml", "xl/tables/table5.xml",
+                       "xl/worksheets/sheet2.xml", "xl/worksheets/sheet3.xml", "xl/worksheets/sheet4.xml",
+                       "xl/worksheets/sheet5.xml", "xl/worksheets/sheet7.xml"]

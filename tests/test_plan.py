@@ -152,7 +152,7 @@ def test_actual_vs_plan_tab_ties_to_summary_and_the_flow_tabs():
     reports = compute_reports(rows, settings_rows(), sample_events(rows), plan_rows=sample_plan())
     tab = reports.sheets["Actual vs Plan"]
     summary = reports.sheets["Summary"]
-    assert tab.cell(4, 2) == "Budget 2025"
+    assert tab.cell(5, 2) == "Budget 2025"
     # Summary's chart data (row 40: periods; 41 Bookings, 42 Billings, 43 Revenue, 44 Backlog, 45 Deferred revenue)
     # per period; the Actual vs Plan tab's Actual row of each metric (PLAN_METRICS order) must be the same cents
     for k, series_row in ((0, 43), (1, 42), (2, 41), (4, 44), (5, 45)):
@@ -179,6 +179,7 @@ def test_actual_vs_plan_tab_ties_to_summary_and_the_flow_tabs():
 
 def test_plan_version_setting_several_versions_and_none_chosen_is_a_located_warning():
     from bbb_xl.excel.workflow import compute_reports
+    from bbb_xl.reports.actual_vs_plan import block_row
     plan_rows = [PH, ["Budget", "2025-01", "revenue", None, None, 1], ["Reforecast", "2025-01", "revenue", None,
                                                                         None, 2]]
     settings = settings_rows(plan_version=None)
@@ -186,11 +187,12 @@ def test_plan_version_setting_several_versions_and_none_chosen_is_a_located_warn
     warning = [p for p in reports.problems if p.message.startswith("Plan version")]
     assert len(warning) == 1 and warning[0].severity == WARNING and warning[0].location == "Settings!B5"
     assert "the plan holds 2 versions (Budget, Reforecast): choose one" in warning[0].message
-    assert "Actual vs Plan not computed" in reports.sheets["Actual vs Plan"].cell(3, 1)
+    assert "Actual vs Plan not computed" in reports.sheets["Actual vs Plan"].cell(4, 1)
     settings[-1][1] = "reforecast"
     reports = compute_reports(LINES, settings, plan_rows=plan_rows)
     tab = reports.sheets["Actual vs Plan"]
-    assert tab.cell(4, 2) == "Reforecast" and tab.cell(7, 2) == 100000 and tab.cell(9, 2) == 200
+    top = block_row(0)  # revenue: January actual 1,000.00 (C1) against Reforecast's 2.00
+    assert tab.cell(5, 2) == "Reforecast" and tab.cell(top + 2, 2) == 100000 and tab.cell(top + 4, 2) == 200
     assert not [p for p in reports.problems if p.message.startswith("Plan version")]
 
 
@@ -201,7 +203,7 @@ def test_bad_plan_rows_are_errors_on_exceptions_and_a_banner():
     reports = compute_reports(LINES, settings_rows(), plan_rows=plan_rows)
     bad = [p for p in reports.problems if p.sheet == "Plan"]
     assert [p.location for p in bad] == ["Plan!B3"] and bad[0].is_error
-    assert reports.sheets["Actual vs Plan"].cell(3, 1) == ("1 Plan row with input errors left out of the plan "
+    assert reports.sheets["Actual vs Plan"].cell(4, 1) == ("1 Plan row with input errors left out of the plan "
                                                            "\u2014 see Exceptions")
 
 
@@ -222,8 +224,10 @@ def test_bbb_variance_spills_header_actual_plan_variance_percent():
     assert udfs.BBB_VARIANCE(LINES, "revenue", "2025-01", "2025-01", two, None, "stretch") == [
         ["Revenue", "2025-01"], ["Actual", 1000.0], ["Plan", 1.0], ["Variance", 999.0], ["Variance %", 999.0]]
     zero = [PH, ["Budget", "2025-01", "revenue", None, None, 0]]
-    assert udfs.BBB_VARIANCE(LINES, "revenue", "2025-01", "2025-02", zero)[3:] == [["Variance", 1000.0, None],
-                                                                               ["Variance %", None, None]]
+    # February has no plan, January's plan is 0: empty cells (what Excel shows for a blank in a spilled array)
+    assert udfs.BBB_VARIANCE(LINES, "revenue", "2025-01", "2025-02", zero)[2:] == [["Plan", 0.0, ""],
+                                                                               ["Variance", 1000.0, ""],
+                                                                               ["Variance %", "", ""]]
     assert udfs.BBB_VARIANCE(LINES, "profit", "2025-01", "2025-02", zero).startswith("#BBB! metric 'profit'")
     assert udfs.BBB_VARIANCE(LINES, "revenue", "2025-01", "2025-02", zero, None, None, "Region!=EMEA") == (
         "#BBB! filter 'Region!=EMEA': a plan is compared by one dimension value at a time: write Column=Value "
@@ -252,5 +256,23 @@ def test_the_template_has_the_plan_tab_with_the_sample_budget(tmp_path):
                          and "Metric is one of" in zf.read(n).decode())
     assert len(charts) == 2 + len(PLAN_METRICS)  # Summary's two, one per metric
     # every chart reads the 12 report periods (B..M) of its own block
-    assert text.count("'Actual vs Plan'!$B$6:$M$6") == 3  # revenue: actual, forecast, plan share the labels
+    assert text.count("'Actual vs Plan'!$B$8:$M$8") == 3  # revenue: actual, forecast, plan share the labels
     assert 'type="list"' in sheet_xml and "revenue,billings,bookings,arr,backlog,deferred" in sheet_xml
+
+
+def test_clear_sample_clears_the_sample_budget_but_never_a_plan_of_your_own(tmp_path):
+    import openpyxl
+    from bbb_xl.excel.inputs import clear_sample_file
+    from bbb_xl.excel.template import build_demo
+    from bbb_xl.xlsx_reader import read_sheets
+    path = tmp_path / "demo.xlsm"
+    build_demo(path)
+    result = clear_sample_file(path)
+    assert result.rows_removed["Plan"] == 72 and read_sheets(path, ["Plan"])["Plan"] == [PH]
+    # a plan of your own (one amount changed) stays when the sample contracts are cleared
+    build_demo(path)
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    wb["Plan"]["F2"] = 371000
+    wb.save(path)
+    result = clear_sample_file(path)
+    assert "Plan" not in result.rows_removed and len(read_sheets(path, ["Plan"])["Plan"]) == 73

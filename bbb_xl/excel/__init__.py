@@ -149,13 +149,18 @@ def clear_sample(book=None) -> str:
     Excel holds the open file, so the button works on the open workbook through xlwings rather than on the file:
     each tab's rows below the header are deleted (shift up: an Excel Table shrinks to its header and one empty
     row and keeps its validation and formats), like selecting them and pressing Delete row."""
-    from .inputs import COMPANY_SETTING, DEFAULT_COMPANY, SAMPLE_SHEETS, inputs_fingerprint, shipped_fingerprints
+    from .inputs import (COMPANY_SETTING, DEFAULT_COMPANY, SAMPLE_SHEETS, inputs_fingerprint, is_sample_plan,
+                         shipped_fingerprints)
     if book is None:
         import xlwings as xw
         book = xw.Book.caller()
     names = [s.name for s in book.sheets] if hasattr(book.sheets, "__iter__") and not isinstance(book.sheets, dict) \
         else list(book.sheets)
     rows = {name: read_sheet(book.sheets[name]) for name in SAMPLE_SHEETS if name in names}
+    if PLAN in names:  # the sample budget goes with the sample (a plan of your own stays)
+        plan = read_sheet(book.sheets[PLAN])
+        if is_sample_plan(plan):
+            rows[PLAN] = plan
     if inputs_fingerprint(rows.get(CONTRACTS), rows.get(EVENTS), rows.get(FX)) not in shipped_fingerprints():
         message = ("Contracts, Events and FX Rates no longer hold the shipped sample: they look like your own data, "
                    "so nothing was cleared. To clear them anyway, close the workbook and run "

@@ -15,7 +15,7 @@ from ..engine.plan import ACTUAL, FLOW_PLANS, FORECAST, PLAN_METRICS, Plan, actu
 from .model import MONEY, ChartData, SheetReport
 
 SHEET = "Actual vs Plan"
-FIRST_BLOCK = 5  # row of the first metric's title
+FIRST_BLOCK = 7  # row of the first metric's title (above: title, two notes, a banner row, the plan version)
 BLOCK = 34  # rows per metric: title, table (12 rows), notes, then the chart (CHART_ROWS)
 TABLE_ROWS = 12
 CHART_OFFSET = 14  # the chart's top row, from the block's title row
@@ -50,17 +50,17 @@ def actual_vs_plan_sheet(book, settings, periods, plan: Plan | None, plan_proble
     s.add(1, 1, [[f"{title}actual vs plan ({settings.currency})"]], "title")
     as_of = settings.as_of
     s.add(2, 1, [[f"Periods ended by the as-of date ({iso(as_of)}) are actual; later periods show the "
-                  f"{FORECAST.lower()} figure: the schedules as contracted at the as-of date. Variance = actual "
-                  f"\u2212 plan; variance % = variance \u00f7 plan. Flows are per period (a quarter or year adds "
-                  f"up its plan months), balances at period end (the plan of its last month)."]], "subtitle")
+                  f"{FORECAST.lower()} figure: the schedules as contracted at the as-of date."]], "subtitle")
+    s.add(3, 1, [["Variance = actual \u2212 plan; variance % = variance \u00f7 plan. A quarter or year adds up "
+                  "flow plan months; a balance takes its last month's plan."]], "subtitle")
     problems: list = [] if check_only is None else check_only
     charts: list = []
     if plan_problems:
         n = sum(1 for p in plan_problems if p.is_error)
-        s.banner(3, f"{n} Plan row{'s' if n != 1 else ''} with input errors left out of the plan \u2014 see "
+        s.banner(4, f"{n} Plan row{'s' if n != 1 else ''} with input errors left out of the plan \u2014 see "
                     f"Exceptions", 8)
     if plan is None or plan.empty:
-        s.add(4, 1, [["No plan: fill the Plan tab (Version, Month, Metric, Amount; Dimension and Value optional), "
+        s.add(5, 1, [["No plan: fill the Plan tab (Version, Month, Metric, Amount; Dimension and Value optional), "
                       "then refresh."]], "subtitle")
         return s, charts
     try:
@@ -68,11 +68,11 @@ def actual_vs_plan_sheet(book, settings, periods, plan: Plan | None, plan_proble
     except BBBError as exc:
         message = exc.problems[0].message
         problems.append(setting_problem(settings, "Plan version", settings.plan_version, message, WARNING))
-        s.banner(3, f"Actual vs Plan not computed: {message}", 8)
+        s.banner(4, f"Actual vs Plan not computed: {message}", 8)
         return s, charts
     if check_only is not None:
         return s, charts
-    s.add(4, 1, [["Plan version", version]], ["subtitle", "text"])
+    s.add(5, 1, [["Plan version", version]], ["subtitle", "text"])
     n = len(periods)
     for k, metric in enumerate(PLAN_METRICS):
         top = block_row(k)
@@ -95,8 +95,8 @@ def actual_vs_plan_sheet(book, settings, periods, plan: Plan | None, plan_proble
                   ["text"] + [MONEY] * n)
             s.add(top + 10, 1, [[ROW_NAMES[8]] + [_pct(r.ytd_percent) for r in rows]], ["text"] + ["percent"] * n)
         notes = _notes(rows, metric, version)
-        if notes:
-            s.add(top + 11, 1, [[notes]], "subtitle")
+        if notes:  # under the last row of the table
+            s.add(top + (11 if flow else 7), 1, [[notes]], "subtitle")
         charts.append(ChartData(top + 1, 2, n, chart_series_rows(k)))
     return s, charts
 
