@@ -167,8 +167,14 @@ def test_actual_vs_plan_tab_ties_to_summary_and_the_flow_tabs():
     backlog_tab = reports.sheets["Backlog"]
     assert [backlog_tab.cell(5 + j, 6) for j in range(12)] == [tab.cell(block_row(0) + 2, 2 + j) for j in range(12)]
     assert [backlog_tab.cell(5 + j, 7) for j in range(12)] == [tab.cell(block_row(4) + 2, 2 + j) for j in range(12)]
-    # ARR against the book's own figure at each month end
+    # the engine's own actuals (computed without the report's matrices) are the same cents
     book = load_book(rows, events=sample_events(rows))
+    from bbb_xl.engine.plan import PLAN_METRICS, actual_figures
+    every = np.arange(len(book.lines))
+    for k, metric in enumerate(PLAN_METRICS):
+        assert actual_figures(book, metric, grid("2025-01", "2025-12"), every) == \
+            [tab.cell(block_row(k) + 2, 2 + j) for j in range(12)], metric
+    # ARR against the book's own figure at each month end
     assert tab.cell(block_row(3) + 2, 13) == int(book.arr("2025-12-31") * 100)
     # the plan: January revenue 370,000 (sample_plan), variance = actual - plan, variance % = variance / plan
     a, p = tab.cell(block_row(0) + 2, 2), tab.cell(block_row(0) + 4, 2)

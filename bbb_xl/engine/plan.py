@@ -310,16 +310,17 @@ def _note(plan) -> str:
 
 
 def actual_vs_plan(book, plan: Plan, version: str, metric: str, periods, as_of: int, sel=None, dimension=None,
-                   value=None) -> list[VarianceRow]:
+                   value=None, actuals=None) -> list[VarianceRow]:
     """Per period: actual (periods ending by as_of) or the forecast (periods after it), the plan, variance =
     actual − plan, variance % = variance ÷ plan (None when the plan is 0 or missing); flows also year to date
-    (fiscal year of the period, through it)."""
+    (fiscal year of the period, through it). actuals: the metric's figures per period already computed over the
+    whole book (the report tabs' matrices), used for the periods ending by as_of."""
     sel = np.arange(len(book.lines)) if sel is None else sel
     plans = plan.figures(version, metric, periods, dimension, value)
     past = [p for p in periods if p.last <= as_of]
     future = [p for p in periods if p.last > as_of]
-    figures = actual_figures(book, metric, past, sel) + (_future_actuals(book, metric, future, as_of, sel)
-                                                         if future else [])
+    known = [int(v) for v in actuals[:len(past)]] if actuals is not None else actual_figures(book, metric, past, sel)
+    figures = known + (_future_actuals(book, metric, future, as_of, sel) if future else [])
     cal = book.calendar
     rows = []
     year = None

@@ -78,7 +78,10 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     changes_p = np.diff(booking_changes(book, sel, bounds), axis=1)
     sheets["Backlog"] = backlog_sheet(settings, periods, backlog, boo_p, rev_p, rpo, title, changes_p)
     add_delivery_load(sheets["Backlog"], book, settings)
-    sheets["Actual vs Plan"], plan_charts = actual_vs_plan_sheet(book, settings, periods, plan, plan_problems, title)
+    sheets["Actual vs Plan"], plan_charts = actual_vs_plan_sheet(
+        book, settings, periods, plan, plan_problems, title,
+        actuals={"revenue": rev_p.sum(axis=0), "billings": bil_p.sum(axis=0), "bookings": boo_p.sum(axis=0),
+                 "backlog": backlog[1:], "deferred": deferred[1:]})
     sheets["Changes"] = changes_sheet(book, settings, title)
     sheets["Deferred Revenue"] = deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
                                                 unbilled, title)

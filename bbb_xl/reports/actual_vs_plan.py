@@ -43,9 +43,10 @@ def _pct(value) -> float | None:
 
 
 def actual_vs_plan_sheet(book, settings, periods, plan: Plan | None, plan_problems, title,
-                         check_only: list | None = None) -> tuple[SheetReport, list]:
+                         check_only: list | None = None, actuals: dict | None = None) -> tuple[SheetReport, list]:
     """(sheet, chart data per metric). check_only: a list to append the problem of the version choice to (a
-    warning: several versions and none chosen, or an unknown one), nothing computed."""
+    warning: several versions and none chosen, or an unknown one), nothing computed. actuals: metric -> figures
+    per period of the other tabs (the same cents: the tab ties to them by construction and by test)."""
     s = SheetReport(SHEET)
     s.add(1, 1, [[f"{title}actual vs plan ({settings.currency})"]], "title")
     as_of = settings.as_of
@@ -80,7 +81,8 @@ def actual_vs_plan_sheet(book, settings, periods, plan: Plan | None, plan_proble
         s.add(top, 1, [[f"{TITLES[metric]} ({'per period' if flow else 'at period end'})"]], "subtitle")
         s.add(top + 1, 1, [[TITLES[metric]] + [p.label for p in periods]], "header")
         try:
-            rows = actual_vs_plan(book, plan, version, metric, periods, as_of)
+            rows = actual_vs_plan(book, plan, version, metric, periods, as_of,
+                                  actuals=(actuals or {}).get(metric))
         except BBBError as exc:
             s.add(top + 2, 1, [[exc.problems[0].message]], "text")
             continue
