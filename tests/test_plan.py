@@ -7,6 +7,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+import libreoffice as lo
+
 from bbb_xl import load_book
 from bbb_xl.core.errors import BBBError, WARNING
 from bbb_xl.core.periods import parse_when, period_grid
@@ -282,3 +284,22 @@ def test_clear_sample_clears_the_sample_budget_but_never_a_plan_of_your_own(tmp_
     wb.save(path)
     result = clear_sample_file(path)
     assert "Plan" not in result.rows_removed and len(read_sheets(path, ["Plan"])["Plan"]) == 73
+
+
+@pytest.mark.libreoffice
+@lo.requires_soffice
+def test_an_edit_of_the_plan_tab_flips_stale_and_undo_flips_back(tmp_path):
+    from test_stale import _EDIT_SCRIPT, small_book
+    from bbb_xl.excel import headless, template
+    from bbb_xl.sample import SAMPLE_SETTINGS, sample_plan
+    rows, events, fx = small_book()
+    path = tmp_path / "stale.xlsm"
+    template._layout(path, rows, SAMPLE_SETTINGS, events, fx, plan_rows=sample_plan())
+    headless.refresh_file(path)
+    edits = [["Plan", "F2", 371000.0, "number"], ["Plan", "C2", "billings", "text"],
+             ["Plan", "B3", "2025-03-01", "date"], ["Plan", "A5", "Budget 2026", "text"]]
+    result = lo.run_uno_script(_EDIT_SCRIPT, str(path), edits, timeout=120)
+    assert result["fresh"] == "Up to date"
+    for edit, (before, edited, undone) in zip(edits, result["edits"]):
+        assert edited == "STALE: Plan changed since the last refresh", (edit, before, edited)
+        assert undone == "Up to date", (edit, undone)

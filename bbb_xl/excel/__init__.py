@@ -49,7 +49,7 @@ def refresh(book=None) -> str:
         if name not in names:
             continue  # an optional report tab an older workbook does not have
         write_sheet(book.sheets[name], reports.sheets[name])
-    check = stale_check(contracts, settings, events, fx)
+    check = stale_check(contracts, settings, events, fx, plan)
     if check:  # checksum cells are array formulas: their IFs and MATCHes work on whole ranges in every Excel
         run_info = book.sheets["Run Info"]
         run_info.range((STALE_ROW, 1)).value = "Reports vs inputs"

@@ -83,7 +83,7 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
                               previous_version=previous, plan_rows=plan)
     t2 = time.perf_counter()
     note("write", f"{len(GENERATED_SHEETS)} report tabs")
-    write_reports(pkg, reports, contracts, settings, events, fx)
+    write_reports(pkg, reports, contracts, settings, events, fx, plan)
     targets = [(path.with_name(f"{path.stem} - {suffix}.csv"), rows) for suffix, rows in reports.csv_files]
     for target, _ in targets:  # a read-only or open CSV export is refused before anything is written
         if target.exists():
@@ -109,7 +109,8 @@ def _require_usable_settings(settings_rows) -> None:
                                                  "the report tabs are as they were")])
 
 
-def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, events=None, fx=None) -> None:
+def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, events=None, fx=None,
+                  plan=None) -> None:
     parts = pkg.sheet_parts()
     missing = [name for name in GENERATED_SHEETS if name not in parts and name not in OPTIONAL_REPORT_SHEETS]
     if missing:
@@ -123,7 +124,7 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
         extra = None
         hidden = ()
         if name == "Run Info":
-            check = stale_check(contracts, settings, events, fx)
+            check = stale_check(contracts, settings, events, fx, plan)
             if check:
                 extra, hidden = _stale_cells(check, xf), (STALE_CHECK_COLUMN,)
         layout = sheet_layout(report)

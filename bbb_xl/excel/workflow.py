@@ -158,8 +158,10 @@ _CHOICES = {
     CONTRACTS: {"recognition": (*RECOGNITION, *_RECOGNITION_ALIASES), "billing": tuple(BILLING),
                 "billingtiming": tuple(TIMING)},
     EVENTS: {"event": tuple(_EVENT_KINDS), "treatment": tuple(TREATMENTS)},
+    PLAN: {"metric": ("revenue", "billings", "bookings", "arr", "backlog", "deferred")},
 }
-_CODE_TEXT = {CONTRACTS: {"currency": 3}, EVENTS: {}, FX: {"currency": 3, "month": 10}, SETTINGS: {"value": 40}}
+_CODE_TEXT = {CONTRACTS: {"currency": 3}, EVENTS: {}, FX: {"currency": 3, "month": 10}, SETTINGS: {"value": 40},
+              PLAN: {"version": 24, "month": 10}}
 _EPOCH = dt.datetime(1899, 12, 30)
 
 
@@ -328,12 +330,14 @@ class StaleCheck:
 STALE_CHECK_COLUMN = 3  # Run Info column C, hidden
 
 
-def stale_check(contract_rows, settings_rows=None, event_rows=None, fx_rows=None) -> StaleCheck | None:
+def stale_check(contract_rows, settings_rows=None, event_rows=None, fx_rows=None, plan_rows=None) \
+        -> StaleCheck | None:
     """The STALE check of the input tabs as read at refresh: "Up to date" while every column's checksum equals
     its value at refresh, else STALE naming the first changed tab."""
     if not contract_rows:
         return None
-    tabs = [(CONTRACTS, contract_rows), (EVENTS, event_rows), (FX, fx_rows), (SETTINGS, settings_rows)]
+    tabs = [(CONTRACTS, contract_rows), (EVENTS, event_rows), (FX, fx_rows), (SETTINGS, settings_rows),
+            (PLAN, plan_rows)]
     checks, spans = [], []
     for sheet, rows in tabs:
         if rows is None:
