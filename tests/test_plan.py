@@ -303,3 +303,16 @@ def test_an_edit_of_the_plan_tab_flips_stale_and_undo_flips_back(tmp_path):
     for edit, (before, edited, undone) in zip(edits, result["edits"]):
         assert edited == "STALE: Plan changed since the last refresh", (edit, before, edited)
         assert undone == "Up to date", (edit, undone)
+
+
+def test_a_plan_by_one_dimension_adds_up_to_the_whole_book_two_dimensions_are_refused():
+    p = plan(["Budget", "2025-01", "revenue", "Region", "EMEA", 100], ["Budget", "2025-01", "revenue", "region",
+                                                                       "AMER", 50.5],
+             ["Budget", "2025-02", "bookings", "Region", "EMEA", 1], ["Budget", "2025-02", "bookings", "Segment",
+                                                                      "SMB", 1])
+    # no whole-book revenue rows: EMEA 100 + AMER 50.50 = 150.50 is the whole book's January
+    assert p.figures("Budget", "revenue", grid("2025-01", "2025-01")) == [15050]
+    assert p.figures("Budget", "revenue", grid("2025-01", "2025-01"), "REGION", "amer") == [5050]
+    with pytest.raises(BBBError, match=r"the plan's bookings for 'Budget' is by Region, Segment with no whole-book "
+                                       r"rows"):
+        p.figures("Budget", "bookings", grid("2025-02", "2025-02"))
