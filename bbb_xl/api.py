@@ -749,3 +749,40 @@ def _workbook_closed(path, book: Book):
     if settings is None:
         raise BBBError(list(problems))
     return ClosedFigures(book, tab.closed, settings.as_of)
+
+
+# --- actual vs plan (issue 16 §3; docs/plan.md) --------------------------------------------------------------------
+def variance_rows(book: Book, metric, start, end_period, plan, period=None, version=None, filter=None) -> list[list]:
+    """BBB_VARIANCE's table: a header row ([metric name, period labels...]) then Actual, Plan, Variance (actual −
+    plan) and Variance % (variance ÷ plan; None where there is no plan or the plan is 0). plan: a plan range with
+    its header row (engine.plan), or a parsed Plan; version: required when it holds more than one. Without an
+    as-of date every period's Actual is the book's own schedule (the formula does not know today's date)."""
+    from .core.dates import MAX_DAY
+    from .core.money import cents_to_decimal
+    from .core.periods import normalize_period_kind, period_grid, schedule_window
+    from .engine.plan import PLAN_METRICS, Plan, actual_vs_plan, plan_from_range, plan_slice
+    name = str(metric or "").strip().lower()
+    if name not in PLAN_METRICS:
+        raise BBBError(f"metric '{metric}' is not one of {', '.join(PLAN_METRICS)}")
+    try:
+        kind = normalize_period_kind(period)
+        first, last = schedule_window(start, end_period, book.calendar)
+        periods = period_grid(first, last, kind, book.calendar)
+    except ValueError as exc:
+        raise BBBError(str(exc)) from None
+    parsed = plan if isinstance(plan, Plan) else plan_from_range(plan, sheet="plan range", origin=None)
+    chosen = parsed.version(version)
+    dimension, value = plan_slice(filter)
+    rows = actual_vs_plan(book, parsed, chosen, name, periods, MAX_DAY, book.select(filter), dimension, value)
+
+    def money(c):
+        return None if c is None else cents_to_decimal(c)
+    return [[_METRIC_TITLES[name]] + [r.period.label for r in rows],
+            ["Actual"] + [money(r.actual) for r in rows],
+            ["Plan"] + [money(r.plan) for r in rows],
+            ["Variance"] + [money(r.variance) for r in rows],
+            ["Variance %"] + [r.percent for r in rows]]
+
+
+_METRIC_TITLES = {"revenue": "Revenue", "billings": "Billings", "bookings": "Bookings", "arr": "ARR",
+                  "backlog": "Backlog", "deferred": "Deferred revenue"}

@@ -70,6 +70,11 @@ RETURNS = {
     "BBB_FORECAST": "A table that spills: a header row (the metric: `Revenue`, `Billings`, `Bookings` or `ARR`, "
                     "then one label per period), then the rows `Contracted`, `Renewals`, `Pipeline` and `Total` "
                     "(the sum of the three in every period). Arithmetic: docs/forecast.md.",
+    "BBB_VARIANCE": "A table that spills: a header row (the metric, then one label per period), then the rows "
+                    "`Actual`, `Plan`, `Variance` (actual minus plan) and `Variance %` (variance divided by plan, a "
+                    "ratio: 0.05 = 5%); a period without a plan, or with a plan of 0, leaves its Plan (or its "
+                    "Variance %) blank. Quarters and years add up flow plan months and take a balance plan's last "
+                    "month (docs/plan.md).",
 }
 ERROR_RETURN = ("If the formula can't answer, the cell shows one line of text that starts with `#BBB!` and names "
                 "the row and the column, or the argument, at fault.")

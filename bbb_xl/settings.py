@@ -77,6 +77,10 @@ SETTINGS = [
     *[(f"Alert: {rule}", _alert_default(rule), _ALERT_MEANINGS[rule]) for rule in ALERT_DEFAULTS],
     ("Forecast horizon (months)", 12, "Forecast tab: months after the as-of date to forecast; lines ending inside "
                                       "them renew at the Forecast Assumptions rates (docs/forecast.md)."),
+    ("Plan version", None, "Actual vs Plan tab: the Version of the Plan tab to compare with (Budget 2025). Blank: "
+                           "the only version; a plan with several needs one named here."),
+    ("Delivery load by", None, "Backlog tab, delivery load: a Contracts column (Region, Segment...) to show the "
+                               "revenue still to recognize by, besides Product. Blank: by Product only."),
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
 SETTING_SYNONYMS = {"Unbilled receivable account": "Contract asset account"}  # names in older workbooks
@@ -108,6 +112,9 @@ class Settings:
     journal_detail: str = "period"  # one of JOURNAL_DETAILS
     alert_rules: tuple = ()  # (rule, threshold or None = off) for the Alerts tab; () = the defaults
     forecast_horizon: int = 12  # months after the as-of date on the Forecast tab
+    plan_version: str | None = None  # the Plan tab's version for Actual vs Plan; None: the only one
+    delivery_load_by: str | None = None  # a Contracts column for the Backlog tab's delivery load; None: Product only
+    rows_at: tuple = ()  # (setting name, its row on the Settings tab): to locate a problem found later
 
     @property
     def calendar(self) -> Calendar:
@@ -236,7 +243,22 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
                     text("Deferred revenue account"), text("Revenue account"), limit, options,
                     dimensions=dimensions, dimensions_at=dimensions_at, invoices_posted_by=posted_by,
                     journal_detail=journal_detail, alert_rules=tuple(alert_rules),
-                    forecast_horizon=horizon), problems
+                    forecast_horizon=horizon,
+                    plan_version=_text_or_none(raw("Plan version")),
+                    delivery_load_by=_text_or_none(raw("Delivery load by")),
+                    rows_at=tuple((name, r) for name, (_, r) in found.items())), problems
+
+
+def setting_problem(settings: Settings, name: str, value, message: str, severity: str = ERROR,
+                    sheet: str = "Settings") -> Problem:
+    """A problem with a setting found after parsing (a name the inputs do not have), located at its Value cell."""
+    row = dict(settings.rows_at).get(name)
+    return Problem(row, "Value", value, f"{name}: {message}", severity, sheet, f"B{row}" if row else None)
+
+
+def _text_or_none(value) -> str | None:
+    from .engine.table import display_text
+    return None if value is None else display_text(value)
 
 
 def _dimension_names(value, sheet, row) -> tuple:

@@ -13,7 +13,8 @@ from decimal import Decimal
 
 import xlwings as xw
 
-from .api import allocation_column, book_from_range, check_rows, checked_book, closed_figures, explain_rows
+from .api import (allocation_column, book_from_range, check_rows, checked_book, closed_figures, explain_rows,
+                  variance_rows)
 from .core.errors import BBBError, excel_error
 
 CATEGORY = "bbb_xl"
@@ -47,7 +48,7 @@ def _excel(value):
     return value
 
 
-_RANGE_ARGS = {"lines", "events", "ssps", "fx", "closed"}  # ranges: the engine locates their error cells itself
+_RANGE_ARGS = {"lines", "events", "ssps", "fx", "closed", "plan"}  # ranges: the engine locates their error cells itself
 
 
 def formula(fn):
@@ -341,9 +342,36 @@ def BBB_FORECAST(lines, metric, start, end_period, as_of, period=None, assumptio
         None if _blank(pipeline) else pipeline, filter)
 
 
+@xw.func(category=CATEGORY, call_in_wizard=False)
+@xw.arg("lines", "raw", doc=LINES_DOC)
+@xw.arg("metric", "raw", doc="revenue, billings, bookings (per period) or arr, backlog, deferred (at period ends)")
+@xw.arg("start", "raw", doc=GRID_START_DOC)
+@xw.arg("end_period", "raw", doc=GRID_END_DOC)
+@xw.arg("plan", "raw", doc="The plan range with its header row (Version, Month, Metric, Dimension, Value, Amount), "
+                           "e.g. Plan[#All]: quarters and years add up flow months, balances take the last month")
+@xw.arg("period", "raw", doc=GRID_PERIOD_DOC)
+@xw.arg("version", "raw", doc="Optional plan Version (required when the plan holds more than one), e.g. Budget 2025")
+@xw.arg("filter", "raw", doc="Optional Column=Value: the lines and the plan rows of that Dimension and Value, "
+                             "e.g. Region=EMEA")
+@xw.arg("events", "raw", doc=EVENTS_DOC)
+@xw.arg("fx", "raw", doc=FX_DOC)
+@formula
+def BBB_VARIANCE(lines, metric, start, end_period, plan, period=None, version=None, filter=None, events=None,
+                 fx=None):
+    """Actual vs plan by period (spills): period labels, then Actual, Plan, Variance (actual - plan), Variance %
+    (variance / plan; blank if plan is 0 or none).
+    Example: =BBB_VARIANCE(Contracts[#All], "revenue", "2025-01", "2025-12", Plan[#All], "quarter")"""
+    rows = variance_rows(checked_book(lines, events=events, fx=fx), metric, start, end_period, plan,
+                         None if _blank(period) else period, None if _blank(version) else version,
+                         None if _blank(filter) else filter)
+    rows[-1] = rows[-1][:1] + [None if v is None else _ratio(v) for v in rows[-1][1:]]
+    # no plan (or a plan of 0 for Variance %): an empty cell, as xlwings writes a blank inside a spilled array
+    return [["" if v is None else v for v in row] for row in rows]
+
+
 PUBLIC_FUNCTIONS = ["BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE", "BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED",
                     "BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE", "BBB_CHECK", "BBB_ALLOCATE",
                     "BBB_EXPLAIN",
                     "BBB_MRR", "BBB_ARR", "BBB_ARR_BRIDGE", "BBB_NRR", "BBB_GRR", "BBB_CUSTOMERS", "BBB_COVERAGE",
                     "BBB_ALERTS",
-                    "BBB_FORECAST"]
+                    "BBB_FORECAST", "BBB_VARIANCE"]

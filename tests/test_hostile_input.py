@@ -47,6 +47,8 @@ CALLS = {
     "BBB_ALERTS": lambda f, r: f(r, "2025-06-30"),
     "BBB_FORECAST": lambda f, r: f(r, "revenue", "2025-07", "2026-06", "2025-06-30", "month",
                                    [["Renewal Rate", "Uplift"], [0.9, 0.05]]),
+    "BBB_VARIANCE": lambda f, r: f(r, "revenue", "2025-01", "2026-12", [["Version", "Month", "Metric", "Amount"],
+                                                                         ["Budget", "2025-01", "revenue", 1.0]]),
 }
 NUMERIC = [n for n in CALLS if n != "BBB_CHECK"]
 TRIED = {"cells": 0, "headers": 0, "ranges": 0, "replay": 0, "cli": 0, "xlsx": 0, "hypothesis": 0}
@@ -109,7 +111,7 @@ def assert_well_formed(name, result):
         assert "\n" not in result and len(result) <= 255
         return
     if name in ("BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE", "BBB_CHECK", "BBB_EXPLAIN", "BBB_ARR_BRIDGE",
-                "BBB_ALERTS", "BBB_FORECAST"):
+                "BBB_ALERTS", "BBB_FORECAST", "BBB_VARIANCE"):
         assert isinstance(result, list) and result, (name, result)
         for row in result:
             for cell in row:

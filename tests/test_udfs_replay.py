@@ -314,6 +314,8 @@ CALLS = [  # every formula that reads the lines and answers a question, with its
     ("BBB_COVERAGE", ("2025-06",)),
     ("BBB_ALERTS", ("2025-06",)),
     ("BBB_FORECAST", ("revenue", "2025-07", "2026-06", "2025-06-30")),
+    ("BBB_VARIANCE", ("revenue", "2025-01", "2025-12", [["Version", "Month", "Metric", "Amount"],
+                                                        ["Budget", "2025-01", "revenue", 1000.0]])),
 ]
 
 
@@ -527,6 +529,8 @@ SIGNATURES = {
     "BBB_ALERTS": "lines, as_of, Optional rules, Optional filter, Optional events, Optional fx",
     "BBB_FORECAST": "lines, metric, start, end_period, as_of, Optional period, Optional assumptions, "
                     "Optional pipeline, Optional filter, Optional events, Optional fx",
+    "BBB_VARIANCE": "lines, metric, start, end_period, plan, Optional period, Optional version, Optional filter, "
+                    "Optional events, Optional fx",
 }
 
 

@@ -13,12 +13,13 @@ from ..core.errors import column_letter
 from ..files import csv_text
 from ..reports import MONEY, STALE_ROW
 from ..reports.layout import sheet_layout
-from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, STALE_CHECK_COLUMN,
+from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, SETTINGS, STALE_CHECK_COLUMN,
                        compute_reports, last_refresh_version, stale_check)
 from .workflow import ASSUMPTIONS, PIPELINE  # the optional forecast input tabs
 
 NUMBER_FORMATS = {MONEY: "#,##0.00_);(#,##0.00)", "money_total": "#,##0.00_);(#,##0.00)", "date": "yyyy-mm-dd",
-                  "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0"}
+                  "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0",
+                  "percent": "0.0%"}
 WRAPPED = {"header", "banner"}
 BOLD = {"title", "header", "money_total", "status_ok", "status_bad", "banner"}
 FILLS = {"header": (217, 225, 242), "status_ok": (198, 239, 206), "status_bad": (255, 199, 206),
@@ -38,6 +39,7 @@ def refresh(book=None) -> str:
     events = read_sheet(book.sheets[EVENTS]) if EVENTS in names else None
     fx = read_sheet(book.sheets[FX]) if FX in names else None
     accounts = read_sheet(book.sheets[ACCOUNTS]) if ACCOUNTS in names else None
+    plan = read_sheet(book.sheets[PLAN]) if PLAN in names else None
     # the version that refreshed it last: Run Info's "bbb_xl version" row (A3:B3)
     previous = last_refresh_version([book.sheets["Run Info"].range((3, 1), (3, 2)).value or []]) \
         if "Run Info" in names else None
@@ -49,12 +51,13 @@ def refresh(book=None) -> str:
     closed = read_closed_rows(read_sheet(book.sheets[CLOSED_PERIODS])).closed if CLOSED_PERIODS in names else None
     reports = compute_reports(contracts, settings, events, fx_rows=fx, accounts_rows=accounts,
                               template_version=_template_version(book), previous_version=previous,
-                              pipeline_rows=pipeline, assumptions_rows=assumptions, closed=closed)
+                              pipeline_rows=pipeline, assumptions_rows=assumptions, closed=closed,
+                              plan_rows=plan)
     for name in GENERATED_SHEETS:
         if name not in names:
             continue  # an optional report tab an older workbook does not have
         write_sheet(book.sheets[name], reports.sheets[name])
-    check = stale_check(contracts, settings, events, fx)
+    check = stale_check(contracts, settings, events, fx, plan)
     if check:  # checksum cells are array formulas: their IFs and MATCHes work on whole ranges in every Excel
         run_info = book.sheets["Run Info"]
         run_info.range((STALE_ROW, 1)).value = "Reports vs inputs"
@@ -154,13 +157,18 @@ def clear_sample(book=None) -> str:
     Excel holds the open file, so the button works on the open workbook through xlwings rather than on the file:
     each tab's rows below the header are deleted (shift up: an Excel Table shrinks to its header and one empty
     row and keeps its validation and formats), like selecting them and pressing Delete row."""
-    from .inputs import COMPANY_SETTING, DEFAULT_COMPANY, SAMPLE_SHEETS, inputs_fingerprint, shipped_fingerprints
+    from .inputs import (COMPANY_SETTING, DEFAULT_COMPANY, SAMPLE_SHEETS, inputs_fingerprint, is_sample_plan,
+                         shipped_fingerprints)
     if book is None:
         import xlwings as xw
         book = xw.Book.caller()
     names = [s.name for s in book.sheets] if hasattr(book.sheets, "__iter__") and not isinstance(book.sheets, dict) \
         else list(book.sheets)
     rows = {name: read_sheet(book.sheets[name]) for name in SAMPLE_SHEETS if name in names}
+    if PLAN in names:  # the sample budget goes with the sample (a plan of your own stays)
+        plan = read_sheet(book.sheets[PLAN])
+        if is_sample_plan(plan):
+            rows[PLAN] = plan
     if inputs_fingerprint(rows.get(CONTRACTS), rows.get(EVENTS), rows.get(FX)) not in shipped_fingerprints():
         message = ("Contracts, Events and FX Rates no longer hold the shipped sample: they look like your own data, "
                    "so nothing was cleared. To clear them anyway, close the workbook and run "

@@ -21,7 +21,7 @@ from ..reports.layout import sheet_layout
 from .upgrade import upgrade_package
 from .close import read_closed_rows, write_closed_tab
 from .record_tabs import CLOSED_PERIODS, is_record_tab
-from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, STALE_CHECK_COLUMN,
+from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, SETTINGS, STALE_CHECK_COLUMN,
                        compute_reports, input_fingerprint, inputs_book, last_refresh_version, stale_check)
 from .workflow import ASSUMPTIONS, PIPELINE  # the optional forecast input tabs
 
@@ -85,16 +85,18 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     t1 = time.perf_counter()
     note("compute", f"{max(len(contracts) - 1, 0):,} contract rows")
     forecast_tabs = read_sheets(path, [], optional=[PIPELINE, ASSUMPTIONS])
+    plan = read_sheets(path, [], optional=[PLAN]).get(PLAN)
     if update_closed is not None:  # close / reopen: the new record first, the reports then show it
         parsed_settings, _, book = inputs_book(contracts, settings, events, fx)
         closed_tab = update_closed(book, parsed_settings, closed_tab, input_fingerprint(contracts, events, fx))
     reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at, fx_rows=fx,
                               accounts_rows=accounts, template_version=upgraded.to_version,
                               previous_version=previous, pipeline_rows=forecast_tabs.get(PIPELINE),
-                              assumptions_rows=forecast_tabs.get(ASSUMPTIONS), closed=closed_tab.closed)
+                              assumptions_rows=forecast_tabs.get(ASSUMPTIONS), closed=closed_tab.closed,
+                              plan_rows=plan)
     t2 = time.perf_counter()
     note("write", f"{len(GENERATED_SHEETS)} report tabs")
-    write_reports(pkg, reports, contracts, settings, events, fx)
+    write_reports(pkg, reports, contracts, settings, events, fx, plan)
     if update_closed is not None:
         write_closed_tab(pkg, closed_tab, _journal_label(parsed_settings))
     targets = [(path.with_name(f"{path.stem} - {suffix}.csv"), rows) for suffix, rows in reports.csv_files]
@@ -129,7 +131,8 @@ def _require_usable_settings(settings_rows) -> None:
                                                  "the report tabs are as they were")])
 
 
-def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, events=None, fx=None) -> None:
+def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, events=None, fx=None,
+                  plan=None) -> None:
     parts = pkg.sheet_parts()
     missing = [name for name in GENERATED_SHEETS if name not in parts and name not in OPTIONAL_REPORT_SHEETS]
     if missing:
@@ -144,7 +147,7 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
         extra = None
         hidden = ()
         if name == "Run Info":
-            check = stale_check(contracts, settings, events, fx)
+            check = stale_check(contracts, settings, events, fx, plan)
             if check:
                 extra, hidden = _stale_cells(check, xf), (STALE_CHECK_COLUMN,)
         layout = sheet_layout(report)
@@ -163,6 +166,9 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
             if name == "Summary" and reports.chart.periods:
                 for chart in pkg.related(drawing, "chart"):
                     pkg.set(chart, pk.patch_chart(pkg.text(chart), name, reports.chart, report))
+            for data in reports.charts.get(name, ()):  # each chart's series point at its own block's rows
+                for chart in pkg.related(drawing, "chart"):
+                    pkg.set(chart, pk.patch_chart(pkg.text(chart), name, data, report))
 
 
 def _stale_cells(check, xf) -> dict:

@@ -43,6 +43,7 @@ STYLE_SPECS = {
     "status_bad": (None, (True, False, 0, "FF9C0006"), "FFFFC7CE", None),
     "banner": (None, (True, False, 0, "FFFFFFFF"), "FFC00000", None),
     "wrap": (None, None, None, None),  # text longer than its column's cap, on several lines
+    "percent": ("0.0%", None, None, None),  # variance %: 0.053 shows 5.3%
 }
 _WRAPPED_STYLES = ("header", "banner", "wrap")
 _BUILTIN_FORMATS = {"0.00": 2, "#,##0": 3}
@@ -441,7 +442,8 @@ def patch_chart(chart_xml: str, sheet: str, chart: ChartData, report: SheetRepor
                + "</c:strCache></c:strRef></c:cat>")
         val = (f"<c:val><c:numRef><c:f>{q}!${first_col}${row}:${last_col}${row}</c:f><c:numCache>"
                f"<c:formatCode>General</c:formatCode><c:ptCount val=\"{chart.periods}\"/>"
-               + "".join(f'<c:pt idx="{i}"><c:v>{money_text(v)}</c:v></c:pt>' for i, v in enumerate(values))
+               + "".join(f'<c:pt idx="{i}"><c:v>{money_text(v)}</c:v></c:pt>' for i, v in enumerate(values)
+                         if v is not None)  # a blank cell (a forecast period of the actual series) has no point
                + "</c:numCache></c:numRef></c:val>")
         ser = re.sub(r"<c:tx>.*?</c:tx>", lambda _: tx, ser, count=1, flags=re.S)
         ser = re.sub(r"<c:cat>.*?</c:cat>", lambda _: cat, ser, count=1, flags=re.S)

@@ -11,7 +11,8 @@ import xlsxwriter
 
 from ..engine.events import EVENT_NAMES, TREATMENT_NAMES
 from ..engine.table import BILLING_NAMES, RECOGNITION_NAMES, TIMING_NAMES
-from ..sample import EVENT_COLUMNS, FX_COLUMNS, SAMPLE_SETTINGS, sample_contracts, sample_events, template_examples
+from ..sample import (EVENT_COLUMNS, FX_COLUMNS, PLAN_COLUMNS, SAMPLE_SETTINGS, sample_contracts, sample_events,
+                      sample_plan, template_examples)
 from ..sample import sample_assumptions, sample_pipeline
 from ..settings import SETTINGS
 from . import vba_project
@@ -19,7 +20,7 @@ from .headless import RefreshResult, refresh_file
 from .package import default_file_mode
 from ..engine.journal import DETAILS, MODES
 from .upgrade import TEMPLATE_VERSION, VERSION_NAME
-from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS as SETTINGS_SHEET, START
+from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, SETTINGS as SETTINGS_SHEET, START
 from .workflow import ASSUMPTIONS, PIPELINE
 from ..engine.forecast import DEAL_TYPES
 from ..reports.forecast import CHART_PERIODS, CHART_ROW, FORECAST_BLOCKS, FORECAST_SHEET
@@ -68,16 +69,17 @@ EVENT_NOTES = {
 
 
 def build_workbook(path, contracts: list[list], settings_values: dict, events: list[list] | None = None, *,
-                   refreshed_at=BUILD_TIME, keep_csv: bool = True, pipeline=None, assumptions=None) -> RefreshResult:
+                   refreshed_at=BUILD_TIME, keep_csv: bool = True, pipeline=None, assumptions=None,
+                   plan: list[list] | None = None) -> RefreshResult:
     """Lay out every tab with xlsxwriter, then refresh the reports headless (CSV exports beside the file).
-    pipeline / assumptions: rows of the Pipeline and Forecast Assumptions tabs (None: header only)."""
+    pipeline / assumptions / plan: rows of the Pipeline, Forecast Assumptions and Plan tabs (None: header only)."""
     path = Path(path)
     macros = path.suffix.lower() != ".xlsx"  # .xlsx: the macro-free workbook to share (no VBA, no buttons)
     fd, tmp = tempfile.mkstemp(prefix=".~bbb_build_", suffix=".xlsm" if macros else ".xlsx", dir=path.parent)
     os.close(fd)
     try:
         _layout(tmp, contracts, settings_values, events or [list(EVENT_COLUMNS)], macros=macros,
-                pipeline=pipeline, assumptions=assumptions)
+                pipeline=pipeline, assumptions=assumptions, plan_rows=plan)
         os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     finally:
@@ -94,18 +96,18 @@ def build_workbook(path, contracts: list[list], settings_values: dict, events: l
 def build_template(path=TEMPLATE_PATH) -> RefreshResult:
     rows, events = template_examples()
     return build_workbook(path, rows, SAMPLE_SETTINGS, events, keep_csv=False, pipeline=sample_pipeline(),
-                          assumptions=sample_assumptions())
+                          assumptions=sample_assumptions(), plan=sample_plan())
 
 
 def build_demo(path) -> RefreshResult:
     """A new workbook from the template sources, filled with the built-in sample book and refreshed."""
     rows = sample_contracts()
     return build_workbook(path, rows, SAMPLE_SETTINGS, sample_events(rows), refreshed_at=None,
-                          pipeline=sample_pipeline(), assumptions=sample_assumptions())
+                          pipeline=sample_pipeline(), assumptions=sample_assumptions(), plan=sample_plan())
 
 
 def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool = True, pipeline=None,
-            assumptions=None) -> None:
+            assumptions=None, plan_rows=None) -> None:
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
                                          "strings_to_urls": False})
     wb.set_properties({"title": "bbb_xl reports", "author": "bbb_xl", "created": BUILD_TIME})
@@ -240,6 +242,7 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
     ac.data_validation(1, 1, 1_048_575, 1, {"validate": "length", "criteria": "between", "minimum": 1,
                                             "maximum": 255, "error_message": "A GL account: code then name."})
     ac.freeze_panes(1, 0)
+    _plan_tab(wb, plan_rows, f_date, f_money)
 
     _forecast_input_tabs(wb, pipeline, assumptions, f_head, f_date, f_money, f_pct)
 
@@ -292,6 +295,7 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
     sheets["Exceptions"].set_column(4, 4, 90)
     sheets["Run Info"].set_column(1, 1, 70)
     _forecast_charts(wb, sheets[FORECAST_SHEET])
+    _actual_vs_plan_charts(wb, sheets["Actual vs Plan"])
     for name, ws_ in sheets.items():
         ws_.set_landscape()
         ws_.fit_to_pages(1, 0)
@@ -393,3 +397,77 @@ def _forecast_charts(wb, ws) -> None:
         chart.set_legend({"position": "bottom"})
         chart.set_y_axis({"num_format": "#,##0"})
         ws.insert_chart(f"{anchors[k]}{CHART_ROW + 1 + 22 * (k // 2)}", chart, {"x_scale": 1.1, "y_scale": 1.45})
+
+
+PLAN_NOTES = {
+    "Version": "Required. The plan's name (Budget 2025, Forecast Q2). Several versions may share the tab: the "
+               "Settings row Plan version chooses the one Actual vs Plan shows.",
+    "Month": "Required. The month planned: a date in it (shown 2025-03) or the text 2025-03. One row per month.",
+    "Metric": "Required. revenue, billings, bookings (the month's amount) or arr, backlog, deferred (at the "
+              "month's end). Quarters and years add up flow months and take a balance's last month.",
+    "Dimension": "Optional. A Contracts column (Region) when the row plans one of its values; blank: the whole "
+                 "book.",
+    "Value": "Optional, with Dimension: the value planned (EMEA).",
+    "Amount": "Required. The planned amount in the reporting currency (Settings Currency).",
+}
+
+
+def _plan_tab(wb, plan_rows, f_date, f_money) -> None:
+    """The Plan input tab: an Excel Table (Version, Month, Metric, Dimension, Value, Amount) with notes and
+    validation (Metric from the list, Month a date, Amount a number)."""
+    from ..engine.plan import PLAN_METRICS
+    ws = wb.add_worksheet(PLAN)
+    header = PLAN_COLUMNS
+    body = [list(r) for r in (plan_rows or [])[1:]]
+    f_month = wb.add_format({"num_format": "yyyy-mm"})
+    formats = {"Month": f_month, "Amount": f_money}
+    for j, name in enumerate(header):
+        ws.set_column(j, j, {"Version": 18, "Metric": 12, "Dimension": 14, "Value": 14, "Amount": 16}.get(name, 12),
+                      formats.get(name))
+        ws.write_comment(0, j, PLAN_NOTES[name], {"x_scale": 2.2, "y_scale": 1.2})
+    ws.add_table(0, 0, max(len(body), 1), len(header) - 1, {
+        "name": "Plan", "columns": [{"header": n, **({"format": formats[n]} if n in formats else {})}
+                                    for n in header],
+        "style": "Table Style Medium 2", **({"data": body} if body else {})})
+    col = {n: j for j, n in enumerate(header)}
+    ws.data_validation(1, col["Metric"], 1_048_575, col["Metric"], {
+        "validate": "list", "source": list(PLAN_METRICS), "error_title": "Metric",
+        "error_message": f"Metric is one of: {', '.join(PLAN_METRICS)}"})
+    ws.data_validation(1, col["Month"], 1_048_575, col["Month"], {
+        "validate": "date", "criteria": "between", "minimum": dt.date(1900, 1, 1), "maximum": dt.date(9999, 12, 31),
+        "error_title": "Month", "error_type": "warning",
+        "error_message": "A month: a date in it (2025-03-01, shown 2025-03); the text 2025-03 is read too."})
+    ws.data_validation(1, col["Amount"], 1_048_575, col["Amount"], {
+        "validate": "decimal", "criteria": "between", "minimum": -1e13, "maximum": 1e13, "error_title": "Amount",
+        "error_message": "The planned amount: a number."})
+    ws.freeze_panes(1, 0)
+
+
+def _actual_vs_plan_charts(wb, ws) -> None:
+    """One chart under each metric's table: columns actual and forecast (contracted), the plan as a line. The
+    refresh points them at the report's periods; here they read 12."""
+    from ..engine.plan import PLAN_METRICS
+    from ..reports.actual_vs_plan import CHART_OFFSET, TITLES, block_row, chart_series_rows
+    name = "Actual vs Plan"
+    ws.set_column(0, 0, 28)
+    ws.set_column(1, 40, 14)
+    periods = 12
+    for k, metric in enumerate(PLAN_METRICS):
+        top = block_row(k)
+        rows = chart_series_rows(k)
+        labels = [name, top, 1, top, periods]  # header row (0-based top + 1 - 1)
+        bars = wb.add_chart({"type": "column", "subtype": "stacked"})
+        for series, colour in (("Actual", "#4472C4"), ("Forecast (contracted)", "#A9C4EB")):
+            r = rows[series] - 1
+            bars.add_series({"name": [name, r, 0], "categories": labels, "values": [name, r, 1, r, periods],
+                             "fill": {"color": colour}, "gap": 60})
+        line = wb.add_chart({"type": "line"})
+        r = rows["Plan"] - 1
+        line.add_series({"name": [name, r, 0], "categories": labels, "values": [name, r, 1, r, periods],
+                         "line": {"color": "#C00000", "width": 2.25}, "marker": {"type": "diamond", "size": 6,
+                         "fill": {"color": "#C00000"}, "border": {"color": "#C00000"}}, "smooth": False})
+        bars.combine(line)
+        bars.set_title({"name": f"{TITLES[metric]}: actual vs plan"})
+        bars.set_legend({"position": "bottom"})
+        bars.set_y_axis({"num_format": "#,##0"})
+        ws.insert_chart(top + CHART_OFFSET - 1, 1, bars, {"x_scale": 1.9, "y_scale": 1.2})

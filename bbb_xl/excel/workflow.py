@@ -25,6 +25,7 @@ from ..settings import parse_settings, read_parse_options
 CONTRACTS, SETTINGS, EVENTS, FX, START = "Contracts", "Settings", "Events", "FX Rates", "Start here"
 ACCOUNTS = "Accounts"  # optional: a workbook built before it existed refreshes without it
 PIPELINE, ASSUMPTIONS = "Pipeline", "Forecast Assumptions"  # optional forecast inputs (docs/forecast.md)
+PLAN = "Plan"  # optional input tab (budgets, earlier forecasts) for Actual vs Plan
 INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX, ACCOUNTS, PIPELINE, ASSUMPTIONS)
 GENERATED_SHEETS = [START] + REPORT_SHEETS
 
@@ -63,9 +64,12 @@ START_TEXT = [
     "Run Info \u2014 version, time of refresh, input fingerprint, and STALE when an input tab changed since.",
     "Forecast \u2014 revenue, billings, bookings and ARR after the as-of date: contracted, renewals (Forecast "
     "Assumptions tab) and pipeline (Pipeline tab, Amount x Probability), for the Settings forecast horizon.",
+    "Actual vs Plan \u2014 each metric against the Plan tab's budget (Settings: Plan version): variance, variance %, "
+    "year to date, a chart; periods after the as-of date show the contracted forecast. The Backlog tab also shows "
+    "the delivery load: the backlog by the month its revenue is scheduled.",
     "",
     "This tab, Summary and the other report tabs are rewritten by every refresh; the refresh never changes a row "
-    "of Contracts, Events, FX Rates, Settings, Accounts or any tab you add (a workbook from an older template gets "
+    "of Contracts, Events, FX Rates, Settings, Accounts, Plan or any tab you add (a workbook from an older template gets "
     "the missing tabs and Settings rows added first). Only Clear sample data (bbb-xl clear-sample) removes input "
     "rows. Record tabs (Closed Periods) are never rewritten by a refresh: only bbb-xl close and reopen write them.",
 ]
@@ -105,12 +109,13 @@ def input_fingerprint(contract_rows, event_rows=None, fx_rows=None) -> str:
 def compute_reports(contract_rows, settings_rows, event_rows=None, *,
                     refreshed_at: dt.datetime | None = None, fx_rows=None, accounts_rows=None,
                     template_version: int | None = None, previous_version: str | None = None,
-                    pipeline_rows=None, assumptions_rows=None, closed=None) -> Reports:
+                    pipeline_rows=None, assumptions_rows=None, closed=None, plan_rows=None) -> Reports:
     """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
     tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency); accounts_rows: the
     Accounts tab (Product, Revenue Account) for the journal; pipeline_rows / assumptions_rows: the Pipeline and
     Forecast Assumptions tabs for the Forecast tab (None when absent); closed: the Closed Periods record
-    (engine.close.ClosedBook): closed months reported as closed, differences as out-of-period adjustments."""
+    (engine.close.ClosedBook): closed months reported as closed, differences as out-of-period adjustments;
+    plan_rows: the Plan tab for Actual vs Plan (None when absent)."""
     settings, settings_problems, book = inputs_book(contract_rows, settings_rows, event_rows, fx_rows)
     options = settings.parse_options if settings else read_parse_options(settings_rows, SETTINGS)[0]
     if settings is None:
@@ -121,11 +126,13 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
         accounts, accounts_problems = journal_accounts(settings, accounts_rows, ACCOUNTS)
         accounts_problems += mapping_problems(book, accounts)
         forecast_inputs, forecast_problems = read_forecast_inputs(pipeline_rows, assumptions_rows, options, book)
+        from ..engine.plan import parse_plan
+        plan, plan_problems = parse_plan(plan_rows, PLAN, (1, 1), options) if plan_rows else (None, [])
         reports = build_reports(book, settings, input_problems=list(settings_problems) + late + accounts_problems
-                                + forecast_problems,
+                                + forecast_problems + plan_problems,
                                 contract_rows=contract_rows, refreshed_at=refreshed_at, event_rows=event_rows,
                                 fx_rows=fx_rows, accounts=accounts, forecast_inputs=forecast_inputs,
-                                closed=closed)
+                                closed=closed, plan=plan, plan_problems=plan_problems)
     reports.sheets[START] = start_here(reports.status, len(errors_only(reports.problems)))
     if settings is not None and template_version is not None:  # the workbook's layout and engine history
         add_layout_rows(reports.sheets["Run Info"], template_version, previous_version)
@@ -212,8 +219,10 @@ _CHOICES = {
     CONTRACTS: {"recognition": (*RECOGNITION, *_RECOGNITION_ALIASES), "billing": tuple(BILLING),
                 "billingtiming": tuple(TIMING)},
     EVENTS: {"event": tuple(_EVENT_KINDS), "treatment": tuple(TREATMENTS)},
+    PLAN: {"metric": ("revenue", "billings", "bookings", "arr", "backlog", "deferred")},
 }
-_CODE_TEXT = {CONTRACTS: {"currency": 3}, EVENTS: {}, FX: {"currency": 3, "month": 10}, SETTINGS: {"value": 40}}
+_CODE_TEXT = {CONTRACTS: {"currency": 3}, EVENTS: {}, FX: {"currency": 3, "month": 10}, SETTINGS: {"value": 40},
+              PLAN: {"version": 24, "month": 10}}
 _EPOCH = dt.datetime(1899, 12, 30)
 
 
@@ -382,12 +391,14 @@ class StaleCheck:
 STALE_CHECK_COLUMN = 3  # Run Info column C, hidden
 
 
-def stale_check(contract_rows, settings_rows=None, event_rows=None, fx_rows=None) -> StaleCheck | None:
+def stale_check(contract_rows, settings_rows=None, event_rows=None, fx_rows=None, plan_rows=None) \
+        -> StaleCheck | None:
     """The STALE check of the input tabs as read at refresh: "Up to date" while every column's checksum equals
     its value at refresh, else STALE naming the first changed tab."""
     if not contract_rows:
         return None
-    tabs = [(CONTRACTS, contract_rows), (EVENTS, event_rows), (FX, fx_rows), (SETTINGS, settings_rows)]
+    tabs = [(CONTRACTS, contract_rows), (EVENTS, event_rows), (FX, fx_rows), (SETTINGS, settings_rows),
+            (PLAN, plan_rows)]
     checks, spans = [], []
     for sheet, rows in tabs:
         if rows is None:

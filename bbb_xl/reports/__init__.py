@@ -13,7 +13,8 @@ from ..engine.book import Book
 from ..settings import Settings
 from .alerts import alerts_line, alerts_sheet
 from .allocation import allocation_report
-from .backlog import backlog_sheet, booking_changes
+from .actual_vs_plan import actual_vs_plan_sheet
+from .backlog import add_delivery_load, backlog_sheet, booking_changes
 from .bookings import bookings_sheet
 from .by_dimension import add_balances_by_dimension, by_dimension_sheet
 from .changes import changes_sheet
@@ -30,21 +31,27 @@ from .forecast import FORECAST_SHEET, forecast_sheet
 
 REPORT_SHEETS = ["Summary", "Alerts", "Revenue", "Billings", "Bookings", "By Dimension", "Backlog",
                  "Deferred Revenue", "Allocation", "Changes", "Journal Entries", "Exceptions", "Run Info",
-                 FORECAST_SHEET]
+                 FORECAST_SHEET, "Actual vs Plan"]
 # a workbook built before them is refreshed without them (`bbb-xl upgrade` adds them)
-OPTIONAL_REPORT_SHEETS = ("Changes", "By Dimension", "Alerts", FORECAST_SHEET)
+OPTIONAL_REPORT_SHEETS = ("Changes", "By Dimension", "Alerts", FORECAST_SHEET, "Actual vs Plan")
 
 
 def build_reports(book: Book, settings: Settings, *, input_problems=(), contract_rows=None, refreshed_at=None,
                   rows_read: int | None = None, event_rows=None, fx_rows=None,
-                  accounts=None, forecast_inputs=None, closed=None) -> Reports:
+                  accounts=None, forecast_inputs=None, closed=None, plan=None, plan_problems=()) -> Reports:
     """closed: an engine.close.ClosedBook: closed months show their closed figures, differences are posted as
-    out-of-period adjustments in the period holding the as-of date (engine.close)."""
+    out-of-period adjustments in the period holding the as-of date (engine.close). plan: the Plan tab parsed
+    (engine.plan.Plan, None: no Plan tab); plan_problems: its problems (already in input_problems)."""
     cal = settings.calendar
     periods = period_grid(settings.report_first, settings.report_last, settings.period, cal)
     sel = np.arange(len(book.lines))
     dims = chosen_dimensions(book, settings)
     problems = tuple(book.problems) + tuple(input_problems) + dims.problems
+    # Settings rows naming what is not there (a plan version, a column): warnings, found before the status is set
+    late_problems, plan_choice = [], []
+    add_delivery_load(SheetReport("Backlog"), book, settings, check_only=late_problems)
+    actual_vs_plan_sheet(book, settings, [], plan, (), "", check_only=plan_choice)
+    problems += tuple(late_problems) + tuple(plan_choice)
     status = status_text(problems)
     bounds = np.array([periods[0].first - 1] + [p.last for p in periods], dtype=np.int64)
     ends = bounds[1:]
@@ -80,6 +87,11 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     sheets["By Dimension"] = by_dimension_sheet(book, settings, periods, rev_p, bil_p, title, dims)
     changes_p = np.diff(booking_changes(book, sel, bounds), axis=1)
     sheets["Backlog"] = backlog_sheet(settings, periods, backlog, boo_p, rev_p, rpo, title, changes_p)
+    add_delivery_load(sheets["Backlog"], book, settings)
+    sheets["Actual vs Plan"], plan_charts = actual_vs_plan_sheet(
+        book, settings, periods, plan, plan_problems, title,
+        actuals={"revenue": rev_p.sum(axis=0), "billings": bil_p.sum(axis=0), "bookings": boo_p.sum(axis=0),
+                 "backlog": backlog[1:], "deferred": deferred[1:]})
     sheets["Changes"] = changes_sheet(book, settings, title)
     sheets["Deferred Revenue"] = deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
                                                 unbilled, title, view, bil)
@@ -105,7 +117,7 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     sheets[FORECAST_SHEET] = forecast_sheet(book, settings, title, assumptions, pipeline, notes)
     csv_files = detail_csv + [("Journal Entries", journal_csv(journal, settings))]
     return Reports(sheets, csv_files, chart, status, int(book.lines.amount.sum()) + book.parsed.excluded_amount,
-                   problems)
+                   problems, {"Actual vs Plan": plan_charts})
 
 
 __all__ = ["build_reports", "REPORT_SHEETS", "OPTIONAL_REPORT_SHEETS", "STALE_ROW", "MONEY", "Block", "ChartData",

@@ -10,7 +10,7 @@ import numpy as np
 from ..core.errors import ERROR, WARNING
 
 # Styles every writer knows: text, title, subtitle, header, money, money_total, date, ratio, int, status_ok,
-# status_bad, banner, stamp (date and time).
+# status_bad, banner, stamp (date and time), percent (0.053 shows 5.3%).
 MONEY = "money"
 
 
@@ -94,6 +94,7 @@ class Reports:
     status: str
     amount_total_cents: int  # Contracts Amount total at refresh, for the STALE check
     problems: tuple
+    charts: dict = field(default_factory=dict)  # other tabs' charts: sheet name -> [ChartData, ...]
 
 
 def money_text(cents: int) -> str:
