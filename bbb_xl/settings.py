@@ -10,6 +10,7 @@ from .core.options import DEFAULT as DEFAULT_OPTIONS, ParseOptions, normalize_da
 from .core.periods import Calendar, parse_when
 from .engine.alerts import DEFAULTS as ALERT_DEFAULTS, threshold as alert_threshold
 from .engine.journal import DETAILS as JOURNAL_DETAILS, MODES as INVOICES_POSTED_BY
+from .engine.metrics import ALLOCATED, ARR_BASES
 from .engine.table import excel_error, is_blank, normalize_header
 
 def _alert_default(rule):
@@ -75,6 +76,11 @@ SETTINGS = [
                          "or more, those with more than min(200, half the lines) distinct values. Customer is "
                          "always shown. Run Info lists the columns used and skipped."),
     *[(f"Alert: {rule}", _alert_default(rule), _ALERT_MEANINGS[rule]) for rule in ALERT_DEFAULTS],
+    ("ARR basis", ALLOCATED, "Price behind the ARR of the Metrics tab and the Summary tiles: allocated (the "
+                             "Allocated amount where SSPs apply) or contract price (the Amount before allocation). "
+                             "The BBB_ formulas always use allocated."),
+    ("Renewal grace days", 0, "Metrics tab: a customer whose ARR returns within this many days after dropping to 0 "
+                              "is treated as never dropped (no churn, no reactivation; its ARR held in the gap)."),
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
 SETTING_SYNONYMS = {"Unbilled receivable account": "Contract asset account"}  # names in older workbooks
@@ -105,6 +111,8 @@ class Settings:
     invoices_posted_by: str = "bbb_xl"  # one of INVOICES_POSTED_BY
     journal_detail: str = "period"  # one of JOURNAL_DETAILS
     alert_rules: tuple = ()  # (rule, threshold or None = off) for the Alerts tab; () = the defaults
+    arr_basis: str = ALLOCATED  # one of engine.metrics.ARR_BASES: the Metrics tab and Summary tiles
+    grace_days: int = 0  # Renewal grace days of the Metrics tab's ARR bridge
 
     @property
     def calendar(self) -> Calendar:
@@ -183,6 +191,8 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
         return value
 
     posted_by = choice("Invoices posted by", INVOICES_POSTED_BY)
+    arr_basis = choice("ARR basis", ARR_BASES)
+    grace_days = integer("Renewal grace days", 0, 3660)
     journal_detail = choice("Journal detail", JOURNAL_DETAILS)
 
     as_of = None
@@ -231,7 +241,8 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
                     text("Accounts receivable account"), text("Contract asset account"),
                     text("Deferred revenue account"), text("Revenue account"), limit, options,
                     dimensions=dimensions, dimensions_at=dimensions_at, invoices_posted_by=posted_by,
-                    journal_detail=journal_detail, alert_rules=tuple(alert_rules)), problems
+                    journal_detail=journal_detail, alert_rules=tuple(alert_rules), arr_basis=arr_basis,
+                    grace_days=grace_days), problems
 
 
 def _dimension_names(value, sheet, row) -> tuple:

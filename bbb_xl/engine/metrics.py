@@ -29,6 +29,10 @@ from .changes import CANCEL, MODIFY, weight_to
 from .table import normalize_header
 
 RECURRING_KINDS = (0, 1)  # monthly, daily
+# Settings `ARR basis`: the price P of a line's MRR. allocated (the formulas' basis): the Allocated amount where
+# SSPs apply; contract price: the line's Amount before allocation (the workbook's tabs only).
+ALLOCATED, CONTRACT_PRICE = "allocated", "contract price"
+ARR_BASES = (ALLOCATED, CONTRACT_PRICE)
 BRIDGE_ROWS = ("Opening ARR", "New", "Reactivation", "Expansion", "Contraction", "Churn", "Closing ARR")
 
 
@@ -68,11 +72,14 @@ def _change_records(book) -> dict:
     return out
 
 
-def line_mrr(book, i: int, t: int, records: list | None = None) -> Fraction:
-    """Exact MRR of line i on day t in the reporting currency, 0 when not active (book: as known at t)."""
+def line_mrr(book, i: int, t: int, records: list | None = None, basis: str = ALLOCATED) -> Fraction:
+    """Exact MRR of line i on day t in the reporting currency, 0 when not active (book: as known at t).
+    basis contract price: P is the Amount (the new Amount after a modify) and what was recognized before a
+    prospective modify is taken at the line's Amount / Allocated ratio (revenue is recognized on Allocated)."""
     lines = book.lines
     booking, start, end = int(lines.booking[i]), int(lines.start[i]), int(lines.end[i])
-    price = int(lines.allocated[i])
+    contract = basis == CONTRACT_PRICE
+    price = int(lines.amount[i]) if contract else int(lines.allocated[i])
     first = start
     if t < booking or t < start:
         return Fraction(0)
@@ -87,10 +94,14 @@ def line_mrr(book, i: int, t: int, records: list | None = None) -> Fraction:
             continue
         end = rec.new_end
         new_alloc = int(lines.allocated[i]) + (rec.new_amount - amount0)
+        new_price = rec.new_amount if contract else new_alloc
         if rec.date <= booking:  # terms at inception: the whole term at the new price
-            price, first = new_alloc, start
+            price, first = new_price, start
         else:  # what is left of the new price over what is left of the term
-            price, first = new_alloc - rec.rec_before, rec.date
+            before = rec.rec_before
+            if contract and int(lines.allocated[i]) not in (0, amount0):
+                before = Fraction(rec.rec_before * amount0, int(lines.allocated[i]))
+            price, first = new_price - before, rec.date
     if t > end:
         return Fraction(0)
     months = months_between(first, end)
@@ -113,7 +124,8 @@ class CustomerFigures:
         return dict(zip(self.customers, self.arr))
 
 
-def customer_figures(book, t: int, sel: np.ndarray, groups: np.ndarray | None = None) -> CustomerFigures:
+def customer_figures(book, t: int, sel: np.ndarray, groups: np.ndarray | None = None,
+                     basis: str = ALLOCATED) -> CustomerFigures:
     """Customer MRR / ARR at day t over the selected lines (groups: a code per line -> keys (customer, group))."""
     known = book.as_of(t)
     recurring = recurring_mask(known)
@@ -123,7 +135,7 @@ def customer_figures(book, t: int, sel: np.ndarray, groups: np.ndarray | None = 
         if not recurring[i]:
             continue
         key = str(known.lines.customer[i]) if groups is None else (str(known.lines.customer[i]), int(groups[i]))
-        value = line_mrr(known, i, t, records.get(i))
+        value = line_mrr(known, i, t, records.get(i), basis)
         if value or key not in exact:
             exact[key] = exact.get(key, Fraction(0)) + value
     keys = tuple(sorted(exact))
@@ -153,10 +165,10 @@ def _records_of(known, cache: dict) -> dict:
     return cache[key][1]
 
 
-def customer_timelines(book, sel: np.ndarray, until: int) -> dict:
+def customer_timelines(book, sel: np.ndarray, until: int, basis: str = ALLOCATED, exact: bool = False) -> dict:
     """customer -> (days, ARR cents from each day on), over the days (< until) its ARR can change on: its lines'
     Booking, Start and End + 1 days and its events' dates and End + 1 days. Each customer's lines alone are
-    evaluated, each day as known that day."""
+    evaluated, each day as known that day. exact: the exact MRR (Fraction cents, not floored) instead of ARR."""
     lines = book.lines
     recurring = recurring_mask(book)
     by_customer: dict = {}
@@ -180,8 +192,8 @@ def customer_timelines(book, sel: np.ndarray, until: int) -> dict:
         for t in days:
             known = book.as_of(t)
             records = _records_of(known, cache)
-            exact = sum((line_mrr(known, i, t, records.get(i)) for i in idx), Fraction(0))
-            values.append(max(round_half_away(12 * exact.numerator, exact.denominator), 0))
+            total = 12 * sum((line_mrr(known, i, t, records.get(i), basis) for i in idx), Fraction(0))
+            values.append(total / 12 if exact else max(round_half_away(total.numerator, total.denominator), 0))
         out[customer] = (days, values)
     return out
 
@@ -240,17 +252,17 @@ def movements(a: int, b: int, had_before: bool) -> tuple:
     return (a, new, react, expansion, contraction, churn, b)
 
 
-def arr_bridge(book, periods, sel: np.ndarray, grace_days: int = 0) -> list[BridgeColumn]:
+def arr_bridge(book, periods, sel: np.ndarray, grace_days: int = 0, basis: str = ALLOCATED) -> list[BridgeColumn]:
     """The ARR bridge over periods (core.periods.Period): opening = ARR on the day before the period's first day.
     grace_days: a customer whose ARR returns within that many days after dropping to 0 is treated as if it never
     dropped (its ARR in the gap is the ARR before the drop: no churn and reactivation)."""
     if not periods:
         return []
-    timelines = customer_timelines(book, sel, periods[-1].last + max(int(grace_days), 0) + 1)
+    timelines = customer_timelines(book, sel, periods[-1].last + max(int(grace_days), 0) + 1, basis)
     first_pos = first_positive_days(timelines)
 
     def arr_at(t: int) -> dict:
-        figures = customer_figures(book, t, sel).arr_of()
+        figures = customer_figures(book, t, sel, basis=basis).arr_of()
         if grace_days > 0:
             for c, timeline in timelines.items():
                 if not figures.get(c):
@@ -285,10 +297,10 @@ def year_earlier(t: int) -> int:
     return (dt.date(y, d.month, day) - EPOCH).days
 
 
-def retention(book, t: int, sel: np.ndarray) -> tuple[Fraction, Fraction]:
+def retention(book, t: int, sel: np.ndarray, basis: str = ALLOCATED) -> tuple[Fraction, Fraction]:
     """(NRR, GRR) at t over 12 months. BBBError when no customer had ARR 12 months earlier."""
-    then = customer_figures(book, year_earlier(t), sel).arr_of()
-    now = customer_figures(book, t, sel).arr_of()
+    then = customer_figures(book, year_earlier(t), sel, basis=basis).arr_of()
+    now = customer_figures(book, t, sel, basis=basis).arr_of()
     base = {c: a for c, a in then.items() if a > 0}
     denominator = sum(base.values())
     if denominator == 0:
@@ -308,6 +320,28 @@ def coverage(book, t: int, sel: np.ndarray) -> Fraction:
     return Fraction(within, revenue)
 
 
+def first_negative_days(book, sel: np.ndarray) -> dict:
+    """customer -> (first day its exact MRR is below 0, that MRR in Fraction cents), over every day its ARR can
+    change on (as customer_timelines). Only a customer with a negative line price or a modify can go below 0:
+    the others are not evaluated (BBB_CHECK stays fast on large books)."""
+    lines = book.lines
+    recurring = recurring_mask(book)
+    changes = book.events.changes
+    modified = {rec.line for rec in changes.records} if changes is not None else set()
+    suspects = {str(lines.customer[i]) for i in sel.tolist()
+                if recurring[i] and (int(lines.allocated[i]) < 0 or int(lines.amount[i]) < 0 or i in modified)}
+    if not suspects:
+        return {}
+    picked = np.array([i for i in sel.tolist() if str(lines.customer[i]) in suspects], dtype=np.int64)
+    out = {}
+    for customer, (days, values) in customer_timelines(book, picked, 1 << 40, exact=True).items():
+        for t, v in zip(days, values):
+            if v < 0:
+                out[customer] = (t, v)
+                break
+    return out
+
+
 def negative_warnings(book, t: int, sel: np.ndarray) -> list[str]:
     """Customers whose MRR at t is negative (net credits): they count as 0 in ARR and the bridge."""
     return [f"customer '{c}' has negative MRR on {_iso(t)} (net credits): counted as 0 in ARR"
@@ -320,7 +354,8 @@ def _iso(day: int) -> str:
 
 __all__ = ["line_mrr", "customer_figures", "mrr_cents", "arr_cents", "customers_count", "arr_bridge",
            "retention", "coverage", "year_earlier", "months_between", "recurring_mask", "negative_warnings",
-           "BRIDGE_ROWS", "BridgeColumn", "CustomerFigures"]
+           "BRIDGE_ROWS", "BridgeColumn", "CustomerFigures", "first_negative_days", "ARR_BASES", "ALLOCATED",
+           "CONTRACT_PRICE"]
 
 
 SCHEDULE_METRICS = ("arr", "mrr", "customers")

@@ -17,7 +17,8 @@ from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTIN
                        compute_reports, last_refresh_version, stale_check)
 
 NUMBER_FORMATS = {MONEY: "#,##0.00_);(#,##0.00)", "money_total": "#,##0.00_);(#,##0.00)", "date": "yyyy-mm-dd",
-                  "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0"}
+                  "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0",
+                  "percent": "0.0%"}
 WRAPPED = {"header", "banner"}
 BOLD = {"title", "header", "money_total", "status_ok", "status_bad", "banner"}
 FILLS = {"header": (217, 225, 242), "status_ok": (198, 239, 206), "status_bad": (255, 199, 206),
@@ -63,6 +64,17 @@ def refresh(book=None) -> str:
         summary = book.sheets["Summary"]
         for ch, address in zip(summary.charts, sources):
             ch.set_source_data(summary.range(address))
+    own = reports.sheets["Metrics"].chart if "Metrics" in names and "Metrics" in reports.sheets else None
+    if own is not None and own.periods:  # the bridge chart: stacked columns over the chart data rows
+        last = column_letter(own.first_col + own.periods - 1)
+        rows = sorted(own.series_rows.values())
+        metrics = book.sheets["Metrics"]
+        for ch in metrics.charts:
+            ch.set_source_data(metrics.range(f"A{own.label_row}:{last}{rows[-1]}"))
+            try:  # the value axis from the floor (Excel's object model; best effort on other hosts)
+                ch.api[1].Axes(2).MinimumScale = own.axis_floor / 100 if own.axis_floor else 0
+            except Exception:
+                pass
     folder = Path(book.fullname).parent
     for suffix, rows_ in reports.csv_files:
         (folder / f"{Path(book.fullname).stem} - {suffix}.csv").write_text(csv_text(rows_), encoding="utf-8")

@@ -38,7 +38,7 @@ TEMPLATE_SHEETS = [START, CONTRACTS, EVENTS, FX, SETTINGS, ACCOUNTS, *GENERATED_
 # The template version that introduced each tab (reserved names): a tab of a newer version found in an older book
 # is the user's own, unless it carries our title in A1 (a book made between the tab's arrival and the version
 # marker). Add new tabs here with the version that brings them.
-TAB_SINCE = {**{name: 1 for name in TEMPLATE_SHEETS}, "By Dimension": 2, ACCOUNTS: 2, "Alerts": 2}
+TAB_SINCE = {**{name: 1 for name in TEMPLATE_SHEETS}, "By Dimension": 2, ACCOUNTS: 2, "Alerts": 2, "Metrics": 2}
 
 _NS_SHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 _CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"

@@ -22,15 +22,17 @@ from .dimensions import chosen_dimensions
 from .exceptions import exceptions_sheet
 from ..engine.journal import journal_lines
 from .journal import journal_accounts, journal_csv, journal_sheet
+from .metrics import metrics_sheet
 from .model import MONEY, Block, ChartData, Reports, SheetReport, fingerprint, money_text, money_texts, status_text
 from .run_info import STALE_ROW, run_info_sheet
 from .summary import summary_sheet
 from .waterfall import waterfall_sheet
 
 REPORT_SHEETS = ["Summary", "Alerts", "Revenue", "Billings", "Bookings", "By Dimension", "Backlog",
-                 "Deferred Revenue", "Allocation", "Changes", "Journal Entries", "Exceptions", "Run Info"]
+                 "Deferred Revenue", "Allocation", "Changes", "Journal Entries", "Exceptions", "Run Info",
+                 "Metrics"]
 # a workbook built before them is refreshed without them (`bbb-xl upgrade` adds them)
-OPTIONAL_REPORT_SHEETS = ("Changes", "By Dimension", "Alerts")
+OPTIONAL_REPORT_SHEETS = ("Changes", "By Dimension", "Alerts", "Metrics")
 
 
 def build_reports(book: Book, settings: Settings, *, input_problems=(), contract_rows=None, refreshed_at=None,
@@ -81,6 +83,7 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     sheets["Run Info"] = run_info_sheet(book, settings, (contract_rows or []) + [["Events"]] + (event_rows or [])
                                         + ([["FX Rates"]] + fx_rows if fx_rows else []),
                                         refreshed_at, rows_read, title, dims)
+    sheets["Metrics"] = metrics_sheet(book, settings, periods, title)
     csv_files = detail_csv + [("Journal Entries", journal_csv(journal, settings))]
     return Reports(sheets, csv_files, chart, status, int(book.lines.amount.sum()) + book.parsed.excluded_amount,
                    problems)
