@@ -287,3 +287,60 @@ def test_check_warns_when_a_modify_leaves_less_than_was_recognized():
     assert [r[4] for r in table[1:] if "negative MRR" in r[4]] == [
         "customer 'Acme' has negative MRR (-500.00 a month) from 2025-07-01 (net credits): counted as 0 in ARR, "
         "customers and the ARR bridge"]
+
+
+# --- the demo workbook ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from bbb_xl.excel import template
+    path = tmp_path_factory.mktemp("demo") / "demo.xlsm"
+    return path, template.build_demo(path)
+
+
+def test_demo_refresh_writes_the_metrics_tab_and_its_bridge_chart(demo):
+    import re
+
+    from bbb_xl.excel import package as pk
+    from bbb_xl.xlsx_reader import read_sheets
+    path, result = demo
+    pkg = pk.Package(path)
+    part = pkg.sheet_parts()["Metrics"]
+    charts = [pkg.text(c) for d in pkg.related(part, "drawing") for c in pkg.related(d, "chart")]
+    assert len(charts) == 1
+    xml = charts[0]
+    assert '<c:grouping val="stacked"/>' in xml
+    # 12 months + Opening + Closing: categories B16:O16, one series per chart data row
+    assert re.findall(r"<c:val><c:numRef><c:f>([^<]+)</c:f>", xml) == [f"Metrics!$B${r}:$O${r}" for r in
+                                                                       (17, 18, 19, 20)]
+    base = re.findall(r"<c:ser>.*?</c:ser>", xml, re.S)[0]
+    assert "<c:v>Base</c:v>" in base and "<a:noFill/><a:ln><a:noFill/></a:ln>" in base  # no fill, no line
+    tab = result.reports.sheets["Metrics"]
+    floor = tab.chart.axis_floor
+    assert f'<c:min val="{floor // 100}.{floor % 100:02d}"/>' in xml
+    # the tab as written: the bridge of the demo ties in every column
+    cells = read_sheets(path, ["Metrics"])["Metrics"]
+    assert cells[4][0] == "ARR bridge" and cells[4][1] == "2025-01" and cells[4][12] == "2025-12"
+    for j in range(1, 13):
+        opening, *moves, closing = [D(str(cells[r][j])) for r in range(5, 12)]
+        assert opening + sum(moves) == closing
+        assert cells[12][j] == 0
+
+
+def test_demo_summary_tiles_equal_the_api(demo):
+    from bbb_xl.sample import sample_contracts, sample_events
+    _, result = demo
+    summary = result.reports.sheets["Summary"]
+    tiles = {r[5]: r[6:9] for r in summary.rows()[11:17] if len(r) > 8}
+    rows = sample_contracts()
+    book = load_book(rows, events=sample_events(rows))
+    assert tiles["SaaS metrics"] == ["At 2025-12-31", "Prior period end (2025-11)", "A year earlier (2024-12-31)"]
+    for k, day in enumerate(["2025-12-31", "2025-11-30", "2024-12-31"]):
+        assert D(tiles["ARR"][k]) / 100 == book.arr(day)
+        assert tiles["Customers (ARR > 0)"][k] == book.customers(day)
+    for k, day in enumerate(["2025-12-31", "2025-11-30"]):
+        assert tiles["NRR, 12 months (%)"][k] == float(book.nrr(day))
+        assert tiles["GRR, 12 months (%)"][k] == float(book.grr(day))
+        assert tiles["Backlog coverage (\u00d7)"][k] == float(book.coverage(day))
+    # the demo's ARR at the as-of date, and its bridge's closing on the Metrics tab
+    assert book.arr("2025-12-31") == D("5813843.32")
+    assert section(result.reports.sheets["Metrics"], "ARR bridge", 12)[BRIDGE[6]][11] == 581384332
