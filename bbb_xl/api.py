@@ -150,9 +150,13 @@ def negative_arr_problems(book: Book) -> list[Problem]:
     keys = [normalize_header(c) for c in parsed.columns]
     col = keys.index("amount") if "amount" in keys else None
     out = []
+    names = lines.customer.astype(str)
+    candidates = np.flatnonzero(recurring & np.isin(names, list(found)))
+    by_customer: dict = {}
+    for k in candidates.tolist():
+        by_customer.setdefault(names[k], []).append(k)
     for customer, (day, mrr) in sorted(found.items()):
-        idx = [i for i in range(len(lines)) if recurring[i] and str(lines.customer[i]) == customer]
-        i = min(idx, key=lambda k: (int(lines.amount[k]), int(lines.row[k])))
+        i = min(by_customer[customer], key=lambda k: (int(lines.amount[k]), int(lines.row[k])))
         row = int(lines.row[i])
         cell = None
         if parsed.origin is not None and col is not None:

@@ -22,7 +22,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..core.dates import EPOCH, UNIT
+from ..core.dates import EPOCH, UNIT, days_in_month, month_index, month_start
 from ..core.errors import BBBError
 from ..core.money import round_half_away
 from .changes import CANCEL, MODIFY, weight_to
@@ -322,17 +322,31 @@ def coverage(book, t: int, sel: np.ndarray) -> Fraction:
 
 def first_negative_days(book, sel: np.ndarray) -> dict:
     """customer -> (first day its exact MRR is below 0, that MRR in Fraction cents), over every day its ARR can
-    change on (as customer_timelines). Only a customer with a negative line price or a modify can go below 0:
-    the others are not evaluated (BBB_CHECK stays fast on large books)."""
+    change on (as customer_timelines). Only a customer with a line of negative price can go below 0 without
+    events: those are screened together in floats (each line a constant rate from max(Booking, Start) to End),
+    and the exact figures are computed for the customers the screen finds at or near 0 with a line active, and
+    for customers with a modified or cancelled line (a modify can leave a negative price). BBB_CHECK stays fast
+    on a full sheet."""
     lines = book.lines
-    recurring = recurring_mask(book)
-    changes = book.events.changes
-    modified = {rec.line for rec in changes.records} if changes is not None else set()
-    suspects = {str(lines.customer[i]) for i in sel.tolist()
-                if recurring[i] and (int(lines.allocated[i]) < 0 or int(lines.amount[i]) < 0 or i in modified)}
-    if not suspects:
+    sel = np.asarray(sel, dtype=np.int64)
+    idx = sel[recurring_mask(book)[sel]]
+    if not len(idx):
         return {}
-    picked = np.array([i for i in sel.tolist() if str(lines.customer[i]) in suspects], dtype=np.int64)
+    names, codes = np.unique(lines.customer[idx].astype(str), return_inverse=True)
+    codes = codes.reshape(-1)
+    changes = book.events.changes
+    changed = np.isin(idx, np.array(sorted({r.line for r in changes.records}) if changes is not None else [],
+                                    dtype=np.int64))
+    exact = set(np.unique(codes[changed]).tolist())  # customers with a change: the exact path
+    price = lines.allocated[idx].astype(np.float64)
+    negative = np.zeros(len(names), dtype=bool)
+    negative[codes[price < 0]] = True
+    screen = negative[codes] & ~np.isin(codes, list(exact))
+    if screen.any():
+        exact |= _near_or_below_zero(book, idx[screen], codes[screen], price[screen])
+    if not exact:
+        return {}
+    picked = idx[np.isin(codes, list(exact))]
     out = {}
     for customer, (days, values) in customer_timelines(book, picked, 1 << 40, exact=True).items():
         for t, v in zip(days, values):
@@ -340,6 +354,46 @@ def first_negative_days(book, sel: np.ndarray) -> dict:
                 out[customer] = (t, v)
                 break
     return out
+
+
+def _near_or_below_zero(book, idx, codes, price) -> set:
+    """Customer codes whose float MRR is below 1/1000 of a cent on a day with a line active (the exact path
+    decides): per line a constant rate price / months(Start..End) x rate from max(Booking, Start) to End."""
+    lines = book.lines
+    start, end = lines.start[idx].astype(np.int64), lines.end[idx].astype(np.int64)
+    first = np.maximum(lines.booking[idx].astype(np.int64), start)
+
+    def weight(days):  # weight_to(days, monthly) in UNITs, vectorised
+        months = month_index(days)
+        dim = days_in_month(months)
+        return months * UNIT + (days - month_start(months) + 1) * (UNIT // dim)
+
+    term = (weight(end) - weight(start - 1)).astype(np.float64) / UNIT
+    rate = np.divide(price, term, out=np.zeros_like(price), where=term > 0)
+    fx = book.fx
+    if fx is not None and fx.converted[idx].any():
+        conv = fx.converted[idx]
+        rate[conv] *= np.array([float(Fraction(int(n), int(d))) for n, d in zip(fx.num[idx[conv]],
+                                                                                  fx.den[idx[conv]])])
+    live = (first <= end) & (term > 0)
+    c, f, e, r = codes[live], first[live], end[live], rate[live]
+    cust = np.concatenate([c, c])
+    day = np.concatenate([f, e + 1])
+    value = np.concatenate([r, -r])
+    count = np.concatenate([np.ones(len(c)), -np.ones(len(c))])
+    order = np.lexsort((day, cust))
+    cust, day, value, count = cust[order], day[order], value[order], count[order]
+    # the figure after the last change of each (customer, day): running sums restarted at each customer
+    last = np.ones(len(day), dtype=bool)
+    last[:-1] = (cust[1:] != cust[:-1]) | (day[1:] != day[:-1])
+    starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
+    run = np.cumsum(value)
+    active = np.cumsum(count)
+    offset = np.repeat(np.r_[0.0, run[starts[1:] - 1]], np.diff(np.r_[starts, len(run)]))
+    offset_n = np.repeat(np.r_[0.0, active[starts[1:] - 1]], np.diff(np.r_[starts, len(run)]))
+    mrr, n = run - offset, active - offset_n
+    flagged = last & (n > 0.5) & (mrr < 1e-3)
+    return set(np.unique(cust[flagged]).tolist())
 
 
 def negative_warnings(book, t: int, sel: np.ndarray) -> list[str]:

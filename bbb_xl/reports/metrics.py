@@ -244,11 +244,10 @@ def kpi_days(settings) -> list[tuple[str, int]]:
     cal = settings.calendar
     as_of = settings.as_of
     pid = cal.period_id(settings.period, int(month_index(np.int64(as_of))))
-    prior_first, prior_last = cal.bounds(settings.period, pid - 1)
-    prior = (f"Prior period end ({cal.label(settings.period, pid - 1)})", prior_last)
-    del prior_first
-    return [(f"At {iso(as_of)}", as_of), prior, (f"A year earlier ({iso(year_earlier(as_of))})",
-                                                 year_earlier(as_of))]
+    prior_last = cal.bounds(settings.period, pid - 1)[1]
+    earlier = year_earlier(as_of)
+    return [(f"At {iso(as_of)}", as_of), (f"Prior period end ({cal.label(settings.period, pid - 1)})", prior_last),
+            (f"A year earlier ({iso(earlier)})", earlier)]
 
 
 def kpi_rows(book, settings) -> tuple[list, list]:
