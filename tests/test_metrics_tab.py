@@ -344,3 +344,55 @@ def test_demo_summary_tiles_equal_the_api(demo):
     # the demo's ARR at the as-of date, and its bridge's closing on the Metrics tab
     assert book.arr("2025-12-31") == D("5813843.32")
     assert section(result.reports.sheets["Metrics"], "ARR bridge", 12)[BRIDGE[6]][11] == 581384332
+
+
+def test_negative_screen_finds_what_the_exact_path_finds_on_a_generated_book():
+    """The float screen of first_negative_days against every customer with a credit line evaluated exactly."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.generate import generate_book
+    from bbb_xl.engine import metrics
+    book = load_book(generate_book(20000))
+    lines, sel = book.lines, np.arange(len(book.lines))
+    recurring = metrics.recurring_mask(book)
+    credit = {str(lines.customer[i]) for i in sel if recurring[i] and lines.allocated[i] < 0}
+    picked = np.array([i for i in sel if str(lines.customer[i]) in credit], dtype=np.int64)
+    exact = {}
+    for customer, (days, values) in metrics.customer_timelines(book, picked, 1 << 40, exact=True).items():
+        for t, v in zip(days, values):
+            if v < 0:
+                exact[customer] = (t, v)
+                break
+    assert len(credit) > 100 and exact  # the book has credits, and a few customers below 0
+    assert metrics.first_negative_days(book, sel) == exact
+
+
+from hypothesis import assume, given, settings as hsettings, strategies as st  # noqa: E402
+
+from tests.test_properties_changes import build, change_strategy, line_strategy  # noqa: E402
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(st.lists(line_strategy, min_size=1, max_size=4), st.lists(change_strategy, max_size=3),
+       st.lists(st.sampled_from(["Acme", "Beta"]), min_size=4, max_size=4),
+       st.lists(st.booleans(), min_size=4, max_size=4))
+def test_negative_mrr_days_equal_the_exact_evaluation_of_every_day(specs, changes, customers, credits):
+    """Random books with credits, modifications and cancellations: the first day of negative MRR per customer is
+    the first of its change days whose exact MRR is below 0 (every recurring line evaluated, no screen)."""
+    from bbb_xl.engine import metrics
+    rows, ev_rows = build(specs, changes, with_ssp=False)
+    for k, row in enumerate(rows[1:]):
+        row[1] = customers[k]
+        if credits[k]:  # a credit line
+            row[6] = -abs(row[6])
+    book = load_book(rows, events=ev_rows)
+    assume(book.ok)
+    sel = np.arange(len(book.lines))
+    expected = {}
+    for customer, (days, values) in metrics.customer_timelines(book, sel, 1 << 40, exact=True).items():
+        for t, v in zip(days, values):
+            if v < 0:
+                expected[customer] = (t, v)
+                break
+    assert metrics.first_negative_days(book, sel) == expected
