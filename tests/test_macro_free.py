@@ -75,7 +75,7 @@ def test_demo_xlsx_is_a_clean_macro_free_package_with_every_tab(shared):
     assert "bbb_xl ribbon tab" in info["How to refresh"] and "bbb-xl refresh" in info["How to refresh"]
     with zipfile.ZipFile(shared) as z:
         charts = [n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
-    assert len(charts) == 2
+    assert len(charts) == 3  # Summary's two, the Metrics tab's ARR bridge
 
 
 def test_refresh_keeps_it_macro_free_and_openpyxl_round_trips_it(shared, tmp_path):

@@ -252,7 +252,8 @@ def movements(a: int, b: int, had_before: bool) -> tuple:
     return (a, new, react, expansion, contraction, churn, b)
 
 
-def arr_bridge(book, periods, sel: np.ndarray, grace_days: int = 0, basis: str = ALLOCATED) -> list[BridgeColumn]:
+def arr_bridge(book, periods, sel: np.ndarray, grace_days: int = 0, basis: str = ALLOCATED,
+               figures=None) -> list[BridgeColumn]:
     """The ARR bridge over periods (core.periods.Period): opening = ARR on the day before the period's first day.
     grace_days: a customer whose ARR returns within that many days after dropping to 0 is treated as if it never
     dropped (its ARR in the gap is the ARR before the drop: no churn and reactivation)."""
@@ -260,9 +261,10 @@ def arr_bridge(book, periods, sel: np.ndarray, grace_days: int = 0, basis: str =
         return []
     timelines = customer_timelines(book, sel, periods[-1].last + max(int(grace_days), 0) + 1, basis)
     first_pos = first_positive_days(timelines)
+    at = figures  # figures(day) -> CustomerFigures of these lines and basis, when the caller caches them
 
     def arr_at(t: int) -> dict:
-        figures = customer_figures(book, t, sel, basis=basis).arr_of()
+        figures = (at(t) if at else customer_figures(book, t, sel, basis=basis)).arr_of()
         if grace_days > 0:
             for c, timeline in timelines.items():
                 if not figures.get(c):
@@ -297,10 +299,12 @@ def year_earlier(t: int) -> int:
     return (dt.date(y, d.month, day) - EPOCH).days
 
 
-def retention(book, t: int, sel: np.ndarray, basis: str = ALLOCATED) -> tuple[Fraction, Fraction]:
-    """(NRR, GRR) at t over 12 months. BBBError when no customer had ARR 12 months earlier."""
-    then = customer_figures(book, year_earlier(t), sel, basis=basis).arr_of()
-    now = customer_figures(book, t, sel, basis=basis).arr_of()
+def retention(book, t: int, sel: np.ndarray, basis: str = ALLOCATED, figures=None) -> tuple[Fraction, Fraction]:
+    """(NRR, GRR) at t over 12 months. BBBError when no customer had ARR 12 months earlier. figures(day): the
+    CustomerFigures of these lines and basis, when the caller caches them."""
+    figures = figures or (lambda day: customer_figures(book, day, sel, basis=basis))
+    then = figures(year_earlier(t)).arr_of()
+    now = figures(t).arr_of()
     base = {c: a for c, a in then.items() if a > 0}
     denominator = sum(base.values())
     if denominator == 0:

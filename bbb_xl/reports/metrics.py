@@ -48,9 +48,9 @@ def percent(value: Fraction | None):
     return NA if value is None else float(value)
 
 
-def _retention_or_none(book, day, sel, basis):
+def _retention_or_none(book, day, sel, basis, figures=None):
     try:
-        return retention(book, day, sel, basis)
+        return retention(book, day, sel, basis, figures)
     except BBBError:
         return None, None
 
@@ -75,7 +75,7 @@ def metrics_sheet(book, settings, periods, title) -> SheetReport:
     s.add(2, 1, [[notes]], "subtitle")
 
     # --- ARR bridge
-    columns = arr_bridge(book, periods, sel, grace, basis)
+    columns = arr_bridge(book, periods, sel, grace, basis, figures)
     s.add(4, 1, [["ARR bridge by period: ARR at the previous period end, its movements, ARR at the period end"]],
           "subtitle")
     s.add(5, 1, [["ARR bridge"] + labels], "header")
@@ -128,7 +128,7 @@ def metrics_sheet(book, settings, periods, title) -> SheetReport:
 
     # --- retention
     s.add(row, 1, [["Retention"] + labels], "header")
-    nrr, grr = zip(*[_retention_or_none(book, p.last, sel, basis) for p in periods])
+    nrr, grr = zip(*[_retention_or_none(book, p.last, sel, basis, figures) for p in periods])
     churn = [c.logo_churn() for c in columns]
     lost = [sum(1 for v in c.per_customer.values() if v[0] > 0 and v[6] == 0) for c in columns]
     s.add(row + 1, 1, [["NRR: net revenue retention, 12 months to the period end (%)", *[percent(v) for v in nrr]],
@@ -262,7 +262,7 @@ def kpi_rows(book, settings) -> tuple[list, list]:
         f = figures(day)
         arr.append(sum(f.arr))
         customers.append(sum(1 for a in f.arr if a > 0))
-        n, g = _retention_or_none(book, day, sel, basis)
+        n, g = _retention_or_none(book, day, sel, basis, figures)
         nrr.append(percent(n))
         grr.append(percent(g))
         c = _coverage_or_none(book, day, sel)
