@@ -132,8 +132,9 @@ def check_rows(book: Book, filter=None) -> list[list]:
 
     Row is the row within its range (1 = the header row): a number for the contracts range, text `Events N`
     for row N of the events range and `FX N` for row N of the FX range. With a filter: a filter error is an
-    error row, and each value that matches no line an `info` row (the formulas give 0 for it)."""
-    problems = list(book.problems) + filter_problems(book, filter)
+    error row, and each value that matches no line an `info` row (the formulas give 0 for it). A customer whose
+    MRR goes below 0 (net credits) is a warning at its line with the lowest Amount."""
+    problems = list(book.problems) + filter_problems(book, filter) + negative_arr_problems(book)
     if not problems:
         n = len(book.lines)
         return [["OK", f"{n} line{'s' if n != 1 else ''}, no problems"]]
@@ -143,6 +144,43 @@ def check_rows(book: Book, filter=None) -> list[list]:
 
 
 INFO = "info"
+
+
+def negative_arr_problems(book: Book) -> list[Problem]:
+    """A warning per customer whose MRR is below 0 on some day (net credits: counted as 0 in ARR and the ARR
+    bridge), located at the customer's recurring line with the lowest Amount (its Amount cell)."""
+    import numpy as np
+    from .core.dates import iso
+    from .core.errors import WARNING, column_letter
+    from .core.money import cents_to_decimal, round_half_away
+    from .engine.metrics import first_negative_days, recurring_mask
+    from .engine.table import normalize_header
+    if not len(book.lines):
+        return []
+    found = first_negative_days(book, np.arange(len(book.lines)))
+    if not found:
+        return []
+    lines, parsed = book.lines, book.parsed
+    recurring = recurring_mask(book)
+    keys = [normalize_header(c) for c in parsed.columns]
+    col = keys.index("amount") if "amount" in keys else None
+    out = []
+    names = lines.customer.astype(str)
+    candidates = np.flatnonzero(recurring & np.isin(names, list(found)))
+    by_customer: dict = {}
+    for k in candidates.tolist():
+        by_customer.setdefault(names[k], []).append(k)
+    for customer, (day, mrr) in sorted(found.items()):
+        i = min(by_customer[customer], key=lambda k: (int(lines.amount[k]), int(lines.row[k])))
+        row = int(lines.row[i])
+        cell = None
+        if parsed.origin is not None and col is not None:
+            cell = f"{column_letter(parsed.origin[1] + col)}{parsed.origin[0] + row - 1}"
+        a_month = cents_to_decimal(round_half_away(mrr.numerator, mrr.denominator))
+        out.append(Problem(row, "Amount", cents_to_decimal(int(lines.amount[i])),
+                           f"customer '{customer}' has negative MRR ({a_month} a month) from {iso(day)} (net "
+                           f"credits): counted as 0 in ARR, customers and the ARR bridge", WARNING, cell=cell))
+    return out
 
 
 def filter_problems(book: Book, filter) -> list[Problem]:
@@ -406,11 +444,12 @@ def file_check(path, sheet=None, decimal_comma: bool | None = None, date_order: 
     book = load_file(path, sheet, decimal_comma=decimal_comma, date_order=date_order)
     n = len(book.lines)
     ok = ["OK", f"{n} line{'s' if n != 1 else ''}, no problems"]
-    if not book.problems:
+    problems = list(book.problems) + negative_arr_problems(book)
+    if not problems:
         return [ok]
     rows = [["Cell", "Value", "Severity", "Problem"]] + [
-        [p.location, _cell_text(p.value), p.severity, p.message] for p in book.problems]
-    if all(p.severity == "info" for p in book.problems):
+        [p.location, _cell_text(p.value), p.severity, p.message] for p in problems]
+    if all(p.severity == "info" for p in problems):
         rows.append([ok[0], "", "", ok[1]])
     return rows
 

@@ -10,6 +10,7 @@ from .core.options import DEFAULT as DEFAULT_OPTIONS, ParseOptions, normalize_da
 from .core.periods import Calendar, parse_when
 from .engine.alerts import DEFAULTS as ALERT_DEFAULTS, threshold as alert_threshold
 from .engine.journal import DETAILS as JOURNAL_DETAILS, MODES as INVOICES_POSTED_BY
+from .engine.metrics import ALLOCATED, ARR_BASES
 from .engine.table import excel_error, is_blank, normalize_header
 
 def _alert_default(rule):
@@ -81,6 +82,11 @@ SETTINGS = [
                            "the only version; a plan with several needs one named here."),
     ("Delivery load by", None, "Backlog tab, delivery load: a Contracts column (Region, Segment...) to show the "
                                "revenue still to recognize by, besides Product. Blank: by Product only."),
+    ("ARR basis", ALLOCATED, "Price behind the ARR of the Metrics tab and the Summary tiles: allocated (the "
+                             "Allocated amount where SSPs apply) or contract price (the Amount before allocation). "
+                             "The BBB_ formulas always use allocated."),
+    ("Renewal grace days", 0, "Metrics tab: a customer whose ARR returns within this many days after dropping to 0 "
+                              "is treated as never dropped (no churn, no reactivation; its ARR held in the gap)."),
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
 SETTING_SYNONYMS = {"Unbilled receivable account": "Contract asset account"}  # names in older workbooks
@@ -115,6 +121,8 @@ class Settings:
     plan_version: str | None = None  # the Plan tab's version for Actual vs Plan; None: the only one
     delivery_load_by: str | None = None  # a Contracts column for the Backlog tab's delivery load; None: Product only
     rows_at: tuple = ()  # (setting name, its row on the Settings tab): to locate a problem found later
+    arr_basis: str = ALLOCATED  # one of engine.metrics.ARR_BASES: the Metrics tab and Summary tiles
+    grace_days: int = 0  # Renewal grace days of the Metrics tab's ARR bridge
 
     @property
     def calendar(self) -> Calendar:
@@ -194,6 +202,8 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
         return value
 
     posted_by = choice("Invoices posted by", INVOICES_POSTED_BY)
+    arr_basis = choice("ARR basis", ARR_BASES)
+    grace_days = integer("Renewal grace days", 0, 3660)
     journal_detail = choice("Journal detail", JOURNAL_DETAILS)
 
     as_of = None
@@ -242,7 +252,8 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
                     text("Accounts receivable account"), text("Contract asset account"),
                     text("Deferred revenue account"), text("Revenue account"), limit, options,
                     dimensions=dimensions, dimensions_at=dimensions_at, invoices_posted_by=posted_by,
-                    journal_detail=journal_detail, alert_rules=tuple(alert_rules),
+                    journal_detail=journal_detail, alert_rules=tuple(alert_rules), arr_basis=arr_basis,
+                    grace_days=grace_days,
                     forecast_horizon=horizon,
                     plan_version=_text_or_none(raw("Plan version")),
                     delivery_load_by=_text_or_none(raw("Delivery load by")),

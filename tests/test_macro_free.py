@@ -75,7 +75,7 @@ def test_demo_xlsx_is_a_clean_macro_free_package_with_every_tab(shared):
     assert "bbb_xl ribbon tab" in info["How to refresh"] and "bbb-xl refresh" in info["How to refresh"]
     with zipfile.ZipFile(shared) as z:
         charts = [n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
-    assert len(charts) == 2 + 4 + 6  # Summary: 2; Forecast: one per metric (4); Actual vs Plan: one per metric (6)
+    assert len(charts) == 2 + 4 + 6 + 1  # Summary: 2; Forecast: 4; Actual vs Plan: 6; Metrics: the ARR bridge
 
 
 def test_refresh_keeps_it_macro_free_and_openpyxl_round_trips_it(shared, tmp_path):

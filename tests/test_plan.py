@@ -262,7 +262,7 @@ def test_the_template_has_the_plan_tab_with_the_sample_budget(tmp_path):
         text = "".join(zf.read(n).decode() for n in charts)
         sheet_xml = next(zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/worksheets/sheet")
                          and "Metric is one of" in zf.read(n).decode())
-    assert len(charts) == 2 + 4 + len(PLAN_METRICS)  # Summary: 2; Forecast: 4 (one per metric); one per plan metric
+    assert len(charts) == 2 + 4 + len(PLAN_METRICS) + 1  # Summary: 2; Forecast: 4; one per plan metric; Metrics: 1
     # every chart reads the 12 report periods (B..M) of its own block
     assert text.count("'Actual vs Plan'!$B$8:$M$8") == 3  # revenue: actual, forecast, plan share the labels
     assert 'type="list"' in sheet_xml and "revenue,billings,bookings,arr,backlog,deferred" in sheet_xml

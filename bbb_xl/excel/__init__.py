@@ -74,6 +74,18 @@ def refresh(book=None) -> str:
         summary = book.sheets["Summary"]
         for ch, address in zip(summary.charts, sources):
             ch.set_source_data(summary.range(address))
+    own = reports.sheets["Metrics"].chart if "Metrics" in names and "Metrics" in reports.sheets else None
+    if own is not None and own.periods:  # the bridge chart: stacked columns over the chart data rows
+        last = column_letter(own.first_col + own.periods - 1)
+        rows = sorted(own.series_rows.values())
+        metrics = book.sheets["Metrics"]
+        for ch in metrics.charts:
+            source = metrics.range(f"A{own.label_row}:{last}{rows[-1]}")
+            try:  # series in rows (xlRows = 1) whatever the shape; the value axis from the floor (Windows COM)
+                ch.api[1].SetSourceData(source.api, 1)
+                ch.api[1].Axes(2).MinimumScale = own.axis_floor / 100 if own.axis_floor else 0
+            except Exception:  # another host: xlwings' own call
+                ch.set_source_data(source)
     folder = Path(book.fullname).parent
     for suffix, rows_ in reports.csv_files:
         (folder / f"{Path(book.fullname).stem} - {suffix}.csv").write_text(csv_text(rows_), encoding="utf-8")

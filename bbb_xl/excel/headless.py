@@ -166,6 +166,10 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
             if name == "Summary" and reports.chart.periods:
                 for chart in pkg.related(drawing, "chart"):
                     pkg.set(chart, pk.patch_chart(pkg.text(chart), name, reports.chart, report))
+            if report.chart is not None and report.chart.periods:  # a tab's own chart (Metrics: the bridge)
+                for chart in pkg.related(drawing, "chart"):
+                    xml = pk.patch_chart(pkg.text(chart), name, report.chart, report)
+                    pkg.set(chart, pk.set_axis_floor(xml, report.chart.axis_floor))
             for data in reports.charts.get(name, ()):  # each chart's series point at its own block's rows
                 for chart in pkg.related(drawing, "chart"):
                     pkg.set(chart, pk.patch_chart(pkg.text(chart), name, data, report))

@@ -38,6 +38,7 @@ STYLE_SPECS = {
     "date": ("yyyy\\-mm\\-dd", None, None, None),
     "stamp": ("yyyy\\-mm\\-dd hh:mm:ss", None, None, None),
     "ratio": ("0.00", None, None, None),
+    "percent": ("0.0%", None, None, None),
     "int": ("#,##0", None, None, None),
     "status_ok": (None, (True, False, 0, "FF006100"), "FFC6EFCE", None),
     "status_bad": (None, (True, False, 0, "FF9C0006"), "FFFFC7CE", None),
@@ -453,6 +454,17 @@ def patch_chart(chart_xml: str, sheet: str, chart: ChartData, report: SheetRepor
     chart_xml = re.sub(r"<c:ser>.*?</c:ser>", patch_series, chart_xml, flags=re.S)
     return re.sub(r"<c:lineChart>.*?</c:lineChart>", lambda m: re.sub(r"<c:ser>.*?</c:ser>", _straight, m.group(0),
                                                                         flags=re.S), chart_xml, flags=re.S)
+
+
+def set_axis_floor(chart_xml: str, floor_cents: int) -> str:
+    """The value axis of a chart starts at floor_cents (0: automatic): <c:min> in its <c:valAx> scaling."""
+    def patch(m):
+        ax = re.sub(r"<c:min\b[^>]*/>", "", m.group(0))
+        if floor_cents:
+            ax = re.sub(r"(<c:scaling>.*?)(</c:scaling>)", lambda s: s.group(1) + f'<c:min val="{money_text(floor_cents)}"/>'
+                        + s.group(2), ax, count=1, flags=re.S)
+        return ax
+    return re.sub(r"<c:valAx>.*?</c:valAx>", patch, chart_xml, flags=re.S)
 
 
 def _straight(m) -> str:

@@ -19,6 +19,8 @@ from . import vba_project
 from .headless import RefreshResult, refresh_file
 from .package import default_file_mode
 from ..engine.journal import DETAILS, MODES
+from ..engine.metrics import ARR_BASES
+from ..reports.metrics import CHART_ANCHOR_ROW, CHART_LABEL_ROW, CHART_SERIES
 from .upgrade import TEMPLATE_VERSION, VERSION_NAME
 from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, SETTINGS as SETTINGS_SHEET, START
 from .workflow import ASSUMPTIONS, PIPELINE
@@ -224,6 +226,8 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
             "Currency": {"validate": "length", "criteria": "==", "value": 3},
             "Invoices posted by": {"validate": "list", "source": list(MODES)},
             "Journal detail": {"validate": "list", "source": list(DETAILS)},
+            "ARR basis": {"validate": "list", "source": list(ARR_BASES)},
+            "Renewal grace days": {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": 3660},
         }.get(name)
         if validation:
             st.data_validation(i, 1, i, 1, {**validation, "error_message": meaning[:255]})
@@ -273,6 +277,7 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
     line.set_legend({"position": "bottom"})
     line.set_y_axis({"num_format": "#,##0"})
     summary.insert_chart("D19", line, {"x_scale": 1.25, "y_scale": 1.35})
+    _metrics_chart(wb, sheets["Metrics"], periods)
     for name in ("Revenue", "Billings"):
         sheets[name].set_column(0, 1, 20)
         sheets[name].set_column(2, 60, 13)
@@ -471,3 +476,26 @@ def _actual_vs_plan_charts(wb, ws) -> None:
         bars.set_legend({"position": "bottom"})
         bars.set_y_axis({"num_format": "#,##0"})
         ws.insert_chart(top + CHART_OFFSET - 1, 1, bars, {"x_scale": 1.9, "y_scale": 1.2})
+
+
+def _metrics_chart(wb, ws, periods: int) -> None:
+    """The ARR bridge chart of the Metrics tab: stacked columns over the chart data rows (reports.metrics), the
+    Base series without fill or line so each period's net movement floats where the previous closing ARR ends.
+    The refresh points it at the report's periods."""
+    ws.set_column(0, 0, 46)
+    ws.set_column(1, 60, 15)
+    chart = wb.add_chart({"type": "column", "subtype": "stacked"})
+    colors = {"ARR": "#4472C4", "Increase": "#70AD47", "Decrease": "#C00000"}
+    last = periods + 2  # Opening, the periods, Closing
+    for i, name in enumerate(CHART_SERIES):
+        row = CHART_LABEL_ROW + i  # 0-based: the series rows under the label row
+        look = {"fill": {"none": True}, "border": {"none": True}} if name == "Base" else \
+            {"fill": {"color": colors[name]}, "border": {"none": True}}
+        chart.add_series({"name": ["Metrics", row, 0], "categories": ["Metrics", CHART_LABEL_ROW - 1, 1,
+                                                                      CHART_LABEL_ROW - 1, last],
+                          "values": ["Metrics", row, 1, row, last], "gap": 40, **look})
+    chart.set_title({"name": "ARR bridge: opening ARR, net movement by period, closing ARR"})
+    chart.set_legend({"position": "bottom", "delete_series": [0]})
+    chart.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
+    chart.set_x_axis({"num_font": {"rotation": -45}})
+    ws.insert_chart(f"A{CHART_ANCHOR_ROW}", chart, {"x_scale": 2.0, "y_scale": 1.4})

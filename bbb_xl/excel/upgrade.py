@@ -41,7 +41,7 @@ TEMPLATE_SHEETS = [START, CONTRACTS, EVENTS, FX, SETTINGS, ACCOUNTS, PLAN, PIPEL
 # is the user's own, unless it carries our title in A1 (a book made between the tab's arrival and the version
 # marker). Add new tabs here with the version that brings them.
 TAB_SINCE = {**{name: 1 for name in TEMPLATE_SHEETS}, "By Dimension": 2, ACCOUNTS: 2, "Alerts": 2,
-             PIPELINE: 3, ASSUMPTIONS: 3, "Forecast": 3, PLAN: 3, "Actual vs Plan": 3}
+             PIPELINE: 3, ASSUMPTIONS: 3, "Forecast": 3, PLAN: 3, "Actual vs Plan": 3, "Metrics": 3}
 
 _NS_SHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 _CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"

@@ -67,6 +67,8 @@ START_TEXT = [
     "Actual vs Plan \u2014 each metric against the Plan tab's budget (Settings: Plan version): variance, variance %, "
     "year to date, a chart; periods after the as-of date show the contracted forecast. The Backlog tab also shows "
     "the delivery load: the backlog by the month its revenue is scheduled.",
+    "Metrics \u2014 SaaS metrics by period: the ARR bridge and its chart, ARR, MRR and customers, NRR, GRR, logo "
+    "churn, backlog coverage, the top 20 customers by ARR, ARR by signup cohort.",
     "",
     "This tab, Summary and the other report tabs are rewritten by every refresh; the refresh never changes a row "
     "of Contracts, Events, FX Rates, Settings, Accounts, Plan or any tab you add (a workbook from an older template gets "

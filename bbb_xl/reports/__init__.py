@@ -23,6 +23,7 @@ from .dimensions import chosen_dimensions
 from .exceptions import exceptions_sheet
 from ..engine.journal import journal_lines
 from .journal import journal_accounts, journal_csv, journal_sheet
+from .metrics import metrics_sheet
 from .model import MONEY, Block, ChartData, Reports, SheetReport, fingerprint, money_text, money_texts, status_text
 from .run_info import STALE_ROW, run_info_sheet
 from .summary import summary_sheet
@@ -31,9 +32,9 @@ from .forecast import FORECAST_SHEET, forecast_sheet
 
 REPORT_SHEETS = ["Summary", "Alerts", "Revenue", "Billings", "Bookings", "By Dimension", "Backlog",
                  "Deferred Revenue", "Allocation", "Changes", "Journal Entries", "Exceptions", "Run Info",
-                 FORECAST_SHEET, "Actual vs Plan"]
+                 FORECAST_SHEET, "Actual vs Plan", "Metrics"]
 # a workbook built before them is refreshed without them (`bbb-xl upgrade` adds them)
-OPTIONAL_REPORT_SHEETS = ("Changes", "By Dimension", "Alerts", FORECAST_SHEET, "Actual vs Plan")
+OPTIONAL_REPORT_SHEETS = ("Changes", "By Dimension", "Alerts", FORECAST_SHEET, "Actual vs Plan", "Metrics")
 
 
 def build_reports(book: Book, settings: Settings, *, input_problems=(), contract_rows=None, refreshed_at=None,
@@ -115,6 +116,7 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     # forecast_inputs: (assumptions, pipeline, notes) parsed by the caller (their problems are in input_problems)
     assumptions, pipeline, notes = forecast_inputs or (None, None, ())
     sheets[FORECAST_SHEET] = forecast_sheet(book, settings, title, assumptions, pipeline, notes)
+    sheets["Metrics"] = metrics_sheet(book, settings, periods, title)
     csv_files = detail_csv + [("Journal Entries", journal_csv(journal, settings))]
     return Reports(sheets, csv_files, chart, status, int(book.lines.amount.sum()) + book.parsed.excluded_amount,
                    problems, {"Actual vs Plan": plan_charts})

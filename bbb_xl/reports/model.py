@@ -41,6 +41,7 @@ class SheetReport:
     name: str
     blocks: list = field(default_factory=list)
     merges: list = field(default_factory=list)  # A1 ranges shown as one cell (banners: filled cells clip text)
+    chart: object = None  # ChartData of a chart of this tab's own that the template holds (Metrics), or None
 
     def banner(self, row: int, text: str, width: int = 8) -> Block:
         """A red message across `width` columns."""
@@ -84,6 +85,7 @@ class ChartData:
     first_col: int
     periods: int
     series_rows: dict  # series name -> row
+    axis_floor: int = 0  # cents: the value axis starts here (a bridge chart's floating bars), 0 = automatic
 
 
 @dataclass
