@@ -15,7 +15,9 @@ from ..core.errors import BBBError, column_letter, errors_only
 from ..files import _use_defusedxml, check_xlsx_archive, csv_text, workbook_error
 from ..reports import Reports
 from ..xlsx_reader import read_sheets
+from . import audit_trail
 from . import package as pk
+from ..reports.run_info import add_audit_row
 from ..reports import OPTIONAL_REPORT_SHEETS, STALE_ROW
 from ..reports.layout import sheet_layout
 from .upgrade import upgrade_package
@@ -33,6 +35,7 @@ class RefreshResult:
     timings: dict = field(default_factory=dict)  # read / compute / write seconds
     reports: Reports | None = None
     upgrade: object = None  # upgrade.UpgradeResult when the refresh first brought an older layout up to date
+    audit: object = None  # audit_trail.Appended: the entry this refresh appended to the Audit Trail
 
     @property
     def partial(self) -> bool:
@@ -58,10 +61,11 @@ def read_inputs(path, with_fx: bool = False) -> tuple:
 
 
 def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invalid_settings: bool = False,
-                 progress=None) -> RefreshResult:
+                 progress=None, audit: bool = True) -> RefreshResult:
     """refuse_invalid_settings: unusable Settings raise BBBError and nothing is written (the report tabs stay as
     they were); without it (a new workbook being built) every report tab says "not refreshed".
-    progress(stage, detail): called at the start of read / compute / write."""
+    progress(stage, detail): called at the start of read / compute / write. audit: append the refresh's entry to
+    the Audit Trail (off only for the template build, which records no one's changes)."""
     path = Path(path)
     note = progress or (lambda stage, detail: None)
     pk.check_can_replace(path)
@@ -75,14 +79,24 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     upgraded = upgrade_package(pkg, settings)  # an older layout gets the current tabs first (refused: nothing written)
     upgraded.path = path
     previous = last_refresh_version(read_sheets(path, [], optional=["Run Info"]).get("Run Info"))
+    trail_rows, snapshot_rows = audit_trail.read_record_tabs(path) if audit else (None, None)
     t1 = time.perf_counter()
     note("compute", f"{max(len(contracts) - 1, 0):,} contract rows")
     reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at, fx_rows=fx,
                               accounts_rows=accounts, template_version=upgraded.to_version,
                               previous_version=previous)
+    appended = None
+    if audit:
+        appended = audit_trail.prepare(trail_rows, snapshot_rows, audit_trail.inputs_of(contracts, settings, events,
+                                                                                        fx), "refresh",
+                                       now=refreshed_at)
+        if "Run Info" in reports.sheets and reports.sheets["Run Info"].blocks and settings_usable(reports):
+            add_audit_row(reports.sheets["Run Info"], appended.status, bool(appended.problems))
     t2 = time.perf_counter()
     note("write", f"{len(GENERATED_SHEETS)} report tabs")
     write_reports(pkg, reports, contracts, settings, events, fx)
+    if appended is not None:
+        audit_trail.write_appended(pkg, appended)
     targets = [(path.with_name(f"{path.stem} - {suffix}.csv"), rows) for suffix, rows in reports.csv_files]
     for target, _ in targets:  # a read-only or open CSV export is refused before anything is written
         if target.exists():
@@ -96,7 +110,13 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     lines = sum(1 for r in contracts[1:] if any(v not in (None, "") for v in r))
     return RefreshResult(path, reports.status, lines, len(errors_only(reports.problems)), written,
                          {"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2}, reports,
-                         upgraded if upgraded.changed else None)
+                         upgraded if upgraded.changed else None, appended)
+
+
+def settings_usable(reports: Reports) -> bool:
+    """Run Info holds figures (not the "not refreshed" note of unusable Settings)."""
+    first = reports.sheets["Run Info"].cell(1, 1)
+    return not (isinstance(first, str) and "not refreshed" in first)
 
 
 def _require_usable_settings(settings_rows) -> None:
@@ -130,7 +150,8 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
         part = parts[name]
         old_widths = pk.column_widths(pkg.text(part))
         xml = pk.replace_sheet_data(pkg.text(part), data, dim, report.merges)
-        pkg.set(part, pk.replace_cols(xml, layout.widths, hidden))
+        xml = pk.replace_hyperlinks(pk.replace_cols(xml, layout.widths, hidden), report.links)
+        pkg.set(part, pk.protect_sheet(xml))
         for drawing in pkg.related(part, "drawing"):  # charts keep their size on the new column widths
             if drawing not in pkg.parts:
                 continue
