@@ -146,7 +146,7 @@ def diff(old: dict, new: dict) -> list[Change]:
     """What turns `old` into `new`, tab by tab (in TABS order): rows changed and added in the new order, then rows
     removed in the old order."""
     out = []
-    for tab in [t for t in TABS if t in old or t in new] + sorted(set(old) | set(new) - set(TABS)):
+    for tab in [t for t in TABS if t in old or t in new] + sorted((set(old) | set(new)) - set(TABS)):
         before, after = old.get(tab) or {}, new.get(tab) or {}
         for key, fields in after.items():
             prior = before.get(key)
