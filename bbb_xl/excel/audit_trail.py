@@ -35,7 +35,7 @@ TRAIL_NOTE = ("A record tab: each command appends one entry; nothing here is eve
               "hash + the entry's cells), so an edited, deleted or moved entry breaks the chain: bbb-xl check and "
               "Run Info report it. The last 1,000 changes are listed under their entries; every change is kept in "
               "the hidden _Snapshot tab.")
-SNAPSHOT_HEADER = ["Entry", "Tab", "Key", "Action", "Column", "Value"]
+SNAPSHOT_HEADER = ["Entry", "Tab", "Key", "Action", "Columns and values (JSON)"]
 TRAIL_WIDTHS = {1: 8, 2: 21, 3: 24, 4: 14, 5: 16, 6: 22, 7: 28, 8: 40, 9: 16, 10: 16, 11: 16}
 _WORKSHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 _WORKSHEET_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
@@ -100,7 +100,7 @@ def prepare(trail_rows, snapshot_rows, inputs: dict, command: str, *, reason: st
                                           f"the hidden _Snapshot tab"])
         sheet, rows = None, [entry.cells()] + shown
     else:
-        sheet, rows = trail_sheet(trail, entry, details, _totals(snapshot_rows)), []
+        sheet, rows = trail_sheet(trail, entry, details, _totals(trail.records)), []
     return Appended(entry, problems, sheet, audit.snapshot_rows(entry.number, changes, entry.hash), changes, rows)
 
 
@@ -111,9 +111,8 @@ def current_user() -> str:
         return "unknown"
 
 
-def _totals(snapshot_rows) -> dict:
+def _totals(records) -> dict:
     """Change rows per entry as the trail lists them (a changed row: one per column)."""
-    records, _, _ = audit.read_snapshot(snapshot_rows)
     return {n: sum((len(r) - 2) // 2 if r[2] == audit.CHANGED else 1 for r in recs) for n, recs in records.items()}
 
 
