@@ -292,3 +292,47 @@ def test_libreoffice_converts_a_protected_report_tab(book, tmp_path):
     assert pdf.exists() and pdf.stat().st_size > 1000
     text = lo.pdf_text(pdf) if hasattr(lo, "pdf_text") else ""
     assert not text or "C1" in text
+
+
+def test_excel_button_appends_an_entry_and_lifts_then_restores_the_protection(book):
+    """The button (xlwings) path on the stand-in sheets of test_workbook: protection off before any write, on after;
+    the same entry format, the chain continued from the file's entry 1."""
+    import bbb_xl.excel as shell
+    from test_workbook import _FakeSheet
+    calls = []
+
+    class Api:
+        def __init__(self, name):
+            self.name = name
+
+        def Unprotect(self):
+            calls.append((self.name, "off"))
+
+        def Protect(self, **flags):
+            calls.append((self.name, "on"))
+            assert flags["Contents"] and flags["AllowFormattingColumns"]
+
+    names = ["Contracts", "Settings", "Events", "FX Rates", "Run Info", *AUDIT_TABS]
+    sources = read_sheets(book, names)
+    wb = type("Book", (), {})()
+    wb.fullname = str(book)
+    wb.sheets = {}
+    for name in GENERATED_SHEETS + names:
+        sheet = _FakeSheet(tuple(map(tuple, sources[name])) if name in sources else None)
+        sheet.api = Api(name)
+        wb.sheets[name] = sheet
+    shell.refresh(wb)
+    for name in GENERATED_SHEETS + list(AUDIT_TABS):
+        assert calls.count((name, "off")) == calls.count((name, "on")) == 1, name
+        assert calls.index((name, "off")) < len(calls) // 2 <= calls.index((name, "on"))
+    written = wb.sheets["Audit Trail"].cells_
+    grid = [[written.get((r, c)) for c in range(1, 12)] for r in range(1, max(r for r, _ in written) + 1)]
+    entries = audit.read_trail(grid).entries
+    assert [e.number for e in entries] == [1, 2] and entries[1].command == "refresh (Excel)"
+    assert entries[1].summary == "no changes" and entries[1].previous == entries[0].hash
+    snapshot = [list(r) for r in sources["_Snapshot"]]
+    appended = wb.sheets["_Snapshot"].cells_
+    top = len(snapshot) + 1
+    snapshot += [[appended.get((r, c)) for c in range(1, 6)] for r in range(top, max(r for r, _ in appended) + 1)]
+    assert audit.verify_trail(grid, snapshot)[0] == []
+    assert wb.sheets["Run Info"].cells_[(14, 2)].startswith("intact: 2 entries")

@@ -130,10 +130,7 @@ def trail_sheet(trail: audit.Trail, entry: audit.Entry, details: list, totals: d
             kept = kept + [[audit.MORE, f"{total - len(kept):,} more change(s) of this entry: kept in the hidden "
                                         f"_Snapshot tab"]]
         shown[number] = kept
-    s = SheetReport(TRAIL)
-    s.add(1, 1, [[TRAIL_TITLE]], "title")
-    s.add(2, 1, [[TRAIL_NOTE]], "text")
-    s.add(audit.TRAIL_HEADER_ROW, 1, [audit.ENTRY_COLUMNS], "header")
+    s = empty_trail_sheet()
     r = audit.TRAIL_HEADER_ROW + 1
     for e in [*trail.entries, entry]:
         s.add(r, 1, [e.cells()], ["int"] + ["text"] * (len(audit.ENTRY_COLUMNS) - 1))
@@ -202,6 +199,28 @@ def write_appended(pkg: pk.Package, appended: Appended) -> None:
     if not re.search(r"<row\b", xml):
         rows = [SNAPSHOT_HEADER] + rows
     pkg.set(part, pk.protect_sheet(append_rows(xml, rows)))
+
+
+def write_empty(pkg: pk.Package) -> None:
+    """The record tabs without entries (the template): the Audit Trail's title and header, the _Snapshot's
+    header, both protected. Tabs that hold rows are left as they are."""
+    parts = ensure_tabs(pkg)
+    part = parts[TRAIL]
+    if not re.search(r"<row\b", pkg.text(part)):
+        data, dim = pk.sheet_data_xml(empty_trail_sheet(), pk.ensure_styles(pkg))
+        xml = pk.replace_cols(pk.replace_sheet_data(pkg.text(part), data, dim), TRAIL_WIDTHS)
+        pkg.set(part, pk.protect_sheet(xml))
+    part = parts[SNAPSHOT]
+    if not re.search(r"<row\b", pkg.text(part)):
+        pkg.set(part, pk.protect_sheet(append_rows(pkg.text(part), [SNAPSHOT_HEADER])))
+
+
+def empty_trail_sheet() -> SheetReport:
+    s = SheetReport(TRAIL)
+    s.add(1, 1, [[TRAIL_TITLE]], "title")
+    s.add(2, 1, [[TRAIL_NOTE]], "text")
+    s.add(audit.TRAIL_HEADER_ROW, 1, [audit.ENTRY_COLUMNS], "header")
+    return s
 
 
 def append_rows(sheet_xml: str, rows: list[list]) -> str:

@@ -90,13 +90,14 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
         appended = audit_trail.prepare(trail_rows, snapshot_rows, audit_trail.inputs_of(contracts, settings, events,
                                                                                         fx), "refresh",
                                        now=refreshed_at)
-        if "Run Info" in reports.sheets and reports.sheets["Run Info"].blocks and settings_usable(reports):
-            add_audit_row(reports.sheets["Run Info"], appended.status, bool(appended.problems))
+        add_audit_row(reports.sheets["Run Info"], appended.status, bool(appended.problems))
     t2 = time.perf_counter()
     note("write", f"{len(GENERATED_SHEETS)} report tabs")
     write_reports(pkg, reports, contracts, settings, events, fx)
     if appended is not None:
         audit_trail.write_appended(pkg, appended)
+    else:
+        audit_trail.write_empty(pkg)
     targets = [(path.with_name(f"{path.stem} - {suffix}.csv"), rows) for suffix, rows in reports.csv_files]
     for target, _ in targets:  # a read-only or open CSV export is refused before anything is written
         if target.exists():
@@ -111,12 +112,6 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     return RefreshResult(path, reports.status, lines, len(errors_only(reports.problems)), written,
                          {"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2}, reports,
                          upgraded if upgraded.changed else None, appended)
-
-
-def settings_usable(reports: Reports) -> bool:
-    """Run Info holds figures (not the "not refreshed" note of unusable Settings)."""
-    first = reports.sheets["Run Info"].cell(1, 1)
-    return not (isinstance(first, str) and "not refreshed" in first)
 
 
 def _require_usable_settings(settings_rows) -> None:

@@ -85,5 +85,9 @@ def add_layout_rows(sheet: SheetReport, template_version, previous_version, curr
 
 
 def add_audit_row(sheet: SheetReport, status: str, broken: bool) -> None:
-    """The audit trail's state: intact (entries, the last one) or BROKEN at a row (bbb-xl check lists them)."""
+    """The audit trail's state: intact (entries, the last one) or BROKEN at a row (bbb-xl check lists them); not
+    on a Run Info that says "not refreshed" (unusable Settings)."""
+    first = sheet.cell(1, 1)
+    if isinstance(first, str) and "not refreshed" in first:
+        return
     sheet.add(AUDIT_ROW, 1, [["Audit trail", status]], ["subtitle", "status_bad" if broken else "status_ok"])
