@@ -52,7 +52,7 @@ def test_upgrade_adds_missing_tabs_and_settings_rows_without_touching_inputs(cur
     assert "tabs added: Events, Changes" in result.output
     assert "Settings rows added: Detail line limit" in result.output
     wb = openpyxl.load_workbook(path, keep_vba=True)
-    assert wb.sheetnames == upgrade.TEMPLATE_SHEETS  # in the template's order
+    assert wb.sheetnames == upgrade.TEMPLATE_SHEETS + ["Audit Trail", "_Snapshot"]  # the template's order
     events = wb["Events"]
     assert [c.value for c in events[1]] == ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent",
                                             "End Date", "Treatment"]
