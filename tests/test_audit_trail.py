@@ -288,10 +288,13 @@ def test_report_and_record_tabs_are_protected_and_input_tabs_are_not(book):
 @pytest.mark.libreoffice
 @lo.requires_soffice
 def test_libreoffice_converts_a_protected_report_tab(book, tmp_path):
+    assert openpyxl.load_workbook(book)["Revenue"].protection.sheet
     pdf = lo.convert_to_pdf(book, tmp_path, sheet="Revenue")
-    assert pdf.exists() and pdf.stat().st_size > 1000
-    text = lo.pdf_text(pdf) if hasattr(lo, "pdf_text") else ""
-    assert not text or "C1" in text
+    assert lo.pdf_page_count(pdf) >= 1
+    if shutil.which("pdftotext"):
+        import subprocess
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "Globex" in text and "12,000.00" in text  # the protected tab's rows, drawn
 
 
 def test_excel_button_appends_an_entry_and_lifts_then_restores_the_protection(book):
