@@ -72,7 +72,8 @@ def status_text(problems, entry: audit.Entry | None) -> str:
         return f"BROKEN at {first.location}: {first.message}{more}; run bbb-xl check"
     if entry is None:
         return "no entries yet"
-    return f"intact: {entry.number:,} entries, the last {entry.time} by {entry.user} ({entry.command})"
+    return (f"intact: {entry.number:,} entries, the last {entry.time} by {entry.user} ({entry.command}), hash "
+            f"{entry.hash[:16]}\u2026")
 
 
 def read_record_tabs(path) -> tuple[list | None, list | None]:

@@ -60,6 +60,8 @@ START_TEXT = [
     "Accounts tab: a revenue account per Product), posting dates, entry numbers (also a CSV).",
     "Exceptions \u2014 every input problem with its cell.",
     "Run Info \u2014 version, time of refresh, input fingerprint, and STALE when an input tab changed since.",
+    "Audit Trail \u2014 each refresh, import, close and reopen with the input changes it found, field by field "
+    "(a record tab: appended, never rewritten; hash-chained, so bbb-xl check sees an edited entry).",
     "",
     "This tab, Summary and the other report tabs are rewritten by every refresh; the refresh never changes a row "
     "of Contracts, Events, FX Rates, Settings, Accounts or any tab you add (a workbook from an older template gets "
