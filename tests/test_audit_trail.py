@@ -339,3 +339,20 @@ def test_excel_button_appends_an_entry_and_lifts_then_restores_the_protection(bo
     snapshot += [[appended.get((r, c)) for c in range(1, 6)] for r in range(top, max(r for r, _ in appended) + 1)]
     assert audit.verify_trail(grid, snapshot)[0] == []
     assert wb.sheets["Run Info"].cells_[(14, 2)].startswith("intact: 2 entries")
+
+
+def test_close_and_reopen_append_their_entries_through_append_entry(book):
+    """The hook close / reopen call (their own Package, saved once by them; or the file replaced atomically)."""
+    from bbb_xl.excel.package import Package
+    pkg = Package(book)
+    closed = audit_trail.append_entry(book, "close 2025-01..2025-12", counts="12 months, 2 contracts closed",
+                                      pkg=pkg, user="controller", now="2026-01-06T10:00:00Z")
+    pkg.save_atomic(book)
+    reopened = audit_trail.append_entry(book, "reopen from 2025-12", reason="C1 amended: restate December",
+                                        user="controller", now=D(2026, 1, 7, 8, 0))
+    entries = audit.read_trail(trail_rows(book)).entries
+    assert [(e.number, e.command, e.counts, e.reason, e.time) for e in entries[1:]] == [
+        (2, "close 2025-01..2025-12", "12 months, 2 contracts closed", "", "2026-01-06T10:00:00Z"),
+        (3, "reopen from 2025-12", reopened.entry.counts, "C1 amended: restate December", "2026-01-07T08:00:00Z")]
+    assert closed.entry.summary == reopened.entry.summary == "no changes"
+    assert reopened.entry.previous == closed.entry.hash and _check(book).exit_code == 0

@@ -286,12 +286,16 @@ def entry_hash(previous: str, entry: Entry) -> str:
     return hashlib.sha256((previous + canonical(entry.content())).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def new_entry(previous: Entry | None, command: str, snap: dict, changes, *, user: str, time: dt.datetime,
+def new_entry(previous: Entry | None, command: str, snap: dict, changes, *, user: str, time: dt.datetime | str,
               reason: str = "", counts: str | None = None) -> Entry:
-    """The next entry of the chain after `previous` (None: the first)."""
+    """The next entry of the chain after `previous` (None: the first). time: a datetime (naive = UTC) or the
+    caller's own UTC ISO text (close and reopen stamp their record with it)."""
     prev_hash = previous.hash if previous else GENESIS
-    stamp = time.astimezone(dt.timezone.utc) if time.tzinfo else time
-    entry = Entry((previous.number + 1) if previous else 1, stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), user, command,
+    if isinstance(time, str):
+        stamp = time
+    else:
+        stamp = (time.astimezone(dt.timezone.utc) if time.tzinfo else time).strftime("%Y-%m-%dT%H:%M:%SZ")
+    entry = Entry((previous.number + 1) if previous else 1, stamp, user, command,
                   reason, fingerprint(snap), counts if counts is not None else counts_text(snap),
                   changes_summary(changes), changes_digest(c.record() for c in changes), prev_hash)
     return replace(entry, hash=entry_hash(prev_hash, entry))

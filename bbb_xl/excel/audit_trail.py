@@ -83,7 +83,7 @@ def read_record_tabs(path) -> tuple[list | None, list | None]:
 
 
 def prepare(trail_rows, snapshot_rows, inputs: dict, command: str, *, reason: str = "", counts: str | None = None,
-            user: str | None = None, now: dt.datetime | None = None) -> Appended:
+            user: str | None = None, now: dt.datetime | str | None = None) -> Appended:
     """The entry `command` appends, given the record tabs as read and the input tabs ({tab: rows} of Contracts,
     Events, FX Rates, Settings; a tab absent: None)."""
     problems, trail, previous_snap = audit.verify_trail(trail_rows, snapshot_rows)
@@ -255,7 +255,7 @@ def inputs_of(contracts, settings, events, fx) -> dict:
 
 
 def append_to_package(pkg: pk.Package, command: str, inputs: dict, *, counts: str | None = None,
-                      reason: str = "", user: str | None = None, now: dt.datetime | None = None) -> Appended:
+                      reason: str = "", user: str | None = None, now: dt.datetime | str | None = None) -> Appended:
     """Append one entry to a package read from a file (its record tabs read from that file); the caller saves."""
     trail_rows, snapshot_rows = read_record_tabs(pkg.path)
     appended = prepare(trail_rows, snapshot_rows, inputs, command, reason=reason, counts=counts, user=user, now=now)
@@ -264,7 +264,7 @@ def append_to_package(pkg: pk.Package, command: str, inputs: dict, *, counts: st
 
 
 def append_entry(path, command: str, *, counts: str | None = None, reason: str = "", pkg: pk.Package | None = None,
-                 user: str | None = None, now: dt.datetime | None = None) -> Appended:
+                 user: str | None = None, now: dt.datetime | str | None = None) -> Appended:
     """Append one entry for `command` (e.g. "close 2025-12", "reopen 2025-12"): counts = what it did in words
     (default: the input rows per tab), reason = why (reopen's --reason). With `pkg` (a Package of `path` the
     caller is changing) the entry goes into it and the caller saves; without, the file is replaced atomically."""
