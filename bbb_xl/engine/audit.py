@@ -433,8 +433,8 @@ def replay(records: dict) -> dict:
 def verify_trail(trail_rows, snapshot_rows_) -> tuple[list, Trail, dict]:
     """Every problem of the Audit Trail and its _Snapshot: the chain (verify_chain), each entry against its
     _Snapshot seal (an entry deleted from the end shows here), its changes (digest) and the snapshot they give
-    (fingerprint, of the last entry), and the change rows shown against the changes recorded. Returns (problems, trail, the
-    snapshot after the last entry)."""
+    (fingerprint, of the last entry), and the change rows shown against the changes recorded. Returns (problems,
+    trail, the snapshot after the last entry)."""
     trail = read_trail(trail_rows)
     records, seals, problems = read_snapshot(snapshot_rows_)
     trail.records = records
