@@ -356,3 +356,18 @@ def test_close_and_reopen_append_their_entries_through_append_entry(book):
         (3, "reopen from 2025-12", reopened.entry.counts, "C1 amended: restate December", "2026-01-07T08:00:00Z")]
     assert closed.entry.summary == reopened.entry.summary == "no changes"
     assert reopened.entry.previous == closed.entry.hash and _check(book).exit_code == 0
+
+
+def test_a_tab_of_yours_named_audit_trail_is_refused_with_nothing_written(tmp_path):
+    path = tmp_path / "book.xlsx"
+    template.build_workbook(path, [list(r) for r in CONTRACTS], SAMPLE_SETTINGS, [list(EVENT_COLUMNS)])
+
+    def own(wb):
+        del wb["Audit Trail"]
+        wb.create_sheet("Audit Trail")["A1"] = "my review notes"
+    edit(path, own)
+    before = path.read_bytes()
+    from bbb_xl.core.errors import BBBError
+    with pytest.raises(BBBError, match="your tab 'Audit Trail' has a name bbb_xl needs .* nothing was written"):
+        headless.refresh_file(path)
+    assert path.read_bytes() == before

@@ -85,7 +85,12 @@ def read_record_tabs(path) -> tuple[list | None, list | None]:
 def prepare(trail_rows, snapshot_rows, inputs: dict, command: str, *, reason: str = "", counts: str | None = None,
             user: str | None = None, now: dt.datetime | str | None = None) -> Appended:
     """The entry `command` appends, given the record tabs as read and the input tabs ({tab: rows} of Contracts,
-    Events, FX Rates, Settings; a tab absent: None)."""
+    Events, FX Rates, Settings; a tab absent: None). A tab of the user's under one of the record tabs' names is
+    refused (BBBError, nothing written)."""
+    for name, rows in ((TRAIL, trail_rows), (SNAPSHOT, snapshot_rows)):
+        if not _looks_ours(name, rows):
+            raise BBBError(f"your tab '{name}' has a name bbb_xl needs for its record tab: rename it and run the "
+                           f"command again; nothing was written")
     problems, trail, previous_snap = audit.verify_trail(trail_rows, snapshot_rows)
     snap = audit.snapshot(inputs.get(audit.CONTRACTS), inputs.get(audit.EVENTS), inputs.get(audit.FX),
                           inputs.get(audit.SETTINGS))
@@ -103,6 +108,17 @@ def prepare(trail_rows, snapshot_rows, inputs: dict, command: str, *, reason: st
     else:
         sheet, rows = trail_sheet(trail, entry, details, _totals(trail.records)), []
     return Appended(entry, problems, sheet, audit.snapshot_rows(entry.number, changes, entry.hash), changes, rows)
+
+
+def _looks_ours(name: str, rows) -> bool:
+    """Empty, or with our title or header where we write them (an edit elsewhere is for verify to report)."""
+    cells = [[audit.cell_text(v) for v in r] for r in rows or []]
+    if not any(any(r) for r in cells):
+        return True
+    if name == SNAPSHOT:
+        return cells[0][:1] == [SNAPSHOT_HEADER[0]]
+    header = cells[audit.TRAIL_HEADER_ROW - 1] if len(cells) >= audit.TRAIL_HEADER_ROW else []
+    return cells[0][:1] == [TRAIL_TITLE] or header[:1] == [audit.ENTRY_COLUMNS[0]]
 
 
 def current_user() -> str:
