@@ -444,7 +444,7 @@ def file_check(path, sheet=None, decimal_comma: bool | None = None, date_order: 
     book = load_file(path, sheet, decimal_comma=decimal_comma, date_order=date_order)
     n = len(book.lines)
     ok = ["OK", f"{n} line{'s' if n != 1 else ''}, no problems"]
-    problems = list(book.problems) + negative_arr_problems(book)
+    problems = list(book.problems) + negative_arr_problems(book) + _audit_trail_problems(path)
     if not problems:
         return [ok]
     rows = [["Cell", "Value", "Severity", "Problem"]] + [
@@ -452,6 +452,14 @@ def file_check(path, sheet=None, decimal_comma: bool | None = None, date_order: 
     if all(p.severity == "info" for p in problems):
         rows.append([ok[0], "", "", ok[1]])
     return rows
+
+
+def _audit_trail_problems(path) -> list[Problem]:
+    """A workbook's broken audit trail (an edited, deleted or moved entry), as errors located on its row."""
+    if str(path).lower().endswith((".xlsx", ".xlsm")):
+        from .excel.audit_trail import trail_problems
+        return trail_problems(path)
+    return []
 
 
 def format_table(rows: list[list]) -> str:

@@ -52,7 +52,7 @@ def test_upgrade_adds_missing_tabs_and_settings_rows_without_touching_inputs(cur
     assert "tabs added: Events, Changes" in result.output
     assert "Settings rows added: Detail line limit" in result.output
     wb = openpyxl.load_workbook(path, keep_vba=True)
-    assert wb.sheetnames == upgrade.TEMPLATE_SHEETS  # in the template's order
+    assert wb.sheetnames == upgrade.TEMPLATE_SHEETS + ["Audit Trail", "_Snapshot"]  # the template's order
     events = wb["Events"]
     assert [c.value for c in events[1]] == ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent",
                                             "End Date", "Treatment"]
@@ -249,7 +249,7 @@ def test_libreoffice_opens_an_upgraded_workbook(current, tmp_path):
     assert _run("refresh", path).exit_code == 0
     out = lo.recalculate(path, tmp_path / "recalculated.xlsx")
     wb = openpyxl.load_workbook(out, data_only=True)
-    assert wb.sheetnames == upgrade.TEMPLATE_SHEETS
+    assert wb.sheetnames == upgrade.TEMPLATE_SHEETS + ["Audit Trail", "_Snapshot"]  # record tabs: at the end
     assert [c.value for c in wb["FX Rates"][1]] == ["Currency", "Month", "Rate"]
     assert wb["Changes"]["A1"].value.endswith("contract modifications and cancellations (USD)")
     last = len(upgrade.SETTING_ROWS) + 1

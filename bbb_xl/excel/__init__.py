@@ -13,6 +13,8 @@ from ..core.errors import column_letter
 from ..files import csv_text
 from ..reports import MONEY, STALE_ROW
 from ..reports.layout import sheet_layout
+from ..reports.run_info import add_audit_row
+from .audit_trail import AUDIT_TABS, inputs_of, prepare
 from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, SETTINGS, STALE_CHECK_COLUMN,
                        compute_reports, last_refresh_version, stale_check)
 from .workflow import ASSUMPTIONS, PIPELINE  # the optional forecast input tabs
@@ -53,6 +55,23 @@ def refresh(book=None) -> str:
                               template_version=_template_version(book), previous_version=previous,
                               pipeline_rows=pipeline, assumptions_rows=assumptions, closed=closed,
                               plan_rows=plan)
+    appended = None
+    if all(name in names for name in AUDIT_TABS):  # tabs the headless refresh adds (Excel holds the file here)
+        appended = prepare(read_sheet(book.sheets[AUDIT_TABS[0]]), read_sheet(book.sheets[AUDIT_TABS[1]]),
+                           inputs_of(contracts, settings, events, fx), "refresh (Excel)")
+        add_audit_row(reports.sheets["Run Info"], appended.status, bool(appended.problems))
+    written = [book.sheets[name] for name in GENERATED_SHEETS + list(AUDIT_TABS) if name in names]
+    for sheet in written:  # protected tabs: lifted for the refresh, restored after it
+        set_protection(sheet, False)
+    try:
+        _write_reports(book, names, reports, contracts, settings, events, fx, plan, appended)
+    finally:
+        for sheet in written:
+            set_protection(sheet, True)
+    return reports.status
+
+
+def _write_reports(book, names, reports, contracts, settings, events, fx, plan, appended) -> None:
     for name in GENERATED_SHEETS:
         if name not in names:
             continue  # an optional report tab an older workbook does not have
@@ -89,7 +108,63 @@ def refresh(book=None) -> str:
     folder = Path(book.fullname).parent
     for suffix, rows_ in reports.csv_files:
         (folder / f"{Path(book.fullname).stem} - {suffix}.csv").write_text(csv_text(rows_), encoding="utf-8")
-    return reports.status
+    if appended is not None:
+        write_audit(book.sheets[AUDIT_TABS[0]], book.sheets[AUDIT_TABS[1]], appended)
+
+
+def write_audit(trail, snapshot, appended) -> None:
+    """The entry into the open workbook: the Audit Trail's rows (below it when the trail is broken: kept as found),
+    the _Snapshot rows after its last row. Every cell is text (format @), so Excel reads no hash or ID as a
+    number or date; entry numbers stay numbers."""
+    if appended.trail is not None:
+        trail.cells.clear()
+        _write_text_rows(trail, 1, [[None if v == "" else v for v in row] for row in appended.trail.rows()])
+    else:
+        _write_text_rows(trail, _next_row(trail), appended.trail_rows)
+    _write_text_rows(snapshot, _next_row(snapshot), appended.snapshot_rows)
+
+
+def _next_row(sheet) -> int:
+    used = read_sheet(sheet)
+    return len(used) + 1 if any(v not in (None, "") for r in used for v in r) else 1
+
+
+def _write_text_rows(sheet, top: int, rows) -> None:
+    """Column A as it is (entry numbers), columns B on as text."""
+    if not rows:
+        return
+    width = max(len(r) for r in rows)
+    sheet.range((top, 1)).value = [[r[0] if r else None] for r in rows]
+    if width > 1:
+        sheet.range((top, 2), (top + len(rows) - 1, width)).number_format = "@"
+        sheet.range((top, 2)).value = [[_text(v) for v in r[1:]] + [None] * (width - max(len(r), 1))
+                                       for r in rows]
+
+
+def _text(value):
+    return None if value in (None, "") else "'" + str(value) if str(value).startswith(_FORMULA_START) \
+        else str(value)
+
+
+def set_protection(sheet, on: bool) -> None:
+    """Sheet protection on (no password; contents, drawings, scenarios; column widths and row heights stay
+    adjustable) or off, through Excel's object model (Windows COM, macOS AppleScript). A stand-in sheet without
+    `api` (tests) is left alone."""
+    import sys
+    api = getattr(sheet, "api", None)
+    if api is None:
+        return
+    if sys.platform == "darwin":
+        if on:
+            api.protect_worksheet(drawing_objects=True, worksheet_contents=True, scenarios=True,
+                                  allow_formatting_columns=True, allow_formatting_rows=True)
+        else:
+            api.unprotect()
+    elif on:
+        api.Protect(DrawingObjects=True, Contents=True, Scenarios=True, AllowFormattingColumns=True,
+                    AllowFormattingRows=True)
+    else:
+        api.Unprotect()
 
 
 def _template_version(book) -> int:

@@ -15,7 +15,9 @@ from ..core.errors import BBBError, column_letter, errors_only
 from ..files import _use_defusedxml, check_xlsx_archive, csv_text, workbook_error
 from ..reports import Reports
 from ..xlsx_reader import read_sheets
+from . import audit_trail
 from . import package as pk
+from ..reports.run_info import add_audit_row
 from ..reports import OPTIONAL_REPORT_SHEETS, STALE_ROW
 from ..reports.layout import sheet_layout
 from .upgrade import upgrade_package
@@ -36,6 +38,7 @@ class RefreshResult:
     timings: dict = field(default_factory=dict)  # read / compute / write seconds
     reports: Reports | None = None
     upgrade: object = None  # upgrade.UpgradeResult when the refresh first brought an older layout up to date
+    audit: object = None  # audit_trail.Appended: the entry this refresh appended to the Audit Trail
 
     @property
     def partial(self) -> bool:
@@ -61,12 +64,13 @@ def read_inputs(path, with_fx: bool = False) -> tuple:
 
 
 def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invalid_settings: bool = False,
-                 progress=None, update_closed=None) -> RefreshResult:
+                 progress=None, update_closed=None, audit: bool = True) -> RefreshResult:
     """refuse_invalid_settings: unusable Settings raise BBBError and nothing is written (the report tabs stay as
     they were); without it (a new workbook being built) every report tab says "not refreshed".
     progress(stage, detail): called at the start of read / compute / write. The Closed Periods record tab is
     read, never written; update_closed(book, settings, ClosedTab, fingerprint) -> ClosedTab (close and reopen):
-    the new record is written in the same atomic save as the reports."""
+    the new record is written in the same atomic save as the reports. audit: append the refresh's entry to the
+    Audit Trail (off only for the template build, which records no one's changes)."""
     path = Path(path)
     note = progress or (lambda stage, detail: None)
     pk.check_can_replace(path)
@@ -82,6 +86,7 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     extra = read_sheets(path, [], optional=["Run Info", CLOSED_PERIODS])
     previous = last_refresh_version(extra.get("Run Info"))
     closed_tab = read_closed_rows(extra.get(CLOSED_PERIODS))
+    trail_rows, snapshot_rows = audit_trail.read_record_tabs(path) if audit else (None, None)
     t1 = time.perf_counter()
     note("compute", f"{max(len(contracts) - 1, 0):,} contract rows")
     forecast_tabs = read_sheets(path, [], optional=[PIPELINE, ASSUMPTIONS])
@@ -94,11 +99,21 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
                               previous_version=previous, pipeline_rows=forecast_tabs.get(PIPELINE),
                               assumptions_rows=forecast_tabs.get(ASSUMPTIONS), closed=closed_tab.closed,
                               plan_rows=plan)
+    appended = None
+    if audit:
+        appended = audit_trail.prepare(trail_rows, snapshot_rows, audit_trail.inputs_of(contracts, settings, events,
+                                                                                        fx), "refresh",
+                                       now=refreshed_at)
+        add_audit_row(reports.sheets["Run Info"], appended.status, bool(appended.problems))
     t2 = time.perf_counter()
     note("write", f"{len(GENERATED_SHEETS)} report tabs")
     write_reports(pkg, reports, contracts, settings, events, fx, plan)
     if update_closed is not None:
         write_closed_tab(pkg, closed_tab, _journal_label(parsed_settings))
+    if appended is not None:
+        audit_trail.write_appended(pkg, appended)
+    else:
+        audit_trail.write_empty(pkg)
     targets = [(path.with_name(f"{path.stem} - {suffix}.csv"), rows) for suffix, rows in reports.csv_files]
     for target, _ in targets:  # a read-only or open CSV export is refused before anything is written
         if target.exists():
@@ -112,7 +127,7 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     lines = sum(1 for r in contracts[1:] if any(v not in (None, "") for v in r))
     return RefreshResult(path, reports.status, lines, len(errors_only(reports.problems)), written,
                          {"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2}, reports,
-                         upgraded if upgraded.changed else None)
+                         upgraded if upgraded.changed else None, appended)
 
 
 def _journal_label(settings):
@@ -142,7 +157,8 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
     for name in GENERATED_SHEETS:
         if name not in parts:
             continue  # an optional report tab this (older) workbook does not have
-        assert not is_record_tab(name), f"refresh never rewrites the record tab {name}"
+        if is_record_tab(name):  # a guard, not an assert: it must hold under python -O too
+            raise RuntimeError(f"refresh never rewrites the record tab {name}")
         report = reports.sheets[name]
         extra = None
         hidden = ()
@@ -155,7 +171,8 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
         part = parts[name]
         old_widths = pk.column_widths(pkg.text(part))
         xml = pk.replace_sheet_data(pkg.text(part), data, dim, report.merges)
-        pkg.set(part, pk.replace_cols(xml, layout.widths, hidden))
+        xml = pk.replace_hyperlinks(pk.replace_cols(xml, layout.widths, hidden), report.links)
+        pkg.set(part, pk.protect_sheet(xml))
         for drawing in pkg.related(part, "drawing"):  # charts keep their size on the new column widths
             if drawing not in pkg.parts:
                 continue

@@ -474,3 +474,44 @@ def _straight(m) -> str:
     i = ser.find("<c:extLst>")
     i = i if i >= 0 else ser.rindex("</c:ser>")
     return ser[:i] + '<c:smooth val="0"/>' + ser[i:]
+
+
+# --- links to input rows, and sheet protection ----------------------------------------------------------------------
+
+# children of <worksheet> that come after <hyperlinks> (ECMA-376 CT_Worksheet order)
+_AFTER_HYPERLINKS = ("printOptions", "pageMargins", "pageSetup", "headerFooter", "rowBreaks", "colBreaks",
+                     "customProperties", "cellWatches", "ignoredErrors", "smartTags", "drawing", "legacyDrawing",
+                     "legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems",
+                     "tableParts", "extLst")
+PROTECTION = '<sheetProtection sheet="1" objects="1" scenarios="1" formatColumns="0" formatRows="0"/>'
+
+
+def location(sheet: str, cell: str) -> str:
+    """An internal link target: 'Sheet'!A5 (quotes doubled), never a formula."""
+    return "'" + sheet.replace("'", "''") + "'!" + cell
+
+
+def replace_hyperlinks(sheet_xml: str, links: dict) -> str:
+    """The sheet's <hyperlinks> become internal links {(row, col): (sheet, cell)} (no relationship part: a
+    `location` inside the workbook)."""
+    sheet_xml = re.sub(r"<hyperlinks\b[^>]*?(?:/>|>.*?</hyperlinks>)", "", sheet_xml, count=1, flags=re.S)
+    if not links:
+        return sheet_xml
+    quote = {'"': "&quot;"}
+    items = "".join(f'<hyperlink ref="{column_letter(c)}{r}" location="{escape(location(*links[(r, c)]), quote)}"/>'
+                    for r, c in sorted(links))
+    block = f"<hyperlinks>{items}</hyperlinks>"
+    m = re.search(r"<(?:%s)\b" % "|".join(_AFTER_HYPERLINKS), sheet_xml)
+    at = m.start() if m else sheet_xml.rindex("</worksheet>")
+    return sheet_xml[:at] + block + sheet_xml[at:]
+
+
+def protect_sheet(sheet_xml: str, on: bool = True) -> str:
+    """Sheet protection on (no password: Review > Unprotect Sheet lifts it; column widths and row heights stay
+    adjustable), so a value typed into a tab the refresh rewrites is refused rather than silently lost. It sits
+    right after <sheetData> (and <sheetCalcPr>), before the merged cells."""
+    sheet_xml = re.sub(r"<sheetProtection\b[^>]*/>", "", sheet_xml)
+    if not on:
+        return sheet_xml
+    m = re.search(r"<sheetCalcPr\b[^>]*/>", sheet_xml) or re.search(r"</sheetData>|<sheetData\s*/>", sheet_xml)
+    return sheet_xml[:m.end()] + PROTECTION + sheet_xml[m.end():]

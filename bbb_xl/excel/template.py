@@ -87,7 +87,8 @@ def build_workbook(path, contracts: list[list], settings_values: dict, events: l
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    result = refresh_file(path, refreshed_at=refreshed_at)
+    # the template (a fixed build time) records no one's changes; a demo's first refresh is its first entry
+    result = refresh_file(path, refreshed_at=refreshed_at, audit=refreshed_at is None)
     if not keep_csv:
         for csv_path in result.csv_files:
             csv_path.unlink(missing_ok=True)

@@ -69,6 +69,8 @@ START_TEXT = [
     "the delivery load: the backlog by the month its revenue is scheduled.",
     "Metrics \u2014 SaaS metrics by period: the ARR bridge and its chart, ARR, MRR and customers, NRR, GRR, logo "
     "churn, backlog coverage, the top 20 customers by ARR, ARR by signup cohort.",
+    "Audit Trail \u2014 each refresh, import, close and reopen with the input changes it found, field by field "
+    "(a record tab: appended, never rewritten; hash-chained, so bbb-xl check sees an edited entry).",
     "",
     "This tab, Summary and the other report tabs are rewritten by every refresh; the refresh never changes a row "
     "of Contracts, Events, FX Rates, Settings, Accounts, Plan or any tab you add (a workbook from an older template gets "
