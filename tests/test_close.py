@@ -411,3 +411,19 @@ def test_a_tab_of_yours_named_closed_periods_is_never_overwritten(workbook):
     with pytest.raises(BBBError, match="did not write .* rename it"):
         close_file(workbook, "2025-12")
     assert workbook.read_bytes() == data and _tab(workbook, "Closed Periods") == [["my notes on closing"]]
+
+
+def test_close_and_reopen_append_their_own_audit_trail_entries(workbook):
+    from bbb_xl.engine import audit
+    close_file(workbook, "2025-12", user="tester", at=AT)
+    reopen_file(workbook, "2025-12", "late credit note", user="cfo", at=AT)
+    trail = _tab(workbook, audit.TRAIL_SHEET)
+    text = [" | ".join(str(c) for c in r if c is not None) for r in trail]
+    assert any("close --through 2025-12" in t for t in text)
+    assert any("reopen --from 2025-12" in t and "late credit note" in t for t in text)
+    assert audit_problems(workbook) == []  # the chain still verifies after both entries
+
+
+def audit_problems(path):
+    from bbb_xl.excel.audit_trail import trail_problems
+    return [p for p in trail_problems(path) if p.severity == "error"]

@@ -211,7 +211,7 @@ def close_file(path, through, *, user: str | None = None, at: str | None = None,
         return ClosedTab(closed, tab.log + [entry.row()])
 
     result = headless.refresh_file(path, refreshed_at=refreshed_at, refuse_invalid_settings=True,
-                                   update_closed=update)
+                                   update_closed=update, audit_command=f"close --through {month_label(month)}")
     return CloseResult(Path(path), month_label(month), state["n"], state["entry"], result)
 
 
@@ -238,7 +238,8 @@ def reopen_file(path, from_month, reason: str, *, user: str | None = None, at: s
         return ClosedTab(closed, tab.log + [entry.row()])
 
     result = headless.refresh_file(path, refreshed_at=refreshed_at, refuse_invalid_settings=True,
-                                   update_closed=update)
+                                   update_closed=update, audit_command=f"reopen --from {month_label(month)}",
+                                   audit_reason=" ".join(str(reason).split()))
     through = state["through"]
     return CloseResult(Path(path), month_label(through) if through is not None else None, state["n"],
                        state["entry"], result)

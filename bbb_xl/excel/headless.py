@@ -64,13 +64,15 @@ def read_inputs(path, with_fx: bool = False) -> tuple:
 
 
 def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invalid_settings: bool = False,
-                 progress=None, update_closed=None, audit: bool = True) -> RefreshResult:
+                 progress=None, update_closed=None, audit: bool = True, audit_command: str = "refresh",
+                 audit_reason: str = "") -> RefreshResult:
     """refuse_invalid_settings: unusable Settings raise BBBError and nothing is written (the report tabs stay as
     they were); without it (a new workbook being built) every report tab says "not refreshed".
     progress(stage, detail): called at the start of read / compute / write. The Closed Periods record tab is
     read, never written; update_closed(book, settings, ClosedTab, fingerprint) -> ClosedTab (close and reopen):
     the new record is written in the same atomic save as the reports. audit: append the refresh's entry to the
-    Audit Trail (off only for the template build, which records no one's changes)."""
+    Audit Trail (off only for the template build, which records no one's changes); audit_command / audit_reason:
+    what the entry names (close and reopen refresh too: their entry says so, with reopen's reason)."""
     path = Path(path)
     note = progress or (lambda stage, detail: None)
     pk.check_can_replace(path)
@@ -102,8 +104,8 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     appended = None
     if audit:
         appended = audit_trail.prepare(trail_rows, snapshot_rows, audit_trail.inputs_of(contracts, settings, events,
-                                                                                        fx), "refresh",
-                                       now=refreshed_at)
+                                                                                        fx), audit_command,
+                                       reason=audit_reason, now=refreshed_at)
         add_audit_row(reports.sheets["Run Info"], appended.status, bool(appended.problems))
     t2 = time.perf_counter()
     note("write", f"{len(GENERATED_SHEETS)} report tabs")
