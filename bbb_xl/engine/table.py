@@ -35,6 +35,7 @@ COLUMNS = {
     "billing_start": ("Billing Start", False),
     "ssp": ("SSP", False),
     "currency": ("Currency", False),
+    "discount_group": ("Discount Group", False),
 }
 ENGINE_COLUMNS = [name for name, _ in COLUMNS.values()]
 
@@ -114,6 +115,7 @@ class Lines:
     has_ssp: np.ndarray | None = None  # bool: the line's contract is allocated by relative SSP
     allocated: np.ndarray | None = None  # cents: the line's share of its contract's price (= amount without SSP)
     currency: np.ndarray | None = None  # object: ISO 4217 code per line ('' = the reporting currency); None: no column
+    discount_group: np.ndarray | None = None  # object: Discount Group text ('' = none; read in SSP contracts only)
 
     def __post_init__(self):
         n = len(self.row)
@@ -133,7 +135,8 @@ class Lines:
                                                  "billing_months", "arrears", "billing_start", "ssp", "has_ssp")}
         allocated = kw["amount"] if self.allocated is self.amount else self.allocated[idx]
         return Lines(**kw, dims={k: v[idx] for k, v in self.dims.items()}, sheet=self.sheet, allocated=allocated,
-                     currency=None if self.currency is None else self.currency[idx])
+                     currency=None if self.currency is None else self.currency[idx],
+                     discount_group=None if self.discount_group is None else self.discount_group[idx])
 
 
 @dataclass(frozen=True)
@@ -426,9 +429,13 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     # --- standalone selling prices (optional column)
     ssp = np.zeros(n, dtype=np.int64)
     has_ssp = np.zeros(n, dtype=bool)
+    residual = np.zeros(n, dtype=bool)  # SSP = residual (ASC 606-10-32-34(c)): set from the contract price below
     if "ssp" in col_of:
         svals = col("ssp")
         present = [k for k, v in enumerate(svals) if not is_blank(v) and not is_err(k, "ssp")]
+        residual[[k for k in present if type(svals[k]) is str and normalize_header(svals[k]) == "residual"]] = True
+        has_ssp[residual] = True
+        present = [k for k in present if not residual[k]]
         parsed_ssp, bad_ssp = parse_amount_column([svals[k] for k in present], options)
         ssp[present] = parsed_ssp
         has_ssp[present] = True
@@ -518,8 +525,13 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
             else:
                 first_line[lk] = k
 
+    discount_group = text_column("discount_group", False) if "discount_group" in col_of else None
+    if has_ssp.any() or discount_group is not None:
+        _discount_groups_and_residual(contract, contract_keys, has_ssp, ssp, residual, discount_group, amount,
+                                      body_idx, col, bad)
     if has_ssp.any():
-        _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_booking, body_idx, col, col_of, bad)
+        _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_booking, body_idx, col, col_of, bad,
+                            residual)
 
     # --- contracts with any error are left out whole
     position = {r: k for k, r in enumerate(body_idx)}
@@ -538,13 +550,20 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     alloc_lines = np.flatnonzero(has_ssp & keep)
     if len(alloc_lines):
         allocated = amount.copy()
-        allocated[alloc_lines] = _allocate_by_ssp(amount[alloc_lines], ssp[alloc_lines],
-                                                  contract_code[alloc_lines])
+        alloc_codes = contract_code[alloc_lines]
+        if discount_group is not None:
+            # a Discount Group is allocated its own lines' Amounts by relative SSP (ASC 606-10-32-37), the lines
+            # outside any group theirs (their Amounts equal their SSPs: checked above)
+            pairs = {}
+            alloc_codes = np.array([pairs.setdefault((int(contract_code[k]), discount_group[k].casefold()),
+                                                     len(pairs)) for k in alloc_lines], dtype=np.int64)
+        allocated[alloc_lines] = _allocate_by_ssp(amount[alloc_lines], ssp[alloc_lines], alloc_codes)
     lines = Lines(
         row=np.array(body_idx, dtype=np.int64) + 1, contract=contract, contract_code=contract_code,
         customer=customer, line_id=line_id, booking=booking, start=start, end=end, amount=amount,
         recognition=recognition, billing_months=billing, arrears=arrears, billing_start=bstart,
         dims=dim_arrays, sheet=sheet, ssp=ssp, has_ssp=has_ssp, allocated=allocated, currency=currency,
+        discount_group=discount_group,
     )
     if not keep.all():
         lines = lines.take(np.flatnonzero(keep))
@@ -557,12 +576,104 @@ def _allocate_by_ssp(amount: np.ndarray, ssp: np.ndarray, codes: np.ndarray) -> 
     """Each contract's price (sum of its lines' Amounts) allocated in proportion to SSP (lines in row order)."""
     from .allocation import allocate_groups
     uniq, group = np.unique(codes, return_inverse=True)
+    wsum = np.zeros(len(uniq), dtype=object)
+    np.add.at(wsum, group, ssp.astype(object))
+    if not wsum.all():
+        # a Discount Group (or the lines outside the groups) with SSPs all 0 has a price of 0 (checked): nothing
+        out = np.zeros(len(amount), dtype=np.int64)
+        some = np.flatnonzero(wsum[group] != 0)
+        if len(some):
+            out[some] = _allocate_by_ssp(amount[some], ssp[some], codes[some])
+        return out
     price = np.zeros(len(uniq), dtype=object)
     np.add.at(price, group, amount.astype(object))
     return allocate_groups(price.astype(np.int64), ssp, group)
 
 
-def _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_booking, body_idx, col, col_of, bad):
+def _discount_groups_and_residual(contract, contract_keys, has_ssp, ssp, residual, discount_group, amount,
+                                  body_idx, col, bad):
+    """SSP = residual (ASC 606-10-32-34(c)) and Discount Group (32-36 to 32-38), per contract with SSPs.
+
+    The residual line's SSP is the contract price less the other lines' standalone value: a line outside any
+    Discount Group counts at its SSP, a Discount Group at its price (its lines' Amounts), since a discount that
+    belongs to a group is allocated before the residual approach is applied (32-38; Example 34, Case B). It must
+    be above 0. A Discount Group takes its lines' Amounts as its price, allocated among them by relative SSP;
+    the discount then belongs entirely to the groups (32-37(c)) only when the lines outside every group are
+    priced at their SSPs, so the engine requires exactly that (to the cent) and gives a located error otherwise
+    rather than moving part of the discount somewhere the data does not say. Sets ssp[k] for residual lines."""
+    members: dict[str, list[int]] = {}
+    for k, ck in enumerate(contract_keys):
+        if ck:
+            members.setdefault(ck, []).append(k)
+    groups_of = (lambda k: discount_group[k].casefold()) if discount_group is not None else (lambda k: "")
+    for ck, ks in members.items():
+        if not any(has_ssp[k] for k in ks):
+            for k in ks:
+                if groups_of(k):
+                    bad(k, "discount_group", discount_group[k],
+                        f"Discount Group '{discount_group[k]}' is read only in a contract allocated by SSP: contract "
+                        f"{contract[k]} has no SSPs, so it is ignored", WARNING)
+                    break
+            continue
+        if not all(has_ssp[k] for k in ks):
+            continue  # a blank SSP: located by the contract rules
+        resid = [k for k in ks if residual[k]]
+        for k in resid[1:]:
+            bad(k, "ssp", col("ssp")[k], f"SSP residual on row {body_idx[resid[0]] + 1} too: only one line of "
+                                         f"contract {contract[k]} can take the residual SSP (ASC 606-10-32-34(c))")
+        for k in resid:
+            if groups_of(k):
+                bad(k, "discount_group", discount_group[k],
+                    f"the residual line of contract {contract[k]} is in Discount Group '{discount_group[k]}': the "
+                    f"residual takes what remains after a group's discount (ASC 606-10-32-38), leave it blank")
+        if len(resid) > 1 or any(groups_of(k) for k in resid):
+            continue
+        price = sum(int(amount[k]) for k in ks)
+        grouped = [k for k in ks if groups_of(k)]
+        single_group = len({groups_of(k) for k in grouped}) == 1 and len(grouped) == len(ks)
+        if resid:
+            k = resid[0]
+            others = sum(int(amount[j]) if groups_of(j) and not single_group else int(ssp[j])
+                         for j in ks if j != k)
+            value = price - others
+            if value <= 0:
+                bad(k, "ssp", col("ssp")[k],
+                    f"SSP residual of contract {contract[k]} is {_money(value)}: the contract price "
+                    f"{_money(price)} less the other lines' standalone selling prices {_money(others)} must be "
+                    f"above 0 for the residual approach (ASC 606-10-32-34(c)); estimate this line's SSP instead")
+                continue
+            ssp[k] = value
+        if not grouped or single_group:
+            continue
+        by_group: dict[str, list[int]] = {}
+        for k in grouped:
+            by_group.setdefault(groups_of(k), []).append(k)
+        for g, gks in by_group.items():
+            if all(ssp[k] == 0 for k in gks) and any(amount[k] for k in gks):
+                bad(gks[0], "discount_group", discount_group[gks[0]],
+                    f"the SSPs of Discount Group '{discount_group[gks[0]]}' of contract {contract[gks[0]]} are all 0: "
+                    f"its price {_money(sum(int(amount[k]) for k in gks))} cannot be allocated in proportion to them")
+        outside = [k for k in ks if not groups_of(k)]
+        out_price, out_ssp = sum(int(amount[k]) for k in outside), sum(int(ssp[k]) for k in outside)
+        if out_price != out_ssp:
+            discount = sum(int(ssp[k]) for k in ks) - price
+            k = grouped[0]
+            names = ", ".join(f"'{discount_group[gks[0]]}' {_money(sum(int(ssp[j]) - int(amount[j]) for j in gks))}"
+                              for gks in by_group.values())
+            bad(k, "discount_group", discount_group[k],
+                f"contract {contract[k]}'s discount {_money(discount)} (SSPs less price) is not all in its Discount "
+                f"Groups ({names}): its lines outside a group are priced at {_money(out_price)} against SSPs "
+                f"{_money(out_ssp)}. A discount belongs to some obligations only when the groups' discount equals "
+                f"the contract's (ASC 606-10-32-37(c)): give the group's lines the bundle's price as their Amounts, "
+                f"or clear Discount Group to share the discount over all lines (32-36)")
+
+
+def _money(cents: int) -> str:
+    return f"{cents_to_decimal(int(cents)):,}"
+
+
+def _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_booking, body_idx, col, col_of, bad,
+                        residual):
     """A contract with an SSP on any line: every line has one, they are not all 0, one Booking Date."""
     members: dict[str, list[int]] = {}
     for k in np.flatnonzero(has_ssp):
@@ -582,7 +693,7 @@ def _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_book
                 bad(k, "ssp", None, f"SSP is blank, but contract {contract[k]} has SSPs on row"
                                     f"{'s' if len(with_ssp) > 1 else ''} {rows_with}: give every line of the "
                                     f"contract an SSP (0 for a line with no standalone value)")
-        if len(with_ssp) == len(ks) and all(ssp[k] == 0 for k in ks):
+        if len(with_ssp) == len(ks) and all(ssp[k] == 0 for k in ks) and not any(residual[k] for k in ks):
             for k in ks:
                 bad(k, "ssp", col("ssp")[k], f"the SSPs of contract {contract[k]} are all 0: the price cannot be "
                                              f"allocated in proportion to them")
