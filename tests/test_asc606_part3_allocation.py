@@ -219,3 +219,105 @@ def test_explain_names_the_discount_group_and_the_residual_ssp():
     got = {r[0]: r[1] for r in BBB_EXPLAIN(case_b(), "E34", "2025-01", "D")}
     assert got["Allocation"] == "relative SSP (ASC 606-10-32-31)"
     assert (got["SSP"], got["Allocated amount"]) == (30.0, 30.0)
+
+
+# --- a prospective modification reallocates across all remaining obligations (ASC 606-10-25-13(a)) ----------
+
+EVENTS = ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent", "End Date", "Treatment"]
+
+
+def contract_line(cid, line_id, amount, ssp, start, end, recognition, booking="2025-01-01"):
+    return [cid, "Acme", line_id, booking, start, end, amount, ssp, None, recognition]
+
+
+TWO_SUBSCRIPTIONS = rows(contract_line("M", "sub", 1200, 1200, "2025-01-01", "2025-12-31", "monthly"),
+                         contract_line("M", "support", 600, 1200, "2025-01-01", "2025-12-31", "monthly"))
+
+
+def test_upsell_of_one_line_is_reallocated_over_both():
+    # Hand-computed, ASC 606-10-25-13(a): 1,800 allocated 900 / 900 by SSPs 1,200 / 1,200 (75 a month each).
+    # On 2025-07-01 sub goes from 1,200 to 1,800. Recognized to 2025-06-30: 450 + 450. Remaining consideration
+    # 450 + 450 + 600 = 1,500, over what remains of each by SSP (1,200 x 6/12 each): 750 / 750, i.e. 125 a month
+    # each from July (the per-line treatment would give sub 175 and support 75).
+    ev = [EVENTS, ["M", "sub", "2025-07-01", "modify", 1800, None, None, "prospective"]]
+    book = load_book(TWO_SUBSCRIPTIONS, events=ev)
+    assert book.ok, book.problems
+    got = book.schedule_for("revenue", "2025-06", "2025-07", None, "Line ID").to_rows()
+    assert got[1:] == [["sub", D("75.00"), D("125.00")], ["support", D("75.00"), D("125.00")],
+                       ["Total", D("150.00"), D("250.00")]]
+    assert book.events.changes.final_allocated.tolist() == [120000, 120000]
+    assert book.flow("revenue", "2025-01", "2025-12") == D("2400.00")
+    # bookings move by the change on its date; invoices stay the lines' own (upfront: one more invoice of 600)
+    assert book.flow("bookings", "2025-07") == D("600.00")
+    assert book.flow("billings", "2025-07") == D("600.00")
+    # revenue to date + backlog = price after the change
+    assert book.flow("revenue", "2025-01", "2025-09") + book.balance("backlog", "2025-09") == D("2400.00")
+
+
+BUNDLE = rows(contract_line("K", "licence", 1500, 1500, "2025-01-01", None, "point in time"),
+              contract_line("K", "sub", 1000, 1200, "2025-01-01", "2025-12-31", "monthly"),
+              contract_line("K", "training", 500, 300, "2025-09-01", None, "point in time"))
+
+
+def test_extension_weighs_what_remains_and_delivered_lines_keep_their_revenue():
+    # Hand-computed, ASC 606-10-25-13(a): 3,000 allocated at SSP (licence 1,500, sub 1,200, training 300). On
+    # 2025-07-01 sub becomes 1,300 with End Date 2026-06-30. The licence was delivered in January: not remaining.
+    # Remaining consideration: sub 1,200 - 600 recognized + training 300 + the change 300 = 1,200. SSPs of what
+    # remains: sub 1,200 x 12 months left / 12 months of its original term = 1,200; training 300 (undelivered).
+    # Shares: 960 and 240 -> sub 80 a month July 2025 to June 2026, training 240 on 2025-09-01.
+    ev = [EVENTS, ["K", "sub", "2025-07-01", "modify", 1300, None, "2026-06-30", None]]
+    book = load_book(BUNDLE, events=ev)
+    assert book.ok, book.problems
+    got = book.schedule_for("revenue", "2025-01", "2025-09", None, "Line ID").to_rows()
+    assert got[1] == ["licence", D("1500.00")] + [D("0.00")] * 8
+    assert got[2] == ["sub"] + [D("100.00")] * 6 + [D("80.00")] * 3
+    assert got[3] == ["training"] + [D("0.00")] * 8 + [D("240.00")]
+    assert book.flow("revenue", "2026-06", None, "Line ID=sub") == D("80.00")
+    assert book.events.changes.final_allocated.tolist() == [150000, 156000, 24000]
+    assert book.flow("revenue", "2025-01", "2026-12") == D("3300.00")
+
+
+def test_modification_changing_nothing_reallocates_nothing():
+    ev = [EVENTS, ["M", "sub", "2025-07-01", "modify", 1200, None, None, None]]
+    book = load_book(TWO_SUBSCRIPTIONS, events=ev)
+    assert book.schedule_for("revenue", "2025-07", "2025-07", None, "Line ID").to_rows()[1:3] == [
+        ["sub", D("75.00")], ["support", D("75.00")]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 10**6), st.integers(0, 300), st.integers(0, 400),
+                          st.sampled_from(["monthly", "daily", "point in time"])), min_size=2, max_size=4),
+       st.lists(st.tuples(st.integers(0, 3), st.integers(1, 700), st.integers(0, 10**6),
+                          st.one_of(st.none(), st.integers(0, 300))), min_size=1, max_size=3))
+def test_reallocation_ties_out(specs, mods):
+    import datetime as dt
+    base = dt.date(2025, 1, 1)
+    body = []
+    for k, (amount, ssp, start, term, rec) in enumerate(specs):
+        first = base + dt.timedelta(days=start)
+        end = None if rec == "point in time" else first + dt.timedelta(days=term)
+        body.append(contract_line("P", f"l{k}", D(amount) / 100, D(ssp) / 100, first, end, rec, booking=base))
+    ev = [EVENTS]
+    used = set()
+    for line, at, amount, extend in sorted(mods, key=lambda m: m[1]):
+        k = line % len(specs)
+        amount_k, ssp, start, term, rec = specs[k]
+        day = start + min(at, term if rec != "point in time" else 0)
+        if k in used or day < 1:
+            continue
+        used.add(k)
+        new_end = None if extend is None or rec == "point in time" else base + dt.timedelta(days=day + extend)
+        ev.append(["P", f"l{k}", base + dt.timedelta(days=day), "modify", D(amount) / 100, None, new_end, None])
+    book = load_book(rows(*body), events=ev)
+    assert book.ok, book.problems
+    changes = book.events.changes
+    if changes is None:
+        return
+    # the contract's allocated prices sum to its final price exactly, to the cent
+    assert int(changes.final_allocated.sum()) == int(changes.final_amount.sum())
+    total = D(int(changes.final_amount.sum())) / 100
+    # everything is recognized by the end; revenue to date + backlog = booked to date at any month end
+    assert book.flow("revenue", "2025-01", "2028-12") == total
+    for month in ("2025-03", "2025-08", "2026-02"):
+        assert book.flow("revenue", "2025-01", month) + book.balance("backlog", month) == \
+            book.flow("bookings", "2025-01", month)

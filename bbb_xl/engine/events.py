@@ -461,7 +461,7 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
                 billed_by_events[i] = (lambda d, m=mine: int(inv_amount_a[m & (inv_date_a < d)].sum()))
         changes = build_changes(lines, first, last,
                                 {i: [(e.date, e.kind, e.amount, e.end, e.treatment, e.r + 1) for e in evs]
-                                 for i, evs in per_line.items()}, billed_by_events)
+                                 for i, evs in per_line.items()}, billed_by_events, invoiced=invoiced)
     for k in sorted(invoiced_contracts):
         members = index[k]
         end = int(lines.end[members].max())
