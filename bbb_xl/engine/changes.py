@@ -140,6 +140,36 @@ class LineChanges:
                 np.array([x[3] for x in self.invoices], dtype=np.int64))
 
 
+@dataclass
+class ProgressLineChanges(LineChanges):
+    """A milestone / percent complete line's changes (change orders, ASC 606-10-25-10 to 25-13, Example 8): its
+    recognized-to-date is its price in force x its cumulative progress at t (the latest percent on or before t),
+    so a modification is a cumulative catch-up on the measure of progress on its Date; after a cancellation the
+    revised price is all recognized."""
+
+    percents: list = field(default_factory=list)  # [(day, Fraction)] in date order
+
+    def progress(self, t: int) -> Fraction:
+        pct = Fraction(0)
+        for day, p in self.percents:
+            if day > t:
+                break
+            pct = p
+        return pct
+
+    def unrounded(self, t: int) -> Fraction:
+        piece = None
+        for p in self.pieces:
+            if p.active <= t:
+                piece = p
+            else:
+                break
+        price = piece.u0 + piece.delta
+        if self.cancelled is not None and t >= self.cancelled:
+            return price
+        return price * self.progress(t)
+
+
 def _round(u: Fraction) -> int:
     return round_half_away(u.numerator, u.denominator)
 
@@ -154,9 +184,11 @@ def _schedule(lines, i: int, end: int):
     return list(zip(date.tolist(), weight.tolist(), p_first.tolist(), p_last.tolist()))
 
 
-def build_line(lines, i: int, first: int, last: int, events: list, invoiced_billed, records: list) -> LineChanges:
+def build_line(lines, i: int, first: int, last: int, events: list, invoiced_billed, records: list,
+               percents: list | None = None) -> LineChanges:
     """Apply one line's changes in date order. events: [(day, kind, amount|None, end|None, treatment, row)];
-    invoiced_billed: None (the line bills by its schedule) or a function day -> cents invoiced before it."""
+    invoiced_billed: None (the line bills by its schedule) or a function day -> cents invoiced before it;
+    percents: a milestone / percent complete line's [(day, cumulative progress Fraction)] in date order."""
     rec = int(lines.recognition[i])
     monthly = rec == MONTHLY
     pit = rec == POINT_IN_TIME
@@ -165,6 +197,8 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
     booking = int(lines.booking[i])
     end = int(lines.end[i])
     state = LineChanges(monthly, booking, [Piece(-(1 << 40), first, last, Fraction(0), Fraction(alloc))], None)
+    if percents is not None:
+        state = ProgressLineChanges(monthly, booking, state.pieces, None, percents=list(percents))
     if invoiced_billed is None:
         sched = _schedule(lines, i, end)
         total = sum(w for _, w, _, _ in sched)
@@ -184,6 +218,8 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
         # on or before the Booking Date no contract existed to modify: the change is part of the terms at
         # inception, applied from the Start Date whatever its Treatment (earned to date lands on the Booking Date)
         inception = day <= booking
+        if percents is not None and kind == MODIFY:
+            treatment = CATCH_UP  # a change order: cumulative catch-up on the measure of progress (25-13(b))
         if inception and kind == MODIFY:
             treatment = CATCH_UP
         u_prev = state.unrounded(day - 1)
@@ -228,6 +264,7 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
         new_piece = state.pieces[-1]
         catch_up = 0 if treatment == PROSPECTIVE else (
             _round(new_piece.u0 + new_piece.delta) - rec_prev if kind == CANCEL else
+            state.recognized(day) - rec_prev if percents is not None else  # with the day's re-measured progress
             (_round(new_piece.value(day - 1, monthly)) if day - 1 >= booking else 0) - rec_prev)
         if inception:
             catch_up, treatment = 0, INCEPTION
@@ -334,7 +371,8 @@ def _reallocations(lines, first: np.ndarray, last: np.ndarray, per_line: dict, i
 
 
 def build_changes(lines, first: np.ndarray, last: np.ndarray, per_line: dict, invoiced_billed: dict,
-                  invoiced: np.ndarray | None = None) -> Changes:
+                  invoiced: np.ndarray | None = None, percents: dict | None = None) -> Changes:
+    """percents: milestone / percent complete lines' [(day, cumulative progress)] (see build_line)."""
     per_line, invoiced_billed = _reallocations(lines, first, last, per_line, invoiced_billed, invoiced)
     n = len(lines)
     changed = np.zeros(n, dtype=bool)
@@ -343,7 +381,8 @@ def build_changes(lines, first: np.ndarray, last: np.ndarray, per_line: dict, in
     out, records = {}, []
     for i in sorted(per_line):
         evs = sorted(per_line[i], key=lambda e: (e[0], e[5]))
-        state = build_line(lines, i, int(first[i]), int(last[i]), evs, invoiced_billed.get(i), records)
+        state = build_line(lines, i, int(first[i]), int(last[i]), evs, invoiced_billed.get(i), records,
+                           (percents or {}).get(i))
         out[i] = state
         changed[i] = True
         final_amount[i], final_alloc[i] = state.amount, state.allocated

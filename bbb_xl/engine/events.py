@@ -461,7 +461,10 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
                 billed_by_events[i] = (lambda d, m=mine: int(inv_amount_a[m & (inv_date_a < d)].sum()))
         changes = build_changes(lines, first, last,
                                 {i: [(e.date, e.kind, e.amount, e.end, e.treatment, e.r + 1) for e in evs]
-                                 for i, evs in per_line.items()}, billed_by_events, invoiced=invoiced)
+                                 for i, evs in per_line.items()}, billed_by_events, invoiced=invoiced,
+                                percents={i: [(x[0], x[2]) for x in progress_events[i]]
+                                          for i in per_line if i in progress_events})
+        _progress_after_change_orders(progress, changes)
     for k in sorted(invoiced_contracts):
         members = index[k]
         end = int(lines.end[members].max())
@@ -497,18 +500,23 @@ def _is_change(e: _Event, targets: list, rec) -> bool:
     return e.kind == PROGRESS and any(int(rec[i]) in _PROGRESS_RECOGNITION for i in targets)
 
 
+def _progress_after_change_orders(progress: dict, changes) -> None:
+    """A milestone / percent complete line with a modify or cancel: its recognized-to-date steps (dates of its
+    progress and of its changes) from the changed line's curve, price in force x progress (engine.changes)."""
+    for i, state in changes.lines.items():
+        if i not in progress:
+            continue
+        days = sorted({d for d, _ in state.percents} | {p.active for p in state.pieces[1:]})
+        progress[i] = (np.array(days, dtype=np.int64),
+                       np.array([state.recognized(d) for d in days], dtype=np.int64))
+
+
 def _change_targets(e: _Event, targets: list, lines, rec):
     """(message, column, targets) of a modify / cancel event."""
     if len(targets) > 1 and (e.kind == MODIFY or e.amount is not None):
         return (f"contract {e.contract} has {len(targets)} lines: a {e.kind} with an Amount needs a Line ID (the "
                 f"Amount is that line's new total price)", "Line ID", targets)
-    for i in targets:
-        code = int(rec[i])
-        if code in _PROGRESS_RECOGNITION:
-            return (f"line {lines.line_id[i] or lines.row[i]} of contract {e.contract} is recognized "
-                    f"{RECOGNITION_NAMES[code]}: {e.kind} events are supported on monthly, daily and point in time "
-                    f"lines", "Event", targets)
-    return None, None, targets
+    return None, None, targets  # milestone / percent complete lines too: change orders (engine.changes)
 
 
 def _progress_targets(e: _Event, targets: list, lines, rec):
