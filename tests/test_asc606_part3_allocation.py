@@ -401,3 +401,30 @@ def test_change_orders_tie_out(amount, percents, changes, recognition):
             book.flow("bookings", "2025-01", month)
     if cancelled:  # the revised price is all recognized
         assert book.flow("revenue", "2025-01", "2026-06") == D(int(book.events.changes.final_amount[0])) / 100
+
+
+def test_line_added_by_a_modification_carries_its_own_booking_date():
+    # Hand-computed, ASC 606-10-25-13(a): the two subscriptions above (900 / 900 allocated, 75 a month each) and
+    # an add-on (Amount 300, SSP 600, July to December) booked on 2025-07-01. Recognized to 2025-06-30: 450 +
+    # 450; remaining consideration 450 + 450 + 300 = 1,200 over the SSPs of what remains (600 / 600 / 600): 400
+    # each, i.e. 66.67, 66.66, ... a month (cumulative rounding); the add-on is booked on its own date.
+    contracts = TWO_SUBSCRIPTIONS + [contract_line("M", "addon", 300, 600, "2025-07-01", "2025-12-31", "monthly",
+                                                   booking="2025-07-01")]
+    book = load_book(contracts)
+    assert book.ok, book.problems
+    assert book.events.changes.final_allocated.tolist() == [85000, 85000, 40000]
+    got = book.schedule_for("revenue", "2025-06", "2025-08", None, "Line ID").to_rows()
+    assert got[1:4] == [["addon", D("0.00"), D("66.67"), D("66.66")], ["sub", D("75.00"), D("66.67"), D("66.66")],
+                        ["support", D("75.00"), D("66.67"), D("66.66")]]
+    assert book.flow("bookings", "2025-07") == D("300.00")
+    assert book.flow("revenue", "2025-01", "2025-12") == D("2100.00")
+    # a balance before the addition does not depend on it
+    assert book.balance("backlog", "2025-06") == D("900.00")
+    assert BBB_REVENUE(contracts, "2025-07") == 200.01
+
+
+def test_residual_on_an_added_line_is_a_located_error():
+    contracts = TWO_SUBSCRIPTIONS + [contract_line("M", "addon", 300, "residual", "2025-07-01", "2025-12-31",
+                                                   "monthly", booking="2025-07-01")]
+    book = load_book(contracts)
+    assert [(p.row, p.column) for p in book.problems if p.is_error] == [(4, "SSP")]

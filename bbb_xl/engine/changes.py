@@ -297,6 +297,20 @@ class Changes:
         return out
 
 
+def added_lines(lines) -> np.ndarray:
+    """bool per line: a line of a contract allocated by SSP booked after the contract's first Booking Date (added
+    by a modification, ASC 606-10-25-13(a))."""
+    out = np.zeros(len(lines), dtype=bool)
+    ssp = np.flatnonzero(lines.has_ssp)
+    if not len(ssp):
+        return out
+    codes = lines.contract_code[ssp]
+    first = np.full(int(codes.max()) + 1, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, codes, lines.booking[ssp])
+    out[ssp] = lines.booking[ssp] > first[codes]
+    return out
+
+
 def _reallocations(lines, first: np.ndarray, last: np.ndarray, per_line: dict, invoiced_billed: dict,
                    invoiced: np.ndarray | None) -> tuple[dict, dict]:
     """A prospective modification of a contract allocated by SSP with several obligations (ASC 606-10-25-13(a):
@@ -317,6 +331,9 @@ def _reallocations(lines, first: np.ndarray, last: np.ndarray, per_line: dict, i
     the lines as earlier events left them)."""
     from .allocation import allocate
     by_contract: dict[int, set] = {}
+    added = added_lines(lines)
+    for i in np.flatnonzero(added):  # a line added by a modification: reallocated on its Booking Date
+        by_contract.setdefault(int(lines.contract_code[i]), set()).add((int(lines.booking[i]), -1))
     for i, evs in per_line.items():
         if not lines.has_ssp[i]:
             continue
@@ -344,12 +361,13 @@ def _reallocations(lines, first: np.ndarray, last: np.ndarray, per_line: dict, i
                 states[j] = build_line(lines, j, int(first[j]), int(last[j]), evs, invoiced_billed.get(j), records)
                 changed |= any(c.row == row and c.date == day and (c.new_amount != c.old_amount or
                                                                    c.new_end != c.old_end) for c in records)
-            if not changed:
+            if not changed and row != -1:
                 continue
             remaining, weights = [], []
             for j in members:
                 state, f, rec = states[j], int(first[j]), int(lines.recognition[j])
-                if state.cancelled is not None or state.end < day or (rec == POINT_IN_TIME and f < day):
+                if state.cancelled is not None or state.end < day or (rec == POINT_IN_TIME and f < day) or \
+                        int(lines.booking[j]) > day:  # not yet added
                     continue
                 remaining.append(j)
                 if rec == POINT_IN_TIME:

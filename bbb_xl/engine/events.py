@@ -43,7 +43,7 @@ from ..core.dates import iso, parse_date
 from ..core.errors import WARNING, Problem, column_letter, show_value
 from ..core.money import cents_to_decimal, format_money, parse_amount, round_half_away
 from .allocation import allocate
-from .changes import CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, Changes, build_changes
+from .changes import CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, Changes, added_lines, build_changes
 from .table import (MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, ParseResult, _as_rows, _Collector,
                     _row_is_blank, _trim, display_text, excel_error, is_blank, normalize_header)
 
@@ -285,10 +285,11 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     lines = parsed.lines
     progress_rec = np.isin(lines.recognition, _PROGRESS_RECOGNITION)
     has_progress_lines = bool(progress_rec.any())
-    if data is None and not has_progress_lines:
+    has_added = bool(added_lines(lines).any())  # SSP lines added by a modification: changes (engine.changes)
+    if data is None and not has_progress_lines and not has_added:
         return AppliedEvents(parsed)
     events, out = parse_events(data, sheet, origin, parsed.options) if data is not None else ([], None)
-    if not events and not has_progress_lines and (out is None or not out.problems):
+    if not events and not has_progress_lines and not has_added and (out is None or not out.problems):
         return AppliedEvents(parsed)
 
     # --- resolve each event to lines
@@ -451,7 +452,7 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
         inv_date_a = np.array(inv_date, dtype=np.int64)
         inv_amount_a = np.array(inv_amount, dtype=np.int64)
     changes = None
-    if per_line:  # modify / cancel: each changed line's piecewise schedule (needs the invoice events)
+    if per_line or (has_added and added_lines(lines).any()):  # modify / cancel, added lines: piecewise schedules
         first = lines.start if pit_start is None else np.where(rec == POINT_IN_TIME, pit_start, lines.start)
         last = np.where(rec == POINT_IN_TIME, first, lines.end)
         billed_by_events = {}

@@ -528,7 +528,7 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     discount_group = text_column("discount_group", False) if "discount_group" in col_of else None
     if has_ssp.any() or discount_group is not None:
         _discount_groups_and_residual(contract, contract_keys, has_ssp, ssp, residual, discount_group, amount,
-                                      body_idx, col, bad)
+                                      body_idx, col, bad, booking, has_booking)
     if has_ssp.any():
         _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_booking, body_idx, col, col_of, bad,
                             residual)
@@ -548,6 +548,15 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     contract_code = np.array([codes_map[c] for c in contract_keys], dtype=np.int64)
     allocated = amount
     alloc_lines = np.flatnonzero(has_ssp & keep)
+    if len(alloc_lines):
+        # lines booked after their contract's first Booking Date were added by a modification: allocated their own
+        # Amount until the modification reallocates on their Booking Date (engine.changes, ASC 606-10-25-13(a))
+        first_booking: dict[int, int] = {}
+        for k in alloc_lines:
+            c = int(contract_code[k])
+            first_booking[c] = min(first_booking.get(c, booking[k]), booking[k])
+        alloc_lines = np.array([k for k in alloc_lines if booking[k] == first_booking[int(contract_code[k])]],
+                               dtype=np.int64)
     if len(alloc_lines):
         allocated = amount.copy()
         alloc_codes = contract_code[alloc_lines]
@@ -591,7 +600,7 @@ def _allocate_by_ssp(amount: np.ndarray, ssp: np.ndarray, codes: np.ndarray) -> 
 
 
 def _discount_groups_and_residual(contract, contract_keys, has_ssp, ssp, residual, discount_group, amount,
-                                  body_idx, col, bad):
+                                  body_idx, col, bad, booking, has_booking):
     """SSP = residual (ASC 606-10-32-34(c)) and Discount Group (32-36 to 32-38), per contract with SSPs.
 
     The residual line's SSP is the contract price less the other lines' standalone value: a line outside any
@@ -617,6 +626,13 @@ def _discount_groups_and_residual(contract, contract_keys, has_ssp, ssp, residua
             continue
         if not all(has_ssp[k] for k in ks):
             continue  # a blank SSP: located by the contract rules
+        first_booking = min(booking[k] for k in ks)  # lines added later are reallocated when added (changes)
+        for k in ks:
+            if booking[k] > first_booking and has_booking[k] and residual[k]:
+                bad(k, "ssp", col("ssp")[k], f"SSP residual on a line added after the contract's first Booking "
+                                             f"Date: the residual approach (ASC 606-10-32-34(c)) applies at "
+                                             f"inception; give this line its SSP")
+        ks = [k for k in ks if not (booking[k] > first_booking and has_booking[k])]
         resid = [k for k in ks if residual[k]]
         for k in resid[1:]:
             bad(k, "ssp", col("ssp")[k], f"SSP residual on row {body_idx[resid[0]] + 1} too: only one line of "
@@ -697,12 +713,15 @@ def _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_book
             for k in ks:
                 bad(k, "ssp", col("ssp")[k], f"the SSPs of contract {contract[k]} are all 0: the price cannot be "
                                              f"allocated in proportion to them")
-        first = ks[0]
-        for k in ks[1:]:
+        first = min(ks, key=lambda k: (booking[k], k))
+        for k in ks:
+            if booking[k] > booking[first] and has_booking[k]:
+                continue  # a line added by a later modification: reallocated on its Booking Date (25-13(a))
             if booking[k] != booking[first]:
                 bad(k, booking_col, col(booking_col)[k],
                     f"Booking Date {_iso(booking[k])} differs from {_iso(booking[first])} on row "
-                    f"{body_idx[first] + 1}: the lines of a contract allocated by SSP share one Booking Date"
+                    f"{body_idx[first] + 1}: the lines of a contract allocated by SSP share one Booking Date "
+                    f"(a line added by a later modification gives its own, later Booking Date)"
                     f"{'' if has_booking[k] and has_booking[first] else ' (a blank Booking Date is the Start Date)'}")
 
 
