@@ -203,20 +203,20 @@ def test_a_book_without_evergreen_lines_is_unchanged_by_as_of():
 
 # --- formulas, CLI, workbook ------------------------------------------------------------------------------------
 
-def test_formulas_take_as_of_last():
+def test_formulas_take_as_of_last():  # after fx and closed (docs/close.md)
     rows = [H, MONTHLY]
-    assert udfs.BBB_BOOKINGS(rows, "2025", None, None, None, None, "2025-06-20") == 600.0
-    assert udfs.BBB_BILLINGS(rows, "2025", None, None, None, None, "2025-03-31") == 300.0
-    assert udfs.BBB_REVENUE(rows, "2025-07", None, None, None, None, "2025-06-20") == 45.85
+    assert udfs.BBB_BOOKINGS(rows, "2025", None, None, None, None, None, "2025-06-20") == 600.0
+    assert udfs.BBB_BILLINGS(rows, "2025", None, None, None, None, None, "2025-03-31") == 300.0
+    assert udfs.BBB_REVENUE(rows, "2025-07", None, None, None, None, None, "2025-06-20") == 45.85
     assert udfs.BBB_BACKLOG(rows, "2025-06-20") == 79.69
     assert udfs.BBB_BACKLOG(rows, "2025-06") == 45.85  # Jun 30: July's part of the Jun 15 - Jul 14 term
     assert udfs.BBB_ARR(rows, "2025-06-20") == 1218.34
-    table = udfs.BBB_SCHEDULE(rows, "bookings", "2025-05", "2025-08", None, None, None, None, None, "2025-07-20")
+    table = udfs.BBB_SCHEDULE(rows, "bookings", "2025-05", "2025-08", None, None, None, None, None, None, "2025-07-20")
     assert table == [["Total", "2025-05", "2025-06", "2025-07", "2025-08"], ["Total", 100.0, 100.0, 100.0, 0.0]]
     today = dt.date.today()
     assert udfs.BBB_BOOKINGS(rows, "2025", "2030") == udfs.BBB_BOOKINGS(rows, "2025", "2030", None, None, None,
-                                                                        today)
-    assert udfs.BBB_BOOKINGS(rows, "2025", None, None, None, None, "soon").startswith("#BBB! as_of 'soon'")
+                                                                        None, today)
+    assert udfs.BBB_BOOKINGS(rows, "2025", None, None, None, None, None, "soon").startswith("#BBB! as_of 'soon'")
 
 
 def test_cli_schedule_as_of(tmp_path):

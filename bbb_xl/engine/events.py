@@ -48,7 +48,7 @@ from ..core.dates import iso, parse_date
 from ..core.errors import WARNING, Problem, column_letter, show_value
 from ..core.money import cents_to_decimal, format_money, parse_amount, round_half_away
 from .allocation import allocate
-from .changes import CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, Changes, build_changes
+from .changes import CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, Changes, added_lines, build_changes
 from .evergreen import retarget, source_line_id
 from .table import (MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, ParseResult, _as_rows, _Collector,
                     _row_is_blank, _trim, display_text, excel_error, is_blank, normalize_header)
@@ -291,10 +291,11 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     lines = parsed.lines
     progress_rec = np.isin(lines.recognition, _PROGRESS_RECOGNITION)
     has_progress_lines = bool(progress_rec.any())
-    if data is None and not has_progress_lines:
+    has_added = bool(added_lines(lines).any())  # SSP lines added by a modification: changes (engine.changes)
+    if data is None and not has_progress_lines and not has_added:
         return AppliedEvents(parsed)
     events, out = parse_events(data, sheet, origin, parsed.options) if data is not None else ([], None)
-    if not events and not has_progress_lines and (out is None or not out.problems):
+    if not events and not has_progress_lines and not has_added and (out is None or not out.problems):
         return AppliedEvents(parsed)
 
     # --- resolve each event to lines
@@ -468,7 +469,7 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
         inv_date_a = np.array(inv_date, dtype=np.int64)
         inv_amount_a = np.array(inv_amount, dtype=np.int64)
     changes = None
-    if per_line:  # modify / cancel: each changed line's piecewise schedule (needs the invoice events)
+    if per_line or (has_added and added_lines(lines).any()):  # modify / cancel, added lines: piecewise schedules
         first = lines.start if pit_start is None else np.where(rec == POINT_IN_TIME, pit_start, lines.start)
         last = np.where(rec == POINT_IN_TIME, first, lines.end)
         billed_by_events = {}
@@ -478,7 +479,10 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
                 billed_by_events[i] = (lambda d, m=mine: int(inv_amount_a[m & (inv_date_a < d)].sum()))
         changes = build_changes(lines, first, last,
                                 {i: [(e.date, e.kind, e.amount, e.end, e.treatment, e.r + 1) for e in evs]
-                                 for i, evs in per_line.items()}, billed_by_events)
+                                 for i, evs in per_line.items()}, billed_by_events, invoiced=invoiced,
+                                percents={i: [(x[0], x[2]) for x in progress_events[i]]
+                                          for i in per_line if i in progress_events})
+        _progress_after_change_orders(progress, changes)
     for k in sorted(invoiced_contracts):
         members = index[k]
         end = int(lines.end[members].max())
@@ -514,18 +518,23 @@ def _is_change(e: _Event, targets: list, rec) -> bool:
     return e.kind == PROGRESS and any(int(rec[i]) in _PROGRESS_RECOGNITION for i in targets)
 
 
+def _progress_after_change_orders(progress: dict, changes) -> None:
+    """A milestone / percent complete line with a modify or cancel: its recognized-to-date steps (dates of its
+    progress and of its changes) from the changed line's curve, price in force x progress (engine.changes)."""
+    for i, state in changes.lines.items():
+        if i not in progress:
+            continue
+        days = sorted({d for d, _ in state.percents} | {p.active for p in state.pieces[1:]})
+        progress[i] = (np.array(days, dtype=np.int64),
+                       np.array([state.recognized(d) for d in days], dtype=np.int64))
+
+
 def _change_targets(e: _Event, targets: list, lines, rec):
     """(message, column, targets) of a modify / cancel event."""
     if len(targets) > 1 and (e.kind == MODIFY or e.amount is not None):
         return (f"contract {e.contract} has {len(targets)} lines: a {e.kind} with an Amount needs a Line ID (the "
                 f"Amount is that line's new total price)", "Line ID", targets)
-    for i in targets:
-        code = int(rec[i])
-        if code in _PROGRESS_RECOGNITION:
-            return (f"line {lines.line_id[i] or lines.row[i]} of contract {e.contract} is recognized "
-                    f"{RECOGNITION_NAMES[code]}: {e.kind} events are supported on monthly, daily and point in time "
-                    f"lines", "Event", targets)
-    return None, None, targets
+    return None, None, targets  # milestone / percent complete lines too: change orders (engine.changes)
 
 
 def _progress_targets(e: _Event, targets: list, lines, rec):

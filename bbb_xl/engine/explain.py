@@ -126,7 +126,10 @@ def _allocation(book, i: int) -> list[tuple]:
     lines = book.lines
     if not lines.has_ssp[i]:
         return [("Allocation", "none: revenue follows the Amount")]
-    return [("Allocation", "relative SSP (ASC 606-10-32-31)"), ("SSP", cents_to_decimal(int(lines.ssp[i]))),
+    group = "" if lines.discount_group is None else str(lines.discount_group[i])
+    how = (f"relative SSP within Discount Group {group} (ASC 606-10-32-37)" if group else
+           "relative SSP (ASC 606-10-32-31)")
+    return [("Allocation", how), ("SSP", cents_to_decimal(int(lines.ssp[i]))),
             ("Allocated amount", cents_to_decimal(int(lines.allocated[i])))]
 
 

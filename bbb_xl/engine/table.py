@@ -37,6 +37,7 @@ COLUMNS = {
     "currency": ("Currency", False),
     "renewal": ("Renewal", False),  # `auto`: an evergreen line (engine.evergreen), with End Date blank
     "term": ("Term", False),  # months per evergreen term (default: the billing interval)
+    "discount_group": ("Discount Group", False),
 }
 ENGINE_COLUMNS = [name for name, _ in COLUMNS.values()]
 # new optional names an existing dimension may be a near miss of (`Team`, `Renewal Date`): never "did you mean"
@@ -126,6 +127,7 @@ class Lines:
     term_months: np.ndarray | None = None  # int: months per term; 0 = an ordinary line
     term_no: np.ndarray | None = None  # int, after expansion: 1 = the first term; 0 = an ordinary line
     renews: np.ndarray | None = None  # bool, after expansion: the last term so far of an uncancelled evergreen line
+    discount_group: np.ndarray | None = None  # object: Discount Group text ('' = none; read in SSP contracts only)
 
     def __post_init__(self):
         n = len(self.row)
@@ -145,7 +147,7 @@ class Lines:
                                                  "billing_months", "arrears", "billing_start", "ssp", "has_ssp")}
         allocated = kw["amount"] if self.allocated is self.amount else self.allocated[idx]
         opt = {k: None if getattr(self, k) is None else getattr(self, k)[idx]
-               for k in ("currency", "term_months", "term_no", "renews")}
+               for k in ("currency", "term_months", "term_no", "renews", "discount_group")}
         return Lines(**kw, dims={k: v[idx] for k, v in self.dims.items()}, sheet=self.sheet, allocated=allocated,
                      **opt)
 
@@ -441,9 +443,13 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     # --- standalone selling prices (optional column)
     ssp = np.zeros(n, dtype=np.int64)
     has_ssp = np.zeros(n, dtype=bool)
+    residual = np.zeros(n, dtype=bool)  # SSP = residual (ASC 606-10-32-34(c)): set from the contract price below
     if "ssp" in col_of:
         svals = col("ssp")
         present = [k for k, v in enumerate(svals) if not is_blank(v) and not is_err(k, "ssp")]
+        residual[[k for k in present if type(svals[k]) is str and normalize_header(svals[k]) == "residual"]] = True
+        has_ssp[residual] = True
+        present = [k for k in present if not residual[k]]
         parsed_ssp, bad_ssp = parse_amount_column([svals[k] for k in present], options)
         ssp[present] = parsed_ssp
         has_ssp[present] = True
@@ -545,8 +551,13 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
             else:
                 first_line[lk] = k
 
+    discount_group = text_column("discount_group", False) if "discount_group" in col_of else None
+    if has_ssp.any() or discount_group is not None:
+        _discount_groups_and_residual(contract, contract_keys, has_ssp, ssp, residual, discount_group, amount,
+                                      body_idx, col, bad, booking, has_booking)
     if has_ssp.any():
-        _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_booking, body_idx, col, col_of, bad)
+        _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_booking, body_idx, col, col_of, bad,
+                            residual)
 
     # --- contracts with any error are left out whole
     position = {r: k for k, r in enumerate(body_idx)}
@@ -564,15 +575,31 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     allocated = amount
     alloc_lines = np.flatnonzero(has_ssp & keep)
     if len(alloc_lines):
+        # lines booked after their contract's first Booking Date were added by a modification: allocated their own
+        # Amount until the modification reallocates on their Booking Date (engine.changes, ASC 606-10-25-13(a))
+        first_booking: dict[int, int] = {}
+        for k in alloc_lines:
+            c = int(contract_code[k])
+            first_booking[c] = min(first_booking.get(c, booking[k]), booking[k])
+        alloc_lines = np.array([k for k in alloc_lines if booking[k] == first_booking[int(contract_code[k])]],
+                               dtype=np.int64)
+    if len(alloc_lines):
         allocated = amount.copy()
-        allocated[alloc_lines] = _allocate_by_ssp(amount[alloc_lines], ssp[alloc_lines],
-                                                  contract_code[alloc_lines])
+        alloc_codes = contract_code[alloc_lines]
+        if discount_group is not None:
+            # a Discount Group is allocated its own lines' Amounts by relative SSP (ASC 606-10-32-37), the lines
+            # outside any group theirs (their Amounts equal their SSPs: checked above)
+            pairs = {}
+            alloc_codes = np.array([pairs.setdefault((int(contract_code[k]), discount_group[k].casefold()),
+                                                     len(pairs)) for k in alloc_lines], dtype=np.int64)
+        allocated[alloc_lines] = _allocate_by_ssp(amount[alloc_lines], ssp[alloc_lines], alloc_codes)
     lines = Lines(
         row=np.array(body_idx, dtype=np.int64) + 1, contract=contract, contract_code=contract_code,
         customer=customer, line_id=line_id, booking=booking, start=start, end=end, amount=amount,
         recognition=recognition, billing_months=billing, arrears=arrears, billing_start=bstart,
         dims=dim_arrays, sheet=sheet, ssp=ssp, has_ssp=has_ssp, allocated=allocated, currency=currency,
         term_months=term_months,
+        discount_group=discount_group,
     )
     if not keep.all():
         lines = lines.take(np.flatnonzero(keep))
@@ -656,12 +683,111 @@ def _allocate_by_ssp(amount: np.ndarray, ssp: np.ndarray, codes: np.ndarray) -> 
     """Each contract's price (sum of its lines' Amounts) allocated in proportion to SSP (lines in row order)."""
     from .allocation import allocate_groups
     uniq, group = np.unique(codes, return_inverse=True)
+    wsum = np.zeros(len(uniq), dtype=object)
+    np.add.at(wsum, group, ssp.astype(object))
+    if not wsum.all():
+        # a Discount Group (or the lines outside the groups) with SSPs all 0 has a price of 0 (checked): nothing
+        out = np.zeros(len(amount), dtype=np.int64)
+        some = np.flatnonzero(wsum[group] != 0)
+        if len(some):
+            out[some] = _allocate_by_ssp(amount[some], ssp[some], codes[some])
+        return out
     price = np.zeros(len(uniq), dtype=object)
     np.add.at(price, group, amount.astype(object))
     return allocate_groups(price.astype(np.int64), ssp, group)
 
 
-def _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_booking, body_idx, col, col_of, bad):
+def _discount_groups_and_residual(contract, contract_keys, has_ssp, ssp, residual, discount_group, amount,
+                                  body_idx, col, bad, booking, has_booking):
+    """SSP = residual (ASC 606-10-32-34(c)) and Discount Group (32-36 to 32-38), per contract with SSPs.
+
+    The residual line's SSP is the contract price less the other lines' standalone value: a line outside any
+    Discount Group counts at its SSP, a Discount Group at its price (its lines' Amounts), since a discount that
+    belongs to a group is allocated before the residual approach is applied (32-38; Example 34, Case B). It must
+    be above 0. A Discount Group takes its lines' Amounts as its price, allocated among them by relative SSP;
+    the discount then belongs entirely to the groups (32-37(c)) only when the lines outside every group are
+    priced at their SSPs, so the engine requires exactly that (to the cent) and gives a located error otherwise
+    rather than moving part of the discount somewhere the data does not say. Sets ssp[k] for residual lines."""
+    members: dict[str, list[int]] = {}
+    for k, ck in enumerate(contract_keys):
+        if ck:
+            members.setdefault(ck, []).append(k)
+    groups_of = (lambda k: discount_group[k].casefold()) if discount_group is not None else (lambda k: "")
+    for ck, ks in members.items():
+        if not any(has_ssp[k] for k in ks):
+            for k in ks:
+                if groups_of(k):
+                    bad(k, "discount_group", discount_group[k],
+                        f"Discount Group '{discount_group[k]}' is read only in a contract allocated by SSP: contract "
+                        f"{contract[k]} has no SSPs, so it is ignored", WARNING)
+                    break
+            continue
+        if not all(has_ssp[k] for k in ks):
+            continue  # a blank SSP: located by the contract rules
+        first_booking = min(booking[k] for k in ks)  # lines added later are reallocated when added (changes)
+        for k in ks:
+            if booking[k] > first_booking and has_booking[k] and residual[k]:
+                bad(k, "ssp", col("ssp")[k], f"SSP residual on a line added after the contract's first Booking "
+                                             f"Date: the residual approach (ASC 606-10-32-34(c)) applies at "
+                                             f"inception; give this line its SSP")
+        ks = [k for k in ks if not (booking[k] > first_booking and has_booking[k])]
+        resid = [k for k in ks if residual[k]]
+        for k in resid[1:]:
+            bad(k, "ssp", col("ssp")[k], f"SSP residual on row {body_idx[resid[0]] + 1} too: only one line of "
+                                         f"contract {contract[k]} can take the residual SSP (ASC 606-10-32-34(c))")
+        for k in resid:
+            if groups_of(k):
+                bad(k, "discount_group", discount_group[k],
+                    f"the residual line of contract {contract[k]} is in Discount Group '{discount_group[k]}': the "
+                    f"residual takes what remains after a group's discount (ASC 606-10-32-38), leave it blank")
+        if len(resid) > 1 or any(groups_of(k) for k in resid):
+            continue
+        price = sum(int(amount[k]) for k in ks)
+        grouped = [k for k in ks if groups_of(k)]
+        single_group = len({groups_of(k) for k in grouped}) == 1 and len(grouped) == len(ks)
+        if resid:
+            k = resid[0]
+            others = sum(int(amount[j]) if groups_of(j) and not single_group else int(ssp[j])
+                         for j in ks if j != k)
+            value = price - others
+            if value <= 0:
+                bad(k, "ssp", col("ssp")[k],
+                    f"SSP residual of contract {contract[k]} is {_money(value)}: the contract price "
+                    f"{_money(price)} less the other lines' standalone selling prices {_money(others)} must be "
+                    f"above 0 for the residual approach (ASC 606-10-32-34(c)); estimate this line's SSP instead")
+                continue
+            ssp[k] = value
+        if not grouped or single_group:
+            continue
+        by_group: dict[str, list[int]] = {}
+        for k in grouped:
+            by_group.setdefault(groups_of(k), []).append(k)
+        for g, gks in by_group.items():
+            if all(ssp[k] == 0 for k in gks) and any(amount[k] for k in gks):
+                bad(gks[0], "discount_group", discount_group[gks[0]],
+                    f"the SSPs of Discount Group '{discount_group[gks[0]]}' of contract {contract[gks[0]]} are all 0: "
+                    f"its price {_money(sum(int(amount[k]) for k in gks))} cannot be allocated in proportion to them")
+        outside = [k for k in ks if not groups_of(k)]
+        out_price, out_ssp = sum(int(amount[k]) for k in outside), sum(int(ssp[k]) for k in outside)
+        if out_price != out_ssp:
+            discount = sum(int(ssp[k]) for k in ks) - price
+            k = grouped[0]
+            names = ", ".join(f"'{discount_group[gks[0]]}' {_money(sum(int(ssp[j]) - int(amount[j]) for j in gks))}"
+                              for gks in by_group.values())
+            bad(k, "discount_group", discount_group[k],
+                f"contract {contract[k]}'s discount {_money(discount)} (SSPs less price) is not all in its Discount "
+                f"Groups ({names}): its lines outside a group are priced at {_money(out_price)} against SSPs "
+                f"{_money(out_ssp)}. A discount belongs to some obligations only when the groups' discount equals "
+                f"the contract's (ASC 606-10-32-37(c)): give the group's lines the bundle's price as their Amounts, "
+                f"or clear Discount Group to share the discount over all lines (32-36)")
+
+
+def _money(cents: int) -> str:
+    return f"{cents_to_decimal(int(cents)):,}"
+
+
+def _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_booking, body_idx, col, col_of, bad,
+                        residual):
     """A contract with an SSP on any line: every line has one, they are not all 0, one Booking Date."""
     members: dict[str, list[int]] = {}
     for k in np.flatnonzero(has_ssp):
@@ -681,16 +807,19 @@ def _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_book
                 bad(k, "ssp", None, f"SSP is blank, but contract {contract[k]} has SSPs on row"
                                     f"{'s' if len(with_ssp) > 1 else ''} {rows_with}: give every line of the "
                                     f"contract an SSP (0 for a line with no standalone value)")
-        if len(with_ssp) == len(ks) and all(ssp[k] == 0 for k in ks):
+        if len(with_ssp) == len(ks) and all(ssp[k] == 0 for k in ks) and not any(residual[k] for k in ks):
             for k in ks:
                 bad(k, "ssp", col("ssp")[k], f"the SSPs of contract {contract[k]} are all 0: the price cannot be "
                                              f"allocated in proportion to them")
-        first = ks[0]
-        for k in ks[1:]:
+        first = min(ks, key=lambda k: (booking[k], k))
+        for k in ks:
+            if booking[k] > booking[first] and has_booking[k]:
+                continue  # a line added by a later modification: reallocated on its Booking Date (25-13(a))
             if booking[k] != booking[first]:
                 bad(k, booking_col, col(booking_col)[k],
                     f"Booking Date {_iso(booking[k])} differs from {_iso(booking[first])} on row "
-                    f"{body_idx[first] + 1}: the lines of a contract allocated by SSP share one Booking Date"
+                    f"{body_idx[first] + 1}: the lines of a contract allocated by SSP share one Booking Date "
+                    f"(a line added by a later modification gives its own, later Booking Date)"
                     f"{'' if has_booking[k] and has_booking[first] else ' (a blank Booking Date is the Start Date)'}")
 
 
