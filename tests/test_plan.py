@@ -316,3 +316,28 @@ def test_a_plan_by_one_dimension_adds_up_to_the_whole_book_two_dimensions_are_re
     with pytest.raises(BBBError, match=r"the plan's bookings for 'Budget' is by Region, Segment with no whole-book "
                                        r"rows"):
         p.figures("Budget", "bookings", grid("2025-02", "2025-02"))
+
+
+def test_periods_after_the_as_of_date_show_the_forecast_total_with_renewals_and_pipeline():
+    # as of 2025-06-30, C1 (12,000.00 over 2025) ends inside the horizon and renews at 90% with 5% uplift:
+    # 12,000 x 12/12 x 0.9 x 1.05 = 11,340.00 over 2026, 945.00 a month; a 40% pipeline deal of 6,000.00 over
+    # 2025-10..2026-03 counts 2,400.00, 400.00 a month. October 2025: contracted 1,000 + pipeline 400 = 1,400.00;
+    # January 2026: renewal 945 + pipeline 400 = 1,345.00. Backlog keeps the contracted figure.
+    from bbb_xl.engine.forecast import forecast, forecast_books, parse_assumptions, parse_pipeline
+    book = load_book(LINES)
+    as_of = parse_when("2025-06-30").last
+    assumptions = parse_assumptions([["Renewal Rate", "Uplift"], [0.9, 0.05]])
+    pipeline = parse_pipeline([["Deal", "Customer", "Expected Close", "Start Date", "End Date", "Amount",
+                                "Probability", "Billing", "Recognition", "Type"],
+                               ["P-1", "Initech", D(2025, 9, 15), D(2025, 10, 1), D(2026, 3, 31), 6000.0, 0.4,
+                                "upfront", "monthly", "new"]])
+    periods = grid("2025-05", "2026-01")
+    books = forecast_books(book, as_of, periods[-1].last, np.arange(len(book.lines)), assumptions, pipeline)
+    p = plan(*[["Budget", f"2025-{m:02d}", "revenue", None, None, 1000] for m in range(5, 13)])
+    rows = actual_vs_plan(book, p, "Budget", "revenue", periods, as_of, forecast_books=books)
+    assert [r.basis for r in rows] == ["Actual"] * 2 + [FORECAST] * 7
+    assert [r.actual for r in rows] == [200000, 200000, 100000, 100000, 100000, 140000, 140000, 140000, 134500]
+    future = [p_ for p_ in periods if p_.last > as_of]
+    assert [r.actual for r in rows[2:]] == forecast(books, "revenue", future).layer("Total")
+    backlog = actual_vs_plan(book, p, "Budget", "backlog", periods, as_of, forecast_books=books)
+    assert backlog[-1].actual == 0  # C1's backlog at 2026-01-31 as contracted: no renewal in a balance

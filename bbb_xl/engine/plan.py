@@ -239,7 +239,7 @@ def variance_percent(actual: int | None, plan: int | None):
 
 
 # --- actual vs plan ------------------------------------------------------------------------------------------------
-ACTUAL, FORECAST = "Actual", "Forecast (contracted)"
+ACTUAL, FORECAST = "Actual", "Forecast"  # forecast: the Forecast tab's Total (engine.forecast)
 
 
 @dataclass(frozen=True)
@@ -289,10 +289,13 @@ def plan_slice(filter) -> tuple:
     return clauses[0].column, clauses[0].values[0]
 
 
-def _future_actuals(book, metric: str, periods, as_of: int, sel=None) -> list[int]:
-    """The figures shown for the periods after the as-of date: the Contracted layer of the forecast (the existing
-    schedules of the book as known at the as-of date: events dated after it are not known yet). The seam where
-    the forecast total replaces it."""
+def _future_actuals(book, metric: str, periods, as_of: int, sel=None, forecast_books=None) -> list[int]:
+    """The figures shown for the periods after the as-of date: the forecast's Total (contracted + renewals +
+    pipeline, engine.forecast) for revenue, billings, bookings and ARR when `forecast_books` is given; otherwise,
+    and for backlog and deferred revenue, the book as known at the as-of date (events dated after it unknown)."""
+    from .forecast import FORECAST_METRICS, forecast
+    if forecast_books is not None and metric in FORECAST_METRICS:
+        return [int(v) for v in forecast(forecast_books, metric, periods).layer("Total")]
     sel = np.arange(len(book.lines)) if sel is None else sel
     return actual_figures(book.as_of(as_of), metric, periods, sel)
 
@@ -310,17 +313,18 @@ def _note(plan) -> str:
 
 
 def actual_vs_plan(book, plan: Plan, version: str, metric: str, periods, as_of: int, sel=None, dimension=None,
-                   value=None, actuals=None) -> list[VarianceRow]:
+                   value=None, actuals=None, forecast_books=None) -> list[VarianceRow]:
     """Per period: actual (periods ending by as_of) or the forecast (periods after it), the plan, variance =
     actual − plan, variance % = variance ÷ plan (None when the plan is 0 or missing); flows also year to date
     (fiscal year of the period, through it). actuals: the metric's figures per period already computed over the
-    whole book (the report tabs' matrices), used for the periods ending by as_of."""
+    whole book (the report tabs' matrices), used for the periods ending by as_of. forecast_books: the forecast's
+    layers (engine.forecast.forecast_books) whose Total the periods after as_of show."""
     sel = np.arange(len(book.lines)) if sel is None else sel
     plans = plan.figures(version, metric, periods, dimension, value)
     past = [p for p in periods if p.last <= as_of]
     future = [p for p in periods if p.last > as_of]
     known = [int(v) for v in actuals[:len(past)]] if actuals is not None else actual_figures(book, metric, past, sel)
-    figures = known + (_future_actuals(book, metric, future, as_of, sel) if future else [])
+    figures = known + (_future_actuals(book, metric, future, as_of, sel, forecast_books) if future else [])
     cal = book.calendar
     rows = []
     year = None

@@ -452,7 +452,7 @@ def _plan_tab(wb, plan_rows, f_date, f_money) -> None:
 def _actual_vs_plan_charts(wb, ws) -> None:
     """One chart under each metric's table: columns actual and forecast (contracted), the plan as a line. The
     refresh points them at the report's periods; here they read 12."""
-    from ..engine.plan import PLAN_METRICS
+    from ..engine.plan import FORECAST, PLAN_METRICS
     from ..reports.actual_vs_plan import CHART_OFFSET, TITLES, block_row, chart_series_rows
     name = "Actual vs Plan"
     ws.set_column(0, 0, 28)
@@ -463,7 +463,7 @@ def _actual_vs_plan_charts(wb, ws) -> None:
         rows = chart_series_rows(k)
         labels = [name, top, 1, top, periods]  # header row (0-based top + 1 - 1)
         bars = wb.add_chart({"type": "column", "subtype": "stacked"})
-        for series, colour in (("Actual", "#4472C4"), ("Forecast (contracted)", "#A9C4EB")):
+        for series, colour in (("Actual", "#4472C4"), (FORECAST, "#A9C4EB")):
             r = rows[series] - 1
             bars.add_series({"name": [name, r, 0], "categories": labels, "values": [name, r, 1, r, periods],
                              "fill": {"color": colour}, "gap": 60})

@@ -89,10 +89,11 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     changes_p = np.diff(booking_changes(book, sel, bounds), axis=1)
     sheets["Backlog"] = backlog_sheet(settings, periods, backlog, boo_p, rev_p, rpo, title, changes_p)
     add_delivery_load(sheets["Backlog"], book, settings)
+    assumptions, pipeline, notes = forecast_inputs or (None, None, ())
     sheets["Actual vs Plan"], plan_charts = actual_vs_plan_sheet(
         book, settings, periods, plan, plan_problems, title,
         actuals={"revenue": rev_p.sum(axis=0), "billings": bil_p.sum(axis=0), "bookings": boo_p.sum(axis=0),
-                 "backlog": backlog[1:], "deferred": deferred[1:]})
+                 "backlog": backlog[1:], "deferred": deferred[1:]}, forecast_inputs=(assumptions, pipeline))
     sheets["Changes"] = changes_sheet(book, settings, title)
     sheets["Deferred Revenue"] = deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
                                                 unbilled, title, view, bil)
@@ -114,7 +115,6 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
                                         + ([["FX Rates"]] + fx_rows if fx_rows else []),
                                         refreshed_at, rows_read, title, dims)
     # forecast_inputs: (assumptions, pipeline, notes) parsed by the caller (their problems are in input_problems)
-    assumptions, pipeline, notes = forecast_inputs or (None, None, ())
     sheets[FORECAST_SHEET] = forecast_sheet(book, settings, title, assumptions, pipeline, notes)
     sheets["Metrics"] = metrics_sheet(book, settings, periods, title)
     csv_files = detail_csv + [("Journal Entries", journal_csv(journal, settings))]

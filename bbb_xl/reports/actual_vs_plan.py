@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import numpy as np
+
 from ..core.dates import iso
 from ..core.errors import WARNING, BBBError
 from ..settings import setting_problem
@@ -43,15 +45,18 @@ def _pct(value) -> float | None:
 
 
 def actual_vs_plan_sheet(book, settings, periods, plan: Plan | None, plan_problems, title,
-                         check_only: list | None = None, actuals: dict | None = None) -> tuple[SheetReport, list]:
+                         check_only: list | None = None, actuals: dict | None = None,
+                         forecast_inputs=None) -> tuple[SheetReport, list]:
     """(sheet, chart data per metric). check_only: a list to append the problem of the version choice to (a
     warning: several versions and none chosen, or an unknown one), nothing computed. actuals: metric -> figures
-    per period of the other tabs (the same cents: the tab ties to them by construction and by test)."""
+    per period of the other tabs (the same cents: the tab ties to them by construction and by test).
+    forecast_inputs: (assumptions, pipeline) of the Forecast tab: later periods show its Total."""
     s = SheetReport(SHEET)
     s.add(1, 1, [[f"{title}actual vs plan ({settings.currency})"]], "title")
     as_of = settings.as_of
     s.add(2, 1, [[f"Periods ended by the as-of date ({iso(as_of)}) are actual; later periods show the "
-                  f"{FORECAST.lower()} figure: the schedules as contracted at the as-of date."]], "subtitle")
+                  f"{FORECAST.lower()}: revenue, billings, bookings and ARR as the Forecast tab's Total (contracted + "
+                  f"renewals + pipeline); backlog and deferred revenue as contracted at the as-of date."]], "subtitle")
     s.add(3, 1, [["Variance = actual \u2212 plan; variance % = variance \u00f7 plan. A quarter or year adds up "
                   "flow plan months; a balance takes its last month's plan."]], "subtitle")
     problems: list = [] if check_only is None else check_only
@@ -75,6 +80,11 @@ def actual_vs_plan_sheet(book, settings, periods, plan: Plan | None, plan_proble
         return s, charts
     s.add(5, 1, [["Plan version", version]], ["subtitle", "text"])
     n = len(periods)
+    books = None
+    if periods and periods[-1].last > as_of:  # the forecast layers, as on the Forecast tab, up to the last period
+        from ..engine.forecast import forecast_books
+        assumptions, pipeline = forecast_inputs or (None, None)
+        books = forecast_books(book, as_of, periods[-1].last, np.arange(len(book.lines)), assumptions, pipeline)
     for k, metric in enumerate(PLAN_METRICS):
         top = block_row(k)
         flow = metric in FLOW_PLANS
@@ -82,7 +92,7 @@ def actual_vs_plan_sheet(book, settings, periods, plan: Plan | None, plan_proble
         s.add(top + 1, 1, [[TITLES[metric]] + [p.label for p in periods]], "header")
         try:
             rows = actual_vs_plan(book, plan, version, metric, periods, as_of,
-                                  actuals=(actuals or {}).get(metric))
+                                  actuals=(actuals or {}).get(metric), forecast_books=books)
         except BBBError as exc:
             s.add(top + 2, 1, [[exc.problems[0].message]], "text")
             continue
