@@ -16,14 +16,16 @@ HEADER = ["Contract ID", "Customer", "Line ID", "Product", "Booking Date", "Star
 
 ERRORS = st.sampled_from(["#N/A", "#VALUE!", "#REF!", "#DIV/0!", -2146826246, -2146826281])
 BLANKS = st.sampled_from([None, "", "  ", float("nan")])
-JUNK = st.sampled_from(["n/a", "tbd", "2025-02-30", "2025-13-01", "1899-12-31", "15/03/2025", " 2025-03-15 ",
-                        "2025-3-5", "２０２５-０３-１５", "12,000.50", "$1,200", "(300.00)", "1.500,25", "abc#1",
+JUNK = st.sampled_from(["n/a", "tbd", "2025-02-30", "2025-13-01", "1899-12-31", "15/03/2025",
+                        " 2025-03-15 ", "2025-3-5", "２０２５-０３-１５", "12,000.50", "$1,200", "(300.00)",
+                        "1.500,25", "abc#1",
                         "1e3", "USD", "usd", "EURO", "€", "auto", "none", "AUTO", "12 months", "0", "121", "3.5"])
 DATETIMES = st.datetimes(min_value=dt.datetime(1899, 6, 1), max_value=dt.datetime(9999, 12, 31))
 DATES = st.dates(min_value=dt.date(1899, 6, 1), max_value=dt.date(9999, 12, 31))
 ISO = DATES.map(lambda d: d.isoformat())
 ISO_MAYBE = st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")  # mostly days that do not exist, or years < 1900
-SERIALS = st.one_of(st.integers(-5, 3_000_000), st.floats(-10, 3_000_000), st.sampled_from([float("inf"), float("-inf")]),
+SERIALS = st.one_of(st.integers(-5, 3_000_000), st.floats(-10, 3_000_000),
+                    st.sampled_from([float("inf"), float("-inf")]),
                     st.sampled_from([59, 60, 60.5, 61, 2958465, 2958466, 45672.43]))
 CENTS = st.integers(-10**9, 10**9).map(lambda c: c / 100)
 AMOUNTS = st.one_of(CENTS, st.integers(-10**14, 10**14), st.decimals(-10**6, 10**6, places=3, allow_nan=False),

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import math
+import operator
 import re
+from itertools import compress, repeat
 from decimal import Decimal, InvalidOperation
 
 import numpy as np
@@ -102,12 +104,12 @@ def parse_amount_column(values: list, options=None) -> tuple[np.ndarray, list[tu
     out = np.zeros(n, dtype=np.int64)
     bad: list[tuple[int, str]] = []
     kinds = set(map(type, values))
-    is_float = np.fromiter((type(v) is float for v in values), dtype=bool, count=n) if kinds - {float} else \
-        np.ones(n, dtype=bool)
+    is_float = np.ones(n, dtype=bool) if kinds == {float} else \
+        np.fromiter(map(operator.is_, map(type, values), repeat(float)), dtype=bool, count=n)
     slow = np.ones(n, dtype=bool)
     if float in kinds:
         idx = np.flatnonzero(is_float)
-        x = np.array([values[i] for i in idx] if len(idx) < n else values, dtype=np.float64)
+        x = np.array(list(compress(values, is_float)) if len(idx) < n else values, dtype=np.float64)
         with np.errstate(invalid="ignore"):
             fast = np.isfinite(x) & (np.abs(x) < 1e9)
             scaled = x * 100.0
@@ -116,9 +118,10 @@ def parse_amount_column(values: list, options=None) -> tuple[np.ndarray, list[tu
         out[idx[fast]] = cents[fast].astype(np.int64)
         slow[idx[fast]] = False
     if int in kinds:
-        idx = np.flatnonzero(np.fromiter((type(v) is int for v in values), dtype=bool, count=n))
+        is_int = np.fromiter(map(operator.is_, map(type, values), repeat(int)), dtype=bool, count=n)
+        idx = np.flatnonzero(is_int)
         try:
-            x = np.array([values[i] for i in idx], dtype=np.int64)
+            x = np.array(list(compress(values, is_int)), dtype=np.int64)
         except OverflowError:  # a Python int beyond int64: the exact path says why
             x = None
         if x is not None:

@@ -110,8 +110,8 @@ _SERIAL_EPOCH = serial_to_day(61) - 61  # day number of serial 0 for the serials
 
 
 def _of_type(types: list, kind) -> np.ndarray:
-    """Indices of the cells whose type is exactly `kind` (bool is not int, datetime is not date)."""
-    return np.flatnonzero(np.fromiter(map(operator.is_, types, repeat(kind)), dtype=bool, count=len(types)))
+    """Which cells have exactly the type `kind` (bool is not int, datetime is not date)."""
+    return np.fromiter(map(operator.is_, types, repeat(kind)), dtype=bool, count=len(types))
 
 
 def _blank_mask(vals, kinds: set) -> np.ndarray:
@@ -137,7 +137,7 @@ def _iso_days(texts: list) -> tuple[np.ndarray, np.ndarray]:
     cand = np.flatnonzero(ok)
     if not len(cand):
         return days, ok
-    chars = np.array(texts if len(cand) == m else [texts[i] for i in cand], dtype="<U10")
+    chars = np.array(texts if len(cand) == m else list(compress(texts, ok)), dtype="<U10")
     digit = chars.view(np.uint32).reshape(-1, 10).astype(np.int64) - 48
     good = (digit[:, 4] == -3) & (digit[:, 7] == -3)  # '-'
     good &= ((digit[:, [0, 1, 2, 3, 5, 6, 8, 9]] >= 0) & (digit[:, [0, 1, 2, 3, 5, 6, 8, 9]] <= 9)).all(axis=1)
@@ -164,8 +164,8 @@ def _dates_columnar(vals, kinds: set, required: bool):
         if types is None:
             idx, sub = np.arange(n), vals
         else:
-            idx = _of_type(types, kind)
-            sub = [vals[i] for i in idx]
+            mask = _of_type(types, kind)
+            idx, sub = np.flatnonzero(mask), list(compress(vals, mask))
         if kind is dt.datetime or kind is dt.date:
             ords = np.fromiter(map(dt.date.toordinal, sub), dtype=np.int64, count=len(sub))
             ok = (ords >= MIN_DATE.toordinal()) & (ords <= MAX_DATE.toordinal())
@@ -469,8 +469,9 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
             texts[:] = ""
             done = np.zeros(n, dtype=bool)
             if str in kinds:  # text cells: stripped at C speed; the blank ones go to the per-cell path
-                idx = np.arange(n) if kinds == {str} else _of_type(list(map(type, vals)), str)
-                stripped = list(map(str.strip, vals if len(idx) == n else [vals[i] for i in idx]))
+                mask = None if kinds == {str} else _of_type(list(map(type, vals)), str)
+                idx = np.arange(n) if mask is None else np.flatnonzero(mask)
+                stripped = list(map(str.strip, vals if mask is None else compress(vals, mask)))
                 texts[idx] = np.array(stripped, dtype=object)
                 done[idx] = np.fromiter(map(bool, stripped), dtype=bool, count=len(idx))
             if _NONE in kinds and not required:  # a blank optional cell is '' (already)
@@ -576,12 +577,14 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         for k in np.flatnonzero(blank & ~errs):
             bad(k, "amount", avals[k], "Amount is blank")
         nonblank = np.flatnonzero(~blank & ~errs)
+        nonblank_values = avals if len(nonblank) == n else list(compress(avals, ~blank & ~errs))
     else:
         nonblank = [k for k, v in enumerate(avals) if not is_blank(v) and not is_err(k, "amount")]
         for k, v in enumerate(avals):
             if is_blank(v) and not is_err(k, "amount"):
                 bad(k, "amount", v, "Amount is blank")
-    parsed, bad_amounts = amounts_of(avals if len(nonblank) == n else [avals[k] for k in nonblank], options)
+        nonblank_values = [avals[k] for k in nonblank]
+    parsed, bad_amounts = amounts_of(nonblank_values, options)
     amount[nonblank] = parsed
     for i, message in bad_amounts:
         k = nonblank[i]
