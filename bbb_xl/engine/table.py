@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import operator
 import unicodedata
 import math
 from dataclasses import dataclass, field
+from itertools import compress, repeat
 
 import numpy as np
 
-from ..core.dates import EPOCH, MAX_DATE, MIN_DATE, add_months, parse_date
+from ..core.dates import (EPOCH, MAX_DATE, MAX_SERIAL, MIN_DATE, add_months, days_in_month, month_start, parse_date,
+                          serial_to_day)
 from ..core.errors import (EXCEL_ERROR_CODES, EXCEL_ERROR_TEXT, ERROR, INFO, WARNING, Problem,  # noqa: F401
                            column_letter, excel_error, show_value)
-from ..core.money import cents_to_decimal, parse_amount_column
+from ..core.money import cents_to_decimal, parse_amount, parse_amount_column
 from ..core.options import ParseOptions
 
 # canonical key -> (display name, required)
@@ -97,6 +100,112 @@ def display_text(value: object) -> str:
 
 def key_of(text: str) -> str:
     return text.casefold()
+
+
+# --- columnar reading: whole columns at once, the per-cell path only for the cells a vectorised pass cannot read
+# (so every problem keeps its message and location). `parse_contracts(..., columnar=False)` reads every cell one
+# by one (tests/test_columnar_parse.py proves both give the same lines and problems).
+
+_NONE = type(None)
+_SERIAL_EPOCH = serial_to_day(61) - 61  # day number of serial 0 for the serials above 60 (1899-12-30)
+
+
+def _of_type(types: list, kind) -> np.ndarray:
+    """Which cells have exactly the type `kind` (bool is not int, datetime is not date)."""
+    return np.fromiter(map(operator.is_, types, repeat(kind)), dtype=bool, count=len(types))
+
+
+def _blank_mask(vals, kinds: set) -> np.ndarray:
+    """is_blank of every cell, with C-speed passes for the common column shapes."""
+    n = len(vals)
+    if not kinds & {_NONE, str, float}:
+        return np.zeros(n, dtype=bool)
+    if kinds == {str}:
+        return np.fromiter(map(operator.not_, map(str.strip, vals)), dtype=bool, count=n)
+    if kinds == {float}:
+        return np.isnan(np.fromiter(vals, dtype=np.float64, count=n))
+    if kinds <= {_NONE, dt.datetime, dt.date, int}:
+        return np.fromiter(map(operator.is_, vals, repeat(None)), dtype=bool, count=n)
+    return np.fromiter(map(is_blank, vals), dtype=bool, count=n)
+
+
+def _iso_days(texts: list) -> tuple[np.ndarray, np.ndarray]:
+    """Day numbers of the texts written exactly `YYYY-MM-DD` (ASCII digits, a date that exists, 1900 to 9999),
+    and which ones those are; any other text is left to parse_date."""
+    m = len(texts)
+    days = np.zeros(m, dtype=np.int64)
+    ok = np.fromiter(map(len, texts), dtype=np.int64, count=m) == 10
+    cand = np.flatnonzero(ok)
+    if not len(cand):
+        return days, ok
+    chars = np.array(texts if len(cand) == m else list(compress(texts, ok)), dtype="<U10")
+    digit = chars.view(np.uint32).reshape(-1, 10).astype(np.int64) - 48
+    good = (digit[:, 4] == -3) & (digit[:, 7] == -3)  # '-'
+    good &= ((digit[:, [0, 1, 2, 3, 5, 6, 8, 9]] >= 0) & (digit[:, [0, 1, 2, 3, 5, 6, 8, 9]] <= 9)).all(axis=1)
+    year = digit[:, 0] * 1000 + digit[:, 1] * 100 + digit[:, 2] * 10 + digit[:, 3]
+    month, day = digit[:, 5] * 10 + digit[:, 6], digit[:, 8] * 10 + digit[:, 9]
+    good &= (year >= MIN_DATE.year) & (month >= 1) & (month <= 12) & (day >= 1)
+    mi = np.where(good, (year - 1970) * 12 + month - 1, 0)
+    good &= day <= days_in_month(mi)
+    ok[cand] = good
+    days[cand[good]] = month_start(mi[good]) + day[good] - 1
+    return days, ok
+
+
+def _dates_columnar(vals, kinds: set, required: bool):
+    """(day numbers, present, indices left for the per-cell path) of a date column: real dates, ISO text and
+    Excel serials are read vectorised; blanks of a required column, other text and numbers parse_date would
+    refuse (or reads another way) go to the per-cell path, which says why."""
+    n = len(vals)
+    days = np.zeros(n, dtype=np.int64)
+    present = np.zeros(n, dtype=bool)
+    todo = []
+    types = None if len(kinds) == 1 else list(map(type, vals))
+    for kind in kinds:
+        if types is None:
+            idx, sub = np.arange(n), vals
+        else:
+            mask = _of_type(types, kind)
+            idx, sub = np.flatnonzero(mask), list(compress(vals, mask))
+        if kind is dt.datetime or kind is dt.date:
+            ords = np.fromiter(map(dt.date.toordinal, sub), dtype=np.int64, count=len(sub))
+            ok = (ords >= MIN_DATE.toordinal()) & (ords <= MAX_DATE.toordinal())
+            got = ords - EPOCH.toordinal()
+        elif kind is str:
+            got, ok = _iso_days(sub)
+        elif kind is int or kind is float:
+            try:
+                x = np.array(sub, dtype=np.float64)
+            except (OverflowError, ValueError, TypeError):
+                todo.append(idx)
+                continue
+            with np.errstate(invalid="ignore"):
+                whole = np.floor(x)
+                ok = np.isfinite(x) & (whole > 60) & (whole <= MAX_SERIAL)
+            got = np.where(ok, whole, 0).astype(np.int64) + _SERIAL_EPOCH
+        elif kind is _NONE and not required:
+            continue
+        else:
+            todo.append(idx)
+            continue
+        days[idx[ok]] = got[ok]
+        present[idx[ok]] = True
+        todo.append(idx[~ok])
+    todo = np.sort(np.concatenate(todo)) if todo else np.zeros(0, dtype=np.int64)
+    return days, present, todo
+
+
+def _amounts_per_cell(values, options=None) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """parse_amount_column's result, one cell at a time (the reference the columnar path is tested against)."""
+    out = np.zeros(len(values), dtype=np.int64)
+    bad = []
+    for i, v in enumerate(values):
+        try:
+            out[i] = parse_amount(v, options)
+        except ValueError as exc:
+            bad.append((i, str(exc)))
+    return out, bad
+
 
 
 @dataclass
@@ -207,7 +316,7 @@ def _trim(rows: list) -> list:
     # trailing blank rows and columns are ignored
     while rows and _row_is_blank(rows[-1]):
         rows.pop()
-    widths = {len(r) for r in rows}
+    widths = set(map(len, rows))
     width = max(widths, default=0)
     while width and all(len(r) < width or is_blank(r[width - 1]) for r in rows):
         width -= 1
@@ -244,10 +353,11 @@ def _did_you_mean(text: str, choices) -> str:
 
 
 def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | None = None,
-                    options: ParseOptions | None = None) -> ParseResult:
+                    options: ParseOptions | None = None, columnar: bool = True) -> ParseResult:
     """rows (header first) -> valid Lines + every problem. origin = (sheet row, sheet column) of the header's
     first cell, 1-based, when known, so problems carry cell addresses like `Contracts!F14`. options: how text
-    amounts and dates are read (core.options; default 1,200.50 and ISO dates)."""
+    amounts and dates are read (core.options; default 1,200.50 and ISO dates). columnar=False reads every cell
+    one by one (the reference the columnar reading is tested against; same lines, same problems)."""
     rows = _trim(_as_rows(data))
     header = [display_text(c) if not is_blank(c) else "" for c in (rows[0] if rows else [])]
     out = _Collector(sheet, origin, header)
@@ -299,11 +409,17 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     if any(p.is_error and p.row == 1 for p in out.problems):
         return _empty_result(out, header, options)
 
-    firsts = [r[0] if len(r) else None for r in rows]
-    body_idx = [i for i in range(1, len(rows))  # blank rows are ignored; most rows are decided by one cell
-                if (type(firsts[i]) is str and firsts[i].strip()) or not _row_is_blank(rows[i])]
+    try:
+        firsts = list(map(operator.itemgetter(0), rows))
+    except IndexError:  # a row without cells
+        firsts = [r[0] if len(r) else None for r in rows]
+    if columnar and len(rows) > 1 and set(map(type, firsts)) == {str} and all(map(str.strip, firsts[1:])):
+        body_idx = list(range(1, len(rows)))  # every row has a Contract ID: none is blank
+    else:
+        body_idx = [i for i in range(1, len(rows))  # blank rows are ignored; most rows are decided by one cell
+                    if (type(firsts[i]) is str and firsts[i].strip()) or not _row_is_blank(rows[i])]
     n = len(body_idx)
-    body = [rows[i] for i in body_idx]
+    body = rows[1:] if len(body_idx) == len(rows) - 1 else [rows[i] for i in body_idx]
     columns = list(zip(*body)) if body else [() for _ in header]
 
     def col(key):
@@ -314,12 +430,15 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         out.add(body_idx[k], j, value, message, severity)
 
     # Excel error values anywhere are errors, never blanks
+    kinds_of = [set(map(type, c)) for c in columns]  # the cell types of each column: decides its fast paths
+    err_at: dict[int, list[int]] = {}
     for j in range(len(header)):
         if not header[j]:
             continue
-        kinds = set(map(type, columns[j]))
+        kinds = kinds_of[j]
         if int not in kinds and (str not in kinds or "#" not in "\x00".join(
-                columns[j] if kinds == {str} else [v for v in columns[j] if type(v) is str])):
+                columns[j] if kinds == {str} else compress(columns[j], map(operator.is_, map(type, columns[j]),
+                                                                             repeat(str))))):
             continue  # no cell can be an error value
         for k, v in enumerate(columns[j]):
             tv = type(v)
@@ -327,21 +446,43 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
                 err = excel_error(v)
                 if err:
                     bad(k, j, v, f"{header[j] or 'cell'} is the Excel error {err}")
+                    err_at.setdefault(j, []).append(k)
     err_cells = {(p.row, p.column) for p in out.problems}
 
     def is_err(k, key):
         return (body_idx[k] + 1, header[col_of[key]]) in err_cells if key in col_of else False
 
+    def err_mask(key):
+        mask = np.zeros(n, dtype=bool)
+        if key in col_of:
+            mask[err_at.get(col_of[key], [])] = True
+        return mask
+
+    def kinds_in(key):
+        return kinds_of[col_of[key]] if key in col_of else {_NONE}
+
     # --- text columns
-    def text_column(key, required, vals=None):
+    def text_column(key, required, vals=None, kinds=None):
         vals = col(key) if vals is None else vals
         texts = np.empty(n, dtype=object)
-        if n and set(map(type, vals)) == {str}:  # fast path: a column of text
-            stripped = [v.strip() for v in vals]
-            texts[:] = stripped
-            if all(stripped):
+        todo = range(n)
+        if columnar and n:
+            kinds = kinds_in(key) if kinds is None else kinds
+            texts[:] = ""
+            done = np.zeros(n, dtype=bool)
+            if str in kinds:  # text cells: stripped at C speed; the blank ones go to the per-cell path
+                mask = None if kinds == {str} else _of_type(list(map(type, vals)), str)
+                idx = np.arange(n) if mask is None else np.flatnonzero(mask)
+                stripped = list(map(str.strip, vals if mask is None else compress(vals, mask)))
+                texts[idx] = np.array(stripped, dtype=object)
+                done[idx] = np.fromiter(map(bool, stripped), dtype=bool, count=len(idx))
+            if _NONE in kinds and not required:  # a blank optional cell is '' (already)
+                done |= np.fromiter(map(operator.is_, vals, repeat(None)), dtype=bool, count=n)
+            if done.all():
                 return texts
-        for k, v in enumerate(vals):
+            todo = np.flatnonzero(~done)
+        for k in todo:
+            v = vals[k]
             if type(v) is str:
                 t = v.strip()
                 if t:
@@ -362,14 +503,26 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     if "product" in col_of:
         dim_arrays[header[col_of["product"]]] = text_column("product", False)
     for name, j in dims.items():
-        dim_arrays[name] = text_column(None, False, columns[j])
+        dim_arrays[name] = text_column(None, False, columns[j], kinds_of[j])
 
     # --- choice columns
     def choice_column(key, table, names, default, aliases=None):
         vals = col(key)
         outv = np.empty(n, dtype=np.int64 if not isinstance(default, bool) else bool)
+        todo = range(n)
+        if columnar and n:  # one look-up per distinct value; only the cells that are not a choice are visited
+            try:
+                code_of = {v: -1 if c is None else int(c) for v, c in
+                           ((v, _choice(v, table, aliases) if not is_blank(v) else default) for v in set(vals))}
+            except TypeError:  # an unhashable cell value (e.g. Decimal sNaN): cell by cell
+                code_of = None
+            if code_of is not None:
+                codes = np.fromiter(map(code_of.__getitem__, vals), dtype=np.int64, count=n)
+                outv[:] = codes
+                todo = np.flatnonzero(codes < 0)
         memo: dict = {}
-        for k, v in enumerate(vals):
+        for k in todo:
+            v = vals[k]
             try:
                 code = memo[v]
             except (KeyError, TypeError):
@@ -393,18 +546,12 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     # --- dates
     def date_column(key, required):
         vals = col(key)
-        days = np.zeros(n, dtype=np.int64)
-        present = np.zeros(n, dtype=bool)
-        types = set(map(type, vals))
-        if types <= {dt.datetime, dt.date, type(None)} and n and (not required or type(None) not in types):
-            # fast path: real dates, blanks allowed in optional columns
-            ords = np.array([v.toordinal() for v in vals] if type(None) not in types else
-                            [0 if v is None else v.toordinal() for v in vals], dtype=np.int64)
-            given = ords != 0
-            ok = ~given | ((ords >= MIN_DATE.toordinal()) & (ords <= MAX_DATE.toordinal()))
-            if ok.all():
-                return np.where(given, ords - EPOCH.toordinal(), 0), given
-        for k, v in enumerate(vals):
+        if columnar and n:  # dates, ISO text and serials vectorised; the rest cell by cell
+            days, present, todo = _dates_columnar(vals, kinds_in(key), required)
+        else:
+            days, present, todo = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool), range(n)
+        for k in todo:
+            v = vals[k]
             if is_blank(v):
                 if required and not is_err(k, key):
                     bad(k, key, v, f"{COLUMNS[key][0]} is blank")
@@ -426,15 +573,20 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     # --- amounts
     amount = np.zeros(n, dtype=np.int64)
     avals = col("amount")
-    if n and set(map(type, avals)) == {float} and not np.isnan(np.fromiter(avals, float, n)).any():
-        nonblank = range(n)  # fast path: a column of numbers
-        parsed, bad_amounts = parse_amount_column(avals, options)
+    amounts_of = parse_amount_column if columnar else _amounts_per_cell
+    if columnar:
+        blank, errs = _blank_mask(avals, kinds_in("amount")), err_mask("amount")
+        for k in np.flatnonzero(blank & ~errs):
+            bad(k, "amount", avals[k], "Amount is blank")
+        nonblank = np.flatnonzero(~blank & ~errs)
+        nonblank_values = avals if len(nonblank) == n else list(compress(avals, ~blank & ~errs))
     else:
         nonblank = [k for k, v in enumerate(avals) if not is_blank(v) and not is_err(k, "amount")]
         for k, v in enumerate(avals):
             if is_blank(v) and not is_err(k, "amount"):
                 bad(k, "amount", v, "Amount is blank")
-        parsed, bad_amounts = parse_amount_column([avals[k] for k in nonblank], options)
+        nonblank_values = [avals[k] for k in nonblank]
+    parsed, bad_amounts = amounts_of(nonblank_values, options)
     amount[nonblank] = parsed
     for i, message in bad_amounts:
         k = nonblank[i]
@@ -446,11 +598,14 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     residual = np.zeros(n, dtype=bool)  # SSP = residual (ASC 606-10-32-34(c)): set from the contract price below
     if "ssp" in col_of:
         svals = col("ssp")
-        present = [k for k, v in enumerate(svals) if not is_blank(v) and not is_err(k, "ssp")]
+        if columnar:
+            present = [int(k) for k in np.flatnonzero(~_blank_mask(svals, kinds_in("ssp")) & ~err_mask("ssp"))]
+        else:
+            present = [k for k, v in enumerate(svals) if not is_blank(v) and not is_err(k, "ssp")]
         residual[[k for k in present if type(svals[k]) is str and normalize_header(svals[k]) == "residual"]] = True
         has_ssp[residual] = True
         present = [k for k in present if not residual[k]]
-        parsed_ssp, bad_ssp = parse_amount_column([svals[k] for k in present], options)
+        parsed_ssp, bad_ssp = amounts_of([svals[k] for k in present], options)
         ssp[present] = parsed_ssp
         has_ssp[present] = True
         for i, message in bad_ssp:
@@ -459,8 +614,7 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         for k in np.flatnonzero(has_ssp & (ssp < 0)):
             bad(k, "ssp", svals[k], f"SSP {show_value(svals[k])} is negative: a standalone selling price is 0 or "
                                     f"more")
-        ssp_err = {k for k, v in enumerate(svals) if is_err(k, "ssp")}
-        has_ssp[list(ssp_err)] = True  # an Excel error in SSP still means the contract is allocated
+        has_ssp[err_mask("ssp")] = True  # an Excel error in SSP still means the contract is allocated
 
     # --- currency (optional column): ISO 4217 codes, one per contract
     currency = None
@@ -486,8 +640,12 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     # --- evergreen lines (optional Renewal and Term columns, read together)
     term_months = None
     if "renewal" in col_of or "term" in col_of:
+        visit = range(n)
+        if columnar:  # a row with Renewal and Term both blank is an ordinary line: not visited
+            visit = np.flatnonzero(~(_blank_mask(col("renewal"), kinds_in("renewal")) &
+                                     _blank_mask(col("term"), kinds_in("term"))))
         term_months, auto = _evergreen_columns(n, col, col_of, is_err, bad, has_end, billing, recognition,
-                                               has_ssp, options)
+                                               has_ssp, options, visit)
         # a blank End Date is right on them (the first term's last day; engine.evergreen expands the later terms)
         end = np.where(auto & ~has_end, start, end)
         end = np.where(term_months > 0, add_months(start, term_months) - 1, end)
@@ -522,18 +680,19 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     bstart = np.where(has_bstart, bstart, start)
 
     # --- cross-row rules: one Customer per contract, unique (Contract ID, Line ID)
-    contract_keys = [c.casefold() for c in contract]
+    contract_keys = list(map(str.casefold, contract))
     customers, line_ids = customer.tolist(), line_id.tolist()
     first_customer: dict[str, tuple[int, str]] = {}
     first_line: dict[tuple[str, str], int] = {}
     # the row-by-row check below only runs when a set-level count shows a conflict (C speed otherwise)
-    named = [(ck, c) for ck, c in zip(contract_keys, customers) if ck and c]
-    if len(set(named)) != len({ck for ck, _ in named}):  # distinct spellings: compare case-insensitively
-        named = [(ck, c.casefold()) for ck, c in named]
-    ids = [(ck, li) for ck, li in zip(contract_keys, line_ids) if ck and li]
-    if len(set(ids)) == len(ids) and len({(ck, li.casefold()) for ck, li in ids}) != len(ids):
+    named = {p for p in set(zip(contract_keys, customers)) if p[0] and p[1]}  # distinct pairs only
+    if len(named) != len({ck for ck, _ in named}):  # distinct spellings: compare case-insensitively
+        named = {(ck, c.casefold()) for ck, c in named}
+    ids = list(compress(zip(contract_keys, line_ids), map(all, zip(contract_keys, line_ids))))
+    first, second = operator.itemgetter(0), operator.itemgetter(1)
+    if len(set(ids)) == len(ids) and len(set(zip(map(first, ids), map(str.casefold, map(second, ids))))) != len(ids):
         ids = [(ck, li.casefold()) for ck, li in ids]  # IDs equal but for case: duplicates too
-    conflicts = len(set(named)) != len({ck for ck, _ in named}) or len(set(ids)) != len(ids)
+    conflicts = len(named) != len({ck for ck, _ in named}) or len(set(ids)) != len(ids)
     for k, ck in enumerate(contract_keys if conflicts else ()):
         if not ck:
             continue
@@ -560,18 +719,18 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
                             residual)
 
     # --- contracts with any error are left out whole
-    position = {r: k for k, r in enumerate(body_idx)}
+    position = {r: k for k, r in enumerate(body_idx)} if out.bad_rows else {}
     bad_body = {position[r] for r in out.bad_rows}
     bad_contracts = {contract_keys[k] for k in bad_body}
     keep = np.ones(n, dtype=bool)
     if bad_body:
         keep = np.array([k not in bad_body and contract_keys[k] not in bad_contracts for k in range(n)], dtype=bool)
-    excluded_ids = tuple(sorted({contract[k] or f"(row {body_idx[k] + 1})" for k in range(n) if not keep[k]},
+    excluded_ids = tuple(sorted({contract[k] or f"(row {body_idx[k] + 1})" for k in np.flatnonzero(~keep)},
                                 key=str.casefold))
     excluded_amount = int(amount[~keep].sum()) if n else 0
 
     codes_map = {c: i for i, c in enumerate(dict.fromkeys(contract_keys))}  # codes in order of first row
-    contract_code = np.array([codes_map[c] for c in contract_keys], dtype=np.int64)
+    contract_code = np.fromiter(map(codes_map.__getitem__, contract_keys), dtype=np.int64, count=n)
     allocated = amount
     alloc_lines = np.flatnonzero(has_ssp & keep)
     if len(alloc_lines):
@@ -608,13 +767,15 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     return ParseResult(lines, tuple(problems), n, excluded_ids, excluded_amount, tuple(header), origin, options)
 
 
-def _evergreen_columns(n, col, col_of, is_err, bad, has_end, billing, recognition, has_ssp, options) -> np.ndarray:
-    """Months per term of each evergreen line (Renewal = auto), 0 for the others; problems located on the cell."""
+def _evergreen_columns(n, col, col_of, is_err, bad, has_end, billing, recognition, has_ssp, options,
+                       visit=None) -> np.ndarray:
+    """Months per term of each evergreen line (Renewal = auto), 0 for the others; problems located on the cell.
+    visit: the rows that have a Renewal or a Term (default: every row)."""
     months = np.zeros(n, dtype=np.int64)
     autos = np.zeros(n, dtype=bool)
     renewal, term = col("renewal"), col("term")
     end_col = col("end_date")
-    for k in range(n):
+    for k in (range(n) if visit is None else visit):
         v = renewal[k]
         auto = False
         if not is_blank(v) and not is_err(k, "renewal"):
