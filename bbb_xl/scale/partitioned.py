@@ -308,11 +308,14 @@ def contract_keys_of(side, header) -> list:
 
 
 def _dask_partials(files, header, ev, fx_rows, spec, workers, scheduler, partitions) -> list:
-    import dask
-    import dask.dataframe as dd
     import pandas as pd
-    from dask import delayed
-    from distributed import Client, LocalCluster
+    try:
+        import dask
+        import dask.dataframe as dd
+        from dask import delayed
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise BBBError("--engine dask needs Dask: pip install bbb_xl[scale]") from None
 
     with dask.config.set({"dataframe.convert-string": False, "dataframe.shuffle.method": "tasks"}):
         cluster = None
