@@ -167,7 +167,8 @@ def schedule(file, metric, start, end, period, group_by, filter_, sheet, fmt, ev
             from .scale import file_schedule
             result = file_schedule(file, metric, start, end, period, group_by, filter_, events=events_file,
                                    fx=fx_file, as_of=as_of, engine=engine, workers=workers, scheduler=scheduler,
-                                   decimal_comma=decimal_comma, date_order=date_order)
+                                   decimal_comma=decimal_comma, date_order=date_order, sheet=sheet,
+                                   skip_bad=skip_bad, recomputed=recomputed)
         else:
             with _Progress() as progress:
                 result = api.file_schedule(file, metric, start, end, period, group_by, filter_, sheet,

@@ -150,3 +150,10 @@ def test_the_command_line_on_a_folder(cluster, book):
     assert dask.exit_code == 0, dask.output
     assert dask.output == local.output
     assert local.output.splitlines()[0].startswith("Total,2024-01,")
+
+
+def test_options_the_partitioned_path_lacks_are_refused_not_ignored(book):
+    folder, _, _, _ = book
+    result = CliRunner().invoke(cli, ["schedule", str(folder), "--from", START, "--to", END, "--skip-bad"])
+    assert result.exit_code == 1
+    assert "--skip-bad: not available for Parquet / partitioned input or --engine dask" in result.output

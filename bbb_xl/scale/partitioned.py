@@ -243,7 +243,8 @@ def _unique(problems: list) -> list:
 
 def file_schedule(path, metric: str, start, end, period=None, group_by=None, filter=None, *, events=None,
                   fx=None, as_of=None, engine: str = "local", workers: int | None = None, scheduler=None,
-                  partitions: int | None = None, decimal_comma: bool | None = None, date_order: str | None = None):
+                  partitions: int | None = None, decimal_comma: bool | None = None, date_order: str | None = None,
+                  sheet=None, skip_bad: bool = False, recomputed: bool = False):
     """`bbb-xl schedule` of a Parquet / CSV file or a folder of them: the same figures as the single-machine
     engine. engine "local": in this process; "dask": on a Dask cluster (scheduler: the address of an existing
     one, else a LocalCluster of `workers` processes); partitions: how many customer partitions (default: 2 per
@@ -252,6 +253,9 @@ def file_schedule(path, metric: str, start, end, period=None, group_by=None, fil
     from ..core.options import DEFAULT, normalize_date_order
     from ..core.periods import normalize_period_kind, schedule_window
     from ..engine.book import CALENDAR
+    unsupported = [o for o, v in (("--sheet", sheet), ("--skip-bad", skip_bad), ("--recomputed", recomputed)) if v]
+    if unsupported:  # never silently ignored
+        raise BBBError(f"{', '.join(unsupported)}: not available for Parquet / partitioned input or --engine dask")
     name = str(metric or "").strip().lower()
     if name not in api.SCHEDULE_METRICS:
         raise BBBError(f"metric '{metric}' is not one of {', '.join(api.SCHEDULE_METRICS)}")
