@@ -145,9 +145,9 @@ def partial_schedule(frame, header: list, events, fx, spec: dict) -> dict:
     if events is not None:
         ev_header, ev_rows, ev_where, ev_keys = events
         mine = set(contract_keys(frame, header))
-        known = spec.get("known")
-        own = range(len(ev_keys)) if known is None else \
-            [i for i, k in enumerate(ev_keys) if k in mine or (spec["part0"] and k not in known)]
+        known = spec.get("known")  # the book's contracts, given to partition 0 only: it takes the unknown ones
+        own = range(len(ev_keys)) if spec.get("all_events") else \
+            [i for i, k in enumerate(ev_keys) if k in mine or (known is not None and k not in known)]
         event_rows = [list(ev_header)] + [ev_rows[i] for i in own]
         event_where = [ev_where[i] for i in own]
         if spec.get("as_of_day") is not None:
@@ -283,7 +283,7 @@ def file_schedule(path, metric: str, start, end, period=None, group_by=None, fil
     if engine == "local":
         import pandas as pd
         frame = pd.concat([_frame(f, header) for f in files], ignore_index=True)
-        spec.update(known=None, part0=True)
+        spec.update(all_events=True)
         partials = [partial_schedule(frame, header, ev and (*ev, contract_keys_of(ev, ev[0])), fx_rows, spec)]
     elif engine == "dask":
         partials = _dask_partials(files, header, ev, fx_rows, spec, workers, scheduler, partitions)
@@ -348,10 +348,10 @@ def _dask_partials(files, header, ev, fx_rows, spec, workers, scheduler, partiti
             if ev is not None:
                 side = client.scatter((*ev, contract_keys_of(ev, ev[0])), broadcast=True)
             fx_future = client.scatter(fx_rows, broadcast=True) if fx_rows else None
-            known = set(contract_part.index)
+            known = set(contract_part.index) if ev is not None else None
             tasks = []
             for k, part in enumerate(lines.to_delayed()):
-                spec_k = dict(spec, known=known, part0=k == 0)
+                spec_k = dict(spec, known=known if k == 0 else None)
                 tasks.append(delayed(_partition_task)(part, header, side, fx_future, spec_k))
             return list(dask.compute(*tasks))
         finally:
