@@ -157,3 +157,18 @@ def test_options_the_partitioned_path_lacks_are_refused_not_ignored(book):
     result = CliRunner().invoke(cli, ["schedule", str(folder), "--from", START, "--to", END, "--skip-bad"])
     assert result.exit_code == 1
     assert "--skip-bad: not available for Parquet / partitioned input or --engine dask" in result.output
+
+
+def test_an_event_of_an_unknown_contract_is_reported_on_its_events_row(cluster, book, tmp_path):
+    folder, rows, events, _ = book
+    ev_path = tmp_path / "events.csv"
+    bad = events[:3] + [["NOPE-1", None, "2024-06-01", "invoice", 10, None]]
+    ev_path.write_text("\n".join(",".join("" if v is None else str(v) for v in r) for r in bad) + "\n")
+    with pytest.raises(BBBError) as local:
+        load_book(rows, events=bad).require_ok()
+    with pytest.raises(BBBError) as dask:
+        file_schedule(folder, "billings", START, END, events=ev_path, engine="dask", scheduler=cluster)
+    (problem,) = [p for p in dask.value.problems if p.is_error]
+    assert (problem.sheet, problem.row) == ("events.csv", 4)  # the file's 4th row: header, 2 events, this one
+    assert [problem.message] == [p.message for p in local.value.problems if p.is_error]
+    assert problem.message == "Contract ID NOPE-1 is not in the contracts range"

@@ -7,8 +7,9 @@ per-customer figures (ARR rounded per customer, customer counts) then add up acr
 The steps (engine="dask": each a Dask task; engine="local": the same in this process):
 1. each source file is read as it is (a Parquet file, or a CSV read as `bbb-xl schedule` reads one); every line
    keeps its file and row, so a problem names them;
-2. each contract gets a partition: the hash of its first customer modulo n (a contract whose lines name
-   different customers goes, whole, to one partition, where the engine reports it as it does today);
+2. each contract gets a shuffle key: the hash of its customer, which the shuffle takes modulo n (a contract
+   whose lines name different customers takes the smallest of their hashes and goes, whole, to one partition,
+   where the engine reports it as it does today);
 3. the lines are shuffled to their partitions; events go to their contract's partition (an event of an unknown
    contract to partition 0, where the engine reports it); the FX range goes to every partition;
 4. the existing engine computes each partition's schedule in integer cents; the partials are summed (exact);
@@ -112,14 +113,15 @@ def _text_key(value) -> str:
     return "" if value is None else key_of(str(value).strip())
 
 
-def customer_parts(frame, header: list, n: int) -> np.ndarray:
-    """Each line's partition from its customer: a stable hash (the same in every process) modulo n."""
+def customer_parts(frame, header: list) -> np.ndarray:
+    """Each line's shuffle key from its customer: a stable 64-bit hash (the same in every process); the shuffle
+    sends equal keys to one partition and, the keys being many, spreads customers evenly."""
     import pandas as pd
     col = _column(header, CUSTOMER)
-    if col is None or n == 1:
+    if col is None:
         return np.zeros(len(frame), dtype=np.int64)
     keys = pd.Series([_text_key(v) for v in frame[col]], dtype=object)
-    return (pd.util.hash_pandas_object(keys, index=False).to_numpy() % np.uint64(n)).astype(np.int64)
+    return pd.util.hash_pandas_object(keys, index=False).to_numpy().view(np.int64)
 
 
 def contract_keys(frame, header: list) -> list:
@@ -136,7 +138,9 @@ def partial_schedule(frame, header: list, events, fx, spec: dict) -> dict:
     from ..engine import filters
     from ..engine.book import load_book
     if frame is None or len(frame) == 0:
-        return {"empty": True, "problems": []}
+        if events is None or spec.get("known") is None:
+            return {"empty": True, "problems": []}
+        frame = _empty_frame(header)  # still the partition that reports events of unknown contracts
     frame = frame.sort_values([FILE_COL, ROW_COL], kind="stable")
     rows = [list(header)] + [[None if isinstance(v, float) and v != v else v for v in r]
                              for r in frame[header].itertuples(index=False, name=None)]
@@ -158,6 +162,8 @@ def partial_schedule(frame, header: list, events, fx, spec: dict) -> dict:
     problems = [_located(p, where, event_where) for p in book.problems]
     if book.errors:
         return {"problems": problems}
+    if not len(book.lines):
+        return {"empty": True, "problems": problems}
     text = spec.get("filter")
     values = {}
     if text:
@@ -173,6 +179,12 @@ def partial_schedule(frame, header: list, events, fx, spec: dict) -> dict:
                                                spec.get("group_by"), sel)
     figures = (rows[0], [(r[0], [_cents(v) for v in r[1:]]) for r in rows[1:]])
     return {"figures": figures, "values": values, "problems": problems}
+
+
+def _empty_frame(header: list):
+    import pandas as pd
+    return pd.DataFrame({**{h: pd.Series(dtype=object) for h in header}, FILE_COL: pd.Series(dtype=object),
+                         ROW_COL: pd.Series(dtype=np.int64)})
 
 
 def _cents(value) -> int:
@@ -290,7 +302,8 @@ def file_schedule(path, metric: str, start, end, period=None, group_by=None, fil
     else:
         raise BBBError(f"engine '{engine}' is not local or dask")
     rows = combine(partials, spec)
-    notes = tuple(_unique([p for part in partials for p in part["problems"] if p.severity != "info"]))
+    notes = tuple(_unique(sorted((p for part in partials for p in part["problems"] if p.severity != "info"),
+                                 key=lambda p: (p.table or "", p.sheet or "", p.row or 0))))
     return api.FileSchedule(rows, notes, ())
 
 
@@ -335,9 +348,9 @@ def _dask_partials(files, header, ev, fx_rows, spec, workers, scheduler, partiti
             meta = pd.DataFrame({**{h: pd.Series(dtype=object) for h in header},
                                  FILE_COL: pd.Series(dtype=object), ROW_COL: pd.Series(dtype=np.int64)})
             lines = dd.from_delayed([delayed(_frame)(str(f), header) for f in files], meta=meta, verify_meta=False)
-            lines = lines.map_partitions(_keyed, header, n, meta=meta.assign(_ck=pd.Series(dtype=object),
+            lines = lines.map_partitions(_keyed, header, meta=meta.assign(_ck=pd.Series(dtype=object),
                                                                                _cp=pd.Series(dtype=np.int64)))
-            # a contract's partition: its first customer's (all of a contract's lines together, even when they
+            # a contract's key: its customer's (all of a contract's lines together, even when they
             # name different customers: the engine then reports it as it does on one machine)
             pairs = lines[["_ck", "_cp"]].drop_duplicates().compute()
             contract_part = pairs.groupby("_ck")["_cp"].min()
@@ -360,8 +373,8 @@ def _dask_partials(files, header, ev, fx_rows, spec, workers, scheduler, partiti
                 cluster.close()
 
 
-def _keyed(frame, header, n):
-    return frame.assign(_ck=contract_keys(frame, header), _cp=customer_parts(frame, header, n))
+def _keyed(frame, header):
+    return frame.assign(_ck=contract_keys(frame, header), _cp=customer_parts(frame, header))
 
 
 def _assign_part(frame, contract_part):
