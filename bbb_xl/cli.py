@@ -121,7 +121,7 @@ class _Progress:
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--metric", default="revenue", show_default=True, type=click.Choice(list(api.SCHEDULE_METRICS)),
               help="Flows per period (bookings, billings, revenue); balances at each period end (backlog, "
                    "deferred, unbilled, rpo_within / rpo_after: RPO recognized within / after 12 months, "
@@ -146,20 +146,35 @@ class _Progress:
 @click.option("--recomputed", is_flag=True, help="A workbook with closed months: what today's inputs give for every "
                                                   "period (default: closed months as closed, as the reports show).")
 @_reading_options
+@click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "dask"]),
+              help="dask: FILE (a Parquet or CSV file, or a folder of them) computed per partition of whole "
+                   "customers on a Dask cluster (pip install bbb_xl[scale]); the same figures to the cent.")
+@click.option("--workers", default=None, type=click.IntRange(min=1),
+              help="--engine dask: worker processes of the local cluster (default 2).")
+@click.option("--scheduler", default=None, help="--engine dask: the address of an existing cluster, e.g. "
+                                                "tcp://10.0.0.5:8786 (default: a local cluster).")
 def schedule(file, metric, start, end, period, group_by, filter_, sheet, fmt, events_file, fx_file, as_of,
-             skip_bad, recomputed, decimal_comma, date_order):
+             skip_bad, recomputed, decimal_comma, date_order, engine, workers, scheduler):
     """Print a schedule (revenue, billings, ... by period) of a contracts CSV or workbook.
 
     \b
     Exit codes: 0 printed; 1 error, nothing printed (bad input rows, unless
     --skip-bad; a filter value no line has); 2 usage error; 3 printed with
     --skip-bad, contracts with input errors left out."""
+    from .scale.partitioned import is_partitioned
     try:
-        with _Progress() as progress:
-            result = api.file_schedule(file, metric, start, end, period, group_by, filter_, sheet,
-                                       events=events_file, fx=fx_file, as_of=as_of, skip_bad=skip_bad,
-                                       progress=progress, decimal_comma=decimal_comma, date_order=date_order,
-                                       recomputed=recomputed)
+        if engine != "local" or is_partitioned(file):  # Parquet, a folder of partitions, or Dask: bbb_xl.scale
+            from .scale import file_schedule
+            result = file_schedule(file, metric, start, end, period, group_by, filter_, events=events_file,
+                                   fx=fx_file, as_of=as_of, engine=engine, workers=workers, scheduler=scheduler,
+                                   decimal_comma=decimal_comma, date_order=date_order, sheet=sheet,
+                                   skip_bad=skip_bad, recomputed=recomputed)
+        else:
+            with _Progress() as progress:
+                result = api.file_schedule(file, metric, start, end, period, group_by, filter_, sheet,
+                                           events=events_file, fx=fx_file, as_of=as_of, skip_bad=skip_bad,
+                                           progress=progress, decimal_comma=decimal_comma, date_order=date_order,
+                                           recomputed=recomputed)
     except BBBError as exc:
         _fail(exc)
     rows = result.rows
