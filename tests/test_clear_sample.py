@@ -145,8 +145,10 @@ def test_only_the_cleared_tabs_and_their_tables_change(demo, tmp_path):
         after = {n: z.read(n) for n in z.namelist()}
     assert list(after) == list(before)  # same parts, same order
     changed = sorted(n for n in before if before[n] != after[n])
-    # Contracts, Events, FX Rates, Settings, the sample Pipeline and Forecast Assumptions and their four Tables (the
-    # demo's FX table is empty already); styles, strings, VBA, report tabs: byte for byte
+    # Contracts, Events, FX Rates, Settings, the sample Plan, Pipeline and Forecast Assumptions and their five Tables
+    # (the demo's FX table is empty already); styles, strings, VBA, report tabs: byte for byte
     assert changed == ["xl/tables/table1.xml", "xl/tables/table2.xml", "xl/tables/table5.xml", "xl/tables/table6.xml",
+                       "xl/tables/table7.xml",
                        "xl/worksheets/sheet2.xml", "xl/worksheets/sheet3.xml", "xl/worksheets/sheet4.xml",
-                       "xl/worksheets/sheet5.xml", "xl/worksheets/sheet7.xml", "xl/worksheets/sheet8.xml"]
+                       "xl/worksheets/sheet5.xml", "xl/worksheets/sheet7.xml", "xl/worksheets/sheet8.xml",
+                       "xl/worksheets/sheet9.xml"]
