@@ -201,3 +201,26 @@ def test_property_balances_at_cutover_and_remainders_after(case):
     # nothing is recognized after cutover + 1 outside the line's remaining window
     last = max(end if rec != "point in time" else start, cutover + 1)
     assert book.flow_cents("revenue", last + 1, far, sel) == 0
+
+
+def test_formulas_take_opening_and_cutover_last():
+    # the same figures as the Python API (test_legacy_recognized_less_than_ours...), through the formulas
+    from bbb_xl import udfs
+    from bbb_xl.api import check_rows, checked_book
+    rows = book_rows(line(amount=12000, line_id="L1"))
+    op = opening(["C1", "L1", 5800, 12000])
+    assert udfs.BBB_REVENUE(rows, "2025-08", None, None, None, None, None, op, CUTOVER) == 1033.34
+    assert udfs.BBB_BILLINGS(rows, "2025-07", "2025-12", None, None, None, None, op, CUTOVER) == 0.0
+    assert udfs.BBB_DEFERRED(rows, CUTOVER, None, None, None, op, CUTOVER) == 6200.0
+    assert udfs.BBB_SCHEDULE(rows, "revenue", "2025-06", "2025-07", None, None, None, None, None, None, op,
+                             CUTOVER) == [["Total", "2025-06", "2025-07"], ["Total", 5800.0, 1033.33]]
+    assert udfs.BBB_REVENUE(rows, "2025-08") == 1000.0  # without them: the book recomputed from its start
+    bad = udfs.BBB_DEFERRED(rows, CUTOVER, None, None, None, opening(["C1", "L1", 5800, -1]), CUTOVER)
+    assert bad.startswith("#BBB! Opening Balances row 2: Billed to Date is negative")
+    assert udfs.BBB_REVENUE(rows, "2025-08", None, None, None, None, None, op, "June") .startswith(
+        "#BBB! Settings: Cutover Date: 'June' is not a date")
+    # BBB_CHECK's row text for an opening row
+    book = load_book(rows, opening=opening(["C2", "L1", 0, 0]), cutover=CUTOVER)
+    assert check_rows(book)[1][0] == "Opening 2"
+    with pytest.raises(BBBError):
+        checked_book(rows, opening=opening(["C2", "L1", 0, 0]), cutover=CUTOVER)

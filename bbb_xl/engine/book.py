@@ -745,7 +745,7 @@ def load_book(data, events=None, sheet: str | None = None, origin=None, calendar
     book = Book.from_rows(data, sheet=sheet, origin=origin, calendar=calendar, events=events,
                           events_sheet=events_sheet, events_origin=events_origin, fx=fx,
                           reporting_currency=reporting_currency, fx_sheet=fx_sheet, fx_origin=fx_origin,
-                          options=options, as_of=as_of, opening=opening, cutover=day,
+                          options=options, as_of=as_of, opening=None if cut_problems else opening, cutover=day,
                           opening_sheet=opening_sheet, opening_origin=opening_origin)
     if cut_problems:
         book.problems = tuple(cut_problems) + book.problems
