@@ -77,6 +77,8 @@ SETTINGS = [
     *[(f"Alert: {rule}", _alert_default(rule), _ALERT_MEANINGS[rule]) for rule in ALERT_DEFAULTS],
     ("Forecast horizon (months)", 12, "Forecast tab: months after the as-of date to forecast; lines ending inside "
                                       "them renew at the Forecast Assumptions rates (docs/forecast.md)."),
+    ("Cutover Date", None, "Moving from another system: the day the Opening Balances tab's figures are at (end of "
+                           "day). Blank: none, every line computed from its start (docs/cutover.md)."),
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
 SETTING_SYNONYMS = {"Unbilled receivable account": "Contract asset account"}  # names in older workbooks
@@ -108,6 +110,7 @@ class Settings:
     journal_detail: str = "period"  # one of JOURNAL_DETAILS
     alert_rules: tuple = ()  # (rule, threshold or None = off) for the Alerts tab; () = the defaults
     forecast_horizon: int = 12  # months after the as-of date on the Forecast tab
+    cutover: int | None = None  # day number of the Cutover Date (engine.cutover); None: no cutover
 
     @property
     def calendar(self) -> Calendar:
@@ -229,6 +232,13 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
             alert_rules.append((rule, ALERT_DEFAULTS[rule] if value is None else alert_threshold(rule, value)))
         except ValueError as exc:
             bad(name, value, str(exc))
+    cutover = None
+    v = raw("Cutover Date")
+    if v is not None:
+        try:
+            cutover = parse_date(v, options)
+        except ValueError as exc:
+            bad("Cutover Date", v, str(exc))
     if problems:
         return None, problems
     return Settings(text("Company name"), currency, as_of, first, last, period, fiscal,
@@ -236,7 +246,7 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
                     text("Deferred revenue account"), text("Revenue account"), limit, options,
                     dimensions=dimensions, dimensions_at=dimensions_at, invoices_posted_by=posted_by,
                     journal_detail=journal_detail, alert_rules=tuple(alert_rules),
-                    forecast_horizon=horizon), problems
+                    forecast_horizon=horizon, cutover=cutover), problems
 
 
 def _dimension_names(value, sheet, row) -> tuple:

@@ -224,3 +224,42 @@ def test_formulas_take_opening_and_cutover_last():
     assert check_rows(book)[1][0] == "Opening 2"
     with pytest.raises(BBBError):
         checked_book(rows, opening=opening(["C2", "L1", 0, 0]), cutover=CUTOVER)
+
+
+# --- the workbook refresh: Settings Cutover Date and the Opening Balances tab ------------------------------------
+
+def _settings(**values):
+    base = {"As-of date": dt.datetime(2025, 12, 31), "Report start": "2025-01", "Report end": "2025-12"}
+    base.update(values)
+    return [["Setting", "Value"]] + [[k, v] for k, v in base.items()]
+
+
+def test_settings_cutover_date_row():
+    from bbb_xl.settings import SETTING_NAMES, parse_settings
+    assert SETTING_NAMES[-1] == "Cutover Date"
+    s, problems = parse_settings(_settings(**{"Cutover Date": dt.datetime(2025, 6, 30)}))
+    assert not problems and iso(s.cutover) == "2025-06-30"
+    assert parse_settings(_settings())[0].cutover is None
+    s, problems = parse_settings(_settings(**{"Cutover Date": "mid-year"}))
+    assert s is None and (problems[0].cell, problems[0].column, problems[0].value) == ("B5", "Value", "mid-year")
+    assert problems[0].message.startswith("Cutover Date")
+
+
+def test_refresh_reads_the_opening_balances_tab():
+    from bbb_xl.excel.workflow import compute_reports
+    contracts = book_rows(line(amount=12000, line_id="L1"))
+    with_cutover = _settings(**{"Cutover Date": "2025-06-30"})
+    reports = compute_reports(contracts, with_cutover, opening_rows=opening(["C1", "L1", 5800, 12000]))
+    assert not [p for p in reports.problems if p.is_error]
+    # the Deferred Revenue rollforward (cents): June holds the legacy lump (billed 12,000, recognized 5,800);
+    # July opens on the legacy deferred 6,200 and releases 1,033.33; every row ties opening + billings - revenue
+    rows = {r[0]: r[1:] for r in reports.sheets["Deferred Revenue"].rows() if r and str(r[0]).startswith("2025-")}
+    assert rows["2025-05"][:5] == [0, 0, 0, 0, 0]
+    assert rows["2025-06"][:5] == [0, 1200000, 580000, 0, 620000]
+    assert rows["2025-07"][:5] == [620000, 0, 103333, 0, 516667]
+    assert rows["2025-12"][4] == 0
+    bad = compute_reports(contracts, with_cutover, opening_rows=opening(["C7", "L1", 0, 0]))
+    [err] = [p for p in bad.problems if p.is_error]
+    assert (err.sheet, err.cell) == ("Opening Balances", "A2")
+    header_only = compute_reports(contracts, _settings(), opening_rows=[OPEN])
+    assert not [p for p in header_only.problems if p.is_error]

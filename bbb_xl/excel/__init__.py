@@ -16,6 +16,7 @@ from ..reports.layout import sheet_layout
 from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, STALE_CHECK_COLUMN,
                        compute_reports, last_refresh_version, stale_check)
 from .workflow import ASSUMPTIONS, PIPELINE  # the optional forecast input tabs
+from .workflow import OPENING  # the optional Opening Balances tab (docs/cutover.md)
 
 NUMBER_FORMATS = {MONEY: "#,##0.00_);(#,##0.00)", "money_total": "#,##0.00_);(#,##0.00)", "date": "yyyy-mm-dd",
                   "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0"}
@@ -43,9 +44,10 @@ def refresh(book=None) -> str:
         if "Run Info" in names else None
     pipeline = read_sheet(book.sheets[PIPELINE]) if PIPELINE in names else None
     assumptions = read_sheet(book.sheets[ASSUMPTIONS]) if ASSUMPTIONS in names else None
+    opening = read_sheet(book.sheets[OPENING]) if OPENING in names else None
     reports = compute_reports(contracts, settings, events, fx_rows=fx, accounts_rows=accounts,
                               template_version=_template_version(book), previous_version=previous,
-                              pipeline_rows=pipeline, assumptions_rows=assumptions)
+                              pipeline_rows=pipeline, assumptions_rows=assumptions, opening_rows=opening)
     for name in GENERATED_SHEETS:
         if name not in names:
             continue  # an optional report tab an older workbook does not have

@@ -22,6 +22,7 @@ from .upgrade import upgrade_package
 from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, STALE_CHECK_COLUMN,
                        compute_reports, last_refresh_version, stale_check)
 from .workflow import ASSUMPTIONS, PIPELINE  # the optional forecast input tabs
+from .workflow import OPENING  # the optional Opening Balances tab (docs/cutover.md)
 
 
 @dataclass
@@ -78,11 +79,12 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     previous = last_refresh_version(read_sheets(path, [], optional=["Run Info"]).get("Run Info"))
     t1 = time.perf_counter()
     note("compute", f"{max(len(contracts) - 1, 0):,} contract rows")
-    forecast_tabs = read_sheets(path, [], optional=[PIPELINE, ASSUMPTIONS])
+    forecast_tabs = read_sheets(path, [], optional=[PIPELINE, ASSUMPTIONS, OPENING])
     reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at, fx_rows=fx,
                               accounts_rows=accounts, template_version=upgraded.to_version,
                               previous_version=previous, pipeline_rows=forecast_tabs.get(PIPELINE),
-                              assumptions_rows=forecast_tabs.get(ASSUMPTIONS))
+                              assumptions_rows=forecast_tabs.get(ASSUMPTIONS),
+                              opening_rows=forecast_tabs.get(OPENING))
     t2 = time.perf_counter()
     note("write", f"{len(GENERATED_SHEETS)} report tabs")
     write_reports(pkg, reports, contracts, settings, events, fx)

@@ -25,7 +25,8 @@ from ..settings import parse_settings, read_parse_options
 CONTRACTS, SETTINGS, EVENTS, FX, START = "Contracts", "Settings", "Events", "FX Rates", "Start here"
 ACCOUNTS = "Accounts"  # optional: a workbook built before it existed refreshes without it
 PIPELINE, ASSUMPTIONS = "Pipeline", "Forecast Assumptions"  # optional forecast inputs (docs/forecast.md)
-INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX, ACCOUNTS, PIPELINE, ASSUMPTIONS)
+OPENING = "Opening Balances"  # optional: legacy figures at the Settings Cutover Date (docs/cutover.md)
+INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX, ACCOUNTS, PIPELINE, ASSUMPTIONS, OPENING)
 GENERATED_SHEETS = [START] + REPORT_SHEETS
 
 START_TEXT = [
@@ -85,11 +86,12 @@ def start_here(status: str, errors: int) -> SheetReport:
 def compute_reports(contract_rows, settings_rows, event_rows=None, *,
                     refreshed_at: dt.datetime | None = None, fx_rows=None, accounts_rows=None,
                     template_version: int | None = None, previous_version: str | None = None,
-                    pipeline_rows=None, assumptions_rows=None) -> Reports:
+                    pipeline_rows=None, assumptions_rows=None, opening_rows=None) -> Reports:
     """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
     tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency); accounts_rows: the
     Accounts tab (Product, Revenue Account) for the journal; pipeline_rows / assumptions_rows: the Pipeline and
-    Forecast Assumptions tabs for the Forecast tab (None when absent)."""
+    Forecast Assumptions tabs for the Forecast tab (None when absent); opening_rows: the Opening Balances tab,
+    read with the Settings Cutover Date (engine.cutover; None when absent)."""
     settings, settings_problems = parse_settings(settings_rows, sheet=SETTINGS)
     # Decimal separator, Date order, Time zone: read even when another setting is wrong (its problems are there)
     options = settings.parse_options if settings else read_parse_options(settings_rows, SETTINGS)[0]
@@ -97,7 +99,9 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
     book = Book(parsed, settings.calendar if settings else CALENDAR, events=event_rows or None,
                 events_sheet=EVENTS, events_origin=(1, 1), fx=fx_rows or None,
                 reporting_currency=settings.currency if settings else None, fx_sheet=FX, fx_origin=(1, 1),
-                as_of=settings.as_of if settings else None)  # evergreen lines renew up to the as-of term
+                as_of=settings.as_of if settings else None,  # evergreen lines renew up to the as-of term
+                opening=opening_rows if _has_rows(opening_rows) else None,
+                cutover=settings.cutover if settings else None, opening_sheet=OPENING, opening_origin=(1, 1))
     if settings is None:
         reports = _not_refreshed(book, settings_problems)
     else:
