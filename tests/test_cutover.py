@@ -186,7 +186,8 @@ def cutover_case(draw):
 def test_property_balances_at_cutover_and_remainders_after(case):
     start, end, cutover, booking, amount, rec, billing, timing, recognized, billed = case
     cents = Decimal(amount) / 100
-    rows = book_rows(line(amount=cents, line_id="L1", start=iso(start), end=iso(end), recognition=rec, billing=billing, timing=timing, booking=iso(booking)))
+    rows = book_rows(line(amount=cents, line_id="L1", start=iso(start), end=iso(end), recognition=rec,
+                          billing=billing, timing=timing, booking=iso(booking)))
     book = load_book(rows, opening=opening(["C1", "L1", Decimal(recognized) / 100, Decimal(billed) / 100]),
                      cutover=iso(cutover))
     book.require_ok()
@@ -253,9 +254,11 @@ def test_refresh_reads_the_opening_balances_tab():
     assert not [p for p in reports.problems if p.is_error]
     # the Deferred Revenue rollforward (cents): June holds the legacy lump (billed 12,000, recognized 5,800);
     # July opens on the legacy deferred 6,200 and releases 1,033.33; every row ties opening + billings - revenue
-    rows = {r[0]: r[1:] for r in reports.sheets["Deferred Revenue"].rows() if r and str(r[0]).startswith("2025-")}
-    assert rows["2025-05"][:5] == [0, 0, 0, 0, 0]
-    assert rows["2025-06"][:5] == [0, 1200000, 580000, 0, 620000]
+    # periods ending on or before the cutover are labelled legacy
+    rows = {r[0]: r[1:] for r in reports.sheets["Deferred Revenue"].rows()
+            if r and str(r[0]).startswith("2025-")}
+    assert rows["2025-05 (legacy)"][:5] == [0, 0, 0, 0, 0]
+    assert rows["2025-06 (legacy)"][:5] == [0, 1200000, 580000, 0, 620000]
     assert rows["2025-07"][:5] == [620000, 0, 103333, 0, 516667]
     assert rows["2025-12"][4] == 0
     bad = compute_reports(contracts, with_cutover, opening_rows=opening(["C7", "L1", 0, 0]))

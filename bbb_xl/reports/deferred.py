@@ -17,6 +17,12 @@ def revenue_from_opening_deferred(book: Book, bounds: np.ndarray, rec: np.ndarra
     return revenue_from_opening_deferred_cents(book, bounds)
 
 
+def period_label(book, period) -> str:
+    """The period's label, marked legacy when it ends on or before the cutover (docs/cutover.md): its figures are
+    the opening balances' lump on the cutover day, not history."""
+    return f"{period.label} (legacy)" if book.is_legacy(period.last) else period.label
+
+
 def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred, unbilled, title):
     s = SheetReport("Deferred Revenue")
     s.add(1, 1, [[f"{title}deferred revenue (contract liability) rollforward ({settings.currency})"]], "title")
@@ -42,7 +48,7 @@ def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
     rows = []
     for j, p in enumerate(periods):
         reclass = int(unbilled[j + 1] - unbilled[j])
-        rows.append([p.label, int(deferred[j]), int(bl[j]), int(rv[j]), reclass, int(deferred[j + 1]),
+        rows.append([period_label(book, p), int(deferred[j]), int(bl[j]), int(rv[j]), reclass, int(deferred[j + 1]),
                      int(unbilled[j]), int(unbilled[j + 1]), int(from_opening[j])])
     s.add(5, 1, rows, ["text"] + [MONEY] * 8)
     # ASC 606-10-50-8 for the whole range is computed for the range (opening deferred the day before it starts):
