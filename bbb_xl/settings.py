@@ -87,6 +87,8 @@ SETTINGS = [
                              "The BBB_ formulas always use allocated."),
     ("Renewal grace days", 0, "Metrics tab: a customer whose ARR returns within this many days after dropping to 0 "
                               "is treated as never dropped (no churn, no reactivation; its ARR held in the gap)."),
+    ("Cutover Date", None, "Moving from another system: the day the Opening Balances tab's figures are at (end of "
+                           "day). Blank: none, every line computed from its start (docs/cutover.md)."),
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
 SETTING_SYNONYMS = {"Unbilled receivable account": "Contract asset account"}  # names in older workbooks
@@ -123,6 +125,7 @@ class Settings:
     rows_at: tuple = ()  # (setting name, its row on the Settings tab): to locate a problem found later
     arr_basis: str = ALLOCATED  # one of engine.metrics.ARR_BASES: the Metrics tab and Summary tiles
     grace_days: int = 0  # Renewal grace days of the Metrics tab's ARR bridge
+    cutover: int | None = None  # day number of the Cutover Date (engine.cutover); None: no cutover
 
     @property
     def calendar(self) -> Calendar:
@@ -246,6 +249,13 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
             alert_rules.append((rule, ALERT_DEFAULTS[rule] if value is None else alert_threshold(rule, value)))
         except ValueError as exc:
             bad(name, value, str(exc))
+    cutover = None
+    v = raw("Cutover Date")
+    if v is not None:
+        try:
+            cutover = parse_date(v, options)
+        except ValueError as exc:
+            bad("Cutover Date", v, str(exc))
     if problems:
         return None, problems
     return Settings(text("Company name"), currency, as_of, first, last, period, fiscal,
@@ -254,7 +264,7 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
                     dimensions=dimensions, dimensions_at=dimensions_at, invoices_posted_by=posted_by,
                     journal_detail=journal_detail, alert_rules=tuple(alert_rules), arr_basis=arr_basis,
                     grace_days=grace_days,
-                    forecast_horizon=horizon,
+                    forecast_horizon=horizon, cutover=cutover,
                     plan_version=_text_or_none(raw("Plan version")),
                     delivery_load_by=_text_or_none(raw("Delivery load by")),
                     rows_at=tuple((name, r) for name, (_, r) in found.items())), problems

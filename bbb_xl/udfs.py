@@ -38,6 +38,15 @@ CLOSED_DOC = ("Optional Closed Periods range, e.g. 'Closed Periods'!A1:O100000: 
               "figures, differences post in the month of today's date. Omitted: today's inputs")
 FX_DOC = ("Optional FX range with its header row (Currency, Month, Rate = reporting currency per unit), e.g. "
           "FX[#All]: each line converts at its Booking Date month's rate")
+OPENING_DOC = ("Optional Opening Balances range with its header row (Contract ID, Line ID, Recognized to Date, "
+               "Billed to Date): legacy figures at the end of cutover")
+CUTOVER_DOC = "Optional Cutover Date: the day the opening balances are at (needed with opening)"
+
+
+def _opening_args(fn):
+    """opening and cutover, last: the flow, deferred and schedule formulas of a book moved from another system."""
+    fn = xw.arg("cutover", "raw", doc=CUTOVER_DOC)(fn)
+    return xw.arg("opening", "raw", doc=OPENING_DOC)(fn)
 
 
 def _excel(value):
@@ -48,7 +57,7 @@ def _excel(value):
     return value
 
 
-_RANGE_ARGS = {"lines", "events", "ssps", "fx", "closed", "plan"}  # ranges: the engine locates their error cells itself
+_RANGE_ARGS = {"lines", "events", "ssps", "fx", "closed", "plan", "opening"}  # ranges: the engine locates their error cells itself
 
 
 def formula(fn):
@@ -112,20 +121,26 @@ def BBB_BOOKINGS(lines, start, end_period=None, filter=None, events=None, fx=Non
 
 
 @_flow_args
+@_opening_args
 @formula
-def BBB_BILLINGS(lines, start, end_period=None, filter=None, events=None, fx=None, closed=None, as_of=None):
+def BBB_BILLINGS(lines, start, end_period=None, filter=None, events=None, fx=None, closed=None, as_of=None,
+                 opening=None, cutover=None):
     """Billings: invoices dated from start to end_period, from each line's billing schedule; evergreen terms up
     to the one containing as_of (default today). Example: =BBB_BILLINGS(Contracts[#All], "2025-01", "2025-12", "Region=EMEA")"""
-    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed).flow(
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, opening=opening,
+                                       cutover=cutover), closed).flow(
         "billings", start, None if _blank(end_period) else end_period, filter)
 
 
 @_flow_args
+@_opening_args
 @formula
-def BBB_REVENUE(lines, start, end_period=None, filter=None, events=None, fx=None, closed=None, as_of=None):
+def BBB_REVENUE(lines, start, end_period=None, filter=None, events=None, fx=None, closed=None, as_of=None,
+                opening=None, cutover=None):
     """Revenue recognized from start to end_period (ASC 606: ratable by month or day, or point in time);
     evergreen terms up to the one containing as_of (default today). Example: =BBB_REVENUE(Contracts[#All], "2025-Q1")"""
-    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed).flow(
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, opening=opening,
+                                       cutover=cutover), closed).flow(
         "revenue", start, None if _blank(end_period) else end_period, filter)
 
 
@@ -138,11 +153,13 @@ def BBB_BACKLOG(lines, as_of, filter=None, events=None, fx=None, closed=None):
 
 
 @_balance_args
+@_opening_args
 @formula
-def BBB_DEFERRED(lines, as_of, filter=None, events=None, fx=None, closed=None):
+def BBB_DEFERRED(lines, as_of, filter=None, events=None, fx=None, closed=None, opening=None, cutover=None):
     """Deferred revenue (contract liability) at the end of as_of: per contract, billed minus recognized when
     positive. Example: =BBB_DEFERRED(Contracts[#All], "2025-12")"""
-    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed).balance("deferred", as_of, filter)
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, opening=opening, cutover=cutover),
+                          closed).balance("deferred", as_of, filter)
 
 
 @_balance_args
@@ -184,13 +201,15 @@ def BBB_DEFERRED_SPLIT(lines, as_of, filter=None, events=None, fx=None):
 @xw.arg("fx", "raw", doc=FX_DOC)
 @xw.arg("closed", "raw", doc=CLOSED_DOC)
 @xw.arg("as_of", "raw", doc=EVERGREEN_AS_OF_DOC)
+@_opening_args
 @formula
 def BBB_SCHEDULE(lines, metric, start, end_period, period=None, group_by=None, filter=None, events=None,
-                 fx=None, closed=None, as_of=None):
+                 fx=None, closed=None, as_of=None, opening=None, cutover=None):
     """A spilled table of a metric by period (month/quarter/year), one row per group_by value plus Total;
     evergreen terms to the one containing as_of (default today).
     Example: =BBB_SCHEDULE(Contracts[#All], "revenue", "2025-01", "2025-12", "quarter", "Region")"""
-    book = closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed)
+    book = closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, opening=opening, cutover=cutover),
+                          closed)
     schedule = book.schedule_for(metric, start, end_period, period, None if _blank(group_by) else group_by, filter)
     return schedule.to_rows()
 

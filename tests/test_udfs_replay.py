@@ -506,16 +506,17 @@ SIGNATURES = {
     "BBB_BOOKINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, "
                     "Optional closed, Optional as_of",
     "BBB_BILLINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, "
-                    "Optional closed, Optional as_of",
+                    "Optional closed, Optional as_of, Optional opening, Optional cutover",
     "BBB_REVENUE": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, "
-                    "Optional closed, Optional as_of",
+                    "Optional closed, Optional as_of, Optional opening, Optional cutover",
     "BBB_BACKLOG": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
-    "BBB_DEFERRED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
+    "BBB_DEFERRED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed, Optional opening, "
+                    "Optional cutover",
     "BBB_UNBILLED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
     "BBB_RPO": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_DEFERRED_SPLIT": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_SCHEDULE": "lines, metric, start, end_period, Optional period, Optional group_by, Optional filter, "
-                    "Optional events, Optional fx, Optional closed, Optional as_of",
+                    "Optional events, Optional fx, Optional closed, Optional as_of, Optional opening, Optional cutover",
     "BBB_CHECK": "lines, Optional events, Optional fx, Optional filter",
     "BBB_ALLOCATE": "total, ssps",
     "BBB_EXPLAIN": "lines, contract, period, Optional line, Optional metric, Optional events, Optional fx",
@@ -576,17 +577,23 @@ def test_import_functions_descriptions(udfs):
         args = o["ArgumentDescriptions"]
         assert len(args) == len(SIGNATURES[name].split(", "))
         assert all(a and not a.startswith("Positional argument") and len(a) <= 255 for a in args), name
+        opening = [udfs.OPENING_DOC, udfs.CUTOVER_DOC] if name in ("BBB_BILLINGS", "BBB_REVENUE",
+                                                                  "BBB_DEFERRED") else []
         if name in ("BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE"):
-            assert args == flow + [udfs.CLOSED_DOC, udfs.EVERGREEN_AS_OF_DOC]
-        elif name in ("BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED"):
+            assert args == flow + [udfs.CLOSED_DOC, udfs.EVERGREEN_AS_OF_DOC] + (
+                opening if name != "BBB_BOOKINGS" else [])
+        elif name in ("BBB_BACKLOG", "BBB_UNBILLED"):
             assert args == balance + [udfs.CLOSED_DOC]
+        elif name == "BBB_DEFERRED":
+            assert args == balance + [udfs.CLOSED_DOC] + opening
         elif name in ("BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_MRR",
                       "BBB_ARR", "BBB_NRR", "BBB_GRR", "BBB_CUSTOMERS", "BBB_COVERAGE"):
-            assert args == balance
+            assert args == balance + opening
     assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC, udfs.FX_DOC, udfs.CHECK_FILTER_DOC]
     schedule = opts["'Book1.xlsm'!BBB_SCHEDULE"]["ArgumentDescriptions"]
-    assert schedule[0] == udfs.LINES_DOC and schedule[-5:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC,
-                                                               udfs.CLOSED_DOC, udfs.EVERGREEN_AS_OF_DOC]
+    assert schedule[0] == udfs.LINES_DOC and schedule[-7:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC,
+                                                               udfs.CLOSED_DOC, udfs.EVERGREEN_AS_OF_DOC,
+                                                               udfs.OPENING_DOC, udfs.CUTOVER_DOC]
     assert schedule[1].startswith("bookings, billings, revenue") and schedule[4].startswith("Optional: month")
 
 

@@ -114,12 +114,13 @@ def test_the_template_from_git_history_upgrades_and_refreshes(tmp_path):
     assert [r[:2] for r in after["Settings"][19:]][:3] == [["Alert: bookings drop", "30%"],
                                                            ["Alert: billings drop", "30%"],
                                                            ["Alert: revenue drop", "30%"]]
-    assert len(after["Settings"]) == 13 + 6 + 14 + 5  # the fourteen alert thresholds, the forecast horizon, Plan
-    # version, Delivery load by, ARR basis, Renewal grace days
+    # the fourteen alert thresholds, the forecast horizon, Plan version, Delivery load by, ARR basis, Renewal grace
+    # days, the cutover date
+    assert len(after["Settings"]) == 13 + 6 + 14 + 6 and after["Settings"][-1][:2] == ["Cutover Date", None]
     assert "Settings rows added: Invoices posted by, Journal detail, Decimal separator, Date order, Time zone, " \
         "Dimensions, Alert: bookings drop" in result.output
-    assert "tabs added: Accounts, Plan, Pipeline, Forecast Assumptions, Alerts, By Dimension" in result.output \
-        and "Actual vs Plan, Metrics" in result.output
+    assert "tabs added: Accounts, Plan, Pipeline, Forecast Assumptions, Opening Balances, Alerts, By Dimension" \
+        in result.output and "Actual vs Plan, Metrics" in result.output
     refreshed = _run("refresh", path)
     assert refreshed.exit_code == 0, refreshed.output
     run_info = openpyxl.load_workbook(path)["Run Info"]

@@ -24,6 +24,7 @@ from ..reports.metrics import CHART_ANCHOR_ROW, CHART_LABEL_ROW, CHART_SERIES
 from .upgrade import TEMPLATE_VERSION, VERSION_NAME
 from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, SETTINGS as SETTINGS_SHEET, START
 from .workflow import ASSUMPTIONS, PIPELINE
+from .workflow import OPENING
 from ..engine.forecast import DEAL_TYPES
 from ..reports.forecast import CHART_PERIODS, CHART_ROW, FORECAST_BLOCKS, FORECAST_SHEET
 
@@ -250,6 +251,7 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
     _plan_tab(wb, plan_rows, f_date, f_money)
 
     _forecast_input_tabs(wb, pipeline, assumptions, f_head, f_date, f_money, f_pct)
+    _opening_tab(wb, f_money)
 
     # --- report tabs (filled by the refresh)
     sheets = {}
@@ -382,6 +384,34 @@ def _forecast_input_tabs(wb, pipeline, assumptions, f_head, f_date, f_money, f_p
     fa.data_validation(1, 2, 1_048_575, 2, {"validate": "decimal", "criteria": ">", "value": -1,
                                             "error_title": "Uplift", "error_message": "Uplift is above -100%."})
     fa.freeze_panes(1, 0)
+
+
+OPENING_NOTES = {
+    "Contract ID": "A contract line live at the Settings Cutover Date, moved from another system (docs/cutover.md).",
+    "Line ID": "The line's Line ID on the Contracts tab (blank when the line has none).",
+    "Recognized to Date": "Revenue the old system recognized on the line up to the end of the cutover day (>= 0, "
+                          "at most the line's price). The rest is recognized from the next day by its method.",
+    "Billed to Date": "What the old system invoiced on the line up to the end of the cutover day (>= 0, at most "
+                      "its Amount). The invoices scheduled after it share the rest.",
+}
+
+
+def _opening_tab(wb, f_money) -> None:
+    """Opening Balances: an optional input (no sample rows), legacy figures at the Settings Cutover Date."""
+    from ..engine.cutover import OPENING_COLUMNS
+    ob = wb.add_worksheet(OPENING)
+    ob.set_column(0, 1, 16)
+    ob.set_column(2, 3, 18, f_money)
+    ob.add_table(0, 0, 1, len(OPENING_COLUMNS) - 1, {
+        "name": "OpeningBalances", "style": "Table Style Medium 2",
+        "columns": [{"header": n, **({"format": f_money} if "to Date" in n else {})} for n in OPENING_COLUMNS]})
+    for j, name in enumerate(OPENING_COLUMNS):
+        ob.write_comment(0, j, OPENING_NOTES[name], {"x_scale": 2.2, "y_scale": 1.2})
+    for j in (2, 3):
+        ob.data_validation(1, j, 1_048_575, j, {"validate": "decimal", "criteria": ">=", "value": 0,
+                                                "error_title": OPENING_COLUMNS[j],
+                                                "error_message": f"{OPENING_COLUMNS[j]} is an amount >= 0."})
+    ob.freeze_panes(1, 0)
 
 
 def _forecast_charts(wb, ws) -> None:

@@ -17,6 +17,12 @@ def revenue_from_opening_deferred(book: Book, bounds: np.ndarray, rec: np.ndarra
     return revenue_from_opening_deferred_cents(book, bounds)
 
 
+def period_label(book, period) -> str:
+    """The period's label, marked legacy when it ends on or before the cutover (docs/cutover.md): its figures are
+    the opening balances' lump on the cutover day, not history."""
+    return f"{period.label} (legacy)" if book.is_legacy(period.last) else period.label
+
+
 def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred, unbilled, title, view=None,
                    bil=None):
     s = SheetReport("Deferred Revenue")
@@ -57,7 +63,7 @@ def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
     rows = []
     for j, p in enumerate(periods):
         reclass = int(unbilled[j + 1] - unbilled[j])
-        rows.append([p.label, int(deferred[j]), int(bl[j]), int(rv[j]), reclass, int(deferred[j + 1]),
+        rows.append([period_label(book, p), int(deferred[j]), int(bl[j]), int(rv[j]), reclass, int(deferred[j + 1]),
                      int(unbilled[j]), int(unbilled[j + 1]), int(from_opening[j])])
         if adjusted:
             rows[-1].insert(4, int(adj_bil[j] - adj_rev[j]))
