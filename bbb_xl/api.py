@@ -103,13 +103,64 @@ def book_from_range(rows, calendar: Calendar = CALENDAR, events=None, fx=None, r
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _closed_cache.clear()
+        _opening_cache.clear()
 
 
-def checked_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None) -> Book:
-    """A Book with no errors (in the contracts, events or FX range), or BBBError naming the first problem."""
-    book = book_from_range(rows, calendar, events, fx)
-    book.require_ok()
+_opening_cache: list = []  # (key, book): books with opening balances, apart so the main cache stays as it is
+
+
+def opening_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, opening=None, cutover=None) -> Book:
+    """A Book with an Opening Balances range and a Cutover Date (engine.cutover), parsed once per distinct content
+    (LRU of CACHE_SIZE; a range that cannot be compared is parsed each time)."""
+    from .engine.book import load_book as _load
+    events = None if _no_events(events) else events
+    fx = None if _no_events(fx) else fx
+    try:
+        frozen = tuple(None if x is None else _freeze(x) for x in (rows, events, fx, opening))
+        # TRUE == 1 in Python: the type of each 0/1 cell is part of the key
+        key = frozen + tuple(() if f is None else _bool_sensitive(f) for f in frozen) + (
+            type(cutover), cutover, calendar)
+    except TypeError:
+        key = None
+    if key is not None:
+        with _lock:
+            for k in range(len(_opening_cache) - 1, -1, -1):
+                if _opening_cache[k][0] == key:
+                    _opening_cache.append(_opening_cache.pop(k))
+                    return _opening_cache[-1][1]
+    book = _load(rows, events=events, calendar=calendar, fx=fx, opening=opening, cutover=cutover)
+    if key is not None:
+        with _lock:
+            _opening_cache.append((key, book))
+            del _opening_cache[:-CACHE_SIZE]
     return book
+
+
+def checked_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, as_of=None, opening=None,
+                 cutover=None) -> Book:
+    """A Book with no errors (in the contracts, events or FX range), or BBBError naming the first problem.
+    as_of: evergreen lines renew up to the term containing this day (a period label: its last day; blank: today).
+    opening / cutover: an Opening Balances range and the Cutover Date (engine.cutover; both blank: none)."""
+    if _no_events(opening) and _no_events(cutover):
+        book = book_from_range(rows, calendar, events, fx)
+    else:
+        book = opening_book(rows, calendar, events, fx, opening, cutover)
+    book.require_ok()
+    return evergreen_book(book, as_of)
+
+
+def evergreen_book(book: Book, as_of=None) -> Book:
+    """book with its evergreen lines renewed up to the term containing as_of (a date or period label; blank:
+    today); the book itself when it has none (engine.evergreen)."""
+    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
+        return book.evergreen_at(None)
+    from .core.periods import as_of_day
+    try:
+        day = as_of_day(as_of, book.calendar)
+    except ValueError as exc:
+        raise BBBError(str(exc)) from None
+    return book.evergreen_at(day)
 
 
 def check_rows(book: Book, filter=None) -> list[list]:
@@ -117,8 +168,9 @@ def check_rows(book: Book, filter=None) -> list[list]:
 
     Row is the row within its range (1 = the header row): a number for the contracts range, text `Events N`
     for row N of the events range and `FX N` for row N of the FX range. With a filter: a filter error is an
-    error row, and each value that matches no line an `info` row (the formulas give 0 for it)."""
-    problems = list(book.problems) + filter_problems(book, filter)
+    error row, and each value that matches no line an `info` row (the formulas give 0 for it). A customer whose
+    MRR goes below 0 (net credits) is a warning at its line with the lowest Amount."""
+    problems = list(book.problems) + filter_problems(book, filter) + negative_arr_problems(book)
     if not problems:
         n = len(book.lines)
         return [["OK", f"{n} line{'s' if n != 1 else ''}, no problems"]]
@@ -128,6 +180,43 @@ def check_rows(book: Book, filter=None) -> list[list]:
 
 
 INFO = "info"
+
+
+def negative_arr_problems(book: Book) -> list[Problem]:
+    """A warning per customer whose MRR is below 0 on some day (net credits: counted as 0 in ARR and the ARR
+    bridge), located at the customer's recurring line with the lowest Amount (its Amount cell)."""
+    import numpy as np
+    from .core.dates import iso
+    from .core.errors import WARNING, column_letter
+    from .core.money import cents_to_decimal, round_half_away
+    from .engine.metrics import first_negative_days, recurring_mask
+    from .engine.table import normalize_header
+    if not len(book.lines):
+        return []
+    found = first_negative_days(book, np.arange(len(book.lines)))
+    if not found:
+        return []
+    lines, parsed = book.lines, book.parsed
+    recurring = recurring_mask(book)
+    keys = [normalize_header(c) for c in parsed.columns]
+    col = keys.index("amount") if "amount" in keys else None
+    out = []
+    names = lines.customer.astype(str)
+    candidates = np.flatnonzero(recurring & np.isin(names, list(found)))
+    by_customer: dict = {}
+    for k in candidates.tolist():
+        by_customer.setdefault(names[k], []).append(k)
+    for customer, (day, mrr) in sorted(found.items()):
+        i = min(by_customer[customer], key=lambda k: (int(lines.amount[k]), int(lines.row[k])))
+        row = int(lines.row[i])
+        cell = None
+        if parsed.origin is not None and col is not None:
+            cell = f"{column_letter(parsed.origin[1] + col)}{parsed.origin[0] + row - 1}"
+        a_month = cents_to_decimal(round_half_away(mrr.numerator, mrr.denominator))
+        out.append(Problem(row, "Amount", cents_to_decimal(int(lines.amount[i])),
+                           f"customer '{customer}' has negative MRR ({a_month} a month) from {iso(day)} (net "
+                           f"credits): counted as 0 in ARR, customers and the ARR bridge", WARNING, cell=cell))
+    return out
 
 
 def filter_problems(book: Book, filter) -> list[Problem]:
@@ -149,6 +238,8 @@ def _row_text(p: Problem):
         return "FX" if p.row is None else f"FX {p.row}"
     if p.table == "filter":
         return "Filter"
+    if p.table == "opening":
+        return "Opening" if p.row is None else f"Opening {p.row}"
     return p.row
 
 
@@ -157,7 +248,7 @@ def _cell_text(value) -> str:
     return "" if value is None else show_value(value)
 
 
-__all__ = ["book_from_range", "checked_book", "check_rows", "clear_cache", "allocation_column", "BBBError", "Problem",
+__all__ = ["book_from_range", "checked_book", "evergreen_book", "check_rows", "clear_cache", "allocation_column", "BBBError", "Problem",
            "Book"]
 
 
@@ -251,6 +342,8 @@ def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, 
         extra.update(zip(("fx", "fx_sheet", "fx_origin"), _side_table(fx, "FX Rates")))
     if as_of is not None and extra.get("events"):
         extra["events"] = events_until(extra["events"], _args_day(as_of, calendar))
+    if as_of is not None:  # evergreen lines renew up to the term containing it (default today)
+        extra["as_of"] = _args_day(as_of, calendar)
     book = load_book(rows, sheet=sheet_name, origin=origin, calendar=calendar, options=options, **extra)
     if table.notes:
         book.problems = tuple(Problem(None, None, None, note, "info", sheet_name) for note in table.notes) + \
@@ -353,9 +446,12 @@ class FileSchedule:
 
 def file_schedule(path, metric: str, start, end, period=None, group_by=None, filter=None, sheet=None, *,
                   events=None, fx=None, as_of=None, skip_bad: bool = False, progress=None,
-                  decimal_comma: bool | None = None, date_order: str | None = None) -> FileSchedule:
+                  decimal_comma: bool | None = None, date_order: str | None = None,
+                  recomputed: bool = False) -> FileSchedule:
     """`bbb-xl schedule`: the schedule of a contracts file. Bad input is refused (BBBError) unless skip_bad: then
-    the good contracts' schedule, with the problems. A filter value no line has is an error (strict)."""
+    the good contracts' schedule, with the problems. A filter value no line has is an error (strict). A workbook
+    with closed months (Closed Periods tab) shows them as the reports do (closed figures, adjustments in the
+    as-of month) unless recomputed: what today's inputs give for every period."""
     from .core.periods import normalize_period_kind, schedule_window
     note = progress or (lambda stage, detail: None)
     note("read", str(path))
@@ -373,7 +469,11 @@ def file_schedule(path, metric: str, start, end, period=None, group_by=None, fil
         raise BBBError(str(exc)) from None
     sel = book.select(filter, strict=True)
     note("compute", f"{len(sel):,} contract lines")
-    rows = SCHEDULE_METRICS[name](book, first, last, kind, group_by or None, sel)
+    closed = None if recomputed or name not in METRICS else _workbook_closed(path, book)
+    if closed is not None:
+        rows = closed.schedule(name, first, last, kind, group_by or None, sel).to_rows()
+    else:
+        rows = SCHEDULE_METRICS[name](book, first, last, kind, group_by or None, sel)
     note("write", f"{len(rows) - 1:,} rows")
     return FileSchedule(rows, tuple(book.problems), tuple(book.parsed.excluded_contracts))
 
@@ -383,13 +483,22 @@ def file_check(path, sheet=None, decimal_comma: bool | None = None, date_order: 
     book = load_file(path, sheet, decimal_comma=decimal_comma, date_order=date_order)
     n = len(book.lines)
     ok = ["OK", f"{n} line{'s' if n != 1 else ''}, no problems"]
-    if not book.problems:
+    problems = list(book.problems) + negative_arr_problems(book) + _audit_trail_problems(path)
+    if not problems:
         return [ok]
     rows = [["Cell", "Value", "Severity", "Problem"]] + [
-        [p.location, _cell_text(p.value), p.severity, p.message] for p in book.problems]
-    if all(p.severity == "info" for p in book.problems):
+        [p.location, _cell_text(p.value), p.severity, p.message] for p in problems]
+    if all(p.severity == "info" for p in problems):
         rows.append([ok[0], "", "", ok[1]])
     return rows
+
+
+def _audit_trail_problems(path) -> list[Problem]:
+    """A workbook's broken audit trail (an edited, deleted or moved entry), as errors located on its row."""
+    if str(path).lower().endswith((".xlsx", ".xlsm")):
+        from .excel.audit_trail import trail_problems
+        return trail_problems(path)
+    return []
 
 
 def format_table(rows: list[list]) -> str:
@@ -451,7 +560,7 @@ def make_demo(path=DEMO_NAME, force: bool = False):
 
 def make_template(path=None, in_repo: bool = False):
     """`bbb-xl template`: the template workbook at path (default ./bbb_template.xlsm); in_repo: rebuild the
-    source checkout's workbook_templates/bbb_template.xlsm."""
+    source checkout's workbook_templates/ (bbb_template.xlsm and the ribbon add-in bbb_xl.xlam)."""
     from pathlib import Path
     from .excel.template import TEMPLATE_PATH, build_template
     if in_repo:
@@ -460,6 +569,8 @@ def make_template(path=None, in_repo: bool = False):
         if not TEMPLATE_PATH.parent.is_dir():
             raise BBBError(f"--in-repo rebuilds {TEMPLATE_PATH} of a source checkout, and this installation has "
                            f"none: give a PATH instead")
+        from .excel.addin import ADDIN_NAME, build_addin
+        build_addin(TEMPLATE_PATH.with_name(ADDIN_NAME))
         path = TEMPLATE_PATH
     path = Path(path if path is not None else TEMPLATE_NAME)
     _check_macro_target(path, "template")
@@ -612,7 +723,8 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
             raise BBBError(str(exc)) from None
     parsed = parse_contracts(contracts, sheet=CONTRACTS, origin=(1, 1), options=settings.parse_options)
     book = Book(parsed, settings.calendar, events=events or None, events_sheet=EVENTS, events_origin=(1, 1),
-                fx=fx or None, reporting_currency=settings.currency, fx_sheet=FX, fx_origin=(1, 1))
+                fx=fx or None, reporting_currency=settings.currency, fx_sheet=FX, fx_origin=(1, 1),
+                as_of=settings.as_of)
     accounts, account_problems = journal_accounts(settings, accounts_rows, ACCOUNTS)
     settings_errors = errors_only(list(problems) + list(account_problems))
     problems = list(problems) + list(book.problems) + list(account_problems) + mapping_problems(book, accounts)
@@ -651,3 +763,112 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
                                                f"file; export fewer periods per file", "warning"))
     return JournalExport(out, name, len({x.entry for x in lines}), len(lines), sum(x.debit for x in lines),
                          tuple(notes), tuple(book.parsed.excluded_contracts))
+
+
+# --- closed months (engine.close; the Closed Periods record tab: excel.close) ---------------------------------------
+
+def closed_figures(book: Book, closed=None, today=None):
+    """book itself when `closed` (a Closed Periods range) is omitted or blank, else its closed view
+    (engine.close.ClosedFigures): closed months as closed, differences posted in the month of `today` (default:
+    today's UTC date; never before the first open month)."""
+    if _no_events(closed):
+        return book
+    import datetime as dt
+
+    from .core.dates import day_number
+    from .engine.close import ClosedFigures
+    from .excel.close import read_closed_rows
+    if not isinstance(closed, (list, tuple)):
+        raise BBBError("closed must be the Closed Periods range, e.g. 'Closed Periods'!A1:O100000")
+    rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in closed]
+    day = day_number(today or dt.datetime.now(dt.timezone.utc).date())
+    try:
+        key = (id(book), _freeze(rows), day)
+    except TypeError:
+        key = None
+    with _lock:
+        for k, (c_key, c_book, figures) in enumerate(_closed_cache):
+            if key is not None and c_key == key and c_book is book:  # one parse per range, book and day
+                return figures
+    tab = read_closed_rows(rows)
+    if tab.closed.through is None:
+        raise BBBError("closed: the range holds no 'Closed through' month: pass the Closed Periods tab from A1, "
+                       "e.g. 'Closed Periods'!A1:O100000")
+    figures = ClosedFigures(book, tab.closed, day)
+    if key is not None:
+        with _lock:
+            _closed_cache.append((key, book, figures))
+            del _closed_cache[:-CACHE_SIZE]
+    return figures
+
+
+_closed_cache: list = []
+
+
+def close_book(path, through, *, user=None):
+    """`bbb-xl close`: excel.close.close_file."""
+    from .excel.close import close_file
+    return close_file(path, through, user=user)
+
+
+def reopen_book(path, from_month, reason, *, user=None):
+    """`bbb-xl reopen`: excel.close.reopen_file."""
+    from .excel.close import reopen_file
+    return reopen_file(path, from_month, reason, user=user)
+
+
+def _workbook_closed(path, book: Book):
+    """The closed view of a workbook's book (ClosedFigures at its Settings as-of date), or None when nothing is
+    closed or the file is not a workbook."""
+    if not str(path).lower().endswith((".xlsx", ".xlsm")):
+        return None
+    from .engine.close import ClosedFigures
+    from .excel.close import read_closed_rows
+    from .excel.record_tabs import CLOSED_PERIODS
+    from .settings import parse_settings
+    from .xlsx_reader import read_sheets
+    tabs = read_sheets(path, [], optional=[CLOSED_PERIODS, "Settings"])
+    tab = read_closed_rows(tabs.get(CLOSED_PERIODS))
+    if tab.closed.through is None:
+        return None
+    settings, problems = parse_settings(tabs.get("Settings"), sheet="Settings")
+    if settings is None:
+        raise BBBError(list(problems))
+    return ClosedFigures(book, tab.closed, settings.as_of)
+
+
+# --- actual vs plan (issue 16 §3; docs/plan.md) --------------------------------------------------------------------
+def variance_rows(book: Book, metric, start, end_period, plan, period=None, version=None, filter=None) -> list[list]:
+    """BBB_VARIANCE's table: a header row ([metric name, period labels...]) then Actual, Plan, Variance (actual −
+    plan) and Variance % (variance ÷ plan; None where there is no plan or the plan is 0). plan: a plan range with
+    its header row (engine.plan), or a parsed Plan; version: required when it holds more than one. Without an
+    as-of date every period's Actual is the book's own schedule (the formula does not know today's date)."""
+    from .core.dates import MAX_DAY
+    from .core.money import cents_to_decimal
+    from .core.periods import normalize_period_kind, period_grid, schedule_window
+    from .engine.plan import PLAN_METRICS, Plan, actual_vs_plan, plan_from_range, plan_slice
+    name = str(metric or "").strip().lower()
+    if name not in PLAN_METRICS:
+        raise BBBError(f"metric '{metric}' is not one of {', '.join(PLAN_METRICS)}")
+    try:
+        kind = normalize_period_kind(period)
+        first, last = schedule_window(start, end_period, book.calendar)
+        periods = period_grid(first, last, kind, book.calendar)
+    except ValueError as exc:
+        raise BBBError(str(exc)) from None
+    parsed = plan if isinstance(plan, Plan) else plan_from_range(plan, sheet="plan range", origin=None)
+    chosen = parsed.version(version)
+    dimension, value = plan_slice(filter)
+    rows = actual_vs_plan(book, parsed, chosen, name, periods, MAX_DAY, book.select(filter), dimension, value)
+
+    def money(c):
+        return None if c is None else cents_to_decimal(c)
+    return [[_METRIC_TITLES[name]] + [r.period.label for r in rows],
+            ["Actual"] + [money(r.actual) for r in rows],
+            ["Plan"] + [money(r.plan) for r in rows],
+            ["Variance"] + [money(r.variance) for r in rows],
+            ["Variance %"] + [r.percent for r in rows]]
+
+
+_METRIC_TITLES = {"revenue": "Revenue", "billings": "Billings", "bookings": "Bookings", "arr": "ARR",
+                  "backlog": "Backlog", "deferred": "Deferred revenue"}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -120,7 +121,7 @@ class _Progress:
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--metric", default="revenue", show_default=True, type=click.Choice(list(api.SCHEDULE_METRICS)),
               help="Flows per period (bookings, billings, revenue); balances at each period end (backlog, "
                    "deferred, unbilled, rpo_within / rpo_after: RPO recognized within / after 12 months, "
@@ -139,23 +140,42 @@ class _Progress:
               help="Events from this CSV, or this workbook's Events tab (instead of FILE's own).")
 @click.option("--fx", "fx_file", default=None, type=click.Path(dir_okay=False),
               help="FX rates from this CSV, or this workbook's FX Rates tab (instead of FILE's own).")
-@click.option("--as-of", "as_of", default=None, help="Ignore events dated after this day (or period's last day).")
+@click.option("--as-of", "as_of", default=None, help="Ignore events dated after this day (or period's last day); evergreen lines "
+                                                   "renew up to the term containing it (default today).")
 @click.option("--skip-bad", is_flag=True, help="Compute from the good contracts, leaving out those with input "
                                                  "errors (counts on stderr, exit 3).")
+@click.option("--recomputed", is_flag=True, help="A workbook with closed months: what today's inputs give for every "
+                                                  "period (default: closed months as closed, as the reports show).")
 @_reading_options
+@click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "dask"]),
+              help="dask: FILE (a Parquet or CSV file, or a folder of them) computed per partition of whole "
+                   "customers on a Dask cluster (pip install bbb_xl[scale]); the same figures to the cent.")
+@click.option("--workers", default=None, type=click.IntRange(min=1),
+              help="--engine dask: worker processes of the local cluster (default 2).")
+@click.option("--scheduler", default=None, help="--engine dask: the address of an existing cluster, e.g. "
+                                                "tcp://10.0.0.5:8786 (default: a local cluster).")
 def schedule(file, metric, start, end, period, group_by, filter_, sheet, fmt, events_file, fx_file, as_of,
-             skip_bad, decimal_comma, date_order):
+             skip_bad, recomputed, decimal_comma, date_order, engine, workers, scheduler):
     """Print a schedule (revenue, billings, ... by period) of a contracts CSV or workbook.
 
     \b
     Exit codes: 0 printed; 1 error, nothing printed (bad input rows, unless
     --skip-bad; a filter value no line has); 2 usage error; 3 printed with
     --skip-bad, contracts with input errors left out."""
+    from .scale.partitioned import is_partitioned
     try:
-        with _Progress() as progress:
-            result = api.file_schedule(file, metric, start, end, period, group_by, filter_, sheet,
-                                       events=events_file, fx=fx_file, as_of=as_of, skip_bad=skip_bad,
-                                       progress=progress, decimal_comma=decimal_comma, date_order=date_order)
+        if engine != "local" or is_partitioned(file):  # Parquet, a folder of partitions, or Dask: bbb_xl.scale
+            from .scale import file_schedule
+            result = file_schedule(file, metric, start, end, period, group_by, filter_, events=events_file,
+                                   fx=fx_file, as_of=as_of, engine=engine, workers=workers, scheduler=scheduler,
+                                   decimal_comma=decimal_comma, date_order=date_order, sheet=sheet,
+                                   skip_bad=skip_bad, recomputed=recomputed)
+        else:
+            with _Progress() as progress:
+                result = api.file_schedule(file, metric, start, end, period, group_by, filter_, sheet,
+                                           events=events_file, fx=fx_file, as_of=as_of, skip_bad=skip_bad,
+                                           progress=progress, decimal_comma=decimal_comma, date_order=date_order,
+                                           recomputed=recomputed)
     except BBBError as exc:
         _fail(exc)
     rows = result.rows
@@ -212,7 +232,7 @@ def refresh(file):
 
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False), required=False)
-@click.option("--in-repo", is_flag=True, help="Rebuild workbook_templates/bbb_template.xlsm of the source checkout.")
+@click.option("--in-repo", is_flag=True, help="Rebuild workbook_templates/ (bbb_template.xlsm, bbb_xl.xlam) of the source checkout.")
 def template(path, in_repo):
     """Build the template workbook (input tabs, report tabs, Refresh button), by default ./bbb_template.xlsm;
     a PATH ending in .xlsx gives the macro-free workbook (no button: the bbb_xl ribbon tab or bbb-xl refresh).
@@ -395,6 +415,46 @@ def journal(book, start, end, fmt, detail, out, date_format, tax_rate, subsidiar
         click.echo(f"skipped: {len(result.excluded_contracts)} contract(s) with input errors left out; the "
                    f"journal is of the other contracts", err=True)
         raise SystemExit(EXIT_PARTIAL)
+
+
+@cli.command()
+@click.argument("book", type=click.Path(dir_okay=False))
+@click.option("--through", required=True, help="The last month to close, e.g. 2025-12 (every month up to it).")
+def close(book, through):
+    """Close every month up to --through: their revenue, billings, bookings and balances per contract are recorded
+    in the Closed Periods record tab (with the input fingerprint, time and user) and never restated; later input
+    changes post as out-of-period adjustments in the as-of month. Forward only. The reports are refreshed in the
+    same atomic save.
+
+    \b
+    Exit codes: 0 closed; 1 error, nothing written (already closed, the month
+    holds or follows the as-of date, input errors); 2 usage error."""
+    try:
+        result = api.close_book(book, through)
+    except BBBError as exc:
+        _fail(exc)
+    click.echo(f"{Path(book).name}: closed through {result.closed_through} ({result.entry.months}); "
+               f"{result.records} record(s) added to Closed Periods by {result.entry.user} at {result.entry.time}")
+
+
+@cli.command()
+@click.argument("book", type=click.Path(dir_okay=False))
+@click.option("--from", "from_month", required=True, help="The first month to reopen, e.g. 2025-12 (and every "
+                                                          "later closed month).")
+@click.option("--reason", required=True, help="Why (recorded in the Closed Periods log).")
+def reopen(book, from_month, reason):
+    """Reopen closed months from --from on: their records are removed from Closed Periods and the reason logged;
+    the reports show today's inputs for them (restated). The reports are refreshed in the same atomic save.
+
+    \b
+    Exit codes: 0 reopened; 1 error, nothing written; 2 usage error."""
+    try:
+        result = api.reopen_book(book, from_month, reason)
+    except BBBError as exc:
+        _fail(exc)
+    through = f"closed through {result.closed_through}" if result.closed_through else "no month closed"
+    click.echo(f"{Path(book).name}: reopened {result.entry.months} ({result.records} record(s) removed); now "
+               f"{through}")
 
 
 def main(argv=None):

@@ -67,6 +67,14 @@ RETURNS = {
     "BBB_ALERTS": "A table that spills: the header `Severity, Rule, Period, Figure, Threshold, Explanation`, then one "
                   "row per alert, newest first; or one cell `No alerts`. Rules and defaults: bbb_xl/engine/alerts.py "
                   "and the README's Alerts section.",
+    "BBB_FORECAST": "A table that spills: a header row (the metric: `Revenue`, `Billings`, `Bookings` or `ARR`, "
+                    "then one label per period), then the rows `Contracted`, `Renewals`, `Pipeline` and `Total` "
+                    "(the sum of the three in every period). Arithmetic: docs/forecast.md.",
+    "BBB_VARIANCE": "A table that spills: a header row (the metric, then one label per period), then the rows "
+                    "`Actual`, `Plan`, `Variance` (actual minus plan) and `Variance %` (variance divided by plan, a "
+                    "ratio: 0.05 = 5%); a period without a plan, or with a plan of 0, leaves its Plan (or its "
+                    "Variance %) blank. Quarters and years add up flow plan months and take a balance plan's last "
+                    "month (docs/plan.md).",
     "BBB_REFUND_LIABILITY": f"{_NUMBER}: the refund liability at the end of `as_of`, kept out of `BBB_DEFERRED`.",
 }
 ERROR_RETURN = ("If the formula can't answer, the cell shows one line of text that starts with `#BBB!` and names "

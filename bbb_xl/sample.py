@@ -152,3 +152,52 @@ def template_examples(n_lines: int = 6) -> tuple[list[list], list[list]]:
     chosen = rows[1: n_lines + 1] + [r for r in rows[1:] if r[0] == bundle]
     ids = {r[0] for r in chosen}
     return [rows[0]] + chosen, [events[0]] + [e for e in events[1:] if e[0] in ids]
+
+
+# --- forecast inputs (docs/forecast.md): a few deals for the demo customers and renewal rates by Segment ----------
+PIPELINE_COLUMNS = ["Deal", "Customer", "Product", "Expected Close", "Start Date", "End Date", "Amount",
+                    "Probability", "Billing", "Recognition", "Type", "Region", "Segment"]
+ASSUMPTION_COLUMNS = ["Segment", "Renewal Rate", "Uplift"]
+
+
+def sample_pipeline() -> list[list]:
+    """Header + deals: a new logo at 40%, an expansion at 60%, and Tyrell Systems' renewal at 80% (C-1010's
+    platform subscription ends 2026-06-05: the deal replaces the assumed renewal)."""
+    d = dt.datetime
+    return [list(PIPELINE_COLUMNS),
+            ["P-001", "Hooli", "Platform subscription", d(2026, 2, 13), d(2026, 3, 1), d(2027, 2, 28), 48000.0, 0.4,
+             "annual", "monthly", "new", "AMER", "Mid-Market"],
+            ["P-002", "Globex", "Premium support", d(2026, 3, 20), d(2026, 4, 1), d(2027, 3, 31), 12000.0, 0.6,
+             "quarterly", "monthly", "expansion", "EMEA", "Enterprise"],
+            ["P-003", "Tyrell Systems", "Platform subscription", d(2026, 5, 22), d(2026, 6, 6), d(2027, 6, 5),
+             38000.0, 0.8, "annual", "monthly", "renewal", "AMER", "Mid-Market"]]
+
+
+def sample_assumptions() -> list[list]:
+    """Header + renewal rates: by Segment, and a default row (blank Segment)."""
+    return [list(ASSUMPTION_COLUMNS), ["Enterprise", 0.95, 0.05], ["Mid-Market", 0.9, 0.03], ["SMB", 0.8, 0.0],
+            [None, 0.85, 0.0]]
+
+
+PLAN_COLUMNS = ["Version", "Month", "Metric", "Dimension", "Value", "Amount"]
+PLAN_VERSION = "Budget 2025"
+
+
+def sample_plan() -> list[list]:
+    """Header + the demo's 2025 budget, as set at the start of 2025 (thousands, per month): revenue growing 1.5%
+    a month from 370k, billings and bookings with the book's seasonality (annual invoices in February and November,
+    a year-end bookings push), ARR +2.5% and backlog +4% a month, deferred revenue following billings. Close to
+    the sample book's 2025 (bbb_xl.sample), so the variances look like a real year's."""
+    thousands = {
+        "revenue": [round(370 * 1.015 ** k) for k in range(12)],
+        "billings": [300, 950, 450, 250, 400, 350, 300, 600, 400, 200, 950, 550],
+        "bookings": [400, 650, 550, 450, 350, 550, 600, 600, 500, 450, 900, 1100],
+        "arr": [round(4150 * 1.025 ** k, -1) for k in range(12)],
+        "backlog": [round(3400 * 1.04 ** k, -1) for k in range(12)],
+        "deferred": [1900, 2500, 2550, 2450, 2400, 2350, 2300, 2450, 2400, 2250, 2700, 2800],
+    }
+    rows = [list(PLAN_COLUMNS)]
+    for metric, values in thousands.items():
+        for k, v in enumerate(values):
+            rows.append([PLAN_VERSION, dt.datetime(2025, k + 1, 1), metric, None, None, float(int(v) * 1000)])
+    return rows

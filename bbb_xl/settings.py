@@ -10,6 +10,7 @@ from .core.options import DEFAULT as DEFAULT_OPTIONS, ParseOptions, normalize_da
 from .core.periods import Calendar, parse_when
 from .engine.alerts import DEFAULTS as ALERT_DEFAULTS, threshold as alert_threshold
 from .engine.journal import DETAILS as JOURNAL_DETAILS, MODES as INVOICES_POSTED_BY
+from .engine.metrics import ALLOCATED, ARR_BASES
 from .engine.table import excel_error, is_blank, normalize_header
 
 def _alert_default(rule):
@@ -75,6 +76,19 @@ SETTINGS = [
                          "or more, those with more than min(200, half the lines) distinct values. Customer is "
                          "always shown. Run Info lists the columns used and skipped."),
     *[(f"Alert: {rule}", _alert_default(rule), _ALERT_MEANINGS[rule]) for rule in ALERT_DEFAULTS],
+    ("Forecast horizon (months)", 12, "Forecast tab: months after the as-of date to forecast; lines ending inside "
+                                      "them renew at the Forecast Assumptions rates (docs/forecast.md)."),
+    ("Plan version", None, "Actual vs Plan tab: the Version of the Plan tab to compare with (Budget 2025). Blank: "
+                           "the only version; a plan with several needs one named here."),
+    ("Delivery load by", None, "Backlog tab, delivery load: a Contracts column (Region, Segment...) to show the "
+                               "revenue still to recognize by, besides Product. Blank: by Product only."),
+    ("ARR basis", ALLOCATED, "Price behind the ARR of the Metrics tab and the Summary tiles: allocated (the "
+                             "Allocated amount where SSPs apply) or contract price (the Amount before allocation). "
+                             "The BBB_ formulas always use allocated."),
+    ("Renewal grace days", 0, "Metrics tab: a customer whose ARR returns within this many days after dropping to 0 "
+                              "is treated as never dropped (no churn, no reactivation; its ARR held in the gap)."),
+    ("Cutover Date", None, "Moving from another system: the day the Opening Balances tab's figures are at (end of "
+                           "day). Blank: none, every line computed from its start (docs/cutover.md)."),
     ("Refund liability account", "2450 Refund Liability", "GL account of the refund liability (ASC 606-10-32-10): "
                                                           "billed above a price an adjust event lowered, with no "
                                                           "credit note."),
@@ -108,6 +122,13 @@ class Settings:
     invoices_posted_by: str = "bbb_xl"  # one of INVOICES_POSTED_BY
     journal_detail: str = "period"  # one of JOURNAL_DETAILS
     alert_rules: tuple = ()  # (rule, threshold or None = off) for the Alerts tab; () = the defaults
+    forecast_horizon: int = 12  # months after the as-of date on the Forecast tab
+    plan_version: str | None = None  # the Plan tab's version for Actual vs Plan; None: the only one
+    delivery_load_by: str | None = None  # a Contracts column for the Backlog tab's delivery load; None: Product only
+    rows_at: tuple = ()  # (setting name, its row on the Settings tab): to locate a problem found later
+    arr_basis: str = ALLOCATED  # one of engine.metrics.ARR_BASES: the Metrics tab and Summary tiles
+    grace_days: int = 0  # Renewal grace days of the Metrics tab's ARR bridge
+    cutover: int | None = None  # day number of the Cutover Date (engine.cutover); None: no cutover
     refund_account: str = "2450 Refund Liability"
 
     @property
@@ -170,6 +191,7 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
 
     fiscal = integer("Fiscal year start month", 1, 12)
     limit = integer("Detail line limit", 1, 1_000_000)
+    horizon = integer("Forecast horizon (months)", 1, 120)
     cal = Calendar(fiscal, fiscal_labels=fiscal != 1)
 
     period_text = text("Period")
@@ -187,6 +209,8 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
         return value
 
     posted_by = choice("Invoices posted by", INVOICES_POSTED_BY)
+    arr_basis = choice("ARR basis", ARR_BASES)
+    grace_days = integer("Renewal grace days", 0, 3660)
     journal_detail = choice("Journal detail", JOURNAL_DETAILS)
 
     as_of = None
@@ -229,14 +253,38 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
             alert_rules.append((rule, ALERT_DEFAULTS[rule] if value is None else alert_threshold(rule, value)))
         except ValueError as exc:
             bad(name, value, str(exc))
+    cutover = None
+    v = raw("Cutover Date")
+    if v is not None:
+        try:
+            cutover = parse_date(v, options)
+        except ValueError as exc:
+            bad("Cutover Date", v, str(exc))
     if problems:
         return None, problems
     return Settings(text("Company name"), currency, as_of, first, last, period, fiscal,
                     text("Accounts receivable account"), text("Contract asset account"),
                     text("Deferred revenue account"), text("Revenue account"), limit, options,
                     dimensions=dimensions, dimensions_at=dimensions_at, invoices_posted_by=posted_by,
-                    journal_detail=journal_detail, alert_rules=tuple(alert_rules),
+                    journal_detail=journal_detail, alert_rules=tuple(alert_rules), arr_basis=arr_basis,
+                    grace_days=grace_days,
+                    forecast_horizon=horizon, cutover=cutover,
+                    plan_version=_text_or_none(raw("Plan version")),
+                    delivery_load_by=_text_or_none(raw("Delivery load by")),
+                    rows_at=tuple((name, r) for name, (_, r) in found.items()),
                     refund_account=text("Refund liability account")), problems
+
+
+def setting_problem(settings: Settings, name: str, value, message: str, severity: str = ERROR,
+                    sheet: str = "Settings") -> Problem:
+    """A problem with a setting found after parsing (a name the inputs do not have), located at its Value cell."""
+    row = dict(settings.rows_at).get(name)
+    return Problem(row, "Value", value, f"{name}: {message}", severity, sheet, f"B{row}" if row else None)
+
+
+def _text_or_none(value) -> str | None:
+    from .engine.table import display_text
+    return None if value is None else display_text(value)
 
 
 def _dimension_names(value, sheet, row) -> tuple:

@@ -178,6 +178,15 @@ def test_project_and_projectwm_agree_with_the_dir_stream_and_workbook(built):
     assert sorted(n for n, k in listed.items() if k == "Document") == ["Sheet2", "ThisWorkbook"]
 
 
+def test_shared_validators_pass_on_the_base_and_the_add_in(base_zip, built):
+    """tests/vba_checks.py, as for the template; the trees are checked for order only: the base's (written by
+    Aspose.Cells in xlwings' release build) link every storage as an all-black list, which Office reads."""
+    from vba_checks import check_workbook
+    for zip_bytes in (base_zip, built[0]):
+        assert list(check_workbook(zip_bytes, red_black=False)) == [
+            "ThisWorkbook", "Dictionary", "RibbonMyAddin", "Sheet2", "xlwings"]
+
+
 def test_olevba_reads_the_macro_back(built, tmp_path):
     path = tmp_path / addin.ADDIN_NAME
     path.write_bytes(built[0])

@@ -63,7 +63,7 @@ def test_clear_the_demo_then_refresh_an_empty_book(demo, tmp_path):
     path = _copy(demo, tmp_path)
     result = _run(path)
     assert result.exit_code == 0, result.output
-    assert "rows removed: Contracts 403, Events 53, FX Rates 0" in result.output
+    assert "rows removed: Contracts 403, Events 53, FX Rates 0, Pipeline 3, Forecast Assumptions 4" in result.output
     _assert_cleared(path)
     assert not list(tmp_path.glob("*.before-clear*"))  # the sample needs no copy
     assert not list(tmp_path.glob(".~bbb_*"))
@@ -145,7 +145,10 @@ def test_only_the_cleared_tabs_and_their_tables_change(demo, tmp_path):
         after = {n: z.read(n) for n in z.namelist()}
     assert list(after) == list(before)  # same parts, same order
     changed = sorted(n for n in before if before[n] != after[n])
-    # Contracts, Events, FX Rates, Settings and two Tables (the demo's FX table is empty already); styles,
-    # strings, VBA, report tabs: byte for byte
-    assert changed == ["xl/tables/table1.xml", "xl/tables/table2.xml", "xl/worksheets/sheet2.xml", "xl/worksheets/sheet3.xml", "xl/worksheets/sheet4.xml",
-                       "xl/worksheets/sheet5.xml"]
+    # Contracts, Events, FX Rates, Settings, the sample Plan, Pipeline and Forecast Assumptions and their five Tables
+    # (the demo's FX table is empty already); styles, strings, VBA, report tabs: byte for byte
+    assert changed == ["xl/tables/table1.xml", "xl/tables/table2.xml", "xl/tables/table5.xml", "xl/tables/table6.xml",
+                       "xl/tables/table7.xml",
+                       "xl/worksheets/sheet2.xml", "xl/worksheets/sheet3.xml", "xl/worksheets/sheet4.xml",
+                       "xl/worksheets/sheet5.xml", "xl/worksheets/sheet7.xml", "xl/worksheets/sheet8.xml",
+                       "xl/worksheets/sheet9.xml"]

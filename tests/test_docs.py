@@ -20,7 +20,7 @@ def test_every_cli_command_and_option_in_the_readme_exists():
     block = fenced("## Command line")
     commands = re.findall(r"^bbb-xl ([\w-]+)", block, re.M)
     assert commands == ["demo", "refresh", "template", "schedule", "check", "clear-sample", "upgrade",
-                        "import", "explain", "journal"]
+                        "import", "explain", "journal", "close", "reopen"]
     for name in commands:
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0, result.output

@@ -296,3 +296,17 @@ def test_odd_contract_and_line_ids_need_no_quoting():
     quoted = 'Contract ID="Acme ""X"" | 1; a=b"; Line ID="L=1|2"'
     assert got["Result"] == 100.0 == BBB_REVENUE(rows, "2025-05", None, quoted)  # 1,200 / 12
     assert items(BBB_EXPLAIN(rows, cid, "2025-05"))["Result"] == 300.0  # both lines: 100 + 200
+
+
+def test_result_equals_the_formula_for_a_monthly_a_daily_a_modified_and_a_foreign_currency_line():
+    """Issue 17's "Done when", in one place: Result = the BBB_REVENUE formula of the same contract and period.
+    Monthly C1 February 2025: 12,000 x 1/12 = 1,000.00; daily C3 February 2026: 16.16 - 8.49 = 7.67
+    (test_daily_line_february_shows_the_rounding); C1 of ANNUAL_2026 modified to 1,800 from July, prospective
+    (25-13(a)): 1,200 left over 6 months = 200.00; EUR line E1 March 2026: 336.96 EUR x 1.0843 = 365.37 USD."""
+    ev = events(["C1", "a", "2026-07-01", "modify", 1800, None, None, None])
+    cases = [(BOOK, "C1", "2025-02", None, None, 1000.0), (BOOK, "C3", "2026-02", None, None, 7.67),
+             (ANNUAL_2026, "C1", "2026-07", ev, None, 200.0), (FX_BOOK, "E1", "2026-03", None, RATES, 365.37)]
+    for rows, contract, period, ev_rows, fx, expected in cases:
+        got = items(BBB_EXPLAIN(rows, contract, period, None, None, ev_rows, fx))["Result"]
+        formula = BBB_REVENUE(rows, period, None, f"Contract ID={contract}", ev_rows, fx)
+        assert got == formula == expected, (contract, period, got, formula)

@@ -117,20 +117,33 @@ def test_xero_invoices_reference_holds_the_contract(book, tmp_path):
     assert (billings["2025-04"], billings["2025-10"]) == (Decimal("3000.00"), Decimal("3000.00"))  # dd/mm/yyyy
 
 
-def test_stripe_subscriptions_current_period_end_exclusive(book, tmp_path):
+def test_stripe_subscriptions_are_evergreen_lines(book, tmp_path):
+    """Each subscription renews every Interval from its anchor (Trial End, else Start): Stripe's exclusive
+    Current Period End is the next term's first day, so consecutive terms never share a day (engine.evergreen)."""
     result = api.import_file(STRIPE, book, "auto")
     assert result.how.startswith("profile: stripe")
-    assert (result.applied.kept, result.applied.filtered) == (2, 1)  # incomplete_expired left out
+    assert (result.applied.kept, result.applied.filtered) == (3, 2)  # incomplete_expired and canceled left out
     hand, _ = _hand(tmp_path, "Contract ID,Customer,Line ID,Product,Booking Date,Start Date,End Date,Amount,"
-                              "Recognition,Billing,Currency\n"
-                    "sub_1QaBcD2eFgHiJkLm,Acme Corp,price_1QaPro001,Pro plan,2025-03-15,2025-03-15,2025-04-14,99.00,"
-                    "daily,upfront,USD\n"
-                    "sub_1QbCdE3fGhIjKlMn,ops@globex.example,price_1QbTeam002,Team plan,2025-02-01,2025-02-01,"
-                    "2026-01-31,2400.00,daily,upfront,USD\n")
-    for metric in ("bookings", "revenue", "billings"):
-        assert _schedule(book, metric, end="2026-02") == _schedule(hand, metric, end="2026-02"), metric
-    # 99 over 2025-03-15..04-14 (31 days): March 17/31 x 99 = 54.29; Team plan 2400 x 31/365 = 203.84
-    assert _by_month(_schedule(book, "revenue", end="2026-02"))["2025-03"] == Decimal("258.13")
+                              "Recognition,Billing,Currency,Renewal\n"
+                    "sub_1QaBcD2eFgHiJkLm,Acme Corp,price_1QaPro001,Pro plan,2025-01-15,2025-01-15,,99.00,"
+                    "daily,monthly,USD,auto\n"
+                    "sub_1QbCdE3fGhIjKlMn,ops@globex.example,price_1QbTeam002,Team plan,2025-02-01,2025-02-01,,"
+                    "2400.00,daily,annual,USD,auto\n"
+                    "sub_1QdEfG5hIjKlMnOp,Umbrella,price_1QaPro001,Pro plan,2025-01-17,2025-01-31,,99.00,"
+                    "daily,monthly,USD,auto\n")
+
+    def schedule(path, metric):
+        return api.file_schedule(path, metric, "2025-01", "2026-02", as_of="2025-04-20").rows
+
+    for metric in ("bookings", "revenue", "billings", "backlog"):
+        assert schedule(book, metric) == schedule(hand, metric), metric
+    revenue, bookings = _by_month(schedule(book, "revenue")), _by_month(schedule(book, "bookings"))
+    # March 2025: Acme 99 x 14/28 (Feb 15 - Mar 14) + 99 x 17/31 (Mar 15 - Apr 14) = 49.50 + 54.29; Globex
+    # 2400 x 31/365 = 203.84; Umbrella (anchor Jan 31: Feb 28 - Mar 30, Mar 31 - Apr 29) 95.81 + 3.30
+    assert revenue["2025-03"] == Decimal("406.74")
+    # booked: Jan 15 and Jan 17 (the trial's start: signed), Mar 15 and Mar 31, Apr 15; May's terms not yet
+    assert [bookings[m] for m in ("2025-01", "2025-03", "2025-04", "2025-05")] == \
+        [Decimal("198.00"), Decimal("198.00"), Decimal("99.00"), Decimal("0.00")]
 
 
 def test_dry_run_diff_is_exact_and_writes_nothing(book, tmp_path):

@@ -69,13 +69,13 @@ def package_problems(path) -> list[str]:
 def test_demo_xlsx_is_a_clean_macro_free_package_with_every_tab(shared):
     assert package_problems(shared) == []
     wb = openpyxl.load_workbook(shared)
-    for name in GENERATED_SHEETS + ["Contracts", "Events", "FX Rates", "Settings", "Accounts"]:
+    for name in GENERATED_SHEETS + ["Contracts", "Events", "FX Rates", "Settings", "Accounts", "Plan"]:
         assert name in wb.sheetnames, name
     info = {r[0].value: r[1].value for r in wb["Run Info"].iter_rows(min_row=3, max_row=12, max_col=2)}
     assert "bbb_xl ribbon tab" in info["How to refresh"] and "bbb-xl refresh" in info["How to refresh"]
     with zipfile.ZipFile(shared) as z:
         charts = [n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
-    assert len(charts) == 2
+    assert len(charts) == 2 + 4 + 6 + 1  # Summary: 2; Forecast: 4; Actual vs Plan: 6; Metrics: the ARR bridge
 
 
 def test_refresh_keeps_it_macro_free_and_openpyxl_round_trips_it(shared, tmp_path):

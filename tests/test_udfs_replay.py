@@ -313,6 +313,9 @@ CALLS = [  # every formula that reads the lines and answers a question, with its
     ("BBB_GRR", ("2025-06",)),
     ("BBB_COVERAGE", ("2025-06",)),
     ("BBB_ALERTS", ("2025-06",)),
+    ("BBB_FORECAST", ("revenue", "2025-07", "2026-06", "2025-06-30")),
+    ("BBB_VARIANCE", ("revenue", "2025-01", "2025-12", [["Version", "Month", "Metric", "Amount"],
+                                                        ["Budget", "2025-01", "revenue", 1000.0]])),
     ("BBB_REFUND_LIABILITY", ("2025-06",)),
 ]
 
@@ -501,16 +504,20 @@ def test_bug_single_cell_lines_range_is_unexpected_error(udfs):
 # ---- what Import Functions generates ----------------------------------------------------------------------------
 
 SIGNATURES = {
-    "BBB_BOOKINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx",
-    "BBB_BILLINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx",
-    "BBB_REVENUE": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx",
-    "BBB_BACKLOG": "lines, as_of, Optional filter, Optional events, Optional fx",
-    "BBB_DEFERRED": "lines, as_of, Optional filter, Optional events, Optional fx",
-    "BBB_UNBILLED": "lines, as_of, Optional filter, Optional events, Optional fx",
+    "BBB_BOOKINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, "
+                    "Optional closed, Optional as_of",
+    "BBB_BILLINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, "
+                    "Optional closed, Optional as_of, Optional opening, Optional cutover",
+    "BBB_REVENUE": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, "
+                    "Optional closed, Optional as_of, Optional opening, Optional cutover",
+    "BBB_BACKLOG": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
+    "BBB_DEFERRED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed, Optional opening, "
+                    "Optional cutover",
+    "BBB_UNBILLED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
     "BBB_RPO": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_DEFERRED_SPLIT": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_SCHEDULE": "lines, metric, start, end_period, Optional period, Optional group_by, Optional filter, "
-                    "Optional events, Optional fx",
+                    "Optional events, Optional fx, Optional closed, Optional as_of, Optional opening, Optional cutover",
     "BBB_CHECK": "lines, Optional events, Optional fx, Optional filter",
     "BBB_ALLOCATE": "total, ssps",
     "BBB_EXPLAIN": "lines, contract, period, Optional line, Optional metric, Optional events, Optional fx",
@@ -522,6 +529,10 @@ SIGNATURES = {
     "BBB_CUSTOMERS": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_COVERAGE": "lines, as_of, Optional filter, Optional events, Optional fx",
     "BBB_ALERTS": "lines, as_of, Optional rules, Optional filter, Optional events, Optional fx",
+    "BBB_FORECAST": "lines, metric, start, end_period, as_of, Optional period, Optional assumptions, "
+                    "Optional pipeline, Optional filter, Optional events, Optional fx",
+    "BBB_VARIANCE": "lines, metric, start, end_period, plan, Optional period, Optional version, Optional filter, "
+                    "Optional events, Optional fx",
     "BBB_REFUND_LIABILITY": "lines, as_of, Optional filter, Optional events, Optional fx",
 }
 
@@ -568,14 +579,23 @@ def test_import_functions_descriptions(udfs):
         args = o["ArgumentDescriptions"]
         assert len(args) == len(SIGNATURES[name].split(", "))
         assert all(a and not a.startswith("Positional argument") and len(a) <= 255 for a in args), name
+        opening = [udfs.OPENING_DOC, udfs.CUTOVER_DOC] if name in ("BBB_BILLINGS", "BBB_REVENUE",
+                                                                  "BBB_DEFERRED") else []
         if name in ("BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE"):
-            assert args == flow
-        elif name in ("BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED", "BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_MRR",
+            assert args == flow + [udfs.CLOSED_DOC, udfs.EVERGREEN_AS_OF_DOC] + (
+                opening if name != "BBB_BOOKINGS" else [])
+        elif name in ("BBB_BACKLOG", "BBB_UNBILLED"):
+            assert args == balance + [udfs.CLOSED_DOC]
+        elif name == "BBB_DEFERRED":
+            assert args == balance + [udfs.CLOSED_DOC] + opening
+        elif name in ("BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_MRR",
                       "BBB_ARR", "BBB_NRR", "BBB_GRR", "BBB_CUSTOMERS", "BBB_COVERAGE"):
-            assert args == balance
+            assert args == balance + opening
     assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC, udfs.FX_DOC, udfs.CHECK_FILTER_DOC]
     schedule = opts["'Book1.xlsm'!BBB_SCHEDULE"]["ArgumentDescriptions"]
-    assert schedule[0] == udfs.LINES_DOC and schedule[-3:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC]
+    assert schedule[0] == udfs.LINES_DOC and schedule[-7:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC,
+                                                               udfs.CLOSED_DOC, udfs.EVERGREEN_AS_OF_DOC,
+                                                               udfs.OPENING_DOC, udfs.CUTOVER_DOC]
     assert schedule[1].startswith("bookings, billings, revenue") and schedule[4].startswith("Optional: month")
 
 

@@ -52,7 +52,7 @@ def test_upgrade_adds_missing_tabs_and_settings_rows_without_touching_inputs(cur
     assert "tabs added: Events, Changes" in result.output
     assert "Settings rows added: Detail line limit" in result.output
     wb = openpyxl.load_workbook(path, keep_vba=True)
-    assert wb.sheetnames == upgrade.TEMPLATE_SHEETS  # in the template's order
+    assert wb.sheetnames == upgrade.TEMPLATE_SHEETS + ["Audit Trail", "_Snapshot"]  # the template's order
     events = wb["Events"]
     assert [c.value for c in events[1]] == ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent",
                                             "End Date", "Treatment", "Bill", "Memo"]
@@ -74,7 +74,7 @@ def test_upgrade_adds_missing_tabs_and_settings_rows_without_touching_inputs(cur
     assert [p.cell for p in refreshed.reports.problems] == ["J9"]  # the template example's milestone line (C-1022 line 2)
     wb = openpyxl.load_workbook(path)
     assert wb["Changes"]["A1"].value.endswith("contract modifications and cancellations (USD)")
-    assert [wb["Run Info"]["A15"].value, wb["Run Info"]["B15"].value] == ["Template version", 2]
+    assert [wb["Run Info"]["A15"].value, wb["Run Info"]["B15"].value] == ["Template version", upgrade.TEMPLATE_VERSION]
     # upgrading again does nothing and writes nothing
     again_before = path.read_bytes()
     again = _run("upgrade", path)
@@ -86,7 +86,9 @@ def test_refresh_upgrades_an_older_layout_first_and_says_so(current, tmp_path):
     path = _older(current, tmp_path, drop=("Allocation",), drop_setting_row=None)
     result = _run("refresh", path)
     assert result.exit_code == 0, result.output
-    assert "from template version 2 to 2" in result.output and "tabs added: Allocation" in result.output
+    version = upgrade.TEMPLATE_VERSION
+    assert f"from template version {version} to {version}" in result.output
+    assert "tabs added: Allocation" in result.output
     wb = openpyxl.load_workbook(path)
     assert "Allocation" in wb.sheetnames and wb["Allocation"]["A1"].value
 
@@ -97,9 +99,10 @@ def test_the_template_from_git_history_upgrades_and_refreshes(tmp_path):
     before = read_sheets(path, ["Contracts", "Settings", "Events"])
     result = _run("upgrade", path)
     assert result.exit_code == 0, result.output
-    assert "from template version 1 to 2" in result.output
+    assert f"from template version 1 to {upgrade.TEMPLATE_VERSION}" in result.output
     with zipfile.ZipFile(path) as z:
-        assert '<definedName name="bbbxl.TemplateVersion">2</definedName>' in z.read("xl/workbook.xml").decode()
+        assert f'<definedName name="bbbxl.TemplateVersion">{upgrade.TEMPLATE_VERSION}</definedName>' \
+            in z.read("xl/workbook.xml").decode()
     after = read_sheets(path, ["Contracts", "Settings", "Events"])
     assert after["Contracts"] == before["Contracts"] and after["Events"] == before["Events"]
     assert after["Settings"][:13] == before["Settings"]  # existing rows untouched, new ones below
@@ -111,14 +114,17 @@ def test_the_template_from_git_history_upgrades_and_refreshes(tmp_path):
     assert [r[:2] for r in after["Settings"][19:]][:3] == [["Alert: bookings drop", "30%"],
                                                            ["Alert: billings drop", "30%"],
                                                            ["Alert: revenue drop", "30%"]]
-    assert len(after["Settings"]) == 13 + 6 + 14 + 1  # the fourteen alert thresholds, the refund liability account
+    # the fourteen alert thresholds, the forecast horizon, Plan version, Delivery load by, ARR basis, Renewal grace
+    # days, the cutover date, the refund liability account
+    assert len(after["Settings"]) == 13 + 6 + 14 + 6 + 1 and after["Settings"][-1][0] == "Refund liability account"
     assert "Settings rows added: Invoices posted by, Journal detail, Decimal separator, Date order, Time zone, " \
         "Dimensions, Alert: bookings drop" in result.output
-    assert "tabs added: Accounts, Alerts, By Dimension" in result.output
+    assert "tabs added: Accounts, Plan, Pipeline, Forecast Assumptions, Opening Balances, Alerts, By Dimension" \
+        in result.output and "Actual vs Plan, Metrics" in result.output
     refreshed = _run("refresh", path)
     assert refreshed.exit_code == 0, refreshed.output
     run_info = openpyxl.load_workbook(path)["Run Info"]
-    assert run_info["B15"].value == 2
+    assert run_info["B15"].value == upgrade.TEMPLATE_VERSION
 
 
 def _unmarked(current, tmp_path, user_tab=None):
@@ -140,7 +146,8 @@ def test_a_users_tab_with_a_reserved_name_is_refused(current, tmp_path):
     for command in ("upgrade", "refresh"):
         result = _run(command, path)
         assert result.exit_code == 1, result.output
-        assert "your tab 'By Dimension' has a name that template version 2 needs for its own tab: rename it" \
+        assert "your tab 'By Dimension' has a name that template version " \
+            f"{upgrade.TEMPLATE_VERSION} needs for its own tab: rename it" \
             in result.output
         assert path.read_bytes() == before  # nothing written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["unmarked.xlsm"]
@@ -150,7 +157,8 @@ def test_our_own_tab_in_a_book_without_version_is_recognised_by_its_title(curren
     path = _unmarked(current, tmp_path)  # By Dimension as the refresh wrote it: "Sample SaaS Inc. — ..."
     result = _run("upgrade", path)
     assert result.exit_code == 0, result.output
-    assert "from template version 1 to 2" in result.output and "tabs added" not in result.output
+    assert f"from template version 1 to {upgrade.TEMPLATE_VERSION}" in result.output
+    assert "tabs added" not in result.output
 
 
 def test_a_tab_of_a_future_template_version_is_refused(current, tmp_path, monkeypatch):
@@ -158,11 +166,13 @@ def test_a_tab_of_a_future_template_version_is_refused(current, tmp_path, monkey
     wb = openpyxl.load_workbook(path, keep_vba=True)
     wb.create_sheet("Changes")["A1"] = "my notes on contract changes"
     wb.save(path)
-    monkeypatch.setattr(upgrade, "TEMPLATE_VERSION", 3)  # as if version 3 brought "Changes"
-    monkeypatch.setitem(upgrade.TAB_SINCE, "Changes", 3)
+    future = upgrade.TEMPLATE_VERSION + 1
+    monkeypatch.setattr(upgrade, "TEMPLATE_VERSION", future)  # as if the next version brought "Changes"
+    monkeypatch.setitem(upgrade.TAB_SINCE, "Changes", future)
     before = path.read_bytes()
     result = _run("upgrade", path)
-    assert result.exit_code == 1 and "your tab 'Changes' has a name that template version 3 needs" in result.output
+    assert result.exit_code == 1
+    assert f"your tab 'Changes' has a name that template version {future} needs" in result.output
     assert path.read_bytes() == before
 
 
@@ -240,7 +250,7 @@ def test_libreoffice_opens_an_upgraded_workbook(current, tmp_path):
     assert _run("refresh", path).exit_code == 0
     out = lo.recalculate(path, tmp_path / "recalculated.xlsx")
     wb = openpyxl.load_workbook(out, data_only=True)
-    assert wb.sheetnames == upgrade.TEMPLATE_SHEETS
+    assert wb.sheetnames == upgrade.TEMPLATE_SHEETS + ["Audit Trail", "_Snapshot"]  # record tabs: at the end
     assert [c.value for c in wb["FX Rates"][1]] == ["Currency", "Month", "Rate"]
     assert wb["Changes"]["A1"].value.endswith("contract modifications and cancellations (USD)")
     last = len(upgrade.SETTING_ROWS) + 1
@@ -268,7 +278,8 @@ def test_a_users_accounts_tab_in_an_older_book_is_refused_ours_is_kept(current, 
     wb.save(path)
     before = path.read_bytes()
     result = _run("upgrade", path)
-    assert result.exit_code == 1 and "your tab 'Accounts' has a name that template version 2 needs" in result.output
+    assert result.exit_code == 1 and "your tab 'Accounts' has a name that template version " \
+        f"{upgrade.TEMPLATE_VERSION} needs" in result.output
     assert path.read_bytes() == before
     ours = _unmarked(current, tmp_path / "x") if (tmp_path / "x").mkdir() is None else None
     assert _run("upgrade", ours).exit_code == 0  # the template's own Accounts tab (A1 "Product") is recognised

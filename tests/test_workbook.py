@@ -14,7 +14,9 @@ import pytest
 
 import libreoffice as lo
 from bbb_xl.excel import headless, template
+from bbb_xl.excel.audit_trail import AUDIT_TABS
 from bbb_xl.excel.package import Package
+from bbb_xl.xlsx_reader import read_sheets
 from bbb_xl.excel.workflow import GENERATED_SHEETS
 from bbb_xl.sample import sample_contracts, sample_events
 from bbb_xl.udfs import BBB_BACKLOG, BBB_BILLINGS, BBB_BOOKINGS, BBB_DEFERRED, BBB_REVENUE, BBB_UNBILLED
@@ -58,7 +60,8 @@ def test_template_has_every_tab_button_vba_and_validation():
     p = parts(REPO_TEMPLATE)
     assert "xl/vbaProject.bin" in p
     names = list(sheet_part_names(REPO_TEMPLATE))
-    assert names == ["Start here", "Contracts", "Events", "FX Rates", "Settings", "Accounts"] + GENERATED_SHEETS[1:]
+    assert names == ["Start here", "Contracts", "Events", "FX Rates", "Settings", "Accounts", "Plan", "Pipeline",
+                     "Forecast Assumptions", "Opening Balances"] + GENERATED_SHEETS[1:] + list(AUDIT_TABS)  # record tabs
     wb = openpyxl.load_workbook(REPO_TEMPLATE, keep_vba=True)
     ws = wb["Contracts"]
     assert "Contracts" in ws.tables
@@ -118,7 +121,8 @@ def test_every_rollforward_ties(demo):
     _, result = demo
     sheets = result.reports.sheets
     backlog = sheets["Backlog"].rows()[4:16]
-    for i, (label, _, opening, bookings, changes, revenue, closing, within, after) in enumerate(backlog):
+    for i, row in enumerate(backlog):  # (the delivery load below is wider: the rollforward's 9 columns)
+        label, _, opening, bookings, changes, revenue, closing, within, after = row[:9]
         assert opening + bookings + changes - revenue == closing, label
         assert within + after == closing
         if i:
@@ -178,6 +182,8 @@ def test_input_tabs_and_other_parts_survive_refresh_byte_for_byte(demo, tmp_path
     after = parts(path)
     assert list(before) == list(after)
     generated = {sheets[n] for n in GENERATED_SHEETS}
+    records = {sheets[n] for n in AUDIT_TABS}  # record tabs: appended to (test_audit_trail)
+    generated |= records
     untouched = [n for n in before if n not in generated and not n.startswith("xl/charts/")
                  and n != "xl/styles.xml"]
     assert [n for n in untouched if before[n] != after[n]] == []
@@ -198,11 +204,17 @@ def test_refresh_twice_gives_the_same_reports(demo, tmp_path):
     first = parts(path)
     headless.refresh_file(path, refreshed_at=dt.datetime(2030, 1, 1))
     second = parts(path)
+    run_info_second = read_sheets(path, ["Run Info"])["Run Info"]
     headless.refresh_file(path, refreshed_at=dt.datetime(2030, 1, 1))
     third = parts(path)
-    run_info = sheet_part_names(path)["Run Info"]
-    assert second == third
-    assert [n for n in first if first[n] != second[n]] == [run_info]
+    names = sheet_part_names(path)
+    run_info, records = names["Run Info"], [names[n] for n in AUDIT_TABS]  # each refresh appends an entry
+    assert {n: v for n, v in second.items() if n not in records + [run_info]} == {
+        n: v for n, v in third.items() if n not in records + [run_info]}
+    run_info_third = read_sheets(path, ["Run Info"])["Run Info"]
+    assert run_info_second[13][1].startswith("intact: 2 entries") and run_info_third[13][1].startswith("intact: 3")
+    assert run_info_second[:13] + run_info_second[14:] == run_info_third[:13] + run_info_third[14:]
+    assert [n for n in first if first[n] != second[n]] == [run_info] + records
 
 
 def test_report_text_is_never_a_formula(tmp_path):

@@ -253,8 +253,8 @@ def _arr_rules(out, rules, book, sel, as_of):
     for k in np.flatnonzero(lines.booking <= as_of).tolist():
         booked_starts.setdefault(key[k], []).append((k, int(lines.start[k])))
     for i in sel.tolist():
-        if not recurring[i]:
-            continue
+        if not recurring[i] or (lines.renews is not None and lines.renews[i]):
+            continue  # (an evergreen line's current term renews by itself: engine.evergreen)
         state = changes.lines.get(i) if changes is not None else None
         if state is not None and state.cancelled is not None and state.cancelled <= as_of:
             continue

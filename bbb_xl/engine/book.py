@@ -19,7 +19,9 @@ from ..core.periods import (CALENDAR, Calendar, Period, as_of_day, flow_window, 
                             period_grid, schedule_window)
 from . import filters
 from .billing import Invoices, billed_to_date, billing_schedule
+from .cutover import OPENING_SHEET, Cutover, apply_opening
 from .events import EVENTS_SHEET, AppliedEvents, apply_events
+from .evergreen import expand
 from .fx import FX_SHEET, Conversion, apply_fx
 from .recognition import RecognitionBasis, recognition_basis, recognized_to_date
 from .table import (BILLING_NAMES, RECOGNITION_NAMES, Lines, ParseResult, key_of, normalize_header,
@@ -62,7 +64,17 @@ class Book:
 
     def __init__(self, parsed: ParseResult, calendar: Calendar = CALENDAR, events=None,
                  events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
-                 fx_sheet: str | None = FX_SHEET, fx_origin=None):
+                 fx_sheet: str | None = FX_SHEET, fx_origin=None, as_of: int | None = None, *, opening=None,
+                 cutover: int | None = None, opening_sheet: str | None = None, opening_origin=None):
+        self._opening_source = (opening, cutover, opening_sheet, opening_origin)
+        # evergreen lines (engine.evergreen): one line per term up to the term containing as_of (default today)
+        self._evergreen_source = None
+        self.evergreen_as_of = None
+        if parsed.lines.term_months is not None:
+            self._evergreen_source = (parsed, calendar, events, events_sheet, events_origin, fx, reporting_currency,
+                                      fx_sheet, fx_origin)
+            self.evergreen_as_of = int(as_of) if as_of is not None else _today()
+            parsed = expand(parsed, self.evergreen_as_of, events, events_sheet, events_origin)
         self.fx: Conversion | None = None
         if fx is not None or parsed.lines.currency is not None:
             parsed, self.fx = apply_fx(parsed, fx, reporting_currency, fx_sheet, fx_origin)
@@ -77,7 +89,18 @@ class Book:
         self.parsed = parsed
         self.lines: Lines = parsed.lines
         # errors and warnings first, info notices (how a defaulted column was read) last
-        self.problems: tuple[Problem, ...] = tuple(sorted(parsed.problems, key=lambda p: p.severity == INFO))
+        self.cutover: Cutover | None = None
+        problems = list(parsed.problems)
+        if opening is not None or cutover is not None:  # engine.cutover: legacy balances at the cutover day
+            ev = self.events
+            blocked = np.zeros(len(self.lines), dtype=bool)
+            for flags in (ev.invoiced, ev.is_progress, None if ev.changes is None else ev.changes.changed):
+                if flags is not None:
+                    blocked |= flags
+            self.cutover, found = apply_opening(self.lines, opening, cutover, blocked,
+                                                opening_sheet or OPENING_SHEET, opening_origin, parsed.options)
+            problems += found
+        self.problems: tuple[Problem, ...] = tuple(sorted(problems, key=lambda p: p.severity == INFO))
         self.calendar = calendar
         self.reporting_currency = (self.fx.reporting if self.fx is not None and self.fx.reporting else
                                    (reporting_currency or None))
@@ -91,10 +114,33 @@ class Book:
     @classmethod
     def from_rows(cls, rows, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR, events=None,
                   events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
-                 fx_sheet: str | None = FX_SHEET, fx_origin=None, options=None) -> "Book":
-        """options: how text amounts and dates are read (core.options.ParseOptions), for contracts and events."""
+                 fx_sheet: str | None = FX_SHEET, fx_origin=None, options=None, as_of: int | None = None,
+                 opening=None, cutover: int | None = None, opening_sheet: str | None = None,
+                 opening_origin=None) -> "Book":
+        """options: how text amounts and dates are read (core.options.ParseOptions), for contracts and events.
+        as_of: the day up to whose term evergreen lines have renewed (default today). opening / cutover: an
+        Opening Balances range and the cutover day number (engine.cutover)."""
         return cls(parse_contracts(rows, sheet=sheet, origin=origin, options=options), calendar, events, events_sheet,
-                   events_origin, fx, reporting_currency, fx_sheet, fx_origin)
+                   events_origin, fx, reporting_currency, fx_sheet, fx_origin, as_of, opening=opening,
+                   cutover=cutover, opening_sheet=opening_sheet, opening_origin=opening_origin)
+
+    def evergreen_at(self, as_of: int | None) -> "Book":
+        """This book with its evergreen lines renewed up to the term containing `as_of` (None: today): this book
+        itself when it has no evergreen line or was laid out at that day; one book per distinct day, kept."""
+        if self._evergreen_source is None:
+            return self
+        day = _today() if as_of is None else int(as_of)
+        if day == self.evergreen_as_of:
+            return self
+        cache = self.__dict__.setdefault("_evergreen_books", {})
+        book = cache.get(day)
+        if book is None:
+            if len(cache) >= 64:
+                cache.pop(next(iter(cache)))
+            opening, cutover, o_sheet, o_origin = self._opening_source
+            book = cache[day] = Book(*self._evergreen_source, as_of=day, opening=opening, cutover=cutover,
+                                     opening_sheet=o_sheet, opening_origin=o_origin)
+        return book
 
     def as_of(self, day: int) -> "Book":
         """The book as known at the end of `day`: this book when no modify, cancel or progress event is dated
@@ -112,7 +158,8 @@ class Book:
 
     def _known_by(self, day: int) -> "Book":
         book = object.__new__(Book)
-        for name in ("fx", "calendar", "reporting_currency", "_exact_int64", "problems", "_events_source"):
+        for name in ("fx", "calendar", "reporting_currency", "_exact_int64", "problems", "_events_source",
+                     "_evergreen_source", "evergreen_as_of", "cutover", "_opening_source"):
             setattr(book, name, getattr(self, name))
         data, sheet, origin = self._events_source
         # self.parsed already leaves out the contracts with a bad event: the same lines, in the same order
@@ -135,6 +182,11 @@ class Book:
         if self.errors:
             raise BBBError(self.problems)
 
+    def is_legacy(self, last_day: int) -> bool:
+        """True for a period ending on or before the cutover day: its figures are the legacy lump, not history
+        (reports show it as legacy)."""
+        return self.cutover is not None and int(last_day) <= self.cutover.day
+
     @cached_property
     def basis(self) -> RecognitionBasis:
         return recognition_basis(self.lines, self.events.pit_start)
@@ -144,6 +196,13 @@ class Book:
         """The lines' billing schedules; a contract with invoice events is billed exactly those instead."""
         inv = billing_schedule(self.lines)
         ev = self.events
+        if self.cutover is not None:  # lines with an opening row are billed by engine.cutover instead
+            keep = ~self.cutover.has_opening[inv.line]
+            opened = self.cutover.invoices(self.lines)
+            line, date, amount, first, last = (np.concatenate([getattr(inv, k)[keep], getattr(opened, k)])
+                                               for k in ("line", "date", "amount", "period_first", "period_last"))
+            order = np.lexsort((date, line))
+            inv = Invoices(line[order], date[order], amount[order], first[order], last[order])
         if ev.invoiced is None and ev.changes is None:
             return inv
         keep = np.ones(len(inv), dtype=bool)
@@ -240,6 +299,10 @@ class Book:
         if ev.changes is not None:
             for p in np.flatnonzero(ev.changes.changed[idx]):
                 rec[p] = ev.changes.recognized(int(idx[p]), days)
+        if self.cutover is not None:
+            opened = np.flatnonzero(self.cutover.has_opening[idx])
+            if len(opened):
+                rec[opened] = self.cutover.recognized_to_date(self.lines, idx[opened], days, ev.pit_start)
         return rec
 
     @cached_property
@@ -618,6 +681,36 @@ class Book:
         labels, codes = self._groups(group_by, sel)
         return metric_schedule(self, metric, periods, labels, codes, self._group_name(group_by), sel)
 
+    # --- forecast (engine.forecast; arithmetic in docs/forecast.md) --------------------------------------------
+    def forecast_books(self, as_of, horizon_end, assumptions=None, pipeline=None, filter: str | None = None):
+        """engine.forecast.ForecastBooks: the Contracted, Renewals and Pipeline layers as books. as_of: a date or
+        label; horizon_end: the last day renewals may end on (a day number); assumptions / pipeline: ranges (rows
+        with a header row) or parsed engine.forecast.Assumptions / Pipeline."""
+        from .forecast import Assumptions, Pipeline, forecast_books, parse_assumptions, parse_pipeline
+        day = _args(lambda: as_of_day(as_of, self.calendar)) if not isinstance(as_of, (int, np.integer)) \
+            else int(as_of)
+        if assumptions is not None and not isinstance(assumptions, Assumptions):
+            assumptions = parse_assumptions(assumptions)
+        if pipeline is not None and not isinstance(pipeline, Pipeline):
+            pipeline = parse_pipeline(pipeline)
+        book = self.evergreen_at(day)  # evergreen terms after the as-of term are the forecast's, not contracted
+        return forecast_books(book, day, int(horizon_end), book.select(filter), assumptions, pipeline, filter)
+
+    def forecast(self, metric: str, start, end, as_of, period=None, assumptions=None, pipeline=None,
+                 filter: str | None = None) -> list[list]:
+        """Forecast of revenue, billings, bookings or arr by period from start to end: header [metric, period
+        labels...] then Contracted (the book as known at as_of), Renewals (Forecast Assumptions: lines ending in
+        (as_of, end] renew), Pipeline (deals at Amount x Probability) and Total, money as Decimal."""
+        from .forecast import FORECAST_METRICS, forecast
+        name = str(metric or "").strip().lower()
+        if name not in FORECAST_METRICS:
+            raise BBBError(f"metric '{metric}' is not one of {', '.join(FORECAST_METRICS)}")
+        kind = _args(lambda: normalize_period_kind(period))
+        first, last = _args(lambda: schedule_window(start, end, self.calendar))
+        day = _args(lambda: as_of_day(as_of, self.calendar))
+        books = self.forecast_books(day, last, assumptions, pipeline, filter)
+        return forecast(books, name, period_grid(first, last, kind, self.calendar)).to_rows()
+
 
 def _require_metric(metric, valid: tuple) -> None:
     """Unknown names are refused as the formulas refuse them, never answered with another metric."""
@@ -678,16 +771,32 @@ def _add_rows(out: np.ndarray, codes: np.ndarray, values: np.ndarray, exact_int6
 
 def load_book(data, events=None, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR,
               events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
-              fx_sheet: str | None = FX_SHEET, fx_origin=None, options=None) -> Book:
+              fx_sheet: str | None = FX_SHEET, fx_origin=None, options=None, as_of: int | None = None,
+              opening=None, cutover=None, opening_sheet: str | None = None, opening_origin=None) -> Book:
     """Parse a contracts range (rows with a header row, or a DataFrame) into a Book; events: an optional events
     range (rows with a header row, or a DataFrame), problems located on `events_sheet` at `events_origin`;
     fx: an optional FX range (Currency, Month, Rate), reporting_currency: the ISO code figures are reported in
     (None: the currency the FX range has no rates for), see engine.fx. options: how text amounts and dates are
-    read (core.options.ParseOptions: decimal comma, date order, time zone; default 1,200.50 and ISO dates)."""
-    return Book.from_rows(data, sheet=sheet, origin=origin, calendar=calendar, events=events,
+    read (core.options.ParseOptions: decimal comma, date order, time zone; default 1,200.50 and ISO dates).
+    opening: an Opening Balances range (Contract ID, Line ID, Recognized to Date, Billed to Date) and cutover: the
+    cutover day (a date, Excel serial or text; blank: none), see engine.cutover and docs/cutover.md."""
+    from .cutover import parse_cutover_day
+    day, cut_problems = parse_cutover_day(cutover, options)
+    book = Book.from_rows(data, sheet=sheet, origin=origin, calendar=calendar, events=events,
                           events_sheet=events_sheet, events_origin=events_origin, fx=fx,
                           reporting_currency=reporting_currency, fx_sheet=fx_sheet, fx_origin=fx_origin,
-                          options=options)
+                          options=options, as_of=as_of, opening=None if cut_problems else opening, cutover=day,
+                          opening_sheet=opening_sheet, opening_origin=opening_origin)
+    if cut_problems:
+        book.problems = tuple(cut_problems) + book.problems
+    return book
+
+
+def _today() -> int:
+    """Today's day number: the default as-of day of evergreen lines."""
+    import datetime as dt
+    from ..core.dates import EPOCH
+    return (dt.date.today() - EPOCH).days
 
 
 __all__ = ["Book", "Schedule", "load_book", "METRICS", "FLOWS", "BALANCES", "Period", "iso"]

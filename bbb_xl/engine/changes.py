@@ -20,7 +20,9 @@ Billings follow the same idea with the line's invoice schedule: invoices dated b
 price is spread over the invoices the line's calendar schedules on or after d (cut at the new End Date), or one
 invoice on d when none is left; a cancel drops the later invoices and bills (or credits) the difference on d.
 A contract billed by invoice events keeps exactly those. Bookings: each change is a booking of New Amount - old
-Amount dated d. On an allocated (SSP) contract the line's allocated amount moves by the same difference.
+Amount dated d. On an allocated (SSP) contract the line's allocated amount moves by the same difference; a
+prospective modify then reallocates the remaining consideration across all the contract's remaining lines
+(ASC 606-10-25-13(a), `_reallocations`).
 
 A change dated on or before the Booking Date is part of the terms at inception (no approved contract existed to
 modify, ASC 606-10-25-10; terms agreed at or near the same time are one contract, 25-9): whatever its Treatment it applies from the Start Date like a catch-up, and since nothing is
@@ -43,6 +45,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -52,6 +55,7 @@ from ..core.dates import EPOCH, UNIT
 from ..core.money import round_half_away
 
 MODIFY, CANCEL, ADJUST = "modify", "cancel", "adjust"
+REALLOCATE = "reallocate"  # internal: a line's new allocated price from a day on (Amount = new allocated cents)
 PROSPECTIVE, CATCH_UP = "prospective", "catch-up"
 INCEPTION = "inception"  # a change dated on or before the Booking Date: part of the terms at inception
 BEFORE_START = "before start"  # a modify / cancel after the Booking Date but before the Start Date
@@ -125,8 +129,6 @@ class LineChanges:
     # price with no credit note and no later invoice to absorb it, until a modify or cancel re-bills the line
     refund_spans: list = field(default_factory=list)
     prices: list = field(default_factory=list)  # [(day, price)]: the line's price from that day (refund liability)
-    percent_at: object = None  # milestone / percent complete line: day -> cumulative percent (Fraction)
-    allocs: list = field(default_factory=list)  # [(day, allocated price)] from that day, for percent_at lines
 
     @property
     def refund_from(self) -> int | None:
@@ -145,9 +147,6 @@ class LineChanges:
         return _round(self.unrounded(t))
 
     def unrounded(self, t: int) -> Fraction:
-        if self.percent_at is not None:
-            alloc = next((a for d, a in reversed(self.allocs) if d <= t), self.allocs[0][1])
-            return alloc * self.percent_at(t)
         piece = None
         for p in self.pieces:
             if p.active <= t:
@@ -171,6 +170,36 @@ class LineChanges:
                 np.array([x[3] for x in self.invoices], dtype=np.int64))
 
 
+@dataclass
+class ProgressLineChanges(LineChanges):
+    """A milestone / percent complete line's changes (change orders, ASC 606-10-25-10 to 25-13, Example 8): its
+    recognized-to-date is its price in force x its cumulative progress at t (the latest percent on or before t),
+    so a modification is a cumulative catch-up on the measure of progress on its Date; after a cancellation the
+    revised price is all recognized."""
+
+    percents: list = field(default_factory=list)  # [(day, Fraction)] in date order
+
+    def progress(self, t: int) -> Fraction:
+        pct = Fraction(0)
+        for day, p in self.percents:
+            if day > t:
+                break
+            pct = p
+        return pct
+
+    def unrounded(self, t: int) -> Fraction:
+        piece = None
+        for p in self.pieces:
+            if p.active <= t:
+                piece = p
+            else:
+                break
+        price = piece.u0 + piece.delta
+        if self.cancelled is not None and t >= self.cancelled:
+            return price
+        return price * self.progress(t)
+
+
 def _round(u: Fraction) -> int:
     return round_half_away(u.numerator, u.denominator)
 
@@ -186,11 +215,11 @@ def _schedule(lines, i: int, end: int):
 
 
 def build_line(lines, i: int, first: int, last: int, events: list, invoiced_billed, records: list,
-               percent_at=None) -> LineChanges:
+               percents: list | None = None) -> LineChanges:
     """Apply one line's changes in date order. events: [(day, kind, amount|None, end|None, treatment, row, bill,
     memo)] (bill, memo: adjust only; may be left off); invoiced_billed: None (the line bills by its schedule) or a
-    function day -> cents invoiced before it. percent_at: a milestone / percent complete line's cumulative percent
-    on a day (only adjusts reach such a line): recognized to date is then the price x that percent."""
+    function day -> cents invoiced before it; percents: a milestone / percent complete line's [(day, cumulative
+    progress Fraction)] in date order (recognized to date is then the price in force x that progress)."""
     rec = int(lines.recognition[i])
     monthly = rec == MONTHLY
     pit = rec == POINT_IN_TIME
@@ -198,10 +227,10 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
     alloc = int(lines.allocated[i])
     booking = int(lines.booking[i])
     end = int(lines.end[i])
-    state = LineChanges(monthly, booking, [Piece(-(1 << 40), first, last, Fraction(0), Fraction(alloc))], None,
-                        percent_at=percent_at)
+    state = LineChanges(monthly, booking, [Piece(-(1 << 40), first, last, Fraction(0), Fraction(alloc))], None)
+    if percents is not None:
+        state = ProgressLineChanges(monthly, booking, state.pieces, None, percents=list(percents))
     state.prices.append((booking, amount))
-    state.allocs.append((booking, alloc))
     if invoiced_billed is None:
         sched = _schedule(lines, i, end)
         total = sum(w for _, w, _, _ in sched)
@@ -213,6 +242,12 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
     for event in events:
         day, kind, new_amount, new_end, treatment, row = event[:6]
         bill, memo = (bool(event[6]), str(event[7] or "")) if len(event) > 6 else (False, "")
+        if kind == REALLOCATE:  # ASC 606-10-25-13(a) across the contract: see _reallocations
+            u_prev = state.unrounded(day - 1)
+            wf = max(day, first)
+            state.pieces.append(Piece(day, wf, wf if pit else max(end, wf), u_prev, Fraction(new_amount) - u_prev))
+            alloc = new_amount
+            continue
         eff = max(day, booking)
         # on or before the Booking Date no contract existed to modify: the change is part of the terms at
         # inception, applied from the Start Date whatever its Treatment (earned to date lands on the Booking Date)
@@ -220,6 +255,8 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
         # after the Booking Date but before service starts nothing is recognized yet: a modify sets the new terms
         # from the Start Date, a cancel ends the line with its revised price (default 0) recognized on the date
         before_start = not inception and day < first and kind != ADJUST
+        if percents is not None and kind == MODIFY:
+            treatment = CATCH_UP  # a change order: cumulative catch-up on the measure of progress (25-13(b))
         if (inception or before_start) and kind == MODIFY:
             treatment = CATCH_UP
         u_prev = state.unrounded(day - 1)
@@ -291,13 +328,14 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
             state.refund_spans[-1][1] = eff  # a modify / cancel re-bills the line to its new price
         state.deltas.append((eff, new_amount - amount))
         state.prices.append((eff, new_amount))
-        state.allocs.append((eff, new_alloc))
         # the catch-up: what the new terms put in recognized-to-date on the date, beyond the old curve at d - 1
         new_piece = state.pieces[-1]
-        if percent_at is not None:  # price x percent: the new price applies to the percent done by d - 1
-            new_piece = Piece(day, day, day, new_alloc * percent_at(day - 1), Fraction(0))
         catch_up = 0 if treatment == PROSPECTIVE else (
             _round(new_piece.u0 + new_piece.delta) - rec_prev if kind == CANCEL else
+            # an adjust on a milestone / percent complete line: the new price x the progress at d - 1
+            _round(_progress_value(state, new_piece, day - 1)) - rec_prev if percents is not None and kind == ADJUST
+            else
+            state.recognized(day) - rec_prev if percents is not None else  # with the day's re-measured progress
             (_round(new_piece.value(day - 1, monthly)) if day - 1 >= booking else 0) - rec_prev)
         if inception:
             catch_up, treatment = 0, INCEPTION
@@ -311,6 +349,15 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
         amount, alloc = new_amount, new_alloc
     state.amount, state.allocated, state.end = amount, alloc, end
     return state
+
+
+def _progress_value(state: "ProgressLineChanges", piece: Piece, t: int) -> Fraction:
+    """A milestone / percent complete line's unrounded recognized to date at t under `piece` (price u0 + delta):
+    the price x the progress at t, all of it once cancelled."""
+    if t < state.booking:
+        return Fraction(0)
+    price = piece.u0 + piece.delta
+    return price if state.cancelled is not None and t >= state.cancelled else price * state.progress(t)
 
 
 def _same_direction(rest: Fraction, old_rest: Fraction) -> bool:
@@ -356,8 +403,101 @@ class Changes:
         return out
 
 
+def added_lines(lines) -> np.ndarray:
+    """bool per line: a line of a contract allocated by SSP booked after the contract's first Booking Date (added
+    by a modification, ASC 606-10-25-13(a))."""
+    out = np.zeros(len(lines), dtype=bool)
+    ssp = np.flatnonzero(lines.has_ssp)
+    if not len(ssp):
+        return out
+    codes = lines.contract_code[ssp]
+    first = np.full(int(codes.max()) + 1, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, codes, lines.booking[ssp])
+    out[ssp] = lines.booking[ssp] > first[codes]
+    return out
+
+
+def _reallocations(lines, first: np.ndarray, last: np.ndarray, per_line: dict, invoiced_billed: dict,
+                   invoiced: np.ndarray | None) -> tuple[dict, dict]:
+    """A prospective modification of a contract allocated by SSP with several obligations (ASC 606-10-25-13(a):
+    a termination of the old contract and a new one) reallocates the remaining consideration -- what is not yet
+    recognized of every remaining obligation, plus the change in price -- across all remaining obligations by
+    relative SSP of what remains of each, not only to the modified line.
+
+    Remaining: not cancelled, its term (a point in time line: its delivery) not over before the Date. The SSP of
+    what remains of a line: its SSP x the part of its term left from the Date (by its own day weights, monthly or
+    daily, against its original term; a new End Date counts: an extension adds SSP), a point in time line's whole
+    SSP. Recognized-to-date stays; each remaining line's new allocated price is its recognized-to-date at d - 1
+    (rounded) plus its share in whole cents (the shares sum to the remaining consideration exactly), spread from
+    the Date over the rest of its term. A modification that changes neither price nor End Date reallocates
+    nothing. Contracts with a milestone or percent complete line, changes on or before the Booking Date (terms
+    at inception) and remaining SSPs all 0 keep the per-line treatment.
+
+    Returns per_line and invoiced_billed with REALLOCATE events added, in date order (each reallocation sees
+    the lines as earlier events left them)."""
+    from .allocation import allocate
+    by_contract: dict[int, set] = {}
+    added = added_lines(lines)
+    for i in np.flatnonzero(added):  # a line added by a modification: reallocated on its Booking Date
+        by_contract.setdefault(int(lines.contract_code[i]), set()).add((int(lines.booking[i]), -1))
+    for i, evs in per_line.items():
+        if not lines.has_ssp[i]:
+            continue
+        for e in evs:
+            if e[1] == MODIFY and e[4] == PROSPECTIVE and e[0] > int(lines.booking[i]):
+                by_contract.setdefault(int(lines.contract_code[i]), set()).add((e[0], e[5]))
+    if not by_contract:
+        return per_line, invoiced_billed
+    per_line = {i: list(v) for i, v in per_line.items()}
+    invoiced_billed = dict(invoiced_billed)
+    codes = lines.contract_code
+    for code, mods in by_contract.items():
+        members = [int(j) for j in np.flatnonzero(codes == code)]
+        if len(members) < 2 or any(int(lines.recognition[j]) > POINT_IN_TIME for j in members):
+            continue
+        for j in members:
+            if invoiced is not None and invoiced[j] and j not in invoiced_billed:
+                invoiced_billed[j] = lambda d: 0  # billed by its invoice events; unused by a reallocation
+        for day, row in sorted(mods):
+            states, changed = {}, False
+            for j in members:
+                evs = sorted((e for e in per_line.get(j, ()) if (e[0], e[5]) <= (day, row)),
+                             key=lambda e: (e[0], e[5]))
+                records: list = []
+                states[j] = build_line(lines, j, int(first[j]), int(last[j]), evs, invoiced_billed.get(j), records)
+                changed |= any(c.row == row and c.date == day and (c.new_amount != c.old_amount or
+                                                                   c.new_end != c.old_end) for c in records)
+            if not changed and row != -1:
+                continue
+            remaining, weights = [], []
+            for j in members:
+                state, f, rec = states[j], int(first[j]), int(lines.recognition[j])
+                if state.cancelled is not None or state.end < day or (rec == POINT_IN_TIME and f < day) or \
+                        int(lines.booking[j]) > day:  # not yet added
+                    continue
+                remaining.append(j)
+                if rec == POINT_IN_TIME:
+                    weights.append(Fraction(int(lines.ssp[j])))
+                    continue
+                monthly = rec == MONTHLY
+                term = weight_to(int(last[j]), monthly) - weight_to(f - 1, monthly)
+                left = weight_to(state.end, monthly) - weight_to(max(day, f) - 1, monthly)
+                weights.append(Fraction(int(lines.ssp[j]) * left, term))
+            if len(remaining) < 2 or not any(weights):
+                continue
+            scale = math.lcm(*(w.denominator for w in weights))  # exact integer weights
+            recognized = [states[j].recognized(day - 1) for j in remaining]
+            consideration = sum(states[j].allocated for j in remaining) - sum(recognized)
+            parts = allocate(consideration, [int(w * scale) for w in weights])
+            for j, rec, part in zip(remaining, recognized, parts):
+                per_line.setdefault(j, []).append((day, REALLOCATE, rec + part, None, PROSPECTIVE, row + 0.5))
+    return per_line, invoiced_billed
+
+
 def build_changes(lines, first: np.ndarray, last: np.ndarray, per_line: dict, invoiced_billed: dict,
-                  percent_at: dict | None = None) -> Changes:
+                  invoiced: np.ndarray | None = None, percents: dict | None = None) -> Changes:
+    """percents: milestone / percent complete lines' [(day, cumulative progress)] (see build_line)."""
+    per_line, invoiced_billed = _reallocations(lines, first, last, per_line, invoiced_billed, invoiced)
     n = len(lines)
     changed = np.zeros(n, dtype=bool)
     final_amount = np.array(lines.amount, dtype=np.int64, copy=True)
@@ -366,7 +506,7 @@ def build_changes(lines, first: np.ndarray, last: np.ndarray, per_line: dict, in
     for i in sorted(per_line):
         evs = sorted(per_line[i], key=lambda e: (e[0], e[5]))
         state = build_line(lines, i, int(first[i]), int(last[i]), evs, invoiced_billed.get(i), records,
-                           (percent_at or {}).get(i))
+                           (percents or {}).get(i))
         out[i] = state
         changed[i] = True
         final_amount[i], final_alloc[i] = state.amount, state.allocated
@@ -375,4 +515,4 @@ def build_changes(lines, first: np.ndarray, last: np.ndarray, per_line: dict, in
 
 
 __all__ = ["build_changes", "Changes", "Change", "MODIFY", "CANCEL", "ADJUST", "PROSPECTIVE", "CATCH_UP", "INCEPTION",
-           "BEFORE_START"]
+           "BEFORE_START", "REALLOCATE"]

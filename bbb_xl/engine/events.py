@@ -35,6 +35,11 @@ Semantics (`apply_events`):
   credit note (Bill blank) is a refund liability (32-10). Rebates expected at signing are variable consideration
   estimated at inception (32-5..9): put them in the Amount, not in a later adjust.
 - an event dated before its line's Booking Date takes effect on the Booking Date.
+- evergreen lines (Renewal auto, engine.evergreen): an event names the line by its own Line ID or one term's
+  (`L1#3`). A cancel without End Date ends the line with the term containing its Date (applied when the terms are
+  laid out); with an End Date (read on cancel events too) the term containing that day is cancelled from the next
+  day; invoices and milestones go to the term containing their Date; a modify is an error. On other lines a
+  cancel's End Date is ignored (its Date ends the service, as before).
 - a balance at a day (backlog, RPO, deferred, unbilled) is the book as known at its end: modify, cancel and
   progress events dated after it are left out (Book.as_of). Revenue, billings and bookings up to a day never
   depend on a later event anyway, so the rollforwards between balances still tie.
@@ -54,7 +59,8 @@ from ..core.dates import iso, parse_date
 from ..core.errors import WARNING, Problem, column_letter, show_value
 from ..core.money import cents_to_decimal, format_money, parse_amount, round_half_away
 from .allocation import allocate
-from .changes import ADJUST, CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, Changes, build_changes
+from .changes import ADJUST, CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, Changes, added_lines, build_changes
+from .evergreen import retarget, source_line_id
 from .table import (MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, ParseResult, _as_rows, _Collector,
                     _row_is_blank, _trim, display_text, excel_error, is_blank, normalize_header)
 
@@ -260,7 +266,7 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=No
                 errs.add("percent")
         new_end, treatment = None, PROSPECTIVE
         raw_end, raw_t = cell("end_date"), cell("treatment")
-        if "end_date" not in errs and not is_blank(raw_end) and kind in (MODIFY, None):
+        if "end_date" not in errs and not is_blank(raw_end) and kind in (MODIFY, CANCEL, None):
             try:
                 new_end = parse_date(raw_end, options)
             except ValueError as exc:
@@ -319,10 +325,11 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     lines = parsed.lines
     progress_rec = np.isin(lines.recognition, _PROGRESS_RECOGNITION)
     has_progress_lines = bool(progress_rec.any())
-    if data is None and not has_progress_lines:
+    has_added = bool(added_lines(lines).any())  # SSP lines added by a modification: changes (engine.changes)
+    if data is None and not has_progress_lines and not has_added:
         return AppliedEvents(parsed)
     events, out = parse_events(data, sheet, origin, parsed.options) if data is not None else ([], None)
-    if not events and not has_progress_lines and (out is None or not out.problems):
+    if not events and not has_progress_lines and not has_added and (out is None or not out.problems):
         return AppliedEvents(parsed)
 
     # --- resolve each event to lines
@@ -351,25 +358,36 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
         message, column = None, None
         if e.lkey:
             found = [i for i in targets if lines.line_id[i].casefold() == e.lkey]
+            if not found and lines.term_no is not None:  # an evergreen line named by its own Line ID
+                found = [i for i in targets if lines.term_no[i] > 0
+                         and source_line_id(lines.line_id[i]).casefold() == e.lkey]
             if not found:
                 ids = [lines.line_id[i] for i in targets if lines.line_id[i]]
                 message, column = (f"Line ID {e.line} is not a line of contract {e.contract}"
                                    + (f" (its lines: {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''})"
                                       if ids else " (its lines have no Line ID: leave Line ID blank)"), "Line ID")
             targets = found
-        if message is None and e.kind == PROGRESS:
-            message, column, targets = _progress_targets(e, targets, lines, rec)
-        if message is None and e.kind in (MODIFY, CANCEL, ADJUST):
-            message, column, targets = _change_targets(e, targets, lines, rec)
-        if message is None and e.kind == INVOICE and len(targets) > 1 and \
-                sum(int(lines.amount[i]) for i in targets) == 0:
-            message, column = (f"the lines of contract {e.contract} have Amounts summing to 0: an invoice without "
-                               f"Line ID cannot be spread over them in proportion (give a Line ID)", "Line ID")
+        parts = [(e, targets)]
+        if message is None and lines.term_no is not None:  # evergreen terms (engine.evergreen)
+            message, parts = retarget(e, targets, lines)
+            column = "Event"
+        for e, targets in parts:
+            if message is None and e.kind == PROGRESS:
+                message, column, targets = _progress_targets(e, targets, lines, rec)
+            if message is None and e.kind in (MODIFY, CANCEL, ADJUST):
+                message, column, targets = _change_targets(e, targets, lines, rec)
+            if message is None and e.kind == INVOICE and len(targets) > 1 and \
+                    sum(int(lines.amount[i]) for i in targets) == 0:
+                message, column = (f"the lines of contract {e.contract} have Amounts summing to 0: an invoice "
+                                   f"without Line ID cannot be spread over them in proportion (give a Line ID)",
+                                   "Line ID")
+            if message is not None:
+                break
+            resolved.append((e, targets))
         if message is not None:
             out.add(e.r, _col(out, column), _raw(e, column), message)
             bad_contracts.add(e.ckey)
-            continue
-        resolved.append((e, targets))
+            resolved = [(x, t) for x, t in resolved if x.ckey != e.ckey]
     if known_by is not None:
         resolved = [(e, t) for e, t in resolved if not (_is_change(e, t, rec) and e.date > known_by)]
 
@@ -463,26 +481,12 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     problems = list(out.problems) if out is not None else []
     warnings = []
     progress = {}
-    adjusts: dict[int, list] = {}  # progress line -> [(effective day, change in price)] of its adjust events
-    for i, evs in per_line.items():
-        if progress_rec[i]:
-            adjusts[i] = sorted((max(e.date, int(lines.booking[i])), e.amount) for e in evs if e.kind == ADJUST)
-    percent_at = {}
     for i, evs in progress_events.items():
         evs.sort(key=lambda x: (x[0], x[1]))
         alloc = int(lines.allocated[i])
-        if i in adjusts:  # recognized to date = the price known that day x the latest percent (ASC 606-10-32-43)
-            percent_at[i] = _step_function([(x[0], x[2]) for x in evs])
-            days = sorted({x[0] for x in evs} | {d for d, _ in adjusts[i]})
-            price = [alloc + sum(a for d, a in adjusts[i] if d <= t) for t in days]
-            share = [percent_at[i](t) for t in days]
-            progress[i] = (np.array(days, dtype=np.int64),
-                           np.array([round_half_away(p * f.numerator, f.denominator) for p, f in zip(price, share)],
-                                    dtype=np.int64))
-        else:
-            progress[i] = (np.array([x[0] for x in evs], dtype=np.int64),
-                           np.array([round_half_away(alloc * x[2].numerator, x[2].denominator) for x in evs],
-                                    dtype=np.int64))
+        progress[i] = (np.array([x[0] for x in evs], dtype=np.int64),
+                       np.array([round_half_away(alloc * x[2].numerator, x[2].denominator) for x in evs],
+                                dtype=np.int64))
         if not evs:
             name = RECOGNITION_NAMES[int(rec[i])]
             warnings.append(_contract_problem(
@@ -507,7 +511,7 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
         inv_date_a = np.array(inv_date, dtype=np.int64)
         inv_amount_a = np.array(inv_amount, dtype=np.int64)
     changes = None
-    if per_line:  # modify / cancel: each changed line's piecewise schedule (needs the invoice events)
+    if per_line or (has_added and added_lines(lines).any()):  # modify / cancel, added lines: piecewise schedules
         first = lines.start if pit_start is None else np.where(rec == POINT_IN_TIME, pit_start, lines.start)
         last = np.where(rec == POINT_IN_TIME, first, lines.end)
         billed_by_events = {}
@@ -518,7 +522,10 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
         changes = build_changes(lines, first, last,
                                 {i: [(e.date, e.kind, e.amount, e.end, e.treatment, e.r + 1, e.bill, e.memo)
                                      for e in evs]
-                                 for i, evs in per_line.items()}, billed_by_events, percent_at)
+                                 for i, evs in per_line.items()}, billed_by_events, invoiced=invoiced,
+                                percents={i: [(x[0], x[2]) for x in progress_events[i]]
+                                          for i in per_line if i in progress_events})
+        _progress_after_change_orders(progress, changes)
     for k in sorted(invoiced_contracts):
         members = index[k]
         end = int(lines.end[members].max())
@@ -554,6 +561,17 @@ def _is_change(e: _Event, targets: list, rec) -> bool:
     return e.kind == PROGRESS and any(int(rec[i]) in _PROGRESS_RECOGNITION for i in targets)
 
 
+def _progress_after_change_orders(progress: dict, changes) -> None:
+    """A milestone / percent complete line with a modify or cancel: its recognized-to-date steps (dates of its
+    progress and of its changes) from the changed line's curve, price in force x progress (engine.changes)."""
+    for i, state in changes.lines.items():
+        if i not in progress:
+            continue
+        days = sorted({d for d, _ in state.percents} | {p.active for p in state.pieces[1:]})
+        progress[i] = (np.array(days, dtype=np.int64),
+                       np.array([state.recognized(d) for d in days], dtype=np.int64))
+
+
 def _change_targets(e: _Event, targets: list, lines, rec):
     """(message, column, targets) of a modify / cancel / adjust event."""
     if len(targets) > 1 and e.kind == ADJUST:
@@ -564,13 +582,7 @@ def _change_targets(e: _Event, targets: list, lines, rec):
     if len(targets) > 1 and (e.kind == MODIFY or e.amount is not None):
         return (f"contract {e.contract} has {len(targets)} lines: a {e.kind} with an Amount needs a Line ID (the "
                 f"Amount is that line's new total price)", "Line ID", targets)
-    for i in targets:
-        code = int(rec[i])
-        if code in _PROGRESS_RECOGNITION:
-            return (f"line {lines.line_id[i] or lines.row[i]} of contract {e.contract} is recognized "
-                    f"{RECOGNITION_NAMES[code]}: {e.kind} events are supported on monthly, daily and point in time "
-                    f"lines", "Event", targets)
-    return None, None, targets
+    return None, None, targets  # milestone / percent complete lines too: change orders (engine.changes)
 
 
 def _progress_targets(e: _Event, targets: list, lines, rec):
@@ -600,18 +612,6 @@ def _progress_targets(e: _Event, targets: list, lines, rec):
         return None, None, pit
     return (f"contract {e.contract} has no line with Recognition milestone, percent complete or point in time "
             f"for this event", "Event", targets)
-
-
-def _step_function(steps: list):
-    """[(day, value)] sorted by day -> t -> the latest value dated on or before t (0 before the first)."""
-    def at(t: int) -> Fraction:
-        value = Fraction(0)
-        for day, v in steps:
-            if day > t:
-                break
-            value = v
-        return value
-    return at
 
 
 def _col(out: _Collector, name: str | None) -> int | None:

@@ -77,6 +77,8 @@ def _lines_of(book, contract, line) -> np.ndarray:
         return sel
     ids = [str(lines.line_id[i]) for i in sel]
     keep = [i for i, x in zip(sel, ids) if key_of(x) == key_of(lid)]
+    if not keep and lines.term_no is not None:  # an evergreen line's own Line ID: all its terms (L1#1, L1#2...)
+        keep = [i for i, x in zip(sel, ids) if lines.term_no[i] > 0 and key_of(x.rsplit("#", 1)[0]) == key_of(lid)]
     if not keep:
         match = difflib.get_close_matches(lid, ids, n=1, cutoff=0.6)
         hint = f" (did you mean '{match[0]}'?)" if match else f" (its lines: {', '.join(ids)})"
@@ -124,7 +126,10 @@ def _allocation(book, i: int) -> list[tuple]:
     lines = book.lines
     if not lines.has_ssp[i]:
         return [("Allocation", "none: revenue follows the Amount")]
-    return [("Allocation", "relative SSP (ASC 606-10-32-31)"), ("SSP", cents_to_decimal(int(lines.ssp[i]))),
+    group = "" if lines.discount_group is None else str(lines.discount_group[i])
+    how = (f"relative SSP within Discount Group {group} (ASC 606-10-32-37)" if group else
+           "relative SSP (ASC 606-10-32-31)")
+    return [("Allocation", how), ("SSP", cents_to_decimal(int(lines.ssp[i]))),
             ("Allocated amount", cents_to_decimal(int(lines.allocated[i])))]
 
 

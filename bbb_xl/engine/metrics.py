@@ -22,13 +22,17 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..core.dates import EPOCH, UNIT
+from ..core.dates import EPOCH, UNIT, days_in_month, month_index, month_start
 from ..core.errors import BBBError
 from ..core.money import round_half_away
 from .changes import CANCEL, MODIFY, weight_to
 from .table import normalize_header
 
 RECURRING_KINDS = (0, 1)  # monthly, daily
+# Settings `ARR basis`: the price P of a line's MRR. allocated (the formulas' basis): the Allocated amount where
+# SSPs apply; contract price: the line's Amount before allocation (the workbook's tabs only).
+ALLOCATED, CONTRACT_PRICE = "allocated", "contract price"
+ARR_BASES = (ALLOCATED, CONTRACT_PRICE)
 BRIDGE_ROWS = ("Opening ARR", "New", "Reactivation", "Expansion", "Contraction", "Churn", "Closing ARR")
 
 
@@ -40,9 +44,12 @@ def months_between(first: int, last: int) -> Fraction:
 
 
 def recurring_mask(book) -> np.ndarray:
-    """Bool per line: monthly or daily recognition and no `Recurring` = no."""
+    """Bool per line: monthly or daily recognition, or a term of an evergreen line (engine.evergreen), and no
+    `Recurring` = no."""
     lines = book.lines
     out = np.isin(lines.recognition, RECURRING_KINDS)
+    if lines.term_no is not None:
+        out |= lines.term_no > 0
     for name, values in lines.dims.items():
         if normalize_header(name) == "recurring":
             said_no = np.array([str(v).strip().lower() in ("no", "n", "false", "0") for v in values], dtype=bool)
@@ -68,11 +75,14 @@ def _change_records(book) -> dict:
     return out
 
 
-def line_mrr(book, i: int, t: int, records: list | None = None) -> Fraction:
-    """Exact MRR of line i on day t in the reporting currency, 0 when not active (book: as known at t)."""
+def line_mrr(book, i: int, t: int, records: list | None = None, basis: str = ALLOCATED) -> Fraction:
+    """Exact MRR of line i on day t in the reporting currency, 0 when not active (book: as known at t).
+    basis contract price: P is the Amount (the new Amount after a modify) and what was recognized before a
+    prospective modify is taken at the line's Amount / Allocated ratio (revenue is recognized on Allocated)."""
     lines = book.lines
     booking, start, end = int(lines.booking[i]), int(lines.start[i]), int(lines.end[i])
-    price = int(lines.allocated[i])
+    contract = basis == CONTRACT_PRICE
+    price = int(lines.amount[i]) if contract else int(lines.allocated[i])
     first = start
     if t < booking or t < start:
         return Fraction(0)
@@ -87,10 +97,14 @@ def line_mrr(book, i: int, t: int, records: list | None = None) -> Fraction:
             continue
         end = rec.new_end
         new_alloc = int(lines.allocated[i]) + (rec.new_amount - amount0)
+        new_price = rec.new_amount if contract else new_alloc
         if rec.date <= booking or rec.date < start:  # inception or before service: the whole term, new price
-            price, first = new_alloc, start
+            price, first = new_price, start
         else:  # what is left of the new price over what is left of the term
-            price, first = new_alloc - rec.rec_before, rec.date
+            before = rec.rec_before
+            if contract and int(lines.allocated[i]) not in (0, amount0):
+                before = Fraction(rec.rec_before * amount0, int(lines.allocated[i]))
+            price, first = new_price - before, rec.date
     if t > end:
         return Fraction(0)
     months = months_between(first, end)
@@ -113,7 +127,8 @@ class CustomerFigures:
         return dict(zip(self.customers, self.arr))
 
 
-def customer_figures(book, t: int, sel: np.ndarray, groups: np.ndarray | None = None) -> CustomerFigures:
+def customer_figures(book, t: int, sel: np.ndarray, groups: np.ndarray | None = None,
+                     basis: str = ALLOCATED) -> CustomerFigures:
     """Customer MRR / ARR at day t over the selected lines (groups: a code per line -> keys (customer, group))."""
     known = book.as_of(t)
     recurring = recurring_mask(known)
@@ -123,7 +138,7 @@ def customer_figures(book, t: int, sel: np.ndarray, groups: np.ndarray | None = 
         if not recurring[i]:
             continue
         key = str(known.lines.customer[i]) if groups is None else (str(known.lines.customer[i]), int(groups[i]))
-        value = line_mrr(known, i, t, records.get(i))
+        value = line_mrr(known, i, t, records.get(i), basis)
         if value or key not in exact:
             exact[key] = exact.get(key, Fraction(0)) + value
     keys = tuple(sorted(exact))
@@ -153,10 +168,10 @@ def _records_of(known, cache: dict) -> dict:
     return cache[key][1]
 
 
-def customer_timelines(book, sel: np.ndarray, until: int) -> dict:
+def customer_timelines(book, sel: np.ndarray, until: int, basis: str = ALLOCATED, exact: bool = False) -> dict:
     """customer -> (days, ARR cents from each day on), over the days (< until) its ARR can change on: its lines'
     Booking, Start and End + 1 days and its events' dates and End + 1 days. Each customer's lines alone are
-    evaluated, each day as known that day."""
+    evaluated, each day as known that day. exact: the exact MRR (Fraction cents, not floored) instead of ARR."""
     lines = book.lines
     recurring = recurring_mask(book)
     by_customer: dict = {}
@@ -180,8 +195,8 @@ def customer_timelines(book, sel: np.ndarray, until: int) -> dict:
         for t in days:
             known = book.as_of(t)
             records = _records_of(known, cache)
-            exact = sum((line_mrr(known, i, t, records.get(i)) for i in idx), Fraction(0))
-            values.append(max(round_half_away(12 * exact.numerator, exact.denominator), 0))
+            total = 12 * sum((line_mrr(known, i, t, records.get(i), basis) for i in idx), Fraction(0))
+            values.append(total / 12 if exact else max(round_half_away(total.numerator, total.denominator), 0))
         out[customer] = (days, values)
     return out
 
@@ -240,17 +255,19 @@ def movements(a: int, b: int, had_before: bool) -> tuple:
     return (a, new, react, expansion, contraction, churn, b)
 
 
-def arr_bridge(book, periods, sel: np.ndarray, grace_days: int = 0) -> list[BridgeColumn]:
+def arr_bridge(book, periods, sel: np.ndarray, grace_days: int = 0, basis: str = ALLOCATED,
+               figures=None) -> list[BridgeColumn]:
     """The ARR bridge over periods (core.periods.Period): opening = ARR on the day before the period's first day.
     grace_days: a customer whose ARR returns within that many days after dropping to 0 is treated as if it never
     dropped (its ARR in the gap is the ARR before the drop: no churn and reactivation)."""
     if not periods:
         return []
-    timelines = customer_timelines(book, sel, periods[-1].last + max(int(grace_days), 0) + 1)
+    timelines = customer_timelines(book, sel, periods[-1].last + max(int(grace_days), 0) + 1, basis)
     first_pos = first_positive_days(timelines)
+    at = figures  # figures(day) -> CustomerFigures of these lines and basis, when the caller caches them
 
     def arr_at(t: int) -> dict:
-        figures = customer_figures(book, t, sel).arr_of()
+        figures = (at(t) if at else customer_figures(book, t, sel, basis=basis)).arr_of()
         if grace_days > 0:
             for c, timeline in timelines.items():
                 if not figures.get(c):
@@ -285,10 +302,12 @@ def year_earlier(t: int) -> int:
     return (dt.date(y, d.month, day) - EPOCH).days
 
 
-def retention(book, t: int, sel: np.ndarray) -> tuple[Fraction, Fraction]:
-    """(NRR, GRR) at t over 12 months. BBBError when no customer had ARR 12 months earlier."""
-    then = customer_figures(book, year_earlier(t), sel).arr_of()
-    now = customer_figures(book, t, sel).arr_of()
+def retention(book, t: int, sel: np.ndarray, basis: str = ALLOCATED, figures=None) -> tuple[Fraction, Fraction]:
+    """(NRR, GRR) at t over 12 months. BBBError when no customer had ARR 12 months earlier. figures(day): the
+    CustomerFigures of these lines and basis, when the caller caches them."""
+    figures = figures or (lambda day: customer_figures(book, day, sel, basis=basis))
+    then = figures(year_earlier(t)).arr_of()
+    now = figures(t).arr_of()
     base = {c: a for c, a in then.items() if a > 0}
     denominator = sum(base.values())
     if denominator == 0:
@@ -308,6 +327,82 @@ def coverage(book, t: int, sel: np.ndarray) -> Fraction:
     return Fraction(within, revenue)
 
 
+def first_negative_days(book, sel: np.ndarray) -> dict:
+    """customer -> (first day its exact MRR is below 0, that MRR in Fraction cents), over every day its ARR can
+    change on (as customer_timelines). Only a customer with a line of negative price can go below 0 without
+    events: those are screened together in floats (each line a constant rate from max(Booking, Start) to End),
+    and the exact figures are computed for the customers the screen finds at or near 0 with a line active, and
+    for customers with a modified or cancelled line (a modify can leave a negative price). BBB_CHECK stays fast
+    on a full sheet."""
+    lines = book.lines
+    sel = np.asarray(sel, dtype=np.int64)
+    idx = sel[recurring_mask(book)[sel]]
+    if not len(idx):
+        return {}
+    names, codes = np.unique(lines.customer[idx].astype(str), return_inverse=True)
+    codes = codes.reshape(-1)
+    changes = book.events.changes
+    changed = np.isin(idx, np.array(sorted({r.line for r in changes.records}) if changes is not None else [],
+                                    dtype=np.int64))
+    exact = set(np.unique(codes[changed]).tolist())  # customers with a change: the exact path
+    price = lines.allocated[idx].astype(np.float64)
+    negative = np.zeros(len(names), dtype=bool)
+    negative[codes[price < 0]] = True
+    screen = negative[codes] & ~np.isin(codes, list(exact))
+    if screen.any():
+        exact |= _near_or_below_zero(book, idx[screen], codes[screen], price[screen])
+    if not exact:
+        return {}
+    picked = idx[np.isin(codes, list(exact))]
+    out = {}
+    for customer, (days, values) in customer_timelines(book, picked, 1 << 40, exact=True).items():
+        for t, v in zip(days, values):
+            if v < 0:
+                out[customer] = (t, v)
+                break
+    return out
+
+
+def _near_or_below_zero(book, idx, codes, price) -> set:
+    """Customer codes whose float MRR is below 1/1000 of a cent on a day with a line active (the exact path
+    decides): per line a constant rate price / months(Start..End) x rate from max(Booking, Start) to End."""
+    lines = book.lines
+    start, end = lines.start[idx].astype(np.int64), lines.end[idx].astype(np.int64)
+    first = np.maximum(lines.booking[idx].astype(np.int64), start)
+
+    def weight(days):  # weight_to(days, monthly) in UNITs, vectorised
+        months = month_index(days)
+        dim = days_in_month(months)
+        return months * UNIT + (days - month_start(months) + 1) * (UNIT // dim)
+
+    term = (weight(end) - weight(start - 1)).astype(np.float64) / UNIT
+    rate = np.divide(price, term, out=np.zeros_like(price), where=term > 0)
+    fx = book.fx
+    if fx is not None and fx.converted[idx].any():
+        conv = fx.converted[idx]
+        rate[conv] *= np.array([float(Fraction(int(n), int(d))) for n, d in zip(fx.num[idx[conv]],
+                                                                                  fx.den[idx[conv]])])
+    live = (first <= end) & (term > 0)
+    c, f, e, r = codes[live], first[live], end[live], rate[live]
+    cust = np.concatenate([c, c])
+    day = np.concatenate([f, e + 1])
+    value = np.concatenate([r, -r])
+    count = np.concatenate([np.ones(len(c)), -np.ones(len(c))])
+    order = np.lexsort((day, cust))
+    cust, day, value, count = cust[order], day[order], value[order], count[order]
+    # the figure after the last change of each (customer, day): running sums restarted at each customer
+    last = np.ones(len(day), dtype=bool)
+    last[:-1] = (cust[1:] != cust[:-1]) | (day[1:] != day[:-1])
+    starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
+    run = np.cumsum(value)
+    active = np.cumsum(count)
+    offset = np.repeat(np.r_[0.0, run[starts[1:] - 1]], np.diff(np.r_[starts, len(run)]))
+    offset_n = np.repeat(np.r_[0.0, active[starts[1:] - 1]], np.diff(np.r_[starts, len(run)]))
+    mrr, n = run - offset, active - offset_n
+    flagged = last & (n > 0.5) & (mrr < 1e-3)
+    return set(np.unique(cust[flagged]).tolist())
+
+
 def negative_warnings(book, t: int, sel: np.ndarray) -> list[str]:
     """Customers whose MRR at t is negative (net credits): they count as 0 in ARR and the bridge."""
     return [f"customer '{c}' has negative MRR on {_iso(t)} (net credits): counted as 0 in ARR"
@@ -320,7 +415,8 @@ def _iso(day: int) -> str:
 
 __all__ = ["line_mrr", "customer_figures", "mrr_cents", "arr_cents", "customers_count", "arr_bridge",
            "retention", "coverage", "year_earlier", "months_between", "recurring_mask", "negative_warnings",
-           "BRIDGE_ROWS", "BridgeColumn", "CustomerFigures"]
+           "BRIDGE_ROWS", "BridgeColumn", "CustomerFigures", "first_negative_days", "ARR_BASES", "ALLOCATED",
+           "CONTRACT_PRICE"]
 
 
 SCHEDULE_METRICS = ("arr", "mrr", "customers")

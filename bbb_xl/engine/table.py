@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import operator
 import unicodedata
 import math
 from dataclasses import dataclass, field
+from itertools import compress, repeat
 
 import numpy as np
 
-from ..core.dates import EPOCH, MAX_DATE, MIN_DATE, add_months, parse_date
+from ..core.dates import (EPOCH, MAX_DATE, MAX_SERIAL, MIN_DATE, add_months, days_in_month, month_start, parse_date,
+                          serial_to_day)
 from ..core.errors import (EXCEL_ERROR_CODES, EXCEL_ERROR_TEXT, ERROR, INFO, WARNING, Problem,  # noqa: F401
                            column_letter, excel_error, show_value)
-from ..core.money import cents_to_decimal, parse_amount_column
+from ..core.money import cents_to_decimal, parse_amount, parse_amount_column
 from ..core.options import ParseOptions
 
 # canonical key -> (display name, required)
@@ -35,8 +38,16 @@ COLUMNS = {
     "billing_start": ("Billing Start", False),
     "ssp": ("SSP", False),
     "currency": ("Currency", False),
+    "renewal": ("Renewal", False),  # `auto`: an evergreen line (engine.evergreen), with End Date blank
+    "term": ("Term", False),  # months per evergreen term (default: the billing interval)
+    "discount_group": ("Discount Group", False),
 }
 ENGINE_COLUMNS = [name for name, _ in COLUMNS.values()]
+# new optional names an existing dimension may be a near miss of (`Team`, `Renewal Date`): never "did you mean"
+_NO_HINT = {"term", "renewal"}
+RENEWAL = {"auto": True, "automatic": True, "autorenew": True, "evergreen": True, "none": False, "no": False,
+           "manual": False, "fixed": False}
+RENEWAL_NAMES = ("auto", "none")
 
 RECOGNITION = {"monthly": 0, "daily": 1, "pointintime": 2, "milestone": 3, "percentcomplete": 4}
 RECOGNITION_NAMES = ("monthly", "daily", "point in time", "milestone", "percent complete")
@@ -44,7 +55,7 @@ _RECOGNITION_ALIASES = {"ratable": 0, "ratably": 0, "pit": 2, "point": 2, "miles
                         "costtocost": 4, "progress": 4}
 MILESTONE, PERCENT_COMPLETE = 3, 4
 BILLING = {"upfront": 0, "monthly": 1, "quarterly": 3, "semiannual": 6, "semiannually": 6, "annual": 12,
-           "annually": 12, "yearly": 12}
+           "annually": 12, "yearly": 12, "month": 1, "quarter": 3, "year": 12}  # month, year: Stripe's intervals
 BILLING_NAMES = ("upfront", "monthly", "quarterly", "semiannual", "annual")
 TIMING = {"advance": False, "inadvance": False, "arrears": True, "inarrears": True}
 TIMING_NAMES = ("advance", "arrears")
@@ -91,6 +102,112 @@ def key_of(text: str) -> str:
     return text.casefold()
 
 
+# --- columnar reading: whole columns at once, the per-cell path only for the cells a vectorised pass cannot read
+# (so every problem keeps its message and location). `parse_contracts(..., columnar=False)` reads every cell one
+# by one (tests/test_columnar_parse.py proves both give the same lines and problems).
+
+_NONE = type(None)
+_SERIAL_EPOCH = serial_to_day(61) - 61  # day number of serial 0 for the serials above 60 (1899-12-30)
+
+
+def _of_type(types: list, kind) -> np.ndarray:
+    """Which cells have exactly the type `kind` (bool is not int, datetime is not date)."""
+    return np.fromiter(map(operator.is_, types, repeat(kind)), dtype=bool, count=len(types))
+
+
+def _blank_mask(vals, kinds: set) -> np.ndarray:
+    """is_blank of every cell, with C-speed passes for the common column shapes."""
+    n = len(vals)
+    if not kinds & {_NONE, str, float}:
+        return np.zeros(n, dtype=bool)
+    if kinds == {str}:
+        return np.fromiter(map(operator.not_, map(str.strip, vals)), dtype=bool, count=n)
+    if kinds == {float}:
+        return np.isnan(np.fromiter(vals, dtype=np.float64, count=n))
+    if kinds <= {_NONE, dt.datetime, dt.date, int}:
+        return np.fromiter(map(operator.is_, vals, repeat(None)), dtype=bool, count=n)
+    return np.fromiter(map(is_blank, vals), dtype=bool, count=n)
+
+
+def _iso_days(texts: list) -> tuple[np.ndarray, np.ndarray]:
+    """Day numbers of the texts written exactly `YYYY-MM-DD` (ASCII digits, a date that exists, 1900 to 9999),
+    and which ones those are; any other text is left to parse_date."""
+    m = len(texts)
+    days = np.zeros(m, dtype=np.int64)
+    ok = np.fromiter(map(len, texts), dtype=np.int64, count=m) == 10
+    cand = np.flatnonzero(ok)
+    if not len(cand):
+        return days, ok
+    chars = np.array(texts if len(cand) == m else list(compress(texts, ok)), dtype="<U10")
+    digit = chars.view(np.uint32).reshape(-1, 10).astype(np.int64) - 48
+    good = (digit[:, 4] == -3) & (digit[:, 7] == -3)  # '-'
+    good &= ((digit[:, [0, 1, 2, 3, 5, 6, 8, 9]] >= 0) & (digit[:, [0, 1, 2, 3, 5, 6, 8, 9]] <= 9)).all(axis=1)
+    year = digit[:, 0] * 1000 + digit[:, 1] * 100 + digit[:, 2] * 10 + digit[:, 3]
+    month, day = digit[:, 5] * 10 + digit[:, 6], digit[:, 8] * 10 + digit[:, 9]
+    good &= (year >= MIN_DATE.year) & (month >= 1) & (month <= 12) & (day >= 1)
+    mi = np.where(good, (year - 1970) * 12 + month - 1, 0)
+    good &= day <= days_in_month(mi)
+    ok[cand] = good
+    days[cand[good]] = month_start(mi[good]) + day[good] - 1
+    return days, ok
+
+
+def _dates_columnar(vals, kinds: set, required: bool):
+    """(day numbers, present, indices left for the per-cell path) of a date column: real dates, ISO text and
+    Excel serials are read vectorised; blanks of a required column, other text and numbers parse_date would
+    refuse (or reads another way) go to the per-cell path, which says why."""
+    n = len(vals)
+    days = np.zeros(n, dtype=np.int64)
+    present = np.zeros(n, dtype=bool)
+    todo = []
+    types = None if len(kinds) == 1 else list(map(type, vals))
+    for kind in kinds:
+        if types is None:
+            idx, sub = np.arange(n), vals
+        else:
+            mask = _of_type(types, kind)
+            idx, sub = np.flatnonzero(mask), list(compress(vals, mask))
+        if kind is dt.datetime or kind is dt.date:
+            ords = np.fromiter(map(dt.date.toordinal, sub), dtype=np.int64, count=len(sub))
+            ok = (ords >= MIN_DATE.toordinal()) & (ords <= MAX_DATE.toordinal())
+            got = ords - EPOCH.toordinal()
+        elif kind is str:
+            got, ok = _iso_days(sub)
+        elif kind is int or kind is float:
+            try:
+                x = np.array(sub, dtype=np.float64)
+            except (OverflowError, ValueError, TypeError):
+                todo.append(idx)
+                continue
+            with np.errstate(invalid="ignore"):
+                whole = np.floor(x)
+                ok = np.isfinite(x) & (whole > 60) & (whole <= MAX_SERIAL)
+            got = np.where(ok, whole, 0).astype(np.int64) + _SERIAL_EPOCH
+        elif kind is _NONE and not required:
+            continue
+        else:
+            todo.append(idx)
+            continue
+        days[idx[ok]] = got[ok]
+        present[idx[ok]] = True
+        todo.append(idx[~ok])
+    todo = np.sort(np.concatenate(todo)) if todo else np.zeros(0, dtype=np.int64)
+    return days, present, todo
+
+
+def _amounts_per_cell(values, options=None) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """parse_amount_column's result, one cell at a time (the reference the columnar path is tested against)."""
+    out = np.zeros(len(values), dtype=np.int64)
+    bad = []
+    for i, v in enumerate(values):
+        try:
+            out[i] = parse_amount(v, options)
+        except ValueError as exc:
+            bad.append((i, str(exc)))
+    return out, bad
+
+
+
 @dataclass
 class Lines:
     """Valid contract lines, columnar. Days are day numbers since 1970-01-01; money is int64 cents."""
@@ -114,6 +231,12 @@ class Lines:
     has_ssp: np.ndarray | None = None  # bool: the line's contract is allocated by relative SSP
     allocated: np.ndarray | None = None  # cents: the line's share of its contract's price (= amount without SSP)
     currency: np.ndarray | None = None  # object: ISO 4217 code per line ('' = the reporting currency); None: no column
+    # evergreen lines (engine.evergreen); None when the book has none. Parsed: one line per evergreen row, its
+    # `end` the first term's last day. Expanded: one line per term.
+    term_months: np.ndarray | None = None  # int: months per term; 0 = an ordinary line
+    term_no: np.ndarray | None = None  # int, after expansion: 1 = the first term; 0 = an ordinary line
+    renews: np.ndarray | None = None  # bool, after expansion: the last term so far of an uncancelled evergreen line
+    discount_group: np.ndarray | None = None  # object: Discount Group text ('' = none; read in SSP contracts only)
 
     def __post_init__(self):
         n = len(self.row)
@@ -132,8 +255,10 @@ class Lines:
                                                  "booking", "start", "end", "amount", "recognition",
                                                  "billing_months", "arrears", "billing_start", "ssp", "has_ssp")}
         allocated = kw["amount"] if self.allocated is self.amount else self.allocated[idx]
+        opt = {k: None if getattr(self, k) is None else getattr(self, k)[idx]
+               for k in ("currency", "term_months", "term_no", "renews", "discount_group")}
         return Lines(**kw, dims={k: v[idx] for k, v in self.dims.items()}, sheet=self.sheet, allocated=allocated,
-                     currency=None if self.currency is None else self.currency[idx])
+                     **opt)
 
 
 @dataclass(frozen=True)
@@ -191,7 +316,7 @@ def _trim(rows: list) -> list:
     # trailing blank rows and columns are ignored
     while rows and _row_is_blank(rows[-1]):
         rows.pop()
-    widths = {len(r) for r in rows}
+    widths = set(map(len, rows))
     width = max(widths, default=0)
     while width and all(len(r) < width or is_blank(r[width - 1]) for r in rows):
         width -= 1
@@ -228,10 +353,11 @@ def _did_you_mean(text: str, choices) -> str:
 
 
 def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | None = None,
-                    options: ParseOptions | None = None) -> ParseResult:
+                    options: ParseOptions | None = None, columnar: bool = True) -> ParseResult:
     """rows (header first) -> valid Lines + every problem. origin = (sheet row, sheet column) of the header's
     first cell, 1-based, when known, so problems carry cell addresses like `Contracts!F14`. options: how text
-    amounts and dates are read (core.options; default 1,200.50 and ISO dates)."""
+    amounts and dates are read (core.options; default 1,200.50 and ISO dates). columnar=False reads every cell
+    one by one (the reference the columnar reading is tested against; same lines, same problems)."""
     rows = _trim(_as_rows(data))
     header = [display_text(c) if not is_blank(c) else "" for c in (rows[0] if rows else [])]
     out = _Collector(sheet, origin, header)
@@ -268,9 +394,10 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         if norm in _HEADER_KEYS:
             col_of[_HEADER_KEYS[norm]] = j
         else:
-            hint = _did_you_mean(norm, [k for k in known if _HEADER_KEYS[k] not in col_of])
+            hint = _did_you_mean(norm, [k for k in known if _HEADER_KEYS[k] not in col_of and k not in _NO_HINT])
             if hint:
-                name = known[difflib.get_close_matches(norm, list(known), n=1, cutoff=0.75)[0]]
+                name = known[difflib.get_close_matches(norm, [k for k in known if k not in _NO_HINT], n=1,
+                                                       cutoff=0.75)[0]]
                 out.add(0, j, header[j], f"unknown column '{header[j]}' (did you mean '{name}'?)")
             else:
                 dims[header[j]] = j
@@ -282,11 +409,17 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     if any(p.is_error and p.row == 1 for p in out.problems):
         return _empty_result(out, header, options)
 
-    firsts = [r[0] if len(r) else None for r in rows]
-    body_idx = [i for i in range(1, len(rows))  # blank rows are ignored; most rows are decided by one cell
-                if (type(firsts[i]) is str and firsts[i].strip()) or not _row_is_blank(rows[i])]
+    try:
+        firsts = list(map(operator.itemgetter(0), rows))
+    except IndexError:  # a row without cells
+        firsts = [r[0] if len(r) else None for r in rows]
+    if columnar and len(rows) > 1 and set(map(type, firsts)) == {str} and all(map(str.strip, firsts[1:])):
+        body_idx = list(range(1, len(rows)))  # every row has a Contract ID: none is blank
+    else:
+        body_idx = [i for i in range(1, len(rows))  # blank rows are ignored; most rows are decided by one cell
+                    if (type(firsts[i]) is str and firsts[i].strip()) or not _row_is_blank(rows[i])]
     n = len(body_idx)
-    body = [rows[i] for i in body_idx]
+    body = rows[1:] if len(body_idx) == len(rows) - 1 else [rows[i] for i in body_idx]
     columns = list(zip(*body)) if body else [() for _ in header]
 
     def col(key):
@@ -297,12 +430,15 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         out.add(body_idx[k], j, value, message, severity)
 
     # Excel error values anywhere are errors, never blanks
+    kinds_of = [set(map(type, c)) for c in columns]  # the cell types of each column: decides its fast paths
+    err_at: dict[int, list[int]] = {}
     for j in range(len(header)):
         if not header[j]:
             continue
-        kinds = set(map(type, columns[j]))
+        kinds = kinds_of[j]
         if int not in kinds and (str not in kinds or "#" not in "\x00".join(
-                columns[j] if kinds == {str} else [v for v in columns[j] if type(v) is str])):
+                columns[j] if kinds == {str} else compress(columns[j], map(operator.is_, map(type, columns[j]),
+                                                                             repeat(str))))):
             continue  # no cell can be an error value
         for k, v in enumerate(columns[j]):
             tv = type(v)
@@ -310,21 +446,43 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
                 err = excel_error(v)
                 if err:
                     bad(k, j, v, f"{header[j] or 'cell'} is the Excel error {err}")
+                    err_at.setdefault(j, []).append(k)
     err_cells = {(p.row, p.column) for p in out.problems}
 
     def is_err(k, key):
         return (body_idx[k] + 1, header[col_of[key]]) in err_cells if key in col_of else False
 
+    def err_mask(key):
+        mask = np.zeros(n, dtype=bool)
+        if key in col_of:
+            mask[err_at.get(col_of[key], [])] = True
+        return mask
+
+    def kinds_in(key):
+        return kinds_of[col_of[key]] if key in col_of else {_NONE}
+
     # --- text columns
-    def text_column(key, required, vals=None):
+    def text_column(key, required, vals=None, kinds=None):
         vals = col(key) if vals is None else vals
         texts = np.empty(n, dtype=object)
-        if n and set(map(type, vals)) == {str}:  # fast path: a column of text
-            stripped = [v.strip() for v in vals]
-            texts[:] = stripped
-            if all(stripped):
+        todo = range(n)
+        if columnar and n:
+            kinds = kinds_in(key) if kinds is None else kinds
+            texts[:] = ""
+            done = np.zeros(n, dtype=bool)
+            if str in kinds:  # text cells: stripped at C speed; the blank ones go to the per-cell path
+                mask = None if kinds == {str} else _of_type(list(map(type, vals)), str)
+                idx = np.arange(n) if mask is None else np.flatnonzero(mask)
+                stripped = list(map(str.strip, vals if mask is None else compress(vals, mask)))
+                texts[idx] = np.array(stripped, dtype=object)
+                done[idx] = np.fromiter(map(bool, stripped), dtype=bool, count=len(idx))
+            if _NONE in kinds and not required:  # a blank optional cell is '' (already)
+                done |= np.fromiter(map(operator.is_, vals, repeat(None)), dtype=bool, count=n)
+            if done.all():
                 return texts
-        for k, v in enumerate(vals):
+            todo = np.flatnonzero(~done)
+        for k in todo:
+            v = vals[k]
             if type(v) is str:
                 t = v.strip()
                 if t:
@@ -345,14 +503,26 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     if "product" in col_of:
         dim_arrays[header[col_of["product"]]] = text_column("product", False)
     for name, j in dims.items():
-        dim_arrays[name] = text_column(None, False, columns[j])
+        dim_arrays[name] = text_column(None, False, columns[j], kinds_of[j])
 
     # --- choice columns
     def choice_column(key, table, names, default, aliases=None):
         vals = col(key)
         outv = np.empty(n, dtype=np.int64 if not isinstance(default, bool) else bool)
+        todo = range(n)
+        if columnar and n:  # one look-up per distinct value; only the cells that are not a choice are visited
+            try:
+                code_of = {v: -1 if c is None else int(c) for v, c in
+                           ((v, _choice(v, table, aliases) if not is_blank(v) else default) for v in set(vals))}
+            except TypeError:  # an unhashable cell value (e.g. Decimal sNaN): cell by cell
+                code_of = None
+            if code_of is not None:
+                codes = np.fromiter(map(code_of.__getitem__, vals), dtype=np.int64, count=n)
+                outv[:] = codes
+                todo = np.flatnonzero(codes < 0)
         memo: dict = {}
-        for k, v in enumerate(vals):
+        for k in todo:
+            v = vals[k]
             try:
                 code = memo[v]
             except (KeyError, TypeError):
@@ -376,18 +546,12 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     # --- dates
     def date_column(key, required):
         vals = col(key)
-        days = np.zeros(n, dtype=np.int64)
-        present = np.zeros(n, dtype=bool)
-        types = set(map(type, vals))
-        if types <= {dt.datetime, dt.date, type(None)} and n and (not required or type(None) not in types):
-            # fast path: real dates, blanks allowed in optional columns
-            ords = np.array([v.toordinal() for v in vals] if type(None) not in types else
-                            [0 if v is None else v.toordinal() for v in vals], dtype=np.int64)
-            given = ords != 0
-            ok = ~given | ((ords >= MIN_DATE.toordinal()) & (ords <= MAX_DATE.toordinal()))
-            if ok.all():
-                return np.where(given, ords - EPOCH.toordinal(), 0), given
-        for k, v in enumerate(vals):
+        if columnar and n:  # dates, ISO text and serials vectorised; the rest cell by cell
+            days, present, todo = _dates_columnar(vals, kinds_in(key), required)
+        else:
+            days, present, todo = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool), range(n)
+        for k in todo:
+            v = vals[k]
             if is_blank(v):
                 if required and not is_err(k, key):
                     bad(k, key, v, f"{COLUMNS[key][0]} is blank")
@@ -409,15 +573,20 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     # --- amounts
     amount = np.zeros(n, dtype=np.int64)
     avals = col("amount")
-    if n and set(map(type, avals)) == {float} and not np.isnan(np.fromiter(avals, float, n)).any():
-        nonblank = range(n)  # fast path: a column of numbers
-        parsed, bad_amounts = parse_amount_column(avals, options)
+    amounts_of = parse_amount_column if columnar else _amounts_per_cell
+    if columnar:
+        blank, errs = _blank_mask(avals, kinds_in("amount")), err_mask("amount")
+        for k in np.flatnonzero(blank & ~errs):
+            bad(k, "amount", avals[k], "Amount is blank")
+        nonblank = np.flatnonzero(~blank & ~errs)
+        nonblank_values = avals if len(nonblank) == n else list(compress(avals, ~blank & ~errs))
     else:
         nonblank = [k for k, v in enumerate(avals) if not is_blank(v) and not is_err(k, "amount")]
         for k, v in enumerate(avals):
             if is_blank(v) and not is_err(k, "amount"):
                 bad(k, "amount", v, "Amount is blank")
-        parsed, bad_amounts = parse_amount_column([avals[k] for k in nonblank], options)
+        nonblank_values = [avals[k] for k in nonblank]
+    parsed, bad_amounts = amounts_of(nonblank_values, options)
     amount[nonblank] = parsed
     for i, message in bad_amounts:
         k = nonblank[i]
@@ -426,10 +595,17 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     # --- standalone selling prices (optional column)
     ssp = np.zeros(n, dtype=np.int64)
     has_ssp = np.zeros(n, dtype=bool)
+    residual = np.zeros(n, dtype=bool)  # SSP = residual (ASC 606-10-32-34(c)): set from the contract price below
     if "ssp" in col_of:
         svals = col("ssp")
-        present = [k for k, v in enumerate(svals) if not is_blank(v) and not is_err(k, "ssp")]
-        parsed_ssp, bad_ssp = parse_amount_column([svals[k] for k in present], options)
+        if columnar:
+            present = [int(k) for k in np.flatnonzero(~_blank_mask(svals, kinds_in("ssp")) & ~err_mask("ssp"))]
+        else:
+            present = [k for k, v in enumerate(svals) if not is_blank(v) and not is_err(k, "ssp")]
+        residual[[k for k in present if type(svals[k]) is str and normalize_header(svals[k]) == "residual"]] = True
+        has_ssp[residual] = True
+        present = [k for k in present if not residual[k]]
+        parsed_ssp, bad_ssp = amounts_of([svals[k] for k in present], options)
         ssp[present] = parsed_ssp
         has_ssp[present] = True
         for i, message in bad_ssp:
@@ -438,8 +614,7 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         for k in np.flatnonzero(has_ssp & (ssp < 0)):
             bad(k, "ssp", svals[k], f"SSP {show_value(svals[k])} is negative: a standalone selling price is 0 or "
                                     f"more")
-        ssp_err = {k for k, v in enumerate(svals) if is_err(k, "ssp")}
-        has_ssp[list(ssp_err)] = True  # an Excel error in SSP still means the contract is allocated
+        has_ssp[err_mask("ssp")] = True  # an Excel error in SSP still means the contract is allocated
 
     # --- currency (optional column): ISO 4217 codes, one per contract
     currency = None
@@ -461,6 +636,22 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
                 bad(k, "currency", c, f"Contract {contract[k]} is in {prev[1] or '(blank: the reporting currency)'} "
                                       f"on row {body_idx[prev[0]] + 1} and {code or '(blank)'} here: one currency "
                                       f"per contract")
+
+    # --- evergreen lines (optional Renewal and Term columns, read together)
+    term_months = None
+    if "renewal" in col_of or "term" in col_of:
+        visit = range(n)
+        if columnar:  # a row with Renewal and Term both blank is an ordinary line: not visited
+            visit = np.flatnonzero(~(_blank_mask(col("renewal"), kinds_in("renewal")) &
+                                     _blank_mask(col("term"), kinds_in("term"))))
+        term_months, auto = _evergreen_columns(n, col, col_of, is_err, bad, has_end, billing, recognition,
+                                               has_ssp, options, visit)
+        # a blank End Date is right on them (the first term's last day; engine.evergreen expands the later terms)
+        end = np.where(auto & ~has_end, start, end)
+        end = np.where(term_months > 0, add_months(start, term_months) - 1, end)
+        has_end = has_end | auto
+        if not term_months.any():
+            term_months = None
 
     # --- row rules (vectorised; only the offending rows are visited)
     pit = recognition == 2
@@ -489,18 +680,19 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     bstart = np.where(has_bstart, bstart, start)
 
     # --- cross-row rules: one Customer per contract, unique (Contract ID, Line ID)
-    contract_keys = [c.casefold() for c in contract]
+    contract_keys = list(map(str.casefold, contract))
     customers, line_ids = customer.tolist(), line_id.tolist()
     first_customer: dict[str, tuple[int, str]] = {}
     first_line: dict[tuple[str, str], int] = {}
     # the row-by-row check below only runs when a set-level count shows a conflict (C speed otherwise)
-    named = [(ck, c) for ck, c in zip(contract_keys, customers) if ck and c]
-    if len(set(named)) != len({ck for ck, _ in named}):  # distinct spellings: compare case-insensitively
-        named = [(ck, c.casefold()) for ck, c in named]
-    ids = [(ck, li) for ck, li in zip(contract_keys, line_ids) if ck and li]
-    if len(set(ids)) == len(ids) and len({(ck, li.casefold()) for ck, li in ids}) != len(ids):
+    named = {p for p in set(zip(contract_keys, customers)) if p[0] and p[1]}  # distinct pairs only
+    if len(named) != len({ck for ck, _ in named}):  # distinct spellings: compare case-insensitively
+        named = {(ck, c.casefold()) for ck, c in named}
+    ids = list(compress(zip(contract_keys, line_ids), map(all, zip(contract_keys, line_ids))))
+    first, second = operator.itemgetter(0), operator.itemgetter(1)
+    if len(set(ids)) == len(ids) and len(set(zip(map(first, ids), map(str.casefold, map(second, ids))))) != len(ids):
         ids = [(ck, li.casefold()) for ck, li in ids]  # IDs equal but for case: duplicates too
-    conflicts = len(set(named)) != len({ck for ck, _ in named}) or len(set(ids)) != len(ids)
+    conflicts = len(named) != len({ck for ck, _ in named}) or len(set(ids)) != len(ids)
     for k, ck in enumerate(contract_keys if conflicts else ()):
         if not ck:
             continue
@@ -518,33 +710,55 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
             else:
                 first_line[lk] = k
 
+    discount_group = text_column("discount_group", False) if "discount_group" in col_of else None
+    if has_ssp.any() or discount_group is not None:
+        _discount_groups_and_residual(contract, contract_keys, has_ssp, ssp, residual, discount_group, amount,
+                                      body_idx, col, bad, booking, has_booking)
     if has_ssp.any():
-        _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_booking, body_idx, col, col_of, bad)
+        _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_booking, body_idx, col, col_of, bad,
+                            residual)
 
     # --- contracts with any error are left out whole
-    position = {r: k for k, r in enumerate(body_idx)}
+    position = {r: k for k, r in enumerate(body_idx)} if out.bad_rows else {}
     bad_body = {position[r] for r in out.bad_rows}
     bad_contracts = {contract_keys[k] for k in bad_body}
     keep = np.ones(n, dtype=bool)
     if bad_body:
         keep = np.array([k not in bad_body and contract_keys[k] not in bad_contracts for k in range(n)], dtype=bool)
-    excluded_ids = tuple(sorted({contract[k] or f"(row {body_idx[k] + 1})" for k in range(n) if not keep[k]},
+    excluded_ids = tuple(sorted({contract[k] or f"(row {body_idx[k] + 1})" for k in np.flatnonzero(~keep)},
                                 key=str.casefold))
     excluded_amount = int(amount[~keep].sum()) if n else 0
 
     codes_map = {c: i for i, c in enumerate(dict.fromkeys(contract_keys))}  # codes in order of first row
-    contract_code = np.array([codes_map[c] for c in contract_keys], dtype=np.int64)
+    contract_code = np.fromiter(map(codes_map.__getitem__, contract_keys), dtype=np.int64, count=n)
     allocated = amount
     alloc_lines = np.flatnonzero(has_ssp & keep)
     if len(alloc_lines):
+        # lines booked after their contract's first Booking Date were added by a modification: allocated their own
+        # Amount until the modification reallocates on their Booking Date (engine.changes, ASC 606-10-25-13(a))
+        first_booking: dict[int, int] = {}
+        for k in alloc_lines:
+            c = int(contract_code[k])
+            first_booking[c] = min(first_booking.get(c, booking[k]), booking[k])
+        alloc_lines = np.array([k for k in alloc_lines if booking[k] == first_booking[int(contract_code[k])]],
+                               dtype=np.int64)
+    if len(alloc_lines):
         allocated = amount.copy()
-        allocated[alloc_lines] = _allocate_by_ssp(amount[alloc_lines], ssp[alloc_lines],
-                                                  contract_code[alloc_lines])
+        alloc_codes = contract_code[alloc_lines]
+        if discount_group is not None:
+            # a Discount Group is allocated its own lines' Amounts by relative SSP (ASC 606-10-32-37), the lines
+            # outside any group theirs (their Amounts equal their SSPs: checked above)
+            pairs = {}
+            alloc_codes = np.array([pairs.setdefault((int(contract_code[k]), discount_group[k].casefold()),
+                                                     len(pairs)) for k in alloc_lines], dtype=np.int64)
+        allocated[alloc_lines] = _allocate_by_ssp(amount[alloc_lines], ssp[alloc_lines], alloc_codes)
     lines = Lines(
         row=np.array(body_idx, dtype=np.int64) + 1, contract=contract, contract_code=contract_code,
         customer=customer, line_id=line_id, booking=booking, start=start, end=end, amount=amount,
         recognition=recognition, billing_months=billing, arrears=arrears, billing_start=bstart,
         dims=dim_arrays, sheet=sheet, ssp=ssp, has_ssp=has_ssp, allocated=allocated, currency=currency,
+        term_months=term_months,
+        discount_group=discount_group,
     )
     if not keep.all():
         lines = lines.take(np.flatnonzero(keep))
@@ -553,16 +767,188 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     return ParseResult(lines, tuple(problems), n, excluded_ids, excluded_amount, tuple(header), origin, options)
 
 
+def _evergreen_columns(n, col, col_of, is_err, bad, has_end, billing, recognition, has_ssp, options,
+                       visit=None) -> np.ndarray:
+    """Months per term of each evergreen line (Renewal = auto), 0 for the others; problems located on the cell.
+    visit: the rows that have a Renewal or a Term (default: every row)."""
+    months = np.zeros(n, dtype=np.int64)
+    autos = np.zeros(n, dtype=bool)
+    renewal, term = col("renewal"), col("term")
+    end_col = col("end_date")
+    for k in (range(n) if visit is None else visit):
+        v = renewal[k]
+        auto = False
+        if not is_blank(v) and not is_err(k, "renewal"):
+            auto = RENEWAL.get(normalize_header(v)) if isinstance(v, str) else None
+            if auto is None:
+                bad(k, "renewal", v, f"Renewal '{show_value(v)}' is not one of {', '.join(RENEWAL_NAMES)} (auto: "
+                                     f"renews term after term until cancelled, with End Date blank)")
+                auto = False
+        t = term[k]
+        given = not is_blank(t) and not is_err(k, "term")
+        if not auto:
+            if given:
+                bad(k, "term", t, "Term is read only on a line with Renewal = auto: ignored (a fixed line's term is "
+                                  "its Start Date to its End Date)", WARNING)
+            continue
+        ok = True
+        autos[k] = True
+        if has_end[k] or not is_blank(end_col[k]):
+            bad(k, "end_date", end_col[k], "Renewal auto renews term after term until a cancel: leave End Date "
+                                           "blank (or set Renewal to none for a fixed term)")
+            ok = False
+        if billing[k] == 0:
+            bad(k, "billing" if "billing" in col_of else "renewal", col("billing")[k],
+                "Renewal auto needs a recurring Billing (monthly, quarterly, semiannual or annual), not upfront")
+            ok = False
+        if recognition[k] in (MILESTONE, PERCENT_COMPLETE):
+            bad(k, "recognition", col("recognition")[k], f"Renewal auto needs Recognition monthly, daily or point "
+                                                         f"in time, not {RECOGNITION_NAMES[recognition[k]]}")
+            ok = False
+        if has_ssp[k]:
+            bad(k, "ssp", col("ssp")[k], "an evergreen line (Renewal auto) cannot be in a contract allocated by "
+                                         "SSP: each term is a new price; put it in a contract of its own")
+            ok = False
+        m = int(billing[k])
+        if given:
+            m = _term_months(t, options)
+            if m is None:
+                bad(k, "term", t, f"Term '{show_value(t)}' is not a whole number of months from 1 to "
+                                  f"{LONG_TERM_MONTHS} (blank: the billing interval)")
+                ok = False
+        if ok:
+            months[k] = m
+    return months, autos
+
+
+def _term_months(value, options) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip().casefold()
+        for suffix in ("months", "month", "mo"):
+            if text.endswith(suffix):
+                text = text[:-len(suffix)].strip()
+                break
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+    if isinstance(value, (int, float)) and math.isfinite(value) and float(value).is_integer() \
+            and 1 <= value <= LONG_TERM_MONTHS:
+        return int(value)
+    return None
+
+
 def _allocate_by_ssp(amount: np.ndarray, ssp: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Each contract's price (sum of its lines' Amounts) allocated in proportion to SSP (lines in row order)."""
     from .allocation import allocate_groups
     uniq, group = np.unique(codes, return_inverse=True)
+    wsum = np.zeros(len(uniq), dtype=object)
+    np.add.at(wsum, group, ssp.astype(object))
+    if not wsum.all():
+        # a Discount Group (or the lines outside the groups) with SSPs all 0 has a price of 0 (checked): nothing
+        out = np.zeros(len(amount), dtype=np.int64)
+        some = np.flatnonzero(wsum[group] != 0)
+        if len(some):
+            out[some] = _allocate_by_ssp(amount[some], ssp[some], codes[some])
+        return out
     price = np.zeros(len(uniq), dtype=object)
     np.add.at(price, group, amount.astype(object))
     return allocate_groups(price.astype(np.int64), ssp, group)
 
 
-def _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_booking, body_idx, col, col_of, bad):
+def _discount_groups_and_residual(contract, contract_keys, has_ssp, ssp, residual, discount_group, amount,
+                                  body_idx, col, bad, booking, has_booking):
+    """SSP = residual (ASC 606-10-32-34(c)) and Discount Group (32-36 to 32-38), per contract with SSPs.
+
+    The residual line's SSP is the contract price less the other lines' standalone value: a line outside any
+    Discount Group counts at its SSP, a Discount Group at its price (its lines' Amounts), since a discount that
+    belongs to a group is allocated before the residual approach is applied (32-38; Example 34, Case B). It must
+    be above 0. A Discount Group takes its lines' Amounts as its price, allocated among them by relative SSP;
+    the discount then belongs entirely to the groups (32-37(c)) only when the lines outside every group are
+    priced at their SSPs, so the engine requires exactly that (to the cent) and gives a located error otherwise
+    rather than moving part of the discount somewhere the data does not say. Sets ssp[k] for residual lines."""
+    members: dict[str, list[int]] = {}
+    for k, ck in enumerate(contract_keys):
+        if ck:
+            members.setdefault(ck, []).append(k)
+    groups_of = (lambda k: discount_group[k].casefold()) if discount_group is not None else (lambda k: "")
+    for ck, ks in members.items():
+        if not any(has_ssp[k] for k in ks):
+            for k in ks:
+                if groups_of(k):
+                    bad(k, "discount_group", discount_group[k],
+                        f"Discount Group '{discount_group[k]}' is read only in a contract allocated by SSP: contract "
+                        f"{contract[k]} has no SSPs, so it is ignored", WARNING)
+                    break
+            continue
+        if not all(has_ssp[k] for k in ks):
+            continue  # a blank SSP: located by the contract rules
+        first_booking = min(booking[k] for k in ks)  # lines added later are reallocated when added (changes)
+        for k in ks:
+            if booking[k] > first_booking and has_booking[k] and residual[k]:
+                bad(k, "ssp", col("ssp")[k], f"SSP residual on a line added after the contract's first Booking "
+                                             f"Date: the residual approach (ASC 606-10-32-34(c)) applies at "
+                                             f"inception; give this line its SSP")
+        ks = [k for k in ks if not (booking[k] > first_booking and has_booking[k])]
+        resid = [k for k in ks if residual[k]]
+        for k in resid[1:]:
+            bad(k, "ssp", col("ssp")[k], f"SSP residual on row {body_idx[resid[0]] + 1} too: only one line of "
+                                         f"contract {contract[k]} can take the residual SSP (ASC 606-10-32-34(c))")
+        for k in resid:
+            if groups_of(k):
+                bad(k, "discount_group", discount_group[k],
+                    f"the residual line of contract {contract[k]} is in Discount Group '{discount_group[k]}': the "
+                    f"residual takes what remains after a group's discount (ASC 606-10-32-38), leave it blank")
+        if len(resid) > 1 or any(groups_of(k) for k in resid):
+            continue
+        price = sum(int(amount[k]) for k in ks)
+        grouped = [k for k in ks if groups_of(k)]
+        single_group = len({groups_of(k) for k in grouped}) == 1 and len(grouped) == len(ks)
+        if resid:
+            k = resid[0]
+            others = sum(int(amount[j]) if groups_of(j) and not single_group else int(ssp[j])
+                         for j in ks if j != k)
+            value = price - others
+            if value <= 0:
+                bad(k, "ssp", col("ssp")[k],
+                    f"SSP residual of contract {contract[k]} is {_money(value)}: the contract price "
+                    f"{_money(price)} less the other lines' standalone selling prices {_money(others)} must be "
+                    f"above 0 for the residual approach (ASC 606-10-32-34(c)); estimate this line's SSP instead")
+                continue
+            ssp[k] = value
+        if not grouped or single_group:
+            continue
+        by_group: dict[str, list[int]] = {}
+        for k in grouped:
+            by_group.setdefault(groups_of(k), []).append(k)
+        for g, gks in by_group.items():
+            if all(ssp[k] == 0 for k in gks) and any(amount[k] for k in gks):
+                bad(gks[0], "discount_group", discount_group[gks[0]],
+                    f"the SSPs of Discount Group '{discount_group[gks[0]]}' of contract {contract[gks[0]]} are all 0: "
+                    f"its price {_money(sum(int(amount[k]) for k in gks))} cannot be allocated in proportion to them")
+        outside = [k for k in ks if not groups_of(k)]
+        out_price, out_ssp = sum(int(amount[k]) for k in outside), sum(int(ssp[k]) for k in outside)
+        if out_price != out_ssp:
+            discount = sum(int(ssp[k]) for k in ks) - price
+            k = grouped[0]
+            names = ", ".join(f"'{discount_group[gks[0]]}' {_money(sum(int(ssp[j]) - int(amount[j]) for j in gks))}"
+                              for gks in by_group.values())
+            bad(k, "discount_group", discount_group[k],
+                f"contract {contract[k]}'s discount {_money(discount)} (SSPs less price) is not all in its Discount "
+                f"Groups ({names}): its lines outside a group are priced at {_money(out_price)} against SSPs "
+                f"{_money(out_ssp)}. A discount belongs to some obligations only when the groups' discount equals "
+                f"the contract's (ASC 606-10-32-37(c)): give the group's lines the bundle's price as their Amounts, "
+                f"or clear Discount Group to share the discount over all lines (32-36)")
+
+
+def _money(cents: int) -> str:
+    return f"{cents_to_decimal(int(cents)):,}"
+
+
+def _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_booking, body_idx, col, col_of, bad,
+                        residual):
     """A contract with an SSP on any line: every line has one, they are not all 0, one Booking Date."""
     members: dict[str, list[int]] = {}
     for k in np.flatnonzero(has_ssp):
@@ -582,16 +968,19 @@ def _ssp_contract_rules(contract, contract_keys, has_ssp, ssp, booking, has_book
                 bad(k, "ssp", None, f"SSP is blank, but contract {contract[k]} has SSPs on row"
                                     f"{'s' if len(with_ssp) > 1 else ''} {rows_with}: give every line of the "
                                     f"contract an SSP (0 for a line with no standalone value)")
-        if len(with_ssp) == len(ks) and all(ssp[k] == 0 for k in ks):
+        if len(with_ssp) == len(ks) and all(ssp[k] == 0 for k in ks) and not any(residual[k] for k in ks):
             for k in ks:
                 bad(k, "ssp", col("ssp")[k], f"the SSPs of contract {contract[k]} are all 0: the price cannot be "
                                              f"allocated in proportion to them")
-        first = ks[0]
-        for k in ks[1:]:
+        first = min(ks, key=lambda k: (booking[k], k))
+        for k in ks:
+            if booking[k] > booking[first] and has_booking[k]:
+                continue  # a line added by a later modification: reallocated on its Booking Date (25-13(a))
             if booking[k] != booking[first]:
                 bad(k, booking_col, col(booking_col)[k],
                     f"Booking Date {_iso(booking[k])} differs from {_iso(booking[first])} on row "
-                    f"{body_idx[first] + 1}: the lines of a contract allocated by SSP share one Booking Date"
+                    f"{body_idx[first] + 1}: the lines of a contract allocated by SSP share one Booking Date "
+                    f"(a line added by a later modification gives its own, later Booking Date)"
                     f"{'' if has_booking[k] and has_booking[first] else ' (a blank Booking Date is the Start Date)'}")
 
 

@@ -13,11 +13,16 @@ from ..core.errors import column_letter
 from ..files import csv_text
 from ..reports import MONEY, STALE_ROW
 from ..reports.layout import sheet_layout
-from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, STALE_CHECK_COLUMN,
+from ..reports.run_info import add_audit_row
+from .audit_trail import AUDIT_TABS, inputs_of, prepare
+from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, SETTINGS, STALE_CHECK_COLUMN,
                        compute_reports, last_refresh_version, stale_check)
+from .workflow import ASSUMPTIONS, PIPELINE  # the optional forecast input tabs
+from .workflow import OPENING  # the optional Opening Balances tab (docs/cutover.md)
 
 NUMBER_FORMATS = {MONEY: "#,##0.00_);(#,##0.00)", "money_total": "#,##0.00_);(#,##0.00)", "date": "yyyy-mm-dd",
-                  "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0"}
+                  "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0",
+                  "percent": "0.0%"}
 WRAPPED = {"header", "banner"}
 BOLD = {"title", "header", "money_total", "status_ok", "status_bad", "banner"}
 FILLS = {"header": (217, 225, 242), "status_ok": (198, 239, 206), "status_bad": (255, 199, 206),
@@ -37,16 +42,43 @@ def refresh(book=None) -> str:
     events = read_sheet(book.sheets[EVENTS]) if EVENTS in names else None
     fx = read_sheet(book.sheets[FX]) if FX in names else None
     accounts = read_sheet(book.sheets[ACCOUNTS]) if ACCOUNTS in names else None
+    plan = read_sheet(book.sheets[PLAN]) if PLAN in names else None
     # the version that refreshed it last: Run Info's "bbb_xl version" row (A3:B3)
     previous = last_refresh_version([book.sheets["Run Info"].range((3, 1), (3, 2)).value or []]) \
         if "Run Info" in names else None
+    pipeline = read_sheet(book.sheets[PIPELINE]) if PIPELINE in names else None
+    assumptions = read_sheet(book.sheets[ASSUMPTIONS]) if ASSUMPTIONS in names else None
+    from .close import read_closed_rows
+    from .record_tabs import CLOSED_PERIODS
+    # the Closed Periods record tab is read (closed months reported as closed), never written by a refresh
+    closed = read_closed_rows(read_sheet(book.sheets[CLOSED_PERIODS])).closed if CLOSED_PERIODS in names else None
+    opening = read_sheet(book.sheets[OPENING]) if OPENING in names else None
     reports = compute_reports(contracts, settings, events, fx_rows=fx, accounts_rows=accounts,
-                              template_version=_template_version(book), previous_version=previous)
+                              template_version=_template_version(book), previous_version=previous,
+                              pipeline_rows=pipeline, assumptions_rows=assumptions, closed=closed,
+                              plan_rows=plan, opening_rows=opening)
+    appended = None
+    if all(name in names for name in AUDIT_TABS):  # tabs the headless refresh adds (Excel holds the file here)
+        appended = prepare(read_sheet(book.sheets[AUDIT_TABS[0]]), read_sheet(book.sheets[AUDIT_TABS[1]]),
+                           inputs_of(contracts, settings, events, fx), "refresh (Excel)")
+        add_audit_row(reports.sheets["Run Info"], appended.status, bool(appended.problems))
+    written = [book.sheets[name] for name in GENERATED_SHEETS + list(AUDIT_TABS) if name in names]
+    for sheet in written:  # protected tabs: lifted for the refresh, restored after it
+        set_protection(sheet, False)
+    try:
+        _write_reports(book, names, reports, contracts, settings, events, fx, plan, appended)
+    finally:
+        for sheet in written:
+            set_protection(sheet, True)
+    return reports.status
+
+
+def _write_reports(book, names, reports, contracts, settings, events, fx, plan, appended) -> None:
     for name in GENERATED_SHEETS:
         if name not in names:
             continue  # an optional report tab an older workbook does not have
         write_sheet(book.sheets[name], reports.sheets[name])
-    check = stale_check(contracts, settings, events, fx)
+    check = stale_check(contracts, settings, events, fx, plan)
     if check:  # checksum cells are array formulas: their IFs and MATCHes work on whole ranges in every Excel
         run_info = book.sheets["Run Info"]
         run_info.range((STALE_ROW, 1)).value = "Reports vs inputs"
@@ -63,10 +95,78 @@ def refresh(book=None) -> str:
         summary = book.sheets["Summary"]
         for ch, address in zip(summary.charts, sources):
             ch.set_source_data(summary.range(address))
+    own = reports.sheets["Metrics"].chart if "Metrics" in names and "Metrics" in reports.sheets else None
+    if own is not None and own.periods:  # the bridge chart: stacked columns over the chart data rows
+        last = column_letter(own.first_col + own.periods - 1)
+        rows = sorted(own.series_rows.values())
+        metrics = book.sheets["Metrics"]
+        for ch in metrics.charts:
+            source = metrics.range(f"A{own.label_row}:{last}{rows[-1]}")
+            try:  # series in rows (xlRows = 1) whatever the shape; the value axis from the floor (Windows COM)
+                ch.api[1].SetSourceData(source.api, 1)
+                ch.api[1].Axes(2).MinimumScale = own.axis_floor / 100 if own.axis_floor else 0
+            except Exception:  # another host: xlwings' own call
+                ch.set_source_data(source)
     folder = Path(book.fullname).parent
     for suffix, rows_ in reports.csv_files:
         (folder / f"{Path(book.fullname).stem} - {suffix}.csv").write_text(csv_text(rows_), encoding="utf-8")
-    return reports.status
+    if appended is not None:
+        write_audit(book.sheets[AUDIT_TABS[0]], book.sheets[AUDIT_TABS[1]], appended)
+
+
+def write_audit(trail, snapshot, appended) -> None:
+    """The entry into the open workbook: the Audit Trail's rows (below it when the trail is broken: kept as found),
+    the _Snapshot rows after its last row. Every cell is text (format @), so Excel reads no hash or ID as a
+    number or date; entry numbers stay numbers."""
+    if appended.trail is not None:
+        trail.cells.clear()
+        _write_text_rows(trail, 1, [[None if v == "" else v for v in row] for row in appended.trail.rows()])
+    else:
+        _write_text_rows(trail, _next_row(trail), appended.trail_rows)
+    _write_text_rows(snapshot, _next_row(snapshot), appended.snapshot_rows)
+
+
+def _next_row(sheet) -> int:
+    used = read_sheet(sheet)
+    return len(used) + 1 if any(v not in (None, "") for r in used for v in r) else 1
+
+
+def _write_text_rows(sheet, top: int, rows) -> None:
+    """Column A as it is (entry numbers), columns B on as text."""
+    if not rows:
+        return
+    width = max(len(r) for r in rows)
+    sheet.range((top, 1)).value = [[r[0] if r else None] for r in rows]
+    if width > 1:
+        sheet.range((top, 2), (top + len(rows) - 1, width)).number_format = "@"
+        sheet.range((top, 2)).value = [[_text(v) for v in r[1:]] + [None] * (width - max(len(r), 1))
+                                       for r in rows]
+
+
+def _text(value):
+    return None if value in (None, "") else "'" + str(value) if str(value).startswith(_FORMULA_START) \
+        else str(value)
+
+
+def set_protection(sheet, on: bool) -> None:
+    """Sheet protection on (no password; contents, drawings, scenarios; column widths and row heights stay
+    adjustable) or off, through Excel's object model (Windows COM, macOS AppleScript). A stand-in sheet without
+    `api` (tests) is left alone."""
+    import sys
+    api = getattr(sheet, "api", None)
+    if api is None:
+        return
+    if sys.platform == "darwin":
+        if on:
+            api.protect_worksheet(drawing_objects=True, worksheet_contents=True, scenarios=True,
+                                  allow_formatting_columns=True, allow_formatting_rows=True)
+        else:
+            api.unprotect()
+    elif on:
+        api.Protect(DrawingObjects=True, Contents=True, Scenarios=True, AllowFormattingColumns=True,
+                    AllowFormattingRows=True)
+    else:
+        api.Unprotect()
 
 
 def _template_version(book) -> int:
@@ -146,13 +246,18 @@ def clear_sample(book=None) -> str:
     Excel holds the open file, so the button works on the open workbook through xlwings rather than on the file:
     each tab's rows below the header are deleted (shift up: an Excel Table shrinks to its header and one empty
     row and keeps its validation and formats), like selecting them and pressing Delete row."""
-    from .inputs import COMPANY_SETTING, DEFAULT_COMPANY, SAMPLE_SHEETS, inputs_fingerprint, shipped_fingerprints
+    from .inputs import (COMPANY_SETTING, DEFAULT_COMPANY, SAMPLE_SHEETS, inputs_fingerprint, is_sample_plan,
+                         shipped_fingerprints)
     if book is None:
         import xlwings as xw
         book = xw.Book.caller()
     names = [s.name for s in book.sheets] if hasattr(book.sheets, "__iter__") and not isinstance(book.sheets, dict) \
         else list(book.sheets)
     rows = {name: read_sheet(book.sheets[name]) for name in SAMPLE_SHEETS if name in names}
+    if PLAN in names:  # the sample budget goes with the sample (a plan of your own stays)
+        plan = read_sheet(book.sheets[PLAN])
+        if is_sample_plan(plan):
+            rows[PLAN] = plan
     if inputs_fingerprint(rows.get(CONTRACTS), rows.get(EVENTS), rows.get(FX)) not in shipped_fingerprints():
         message = ("Contracts, Events and FX Rates no longer hold the shipped sample: they look like your own data, "
                    "so nothing was cleared. To clear them anyway, close the workbook and run "
@@ -161,6 +266,9 @@ def clear_sample(book=None) -> str:
         if alert:
             alert(message, title="bbb_xl")
         return message
+    from .inputs import FORECAST_SAMPLE_SHEETS, forecast_sample_tabs
+    forecast_rows = {name: read_sheet(book.sheets[name]) for name in FORECAST_SAMPLE_SHEETS if name in names}
+    rows.update({name: forecast_rows[name] for name in forecast_sample_tabs(forecast_rows)})
     for name, sheet_rows in rows.items():
         if len(sheet_rows) > 1:
             width = max(len(r) for r in sheet_rows)

@@ -101,6 +101,82 @@ class CompoundFile:
             raise CfbError(f"{path} is not a stream")
         return CompoundFile(self.header, self.entries, {**self.streams, slot: bytes(data)})
 
+    def with_streams(self, storage: str, changes: dict, like: str) -> "CompoundFile":
+        """Add, replace (bytes) or remove (None) streams directly inside `storage` ('VBA').
+
+        A new stream's directory entry is a copy of the entry of stream `like` (CLSID, state bits and times as
+        the base has them) under the new name. When the set of names changes, the storage's children are re-linked
+        as a balanced red-black tree in MS-CFB order (2.6.4: shorter names first, then by upper-case); removed
+        entries become free entries and new ones take free slots first, the directory growing by whole sectors.
+        """
+        paths = self.paths()
+        parent = paths[storage]
+        template = self.entries[paths[f"{storage}/{like}"]]
+        entries, streams = list(self.entries), dict(self.streams)
+        children = {n[len(storage) + 1:]: s for n, s in paths.items()
+                    if n.startswith(storage + "/") and "/" not in n[len(storage) + 1:]}
+        renamed = False
+        for name, data in changes.items():
+            slot = children.get(name)
+            if data is None:
+                if slot is None:
+                    raise CfbError(f"no stream {storage}/{name} to remove")
+                entries[slot] = FREE_ENTRY
+                del streams[slot], children[name]
+                renamed = True
+                continue
+            if slot is None:
+                if not 0 < len(name) < 32:
+                    raise CfbError(f"stream name {name!r} must have 1 to 31 characters")
+                slot = next((i for i, e in enumerate(entries) if e.kind == 0), len(entries))
+                if slot == len(entries):
+                    entries.extend([FREE_ENTRY] * 4)  # one more directory sector
+                raw = name.encode("utf-16-le")
+                entries[slot] = Entry(raw.ljust(64, b"\0") + struct.pack("<H", len(raw) + 2) + template.raw[66:])
+                children[name] = slot
+                renamed = True
+            elif entries[slot].kind != STREAM:
+                raise CfbError(f"{storage}/{name} is not a stream")
+            streams[slot] = bytes(data)
+        if renamed:
+            order = sorted(children, key=lambda n: (len(n), n.upper()))
+            root = _link_red_black(entries, [children[n] for n in order])
+            p = entries[parent]
+            entries[parent] = Entry(p.raw[:76] + struct.pack("<I", root) + p.raw[80:])
+        return CompoundFile(self.header, tuple(entries), streams)
+
+
+# an unallocated directory entry (MS-CFB 2.6.3): all zero but the three links, which are NOSTREAM
+FREE_ENTRY = Entry(b"\0" * 68 + struct.pack("<III", NOSTREAM, NOSTREAM, NOSTREAM) + b"\0" * 48)
+
+
+def _link_red_black(entries: list, slots: list) -> int:
+    """Link `slots` (already in directory order) as a balanced binary search tree and colour it as a valid
+    red-black tree: halving keeps every empty link on the last two levels, so nodes on the deepest level of an
+    incomplete tree are red and all others black (equal black height on every path, no red node with a red
+    child). Returns the root slot (NOSTREAM when empty)."""
+    if not slots:
+        return NOSTREAM
+    depth = {}
+
+    def build(lo: int, hi: int, d: int) -> int:
+        if lo >= hi:
+            return NOSTREAM
+        mid = (lo + hi) // 2
+        depth[slots[mid]] = d
+        left, right = build(lo, mid, d + 1), build(mid + 1, hi, d + 1)
+        e = entries[slots[mid]]
+        entries[slots[mid]] = Entry(e.raw[:67] + b"\1" + struct.pack("<III", left, right, e.child) + e.raw[80:])
+        return slots[mid]
+    root = build(0, len(slots), 0)
+    deepest = max(depth.values())
+    if len(slots) != 2 ** (deepest + 1) - 1:  # not a perfect tree: the deepest level is red
+        for slot, d in depth.items():
+            if d == deepest:
+                e = entries[slot]
+                entries[slot] = Entry(e.raw[:67] + b"\0" + e.raw[68:])
+    return root
+
 
 def _chain(table: list, start: int, limit: int, what: str, used: set | None = None) -> list:
     out = []

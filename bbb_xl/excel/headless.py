@@ -15,12 +15,18 @@ from ..core.errors import BBBError, column_letter, errors_only
 from ..files import _use_defusedxml, check_xlsx_archive, csv_text, workbook_error
 from ..reports import Reports
 from ..xlsx_reader import read_sheets
+from . import audit_trail
 from . import package as pk
+from ..reports.run_info import add_audit_row
 from ..reports import OPTIONAL_REPORT_SHEETS, STALE_ROW
 from ..reports.layout import sheet_layout
 from .upgrade import upgrade_package
-from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS, STALE_CHECK_COLUMN,
-                       compute_reports, last_refresh_version, stale_check)
+from .close import read_closed_rows, write_closed_tab
+from .record_tabs import CLOSED_PERIODS, is_record_tab
+from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, SETTINGS, STALE_CHECK_COLUMN,
+                       compute_reports, input_fingerprint, inputs_book, last_refresh_version, stale_check)
+from .workflow import ASSUMPTIONS, PIPELINE  # the optional forecast input tabs
+from .workflow import OPENING  # the optional Opening Balances tab (docs/cutover.md)
 
 
 @dataclass
@@ -33,6 +39,7 @@ class RefreshResult:
     timings: dict = field(default_factory=dict)  # read / compute / write seconds
     reports: Reports | None = None
     upgrade: object = None  # upgrade.UpgradeResult when the refresh first brought an older layout up to date
+    audit: object = None  # audit_trail.Appended: the entry this refresh appended to the Audit Trail
 
     @property
     def partial(self) -> bool:
@@ -58,10 +65,15 @@ def read_inputs(path, with_fx: bool = False) -> tuple:
 
 
 def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invalid_settings: bool = False,
-                 progress=None) -> RefreshResult:
+                 progress=None, update_closed=None, audit: bool = True, audit_command: str = "refresh",
+                 audit_reason: str = "") -> RefreshResult:
     """refuse_invalid_settings: unusable Settings raise BBBError and nothing is written (the report tabs stay as
     they were); without it (a new workbook being built) every report tab says "not refreshed".
-    progress(stage, detail): called at the start of read / compute / write."""
+    progress(stage, detail): called at the start of read / compute / write. The Closed Periods record tab is
+    read, never written; update_closed(book, settings, ClosedTab, fingerprint) -> ClosedTab (close and reopen):
+    the new record is written in the same atomic save as the reports. audit: append the refresh's entry to the
+    Audit Trail (off only for the template build, which records no one's changes); audit_command / audit_reason:
+    what the entry names (close and reopen refresh too: their entry says so, with reopen's reason)."""
     path = Path(path)
     note = progress or (lambda stage, detail: None)
     pk.check_can_replace(path)
@@ -74,15 +86,37 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     pkg = pk.Package(path)
     upgraded = upgrade_package(pkg, settings)  # an older layout gets the current tabs first (refused: nothing written)
     upgraded.path = path
-    previous = last_refresh_version(read_sheets(path, [], optional=["Run Info"]).get("Run Info"))
+    extra = read_sheets(path, [], optional=["Run Info", CLOSED_PERIODS])
+    previous = last_refresh_version(extra.get("Run Info"))
+    closed_tab = read_closed_rows(extra.get(CLOSED_PERIODS))
+    trail_rows, snapshot_rows = audit_trail.read_record_tabs(path) if audit else (None, None)
     t1 = time.perf_counter()
     note("compute", f"{max(len(contracts) - 1, 0):,} contract rows")
+    forecast_tabs = read_sheets(path, [], optional=[PIPELINE, ASSUMPTIONS, OPENING])
+    plan = read_sheets(path, [], optional=[PLAN]).get(PLAN)
+    if update_closed is not None:  # close / reopen: the new record first, the reports then show it
+        parsed_settings, _, book = inputs_book(contracts, settings, events, fx, forecast_tabs.get(OPENING))
+        closed_tab = update_closed(book, parsed_settings, closed_tab, input_fingerprint(contracts, events, fx))
     reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at, fx_rows=fx,
                               accounts_rows=accounts, template_version=upgraded.to_version,
-                              previous_version=previous)
+                              previous_version=previous, pipeline_rows=forecast_tabs.get(PIPELINE),
+                              assumptions_rows=forecast_tabs.get(ASSUMPTIONS), closed=closed_tab.closed,
+                              plan_rows=plan, opening_rows=forecast_tabs.get(OPENING))
+    appended = None
+    if audit:
+        appended = audit_trail.prepare(trail_rows, snapshot_rows, audit_trail.inputs_of(contracts, settings, events,
+                                                                                        fx), audit_command,
+                                       reason=audit_reason, now=refreshed_at)
+        add_audit_row(reports.sheets["Run Info"], appended.status, bool(appended.problems))
     t2 = time.perf_counter()
     note("write", f"{len(GENERATED_SHEETS)} report tabs")
-    write_reports(pkg, reports, contracts, settings, events, fx)
+    write_reports(pkg, reports, contracts, settings, events, fx, plan)
+    if update_closed is not None:
+        write_closed_tab(pkg, closed_tab, _journal_label(parsed_settings))
+    if appended is not None:
+        audit_trail.write_appended(pkg, appended)
+    else:
+        audit_trail.write_empty(pkg)
     targets = [(path.with_name(f"{path.stem} - {suffix}.csv"), rows) for suffix, rows in reports.csv_files]
     for target, _ in targets:  # a read-only or open CSV export is refused before anything is written
         if target.exists():
@@ -96,7 +130,14 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     lines = sum(1 for r in contracts[1:] if any(v not in (None, "") for v in r))
     return RefreshResult(path, reports.status, lines, len(errors_only(reports.problems)), written,
                          {"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2}, reports,
-                         upgraded if upgraded.changed else None)
+                         upgraded if upgraded.changed else None, appended)
+
+
+def _journal_label(settings):
+    """The journal entry of a closed month: the entry of the Settings period holding it (Journal Entries tab)."""
+    def label(month: int) -> str:
+        return "JE-" + settings.calendar.label(settings.period, settings.calendar.period_id(settings.period, month))
+    return label
 
 
 def _require_usable_settings(settings_rows) -> None:
@@ -108,7 +149,8 @@ def _require_usable_settings(settings_rows) -> None:
                                                  "the report tabs are as they were")])
 
 
-def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, events=None, fx=None) -> None:
+def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, events=None, fx=None,
+                  plan=None) -> None:
     parts = pkg.sheet_parts()
     missing = [name for name in GENERATED_SHEETS if name not in parts and name not in OPTIONAL_REPORT_SHEETS]
     if missing:
@@ -118,11 +160,13 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
     for name in GENERATED_SHEETS:
         if name not in parts:
             continue  # an optional report tab this (older) workbook does not have
+        if is_record_tab(name):  # a guard, not an assert: it must hold under python -O too
+            raise RuntimeError(f"refresh never rewrites the record tab {name}")
         report = reports.sheets[name]
         extra = None
         hidden = ()
         if name == "Run Info":
-            check = stale_check(contracts, settings, events, fx)
+            check = stale_check(contracts, settings, events, fx, plan)
             if check:
                 extra, hidden = _stale_cells(check, xf), (STALE_CHECK_COLUMN,)
         layout = sheet_layout(report)
@@ -130,7 +174,8 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
         part = parts[name]
         old_widths = pk.column_widths(pkg.text(part))
         xml = pk.replace_sheet_data(pkg.text(part), data, dim, report.merges)
-        pkg.set(part, pk.replace_cols(xml, layout.widths, hidden))
+        xml = pk.replace_hyperlinks(pk.replace_cols(xml, layout.widths, hidden), report.links)
+        pkg.set(part, pk.protect_sheet(xml))
         for drawing in pkg.related(part, "drawing"):  # charts keep their size on the new column widths
             if drawing not in pkg.parts:
                 continue
@@ -141,6 +186,13 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
             if name == "Summary" and reports.chart.periods:
                 for chart in pkg.related(drawing, "chart"):
                     pkg.set(chart, pk.patch_chart(pkg.text(chart), name, reports.chart, report))
+            if report.chart is not None and report.chart.periods:  # a tab's own chart (Metrics: the bridge)
+                for chart in pkg.related(drawing, "chart"):
+                    xml = pk.patch_chart(pkg.text(chart), name, report.chart, report)
+                    pkg.set(chart, pk.set_axis_floor(xml, report.chart.axis_floor))
+            for data in reports.charts.get(name, ()):  # each chart's series point at its own block's rows
+                for chart in pkg.related(drawing, "chart"):
+                    pkg.set(chart, pk.patch_chart(pkg.text(chart), name, data, report))
 
 
 def _stale_cells(check, xf) -> dict:

@@ -193,9 +193,22 @@ def import_rows(book, applied: Applied, how: str = "", *, mode: str = "upsert", 
     pkg = pk.Package(path)
     part = pkg.sheet_parts()[tab]
     _write_tab(pkg, part, header, width0, new_body)
+    _audit(pkg, path, tab, [header] + new_body, mode)
     pkg.save_atomic(path)
     result.written = True
     return result
+
+
+def _audit(pkg: pk.Package, path: Path, tab: str, rows: list, mode: str) -> None:
+    """The import's entry in the Audit Trail: the tab as imported, the other input tabs as they are."""
+    from .audit_trail import append_to_package, inputs_of
+    from .headless import read_inputs
+    contracts, settings, events, fx, _ = read_inputs(path, with_fx=True)
+    if tab == CONTRACTS_TAB:
+        contracts = rows
+    else:
+        events = rows
+    append_to_package(pkg, f"import ({mode})", inputs_of(contracts, settings, events, fx))
 
 
 def _key_columns(applied: Applied, pos: dict) -> list[int]:

@@ -22,9 +22,11 @@ from ..reports import fingerprint
 from ..settings import SETTINGS as SETTING_ROWS
 from ..xlsx_reader import read_sheets
 from . import package as pk
-from .workflow import CONTRACTS, EVENTS, FX, SETTINGS
+from .workflow import CONTRACTS, EVENTS, FX, PLAN, SETTINGS
+from .workflow import ASSUMPTIONS, PIPELINE
 
 SAMPLE_SHEETS = (CONTRACTS, EVENTS, FX)  # the tabs that hold sample rows
+FORECAST_SAMPLE_SHEETS = (PIPELINE, ASSUMPTIONS)  # cleared too, but only while they hold exactly the shipped rows
 COMPANY_SETTING = "Company name"
 DEFAULT_COMPANY = next(default for name, default, _ in SETTING_ROWS if name == COMPANY_SETTING)
 
@@ -79,6 +81,22 @@ def shipped_fingerprints() -> set[str]:
             inputs_fingerprint(None, None, None)}
 
 
+def forecast_sample_tabs(rows_by_tab: dict) -> list[str]:
+    """The forecast input tabs (Pipeline, Forecast Assumptions) that still hold exactly the shipped sample rows:
+    the sample deals name the demo's customers, so they go with the sample contracts."""
+    from ..sample import sample_assumptions, sample_pipeline
+    shipped = {PIPELINE: sample_pipeline(), ASSUMPTIONS: sample_assumptions()}
+    return [name for name in FORECAST_SAMPLE_SHEETS
+            if _data_rows(rows_by_tab.get(name)) and _data_rows(rows_by_tab.get(name)) == _data_rows(shipped[name])]
+
+
+def is_sample_plan(rows) -> bool:
+    """The Plan tab still holds the shipped sample budget (cleared with the sample; a plan of your own never is)."""
+    from ..sample import sample_plan
+    data = _data_rows(rows)
+    return bool(data) and data == _data_rows(sample_plan())
+
+
 def backup_path(path: Path) -> Path:
     """BOOK.before-clear.xlsm, or BOOK.before-clear-2.xlsm... when an earlier backup is there (never overwritten)."""
     candidate = path.with_name(f"{path.stem}.before-clear{path.suffix}")
@@ -96,7 +114,7 @@ def clear_sample_file(path, *, force: bool = False) -> ClearResult:
     pk.check_can_replace(path)
     check_xlsx_archive(path)
     try:
-        sheets = read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX])
+        sheets = read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX, PLAN, *FORECAST_SAMPLE_SHEETS])
     except BBBError as exc:
         raise BBBError(f"{path.name}: {exc.problems[0].message}: is it a bbb_xl workbook? nothing was written") \
             from None
@@ -113,6 +131,13 @@ def clear_sample_file(path, *, force: bool = False) -> ClearResult:
         if name in parts:
             result.rows_removed[name] = len(_data_rows(sheets.get(name)))
             _clear_sheet(pkg, parts[name])
+    for name in forecast_sample_tabs(sheets) if is_sample else ():
+        if name in parts:
+            result.rows_removed[name] = len(_data_rows(sheets.get(name)))
+            _clear_sheet(pkg, parts[name])
+    if PLAN in parts and is_sample_plan(sheets.get(PLAN)):
+        result.rows_removed[PLAN] = len(_data_rows(sheets.get(PLAN)))
+        _clear_sheet(pkg, parts[PLAN])
     if SETTINGS in parts:
         _set_setting(pkg, parts[SETTINGS], sheets[SETTINGS], COMPANY_SETTING, DEFAULT_COMPANY)
     if not is_sample:

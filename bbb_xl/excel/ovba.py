@@ -1,8 +1,10 @@
 """MS-OVBA 2.4.1 compression: the container format of VBA source and the dir stream in a vbaProject.bin.
 
 `compress` follows the specification's own algorithm (2.4.1.3.6 to 2.4.1.3.19: longest match in the chunk
-window, the nearest candidate on ties, a raw chunk when compression would not fit in 4,096 bytes), so it
-reproduces byte for byte what Office writes; `decompress` is strict and raises on any malformed chunk.
+window, the nearest candidate on ties, a raw chunk when compression would not fit in 4,096 bytes). Office's own
+compressor picks other, often shorter matches (recompressing the containers of xlwings' Excel-saved files gives
+different, equally valid bytes), so what is compared with a base is always the decompressed content;
+`decompress` is strict and raises on any malformed chunk.
 """
 from __future__ import annotations
 

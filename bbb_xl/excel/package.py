@@ -38,11 +38,13 @@ STYLE_SPECS = {
     "date": ("yyyy\\-mm\\-dd", None, None, None),
     "stamp": ("yyyy\\-mm\\-dd hh:mm:ss", None, None, None),
     "ratio": ("0.00", None, None, None),
+    "percent": ("0.0%", None, None, None),
     "int": ("#,##0", None, None, None),
     "status_ok": (None, (True, False, 0, "FF006100"), "FFC6EFCE", None),
     "status_bad": (None, (True, False, 0, "FF9C0006"), "FFFFC7CE", None),
     "banner": (None, (True, False, 0, "FFFFFFFF"), "FFC00000", None),
     "wrap": (None, None, None, None),  # text longer than its column's cap, on several lines
+    "percent": ("0.0%", None, None, None),  # variance %: 0.053 shows 5.3%
 }
 _WRAPPED_STYLES = ("header", "banner", "wrap")
 _BUILTIN_FORMATS = {"0.00": 2, "#,##0": 3}
@@ -441,7 +443,8 @@ def patch_chart(chart_xml: str, sheet: str, chart: ChartData, report: SheetRepor
                + "</c:strCache></c:strRef></c:cat>")
         val = (f"<c:val><c:numRef><c:f>{q}!${first_col}${row}:${last_col}${row}</c:f><c:numCache>"
                f"<c:formatCode>General</c:formatCode><c:ptCount val=\"{chart.periods}\"/>"
-               + "".join(f'<c:pt idx="{i}"><c:v>{money_text(v)}</c:v></c:pt>' for i, v in enumerate(values))
+               + "".join(f'<c:pt idx="{i}"><c:v>{money_text(v)}</c:v></c:pt>' for i, v in enumerate(values)
+                         if v is not None)  # a blank cell (a forecast period of the actual series) has no point
                + "</c:numCache></c:numRef></c:val>")
         ser = re.sub(r"<c:tx>.*?</c:tx>", lambda _: tx, ser, count=1, flags=re.S)
         ser = re.sub(r"<c:cat>.*?</c:cat>", lambda _: cat, ser, count=1, flags=re.S)
@@ -453,6 +456,17 @@ def patch_chart(chart_xml: str, sheet: str, chart: ChartData, report: SheetRepor
                                                                         flags=re.S), chart_xml, flags=re.S)
 
 
+def set_axis_floor(chart_xml: str, floor_cents: int) -> str:
+    """The value axis of a chart starts at floor_cents (0: automatic): <c:min> in its <c:valAx> scaling."""
+    def patch(m):
+        ax = re.sub(r"<c:min\b[^>]*/>", "", m.group(0))
+        if floor_cents:
+            ax = re.sub(r"(<c:scaling>.*?)(</c:scaling>)", lambda s: s.group(1) + f'<c:min val="{money_text(floor_cents)}"/>'
+                        + s.group(2), ax, count=1, flags=re.S)
+        return ax
+    return re.sub(r"<c:valAx>.*?</c:valAx>", patch, chart_xml, flags=re.S)
+
+
 def _straight(m) -> str:
     """A line series drawn point to point: <c:smooth val="0"/> (absent, spreadsheets may smooth the line and a
     smoothed backlog curve overshoots the real period-end balances)."""
@@ -460,3 +474,44 @@ def _straight(m) -> str:
     i = ser.find("<c:extLst>")
     i = i if i >= 0 else ser.rindex("</c:ser>")
     return ser[:i] + '<c:smooth val="0"/>' + ser[i:]
+
+
+# --- links to input rows, and sheet protection ----------------------------------------------------------------------
+
+# children of <worksheet> that come after <hyperlinks> (ECMA-376 CT_Worksheet order)
+_AFTER_HYPERLINKS = ("printOptions", "pageMargins", "pageSetup", "headerFooter", "rowBreaks", "colBreaks",
+                     "customProperties", "cellWatches", "ignoredErrors", "smartTags", "drawing", "legacyDrawing",
+                     "legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems",
+                     "tableParts", "extLst")
+PROTECTION = '<sheetProtection sheet="1" objects="1" scenarios="1" formatColumns="0" formatRows="0"/>'
+
+
+def location(sheet: str, cell: str) -> str:
+    """An internal link target: 'Sheet'!A5 (quotes doubled), never a formula."""
+    return "'" + sheet.replace("'", "''") + "'!" + cell
+
+
+def replace_hyperlinks(sheet_xml: str, links: dict) -> str:
+    """The sheet's <hyperlinks> become internal links {(row, col): (sheet, cell)} (no relationship part: a
+    `location` inside the workbook)."""
+    sheet_xml = re.sub(r"<hyperlinks\b[^>]*?(?:/>|>.*?</hyperlinks>)", "", sheet_xml, count=1, flags=re.S)
+    if not links:
+        return sheet_xml
+    quote = {'"': "&quot;"}
+    items = "".join(f'<hyperlink ref="{column_letter(c)}{r}" location="{escape(location(*links[(r, c)]), quote)}"/>'
+                    for r, c in sorted(links))
+    block = f"<hyperlinks>{items}</hyperlinks>"
+    m = re.search(r"<(?:%s)\b" % "|".join(_AFTER_HYPERLINKS), sheet_xml)
+    at = m.start() if m else sheet_xml.rindex("</worksheet>")
+    return sheet_xml[:at] + block + sheet_xml[at:]
+
+
+def protect_sheet(sheet_xml: str, on: bool = True) -> str:
+    """Sheet protection on (no password: Review > Unprotect Sheet lifts it; column widths and row heights stay
+    adjustable), so a value typed into a tab the refresh rewrites is refused rather than silently lost. It sits
+    right after <sheetData> (and <sheetCalcPr>), before the merged cells."""
+    sheet_xml = re.sub(r"<sheetProtection\b[^>]*/>", "", sheet_xml)
+    if not on:
+        return sheet_xml
+    m = re.search(r"<sheetCalcPr\b[^>]*/>", sheet_xml) or re.search(r"</sheetData>|<sheetData\s*/>", sheet_xml)
+    return sheet_xml[:m.end()] + PROTECTION + sheet_xml[m.end():]

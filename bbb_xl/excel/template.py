@@ -11,14 +11,22 @@ import xlsxwriter
 
 from ..engine.events import EVENT_NAMES, TREATMENT_NAMES
 from ..engine.table import BILLING_NAMES, RECOGNITION_NAMES, TIMING_NAMES
-from ..sample import EVENT_COLUMNS, FX_COLUMNS, SAMPLE_SETTINGS, sample_contracts, sample_events, template_examples
+from ..sample import (EVENT_COLUMNS, FX_COLUMNS, PLAN_COLUMNS, SAMPLE_SETTINGS, sample_contracts, sample_events,
+                      sample_plan, template_examples)
+from ..sample import sample_assumptions, sample_pipeline
 from ..settings import SETTINGS
 from . import vba_project
 from .headless import RefreshResult, refresh_file
 from .package import default_file_mode
 from ..engine.journal import DETAILS, MODES
+from ..engine.metrics import ARR_BASES
+from ..reports.metrics import CHART_ANCHOR_ROW, CHART_LABEL_ROW, CHART_SERIES
 from .upgrade import TEMPLATE_VERSION, VERSION_NAME
-from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, SETTINGS as SETTINGS_SHEET, START
+from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, SETTINGS as SETTINGS_SHEET, START
+from .workflow import ASSUMPTIONS, PIPELINE
+from .workflow import OPENING
+from ..engine.forecast import DEAL_TYPES
+from ..reports.forecast import CHART_PERIODS, CHART_ROW, FORECAST_BLOCKS, FORECAST_SHEET
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "workbook_templates" / "bbb_template.xlsm"
 BUILD_TIME = dt.datetime(2025, 1, 1)  # fixed document dates: the same sources give the same file
@@ -69,20 +77,24 @@ EVENT_NOTES = {
 
 
 def build_workbook(path, contracts: list[list], settings_values: dict, events: list[list] | None = None, *,
-                   refreshed_at=BUILD_TIME, keep_csv: bool = True) -> RefreshResult:
-    """Lay out every tab with xlsxwriter, then refresh the reports headless (CSV exports beside the file)."""
+                   refreshed_at=BUILD_TIME, keep_csv: bool = True, pipeline=None, assumptions=None,
+                   plan: list[list] | None = None) -> RefreshResult:
+    """Lay out every tab with xlsxwriter, then refresh the reports headless (CSV exports beside the file).
+    pipeline / assumptions / plan: rows of the Pipeline, Forecast Assumptions and Plan tabs (None: header only)."""
     path = Path(path)
     macros = path.suffix.lower() != ".xlsx"  # .xlsx: the macro-free workbook to share (no VBA, no buttons)
     fd, tmp = tempfile.mkstemp(prefix=".~bbb_build_", suffix=".xlsm" if macros else ".xlsx", dir=path.parent)
     os.close(fd)
     try:
-        _layout(tmp, contracts, settings_values, events or [list(EVENT_COLUMNS)], macros=macros)
+        _layout(tmp, contracts, settings_values, events or [list(EVENT_COLUMNS)], macros=macros,
+                pipeline=pipeline, assumptions=assumptions, plan_rows=plan)
         os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    result = refresh_file(path, refreshed_at=refreshed_at)
+    # the template (a fixed build time) records no one's changes; a demo's first refresh is its first entry
+    result = refresh_file(path, refreshed_at=refreshed_at, audit=refreshed_at is None)
     if not keep_csv:
         for csv_path in result.csv_files:
             csv_path.unlink(missing_ok=True)
@@ -92,16 +104,19 @@ def build_workbook(path, contracts: list[list], settings_values: dict, events: l
 
 def build_template(path=TEMPLATE_PATH) -> RefreshResult:
     rows, events = template_examples()
-    return build_workbook(path, rows, SAMPLE_SETTINGS, events, keep_csv=False)
+    return build_workbook(path, rows, SAMPLE_SETTINGS, events, keep_csv=False, pipeline=sample_pipeline(),
+                          assumptions=sample_assumptions(), plan=sample_plan())
 
 
 def build_demo(path) -> RefreshResult:
     """A new workbook from the template sources, filled with the built-in sample book and refreshed."""
     rows = sample_contracts()
-    return build_workbook(path, rows, SAMPLE_SETTINGS, sample_events(rows), refreshed_at=None)
+    return build_workbook(path, rows, SAMPLE_SETTINGS, sample_events(rows), refreshed_at=None,
+                          pipeline=sample_pipeline(), assumptions=sample_assumptions(), plan=sample_plan())
 
 
-def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool = True) -> None:
+def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool = True, pipeline=None,
+            assumptions=None, plan_rows=None) -> None:
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
                                          "strings_to_urls": False})
     wb.set_properties({"title": "bbb_xl reports", "author": "bbb_xl", "created": BUILD_TIME})
@@ -223,6 +238,8 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
             "Currency": {"validate": "length", "criteria": "==", "value": 3},
             "Invoices posted by": {"validate": "list", "source": list(MODES)},
             "Journal detail": {"validate": "list", "source": list(DETAILS)},
+            "ARR basis": {"validate": "list", "source": list(ARR_BASES)},
+            "Renewal grace days": {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": 3660},
         }.get(name)
         if validation:
             st.data_validation(i, 1, i, 1, {**validation, "error_message": meaning[:255]})
@@ -241,6 +258,10 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
     ac.data_validation(1, 1, 1_048_575, 1, {"validate": "length", "criteria": "between", "minimum": 1,
                                             "maximum": 255, "error_message": "A GL account: code then name."})
     ac.freeze_panes(1, 0)
+    _plan_tab(wb, plan_rows, f_date, f_money)
+
+    _forecast_input_tabs(wb, pipeline, assumptions, f_head, f_date, f_money, f_pct)
+    _opening_tab(wb, f_money)
 
     # --- report tabs (filled by the refresh)
     sheets = {}
@@ -269,6 +290,7 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
     line.set_legend({"position": "bottom"})
     line.set_y_axis({"num_format": "#,##0"})
     summary.insert_chart("D19", line, {"x_scale": 1.25, "y_scale": 1.35})
+    _metrics_chart(wb, sheets["Metrics"], periods)
     for name in ("Revenue", "Billings"):
         sheets[name].set_column(0, 1, 20)
         sheets[name].set_column(2, 60, 13)
@@ -290,6 +312,8 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
     sheets["Journal Entries"].set_column(8, 8, 64)
     sheets["Exceptions"].set_column(4, 4, 90)
     sheets["Run Info"].set_column(1, 1, 70)
+    _forecast_charts(wb, sheets[FORECAST_SHEET])
+    _actual_vs_plan_charts(wb, sheets["Actual vs Plan"])
     for name, ws_ in sheets.items():
         ws_.set_landscape()
         ws_.fit_to_pages(1, 0)
@@ -297,3 +321,222 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
         vba_project.attach_vba_project(wb)
     wb.close()
 
+
+
+PIPELINE_NOTES = {
+    "Deal": "Required. The deal's ID (one deal per row; a deal of several lines repeats its ID with a Line ID).",
+    "Customer": "Required. A renewal deal names the customer (and Product) of the line it renews.",
+    "Expected Close": "Required. The day the deal is expected to be signed: its probable Amount is booked that day.",
+    "Start Date": "Required. First day of service.",
+    "End Date": "Last day of service (required unless Recognition is point in time).",
+    "Amount": "Required. The deal's price over its term; the forecast counts Amount x Probability.",
+    "Probability": "Required. 0% to 100%: the share of the Amount the forecast counts.",
+    "Billing": "As on Contracts: upfront, monthly, quarterly, semiannual or annual.",
+    "Recognition": "As on Contracts: monthly, daily, point in time...",
+    "Type": "new (default), expansion or renewal: a renewal deal replaces the assumed renewal of the line of the "
+            "same Customer and Product ending nearest its Start Date.",
+}
+ASSUMPTION_NOTES = {
+    "Segment": "Optional dimension column (any Contracts column, e.g. Segment or Region): one row per value. A row "
+               "with it blank is the default for every other value; without a default those lines do not renew.",
+    "Renewal Rate": "0% to 100%: the share of the ARR at End Date that renews.",
+    "Uplift": "Price change at renewal, e.g. 5% (blank: 0%). Renewed amount = ARR x term / 12 x rate x "
+              "(1 + uplift), rounded to the cent.",
+}
+
+
+def _forecast_input_tabs(wb, pipeline, assumptions, f_head, f_date, f_money, f_pct) -> None:
+    """Pipeline and Forecast Assumptions: optional inputs of the Forecast tab, as Excel Tables with validation."""
+    from ..sample import ASSUMPTION_COLUMNS, PIPELINE_COLUMNS
+    pipeline = pipeline or [list(PIPELINE_COLUMNS)]
+    pl = wb.add_worksheet(PIPELINE)
+    header, body = pipeline[0], [list(r) for r in pipeline[1:]]
+    columns = []
+    for j, name in enumerate(header):
+        fmt = f_date if "Date" in name or name == "Expected Close" else f_money if name == "Amount" else \
+            f_pct if name == "Probability" else None
+        columns.append({"header": name, **({"format": fmt} if fmt else {})})
+        pl.set_column(j, j, {"Customer": 22, "Product": 22, "Deal": 10}.get(name, 13), fmt)
+        if name in PIPELINE_NOTES:
+            pl.write_comment(0, j, PIPELINE_NOTES[name], {"x_scale": 2.2, "y_scale": 1.2})
+    pl.add_table(0, 0, max(len(body), 1), len(header) - 1, {
+        "name": "Pipeline", "columns": columns, "style": "Table Style Medium 2", **({"data": body} if body else {})})
+    rules = {
+        "Probability": {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 1,
+                        "error_message": "Probability is from 0% to 100%."},
+        "Type": {"validate": "list", "source": list(DEAL_TYPES), "error_message": "Type is new, renewal or expansion."},
+        "Billing": {"validate": "list", "source": list(BILLING_NAMES)},
+        "Recognition": {"validate": "list", "source": list(RECOGNITION_NAMES)},
+        **{name: {"validate": "date", "criteria": "between", "minimum": dt.date(1900, 1, 1),
+                  "maximum": dt.date(9999, 12, 31), "error_message": f"{name} is a date."}
+           for name in ("Expected Close", "Start Date", "End Date")},
+    }
+    for j, name in enumerate(header):
+        if name in rules:
+            pl.data_validation(1, j, 1_048_575, j, {**rules[name], "error_title": name})
+    pl.freeze_panes(1, 0)
+
+    assumptions = assumptions or [list(ASSUMPTION_COLUMNS)]
+    fa = wb.add_worksheet(ASSUMPTIONS)
+    header, body = assumptions[0], [list(r) for r in assumptions[1:]]
+    fa.set_column(0, 0, 22)
+    fa.set_column(1, len(header) - 1, 14, f_pct)
+    fa.add_table(0, 0, max(len(body), 1), len(header) - 1, {
+        "name": "ForecastAssumptions", "style": "Table Style Medium 2",
+        "columns": [{"header": n, **({"format": f_pct} if n != header[0] else {})} for n in header],
+        **({"data": body} if body else {})})
+    for j, name in enumerate(header):
+        if name in ASSUMPTION_NOTES:
+            fa.write_comment(0, j, ASSUMPTION_NOTES[name], {"x_scale": 2.2, "y_scale": 1.2})
+    fa.data_validation(1, 1, 1_048_575, 1, {"validate": "decimal", "criteria": "between", "minimum": 0,
+                                            "maximum": 1, "error_title": "Renewal Rate",
+                                            "error_message": "Renewal Rate is from 0% to 100%."})
+    fa.data_validation(1, 2, 1_048_575, 2, {"validate": "decimal", "criteria": ">", "value": -1,
+                                            "error_title": "Uplift", "error_message": "Uplift is above -100%."})
+    fa.freeze_panes(1, 0)
+
+
+OPENING_NOTES = {
+    "Contract ID": "A contract line live at the Settings Cutover Date, moved from another system (docs/cutover.md).",
+    "Line ID": "The line's Line ID on the Contracts tab (blank when the line has none).",
+    "Recognized to Date": "Revenue the old system recognized on the line up to the end of the cutover day (>= 0, "
+                          "at most the line's price). The rest is recognized from the next day by its method.",
+    "Billed to Date": "What the old system invoiced on the line up to the end of the cutover day (>= 0, at most "
+                      "its Amount). The invoices scheduled after it share the rest.",
+}
+
+
+def _opening_tab(wb, f_money) -> None:
+    """Opening Balances: an optional input (no sample rows), legacy figures at the Settings Cutover Date."""
+    from ..engine.cutover import OPENING_COLUMNS
+    ob = wb.add_worksheet(OPENING)
+    ob.set_column(0, 1, 16)
+    ob.set_column(2, 3, 18, f_money)
+    ob.add_table(0, 0, 1, len(OPENING_COLUMNS) - 1, {
+        "name": "OpeningBalances", "style": "Table Style Medium 2",
+        "columns": [{"header": n, **({"format": f_money} if "to Date" in n else {})} for n in OPENING_COLUMNS]})
+    for j, name in enumerate(OPENING_COLUMNS):
+        ob.write_comment(0, j, OPENING_NOTES[name], {"x_scale": 2.2, "y_scale": 1.2})
+    for j in (2, 3):
+        ob.data_validation(1, j, 1_048_575, j, {"validate": "decimal", "criteria": ">=", "value": 0,
+                                                "error_title": OPENING_COLUMNS[j],
+                                                "error_message": f"{OPENING_COLUMNS[j]} is an amount >= 0."})
+    ob.freeze_panes(1, 0)
+
+
+def _forecast_charts(wb, ws) -> None:
+    """A stacked column chart of the layers of each metric, read from the Forecast tab's fixed blocks."""
+    ws.set_column(0, 0, 16)
+    ws.set_column(1, CHART_PERIODS + 1, 13)
+    ws.freeze_panes(0, 1)
+    anchors = ["A", "H", "A", "H"]
+    for k, (metric, row) in enumerate(FORECAST_BLOCKS):
+        chart = wb.add_chart({"type": "column", "subtype": "stacked"})
+        top = row - 1  # 0-based header row
+        for i in range(3):
+            chart.add_series({"name": [FORECAST_SHEET, top + 1 + i, 0],
+                              "categories": [FORECAST_SHEET, top, 1, top, CHART_PERIODS],
+                              "values": [FORECAST_SHEET, top + 1 + i, 1, top + 1 + i, CHART_PERIODS],
+                              "gap": 60})
+        name = {"arr": "ARR at period end"}.get(metric, metric.capitalize())
+        chart.set_title({"name": f"{name}: contracted, renewals, pipeline"})
+        chart.set_legend({"position": "bottom"})
+        chart.set_y_axis({"num_format": "#,##0"})
+        ws.insert_chart(f"{anchors[k]}{CHART_ROW + 1 + 22 * (k // 2)}", chart, {"x_scale": 1.1, "y_scale": 1.45})
+
+
+PLAN_NOTES = {
+    "Version": "Required. The plan's name (Budget 2025, Forecast Q2). Several versions may share the tab: the "
+               "Settings row Plan version chooses the one Actual vs Plan shows.",
+    "Month": "Required. The month planned: a date in it (shown 2025-03) or the text 2025-03. One row per month.",
+    "Metric": "Required. revenue, billings, bookings (the month's amount) or arr, backlog, deferred (at the "
+              "month's end). Quarters and years add up flow months and take a balance's last month.",
+    "Dimension": "Optional. A Contracts column (Region) when the row plans one of its values; blank: the whole "
+                 "book.",
+    "Value": "Optional, with Dimension: the value planned (EMEA).",
+    "Amount": "Required. The planned amount in the reporting currency (Settings Currency).",
+}
+
+
+def _plan_tab(wb, plan_rows, f_date, f_money) -> None:
+    """The Plan input tab: an Excel Table (Version, Month, Metric, Dimension, Value, Amount) with notes and
+    validation (Metric from the list, Month a date, Amount a number)."""
+    from ..engine.plan import PLAN_METRICS
+    ws = wb.add_worksheet(PLAN)
+    header = PLAN_COLUMNS
+    body = [list(r) for r in (plan_rows or [])[1:]]
+    f_month = wb.add_format({"num_format": "yyyy-mm"})
+    formats = {"Month": f_month, "Amount": f_money}
+    for j, name in enumerate(header):
+        ws.set_column(j, j, {"Version": 18, "Metric": 12, "Dimension": 14, "Value": 14, "Amount": 16}.get(name, 12),
+                      formats.get(name))
+        ws.write_comment(0, j, PLAN_NOTES[name], {"x_scale": 2.2, "y_scale": 1.2})
+    ws.add_table(0, 0, max(len(body), 1), len(header) - 1, {
+        "name": "Plan", "columns": [{"header": n, **({"format": formats[n]} if n in formats else {})}
+                                    for n in header],
+        "style": "Table Style Medium 2", **({"data": body} if body else {})})
+    col = {n: j for j, n in enumerate(header)}
+    ws.data_validation(1, col["Metric"], 1_048_575, col["Metric"], {
+        "validate": "list", "source": list(PLAN_METRICS), "error_title": "Metric",
+        "error_message": f"Metric is one of: {', '.join(PLAN_METRICS)}"})
+    ws.data_validation(1, col["Month"], 1_048_575, col["Month"], {
+        "validate": "date", "criteria": "between", "minimum": dt.date(1900, 1, 1), "maximum": dt.date(9999, 12, 31),
+        "error_title": "Month", "error_type": "warning",
+        "error_message": "A month: a date in it (2025-03-01, shown 2025-03); the text 2025-03 is read too."})
+    ws.data_validation(1, col["Amount"], 1_048_575, col["Amount"], {
+        "validate": "decimal", "criteria": "between", "minimum": -1e13, "maximum": 1e13, "error_title": "Amount",
+        "error_message": "The planned amount: a number."})
+    ws.freeze_panes(1, 0)
+
+
+def _actual_vs_plan_charts(wb, ws) -> None:
+    """One chart under each metric's table: columns actual and forecast (contracted), the plan as a line. The
+    refresh points them at the report's periods; here they read 12."""
+    from ..engine.plan import FORECAST, PLAN_METRICS
+    from ..reports.actual_vs_plan import CHART_OFFSET, TITLES, block_row, chart_series_rows
+    name = "Actual vs Plan"
+    ws.set_column(0, 0, 28)
+    ws.set_column(1, 40, 14)
+    periods = 12
+    for k, metric in enumerate(PLAN_METRICS):
+        top = block_row(k)
+        rows = chart_series_rows(k)
+        labels = [name, top, 1, top, periods]  # header row (0-based top + 1 - 1)
+        bars = wb.add_chart({"type": "column", "subtype": "stacked"})
+        for series, colour in (("Actual", "#4472C4"), (FORECAST, "#A9C4EB")):
+            r = rows[series] - 1
+            bars.add_series({"name": [name, r, 0], "categories": labels, "values": [name, r, 1, r, periods],
+                             "fill": {"color": colour}, "gap": 60})
+        line = wb.add_chart({"type": "line"})
+        r = rows["Plan"] - 1
+        line.add_series({"name": [name, r, 0], "categories": labels, "values": [name, r, 1, r, periods],
+                         "line": {"color": "#C00000", "width": 2.25}, "marker": {"type": "diamond", "size": 6,
+                         "fill": {"color": "#C00000"}, "border": {"color": "#C00000"}}, "smooth": False})
+        bars.combine(line)
+        bars.set_title({"name": f"{TITLES[metric]}: actual vs plan"})
+        bars.set_legend({"position": "bottom"})
+        bars.set_y_axis({"num_format": "#,##0"})
+        ws.insert_chart(top + CHART_OFFSET - 1, 1, bars, {"x_scale": 1.9, "y_scale": 1.2})
+
+
+def _metrics_chart(wb, ws, periods: int) -> None:
+    """The ARR bridge chart of the Metrics tab: stacked columns over the chart data rows (reports.metrics), the
+    Base series without fill or line so each period's net movement floats where the previous closing ARR ends.
+    The refresh points it at the report's periods."""
+    ws.set_column(0, 0, 46)
+    ws.set_column(1, 60, 15)
+    chart = wb.add_chart({"type": "column", "subtype": "stacked"})
+    colors = {"ARR": "#4472C4", "Increase": "#70AD47", "Decrease": "#C00000"}
+    last = periods + 2  # Opening, the periods, Closing
+    for i, name in enumerate(CHART_SERIES):
+        row = CHART_LABEL_ROW + i  # 0-based: the series rows under the label row
+        look = {"fill": {"none": True}, "border": {"none": True}} if name == "Base" else \
+            {"fill": {"color": colors[name]}, "border": {"none": True}}
+        chart.add_series({"name": ["Metrics", row, 0], "categories": ["Metrics", CHART_LABEL_ROW - 1, 1,
+                                                                      CHART_LABEL_ROW - 1, last],
+                          "values": ["Metrics", row, 1, row, last], "gap": 40, **look})
+    chart.set_title({"name": "ARR bridge: opening ARR, net movement by period, closing ARR"})
+    chart.set_legend({"position": "bottom", "delete_series": [0]})
+    chart.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
+    chart.set_x_axis({"num_font": {"rotation": -45}})
+    ws.insert_chart(f"A{CHART_ANCHOR_ROW}", chart, {"x_scale": 2.0, "y_scale": 1.4})

@@ -1,50 +1,50 @@
-"""VBA project (vbaProject.bin) and "Refresh reports" buttons of the template.
+"""The template's VBA project (vbaProject.bin) and its "Refresh reports" buttons, derived from the Excel-saved
+VBA project of xlwings' `quickstart.xlsm` in the pinned xlwings wheel (0.37.8, BSD-3-Clause).
 
-Face module: it may import openpyxl/xlsxwriter/ms-ovba; core modules of bbb_xl
-never import it.
+Why derive rather than generate: a VBA project written from nothing is a format Office may open without ever
+running its macro (see docs/excel.md "Where the VBA comes from"). `quickstart.xlsm` is the workbook
+`xlwings quickstart` copies for every user: document modules ThisWorkbook, Sheet1, Sheet2, a standard module
+Module1 whose `SampleCall` calls `RunPython`, and a project reference "xlwings" to the xlwings add-in.
 
-The VBA sources live next to this file in ``vba/`` and are committed as text:
-
-* ``RefreshReports.bas`` - standard module ``BbbXl`` with the macro
-  ``RefreshReports`` (runs ``RunPython "import bbb_xl.excel; bbb_xl.excel.refresh()"``) and
-  ``ClearSample`` (``bbb_xl.excel.clear_sample()``, the "Clear sample data" button).
-* ``ThisWorkbook.cls`` - the workbook's document module.
-* ``Sheet.cls`` - template of a worksheet document module, emitted once per
-  worksheet codename (``Sheet1``, ``Sheet2``, ...).
-
-``build_vba_project()`` compiles them into a vbaProject.bin with the PyPI
-package ``ms-ovba`` (0.0.1). The project carries, like xlwings' quickstart.xlsm,
-a *project reference* named ``xlwings`` to the xlwings add-in's VBA project
-(``xlwings.xlam``), so that ``RunPython`` resolves when the add-in is loaded.
-It holds VBA source only (no p-code / performance cache: ``_VBA_PROJECT``
-version 0xFFFF), so Excel compiles the source on first use.
-
-ms-ovba 0.0.1 writes its scratch files into the current directory, so the
-build runs in a temporary directory (process-wide ``chdir`` under a lock) and
-patches a compression bug of ms_ovba_compression 1.0.1 (see
-``_copytoken_help``) for its duration.
-
-The output is byte-for-byte deterministic: the project GUID is fixed, all OLE
-timestamps are zero, and the only randomness in ms-ovba (the per-record seed of
-the CMG/DPB/GC obfuscation in ``ms_ovba_crypto``) is drawn from a fixed seed.
+What changes, and nothing else (tests/test_vba_button.py lists every changed record against the base):
+- the source of Module1 becomes `vba/Module1.bas` (`RefreshReports`, `ClearSample`); the module stream holds the
+  compressed source only (MODULEOFFSET 0), as xlwings' release build (Aspose.Cells) writes every module it edits;
+- `_VBA_PROJECT` becomes the 7 bytes MS-OVBA 2.3.4.1 prescribes on write (version 0xFFFF, no performance cache),
+  the bytes xlwings' own edited files carry, so Office discards the caches and compiles the source;
+- one worksheet document module per sheet code name beyond the base's Sheet1 and Sheet2, synthesized from the
+  base's Sheet2: its dir records under the new name (MODULEOFFSET 0, MODULECOOKIE 0xFFFF as the spec writes),
+  its stream (Sheet2's source with the new VB_Name, compressed), its PROJECT `Document=` and `[Workspace]` lines,
+  its PROJECTwm entry and a directory entry cloned from Sheet2's (the VBA storage's tree re-linked); a base sheet
+  module without a sheet is removed the same way;
+- the dir stream's module count.
+Kept byte for byte: PROJECT's ID, protection (CMG/DPB/GC) and every other line, every reference record (the xlwings
+reference keeps the base's paths, `*\\CC:\\Users\\felix\\...\\addin\\xlwings.xlam` and relative `*\\Caddin\\xlwings.xlam`:
+VBA binds it to the loaded add-in's project, which is how quickstart.xlsm works on every user's machine), and
+ThisWorkbook's, Sheet1's and Sheet2's streams (source and cache). Same input, same bytes.
 """
-
 from __future__ import annotations
 
+import hashlib
 import io
-import os
-import random
 import re
-import tempfile
-import threading
-import uuid
+import struct
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from ..core.errors import BBBError
+from .addin import dir_records
+from .cfb import read_cfb, write_cfb
+from .ovba import compress, decompress
+
 VBA_DIR = Path(__file__).with_name("vba")
+BASE_NAME = "quickstart.xlsm"
+# sha256 of the base in the pinned xlwings 0.37.8 wheel: a different base is a different review
+BASE_SHA256 = "e76e0f5b84b968c57dd233cda5bfacc1b0fc46d8c37dee40fd0ecea7bc1f4773"
 
 MACRO_NAME = "RefreshReports"
-MODULE_NAME = "BbbXl"
+MODULE_NAME = "Module1"  # the base's standard module, kept under its name (only its source changes)
 BUTTON_CAPTION = "Refresh reports"
 RUN_PYTHON_COMMAND = "import bbb_xl.excel; bbb_xl.excel.refresh()"
 CLEAR_MACRO_NAME = "ClearSample"  # the "Clear sample data" button on "Start here"
@@ -52,169 +52,179 @@ CLEAR_BUTTON_CAPTION = "Clear sample data"
 CLEAR_RUN_PYTHON_COMMAND = "import bbb_xl.excel; bbb_xl.excel.clear_sample()"
 WORKBOOK_CODENAME = "ThisWorkbook"
 DEFAULT_SHEET_CODENAMES: tuple[str, ...] = ("Sheet1", "Sheet2")
+SHEET_MODEL = "Sheet2"  # the base's worksheet document module that synthesized ones copy
+# _VBA_PROJECT on write (MS-OVBA 2.3.4.1 and its example 3.1.1): Reserved1 0x61CC, Version 0xFFFF, Reserved2 0,
+# Reserved3 0x0001, no PerformanceCache; byte for byte what xlwings' released add-ins carry
+VBA_PROJECT_STREAM = bytes.fromhex("cc61ffff000100")
 
-# Fixed project GUID -> deterministic PROJECT stream (and CMG/DPB/GC key).
-PROJECT_ID = "{43AFB3BC-45B4-40ED-A6F8-6B8DF845AB39}"
-# Reference to the xlwings add-in's VBA project (its project name is
-# "xlwings"). VBA binds a project reference to an already open project of the
-# same file name (the add-in is loaded from XLSTART / as an add-in) before it
-# tries the absolute path, which is why xlwings' quickstart.xlsm works on every
-# machine although it stores the path of its author's machine.
-XLWINGS_REFERENCE_NAME = "xlwings"
-XLWINGS_REFERENCE_PATH = "xlwings.xlam"
-
-_CODEPAGE = "cp1252"
-_BASE_WORKBOOK = "0{00020819-0000-0000-C000-000000000046}"
-_BASE_WORKSHEET = "0{00020820-0000-0000-C000-000000000046}"
-_SEED = 0x6262  # "bb"
-_LOCK = threading.Lock()  # ms-ovba writes fixed file names into the cwd
+_CODEPAGE = "cp1252"  # the base's PROJECTCODEPAGE (1252)
 _CODENAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,30}$")
+_MODULE_LINE = re.compile(r"^(Document|Module|Class|BaseClass)=([^/\r\n]+)")
 
 
-def _read_source(name: str) -> str:
-    return (VBA_DIR / name).read_text(encoding="utf-8")
+@dataclass(frozen=True)
+class DirStream:
+    """A decompressed dir stream split as MS-OVBA 2.3.4.2 lays it out."""
+
+    head: list  # PROJECTINFORMATION and PROJECTREFERENCES records
+    cookie: tuple  # PROJECTCOOKIE (0x0013)
+    modules: list  # per module: its records from MODULENAME (0x0019) to the module Terminator (0x002B)
+
+    @classmethod
+    def parse(cls, data: bytes) -> "DirStream":
+        records = dir_records(data)
+        at = [r for r, _ in records].index(0x000F)  # PROJECTMODULES: Count, then PROJECTCOOKIE
+        if records[at + 1][0] != 0x0013:
+            raise BBBError("dir stream: PROJECTCOOKIE does not follow PROJECTMODULES")
+        modules, current = [], None
+        for rid, body in records[at + 2:-1]:
+            if rid == 0x0019:
+                current = []
+                modules.append(current)
+            if current is None:
+                raise BBBError(f"dir stream: record {rid:#06x} outside a module")
+            current.append((rid, body))
+            if rid == 0x002B:
+                current = None
+        if current is not None or struct.unpack("<H", records[at][1])[0] != len(modules):
+            raise BBBError("dir stream: module records do not match PROJECTMODULES Count")
+        return cls(records[:at], records[at + 1], modules)
+
+    def encode(self) -> bytes:
+        records = [*self.head, (0x000F, struct.pack("<H", len(self.modules))), self.cookie]
+        for module in self.modules:
+            records += module
+        out = bytearray()
+        for rid, body in [*records, (0x0010, b"")]:
+            # PROJECTVERSION's size field is its Reserved 4 (6 bytes follow); the Terminator's is Reserved 0
+            out += struct.pack("<HI", rid, 4 if rid == 0x0009 else len(body)) + body
+        return bytes(out)
 
 
-def _crlf(text: str) -> str:
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
+def module_name(records: list) -> str:
+    return records[0][1].decode(_CODEPAGE)
+
+
+def module_field(records: list, rid: int) -> bytes:
+    (body,) = [b for r, b in records if r == rid]
+    return body
+
+
+def _renamed(records: list, name: str) -> list:
+    """A document module's records under a new name: no performance cache, MODULECOOKIE 0xFFFF (2.3.4.2.3.2.7)."""
+    new = {0x0019: name.encode(_CODEPAGE), 0x0047: name.encode("utf-16-le"), 0x001A: name.encode(_CODEPAGE),
+           0x0032: name.encode("utf-16-le"), 0x0031: struct.pack("<I", 0), 0x002C: struct.pack("<H", 0xFFFF)}
+    return [(rid, new.get(rid, body)) for rid, body in records]
+
+
+def _with_offset_zero(records: list) -> list:
+    return [(rid, struct.pack("<I", 0) if rid == 0x0031 else body) for rid, body in records]
+
+
+def base_path() -> Path:
+    import xlwings
+    return Path(xlwings.__file__).with_name(BASE_NAME)
+
+
+def base_vba_project(base: str | Path | None = None) -> bytes:
+    """xl/vbaProject.bin of xlwings' quickstart.xlsm, after checking that it is the reviewed file."""
+    base = Path(base) if base is not None else base_path()
+    raw = base.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != BASE_SHA256:
+        raise BBBError(f"{base} is not the xlwings 0.37.8 quickstart.xlsm this build was reviewed against "
+                       f"(sha256 {digest})")
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        return z.read("xl/vbaProject.bin")
+
+
+def module_source() -> str:
+    """The source of Module1 as stored: vba/Module1.bas with CRLF line ends."""
+    text = (VBA_DIR / "Module1.bas").read_text(encoding="utf-8")
+    lines = text.replace("\r\n", "\n").rstrip("\n").split("\n")
+    if lines[0] != f'Attribute VB_Name = "{MODULE_NAME}"':
+        raise BBBError(f"vba/Module1.bas must start with Attribute VB_Name = \"{MODULE_NAME}\"")
     return "".join(line + "\r\n" for line in lines)
 
 
-def _document_module_text(cls_text: str, codename: str, base: str) -> str:
-    """Turn an exported .cls into the stored form of a document module.
-
-    Same transformation as ms_ovba's DocModule.normalize_file (drop the
-    VERSION/BEGIN/END header, add VB_Base after VB_Name, add
-    VB_TemplateDerived / VB_Customizable after the other attributes), but in memory and with the
-    codename substituted.
-    """
-    lines = cls_text.replace("\r\n", "\n").split("\n")
-    while lines and not lines[0].startswith("Attribute VB_Name"):
-        lines.pop(0)
-    if not lines:
-        raise ValueError("document module without 'Attribute VB_Name'")
-    rest = lines[1:]
-    n_attr = 0
-    while n_attr < len(rest) and rest[n_attr].startswith("Attribute "):
-        n_attr += 1
-    out = [f'Attribute VB_Name = "{codename}"', f'Attribute VB_Base = "{base}"']
-    out += rest[:n_attr]
-    out += ["Attribute VB_TemplateDerived = False", "Attribute VB_Customizable = True"]
-    out += rest[n_attr:]
-    while out and out[-1] == "":
-        out.pop()
-    return _crlf("\n".join(out))
-
-
-def _module_name(bas_text: str) -> str:
-    m = re.search(r'^Attribute VB_Name = "([^"]+)"', bas_text, re.MULTILINE)
-    if not m:
-        raise ValueError("standard module without 'Attribute VB_Name'")
-    return m.group(1)
+def _project_text(text: str, keep: list, added: list) -> str:
+    """The PROJECT stream with the lines of removed modules dropped and a Document line and a [Workspace] line per
+    added document module, each after the last line of its kind (2.3.1.5, 2.3.1.18)."""
+    lines = text.split("\r\n")
+    workspace_at = lines.index("[Workspace]") if "[Workspace]" in lines else len(lines)
+    model = next((line for line in lines[workspace_at:] if line.startswith(f"{SHEET_MODEL}=")), None)
+    out, workspace = [], False
+    for line in lines:
+        if line.startswith("["):
+            workspace = line == "[Workspace]"
+        name = line.split("=", 1)[0] if workspace and "=" in line else None
+        m = _MODULE_LINE.match(line)
+        if (m and m.group(2) not in keep) or (name is not None and name not in keep):
+            continue
+        out.append(line)
+    last_module = max(i for i, line in enumerate(out) if _MODULE_LINE.match(line))
+    out[last_module + 1:last_module + 1] = [f"Document={n}/&H00000000" for n in added]
+    if model is not None and "[Workspace]" in out:
+        end = len(out)
+        while end > 0 and out[end - 1] == "":
+            end -= 1
+        out[end:end] = [n + model[len(SHEET_MODEL):] for n in added]
+    return "\r\n".join(out)
 
 
-def _copytoken_help(difference: int) -> dict:
-    """Corrected ``MsOvba.copytoken_help`` (MS-OVBA 2.4.1.3.19.1).
-
-    ms_ovba_compression 1.0.1 computes ``maxLength`` as
-    ``0xFFFF << bit_count + 3`` instead of ``(0xFFFF >> bit_count) + 3``, so any
-    match longer than a copy token can hold overflows into the offset bits and
-    the stream decompresses to garbage. Observed on the dir stream of a
-    project with three sheet modules (olevba tolerates it; LibreOffice imports
-    the module empty and drops the button bindings) and on module sources with
-    long repeated runs. Patched in only while ``build_vba_project`` runs.
-    """
-    bit_count = max((difference - 1).bit_length(), 4)
-    length_mask = 0xFFFF >> bit_count
-    return {"lengthMask": length_mask, "offsetMask": ~length_mask & 0xFFFF,
-            "bitCount": bit_count, "maxLength": length_mask + 3}
+def _projectwm(names: list) -> bytes:
+    """PROJECTwm (2.3.3): per module its MBCS name NUL and UTF-16 name NUL NUL, then a NUL NUL terminator."""
+    return b"".join(n.encode(_CODEPAGE) + b"\0" + n.encode("utf-16-le") + b"\0\0" for n in names) + b"\0\0"
 
 
 def build_vba_project(
     sheet_codenames: Sequence[str] = DEFAULT_SHEET_CODENAMES,
     *,
     workbook_codename: str = WORKBOOK_CODENAME,
-    xlwings_reference: bool = True,
+    base: str | Path | None = None,
 ) -> bytes:
-    """Return the bytes of a vbaProject.bin holding the template's VBA.
-
-    Modules: document module ``workbook_codename``, one document module per
-    entry of ``sheet_codenames`` (must equal the worksheets' codenames, i.e.
-    xlsxwriter's ``worksheet.vba_codename``; default ``Sheet1``, ``Sheet2``),
-    and the standard module ``BbbXl`` with ``RefreshReports``.
-    References: stdole, Office, and (``xlwings_reference``) the project
-    reference ``xlwings`` -> ``xlwings.xlam``. Same input, same bytes.
-    """
-    from ms_ovba.Models.Entities.doc_module import DocModule
-    from ms_ovba.Models.Entities.reference import Reference
-    from ms_ovba.Models.Entities.reference_project import ReferenceProject
-    from ms_ovba.Models.Entities.reference_registered import ReferenceRegistered
-    from ms_ovba.Models.Entities.std_module import StdModule
-    from ms_ovba.Models.Fields.libid_reference import LibidReference
-    from ms_ovba.Models.Fields.project_reference import ProjectReference
-    from ms_ovba.Views.project_ole_file import ProjectOleFile
-    from ms_ovba.vbaProject import VbaProject
-    from ms_ovba_compression.ms_ovba import MsOvba
-
-    names = [workbook_codename, *sheet_codenames]
-    for name in names:
+    """The template's vbaProject.bin: quickstart.xlsm's project with Module1's source replaced, recompilation
+    requested, and one worksheet document module per entry of `sheet_codenames` (the worksheets' code names in
+    workbook.xml, xlsxwriter's `vba_codename`). Same input, same bytes."""
+    if workbook_codename != WORKBOOK_CODENAME:
+        raise BBBError(f"the workbook's code name must be {WORKBOOK_CODENAME} (the base's workbook module), "
+                       f"not {workbook_codename!r}")
+    for name in sheet_codenames:
         if not _CODENAME_RE.match(name):
-            raise ValueError(f"invalid VBA codename: {name!r}")
-    bas_text = _crlf(_read_source("RefreshReports.bas"))
-    module_name = _module_name(bas_text)
-    if len({n.lower() for n in [*names, module_name]}) != len(names) + 1:
-        raise ValueError(f"duplicate VBA module names: {[*names, module_name]}")
+            raise BBBError(f"invalid VBA code name: {name!r}")
+    taken = [n.lower() for n in [WORKBOOK_CODENAME, MODULE_NAME, *sheet_codenames]]
+    if len(set(taken)) != len(taken):
+        raise BBBError(f"duplicate VBA module names: {[WORKBOOK_CODENAME, MODULE_NAME, *sheet_codenames]}")
 
-    project = VbaProject()
-    project.project_id = PROJECT_ID
-    project.add_reference(Reference(ReferenceRegistered(LibidReference(
-        uuid.UUID("00020430-0000-0000-C000-000000000046"), "2.0", "0",
-        "C:\\Windows\\System32\\stdole2.tlb", "OLE Automation")), "stdole"))
-    project.add_reference(Reference(ReferenceRegistered(LibidReference(
-        uuid.UUID("2DF8D04C-5BFA-101B-BDE5-00AA0044DE52"), "2.0", "0",
-        "C:\\Program Files\\Common Files\\Microsoft Shared\\OFFICE16\\MSO.DLL",
-        "Microsoft Office 16.0 Object Library")), "Office"))
-    if xlwings_reference:
-        project.add_reference(Reference(
-            ReferenceProject(ProjectReference(XLWINGS_REFERENCE_PATH)),
-            XLWINGS_REFERENCE_NAME))
+    cf = read_cfb(base_vba_project(base))
+    dir_stream = DirStream.parse(decompress(cf.stream("VBA/dir")))
+    by_name = {module_name(m): m for m in dir_stream.modules}
+    model = by_name[SHEET_MODEL]
+    model_source = decompress(cf.stream(f"VBA/{SHEET_MODEL}")[struct.unpack("<I", module_field(model, 0x31))[0]:])
+    model_source = model_source.decode(_CODEPAGE)
+    if model_source.count(f'Attribute VB_Name = "{SHEET_MODEL}"\r\n') != 1:
+        raise BBBError(f"the base's {SHEET_MODEL} module does not start as expected")
 
-    texts: list[tuple[object, str]] = []
-    wb_mod = DocModule(workbook_codename)
-    texts.append((wb_mod, _document_module_text(
-        _read_source("ThisWorkbook.cls"), workbook_codename, _BASE_WORKBOOK)))
-    sheet_cls = _read_source("Sheet.cls")
-    sheet_mods = []
-    for codename in sheet_codenames:
-        mod = DocModule(codename)
-        sheet_mods.append(mod)
-        texts.append((mod, _document_module_text(sheet_cls, codename, _BASE_WORKSHEET)))
-    std_mod = StdModule(module_name)
-    texts.append((std_mod, bas_text))
-    for mod in [wb_mod, *sheet_mods, std_mod]:
-        project.add_module(mod)
+    wanted = [WORKBOOK_CODENAME, MODULE_NAME, *sheet_codenames]
+    kept = [m for m in dir_stream.modules if module_name(m) in wanted]
+    added = [n for n in sheet_codenames if n not in by_name]
+    removed = [n for n in by_name if n not in wanted]
+    modules = [_with_offset_zero(m) if module_name(m) == MODULE_NAME else m for m in kept]
+    modules += [_renamed(model, n) for n in added]
+    new_dir = DirStream(dir_stream.head, dir_stream.cookie, modules)
 
-    with _LOCK, tempfile.TemporaryDirectory(prefix="bbb_vba_") as tmp:
-        old_cwd = os.getcwd()
-        state = random.getstate()
-        old_help = MsOvba.__dict__["copytoken_help"]
-        try:
-            os.chdir(tmp)
-            random.seed(_SEED)
-            MsOvba.copytoken_help = staticmethod(_copytoken_help)
-            for i, (mod, text) in enumerate(texts):
-                path = os.path.join(tmp, f"m{i}")
-                with open(path + ".new", "wb") as fh:
-                    fh.write(text.encode(_CODEPAGE))
-                mod.add_file(path)  # ms-ovba reads path + ".new", writes path + ".bin"
-            ProjectOleFile.write_file(project)
-            return Path(tmp, "vbaProject.bin").read_bytes()
-        finally:
-            MsOvba.copytoken_help = old_help
-            random.setstate(state)
-            os.chdir(old_cwd)
+    vba = {"_VBA_PROJECT": VBA_PROJECT_STREAM, "dir": compress(new_dir.encode()),
+           MODULE_NAME: compress(module_source().encode(_CODEPAGE))}
+    for n in added:
+        source = model_source.replace(f'Attribute VB_Name = "{SHEET_MODEL}"', f'Attribute VB_Name = "{n}"')
+        vba[n] = compress(source.encode(_CODEPAGE))
+    for n in removed:
+        vba[n] = None
+    names = [module_name(m) for m in modules]
+    project = _project_text(cf.stream("PROJECT").decode(_CODEPAGE), names, added).encode(_CODEPAGE)
+    out = cf.with_streams("VBA", vba, like=SHEET_MODEL)
+    out = out.replace("PROJECT", project).replace("PROJECTwm", _projectwm(names))
+    return write_cfb(out)
 
 
 def attach_vba_project(workbook) -> bytes:
@@ -266,4 +276,3 @@ def add_refresh_button(
     if rc not in (None, 0):
         raise ValueError(f"xlsxwriter insert_button failed for {cell!r}: {rc}")
     return attach_vba_project(workbook)
-

@@ -24,7 +24,10 @@ from ..settings import parse_settings, read_parse_options
 
 CONTRACTS, SETTINGS, EVENTS, FX, START = "Contracts", "Settings", "Events", "FX Rates", "Start here"
 ACCOUNTS = "Accounts"  # optional: a workbook built before it existed refreshes without it
-INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX, ACCOUNTS)
+PIPELINE, ASSUMPTIONS = "Pipeline", "Forecast Assumptions"  # optional forecast inputs (docs/forecast.md)
+PLAN = "Plan"  # optional input tab (budgets, earlier forecasts) for Actual vs Plan
+OPENING = "Opening Balances"  # optional: legacy figures at the Settings Cutover Date (docs/cutover.md)
+INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX, ACCOUNTS, PIPELINE, ASSUMPTIONS, OPENING)
 GENERATED_SHEETS = [START] + REPORT_SHEETS
 
 START_TEXT = [
@@ -60,11 +63,20 @@ START_TEXT = [
     "Accounts tab: a revenue account per Product), posting dates, entry numbers (also a CSV).",
     "Exceptions \u2014 every input problem with its cell.",
     "Run Info \u2014 version, time of refresh, input fingerprint, and STALE when an input tab changed since.",
+    "Forecast \u2014 revenue, billings, bookings and ARR after the as-of date: contracted, renewals (Forecast "
+    "Assumptions tab) and pipeline (Pipeline tab, Amount x Probability), for the Settings forecast horizon.",
+    "Actual vs Plan \u2014 each metric against the Plan tab's budget (Settings: Plan version): variance, variance %, "
+    "year to date, a chart; periods after the as-of date show the contracted forecast. The Backlog tab also shows "
+    "the delivery load: the backlog by the month its revenue is scheduled.",
+    "Metrics \u2014 SaaS metrics by period: the ARR bridge and its chart, ARR, MRR and customers, NRR, GRR, logo "
+    "churn, backlog coverage, the top 20 customers by ARR, ARR by signup cohort.",
+    "Audit Trail \u2014 each refresh, import, close and reopen with the input changes it found, field by field "
+    "(a record tab: appended, never rewritten; hash-chained, so bbb-xl check sees an edited entry).",
     "",
     "This tab, Summary and the other report tabs are rewritten by every refresh; the refresh never changes a row "
-    "of Contracts, Events, FX Rates, Settings, Accounts or any tab you add (a workbook from an older template gets "
+    "of Contracts, Events, FX Rates, Settings, Accounts, Plan or any tab you add (a workbook from an older template gets "
     "the missing tabs and Settings rows added first). Only Clear sample data (bbb-xl clear-sample) removes input "
-    "rows.",
+    "rows. Record tabs (Closed Periods) are never rewritten by a refresh: only bbb-xl close and reopen write them.",
 ]
 
 
@@ -79,19 +91,44 @@ def start_here(status: str, errors: int) -> SheetReport:
     return s
 
 
-def compute_reports(contract_rows, settings_rows, event_rows=None, *,
-                    refreshed_at: dt.datetime | None = None, fx_rows=None, accounts_rows=None,
-                    template_version: int | None = None, previous_version: str | None = None) -> Reports:
-    """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
-    tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency); accounts_rows: the
-    Accounts tab (Product, Revenue Account) for the journal."""
+def inputs_book(contract_rows, settings_rows, event_rows=None, fx_rows=None, opening_rows=None):
+    """(settings or None, settings problems, book) of the input tabs, problems located at their cells;
+    opening_rows: the Opening Balances tab, read with the Settings Cutover Date (engine.cutover)."""
     settings, settings_problems = parse_settings(settings_rows, sheet=SETTINGS)
     # Decimal separator, Date order, Time zone: read even when another setting is wrong (its problems are there)
     options = settings.parse_options if settings else read_parse_options(settings_rows, SETTINGS)[0]
     parsed = parse_contracts(contract_rows, sheet=CONTRACTS, origin=(1, 1), options=options)
     book = Book(parsed, settings.calendar if settings else CALENDAR, events=event_rows or None,
                 events_sheet=EVENTS, events_origin=(1, 1), fx=fx_rows or None,
-                reporting_currency=settings.currency if settings else None, fx_sheet=FX, fx_origin=(1, 1))
+                reporting_currency=settings.currency if settings else None, fx_sheet=FX, fx_origin=(1, 1),
+                as_of=settings.as_of if settings else None,  # evergreen lines renew up to the as-of term
+                opening=opening_rows if _has_rows(opening_rows) else None,
+                cutover=settings.cutover if settings else None, opening_sheet=OPENING, opening_origin=(1, 1))
+    return settings, settings_problems, book
+
+
+def input_fingerprint(contract_rows, event_rows=None, fx_rows=None) -> str:
+    """Run Info's input fingerprint: sha256 of the Contracts, Events and FX Rates cells."""
+    from ..reports import fingerprint
+    return fingerprint((contract_rows or []) + [["Events"]] + (event_rows or [])
+                       + ([["FX Rates"]] + fx_rows if fx_rows else []))
+
+
+def compute_reports(contract_rows, settings_rows, event_rows=None, *,
+                    refreshed_at: dt.datetime | None = None, fx_rows=None, accounts_rows=None,
+                    template_version: int | None = None, previous_version: str | None = None,
+                    pipeline_rows=None, assumptions_rows=None, closed=None, plan_rows=None,
+                    opening_rows=None) -> Reports:
+    """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
+    tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency); accounts_rows: the
+    Accounts tab (Product, Revenue Account) for the journal; pipeline_rows / assumptions_rows: the Pipeline and
+    Forecast Assumptions tabs for the Forecast tab (None when absent); closed: the Closed Periods record
+    (engine.close.ClosedBook): closed months reported as closed, differences as out-of-period adjustments;
+    plan_rows: the Plan tab for Actual vs Plan (None when absent); opening_rows: the Opening Balances tab,
+    read with the Settings Cutover Date (engine.cutover; None when absent)."""
+    settings, settings_problems, book = inputs_book(contract_rows, settings_rows, event_rows, fx_rows,
+                                                    opening_rows)
+    options = settings.parse_options if settings else read_parse_options(settings_rows, SETTINGS)[0]
     if settings is None:
         reports = _not_refreshed(book, settings_problems)
     else:
@@ -99,13 +136,56 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
         late = booking_after_as_of(book.parsed, settings.as_of)
         accounts, accounts_problems = journal_accounts(settings, accounts_rows, ACCOUNTS)
         accounts_problems += mapping_problems(book, accounts)
-        reports = build_reports(book, settings, input_problems=list(settings_problems) + late + accounts_problems,
+        forecast_inputs, forecast_problems = read_forecast_inputs(pipeline_rows, assumptions_rows, options, book)
+        from ..engine.plan import parse_plan
+        plan, plan_problems = parse_plan(plan_rows, PLAN, (1, 1), options) if plan_rows else (None, [])
+        reports = build_reports(book, settings, input_problems=list(settings_problems) + late + accounts_problems
+                                + forecast_problems + plan_problems,
                                 contract_rows=contract_rows, refreshed_at=refreshed_at, event_rows=event_rows,
-                                fx_rows=fx_rows, accounts=accounts)
+                                fx_rows=fx_rows, accounts=accounts, forecast_inputs=forecast_inputs,
+                                closed=closed, plan=plan, plan_problems=plan_problems)
     reports.sheets[START] = start_here(reports.status, len(errors_only(reports.problems)))
     if settings is not None and template_version is not None:  # the workbook's layout and engine history
         add_layout_rows(reports.sheets["Run Info"], template_version, previous_version)
     return reports
+
+
+def read_forecast_inputs(pipeline_rows, assumptions_rows, options=None, book=None) -> tuple:
+    """((assumptions, pipeline, notes), problems): the Pipeline and Forecast Assumptions tabs parsed, problems
+    located on their cells; a tab in error is left out of the Forecast tab and a note says so. book: the
+    assumptions' dimension column must be one of its columns."""
+    from ..core.errors import BBBError, Problem
+    from ..engine.forecast import parse_assumptions, parse_pipeline
+    problems, notes = [], []
+    assumptions = pipeline = None
+    if _has_rows(assumptions_rows):
+        try:
+            assumptions = parse_assumptions(assumptions_rows, ASSUMPTIONS, (1, 1))
+        except BBBError as exc:
+            problems += list(exc.problems)
+            notes.append(f"{ASSUMPTIONS} has errors (see Exceptions): no renewals assumed")
+        if assumptions is not None and assumptions.dimension and assumptions.rates and book is not None:
+            try:
+                book.column_text(assumptions.dimension)
+            except BBBError as exc:
+                problems.append(Problem(1, assumptions.dimension, assumptions.dimension,
+                                        f"the rates vary by '{assumptions.dimension}': "
+                                        f"{exc.problems[0].message.replace('filter or group by', 'match')}",
+                                        sheet=ASSUMPTIONS, cell="A1", table="assumptions"))
+                notes.append(f"{ASSUMPTIONS} has errors (see Exceptions): no renewals assumed")
+                assumptions = None
+    if _has_rows(pipeline_rows):
+        try:
+            pipeline = parse_pipeline(pipeline_rows, PIPELINE, (1, 1), options)
+        except BBBError as exc:
+            problems += list(exc.problems)
+            notes.append(f"{PIPELINE} has errors (see Exceptions): left out of the forecast")
+    return (assumptions, pipeline, tuple(notes)), problems
+
+
+def _has_rows(rows) -> bool:
+    """Data below the header row (a tab with its header only is as good as absent)."""
+    return bool(rows) and any(v not in (None, "") for row in rows[1:] for v in row)
 
 
 def last_refresh_version(run_info_rows) -> str | None:
@@ -150,8 +230,10 @@ _CHOICES = {
     CONTRACTS: {"recognition": (*RECOGNITION, *_RECOGNITION_ALIASES), "billing": tuple(BILLING),
                 "billingtiming": tuple(TIMING)},
     EVENTS: {"event": tuple(_EVENT_KINDS), "treatment": tuple(TREATMENTS)},
+    PLAN: {"metric": ("revenue", "billings", "bookings", "arr", "backlog", "deferred")},
 }
-_CODE_TEXT = {CONTRACTS: {"currency": 3}, EVENTS: {}, FX: {"currency": 3, "month": 10}, SETTINGS: {"value": 40}}
+_CODE_TEXT = {CONTRACTS: {"currency": 3}, EVENTS: {}, FX: {"currency": 3, "month": 10}, SETTINGS: {"value": 40},
+              PLAN: {"version": 24, "month": 10}}
 _EPOCH = dt.datetime(1899, 12, 30)
 
 
@@ -320,12 +402,14 @@ class StaleCheck:
 STALE_CHECK_COLUMN = 3  # Run Info column C, hidden
 
 
-def stale_check(contract_rows, settings_rows=None, event_rows=None, fx_rows=None) -> StaleCheck | None:
+def stale_check(contract_rows, settings_rows=None, event_rows=None, fx_rows=None, plan_rows=None) \
+        -> StaleCheck | None:
     """The STALE check of the input tabs as read at refresh: "Up to date" while every column's checksum equals
     its value at refresh, else STALE naming the first changed tab."""
     if not contract_rows:
         return None
-    tabs = [(CONTRACTS, contract_rows), (EVENTS, event_rows), (FX, fx_rows), (SETTINGS, settings_rows)]
+    tabs = [(CONTRACTS, contract_rows), (EVENTS, event_rows), (FX, fx_rows), (SETTINGS, settings_rows),
+            (PLAN, plan_rows)]
     checks, spans = [], []
     for sheet, rows in tabs:
         if rows is None:

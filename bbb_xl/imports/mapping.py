@@ -27,7 +27,8 @@ from ..engine.table import normalize_header
 
 CONTRACTS, EVENTS = "contracts", "events"
 CONTRACT_FIELDS = ("Contract ID", "Customer", "Line ID", "Product", "Booking Date", "Start Date", "End Date",
-                   "Amount", "SSP", "Recognition", "Billing", "Billing Timing", "Billing Start", "Currency")
+                   "Amount", "SSP", "Recognition", "Billing", "Billing Timing", "Billing Start", "Currency",
+                   "Renewal", "Term")
 EVENT_FIELDS = ("Contract ID", "Line ID", "Date", "Event", "Amount", "Percent", "End Date", "Treatment",
                 "Source ID")
 FIELDS = {CONTRACTS: CONTRACT_FIELDS, EVENTS: EVENT_FIELDS}

@@ -62,6 +62,7 @@ def allocation_report(book: Book, settings_title: str) -> SheetReport:
                          RECOGNITION_NAMES[int(lines.recognition[i])], amount, ssp, alloc, alloc - amount,
                          ssp / ssp_total if ssp_total else None])
         s.add(row, 1, body, _LINE_STYLES)
+        s.link_lines(row, 1, book, members)
         row += len(body)
         totals = [sum(r[k] for r in body) for k in (4, 5, 6, 7)]
         grand = [g + t for g, t in zip(grand, totals)]

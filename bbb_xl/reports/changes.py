@@ -42,6 +42,10 @@ def changes_sheet(book, settings, title):
                      conv(c.line, c.new_amount), to_date(c.old_end), to_date(c.new_end), booking, catch_up,
                      booking - catch_up, c.row, getattr(c, "memo", "")])
         money.append((booking, catch_up))
+    _, events_sheet, origin = getattr(book, "_events_source", (None, None, None))
+    if events_sheet and origin:
+        for k, c in enumerate(records):
+            s.link(5 + k, 2, events_sheet, origin[0] + c.row - 1)
     s.add(5, 1, rows, ["date", "text", "text", "text", "text", MONEY, MONEY, "date", "date", MONEY, MONEY, MONEY,
                        "int", "text"])
     total_b = sum(b for b, _ in money)

@@ -18,7 +18,7 @@ MIN_WIDTH, PADDING = 6.0, 2.0  # Excel width units: characters of the default fo
 LINE_HEIGHT = 15.0  # points, Calibri 11
 BOLD = {"header", "money_total", "status_ok", "status_bad", "banner", "title"}
 _FREE = {"title"}  # one-line headings: never sized by, they run over the empty cells to their right
-_NUMBER = {MONEY, "money_total", "int", "ratio", "date", "stamp"}
+_NUMBER = {MONEY, "money_total", "int", "ratio", "date", "stamp", "percent"}
 
 
 @dataclass
@@ -62,6 +62,8 @@ def cell_width(value, style: str) -> int:
     if isinstance(value, (float, np.floating)):
         if style == "ratio":
             return len(f"{value:,.2f}")
+        if style == "percent":
+            return len(f"{value:,.1%}")
         return min(len(repr(float(value))), 11)  # General format: at most 11 characters, then scientific
     return max((len(line) for line in str(value).split("\n")), default=0)
 

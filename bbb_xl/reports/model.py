@@ -10,7 +10,7 @@ import numpy as np
 from ..core.errors import ERROR, WARNING
 
 # Styles every writer knows: text, title, subtitle, header, money, money_total, date, ratio, int, status_ok,
-# status_bad, banner, stamp (date and time).
+# status_bad, banner, stamp (date and time), percent (0.053 shows 5.3%).
 MONEY = "money"
 
 
@@ -41,6 +41,21 @@ class SheetReport:
     name: str
     blocks: list = field(default_factory=list)
     merges: list = field(default_factory=list)  # A1 ranges shown as one cell (banners: filled cells clip text)
+    chart: object = None  # ChartData of a chart of this tab's own that the template holds (Metrics), or None
+    links: dict = field(default_factory=dict)  # (row, col) -> (input sheet, A1 cell): the input row it comes from
+
+    def link_lines(self, top: int, col: int, book, idx) -> None:
+        """Rows top, top + 1, ... link (at col) to the Contracts rows of lines idx, when the range's place is
+        known."""
+        parsed = book.parsed
+        if parsed.origin is None or not book.lines.sheet:
+            return
+        for k, i in enumerate(idx):
+            self.link(top + k, col, book.lines.sheet, parsed.origin[0] + int(book.lines.row[i]) - 1)
+
+    def link(self, row: int, col: int, sheet: str, input_row: int, input_col: str = "A") -> None:
+        """The cell at (row, col) links to `sheet`!<input_col><input_row> (a fixed internal location)."""
+        self.links[(row, col)] = (sheet, f"{input_col}{int(input_row)}")
 
     def banner(self, row: int, text: str, width: int = 8) -> Block:
         """A red message across `width` columns."""
@@ -84,6 +99,7 @@ class ChartData:
     first_col: int
     periods: int
     series_rows: dict  # series name -> row
+    axis_floor: int = 0  # cents: the value axis starts here (a bridge chart's floating bars), 0 = automatic
 
 
 @dataclass
@@ -94,6 +110,7 @@ class Reports:
     status: str
     amount_total_cents: int  # Contracts Amount total at refresh, for the STALE check
     problems: tuple
+    charts: dict = field(default_factory=dict)  # other tabs' charts: sheet name -> [ChartData, ...]
 
 
 def money_text(cents: int) -> str:

@@ -44,6 +44,7 @@ def _dimension_rows(s, choice, row):
 
 
 STALE_ROW = 13  # Run Info row of the native STALE formula (written by each shell)
+AUDIT_ROW = 14  # Run Info row of the audit trail's state (intact / BROKEN)
 LAYOUT_ROW = 15  # Run Info rows of the template version and of the figures-changed note
 
 # Engine releases that change the figures of an existing book (the CHANGELOG's "Figures change" entries):
@@ -81,3 +82,12 @@ def add_layout_rows(sheet: SheetReport, template_version, previous_version, curr
     note = figures_changed(previous_version, current_version)
     if note:
         sheet.add(LAYOUT_ROW + 1, 1, [["Figures", note]], ["subtitle", "status_bad"])
+
+
+def add_audit_row(sheet: SheetReport, status: str, broken: bool) -> None:
+    """The audit trail's state: intact (entries, the last one) or BROKEN at a row (bbb-xl check lists them); not
+    on a Run Info that says "not refreshed" (unusable Settings)."""
+    first = sheet.cell(1, 1)
+    if isinstance(first, str) and "not refreshed" in first:
+        return
+    sheet.add(AUDIT_ROW, 1, [["Audit trail", status]], ["subtitle", "status_bad" if broken else "status_ok"])

@@ -6,7 +6,10 @@ import numpy as np
 from ..core.dates import iso, to_date
 from ..core.errors import errors_only
 from ..core.money import format_money
+from .metrics import TILES_NOTE, kpi_rows
 from .model import MONEY, ChartData, SheetReport, money_text
+
+TILES_ROW, TILES_COL = 12, 6  # the KPI tiles: F12 (header) to I17, beside the balances; the note in F18
 
 def summary_sheet(book, settings, periods, problems, status, title, boo_p, bil_p, rev_p, backlog, deferred):
     s = SheetReport("Summary")
@@ -43,6 +46,7 @@ def summary_sheet(book, settings, periods, problems, status, title, boo_p, bil_p
                   ["Deferred revenue (contract liability)", book.balance_cents("deferred", as_of, sel)],
                   ["Unbilled receivable (contract asset)", book.balance_cents("unbilled", as_of, sel)]],
           ["text", MONEY])
+    _kpi_tiles(s, book, settings)
     # chart data: the native charts above read these rows
     label_row = 40
     s.add(label_row - 1, 1, [["Chart data (report periods)"]], "subtitle")
@@ -55,6 +59,16 @@ def summary_sheet(book, settings, periods, problems, status, title, boo_p, bil_p
         s.add(label_row + 1 + i, 1, [[name] + [int(v) for v in values]], ["text"] + [MONEY] * len(periods))
     _by_currency(s, book, settings, windows[-1], label_row + 8)
     return s, ChartData(label_row, 2, len(periods), rows)
+
+
+def _kpi_tiles(s, book, settings) -> None:
+    """ARR, NRR, GRR, customers and backlog coverage at the as-of date, the prior period end and a year earlier
+    (reports.metrics.kpi_rows), beside the balances."""
+    header, rows = kpi_rows(book, settings)
+    s.add(TILES_ROW, TILES_COL, [header], "header")
+    for i, (values, style) in enumerate(rows, start=1):
+        s.add(TILES_ROW + i, TILES_COL, [values], ["text"] + [style] * (len(values) - 1))
+    s.add(TILES_ROW + len(rows) + 1, TILES_COL, [[TILES_NOTE.format(basis=settings.arr_basis)]], "subtitle")
 
 
 def _by_currency(s, book, settings, year, row):

@@ -84,6 +84,8 @@ def waterfall_sheet(name, book, settings, periods, cum, per_period, title, csv_o
     k = len(text_cols)
     if len(text):
         s.add(top + 1, 1, text, "text")
+        if detail:
+            s.link_lines(top + 1, 1, book, range(n))
         columns = [amounts] + ([alloc] if allocated else []) + [bef, mat, aft, mat.sum(axis=1)]
         s.add(top + 1, k + 1, np.column_stack(columns), MONEY)
     total_row = top + 1 + len(text)

@@ -13,8 +13,9 @@ def has(header, *names) -> list:
 
 
 from . import chargebee, hubspot, quickbooks, salesforce, stripe, xero  # noqa: E402 - they use has()
+from . import stripe_invoices  # noqa: E402
 
-PROFILES = {m.NAME: m for m in (salesforce, stripe, quickbooks, xero, hubspot, chargebee)}
+PROFILES = {m.NAME: m for m in (salesforce, stripe, quickbooks, xero, hubspot, chargebee, stripe_invoices)}
 
 
 def profile(name: str):

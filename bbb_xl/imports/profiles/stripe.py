@@ -1,11 +1,17 @@
-"""Stripe Dashboard subscriptions export (Billing > Subscriptions > Export) -> Contracts, one line per
-subscription and plan for its current period.
+"""Stripe Dashboard subscriptions export (Billing > Subscriptions > Export) -> Contracts: one evergreen line per
+subscription and plan (engine.evergreen), renewing every billing interval until cancelled.
 
-Each current period is one term, invoiced at its start: Start Date = Current Period Start (UTC), End Date = the
-day before Current Period End (UTC) (Stripe's period end is exclusive: the next period starts on it), Billing
-upfront, Recognition daily (Stripe periods run from any day of the month). Booking Date = Current Period Start.
-Rows with Status incomplete or incomplete_expired (never paid) are filtered out. Contract ID = the subscription
-id, Line ID = the Plan (price) id, Customer = Customer Description, else Customer Email, else Customer ID.
+Start Date = Trial End (UTC) when the subscription had a trial (the billing cycle anchor: the trial is free), else
+Start (UTC); Booking Date = Created (UTC); End Date blank; Renewal auto; Billing = Interval (month -> monthly, year
+-> annual; Stripe's week and day intervals are refused with the row), so each term is one interval, billed at its
+start. Recognition daily (Stripe periods run from any day of the month). Terms are computed from the anchor like
+Stripe's periods (from Jan 31 monthly: Feb 28, then Mar 31), so each term ends the day before the next period
+starts: Stripe's period end (Current Period End) is exclusive.
+Rows with Status incomplete or incomplete_expired (never paid) and canceled (ended: no current period left to
+renew) are filtered out and counted. A subscription set to end with its period (Cancel At Period End = true) is
+still imported as renewing: add a `cancel` event dated its Canceled At (without End Date it ends the line with
+the term containing that day). Contract ID = the subscription id, Line ID = the Plan (price) id, Customer =
+Customer Description, else Customer Email, else Customer ID.
 """
 from __future__ import annotations
 
@@ -23,14 +29,16 @@ def mapping(header) -> Mapping:
                   ("Customer ID",)),
              Rule("Line ID", sources=("Plan",)),
              Rule("Product", sources=("Product",), optional=True),
-             Rule("Booking Date", sources=("Current Period Start (UTC)",)),
-             Rule("Start Date", sources=("Current Period Start (UTC)",)),
-             Rule("End Date", "add days", ("Current Period End (UTC)",), "-1"),
+             Rule("Booking Date", "first", tuple(has(header, "Created (UTC)", "Start (UTC)")) +
+                  ("Current Period Start (UTC)",)),
+             Rule("Start Date", "first", tuple(has(header, "Trial End (UTC)", "Start (UTC)")) +
+                  ("Current Period Start (UTC)",)),
              Rule("Amount", sources=("Amount",)),
              Rule("Recognition", "constant", value="daily"),
-             Rule("Billing", "constant", value="upfront"),
+             Rule("Billing", sources=("Interval",)),
+             Rule("Renewal", "constant", value="auto"),
              Rule("Currency", sources=CURRENCY_HEADINGS, optional=True,
                   missing_note="no currency column: every line is in the workbook's Settings Currency"))
-    dims = tuple(has(header, "Interval"))
-    return Mapping(NAME, CONTRACTS, rules, (Keep("Status", ("incomplete", "incomplete_expired"), exclude=True),),
-                   dims, "ISO", SIGNATURE, TITLE)
+    return Mapping(NAME, CONTRACTS, rules,
+                   (Keep("Status", ("incomplete", "incomplete_expired", "canceled"), exclude=True),),
+                   (), "ISO", SIGNATURE, TITLE)

@@ -1,13 +1,13 @@
-Attribute VB_Name = "BbbXl"
-' bbb_xl - macros of the template workbook (bbb_template.xlsm).
+Attribute VB_Name = "Module1"
+' bbb_xl - the macros behind the template's buttons (bbb_template.xlsm).
 '
-' The module is called "BbbXl", not "RefreshReports": VBA cannot call a macro
-' whose name equals the name of its own module ("Expected procedure, not
-' module"), and buttons are bound to the macro name "RefreshReports".
+' This module replaces the source of the standard module "Module1" of xlwings'
+' Excel-saved quickstart.xlsm (xlwings, BSD 3-clause; notice in
+' bbb_xl/excel/licenses/xlwings-LICENSE.txt), whose VBA project the template's
+' is derived from (bbb_xl/excel/vba_project.py).
 '
-' RunPython is provided by the xlwings Excel add-in (xlwings.xlam). This VBA
-' project references that add-in's VBA project (reference name "xlwings"),
-' exactly as xlwings' own quickstart workbooks do.
+' RunPython is provided by the xlwings Excel add-in (xlwings.xlam): the project
+' keeps quickstart.xlsm's reference to that add-in's VBA project ("xlwings").
 Option Explicit
 
 ' Bound to the "Refresh reports" buttons on the sheets "Start here" and

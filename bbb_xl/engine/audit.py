@@ -1,0 +1,481 @@
+"""The audit trail of a book's inputs (issue 17, section 2), pure: no workbook, no file.
+
+A *snapshot* is the input tabs as normalised text: {tab: {key: {column: text}}}. Contract lines are keyed by
+(Contract ID, Line ID), FX rates by (Currency, Month), Settings by their name, events by their whole row (an event
+has no ID: an edited event is one removed and one added). Blank cells are left out, so a snapshot holds no "".
+`diff(old, new)` lists what changed, `apply(old, changes)` rebuilds `new` from it: the workbook keeps only the
+changes (the `_Snapshot` tab, append-only) and replays them to find the last snapshot.
+
+An *entry* records one command (refresh, import, close, reopen): time (UTC), user, command, reason, the sha256 of
+the snapshot, counts, a summary of the changes and the sha256 of the changes themselves. Entries form a hash
+chain: each one stores the previous entry's hash and sha256(previous hash + canonical text of this entry), so an
+edited, deleted, inserted or reordered entry breaks the chain at a row `verify_chain` names.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from ..core.errors import Problem, column_letter
+from .table import normalize_header
+
+CONTRACTS, EVENTS, FX, SETTINGS = "Contracts", "Events", "FX Rates", "Settings"
+TABS = (CONTRACTS, EVENTS, FX, SETTINGS)
+TRAIL_SHEET, SNAPSHOT_SHEET = "Audit Trail", "_Snapshot"
+GENESIS = "0" * 64  # the "previous hash" of the first entry
+# key columns per tab (normalised headers); Events: None, the whole row is the key
+KEY_COLUMNS = {CONTRACTS: ("contractid", "lineid"), EVENTS: None, FX: ("currency", "month"), SETTINGS: None}
+ADDED, REMOVED, CHANGED = "added", "removed", "changed"
+NOUNS = {CONTRACTS: ("line", "lines"), EVENTS: ("event", "events"), FX: ("FX rate", "FX rates"),
+         SETTINGS: ("setting", "settings")}
+
+
+# --- snapshots --------------------------------------------------------------------------------------------------
+
+def cell_text(value) -> str:
+    """A cell as canonical text: dates ISO, whole numbers without decimals, other numbers as their shortest
+    exact decimal (repr), booleans TRUE / FALSE, text stripped, blanks ""."""
+    kind = type(value)
+    if kind is str:  # the common cases first: this runs once per input cell
+        return value.strip()
+    if kind is float and math.isfinite(value):
+        return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+            return value.date().isoformat()
+        return value.replace(tzinfo=None).isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value.is_finite() else str(value)
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iu"):
+        return str(int(value))
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value).strip()
+    if math.isfinite(number) and number == int(number) and abs(number) < 1e15:
+        return str(int(number))
+    return repr(number)
+
+
+def tab_snapshot(tab: str, rows) -> dict:
+    """{key: {column: text}} of one input tab's rows (row 1 the header; blank rows skipped). A key met twice
+    (an input error the engine reports) gets " #2", " #3" so no row is lost."""
+    rows = list(rows or [])
+    if not rows:
+        return {}
+    header = [cell_text(h) or f"({column_letter(j + 1)})" for j, h in enumerate(rows[0])]
+    keys = KEY_COLUMNS.get(tab)
+    if tab == SETTINGS:
+        key_at = [0]
+    elif keys is None:
+        key_at = None
+    else:
+        norm = [normalize_header(h) for h in header]
+        key_at = [norm.index(k) for k in keys if k in norm] or [0]
+    out: dict = {}
+    for row in rows[1:]:
+        texts = [cell_text(v) for v in row]
+        if not any(texts):
+            continue
+        fields = {}
+        for j, text in enumerate(texts):
+            if text:
+                name = header[j] if j < len(header) else f"({column_letter(j + 1)})"
+                fields[name] = text
+        parts = [texts[j] if j < len(texts) else "" for j in (key_at if key_at is not None else range(len(texts)))]
+        if key_at is None:
+            while parts and not parts[-1]:
+                parts.pop()
+        key = " / ".join(parts)
+        if key in out:
+            n = 2
+            while f"{key} #{n}" in out:
+                n += 1
+            key = f"{key} #{n}"
+        out[key] = fields
+    return out
+
+
+def snapshot(contracts=None, events=None, fx=None, settings=None) -> dict:
+    """The input tabs (rows as read, header first; None: the tab is absent) as a snapshot."""
+    given = {CONTRACTS: contracts, EVENTS: events, FX: fx, SETTINGS: settings}
+    return {tab: tab_snapshot(tab, rows) for tab, rows in given.items() if rows is not None}
+
+
+def canonical(data) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def fingerprint(snap: dict) -> str:
+    """sha256 of a snapshot's canonical text (key order and column order do not matter; blank tabs do not count)."""
+    return hashlib.sha256(canonical({t: v for t, v in snap.items() if v}).encode("utf-8", "surrogatepass")
+                          ).hexdigest()
+
+
+def counts_text(snap: dict) -> str:
+    return "; ".join(f"{tab} {len(snap.get(tab) or {}):,}" for tab in TABS if tab in snap)
+
+
+# --- differences --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Change:
+    """One row of one tab added, removed or changed. fields: (column, old, new) — every column of an added or
+    removed row, only the differing ones of a changed row ("" for blank)."""
+
+    tab: str
+    key: str
+    action: str
+    fields: tuple
+
+    def record(self) -> list:
+        """The change as the _Snapshot keeps it: tab, key, action, then column, new value pairs (a removed row:
+        none; old values are found by replaying the earlier changes)."""
+        pairs = [] if self.action == REMOVED else [x for f, _, new in self.fields for x in (f, new)]
+        return [self.tab, self.key, self.action, *pairs]
+
+
+def diff(old: dict, new: dict) -> list[Change]:
+    """What turns `old` into `new`, tab by tab (in TABS order): rows changed and added in the new order, then rows
+    removed in the old order."""
+    out = []
+    for tab in [t for t in TABS if t in old or t in new] + sorted((set(old) | set(new)) - set(TABS)):
+        before, after = old.get(tab) or {}, new.get(tab) or {}
+        for key, fields in after.items():
+            prior = before.get(key)
+            if prior is None:
+                out.append(Change(tab, key, ADDED, tuple((f, "", v) for f, v in fields.items())))
+            elif prior != fields:
+                names = list(prior) + [f for f in fields if f not in prior]
+                out.append(Change(tab, key, CHANGED, tuple((f, prior.get(f, ""), fields.get(f, "")) for f in names
+                                                          if prior.get(f, "") != fields.get(f, ""))))
+        for key, fields in before.items():
+            if key not in after:
+                out.append(Change(tab, key, REMOVED, tuple((f, v, "") for f, v in fields.items())))
+    return out
+
+
+def apply(old: dict, changes) -> dict:
+    """`old` with the changes made (records or Change objects); raises ValueError on a change that does not fit
+    (a row added twice, a missing row changed or removed)."""
+    snap = {tab: dict(rows) for tab, rows in old.items()}
+    for change in changes:
+        tab, key, action, *pairs = change.record() if isinstance(change, Change) else change
+        rows = snap.setdefault(tab, {})
+        if action == ADDED:
+            if key in rows:
+                raise ValueError(f"{tab} {key}: added twice")
+            rows[key] = {f: v for f, v in zip(pairs[0::2], pairs[1::2]) if v != ""}
+        elif action == REMOVED:
+            if rows.pop(key, None) is None:
+                raise ValueError(f"{tab} {key}: removed but not there")
+        elif action == CHANGED:
+            if key not in rows:
+                raise ValueError(f"{tab} {key}: changed but not there")
+            fields = dict(rows[key])
+            for f, v in zip(pairs[0::2], pairs[1::2]):
+                if v == "":
+                    fields.pop(f, None)
+                else:
+                    fields[f] = v
+            rows[key] = fields
+        else:
+            raise ValueError(f"{tab} {key}: unknown action {action!r}")
+    return snap
+
+
+def changes_from_records(before: dict, records) -> list[Change]:
+    """The Change objects of _Snapshot records, their old values taken from the snapshot they apply to."""
+    out = []
+    for tab, key, action, *pairs in records:
+        prior = (before.get(tab) or {}).get(key) or {}
+        if action == REMOVED:
+            out.append(Change(tab, key, action, tuple((f, v, "") for f, v in prior.items())))
+        else:
+            out.append(Change(tab, key, action, tuple((f, prior.get(f, "") if action == CHANGED else "", v)
+                                                      for f, v in zip(pairs[0::2], pairs[1::2]))))
+    return out
+
+
+def changes_digest(records) -> str:
+    """sha256 of the changes as the _Snapshot keeps them (Change.record())."""
+    return hashlib.sha256(canonical([list(r) for r in records]).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def changes_summary(changes) -> str:
+    """"Contracts: 1 line added, 2 lines changed (3 fields); Events: 1 event added" or "no changes"."""
+    parts = []
+    for tab in dict.fromkeys(c.tab for c in changes):
+        one, many = NOUNS.get(tab, ("row", "rows"))
+        of_tab = [c for c in changes if c.tab == tab]
+        bits = []
+        for action in (ADDED, REMOVED, CHANGED):
+            n = sum(c.action == action for c in of_tab)
+            if n:
+                fields = sum(len(c.fields) for c in of_tab if c.action == action)
+                extra = f" ({fields} field{'s' if fields != 1 else ''})" if action == CHANGED else ""
+                bits.append(f"{n:,} {one if n == 1 else many} {action}{extra}")
+        parts.append(f"{tab}: " + ", ".join(bits))
+    return "; ".join(parts) or "no changes"
+
+
+MAX_CELL = 32000  # Excel holds 32,767 characters in a cell
+
+
+def detail_rows(changes) -> list[list]:
+    """The Audit Trail's change rows: Tab, Key, Change, Column, Old, New — one per changed column; an added or
+    removed row in one line with its values."""
+    out = []
+    for c in changes:
+        if c.action == CHANGED:
+            out += [[c.tab, c.key, CHANGED, f, old, new] for f, old, new in c.fields]
+        else:
+            values = "; ".join(f"{f}={v if c.action == ADDED else old}" for f, old, v in c.fields)
+            values = values if len(values) <= MAX_CELL else values[:MAX_CELL] + "\u2026"
+            out.append([c.tab, c.key, c.action, "", values if c.action == REMOVED else "",
+                        values if c.action == ADDED else ""])
+    return out
+
+
+# --- entries and the hash chain ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Entry:
+    number: int
+    time: str  # UTC, ISO 8601 to the second with Z
+    user: str
+    command: str
+    reason: str
+    fingerprint: str  # sha256 of the snapshot after the command
+    counts: str
+    summary: str
+    digest: str  # changes_digest of this entry's changes
+    previous: str  # the previous entry's hash (GENESIS for the first)
+    hash: str = ""
+    row: int | None = None  # the Audit Trail row it was read from
+
+    def content(self) -> list:
+        return [str(self.number), self.time, self.user, self.command, self.reason, self.fingerprint, self.counts,
+                self.summary, self.digest]
+
+    def cells(self) -> list:
+        """The entry row: Entry, Time (UTC), User, Command, Reason, Input fingerprint, Counts, Changes, Changes
+        digest, Previous hash, Hash."""
+        return [self.number, *self.content()[1:], self.previous, self.hash]
+
+
+ENTRY_COLUMNS = ["Entry", "Time (UTC)", "User", "Command", "Reason", "Input fingerprint (sha256)", "Counts",
+                 "Changes", "Changes digest (sha256)", "Previous hash", "Hash"]
+DETAIL_COLUMNS = ["", "Tab", "Key", "Change", "Column", "Old", "New"]
+
+
+def entry_hash(previous: str, entry: Entry) -> str:
+    """sha256(previous entry's hash + canonical serialisation of this entry)."""
+    return hashlib.sha256((previous + canonical(entry.content())).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_entry(previous: Entry | None, command: str, snap: dict, changes, *, user: str, time: dt.datetime | str,
+              reason: str = "", counts: str | None = None) -> Entry:
+    """The next entry of the chain after `previous` (None: the first). time: a datetime (naive = UTC) or the
+    caller's own UTC ISO text (close and reopen stamp their record with it)."""
+    prev_hash = previous.hash if previous else GENESIS
+    if isinstance(time, str):
+        stamp = time
+    else:
+        stamp = (time.astimezone(dt.timezone.utc) if time.tzinfo else time).strftime("%Y-%m-%dT%H:%M:%SZ")
+    entry = Entry((previous.number + 1) if previous else 1, stamp, user, command,
+                  reason, fingerprint(snap), counts if counts is not None else counts_text(snap),
+                  changes_summary(changes), changes_digest(c.record() for c in changes), prev_hash)
+    return replace(entry, hash=entry_hash(prev_hash, entry))
+
+
+def _problem(row, message, column=None, value=None, sheet=TRAIL_SHEET) -> Problem:
+    col = column or "A"
+    return Problem(row, column, value, message, sheet=sheet, cell=f"{col}{row}" if row else None)
+
+
+def verify_chain(entries) -> list[Problem]:
+    """Problems of the chain, each located at its Audit Trail row: an entry whose cells were edited (its hash no
+    longer matches), an entry deleted, inserted or moved (its Previous hash is not the hash of the entry above it,
+    or the numbers do not run 1, 2, 3...)."""
+    out = []
+    previous = GENESIS
+    for i, e in enumerate(entries):
+        if e.number != i + 1:
+            out.append(_problem(e.row, f"entry {e.number} where entry {i + 1} belongs: an entry was deleted, "
+                                       f"inserted or moved", "A", e.number))
+        if e.previous != previous:
+            out.append(_problem(e.row, f"entry {e.number}'s Previous hash is not the hash of the entry above it: "
+                                       f"an entry was deleted, inserted or moved", "J", e.previous))
+        if entry_hash(e.previous, e) != e.hash:
+            out.append(_problem(e.row, f"entry {e.number} was edited: its cells no longer give its hash", "K",
+                                e.hash))
+        previous = e.hash
+    return out
+
+
+# --- reading the trail back, and checking it against the _Snapshot --------------------------------------------------
+
+TRAIL_HEADER_ROW = 4  # entries and their change rows start below it
+MORE = "\u2026"  # column B of the row that says how many more changes an entry has
+
+
+@dataclass
+class Trail:
+    """The Audit Trail as read: entries, the change rows shown under each (by entry number), and problems of rows
+    that are neither."""
+
+    entries: list
+    shown: dict  # entry number -> [(row, cells)] of its change rows (and the "more" row)
+    problems: list
+    records: dict = field(default_factory=dict)  # entry number -> its _Snapshot change records (verify_trail)
+
+
+def read_trail(rows) -> Trail:
+    entries, shown, problems = [], {}, []
+    current = None
+    for r, row in enumerate(rows or [], start=1):
+        if r <= TRAIL_HEADER_ROW:
+            continue
+        texts = [cell_text(v) for v in row]
+        if not any(texts):
+            continue
+        first = row[0] if row else None
+        number = _whole(first)
+        if number is not None:
+            cells = (texts + [""] * len(ENTRY_COLUMNS))[:len(ENTRY_COLUMNS)]
+            current = Entry(number, *cells[1:], row=r)
+            entries.append(current)
+            shown[number] = []
+        elif not texts[0] and current is not None:
+            shown[current.number].append((r, (texts[1:] + [""] * 6)[:6]))
+        else:
+            problems.append(_problem(r, "a row that is neither an entry nor one of its changes: the trail was "
+                                        "edited", "A", first))
+    return Trail(entries, shown, problems)
+
+
+def _whole(value):
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)) and math.isfinite(value) and value == int(value) and value >= 1:
+        return int(value)
+    return None
+
+
+SEAL = "entry"  # action of the _Snapshot row that closes an entry's changes and holds its hash
+
+
+def read_snapshot(rows) -> tuple[dict, dict, list]:
+    """The _Snapshot rows (row 1 the header) as {entry number: [change records]}, {entry number: (row, hash)}
+    and problems of unreadable rows."""
+    records, seals, problems = {}, {}, []
+    for r, row in enumerate(rows or [], start=1):
+        if r == 1:
+            continue
+        texts = ["" if v is None else v if isinstance(v, str) else cell_text(v) for v in row]
+        if not any(texts):
+            continue
+        number = _whole(row[0] if row else None)
+        texts += [""] * (5 - len(texts))
+        if number is None:
+            problems.append(_problem(r, "an unreadable _Snapshot row: the snapshot was edited", "A",
+                                     row[0] if row else None, SNAPSHOT_SHEET))
+            continue
+        if texts[3] == SEAL:
+            seals[number] = (r, texts[4])
+            continue
+        try:
+            pairs = json.loads("".join(texts[4:])) if texts[3] != REMOVED else []
+            if not isinstance(pairs, list) or len(pairs) % 2:
+                raise ValueError
+        except ValueError:
+            problems.append(_problem(r, "an unreadable _Snapshot row: the snapshot was edited", "E", None,
+                                     SNAPSHOT_SHEET))
+            continue
+        records.setdefault(number, []).append([texts[1], texts[2], texts[3], *pairs])
+    return records, seals, problems
+
+
+def snapshot_rows(number: int, changes, entry_hash_: str) -> list[list]:
+    """The rows one entry appends to the _Snapshot: Entry, Tab, Key, Action, then the row's columns and new
+    values as one JSON list (split over further cells past Excel's cell size); last the entry's seal with its
+    hash. One text cell per change keeps a book of 100,000 lines quick to read back."""
+    out = []
+    for c in changes:
+        tab, key, action, *pairs = c.record()
+        packed = canonical(pairs) if action != REMOVED else ""
+        out.append([number, tab, key, action] + ([packed[i:i + MAX_CELL] for i in range(0, len(packed), MAX_CELL)]
+                                                 or [""]))
+    return out + [[number, "", "", SEAL, entry_hash_]]
+
+
+def replay(records: dict) -> dict:
+    """The snapshot after every entry's changes (records by entry number, in order)."""
+    snap: dict = {}
+    for number in sorted(records):
+        snap = apply(snap, records[number])
+    return snap
+
+
+def verify_trail(trail_rows, snapshot_rows_) -> tuple[list, Trail, dict]:
+    """Every problem of the Audit Trail and its _Snapshot: the chain (verify_chain), each entry against its
+    _Snapshot seal (an entry deleted from the end shows here), its changes (digest) and the snapshot they give
+    (fingerprint, of the last entry), and the change rows shown against the changes recorded. Returns (problems,
+    trail, the snapshot after the last entry)."""
+    trail = read_trail(trail_rows)
+    records, seals, problems = read_snapshot(snapshot_rows_)
+    trail.records = records
+    problems = trail.problems + verify_chain(trail.entries) + problems
+    by_number = {e.number: e for e in trail.entries}
+    for number, (row, sealed) in sorted(seals.items()):
+        e = by_number.get(number)
+        if e is None:
+            problems.append(_problem(row, f"entry {number} is recorded in the _Snapshot but missing from the Audit "
+                                          f"Trail: it was deleted", "A", number, SNAPSHOT_SHEET))
+        elif e.hash != sealed:
+            problems.append(_problem(e.row, f"entry {number}'s hash differs from the one sealed in the _Snapshot "
+                                            f"(row {row}): the entry was edited", "K", e.hash))
+    snap: dict = {}
+    for number in sorted(set(records) | set(by_number)):
+        recs = records.get(number, [])
+        try:
+            before, snap = snap, apply(snap, recs)
+        except ValueError as exc:
+            problems.append(_problem(None, f"the _Snapshot changes of entry {number} do not replay ({exc}): the "
+                                           f"snapshot was edited", sheet=SNAPSHOT_SHEET))
+            continue
+        e = by_number.get(number)
+        if e is None:
+            continue
+        if number not in seals:
+            problems.append(_problem(e.row, f"entry {number} has no seal in the _Snapshot: the snapshot was "
+                                            f"edited", "A", number))
+        if changes_digest(recs) != e.digest:
+            problems.append(_problem(e.row, f"the _Snapshot changes of entry {number} no longer match its Changes "
+                                            f"digest", "I", e.digest))
+            continue
+        if number == trail.entries[-1].number and fingerprint(snap) != e.fingerprint:  # the last: one pass
+            problems.append(_problem(e.row, f"the inputs replayed to entry {number} no longer give its Input "
+                                            f"fingerprint", "F", e.fingerprint))
+        shown = trail.shown.get(number, [])
+        expected = detail_rows(changes_from_records(before, recs[:len(shown)])) if shown else []  # >= 1 row each
+        for k, (row, cells) in enumerate(shown):
+            if cells[0] == MORE and k == len(trail.shown[number]) - 1:
+                break
+            if k >= len(expected) or cells != [cell_text(v) for v in expected[k]]:
+                problems.append(_problem(row, f"this change row of entry {number} differs from the change "
+                                              f"recorded in the _Snapshot: it was edited", "B", cells[0]))
+    return problems, trail, snap

@@ -1,0 +1,310 @@
+"""The workbook side of the audit trail (engine/audit.py holds the rules): two record tabs that a refresh never
+rewrites, only appends to.
+
+- `_Snapshot` (very hidden): every change of every entry, one row each, then the entry's seal row with its hash.
+  Rows are only ever appended (new <row> elements after the last one; the existing XML is kept byte for byte).
+  Replaying them gives the inputs as the last entry saw them, so the next entry lists exactly what changed since.
+- `Audit Trail`: one row per entry (its cells and its hash, kept whole, oldest first) and, under the newest
+  entries, their changes field by field (old -> new) up to SHOWN_CHANGES rows; older entries keep their one-line
+  summary (every change stays in the _Snapshot). Entry rows are written back as read, so an edited cell stays
+  edited and the chain stays broken where it was broken.
+
+Each refresh, import, close and reopen appends one entry (`append_to_package`, or `append_entry` on a file).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from ..core.errors import BBBError, Problem
+from ..engine import audit
+from ..files import check_xlsx_archive
+from ..reports import SheetReport
+from ..xlsx_reader import read_sheets
+from . import package as pk
+
+TRAIL, SNAPSHOT = audit.TRAIL_SHEET, audit.SNAPSHOT_SHEET
+AUDIT_TABS = (TRAIL, SNAPSHOT)  # record tabs: appended to, never rewritten by a refresh
+SHOWN_CHANGES = 1000  # change rows shown under the newest entries
+TRAIL_TITLE = "Audit Trail \u2014 what each refresh, import, close and reopen found changed in the inputs"
+TRAIL_NOTE = ("A record tab: each command appends one entry; nothing here is ever rewritten. Hash = sha256(Previous "
+              "hash + the entry's cells), so an edited, deleted or moved entry breaks the chain: bbb-xl check and "
+              "Run Info report it. The last 1,000 changes are listed under their entries; every change is kept in "
+              "the hidden _Snapshot tab.")
+SNAPSHOT_HEADER = ["Entry", "Tab", "Key", "Action", "Columns and values (JSON)"]
+TRAIL_WIDTHS = {1: 8, 2: 21, 3: 24, 4: 14, 5: 16, 6: 22, 7: 28, 8: 40, 9: 16, 10: 16, 11: 16}
+_WORKSHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_WORKSHEET_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+_EMPTY_SHEET = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+                '<sheetViews><sheetView workbookViewId="0"/></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+                '<sheetData/><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
+                'footer="0.3"/></worksheet>')
+
+
+@dataclass
+class Appended:
+    """What one command appended: the entry, the problems the trail had before it, the trail tab's new rows and
+    the _Snapshot rows added."""
+
+    entry: audit.Entry
+    problems: list
+    trail: SheetReport | None  # the tab rebuilt (None: the trail is broken, kept as is and appended to)
+    snapshot_rows: list = field(default_factory=list)
+    changes: list = field(default_factory=list)
+    trail_rows: list = field(default_factory=list)  # rows appended below a broken trail
+
+    @property
+    def status(self) -> str:
+        return status_text(self.problems, self.entry)
+
+
+def status_text(problems, entry: audit.Entry | None) -> str:
+    """Run Info's Audit trail line."""
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return f"BROKEN at {first.location}: {first.message}{more}; run bbb-xl check"
+    if entry is None:
+        return "no entries yet"
+    return (f"intact: {entry.number:,} entries, the last {entry.time} by {entry.user} ({entry.command}), hash "
+            f"{entry.hash[:16]}\u2026")
+
+
+def read_record_tabs(path) -> tuple[list | None, list | None]:
+    """The Audit Trail and _Snapshot rows of a workbook (None: the tab is absent)."""
+    sheets = read_sheets(path, [], optional=list(AUDIT_TABS))
+    return sheets.get(TRAIL), sheets.get(SNAPSHOT)
+
+
+def prepare(trail_rows, snapshot_rows, inputs: dict, command: str, *, reason: str = "", counts: str | None = None,
+            user: str | None = None, now: dt.datetime | str | None = None) -> Appended:
+    """The entry `command` appends, given the record tabs as read and the input tabs ({tab: rows} of Contracts,
+    Events, FX Rates, Settings; a tab absent: None). A tab of the user's under one of the record tabs' names is
+    refused (BBBError, nothing written)."""
+    for name, rows in ((TRAIL, trail_rows), (SNAPSHOT, snapshot_rows)):
+        if not _looks_ours(name, rows):
+            raise BBBError(f"your tab '{name}' has a name bbb_xl needs for its record tab: rename it and run the "
+                           f"command again; nothing was written")
+    problems, trail, previous_snap = audit.verify_trail(trail_rows, snapshot_rows)
+    snap = audit.snapshot(inputs.get(audit.CONTRACTS), inputs.get(audit.EVENTS), inputs.get(audit.FX),
+                          inputs.get(audit.SETTINGS))
+    changes = audit.diff(previous_snap, snap)
+    last = trail.entries[-1] if trail.entries else None
+    entry = audit.new_entry(last, command, snap, changes, user=user or current_user(),
+                            time=now or dt.datetime.now(dt.timezone.utc), reason=reason, counts=counts)
+    details = audit.detail_rows(changes)
+    if problems:  # a broken trail is left exactly as found: the entry is only added below it
+        shown = [[""] + d for d in details[:SHOWN_CHANGES]]
+        if len(details) > SHOWN_CHANGES:
+            shown.append(["", audit.MORE, f"{len(details) - SHOWN_CHANGES:,} more change(s) of this entry: kept in "
+                                          f"the hidden _Snapshot tab"])
+        sheet, rows = None, [entry.cells()] + shown
+    else:
+        sheet, rows = trail_sheet(trail, entry, details, _totals(trail.records)), []
+    return Appended(entry, problems, sheet, audit.snapshot_rows(entry.number, changes, entry.hash), changes, rows)
+
+
+def _looks_ours(name: str, rows) -> bool:
+    """Empty, or with our title or header where we write them (an edit elsewhere is for verify to report)."""
+    cells = [[audit.cell_text(v) for v in r] for r in rows or []]
+    if not any(any(r) for r in cells):
+        return True
+    if name == SNAPSHOT:
+        return cells[0][:1] == [SNAPSHOT_HEADER[0]]
+    header = cells[audit.TRAIL_HEADER_ROW - 1] if len(cells) >= audit.TRAIL_HEADER_ROW else []
+    return cells[0][:1] == [TRAIL_TITLE] or header[:1] == [audit.ENTRY_COLUMNS[0]]
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        return "unknown"
+
+
+def _totals(records) -> dict:
+    """Change rows per entry as the trail lists them (a changed row: one per column)."""
+    return {n: sum((len(r) - 2) // 2 if r[2] == audit.CHANGED else 1 for r in recs) for n, recs in records.items()}
+
+
+def trail_sheet(trail: audit.Trail, entry: audit.Entry, details: list, totals: dict) -> SheetReport:
+    """The Audit Trail tab after `entry`: every entry row as read, the change rows of the newest entries within
+    SHOWN_CHANGES (a row saying how many more where cut), the new entry last."""
+    budget = SHOWN_CHANGES
+    shown: dict = {}
+    for number, rows, total in [(entry.number, [(None, d) for d in details], len(details))] + [
+            (e.number, trail.shown.get(e.number, []), totals.get(e.number, 0)) for e in reversed(trail.entries)]:
+        rows = [cells for _, cells in rows if not (cells and cells[0] == audit.MORE)]
+        kept = rows[:budget]
+        budget -= len(kept)
+        if total > len(kept):
+            kept = kept + [[audit.MORE, f"{total - len(kept):,} more change(s) of this entry: kept in the hidden "
+                                        f"_Snapshot tab"]]
+        shown[number] = kept
+    s = empty_trail_sheet()
+    r = audit.TRAIL_HEADER_ROW + 1
+    for e in [*trail.entries, entry]:
+        s.add(r, 1, [e.cells()], ["int"] + ["text"] * (len(audit.ENTRY_COLUMNS) - 1))
+        r += 1
+        rows = shown.get(e.number, [])
+        if rows:
+            s.add(r, 2, [list(x) + [""] * (6 - len(x)) for x in rows], "text")
+            r += len(rows)
+    return s
+
+
+# --- the package ------------------------------------------------------------------------------------------------
+
+def ensure_tabs(pkg: pk.Package) -> dict[str, str]:
+    """Add the record tabs the workbook lacks (at the end; _Snapshot very hidden); sheet name -> part. A tab of
+    the user's with one of these names (any case) that is not ours is refused: nothing written."""
+    parts = pkg.sheet_parts()
+    folded = {name.casefold(): name for name in parts}
+    for name in AUDIT_TABS:
+        found = folded.get(name.casefold())
+        if found is not None and found != name:
+            raise BBBError(f"{pkg.path.name}: your tab '{found}' has a name bbb_xl needs for its {name} tab: rename "
+                           f"it and run the command again; nothing was written")
+        if found is None:
+            _add_sheet(pkg, name, hidden=name == SNAPSHOT)
+    return pkg.sheet_parts()
+
+
+def _add_sheet(pkg: pk.Package, name: str, hidden: bool) -> None:
+    from .upgrade import _add_part, _free_name
+    part = _free_name(pkg, "xl/worksheets/sheet1.xml")
+    _add_part(pkg, part, _EMPTY_SHEET)
+    ct = pkg.text("[Content_Types].xml")
+    pkg.set("[Content_Types].xml", ct.replace("</Types>", f'<Override PartName="/{part}" '
+                                                          f'ContentType="{_WORKSHEET_CT}"/></Types>'))
+    rels = pkg.text("xl/_rels/workbook.xml.rels")
+    ids = {int(x) for x in re.findall(r'Id="rId(\d+)"', rels)}
+    rid = f"rId{max(ids, default=0) + 1}"
+    pkg.set("xl/_rels/workbook.xml.rels", rels.replace(
+        "</Relationships>", f'<Relationship Id="{rid}" Type="{_WORKSHEET_REL}" '
+                            f'Target="{part[len("xl/"):]}"/></Relationships>'))
+    wb = pkg.text("xl/workbook.xml")
+    sheet_ids = [int(x) for x in re.findall(r'<sheet\b[^>]*\bsheetId="(\d+)"', wb)]
+    state = ' state="veryHidden"' if hidden else ""
+    tag = f'<sheet name="{escape(name)}" sheetId="{max(sheet_ids, default=0) + 1}"{state} r:id="{rid}"/>'
+    at = wb.index("</sheets>")
+    pkg.set("xl/workbook.xml", wb[:at] + tag + wb[at:])
+
+
+def write_appended(pkg: pk.Package, appended: Appended) -> None:
+    """Write the entry into the package (the caller saves it atomically): the Audit Trail's rows, the new
+    _Snapshot rows after the old ones; both tabs protected."""
+    parts = ensure_tabs(pkg)
+    xf = pk.ensure_styles(pkg)
+    part = parts[TRAIL]
+    if appended.trail is not None:
+        data, dim = pk.sheet_data_xml(appended.trail, xf)
+        xml = pk.replace_sheet_data(pkg.text(part), data, dim)
+        xml = pk.replace_cols(xml, TRAIL_WIDTHS)
+    else:
+        xml = append_rows(pkg.text(part), appended.trail_rows)
+    pkg.set(part, pk.protect_sheet(xml))
+    part = parts[SNAPSHOT]
+    xml = pkg.text(part)
+    rows = appended.snapshot_rows
+    if not re.search(r"<row\b", xml):
+        rows = [SNAPSHOT_HEADER] + rows
+    pkg.set(part, pk.protect_sheet(append_rows(xml, rows)))
+
+
+def write_empty(pkg: pk.Package) -> None:
+    """The record tabs without entries (the template): the Audit Trail's title and header, the _Snapshot's
+    header, both protected. Tabs that hold rows are left as they are."""
+    parts = ensure_tabs(pkg)
+    part = parts[TRAIL]
+    if not re.search(r"<row\b", pkg.text(part)):
+        data, dim = pk.sheet_data_xml(empty_trail_sheet(), pk.ensure_styles(pkg))
+        xml = pk.replace_cols(pk.replace_sheet_data(pkg.text(part), data, dim), TRAIL_WIDTHS)
+        pkg.set(part, pk.protect_sheet(xml))
+    part = parts[SNAPSHOT]
+    if not re.search(r"<row\b", pkg.text(part)):
+        pkg.set(part, pk.protect_sheet(append_rows(pkg.text(part), [SNAPSHOT_HEADER])))
+
+
+def empty_trail_sheet() -> SheetReport:
+    s = SheetReport(TRAIL)
+    s.add(1, 1, [[TRAIL_TITLE]], "title")
+    s.add(2, 1, [[TRAIL_NOTE]], "text")
+    s.add(audit.TRAIL_HEADER_ROW, 1, [audit.ENTRY_COLUMNS], "header")
+    return s
+
+
+def append_rows(sheet_xml: str, rows: list[list]) -> str:
+    """Rows after the sheet's last row; every existing byte of <sheetData> kept. Numbers as numbers, everything
+    else as inline text (never a formula)."""
+    last = max((int(x) for x in re.findall(r'<row\b[^>]*\br="(\d+)"', sheet_xml)), default=0)
+    out = []
+    for i, row in enumerate(rows, start=last + 1):
+        cells = []
+        for j, value in enumerate(row, start=1):
+            ref = f"{pk.column_letter(j)}{i}"
+            if isinstance(value, int) and not isinstance(value, bool):
+                cells.append(f'<c r="{ref}"><v>{value}</v></c>')
+            elif value not in (None, ""):
+                text = escape(pk._BAD_XML.sub("", str(value)))
+                space = ' xml:space="preserve"' if text != text.strip() else ""
+                cells.append(f'<c r="{ref}" t="inlineStr"><is><t{space}>{text}</t></is></c>')
+        out.append(f'<row r="{i}">' + "".join(cells) + "</row>")
+    new = "".join(out)
+    if re.search(r"<sheetData\s*/>", sheet_xml):
+        return re.sub(r"<sheetData\s*/>", lambda _: f"<sheetData>{new}</sheetData>", sheet_xml, count=1)
+    at = sheet_xml.index("</sheetData>")
+    xml = sheet_xml[:at] + new + sheet_xml[at:]
+    width = max((len(r) for r in rows), default=1)
+    return re.sub(r'<dimension\b[^>]*/>', f'<dimension ref="A1:{pk.column_letter(max(width, 6))}'
+                                          f'{last + len(rows)}"/>', xml, count=1)
+
+
+def inputs_of(contracts, settings, events, fx) -> dict:
+    return {audit.CONTRACTS: contracts, audit.SETTINGS: settings, audit.EVENTS: events, audit.FX: fx}
+
+
+def append_to_package(pkg: pk.Package, command: str, inputs: dict, *, counts: str | None = None,
+                      reason: str = "", user: str | None = None, now: dt.datetime | str | None = None) -> Appended:
+    """Append one entry to a package read from a file (its record tabs read from that file); the caller saves."""
+    trail_rows, snapshot_rows = read_record_tabs(pkg.path)
+    appended = prepare(trail_rows, snapshot_rows, inputs, command, reason=reason, counts=counts, user=user, now=now)
+    write_appended(pkg, appended)
+    return appended
+
+
+def append_entry(path, command: str, *, counts: str | None = None, reason: str = "", pkg: pk.Package | None = None,
+                 user: str | None = None, now: dt.datetime | str | None = None) -> Appended:
+    """Append one entry for `command` (e.g. "close 2025-12", "reopen 2025-12"): counts = what it did in words
+    (default: the input rows per tab), reason = why (reopen's --reason). With `pkg` (a Package of `path` the
+    caller is changing) the entry goes into it and the caller saves; without, the file is replaced atomically."""
+    from .headless import read_inputs
+    path = Path(path)
+    contracts, settings, events, fx, _ = read_inputs(path, with_fx=True)
+    own = pkg is None
+    if own:
+        pk.check_can_replace(path)
+        check_xlsx_archive(path)
+        pkg = pk.Package(path)
+    appended = append_to_package(pkg, command, inputs_of(contracts, settings, events, fx), counts=counts,
+                                 reason=reason, user=user, now=now)
+    if own:
+        pkg.save_atomic(path)
+    return appended
+
+
+def trail_problems(path) -> list[Problem]:
+    """Every problem of a workbook's audit trail (none when it has no Audit Trail tab)."""
+    try:
+        trail_rows, snapshot_rows = read_record_tabs(path)
+    except Exception:  # noqa: BLE001 - not a workbook: the caller reports that on its own
+        return []
+    if trail_rows is None and snapshot_rows is None:
+        return []
+    return audit.verify_trail(trail_rows, snapshot_rows)[0]

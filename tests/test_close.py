@@ -1,0 +1,429 @@
+"""Closing months (issue 17 §1): closed figures never change; input changes post as out-of-period adjustments.
+
+The worked example, by hand. C-1: 12,000.00 booked and invoiced upfront 2025-01-01, ratable monthly 2025-01-01 to
+2025-12-31 (1,000.00 a month, ASC 606-10-55-18 straight-line over the term). C-2: 2,400.00, 2025-07-01 to
+2026-06-30, invoiced monthly in advance (200.00 a month). As-of date 2026-03-31.
+
+Close through 2025-12, then edit C-1: Amount 15,000.00, End Date 2026-06-30 (18 months). Today's inputs give C-1
+revenue of 15,000 x 12/18 = 10,000.00 in 2025 (cumulative rounding: 833.33 / 833.34 by month), billings and
+bookings of 15,000.00 in 2025-01. Not restated: 2025 keeps 12,000.00 of revenue. The differences post in 2026-03
+(the as-of month, ASC 250-10-45-27 treatment of an immaterial prior-period error through the current period):
+revenue -2,000.00, billings +3,000.00, bookings +3,000.00. Jan and Feb 2026 show today's flows (833.33, 833.34) on
+the closed opening balances, so C-1 is a contract asset of 833.33 / 1,666.67 at their ends; at 2026-03-31 the
+balances are the recomputed ones: C-1 deferred 15,000 - 15,000 x 15/18 = 2,500.00.
+"""
+import datetime as dt
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bbb_xl import udfs
+from bbb_xl.api import closed_figures
+from bbb_xl.core.dates import parse_date
+from bbb_xl.core.errors import BBBError
+from bbb_xl.engine.book import load_book
+from bbb_xl.engine.close import (ClosedFigures, close_months, closed_view, month_end, parse_month,
+                                 reopen_months)
+from bbb_xl.excel import headless
+from bbb_xl.excel.close import close_file, read_closed_rows, reopen_file
+from bbb_xl.excel.record_tabs import RECORD_TABS, is_record_tab
+from bbb_xl.excel.template import build_workbook
+from bbb_xl.xlsx_reader import read_sheets
+
+d = dt.datetime
+HEADER = ["Contract ID", "Customer", "Line ID", "Product", "Booking Date", "Start Date", "End Date", "Amount",
+          "Recognition", "Billing", "Billing Timing"]
+AS_OF = parse_date("2026-03-31")
+SETTINGS = {"Company name": "T", "Currency": "USD", "As-of date": d(2026, 3, 31), "Report start": "2025-10",
+            "Report end": "2026-06", "Period": "month", "Fiscal year start month": 1}
+AT = "2026-04-01T09:00:00+00:00"
+NEW_TIME = d(2030, 6, 1, 12, 0, 0)
+
+
+def rows(amount=12000, end=d(2025, 12, 31)):
+    return [HEADER, ["C-1", "Acme", "1", "Platform", d(2025, 1, 1), d(2025, 1, 1), end, amount, "monthly", "upfront",
+                     "advance"],
+            ["C-2", "Beta", "1", "Support", d(2025, 7, 1), d(2025, 7, 1), d(2026, 6, 30), 2400, "monthly", "monthly",
+             "advance"]]
+
+
+def ends(*months):
+    return np.array([month_end(parse_month(m)) for m in months], dtype=np.int64)
+
+
+# --- the engine ----------------------------------------------------------------------------------------------------
+
+def test_worked_example_engine():
+    closed = close_months(load_book(rows()), None, parse_month("2025-12"), AS_OF, AT, "tester", "f")
+    assert closed.through == parse_month("2025-12")
+    c1 = [r for r in closed.records if r.contract == "C-1"]
+    assert [r.revenue for r in c1] == [100000] * 12 and c1[0].billings == c1[0].bookings == 1200000
+    assert c1[0].deferred == 1100000 and c1[-1].deferred == 0 and c1[0].amount == 1200000
+    edited = load_book(rows(15000, d(2026, 6, 30)))
+    view, adjustments = closed_view(edited, closed, AS_OF)
+    days = ends("2025-12", "2026-01", "2026-02", "2026-03")
+    all_lines = np.arange(2)
+    # C-1 (row 0): closed 12,000.00 through 2025-12, today's flows after, the adjustment in 2026-03
+    assert view.cumulative("revenue", all_lines, days)[0].tolist() == [1200000, 1283333, 1366667, 1250000]
+    assert view.cumulative("billings", all_lines, days)[0].tolist() == [1200000, 1200000, 1200000, 1500000]
+    assert view.posted("revenue").tolist() == [-200000, 0]
+    assert view.posted("billings").tolist() == [300000, 0] and view.posted("bookings").tolist() == [300000, 0]
+    by_metric = {}
+    for a in adjustments:
+        assert a.contract == "C-1"
+        by_metric[a.metric] = by_metric.get(a.metric, 0) + a.difference
+    assert by_metric == {"revenue": -200000, "billings": 300000, "bookings": 300000}
+    first = adjustments[0]
+    assert (first.metric, first.month, first.closed, first.recomputed) == ("revenue", parse_month("2025-01"),
+                                                                            100000, 83333)
+    assert first.cause == "Amount 12,000.00 \u2192 15,000.00; End Date 2025-12-31 \u2192 2026-06-30 since close"
+    figures = ClosedFigures(edited, closed, AS_OF)
+    assert figures.flow("revenue", "2025") == Decimal("13200.00")  # 12,000 + C-2's 6 x 200: as closed
+    assert edited.flow("revenue", "2025") == Decimal("11200.00")  # recomputed
+    assert figures.flow("revenue", "2026-03") == Decimal("-966.67")  # 833.33 + 200 - 2,000 adjustment
+    assert figures.balance("unbilled", "2026-02") == Decimal("1666.67")
+    assert figures.balance("deferred", "2026-03-31") == edited.balance("deferred", "2026-03-31") == Decimal("2500.00")
+
+
+def test_forward_only_and_whole_months_before_the_as_of_month():
+    book = load_book(rows())
+    closed = close_months(book, None, parse_month("2025-12"), AS_OF)
+    with pytest.raises(BBBError, match="closed through 2025-12 already: closing is forward only"):
+        close_months(book, closed, parse_month("2025-10"), AS_OF)
+    with pytest.raises(BBBError, match="2026-03 cannot be closed: the as-of date 2026-03-31 is in it"):
+        close_months(book, closed, parse_month("2026-03"), AS_OF)
+    with pytest.raises(BBBError, match="2026-05 cannot be closed"):
+        close_months(book, closed, parse_month("2026-05"), AS_OF)
+    with pytest.raises(BBBError, match="2026-01 is not closed"):
+        reopen_months(closed, parse_month("2026-01"))
+
+
+def test_reopen_and_close_again_reproduce_the_same_figures():
+    book = load_book(rows())
+    closed = close_months(book, None, parse_month("2025-12"), AS_OF, AT, "u", "f")
+    reopened = reopen_months(closed, parse_month("2025-11"))
+    assert reopened.through == parse_month("2025-10") and all(r.month < parse_month("2025-11")
+                                                              for r in reopened.records)
+    again = close_months(book, reopened, parse_month("2025-12"), AS_OF, AT, "u", "f")
+    assert again == closed
+
+
+def test_pending_adjustments_are_recorded_once_by_the_next_close():
+    """Closing 2026-01 after the edit posts the pending difference in 2026-01; it is then closed, not posted
+    again: the next view has no adjustment left."""
+    closed = close_months(load_book(rows()), None, parse_month("2025-12"), AS_OF)
+    edited = load_book(rows(15000, d(2026, 6, 30)))
+    later = close_months(edited, closed, parse_month("2026-01"), AS_OF)
+    jan = [r for r in later.records if r.month == parse_month("2026-01") and r.contract == "C-1"][0]
+    assert (jan.revenue, jan.billings, jan.bookings) == (83333 - 200000, 300000, 300000)
+    view, adjustments = closed_view(edited, later, AS_OF)
+    assert not view.posted("revenue").any() and not view.posted("billings").any()
+    assert sum(a.difference for a in adjustments if a.metric == "revenue") == 0  # 2025 -2,000 and 2026-01 +2,000
+
+
+# --- property: whatever is edited after a close, the as-of period ends on the recomputed balances ----------------
+
+@st.composite
+def books(draw):
+    n = draw(st.integers(1, 4))
+    out = [HEADER]
+    for i in range(n):
+        start = d(2024, draw(st.integers(1, 12)), draw(st.integers(1, 28)))
+        months = draw(st.integers(1, 30))
+        end = start + dt.timedelta(days=30 * months)
+        out.append([f"C-{i}", f"Cust {i}", "1", "P", start, start, end, draw(st.integers(1, 500000)) / 100,
+                    draw(st.sampled_from(["monthly", "daily"])), draw(st.sampled_from(["upfront", "monthly",
+                                                                                       "quarterly"])),
+                    draw(st.sampled_from(["advance", "arrears"]))])
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(books(), st.data())
+def test_property_as_of_period_ends_on_recomputed_balances(original, data):
+    through = parse_month("2025-06")
+    as_of = month_end(parse_month(data.draw(st.sampled_from(["2025-07", "2025-09", "2026-02"]))))
+    closed = close_months(load_book(original), None, through, as_of)
+    edited = [list(r) for r in original]
+    for r in edited[1:]:
+        if data.draw(st.booleans()):
+            r[7] = data.draw(st.integers(1, 500000)) / 100
+        if data.draw(st.booleans()):
+            r[6] = r[5] + dt.timedelta(days=data.draw(st.integers(0, 900)))
+    book = load_book(edited)
+    view, adjustments = closed_view(book, closed, as_of)
+    figures = ClosedFigures(book, closed, as_of)
+    day = month_end(view.post_month)
+    for metric in ("deferred", "unbilled", "backlog"):
+        assert figures.balance(metric, day) == book.balance(metric, day), metric
+    sel = np.arange(len(book.lines))
+    for metric in ("revenue", "billings", "bookings"):
+        cum = view.cumulative(metric, sel, np.array([month_end(through), day], dtype=np.int64))
+        recomputed = book.cumulative(metric, sel, np.array([month_end(through), day], dtype=np.int64))
+        closed_total = sum(getattr(r, metric) for r in closed.records)
+        assert int(cum[:, 0].sum()) == closed_total  # closed months: the closed figures
+        # view total = closed + adjustments (+ today's flows of the open months)
+        posted = sum(a.difference for a in adjustments if a.metric == metric)
+        assert int(view.posted(metric).sum()) == posted
+        assert int(cum[:, 1].sum()) == closed_total + posted + int((recomputed[:, 1] - recomputed[:, 0]).sum())
+
+
+# --- the workbook ----------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def workbook(tmp_path):
+    path = tmp_path / "book.xlsx"
+    build_workbook(path, rows(), SETTINGS)
+    return path
+
+
+def _edit_c1(path):
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Contracts"]
+    assert ws["A2"].value == "C-1"
+    ws["H2"], ws["G2"] = 15000, d(2026, 6, 30)
+    wb.save(path)
+
+
+def _tab(path, name):
+    return read_sheets(path, [], optional=[name]).get(name)
+
+
+def _rollforward(path):
+    sheet = _tab(path, "Deferred Revenue")
+    header = sheet[3]
+    body = {r[0]: dict(zip(header, r)) for r in sheet[4:14] if r[0]}
+    return header, body
+
+
+def test_worked_example_workbook(workbook):
+    before = _rollforward(workbook)[1]
+    result = close_file(workbook, "2025-12", user="tester", at=AT)
+    assert result.records == 12 + 6 and result.entry.action == "close" and result.entry.months == "2025-01..2025-12"
+    tab = read_closed_rows(_tab(workbook, "Closed Periods"))
+    assert tab.closed.through == parse_month("2025-12") and tab.log[0][:4] == ["close", "2025-01..2025-12", AT,
+                                                                                 "tester"]
+    assert {r.closed_by for r in tab.closed.records} == {"tester"} and {r.closed_at for r in tab.closed.records} == {AT}
+    assert {r.fingerprint for r in tab.closed.records} == {tab.log[0][5]} and len(tab.log[0][5]) == 64
+    run_info = {r[0]: r[1] for r in _tab(workbook, "Run Info") if r and len(r) > 1}
+    assert run_info["Input fingerprint (sha256)"] == tab.log[0][5]  # the fingerprint Run Info shows
+    _edit_c1(workbook)
+    headless.refresh_file(workbook)
+    header, body = _rollforward(workbook)
+    assert header[4] == "\u00b1 Out-of-period adjustments"
+    for month in ("2025-10", "2025-11", "2025-12"):  # 2025 unchanged
+        assert body[month]["\u2212 Revenue"] == before[month]["\u2212 Revenue"] == 1200.0
+        assert body[month]["Closing deferred"] == before[month]["Closing deferred"]
+    mar = body["2026-03"]
+    assert (mar["Opening deferred"], mar["+ Billings"], mar["\u2212 Revenue"], mar["\u00b1 Out-of-period adjustments"],
+            mar["\u00b1 Reclass with unbilled"], mar["Closing deferred"]) == (0.0, 200.0, 1033.33, 5000.0, -1666.67,
+                                                                              2500.0)
+    for row in body.values():  # every period ties: opening + billings - revenue +- adjustments +- reclass = closing
+        total = (Decimal(repr(row["Opening deferred"])) + Decimal(repr(row["+ Billings"]))
+                 - Decimal(repr(row["\u2212 Revenue"])) + Decimal(repr(row["\u00b1 Out-of-period adjustments"]))
+                 + Decimal(repr(row["\u00b1 Reclass with unbilled"])))
+        assert total == Decimal(repr(row["Closing deferred"])), row
+    journal = _tab(workbook, "Journal Entries")
+    adj = [r for r in journal if r[0] and str(r[0]).startswith("JE-2026-03-ADJ")]
+    assert [(r[4], r[5], r[6], r[8]) for r in adj] == [
+        ("Accounts Receivable", 3000.0, None, "Out-of-period adjustment: C-1 2025-01..2025-12"),
+        ("Revenue", 2000.0, None, "Out-of-period adjustment: C-1 2025-01..2025-12"),
+        ("Contract Asset (unbilled receivable)", None, 2500.0, "Out-of-period adjustment: C-1 2025-01..2025-12"),
+        ("Deferred Revenue", None, 2500.0, "Out-of-period adjustment: C-1 2025-01..2025-12")]
+    dr = _tab(workbook, "Deferred Revenue")
+    at = next(i for i, r in enumerate(dr) if r[0] and str(r[0]).startswith("Out-of-period adjustments"))
+    note = dr[at + 1][0]
+    assert "Assess materiality (ASC 250); if material, reopen and restate" in note and "Events" in note
+    assert dr[at + 3][:6] == ["C-1", "revenue", "2025-01", 1000.0, 833.33, -166.67]
+    assert dr[at + 3][6].startswith("Amount 12,000.00 \u2192 15,000.00; End Date")
+    # the journal entries of the closed months are as closed
+    dec = [r for r in journal if r[0] == "JE-2025-12"]
+    assert [(r[4], r[5], r[6]) for r in dec] == [("Accounts Receivable", 200.0, None),
+                                                 ("Deferred Revenue", 1000.0, None), ("Revenue", None, 1200.0)]
+
+
+def test_refresh_never_rewrites_the_record_tab(workbook):
+    close_file(workbook, "2025-12", user="tester", at=AT)
+    import zipfile
+    from bbb_xl.excel.package import Package
+    part = Package(workbook).sheet_parts()["Closed Periods"]
+    with zipfile.ZipFile(workbook) as zf:
+        before = zf.read(part)
+    _edit_c1(workbook)  # openpyxl rewrites the file: compare the cells, then bytes across a refresh
+    cells = _tab(workbook, "Closed Periods")
+    with zipfile.ZipFile(workbook) as zf:
+        saved = zf.read(Package(workbook).sheet_parts()["Closed Periods"])
+    headless.refresh_file(workbook)
+    with zipfile.ZipFile(workbook) as zf:
+        assert zf.read(Package(workbook).sheet_parts()["Closed Periods"]) == saved
+    assert _tab(workbook, "Closed Periods") == cells and before
+    assert RECORD_TABS[0] == "Closed Periods" and is_record_tab("closed periods") and not is_record_tab("Summary")
+
+
+def test_reopen_logs_the_reason_and_restates(workbook):
+    close_file(workbook, "2025-12", user="tester", at=AT)
+    _edit_c1(workbook)
+    with pytest.raises(BBBError, match="needs a --reason"):
+        reopen_file(workbook, "2025-01", " ")
+    result = reopen_file(workbook, "2025-01", "Amount was wrong since signing", user="cfo", at=AT)
+    assert result.closed_through is None and result.entry.reason == "Amount was wrong since signing"
+    tab = read_closed_rows(_tab(workbook, "Closed Periods"))
+    assert tab.closed.records == () and [r[0] for r in tab.log] == ["close", "reopen"]
+    assert tab.log[1][:5] == ["reopen", "from 2025-01", AT, "cfo", "Amount was wrong since signing"]
+    header, body = _rollforward(workbook)
+    assert "\u00b1 Out-of-period adjustments" not in header  # nothing closed: restated, no adjustment
+    assert body["2025-12"]["\u2212 Revenue"] == 1033.33  # 833.33 + 200: today's inputs
+
+
+def test_close_errors_write_nothing(workbook):
+    close_file(workbook, "2025-12", user="tester", at=AT)
+    data = workbook.read_bytes()
+    with pytest.raises(BBBError, match="forward only"):
+        close_file(workbook, "2025-10")
+    with pytest.raises(BBBError, match="as-of date 2026-03-31 is in it"):
+        close_file(workbook, "2026-03")
+    with pytest.raises(BBBError, match="not a month like 2025-12"):
+        close_file(workbook, "December")
+    assert workbook.read_bytes() == data
+
+
+def test_schedule_closed_by_default_recomputed_on_request(workbook):
+    from bbb_xl.api import file_schedule
+    close_file(workbook, "2025-12", user="tester", at=AT)
+    _edit_c1(workbook)
+    closed = file_schedule(workbook, "revenue", "2025-12", "2026-03").rows
+    recomputed = file_schedule(workbook, "revenue", "2025-12", "2026-03", recomputed=True).rows
+    assert closed[1][1:] == [Decimal("1200.00"), Decimal("1033.33"), Decimal("1033.34"), Decimal("-966.67")]
+    assert recomputed[1][1:] == [Decimal("1033.33"), Decimal("1033.33"), Decimal("1033.34"), Decimal("1033.33")]
+
+
+def test_closed_argument_of_the_formulas(workbook):
+    close_file(workbook, "2025-12", user="tester", at=AT)
+    tab = _tab(workbook, "Closed Periods")
+    edited = rows(15000, d(2026, 6, 30))
+    assert udfs.BBB_REVENUE(edited, "2025") == 11200.0
+    assert udfs.BBB_REVENUE(edited, "2025", None, None, None, None, tab) == 13200.0
+    assert udfs.BBB_DEFERRED(edited, "2025-12", None, None, None, tab) == 0.0
+    assert udfs.BBB_BOOKINGS(edited, "2025-01", None, None, None, None, tab) == 12000.0
+    table = udfs.BBB_SCHEDULE(edited, "revenue", "2025-11", "2025-12", None, None, None, None, None, tab)
+    assert table == [["Total", "2025-11", "2025-12"], ["Total", 1200.0, 1200.0]]
+    # the adjustment lands in the month of `today` (formulas have no Settings as-of)
+    figures = closed_figures(load_book(edited), tab, today=dt.date(2026, 2, 10))
+    assert figures.flow("revenue", "2026-02") == Decimal("833.34") + Decimal("200") - Decimal("2000")
+    for bad in ([["Closed through", "soon"]], [["nothing"]], "text"):
+        out = udfs.BBB_REVENUE(edited, "2025", None, None, None, None, bad)
+        assert isinstance(out, str) and out.startswith("#BBB!") and "unexpected" not in out, out
+
+
+# --- SIGKILL during close: the old or the new complete workbook ------------------------------------------------------
+
+CHILD = """
+import sys, datetime as dt
+from bbb_xl.excel.close import close_file
+path = sys.argv[1]
+print("ready", flush=True)
+close_file(path, "2025-12", user="tester", at="2026-04-01T09:00:00+00:00",
+           refreshed_at=dt.datetime(2030, 6, 1, 12, 0, 0))
+print("done", flush=True)
+"""
+
+
+def test_sigkill_during_close_leaves_the_old_or_the_new_workbook(tmp_path):
+    path = tmp_path / "book.xlsx"
+    build_workbook(path, rows(), SETTINGS)
+    old = path.read_bytes()
+    ref = tmp_path / "ref.xlsx"
+    ref.write_bytes(old)
+    t0 = time.perf_counter()
+    close_file(ref, "2025-12", user="tester", at=AT, refreshed_at=NEW_TIME)
+    cycle = time.perf_counter() - t0
+    new = ref.read_bytes()
+    assert new != old
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    rng = random.Random(17)
+    olds = news = 0
+    for kill in range(16):
+        path.write_bytes(old)
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE, env=env)
+        assert child.stdout.readline().strip() == b"ready"
+        time.sleep(rng.uniform(0, cycle * 2.5))
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        data = path.read_bytes()
+        assert data in (old, new), f"kill {kill}: neither the old nor the new complete workbook"
+        olds += data == old
+        news += data == new
+    assert olds and news, (olds, news)
+
+
+def test_reopen_and_close_again_in_the_workbook_reproduce_the_records_and_reports(workbook):
+    close_file(workbook, "2025-12", user="tester", at=AT, refreshed_at=NEW_TIME)
+    first = read_closed_rows(_tab(workbook, "Closed Periods")).closed
+    reports = {name: _tab(workbook, name) for name in ("Summary", "Deferred Revenue", "Journal Entries")}
+    reopen_file(workbook, "2025-12", "check the December cut-off", user="tester", at=AT, refreshed_at=NEW_TIME)
+    assert read_closed_rows(_tab(workbook, "Closed Periods")).closed.through == parse_month("2025-11")
+    close_file(workbook, "2025-12", user="tester", at=AT, refreshed_at=NEW_TIME)
+    again = read_closed_rows(_tab(workbook, "Closed Periods"))
+    assert again.closed == first and [r[0] for r in again.log] == ["close", "reopen", "close"]
+    assert {name: _tab(workbook, name) for name in reports} == reports
+
+
+def test_a_typed_over_record_is_a_located_error_and_nothing_is_written(workbook):
+    close_file(workbook, "2025-12", user="tester", at=AT)
+    wb = openpyxl.load_workbook(workbook)
+    ws = wb["Closed Periods"]
+    assert ws["A8"].value == "2025-01" and ws["C8"].value == 1000
+    ws["C8"] = "about 1000"
+    wb.save(workbook)
+    data = workbook.read_bytes()
+    with pytest.raises(BBBError) as err:
+        headless.refresh_file(workbook)
+    assert err.value.problems[0].location == "'Closed Periods'!C8" and "was edited" in err.value.problems[0].message
+    assert workbook.read_bytes() == data
+
+
+def test_close_refuses_a_book_with_input_errors():
+    bad = rows() + [["C-3", "Gamma", "1", "P", d(2025, 3, 1), d(2025, 3, 1), d(2025, 2, 1), 100, "monthly",
+                     "upfront", "advance"]]
+    with pytest.raises(BBBError) as err:
+        close_months(load_book(bad), None, parse_month("2025-12"), AS_OF)
+    assert "End Date 2025-02-01 is before Start Date" in err.value.problems[0].message
+    assert err.value.problems[-1].message.startswith("close refused: fix the input errors first")
+
+
+def test_a_tab_of_yours_named_closed_periods_is_never_overwritten(workbook):
+    wb = openpyxl.load_workbook(workbook)
+    wb.create_sheet("Closed Periods")["A1"] = "my notes on closing"
+    wb.save(workbook)
+    headless.refresh_file(workbook)  # read as nothing closed
+    data = workbook.read_bytes()
+    with pytest.raises(BBBError, match="did not write .* rename it"):
+        close_file(workbook, "2025-12")
+    assert workbook.read_bytes() == data and _tab(workbook, "Closed Periods") == [["my notes on closing"]]
+
+
+def test_close_and_reopen_append_their_own_audit_trail_entries(workbook):
+    from bbb_xl.engine import audit
+    close_file(workbook, "2025-12", user="tester", at=AT)
+    reopen_file(workbook, "2025-12", "late credit note", user="cfo", at=AT)
+    trail = _tab(workbook, audit.TRAIL_SHEET)
+    text = [" | ".join(str(c) for c in r if c is not None) for r in trail]
+    assert any("close --through 2025-12" in t for t in text)
+    assert any("reopen --from 2025-12" in t and "late credit note" in t for t in text)
+    assert audit_problems(workbook) == []  # the chain still verifies after both entries
+
+
+def audit_problems(path):
+    from bbb_xl.excel.audit_trail import trail_problems
+    return [p for p in trail_problems(path) if p.severity == "error"]

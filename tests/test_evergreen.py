@@ -1,0 +1,343 @@
+"""Evergreen subscriptions (issue 14 §2): a line with Renewal = auto and a blank End Date renews term after term.
+
+Worked examples with literal dates and figures computed by hand. Recognition over a term is ratable (ASC
+606-10-25-27: a stand-ready subscription is satisfied over time); each term is a renewal option exercised, i.e. a
+new contract booked on the term's first day (ASC 606-10-55-42: an option to renew at the standalone price is not a
+material right, so nothing of the next term is committed before it starts). `monthly` recognition weighs each day
+1 / (days in its month).
+"""
+import csv
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bbb_xl import api, udfs
+from bbb_xl.cli import cli
+from bbb_xl.core.dates import iso, parse_date
+from bbb_xl.engine.book import load_book
+from bbb_xl.engine.table import parse_contracts
+
+H = ["Contract ID", "Customer", "Line ID", "Start Date", "End Date", "Amount", "Billing", "Recognition", "Renewal",
+     "Term"]
+EH = ["Contract ID", "Line ID", "Date", "Event", "Amount", "End Date"]
+MONTHLY = ["C1", "Acme", "L1", "2025-01-15", None, 100, "monthly", "monthly", "auto", None]
+
+
+def book(rows, as_of, events=None):
+    return load_book([H] + rows, events=None if events is None else [EH] + events, as_of=parse_date(as_of))
+
+
+def terms(b):
+    return [(lid, iso(s), iso(e)) for lid, s, e in zip(b.lines.line_id, b.lines.start, b.lines.end)]
+
+
+def D(text):
+    return Decimal(text)
+
+
+# --- worked examples ------------------------------------------------------------------------------------------
+
+def test_monthly_100_from_jan_15_as_of_jun_20():
+    b = book([MONTHLY], "2025-06-20")
+    assert terms(b) == [("L1#1", "2025-01-15", "2025-02-14"), ("L1#2", "2025-02-15", "2025-03-14"),
+                        ("L1#3", "2025-03-15", "2025-04-14"), ("L1#4", "2025-04-15", "2025-05-14"),
+                        ("L1#5", "2025-05-15", "2025-06-14"), ("L1#6", "2025-06-15", "2025-07-14")]
+    assert list(b.lines.row) == [2] * 6  # every term points at its Contracts row
+    # six terms booked on their first days, each invoiced 100 in advance; the July 15 term is not contracted yet
+    assert b.flow("bookings", "2025") == D("600.00")
+    assert b.flow("billings", "2025") == D("600.00")
+    assert b.flow("bookings", "2025-07") == D("0.00")
+    # January: 100 x (17/31) / (17/31 + 14/28) = 52.31 (term Jan 15 - Feb 14)
+    assert b.flow("revenue", "2025-01") == D("52.31")
+    # through June: 600 - July's part of the Jun 15 - Jul 14 term, 100 x (14/31) / (16/30 + 14/31) = 45.85
+    assert b.flow("revenue", "2025-01", "2025-06") == D("554.15")
+    assert b.flow("revenue", "2025-07") == D("45.85")
+    assert b.flow("revenue", "2025-08") == D("0.00")
+    # backlog = the committed remainder of the current term: recognized of it through Jun 20 = 100 x (6/30) /
+    # (16/30 + 14/31) = 20.31, so 79.69; deferred is the same (the term was billed on Jun 15)
+    assert b.balance("backlog", "2025-06-20") == D("79.69")
+    assert b.rpo("2025-06-20") == (D("79.69"), D("0.00"))
+    assert b.balance("deferred", "2025-06-20") == D("79.69")
+    assert b.balance("unbilled", "2025-06-20") == D("0.00")
+    # ARR (issue 15): a term is a recurring line; MRR = 100 / (16/30 + 14/31) = 101.53, ARR 1,218.34
+    assert b.mrr("2025-06-20") == D("101.53")
+    assert b.arr("2025-06-20") == D("1218.34")
+    assert b.customers("2025-06-20") == 1
+
+
+def test_annual_evergreen_backlog_is_the_current_term_only():
+    b = book([["C2", "Beta", "A1", "2024-03-01", None, 12000, "annual", "monthly", "auto", None]], "2025-06-30")
+    assert terms(b) == [("A1#1", "2024-03-01", "2025-02-28"), ("A1#2", "2025-03-01", "2026-02-28")]
+    assert b.flow("bookings", "2025") == D("12000.00")  # the second term, booked 2025-03-01
+    assert b.flow("revenue", "2025") == D("12000.00")  # Jan-Feb of term 1 (2,000) + Mar-Dec of term 2 (10,000)
+    # July 2025 - February 2026: 8 of 12 months of the current term; the 2026-03-01 term is not contracted
+    assert b.balance("backlog", "2025-06-30") == D("8000.00")
+    assert b.flow("revenue", "2026") == D("2000.00")
+    assert b.flow("revenue", "2026-03") == D("0.00")
+
+
+def test_quarterly_billing_with_a_12_month_term():
+    row = ["C3", "Gamma", "Q", "2025-01-01", None, 1200, "quarterly", "monthly", "auto", 12]
+    b = book([row], "2025-12-31")
+    assert terms(b) == [("Q#1", "2025-01-01", "2025-12-31")]
+    assert b.flow("billings", "2025-Q1") == D("300.00")  # 1,200 per term billed in 4 quarterly invoices
+    assert b.flow("billings", "2025") == D("1200.00")
+    assert b.flow("bookings", "2026") == D("0.00")
+    b = book([row], "2026-01-01")  # the next term exists from its first day
+    assert terms(b)[1] == ("Q#2", "2026-01-01", "2026-12-31")
+    assert b.flow("bookings", "2026") == D("1200.00")
+    assert b.flow("billings", "2026-01") == D("300.00")
+    assert b.balance("backlog", "2025-12-31") == D("0.00")  # the new term is booked on 2026-01-01
+    # 2026-01-01: 1,200 - 100 x 1/31 (January's first day) = 1,196.77 left; deferred 300 - 3.23 = 296.77
+    assert b.balance("backlog", "2026-01-01") == D("1196.77")
+    assert b.balance("deferred", "2026-01-01") == D("296.77")
+
+
+def test_month_end_anchor_clips_and_comes_back_from_the_anchor():
+    b = book([["C5", "Eps", "M", "2025-01-31", None, 100, "monthly", "daily", "auto", None]], "2025-05-15")
+    # Start + k months from 2025-01-31: Feb 28 (clipped), Mar 31 (back to the 31st: never chained from Feb 28)
+    assert terms(b) == [("M#1", "2025-01-31", "2025-02-27"), ("M#2", "2025-02-28", "2025-03-30"),
+                        ("M#3", "2025-03-31", "2025-04-29"), ("M#4", "2025-04-30", "2025-05-30")]
+
+
+def test_a_term_is_never_booked_before_the_booking_date():
+    # signed on 2025-03-01 with service (and the first two terms) from Jan 15: those are booked on Mar 1
+    rows = [H[:3] + ["Booking Date"] + H[3:], ["C1", "Acme", "L1", "2025-03-01"] + MONTHLY[3:]]
+    b = load_book(rows, as_of=parse_date("2025-04-20"))
+    assert [iso(d) for d in b.lines.booking] == ["2025-03-01", "2025-03-01", "2025-03-15", "2025-04-15"]
+    assert b.flow("bookings", "2025-03") == D("300.00")
+
+
+def test_cancel_without_end_date_ends_with_the_term_containing_it():
+    events = [["C1", "L1", "2025-04-03", "cancel", None, None]]
+    b = book([MONTHLY], "2025-06-20", events)
+    assert [t[0] for t in terms(b)] == ["L1#1", "L1#2", "L1#3"]  # no term after Mar 15 - Apr 14
+    assert b.flow("bookings", "2025") == D("300.00")
+    assert b.flow("revenue", "2025") == D("300.00")  # the cancelled term is served (and kept) to its end
+    # Apr 3: term 3 recognized (17/31 + 3/30) / (17/31 + 14/30) x 100 = 63.88, 36.12 left
+    assert b.balance("backlog", "2025-04-03") == D("36.12")
+    assert b.balance("backlog", "2025-06-20") == D("0.00")
+    assert b.arr("2025-04-14") == D("1182.20")  # MRR 100 / (17/31 + 14/30) = 98.52
+    assert b.arr("2025-04-15") == D("0.00")
+
+
+def test_cancel_with_end_date_ends_on_that_day():
+    # service ends 2025-04-10 with a revised price of 90 for the last term: 10 credited on Apr 11
+    events = [["C1", "L1", "2025-04-03", "cancel", 90, "2025-04-10"]]
+    b = book([MONTHLY], "2025-06-20", events)
+    assert [t[0] for t in terms(b)] == ["L1#1", "L1#2", "L1#3"]
+    assert b.flow("bookings", "2025-04") == D("-10.00")
+    assert b.flow("bookings", "2025") == D("290.00")
+    assert b.flow("billings", "2025") == D("290.00")
+    # March had 100 x (17/31) / (17/31 + 14/30) = 54.03 of term 3; the rest of 90 lands in April
+    assert b.flow("revenue", "2025-04") == D("35.97")
+    assert b.flow("revenue", "2025") == D("290.00")
+    assert b.arr("2025-04-10") == D("1182.20")
+    assert b.arr("2025-04-11") == D("0.00")
+
+
+def test_cancel_on_a_fixed_line_keeps_its_meaning():
+    rows = [["C9", "Zed", "F", "2025-01-01", "2025-12-31", 1200, "monthly", "monthly", None, None]]
+    b = book(rows, "2025-06-30", [["C9", "F", "2025-07-01", "cancel", None, "2025-09-30"]])
+    # a cancel dated Jul 1 ends the service on Jun 30 whatever its End Date: 600 recognized and billed
+    assert b.flow("revenue", "2025") == D("600.00")
+    assert b.flow("billings", "2025") == D("600.00")
+
+
+def test_invoice_events_go_to_the_term_containing_their_date():
+    events = [["C1", "L1", "2025-01-15", "invoice", 100, None], ["C1", "L1", "2025-02-15", "invoice", 100, None]]
+    b = book([MONTHLY], "2025-02-20", events)
+    assert b.flow("billings", "2025") == D("200.00")
+    assert not b.errors
+    assert b.flow("billings", "2025-02") == D("100.00")
+
+
+def test_a_modify_on_an_evergreen_line_is_a_located_error():
+    b = book([MONTHLY], "2025-06-20", [["C1", "L1", "2025-03-01", "modify", 120, None]])
+    (err,) = b.errors
+    assert err.table == "events" and err.row == 2 and "evergreen" in err.message
+
+
+# --- the Renewal and Term columns -------------------------------------------------------------------------------
+
+def test_renewal_errors_are_located():
+    rows = [H + ["Team"],
+            ["E1", "A", "1", "2025-01-01", "2025-12-31", 100, "monthly", "monthly", "auto", None, "x"],
+            ["E2", "A", "1", "2025-01-01", None, 100, "upfront", "monthly", "auto", None, "x"],
+            ["E3", "A", "1", "2025-01-01", None, 100, "monthly", "monthly", "auto", "1.5", "x"],
+            ["E4", "A", "1", "2025-01-01", None, 100, "monthly", "monthly", "sometimes", None, "x"],
+            ["E5", "A", "1", "2025-01-01", None, 100, "monthly", "monthly", None, None, "x"],
+            ["E6", "A", "1", "2025-01-01", "2025-12-31", 100, "monthly", "monthly", None, 12, "x"],
+            ["E7", "A", "1", "2025-01-01", None, 100, "annual", "monthly", "Auto", "24", "y"]]
+    r = parse_contracts(rows, sheet="Contracts", origin=(1, 1))
+    cells = {p.cell: p for p in r.problems}
+    assert cells["E2"].column == "End Date" and cells["E2"].message.startswith("Renewal auto renews term after")
+    assert cells["G3"].column == "Billing" and cells["G3"].value == "upfront"
+    assert cells["J4"].column == "Term" and cells["J4"].value == "1.5"
+    assert cells["I5"].column == "Renewal" and cells["I5"].value == "sometimes"
+    assert cells["E6"].message.startswith("End Date is blank")
+    assert cells["J7"].severity == "warning"
+    assert all(p.sheet == "Contracts" for p in r.problems)
+    assert r.excluded_contracts == ("E1", "E2", "E3", "E4", "E5")
+    lines = r.lines  # E6 (fixed) and E7 (evergreen, 24-month terms billed annually) are kept
+    assert list(lines.contract) == ["E6", "E7"] and list(lines.term_months) == [0, 24]
+    assert "Team" in lines.dims  # a near miss of Term stays a dimension
+
+
+def test_near_misses_of_renewal_and_term_stay_dimensions():
+    r = parse_contracts([["Contract ID", "Customer", "Start Date", "End Date", "Amount", "Renewal Date", "Terms"],
+                         ["C1", "A", "2025-01-01", "2025-12-31", 100, "2026-01-01", "net 30"]])
+    assert not r.problems or all(p.severity == "info" for p in r.problems)
+    assert list(r.lines.dims) == ["Renewal Date", "Terms"] and r.lines.term_months is None
+
+
+def test_a_book_without_evergreen_lines_is_unchanged_by_as_of():
+    rows = [H[:8], ["C9", "Zed", "F", "2025-01-01", "2025-12-31", 1200, "monthly", "monthly"]]
+    b = load_book(rows)
+    assert b.lines.term_months is None and b.evergreen_at(parse_date("2030-01-01")) is b
+
+
+# --- formulas, CLI, workbook ------------------------------------------------------------------------------------
+
+def test_formulas_take_as_of_last():  # after fx and closed (docs/close.md)
+    rows = [H, MONTHLY]
+    assert udfs.BBB_BOOKINGS(rows, "2025", None, None, None, None, None, "2025-06-20") == 600.0
+    assert udfs.BBB_BILLINGS(rows, "2025", None, None, None, None, None, "2025-03-31") == 300.0
+    assert udfs.BBB_REVENUE(rows, "2025-07", None, None, None, None, None, "2025-06-20") == 45.85
+    assert udfs.BBB_BACKLOG(rows, "2025-06-20") == 79.69
+    assert udfs.BBB_BACKLOG(rows, "2025-06") == 45.85  # Jun 30: July's part of the Jun 15 - Jul 14 term
+    assert udfs.BBB_ARR(rows, "2025-06-20") == 1218.34
+    table = udfs.BBB_SCHEDULE(rows, "bookings", "2025-05", "2025-08", None, None, None, None, None, None, "2025-07-20")
+    assert table == [["Total", "2025-05", "2025-06", "2025-07", "2025-08"], ["Total", 100.0, 100.0, 100.0, 0.0]]
+    today = dt.date.today()
+    assert udfs.BBB_BOOKINGS(rows, "2025", "2030") == udfs.BBB_BOOKINGS(rows, "2025", "2030", None, None, None,
+                                                                        None, today)
+    assert udfs.BBB_BOOKINGS(rows, "2025", None, None, None, None, None, "soon").startswith("#BBB! as_of 'soon'")
+
+
+def test_cli_schedule_as_of(tmp_path):
+    path = tmp_path / "c.csv"
+    with open(path, "w", newline="") as fh:
+        csv.writer(fh).writerows([H, MONTHLY])
+    result = CliRunner().invoke(cli, ["schedule", str(path), "--metric", "bookings", "--from", "2025-05", "--to",
+                                      "2025-08", "--as-of", "2025-06-20", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["Total,2025-05,2025-06,2025-07,2025-08", "Total,100.00,100.00,0.00,0.00"]
+
+
+def test_workbook_refresh_uses_settings_as_of():
+    from bbb_xl.excel.workflow import compute_reports
+    settings_rows = [["Setting", "Value"], ["As-of date", "2025-06-20"], ["Report start", "2025-01"],
+                     ["Report end", "2025-12"]]
+    reports = compute_reports([H, MONTHLY], settings_rows)
+    summary = {}
+    for r in reports.sheets["Summary"].rows():  # the first table of each label: the flows and balances at the top
+        if r and isinstance(r[0], str):
+            summary.setdefault(r[0], r[1:4])
+    assert summary["Bookings"] == [10000, 30000, 60000]  # cents: June, Q2, 2025 to date
+    assert summary["Revenue"][2] == 52031  # 500 + 20.31 of the current term through Jun 20
+    assert summary["Backlog (remaining performance obligations)"][0] == 7969
+    # the Bookings tab: a term a month up to the as-of date's term; the terms after it are not contracted
+    bookings = reports.sheets["Bookings"].rows()
+    assert bookings[2][:8] == ["All contracts", "2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06",
+                               "2025-07"]
+    assert bookings[3] == ["Total"] + [10000] * 6 + [0] * 6 + [60000]
+    alerts = [r for r in reports.sheets["Alerts"].rows() if r and r[1] == "renewals due"]
+    assert alerts == []  # an evergreen term renews by itself: never "due"
+
+
+# --- properties ---------------------------------------------------------------------------------------------
+
+lines_st = st.lists(st.tuples(st.integers(0, 700), st.integers(1, 500_000), st.sampled_from(
+    ["monthly", "quarterly", "semiannual", "annual"]), st.sampled_from(["monthly", "daily"]),
+    st.one_of(st.none(), st.integers(1, 24))), min_size=1, max_size=4)
+BASE = parse_date("2024-01-01")
+
+
+def _rows(spec):
+    return [[f"C{k}", f"Cust{k % 2}", "L", iso(BASE + s), None, Decimal(c) / 100, bill, rec, "auto", term]
+            for k, (s, c, bill, rec, term) in enumerate(spec)]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines_st, st.integers(0, 900))
+def test_revenue_plus_backlog_is_bookings_at_the_as_of(spec, offset):
+    """For the book laid out at as-of A: everything booked by A is either recognized by A or backlog at A."""
+    a = BASE + offset
+    b = load_book([H] + _rows(spec), as_of=a)
+    d = iso(a)
+    assert b.flow("bookings", "2000-01-01", d) == b.flow("revenue", "2000-01-01", d) + b.balance("backlog", d)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines_st, st.integers(0, 900), st.integers(0, 400))
+def test_figures_at_t_do_not_depend_on_a_later_as_of(spec, t_offset, later):
+    """Terms that start after t are booked, billed and recognized after t: laying the book out at any as-of >= t
+    gives the same balances at t and the same flows through t."""
+    t = BASE + t_offset
+    at_t = load_book([H] + _rows(spec), as_of=t)
+    after = at_t.evergreen_at(t + later)
+    d = iso(t)
+    for metric in ("backlog", "deferred", "unbilled"):
+        assert at_t.balance(metric, d) == after.balance(metric, d), metric
+    for metric in ("bookings", "billings", "revenue"):
+        assert at_t.flow(metric, "2000-01-01", d) == after.flow(metric, "2000-01-01", d), metric
+    assert at_t.arr(d) == after.arr(d)
+
+
+# --- Stripe invoice line items: fixed lines whose exclusive period end is the next period's first day -----------
+
+def test_stripe_invoice_line_items_do_not_overlap_by_a_day(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from bbb_xl.excel.inputs import clear_sample_file
+    root = Path(__file__).parent
+    wb = tmp_path / "book.xlsm"
+    shutil.copyfile(root.parent / "workbook_templates" / "bbb_template.xlsm", wb)
+    clear_sample_file(wb)
+    result = api.import_file(root / "data" / "imports" / "stripe_invoice_line_items.csv", wb, "auto")
+    assert result.how.startswith("profile: stripe_invoices")
+    assert (result.applied.kept, result.applied.filtered) == (4, 1)  # the one-off setup fee has no period
+    hand = tmp_path / "hand.csv"
+    hand.write_text("Contract ID,Customer,Line ID,Product,Booking Date,Start Date,End Date,Amount,Recognition,"
+                    "Billing,Currency,Price\n"
+                    "sub_1QaBcD2eFgHiJkLm,billing@acme.example,il_1QaLn01AbCdEfGh,Pro plan,2025-01-15,2025-01-15,"
+                    "2025-02-14,99.00,daily,upfront,USD,price_1QaPro001\n"
+                    "sub_1QaBcD2eFgHiJkLm,billing@acme.example,il_1QbLn03AbCdEfGh,Pro plan,2025-02-15,2025-02-15,"
+                    "2025-03-14,99.00,daily,upfront,USD,price_1QaPro001\n"
+                    "sub_1QaBcD2eFgHiJkLm,billing@acme.example,il_1QcLn04AbCdEfGh,Pro plan,2025-03-15,2025-03-15,"
+                    "2025-04-14,99.00,daily,upfront,USD,price_1QaPro001\n"
+                    "sub_1QbCdE3fGhIjKlMn,ops@globex.example,il_1QdLn05AbCdEfGh,Team plan,2025-02-01,2025-02-01,"
+                    "2026-01-31,2400.00,daily,upfront,USD,price_1QbTeam002\n")
+    for metric in ("bookings", "billings", "revenue", "backlog"):
+        got = api.file_schedule(wb, metric, "2025-01", "2026-02").rows
+        assert got == api.file_schedule(hand, metric, "2025-01", "2026-02").rows, metric
+    revenue = api.file_schedule(wb, "revenue", "2025-01", "2026-02", group_by="Customer").rows
+    acme = dict(zip(revenue[0][1:], revenue[1][1:]))
+    # February: 99 x 14/31 (Jan 15 - Feb 14) + 99 x 14/28 (Feb 15 - Mar 14) = 44.71 + 49.50; a day of overlap
+    # (periods to Feb 15 inclusive) would give 99 x 15/32 + ... instead
+    assert acme["2025-02"] == Decimal("94.21")
+    assert sum(acme.values()) == Decimal("297.00")
+
+
+def test_explain_an_evergreen_line_by_its_own_line_id():
+    rows = api.explain_rows(book([MONTHLY], "2025-06-20"), "C1", "2025-02", "L1")
+    # February: term 1 100 - 52.31 (January) = 47.69; term 2 100 x (14/28) / (14/28 + 14/31) = 52.54
+    assert rows[-1] == ["Result", D("100.23")]
+    assert ["Line ID", "L1#1"] in rows and ["Line ID", "L1#2"] in rows
+
+
+def test_forecast_contracted_layer_stops_at_the_forecast_as_of_term():
+    # the book is laid out at a later day (2025-11-30): its Jul 15 ... Nov 14 terms are not contracted as of
+    # 2025-06-20, so the forecast's Contracted layer holds only July's 45.85 of the Jun 15 - Jul 14 term
+    b = book([MONTHLY], "2025-11-30")
+    assert b.flow("revenue", "2025-08") == D("99.19")  # parts of the Jul 15 and Aug 15 terms
+    rows = b.forecast("revenue", "2025-07", "2025-08", "2025-06-20")
+    assert rows[1][:3] == ["Contracted", D("45.85"), D("0.00")]
+    rows = udfs.BBB_FORECAST([H, MONTHLY], "bookings", "2025-07", "2025-08", "2025-06-20")
+    assert rows[1][:3] == ["Contracted", 0.0, 0.0]

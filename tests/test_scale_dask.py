@@ -1,0 +1,174 @@
+"""bbb_xl.scale: a book held as Parquet partitions, computed per partition of whole customers on a Dask
+LocalCluster the test starts, gives the single-machine engine's figures to the cent (issue 19, section 3)."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+pytest.importorskip("dask.dataframe")
+pytest.importorskip("distributed")
+pd = pytest.importorskip("pandas")
+pytest.importorskip("pyarrow")
+
+from click.testing import CliRunner  # noqa: E402
+
+from benchmarks.generate import generate_book  # noqa: E402
+from bbb_xl import api  # noqa: E402
+from bbb_xl.cli import cli  # noqa: E402
+from bbb_xl.core.errors import BBBError  # noqa: E402
+from bbb_xl.engine.book import load_book  # noqa: E402
+from bbb_xl.scale import file_schedule, schedule_rows  # noqa: E402
+
+FILES = 4
+START, END = "2024-01", "2026-12"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as c:
+        yield c.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    """A seeded book of 1,200 lines written as 4 Parquet files (the lines of a customer spread over files:
+    the partitions on disk are not the customer partitions), its rows, and invoice events of 40 contracts."""
+    rows = generate_book(1200, months=36, seed=19)
+    folder = tmp_path_factory.mktemp("parts")
+    body = rows[1:]
+    for k in range(FILES):
+        pd.DataFrame(body[k::FILES], columns=rows[0]).to_parquet(folder / f"part{k}.parquet")
+    ordered = [rows[0]] + [r for k in range(FILES) for r in body[k::FILES]]  # the files' rows in file order
+    contracts = {}
+    for r in ordered[1:]:
+        contracts.setdefault(r[0], r[5])  # Contract ID -> its first line's Start Date
+    events = [["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent"]] + \
+        [[cid, None, start.date().isoformat(), "invoice", 100.25, None] for cid, start in list(contracts.items())[:40]]
+    ev_path = folder.parent / "events.csv"
+    ev_path.write_text("\n".join(",".join("" if v is None else str(v) for v in r) for r in events) + "\n")
+    return folder, ordered, events, ev_path
+
+
+@pytest.mark.parametrize("metric", list(api.SCHEDULE_METRICS))
+def test_every_metric_by_region_matches_the_engine_to_the_cent(cluster, book, metric):
+    folder, rows, _, _ = book
+    expected = schedule_rows(rows, metric, START, END, group_by="Region")
+    got = file_schedule(folder, metric, START, END, group_by="Region", engine="dask", scheduler=cluster,
+                        partitions=5).rows
+    assert got == expected
+    assert any(v != 0 for v in got[-1][1:])  # a real schedule, not zeros on both sides
+
+
+def test_quarterly_totals_and_the_in_process_path_match(cluster, book):
+    folder, rows, _, _ = book
+    for metric in ("revenue", "deferred", "customers"):
+        expected = schedule_rows(rows, metric, START, END, period="quarter")
+        assert file_schedule(folder, metric, START, END, period="quarter").rows == expected
+        assert file_schedule(folder, metric, START, END, period="quarter", engine="dask",
+                             scheduler=cluster).rows == expected
+
+
+def test_events_go_to_their_contracts_partition(cluster, book):
+    folder, rows, events, ev_path = book
+    reference = load_book(rows, events=events)
+    reference.require_ok()
+    for metric in ("billings", "unbilled", "deferred"):
+        expected = reference.schedule(metric, *_window(reference)).to_rows()
+        got = file_schedule(folder, metric, START, END, events=ev_path, engine="dask", scheduler=cluster,
+                            partitions=5).rows
+        assert got == expected
+    without = file_schedule(folder, "billings", START, END, engine="dask", scheduler=cluster).rows
+    assert without != got  # the invoices changed billings: the events were applied, once each
+
+
+def _window(book):
+    from bbb_xl.core.periods import schedule_window
+    return schedule_window(START, END, book.calendar)
+
+
+def test_a_filter_value_in_one_partition_only_still_selects(cluster, book):
+    folder, rows, _, _ = book
+    customer = rows[1][1]  # one customer: it lives in one customer partition
+    expected = schedule_rows(rows, "revenue", START, END, filter=f"Customer={customer}")
+    got = file_schedule(folder, "revenue", START, END, filter=f"Customer={customer}", engine="dask",
+                        scheduler=cluster, partitions=5).rows
+    assert got == expected
+    assert sum(got[-1][1:]) > 0
+
+
+def test_a_filter_value_no_partition_has_is_refused_as_on_one_machine(cluster, book):
+    folder, rows, _, _ = book
+    with pytest.raises(BBBError) as local:
+        schedule_rows(rows, "revenue", START, END, filter="Region=Atlantis")
+    with pytest.raises(BBBError) as dask:
+        file_schedule(folder, "revenue", START, END, filter="Region=Atlantis", engine="dask", scheduler=cluster)
+    assert "no line has Region 'Atlantis'" in str(dask.value)
+    assert str(dask.value).split(".")[0] == str(local.value).split(".")[0]
+
+
+def test_a_bad_row_names_its_file_and_row(cluster, tmp_path):
+    header = ["Contract ID", "Customer", "Start Date", "End Date", "Amount"]
+    good = [["A1", "Acme", dt.datetime(2025, 1, 1), dt.datetime(2025, 12, 31), 12000.0]]
+    bad = [["B1", "Beta", dt.datetime(2025, 1, 1), dt.datetime(2025, 3, 31), "3600.00"],  # a text column
+           ["B2", "Beta", dt.datetime(2025, 1, 1), dt.datetime(2025, 3, 31), "lots"]]
+    pd.DataFrame(good, columns=header).to_parquet(tmp_path / "a.parquet")
+    pd.DataFrame(bad, columns=header).to_parquet(tmp_path / "b.parquet")
+    for engine in ("local", "dask"):
+        with pytest.raises(BBBError) as exc:
+            file_schedule(tmp_path, "revenue", "2025-01", "2025-03", engine=engine, scheduler=cluster)
+        (problem,) = exc.value.problems
+        assert (problem.sheet, problem.row, problem.column) == ("b.parquet", 3, "Amount")  # row 1: header
+        assert problem.value == "lots"
+
+
+def test_hand_computed_figures_across_two_files(cluster, tmp_path):
+    # Ratable revenue (ASC 606-10-55-18, monthly): 12,000.00 over 12 months = 1,000.00 a month; 3,600.00 over
+    # 3 months = 1,200.00 a month. Acme's two lines sit in different files, Beta's in one.
+    header = ["Contract ID", "Customer", "Line ID", "Start Date", "End Date", "Amount", "Region"]
+    a = [["A1", "Acme", "1", dt.datetime(2025, 1, 1), dt.datetime(2025, 12, 31), 6000.0, "EMEA"],
+         ["B1", "Beta", "1", dt.datetime(2025, 1, 1), dt.datetime(2025, 3, 31), 3600.0, "AMER"]]
+    b = [["A1", "Acme", "2", dt.datetime(2025, 1, 1), dt.datetime(2025, 12, 31), 6000.0, "EMEA"]]
+    pd.DataFrame(a, columns=header).to_parquet(tmp_path / "a.parquet")
+    pd.DataFrame(b, columns=header).to_parquet(tmp_path / "b.parquet")
+    got = file_schedule(tmp_path, "revenue", "2025-03", "2025-04", group_by="Region", engine="dask",
+                        scheduler=cluster, partitions=3).rows
+    assert got == [["Region", "2025-03", "2025-04"],
+                   ["AMER", Decimal("1200.00"), Decimal("0.00")],
+                   ["EMEA", Decimal("1000.00"), Decimal("1000.00")],
+                   ["Total", Decimal("2200.00"), Decimal("1000.00")]]
+
+
+def test_the_command_line_on_a_folder(cluster, book):
+    folder, rows, _, _ = book
+    args = ["schedule", str(folder), "--metric", "backlog", "--from", START, "--to", END, "--format", "csv"]
+    local = CliRunner().invoke(cli, args)
+    dask = CliRunner().invoke(cli, args + ["--engine", "dask", "--scheduler", cluster])
+    assert local.exit_code == 0, local.output
+    assert dask.exit_code == 0, dask.output
+    assert dask.output == local.output
+    assert local.output.splitlines()[0].startswith("Total,2024-01,")
+
+
+def test_options_the_partitioned_path_lacks_are_refused_not_ignored(book):
+    folder, _, _, _ = book
+    result = CliRunner().invoke(cli, ["schedule", str(folder), "--from", START, "--to", END, "--skip-bad"])
+    assert result.exit_code == 1
+    assert "--skip-bad: not available for Parquet / partitioned input or --engine dask" in result.output
+
+
+def test_an_event_of_an_unknown_contract_is_reported_on_its_events_row(cluster, book, tmp_path):
+    folder, rows, events, _ = book
+    ev_path = tmp_path / "events.csv"
+    bad = events[:3] + [["NOPE-1", None, "2024-06-01", "invoice", 10, None]]
+    ev_path.write_text("\n".join(",".join("" if v is None else str(v) for v in r) for r in bad) + "\n")
+    with pytest.raises(BBBError) as local:
+        load_book(rows, events=bad).require_ok()
+    with pytest.raises(BBBError) as dask:
+        file_schedule(folder, "billings", START, END, events=ev_path, engine="dask", scheduler=cluster)
+    (problem,) = [p for p in dask.value.problems if p.is_error]
+    assert (problem.sheet, problem.row) == ("events.csv", 4)  # the file's 4th row: header, 2 events, this one
+    assert [problem.message] == [p.message for p in local.value.problems if p.is_error]
+    assert problem.message == "Contract ID NOPE-1 is not in the contracts range"
