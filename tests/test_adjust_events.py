@@ -166,6 +166,25 @@ def test_an_adjust_on_a_milestone_line_restates_price_times_percent():
     assert (change.revenue, change.rec_before, change.rec_after) == (80000, 400000, 480000)
 
 
+def test_an_adjust_after_a_change_order_on_a_milestone_line():
+    """Both mechanisms on one line: 10,000 by milestone, 40% on 2025-03-10 (4,000); a change order (modify) to
+    15,000 on 2025-04-01 is a cumulative catch-up on the measure of progress (ASC 606-10-25-13(b), Example 8):
+    15,000 x 40% = 6,000 (+2,000 in April); an adjust of -3,000 on 2025-05-20 (no Bill) restates the price in
+    force: 12,000 x 40% = 4,800 (-1,200 in May, ASC 606-10-32-43); 100% on 2025-08-01 brings it to 12,000. Billed
+    upfront 10,000 + 5,000 for the change order: 3,000 above the lowered price is a refund liability (32-10)."""
+    body = [list(EVENTS) + ["Percent"], ["A", "a", "2025-03-10", "milestone", None, None, None, 0.4],
+            ["A", "a", "2025-04-01", "modify", 15000, None, None, None], adjust("2025-05-20", -3000) + [None],
+            ["A", "a", "2025-08-01", "milestone", None, None, None, 1]]
+    book = load_book(rows(line(amount=10000, recognition="milestone")), body)
+    assert book.ok, book.problems
+    assert sched(book, "revenue", "2025-03", "2025-08") == money(4000, 2000, -1200, 0, 0, 7200)
+    assert sched(book, "billings", "2025-01", "2025-05") == money(10000, 0, 0, 5000, 0)
+    modify, change = book.events.changes.records
+    assert (modify.revenue, modify.rec_before, modify.rec_after) == (200000, 400000, 600000)
+    assert (change.revenue, change.rec_before, change.rec_after) == (-120000, 600000, 480000)
+    assert book.refund_liability("2025-05-31") == D("3000.00")
+
+
 def test_adjust_bill_yes_on_a_contract_billed_by_invoice_events():
     body = events(["A", "a", "2025-01-05", "invoice", 12000, None, None], adjust("2025-07-01", -1200, "yes"))
     book = load_book(rows(line()), body)
