@@ -2,7 +2,7 @@
 from .core.errors import BBBError, Problem
 from .engine.book import Book, Schedule, load_book
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 def main(control_id: str = "bbb_refresh"):

@@ -80,13 +80,14 @@ def test_readme_demo_installs_only_what_the_demo_needs():
     command = re.search(r"```\w*\n(.*?)```", demo, re.S).group(1).strip()
     assert command == "python3 -m venv .venv && .venv/bin/pip install -q -e . && .venv/bin/bbb-xl demo"
     tests = README.split("Run the tests", 1)[1]
-    assert '.[test]' in re.search(r"```\w*\n(.*?)```", tests, re.S).group(1)
+    assert '.[test,scale]' in re.search(r"```\w*\n(.*?)```", tests, re.S).group(1)  # scale: the Dask tests
     # the demo imports nothing from the test extras
     import subprocess
     import sys
     code = ("import sys, builtins; real = builtins.__import__\n"
             "def guard(name, *a, **k):\n"
-            "    if name.split('.')[0] in ('pytest', 'hypothesis', 'oletools', 'matplotlib', 'psutil', 'PIL'):\n"
+            "    if name.split('.')[0] in ('pytest', 'hypothesis', 'oletools', 'matplotlib', 'psutil', 'PIL', 'dask',\n"
+            "                              'distributed', 'pyarrow'):\n"
             "        raise ImportError('test extra imported: ' + name)\n"
             "    return real(name, *a, **k)\n"
             "builtins.__import__ = guard\n"

@@ -59,7 +59,8 @@ def test_every_metric_by_region_matches_the_engine_to_the_cent(cluster, book, me
     got = file_schedule(folder, metric, START, END, group_by="Region", engine="dask", scheduler=cluster,
                         partitions=5).rows
     assert got == expected
-    assert any(v != 0 for v in got[-1][1:])  # a real schedule, not zeros on both sides
+    if metric != "refund_liability":  # 0 without adjust events: test_refund_liability_across_partitions
+        assert any(v != 0 for v in got[-1][1:])  # a real schedule, not zeros on both sides
 
 
 def test_quarterly_totals_and_the_in_process_path_match(cluster, book):
@@ -82,6 +83,30 @@ def test_events_go_to_their_contracts_partition(cluster, book):
         assert got == expected
     without = file_schedule(folder, "billings", START, END, engine="dask", scheduler=cluster).rows
     assert without != got  # the invoices changed billings: the events were applied, once each
+
+
+def test_refund_liability_across_partitions(cluster, book, tmp_path):
+    """Adjust events lowering single-line contracts' prices with no credit note (ASC 606-10-32-10) go to their
+    contracts' partitions: the refund liability matches the engine on one machine, and is not all zeros."""
+    folder, rows, _, _ = book
+    lines_of: dict = {}
+    for r in rows[1:]:
+        lines_of.setdefault(r[0], []).append(r)
+    header = ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent", "Bill"]
+    adjusts = [[cid, None, ls[0][6].date().isoformat(), "adjust", -50.25, None, "no"]  # on the End Date: all billed
+               for cid, ls in list(lines_of.items()) if len(ls) == 1][:30]
+    events = [header] + adjusts
+    ev_path = tmp_path / "adjusts.csv"
+    ev_path.write_text("\n".join(",".join("" if v is None else str(v) for v in r) for r in events) + "\n")
+    reference = load_book(rows, events=events)
+    reference.require_ok()
+    first, last = _window(reference)
+    expected = api.SCHEDULE_METRICS["refund_liability"](reference, first, last, "month", None,
+                                                        reference.select(None, strict=True))
+    got = file_schedule(folder, "refund_liability", START, END, events=ev_path, engine="dask", scheduler=cluster,
+                        partitions=5).rows
+    assert got == expected
+    assert any(v != 0 for v in got[-1][1:])
 
 
 def _window(book):

@@ -195,17 +195,20 @@ def test_figures_changed_note():
     assert figures_changed("0.2.0", "0.2.3") is None
     assert figures_changed(None, "0.2.0") is None  # never refreshed: nothing to compare
     assert figures_changed("0.1.9", "0.1.10") is None
+    note = figures_changed("0.2.0", "0.3.0")
+    assert note.startswith("figures changed by bbb_xl 0.3: see changelog") and "25-13(a)" in note
+    assert figures_changed("0.1.0", "0.3.0").startswith("figures changed by bbb_xl 0.2, 0.3: see changelog")
 
 
 def test_run_info_says_when_the_engine_changed_the_figures(tmp_path):
     import bbb_xl
-    assert bbb_xl.__version__ == "0.2.0"
+    assert bbb_xl.__version__ == "0.3.0"
     path = tmp_path / "book.xlsm"
     shutil.copyfile(OLD_TEMPLATE, path)  # last refreshed by bbb_xl 0.1.0
     headless.refresh_file(path)
     run_info = openpyxl.load_workbook(path)["Run Info"]
-    assert run_info["B16"].value.startswith("figures changed by bbb_xl 0.2: see changelog")
-    headless.refresh_file(path)  # refreshed by 0.2.0 now: nothing more to say
+    assert run_info["B16"].value.startswith("figures changed by bbb_xl 0.2, 0.3: see changelog")
+    headless.refresh_file(path)  # refreshed by 0.3.0 now: nothing more to say
     assert openpyxl.load_workbook(path)["Run Info"]["B16"].value is None
 
 

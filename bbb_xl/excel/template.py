@@ -267,6 +267,13 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
     sheets = {}
     for name in GENERATED_SHEETS[1:]:
         sheets[name] = wb.add_worksheet(name)
+    # the record tabs, empty (the refresh writes their headers): laid out here so that they get a code name and a
+    # document module in the VBA project like every other tab
+    from .audit_trail import AUDIT_TABS, SNAPSHOT
+    for name in AUDIT_TABS:
+        record = wb.add_worksheet(name)
+        if name == SNAPSHOT:
+            record.very_hidden()
     summary = sheets["Summary"]
     summary.set_column(0, 0, 46)
     summary.set_column(1, 40, 17)

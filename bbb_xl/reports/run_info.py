@@ -53,6 +53,9 @@ FIGURE_CHANGES = {
     "0.2.0": "journal entries by the book (revenue moves by revenue only; contract asset and deferred revenue by "
              "their per-contract changes); changes dated on or before a Booking Date apply from inception; balances "
              "at a date ignore events dated after it; ASC 606-10-50-8 computed per range",
+    "0.3.0": "a prospective modify of a contract allocated by SSP reallocates the remaining consideration across "
+             "all its remaining lines (ASC 606-10-25-13(a)); a Discount Group column is read as a discount group, "
+             "no longer as a dimension",
 }
 
 
