@@ -146,14 +146,18 @@ class LineChanges:
             return 0
         return _round(self.unrounded(t))
 
-    def unrounded(self, t: int) -> Fraction:
+    def piece_at(self, t: int) -> "Piece":
+        """The piece in force on day t: the last one active by t (pieces are in date order)."""
         piece = None
         for p in self.pieces:
             if p.active <= t:
                 piece = p
             else:
                 break
-        return piece.value(t, self.monthly)
+        return piece
+
+    def unrounded(self, t: int) -> Fraction:
+        return self.piece_at(t).value(t, self.monthly)
 
     def billed_before(self, d: int) -> Fraction:
         u = Fraction(0)
@@ -188,12 +192,7 @@ class ProgressLineChanges(LineChanges):
         return pct
 
     def unrounded(self, t: int) -> Fraction:
-        piece = None
-        for p in self.pieces:
-            if p.active <= t:
-                piece = p
-            else:
-                break
+        piece = self.piece_at(t)
         price = piece.u0 + piece.delta
         if self.cancelled is not None and t >= self.cancelled:
             return price

@@ -37,8 +37,6 @@ TRAIL_NOTE = ("A record tab: each command appends one entry; nothing here is eve
               "the hidden _Snapshot tab.")
 SNAPSHOT_HEADER = ["Entry", "Tab", "Key", "Action", "Columns and values (JSON)"]
 TRAIL_WIDTHS = {1: 8, 2: 21, 3: 24, 4: 14, 5: 16, 6: 22, 7: 28, 8: 40, 9: 16, 10: 16, 11: 16}
-_WORKSHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-_WORKSHEET_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 _EMPTY_SHEET = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                 '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
                 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
@@ -164,6 +162,7 @@ def trail_sheet(trail: audit.Trail, entry: audit.Entry, details: list, totals: d
 def ensure_tabs(pkg: pk.Package) -> dict[str, str]:
     """Add the record tabs the workbook lacks (at the end; _Snapshot very hidden); sheet name -> part. A tab of
     the user's with one of these names (any case) that is not ours is refused: nothing written."""
+    from .upgrade import add_sheet_part
     parts = pkg.sheet_parts()
     folded = {name.casefold(): name for name in parts}
     for name in AUDIT_TABS:
@@ -172,29 +171,10 @@ def ensure_tabs(pkg: pk.Package) -> dict[str, str]:
             raise BBBError(f"{pkg.path.name}: your tab '{found}' has a name bbb_xl needs for its {name} tab: rename "
                            f"it and run the command again; nothing was written")
         if found is None:
-            _add_sheet(pkg, name, hidden=name == SNAPSHOT)
+            add_sheet_part(pkg, name, _EMPTY_SHEET, hidden=name == SNAPSHOT)
     return pkg.sheet_parts()
 
 
-def _add_sheet(pkg: pk.Package, name: str, hidden: bool) -> None:
-    from .upgrade import _add_part, _free_name
-    part = _free_name(pkg, "xl/worksheets/sheet1.xml")
-    _add_part(pkg, part, _EMPTY_SHEET)
-    ct = pkg.text("[Content_Types].xml")
-    pkg.set("[Content_Types].xml", ct.replace("</Types>", f'<Override PartName="/{part}" '
-                                                          f'ContentType="{_WORKSHEET_CT}"/></Types>'))
-    rels = pkg.text("xl/_rels/workbook.xml.rels")
-    ids = {int(x) for x in re.findall(r'Id="rId(\d+)"', rels)}
-    rid = f"rId{max(ids, default=0) + 1}"
-    pkg.set("xl/_rels/workbook.xml.rels", rels.replace(
-        "</Relationships>", f'<Relationship Id="{rid}" Type="{_WORKSHEET_REL}" '
-                            f'Target="{part[len("xl/"):]}"/></Relationships>'))
-    wb = pkg.text("xl/workbook.xml")
-    sheet_ids = [int(x) for x in re.findall(r'<sheet\b[^>]*\bsheetId="(\d+)"', wb)]
-    state = ' state="veryHidden"' if hidden else ""
-    tag = f'<sheet name="{escape(name)}" sheetId="{max(sheet_ids, default=0) + 1}"{state} r:id="{rid}"/>'
-    at = wb.index("</sheets>")
-    pkg.set("xl/workbook.xml", wb[:at] + tag + wb[at:])
 
 
 def write_appended(pkg: pk.Package, appended: Appended) -> None:

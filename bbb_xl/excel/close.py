@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import posixpath
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from ..core.dates import iso, parse_date
 from ..core.errors import BBBError, Problem, column_letter
@@ -246,8 +243,6 @@ def reopen_file(path, from_month, reason: str, *, user: str | None = None, at: s
 
 
 # --- the package side: a record tab added when the workbook has none ---------------------------------------------
-_NS_SHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
-_SHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 _EMPTY_SHEET = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                 '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
                 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
@@ -256,27 +251,9 @@ _EMPTY_SHEET = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 def ensure_sheet(pkg, name: str) -> str:
     """The part of tab `name`, added as the last tab (an empty worksheet) when the workbook has none."""
-    from .upgrade import _add_part, _free_name
+    from .upgrade import add_sheet_part
     parts = pkg.sheet_parts()
-    if name in parts:
-        return parts[name]
-    part = _free_name(pkg, "xl/worksheets/sheet1.xml")
-    _add_part(pkg, part, _EMPTY_SHEET)
-    ct = pkg.text("[Content_Types].xml")
-    pkg.set("[Content_Types].xml", ct.replace("</Types>", f'<Override PartName="/{part}" ContentType="{_SHEET_CT}"/>'
-                                                          f'</Types>'))
-    rels = pkg.text("xl/_rels/workbook.xml.rels")
-    ids = {int(x) for x in re.findall(r'Id="rId(\d+)"', rels)}
-    rid = f"rId{max(ids, default=0) + 1}"
-    pkg.set("xl/_rels/workbook.xml.rels", rels.replace(
-        "</Relationships>", f'<Relationship Id="{rid}" Type="{_NS_SHEET}" Target="{posixpath.relpath(part, "xl")}"/>'
-                            f'</Relationships>'))
-    wb = pkg.text("xl/workbook.xml")
-    sheet_ids = [int(x) for x in re.findall(r'<sheet\b[^>]*\bsheetId="(\d+)"', wb)]
-    tag = f'<sheet name="{escape(name, {chr(34): "&quot;"})}" sheetId="{max(sheet_ids, default=0) + 1}" r:id="{rid}"/>'
-    at = wb.index("</sheets>")
-    pkg.set("xl/workbook.xml", wb[:at] + tag + wb[at:])
-    return part
+    return parts[name] if name in parts else add_sheet_part(pkg, name, _EMPTY_SHEET)
 
 
 def write_closed_tab(pkg, tab: ClosedTab, journal_label=None) -> None:

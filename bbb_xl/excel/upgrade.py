@@ -47,6 +47,7 @@ TAB_SINCE = {**{name: 1 for name in TEMPLATE_SHEETS}, "By Dimension": 2, ACCOUNT
              PIPELINE: 3, ASSUMPTIONS: 3, "Forecast": 3, PLAN: 3, "Actual vs Plan": 3, "Metrics": 3, OPENING: 3}
 
 _NS_SHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+_SHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 _CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 
 
@@ -201,6 +202,30 @@ def _free_name(pkg: pk.Package, part: str) -> str:
 
 def _rels_name(part: str) -> str:
     return posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+
+
+def add_sheet_part(pkg: pk.Package, name: str, xml: str, hidden: bool = False) -> str:
+    """Add tab `name` as the last tab, its worksheet part holding `xml` (the record tabs, added when a workbook
+    has none): the part, its content type, its relationship and its <sheet> (very hidden when `hidden`)."""
+    part = _free_name(pkg, "xl/worksheets/sheet1.xml")
+    _add_part(pkg, part, xml)
+    ct = pkg.text("[Content_Types].xml")
+    pkg.set("[Content_Types].xml", ct.replace("</Types>", f'<Override PartName="/{part}" '
+                                                          f'ContentType="{_SHEET_CT}"/></Types>'))
+    rels = pkg.text("xl/_rels/workbook.xml.rels")
+    ids = {int(x) for x in re.findall(r'Id="rId(\d+)"', rels)}
+    rid = f"rId{max(ids, default=0) + 1}"
+    pkg.set("xl/_rels/workbook.xml.rels", rels.replace(
+        "</Relationships>", f'<Relationship Id="{rid}" Type="{_NS_SHEET}" Target="{posixpath.relpath(part, "xl")}"/>'
+                            f'</Relationships>'))
+    wb = pkg.text("xl/workbook.xml")
+    sheet_ids = [int(x) for x in re.findall(r'<sheet\b[^>]*\bsheetId="(\d+)"', wb)]
+    state = ' state="veryHidden"' if hidden else ""
+    tag = (f'<sheet name="{escape(name, {chr(34): "&quot;"})}" sheetId="{max(sheet_ids, default=0) + 1}"{state} '
+           f'r:id="{rid}"/>')
+    at = wb.index("</sheets>")
+    pkg.set("xl/workbook.xml", wb[:at] + tag + wb[at:])
+    return part
 
 
 def _shared_strings(src: pk.Package) -> list[str]:
