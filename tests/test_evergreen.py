@@ -156,10 +156,162 @@ def test_invoice_events_go_to_the_term_containing_their_date():
     assert b.flow("billings", "2025-02") == D("100.00")
 
 
-def test_a_modify_on_an_evergreen_line_is_a_located_error():
-    b = book([MONTHLY], "2025-06-20", [["C1", "L1", "2025-03-01", "modify", 120, None]])
+EHT = EH + ["Treatment", "Term"]
+
+
+def modified(rows, as_of, events):
+    return load_book([H] + rows, events=[EHT] + events, as_of=parse_date(as_of))
+
+
+def months_of(b, metric, months):
+    return [b.flow(metric, m) for m in months]
+
+
+def test_modify_an_evergreen_line_to_120_inside_a_term():
+    """$100/month from 2025-01-15 (monthly billing in advance, monthly recognition), upgraded to $120 on 2025-04-01,
+    inside the term 03-15..04-14 (31 days). The term's remaining 14 days are repriced at the new rate, as Stripe
+    prorates: 100 + (120 - 100) x 14/31 = 109.03; a prospective modification of that term (ASC 606-10-25-13(a)):
+    recognized at Mar 31 = 100 x (17/31) / (17/31 + 14/30) = 54.0254, the rest 109.03 - 54.0254 over Apr 1..14.
+    Every later term renews at 120, still anchored on the 15th."""
+    ev = [["C1", "L1", "2025-04-01", "modify", 120, None, None, None]]
+    b = modified([MONTHLY], "2025-06-20", ev)
+    assert not b.errors
+    assert terms(b)[2:] == [("L1#3", "2025-03-15", "2025-04-14"), ("L1#4", "2025-04-15", "2025-05-14"),
+                            ("L1#5", "2025-05-15", "2025-06-14"), ("L1#6", "2025-06-15", "2025-07-14")]
+    # revenue per month, term by term (monthly weights: a day is 1 / days in its month):
+    #   Jan: T1 100 x (17/31) / (17/31 + 14/28) = 52.31
+    #   Feb: T1 47.69 + T2 100 x (14/28) / (14/28 + 14/31) = 52.54 -> 100.23
+    #   Mar: T2 47.46 + T3 54.03 -> 101.49
+    #   Apr: T3 109.03 - 54.03 = 55.00 + T4 120 x (16/30) / (16/30 + 14/31) = 64.98 -> 119.98
+    #   May: T4 55.02 + T5 120 x (17/31) / (17/31 + 14/30) = 64.83 -> 119.85
+    #   Jun: T5 55.17 + T6 64.98 -> 120.15;  Jul: T6 55.02
+    months = ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06", "2025-07"]
+    assert months_of(b, "revenue", months) == [D("52.31"), D("100.23"), D("101.49"), D("119.98"), D("119.85"),
+                                               D("120.15"), D("55.02")]
+    # bookings: each term on its first day; April: the upgrade +9.03 on Apr 1 and term 4's 120 on Apr 15
+    assert months_of(b, "bookings", months) == [D("100.00"), D("100.00"), D("100.00"), D("129.03"),
+                                                D("120.00"), D("120.00"), D("0.00")]
+    assert months_of(b, "billings", months) == [D("100.00"), D("100.00"), D("100.00"), D("129.03"),
+                                                D("120.00"), D("120.00"), D("0.00")]
+    assert b.flow("revenue", "2025") == D("669.03")  # 100 + 100 + 109.03 + 3 x 120
+    # balances: Mar 31 does not know of the upgrade (100 - 54.03); Apr 1: 109.03 - (54.0254 + 55.0046 x (1/30) /
+    # (14/30)) = 109.03 - 57.95; Apr 30: term 4's 120 - 64.98; Jun 20: term 6's 120 x (1 - (6/30) / (16/30 + 14/31))
+    assert b.balance("backlog", "2025-03-31") == D("45.97")
+    assert b.balance("backlog", "2025-04-01") == D("51.08")
+    assert b.balance("backlog", "2025-04-30") == D("55.02")
+    assert b.balance("backlog", "2025-06-20") == D("95.63")
+    # the Changes record: the term's price 100 -> 109.03 on Apr 1, prospective
+    (c,) = b.events.changes.records
+    assert (c.line_id, c.old_amount, c.new_amount, c.treatment) == ("L1#3", 10000, 10903, "prospective")
+
+
+def test_modify_to_an_annual_term_renews_from_the_end_of_the_modified_term():
+    """Same line, moved on 2025-04-01 to 12-month terms at 1,080 (90 a month): the current term keeps its dates and
+    takes the new rate for its 14 days left: 100 + (1,080 x 1/12 - 100) x 14/31 = 95.48 (a credit of 4.52 on Apr 1);
+    the next term starts the day after it ends, 2025-04-15..2026-04-14 at 1,080 (12 months: weight 16/30 + 11 +
+    14/30 = 12, so 90.00 a full month and 1,080 x (16/30) / 12 = 48.00 in April 2025)."""
+    ev = [["C1", "L1", "2025-04-01", "modify", 1080, None, None, 12]]
+    b = modified([MONTHLY], "2025-06-20", ev)
+    assert not b.errors
+    assert terms(b)[2:] == [("L1#3", "2025-03-15", "2025-04-14"), ("L1#4", "2025-04-15", "2026-04-14")]
+    assert b.flow("bookings", "2025-04") == D("1075.48")  # -4.52 + 1,080
+    # billed per the Billing column (monthly): the 1,080 term in twelve invoices of 90, the first on Apr 15
+    assert b.flow("billings", "2025-04") == D("85.48")  # -4.52 + 90
+    # April: term 3 95.48 - 54.03 = 41.45, term 4 48.00
+    assert b.flow("revenue", "2025-04") == D("89.45")
+    assert b.flow("revenue", "2025-06") == D("90.00")
+    assert b.balance("backlog", "2025-06-30") == D("852.00")  # 1,080 - 48 - 90 - 90
+    later = b.evergreen_at(parse_date("2026-05-01"))
+    assert terms(later)[4] == ("L1#5", "2026-04-15", "2027-04-14")
+    assert later.flow("bookings", "2026-04") == D("1080.00")
+
+
+def test_a_term_alone_keeps_the_price_per_month():
+    # Term 12 with Amount blank: 100 a month -> 1,200 a term; the current term is unchanged (same rate)
+    b = modified([MONTHLY], "2025-06-20", [["C1", "L1", "2025-04-01", "modify", None, None, None, 12]])
+    assert not b.errors
+    assert [(t[0], t[2]) for t in terms(b)[2:]] == [("L1#3", "2025-04-14"), ("L1#4", "2026-04-14")]
+    assert b.flow("bookings", "2025") == D("1500.00")  # 3 x 100 + 1,200
+    assert b.flow("revenue", "2025-04") == D("99.30")  # term 3 100 - 54.03 = 45.97, term 4 1,200 x (16/30) / 12
+
+
+def test_two_modifies_in_one_term_and_a_catch_up():
+    """120 from Apr 1 then 150 from Apr 8 (7 days left of 31): 100 + 20 x 14/31 + 30 x 7/31 = 115.81; catch-up
+    (ASC 606-10-25-13(b)): on Apr 1 recognized to date becomes 109.03 x (17/31) / (17/31 + 14/30) = 58.90, so
+    April's first day brings 58.90 - 54.03 + 109.03 x (1/30) / (17/31 + 14/30) = 4.87 + 3.58."""
+    ev = [["C1", "L1", "2025-04-01", "modify", 120, None, "catch-up", None],
+          ["C1", "L1", "2025-04-08", "modify", 150, None, None, None]]
+    b = modified([MONTHLY], "2025-04-20", ev)
+    assert not b.errors
+    recs = b.events.changes.records
+    assert [(r.new_amount, r.treatment, r.revenue) for r in recs] == [(10903, "catch-up", 487),
+                                                                      (11581, "prospective", 0)]
+    assert b.flow("bookings", "2025-04") == D("165.81")  # 9.03 + 6.78 + term 4 at 150
+    assert b.flow("revenue", "2025") == D("465.81")  # 100 + 100 + 115.81 + 150: every term in full
+    assert b.flow("bookings", "2025") == D("465.81")
+
+
+def test_modify_misuse_is_located():
+    two = [MONTHLY, ["C1", "Acme", "L2", "2025-01-15", "2025-12-31", 1200, "monthly", "monthly", None, None]]
+    cases = [
+        ([MONTHLY], ["C1", "L1", "2025-04-01", "modify", 120, "2025-05-31", None, None], "End Date",
+         "a modify takes no End Date"),
+        (two, ["C1", None, "2025-04-01", "modify", 120, None, None, None], "Line ID", "needs a Line ID"),
+        (two, ["C1", "L2", "2025-04-01", "modify", 1200, None, None, 12], "Term", "needs an evergreen line"),
+        ([MONTHLY], ["C1", "L1", "2025-04-01", "modify", 120, None, None, "1.5"], "Term", "not a whole number"),
+        ([MONTHLY], ["C1", "L1", "2025-04-01", "invoice", 120, None, None, 12], "Term", "modify events"),
+    ]
+    for rows, event, column, text in cases:
+        b = modified(rows, "2025-06-20", [event])
+        (err,) = b.errors
+        assert (err.table, err.row, err.column) == ("events", 2, column), err
+        assert text in err.message, err.message
+    # after the last term of a cancelled line: located on its Date
+    b = modified([MONTHLY], "2025-06-20", [["C1", "L1", "2025-02-01", "cancel", None, None, None, None],
+                                           ["C1", "L1", "2025-04-01", "modify", 120, None, None, None]])
     (err,) = b.errors
-    assert err.table == "events" and err.row == 2 and "evergreen" in err.message
+    assert (err.row, err.column, err.value) == (3, "Date", "2025-04-01") and "ended on 2025-02-14" in err.message
+
+
+def test_a_modify_after_the_as_of_term_changes_only_later_terms():
+    # dated Jul 20, inside term 7 (Jul 15..Aug 14), which is not contracted as of Jun 20
+    ev = [["C1", "L1", "2025-07-20", "modify", 120, None, None, None]]
+    b = modified([MONTHLY], "2025-06-20", ev)
+    assert not b.errors and b.flow("bookings", "2025") == D("600.00")
+    later = b.evergreen_at(parse_date("2025-07-25"))  # term 7: 100 + 20 x 26/31 (Jul 20..Aug 14 of 31 days)
+    assert later.flow("bookings", "2025-07") == D("116.77")  # 100 on Jul 15, +16.77 on Jul 20
+    # a modify dated in a term already laid out is applied to it (a signed upgrade effective Jul 1)
+    b = modified([MONTHLY], "2025-06-20", [["C1", "L1", "2025-07-01", "modify", 120, None, None, None]])
+    assert b.flow("bookings", "2025-07") == D("9.33")  # term 6 (Jun 15..Jul 14, 30 days): 20 x 14/30
+
+
+mods_st = st.lists(st.tuples(st.integers(0, 700), st.one_of(st.none(), st.integers(1, 300_000)),
+                             st.one_of(st.none(), st.integers(1, 13)), st.sampled_from([None, "catch-up"])),
+                   min_size=1, max_size=3)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 200), st.integers(1, 500_000), st.sampled_from(["monthly", "quarterly", "annual"]),
+       st.sampled_from(["monthly", "daily"]), st.one_of(st.none(), st.integers(1, 13)), mods_st)
+def test_modified_evergreen_bookings_are_revenue_plus_backlog_at_every_month_end(s, c, bill, rec, term, mods):
+    """With modifies: at every month end t, bookings to t = revenue to t + backlog at t, and the balances at t and
+    flows through t equal those of the same book without the events dated after t."""
+    row = ["C1", "Acme", "L1", iso(BASE + s), None, Decimal(c) / 100, bill, rec, "auto", term]
+    events = [["C1", "L1", iso(BASE + d), "modify", None if a is None and t is not None else Decimal(a or 1) / 100,
+               None, tr, t] for d, a, t, tr in mods]
+    as_of = BASE + 760
+    b = load_book([H, row], events=[EHT] + events, as_of=as_of)
+    assert not b.errors, b.errors
+    for t in range(BASE + 30, as_of, 61):
+        d = iso(t)
+        booked = b.flow("bookings", "2000-01-01", d)
+        assert booked == b.flow("revenue", "2000-01-01", d) + b.balance("backlog", d), d
+        known = [e for e in events if e[2] <= d]
+        before = load_book([H, row], events=[EHT] + known if known else None, as_of=as_of)
+        for metric in ("backlog", "deferred", "unbilled"):
+            assert b.balance(metric, d) == before.balance(metric, d), (metric, d)
+        for metric in ("bookings", "billings", "revenue"):
+            assert b.flow(metric, "2000-01-01", d) == before.flow(metric, "2000-01-01", d), (metric, d)
 
 
 # --- the Renewal and Term columns -------------------------------------------------------------------------------

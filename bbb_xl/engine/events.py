@@ -6,7 +6,8 @@ Columns (matched like the contracts headers: case, spaces, hyphens and underscor
   line's new total price; cancel: the revised total price, optional; adjust: the change in price, + or -), Percent
   (milestones), End Date (modify: the new last day of service, optional), Treatment (modify: prospective, the
   default, or catch-up), Bill (adjust: yes issues an invoice, or a credit note when negative, of the Amount on the
-  Date; blank = no), Memo (free text shown on the Changes tab).
+  Date; blank = no), Memo (free text shown on the Changes tab), Term (modify on an evergreen line: the new
+  months per term, optional).
 Other columns are ignored; a header that is a near miss of a known one (`Ammount`) is an error with a "did you
 mean".
 
@@ -38,7 +39,9 @@ Semantics (`apply_events`):
 - evergreen lines (Renewal auto, engine.evergreen): an event names the line by its own Line ID or one term's
   (`L1#3`). A cancel without End Date ends the line with the term containing its Date (applied when the terms are
   laid out); with an End Date (read on cancel events too) the term containing that day is cancelled from the next
-  day; invoices and milestones go to the term containing their Date; a modify is an error. On other lines a
+  day; invoices and milestones go to the term containing their Date; a modify (Amount: the new price per term,
+  and / or Term: the new months per term) reprices the term containing its Date pro rata and renews every later
+  term at the new price and Term. On other lines a
   cancel's End Date is ignored (its Date ends the service, as before).
 - a balance at a day (backlog, RPO, deferred, unbilled) is the book as known at its end: modify, cancel and
   progress events dated after it are left out (Book.as_of). Revenue, billings and bookings up to a day never
@@ -61,8 +64,9 @@ from ..core.money import cents_to_decimal, format_money, parse_amount, round_hal
 from .allocation import allocate
 from .changes import ADJUST, CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, Changes, added_lines, build_changes
 from .evergreen import retarget, source_line_id
-from .table import (MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, ParseResult, _as_rows, _Collector,
-                    _row_is_blank, _trim, display_text, excel_error, is_blank, normalize_header)
+from .table import (LONG_TERM_MONTHS, MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, ParseResult, _as_rows,
+                    _Collector, _row_is_blank, _term_months, _trim, display_text, excel_error, is_blank,
+                    normalize_header)
 
 POINT_IN_TIME = 2
 EVENTS_SHEET = "Events"
@@ -77,6 +81,7 @@ EVENT_COLUMNS = {
     "treatment": ("Treatment", False),
     "bill": ("Bill", False),
     "memo": ("Memo", False),
+    "term": ("Term", False),
 }
 _KEYS = {normalize_header(name): key for key, (name, _) in EVENT_COLUMNS.items()}
 INVOICE, PROGRESS = "invoice", "progress"
@@ -107,6 +112,7 @@ class _Event:
     treatment: str = PROSPECTIVE
     bill: bool = False  # adjust: invoice / credit note the Amount on the Date
     memo: str = ""
+    term: int | None = None  # modify on an evergreen line: the new months per term (engine.evergreen)
 
 
 @dataclass(frozen=True)
@@ -201,7 +207,7 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=No
         if required and key not in col_of and not any(p.row == 1 and f"'{name}'" in p.message
                                                       for p in out.problems):
             out.add(0, None, None, f"the events range has no '{name}' column (its columns: Contract ID, Line ID, "
-                                   f"Date, Event, Amount, Percent, End Date, Treatment, Bill, Memo)")
+                                   f"Date, Event, Amount, Percent, End Date, Treatment, Bill, Memo, Term)")
     if any(p.is_error for p in out.problems):
         return [], out
 
@@ -291,11 +297,20 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=No
                                    f"event (an invoice event bills itself)")
         if "memo" not in errs and not is_blank(raw_m):
             memo = display_text(raw_m)
+        term, raw_term = None, cell("term")
+        if "term" not in errs and not is_blank(raw_term):
+            term = _term_months(raw_term, options)
+            if term is None:
+                bad("term", raw_term, f"Term '{show_value(raw_term)}' is not a whole number of months from 1 to "
+                                      f"{LONG_TERM_MONTHS}")
+            elif kind not in (MODIFY, None):
+                bad("term", raw_term, "Term applies to modify events on evergreen lines (Renewal auto) only: the "
+                                      "new months per term")
         if kind == ADJUST and amount is None and "amount" not in errs:
             out.add(r, col_of.get("amount", col_of.get("event")), raw_a,
                     "an adjust event needs an Amount: the change in the line's price (+ an increase, - a "
                     "concession)" + ("" if "amount" in col_of else " (the events range has no Amount column)"))
-        if kind == MODIFY and amount is None and "amount" not in errs:
+        if kind == MODIFY and amount is None and "amount" not in errs and term is None:
             out.add(r, col_of.get("amount", col_of.get("event")), raw_a,
                     "a modify event needs an Amount: the line's new total price"
                     + ("" if "amount" in col_of else " (the events range has no Amount column)"))
@@ -309,7 +324,7 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=No
                     + ("" if "percent" in col_of else " (the events range has no Percent column)"))
         ok = not any(p.is_error for p in out.problems[before:])
         events.append(_Event(r, contract, contract.casefold(), line, line.casefold(), day, kind, amount, percent,
-                             ok, new_end, treatment, bill, memo))
+                             ok, new_end, treatment, bill, memo, term))
     return events, out
 
 
@@ -369,8 +384,10 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
             targets = found
         parts = [(e, targets)]
         if message is None and lines.term_no is not None:  # evergreen terms (engine.evergreen)
-            message, parts = retarget(e, targets, lines)
+            message, parts = retarget(e, targets, lines, events)
             column = "Event"
+            if isinstance(message, tuple):  # (message, column)
+                message, column = message
         for e, targets in parts:
             if message is None and e.kind == PROGRESS:
                 message, column, targets = _progress_targets(e, targets, lines, rec)
@@ -579,6 +596,9 @@ def _change_targets(e: _Event, targets: list, lines, rec):
                 f"line's price)", "Line ID", targets)
     if e.kind == ADJUST:  # a price change applies to any line (milestone / percent complete: price x percent)
         return None, None, targets
+    if e.kind == MODIFY and e.term is not None:  # left on an evergreen line's modify only by engine.evergreen
+        return (f"a modify with a Term needs an evergreen line (Renewal auto): the Term is its new months per term; "
+                f"on a fixed line give the new End Date instead", "Term", targets)
     if len(targets) > 1 and (e.kind == MODIFY or e.amount is not None):
         return (f"contract {e.contract} has {len(targets)} lines: a {e.kind} with an Amount needs a Line ID (the "
                 f"Amount is that line's new total price)", "Line ID", targets)
@@ -627,7 +647,8 @@ def _col(out: _Collector, name: str | None) -> int | None:
 def _raw(e: _Event, column: str | None):
     return {"Line ID": e.line or None, "Contract ID": e.contract,
             "Percent": _percent_text(e.percent) if e.percent is not None else None,
-            "Event": e.kind}.get(column)
+            "Event": e.kind, "Term": e.term, "Date": iso(e.date),
+            "End Date": iso(e.end) if e.end is not None else None}.get(column)
 
 
 def _event_problem(out: _Collector, r: int, column: str, value, message: str) -> Problem:

@@ -20,16 +20,32 @@ report, formula and metric then works off the expansion unchanged.
   containing its Date (that term is neither cut nor refunded; no later term exists); with an End Date the
   service ends on that day: the term containing it is cancelled from the next day like any line (a cancel dated
   End Date + 1, known from that day) and no later term exists. invoice and milestone events on an evergreen line
-  apply to the term containing their Date. A modify on an evergreen line is an error: cancel it and add a line at
-  the new price.
+  apply to the term containing their Date.
+- modify on an evergreen line (Amount: the new price per term; Term: the new term length in months; either or
+  both; no End Date: to end the line, cancel it): from its Date the new price per month applies.
+  * The term containing the Date (the current term, or the first when dated before the Start Date) keeps its
+    dates; its price becomes its price at the start + (new rate - old rate) x days left / days in the term (days
+    left from the Date to the term's last day, both counted; the rate is the price for this term's length, i.e.
+    new Amount x this term's months / the new Term), rounded half away to the cent, as Stripe prorates an
+    upgrade. That term is modified under the event's Treatment like any line (engine.changes: prospective by
+    default, ASC 606-10-25-13(a); catch-up 25-13(b)): bookings move by the difference on the Date.
+  * Every later term renews at the new Amount and Term. With the same Term the terms stay anchored on the
+    Start Date; a new Term takes effect at the next renewal and later terms are anchored on the day after the
+    modified term ends (monthly from 2025-01-15, Term 12 dated 2025-04-01: terms 03-15..04-14, then
+    2025-04-15..2026-04-14, ...). Amount blank with a new Term: the same price per month (100 monthly -> 1,200 for
+    12 months). Several modifies in one term apply in date order, each from its own Date.
+  * A modify dated after the as-of term of a renewing line changes only terms not contracted yet (none laid
+    out); one dated after the last term of a cancelled line is an error, as is an End Date.
 """
 from __future__ import annotations
 
 from dataclasses import replace
+from fractions import Fraction
 
 import numpy as np
 
-from ..core.dates import add_months, whole_months_until
+from ..core.dates import add_months, iso, whole_months_until
+from ..core.money import round_half_away
 from .table import Lines, ParseResult
 
 
@@ -54,20 +70,29 @@ def source_line_id(line_id: str) -> str:
 
 def expand(parsed: ParseResult, as_of: int, events=None, events_sheet=None, events_origin=None) -> ParseResult:
     """parsed with each evergreen line replaced by one line per term up to the term containing `as_of` (cut by
-    cancel events, read from the events range). A book without evergreen lines is returned as it is."""
+    cancel events, repriced and re-termed by modify events, read from the events range). A book without evergreen
+    lines is returned as it is."""
     lines = parsed.lines
     months = lines.term_months
     if months is None or not len(lines):
         return parsed
-    ends = cancel_ends(parsed, events, events_sheet, events_origin)
+    cancels, mods = line_events(parsed, events, events_sheet, events_origin)
     n = len(lines)
     counts = np.ones(n, dtype=np.int64)
     renews = np.zeros(n, dtype=bool)
+    plans: dict[int, list] = {}
     for i in np.flatnonzero(months > 0):
         m, s = int(months[i]), int(lines.start[i])
-        last_term = term_index(s, m, int(as_of))
-        if i in ends:
-            last_term = min(last_term, term_index(s, m, ends[i]))
+        if i in mods:  # terms laid out one by one: prices and lengths change at a modify
+            plan = plans[i] = plan_terms(s, m, int(lines.amount[i]), mods[i], int(as_of))
+            last_term = len(plan) - 1
+            cut = [_term_of(plan, end if end is not None else day) for day, end in cancels.get(i, ())]
+        else:
+            last_term = term_index(s, m, int(as_of))
+            cut = [term_index(s, m, end if end is not None else day) for day, end in cancels.get(i, ())]
+        cut = [k for k in cut if k is not None]
+        if i in cancels:
+            last_term = min([last_term] + cut)
         else:
             renews[i] = True
         counts[i] = last_term + 1
@@ -78,6 +103,16 @@ def expand(parsed: ParseResult, as_of: int, events=None, events_sheet=None, even
     ever = m > 0
     first = add_months(out.start, k * m)
     last = add_months(out.start, (k + 1) * m) - 1
+    if plans:  # modified lines: their terms as laid out
+        amount, term_m = out.amount.copy(), out.term_months.copy()
+        offset = np.cumsum(counts) - counts
+        for i, plan in plans.items():
+            for t in range(int(counts[i])):
+                j = int(offset[i]) + t
+                first[j], last[j], term_m[j], amount[j] = plan[t]
+        out.allocated = amount if out.allocated is out.amount else np.where(np.isin(idx, list(plans)), amount,
+                                                                             out.allocated)
+        out.amount, out.term_months = amount, term_m
     out.start = np.where(ever, first, out.start)
     out.end = np.where(ever, last, out.end)
     later = ever & (k > 0)
@@ -90,50 +125,116 @@ def expand(parsed: ParseResult, as_of: int, events=None, events_sheet=None, even
     return replace(parsed, lines=out)
 
 
-def cancel_ends(parsed: ParseResult, events, sheet=None, origin=None) -> dict:
-    """Parsed line index -> its last day of service, for the evergreen lines a cancel event ends: the end of the
-    term containing the cancel's Date, or its End Date when it has one (the earliest when several). Events that
-    cannot be read are left to engine.events, which reports them."""
+def repriced(price: int, months: int, first: int, last: int, mods) -> tuple:
+    """The modifies dated in one term [first, last] applied in date order: ([exact price of the term after each],
+    months per term and exact price per term in force after them). price, months: the term's at its start;
+    mods: [(day, new Amount per term | None, new Term | None)]. From each day the new rate (price for this term's
+    length: Amount x months / Term) replaces the old for the days left: price += (new - old) x left / days."""
+    rate = exact = set_price = Fraction(price)
+    set_months = months
+    days = last - first + 1
+    out = []
+    for day, amount, term in mods:
+        if term is not None:
+            if amount is None:
+                set_price = set_price * term / set_months  # a new Term alone: the same price per month
+            set_months = term
+        if amount is not None:
+            set_price = Fraction(amount)
+        new_rate = set_price * months / set_months
+        left = last - max(day, first) + 1
+        exact += (new_rate - rate) * left / days
+        rate = new_rate
+        out.append(exact)
+    return out, set_months, set_price
+
+
+def cents(f: Fraction) -> int:
+    return round_half_away(f.numerator, f.denominator)
+
+
+def plan_terms(start: int, months: int, price: int, mods: list, as_of: int) -> list:
+    """[(first day, last day, months, price at its start)] of the terms of an evergreen line with modifies, up to
+    the term containing `as_of` (at least the first). mods: [(day, row, Amount | None, Term | None)]. A term
+    after a modify renews at the new price; a new Term anchors the following terms on the day after it."""
+    mods = sorted(mods, key=lambda x: (x[0], x[1]))
+    out, q = [], 0
+    anchor, m, j, p = start, months, 0, price
+    while True:
+        first = int(add_months(np.int64(anchor), j * m))
+        last = int(add_months(np.int64(anchor), (j + 1) * m)) - 1
+        out.append((first, last, m, p))
+        if last >= as_of:
+            return out
+        here = []
+        while q < len(mods) and mods[q][0] <= last:
+            here.append(mods[q][:1] + mods[q][2:])
+            q += 1
+        j += 1
+        if here:
+            _, new_m, new_p = repriced(p, m, first, last, here)
+            p = cents(new_p)
+            if new_m != m:
+                anchor, m, j = last + 1, new_m, 0
+
+
+def _term_of(plan: list, day: int):
+    """Index of the term of `plan` containing `day` (0 before the first), None after the last."""
+    for k, (_, last, _, _) in enumerate(plan):
+        if day <= last:
+            return k
+    return None
+
+
+def line_events(parsed: ParseResult, events, sheet=None, origin=None) -> tuple:
+    """({line index: [(cancel Date, End Date | None)]}, {line index: [(modify Date, row, Amount, Term)]}) of the
+    evergreen lines, read from the events range. Events that cannot be read are left to engine.events, which
+    reports them."""
     if events is None:
-        return {}
+        return {}, {}
     from .events import parse_events
-    from .changes import CANCEL
+    from .changes import CANCEL, MODIFY
     found, _ = parse_events(events, sheet, origin, parsed.options)
     lines = parsed.lines
     ever = np.flatnonzero(lines.term_months > 0)
     by_contract: dict[str, list[int]] = {}
     for i in ever:
         by_contract.setdefault(lines.contract[i].casefold(), []).append(int(i))
-    ends: dict[int, int] = {}
+    cancels: dict[int, list] = {}
+    mods: dict[int, list] = {}
     for e in found:
-        if not e.ok or e.kind != CANCEL or e.ckey not in by_contract:
+        if not e.ok or e.kind not in (CANCEL, MODIFY) or e.ckey not in by_contract:
             continue
-        for i in by_contract[e.ckey]:
-            if e.lkey and lines.line_id[i].casefold() != e.lkey:
+        mine = by_contract[e.ckey]
+        if e.kind == MODIFY and (e.end is not None or (not e.lkey and len(mine) > 1)):
+            continue  # an error (engine.events)
+        for i in mine:
+            lid = lines.line_id[i].casefold()
+            if e.lkey and lid != e.lkey and source_line_id(e.lkey) != lid:
                 continue
-            s, m = int(lines.start[i]), int(lines.term_months[i])
-            day = e.end if e.end is not None else int(term_bounds(s, m, term_index(s, m, e.date))[1])
-            ends[i] = min(ends.get(i, day), day)
-    return ends
+            if e.kind == CANCEL:
+                cancels.setdefault(i, []).append((e.date, e.end))
+            else:
+                mods.setdefault(i, []).append((e.date, e.r, e.amount, e.term))
+    return cancels, mods
 
 
-def retarget(e, targets: list, lines: Lines) -> tuple:
+def retarget(e, targets: list, lines: Lines, events=()) -> tuple:
     """(message, [(event, targets), ...]) for an event resolved to `targets` when some are evergreen terms:
-    each evergreen line's event goes to the term it concerns (see the module docstring)."""
+    each evergreen line's event goes to the term it concerns (see the module docstring). events: all the events
+    read (a modify's price in its term depends on the earlier modifies in that term)."""
     from .changes import CANCEL, MODIFY
     term_no = lines.term_no
     plain = [i for i in targets if term_no[i] == 0]
     terms = [i for i in targets if term_no[i] > 0]
     if not terms:
         return None, [(e, targets)]
-    if e.kind == MODIFY:
-        return (f"line {source_line_id(lines.line_id[terms[0]]) or lines.row[terms[0]]} of contract {e.contract} is "
-                f"evergreen (Renewal auto): a modify is not supported on it; cancel it and add a line at the new "
-                f"price"), []
-    out = [(replace(e, end=None) if e.kind == CANCEL else e, plain)] if plain else []
     groups: dict[int, list[int]] = {}
     for i in terms:
         groups.setdefault(int(lines.row[i]), []).append(i)
+    if e.kind == MODIFY:
+        return _modify_term(e, plain, groups, lines, events)
+    out = [(replace(e, end=None) if e.kind == CANCEL else e, plain)] if plain else []
     if e.kind == CANCEL:
         if e.end is None:
             return None, out  # applied when the terms were laid out: the line ends with the term of its Date
@@ -152,4 +253,36 @@ def retarget(e, targets: list, lines: Lines) -> tuple:
     return None, [(e, plain + picked)]
 
 
-__all__ = ["expand", "cancel_ends", "retarget", "term_bounds", "term_index", "source_line_id"]
+def _modify_term(e, plain: list, groups: dict, lines: Lines, events) -> tuple:
+    """A modify on an evergreen line: the term containing its Date, at its prorated price (module docstring)."""
+    from .changes import MODIFY
+    ts = next(iter(groups.values()))
+    name = f"line {source_line_id(lines.line_id[ts[0]]) or lines.row[ts[0]]} of contract {e.contract}"
+    if plain or len(groups) > 1:
+        return (f"contract {e.contract} has several lines: a modify needs a Line ID (the Amount is that line's new "
+                f"price per term)", "Line ID"), []
+    if e.end is not None:
+        return (f"{name} is evergreen (Renewal auto): a modify takes no End Date (Amount: the new price per term, "
+                f"Term: the new months per term); to end the line, cancel it with that End Date", "End Date"), []
+    inside = [i for i in ts if e.date <= lines.end[i]]
+    if not inside:
+        if lines.renews[ts[-1]]:
+            return None, []  # dated after the as-of term: it reprices terms not contracted yet
+        return (f"modify dated {iso(e.date)} is after the last term of {name}, which ended on "
+                f"{iso(int(lines.end[ts[-1]]))} (cancelled)", "Date"), []
+    i = inside[0]
+    first, last = int(lines.start[i]), int(lines.end[i])
+    first_day = first if i != ts[0] else -(1 << 40)  # the first term takes the modifies dated before it too
+    key = lines.line_id[ts[0]].rsplit("#", 1)[0].casefold()
+    same = sorted(((x.date, x.r, x.amount, x.term) for x in events
+                   if x.ok and x.kind == MODIFY and x.ckey == e.ckey and x.end is None
+                   and (not x.lkey or x.lkey == key or source_line_id(x.lkey) == key)
+                   and first_day <= x.date <= last and (x.date, x.r) <= (e.date, e.r)),
+                  key=lambda x: (x[0], x[1]))
+    prices, _, _ = repriced(int(lines.amount[i]), int(lines.term_months[i]), first, last,
+                            [(d, a, t) for d, _, a, t in same])
+    return None, [(replace(e, amount=cents(prices[-1]), term=None), [i])]
+
+
+__all__ = ["expand", "line_events", "plan_terms", "repriced", "retarget", "term_bounds", "term_index",
+           "source_line_id"]
