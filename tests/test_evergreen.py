@@ -314,11 +314,24 @@ def test_modified_evergreen_bookings_are_revenue_plus_backlog_at_every_month_end
             assert b.flow(metric, "2000-01-01", d) == before.flow(metric, "2000-01-01", d), (metric, d)
 
 
+def test_an_end_date_on_an_evergreen_line_renews_until_then():
+    # a subscription set to cancel at its period end: 2025-04-14 is the last day of term 3 (Mar 15 - Apr 14)
+    row = MONTHLY[:4] + ["2025-04-14"] + MONTHLY[5:]
+    b = book([row], "2025-06-20")
+    assert terms(b) == [("L1#1", "2025-01-15", "2025-02-14"), ("L1#2", "2025-02-15", "2025-03-14"),
+                        ("L1#3", "2025-03-15", "2025-04-14")]
+    assert b.flow("bookings", "2025") == D("300.00") and b.flow("revenue", "2025") == D("300.00")
+    assert b.balance("backlog", "2025-04-03") == D("36.12")  # as with a cancel event dated in term 3
+    assert b.arr("2025-04-15") == D("0.00")
+    b = book([row], "2025-02-01")  # before then it renews as usual
+    assert terms(b) == [("L1#1", "2025-01-15", "2025-02-14")] and bool(b.lines.renews[0]) is False
+
+
 # --- the Renewal and Term columns -------------------------------------------------------------------------------
 
 def test_renewal_errors_are_located():
     rows = [H + ["Team"],
-            ["E1", "A", "1", "2025-01-01", "2025-12-31", 100, "monthly", "monthly", "auto", None, "x"],
+            ["E1", "A", "1", "2025-01-01", "2025-12-15", 100, "monthly", "monthly", "auto", None, "x"],
             ["E2", "A", "1", "2025-01-01", None, 100, "upfront", "monthly", "auto", None, "x"],
             ["E3", "A", "1", "2025-01-01", None, 100, "monthly", "monthly", "auto", "1.5", "x"],
             ["E4", "A", "1", "2025-01-01", None, 100, "monthly", "monthly", "sometimes", None, "x"],
@@ -327,7 +340,7 @@ def test_renewal_errors_are_located():
             ["E7", "A", "1", "2025-01-01", None, 100, "annual", "monthly", "Auto", "24", "y"]]
     r = parse_contracts(rows, sheet="Contracts", origin=(1, 1))
     cells = {p.cell: p for p in r.problems}
-    assert cells["E2"].column == "End Date" and cells["E2"].message.startswith("Renewal auto renews term after")
+    assert cells["E2"].column == "End Date" and "must be the last day of a term of 1 month" in cells["E2"].message
     assert cells["G3"].column == "Billing" and cells["G3"].value == "upfront"
     assert cells["J4"].column == "Term" and cells["J4"].value == "1.5"
     assert cells["I5"].column == "Renewal" and cells["I5"].value == "sometimes"

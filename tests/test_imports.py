@@ -354,3 +354,45 @@ def test_a_profile_written_out_as_mapping_rows_reads_back_to_the_same_rules():
     assert [(r.field, r.kind, r.sources, r.value) for r in back.rules] == \
         [(r.field, r.kind, r.sources, r.value) for r in m.rules]
     assert (back.keep, back.dimensions, back.date_order, back.target) == (m.keep, m.dimensions, "ISO", "contracts")
+
+
+# --- Stripe: Cancel At Period End (issue 14 §2) -----------------------------------------------------------------
+
+STRIPE_CANCELLING = DATA / "stripe_subscriptions_cancel_at_period_end.csv"
+
+
+def test_stripe_cancel_at_period_end_stops_renewing_after_the_current_period(book, tmp_path):
+    """Cancel At Period End = true: End Date = Current Period End (UTC) - 1 day (Stripe's period end is exclusive),
+    the last day of the current term, so the evergreen line does not renew after it. Canceled At is the day the
+    cancellation was asked for, not the end. The same book typed by hand: evergreen lines and a cancel event dated
+    in the last term (without End Date it ends the line with that term)."""
+    result = api.import_file(STRIPE_CANCELLING, book, "auto")
+    assert result.how.startswith("profile: stripe")
+    assert (result.applied.kept, result.applied.filtered) == (3, 1)  # the canceled (ended) one is left out
+    rows = {r[0]: dict(zip(result.applied.columns, r)) for r in result.applied.rows}
+    assert rows["sub_1RfAbC7dEfGhIjKl"]["End Date"] == dt.date(2025, 5, 9)  # period end 2025-05-10 09:00 - 1 day
+    assert rows["sub_1RgBcD8eFgHiJkLm"]["End Date"] == dt.date(2026, 5, 31)
+    assert rows["sub_1RhCdE9fGhIjKlMn"]["End Date"] is None  # renews
+    hand, events = _hand(tmp_path, "Contract ID,Customer,Line ID,Product,Booking Date,Start Date,End Date,Amount,"
+                                   "Recognition,Billing,Currency,Renewal\n"
+                         "sub_1RfAbC7dEfGhIjKl,Stark Industries,price_1QaPro001,Pro plan,2025-01-10,2025-01-10,,"
+                         "49.00,daily,monthly,USD,auto\n"
+                         "sub_1RgBcD8eFgHiJkLm,Wayne Enterprises,price_1QbTeam002,Team plan,2024-06-01,2024-06-01,,"
+                         "1200.00,daily,annual,USD,auto\n"
+                         "sub_1RhCdE9fGhIjKlMn,Cyberdyne,price_1QaPro001,Pro plan,2025-03-05,2025-03-05,,49.00,"
+                         "daily,monthly,USD,auto\n",
+                         "Contract ID,Line ID,Date,Event\n"
+                         "sub_1RfAbC7dEfGhIjKl,price_1QaPro001,2025-04-22,cancel\n"
+                         "sub_1RgBcD8eFgHiJkLm,price_1QbTeam002,2025-09-03,cancel\n")
+
+    def schedule(path, metric, as_of, ev=None):
+        return api.file_schedule(path, metric, "2024-06", "2026-07", events=ev, as_of=as_of).rows
+
+    for as_of in ("2025-06-20", "2026-07-01"):
+        for metric in ("bookings", "revenue", "billings", "backlog"):
+            assert schedule(book, metric, as_of) == schedule(hand, metric, as_of, events), (metric, as_of)
+    bookings = _by_month(schedule(book, "bookings", "2026-07-01"))
+    # Stark: 4 monthly terms of 49 (Jan 10 ... the Apr 10 - May 9 term), none from May 10
+    # Wayne: 1,200 on 2024-06-01 and 2025-06-01, none on 2026-06-01; Cyberdyne renews: 49 a month from Mar 5
+    assert [bookings[m] for m in ("2025-04", "2025-05", "2025-06", "2026-06")] == \
+        [Decimal("98.00"), Decimal("49.00"), Decimal("1249.00"), Decimal("49.00")]

@@ -16,6 +16,8 @@ report, formula and metric then works off the expansion unchanged.
 - A term keeps its source row (problems and drill-downs point at the Contracts row) and gets the Line ID
   `<Line ID>#<k + 1>` (`L1#3` is the third term of line L1; `#3` when the line has no Line ID). Events name the
   line by its own Line ID (L1) or one term's (L1#3).
+- An End Date on an evergreen line (the last day of a term, checked by engine.table): it renews until then, as
+  with a cancel carrying that End Date (a Stripe subscription set to cancel at its period end).
 - cancel on an evergreen line (engine.events): without End Date it ends the service at the end of the term
   containing its Date (that term is neither cut nor refunded; no later term exists); with an End Date the
   service ends on that day: the term containing it is cancelled from the next day like any line (a cancel dated
@@ -77,6 +79,9 @@ def expand(parsed: ParseResult, as_of: int, events=None, events_sheet=None, even
     if months is None or not len(lines):
         return parsed
     cancels, mods = line_events(parsed, events, events_sheet, events_origin)
+    if lines.renews is not None:  # an End Date on the line: it renews until then, like a cancel with that End Date
+        for i in np.flatnonzero((months > 0) & ~lines.renews):
+            cancels.setdefault(int(i), []).append((int(lines.end[i]), int(lines.end[i])))
     n = len(lines)
     counts = np.ones(n, dtype=np.int64)
     renews = np.zeros(n, dtype=bool)

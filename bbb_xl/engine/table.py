@@ -638,7 +638,7 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
                                       f"per contract")
 
     # --- evergreen lines (optional Renewal and Term columns, read together)
-    term_months = None
+    term_months = renews = None
     if "renewal" in col_of or "term" in col_of:
         visit = range(n)
         if columnar:  # a row with Renewal and Term both blank is an ordinary line: not visited
@@ -646,9 +646,23 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
                                      _blank_mask(col("term"), kinds_in("term"))))
         term_months, auto = _evergreen_columns(n, col, col_of, is_err, bad, has_end, billing, recognition,
                                                has_ssp, options, visit)
+        # an End Date on one: it renews until then (a subscription set to cancel at its period end), the last day
+        # of a term counted from the Start Date (engine.evergreen); inside a term it takes a cancel event
+        from ..core.dates import whole_months_until
+        for k in np.flatnonzero((term_months > 0) & has_end & (end >= start)):
+            m = int(term_months[k])
+            whole = int(whole_months_until(start[k], end[k] + 1))
+            if whole < m or whole % m or int(add_months(start[k], whole)) != end[k] + 1:
+                bad(k, "end_date", col("end_date")[k],
+                    f"End Date {_iso(end[k])} with Renewal auto: the line renews until its End Date, which must be "
+                    f"the last day of a term of {m} month{'s' if m > 1 else ''} from the Start Date "
+                    f"{_iso(start[k])}; to end the service inside a term, leave End Date blank and add a cancel "
+                    f"event with that End Date")
+                term_months[k] = 0
+        renews = (term_months > 0) & ~has_end  # before expansion: False = renews until its End Date
         # a blank End Date is right on them (the first term's last day; engine.evergreen expands the later terms)
         end = np.where(auto & ~has_end, start, end)
-        end = np.where(term_months > 0, add_months(start, term_months) - 1, end)
+        end = np.where((term_months > 0) & ~has_end, add_months(start, term_months) - 1, end)
         has_end = has_end | auto
         if not term_months.any():
             term_months = None
@@ -757,7 +771,7 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
         customer=customer, line_id=line_id, booking=booking, start=start, end=end, amount=amount,
         recognition=recognition, billing_months=billing, arrears=arrears, billing_start=bstart,
         dims=dim_arrays, sheet=sheet, ssp=ssp, has_ssp=has_ssp, allocated=allocated, currency=currency,
-        term_months=term_months,
+        term_months=term_months, renews=renews if term_months is not None else None,
         discount_group=discount_group,
     )
     if not keep.all():
@@ -793,10 +807,6 @@ def _evergreen_columns(n, col, col_of, is_err, bad, has_end, billing, recognitio
             continue
         ok = True
         autos[k] = True
-        if has_end[k] or not is_blank(end_col[k]):
-            bad(k, "end_date", end_col[k], "Renewal auto renews term after term until a cancel: leave End Date "
-                                           "blank (or set Renewal to none for a fixed term)")
-            ok = False
         if billing[k] == 0:
             bad(k, "billing" if "billing" in col_of else "renewal", col("billing")[k],
                 "Renewal auto needs a recurring Billing (monthly, quarterly, semiannual or annual), not upfront")

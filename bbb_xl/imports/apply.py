@@ -146,6 +146,8 @@ def _keeps(value, keep) -> bool:
 def _value(rule, cell, has, options):
     """One target field of one row, typed (date, Decimal or text); _RowError naming the source cell if bad."""
     name = rule.field
+    if rule.when is not None and not _keeps(cell(rule.when.column), rule.when):
+        return None  # a conditional field (e.g. Stripe's End Date only when Cancel At Period End is true)
     if rule.kind == "constant":
         return _typed(name, rule.value or None, "the constant", options)
     if rule.kind == "sum":

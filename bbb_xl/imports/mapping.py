@@ -52,6 +52,7 @@ class Rule:
     optional: bool = False  # a missing source column leaves the field blank instead of refusing the mapping
     missing_note: str = ""  # said when an optional rule's columns are all missing
     required: bool = False  # a blank result rejects the row (e.g. an End Date the profile cannot do without)
+    when: Keep | None = None  # built-in profiles: the field is fed only on the rows this keeps, else blank
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,13 @@ start. Recognition daily (Stripe periods run from any day of the month). Terms a
 Stripe's periods (from Jan 31 monthly: Feb 28, then Mar 31), so each term ends the day before the next period
 starts: Stripe's period end (Current Period End) is exclusive.
 Rows with Status incomplete or incomplete_expired (never paid) and canceled (ended: no current period left to
-renew) are filtered out and counted. A subscription set to end with its period (Cancel At Period End = true) is
-still imported as renewing: add a `cancel` event dated its Canceled At (without End Date it ends the line with
-the term containing that day). Contract ID = the subscription id, Line ID = the Plan (price) id, Customer =
-Customer Description, else Customer Email, else Customer ID.
+renew) are filtered out and counted. A subscription set to end with its period (Cancel At Period End = true)
+does not renew after its current period: its End Date = Current Period End (UTC) - 1 day (Stripe's period end is
+exclusive, the instant the next period would start), the last day of its current term, so the evergreen line
+stops renewing there (engine.evergreen). Canceled At (UTC) is NOT the end: for such a subscription Stripe keeps
+there the day the cancellation was requested. Ended At (UTC) is set only once a subscription has ended (status
+canceled, filtered out). Contract ID = the subscription id, Line ID = the Plan (price) id, Customer = Customer
+Description, else Customer Email, else Customer ID.
 """
 from __future__ import annotations
 
@@ -37,6 +40,9 @@ def mapping(header) -> Mapping:
              Rule("Recognition", "constant", value="daily"),
              Rule("Billing", sources=("Interval",)),
              Rule("Renewal", "constant", value="auto"),
+             *((Rule("End Date", "add days", ("Current Period End (UTC)",), "-1",
+                     when=Keep("Cancel At Period End", ("true", "yes", "1"))),)
+               if has(header, "Cancel At Period End") else ()),
              Rule("Currency", sources=CURRENCY_HEADINGS, optional=True,
                   missing_note="no currency column: every line is in the workbook's Settings Currency"))
     return Mapping(NAME, CONTRACTS, rules,
