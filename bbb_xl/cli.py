@@ -388,7 +388,7 @@ def explain(book, contract, period, line, metric, sheet):
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The CSV file to write.")
 @click.option("--date-format", default=None,
               help="strftime codes, e.g. %d/%m/%Y (default per format: csv %Y-%m-%d, netsuite and quickbooks "
-                   "%m/%d/%Y, xero %d %b %Y).")
+                   "%m/%d/%Y, xero %d/%m/%Y).")
 @click.option("--tax-rate", default=None, help='xero: the tax rate name on every line (default "Tax Exempt").')
 @click.option("--subsidiary", default=None, help="netsuite: a Subsidiary column with this value (OneWorld).")
 @click.option("--skip-bad", is_flag=True, help="Write the journal of the good contracts, leaving out those with "

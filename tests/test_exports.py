@@ -116,9 +116,9 @@ def test_arrears_contract_in_its_last_month_in_every_layout(book, tmp_path):
     assert rows[0] == ["*Narration", "*Date", "Description", "*AccountCode", "*TaxRate", "*Amount", "TrackingName1",
                        "TrackingOption1", "TrackingName2", "TrackingOption2"]
     assert [r[1:6] for r in rows if r[0].startswith("JE-2026-10-0001 ")] == [
-        ["31 Oct 2026", "Invoices issued in 2026-10", "1200", "Tax Exempt", "18000.00"],
-        ["31 Oct 2026", "Contract asset relieved by billing", "1250", "Tax Exempt", "-16500.00"],
-        ["31 Oct 2026", "Revenue recognized in 2026-10", "4000", "Tax Exempt", "-1500.00"]]
+        ["31/10/2026", "Invoices issued in 2026-10", "1200", "Tax Exempt", "18000.00"],
+        ["31/10/2026", "Contract asset relieved by billing", "1250", "Tax Exempt", "-16500.00"],
+        ["31/10/2026", "Revenue recognized in 2026-10", "4000", "Tax Exempt", "-1500.00"]]
     assert {r[0] for r in rows if r[0].startswith("JE-2026-10-0001 ")} == {
         "JE-2026-10-0001 bbb_xl revenue journal 2026-10: A Acme"}
     _, text = export(book, tmp_path, "quickbooks", "contract")
@@ -168,10 +168,10 @@ def test_injection_text_is_neutralised_in_free_text_and_money_stays_a_number(boo
 
 
 def test_options_date_format_tax_rate_and_month_names_in_english(book, tmp_path):
-    _, text = export(book, tmp_path, "xero", "period", "2026-02", "2026-02", date_format="%d/%m/%Y",
+    _, text = export(book, tmp_path, "xero", "period", "2026-02", "2026-02", date_format="%d %b %Y",
                      tax_rate="BAS Excluded")
     rows = list(csv.reader(io.StringIO(text)))[1:]
-    assert {(r[1], r[4]) for r in rows} == {("28/02/2026", "BAS Excluded")}
+    assert {(r[1], r[4]) for r in rows} == {("28 Feb 2026", "BAS Excluded")}  # Xero NZ's other format
     assert sum(D(r[5]) for r in rows) == 0
     from bbb_xl.core.dates import day_number
     assert format_date(day_number(dt.date(2026, 5, 31)), "%d %b %Y") == "31 May 2026"
@@ -284,3 +284,55 @@ def test_every_layout_reads_back_to_the_engine_journal_for_random_books(book_spe
         back = read_back(fmt, csv_text(layout(lines, ExportOptions())))
         assert back == expected, fmt
         assert all(sum(d - c for _, d, c in entry) == 0 for entry in back.values())
+
+
+# --- each vendor's documented headings, date format and signs (sources: docs/exports.md) -----------------------
+
+VENDOR = {  # format: (headings the vendor's import documents, the date format it reads)
+    "netsuite": (["External ID", "Date", "Subsidiary", "Account", "Debit", "Credit", "Memo", "Name"], "%m/%d/%Y"),
+    "quickbooks": (["Journal No.", "Journal Date", "Account Name", "Debits", "Credits", "Description", "Name"],
+                   "%m/%d/%Y"),
+    "xero": (["*Narration", "*Date", "Description", "*AccountCode", "*TaxRate", "*Amount", "TrackingName1",
+              "TrackingOption1", "TrackingName2", "TrackingOption2"], "%d/%m/%Y"),
+    "csv": (["Entry", "Posting Date", "Account Code", "Debit", "Credit"], "%Y-%m-%d"),
+}
+DATE_COLUMN = {"netsuite": "Date", "quickbooks": "Journal Date", "xero": "*Date", "csv": "Posting Date"}
+ENTRY_COLUMN = {"netsuite": "External ID", "quickbooks": "Journal No.", "xero": "*Narration", "csv": "Entry"}
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_each_format_has_the_vendor_headings_dates_and_signs(book, tmp_path, fmt):
+    _, text = export(book, tmp_path, fmt, "contract", subsidiary="Parent Co")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    headings, date_format = VENDOR[fmt]
+    assert set(headings) <= set(rows[0]), set(headings) - set(rows[0])
+    # every posting date reads back with the vendor's format as its period's last day (Journal Entries tab)
+    contracts, settings, events, fx, accounts = read_inputs(book, with_fx=True)
+    settings = [r for r in settings if r and r[0] not in ("Journal detail", "Report start", "Report end")]
+    settings += [["Journal detail", "contract"], ["Report start", "2025-11"], ["Report end", "2026-12"]]
+    tab_rows = compute_reports(contracts, settings, events, fx_rows=fx,
+                               accounts_rows=accounts).sheets["Journal Entries"].rows()[4:-1]
+    posted = {r[0]: r[1] for r in tab_rows}
+    for r in rows:
+        day = dt.datetime.strptime(r[DATE_COLUMN[fmt]], date_format).date()
+        entry = r[ENTRY_COLUMN[fmt]].split(" ", 1)[0]
+        expected = posted[entry]
+        expected = expected.date() if isinstance(expected, dt.datetime) else expected
+        if isinstance(expected, str):
+            expected = dt.date.fromisoformat(expected)
+        assert day == expected, (fmt, entry)
+        assert (day + dt.timedelta(days=1)).day == 1  # a period's last day
+    if fmt == "xero":  # signed: a debit positive, a credit negative, never zero; each journal sums to zero
+        amounts = [D(r["*Amount"]) for r in rows]
+        assert all(a != 0 for a in amounts) and any(a < 0 for a in amounts)
+        by_journal = {}
+        for r in rows:
+            key = (r["*Narration"], r["*Date"])
+            by_journal[key] = by_journal.get(key, 0) + D(r["*Amount"])
+        assert set(by_journal.values()) == {0}
+    else:  # two columns, both positive, exactly one filled on each line
+        debit, credit = {"netsuite": ("Debit", "Credit"), "quickbooks": ("Debits", "Credits"),
+                         "csv": ("Debit", "Credit")}[fmt]
+        for r in rows:
+            assert (r[debit] == "") != (r[credit] == ""), r
+            assert D(r[debit] or r[credit]) > 0 and "," not in (r[debit] + r[credit])

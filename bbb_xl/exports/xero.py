@@ -2,14 +2,15 @@
 *Narration and *Date and must sum to zero; *Amount is positive for a debit and negative for a credit;
 *AccountCode is the account code (not the name); *TaxRate is the full name of a tax rate of the organisation
 (default "Tax Exempt": names differ by region, e.g. "No GST", "BAS Excluded", "No VAT"). *Date: default
-dd mmm yyyy ("31 Oct 2026"), which Xero's help shows and no region reads differently."""
+dd/mm/yyyy ("31/10/2026"), the one format every regional Xero help page found accepts (the international and UK
+pages: dd/mm/yyyy only; NZ: dd/mm/yyyy or dd mmm yyyy). Sources: docs/exports.md."""
 from __future__ import annotations
 
 from ..core.errors import BBBError
 
 HEADER = ["*Narration", "*Date", "Description", "*AccountCode", "*TaxRate", "*Amount", "TrackingName1",
           "TrackingOption1", "TrackingName2", "TrackingOption2"]
-DEFAULT_DATE_FORMAT = "%d %b %Y"
+DEFAULT_DATE_FORMAT = "%d/%m/%Y"
 MAX_LINES = 300  # Xero's limit per template file (its help): more lines are written, with a warning
 
 
