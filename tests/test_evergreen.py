@@ -273,6 +273,19 @@ def test_modify_misuse_is_located():
     assert (err.row, err.column, err.value) == (3, "Date", "2025-04-01") and "ended on 2025-02-14" in err.message
 
 
+def test_events_may_name_one_term():
+    # "L1#3" is term 3 (Mar 15 - Apr 14): a modify inside it is the same as naming L1; a cancel too
+    by_term = modified([MONTHLY], "2025-06-20", [["C1", "L1#3", "2025-04-01", "modify", 120, None, None, None]])
+    by_line = modified([MONTHLY], "2025-06-20", [["C1", "L1", "2025-04-01", "modify", 120, None, None, None]])
+    assert not by_term.errors and by_term.flow("bookings", "2025") == by_line.flow("bookings", "2025") \
+        == D("669.03")
+    b = modified([MONTHLY], "2025-06-20", [["C1", "L1#3", "2025-04-03", "cancel", None, None, None, None]])
+    assert [t[0] for t in terms(b)] == ["L1#1", "L1#2", "L1#3"]  # ends with term 3, as when named L1
+    b = modified([MONTHLY], "2025-06-20", [["C1", "L1#3", "2025-05-01", "modify", 120, None, None, None]])
+    (err,) = b.errors
+    assert (err.column, err.value) == ("Date", "2025-05-01") and "outside the term L1#3" in err.message
+
+
 def test_a_modify_after_the_as_of_term_changes_only_later_terms():
     # dated Jul 20, inside term 7 (Jul 15..Aug 14), which is not contracted as of Jun 20
     ev = [["C1", "L1", "2025-07-20", "modify", 120, None, None, None]]

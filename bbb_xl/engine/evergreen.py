@@ -269,6 +269,11 @@ def _modify_term(e, plain: list, groups: dict, lines: Lines, events) -> tuple:
     if e.end is not None:
         return (f"{name} is evergreen (Renewal auto): a modify takes no End Date (Amount: the new price per term, "
                 f"Term: the new months per term); to end the line, cancel it with that End Date", "End Date"), []
+    named = len(ts) == 1 and e.lkey == lines.line_id[ts[0]].casefold()  # one term named (L1#3)
+    if named and not (e.date <= lines.end[ts[0]] and (e.date >= lines.start[ts[0]] or lines.term_no[ts[0]] == 1)):
+        return (f"modify dated {iso(e.date)} is outside the term {lines.line_id[ts[0]]} it names "
+                f"({iso(int(lines.start[ts[0]]))} to {iso(int(lines.end[ts[0]]))}): name the line "
+                f"{source_line_id(lines.line_id[ts[0]])} to reprice it from that day", "Date"), []
     inside = [i for i in ts if e.date <= lines.end[i]]
     if not inside:
         if lines.renews[ts[-1]]:
