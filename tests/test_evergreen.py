@@ -205,6 +205,15 @@ def test_modify_an_evergreen_line_to_120_inside_a_term():
     assert (c.line_id, c.old_amount, c.new_amount, c.treatment) == ("L1#3", 10000, 10903, "prospective")
 
 
+def test_modify_in_formulas():
+    """The same upgrade through the formulas, events range with a Treatment and a Term column as in a workbook."""
+    rows, ev = [H, MONTHLY], [EHT, ["C1", "L1", "2025-04-01", "modify", 120, None, None, None]]
+    assert udfs.BBB_BOOKINGS(rows, "2025-04", None, None, ev, None, None, "2025-06-20") == 129.03
+    assert udfs.BBB_REVENUE(rows, "2025-04", None, None, ev, None, None, "2025-06-20") == 119.98
+    assert udfs.BBB_BACKLOG(rows, "2025-04-01", None, ev) == 51.08
+    assert udfs.BBB_BACKLOG(rows, "2025-03-31", None, ev) == 45.97  # the upgrade is not known yet
+
+
 def test_modify_to_an_annual_term_renews_from_the_end_of_the_modified_term():
     """Same line, moved on 2025-04-01 to 12-month terms at 1,080 (90 a month): the current term keeps its dates and
     takes the new rate for its 14 days left: 100 + (1,080 x 1/12 - 100) x 14/31 = 95.48 (a credit of 4.52 on Apr 1);
@@ -426,6 +435,22 @@ def test_workbook_refresh_uses_settings_as_of():
     assert bookings[3] == ["Total"] + [10000] * 6 + [0] * 6 + [60000]
     alerts = [r for r in reports.sheets["Alerts"].rows() if r and r[1] == "renewals due"]
     assert alerts == []  # an evergreen term renews by itself: never "due"
+
+
+def test_workbook_refresh_with_a_modify_on_an_evergreen_line():
+    from bbb_xl.excel.workflow import compute_reports
+    settings_rows = [["Setting", "Value"], ["As-of date", "2025-06-20"], ["Report start", "2025-01"],
+                     ["Report end", "2025-12"]]
+    events = [EHT, ["C1", "L1", "2025-04-01", "modify", 120, None, None, None]]
+    reports = compute_reports([H, MONTHLY], settings_rows, events)
+    summary = {}
+    for r in reports.sheets["Summary"].rows():
+        if r and isinstance(r[0], str):
+            summary.setdefault(r[0], r[1:4])
+    # cents: June 120; Q2 129.03 + 120 + 120; 2025 to date 100 x 3 + 369.03
+    assert summary["Bookings"] == [12000, 36903, 66903]
+    (change,) = [r for r in reports.sheets["Changes"].rows() if r and r[1] == "C1"]
+    assert change[2:7] + change[9:12] == ["L1#3", "modify", "prospective", 10000, 10903, 903, 0, 903]
 
 
 # --- properties ---------------------------------------------------------------------------------------------
