@@ -8,8 +8,9 @@ report, formula and metric then works off the expansion unchanged.
   dateutil's relativedelta does: from 2025-01-31 monthly, 2025-01-31..02-27, 02-28..03-30, 03-31..04-29.
   Term: the optional Term column in months, default the Billing interval (monthly 1, quarterly 3, annual 12).
 - A term is booked on its first day (the first term on the line's Booking Date; a later term signed late, i.e.
-  starting before the Booking Date, on the Booking Date) at the line's Amount (the price per term), billed per the line's Billing within the term (the first term from the Billing Start, if any),
-  recognized over the term by the line's Recognition.
+  starting before the Booking Date, on the Booking Date) at the line's Amount (the price per term), billed per
+  the line's Billing within the term (the first term from the Billing Start, if any), recognized over the term by
+  the line's Recognition.
 - The terms that exist are the first one and every later one that starts on or before the as-of day: the term
   containing the as-of day is contracted, later terms are not (they belong to a forecast). So backlog and RPO
   hold only the committed remainder of the current term.
