@@ -101,8 +101,8 @@ def test_forward_only_and_whole_months_before_the_as_of_month():
     closed = close_months(book, None, parse_month("2025-12"), AS_OF)
     with pytest.raises(BBBError, match="closed through 2025-12 already: closing is forward only"):
         close_months(book, closed, parse_month("2025-10"), AS_OF)
-    with pytest.raises(BBBError, match="2026-03 cannot be closed: the as-of date 2026-03-31 is in it"):
-        close_months(book, closed, parse_month("2026-03"), AS_OF)
+    with pytest.raises(BBBError, match="2026-03 cannot be closed: the as-of date 2026-03-30 is in it"):
+        close_months(book, closed, parse_month("2026-03"), parse_date("2026-03-30"))  # a partial month
     with pytest.raises(BBBError, match="2026-05 cannot be closed"):
         close_months(book, closed, parse_month("2026-05"), AS_OF)
     with pytest.raises(BBBError, match="2026-01 is not closed"):
@@ -291,8 +291,8 @@ def test_close_errors_write_nothing(workbook):
     data = workbook.read_bytes()
     with pytest.raises(BBBError, match="forward only"):
         close_file(workbook, "2025-10")
-    with pytest.raises(BBBError, match="as-of date 2026-03-31 is in it"):
-        close_file(workbook, "2026-03")
+    with pytest.raises(BBBError, match="2026-04 cannot be closed: the as-of date 2026-03-31 is in an earlier month"):
+        close_file(workbook, "2026-04")
     with pytest.raises(BBBError, match="not a month like 2025-12"):
         close_file(workbook, "December")
     assert workbook.read_bytes() == data
@@ -427,3 +427,63 @@ def test_close_and_reopen_append_their_own_audit_trail_entries(workbook):
 def audit_problems(path):
     from bbb_xl.excel.audit_trail import trail_problems
     return [p for p in trail_problems(path) if p.severity == "error"]
+
+
+# --- the as-of month closes on its last day (December closed on 2025-12-31) ----------------------------------------
+
+YEAR_END = parse_date("2025-12-31")
+
+
+def test_the_as_of_month_closes_when_the_as_of_date_is_its_last_day():
+    """As-of 2025-12-31: December is over, so it closes; an edit of C-1 afterwards posts in 2026-01, the first
+    open month (ASC 250-10-45-27: an immaterial prior-period difference goes through the current period)."""
+    book = load_book(rows())
+    closed = close_months(book, None, parse_month("2025-12"), YEAR_END, AT, "controller", "f")
+    assert closed.through == parse_month("2025-12") and len(closed.records) == 12 + 6
+    with pytest.raises(BBBError, match="2025-12 cannot be closed: the as-of date 2025-12-30 is in it"):
+        close_months(book, None, parse_month("2025-12"), parse_date("2025-12-30"))
+    with pytest.raises(BBBError, match="2026-01 cannot be closed: the as-of date 2025-12-31 is in an earlier"):
+        close_months(book, closed, parse_month("2026-01"), YEAR_END)
+    edited = load_book(rows(15000, d(2026, 6, 30)))
+    view, _ = closed_view(edited, closed, YEAR_END)
+    assert view.post_month == parse_month("2026-01")
+    assert view.posted("revenue").tolist() == [-200000, 0]  # C-1: 10,000.00 recomputed - 12,000.00 closed
+    assert view.posted("billings").tolist() == view.posted("bookings").tolist() == [300000, 0]
+    figures = ClosedFigures(edited, closed, YEAR_END)
+    assert figures.flow("revenue", "2025") == Decimal("13200.00")  # as closed: 12,000 + C-2's 6 x 200
+    # 2026-01: C-1 833.33 (15,000 x 13/18 - 10,000.00) - 2,000.00 adjustment, C-2 200.00
+    assert figures.flow("revenue", "2026-01") == Decimal("-966.67")
+    assert figures.flow("billings", "2026-01") == Decimal("3200.00")  # 3,000.00 adjustment + C-2 200.00
+    # at the end of 2026-01 the recomputed balance: 15,000 - 15,000 x 13/18 = 4,166.67
+    assert figures.balance("deferred", "2026-01-31") == edited.balance("deferred", "2026-01-31") == \
+        Decimal("4166.67")
+    assert figures.balance("deferred", "2025-12-31") == Decimal("0.00")  # as closed
+
+
+def test_year_end_close_in_the_workbook_posts_in_the_first_open_month_and_ties(tmp_path):
+    path = tmp_path / "book.xlsx"
+    build_workbook(path, rows(), dict(SETTINGS, **{"As-of date": d(2025, 12, 31), "Report end": "2026-03"}))
+    result = close_file(path, "2025-12", user="controller", at=AT)
+    assert result.records == 18 and result.closed_through == "2025-12"
+    _edit_c1(path)
+    headless.refresh_file(path)
+    header, body = _rollforward(path)
+    dec, jan = body["2025-12"], body["2026-01"]
+    assert dec["\u2212 Revenue"] == 1200.0 and dec["Closing deferred"] == 0.0  # December as closed
+    assert dec["\u00b1 Out-of-period adjustments"] == 0.0
+    # 2026-01: opening 0 + billings 200.00 - revenue 1,033.33 (833.33 + 200) + adjustments 5,000.00 (billings
+    # +3,000.00 less revenue -2,000.00) = closing 4,166.67, the recomputed balance
+    assert (jan["Opening deferred"], jan["+ Billings"], jan["\u2212 Revenue"], jan["\u00b1 Out-of-period adjustments"],
+            jan["\u00b1 Reclass with unbilled"], jan["Closing deferred"]) == (0.0, 200.0, 1033.33, 5000.0, 0.0,
+                                                                              4166.67)
+    for row in (body[m] for m in ("2025-10", "2025-11", "2025-12", "2026-01", "2026-02", "2026-03")):
+        total = (Decimal(repr(row["Opening deferred"])) + Decimal(repr(row["+ Billings"]))
+                 - Decimal(repr(row["\u2212 Revenue"])) + Decimal(repr(row["\u00b1 Out-of-period adjustments"]))
+                 + Decimal(repr(row["\u00b1 Reclass with unbilled"])))
+        assert total == Decimal(repr(row["Closing deferred"])), row
+    journal = _tab(path, "Journal Entries")
+    adj = [r for r in journal if r[0] and str(r[0]).startswith("JE-2026-01-ADJ")]
+    assert [(r[4], r[5], r[6]) for r in adj] == [
+        ("Accounts Receivable", 3000.0, None), ("Revenue", 2000.0, None),
+        ("Contract Asset (unbilled receivable)", None, 833.33), ("Deferred Revenue", None, 4166.67)]
+    assert not [r for r in journal if r[0] and str(r[0]).startswith("JE-2025-12-ADJ")]

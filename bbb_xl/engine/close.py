@@ -306,18 +306,21 @@ def _cause(record: ClosedRecord | None, now) -> str:
 
 def close_months(book, closed: ClosedBook | None, through: int, as_of: int, closed_at: str = "", closed_by: str = "",
                  fingerprint: str = "") -> ClosedBook:
-    """Close every month up to `through` (forward only; a month that contains or follows the as-of date stays
-    open). The new months record what the view shows, with pending adjustments posted in `through`, so a
-    difference is recorded once and never restated."""
+    """Close every month up to `through` (forward only; a month that follows the as-of date, or contains it
+    before its last day, stays open). The new months record what the view shows, with pending adjustments
+    posted in `through`, so a difference is recorded once and never restated."""
     closed = closed or ClosedBook()
     if closed.through is not None and through <= closed.through:
         raise BBBError(f"closed through {month_label(closed.through)} already: closing is forward only "
                        f"({month_label(through)} is closed); to change a closed month, reopen it first "
                        f"(bbb-xl reopen BOOK --from {month_label(through)} --reason ...)")
-    if through >= month_of(as_of):
+    # a month closes once it is over: before the as-of month, or the as-of month itself when the as-of date is
+    # its last day (December closed on 2025-12-31); a partial month stays open
+    if through > month_of(as_of) or (through == month_of(as_of) and as_of != month_end(through)):
         raise BBBError(f"{month_label(through)} cannot be closed: the as-of date {iso(as_of)} is in "
                        f"{'it' if through == month_of(as_of) else 'an earlier month'}; close only whole months "
-                       f"before the as-of month (move the as-of date in Settings)")
+                       f"up to the as-of date (the as-of month when the as-of date is its last day; move the "
+                       f"as-of date in Settings)")
     if book.errors:  # a contract left out of the reports would be closed at nothing
         raise BBBError(list(book.errors) + [Problem(None, None, None, "close refused: fix the input errors "
                                                     "first (contracts with an error are left out of every "
