@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from bbb_xl import udfs
 from bbb_xl.api import closed_figures
-from bbb_xl.core.dates import parse_date
+from bbb_xl.core.dates import iso, parse_date
 from bbb_xl.core.errors import BBBError
 from bbb_xl.engine.book import load_book
 from bbb_xl.engine.close import (ClosedFigures, close_months, closed_view, month_end, parse_month,
@@ -167,6 +167,12 @@ def test_property_as_of_period_ends_on_recomputed_balances(original, data):
     day = month_end(view.post_month)
     for metric in ("deferred", "unbilled", "backlog"):
         assert figures.balance(metric, day) == book.balance(metric, day), metric
+    everything = np.arange(len(book.lines))
+    for t in (month_end(through), day):  # the splits add up to the view's backlog and deferred revenue
+        at = iso(t)  # a day number would be read as an Excel serial date
+        assert sum(figures.rpo_cents(t, everything)) == int(figures.balance("backlog", at) * 100)
+        assert sum(figures.deferred_split_cents(t, everything)) == int(figures.balance("deferred", at) * 100)
+    assert figures.rpo_cents(day, everything) == book.rpo_cents(day, everything)  # no difference left at P
     sel = np.arange(len(book.lines))
     for metric in ("revenue", "billings", "bookings"):
         cum = view.cumulative(metric, sel, np.array([month_end(through), day], dtype=np.int64))
@@ -487,3 +493,36 @@ def test_year_end_close_in_the_workbook_posts_in_the_first_open_month_and_ties(t
         ("Accounts Receivable", 3000.0, None), ("Revenue", 2000.0, None),
         ("Contract Asset (unbilled receivable)", None, 833.33), ("Deferred Revenue", None, 4166.67)]
     assert not [r for r in journal if r[0] and str(r[0]).startswith("JE-2025-12-ADJ")]
+
+
+def test_closed_argument_of_the_rpo_and_deferred_split_formulas(workbook):
+    """C-1 edited to 15,000.00 over 18 months after the close through 2025-12. At 2025-03-31, today's inputs give
+    C-1 2,500.00 recognized (15,000 x 3/18), 12,500.00 left of which 10,000.00 (15,000 x 12/18) in the next 12
+    months; the close recorded 3,000.00 recognized and a backlog of 9,000.00 (billed 12,000.00 upfront). With
+    `closed`, the closed backlog and liability of 9,000.00 are shown, current up to the 10,000.00 scheduled within
+    12 months (ASC 606-10-50-13 / ASC 210-10-45: a year), so all 9,000.00 within / current. C-2 is booked 2025-07."""
+    close_file(workbook, "2025-12", user="tester", at=AT)
+    tab = _tab(workbook, "Closed Periods")
+    edited = rows(15000, d(2026, 6, 30))
+    assert udfs.BBB_RPO(edited, "2025-03-31") == [["Within 12 months", 10000.0], ["After 12 months", 2500.0],
+                                                  ["Total", 12500.0]]
+    assert udfs.BBB_RPO(edited, "2025-03-31", None, None, None, tab) == [
+        ["Within 12 months", 9000.0], ["After 12 months", 0.0], ["Total", 9000.0]]
+    assert udfs.BBB_BACKLOG(edited, "2025-03-31", None, None, None, tab) == 9000.0  # the same closed backlog
+    assert udfs.BBB_DEFERRED_SPLIT(edited, "2025-03-31") == [["Current", 10000.0], ["Non-current", 2500.0],
+                                                             ["Total", 12500.0]]
+    assert udfs.BBB_DEFERRED_SPLIT(edited, "2025-03-31", None, None, None, tab) == [
+        ["Current", 9000.0], ["Non-current", 0.0], ["Total", 9000.0]]
+    assert udfs.BBB_DEFERRED(edited, "2025-03-31", None, None, None, tab) == 9000.0
+    # 2025-12-31: C-1 closed at 0 backlog (recomputed 5,000.00 left); C-2's 1,200.00 (6 x 200) is unchanged
+    assert udfs.BBB_RPO(edited, "2025-12-31", None, None, None, tab) == [
+        ["Within 12 months", 1200.0], ["After 12 months", 0.0], ["Total", 1200.0]]
+    assert udfs.BBB_RPO(edited, "2025-12-31")[2] == ["Total", 6200.0]
+    # C-1 with a filter that leaves out its line: no difference carried, C-2 alone
+    assert udfs.BBB_RPO(edited, "2025-12-31", "Customer=Beta", None, None, tab)[2] == ["Total", 1200.0]
+    # inputs unchanged since close: the closed view is today's split, to the cent
+    for day in ("2025-03-31", "2025-09-30", "2026-02-28"):
+        assert udfs.BBB_RPO(rows(), day, None, None, None, tab) == udfs.BBB_RPO(rows(), day)
+        assert udfs.BBB_DEFERRED_SPLIT(rows(), day, None, None, None, tab) == udfs.BBB_DEFERRED_SPLIT(rows(), day)
+    out = udfs.BBB_RPO(edited, "2025-12-31", None, None, None, [["nothing"]])
+    assert isinstance(out, str) and out.startswith("#BBB!") and "unexpected" not in out

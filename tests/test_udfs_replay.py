@@ -514,8 +514,8 @@ SIGNATURES = {
     "BBB_DEFERRED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed, Optional opening, "
                     "Optional cutover",
     "BBB_UNBILLED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
-    "BBB_RPO": "lines, as_of, Optional filter, Optional events, Optional fx",
-    "BBB_DEFERRED_SPLIT": "lines, as_of, Optional filter, Optional events, Optional fx",
+    "BBB_RPO": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
+    "BBB_DEFERRED_SPLIT": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
     "BBB_SCHEDULE": "lines, metric, start, end_period, Optional period, Optional group_by, Optional filter, "
                     "Optional events, Optional fx, Optional closed, Optional as_of, Optional opening, Optional cutover",
     "BBB_CHECK": "lines, Optional events, Optional fx, Optional filter",
@@ -584,11 +584,11 @@ def test_import_functions_descriptions(udfs):
         if name in ("BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE"):
             assert args == flow + [udfs.CLOSED_DOC, udfs.EVERGREEN_AS_OF_DOC] + (
                 opening if name != "BBB_BOOKINGS" else [])
-        elif name in ("BBB_BACKLOG", "BBB_UNBILLED"):
+        elif name in ("BBB_BACKLOG", "BBB_UNBILLED", "BBB_RPO", "BBB_DEFERRED_SPLIT"):
             assert args == balance + [udfs.CLOSED_DOC]
         elif name == "BBB_DEFERRED":
             assert args == balance + [udfs.CLOSED_DOC] + opening
-        elif name in ("BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_MRR",
+        elif name in ("BBB_MRR",
                       "BBB_ARR", "BBB_NRR", "BBB_GRR", "BBB_CUSTOMERS", "BBB_COVERAGE"):
             assert args == balance + opening
     assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC, udfs.FX_DOC, udfs.CHECK_FILTER_DOC]
