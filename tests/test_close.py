@@ -526,3 +526,149 @@ def test_closed_argument_of_the_rpo_and_deferred_split_formulas(workbook):
         assert udfs.BBB_DEFERRED_SPLIT(rows(), day, None, None, None, tab) == udfs.BBB_DEFERRED_SPLIT(rows(), day)
     out = udfs.BBB_RPO(edited, "2025-12-31", None, None, None, [["nothing"]])
     assert isinstance(out, str) and out.startswith("#BBB!") and "unexpected" not in out
+
+
+# --- the ribbon's Close month... and Reopen... buttons (bbb_xl.xlam -> bbb_xl.excel.close_through / reopen_from) -----
+# No Excel runs here: the workbook open in Excel is a stand-in that keeps what xlwings writes, cell by cell, and
+# reads it back as xlwings' raw_value does, so the refresh after the close sees the new Closed Periods tab.
+
+class _Cells:
+    def __init__(self, sheet):
+        self.sheet = sheet
+
+    def clear(self):
+        self.sheet.grid.clear()
+
+
+class _Range:
+    def __init__(self, sheet, a, b=None):
+        self.sheet, self.font = sheet, type("Font", (), {})()
+        if isinstance(a, str):  # "A1:H1" (merges)
+            a = (1, 1)
+        self.top, self.left = a
+        self.bottom, self.right = b if b is not None else a
+
+    @property
+    def raw_value(self):
+        return [[self.sheet.grid.get((r, c)) for c in range(self.left, self.right + 1)]
+                for r in range(self.top, self.bottom + 1)]
+
+    @property
+    def value(self):
+        return self.raw_value
+
+    @value.setter
+    def value(self, rows):
+        rows = rows if isinstance(rows, list) else [[rows]]
+        for i, row in enumerate(rows):
+            for j, v in enumerate(row if isinstance(row, list) else [row]):
+                if v is None:
+                    self.sheet.grid.pop((self.top + i, self.left + j), None)
+                else:
+                    self.sheet.grid[(self.top + i, self.left + j)] = v
+
+    @property
+    def last_cell(self):
+        cells = self.sheet.grid or {(1, 1): None}
+        return type("Cell", (), {"row": max(r for r, _ in cells), "column": max(c for _, c in cells)})()
+
+    def merge(self):
+        pass
+
+
+class _Sheet:
+    def __init__(self, name, rows=None):
+        self.name, self.grid, self.charts = name, {}, []
+        for r, row in enumerate(rows or [], start=1):
+            for c, v in enumerate(row, start=1):
+                if v not in (None, ""):
+                    self.grid[(r, c)] = v
+        self.cells = _Cells(self)
+
+    @property
+    def used_range(self):
+        return _Range(self, (1, 1))
+
+    def range(self, a, b=None):
+        return _Range(self, a, b)
+
+    def rows(self):
+        last = self.used_range.last_cell
+        return _Range(self, (1, 1), (last.row, last.column)).raw_value
+
+
+class _Sheets(dict):
+    def add(self, name, after=None):
+        self[name] = _Sheet(name)
+        return self[name]
+
+
+def _open_in_excel(path):
+    """The stand-in of `xw.books.active` for the workbook at path, with every tab's cells."""
+    sheets = read_sheets(path, [], optional=openpyxl.load_workbook(path, read_only=True).sheetnames)
+    book = type("Book", (), {})()
+    book.fullname = str(path)
+    book.sheets = _Sheets({name: _Sheet(name, rows) for name, rows in sheets.items()})
+    book.alerts = []
+    book.app = type("App", (), {"alert": lambda _, message, title=None: book.alerts.append(message)})()
+    return book
+
+
+def test_ribbon_close_and_reopen_on_the_open_workbook_match_the_cli(workbook, tmp_path):
+    """close_through / reopen_from (what the add-in's CloseMonth / ReopenMonths run) call the same close_months /
+    reopen_months as `bbb-xl close` / `reopen`: the same 18 records, the same reports after an edit."""
+    import bbb_xl.excel as shell
+    from bbb_xl.engine import audit
+    cli = tmp_path / "cli.xlsx"
+    cli.write_bytes(workbook.read_bytes())
+    close_file(cli, "2025-12", user="tester", at=AT)
+    book = _open_in_excel(workbook)
+    assert "Closed Periods" not in book.sheets
+    message = shell.close_through("2025-12", book)
+    assert message.startswith("Closed through 2025-12: 18 closed record(s) added") and book.alerts == [message]
+    in_excel = read_closed_rows(book.sheets["Closed Periods"].rows())
+    from_cli = read_closed_rows(_tab(cli, "Closed Periods"))
+
+    def figures(tab):
+        return [(r.month, r.contract, r.revenue, r.billings, r.bookings, r.deferred, r.asset, r.backlog, r.amount,
+                 r.end, r.inputs) for r in tab.closed.records]
+    assert figures(in_excel) == figures(from_cli) and len(figures(in_excel)) == 18
+    assert in_excel.closed.through == parse_month("2025-12") and in_excel.log[0][:2] == ["close", "2025-01..2025-12"]
+    # edit C-1 in the open workbook (Amount 15,000.00, End Date 2026-06-30), then the Refresh button
+    contracts = book.sheets["Contracts"].grid
+    assert contracts[(2, 1)] == "C-1"
+    contracts[(2, 8)], contracts[(2, 7)] = 15000, d(2026, 6, 30)
+    shell.refresh(book)
+    deferred = book.sheets["Deferred Revenue"].rows()
+    header = deferred[3]  # row 4, as _rollforward reads it
+    mar = dict(zip(header, next(r for r in deferred if r[0] == "2026-03")))
+    assert (mar["\u00b1 Out-of-period adjustments"], mar["Closing deferred"]) == (5000.0, 2500.0)  # as headless
+    # the audit trail: the close's own entry, then the refreshes
+    trail = audit.read_trail(book.sheets[audit.TRAIL_SHEET].rows()).entries
+    assert [e.command for e in trail][-3:] == ["close --through 2025-12 (Excel)", "refresh (Excel)", "refresh (Excel)"]
+    # Reopen...: the reason typed in the InputBox arrives hex-encoded and is kept as text, quotes and all
+    reason = "Amount keyed wrong'); import os; os.remove('book') # \u00e9\U0001F600"
+    code = reason.encode("utf-16-be").hex().upper()  # what HexText builds: 4 hex digits per UTF-16 unit
+    assert set(code) <= set("0123456789ABCDEF")
+    message = shell.reopen_from("2025-12", code, book)
+    assert message.startswith("Reopened from 2025-12: 2 closed record(s) removed; closed through 2025-11 now")
+    tab = read_closed_rows(book.sheets["Closed Periods"].rows())
+    assert tab.log[1][:2] == ["reopen", "from 2025-12"] and tab.log[1][4] == reason
+    trail = audit.read_trail(book.sheets[audit.TRAIL_SHEET].rows()).entries
+    assert trail[-2].command == "reopen --from 2025-12 (Excel)" and reason in trail[-2].cells()
+
+
+def test_ribbon_close_refusals_write_nothing_and_say_why(workbook):
+    import bbb_xl.excel as shell
+    book = _open_in_excel(workbook)
+    shell.close_through("2025-12", book)
+    before = {name: dict(sheet.grid) for name, sheet in book.sheets.items()}
+    assert shell.close_through("2025-10", book).startswith("Nothing was written. closed through 2025-12 already")
+    assert "2026-04 cannot be closed" in shell.close_through("2026-04", book)
+    assert "not a month like 2025-12" in shell.close_through("2025-13", book)
+    assert "did not arrive as the add-in's VBA encodes it" in shell.reopen_from("2025-12", "41'); x('", book)
+    assert "did not arrive" in shell.reopen_from("2025-12", "414", book)  # not whole code units
+    assert "needs a --reason" in shell.reopen_from("2025-12", "", book)
+    assert "2026-01 is not closed" in shell.reopen_from("2026-01", "0041", book)  # reason "A"
+    assert {name: dict(sheet.grid) for name, sheet in book.sheets.items()} == before
+    assert len(book.alerts) == 8
