@@ -153,7 +153,7 @@ def test_close_procedures_check_the_month_and_never_pass_typed_text_to_python(bu
         assert 'If period = "" Then Exit Sub' in procs[name]
         assert procs[name].index('If period = "" Then Exit Sub') < len(procs[name]) - 1
         assert sum("RunPython" in line for line in procs[name]) == 1
-    assert "out = out & Right$(\"000\" & Hex$(AscW(Mid$(text, i, 1))), 4)" in procs["HexText"]
+    assert "out = out & Right$(\"000\" & Hex$(AscW(Mid$(typed, i, 1))), 4)" in procs["HexText"]
     import bbb_xl.excel as shell
     assert callable(shell.close_through) and callable(shell.reopen_from)
 

@@ -672,3 +672,21 @@ def test_ribbon_close_refusals_write_nothing_and_say_why(workbook):
     assert "2026-01 is not closed" in shell.reopen_from("2026-01", "0041", book)  # reason "A"
     assert {name: dict(sheet.grid) for name, sheet in book.sheets.items()} == before
     assert len(book.alerts) == 8
+
+
+def _hex_text(typed: str) -> str:
+    """What the add-in's VBA HexText builds: Right$("000" & Hex$(AscW(ch)), 4) per UTF-16 code unit (AscW is
+    the unit as a signed Integer; Hex$ of a negative Integer is its 16-bit two's complement)."""
+    data = typed.encode("utf-16-be")
+    signed = [u - 0x10000 if u >= 0x8000 else u for u in (int.from_bytes(data[k:k + 2], "big")
+                                                            for k in range(0, len(data), 2))]
+    return "".join(("000" + format(u & 0xFFFF, "X"))[-4:] for u in signed)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=120))
+def test_reopen_reason_round_trips_through_the_hex_the_vba_builds(typed):
+    from bbb_xl.excel.close import reason_from_hex
+    code = _hex_text(typed)
+    assert set(code) <= set("0123456789ABCDEF") and len(code) == 2 * len(typed.encode("utf-16-be"))
+    assert reason_from_hex(code) == typed

@@ -42,10 +42,10 @@ Private Function AskMonth(prompt As String, title As String) As String
     AskMonth = answer
 End Function
 
-Private Function HexText(text As String) As String
+Private Function HexText(typed As String) As String
     Dim i As Long, out As String
-    For i = 1 To Len(text)
-        out = out & Right$("000" & Hex$(AscW(Mid$(text, i, 1))), 4)
+    For i = 1 To Len(typed)
+        out = out & Right$("000" & Hex$(AscW(Mid$(typed, i, 1))), 4)
     Next i
     HexText = out
 End Function
