@@ -221,6 +221,7 @@ def test_worked_example_workbook(workbook):
     assert tab.closed.through == parse_month("2025-12") and tab.log[0][:4] == ["close", "2025-01..2025-12", AT,
                                                                                  "tester"]
     assert {r.closed_by for r in tab.closed.records} == {"tester"} and {r.closed_at for r in tab.closed.records} == {AT}
+    assert openpyxl.load_workbook(workbook)["Closed Periods"].protection.sheet  # a record tab: protected
     assert {r.fingerprint for r in tab.closed.records} == {tab.log[0][5]} and len(tab.log[0][5]) == 64
     run_info = {r[0]: r[1] for r in _tab(workbook, "Run Info") if r and len(r) > 1}
     assert run_info["Input fingerprint (sha256)"] == tab.log[0][5]  # the fingerprint Run Info shows

@@ -355,7 +355,7 @@ def write_closed_tab(pkg, tab: ClosedTab, journal_label=None) -> None:
     layout = sheet_layout(report)
     data, dim = pk.sheet_data_xml(report, xf, None, layout)
     xml = pk.replace_sheet_data(pkg.text(part), data, dim, report.merges)
-    pkg.set(part, pk.replace_cols(xml, layout.widths))
+    pkg.set(part, pk.protect_sheet(pk.replace_cols(xml, layout.widths)))  # a record tab: protected, as in Excel
 
 
 __all__ = ["close_file", "reopen_file", "close_open_workbook", "reopen_open_workbook", "reason_from_hex", "read_closed_rows", "closed_tab_report", "write_closed_tab", "ClosedTab",
