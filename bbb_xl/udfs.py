@@ -173,19 +173,20 @@ def BBB_UNBILLED(lines, as_of, filter=None, events=None, fx=None, closed=None):
 
 @_balance_args
 @formula
-def BBB_RPO(lines, as_of, filter=None, events=None, fx=None):
+def BBB_RPO(lines, as_of, filter=None, events=None, fx=None, closed=None):
     """Remaining performance obligations at as_of: within 12 months, after 12 months, total (spills 3 x 2).
     Example: =BBB_RPO(Contracts[#All], "2025-12-31")"""
-    within, after = checked_book(lines, events=events, fx=fx, as_of=as_of).rpo(as_of, filter)
+    within, after = closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed).rpo(as_of, filter)
     return [["Within 12 months", within], ["After 12 months", after], ["Total", within + after]]
 
 
 @_balance_args
 @formula
-def BBB_DEFERRED_SPLIT(lines, as_of, filter=None, events=None, fx=None):
+def BBB_DEFERRED_SPLIT(lines, as_of, filter=None, events=None, fx=None, closed=None):
     """Deferred revenue at as_of split current (per contract, what becomes revenue within 12 months), non-current,
     total (spills 3 x 2). Example: =BBB_DEFERRED_SPLIT(Contracts[#All], "2025-12-31")"""
-    current, non_current = checked_book(lines, events=events, fx=fx, as_of=as_of).deferred_split(as_of, filter)
+    current, non_current = closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of),
+                                          closed).deferred_split(as_of, filter)
     return [["Current", current], ["Non-current", non_current], ["Total", current + non_current]]
 
 

@@ -87,13 +87,17 @@ def test_derived_project_differs_from_the_base_only_where_listed(base_zip, built
             differences.append((a.name, "start sector"))
         if a.size != b.size:
             differences.append((a.name, "size"))
-    # the expectation: only the edited module's size (1,194 -> 1,204 bytes: still 19 mini sectors, so nothing
-    # else moves, not even the mini stream)
-    assert differences == [("RibbonMyAddin", "size")]
-    assert (base.entries[8].size, new.entries[8].size) == (1194, 1204)
+    # the expectation: the edited module grows (1,194 -> 2,294 bytes: 19 -> 36 mini sectors), so the mini stream
+    # (the root entry's stream) grows by those 17 x 64 bytes and the two small streams after the module in directory
+    # order, PROJECT and PROJECTwm, start 17 mini sectors later; nothing else moves
+    assert differences == [("Root Entry", "size"), ("RibbonMyAddin", "size"), ("PROJECT", "start sector"),
+                           ("PROJECTwm", "start sector")]
+    assert (base.entries[8].size, new.entries[8].size) == (1194, 2294)
+    assert new.entries[0].size - base.entries[0].size == 17 * 64
+    assert [new.entries[k].start - base.entries[k].start for k in (9, 10)] == [17, 17]
 
 
-def test_the_edit_is_exactly_one_line_of_run_main(base_zip, built):
+def test_the_edit_is_one_line_of_run_main_and_the_close_procedures_appended(base_zip, built):
     base = read_cfb(_member(base_zip, "xl/vbaProject.bin"))
     new = read_cfb(_member(built[0], "xl/vbaProject.bin"))
     off = addin.module_offset(decompress(base.stream("VBA/dir")), "RibbonMyAddin")
@@ -102,10 +106,56 @@ def test_the_edit_is_exactly_one_line_of_run_main(base_zip, built):
     old_src = decompress(base.stream(addin.MODULE_STREAM)[off:]).decode("latin-1").splitlines()
     new_src = decompress(new.stream(addin.MODULE_STREAM)[off:]).decode("latin-1").splitlines()
     changed = [(a, b) for a, b in zip(old_src, new_src) if a != b]
-    assert len(old_src) == len(new_src) and changed == [
+    assert changed == [
         ('    RunPython "import " & mymodule & ";" & mymodule & ".main()"',
          '    RunPython "import " & mymodule & ";" & mymodule & ".main(\'" & control.Id & "\')"')]
+    # after RunMain (and the base's blank line): exactly vba/RibbonClose.bas
+    assert old_src == ['Attribute VB_Name = "RibbonMyAddin"', "Sub RunMain(control As IRibbonControl)",
+                       old_src[2], old_src[3], "End Sub", ""]
+    assert new_src[6:] == addin.CLOSE_SOURCE.read_text().splitlines()
     assert built[1].module_source.replace("\r\n", "\n").splitlines() == new_src
+    assert "\n" not in built[1].module_source.replace("\r\n", "")  # CRLF throughout, as VBA stores source
+
+
+def _procedures(source: str) -> dict:
+    """name -> body lines of each Sub / Function of a VBA source."""
+    out, name = {}, None
+    for line in source.replace("\r\n", "\n").split("\n"):
+        m = re.match(r"^(?:Private |Public )?(?:Sub|Function) (\w+)\(", line)
+        if m:
+            name = m.group(1)
+            out[name] = []
+        elif re.match(r"^End (Sub|Function)$", line):
+            name = None
+        elif name:
+            out[name].append(line.strip())
+    return out
+
+
+def test_close_procedures_check_the_month_and_never_pass_typed_text_to_python(built):
+    """The month reaches RunPython only after `Like "####-##"` and 1 <= month <= 12; the reason only through
+    HexText (hexadecimal code units). Every RunPython command is built from literals, the checked month and
+    HexText(...) alone, and calls the Python entry points that exist."""
+    procs = _procedures(built[1].module_source)
+    assert set(procs) == {"RunMain", "CloseMonth", "ReopenMonths", "AskMonth", "HexText"}
+    for _, _, macro in addin.CLOSE_BUTTONS.values():  # each button's onAction procedure exists
+        assert macro in procs
+    ask = procs["AskMonth"]
+    assert 'If Not answer Like "####-##" Then' in ask and "number = CInt(Mid$(answer, 6, 2))" in ask
+    assert "If number < 1 Or number > 12 Then" in ask and ask[-1] == "AskMonth = answer"
+    # every path that does not reach the last line leaves AskMonth empty (Exit Function before it is set)
+    assert [line for line in ask if line.startswith("AskMonth =")] == ["AskMonth = answer"]
+    assert procs["CloseMonth"][-1] == \
+        'RunPython "import bbb_xl.excel; bbb_xl.excel.close_through(\'" & period & "\')"'
+    assert procs["ReopenMonths"][-1] == ('RunPython "import bbb_xl.excel; bbb_xl.excel.reopen_from(\'" & period & '
+                                         '"\', \'" & HexText(reason) & "\')"')
+    for name in ("CloseMonth", "ReopenMonths"):
+        assert 'If period = "" Then Exit Sub' in procs[name]
+        assert procs[name].index('If period = "" Then Exit Sub') < len(procs[name]) - 1
+        assert sum("RunPython" in line for line in procs[name]) == 1
+    assert "out = out & Right$(\"000\" & Hex$(AscW(Mid$(typed, i, 1))), 4)" in procs["HexText"]
+    import bbb_xl.excel as shell
+    assert callable(shell.close_through) and callable(shell.reopen_from)
 
 
 def test_vba_project_version_forces_recompilation(built):
@@ -195,6 +245,8 @@ def test_olevba_reads_the_macro_back(built, tmp_path):
     assert "VBA MACRO RibbonMyAddin.bas" in out
     assert ".main('\" & control.Id & \"')\"" in out
     assert "Public Function RunPython(PythonCommand As String)" in out  # the xlwings module, untouched
+    assert "Sub CloseMonth(control As IRibbonControl)" in out and "Sub ReopenMonths(control As IRibbonControl)" in out
+    assert "bbb_xl.excel.reopen_from('\" & period & \"', '\" & HexText(reason) & \"')\"" in out
 
 
 @settings(max_examples=150, deadline=None)
@@ -232,7 +284,7 @@ def test_zip_members_identical_but_the_two_edited_parts(base_zip, built):
     assert changed == ["xl/vbaProject.bin", "customUI/customUI.xml"]
 
 
-def test_ribbon_buttons_all_call_run_main(built):
+def test_ribbon_buttons_call_run_main_or_the_close_procedures(built):
     ui = ET.fromstring(_member(built[0], "customUI/customUI.xml"))
     ns = {"c": "http://schemas.microsoft.com/office/2006/01/customui"}
     tab = ui.find(".//c:tab", ns)
@@ -240,7 +292,10 @@ def test_ribbon_buttons_all_call_run_main(built):
     buttons = ui.findall(".//c:button", ns)
     assert [(b.get("id"), b.get("label"), b.get("onAction")) for b in buttons] == [
         ("bbb_refresh", "Refresh reports", "RibbonMyAddin.RunMain"),
-        ("bbb_clear_sample", "Clear sample data", "RibbonMyAddin.RunMain")]
+        ("bbb_clear_sample", "Clear sample data", "RibbonMyAddin.RunMain"),
+        ("bbb_close", "Close month\u2026", "RibbonMyAddin.CloseMonth"),
+        ("bbb_reopen", "Reopen\u2026", "RibbonMyAddin.ReopenMonths")]
+    assert [g.get("label") for g in ui.findall(".//c:group", ns)] == ["Reports", "Close"]
     for b in buttons:  # the id becomes part of a Python command: identifiers only
         assert re.fullmatch(r"[a-z_]+", b.get("id"))
 

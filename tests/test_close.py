@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from bbb_xl import udfs
 from bbb_xl.api import closed_figures
-from bbb_xl.core.dates import parse_date
+from bbb_xl.core.dates import iso, parse_date
 from bbb_xl.core.errors import BBBError
 from bbb_xl.engine.book import load_book
 from bbb_xl.engine.close import (ClosedFigures, close_months, closed_view, month_end, parse_month,
@@ -101,8 +101,8 @@ def test_forward_only_and_whole_months_before_the_as_of_month():
     closed = close_months(book, None, parse_month("2025-12"), AS_OF)
     with pytest.raises(BBBError, match="closed through 2025-12 already: closing is forward only"):
         close_months(book, closed, parse_month("2025-10"), AS_OF)
-    with pytest.raises(BBBError, match="2026-03 cannot be closed: the as-of date 2026-03-31 is in it"):
-        close_months(book, closed, parse_month("2026-03"), AS_OF)
+    with pytest.raises(BBBError, match="2026-03 cannot be closed: the as-of date 2026-03-30 is in it"):
+        close_months(book, closed, parse_month("2026-03"), parse_date("2026-03-30"))  # a partial month
     with pytest.raises(BBBError, match="2026-05 cannot be closed"):
         close_months(book, closed, parse_month("2026-05"), AS_OF)
     with pytest.raises(BBBError, match="2026-01 is not closed"):
@@ -167,6 +167,12 @@ def test_property_as_of_period_ends_on_recomputed_balances(original, data):
     day = month_end(view.post_month)
     for metric in ("deferred", "unbilled", "backlog"):
         assert figures.balance(metric, day) == book.balance(metric, day), metric
+    everything = np.arange(len(book.lines))
+    for t in (month_end(through), day):  # the splits add up to the view's backlog and deferred revenue
+        at = iso(t)  # a day number would be read as an Excel serial date
+        assert sum(figures.rpo_cents(t, everything)) == int(figures.balance("backlog", at) * 100)
+        assert sum(figures.deferred_split_cents(t, everything)) == int(figures.balance("deferred", at) * 100)
+    assert figures.rpo_cents(day, everything) == book.rpo_cents(day, everything)  # no difference left at P
     sel = np.arange(len(book.lines))
     for metric in ("revenue", "billings", "bookings"):
         cum = view.cumulative(metric, sel, np.array([month_end(through), day], dtype=np.int64))
@@ -215,6 +221,7 @@ def test_worked_example_workbook(workbook):
     assert tab.closed.through == parse_month("2025-12") and tab.log[0][:4] == ["close", "2025-01..2025-12", AT,
                                                                                  "tester"]
     assert {r.closed_by for r in tab.closed.records} == {"tester"} and {r.closed_at for r in tab.closed.records} == {AT}
+    assert openpyxl.load_workbook(workbook)["Closed Periods"].protection.sheet  # a record tab: protected
     assert {r.fingerprint for r in tab.closed.records} == {tab.log[0][5]} and len(tab.log[0][5]) == 64
     run_info = {r[0]: r[1] for r in _tab(workbook, "Run Info") if r and len(r) > 1}
     assert run_info["Input fingerprint (sha256)"] == tab.log[0][5]  # the fingerprint Run Info shows
@@ -291,8 +298,8 @@ def test_close_errors_write_nothing(workbook):
     data = workbook.read_bytes()
     with pytest.raises(BBBError, match="forward only"):
         close_file(workbook, "2025-10")
-    with pytest.raises(BBBError, match="as-of date 2026-03-31 is in it"):
-        close_file(workbook, "2026-03")
+    with pytest.raises(BBBError, match="2026-04 cannot be closed: the as-of date 2026-03-31 is in an earlier month"):
+        close_file(workbook, "2026-04")
     with pytest.raises(BBBError, match="not a month like 2025-12"):
         close_file(workbook, "December")
     assert workbook.read_bytes() == data
@@ -427,3 +434,260 @@ def test_close_and_reopen_append_their_own_audit_trail_entries(workbook):
 def audit_problems(path):
     from bbb_xl.excel.audit_trail import trail_problems
     return [p for p in trail_problems(path) if p.severity == "error"]
+
+
+# --- the as-of month closes on its last day (December closed on 2025-12-31) ----------------------------------------
+
+YEAR_END = parse_date("2025-12-31")
+
+
+def test_the_as_of_month_closes_when_the_as_of_date_is_its_last_day():
+    """As-of 2025-12-31: December is over, so it closes; an edit of C-1 afterwards posts in 2026-01, the first
+    open month (ASC 250-10-45-27: an immaterial prior-period difference goes through the current period)."""
+    book = load_book(rows())
+    closed = close_months(book, None, parse_month("2025-12"), YEAR_END, AT, "controller", "f")
+    assert closed.through == parse_month("2025-12") and len(closed.records) == 12 + 6
+    with pytest.raises(BBBError, match="2025-12 cannot be closed: the as-of date 2025-12-30 is in it"):
+        close_months(book, None, parse_month("2025-12"), parse_date("2025-12-30"))
+    with pytest.raises(BBBError, match="2026-01 cannot be closed: the as-of date 2025-12-31 is in an earlier"):
+        close_months(book, closed, parse_month("2026-01"), YEAR_END)
+    edited = load_book(rows(15000, d(2026, 6, 30)))
+    view, _ = closed_view(edited, closed, YEAR_END)
+    assert view.post_month == parse_month("2026-01")
+    assert view.posted("revenue").tolist() == [-200000, 0]  # C-1: 10,000.00 recomputed - 12,000.00 closed
+    assert view.posted("billings").tolist() == view.posted("bookings").tolist() == [300000, 0]
+    figures = ClosedFigures(edited, closed, YEAR_END)
+    assert figures.flow("revenue", "2025") == Decimal("13200.00")  # as closed: 12,000 + C-2's 6 x 200
+    # 2026-01: C-1 833.33 (15,000 x 13/18 - 10,000.00) - 2,000.00 adjustment, C-2 200.00
+    assert figures.flow("revenue", "2026-01") == Decimal("-966.67")
+    assert figures.flow("billings", "2026-01") == Decimal("3200.00")  # 3,000.00 adjustment + C-2 200.00
+    # at the end of 2026-01 the recomputed balance: 15,000 - 15,000 x 13/18 = 4,166.67
+    assert figures.balance("deferred", "2026-01-31") == edited.balance("deferred", "2026-01-31") == \
+        Decimal("4166.67")
+    assert figures.balance("deferred", "2025-12-31") == Decimal("0.00")  # as closed
+
+
+def test_year_end_close_in_the_workbook_posts_in_the_first_open_month_and_ties(tmp_path):
+    path = tmp_path / "book.xlsx"
+    build_workbook(path, rows(), dict(SETTINGS, **{"As-of date": d(2025, 12, 31), "Report end": "2026-03"}))
+    result = close_file(path, "2025-12", user="controller", at=AT)
+    assert result.records == 18 and result.closed_through == "2025-12"
+    _edit_c1(path)
+    headless.refresh_file(path)
+    header, body = _rollforward(path)
+    dec, jan = body["2025-12"], body["2026-01"]
+    assert dec["\u2212 Revenue"] == 1200.0 and dec["Closing deferred"] == 0.0  # December as closed
+    assert dec["\u00b1 Out-of-period adjustments"] == 0.0
+    # 2026-01: opening 0 + billings 200.00 - revenue 1,033.33 (833.33 + 200) + adjustments 5,000.00 (billings
+    # +3,000.00 less revenue -2,000.00) = closing 4,166.67, the recomputed balance
+    assert (jan["Opening deferred"], jan["+ Billings"], jan["\u2212 Revenue"], jan["\u00b1 Out-of-period adjustments"],
+            jan["\u00b1 Reclass with unbilled"], jan["Closing deferred"]) == (0.0, 200.0, 1033.33, 5000.0, 0.0,
+                                                                              4166.67)
+    for row in (body[m] for m in ("2025-10", "2025-11", "2025-12", "2026-01", "2026-02", "2026-03")):
+        total = (Decimal(repr(row["Opening deferred"])) + Decimal(repr(row["+ Billings"]))
+                 - Decimal(repr(row["\u2212 Revenue"])) + Decimal(repr(row["\u00b1 Out-of-period adjustments"]))
+                 + Decimal(repr(row["\u00b1 Reclass with unbilled"])))
+        assert total == Decimal(repr(row["Closing deferred"])), row
+    journal = _tab(path, "Journal Entries")
+    adj = [r for r in journal if r[0] and str(r[0]).startswith("JE-2026-01-ADJ")]
+    assert [(r[4], r[5], r[6]) for r in adj] == [
+        ("Accounts Receivable", 3000.0, None), ("Revenue", 2000.0, None),
+        ("Contract Asset (unbilled receivable)", None, 833.33), ("Deferred Revenue", None, 4166.67)]
+    assert not [r for r in journal if r[0] and str(r[0]).startswith("JE-2025-12-ADJ")]
+
+
+def test_closed_argument_of_the_rpo_and_deferred_split_formulas(workbook):
+    """C-1 edited to 15,000.00 over 18 months after the close through 2025-12. At 2025-03-31, today's inputs give
+    C-1 2,500.00 recognized (15,000 x 3/18), 12,500.00 left of which 10,000.00 (15,000 x 12/18) in the next 12
+    months; the close recorded 3,000.00 recognized and a backlog of 9,000.00 (billed 12,000.00 upfront). With
+    `closed`, the closed backlog and liability of 9,000.00 are shown, current up to the 10,000.00 scheduled within
+    12 months (ASC 606-10-50-13 / ASC 210-10-45: a year), so all 9,000.00 within / current. C-2 is booked 2025-07."""
+    close_file(workbook, "2025-12", user="tester", at=AT)
+    tab = _tab(workbook, "Closed Periods")
+    edited = rows(15000, d(2026, 6, 30))
+    assert udfs.BBB_RPO(edited, "2025-03-31") == [["Within 12 months", 10000.0], ["After 12 months", 2500.0],
+                                                  ["Total", 12500.0]]
+    assert udfs.BBB_RPO(edited, "2025-03-31", None, None, None, tab) == [
+        ["Within 12 months", 9000.0], ["After 12 months", 0.0], ["Total", 9000.0]]
+    assert udfs.BBB_BACKLOG(edited, "2025-03-31", None, None, None, tab) == 9000.0  # the same closed backlog
+    assert udfs.BBB_DEFERRED_SPLIT(edited, "2025-03-31") == [["Current", 10000.0], ["Non-current", 2500.0],
+                                                             ["Total", 12500.0]]
+    assert udfs.BBB_DEFERRED_SPLIT(edited, "2025-03-31", None, None, None, tab) == [
+        ["Current", 9000.0], ["Non-current", 0.0], ["Total", 9000.0]]
+    assert udfs.BBB_DEFERRED(edited, "2025-03-31", None, None, None, tab) == 9000.0
+    # 2025-12-31: C-1 closed at 0 backlog (recomputed 5,000.00 left); C-2's 1,200.00 (6 x 200) is unchanged
+    assert udfs.BBB_RPO(edited, "2025-12-31", None, None, None, tab) == [
+        ["Within 12 months", 1200.0], ["After 12 months", 0.0], ["Total", 1200.0]]
+    assert udfs.BBB_RPO(edited, "2025-12-31")[2] == ["Total", 6200.0]
+    # C-1 with a filter that leaves out its line: no difference carried, C-2 alone
+    assert udfs.BBB_RPO(edited, "2025-12-31", "Customer=Beta", None, None, tab)[2] == ["Total", 1200.0]
+    # inputs unchanged since close: the closed view is today's split, to the cent
+    for day in ("2025-03-31", "2025-09-30", "2026-02-28"):
+        assert udfs.BBB_RPO(rows(), day, None, None, None, tab) == udfs.BBB_RPO(rows(), day)
+        assert udfs.BBB_DEFERRED_SPLIT(rows(), day, None, None, None, tab) == udfs.BBB_DEFERRED_SPLIT(rows(), day)
+    out = udfs.BBB_RPO(edited, "2025-12-31", None, None, None, [["nothing"]])
+    assert isinstance(out, str) and out.startswith("#BBB!") and "unexpected" not in out
+
+
+# --- the ribbon's Close month... and Reopen... buttons (bbb_xl.xlam -> bbb_xl.excel.close_through / reopen_from) -----
+# No Excel runs here: the workbook open in Excel is a stand-in that keeps what xlwings writes, cell by cell, and
+# reads it back as xlwings' raw_value does, so the refresh after the close sees the new Closed Periods tab.
+
+class _Cells:
+    def __init__(self, sheet):
+        self.sheet = sheet
+
+    def clear(self):
+        self.sheet.grid.clear()
+
+
+class _Range:
+    def __init__(self, sheet, a, b=None):
+        self.sheet, self.font = sheet, type("Font", (), {})()
+        if isinstance(a, str):  # "A1:H1" (merges)
+            a = (1, 1)
+        self.top, self.left = a
+        self.bottom, self.right = b if b is not None else a
+
+    @property
+    def raw_value(self):
+        return [[self.sheet.grid.get((r, c)) for c in range(self.left, self.right + 1)]
+                for r in range(self.top, self.bottom + 1)]
+
+    @property
+    def value(self):
+        return self.raw_value
+
+    @value.setter
+    def value(self, rows):
+        rows = rows if isinstance(rows, list) else [[rows]]
+        for i, row in enumerate(rows):
+            for j, v in enumerate(row if isinstance(row, list) else [row]):
+                if v is None:
+                    self.sheet.grid.pop((self.top + i, self.left + j), None)
+                else:
+                    self.sheet.grid[(self.top + i, self.left + j)] = v
+
+    @property
+    def last_cell(self):
+        cells = self.sheet.grid or {(1, 1): None}
+        return type("Cell", (), {"row": max(r for r, _ in cells), "column": max(c for _, c in cells)})()
+
+    def merge(self):
+        pass
+
+
+class _Sheet:
+    def __init__(self, name, rows=None):
+        self.name, self.grid, self.charts = name, {}, []
+        for r, row in enumerate(rows or [], start=1):
+            for c, v in enumerate(row, start=1):
+                if v not in (None, ""):
+                    self.grid[(r, c)] = v
+        self.cells = _Cells(self)
+
+    @property
+    def used_range(self):
+        return _Range(self, (1, 1))
+
+    def range(self, a, b=None):
+        return _Range(self, a, b)
+
+    def rows(self):
+        last = self.used_range.last_cell
+        return _Range(self, (1, 1), (last.row, last.column)).raw_value
+
+
+class _Sheets(dict):
+    def add(self, name, after=None):
+        self[name] = _Sheet(name)
+        return self[name]
+
+
+def _open_in_excel(path):
+    """The stand-in of `xw.books.active` for the workbook at path, with every tab's cells."""
+    sheets = read_sheets(path, [], optional=openpyxl.load_workbook(path, read_only=True).sheetnames)
+    book = type("Book", (), {})()
+    book.fullname = str(path)
+    book.sheets = _Sheets({name: _Sheet(name, rows) for name, rows in sheets.items()})
+    book.alerts = []
+    book.app = type("App", (), {"alert": lambda _, message, title=None: book.alerts.append(message)})()
+    return book
+
+
+def test_ribbon_close_and_reopen_on_the_open_workbook_match_the_cli(workbook, tmp_path):
+    """close_through / reopen_from (what the add-in's CloseMonth / ReopenMonths run) call the same close_months /
+    reopen_months as `bbb-xl close` / `reopen`: the same 18 records, the same reports after an edit."""
+    import bbb_xl.excel as shell
+    from bbb_xl.engine import audit
+    cli = tmp_path / "cli.xlsx"
+    cli.write_bytes(workbook.read_bytes())
+    close_file(cli, "2025-12", user="tester", at=AT)
+    book = _open_in_excel(workbook)
+    assert "Closed Periods" not in book.sheets
+    message = shell.close_through("2025-12", book)
+    assert message.startswith("Closed through 2025-12: 18 closed record(s) added") and book.alerts == [message]
+    in_excel = read_closed_rows(book.sheets["Closed Periods"].rows())
+    from_cli = read_closed_rows(_tab(cli, "Closed Periods"))
+
+    def figures(tab):
+        return [(r.month, r.contract, r.revenue, r.billings, r.bookings, r.deferred, r.asset, r.backlog, r.amount,
+                 r.end, r.inputs) for r in tab.closed.records]
+    assert figures(in_excel) == figures(from_cli) and len(figures(in_excel)) == 18
+    assert in_excel.closed.through == parse_month("2025-12") and in_excel.log[0][:2] == ["close", "2025-01..2025-12"]
+    # edit C-1 in the open workbook (Amount 15,000.00, End Date 2026-06-30), then the Refresh button
+    contracts = book.sheets["Contracts"].grid
+    assert contracts[(2, 1)] == "C-1"
+    contracts[(2, 8)], contracts[(2, 7)] = 15000, d(2026, 6, 30)
+    shell.refresh(book)
+    deferred = book.sheets["Deferred Revenue"].rows()
+    header = deferred[3]  # row 4, as _rollforward reads it
+    mar = dict(zip(header, next(r for r in deferred if r[0] == "2026-03")))
+    assert (mar["\u00b1 Out-of-period adjustments"], mar["Closing deferred"]) == (5000.0, 2500.0)  # as headless
+    # the audit trail: the close's own entry, then the refreshes
+    trail = audit.read_trail(book.sheets[audit.TRAIL_SHEET].rows()).entries
+    assert [e.command for e in trail][-3:] == ["close --through 2025-12 (Excel)", "refresh (Excel)", "refresh (Excel)"]
+    # Reopen...: the reason typed in the InputBox arrives hex-encoded and is kept as text, quotes and all
+    reason = "Amount keyed wrong'); import os; os.remove('book') # \u00e9\U0001F600"
+    code = reason.encode("utf-16-be").hex().upper()  # what HexText builds: 4 hex digits per UTF-16 unit
+    assert set(code) <= set("0123456789ABCDEF")
+    message = shell.reopen_from("2025-12", code, book)
+    assert message.startswith("Reopened from 2025-12: 2 closed record(s) removed; closed through 2025-11 now")
+    tab = read_closed_rows(book.sheets["Closed Periods"].rows())
+    assert tab.log[1][:2] == ["reopen", "from 2025-12"] and tab.log[1][4] == reason
+    trail = audit.read_trail(book.sheets[audit.TRAIL_SHEET].rows()).entries
+    assert trail[-2].command == "reopen --from 2025-12 (Excel)" and reason in trail[-2].cells()
+
+
+def test_ribbon_close_refusals_write_nothing_and_say_why(workbook):
+    import bbb_xl.excel as shell
+    book = _open_in_excel(workbook)
+    shell.close_through("2025-12", book)
+    before = {name: dict(sheet.grid) for name, sheet in book.sheets.items()}
+    assert shell.close_through("2025-10", book).startswith("Nothing was written. closed through 2025-12 already")
+    assert "2026-04 cannot be closed" in shell.close_through("2026-04", book)
+    assert "not a month like 2025-12" in shell.close_through("2025-13", book)
+    assert "did not arrive as the add-in's VBA encodes it" in shell.reopen_from("2025-12", "41'); x('", book)
+    assert "did not arrive" in shell.reopen_from("2025-12", "414", book)  # not whole code units
+    assert "needs a --reason" in shell.reopen_from("2025-12", "", book)
+    assert "2026-01 is not closed" in shell.reopen_from("2026-01", "0041", book)  # reason "A"
+    assert {name: dict(sheet.grid) for name, sheet in book.sheets.items()} == before
+    assert len(book.alerts) == 8
+
+
+def _hex_text(typed: str) -> str:
+    """What the add-in's VBA HexText builds: Right$("000" & Hex$(AscW(ch)), 4) per UTF-16 code unit (AscW is
+    the unit as a signed Integer; Hex$ of a negative Integer is its 16-bit two's complement)."""
+    data = typed.encode("utf-16-be")
+    signed = [u - 0x10000 if u >= 0x8000 else u for u in (int.from_bytes(data[k:k + 2], "big")
+                                                            for k in range(0, len(data), 2))]
+    return "".join(("000" + format(u & 0xFFFF, "X"))[-4:] for u in signed)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=120))
+def test_reopen_reason_round_trips_through_the_hex_the_vba_builds(typed):
+    from bbb_xl.excel.close import reason_from_hex
+    code = _hex_text(typed)
+    assert set(code) <= set("0123456789ABCDEF") and len(code) == 2 * len(typed.encode("utf-16-be"))
+    assert reason_from_hex(code) == typed

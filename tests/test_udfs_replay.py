@@ -514,8 +514,8 @@ SIGNATURES = {
     "BBB_DEFERRED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed, Optional opening, "
                     "Optional cutover",
     "BBB_UNBILLED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
-    "BBB_RPO": "lines, as_of, Optional filter, Optional events, Optional fx",
-    "BBB_DEFERRED_SPLIT": "lines, as_of, Optional filter, Optional events, Optional fx",
+    "BBB_RPO": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
+    "BBB_DEFERRED_SPLIT": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
     "BBB_SCHEDULE": "lines, metric, start, end_period, Optional period, Optional group_by, Optional filter, "
                     "Optional events, Optional fx, Optional closed, Optional as_of, Optional opening, Optional cutover",
     "BBB_CHECK": "lines, Optional events, Optional fx, Optional filter",
@@ -584,11 +584,11 @@ def test_import_functions_descriptions(udfs):
         if name in ("BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE"):
             assert args == flow + [udfs.CLOSED_DOC, udfs.EVERGREEN_AS_OF_DOC] + (
                 opening if name != "BBB_BOOKINGS" else [])
-        elif name in ("BBB_BACKLOG", "BBB_UNBILLED"):
+        elif name in ("BBB_BACKLOG", "BBB_UNBILLED", "BBB_RPO", "BBB_DEFERRED_SPLIT"):
             assert args == balance + [udfs.CLOSED_DOC]
         elif name == "BBB_DEFERRED":
             assert args == balance + [udfs.CLOSED_DOC] + opening
-        elif name in ("BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_MRR",
+        elif name in ("BBB_MRR",
                       "BBB_ARR", "BBB_NRR", "BBB_GRR", "BBB_CUSTOMERS", "BBB_COVERAGE"):
             assert args == balance + opening
     assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC, udfs.FX_DOC, udfs.CHECK_FILTER_DOC]
@@ -645,3 +645,42 @@ def test_schedule_arr_and_customers_by_region(udfs, book):
         ["Total", 3780.0, 3780.0]]
     assert cell(udfs, "BBB_SCHEDULE", book, "customers", "2025-12", "2026-01", None, "Region") == [
         ["Region", "2025-12", "2026-01"], ["AMER", 1, 2], ["APAC", 0, 1], ["EMEA", 1, 0], ["Total", 2, 3]]
+
+
+def _closed_periods_cells(closed):
+    """The Closed Periods tab as the Refresh button writes it into Excel (excel.write_sheet: money as doubles)."""
+    from bbb_xl.excel import excel_value
+    from bbb_xl.excel.close import ClosedTab, closed_tab_report
+    grid = {}
+    for block in closed_tab_report(ClosedTab(closed)).blocks:
+        for i, row in enumerate(block.values):
+            for j, v in enumerate(row):
+                grid[(block.row + i, block.col + j)] = excel_value(v, block.style_of(j))
+    rows, cols = max(r for r, _ in grid), max(c for _, c in grid)
+    return [[grid.get((r, c)) for c in range(1, cols + 1)] for r in range(1, rows + 1)]
+
+
+def test_rpo_and_deferred_split_with_closed_through_the_com_path(udfs, book):
+    """Close BOOK through 2025-06 (as-of 2025-06-30, its last day), then C1's Amount is edited to 15,000.00.
+    At 2025-06-30 today's inputs give C1 7,500.00 left, all within 12 months; C5 (2,400.00 over 24 months from
+    2025-07) 1,200.00 within, 1,200.00 after. The close recorded C1 with 6,000.00 left: with closed, C1 shows
+    6,000.00 within. At 2025-04-30: C1 billed 7,500.00 (two quarterly invoices of 3,750.00) less 5,000.00
+    recognized = 2,500.00 deferred today; closed: 6,000.00 - 4,000.00 = 2,000.00, all current."""
+    from bbb_xl.core.dates import parse_date
+    from bbb_xl.engine.book import load_book
+    from bbb_xl.engine.close import close_months, parse_month
+    closed = close_months(load_book(BOOK), None, parse_month("2025-06"), parse_date("2025-06-30"))
+    tab = xr.excel_range(_closed_periods_cells(closed))
+    edited = [list(r) for r in BOOK]
+    edited[1][HEADER.index("Amount")] = 15000.0
+    lines = xr.excel_range(edited)
+    assert cell(udfs, "BBB_RPO", lines, "2025-06-30") == [["Within 12 months", 8700.0], ["After 12 months", 1200.0],
+                                                          ["Total", 9900.0]]
+    assert cell(udfs, "BBB_RPO", lines, "2025-06-30", xr.MISSING, xr.MISSING, xr.MISSING, tab) == [
+        ["Within 12 months", 7200.0], ["After 12 months", 1200.0], ["Total", 8400.0]]
+    assert cell(udfs, "BBB_DEFERRED_SPLIT", lines, "2025-04-30") == [["Current", 2500.0], ["Non-current", 0.0],
+                                                                     ["Total", 2500.0]]
+    assert cell(udfs, "BBB_DEFERRED_SPLIT", lines, "2025-04-30", xr.MISSING, xr.MISSING, xr.MISSING, tab) == [
+        ["Current", 2000.0], ["Non-current", 0.0], ["Total", 2000.0]]
+    assert cell(udfs, "BBB_RPO", book, "2025-06-30", xr.MISSING, xr.MISSING, xr.MISSING, tab) == \
+        cell(udfs, "BBB_RPO", book, "2025-06-30")  # inputs as closed: the same split

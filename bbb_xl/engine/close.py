@@ -306,18 +306,21 @@ def _cause(record: ClosedRecord | None, now) -> str:
 
 def close_months(book, closed: ClosedBook | None, through: int, as_of: int, closed_at: str = "", closed_by: str = "",
                  fingerprint: str = "") -> ClosedBook:
-    """Close every month up to `through` (forward only; a month that contains or follows the as-of date stays
-    open). The new months record what the view shows, with pending adjustments posted in `through`, so a
-    difference is recorded once and never restated."""
+    """Close every month up to `through` (forward only; a month that follows the as-of date, or contains it
+    before its last day, stays open). The new months record what the view shows, with pending adjustments
+    posted in `through`, so a difference is recorded once and never restated."""
     closed = closed or ClosedBook()
     if closed.through is not None and through <= closed.through:
         raise BBBError(f"closed through {month_label(closed.through)} already: closing is forward only "
                        f"({month_label(through)} is closed); to change a closed month, reopen it first "
                        f"(bbb-xl reopen BOOK --from {month_label(through)} --reason ...)")
-    if through >= month_of(as_of):
+    # a month closes once it is over: before the as-of month, or the as-of month itself when the as-of date is
+    # its last day (December closed on 2025-12-31); a partial month stays open
+    if through > month_of(as_of) or (through == month_of(as_of) and as_of != month_end(through)):
         raise BBBError(f"{month_label(through)} cannot be closed: the as-of date {iso(as_of)} is in "
                        f"{'it' if through == month_of(as_of) else 'an earlier month'}; close only whole months "
-                       f"before the as-of month (move the as-of date in Settings)")
+                       f"up to the as-of date (the as-of month when the as-of date is its last day; move the "
+                       f"as-of date in Settings)")
     if book.errors:  # a contract left out of the reports would be closed at nothing
         raise BBBError(list(book.errors) + [Problem(None, None, None, "close refused: fix the input errors "
                                                     "first (contracts with an error are left out of every "
@@ -466,7 +469,8 @@ def posted_by_period(view: ClosedView, metric: str, periods) -> np.ndarray:
 class ClosedFigures:
     """The Book's flow / balance / schedule questions answered from the closed view (formulas given a `closed`
     range, `bbb-xl schedule` on a closed workbook). Backlog, deferred and unbilled come from the view's
-    cumulative figures per contract; other metrics (ARR, RPO split, ...) are today's inputs."""
+    cumulative figures per contract, and so do the RPO and deferred revenue splits (rpo, deferred_split); other
+    metrics (ARR, ...) are today's inputs."""
 
     def __init__(self, book, closed: ClosedBook | None, as_of: int):
         self.book = book
@@ -511,6 +515,82 @@ class ClosedFigures:
         day = _args(lambda: as_of_day(as_of, self.book.calendar))
         out = self._balance_matrix(metric, self.book.select(filter), np.array([day], dtype=np.int64), None)
         return cents_to_decimal(int(out[0, 0]))
+
+    def _contract_delta_in(self, metric, day, sel):
+        """Per contract: Delta at `day`, where the contract's first line is selected (it carries the difference)."""
+        delta = self.view.contract_delta(metric, np.array([day], dtype=np.int64))[:, 0].astype(object)
+        carried = np.zeros(len(self.view.contracts), dtype=bool)
+        carried[self.view.c_of_line[np.intersect1d(self.view.first_line, sel)]] = True
+        return np.where(carried, delta, 0)
+
+    def rpo_cents(self, day: int, sel: np.ndarray) -> tuple[int, int]:
+        """(within 12 months, after) on the closed view. Per contract, today's RPO window split; a contract whose
+        closed backlog V differs from today's at `day`: within = its revenue scheduled in the next 12 months
+        (today's inputs) kept between 0 and V, after = V - within. Without a difference: the book's own split."""
+        book = self.book
+        d = self._contract_delta_in("bookings", day, sel) - self._contract_delta_in("revenue", day, sel)
+        if not self.view.active or not any(d):
+            return book.rpo_cents(day, sel)
+        from .disclosures import window_revenue
+        known = book.as_of(day)
+        n_c = len(self.view.contracts)
+        within, after = np.zeros(n_c, dtype=object), np.zeros(n_c, dtype=object)
+        for idx, _ in known._chunks(sel):
+            if not len(idx):
+                continue
+            rec, soon = window_revenue(known, idx, day)
+            booked = known.lines.booking[idx] <= day
+            late = known._booked(idx, np.array([day], dtype=np.int64), allocated=True)[:, 0] - rec - soon
+            codes = self.view.c_of_line[idx]
+            within += sum_by_code(np.where(booked, soon, 0).astype(object)[:, None], codes, n_c)[:, 0]
+            after += sum_by_code(np.where(booked, late, 0).astype(object)[:, None], codes, n_c)[:, 0]
+        total = within + after - d
+        kept = [min(max(w, 0), max(v, 0)) if dk else w for w, v, dk in zip(within, total, d)]
+        w_sum = sum(int(x) for x in kept)
+        return w_sum, int(sum(int(v) for v in total)) - w_sum
+
+    def rpo(self, as_of, filter=None):
+        from ..core.money import cents_to_decimal
+        from ..core.periods import as_of_day
+        from .book import _args
+        day = _args(lambda: as_of_day(as_of, self.book.calendar))
+        within, after = self.rpo_cents(day, self.book.select(filter))
+        return cents_to_decimal(within), cents_to_decimal(after)
+
+    def deferred_split_cents(self, day: int, sel: np.ndarray) -> tuple[int, int]:
+        """(current, non-current) deferred revenue on the closed view: per contract, the liability L (the closed
+        figure while its month is kept as closed) is current up to its revenue scheduled in the next 12 months
+        (today's inputs), as engine.disclosures does on today's inputs; equal to the book's own split wherever no
+        difference is carried."""
+        book = self.book
+        d = self._contract_delta_in("billings", day, sel) - self._contract_delta_in("revenue", day, sel)
+        if not self.view.active or not any(d):
+            return book.deferred_split_cents(day, sel)
+        from .disclosures import revenue_within_12_months
+        known = book.as_of(day)
+        n_c = len(self.view.contracts)
+        at = np.array([day], dtype=np.int64)
+        net, within = np.zeros(n_c, dtype=object), np.zeros(n_c, dtype=object)
+        for idx, _ in known._chunks(sel):
+            if not len(idx):
+                continue
+            codes = self.view.c_of_line[idx]
+            line_net = (known._billed_net(idx, at) - known._recognized(idx, at))[:, 0].astype(object)
+            net += sum_by_code(line_net[:, None], codes, n_c)[:, 0]
+            within += sum_by_code(revenue_within_12_months(known, idx, day).astype(object)[:, None], codes,
+                                  n_c)[:, 0]
+        net = net - d
+        has = net > 0
+        current = sum(int(min(max(w, 0), L)) for w, L in zip(within[has], net[has]))
+        return current, int(net[has].sum()) - current
+
+    def deferred_split(self, as_of, filter=None):
+        from ..core.money import cents_to_decimal
+        from ..core.periods import as_of_day
+        from .book import _args
+        day = _args(lambda: as_of_day(as_of, self.book.calendar))
+        current, non_current = self.deferred_split_cents(day, self.book.select(filter))
+        return cents_to_decimal(current), cents_to_decimal(non_current)
 
     def schedule_for(self, metric, start, end, period=None, group_by=None, filter=None):
         from ..core.periods import normalize_period_kind, period_grid, schedule_window

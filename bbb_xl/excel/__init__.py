@@ -278,3 +278,45 @@ def clear_sample(book=None) -> str:
         if row and str(row[0] or "").strip() == COMPANY_SETTING:
             book.sheets[SETTINGS].range((r, 2)).value = DEFAULT_COMPANY
     return refresh(book)
+
+
+# --- the ribbon's Close group (bbb_xl.xlam: vba/RibbonClose.bas runs these through RunPython) ----------------------
+def sheet_names(book) -> list:
+    """The tab names of an xlwings book (or of a test's stand-in: a dict of sheets)."""
+    sheets = book.sheets
+    return list(sheets) if isinstance(sheets, dict) or not hasattr(sheets, "__iter__") else [s.name for s in sheets]
+
+
+def close_through(through: str, book=None) -> str:
+    """The "Close month…" button: close every month up to `through` ('2025-12', checked in VBA and again here) in
+    the active workbook, as `bbb-xl close BOOK --through` does to a file; shows the outcome in an alert."""
+    from .close import close_open_workbook
+    return _close_button(lambda wb: close_open_workbook(wb, through), book,
+                         lambda r: f"Closed through {r.closed_through}: {r.records:,} closed record(s) added to "
+                                   f"the Closed Periods tab; the reports are refreshed. Save the workbook to keep it.")
+
+
+def reopen_from(from_month: str, reason_hex: str, book=None) -> str:
+    """The "Reopen…" button: reopen every closed month from `from_month` on; the reason arrives as hexadecimal
+    UTF-16 (close.reason_from_hex), never as Python source."""
+    from .close import reason_from_hex, reopen_open_workbook
+    return _close_button(lambda wb: reopen_open_workbook(wb, from_month, reason_from_hex(reason_hex)), book,
+                         lambda r: f"Reopened from {from_month}: {r.records:,} closed record(s) removed; closed "
+                                   f"through {r.closed_through or 'nothing'} now. Save the workbook to keep it.")
+
+
+def _close_button(run, book, done) -> str:
+    from ..core.errors import BBBError
+    if book is None:  # in an add-in, Book.caller() is the add-in: the workbook is the active one
+        import xlwings as xw
+        book = xw.books.active
+    try:
+        message = done(run(book))
+    except BBBError as exc:  # refused: nothing written; the reason, located, in an alert
+        shown = [str(p) for p in exc.problems[:5]]
+        more = len(exc.problems) - len(shown)
+        message = "Nothing was written. " + "\n".join(shown) + (f"\n(and {more} more)" if more > 0 else "")
+    alert = getattr(getattr(book, "app", None), "alert", None)
+    if alert:
+        alert(message, title="bbb_xl")
+    return message

@@ -7,9 +7,12 @@ VBA-Dictionary, MIT) is what `xlwings quickstart --addin --ribbon` copies under 
 `RunMain` runs `import <file name>; <file name>.main()`. Named `bbb_xl.xlam` it runs `bbb_xl.main()`.
 
 Exactly two parts change:
-- `customUI/customUI.xml`: a "bbb_xl" ribbon tab whose buttons all call the base's `RibbonMyAddin.RunMain`;
+- `customUI/customUI.xml`: a "bbb_xl" ribbon tab; its Reports buttons call the base's `RibbonMyAddin.RunMain`,
+  its Close buttons the two procedures below;
 - in `xl/vbaProject.bin`, the source of module `RibbonMyAddin`: `RunMain(control)` ignores `control` in the
-  base, so one line passes `control.Id` to Python (`bbb_xl.main('bbb_refresh')`). Only the module's
+  base, so one line passes `control.Id` to Python (`bbb_xl.main('bbb_refresh')`); and the procedures of
+  `vba/RibbonClose.bas` are appended (`CloseMonth` and `ReopenMonths`: an InputBox for the month, checked in VBA,
+  then RunPython of `bbb_xl.excel.close_through` / `reopen_from`; docs/excel.md). Only the module's
   compressed source (MS-OVBA 2.4.1) after its MODULEOFFSET is rewritten; its performance cache, every other
   stream, the dir stream, PROJECT and PROJECTwm are carried over byte for byte. The base's `_VBA_PROJECT` stream
   already has version 0xFFFF, which makes Office discard caches and compile from source (MS-OVBA 2.3.4.1), as
@@ -42,6 +45,12 @@ BUTTONS = {
     "bbb_refresh": ("Refresh reports", "RefreshAll"),
     "bbb_clear_sample": ("Clear sample data", "MacroPlay"),
 }
+# the Close group: button id -> (label, imageMso, the RibbonMyAddin procedure it runs, from vba/RibbonClose.bas)
+CLOSE_BUTTONS = {
+    "bbb_close": ("Close month\u2026", "ReviewProtectWorkbook", "CloseMonth"),
+    "bbb_reopen": ("Reopen\u2026", "Undo", "ReopenMonths"),
+}
+CLOSE_SOURCE = Path(__file__).with_name("vba") / "RibbonClose.bas"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -61,9 +70,19 @@ def custom_ui() -> bytes:
     buttons = "".join(
         f'<button id="{bid}" label="{label}" size="large" onAction="RibbonMyAddin.RunMain" imageMso="{image}" />'
         for bid, (label, image) in BUTTONS.items())
+    closing = "".join(
+        f'<button id="{bid}" label="{label}" size="large" onAction="RibbonMyAddin.{macro}" imageMso="{image}" />'
+        for bid, (label, image, macro) in CLOSE_BUTTONS.items())
     return ('<customUI xmlns="http://schemas.microsoft.com/office/2006/01/customui"><ribbon><tabs>'
             '<tab id="bbbXlTab" label="bbb_xl"><group id="bbbXlReports" label="Reports">'
-            f'{buttons}</group></tab></tabs></ribbon></customUI>').encode("utf-8")
+            f'{buttons}</group><group id="bbbXlClose" label="Close">{closing}</group></tab></tabs></ribbon>'
+            '</customUI>').encode("utf-8")
+
+
+def close_source() -> str:
+    """The procedures appended to RibbonMyAddin (CRLF line ends, as VBA stores its source)."""
+    text = CLOSE_SOURCE.read_text(encoding="ascii")
+    return "\r\n".join(text.replace("\r\n", "\n").rstrip("\n").split("\n")) + "\r\n"
 
 
 def dir_records(dir_stream: bytes) -> list[tuple[int, bytes]]:
@@ -109,6 +128,7 @@ def derived_vba_project(base_bin: bytes) -> tuple[bytes, str]:
     if source.count(OLD_CALL) != 1:
         raise BBBError(f"the base add-in's RunMain is not the expected one ({OLD_CALL!r} not found once)")
     new_source = source.replace(OLD_CALL, NEW_CALL)
+    new_source = new_source.rstrip("\r\n") + "\r\n\r\n" + close_source()
     new_stream = stream[:offset] + compress(new_source.encode("latin-1"))
     return write_cfb(cf.replace(MODULE_STREAM, new_stream)), new_source
 
@@ -159,7 +179,7 @@ def ribbon_action(control_id: str, book=None) -> str:
 
 
 __all__ = ["build_addin", "ribbon_action", "custom_ui", "derived_vba_project", "dir_records", "module_offset", "BUTTONS",
-           "ADDIN_NAME", "BASE_SHA256"]
+           "ADDIN_NAME", "BASE_SHA256", "CLOSE_BUTTONS", "close_source"]
 
 
 if __name__ == "__main__":  # python -m bbb_xl.excel.addin [PATH]: rebuild the shipped add-in

@@ -185,18 +185,8 @@ class CloseResult:
     refresh: object = None  # headless.RefreshResult of the same save
 
 
-def close_file(path, through, *, user: str | None = None, at: str | None = None,
-               refreshed_at: dt.datetime | None = None) -> CloseResult:
-    """Close every month up to `through` ('2025-12') and refresh the reports, in one atomic save."""
-    from . import headless
-    try:
-        month = parse_month(through)
-    except ValueError as exc:
-        raise BBBError(str(exc)) from None
-    user = user or getpass.getuser()
-    at = at or now_utc()
-    state = {}
-
+def _closing(month: int, at: str, user: str, state: dict):
+    """close's update of the Closed Periods record (engine.close.close_months), for the file and the open workbook."""
     def update(book, settings, tab: ClosedTab, fingerprint: str) -> ClosedTab:
         tab.require_ours()
         before = len(tab.closed.records)
@@ -204,9 +194,43 @@ def close_file(path, through, *, user: str | None = None, at: str | None = None,
         first = month_label(tab.closed.through + 1 if tab.closed.through is not None else
                             min((r.month for r in closed.records), default=month))
         entry = LogEntry("close", f"{first}..{month_label(month)}", at, user, "", fingerprint)
-        state.update(entry=entry, n=len(closed.records) - before)
+        state.update(entry=entry, n=len(closed.records) - before, through=month)
         return ClosedTab(closed, tab.log + [entry.row()])
+    return update
 
+
+def _reopening(month: int, reason: str, at: str, user: str, state: dict):
+    """reopen's update of the record (engine.close.reopen_months)."""
+    def update(book, settings, tab: ClosedTab, fingerprint: str) -> ClosedTab:
+        tab.require_ours()
+        closed = reopen_months(tab.closed, month)
+        entry = LogEntry("reopen", f"from {month_label(month)}", at, user, reason, fingerprint)
+        state.update(entry=entry, n=len(tab.closed.records) - len(closed.records), through=closed.through)
+        return ClosedTab(closed, tab.log + [entry.row()])
+    return update
+
+
+def _month_arg(text) -> int:
+    try:
+        return parse_month(text)
+    except ValueError as exc:
+        raise BBBError(str(exc)) from None
+
+
+def _reason_arg(reason) -> str:
+    text = " ".join(str(reason or "").split())
+    if not text:
+        raise BBBError("reopen needs a --reason (it is recorded in the Closed Periods log and the audit trail)")
+    return text
+
+
+def close_file(path, through, *, user: str | None = None, at: str | None = None,
+               refreshed_at: dt.datetime | None = None) -> CloseResult:
+    """Close every month up to `through` ('2025-12') and refresh the reports, in one atomic save."""
+    from . import headless
+    month = _month_arg(through)
+    state = {}
+    update = _closing(month, at or now_utc(), user or getpass.getuser(), state)
     result = headless.refresh_file(path, refreshed_at=refreshed_at, refuse_invalid_settings=True,
                                    update_closed=update, audit_command=f"close --through {month_label(month)}")
     return CloseResult(Path(path), month_label(month), state["n"], state["entry"], result)
@@ -216,30 +240,96 @@ def reopen_file(path, from_month, reason: str, *, user: str | None = None, at: s
                 refreshed_at: dt.datetime | None = None) -> CloseResult:
     """Reopen every closed month from `from_month` on (their records removed, the reason logged) and refresh."""
     from . import headless
-    if not str(reason or "").strip():
-        raise BBBError("reopen needs a --reason (it is recorded in the Closed Periods log and the audit trail)")
-    try:
-        month = parse_month(from_month)
-    except ValueError as exc:
-        raise BBBError(str(exc)) from None
-    user = user or getpass.getuser()
-    at = at or now_utc()
+    reason = _reason_arg(reason)
+    month = _month_arg(from_month)
     state = {}
-
-    def update(book, settings, tab: ClosedTab, fingerprint: str) -> ClosedTab:
-        tab.require_ours()
-        closed = reopen_months(tab.closed, month)
-        entry = LogEntry("reopen", f"from {month_label(month)}", at, user, " ".join(str(reason).split()),
-                         fingerprint)
-        state.update(entry=entry, n=len(tab.closed.records) - len(closed.records), through=closed.through)
-        return ClosedTab(closed, tab.log + [entry.row()])
-
+    update = _reopening(month, reason, at or now_utc(), user or getpass.getuser(), state)
     result = headless.refresh_file(path, refreshed_at=refreshed_at, refuse_invalid_settings=True,
                                    update_closed=update, audit_command=f"reopen --from {month_label(month)}",
-                                   audit_reason=" ".join(str(reason).split()))
+                                   audit_reason=reason)
     through = state["through"]
     return CloseResult(Path(path), month_label(through) if through is not None else None, state["n"],
                        state["entry"], result)
+
+
+# --- the ribbon's Close month... and Reopen... buttons: the open workbook, through xlwings -------------------------
+def reason_from_hex(code: str) -> str:
+    """The reopen reason as the add-in's VBA passes it: hexadecimal UTF-16 code units, four digits per unit (so
+    the command RunPython runs holds only 0-9 and A-F of the user's text, never the text itself)."""
+    code = str(code or "")
+    if len(code) % 4 or any(ch not in "0123456789ABCDEFabcdef" for ch in code):
+        raise BBBError("the reopen reason did not arrive as the add-in's VBA encodes it (hexadecimal UTF-16): "
+                       "rebuild the add-in (python -m bbb_xl.excel.addin); nothing was reopened")
+    return bytes.fromhex(code).decode("utf-16-be", errors="replace")
+
+
+def close_open_workbook(xl_book, through, *, user: str | None = None, at: str | None = None) -> CloseResult:
+    """close on the workbook open in Excel (xlwings): the same close_months as `bbb-xl close`, the Closed Periods
+    tab written through xlwings, an Audit Trail entry, then the refresh of the Refresh button. Excel saves."""
+    month = _month_arg(through)
+    state = {}
+    at, user = at or now_utc(), user or getpass.getuser()
+    _update_open_workbook(xl_book, _closing(month, at, user, state), f"close --through {month_label(month)} (Excel)",
+                          "", at)
+    return CloseResult(Path(str(getattr(xl_book, "fullname", ""))), month_label(month), state["n"], state["entry"])
+
+
+def reopen_open_workbook(xl_book, from_month, reason: str, *, user: str | None = None,
+                         at: str | None = None) -> CloseResult:
+    """reopen on the workbook open in Excel (xlwings), as close_open_workbook."""
+    reason = _reason_arg(reason)
+    month = _month_arg(from_month)
+    state = {}
+    at, user = at or now_utc(), user or getpass.getuser()
+    _update_open_workbook(xl_book, _reopening(month, reason, at, user, state),
+                          f"reopen --from {month_label(month)} (Excel)", reason, at)
+    through = state["through"]
+    return CloseResult(Path(str(getattr(xl_book, "fullname", ""))), month_label(through) if through is not None
+                       else None, state["n"], state["entry"])
+
+
+def _update_open_workbook(xl_book, update, command: str, reason: str, at: str) -> None:
+    """Read the inputs of the open workbook, update the record (refused: nothing written), then write the Closed
+    Periods tab, append the Audit Trail entry and refresh the reports (the Refresh button's own code)."""
+    from . import read_sheet, refresh, set_protection, sheet_names, write_audit, write_sheet
+    from .audit_trail import AUDIT_TABS, inputs_of, prepare
+    from .headless import _journal_label, _require_usable_settings
+    from .workflow import CONTRACTS, EVENTS, FX, OPENING, SETTINGS, input_fingerprint, inputs_book
+    names = sheet_names(xl_book)
+    rows = {name: read_sheet(xl_book.sheets[name]) for name in (CONTRACTS, SETTINGS, EVENTS, FX, OPENING,
+                                                                CLOSED_PERIODS) if name in names}
+    for name in (CONTRACTS, SETTINGS):
+        if name not in rows:
+            raise BBBError(f"the active workbook has no '{name}' tab: open a bbb_xl workbook and try again")
+    _require_usable_settings(rows[SETTINGS])
+    settings, _, book = inputs_book(rows[CONTRACTS], rows[SETTINGS], rows.get(EVENTS), rows.get(FX),
+                                    rows.get(OPENING))
+    tab = update(book, settings, read_closed_rows(rows.get(CLOSED_PERIODS)),
+                 input_fingerprint(rows[CONTRACTS], rows.get(EVENTS), rows.get(FX)))
+    appended = None
+    if all(name in names for name in AUDIT_TABS):  # the entry is computed before anything is written
+        appended = prepare(read_sheet(xl_book.sheets[AUDIT_TABS[0]]), read_sheet(xl_book.sheets[AUDIT_TABS[1]]),
+                           inputs_of(rows[CONTRACTS], rows[SETTINGS], rows.get(EVENTS), rows.get(FX)), command,
+                           reason=reason, now=at)
+    if CLOSED_PERIODS in names:
+        sheet = xl_book.sheets[CLOSED_PERIODS]
+    else:  # the first close of this workbook: the record tab goes last
+        sheet = xl_book.sheets.add(CLOSED_PERIODS, after=xl_book.sheets[names[-1]])
+    set_protection(sheet, False)
+    try:
+        write_sheet(sheet, closed_tab_report(tab, _journal_label(settings)))
+    finally:
+        set_protection(sheet, True)
+    if appended is not None:
+        audit = [xl_book.sheets[name] for name in AUDIT_TABS]
+        for s in audit:
+            set_protection(s, False)
+        try:
+            write_audit(*audit, appended)
+        finally:
+            for s in audit:
+                set_protection(s, True)
+    refresh(xl_book)
 
 
 # --- the package side: a record tab added when the workbook has none ---------------------------------------------
@@ -265,8 +355,8 @@ def write_closed_tab(pkg, tab: ClosedTab, journal_label=None) -> None:
     layout = sheet_layout(report)
     data, dim = pk.sheet_data_xml(report, xf, None, layout)
     xml = pk.replace_sheet_data(pkg.text(part), data, dim, report.merges)
-    pkg.set(part, pk.replace_cols(xml, layout.widths))
+    pkg.set(part, pk.protect_sheet(pk.replace_cols(xml, layout.widths)))  # a record tab: protected, as in Excel
 
 
-__all__ = ["close_file", "reopen_file", "read_closed_rows", "closed_tab_report", "write_closed_tab", "ClosedTab",
+__all__ = ["close_file", "reopen_file", "close_open_workbook", "reopen_open_workbook", "reason_from_hex", "read_closed_rows", "closed_tab_report", "write_closed_tab", "ClosedTab",
            "LogEntry", "CloseResult", "RECORD_HEADER", "LOG_HEADER", "MATERIALITY_NOTE"]
