@@ -82,16 +82,19 @@ def read_record_tabs(path) -> tuple[list | None, list | None]:
 
 def prepare(trail_rows, snapshot_rows, inputs: dict, command: str, *, reason: str = "", counts: str | None = None,
             user: str | None = None, now: dt.datetime | str | None = None) -> Appended:
-    """The entry `command` appends, given the record tabs as read and the input tabs ({tab: rows} of Contracts,
-    Events, FX Rates, Settings; a tab absent: None). A tab of the user's under one of the record tabs' names is
-    refused (BBBError, nothing written)."""
+    """The entry `command` appends, given the record tabs as read and the input tabs ({tab: rows} of
+    audit.INPUT_TABS; a tab absent from the workbook: None). A tab the caller did not read (not a key of `inputs`)
+    is taken as unchanged since the last entry, never as removed. A tab of the user's under one of the record tabs'
+    names is refused (BBBError, nothing written)."""
     for name, rows in ((TRAIL, trail_rows), (SNAPSHOT, snapshot_rows)):
         if not _looks_ours(name, rows):
             raise BBBError(f"your tab '{name}' has a name bbb_xl needs for its record tab: rename it and run the "
                            f"command again; nothing was written")
     problems, trail, previous_snap = audit.verify_trail(trail_rows, snapshot_rows)
-    snap = audit.snapshot(inputs.get(audit.CONTRACTS), inputs.get(audit.EVENTS), inputs.get(audit.FX),
-                          inputs.get(audit.SETTINGS))
+    snap = audit.snapshot_of(inputs)
+    for tab in audit.INPUT_TABS:  # not read by this caller: as the last entry saw it
+        if tab not in inputs and previous_snap.get(tab):
+            snap[tab] = previous_snap[tab]
     changes = audit.diff(previous_snap, snap)
     last = trail.entries[-1] if trail.entries else None
     entry = audit.new_entry(last, command, snap, changes, user=user or current_user(),
@@ -246,13 +249,31 @@ def append_rows(sheet_xml: str, rows: list[list]) -> str:
                                           f'{last + len(rows)}"/>', xml, count=1)
 
 
-def inputs_of(contracts, settings, events, fx) -> dict:
-    return {audit.CONTRACTS: contracts, audit.SETTINGS: settings, audit.EVENTS: events, audit.FX: fx}
+_OTHER_TABS = {"accounts": audit.ACCOUNTS, "plan": audit.PLAN, "pipeline": audit.PIPELINE,
+               "assumptions": audit.ASSUMPTIONS, "opening": audit.OPENING}
+
+
+def inputs_of(contracts, settings, events, fx, **others) -> dict:
+    """{tab: rows} of the input tabs for `prepare`: Contracts, Settings, Events, FX Rates and, by keyword, accounts,
+    plan, pipeline, assumptions, opening (None: the workbook has no such tab; a keyword not given: not read)."""
+    out = {audit.CONTRACTS: contracts, audit.SETTINGS: settings, audit.EVENTS: events, audit.FX: fx}
+    out.update({_OTHER_TABS[k]: rows for k, rows in others.items()})
+    return out
+
+
+def read_input_tabs(path, tabs=audit.INPUT_TABS) -> dict:
+    """{tab: rows or None (absent)} of the input tabs of a workbook file."""
+    sheets = read_sheets(path, [], optional=list(tabs))
+    return {tab: sheets.get(tab) for tab in tabs}
 
 
 def append_to_package(pkg: pk.Package, command: str, inputs: dict, *, counts: str | None = None,
                       reason: str = "", user: str | None = None, now: dt.datetime | str | None = None) -> Appended:
-    """Append one entry to a package read from a file (its record tabs read from that file); the caller saves."""
+    """Append one entry to a package read from a file (its record tabs read from that file, and the input tabs
+    `inputs` lacks, which the command did not change); the caller saves."""
+    missing = [tab for tab in audit.INPUT_TABS if tab not in inputs]
+    if missing:
+        inputs = {**read_input_tabs(pkg.path, missing), **inputs}
     trail_rows, snapshot_rows = read_record_tabs(pkg.path)
     appended = prepare(trail_rows, snapshot_rows, inputs, command, reason=reason, counts=counts, user=user, now=now)
     write_appended(pkg, appended)
@@ -266,14 +287,14 @@ def append_entry(path, command: str, *, counts: str | None = None, reason: str =
     caller is changing) the entry goes into it and the caller saves; without, the file is replaced atomically."""
     from .headless import read_inputs
     path = Path(path)
-    contracts, settings, events, fx, _ = read_inputs(path, with_fx=True)
+    read_inputs(path)  # a file that is no bbb_xl workbook: its clear error first
     own = pkg is None
     if own:
         pk.check_can_replace(path)
         check_xlsx_archive(path)
         pkg = pk.Package(path)
-    appended = append_to_package(pkg, command, inputs_of(contracts, settings, events, fx), counts=counts,
-                                 reason=reason, user=user, now=now)
+    appended = append_to_package(pkg, command, read_input_tabs(path), counts=counts, reason=reason, user=user,
+                                 now=now)
     if own:
         pkg.save_atomic(path)
     return appended
