@@ -371,3 +371,106 @@ def test_a_tab_of_yours_named_audit_trail_is_refused_with_nothing_written(tmp_pa
     with pytest.raises(BBBError, match="your tab 'Audit Trail' has a name bbb_xl needs .* nothing was written"):
         headless.refresh_file(path)
     assert path.read_bytes() == before
+
+
+# --- every input tab is in the trail, the Run Info fingerprint and the STALE check --------------------------------
+
+PLAN_ROWS = [["Version", "Month", "Metric", "Dimension", "Value", "Amount"],
+             ["Budget 2025", "2025-01", "revenue", None, None, 1000.0],
+             ["Budget 2025", "2025-01", "revenue", "Product", "Platform", 700.0]]
+
+
+@pytest.fixture
+def full_book(tmp_path):
+    """The small book with a Plan, a Pipeline and Forecast Assumptions, refreshed once."""
+    from bbb_xl.sample import sample_assumptions, sample_pipeline
+    path = tmp_path / "full.xlsx"
+    template.build_workbook(path, [list(r) for r in CONTRACTS], SAMPLE_SETTINGS, [list(EVENT_COLUMNS)],
+                            pipeline=sample_pipeline(), assumptions=sample_assumptions(),
+                            plan=[list(r) for r in PLAN_ROWS], refreshed_at=None)
+    return path
+
+
+def _fingerprint(path):
+    return {r[0]: r[1] for r in read_sheets(path, ["Run Info"])["Run Info"] if r and len(r) > 1}[
+        "Input fingerprint (sha256)"]
+
+
+def test_the_first_entry_lists_the_plan_pipeline_and_assumptions_rows(full_book):
+    (entry,) = audit.read_trail(trail_rows(full_book)).entries
+    assert "; Plan: 2 plan rows added; Pipeline: 3 deals added; Forecast Assumptions: 4 assumptions added" \
+        in entry.summary
+    assert entry.counts.endswith("; Accounts 0; Plan 2; Pipeline 3; Forecast Assumptions 4; Opening Balances 0")
+
+
+def test_an_edit_of_a_plan_cell_is_in_the_trail_the_fingerprint_and_the_stale_check(full_book):
+    before = _fingerprint(full_book)
+    edit(full_book, lambda wb: wb["Plan"].cell(2, 6, 1200))  # Budget 2025, 2025-01, revenue: 1,000 -> 1,200
+    result = headless.refresh_file(full_book, refreshed_at=D(2026, 1, 6))
+    (change,) = result.audit.changes
+    assert (change.tab, change.key, change.action, change.fields) == (
+        "Plan", "Budget 2025 / 2025-01 / revenue", "changed", (("Amount", "1000", "1200"),))
+    assert result.audit.entry.summary == "Plan: 1 plan row changed (1 field)"
+    at = entry_rows(full_book)[2]
+    assert [str(v or "") for v in trail_rows(full_book)[at][1:7]] == [
+        "Plan", "Budget 2025 / 2025-01 / revenue", "changed", "Amount", "1000", "1200"]
+    after = _fingerprint(full_book)
+    assert after != before and len(after) == 64
+    edit(full_book, lambda wb: wb["Plan"].cell(2, 6, 1000))  # undone: the fingerprint of before again
+    headless.refresh_file(full_book, refreshed_at=D(2026, 1, 7))
+    assert _fingerprint(full_book) == before
+
+
+def test_edits_of_accounts_pipeline_assumptions_and_opening_balances_are_listed_by_key(full_book):
+    def change(wb):
+        wb["Accounts"].append(["Platform", "4010 Subscription revenue"])
+        pipe = wb["Pipeline"]
+        assert pipe["A3"].value == "P-002" and pipe["H3"].value == 0.6
+        pipe["H3"] = 0.75  # P-002's Probability
+        pipe.delete_rows(4)  # P-003 removed
+        fa = wb["Forecast Assumptions"]
+        assert fa["A5"].value is None and fa["B5"].value == 0.85
+        fa["B5"] = 0.8  # the default renewal rate
+        ob = wb["Opening Balances"]
+        ob["A2"], ob["B2"], ob["C2"], ob["D2"] = "C1", "a", 500.0, 1000.0
+    edit(full_book, change)
+    result = headless.refresh_file(full_book, refreshed_at=D(2026, 1, 6))
+    got = {(c.tab, c.key, c.action): c.fields for c in result.audit.changes}
+    assert got == {
+        ("Accounts", "Platform", "added"): (("Product", "", "Platform"),
+                                            ("Revenue Account", "", "4010 Subscription revenue")),
+        ("Pipeline", "P-002", "changed"): (("Probability", "0.6", "0.75"),),
+        ("Pipeline", "P-003", "removed"): got[("Pipeline", "P-003", "removed")],
+        ("Forecast Assumptions", "(default)", "changed"): (("Renewal Rate", "0.85", "0.8"),),
+        ("Opening Balances", "C1 / a", "added"): (("Contract ID", "", "C1"), ("Line ID", "", "a"),
+                                                  ("Recognized to Date", "", "500"),
+                                                  ("Billed to Date", "", "1000")),
+    }
+    assert got[("Pipeline", "P-003", "removed")][:2] == (("Deal", "P-003", ""), ("Customer", "Tyrell Systems", ""))
+    assert result.audit.entry.summary == ("Accounts: 1 account added; Pipeline: 1 deal removed, 1 deal changed "
+                                          "(1 field); Forecast Assumptions: 1 assumption changed (1 field); "
+                                          "Opening Balances: 1 opening balance added")
+    assert audit.verify_trail(trail_rows(full_book), read_sheets(full_book, ["_Snapshot"])["_Snapshot"])[0] == []
+
+
+def test_a_caller_that_reads_only_some_tabs_does_not_remove_the_others(full_book):
+    """import (import_rows) passes Contracts, Settings, Events, FX Rates: the other tabs are read from the file,
+    never taken as removed."""
+    trail, snap = audit_trail.read_record_tabs(full_book)
+    contracts, settings, events, fx = (read_sheets(full_book, [t])[t] for t in ("Contracts", "Settings", "Events",
+                                                                                 "FX Rates"))
+    appended = audit_trail.prepare(trail, snap, audit_trail.inputs_of(contracts, settings, events, fx), "import")
+    assert appended.changes == [] and appended.entry.summary == "no changes"
+
+
+def test_one_list_of_input_tabs_for_the_trail_the_fingerprint_and_the_stale_check():
+    from bbb_xl.excel import workflow
+    assert INPUT_SHEETS is audit.INPUT_TABS == ("Contracts", "Events", "FX Rates", "Settings", "Accounts", "Plan",
+                                                "Pipeline", "Forecast Assumptions", "Opening Balances")
+    rows = {tab: [["Name"], ["x"]] for tab in INPUT_SHEETS}
+    check = workflow.stale_check(rows)
+    assert all(f"STALE: {tab} changed since the last refresh" in check.status for tab in INPUT_SHEETS)
+    assert len(check.checks) == len(INPUT_SHEETS)  # one column each
+    base = workflow.input_fingerprint(rows)
+    for tab in INPUT_SHEETS:  # a change in any tab changes the Run Info fingerprint
+        assert workflow.input_fingerprint({**rows, tab: [["Name"], ["y"]]}) != base, tab
