@@ -382,11 +382,12 @@ PLAN_ROWS = [["Version", "Month", "Metric", "Dimension", "Value", "Amount"],
 
 @pytest.fixture
 def full_book(tmp_path):
-    """The small book with a Plan, a Pipeline and Forecast Assumptions, refreshed once."""
+    """The small book with a Plan, a Pipeline and Forecast Assumptions, refreshed once; reports 2025-01 to
+    2026-06 (18 months: the template's charts read 12)."""
     from bbb_xl.sample import sample_assumptions, sample_pipeline
     path = tmp_path / "full.xlsx"
-    template.build_workbook(path, [list(r) for r in CONTRACTS], SAMPLE_SETTINGS, [list(EVENT_COLUMNS)],
-                            pipeline=sample_pipeline(), assumptions=sample_assumptions(),
+    template.build_workbook(path, [list(r) for r in CONTRACTS], {**SAMPLE_SETTINGS, "Report end": "2026-06"},
+                            [list(EVENT_COLUMNS)], pipeline=sample_pipeline(), assumptions=sample_assumptions(),
                             plan=[list(r) for r in PLAN_ROWS], refreshed_at=None)
     return path
 
@@ -474,3 +475,99 @@ def test_one_list_of_input_tabs_for_the_trail_the_fingerprint_and_the_stale_chec
     base = workflow.input_fingerprint(rows)
     for tab in INPUT_SHEETS:  # a change in any tab changes the Run Info fingerprint
         assert workflow.input_fingerprint({**rows, tab: [["Name"], ["y"]]}) != base, tab
+
+
+class _Series:
+    """A chart series as Excel's object model shows it (Chart.SeriesCollection(i)): its SERIES formula; Values and
+    XValues record what the button sets."""
+
+    def __init__(self, formula):
+        self.Formula, self.Values, self.XValues = formula, None, None
+
+
+class _Chart:
+    def __init__(self, series):
+        self.series = series
+        chart = self
+
+        class Api:
+            def SeriesCollection(self, i=None):
+                if i is None:
+                    return type("Collection", (), {"Count": len(chart.series)})()
+                return chart.series[i - 1]
+        self.api = (None, Api())  # xlwings on Windows: (ChartObject, Chart)
+
+
+def _button_book(path, charts_on=None):
+    """The workbook's tabs as xlwings stand-ins (test_workbook._FakeSheet), inputs holding the file's rows."""
+    from test_workbook import _FakeSheet
+    present = openpyxl.load_workbook(path, read_only=True).sheetnames
+    names = [n for n in list(INPUT_SHEETS) + ["Run Info", *AUDIT_TABS] if n in present]
+    sources = read_sheets(path, names)
+    wb = type("Book", (), {})()
+    wb.fullname = str(path.with_name("button.xlsx"))
+    wb.sheets = {}
+    for name in GENERATED_SHEETS + names:
+        wb.sheets[name] = _FakeSheet(tuple(map(tuple, sources[name])) if name in sources else None)
+    for name, charts in (charts_on or {}).items():
+        wb.sheets[name].charts = charts
+    return wb
+
+
+def test_the_excel_button_writes_the_same_links_to_input_rows_as_the_headless_refresh(tmp_path):
+    """Revenue, Billings, Allocation -> Contracts!A<row>; Changes -> Events!A<row>; Exceptions -> the problem's
+    cell: internal addresses ('#Sheet'!A5) through xlwings' Range.add_hyperlink, the cell's own text kept."""
+    import bbb_xl.excel as shell
+    path = tmp_path / "links.xlsx"
+    rows = [list(r) for r in CONTRACTS] + [["C3", "Initech", "a", "Platform", None, D(2025, 6, 1), D(2025, 1, 31),
+                                            100.0, "monthly", "monthly"]]  # End before Start: an Exceptions row
+    events = [list(EVENT_COLUMNS), ["C2", "a", D(2025, 9, 1), "cancel", None, None, None, None]]
+    template.build_workbook(path, rows, SAMPLE_SETTINGS, events)
+    wb = openpyxl.load_workbook(path)
+    headless_links = {}
+    for name in GENERATED_SHEETS:
+        for row in wb[name].iter_rows():
+            for cell in row:
+                if cell.hyperlink is not None:
+                    headless_links[(name, cell.row, cell.column)] = (cell.hyperlink.location, cell.value)
+    book = _button_book(path)
+    shell.refresh(book)
+    button_links = {}
+    for name in GENERATED_SHEETS:
+        for (r, c), (address, text, tip) in book.sheets[name].links_.items():
+            assert tip == f"Go to the input row: {address[1:]}"
+            button_links[(name, r, c)] = (address[1:], text)
+    assert {k[0] for k in headless_links} >= {"Revenue", "Billings", "Changes", "Exceptions"}
+    assert button_links.keys() == headless_links.keys()
+    for key, (where, value) in headless_links.items():
+        assert button_links[key] == (where, str(value)), key
+    assert headless_links[("Changes", 5, 2)] == ("'Events'!A2", "C2")  # the cancel event, row 2 of Events
+    assert ("'Contracts'!G5", "Contracts!G5") in headless_links.values()  # the End Date before Start Date
+
+
+def test_link_text_never_becomes_a_formula():
+    from bbb_xl.excel.workflow import link_text
+    assert link_text("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert link_text("@SUM(A1)") == "'@SUM(A1)" and link_text("C-1001") == "C-1001"
+    assert link_text(1001.0) == "1001" and link_text(None) is None
+
+
+def test_the_excel_button_points_the_actual_vs_plan_charts_at_the_report_periods(full_book):
+    """As the headless refresh patches the chart XML: each series (actual, forecast, plan of each metric) reads
+    columns B.. of its own row for as many periods as the report has, its categories the block's header row."""
+    import bbb_xl.excel as shell
+    from bbb_xl.reports.actual_vs_plan import chart_series_rows
+    charts = [_Chart([_Series(f"=SERIES('Actual vs Plan'!$A${r},'Actual vs Plan'!$B${rows['Actual'] - 1}:$M$"
+                              f"{rows['Actual'] - 1},'Actual vs Plan'!$B${r}:$M${r},{i + 1})")
+                      for i, r in enumerate(rows.values())])
+              for rows in (chart_series_rows(k) for k in range(6))]
+    book = _button_book(full_book, {"Actual vs Plan": charts})
+    shell.refresh(book)
+    # reports 2025-01 .. 2026-06 by month: 18 periods, columns B..S (the template's charts read B..M)
+    first = charts[0].series
+    for k, chart in enumerate(charts):
+        rows = chart_series_rows(k)
+        for series, r in zip(chart.series, rows.values()):
+            assert series.Values == f"='Actual vs Plan'!$B${r}:$S${r}", (k, series.Formula)
+            assert series.XValues == f"='Actual vs Plan'!$B${rows['Actual'] - 1}:$S${rows['Actual'] - 1}"
+    assert first[0].Values != first[2].Values
