@@ -571,3 +571,62 @@ def test_the_excel_button_points_the_actual_vs_plan_charts_at_the_report_periods
             assert series.Values == f"='Actual vs Plan'!$B${r}:$S${r}", (k, series.Formula)
             assert series.XValues == f"='Actual vs Plan'!$B${rows['Actual'] - 1}:$S${rows['Actual'] - 1}"
     assert first[0].Values != first[2].Values
+
+
+# --- the Audit Trail's layout (LibreOffice drew the notes wrapped in column A and every change row tall) ------------
+
+def test_audit_trail_layout_widths_one_line_rows_and_landscape_page(book):
+    from bbb_xl.excel.audit_trail import CHANGES_COLUMN, MAX_LINES, TRAIL_NOTES, TRAIL_WIDTHS
+
+    def change(wb):
+        wb["Contracts"].cell(2, 8, 13200)  # C1 / a: Amount 12,000 -> 13,200
+        wb["Contracts"].delete_rows(3)  # C1 / b removed
+        wb["Events"].append(["C2", "a", D(2025, 9, 1), "cancel"])
+        settings = wb["Settings"]
+        (row,) = [r for r in range(1, settings.max_row + 1) if settings.cell(r, 1).value == "Company name"]
+        settings.cell(row, 2, "Acme Books")
+    edit(book, change)
+    headless.refresh_file(book, refreshed_at=D(2026, 1, 6))
+    ws = openpyxl.load_workbook(book)["Audit Trail"]
+    widths = {c: d.width for d in ws.column_dimensions.values() for c in range(d.min, d.max + 1)}
+    assert widths == TRAIL_WIDTHS
+    assert [ws["A2"].value, ws["A3"].value] == TRAIL_NOTES and not ws.merged_cells.ranges
+    assert not ws["A2"].alignment.wrap_text and not ws["A3"].alignment.wrap_text
+    entries = entry_rows(book)
+    summary = ws.cell(entries[2], CHANGES_COLUMN).value
+    assert summary == ("Contracts: 1 line removed, 1 line changed (1 field); Events: 1 event added; Settings: "
+                       "1 setting changed (1 field)")  # 105 characters: two lines in a column 80 wide
+    # wrapped: the header row and entry 2's Changes; entry 1's fits one line, no change row ever wraps
+    wrapped = {(c.row, c.column) for row in ws.iter_rows() for c in row if c.alignment.wrap_text}
+    assert wrapped - {(audit.TRAIL_HEADER_ROW, c) for c in TRAIL_WIDTHS} == {(entries[2], CHANGES_COLUMN)}
+    heights = {r: d.height for r, d in ws.row_dimensions.items() if d.height}
+    assert heights == {audit.TRAIL_HEADER_ROW: 30.0, entries[2]: 30.0}  # two lines each; every other row one
+    assert max(heights.values()) <= MAX_LINES * 15
+    assert [ws.cell(entries[2] + 1, c).value for c in range(2, 8)] == ["Contracts", "C1 / a", "changed", "Amount",
+                                                                      "12000", "13200"]
+    setup = ws.page_setup
+    assert (setup.orientation, setup.fitToWidth, setup.fitToHeight) == ("landscape", 1, 0)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+
+
+def test_audit_trail_rows_are_at_most_max_lines_tall():
+    from bbb_xl.excel.audit_trail import MAX_LINES, trail_layout
+    entry = audit.Entry(1, "2026-01-05T09:30:00Z", "u", "refresh", "", "f" * 64, "c", "x" * 5000, "d" * 64,
+                        audit.GENESIS, "h" * 64)
+    sheet = audit_trail.trail_sheet(audit.Trail([], {}, []), entry, [], {})
+    assert trail_layout(sheet).heights[audit.TRAIL_HEADER_ROW + 1] == MAX_LINES * 15
+
+
+@pytest.mark.libreoffice
+@lo.requires_soffice
+def test_libreoffice_draws_the_audit_trail_notes_on_one_line(book, tmp_path):
+    import subprocess
+    from bbb_xl.excel.audit_trail import TRAIL_NOTES
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext not installed")
+    pdf = lo.convert_to_pdf(book, tmp_path, sheet="Audit Trail")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    lines = [line.strip() for line in text.splitlines()]
+    assert TRAIL_NOTES[0] in lines and TRAIL_NOTES[1] in lines  # each on one line, whole: not wrapped in column A
+    assert any(line.startswith("Entry") and line.endswith("Hash") for line in lines)  # the header row, one line

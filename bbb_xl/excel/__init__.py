@@ -14,7 +14,7 @@ from ..files import csv_text
 from ..reports import MONEY, STALE_ROW
 from ..reports.layout import sheet_layout
 from ..reports.run_info import add_audit_row
-from .audit_trail import AUDIT_TABS, prepare
+from .audit_trail import AUDIT_TABS, format_trail, prepare
 from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, SETTINGS, STALE_CHECK_COLUMN,
                        compute_reports, last_refresh_version, stale_check)
 from .workflow import input_tabs, point_charts, write_links  # every input tab; links and charts as headless
@@ -127,6 +127,7 @@ def write_audit(trail, snapshot, appended) -> None:
     if appended.trail is not None:
         trail.cells.clear()
         _write_text_rows(trail, 1, [[None if v == "" else v for v in row] for row in appended.trail.rows()])
+        format_trail(trail, appended.trail)  # widths, one-line rows, Changes wrapped
     else:
         _write_text_rows(trail, _next_row(trail), appended.trail_rows)
     _write_text_rows(snapshot, _next_row(snapshot), appended.snapshot_rows)
