@@ -1,5 +1,6 @@
-"""Run Info's STALE flag: native formulas compare checksums of every column of Contracts, Events, FX Rates and
-Settings with the values computed at refresh. Any single-cell edit of a number, a date, a choice (or a Settings value) flips
+"""Run Info's STALE flag: native formulas compare checksums of every column of every input tab (Contracts, Events,
+FX Rates, Settings, Accounts, Plan, Pipeline, Forecast Assumptions, Opening Balances) with the values computed at
+refresh. Any single-cell edit of a number, a date, a choice (or a Settings value) flips
 it to STALE; undoing the edit flips it back (evaluated by LibreOffice, the one spreadsheet engine on Linux)."""
 from __future__ import annotations
 
