@@ -371,3 +371,262 @@ def test_a_tab_of_yours_named_audit_trail_is_refused_with_nothing_written(tmp_pa
     with pytest.raises(BBBError, match="your tab 'Audit Trail' has a name bbb_xl needs .* nothing was written"):
         headless.refresh_file(path)
     assert path.read_bytes() == before
+
+
+# --- every input tab is in the trail, the Run Info fingerprint and the STALE check --------------------------------
+
+PLAN_ROWS = [["Version", "Month", "Metric", "Dimension", "Value", "Amount"],
+             ["Budget 2025", "2025-01", "revenue", None, None, 1000.0],
+             ["Budget 2025", "2025-01", "revenue", "Product", "Platform", 700.0]]
+
+
+@pytest.fixture
+def full_book(tmp_path):
+    """The small book with a Plan, a Pipeline and Forecast Assumptions, refreshed once; reports 2025-01 to
+    2026-06 (18 months: the template's charts read 12)."""
+    from bbb_xl.sample import sample_assumptions, sample_pipeline
+    path = tmp_path / "full.xlsx"
+    template.build_workbook(path, [list(r) for r in CONTRACTS], {**SAMPLE_SETTINGS, "Report end": "2026-06"},
+                            [list(EVENT_COLUMNS)], pipeline=sample_pipeline(), assumptions=sample_assumptions(),
+                            plan=[list(r) for r in PLAN_ROWS], refreshed_at=None)
+    return path
+
+
+def _fingerprint(path):
+    return {r[0]: r[1] for r in read_sheets(path, ["Run Info"])["Run Info"] if r and len(r) > 1}[
+        "Input fingerprint (sha256)"]
+
+
+def test_the_first_entry_lists_the_plan_pipeline_and_assumptions_rows(full_book):
+    (entry,) = audit.read_trail(trail_rows(full_book)).entries
+    assert "; Plan: 2 plan rows added; Pipeline: 3 deals added; Forecast Assumptions: 4 assumptions added" \
+        in entry.summary
+    assert entry.counts.endswith("; Accounts 0; Plan 2; Pipeline 3; Forecast Assumptions 4; Opening Balances 0")
+
+
+def test_an_edit_of_a_plan_cell_is_in_the_trail_the_fingerprint_and_the_stale_check(full_book):
+    before = _fingerprint(full_book)
+    edit(full_book, lambda wb: wb["Plan"].cell(2, 6, 1200))  # Budget 2025, 2025-01, revenue: 1,000 -> 1,200
+    result = headless.refresh_file(full_book, refreshed_at=D(2026, 1, 6))
+    (change,) = result.audit.changes
+    assert (change.tab, change.key, change.action, change.fields) == (
+        "Plan", "Budget 2025 / 2025-01 / revenue", "changed", (("Amount", "1000", "1200"),))
+    assert result.audit.entry.summary == "Plan: 1 plan row changed (1 field)"
+    at = entry_rows(full_book)[2]
+    assert [str(v or "") for v in trail_rows(full_book)[at][1:7]] == [
+        "Plan", "Budget 2025 / 2025-01 / revenue", "changed", "Amount", "1000", "1200"]
+    after = _fingerprint(full_book)
+    assert after != before and len(after) == 64
+    edit(full_book, lambda wb: wb["Plan"].cell(2, 6, 1000))  # undone: the fingerprint of before again
+    headless.refresh_file(full_book, refreshed_at=D(2026, 1, 7))
+    assert _fingerprint(full_book) == before
+
+
+def test_edits_of_accounts_pipeline_assumptions_and_opening_balances_are_listed_by_key(full_book):
+    def change(wb):
+        wb["Accounts"].append(["Platform", "4010 Subscription revenue"])
+        pipe = wb["Pipeline"]
+        assert pipe["A3"].value == "P-002" and pipe["H3"].value == 0.6
+        pipe["H3"] = 0.75  # P-002's Probability
+        pipe.delete_rows(4)  # P-003 removed
+        fa = wb["Forecast Assumptions"]
+        assert fa["A5"].value is None and fa["B5"].value == 0.85
+        fa["B5"] = 0.8  # the default renewal rate
+        ob = wb["Opening Balances"]
+        ob["A2"], ob["B2"], ob["C2"], ob["D2"] = "C1", "a", 500.0, 1000.0
+    edit(full_book, change)
+    result = headless.refresh_file(full_book, refreshed_at=D(2026, 1, 6))
+    got = {(c.tab, c.key, c.action): c.fields for c in result.audit.changes}
+    assert got == {
+        ("Accounts", "Platform", "added"): (("Product", "", "Platform"),
+                                            ("Revenue Account", "", "4010 Subscription revenue")),
+        ("Pipeline", "P-002", "changed"): (("Probability", "0.6", "0.75"),),
+        ("Pipeline", "P-003", "removed"): got[("Pipeline", "P-003", "removed")],
+        ("Forecast Assumptions", "(default)", "changed"): (("Renewal Rate", "0.85", "0.8"),),
+        ("Opening Balances", "C1 / a", "added"): (("Contract ID", "", "C1"), ("Line ID", "", "a"),
+                                                  ("Recognized to Date", "", "500"),
+                                                  ("Billed to Date", "", "1000")),
+    }
+    assert got[("Pipeline", "P-003", "removed")][:2] == (("Deal", "P-003", ""), ("Customer", "Tyrell Systems", ""))
+    assert result.audit.entry.summary == ("Accounts: 1 account added; Pipeline: 1 deal removed, 1 deal changed "
+                                          "(1 field); Forecast Assumptions: 1 assumption changed (1 field); "
+                                          "Opening Balances: 1 opening balance added")
+    assert audit.verify_trail(trail_rows(full_book), read_sheets(full_book, ["_Snapshot"])["_Snapshot"])[0] == []
+
+
+def test_a_caller_that_reads_only_some_tabs_does_not_remove_the_others(full_book):
+    """import (import_rows) passes Contracts, Settings, Events, FX Rates: the other tabs are read from the file,
+    never taken as removed."""
+    trail, snap = audit_trail.read_record_tabs(full_book)
+    contracts, settings, events, fx = (read_sheets(full_book, [t])[t] for t in ("Contracts", "Settings", "Events",
+                                                                                 "FX Rates"))
+    appended = audit_trail.prepare(trail, snap, audit_trail.inputs_of(contracts, settings, events, fx), "import")
+    assert appended.changes == [] and appended.entry.summary == "no changes"
+
+
+def test_one_list_of_input_tabs_for_the_trail_the_fingerprint_and_the_stale_check():
+    from bbb_xl.excel import workflow
+    assert INPUT_SHEETS is audit.INPUT_TABS == ("Contracts", "Events", "FX Rates", "Settings", "Accounts", "Plan",
+                                                "Pipeline", "Forecast Assumptions", "Opening Balances")
+    rows = {tab: [["Name"], ["x"]] for tab in INPUT_SHEETS}
+    check = workflow.stale_check(rows)
+    assert all(f"STALE: {tab} changed since the last refresh" in check.status for tab in INPUT_SHEETS)
+    assert len(check.checks) == len(INPUT_SHEETS)  # one column each
+    base = workflow.input_fingerprint(rows)
+    for tab in INPUT_SHEETS:  # a change in any tab changes the Run Info fingerprint
+        assert workflow.input_fingerprint({**rows, tab: [["Name"], ["y"]]}) != base, tab
+
+
+class _Series:
+    """A chart series as Excel's object model shows it (Chart.SeriesCollection(i)): its SERIES formula; Values and
+    XValues record what the button sets."""
+
+    def __init__(self, formula):
+        self.Formula, self.Values, self.XValues = formula, None, None
+
+
+class _Chart:
+    def __init__(self, series):
+        self.series = series
+        chart = self
+
+        class Api:
+            def SeriesCollection(self, i=None):
+                if i is None:
+                    return type("Collection", (), {"Count": len(chart.series)})()
+                return chart.series[i - 1]
+        self.api = (None, Api())  # xlwings on Windows: (ChartObject, Chart)
+
+
+def _button_book(path, charts_on=None):
+    """The workbook's tabs as xlwings stand-ins (test_workbook._FakeSheet), inputs holding the file's rows."""
+    from test_workbook import _FakeSheet
+    present = openpyxl.load_workbook(path, read_only=True).sheetnames
+    names = [n for n in list(INPUT_SHEETS) + ["Run Info", *AUDIT_TABS] if n in present]
+    sources = read_sheets(path, names)
+    wb = type("Book", (), {})()
+    wb.fullname = str(path.with_name("button.xlsx"))
+    wb.sheets = {}
+    for name in GENERATED_SHEETS + names:
+        wb.sheets[name] = _FakeSheet(tuple(map(tuple, sources[name])) if name in sources else None)
+    for name, charts in (charts_on or {}).items():
+        wb.sheets[name].charts = charts
+    return wb
+
+
+def test_the_excel_button_writes_the_same_links_to_input_rows_as_the_headless_refresh(tmp_path):
+    """Revenue, Billings, Allocation -> Contracts!A<row>; Changes -> Events!A<row>; Exceptions -> the problem's
+    cell: internal addresses ('#Sheet'!A5) through xlwings' Range.add_hyperlink, the cell's own text kept."""
+    import bbb_xl.excel as shell
+    path = tmp_path / "links.xlsx"
+    rows = [list(r) for r in CONTRACTS] + [["C3", "Initech", "a", "Platform", None, D(2025, 6, 1), D(2025, 1, 31),
+                                            100.0, "monthly", "monthly"]]  # End before Start: an Exceptions row
+    events = [list(EVENT_COLUMNS), ["C2", "a", D(2025, 9, 1), "cancel", None, None, None, None]]
+    template.build_workbook(path, rows, SAMPLE_SETTINGS, events)
+    wb = openpyxl.load_workbook(path)
+    headless_links = {}
+    for name in GENERATED_SHEETS:
+        for row in wb[name].iter_rows():
+            for cell in row:
+                if cell.hyperlink is not None:
+                    headless_links[(name, cell.row, cell.column)] = (cell.hyperlink.location, cell.value)
+    book = _button_book(path)
+    shell.refresh(book)
+    button_links = {}
+    for name in GENERATED_SHEETS:
+        for (r, c), (address, text, tip) in book.sheets[name].links_.items():
+            assert tip == f"Go to the input row: {address[1:]}"
+            button_links[(name, r, c)] = (address[1:], text)
+    assert {k[0] for k in headless_links} >= {"Revenue", "Billings", "Changes", "Exceptions"}
+    assert button_links.keys() == headless_links.keys()
+    for key, (where, value) in headless_links.items():
+        assert button_links[key] == (where, str(value)), key
+    assert headless_links[("Changes", 5, 2)] == ("'Events'!A2", "C2")  # the cancel event, row 2 of Events
+    assert ("'Contracts'!G5", "Contracts!G5") in headless_links.values()  # the End Date before Start Date
+
+
+def test_link_text_never_becomes_a_formula():
+    from bbb_xl.excel.workflow import link_text
+    assert link_text("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert link_text("@SUM(A1)") == "'@SUM(A1)" and link_text("C-1001") == "C-1001"
+    assert link_text(1001.0) == "1001" and link_text(None) is None
+
+
+def test_the_excel_button_points_the_actual_vs_plan_charts_at_the_report_periods(full_book):
+    """As the headless refresh patches the chart XML: each series (actual, forecast, plan of each metric) reads
+    columns B.. of its own row for as many periods as the report has, its categories the block's header row."""
+    import bbb_xl.excel as shell
+    from bbb_xl.reports.actual_vs_plan import chart_series_rows
+    charts = [_Chart([_Series(f"=SERIES('Actual vs Plan'!$A${r},'Actual vs Plan'!$B${rows['Actual'] - 1}:$M$"
+                              f"{rows['Actual'] - 1},'Actual vs Plan'!$B${r}:$M${r},{i + 1})")
+                      for i, r in enumerate(rows.values())])
+              for rows in (chart_series_rows(k) for k in range(6))]
+    book = _button_book(full_book, {"Actual vs Plan": charts})
+    shell.refresh(book)
+    # reports 2025-01 .. 2026-06 by month: 18 periods, columns B..S (the template's charts read B..M)
+    first = charts[0].series
+    for k, chart in enumerate(charts):
+        rows = chart_series_rows(k)
+        for series, r in zip(chart.series, rows.values()):
+            assert series.Values == f"='Actual vs Plan'!$B${r}:$S${r}", (k, series.Formula)
+            assert series.XValues == f"='Actual vs Plan'!$B${rows['Actual'] - 1}:$S${rows['Actual'] - 1}"
+    assert first[0].Values != first[2].Values
+
+
+# --- the Audit Trail's layout (LibreOffice drew the notes wrapped in column A and every change row tall) ------------
+
+def test_audit_trail_layout_widths_one_line_rows_and_landscape_page(book):
+    from bbb_xl.excel.audit_trail import CHANGES_COLUMN, MAX_LINES, TRAIL_NOTES, TRAIL_WIDTHS
+
+    def change(wb):
+        wb["Contracts"].cell(2, 8, 13200)  # C1 / a: Amount 12,000 -> 13,200
+        wb["Contracts"].delete_rows(3)  # C1 / b removed
+        wb["Events"].append(["C2", "a", D(2025, 9, 1), "cancel"])
+        settings = wb["Settings"]
+        (row,) = [r for r in range(1, settings.max_row + 1) if settings.cell(r, 1).value == "Company name"]
+        settings.cell(row, 2, "Acme Books")
+    edit(book, change)
+    headless.refresh_file(book, refreshed_at=D(2026, 1, 6))
+    ws = openpyxl.load_workbook(book)["Audit Trail"]
+    widths = {c: d.width for d in ws.column_dimensions.values() for c in range(d.min, d.max + 1)}
+    assert widths == TRAIL_WIDTHS
+    assert [ws["A2"].value, ws["A3"].value] == TRAIL_NOTES and not ws.merged_cells.ranges
+    assert not ws["A2"].alignment.wrap_text and not ws["A3"].alignment.wrap_text
+    entries = entry_rows(book)
+    summary = ws.cell(entries[2], CHANGES_COLUMN).value
+    assert summary == ("Contracts: 1 line removed, 1 line changed (1 field); Events: 1 event added; Settings: "
+                       "1 setting changed (1 field)")  # 105 characters: two lines in a column 80 wide
+    # wrapped: the header row and entry 2's Changes; entry 1's fits one line, no change row ever wraps
+    wrapped = {(c.row, c.column) for row in ws.iter_rows() for c in row if c.alignment.wrap_text}
+    assert wrapped - {(audit.TRAIL_HEADER_ROW, c) for c in TRAIL_WIDTHS} == {(entries[2], CHANGES_COLUMN)}
+    heights = {r: d.height for r, d in ws.row_dimensions.items() if d.height}
+    assert heights == {audit.TRAIL_HEADER_ROW: 30.0, entries[2]: 30.0}  # two lines each; every other row one
+    assert max(heights.values()) <= MAX_LINES * 15
+    assert [ws.cell(entries[2] + 1, c).value for c in range(2, 8)] == ["Contracts", "C1 / a", "changed", "Amount",
+                                                                      "12000", "13200"]
+    setup = ws.page_setup
+    assert (setup.orientation, setup.fitToWidth, setup.fitToHeight) == ("landscape", 1, 0)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+
+
+def test_audit_trail_rows_are_at_most_max_lines_tall():
+    from bbb_xl.excel.audit_trail import MAX_LINES, trail_layout
+    entry = audit.Entry(1, "2026-01-05T09:30:00Z", "u", "refresh", "", "f" * 64, "c", "x" * 5000, "d" * 64,
+                        audit.GENESIS, "h" * 64)
+    sheet = audit_trail.trail_sheet(audit.Trail([], {}, []), entry, [], {})
+    assert trail_layout(sheet).heights[audit.TRAIL_HEADER_ROW + 1] == MAX_LINES * 15
+
+
+@pytest.mark.libreoffice
+@lo.requires_soffice
+def test_libreoffice_draws_the_audit_trail_notes_on_one_line(book, tmp_path):
+    import subprocess
+    from bbb_xl.excel.audit_trail import TRAIL_NOTES
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext not installed")
+    pdf = lo.convert_to_pdf(book, tmp_path, sheet="Audit Trail")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    lines = [line.strip() for line in text.splitlines()]
+    assert TRAIL_NOTES[0] in lines and TRAIL_NOTES[1] in lines  # each on one line, whole: not wrapped in column A
+    assert any(line.startswith("Entry") and line.endswith("Hash") for line in lines)  # the header row, one line

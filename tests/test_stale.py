@@ -1,5 +1,6 @@
-"""Run Info's STALE flag: native formulas compare checksums of every column of Contracts, Events, FX Rates and
-Settings with the values computed at refresh. Any single-cell edit of a number, a date, a choice (or a Settings value) flips
+"""Run Info's STALE flag: native formulas compare checksums of every column of every input tab (Contracts, Events,
+FX Rates, Settings, Accounts, Plan, Pipeline, Forecast Assumptions, Opening Balances) with the values computed at
+refresh. Any single-cell edit of a number, a date, a choice (or a Settings value) flips
 it to STALE; undoing the edit flips it back (evaluated by LibreOffice, the one spreadsheet engine on Linux)."""
 from __future__ import annotations
 
@@ -139,3 +140,50 @@ def test_every_kind_of_edit_flips_stale_and_undo_flips_back(tmp_path):
     assert befores["Billing upfront -> monthly"] == "upfront"
     assert befores["Recognition monthly -> daily"] == "monthly"
     assert befores["Event -> cancel"] == "modify"
+
+
+def test_every_input_tab_has_checksum_cells_and_an_account_code_counts_by_character():
+    """Accounts, Plan, Pipeline, Forecast Assumptions and Opening Balances are checked like Contracts (one list of
+    input tabs: workflow.INPUT_SHEETS). A GL account typed as text keeps its length when one digit changes: its
+    characters count (UNICODE x position), so 4000 -> 4001 adds 4 x 1 at weight 3 (row 2)."""
+    from bbb_xl.excel.workflow import INPUT_SHEETS, input_tabs
+    from bbb_xl.sample import sample_assumptions, sample_pipeline, sample_plan
+    rows, events, fx = small_book()
+    settings = [["Setting", "Value"], ["Period", "month"]]
+    accounts = [["Product", "Revenue Account"], ["Platform", "4000"]]
+    opening = [["Contract ID", "Line ID", "Recognized to Date", "Billed to Date"], ["C-1001", "1", 500.0, 0.0]]
+    inputs = input_tabs(rows, settings, events, fx, accounts, sample_plan(), sample_pipeline(),
+                        sample_assumptions(), opening)
+    check = stale_check(inputs)
+    assert len(check.checks) == sum(len(inputs[t][0]) for t in INPUT_SHEETS)
+    for tab in INPUT_SHEETS:
+        assert f"STALE: {tab} changed since the last refresh" in check.status
+    (_, a), (_, b) = _column_checksums("Accounts", accounts)
+    (_, b2) = _column_checksums("Accounts", [accounts[0], ["Platform", "4001"]])[1]
+    assert b2 - b == 3 * 4 * (ord("1") - ord("0"))
+
+
+OTHER_EDITS = [  # (sheet, cell, new value, what it is)
+    ("Accounts", "A2", "Platform subscription", "an account mapped"),
+    ("Plan", "F2", 1200.0, "a plan Amount"),
+    ("Pipeline", "H3", 0.75, "a deal's Probability"),
+    ("Forecast Assumptions", "B5", 0.8, "the default renewal rate"),
+    ("Opening Balances", "C2", 500.0, "an opening Recognized to Date"),
+]
+
+
+@pytest.mark.libreoffice
+@lo.requires_soffice
+def test_edits_of_the_other_input_tabs_flip_stale_and_undo_flips_back(tmp_path):
+    from bbb_xl.sample import sample_assumptions, sample_pipeline, sample_plan
+    rows, events, fx = small_book()
+    path = tmp_path / "stale_all.xlsm"
+    template._layout(path, rows, SAMPLE_SETTINGS, events, fx, pipeline=sample_pipeline(),
+                     assumptions=sample_assumptions(), plan_rows=sample_plan())
+    headless.refresh_file(path)
+    edits = [[s, c, v, "number" if isinstance(v, float) else "text"] for s, c, v, _ in OTHER_EDITS]
+    result = lo.run_uno_script(_EDIT_SCRIPT, str(path), edits, timeout=120)
+    assert result["fresh"] == "Up to date"
+    for (sheet, cell, value, what), (before, edited, undone) in zip(OTHER_EDITS, result["edits"]):
+        assert edited == f"STALE: {sheet} changed since the last refresh", (what, before, value, edited)
+        assert undone == "Up to date", (what, before, undone)

@@ -291,6 +291,14 @@ class _FakeRange:
     def merge(self):
         self.sheet.merged.append(self.a)
 
+    def add_hyperlink(self, address, text_to_display=None, screen_tip=None):
+        """xlwings' own Range.add_hyperlink (its defaults) over a recorder of what reaches Excel."""
+        import types
+        import xlwings.main
+        record = lambda *args: self.sheet.links_.__setitem__(self.a, args)  # noqa: E731
+        xlwings.main.Range.add_hyperlink(types.SimpleNamespace(impl=types.SimpleNamespace(add_hyperlink=record)),
+                                         address, text_to_display, screen_tip)
+
     @property
     def last_cell(self):
         return type("C", (), {"row": len(self.sheet.source), "column": len(self.sheet.source[0])})()
@@ -300,7 +308,7 @@ class _FakeSheet:
     """Records what the xlwings shell writes. No Excel runs on Linux: this is the one stand-in."""
 
     def __init__(self, source=None):
-        self.source, self.cells_, self.charts, self.merged = source, {}, [], []
+        self.source, self.cells_, self.charts, self.merged, self.links_ = source, {}, [], [], {}
         self.cells = type("Cells", (), {"clear": lambda _: self.cells_.clear()})()
 
     @property

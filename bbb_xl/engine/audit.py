@@ -1,8 +1,11 @@
 """The audit trail of a book's inputs (issue 17, section 2), pure: no workbook, no file.
 
-A *snapshot* is the input tabs as normalised text: {tab: {key: {column: text}}}. Contract lines are keyed by
-(Contract ID, Line ID), FX rates by (Currency, Month), Settings by their name, events by their whole row (an event
-has no ID: an edited event is one removed and one added). Blank cells are left out, so a snapshot holds no "".
+A *snapshot* is the input tabs (INPUT_TABS: every tab a refresh reads) as normalised text:
+{tab: {key: {column: text}}}. Contract lines and opening balances are keyed by (Contract ID, Line ID), FX rates by
+(Currency, Month), Settings by their name, Accounts by Product, Plan rows by (Version, Month, Metric, Dimension,
+Value), Pipeline deals by Deal, Forecast Assumptions by their dimension value ("(default)" for the row without one);
+events have no natural key and are keyed by their whole row (an edited event is one removed and one added). Blank
+cells are left out, so a snapshot holds no "".
 `diff(old, new)` lists what changed, `apply(old, changes)` rebuilds `new` from it: the workbook keeps only the
 changes (the `_Snapshot` tab, append-only) and replays them to find the last snapshot.
 
@@ -24,14 +27,26 @@ from ..core.errors import Problem, column_letter
 from .table import normalize_header
 
 CONTRACTS, EVENTS, FX, SETTINGS = "Contracts", "Events", "FX Rates", "Settings"
-TABS = (CONTRACTS, EVENTS, FX, SETTINGS)
+ACCOUNTS, PLAN, PIPELINE, ASSUMPTIONS, OPENING = ("Accounts", "Plan", "Pipeline", "Forecast Assumptions",
+                                                  "Opening Balances")
+# Every input tab a refresh reads, in the order the trail lists them: the one list the audit trail, Run Info's
+# input fingerprint and its STALE check share (excel.workflow.INPUT_SHEETS is this tuple).
+INPUT_TABS = (CONTRACTS, EVENTS, FX, SETTINGS, ACCOUNTS, PLAN, PIPELINE, ASSUMPTIONS, OPENING)
+TABS = INPUT_TABS
 TRAIL_SHEET, SNAPSHOT_SHEET = "Audit Trail", "_Snapshot"
 GENESIS = "0" * 64  # the "previous hash" of the first entry
-# key columns per tab (normalised headers); Events: None, the whole row is the key
-KEY_COLUMNS = {CONTRACTS: ("contractid", "lineid"), EVENTS: None, FX: ("currency", "month"), SETTINGS: None}
+# key columns per tab (normalised headers; those present are used). Events: None, the whole row is the key;
+# Settings: the first column (the setting's name); Forecast Assumptions: every column but the rates (its dimension)
+KEY_COLUMNS = {CONTRACTS: ("contractid", "lineid"), EVENTS: None, FX: ("currency", "month"), SETTINGS: None,
+               ACCOUNTS: ("product",), PLAN: ("version", "month", "metric", "dimension", "value"),
+               PIPELINE: ("deal",), OPENING: ("contractid", "lineid")}
+_RATE_COLUMNS = ("renewalrate", "uplift")  # Forecast Assumptions' values; its other column is the key
+_TRIMMED_KEYS = (PLAN, ASSUMPTIONS)  # blank trailing key parts dropped (a plan of the whole book has no Dimension)
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 NOUNS = {CONTRACTS: ("line", "lines"), EVENTS: ("event", "events"), FX: ("FX rate", "FX rates"),
-         SETTINGS: ("setting", "settings")}
+         SETTINGS: ("setting", "settings"), ACCOUNTS: ("account", "accounts"), PLAN: ("plan row", "plan rows"),
+         PIPELINE: ("deal", "deals"), ASSUMPTIONS: ("assumption", "assumptions"),
+         OPENING: ("opening balance", "opening balances")}
 
 
 # --- snapshots --------------------------------------------------------------------------------------------------
@@ -77,12 +92,14 @@ def tab_snapshot(tab: str, rows) -> dict:
         return {}
     header = [cell_text(h) or f"({column_letter(j + 1)})" for j, h in enumerate(rows[0])]
     keys = KEY_COLUMNS.get(tab)
+    norm = [normalize_header(h) for h in header]
     if tab == SETTINGS:
         key_at = [0]
+    elif tab == ASSUMPTIONS:
+        key_at = [j for j, n in enumerate(norm) if n not in _RATE_COLUMNS and not n.startswith("(")]
     elif keys is None:
         key_at = None
     else:
-        norm = [normalize_header(h) for h in header]
         key_at = [norm.index(k) for k in keys if k in norm] or [0]
     out: dict = {}
     for row in rows[1:]:
@@ -95,10 +112,12 @@ def tab_snapshot(tab: str, rows) -> dict:
                 name = header[j] if j < len(header) else f"({column_letter(j + 1)})"
                 fields[name] = text
         parts = [texts[j] if j < len(texts) else "" for j in (key_at if key_at is not None else range(len(texts)))]
-        if key_at is None:
+        if key_at is None or tab in _TRIMMED_KEYS:
             while parts and not parts[-1]:
                 parts.pop()
         key = " / ".join(parts)
+        if tab == ASSUMPTIONS and not key:
+            key = "(default)"  # the rates of every line the dimension does not name
         if key in out:
             n = 2
             while f"{key} #{n}" in out:
@@ -110,8 +129,14 @@ def tab_snapshot(tab: str, rows) -> dict:
 
 def snapshot(contracts=None, events=None, fx=None, settings=None) -> dict:
     """The input tabs (rows as read, header first; None: the tab is absent) as a snapshot."""
-    given = {CONTRACTS: contracts, EVENTS: events, FX: fx, SETTINGS: settings}
-    return {tab: tab_snapshot(tab, rows) for tab, rows in given.items() if rows is not None}
+    return snapshot_of({CONTRACTS: contracts, EVENTS: events, FX: fx, SETTINGS: settings})
+
+
+def snapshot_of(inputs: dict) -> dict:
+    """{tab: rows} of the input tabs (rows as read, header first; None: the tab is absent) as a snapshot, in
+    INPUT_TABS order."""
+    order = [t for t in INPUT_TABS if t in inputs] + [t for t in inputs if t not in INPUT_TABS]
+    return {tab: tab_snapshot(tab, inputs[tab]) for tab in order if inputs[tab] is not None}
 
 
 def canonical(data) -> str:

@@ -14,9 +14,10 @@ from ..files import csv_text
 from ..reports import MONEY, STALE_ROW
 from ..reports.layout import sheet_layout
 from ..reports.run_info import add_audit_row
-from .audit_trail import AUDIT_TABS, inputs_of, prepare
+from .audit_trail import AUDIT_TABS, format_trail, prepare
 from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, SETTINGS, STALE_CHECK_COLUMN,
                        compute_reports, last_refresh_version, stale_check)
+from .workflow import input_tabs, point_charts, write_links  # every input tab; links and charts as headless
 from .workflow import ASSUMPTIONS, PIPELINE  # the optional forecast input tabs
 from .workflow import OPENING  # the optional Opening Balances tab (docs/cutover.md)
 
@@ -57,28 +58,33 @@ def refresh(book=None) -> str:
                               template_version=_template_version(book), previous_version=previous,
                               pipeline_rows=pipeline, assumptions_rows=assumptions, closed=closed,
                               plan_rows=plan, opening_rows=opening)
+    inputs = input_tabs(contracts, settings, events, fx, accounts, plan, pipeline, assumptions, opening)
     appended = None
     if all(name in names for name in AUDIT_TABS):  # tabs the headless refresh adds (Excel holds the file here)
         appended = prepare(read_sheet(book.sheets[AUDIT_TABS[0]]), read_sheet(book.sheets[AUDIT_TABS[1]]),
-                           inputs_of(contracts, settings, events, fx), "refresh (Excel)")
+                           inputs, "refresh (Excel)")
         add_audit_row(reports.sheets["Run Info"], appended.status, bool(appended.problems))
     written = [book.sheets[name] for name in GENERATED_SHEETS + list(AUDIT_TABS) if name in names]
     for sheet in written:  # protected tabs: lifted for the refresh, restored after it
         set_protection(sheet, False)
     try:
-        _write_reports(book, names, reports, contracts, settings, events, fx, plan, appended)
+        _write_reports(book, names, reports, inputs, appended)
     finally:
         for sheet in written:
             set_protection(sheet, True)
     return reports.status
 
 
-def _write_reports(book, names, reports, contracts, settings, events, fx, plan, appended) -> None:
+def _write_reports(book, names, reports, inputs, appended) -> None:
     for name in GENERATED_SHEETS:
         if name not in names:
             continue  # an optional report tab an older workbook does not have
         write_sheet(book.sheets[name], reports.sheets[name])
-    check = stale_check(contracts, settings, events, fx, plan)
+        if reports.sheets[name].links:  # line-level rows -> their input rows
+            write_links(book.sheets[name], reports.sheets[name])
+        if reports.charts.get(name):  # Actual vs Plan: each metric's chart over the report's periods
+            point_charts(book.sheets[name], name, reports.charts[name])
+    check = stale_check(inputs)
     if check:  # checksum cells are array formulas: their IFs and MATCHes work on whole ranges in every Excel
         run_info = book.sheets["Run Info"]
         run_info.range((STALE_ROW, 1)).value = "Reports vs inputs"
@@ -121,6 +127,7 @@ def write_audit(trail, snapshot, appended) -> None:
     if appended.trail is not None:
         trail.cells.clear()
         _write_text_rows(trail, 1, [[None if v == "" else v for v in row] for row in appended.trail.rows()])
+        format_trail(trail, appended.trail)  # widths, one-line rows, Changes wrapped
     else:
         _write_text_rows(trail, _next_row(trail), appended.trail_rows)
     _write_text_rows(snapshot, _next_row(snapshot), appended.snapshot_rows)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from ..core.errors import BBBError, Problem
 from ..engine import audit
 from ..files import check_xlsx_archive
 from ..reports import SheetReport
+from ..reports.layout import LINE_HEIGHT, Layout
 from ..xlsx_reader import read_sheets
 from . import package as pk
 
@@ -31,12 +33,20 @@ TRAIL, SNAPSHOT = audit.TRAIL_SHEET, audit.SNAPSHOT_SHEET
 AUDIT_TABS = (TRAIL, SNAPSHOT)  # record tabs: appended to, never rewritten by a refresh
 SHOWN_CHANGES = 1000  # change rows shown under the newest entries
 TRAIL_TITLE = "Audit Trail \u2014 what each refresh, import, close and reopen found changed in the inputs"
-TRAIL_NOTE = ("A record tab: each command appends one entry; nothing here is ever rewritten. Hash = sha256(Previous "
-              "hash + the entry's cells), so an edited, deleted or moved entry breaks the chain: bbb-xl check and "
-              "Run Info report it. The last 1,000 changes are listed under their entries; every change is kept in "
-              "the hidden _Snapshot tab.")
+TRAIL_NOTES = [  # rows 2 and 3, each on one line (no wrap, no merge): they run over the empty cells beside them
+    "A record tab: each command appends one entry; nothing here is ever rewritten. Hash = sha256(Previous hash + the "
+    "entry's cells): an edited, deleted or moved entry breaks the chain, and bbb-xl check and Run Info report it.",
+    "The last 1,000 changes are listed under their entries (one row per changed field, old -> new); every change is "
+    "kept in the hidden _Snapshot tab.",
+]
 SNAPSHOT_HEADER = ["Entry", "Tab", "Key", "Action", "Columns and values (JSON)"]
-TRAIL_WIDTHS = {1: 8, 2: 21, 3: 24, 4: 14, 5: 16, 6: 22, 7: 28, 8: 40, 9: 16, 10: 16, 11: 16}
+# Column widths (characters), one per field. An entry row uses A..K (Entry ... Hash); its change rows B..G (Tab, Key,
+# Change, Column, Old, New). The hashes are shown cut to their column (the whole value is in the cell); the values
+# of an added or removed row run over the empty cells to their right. Only an entry's Changes wraps, so it alone
+# decides the entry row's height: one line, or as many as its Changes needs up to MAX_LINES.
+TRAIL_WIDTHS = {1: 7, 2: 21, 3: 36, 4: 16, 5: 20, 6: 22, 7: 32, 8: 80, 9: 14, 10: 14, 11: 22}
+CHANGES_COLUMN = 8
+MAX_LINES = 5
 _EMPTY_SHEET = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                 '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
                 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
@@ -82,16 +92,19 @@ def read_record_tabs(path) -> tuple[list | None, list | None]:
 
 def prepare(trail_rows, snapshot_rows, inputs: dict, command: str, *, reason: str = "", counts: str | None = None,
             user: str | None = None, now: dt.datetime | str | None = None) -> Appended:
-    """The entry `command` appends, given the record tabs as read and the input tabs ({tab: rows} of Contracts,
-    Events, FX Rates, Settings; a tab absent: None). A tab of the user's under one of the record tabs' names is
-    refused (BBBError, nothing written)."""
+    """The entry `command` appends, given the record tabs as read and the input tabs ({tab: rows} of
+    audit.INPUT_TABS; a tab absent from the workbook: None). A tab the caller did not read (not a key of `inputs`)
+    is taken as unchanged since the last entry, never as removed. A tab of the user's under one of the record tabs'
+    names is refused (BBBError, nothing written)."""
     for name, rows in ((TRAIL, trail_rows), (SNAPSHOT, snapshot_rows)):
         if not _looks_ours(name, rows):
             raise BBBError(f"your tab '{name}' has a name bbb_xl needs for its record tab: rename it and run the "
                            f"command again; nothing was written")
     problems, trail, previous_snap = audit.verify_trail(trail_rows, snapshot_rows)
-    snap = audit.snapshot(inputs.get(audit.CONTRACTS), inputs.get(audit.EVENTS), inputs.get(audit.FX),
-                          inputs.get(audit.SETTINGS))
+    snap = audit.snapshot_of(inputs)
+    for tab in audit.INPUT_TABS:  # not read by this caller: as the last entry saw it
+        if tab not in inputs and previous_snap.get(tab):
+            snap[tab] = previous_snap[tab]
     changes = audit.diff(previous_snap, snap)
     last = trail.entries[-1] if trail.entries else None
     entry = audit.new_entry(last, command, snap, changes, user=user or current_user(),
@@ -184,12 +197,12 @@ def write_appended(pkg: pk.Package, appended: Appended) -> None:
     xf = pk.ensure_styles(pkg)
     part = parts[TRAIL]
     if appended.trail is not None:
-        data, dim = pk.sheet_data_xml(appended.trail, xf)
+        data, dim = pk.sheet_data_xml(appended.trail, xf, None, trail_layout(appended.trail))
         xml = pk.replace_sheet_data(pkg.text(part), data, dim)
         xml = pk.replace_cols(xml, TRAIL_WIDTHS)
     else:
         xml = append_rows(pkg.text(part), appended.trail_rows)
-    pkg.set(part, pk.protect_sheet(xml))
+    pkg.set(part, pk.protect_sheet(page_setup(xml)))
     part = parts[SNAPSHOT]
     xml = pkg.text(part)
     rows = appended.snapshot_rows
@@ -204,9 +217,10 @@ def write_empty(pkg: pk.Package) -> None:
     parts = ensure_tabs(pkg)
     part = parts[TRAIL]
     if not re.search(r"<row\b", pkg.text(part)):
-        data, dim = pk.sheet_data_xml(empty_trail_sheet(), pk.ensure_styles(pkg))
+        empty = empty_trail_sheet()
+        data, dim = pk.sheet_data_xml(empty, pk.ensure_styles(pkg), None, trail_layout(empty))
         xml = pk.replace_cols(pk.replace_sheet_data(pkg.text(part), data, dim), TRAIL_WIDTHS)
-        pkg.set(part, pk.protect_sheet(xml))
+        pkg.set(part, pk.protect_sheet(page_setup(xml)))
     part = parts[SNAPSHOT]
     if not re.search(r"<row\b", pkg.text(part)):
         pkg.set(part, pk.protect_sheet(append_rows(pkg.text(part), [SNAPSHOT_HEADER])))
@@ -215,9 +229,78 @@ def write_empty(pkg: pk.Package) -> None:
 def empty_trail_sheet() -> SheetReport:
     s = SheetReport(TRAIL)
     s.add(1, 1, [[TRAIL_TITLE]], "title")
-    s.add(2, 1, [[TRAIL_NOTE]], "text")
+    s.add(2, 1, [[note] for note in TRAIL_NOTES], "text")
     s.add(audit.TRAIL_HEADER_ROW, 1, [audit.ENTRY_COLUMNS], "header")
     return s
+
+
+def _lines(text, width: float, slack: float = 1.1) -> int:
+    """Lines a text takes wrapped in a column `width` characters wide (words do not break evenly: `slack`)."""
+    n = len(str(text or "")) * slack
+    return max(1, math.ceil(n / max(width - 1.0, 1.0)))
+
+
+def trail_layout(sheet: SheetReport) -> Layout:
+    """The Audit Trail's layout: TRAIL_WIDTHS; the header row as tall as its longest wrapped header; an entry row
+    one line tall unless its Changes needs more (wrapped, at most MAX_LINES lines); every other row one line (title
+    and notes run over the cells beside them; change rows are never wrapped)."""
+    layout = Layout(widths=dict(TRAIL_WIDTHS))
+    for b in sheet.blocks:
+        if b.col != 1 or b.row < audit.TRAIL_HEADER_ROW:
+            continue
+        for i, row in enumerate(b.values):
+            r = b.row + i
+            if r == audit.TRAIL_HEADER_ROW:  # headers wrap (bold: 5% wider)
+                lines = max(_lines(h, TRAIL_WIDTHS[j + 1] / 1.05, 1.0) for j, h in enumerate(row))
+            else:
+                changes = row[CHANGES_COLUMN - 1] if len(row) >= CHANGES_COLUMN else ""
+                lines = min(_lines(changes, TRAIL_WIDTHS[CHANGES_COLUMN], 1.05), MAX_LINES)
+                if lines > 1:
+                    layout.wrapped.add((r, CHANGES_COLUMN))
+            if lines > 1:
+                layout.heights[r] = lines * LINE_HEIGHT
+    return layout
+
+
+def format_trail(sheet, report: SheetReport) -> None:
+    """The trail's layout through xlwings (the Excel button; the page setup is the template's): the widths, every
+    row one line unwrapped, then the header row and the tall entries' Changes wrapped at their heights."""
+    layout = trail_layout(report)
+    for c, width in layout.widths.items():
+        sheet.range((1, c)).column_width = width
+    every = sheet.range((1, 1), (max(report.last_row, 1), len(TRAIL_WIDTHS)))
+    every.wrap_text = False
+    every.row_height = LINE_HEIGHT
+    sheet.range((audit.TRAIL_HEADER_ROW, 1), (audit.TRAIL_HEADER_ROW, len(TRAIL_WIDTHS))).wrap_text = True
+    for r, c in sorted(layout.wrapped):
+        sheet.range((r, c)).wrap_text = True
+    for r, height in sorted(layout.heights.items()):
+        sheet.range((r, 1)).row_height = height
+
+
+def page_setup(sheet_xml: str) -> str:
+    """Landscape, one page wide (as tall as it takes), like the report tabs: <pageSetUpPr fitToPage> in the sheet
+    properties, <pageSetup> after the page margins."""
+    fit = '<pageSetUpPr fitToPage="1"/>'
+    if re.search(r"<sheetPr\b[^>]*/>", sheet_xml):
+        sheet_xml = re.sub(r"<sheetPr\b([^>]*)/>", lambda m: f"<sheetPr{m.group(1)}>{fit}</sheetPr>", sheet_xml,
+                           count=1)
+    elif "<sheetPr" in sheet_xml:
+        sheet_xml = re.sub(r"<pageSetUpPr\b[^>]*/>", "", sheet_xml, count=1)
+        sheet_xml = sheet_xml.replace("</sheetPr>", fit + "</sheetPr>", 1)
+    else:
+        sheet_xml = re.sub(r"(<worksheet\b[^>]*>)", lambda m: m.group(1) + f"<sheetPr>{fit}</sheetPr>", sheet_xml,
+                           count=1)
+    sheet_xml = re.sub(r"<pageSetup\b[^>]*/>", "", sheet_xml)
+    setup = '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+    m = re.search(r"<pageMargins\b[^>]*/>", sheet_xml)
+    if m:
+        return sheet_xml[:m.end()] + setup + sheet_xml[m.end():]
+    m = re.search(r"<(?:headerFooter|rowBreaks|colBreaks|customProperties|cellWatches|ignoredErrors|smartTags|"
+                  r"drawing|legacyDrawing|legacyDrawingHF|picture|oleObjects|controls|webPublishItems|tableParts|"
+                  r"extLst)\b", sheet_xml)
+    at = m.start() if m else sheet_xml.rindex("</worksheet>")
+    return sheet_xml[:at] + setup + sheet_xml[at:]
 
 
 def append_rows(sheet_xml: str, rows: list[list]) -> str:
@@ -246,13 +329,31 @@ def append_rows(sheet_xml: str, rows: list[list]) -> str:
                                           f'{last + len(rows)}"/>', xml, count=1)
 
 
-def inputs_of(contracts, settings, events, fx) -> dict:
-    return {audit.CONTRACTS: contracts, audit.SETTINGS: settings, audit.EVENTS: events, audit.FX: fx}
+_OTHER_TABS = {"accounts": audit.ACCOUNTS, "plan": audit.PLAN, "pipeline": audit.PIPELINE,
+               "assumptions": audit.ASSUMPTIONS, "opening": audit.OPENING}
+
+
+def inputs_of(contracts, settings, events, fx, **others) -> dict:
+    """{tab: rows} of the input tabs for `prepare`: Contracts, Settings, Events, FX Rates and, by keyword, accounts,
+    plan, pipeline, assumptions, opening (None: the workbook has no such tab; a keyword not given: not read)."""
+    out = {audit.CONTRACTS: contracts, audit.SETTINGS: settings, audit.EVENTS: events, audit.FX: fx}
+    out.update({_OTHER_TABS[k]: rows for k, rows in others.items()})
+    return out
+
+
+def read_input_tabs(path, tabs=audit.INPUT_TABS) -> dict:
+    """{tab: rows or None (absent)} of the input tabs of a workbook file."""
+    sheets = read_sheets(path, [], optional=list(tabs))
+    return {tab: sheets.get(tab) for tab in tabs}
 
 
 def append_to_package(pkg: pk.Package, command: str, inputs: dict, *, counts: str | None = None,
                       reason: str = "", user: str | None = None, now: dt.datetime | str | None = None) -> Appended:
-    """Append one entry to a package read from a file (its record tabs read from that file); the caller saves."""
+    """Append one entry to a package read from a file (its record tabs read from that file, and the input tabs
+    `inputs` lacks, which the command did not change); the caller saves."""
+    missing = [tab for tab in audit.INPUT_TABS if tab not in inputs]
+    if missing:
+        inputs = {**read_input_tabs(pkg.path, missing), **inputs}
     trail_rows, snapshot_rows = read_record_tabs(pkg.path)
     appended = prepare(trail_rows, snapshot_rows, inputs, command, reason=reason, counts=counts, user=user, now=now)
     write_appended(pkg, appended)
@@ -266,14 +367,14 @@ def append_entry(path, command: str, *, counts: str | None = None, reason: str =
     caller is changing) the entry goes into it and the caller saves; without, the file is replaced atomically."""
     from .headless import read_inputs
     path = Path(path)
-    contracts, settings, events, fx, _ = read_inputs(path, with_fx=True)
+    read_inputs(path)  # a file that is no bbb_xl workbook: its clear error first
     own = pkg is None
     if own:
         pk.check_can_replace(path)
         check_xlsx_archive(path)
         pkg = pk.Package(path)
-    appended = append_to_package(pkg, command, inputs_of(contracts, settings, events, fx), counts=counts,
-                                 reason=reason, user=user, now=now)
+    appended = append_to_package(pkg, command, read_input_tabs(path), counts=counts, reason=reason, user=user,
+                                 now=now)
     if own:
         pkg.save_atomic(path)
     return appended

@@ -24,7 +24,8 @@ from .upgrade import upgrade_package
 from .close import read_closed_rows, write_closed_tab
 from .record_tabs import CLOSED_PERIODS, is_record_tab
 from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, SETTINGS, STALE_CHECK_COLUMN,
-                       compute_reports, input_fingerprint, inputs_book, last_refresh_version, stale_check)
+                       compute_reports, input_fingerprint, input_tabs, inputs_book, last_refresh_version,
+                       stale_check)
 from .workflow import ASSUMPTIONS, PIPELINE  # the optional forecast input tabs
 from .workflow import OPENING  # the optional Opening Balances tab (docs/cutover.md)
 
@@ -94,9 +95,11 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     note("compute", f"{max(len(contracts) - 1, 0):,} contract rows")
     forecast_tabs = read_sheets(path, [], optional=[PIPELINE, ASSUMPTIONS, OPENING])
     plan = read_sheets(path, [], optional=[PLAN]).get(PLAN)
+    inputs = input_tabs(contracts, settings, events, fx, accounts, plan, forecast_tabs.get(PIPELINE),
+                        forecast_tabs.get(ASSUMPTIONS), forecast_tabs.get(OPENING))  # every input tab
     if update_closed is not None:  # close / reopen: the new record first, the reports then show it
         parsed_settings, _, book = inputs_book(contracts, settings, events, fx, forecast_tabs.get(OPENING))
-        closed_tab = update_closed(book, parsed_settings, closed_tab, input_fingerprint(contracts, events, fx))
+        closed_tab = update_closed(book, parsed_settings, closed_tab, input_fingerprint(inputs))
     reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at, fx_rows=fx,
                               accounts_rows=accounts, template_version=upgraded.to_version,
                               previous_version=previous, pipeline_rows=forecast_tabs.get(PIPELINE),
@@ -104,13 +107,12 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
                               plan_rows=plan, opening_rows=forecast_tabs.get(OPENING))
     appended = None
     if audit:
-        appended = audit_trail.prepare(trail_rows, snapshot_rows, audit_trail.inputs_of(contracts, settings, events,
-                                                                                        fx), audit_command,
-                                       reason=audit_reason, now=refreshed_at)
+        appended = audit_trail.prepare(trail_rows, snapshot_rows, inputs, audit_command, reason=audit_reason,
+                                       now=refreshed_at)
         add_audit_row(reports.sheets["Run Info"], appended.status, bool(appended.problems))
     t2 = time.perf_counter()
     note("write", f"{len(GENERATED_SHEETS)} report tabs")
-    write_reports(pkg, reports, contracts, settings, events, fx, plan)
+    write_reports(pkg, reports, inputs)
     if update_closed is not None:
         write_closed_tab(pkg, closed_tab, _journal_label(parsed_settings))
     if appended is not None:
@@ -149,8 +151,8 @@ def _require_usable_settings(settings_rows) -> None:
                                                  "the report tabs are as they were")])
 
 
-def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, events=None, fx=None,
-                  plan=None) -> None:
+def write_reports(pkg: pk.Package, reports: Reports, inputs: dict) -> None:
+    """inputs: {tab: rows or None} of every input tab (workflow.input_tabs), for Run Info's STALE check."""
     parts = pkg.sheet_parts()
     missing = [name for name in GENERATED_SHEETS if name not in parts and name not in OPTIONAL_REPORT_SHEETS]
     if missing:
@@ -166,7 +168,7 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
         extra = None
         hidden = ()
         if name == "Run Info":
-            check = stale_check(contracts, settings, events, fx, plan)
+            check = stale_check(inputs)
             if check:
                 extra, hidden = _stale_cells(check, xf), (STALE_CHECK_COLUMN,)
         layout = sheet_layout(report)

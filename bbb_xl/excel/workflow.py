@@ -22,12 +22,13 @@ from ..reports.journal import journal_accounts
 from ..reports.run_info import add_layout_rows
 from ..settings import parse_settings, read_parse_options
 
-CONTRACTS, SETTINGS, EVENTS, FX, START = "Contracts", "Settings", "Events", "FX Rates", "Start here"
-ACCOUNTS = "Accounts"  # optional: a workbook built before it existed refreshes without it
-PIPELINE, ASSUMPTIONS = "Pipeline", "Forecast Assumptions"  # optional forecast inputs (docs/forecast.md)
-PLAN = "Plan"  # optional input tab (budgets, earlier forecasts) for Actual vs Plan
-OPENING = "Opening Balances"  # optional: legacy figures at the Settings Cutover Date (docs/cutover.md)
-INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX, ACCOUNTS, PIPELINE, ASSUMPTIONS, OPENING)
+# The input tabs: Contracts and Settings required; Events, FX Rates and the optional ones (Accounts; Pipeline and
+# Forecast Assumptions, docs/forecast.md; Plan for Actual vs Plan; Opening Balances, docs/cutover.md) may be absent.
+# INPUT_SHEETS is the one list the audit trail, Run Info's input fingerprint and the STALE check cover.
+from ..engine.audit import (ACCOUNTS, ASSUMPTIONS, CONTRACTS, EVENTS, FX, OPENING, PIPELINE, PLAN,
+                            SETTINGS)
+from ..engine.audit import INPUT_TABS as INPUT_SHEETS
+START = "Start here"
 GENERATED_SHEETS = [START] + REPORT_SHEETS
 
 START_TEXT = [
@@ -107,11 +108,19 @@ def inputs_book(contract_rows, settings_rows, event_rows=None, fx_rows=None, ope
     return settings, settings_problems, book
 
 
-def input_fingerprint(contract_rows, event_rows=None, fx_rows=None) -> str:
-    """Run Info's input fingerprint: sha256 of the Contracts, Events and FX Rates cells."""
-    from ..reports import fingerprint
-    return fingerprint((contract_rows or []) + [["Events"]] + (event_rows or [])
-                       + ([["FX Rates"]] + fx_rows if fx_rows else []))
+def input_fingerprint(inputs: dict) -> str:
+    """Run Info's input fingerprint: sha256 of the cells of every input tab ({tab: rows or None}, INPUT_SHEETS)."""
+    from ..reports.run_info import input_fingerprint as of_inputs
+    return of_inputs(inputs)
+
+
+def input_tabs(contract_rows, settings_rows, event_rows=None, fx_rows=None, accounts_rows=None, plan_rows=None,
+               pipeline_rows=None, assumptions_rows=None, opening_rows=None) -> dict:
+    """{tab: rows or None (absent)} of every input tab, in INPUT_SHEETS order."""
+    given = {CONTRACTS: contract_rows, EVENTS: event_rows, FX: fx_rows, SETTINGS: settings_rows,
+             ACCOUNTS: accounts_rows, PLAN: plan_rows, PIPELINE: pipeline_rows, ASSUMPTIONS: assumptions_rows,
+             OPENING: opening_rows}
+    return {tab: given[tab] for tab in INPUT_SHEETS}
 
 
 def compute_reports(contract_rows, settings_rows, event_rows=None, *,
@@ -139,11 +148,15 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
         forecast_inputs, forecast_problems = read_forecast_inputs(pipeline_rows, assumptions_rows, options, book)
         from ..engine.plan import parse_plan
         plan, plan_problems = parse_plan(plan_rows, PLAN, (1, 1), options) if plan_rows else (None, [])
+        from ..reports.run_info import fingerprint_rows
+        inputs = input_tabs(contract_rows, settings_rows, event_rows, fx_rows, accounts_rows, plan_rows,
+                            pipeline_rows, assumptions_rows, opening_rows)
         reports = build_reports(book, settings, input_problems=list(settings_problems) + late + accounts_problems
                                 + forecast_problems + plan_problems,
                                 contract_rows=contract_rows, refreshed_at=refreshed_at, event_rows=event_rows,
                                 fx_rows=fx_rows, accounts=accounts, forecast_inputs=forecast_inputs,
-                                closed=closed, plan=plan, plan_problems=plan_problems)
+                                closed=closed, plan=plan, plan_problems=plan_problems,
+                                input_rows=fingerprint_rows(inputs))
     reports.sheets[START] = start_here(reports.status, len(errors_only(reports.problems)))
     if settings is not None and template_version is not None:  # the workbook's layout and engine history
         add_layout_rows(reports.sheets["Run Info"], template_version, previous_version)
@@ -231,9 +244,12 @@ _CHOICES = {
                 "billingtiming": tuple(TIMING)},
     EVENTS: {"event": tuple(_EVENT_KINDS), "treatment": tuple(TREATMENTS)},
     PLAN: {"metric": ("revenue", "billings", "bookings", "arr", "backlog", "deferred")},
+    PIPELINE: {"recognition": (*RECOGNITION, *_RECOGNITION_ALIASES), "billing": tuple(BILLING)},
 }
+# text whose characters decide a figure (a code, a GL account, a name matched to contracts): every one counts
 _CODE_TEXT = {CONTRACTS: {"currency": 3}, EVENTS: {}, FX: {"currency": 3, "month": 10}, SETTINGS: {"value": 40},
-              PLAN: {"version": 24, "month": 10}}
+              PLAN: {"version": 24, "month": 10}, ACCOUNTS: {"product": 24, "revenueaccount": 24, "account": 24},
+              PIPELINE: {"currency": 3, "type": 12}, OPENING: {"contractid": 16, "lineid": 8}}
 _EPOCH = dt.datetime(1899, 12, 30)
 
 
@@ -402,14 +418,16 @@ class StaleCheck:
 STALE_CHECK_COLUMN = 3  # Run Info column C, hidden
 
 
-def stale_check(contract_rows, settings_rows=None, event_rows=None, fx_rows=None, plan_rows=None) \
+def stale_check(inputs, settings_rows=None, event_rows=None, fx_rows=None, plan_rows=None) \
         -> StaleCheck | None:
     """The STALE check of the input tabs as read at refresh: "Up to date" while every column's checksum equals
-    its value at refresh, else STALE naming the first changed tab."""
-    if not contract_rows:
+    its value at refresh, else STALE naming the first changed tab. inputs: {tab: rows or None} of every input tab
+    (input_tabs; INPUT_SHEETS order), or the Contracts rows with the other tabs after them."""
+    if not isinstance(inputs, dict):
+        inputs = input_tabs(inputs, settings_rows, event_rows, fx_rows, plan_rows=plan_rows)
+    if not inputs.get(CONTRACTS):
         return None
-    tabs = [(CONTRACTS, contract_rows), (EVENTS, event_rows), (FX, fx_rows), (SETTINGS, settings_rows),
-            (PLAN, plan_rows)]
+    tabs = [(tab, inputs.get(tab)) for tab in INPUT_SHEETS]
     checks, spans = [], []
     for sheet, rows in tabs:
         if rows is None:
@@ -423,3 +441,69 @@ def stale_check(contract_rows, settings_rows=None, event_rows=None, fx_rows=None
         status = (f'IF(COUNTIF(${col}${first}:${col}${last},"changed")>0,"STALE: {sheet} changed since the last '
                   f'refresh",{status})')
     return StaleCheck(checks, status)
+
+
+# --- the Excel button's extras: what the headless writer puts in the package, through the xlwings object model ------
+
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def link_text(value) -> str | None:
+    """The text a linked report cell shows (Hyperlink.TextToDisplay replaces the cell's text): the cell's own value
+    as text, an apostrophe before text Excel would read as a formula; None for an empty cell (no link)."""
+    if value is None or value == "":
+        return None
+    from ..engine.audit import cell_text
+    text = value if isinstance(value, str) else cell_text(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def write_links(sheet, report: SheetReport) -> int:
+    """The report's links from line-level rows to their input rows, as the headless refresh writes them: internal
+    hyperlinks (Range.add_hyperlink with a '#Sheet'!A5 address: a fixed location inside the workbook, never a
+    URL, never a HYPERLINK formula, never input text in the address). Old links are removed first (a line that
+    left the report keeps none). Returns the number written."""
+    from .package import location
+    try:  # Windows COM; another host's clear() already took them with the cells
+        sheet.api.Hyperlinks.Delete()
+    except Exception:  # noqa: BLE001 - no COM sheet (macOS, a stand-in)
+        pass
+    n = 0
+    for (r, c), (target, cell) in sorted(report.links.items()):
+        text = link_text(report.cell(r, c))
+        if text is None:
+            continue
+        address = "#" + location(target, cell)
+        sheet.range((r, c)).add_hyperlink(address, text, f"Go to the input row: {location(target, cell)}")
+        n += 1
+    return n
+
+
+def point_charts(sheet, sheet_name: str, charts) -> int:
+    """Point the series of a tab's charts (Actual vs Plan: one per metric block) at the report's periods, as the
+    headless refresh does in the chart XML: each series whose values row is a series row of one of `charts`
+    (ChartData) gets that block's columns for its values and header row for its categories; the chart type (a
+    combination of columns and a line) is kept. Excel's object model on Windows (Chart.SeriesCollection); returns
+    the number of series re-pointed (0 where the host has no such object model: the charts keep their range)."""
+    import re
+    by_row = {row: data for data in charts if data.periods for row in data.series_rows.values()}
+    q = _sheet_ref(sheet_name)
+    n = 0
+    for ch in sheet.charts:
+        try:
+            chart = ch.api[1]
+            count = chart.SeriesCollection().Count
+        except Exception:  # noqa: BLE001 - macOS (AppleScript) or a stand-in without Excel's object model
+            continue
+        for i in range(1, count + 1):
+            series = chart.SeriesCollection(i)
+            m = re.search(r"\$(\d+)\s*,\s*\d+\s*\)\s*$", str(series.Formula))  # =SERIES(name,cats,values,order)
+            data = by_row.get(int(m.group(1))) if m else None
+            if data is None:
+                continue
+            row = int(m.group(1))
+            first, last = column_letter(data.first_col), column_letter(data.first_col + data.periods - 1)
+            series.Values = f"={q}!${first}${row}:${last}${row}"
+            series.XValues = f"={q}!${first}${data.label_row}:${last}${data.label_row}"
+            n += 1
+    return n

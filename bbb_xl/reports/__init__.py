@@ -39,7 +39,8 @@ OPTIONAL_REPORT_SHEETS = ("Changes", "By Dimension", "Alerts", FORECAST_SHEET, "
 
 def build_reports(book: Book, settings: Settings, *, input_problems=(), contract_rows=None, refreshed_at=None,
                   rows_read: int | None = None, event_rows=None, fx_rows=None,
-                  accounts=None, forecast_inputs=None, closed=None, plan=None, plan_problems=()) -> Reports:
+                  accounts=None, forecast_inputs=None, closed=None, plan=None, plan_problems=(),
+                  input_rows=None) -> Reports:
     """closed: an engine.close.ClosedBook: closed months show their closed figures, differences are posted as
     out-of-period adjustments in the period holding the as-of date (engine.close). plan: the Plan tab parsed
     (engine.plan.Plan, None: no Plan tab); plan_problems: its problems (already in input_problems)."""
@@ -111,7 +112,9 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     sheets["Journal Entries"] = journal_sheet(journal, settings, title)
     sheets["Exceptions"] = exceptions_sheet(problems, book, settings, title)
     sheets["Allocation"] = allocation_report(book, title)
-    sheets["Run Info"] = run_info_sheet(book, settings, (contract_rows or []) + [["Events"]] + (event_rows or [])
+    # input_rows: every input tab (run_info.fingerprint_rows), else Contracts, Events and FX Rates
+    sheets["Run Info"] = run_info_sheet(book, settings, input_rows if input_rows is not None else
+                                        (contract_rows or []) + [["Events"]] + (event_rows or [])
                                         + ([["FX Rates"]] + fx_rows if fx_rows else []),
                                         refreshed_at, rows_read, title, dims)
     # forecast_inputs: (assumptions, pipeline, notes) parsed by the caller (their problems are in input_problems)

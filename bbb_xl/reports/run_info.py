@@ -7,6 +7,22 @@ from .. import __version__
 from ..core.dates import iso, to_date
 from .model import MONEY, SheetReport, fingerprint
 
+def fingerprint_rows(inputs: dict) -> list:
+    """The rows Run Info's input fingerprint hashes: each input tab the workbook has ({tab: rows or None}), in
+    engine.audit.INPUT_TABS order, after a row naming it."""
+    from ..engine.audit import INPUT_TABS
+    out = []
+    for tab in [t for t in INPUT_TABS if t in inputs] + [t for t in inputs if t not in INPUT_TABS]:
+        if inputs[tab] is not None:
+            out += [[tab]] + list(inputs[tab])
+    return out
+
+
+def input_fingerprint(inputs: dict) -> str:
+    """Run Info's input fingerprint: sha256 of the cells of every input tab ({tab: rows or None})."""
+    return fingerprint(fingerprint_rows(inputs))
+
+
 def run_info_sheet(book, settings, contract_rows, refreshed_at, rows_read, title, dimensions=None):
     s = SheetReport("Run Info")
     s.add(1, 1, [[f"{title}run information"]], "title")
