@@ -138,14 +138,17 @@ def opening_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, open
 
 
 def checked_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, as_of=None, opening=None,
-                 cutover=None) -> Book:
+                 cutover=None, fx_method=None) -> Book:
     """A Book with no errors (in the contracts, events or FX range), or BBBError naming the first problem.
     as_of: evergreen lines renew up to the term containing this day (a period label: its last day; blank: today).
-    opening / cutover: an Opening Balances range and the Cutover Date (engine.cutover; both blank: none)."""
+    opening / cutover: an Opening Balances range and the Cutover Date (engine.cutover; both blank: none).
+    fx_method: booking rate (blank) or IFRIC 22 (engine.fx_ifric22)."""
     if _no_events(opening) and _no_events(cutover):
         book = book_from_range(rows, calendar, events, fx)
     else:
         book = opening_book(rows, calendar, events, fx, opening, cutover)
+    if not _no_events(fx_method):  # booking rate | IFRIC 22 (engine.fx_ifric22), a copy kept by the book
+        book = book.with_fx_method(fx_method)
     book.require_ok()
     return evergreen_book(book, as_of)
 
@@ -724,7 +727,7 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
     parsed = parse_contracts(contracts, sheet=CONTRACTS, origin=(1, 1), options=settings.parse_options)
     book = Book(parsed, settings.calendar, events=events or None, events_sheet=EVENTS, events_origin=(1, 1),
                 fx=fx or None, reporting_currency=settings.currency, fx_sheet=FX, fx_origin=(1, 1),
-                as_of=settings.as_of)
+                as_of=settings.as_of, fx_method=settings.fx_method)
     accounts, account_problems = journal_accounts(settings, accounts_rows, ACCOUNTS)
     settings_errors = errors_only(list(problems) + list(account_problems))
     problems = list(problems) + list(book.problems) + list(account_problems) + mapping_problems(book, accounts)
