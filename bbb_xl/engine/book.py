@@ -498,6 +498,8 @@ class Book:
         known = self.as_of(day)
         if known is not self:
             return known.rpo_cents(day, sel)
+        if self.ifric is not None:  # backlog and RPO keep the Booking Date month's rate, as bookings do
+            return self.with_fx_method(BOOKING_RATE).rpo_cents(day, sel)
         from .disclosures import window_revenue
         within = after = 0
         for idx, _ in self._chunks(sel):
@@ -531,8 +533,9 @@ class Book:
         gcodes = np.zeros(len(self.lines), dtype=np.int64) if groups is None else groups
         out = np.zeros((n_groups, len(days)), dtype=np.int64 if self._exact_int64 else object)
         if metric == "backlog":
+            book = self if self.ifric is None else self.with_fx_method(BOOKING_RATE)  # at the bookings' rate
             for idx, _ in self._chunks(sel):
-                value = self._booked(idx, days, allocated=True) - self._recognized(idx, days)
+                value = book._booked(idx, days, allocated=True) - book._recognized(idx, days)
                 _add_rows(out, gcodes[idx], value, self._exact_int64)
             return n_groups, out
         if metric == "refund":
