@@ -255,7 +255,7 @@ def test_libreoffice_opens_an_upgraded_workbook(current, tmp_path):
     out = lo.recalculate(path, tmp_path / "recalculated.xlsx")
     wb = openpyxl.load_workbook(out, data_only=True)
     assert wb.sheetnames == upgrade.TEMPLATE_SHEETS + ["Audit Trail", "_Snapshot"]  # record tabs: at the end
-    assert [c.value for c in wb["FX Rates"][1]] == ["Currency", "Month", "Rate"]
+    assert [c.value for c in wb["FX Rates"][1]] == ["Currency", "Month", "Rate", "Rate Type"]
     assert wb["Changes"]["A1"].value.endswith("contract modifications and cancellations (USD)")
     last = len(upgrade.SETTING_ROWS) + 1
     assert wb["Settings"][f"A{last}"].value == "Detail line limit" and wb["Settings"][f"B{last}"].value == 20000
