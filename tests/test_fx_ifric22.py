@@ -276,3 +276,29 @@ def test_workbook_refresh_reads_the_fx_method_from_settings():
     assert not [r for r in default.sheets["Journal Entries"].rows() if r and r[3] in ("7100", "7300")]
     wrong = compute_reports(line("annual"), _settings(**{"FX method": "spot"}), None, fx_rows=RATES)
     assert any(p.sheet == "Settings" and "FX method 'spot' is not one of" in p.message for p in wrong.problems)
+
+
+def test_deferred_revenue_tab_rolls_forward_with_the_fx_column():
+    from bbb_xl.excel.workflow import compute_reports
+    reports = compute_reports(line("quarterly", "arrears"), _settings(**{"FX method": "IFRIC 22"}), None,
+                              fx_rows=RATES)
+    rows = reports.sheets["Deferred Revenue"].rows()
+    header = next(r for r in rows if r and r[0] == "Period")
+    body = {r[0]: dict(zip(header, r)) for r in rows if r and r[0] in MONTHS}
+    jan = body["2026-01"]
+    # 0 + 0 - 1,100.00 + 1,105.00 - 5.00 (the gain) = 0
+    assert (jan["\u2212 Revenue"], jan["\u00b1 Reclass with unbilled"], jan["\u2212 FX gain / + FX loss (IFRIC 22)"],
+            jan["Closing unbilled"]) == (110000, 110500, 500, 110500)
+    for x in body.values():
+        assert x["Opening deferred"] + x["+ Billings"] - x["\u2212 Revenue"] + x["\u00b1 Reclass with unbilled"] \
+            - x["\u2212 FX gain / + FX loss (IFRIC 22)"] == x["Closing deferred"]
+
+
+def test_a_contract_asset_inside_a_month_needs_that_months_closing_rate():
+    # billed on 31 March: no contract asset at March's end, but on 30 March EUR 3,000 is owed, and a balance asked
+    # that day is remeasured at March's closing rate, so the range must have it
+    rates = [r for r in RATES if not (r[1] == "2026-03" and r[3] == "closing")]
+    book = book_of(line("quarterly", "arrears"), rates, sheet="Contracts", origin=(1, 1))
+    (err,) = book.errors
+    assert "no closing FX rate for EUR in 2026-03" in err.message and "contract asset in 2026-03" in err.message
+    assert book_of(line("quarterly", "arrears")).balance("unbilled", "2026-03-30") == D("3375.00")  # 3,000 x 1.125

@@ -117,8 +117,8 @@ class Ifric22:
         self.lines: dict[int, _LineFx] = {}
         self.problems: list = []
         todo = np.flatnonzero(book.fx.converted)
-        if len(todo):
-            self._build(book, todo)
+        for k in range(0, len(todo), 4096):  # bounds the (lines x months) matrix of revenue at month ends
+            self._build(book, todo[k: k + 4096])
 
     def _missing(self, book, i: int, code: str, month: int, kind: str, why: str):
         from .events import _contract_problem
@@ -189,11 +189,18 @@ class Ifric22:
                 for a, k in zip(amounts, at):
                     if k < len(months):
                         billed_me[k:] += int(a)
-            for k in np.flatnonzero(r > billed_me):
-                if (code, _ym(int(months[k]))) not in self.closing:
-                    missing.setdefault((int(months[k]), "closing"),
-                                       f"the contract asset at the end of {_label(int(months[k]))} is remeasured "
-                                       f"at it")
+            owed_days = list(month_ends[r > billed_me])
+            if len(dates):  # and the day before each invoice, when the contract asset peaks inside a month
+                before = np.unique(dates - 1)
+                owed = sign * book._recognized_local(np.array([i]), before)[0] - \
+                    np.cumsum(amounts)[np.searchsorted(dates, before, side="right") - 1].astype(object) * \
+                    (np.searchsorted(dates, before, side="right") > 0)
+                owed_days += list(before[owed > 0])
+            for day in owed_days:
+                month = int(month_index(day))
+                if (code, _ym(month)) not in self.closing:
+                    missing.setdefault((month, "closing"), f"the contract asset in {_label(month)} is remeasured "
+                                                           f"at it")
             if missing:
                 (month, kind), why = min(missing.items())
                 self._missing(book, i, code, month, kind, why)
