@@ -301,4 +301,5 @@ def test_a_contract_asset_inside_a_month_needs_that_months_closing_rate():
     book = book_of(line("quarterly", "arrears"), rates, sheet="Contracts", origin=(1, 1))
     (err,) = book.errors
     assert "no closing FX rate for EUR in 2026-03" in err.message and "contract asset in 2026-03" in err.message
-    assert book_of(line("quarterly", "arrears")).balance("unbilled", "2026-03-30") == D("3375.00")  # 3,000 x 1.125
+    # recognized by 30 March: 2,000 + 1,000 x 30/31 = 2,967.74 EUR, none billed; x 1.125 = 3,338.7075 -> 3,338.71
+    assert book_of(line("quarterly", "arrears")).balance("unbilled", "2026-03-30") == D("3338.71")
