@@ -299,8 +299,8 @@ def allocation_column(total, ssps) -> list:
 def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, events=None, fx=None,
               as_of=None, decimal_comma: bool | None = None, date_order: str | None = None) -> Book:
     """A Book from a CSV or workbook file; problems carry sheet cell addresses. A bbb_xl workbook's Events and
-    FX Rates tabs are read with its Contracts tab, its Settings Currency is the reporting currency, and its
-    Settings Decimal separator, Date order and Time zone say how text amounts and dates are read.
+    FX Rates tabs are read with its Contracts tab, its Settings Currency is the reporting currency, its FX method
+    translates the other currencies (engine.fx_ifric22), and its Settings Decimal separator, Date order and Time zone say how text amounts and dates are read.
 
     events / fx: another file holding the events / FX rates (a CSV, or a workbook's Events / FX Rates tab),
     read instead of the workbook's own tab. as_of: events dated after this day (or period) are ignored.
@@ -326,6 +326,10 @@ def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, 
                          and r[0].strip().casefold() == "currency" and isinstance(r[1], str)), None)
         if currency and (tabs.get("FX Rates") or fx is not None):
             extra["reporting_currency"] = currency.strip().upper()
+        method = next((r[1] for r in tabs.get("Settings", []) if len(r) > 1 and isinstance(r[0], str)
+                       and r[0].strip().casefold() == "fx method" and isinstance(r[1], str) and r[1].strip()), None)
+        if method:  # booking rate | IFRIC 22 (engine.fx_ifric22)
+            extra["fx_method"] = method
         if tabs.get("Settings"):
             options, problems = read_parse_options(tabs["Settings"], "Settings")
             if problems:

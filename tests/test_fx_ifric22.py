@@ -303,3 +303,25 @@ def test_a_contract_asset_inside_a_month_needs_that_months_closing_rate():
     assert "no closing FX rate for EUR in 2026-03" in err.message and "contract asset in 2026-03" in err.message
     # recognized by 30 March: 2,000 + 1,000 x 30/31 = 2,967.74 EUR, none billed; x 1.125 = 3,338.7075 -> 3,338.71
     assert book_of(line("quarterly", "arrears")).balance("unbilled", "2026-03-30") == D("3338.71")
+
+
+def test_a_workbook_file_is_read_with_its_settings_fx_method(tmp_path):
+    import openpyxl
+    from bbb_xl.api import load_file
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Contracts"
+    for r in line("annual", booking="2025-12-15"):
+        ws.append(r)
+    fx_tab = wb.create_sheet("FX Rates")
+    for r in RATES:
+        fx_tab.append(r)
+    settings = wb.create_sheet("Settings")
+    for r in (["Setting", "Value"], ["Currency", "USD"], ["FX method", "IFRIC 22"]):
+        settings.append(r)
+    wb.save(tmp_path / "book.xlsx")
+    book = load_file(tmp_path / "book.xlsx")
+    assert book.fx_method == "IFRIC 22" and book.flow("revenue", "2026-02") == D("1100.00")
+    settings["B3"] = "booking rate"
+    wb.save(tmp_path / "book.xlsx")
+    assert load_file(tmp_path / "book.xlsx").flow("revenue", "2026-02") == D("1050.00")
