@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass
-from fractions import Fraction
+from math import lcm
 
 import numpy as np
 
@@ -61,16 +61,17 @@ def _label(month: int) -> str:
     return f"{y}-{m:02d}"
 
 
-def _round(value: Fraction, step: int) -> int:
-    """value (cents) to a multiple of step, half away from zero (engine.fx.Conversion.apply)."""
-    n, d = value.numerator, value.denominator * step
-    mag = (2 * abs(n) + d) // (2 * d)
-    return (-mag if n < 0 else mag) * step
+def _round(value: int, scale: int, step: int) -> int:
+    """value / scale (cents) to a multiple of step, half away from zero (engine.fx.Conversion.apply)."""
+    d = scale * step
+    mag = (2 * abs(value) + d) // (2 * d)
+    return (-mag if value < 0 else mag) * step
 
 
 @dataclass
 class _Pieces:
-    """Cents (lo, hi] each at one month's rate; prefix[k] = value of the cents up to lo[k]."""
+    """Cents (lo, hi] each at one month's rate; prefix[k] = value of the cents up to lo[k]. Rates and values are
+    integers over the translation's common denominator (exact, and fast)."""
 
     lo: list
     hi: list
@@ -79,14 +80,14 @@ class _Pieces:
 
     @classmethod
     def build(cls, parts):
-        lo, hi, rate, prefix, total = [], [], [], [], Fraction(0)
+        lo, hi, rate, prefix, total = [], [], [], [], 0
         for a, b, r in parts:
             lo.append(a), hi.append(b), rate.append(r), prefix.append(total)
             total += (b - a) * r
         prefix.append(total)
         return cls(lo, hi, rate, prefix)
 
-    def value(self, x: int, fallback: Fraction) -> Fraction:
+    def value(self, x: int, fallback: int) -> int:
         """Exact value of the first x cents; cents past the last piece (or below 0) at `fallback`."""
         if x <= 0 or not self.hi:
             return x * fallback
@@ -110,7 +111,12 @@ class Ifric22:
     def __init__(self, book):
         data, sheet, origin = book._fx_source
         self.sheet = sheet or FX_SHEET
-        self.average, self.closing, _ = parse_fx_rates(data, sheet, origin)
+        average, closing, _ = parse_fx_rates(data, sheet, origin)
+        # every rate as an integer over one common denominator: exact integer arithmetic per cent
+        self.scale = lcm(*{r.denominator for r in (*average.values(), *closing.values())}) if average or closing \
+            else 1
+        self.average = {k: int(v * self.scale) for k, v in average.items()}
+        self.closing = {k: int(v * self.scale) for k, v in closing.items()}
         n_rows = sum(1 for _ in (data if isinstance(data, (list, tuple)) else []))
         self.add_at = (f"{self.sheet}!A{origin[0] + n_rows}" if origin is not None and n_rows else None)
         self.step = book.fx.step
@@ -145,25 +151,33 @@ class Ifric22:
         months = np.arange(m0, m1 + 1, dtype=np.int64)
         month_ends = month_start(months + 1) - 1
         rec = book._recognized_local(todo, month_ends)
-        for p, i in enumerate(todo):
-            i = int(i)
-            code = str(lines.currency[i])
-            amount = int(lines.allocated[i])
-            sign = -1 if amount < 0 else 1
-            r = sign * rec[p]
-            dates = inv.date[lo_inv[p]:hi_inv[p]]
-            amounts = sign * inv.amount[lo_inv[p]:hi_inv[p]]
+        # revenue on the day before each invoice, for all the block's lines at once when those days are few
+        eves = np.unique(inv.date[np.concatenate([np.arange(a, b) for a, b in zip(lo_inv, hi_inv)] or
+                                                 [np.zeros(0, dtype=np.int64)])] - 1)
+        eve_rec = book._recognized_local(todo, eves) if len(eves) <= 400 else None
+        eves = eves if eve_rec is not None else None
+        inv_month = month_index(inv.date).tolist()
+        inv_date, inv_amount = inv.date.tolist(), inv.amount.tolist()
+        month_list, end_list = months.tolist(), month_ends.tolist()
+        eve_list = eves.tolist() if eves is not None else None
+        codes, allocated = lines.currency, lines.allocated
+        for p, i in enumerate(todo.tolist()):
+            code = str(codes[i])
+            sign = -1 if int(allocated[i]) < 0 else 1
+            r = (rec[p] if sign > 0 else -rec[p]).tolist()
+            a, b = int(lo_inv[p]), int(hi_inv[p])
+            dates, amounts, inv_months = inv_date[a:b], [sign * x for x in inv_amount[a:b]], inv_month[a:b]
             # cents first recognized in each month: the running maximum of revenue at month ends
             rev_seg, top = [], 0
-            for k, value in enumerate(r):
+            for value, month in zip(r, month_list):
                 if value > top:
-                    rev_seg.append((int(value), int(months[k])))
-                    top = int(value)
+                    rev_seg.append((value, month))
+                    top = value
             bill_seg, top, cum = [], 0, 0
-            for d, a in zip(dates, amounts):
-                cum += int(a)
+            for x, month in zip(amounts, inv_months):
+                cum += x
                 if cum > top:
-                    bill_seg.append((cum, int(month_index(d))))
+                    bill_seg.append((cum, month))
                     top = cum
             missing = {}
             rate = self._rate_getter(code, missing)
@@ -182,22 +196,29 @@ class Ifric22:
                         hi, m = hi_r, ms
                     parts.append((x, hi, rate(m, "revenue of that month not billed before is translated at it")))
                     x = hi
-            # contract asset at a month end: remeasured at that month's closing rate
-            billed_me = np.zeros(len(months), dtype=object)
-            if len(dates):
-                at = np.searchsorted(month_ends, dates, side="left")
-                for a, k in zip(amounts, at):
-                    if k < len(months):
-                        billed_me[k:] += int(a)
-            owed_days = list(month_ends[r > billed_me])
-            if len(dates):  # and the day before each invoice, when the contract asset peaks inside a month
-                before = np.unique(dates - 1)
-                owed = sign * book._recognized_local(np.array([i]), before)[0] - \
-                    np.cumsum(amounts)[np.searchsorted(dates, before, side="right") - 1].astype(object) * \
-                    (np.searchsorted(dates, before, side="right") > 0)
-                owed_days += list(before[owed > 0])
-            for day in owed_days:
-                month = int(month_index(day))
+            # the contract asset at a month end, and on the day before each invoice (where it peaks inside a
+            # month), is remeasured at that month's closing rate: those rates must be in the range
+            owed_months = set()
+            k, billed = 0, 0
+            for value, day, month in zip(r, end_list, month_list):
+                while k < len(dates) and dates[k] <= day:
+                    billed += amounts[k]
+                    k += 1
+                if value > billed:
+                    owed_months.add(month)
+            if dates:
+                eve_r = ([r_eve for r_eve in (eve_rec[p] if sign > 0 else -eve_rec[p]).tolist()]
+                         if eve_list is not None else None)
+                billed, k = 0, 0
+                for d in sorted(set(dates)):
+                    while k < len(dates) and dates[k] <= d - 1:
+                        billed += amounts[k]
+                        k += 1
+                    owed = (eve_r[bisect_left(eve_list, d - 1)] if eve_r is not None else
+                            sign * int(book._recognized_local(np.array([i]), np.array([d - 1]))[0, 0]))
+                    if owed > billed:
+                        owed_months.add(int(month_index(d - 1)))
+            for month in sorted(owed_months):
                 if (code, _ym(month)) not in self.closing:
                     missing.setdefault((month, "closing"), f"the contract asset in {_label(month)} is remeasured "
                                                            f"at it")
@@ -208,15 +229,15 @@ class Ifric22:
             self.lines[i] = _LineFx(code, sign, _Pieces.build(parts), _Pieces.build(bill_parts))
 
     def _rate_getter(self, code, missing):
-        def rate(month: int, why: str) -> Fraction:
+        def rate(month: int, why: str) -> int:
             value = self.average.get((code, _ym(month)))
             if value is None:
                 missing.setdefault((month, "average"), why)
-                return Fraction(0)
+                return 0
             return value
         return rate
 
-    def _average(self, code: str, day: int) -> Fraction:
+    def _average(self, code: str, day: int) -> int:
         month = int(month_index(day))
         value = self.average.get((code, _ym(month)))
         if value is None:
@@ -224,7 +245,7 @@ class Ifric22:
                            f"({self.sheet}): revenue of that month is translated at it")
         return value
 
-    def _closing(self, code: str, day: int) -> Fraction:
+    def _closing(self, code: str, day: int) -> int:
         month = int(month_index(day))
         value = self.closing.get((code, _ym(month)))
         if value is None:
@@ -233,23 +254,24 @@ class Ifric22:
                            f"{code} | {_label(month)} | rate | closing")
         return value
 
-    def figures(self, i: int, revenue: int, billed: int, day: int) -> tuple[int, int, int]:
-        """(revenue, billings, net position = deferred - contract asset) to date of line i in the reporting
+    def figure(self, i: int, what: str, revenue: int, billed: int, day: int) -> int:
+        """Revenue, billings or the net position (deferred - contract asset) to date of line i in the reporting
         currency, from its local revenue and billings to date at `day`."""
         st = self.lines[i]
-        s, step = st.sign, self.step
+        s, step, scale = st.sign, self.step, self.scale
         r, b = s * int(revenue), s * int(billed)
-        fallback = Fraction(0)
+        fallback = 0
         if r > (st.revenue.hi[-1] if st.revenue.hi else 0) or r < 0 or b < 0 or \
                 b > (st.billing.hi[-1] if st.billing.hi else 0):
             fallback = self._average(st.code, day)  # past what the month ends saw (a same-month dip)
-        rev = _round(st.revenue.value(r, fallback), step)
-        bil = _round(st.billing.value(b, fallback), step)
+        if what == "revenue":
+            return s * _round(st.revenue.value(r, fallback), scale, step)
+        bil = _round(st.billing.value(b, fallback), scale, step)
+        if what == "billings":
+            return s * bil
         if b >= r:
-            net = bil - _round(st.billing.value(r, fallback), step)
-        else:
-            net = -_round((r - b) * self._closing(st.code, day), step)
-        return s * rev, s * bil, s * net
+            return s * (bil - _round(st.billing.value(r, fallback), scale, step))
+        return -s * _round((r - b) * self._closing(st.code, day), scale, step)
 
     def translate(self, book, idx: np.ndarray, days: np.ndarray, what: str) -> np.ndarray:
         """(lines idx, days) of revenue / billings / net (billed - recognized; IFRIC 22: deferred - contract
@@ -262,11 +284,12 @@ class Ifric22:
             out = book.fx.apply(idx, bil)
         else:
             out = book.fx.apply(idx, bil) - book.fx.apply(idx, rec)
-        k = {"revenue": 0, "billings": 1, "net": 2}[what]
+        mine = self.lines
         for p in range(len(idx)):
             i = int(idx[p])
-            if i in self.lines:
-                out[p] = [self.figures(i, rec[p, j], bil[p, j], int(t))[k] for j, t in enumerate(days)]
+            if i in mine:
+                r, b = rec[p].tolist(), bil[p].tolist()
+                out[p] = [self.figure(i, what, r[j], b[j], t) for j, t in enumerate(days.tolist())]
         return out
 
 
