@@ -207,8 +207,7 @@ class Ifric22:
                 if value > billed:
                     owed_months.add(month)
             if dates:
-                eve_r = ([r_eve for r_eve in (eve_rec[p] if sign > 0 else -eve_rec[p]).tolist()]
-                         if eve_list is not None else None)
+                eve_r = (eve_rec[p] if sign > 0 else -eve_rec[p]).tolist() if eve_list is not None else None
                 billed, k = 0, 0
                 for d in sorted(set(dates)):
                     while k < len(dates) and dates[k] <= d - 1:

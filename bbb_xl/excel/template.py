@@ -19,6 +19,7 @@ from . import vba_project
 from .headless import RefreshResult, refresh_file
 from .package import default_file_mode
 from ..engine.journal import DETAILS, MODES
+from ..engine.fx_ifric22 import FX_METHODS
 from ..engine.metrics import ARR_BASES
 from ..reports.metrics import CHART_ANCHOR_ROW, CHART_LABEL_ROW, CHART_SERIES
 from .upgrade import TEMPLATE_VERSION, VERSION_NAME
@@ -245,6 +246,7 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
             "Journal detail": {"validate": "list", "source": list(DETAILS)},
             "ARR basis": {"validate": "list", "source": list(ARR_BASES)},
             "Renewal grace days": {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": 3660},
+            "FX method": {"validate": "list", "source": list(FX_METHODS)},
         }.get(name)
         if validation:
             st.data_validation(i, 1, i, 1, {**validation, "error_message": meaning[:255]})
