@@ -138,14 +138,17 @@ def opening_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, open
 
 
 def checked_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, as_of=None, opening=None,
-                 cutover=None) -> Book:
+                 cutover=None, fx_method=None) -> Book:
     """A Book with no errors (in the contracts, events or FX range), or BBBError naming the first problem.
     as_of: evergreen lines renew up to the term containing this day (a period label: its last day; blank: today).
-    opening / cutover: an Opening Balances range and the Cutover Date (engine.cutover; both blank: none)."""
+    opening / cutover: an Opening Balances range and the Cutover Date (engine.cutover; both blank: none).
+    fx_method: booking rate (blank) or IFRIC 22 (engine.fx_ifric22)."""
     if _no_events(opening) and _no_events(cutover):
         book = book_from_range(rows, calendar, events, fx)
     else:
         book = opening_book(rows, calendar, events, fx, opening, cutover)
+    if not _no_events(fx_method):  # booking rate | IFRIC 22 (engine.fx_ifric22), a copy kept by the book
+        book = book.with_fx_method(fx_method)
     book.require_ok()
     return evergreen_book(book, as_of)
 
@@ -296,8 +299,8 @@ def allocation_column(total, ssps) -> list:
 def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, events=None, fx=None,
               as_of=None, decimal_comma: bool | None = None, date_order: str | None = None) -> Book:
     """A Book from a CSV or workbook file; problems carry sheet cell addresses. A bbb_xl workbook's Events and
-    FX Rates tabs are read with its Contracts tab, its Settings Currency is the reporting currency, and its
-    Settings Decimal separator, Date order and Time zone say how text amounts and dates are read.
+    FX Rates tabs are read with its Contracts tab, its Settings Currency is the reporting currency, its FX method
+    translates the other currencies (engine.fx_ifric22), and its Settings Decimal separator, Date order and Time zone say how text amounts and dates are read.
 
     events / fx: another file holding the events / FX rates (a CSV, or a workbook's Events / FX Rates tab),
     read instead of the workbook's own tab. as_of: events dated after this day (or period) are ignored.
@@ -323,6 +326,10 @@ def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, 
                          and r[0].strip().casefold() == "currency" and isinstance(r[1], str)), None)
         if currency and (tabs.get("FX Rates") or fx is not None):
             extra["reporting_currency"] = currency.strip().upper()
+        method = next((r[1] for r in tabs.get("Settings", []) if len(r) > 1 and isinstance(r[0], str)
+                       and r[0].strip().casefold() == "fx method" and isinstance(r[1], str) and r[1].strip()), None)
+        if method:  # booking rate | IFRIC 22 (engine.fx_ifric22)
+            extra["fx_method"] = method
         if tabs.get("Settings"):
             options, problems = read_parse_options(tabs["Settings"], "Settings")
             if problems:
@@ -724,7 +731,7 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
     parsed = parse_contracts(contracts, sheet=CONTRACTS, origin=(1, 1), options=settings.parse_options)
     book = Book(parsed, settings.calendar, events=events or None, events_sheet=EVENTS, events_origin=(1, 1),
                 fx=fx or None, reporting_currency=settings.currency, fx_sheet=FX, fx_origin=(1, 1),
-                as_of=settings.as_of)
+                as_of=settings.as_of, fx_method=settings.fx_method)
     accounts, account_problems = journal_accounts(settings, accounts_rows, ACCOUNTS)
     settings_errors = errors_only(list(problems) + list(account_problems))
     problems = list(problems) + list(book.problems) + list(account_problems) + mapping_problems(book, accounts)

@@ -10,6 +10,7 @@ from .core.options import DEFAULT as DEFAULT_OPTIONS, ParseOptions, normalize_da
 from .core.periods import Calendar, parse_when
 from .engine.alerts import DEFAULTS as ALERT_DEFAULTS, threshold as alert_threshold
 from .engine.journal import DETAILS as JOURNAL_DETAILS, MODES as INVOICES_POSTED_BY
+from .engine.fx_ifric22 import normalize_fx_method
 from .engine.metrics import ALLOCATED, ARR_BASES
 from .engine.table import excel_error, is_blank, normalize_header
 
@@ -92,6 +93,12 @@ SETTINGS = [
     ("Refund liability account", "2450 Refund Liability", "GL account of the refund liability (ASC 606-10-32-10): "
                                                           "billed above a price an adjust event lowered, with no "
                                                           "credit note."),
+    ("FX method", "booking rate", "Lines in another currency: booking rate (each line at its Booking Date month's "
+                                  "average rate: a simplification) or IFRIC 22 (revenue at the rate of the invoice "
+                                  "that paid in advance, else of its month; contract asset at closing rates; "
+                                  "docs/fx.md)."),
+    ("FX gain/loss account", "7100 Foreign Exchange Gain/Loss", "GL account of the FX gain or loss on the contract "
+                                                                "asset (FX method IFRIC 22)."),
 ]
 SETTING_NAMES = [name for name, _, _ in SETTINGS]
 SETTING_SYNONYMS = {"Unbilled receivable account": "Contract asset account"}  # names in older workbooks
@@ -130,6 +137,8 @@ class Settings:
     grace_days: int = 0  # Renewal grace days of the Metrics tab's ARR bridge
     cutover: int | None = None  # day number of the Cutover Date (engine.cutover); None: no cutover
     refund_account: str = "2450 Refund Liability"
+    fx_method: str = "booking rate"  # engine.fx_ifric22.FX_METHODS
+    fx_account: str = "7100 Foreign Exchange Gain/Loss"
 
     @property
     def calendar(self) -> Calendar:
@@ -260,6 +269,10 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
             cutover = parse_date(v, options)
         except ValueError as exc:
             bad("Cutover Date", v, str(exc))
+    try:
+        fx_method = normalize_fx_method(raw("FX method"))
+    except ValueError as exc:
+        bad("FX method", raw("FX method"), str(exc))
     if problems:
         return None, problems
     return Settings(text("Company name"), currency, as_of, first, last, period, fiscal,
@@ -272,7 +285,8 @@ def parse_settings(rows, sheet: str = "Settings", today: dt.date | None = None) 
                     plan_version=_text_or_none(raw("Plan version")),
                     delivery_load_by=_text_or_none(raw("Delivery load by")),
                     rows_at=tuple((name, r) for name, (_, r) in found.items()),
-                    refund_account=text("Refund liability account")), problems
+                    refund_account=text("Refund liability account"), fx_method=fx_method,
+                    fx_account=text("FX gain/loss account")), problems
 
 
 def setting_problem(settings: Settings, name: str, value, message: str, severity: str = ERROR,

@@ -42,6 +42,13 @@ FX_DOC = ("Optional FX range with its header row (Currency, Month, Rate = report
 OPENING_DOC = ("Optional Opening Balances range with its header row (Contract ID, Line ID, Recognized to Date, "
                "Billed to Date): legacy figures at the end of cutover")
 CUTOVER_DOC = "Optional Cutover Date: the day the opening balances are at (needed with opening)"
+FX_METHOD_DOC = ("Optional FX method: booking rate (default) or IFRIC 22 (revenue at the rate of the invoice that "
+                 "paid in advance, else of its month; contract asset at closing rates; FX Rate Type column)")
+
+
+def _fx_method_arg(fn):
+    """fx_method, last: the flow, balance and schedule formulas (engine.fx_ifric22)."""
+    return xw.arg("fx_method", "raw", doc=FX_METHOD_DOC)(fn)
 
 
 def _opening_args(fn):
@@ -113,80 +120,94 @@ def _balance_args(fn):
 
 
 @_flow_args
+@_fx_method_arg
 @formula
-def BBB_BOOKINGS(lines, start, end_period=None, filter=None, events=None, fx=None, closed=None, as_of=None):
+def BBB_BOOKINGS(lines, start, end_period=None, filter=None, events=None, fx=None, closed=None, as_of=None,
+                 fx_method=None):
     """Bookings: Amounts of contract lines whose Booking Date falls from start to end_period; evergreen lines
     renewed up to the term containing as_of (default today). Example: =BBB_BOOKINGS(Contracts[#All], "2025-Q1")"""
-    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed).flow(
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, fx_method=fx_method),
+                          closed).flow(
         "bookings", start, None if _blank(end_period) else end_period, filter)
 
 
 @_flow_args
 @_opening_args
+@_fx_method_arg
 @formula
 def BBB_BILLINGS(lines, start, end_period=None, filter=None, events=None, fx=None, closed=None, as_of=None,
-                 opening=None, cutover=None):
+                 opening=None, cutover=None, fx_method=None):
     """Billings: invoices dated from start to end_period, from each line's billing schedule; evergreen terms up
     to the one containing as_of (default today). Example: =BBB_BILLINGS(Contracts[#All], "2025-01", "2025-12", "Region=EMEA")"""
     return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, opening=opening,
-                                       cutover=cutover), closed).flow(
+                                       cutover=cutover, fx_method=fx_method), closed).flow(
         "billings", start, None if _blank(end_period) else end_period, filter)
 
 
 @_flow_args
 @_opening_args
+@_fx_method_arg
 @formula
 def BBB_REVENUE(lines, start, end_period=None, filter=None, events=None, fx=None, closed=None, as_of=None,
-                opening=None, cutover=None):
+                opening=None, cutover=None, fx_method=None):
     """Revenue recognized from start to end_period (ASC 606: ratable by month or day, or point in time);
     evergreen terms up to the one containing as_of (default today). Example: =BBB_REVENUE(Contracts[#All], "2025-Q1")"""
     return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, opening=opening,
-                                       cutover=cutover), closed).flow(
+                                       cutover=cutover, fx_method=fx_method), closed).flow(
         "revenue", start, None if _blank(end_period) else end_period, filter)
 
 
 @_balance_args
+@_fx_method_arg
 @formula
-def BBB_BACKLOG(lines, as_of, filter=None, events=None, fx=None, closed=None):
+def BBB_BACKLOG(lines, as_of, filter=None, events=None, fx=None, closed=None, fx_method=None):
     """Backlog (remaining performance obligations) at the end of as_of: booked, not yet recognized.
     Example: =BBB_BACKLOG(Contracts[#All], "2025-12")"""
-    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed).balance("backlog", as_of, filter)
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, fx_method=fx_method),
+                          closed).balance("backlog", as_of, filter)
 
 
 @_balance_args
 @_opening_args
+@_fx_method_arg
 @formula
-def BBB_DEFERRED(lines, as_of, filter=None, events=None, fx=None, closed=None, opening=None, cutover=None):
+def BBB_DEFERRED(lines, as_of, filter=None, events=None, fx=None, closed=None, opening=None, cutover=None,
+                 fx_method=None):
     """Deferred revenue (contract liability) at the end of as_of: per contract, billed minus recognized (minus
     any refund liability) when positive. Example: =BBB_DEFERRED(Contracts[#All], "2025-12")"""
-    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, opening=opening, cutover=cutover),
-                          closed).balance("deferred", as_of, filter)
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, opening=opening, cutover=cutover,
+                                       fx_method=fx_method), closed).balance("deferred", as_of, filter)
 
 
 @_balance_args
+@_fx_method_arg
 @formula
-def BBB_UNBILLED(lines, as_of, filter=None, events=None, fx=None, closed=None):
+def BBB_UNBILLED(lines, as_of, filter=None, events=None, fx=None, closed=None, fx_method=None):
     """Unbilled receivable (contract asset) at the end of as_of: per contract, recognized minus billed when
     positive. Example: =BBB_UNBILLED(Contracts[#All], "2025-12")"""
-    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed).balance("unbilled", as_of, filter)
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, fx_method=fx_method),
+                          closed).balance("unbilled", as_of, filter)
 
 
 @_balance_args
+@_fx_method_arg
 @formula
-def BBB_RPO(lines, as_of, filter=None, events=None, fx=None, closed=None):
+def BBB_RPO(lines, as_of, filter=None, events=None, fx=None, closed=None, fx_method=None):
     """Remaining performance obligations at as_of: within 12 months, after 12 months, total (spills 3 x 2).
     Example: =BBB_RPO(Contracts[#All], "2025-12-31")"""
-    within, after = closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of), closed).rpo(as_of, filter)
+    within, after = closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, fx_method=fx_method),
+                                   closed).rpo(as_of, filter)
     return [["Within 12 months", within], ["After 12 months", after], ["Total", within + after]]
 
 
 @_balance_args
+@_fx_method_arg
 @formula
-def BBB_DEFERRED_SPLIT(lines, as_of, filter=None, events=None, fx=None, closed=None):
+def BBB_DEFERRED_SPLIT(lines, as_of, filter=None, events=None, fx=None, closed=None, fx_method=None):
     """Deferred revenue at as_of split current (per contract, what becomes revenue within 12 months), non-current,
     total (spills 3 x 2). Example: =BBB_DEFERRED_SPLIT(Contracts[#All], "2025-12-31")"""
-    current, non_current = closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of),
-                                          closed).deferred_split(as_of, filter)
+    current, non_current = closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of,
+                                                       fx_method=fx_method), closed).deferred_split(as_of, filter)
     return [["Current", current], ["Non-current", non_current], ["Total", current + non_current]]
 
 
@@ -204,14 +225,15 @@ def BBB_DEFERRED_SPLIT(lines, as_of, filter=None, events=None, fx=None, closed=N
 @xw.arg("closed", "raw", doc=CLOSED_DOC)
 @xw.arg("as_of", "raw", doc=EVERGREEN_AS_OF_DOC)
 @_opening_args
+@_fx_method_arg
 @formula
 def BBB_SCHEDULE(lines, metric, start, end_period, period=None, group_by=None, filter=None, events=None,
-                 fx=None, closed=None, as_of=None, opening=None, cutover=None):
+                 fx=None, closed=None, as_of=None, opening=None, cutover=None, fx_method=None):
     """A spilled table of a metric by period (month/quarter/year), one row per group_by value plus Total;
     evergreen terms to the one containing as_of (default today).
     Example: =BBB_SCHEDULE(Contracts[#All], "revenue", "2025-01", "2025-12", "quarter", "Region")"""
-    book = closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, opening=opening, cutover=cutover),
-                          closed)
+    book = closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, opening=opening, cutover=cutover,
+                                       fx_method=fx_method), closed)
     schedule = book.schedule_for(metric, start, end_period, period, None if _blank(group_by) else group_by, filter)
     return schedule.to_rows()
 

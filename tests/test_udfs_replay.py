@@ -535,6 +535,10 @@ SIGNATURES = {
                     "Optional events, Optional fx",
     "BBB_REFUND_LIABILITY": "lines, as_of, Optional filter, Optional events, Optional fx",
 }
+# FX method (issue 18 section 6): the last optional argument of the flow, balance and schedule formulas
+for _name in ("BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE", "BBB_BACKLOG", "BBB_DEFERRED", "BBB_UNBILLED",
+              "BBB_RPO", "BBB_DEFERRED_SPLIT", "BBB_SCHEDULE"):
+    SIGNATURES[_name] += ", Optional fx_method"
 
 
 def test_every_public_function_is_a_udf(udfs):
@@ -579,6 +583,9 @@ def test_import_functions_descriptions(udfs):
         args = o["ArgumentDescriptions"]
         assert len(args) == len(SIGNATURES[name].split(", "))
         assert all(a and not a.startswith("Positional argument") and len(a) <= 255 for a in args), name
+        if SIGNATURES[name].endswith("fx_method"):  # the FX method, last (engine.fx_ifric22)
+            assert args[-1] == udfs.FX_METHOD_DOC
+            args = args[:-1]
         opening = [udfs.OPENING_DOC, udfs.CUTOVER_DOC] if name in ("BBB_BILLINGS", "BBB_REVENUE",
                                                                   "BBB_DEFERRED") else []
         if name in ("BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE"):
@@ -593,6 +600,8 @@ def test_import_functions_descriptions(udfs):
             assert args == balance + opening
     assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC, udfs.FX_DOC, udfs.CHECK_FILTER_DOC]
     schedule = opts["'Book1.xlsm'!BBB_SCHEDULE"]["ArgumentDescriptions"]
+    assert schedule[-1] == udfs.FX_METHOD_DOC
+    schedule = schedule[:-1]
     assert schedule[0] == udfs.LINES_DOC and schedule[-7:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC,
                                                                udfs.CLOSED_DOC, udfs.EVERGREEN_AS_OF_DOC,
                                                                udfs.OPENING_DOC, udfs.CUTOVER_DOC]

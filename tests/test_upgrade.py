@@ -116,7 +116,8 @@ def test_the_template_from_git_history_upgrades_and_refreshes(tmp_path):
                                                            ["Alert: revenue drop", "30%"]]
     # the fourteen alert thresholds, the forecast horizon, Plan version, Delivery load by, ARR basis, Renewal grace
     # days, the cutover date, the refund liability account
-    assert len(after["Settings"]) == 13 + 6 + 14 + 6 + 1 and after["Settings"][-1][0] == "Refund liability account"
+    # ... and the FX method with its FX gain/loss account (IFRIC 22)
+    assert len(after["Settings"]) == 13 + 6 + 14 + 6 + 1 + 2 and after["Settings"][-1][0] == "FX gain/loss account"
     assert "Settings rows added: Invoices posted by, Journal detail, Decimal separator, Date order, Time zone, " \
         "Dimensions, Alert: bookings drop" in result.output
     assert "tabs added: Accounts, Plan, Pipeline, Forecast Assumptions, Opening Balances, Alerts, By Dimension" \
@@ -254,7 +255,7 @@ def test_libreoffice_opens_an_upgraded_workbook(current, tmp_path):
     out = lo.recalculate(path, tmp_path / "recalculated.xlsx")
     wb = openpyxl.load_workbook(out, data_only=True)
     assert wb.sheetnames == upgrade.TEMPLATE_SHEETS + ["Audit Trail", "_Snapshot"]  # record tabs: at the end
-    assert [c.value for c in wb["FX Rates"][1]] == ["Currency", "Month", "Rate"]
+    assert [c.value for c in wb["FX Rates"][1]] == ["Currency", "Month", "Rate", "Rate Type"]
     assert wb["Changes"]["A1"].value.endswith("contract modifications and cancellations (USD)")
     last = len(upgrade.SETTING_ROWS) + 1
     assert wb["Settings"][f"A{last}"].value == "Detail line limit" and wb["Settings"][f"B{last}"].value == 20000

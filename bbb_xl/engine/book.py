@@ -23,6 +23,7 @@ from .cutover import OPENING_SHEET, Cutover, apply_opening
 from .events import EVENTS_SHEET, AppliedEvents, apply_events
 from .evergreen import expand
 from .fx import FX_SHEET, Conversion, apply_fx
+from .fx_ifric22 import BOOKING_RATE, IFRIC22, normalize_fx_method
 from .recognition import RecognitionBasis, recognition_basis, recognized_to_date
 from .table import (BILLING_NAMES, RECOGNITION_NAMES, Lines, ParseResult, key_of, normalize_header,
                     parse_contracts)
@@ -65,8 +66,10 @@ class Book:
     def __init__(self, parsed: ParseResult, calendar: Calendar = CALENDAR, events=None,
                  events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
                  fx_sheet: str | None = FX_SHEET, fx_origin=None, as_of: int | None = None, *, opening=None,
-                 cutover: int | None = None, opening_sheet: str | None = None, opening_origin=None):
+                 cutover: int | None = None, opening_sheet: str | None = None, opening_origin=None,
+                 fx_method=None):
         self._opening_source = (opening, cutover, opening_sheet, opening_origin)
+        self._fx_source = (fx, fx_sheet, fx_origin)  # engine.fx_ifric22 reads its average and closing rates
         # evergreen lines (engine.evergreen): one line per term up to the term containing as_of (default today)
         self._evergreen_source = None
         self.evergreen_as_of = None
@@ -109,6 +112,65 @@ class Book:
             rate = self.fx.max_rate()
             scale = -(-rate.numerator // rate.denominator) + 1
         self._exact_int64 = 2 * scale * int(np.abs(self.lines.amount).sum(dtype=object) or 0) < _INT64_SAFE
+        self.fx_method = BOOKING_RATE
+        if fx_method is not None:
+            self._set_fx_method(fx_method)
+
+    # --- FX method (engine.fx_ifric22) -------------------------------------------------------------------------
+    def _set_fx_method(self, method) -> None:
+        self.fx_method = _args(lambda: normalize_fx_method(method))
+        self.__dict__.pop("ifric", None)
+        base = self.__dict__.setdefault("_problems_before_fx_method", self.problems)
+        found = tuple(self.ifric.problems) if self.ifric is not None else ()
+        self.problems = tuple(sorted(base + found, key=lambda p: p.severity == INFO))
+
+    def with_fx_method(self, method) -> "Book":
+        """This book with the FX method `method` (booking rate | IFRIC 22; blank: booking rate): itself when it
+        already uses it, else a copy, kept."""
+        name = _args(lambda: normalize_fx_method(method))
+        if name == self.fx_method:
+            return self
+        cache = self.__dict__.setdefault("_fx_method_books", {})
+        if name not in cache:
+            book = object.__new__(Book)
+            book.__dict__.update({k: v for k, v in self.__dict__.items() if k not in (
+                "_as_of_books", "_evergreen_books", "_fx_method_books", "ifric")})
+            book._set_fx_method(name)
+            cache[name] = book
+        return cache[name]
+
+    @cached_property
+    def ifric(self):
+        """engine.fx_ifric22.Ifric22 when the FX method is IFRIC 22 and some line converts, else None."""
+        if self.fx_method != IFRIC22 or self.fx is None or not self.fx.converted.any():
+            return None
+        from .fx_ifric22 import Ifric22
+        return Ifric22(self)
+
+    def _net_position(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """(lines idx, days) billed - refund liability - recognized in the reporting currency; IFRIC 22: deferred
+        revenue at historical rates - the contract asset at closing rates (the FX gain/loss is the difference)."""
+        if self.ifric is None:
+            return self._billed_net(idx, days) - self._recognized(idx, days)
+        net = self.ifric.translate(self, idx, days, "net")
+        return net - self._refund(idx, days) if len(self._refund_lines) else net
+
+    def fx_gain_loss_cents(self, first: int, last: int, sel: np.ndarray) -> int:
+        """FX gain (+) or loss (-) from first to last (IFRIC 22 method; 0 otherwise): the contract asset
+        remeasured at closing rates and settled by invoices at other rates."""
+        if self.ifric is None:
+            return 0
+        days = np.array([first - 1, last], dtype=np.int64)
+        total = 0
+        for idx, _ in self._chunks(sel):
+            gain = self._billed_net(idx, days) - self._recognized(idx, days) - self._net_position(idx, days)
+            total += int(self._sum(gain[:, 1] - gain[:, 0]))
+        return total
+
+    def fx_gain_loss(self, start, end=None, filter: str | None = None) -> Decimal:
+        """FX gain (+) or loss (-) from start to end under the IFRIC 22 method (engine.fx_ifric22)."""
+        first, last = _args(lambda: flow_window(start, end, self.calendar))
+        return cents_to_decimal(self.fx_gain_loss_cents(first, last, self.select(filter)))
 
     # --- construction -------------------------------------------------------------------------------------------
     @classmethod
@@ -139,7 +201,8 @@ class Book:
                 cache.pop(next(iter(cache)))
             opening, cutover, o_sheet, o_origin = self._opening_source
             book = cache[day] = Book(*self._evergreen_source, as_of=day, opening=opening, cutover=cutover,
-                                     opening_sheet=o_sheet, opening_origin=o_origin)
+                                     opening_sheet=o_sheet, opening_origin=o_origin,
+                                     fx_method=getattr(self, "fx_method", None))
         return book
 
     def as_of(self, day: int) -> "Book":
@@ -159,7 +222,8 @@ class Book:
     def _known_by(self, day: int) -> "Book":
         book = object.__new__(Book)
         for name in ("fx", "calendar", "reporting_currency", "_exact_int64", "problems", "_events_source",
-                     "_evergreen_source", "evergreen_as_of", "cutover", "_opening_source"):
+                     "_evergreen_source", "evergreen_as_of", "cutover", "_opening_source", "fx_method",
+                     "_fx_source"):
             setattr(book, name, getattr(self, name))
         data, sheet, origin = self._events_source
         # self.parsed already leaves out the contracts with a bad event: the same lines, in the same order
@@ -282,6 +346,8 @@ class Book:
             i = j
 
     def _recognized(self, idx: np.ndarray, days: np.ndarray, convert: bool = True) -> np.ndarray:
+        if convert and self.fx is not None and self.ifric is not None:
+            return self.ifric.translate(self, idx, days, "revenue")
         rec = self._recognized_local(idx, days)
         return rec if self.fx is None or not convert else self.fx.apply(idx, rec)
 
@@ -311,6 +377,8 @@ class Book:
         return len(line) < 2 or bool(np.all(line[1:] >= line[:-1]))
 
     def _billed(self, idx: np.ndarray, days: np.ndarray, convert: bool = True) -> np.ndarray:
+        if convert and self.fx is not None and self.ifric is not None:
+            return self.ifric.translate(self, idx, days, "billings")
         billed = self._billed_local(idx, days)
         return billed if self.fx is None or not convert else self.fx.apply(idx, billed)
 
@@ -430,6 +498,8 @@ class Book:
         known = self.as_of(day)
         if known is not self:
             return known.rpo_cents(day, sel)
+        if self.ifric is not None:  # backlog and RPO keep the Booking Date month's rate, as bookings do
+            return self.with_fx_method(BOOKING_RATE).rpo_cents(day, sel)
         from .disclosures import window_revenue
         within = after = 0
         for idx, _ in self._chunks(sel):
@@ -463,8 +533,9 @@ class Book:
         gcodes = np.zeros(len(self.lines), dtype=np.int64) if groups is None else groups
         out = np.zeros((n_groups, len(days)), dtype=np.int64 if self._exact_int64 else object)
         if metric == "backlog":
+            book = self if self.ifric is None else self.with_fx_method(BOOKING_RATE)  # at the bookings' rate
             for idx, _ in self._chunks(sel):
-                value = self._booked(idx, days, allocated=True) - self._recognized(idx, days)
+                value = book._booked(idx, days, allocated=True) - book._recognized(idx, days)
                 _add_rows(out, gcodes[idx], value, self._exact_int64)
             return n_groups, out
         if metric == "refund":
@@ -477,7 +548,7 @@ class Book:
         order = np.argsort(key, kind="stable")
         sel, key = sel[order], key[order]
         for idx, keys in self._chunks(sel, key):
-            net = self._billed_net(idx, days) - self._recognized(idx, days)
+            net = self._net_position(idx, days)
             ukeys, starts = np.unique(keys, return_index=True)
             per_key = _sum_runs(net if self._exact_int64 else net.astype(object), starts) \
                 if len(idx) else np.zeros((0, len(days)), dtype=np.int64)
@@ -772,7 +843,8 @@ def _add_rows(out: np.ndarray, codes: np.ndarray, values: np.ndarray, exact_int6
 def load_book(data, events=None, sheet: str | None = None, origin=None, calendar: Calendar = CALENDAR,
               events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
               fx_sheet: str | None = FX_SHEET, fx_origin=None, options=None, as_of: int | None = None,
-              opening=None, cutover=None, opening_sheet: str | None = None, opening_origin=None) -> Book:
+              opening=None, cutover=None, opening_sheet: str | None = None, opening_origin=None,
+              fx_method=None) -> Book:
     """Parse a contracts range (rows with a header row, or a DataFrame) into a Book; events: an optional events
     range (rows with a header row, or a DataFrame), problems located on `events_sheet` at `events_origin`;
     fx: an optional FX range (Currency, Month, Rate), reporting_currency: the ISO code figures are reported in
@@ -789,7 +861,7 @@ def load_book(data, events=None, sheet: str | None = None, origin=None, calendar
                           opening_sheet=opening_sheet, opening_origin=opening_origin)
     if cut_problems:
         book.problems = tuple(cut_problems) + book.problems
-    return book
+    return book if fx_method is None else book.with_fx_method(fx_method)
 
 
 def _today() -> int:

@@ -30,6 +30,11 @@ from .table import (ParseResult, _as_rows, _Collector, _row_is_blank, _trim, dis
 
 FX_SHEET = "FX Rates"
 FX_COLUMNS = {"currency": "Currency", "month": "Month", "rate": "Rate"}
+# optional (engine.fx_ifric22): which rate a row gives; a range without it gives average rates, as it always did
+RATE_TYPE = "Rate Type"
+AVERAGE, CLOSING = "average", "closing"
+_RATE_TYPES = {"average": AVERAGE, "avg": AVERAGE, "averagerate": AVERAGE, "closing": CLOSING, "close": CLOSING,
+               "closingrate": CLOSING}
 
 
 @dataclass(frozen=True)
@@ -96,13 +101,22 @@ def _parse_rate(value) -> Fraction:
 
 
 def parse_fx(data, sheet: str | None = FX_SHEET, origin=None):
-    """rows (header first) -> ({(code, (year, month)): Fraction}, problems)."""
+    """rows (header first) -> ({(code, (year, month)): Fraction}, problems): the average rates (every row of a
+    range without a Rate Type column)."""
+    average, _, problems = parse_fx_rates(data, sheet, origin)
+    return average, problems
+
+
+def parse_fx_rates(data, sheet: str | None = FX_SHEET, origin=None):
+    """rows (header first) -> (average rates, closing rates, problems), each {(code, (year, month)): Fraction}.
+    The optional Rate Type column says which a row gives (average | closing; blank: average)."""
     rows = _trim(_as_rows(data))
     header = [display_text(c) if not is_blank(c) else "" for c in (rows[0] if rows else [])]
     out = _Collector(sheet, origin, header, table="fx")
     rates: dict = {}
+    closing: dict = {}
     if not rows:
-        return rates, out.problems
+        return rates, closing, out.problems
     col_of = {}
     for j, h in enumerate(header):
         norm = normalize_header(h) if h else ""
@@ -113,7 +127,8 @@ def parse_fx(data, sheet: str | None = FX_SHEET, origin=None):
         if key not in col_of:
             out.add(0, None, None, f"the FX range has no '{name}' column (its columns: Currency, Month, Rate)")
     if out.problems:
-        return rates, out.problems
+        return rates, closing, out.problems
+    type_col = next((j for j, h in enumerate(header) if h and normalize_header(h) in ("ratetype", "type")), None)
     where: dict = {}
     for r in range(1, len(rows)):
         row = rows[r]
@@ -149,13 +164,26 @@ def parse_fx(data, sheet: str | None = FX_SHEET, origin=None):
         except ValueError as exc:
             out.add(r, col_of["rate"], cells["rate"], f"Rate {show_value(cells['rate'])} {exc}")
             continue
+        kind, table = AVERAGE, rates
+        if type_col is not None:
+            v = row[type_col] if type_col < len(row) else None
+            if excel_error(v):
+                out.add(r, type_col, v, f"{RATE_TYPE} is the Excel error {excel_error(v)}")
+                continue
+            if not is_blank(v):
+                kind = _RATE_TYPES.get(normalize_header(display_text(v)))
+                if kind is None:
+                    out.add(r, type_col, v, f"{RATE_TYPE} '{display_text(v)}' is not one of: average, closing")
+                    continue
+                table = rates if kind == AVERAGE else closing
         key = (code, month)
-        if key in rates and rates[key] != rate:
-            out.add(r, col_of["rate"], cells["rate"], f"a second rate for {code} in {month[0]}-{month[1]:02d} "
-                                                      f"(also row {where[key] + 1})")
+        if key in table and table[key] != rate:
+            out.add(r, col_of["rate"], cells["rate"], f"a second {kind + ' ' if type_col is not None else ''}rate "
+                                                      f"for {code} in {month[0]}-{month[1]:02d} "
+                                                      f"(also row {where[(kind,) + key] + 1})")
             continue
-        rates[key], where[key] = rate, r
-    return rates, out.problems
+        table[key], where[(kind,) + key] = rate, r
+    return rates, closing, out.problems
 
 
 def apply_fx(parsed: ParseResult, data=None, reporting: str | None = None, sheet: str | None = FX_SHEET,
@@ -237,4 +265,5 @@ def apply_fx(parsed: ParseResult, data=None, reporting: str | None = None, sheet
     return parsed, Conversion(reporting or "", converted, num, den, cents_step(reporting or ""))
 
 
-__all__ = ["apply_fx", "parse_fx", "Conversion", "FX_SHEET", "FX_COLUMNS", "column_letter"]
+__all__ = ["apply_fx", "parse_fx", "parse_fx_rates", "RATE_TYPE", "AVERAGE", "CLOSING", "Conversion", "FX_SHEET",
+           "FX_COLUMNS", "column_letter"]

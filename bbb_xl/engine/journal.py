@@ -10,6 +10,7 @@ the changes of L and A (B - R = dL - dA, so every entry balances by construction
     Cr Deferred Revenue     dL     (a decrease: Dr)
     Dr Contract Asset       dA     (a decrease, e.g. relieved by billing: Cr)
     Cr Refund Liability     dF     (a decrease: Dr)
+    Cr FX Gain/Loss         dX     (Settings FX method = IFRIC 22 only, engine.fx_ifric22; a loss: Dr)
 
 where F is the refund liability (ASC 606-10-32-10: billed above a line's price once an adjust event lowered it
 without a credit note), kept out of the net position: N_c = billed - refund liability - recognized.
@@ -73,16 +74,17 @@ class Accounts:
     # Problems to report when a mapped product is not in the book (located on the Accounts tab)
     unknown_product: dict = field(default_factory=dict)  # key_of(product) -> Problem
     refund: Account = Account("2450", "Refund Liability")
+    fx_gain_loss: Account = Account("7100", "Foreign Exchange Gain/Loss")
 
     @classmethod
     def from_texts(cls, receivable=None, contract_asset=None, deferred=None, revenue=None, by_product=None,
-                   unknown_product=None, refund=None) -> "Accounts":
+                   unknown_product=None, refund=None, fx_gain_loss=None) -> "Accounts":
         d = cls()
         pick = lambda text, default: Account.parse(text) if text and str(text).strip() else default  # noqa: E731
         return cls(pick(receivable, d.receivable), pick(contract_asset, d.contract_asset), pick(deferred, d.deferred),
                    pick(revenue, d.revenue),
                    {key_of(str(p).strip()): Account.parse(a) for p, a in (by_product or {}).items()},
-                   dict(unknown_product or {}), pick(refund, d.refund))
+                   dict(unknown_product or {}), pick(refund, d.refund), pick(fx_gain_loss, d.fx_gain_loss))
 
 
 def normalize_choice(value, choices, what: str) -> str:
@@ -216,25 +218,35 @@ def journal_lines(book, first: int, last: int, period: str = "month", detail: st
     refund = book._refund(sel, bounds) if len(book._refund_lines) else np.zeros_like(bil)
     if not book._exact_int64:
         refund = refund.astype(object)
-    net = sum_by_code(bil - refund - rec, c_of_line, n_c)  # contract x bound
+    net_line = bil - refund - rec
+    gain = None
+    if getattr(book, "ifric", None) is not None:  # IFRIC 22: deferred at historical, contract asset at closing rates
+        position = book._net_position(sel, bounds)
+        position = position if book._exact_int64 else position.astype(object)
+        gain = sum_by_code(net_line - position, c_of_line, n_c)  # cumulative FX gain per contract
+        net_line = position
+    net = sum_by_code(net_line, c_of_line, n_c)  # contract x bound
+    d_x = np.diff(gain, axis=1) if gain is not None else np.zeros((n_c, len(periods)), dtype=np.int64)
     liability, asset = np.where(net > 0, net, 0), np.where(net < 0, -net, 0)
     d_l, d_a = np.diff(liability, axis=1), np.diff(asset, axis=1)
     d_f = np.diff(sum_by_code(refund, c_of_line, n_c), axis=1)
     rev = sum_by_code(np.diff(rec, axis=1), c_of_line * k + acct, n_c * k).reshape(n_c, k, len(periods))
     billed = sum_by_code(np.diff(bil, axis=1), c_of_line * k + acct, n_c * k).reshape(n_c, k, len(periods))
     if detail == "period":
-        groups = [(None, rev.sum(axis=0), billed.sum(axis=0), d_l.sum(axis=0), d_a.sum(axis=0), d_f.sum(axis=0))]
+        groups = [(None, rev.sum(axis=0), billed.sum(axis=0), d_l.sum(axis=0), d_a.sum(axis=0), d_f.sum(axis=0),
+                   d_x.sum(axis=0))]
         active = np.ones((1, len(periods)), dtype=bool)
     else:
-        groups = [(int(first_idx[c]), rev[c], billed[c], d_l[c], d_a[c], d_f[c]) for c in range(n_c)]
-        active = (rev != 0).any(axis=1) | (billed != 0).any(axis=1) | (d_l != 0) | (d_a != 0) | (d_f != 0)
+        groups = [(int(first_idx[c]), rev[c], billed[c], d_l[c], d_a[c], d_f[c], d_x[c]) for c in range(n_c)]
+        active = (rev != 0).any(axis=1) | (billed != 0).any(axis=1) | (d_l != 0) | (d_a != 0) | (d_f != 0) | \
+            (d_x != 0)
     out = []
     for j, p in enumerate(periods):
         number = 0
         for g in np.flatnonzero(active[:, j]):
-            line_i, r_k, b_k, dl, da, df = groups[g]
+            line_i, r_k, b_k, dl, da, df, dx = groups[g]
             postings = _entry(mode, p.label, accounts, rev_accounts, [int(x) for x in r_k[:, j]],
-                              [int(x) for x in b_k[:, j]], int(dl[j]), int(da[j]), int(df[j]))
+                              [int(x) for x in b_k[:, j]], int(dl[j]), int(da[j]), int(df[j]), int(dx[j]))
             if not postings:
                 continue
             number += 1
@@ -247,7 +259,7 @@ def journal_lines(book, first: int, last: int, period: str = "month", detail: st
     return out, problems
 
 
-def _entry(mode, label, accounts, rev_accounts, revenue, billed, d_l, d_a, d_f=0):
+def _entry(mode, label, accounts, rev_accounts, revenue, billed, d_l, d_a, d_f=0, d_x=0):
     """The postings of one entry: (account, signed cents: + debit, - credit, memo), debits first, zeros left
     out. Billing-system modes subtract what the billing system posted from the full entry, account by account."""
     b = sum(billed)
@@ -278,6 +290,10 @@ def _entry(mode, label, accounts, rev_accounts, revenue, billed, d_l, d_a, d_f=0
         else:
             memo = f"Revenue recognized in {label}" if amount < 0 else f"Revenue reversed in {label}"
         postings.append((account, amount, memo))
+    postings.append((accounts.fx_gain_loss, -d_x, f"FX gain: contract asset remeasured at closing rates and settled "
+                                                  f"by invoices (IFRIC 22, IAS 21.23, ASC 830-20-35-1) in {label}"
+                     if d_x > 0 else f"FX loss: contract asset remeasured at closing rates and settled by invoices "
+                                     f"(IFRIC 22, IAS 21.23, ASC 830-20-35-1) in {label}"))
     postings = [p for p in postings if p[1] != 0]
-    assert sum(p[1] for p in postings) == 0, "a journal entry must balance"  # B - R = dL - dA + dF per contract
+    assert sum(p[1] for p in postings) == 0, "a journal entry must balance"  # B - R = dL - dA + dF + dX per contract
     return [p for p in postings if p[1] > 0] + [p for p in postings if p[1] < 0]

@@ -19,6 +19,7 @@ from . import vba_project
 from .headless import RefreshResult, refresh_file
 from .package import default_file_mode
 from ..engine.journal import DETAILS, MODES
+from ..engine.fx_ifric22 import FX_METHODS
 from ..engine.metrics import ARR_BASES
 from ..reports.metrics import CHART_ANCHOR_ROW, CHART_LABEL_ROW, CHART_SERIES
 from .upgrade import TEMPLATE_VERSION, VERSION_NAME
@@ -195,12 +196,17 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
 
     # --- FX Rates: units of the reporting currency (Settings Currency) per unit, per currency and month
     fx = wb.add_worksheet(FX)
-    fx_body = [list(r) for r in (fx_rows or [])[1:]]
-    for j, name in enumerate(FX_COLUMNS):
+    fx_columns = FX_COLUMNS + ["Rate Type"]  # average | closing (blank: average), read by FX method IFRIC 22
+    fx_body = [list(r) + [None] * (len(fx_columns) - len(r)) for r in (fx_rows or [])[1:]]
+    for j, name in enumerate(fx_columns):
         fx.set_column(j, j, 14, f_date if name == "Month" else None)
-    fx.add_table(0, 0, max(len(fx_body), 1), len(FX_COLUMNS) - 1, {
-        "name": "FX", "columns": [{"header": n} for n in FX_COLUMNS], "style": "Table Style Medium 2",
+    fx.add_table(0, 0, max(len(fx_body), 1), len(fx_columns) - 1, {
+        "name": "FX", "columns": [{"header": n} for n in fx_columns], "style": "Table Style Medium 2",
         **({"data": fx_body} if fx_body else {})})
+    fx.data_validation(1, 3, 1_048_575, 3, {"validate": "list", "source": ["average", "closing"],
+                                            "error_title": "Rate Type", "error_message": "average or closing"})
+    fx.write_comment(0, 3, "average (blank) or closing: the closing rate remeasures the contract asset at the "
+                           "month's end when Settings FX method is IFRIC 22 (docs/fx.md).", {"x_scale": 2.0})
     fx.write_comment(0, 0, "ISO 4217 code of a currency the Contracts use besides the Settings Currency.",
                      {"x_scale": 2.0})
     fx.write_comment(0, 1, "The month (2026-03, or any date in it): a line converts at the rate of its Booking "
@@ -240,6 +246,7 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
             "Journal detail": {"validate": "list", "source": list(DETAILS)},
             "ARR basis": {"validate": "list", "source": list(ARR_BASES)},
             "Renewal grace days": {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": 3660},
+            "FX method": {"validate": "list", "source": list(FX_METHODS)},
         }.get(name)
         if validation:
             st.data_validation(i, 1, i, 1, {**validation, "error_message": meaning[:255]})

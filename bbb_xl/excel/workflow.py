@@ -104,7 +104,8 @@ def inputs_book(contract_rows, settings_rows, event_rows=None, fx_rows=None, ope
                 reporting_currency=settings.currency if settings else None, fx_sheet=FX, fx_origin=(1, 1),
                 as_of=settings.as_of if settings else None,  # evergreen lines renew up to the as-of term
                 opening=opening_rows if _has_rows(opening_rows) else None,
-                cutover=settings.cutover if settings else None, opening_sheet=OPENING, opening_origin=(1, 1))
+                cutover=settings.cutover if settings else None, opening_sheet=OPENING, opening_origin=(1, 1),
+                fx_method=settings.fx_method if settings else None)
     return settings, settings_problems, book
 
 

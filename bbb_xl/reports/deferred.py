@@ -38,8 +38,12 @@ def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
     sel = np.arange(len(book.lines))
     refund = book._balances("refund", bounds, sel, None)[1][0] if len(book._refund_lines) else None
     has_refund = refund is not None and bool(np.any(refund != 0))
+    # FX method IFRIC 22 (engine.fx_ifric22): the contract asset's remeasurement is an FX gain or loss, not revenue
+    fx_gain = np.array([book.fx_gain_loss_cents(p.first, p.last, sel) for p in periods], dtype=object) \
+        if getattr(book, "ifric", None) is not None else None
     header = ["Period", "Opening deferred", "+ Billings", "\u2212 Revenue", "\u00b1 Reclass with unbilled"] + \
         (["\u2212 To refund liability"] if has_refund else []) + \
+        (["\u2212 FX gain / + FX loss (IFRIC 22)"] if fx_gain is not None else []) + \
         ["Closing deferred", "Opening unbilled", "Closing unbilled",
          "Revenue from opening deferred (ASC 606-10-50-8)"] + \
         (["Opening refund liability", "Closing refund liability (ASC 606-10-32-10)"] if has_refund else [])
@@ -75,6 +79,7 @@ def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
     for j, p in enumerate(periods):
         reclass = int(unbilled[j + 1] - unbilled[j])
         to_refund = [int(refund[j + 1] - refund[j])] if has_refund else []
+        to_refund += [int(fx_gain[j])] if fx_gain is not None else []
         rows.append([period_label(book, p), int(deferred[j]), int(bl[j]), int(rv[j]), reclass] + to_refund +
                     [int(deferred[j + 1]), int(unbilled[j]), int(unbilled[j + 1]), int(from_opening[j])] +
                     ([int(refund[j]), int(refund[j + 1])] if has_refund else []))
@@ -89,6 +94,7 @@ def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
     total_row = 5 + len(rows)
     total = ["Total", int(deferred[0]), int(bl.sum()), int(rv.sum()), int(unbilled[-1] - unbilled[0])] + \
         ([int(refund[-1] - refund[0])] if has_refund else []) + \
+        ([int(fx_gain.sum())] if fx_gain is not None else []) + \
         [int(deferred[-1]), int(unbilled[0]), int(unbilled[-1]), int(whole[0])] + \
         ([int(refund[0]), int(refund[-1])] if has_refund else [])
     if adjusted:

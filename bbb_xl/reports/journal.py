@@ -21,7 +21,8 @@ def journal_accounts(settings, accounts_rows=None, sheet: str = "Accounts") -> t
     mapping, unknown, problems = parse_accounts(accounts_rows, sheet=sheet, origin=(1, 1))
     return Accounts.from_texts(settings.ar_account, settings.unbilled_account, settings.deferred_account,
                                settings.revenue_account, mapping, unknown,
-                               getattr(settings, "refund_account", None)), problems
+                               getattr(settings, "refund_account", None),
+                               getattr(settings, "fx_account", None)), problems
 
 
 def journal_sheet(lines, settings, title):
