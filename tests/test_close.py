@@ -576,10 +576,13 @@ class _Range:
     def merge(self):
         pass
 
+    def add_hyperlink(self, address, text_to_display=None, screen_tip=None):
+        self.sheet.links[(self.top, self.left)] = address  # the refresh's line-to-input links (test_workbook checks them)
+
 
 class _Sheet:
     def __init__(self, name, rows=None):
-        self.name, self.grid, self.charts = name, {}, []
+        self.name, self.grid, self.charts, self.links = name, {}, [], {}
         for r, row in enumerate(rows or [], start=1):
             for c, v in enumerate(row, start=1):
                 if v not in (None, ""):

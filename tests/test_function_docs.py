@@ -145,5 +145,5 @@ def test_rpo_and_deferred_split_take_closed_after_fx():
     """Like the other balance formulas: the Closed Periods range right after fx (issue 17, docs/close.md)."""
     for name in ("BBB_RPO", "BBB_DEFERRED_SPLIT"):
         (d,) = [d for d in docgen.collect() if d.name == name]
-        assert d.signature == f"{name}(lines, as_of, [filter], [events], [fx], [closed])"
-        assert d.arguments[-1].doc == bbb_xl.udfs.CLOSED_DOC and d.arguments[-1].optional
+        assert d.signature == f"{name}(lines, as_of, [filter], [events], [fx], [closed], [fx_method])"
+        assert d.arguments[-2].doc == bbb_xl.udfs.CLOSED_DOC and d.arguments[-2].optional

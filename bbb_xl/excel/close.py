@@ -292,12 +292,12 @@ def _update_open_workbook(xl_book, update, command: str, reason: str, at: str) -
     """Read the inputs of the open workbook, update the record (refused: nothing written), then write the Closed
     Periods tab, append the Audit Trail entry and refresh the reports (the Refresh button's own code)."""
     from . import read_sheet, refresh, set_protection, sheet_names, write_audit, write_sheet
-    from .audit_trail import AUDIT_TABS, inputs_of, prepare
+    from .audit_trail import AUDIT_TABS, prepare
     from .headless import _journal_label, _require_usable_settings
-    from .workflow import CONTRACTS, EVENTS, FX, OPENING, SETTINGS, input_fingerprint, inputs_book
+    from .workflow import CONTRACTS, EVENTS, FX, INPUT_SHEETS, OPENING, SETTINGS, input_fingerprint, inputs_book
     names = sheet_names(xl_book)
-    rows = {name: read_sheet(xl_book.sheets[name]) for name in (CONTRACTS, SETTINGS, EVENTS, FX, OPENING,
-                                                                CLOSED_PERIODS) if name in names}
+    rows = {name: read_sheet(xl_book.sheets[name]) for name in (*INPUT_SHEETS, CLOSED_PERIODS) if name in names}
+    inputs = {tab: rows.get(tab) for tab in INPUT_SHEETS}  # every input tab, as the headless close fingerprints
     for name in (CONTRACTS, SETTINGS):
         if name not in rows:
             raise BBBError(f"the active workbook has no '{name}' tab: open a bbb_xl workbook and try again")
@@ -305,11 +305,11 @@ def _update_open_workbook(xl_book, update, command: str, reason: str, at: str) -
     settings, _, book = inputs_book(rows[CONTRACTS], rows[SETTINGS], rows.get(EVENTS), rows.get(FX),
                                     rows.get(OPENING))
     tab = update(book, settings, read_closed_rows(rows.get(CLOSED_PERIODS)),
-                 input_fingerprint(rows[CONTRACTS], rows.get(EVENTS), rows.get(FX)))
+                 input_fingerprint(inputs))
     appended = None
     if all(name in names for name in AUDIT_TABS):  # the entry is computed before anything is written
         appended = prepare(read_sheet(xl_book.sheets[AUDIT_TABS[0]]), read_sheet(xl_book.sheets[AUDIT_TABS[1]]),
-                           inputs_of(rows[CONTRACTS], rows[SETTINGS], rows.get(EVENTS), rows.get(FX)), command,
+                           inputs, command,
                            reason=reason, now=at)
     if CLOSED_PERIODS in names:
         sheet = xl_book.sheets[CLOSED_PERIODS]
