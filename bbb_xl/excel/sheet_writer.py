@@ -6,6 +6,7 @@ writes: the same cells, styles, row heights, in the same order. Text stays inlin
 from __future__ import annotations
 
 import re
+from xml.sax.saxutils import escape
 
 import numpy as np
 
@@ -39,9 +40,14 @@ def _text_column(texts: np.ndarray, refs: np.ndarray, s_attr, styled_empty):
     """Inline-string cells (bytes) of a column of str without characters XML forbids: escaped as
     xml.sax.saxutils.escape, xml:space="preserve" where the text has outer white space; empty -> styled_empty."""
     esc = texts
-    for raw, entity in (("&", "&amp;"), (">", "&gt;"), ("<", "&lt;")):  # escape()'s order: & first
-        if np.any(np.strings.find(esc, raw) >= 0):
-            esc = np.strings.replace(esc, raw, entity)
+    marked = np.zeros(len(texts), dtype=bool)
+    for raw in "&<>":
+        marked |= np.strings.find(texts, raw) >= 0
+    if marked.any():  # the few cells with markup characters, one by one (np.strings.replace can cut its output)
+        esc = texts.astype(object)
+        for k in np.flatnonzero(marked).tolist():
+            esc[k] = escape(esc[k])
+        esc = esc.astype(str)
     space = np.where(np.strings.str_len(np.strings.strip(esc)) != np.strings.str_len(esc),
                      b' xml:space="preserve"', b"")
     cells = _add(b'<c r="', refs, b'"', s_attr, b' t="inlineStr"><is><t', space, b">",
