@@ -216,29 +216,7 @@ def test_libreoffice_reads_the_refreshed_cells(tmp_path):
     assert {ws.cell(texts.row + i, 2).value for i in range(60)} >= {"=1+1", '-x <&> "q"'}
 
 
-# --- the line-level CSV beside the workbook -----------------------------------------------------------------------
-
-CSV_CELL = st.one_of(AWKWARD, st.none(), st.integers(-10 ** 6, 10 ** 6),
-                     st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-10 ** 6, max_value=10 ** 6),
-                     st.sampled_from(["1234.50", "0.00", "-0.01", "\r=x", "a\rb", "a\r\nb"]))
-
-
-@hsettings(max_examples=300, deadline=None)
-@given(st.integers(1, 4).flatmap(lambda w: st.lists(st.lists(CSV_CELL, min_size=w, max_size=w), max_size=8)),
-       st.booleans())
-def test_table_csv_text_is_csv_text(rows, ragged):
-    from bbb_xl.excel.headless import table_csv_text
-    from bbb_xl.files import csv_text
-    if ragged and rows:
-        rows = rows + [rows[0][:-1]]
-    assert table_csv_text(rows) == csv_text(rows)
-
-
-def test_table_csv_text_neutralises_formula_text():
-    from bbb_xl.excel.headless import table_csv_text
-    rows = [["Contract ID", "Customer", "Amount"], ["C1", "=cmd|'/c calc'!A0", Decimal("-3.00")], ["C2", "Acme", "5.00"]]
-    assert table_csv_text(rows) == "Contract ID,Customer,Amount\nC1,'=cmd|'/c calc'!A0,-3.00\nC2,Acme,5.00\n"
-
+# --- the refresh benchmark ------------------------------------------------------------------------------------
 
 def test_refresh_benchmark_measures_every_phase(tmp_path):
     from benchmarks import bench_refresh

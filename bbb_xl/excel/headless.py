@@ -2,11 +2,8 @@
 tabs' cells in the package (everything else byte for byte) and atomically replaces the file."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import os
-import re
 import tempfile
 import time
 import zipfile
@@ -15,7 +12,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from ..core.errors import BBBError, column_letter, errors_only
-from ..files import _one_cell, _use_defusedxml, check_xlsx_archive, csv_text, neutralize, workbook_error
+from ..files import _use_defusedxml, check_xlsx_archive, csv_text, workbook_error
 from ..reports import Reports
 from ..xlsx_reader import read_sheets
 from . import audit_trail
@@ -126,7 +123,7 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
             pk.check_can_replace(target)
     written = []
     for target, rows in targets:
-        _write_text_atomic(target, table_csv_text(rows))
+        _write_text_atomic(target, csv_text(rows))
         written.append(target)
     pkg.save_atomic(path)
     t3 = time.perf_counter()
@@ -213,28 +210,6 @@ def _stale_cells(check, xf) -> dict:
         cells[(i, STALE_CHECK_COLUMN)] = (f'<c r="{col}{i}" t="str"><f t="array" ref="{col}{i}">{formula}</f>'
                                           f'<v></v></c>')
     return cells
-
-
-_RISKY_START = re.compile(r"(?:^|\x1e)[=+\-@\t\r]|\r")  # what files.neutralize / _one_cell would change
-
-
-def table_csv_text(rows) -> str:
-    """files.csv_text of a rectangular table, column by column: a column whose text needs no neutralising (no
-    cell starting with = + - @ tab or CR, no CR inside) goes to the csv writer as it is, without a Python step per
-    cell; any other column (or a ragged table) takes csv_text's cell-by-cell way. Same text as csv_text."""
-    width = len(rows[0]) if rows else 0
-    if not rows or any(len(r) != width for r in rows):
-        return csv_text(rows)
-    columns = list(zip(*rows))
-    for j, col in enumerate(columns):
-        texts = [v for v in col if type(v) is str]
-        if len(texts) != len(col) and any(isinstance(v, str) for v in col if type(v) is not str):
-            return csv_text(rows)  # a str subclass: the cell-by-cell way decides
-        if texts and _RISKY_START.search("\x1e".join(texts)):
-            columns[j] = [_one_cell(neutralize(v)) for v in col]
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(zip(*columns))
-    return buf.getvalue()
 
 
 def _write_text_atomic(target: Path, text: str) -> None:
