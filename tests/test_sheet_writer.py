@@ -118,7 +118,8 @@ def test_line_level_revenue_values_read_back(generated_reports):
 # --- awkward values -----------------------------------------------------------------------------------------------
 
 CENTS = st.one_of(st.integers(-10 ** 17, 10 ** 17), st.sampled_from([0, -1, 1, -99, 99, -100, 100, -101, 10 ** 17,
-                                                                     -(10 ** 17), 123456789012345]))
+                                                                     -(10 ** 17), 123456789012345,
+                                                                     2 ** 63 - 1, -(2 ** 63) + 1]))
 AWKWARD = st.one_of(
     st.sampled_from(["=1+1", "+A1", "-2", "@SUM(A1)", "=cmd|'/c calc'!A0", '<b>&amp;"</b>', " lead", "trail ",
                      "\tTab", "a\nb", "\u00a0nbsp", "x\u3000", "\x85next", "bad\x01char\x1f", "", "&lt;", ">",

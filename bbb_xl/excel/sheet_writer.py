@@ -62,11 +62,53 @@ def _join_rows(columns: list[np.ndarray]) -> list[bytes]:
     h = grid.shape[0]
     if grid.dtype.itemsize == 0:
         return [b""] * h
-    raw = grid.view(np.uint8).reshape(h, -1)
+    return _cut_rows(grid.view(np.uint8).reshape(h, -1))
+
+
+def _cut_rows(raw: np.ndarray) -> list[bytes]:
+    """Rows of a (rows, bytes) uint8 grid, NUL bytes left out."""
     keep = raw != 0
     data = raw[keep].tobytes()
     ends = np.cumsum(keep.sum(axis=1)).tolist()
     return [data[a:b] for a, b in zip([0] + ends[:-1], ends)]
+
+
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    """ASCII digits of non-negative ints, right-aligned in `width` bytes, leading zeros as NUL (one digit kept)."""
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    v = values[..., None]
+    out = (v // powers % 10 + 48).astype(np.uint8)
+    out[(v < powers) & (powers > 1)] = 0
+    return out
+
+
+def _const(text: str, h: int) -> np.ndarray:
+    return np.broadcast_to(np.frombuffer(text.encode(), dtype=np.uint8), (h, len(text)))
+
+
+def int_matrix_rows(values: np.ndarray, first_row: int, first_col: int, sx: list[str], money: list[bool]) \
+        -> list[bytes]:
+    """Rows of number cells of an int matrix (money: cents as exact decimal text; else the integer) built as one
+    byte grid: cell references, digits and markup are columns of bytes, no string per cell."""
+    h, w = values.shape
+    v = values.astype(np.int64)
+    a = np.abs(v)
+    whole = np.where(np.array(money)[None, :], a // 100, a) if w else a
+    width = max(len(str(int(whole.max()))) if whole.size else 1, 1)
+    digits = _digits(whole, width)  # (h, w, width)
+    cents = (a % 100)
+    rows_n = np.arange(first_row, first_row + h, dtype=np.int64)
+    row_digits = _digits(rows_n, len(str(first_row + h - 1)))
+    sign = np.where(v < 0, np.uint8(45), np.uint8(0)).astype(np.uint8)
+    pieces = []
+    for j in range(w):
+        pieces += [_const(f'<c r="{column_letter(first_col + j)}', h), row_digits, _const(f'"{sx[j]}><v>', h),
+                   sign[:, j:j + 1], digits[:, j, :]]
+        if money[j]:
+            pieces += [_const(".", h), (cents[:, j:j + 1] // 10 + 48).astype(np.uint8),
+                       (cents[:, j:j + 1] % 10 + 48).astype(np.uint8)]
+        pieces.append(_const("</v></c>", h))
+    return _cut_rows(np.concatenate(pieces, axis=1))
 
 
 class _Writer:
@@ -79,14 +121,19 @@ class _Writer:
     def _cells(self, cells: list[str]) -> np.ndarray:
         return np.strings.encode(np.array(cells, dtype=str), "utf-8")
 
-    def block_rows(self, block, i0: int, i1: int) -> list[bytes]:
+    def block_rows(self, block, i0: int, i1: int, width: int) -> list[bytes]:
         """Fragments (this block's cells of one row, left to right) of block rows i0..i1-1, as bytes."""
         values = block.values
+        if isinstance(values, np.ndarray) and values.ndim == 2 and _exact_ints(values):
+            styles = [block.style_of(j) for j in range(width)]
+            sx = [f' s="{self.xf[s]}"' if self.xf[s] else "" for s in styles]
+            return int_matrix_rows(values[i0:i1], block.row + i0, block.col, sx,
+                                   [s in _MONEY_STYLES for s in styles])
         rows_n = np.arange(block.row + i0, block.row + i1)
         rs = rows_n.astype("S")
         columns = []
         absent = object()
-        for j in range(block.width):
+        for j in range(width):
             c = block.col + j
             letter = column_letter(c)
             style = block.style_of(j)
@@ -95,7 +142,7 @@ class _Writer:
             refs = np.strings.add(letter.encode(), rs)
             if isinstance(values, np.ndarray):
                 col = values[i0:i1, j]
-                if col.dtype.kind in "iu":
+                if col.dtype.kind in "iu" and _exact_ints(col):
                     text = money_column(col) if style in _MONEY_STYLES else col.astype(np.int64).astype("S")
                     columns.append(_add(b'<c r="', refs, f'"{sx}><v>'.encode(), text, b"</v></c>"))
                 else:  # floats, booleans, objects: cell by cell, as the reference writer
@@ -127,12 +174,12 @@ class _Writer:
             return [b""] * (i1 - i0)
         return _join_rows(columns)
 
-    def block_rows_small(self, block, i0: int, i1: int) -> list[bytes]:
+    def block_rows_small(self, block, i0: int, i1: int, width: int) -> list[bytes]:
         """A small block cell by cell (the reference writer's formatting)."""
         from ..reports.model import money_text
         out = []
-        letters = [column_letter(block.col + j) for j in range(block.width)]
-        styles = [block.style_of(j) for j in range(block.width)]
+        letters = [column_letter(block.col + j) for j in range(width)]
+        styles = [block.style_of(j) for j in range(width)]
         xfs = [self.xf[s] for s in styles]
         values = block.values
         matrix_money = isinstance(values, np.ndarray) and styles and all(s in _MONEY_STYLES for s in styles)
@@ -154,6 +201,13 @@ class _Writer:
         return out
 
 
+def _exact_ints(values: np.ndarray) -> bool:
+    """An integer matrix whose every value has an exact int64 absolute value (the digit grid's domain)."""
+    if values.dtype.kind == "u":
+        return values.dtype.itemsize < 8 or not values.size or int(values.max()) < 2 ** 63
+    return values.dtype.kind == "i" and (not values.size or int(values.min()) > np.iinfo(np.int64).min)
+
+
 def _overlapping(spans: list[tuple[int, int, int, int]]) -> bool:
     """Do two blocks share a row and a column range (their cells would interleave within a row)?"""
     if len(spans) < 2:
@@ -171,25 +225,26 @@ def sheet_data(report: SheetReport, xf: dict[str, int], extra_cells: dict | None
     cells a column pass does not take); per_cell: the reference writer, used when blocks interleave in a row."""
     layout = layout or sheet_layout(report)
     extra_cells = extra_cells or {}
-    spans = [(b.row, b.row + b.height - 1, b.col, b.col + b.width - 1) for b in report.blocks
-             if b.height and b.width]
+    widths = [b.width for b in report.blocks]  # (a list block's width is a pass over its rows)
+    spans = [(b.row, b.row + b.height - 1, b.col, b.col + w - 1) for b, w in zip(report.blocks, widths)
+             if b.height and w]
     spans += [(r, r, c, c) for r, c in extra_cells]
     if _overlapping(spans):
         return per_cell(report, xf, extra_cells, layout)
     writer = _Writer(xf, layout.wrapped, cell_xml)
     rows: dict[int, list[tuple[int, bytes]]] = {}
     max_col = 1
-    for block in report.blocks:
+    for block, width in zip(report.blocks, widths):
         h = block.height
         for i0 in range(0, h, _CHUNK):
             i1 = min(h, i0 + _CHUNK)
-            if (i1 - i0) * block.width <= _SMALL:
-                frags = writer.block_rows_small(block, i0, i1)
+            if (i1 - i0) * width <= _SMALL:
+                frags = writer.block_rows_small(block, i0, i1, width)
             else:
-                frags = writer.block_rows(block, i0, i1)
+                frags = writer.block_rows(block, i0, i1, width)
             for k, frag in enumerate(frags, start=block.row + i0):
                 rows.setdefault(k, []).append((block.col, frag))
-        max_col = max(max_col, block.col + block.width - 1)
+        max_col = max(max_col, block.col + width - 1)
     for (r, c), xml in extra_cells.items():
         rows.setdefault(r, []).append((c, xml.encode()))
         max_col = max(max_col, c)
