@@ -37,7 +37,11 @@ def phase_clock(per_cell: bool = False):
     from bbb_xl.excel import package as pk
     spent = dict.fromkeys(("sheet_xml", "csv", "zip"), 0.0)
     saved = pk.sheet_data_xml, headless._write_text_atomic, pk.Package.save_atomic, headless.csv_text
-    xml_writer = pk.sheet_data_xml_per_cell if per_cell else pk.sheet_data_xml
+    xml_writer = saved[0]
+    if per_cell:
+        def xml_writer(*a, as_bytes=False, **kw):
+            data, dim = pk.sheet_data_xml_per_cell(*a, **kw)
+            return (data.encode("utf-8") if as_bytes else data), dim
 
     def clocked(key, fn):
         def run(*a, **kw):

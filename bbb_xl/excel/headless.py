@@ -170,7 +170,7 @@ def write_reports(pkg: pk.Package, reports: Reports, contracts, settings=None, e
             if check:
                 extra, hidden = _stale_cells(check, xf), (STALE_CHECK_COLUMN,)
         layout = sheet_layout(report)
-        data, dim = pk.sheet_data_xml(report, xf, extra, layout)
+        data, dim = pk.sheet_data_xml(report, xf, extra, layout, as_bytes=True)
         part = parts[name]
         # the edits outside <sheetData> run on the sheet without its cells (a few KB, not tens of MB of rows)
         shell = pk.sheet_shell(pkg.text(part))

@@ -282,12 +282,13 @@ def _cell_xml(ref: str, value, style: str, xf: int) -> str:
 
 
 def sheet_data_xml(report: SheetReport, xf: dict[str, int], extra_cells: dict | None = None,
-                   layout: Layout | None = None) -> tuple[str, str]:
+                   layout: Layout | None = None, as_bytes: bool = False) -> tuple:
     """(<sheetData> xml, dimension ref) of a report; extra_cells: {(row, col): raw <c> xml} (formulas). Rows whose
     text wraps get the layout's height (spreadsheets do not re-measure rows on opening). Written column by column
-    (sheet_writer): the same bytes as sheet_data_xml_per_cell, without a Python step per cell."""
+    (sheet_writer): the same bytes as sheet_data_xml_per_cell, without a Python step per cell. as_bytes: the xml
+    as UTF-8 bytes (what fill_shell takes, without a decode and encode of tens of MB)."""
     return sheet_writer.sheet_data(report, xf, extra_cells, layout, cell_xml=_cell_xml,
-                                   per_cell=sheet_data_xml_per_cell)
+                                   per_cell=sheet_data_xml_per_cell, as_bytes=as_bytes)
 
 
 def sheet_data_xml_per_cell(report: SheetReport, xf: dict[str, int], extra_cells: dict | None = None,
@@ -359,10 +360,11 @@ def sheet_shell(sheet_xml: str) -> str:
     return sheet_xml[:start] + CELLS_HERE + sheet_xml[end:]
 
 
-def fill_shell(shell_xml: str, data_xml: str) -> bytes:
-    """The sheet part: the shell with its CELLS_HERE replaced by the <sheetData> xml."""
+def fill_shell(shell_xml: str, data_xml: str | bytes) -> bytes:
+    """The sheet part: the shell with its CELLS_HERE replaced by the <sheetData> xml (str or UTF-8 bytes)."""
     at = shell_xml.index(CELLS_HERE)
-    return (shell_xml[:at] + data_xml + shell_xml[at + len(CELLS_HERE):]).encode("utf-8")
+    data = data_xml if isinstance(data_xml, bytes) else data_xml.encode("utf-8")
+    return shell_xml[:at].encode("utf-8") + data + shell_xml[at + len(CELLS_HERE):].encode("utf-8")
 
 
 def replace_sheet_data(sheet_xml: str, data_xml: str, dimension: str, merges=()) -> str:

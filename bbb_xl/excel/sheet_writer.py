@@ -220,9 +220,10 @@ def _overlapping(spans: list[tuple[int, int, int, int]]) -> bool:
 
 
 def sheet_data(report: SheetReport, xf: dict[str, int], extra_cells: dict | None = None,
-               layout: Layout | None = None, cell_xml=None, per_cell=None) -> tuple[str, str]:
-    """(<sheetData> xml, dimension ref), as package.sheet_data_xml. cell_xml: the per-cell formatter (for the
-    cells a column pass does not take); per_cell: the reference writer, used when blocks interleave in a row."""
+               layout: Layout | None = None, cell_xml=None, per_cell=None, as_bytes: bool = False) -> tuple:
+    """(<sheetData> xml, dimension ref), as package.sheet_data_xml (as_bytes: the xml as UTF-8 bytes). cell_xml:
+    the per-cell formatter (for the cells a column pass does not take); per_cell: the reference writer, used when
+    blocks interleave in a row."""
     layout = layout or sheet_layout(report)
     extra_cells = extra_cells or {}
     widths = [b.width for b in report.blocks]  # (a list block's width is a pass over its rows)
@@ -230,7 +231,8 @@ def sheet_data(report: SheetReport, xf: dict[str, int], extra_cells: dict | None
              if b.height and w]
     spans += [(r, r, c, c) for r, c in extra_cells]
     if _overlapping(spans):
-        return per_cell(report, xf, extra_cells, layout)
+        data, dim = per_cell(report, xf, extra_cells, layout)
+        return (data.encode("utf-8") if as_bytes else data), dim
     writer = _Writer(xf, layout.wrapped, cell_xml)
     rows: dict[int, list[tuple[int, bytes]]] = {}
     max_col = 1
@@ -260,5 +262,6 @@ def sheet_data(report: SheetReport, xf: dict[str, int], extra_cells: dict | None
         out.append(b"</row>")
     out.append(b"</sheetData>")
     last_row = max(rows, default=1)
-    return b"".join(out).decode("utf-8"), f"A1:{column_letter(max_col)}{last_row}"
+    data = b"".join(out)
+    return (data if as_bytes else data.decode("utf-8")), f"A1:{column_letter(max_col)}{last_row}"
 
