@@ -64,11 +64,15 @@ def phase_clock(per_cell: bool = False):
 
 def measure(path, runs: int, per_cell: bool = False) -> dict:
     """{"runs": [total s], "median_s", "phases": {phase: median s}, "status", "problems"} of `runs` refreshes of
-    the workbook at path."""
+    the workbook at path, each of the workbook as built (restored before each run, untimed: every run refreshes
+    the same file, not one whose Audit Trail grew with the runs before it)."""
     from bbb_xl.excel.headless import refresh_file
+    path = Path(path)
+    pristine = path.read_bytes()
     totals, phases = [], []
     result = None
     for _ in range(runs):
+        path.write_bytes(pristine)
         with phase_clock(per_cell) as spent:
             t0 = time.perf_counter()
             result = refresh_file(path)
