@@ -172,17 +172,20 @@ def write_reports(pkg: pk.Package, reports: Reports, inputs: dict) -> None:
             if check:
                 extra, hidden = _stale_cells(check, xf), (STALE_CHECK_COLUMN,)
         layout = sheet_layout(report)
-        data, dim = pk.sheet_data_xml(report, xf, extra, layout)
+        data, dim = pk.sheet_data_xml(report, xf, extra, layout, as_bytes=True)
         part = parts[name]
-        old_widths = pk.column_widths(pkg.text(part))
-        xml = pk.replace_sheet_data(pkg.text(part), data, dim, report.merges)
+        # the edits outside <sheetData> run on the sheet without its cells (a few KB, not tens of MB of rows)
+        shell = pk.sheet_shell(pkg.text(part))
+        old_widths = pk.column_widths(shell)
+        xml = pk.replace_sheet_data(shell, pk.CELLS_HERE, dim, report.merges)
         xml = pk.replace_hyperlinks(pk.replace_cols(xml, layout.widths, hidden), report.links)
-        pkg.set(part, pk.protect_sheet(xml))
+        new_widths = pk.column_widths(xml)
+        pkg.set(part, pk.fill_shell(pk.protect_sheet(xml), data))
         for drawing in pkg.related(part, "drawing"):  # charts keep their size on the new column widths
             if drawing not in pkg.parts:
                 continue
             if drawing.endswith(".xml"):
-                new = pk.reanchor_charts(pkg.text(drawing), old_widths, pk.column_widths(pkg.text(part)))
+                new = pk.reanchor_charts(pkg.text(drawing), old_widths, new_widths)
                 if new != pkg.text(drawing):
                     pkg.set(drawing, new)
             if name == "Summary" and reports.chart.periods:

@@ -22,6 +22,7 @@ import numpy as np
 from ..core.errors import BBBError, column_letter
 from ..reports import MONEY, Block, ChartData, SheetReport, money_text, money_texts
 from ..reports.layout import Layout, sheet_layout
+from . import sheet_writer
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: same inputs, same bytes
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -250,7 +251,7 @@ def ensure_styles(pkg: Package) -> dict[str, int]:
 # --- sheet data ---------------------------------------------------------------------------------------------------
 
 _EPOCH_ORDINAL = dt.date(1899, 12, 30).toordinal()
-_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_BAD_XML = sheet_writer.BAD_XML
 
 
 def _serial(value) -> str:
@@ -281,9 +282,19 @@ def _cell_xml(ref: str, value, style: str, xf: int) -> str:
 
 
 def sheet_data_xml(report: SheetReport, xf: dict[str, int], extra_cells: dict | None = None,
-                   layout: Layout | None = None) -> tuple[str, str]:
+                   layout: Layout | None = None, as_bytes: bool = False) -> tuple:
     """(<sheetData> xml, dimension ref) of a report; extra_cells: {(row, col): raw <c> xml} (formulas). Rows whose
-    text wraps get the layout's height (spreadsheets do not re-measure rows on opening)."""
+    text wraps get the layout's height (spreadsheets do not re-measure rows on opening). Written column by column
+    (sheet_writer): the same bytes as sheet_data_xml_per_cell, without a Python step per cell. as_bytes: the xml
+    as UTF-8 bytes (what fill_shell takes, without a decode and encode of tens of MB)."""
+    return sheet_writer.sheet_data(report, xf, extra_cells, layout, cell_xml=_cell_xml,
+                                   per_cell=sheet_data_xml_per_cell, as_bytes=as_bytes)
+
+
+def sheet_data_xml_per_cell(report: SheetReport, xf: dict[str, int], extra_cells: dict | None = None,
+                            layout: Layout | None = None) -> tuple[str, str]:
+    """The cell-by-cell writer: the reference the column writer is tested against (tests/test_sheet_writer.py),
+    and its way for blocks whose cells interleave within a row."""
     layout = layout or sheet_layout(report)
     rows: dict[int, list[tuple[int, str]]] = {}
     wrapped = layout.wrapped
@@ -327,6 +338,33 @@ def sheet_data_xml(report: SheetReport, xf: dict[str, int], extra_cells: dict | 
     out.append("</sheetData>")
     last_row = max(rows, default=1)
     return "".join(out), f"A1:{column_letter(max_col)}{last_row}"
+
+
+CELLS_HERE = "<sheetData>\x01</sheetData>"  # a sheet shell's cells: \x01 is in no XML text
+
+
+def sheet_shell(sheet_xml: str) -> str:
+    """The sheet with CELLS_HERE for its <sheetData> (found by plain string search, not a regex over its rows):
+    what replace_sheet_data, replace_cols, replace_hyperlinks and protect_sheet edit as fast as an empty sheet."""
+    start = sheet_xml.find("<sheetData")
+    if start < 0:
+        raise BBBError("a report sheet has no <sheetData>: the workbook is damaged")
+    close = sheet_xml.find(">", start)
+    if sheet_xml[close - 1] == "/":
+        end = close + 1
+    else:
+        end = sheet_xml.find("</sheetData>", close)
+        if end < 0:
+            raise BBBError("a report sheet has no <sheetData>: the workbook is damaged")
+        end += len("</sheetData>")
+    return sheet_xml[:start] + CELLS_HERE + sheet_xml[end:]
+
+
+def fill_shell(shell_xml: str, data_xml: str | bytes) -> bytes:
+    """The sheet part: the shell with its CELLS_HERE replaced by the <sheetData> xml (str or UTF-8 bytes)."""
+    at = shell_xml.index(CELLS_HERE)
+    data = data_xml if isinstance(data_xml, bytes) else data_xml.encode("utf-8")
+    return shell_xml[:at].encode("utf-8") + data + shell_xml[at + len(CELLS_HERE):].encode("utf-8")
 
 
 def replace_sheet_data(sheet_xml: str, data_xml: str, dimension: str, merges=()) -> str:
