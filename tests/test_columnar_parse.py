@@ -30,7 +30,13 @@ SERIALS = st.one_of(st.integers(-5, 3_000_000), st.floats(-10, 3_000_000),
 CENTS = st.integers(-10**9, 10**9).map(lambda c: c / 100)
 AMOUNTS = st.one_of(CENTS, st.integers(-10**14, 10**14), st.decimals(-10**6, 10**6, places=3, allow_nan=False),
                     st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.125, 1e9 + 0.01, 1.000001,
-                                                                                      1.0000011, 2**70, 10**13]))
+                                                                                      1.0000011, 2**70, 10**13]),
+                    # text and Decimal amounts, plain (the vectorised path) or not quite
+                    CENTS.map(lambda c: f"{c:.2f}"), CENTS.map(lambda c: f"{c:.1f}"),
+                    st.integers(-10**10, 10**10).map(str),
+                    st.sampled_from(["-0", "007.5", "999999999.99", "1000000000.00", "1.5.5", "-", "1 000", "١٢"]),
+                    CENTS.map(lambda c: Decimal(str(c))), st.sampled_from([Decimal("sNaN"), Decimal("-0.00"),
+                                                                           Decimal("1E+400"), Decimal("1.0000001")]))
 
 
 def cell(*specific):
