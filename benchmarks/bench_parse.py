@@ -36,16 +36,20 @@ def _timed(fn, *args):
 
 def cold_vs_loop(n: int = 10_000, months: int = 36, repeat: int = 5) -> dict:
     """Medians of `repeat` alternating runs of bbb_xl cold and the plain loop on one book; equal to the cent."""
+    from bbb_xl.engine.table import parse_contracts
     rows = generate_book(n, months, seed=0, start=START)
-    cold, loop = [], []
+    cold, loop, parse = [], [], []
     for _ in range(repeat):
         t, (_, got) = _timed(bbb_cold, rows, months)
         cold.append(t)
+        t, _ = _timed(parse_contracts, rows)
+        parse.append(t)
         t, want = _timed(loop_all, rows, months)
         loop.append(t)
     assert got == want, "bbb_xl differs from the loop"
-    (cw, cc), (lw, lc) = _median_pair(cold), _median_pair(loop)
+    (cw, cc), (lw, lc), (pw, pc) = _median_pair(cold), _median_pair(loop), _median_pair(parse)
     return {"cold_s": cw, "cold_cpu_s": cc, "loop_s": lw, "loop_cpu_s": lc, "ratio": lw / cw, "ratio_cpu": lc / cc,
+            "parse_s": pw, "parse_cpu_s": pc,
             "cold_runs": [round(w, 4) for w, _ in cold], "loop_runs": [round(w, 3) for w, _ in loop]}
 
 
@@ -72,8 +76,10 @@ def child_cold_full_sheet(n: int, months: int) -> dict:
 
 
 def cold_full_sheet(n: int = 1_048_575, months: int = 60) -> dict:
+    import importlib
     from .measure import peak_rss
-    return peak_rss(child_cold_full_sheet, n, months, return_result=True, timeout=1800)["result"]
+    child = importlib.import_module("benchmarks.bench_parse").child_cold_full_sheet  # by name, also under -m
+    return peak_rss(child, n, months, return_result=True, timeout=1800)["result"]
 
 
 def write_xlsx(rows, path) -> Path:
@@ -146,6 +152,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     r = cold_vs_loop(repeat=a.repeat)
     print(f"10,000 x 36 cold: {r['cold_s']:.3f} s wall ({r['cold_cpu_s']:.3f} s CPU), runs {r['cold_runs']}; "
+          f"of which parse {r['parse_s']:.3f} s ({r['parse_cpu_s']:.3f} s CPU); "
           f"loop {r['loop_s']:.2f} s ({r['loop_cpu_s']:.2f} s CPU), runs {r['loop_runs']}", flush=True)
     x = xlsx_cold(repeat=a.repeat)
     print(f"10,000 x 36 cold from .xlsx ({x['file_bytes'] / MIB:.1f} MiB, {x['reader']}): {x['cold_s']:.3f} s wall "
