@@ -310,6 +310,7 @@ def calamine_rows(wb: "Workbook", sheet: str) -> list[list] | None:
         return None
     rows, last_row, width = [], 0, 0
     day_one = dt.date(1900, 3, 1)  # before it, serials are one day off (Excel's 1900 leap-year bug)
+    beyond = set()  # whole numbers past 9999-12-31: a float here, not an int, when the cell has a date format
     for r, cells in enumerate(grid, 1):
         row = []
         for v in cells:
@@ -317,7 +318,11 @@ def calamine_rows(wb: "Workbook", sheet: str) -> list[list] | None:
             if tv is str:
                 row.append(v or None)
             elif tv is float:
-                row.append(int(v) if v.is_integer() else v)
+                if v.is_integer():
+                    if v >= _PAST_LAST_DAY:
+                        beyond.add(int(v))
+                    v = int(v)
+                row.append(v)
             elif tv is dt.date:
                 if v < day_one:
                     return None
@@ -331,7 +336,24 @@ def calamine_rows(wb: "Workbook", sheet: str) -> list[list] | None:
         if row:
             last_row, width = r, max(width, len(row))
         rows.append(row)
+    if beyond and wb.date_styles and _date_cell_holds(wb, part, beyond):
+        return None
     return [row + [None] * (width - len(row)) for row in rows[:last_row]]
+
+
+_PAST_LAST_DAY = 2958466  # the serial of 10000-01-01
+
+
+def _date_cell_holds(wb: "Workbook", part: str, values: set[int]) -> bool:
+    """Whether a cell with a date format holds one of these whole numbers (a scan of every cell: only run when a
+    sheet has such numbers, e.g. amounts of 3,000,000 or more)."""
+    if len(values) > 50:
+        return True
+    styles = b"|".join(str(k).encode() for k in sorted(wb.date_styles))
+    numbers = b"|".join(str(v).encode() for v in sorted(values))
+    pattern = re.compile(rb'<c\b(?=[^>]*\bs="(?:' + styles + rb')")[^>]*>(?:<f\b[^>]*(?:/>|>[^<]*</f>))?<v>(?:'
+                         + numbers + rb")</v>")
+    return pattern.search(wb.zf.read(part)) is not None
 
 
 def _formats_agree(wb: "Workbook") -> bool:

@@ -121,7 +121,8 @@ def test_crafted_cells_calamine_reads_differently_go_to_the_streaming_reader(tmp
 
 
 def test_serial_60_and_a_time_format_stay_as_the_streaming_reader_reads_them(tmp_path):
-    for serial, expected in ((60, 60.0), (45688.5, dt.datetime(2025, 1, 31, 12))):
+    for serial, expected in ((60, 60.0), (45688.5, dt.datetime(2025, 1, 31, 12)), (-5, dt.datetime(1899, 12, 26)),
+                             (3_000_000, 3_000_000.0), (2958466, 2958466.0)):  # the last two: past 9999-12-31
         path = tmp_path / f"s{serial}.xlsx"
         wb = xlsxwriter.Workbook(str(path))
         ws = wb.add_worksheet("Contracts")
@@ -159,3 +160,12 @@ def test_read_inputs_gives_what_the_streaming_reader_gives(tmp_path):
     slow = read_sheets(path, ["Contracts", "Settings"], optional=["Events", "FX Rates", "Accounts"])
     assert typed(contracts) == typed(slow["Contracts"]) and typed(settings) == typed(slow["Settings"])
     assert typed(events) == typed(slow["Events"]) and typed(fx) == typed(slow["FX Rates"])
+
+
+def test_whole_numbers_past_the_last_date_are_ints_without_a_date_format(tmp_path):
+    cells = {(0, 0): "Start Date", (0, 1): "Amount", (1, 0): dt.datetime(2025, 1, 31), (1, 1): 3_000_000,
+             (2, 0): dt.datetime(2025, 2, 1), (2, 1): 12_500_000.5}
+    path = _book(tmp_path / "big.xlsx", cells)
+    streamed, fast = both(path, "Contracts")
+    assert fast is not None and typed(fast) == typed(streamed)
+    assert fast[1][1] == 3_000_000 and type(fast[1][1]) is int
