@@ -263,15 +263,17 @@ def read_sheets(path, names, optional=(), calamine: bool = False) -> dict[str, l
 
 # --- python-calamine (Rust, values only: cached results of formulas, nothing evaluated). It reads some cells
 # differently from the streaming reader above: error cells as '' (blank), empty text as '' like a blank cell, whole
-# numbers as floats, dates as date or datetime (times to the millisecond), `_x000D_` escapes decoded, and its own
-# idea of which number formats are dates. A sheet is read with it only when C-speed scans of its XML show none of
-# those cells; everything else (and any calamine failure) goes to the streaming reader.
+# numbers as floats, dates as date or datetime (times to the millisecond), `_x000D_` escapes decoded, spaces around
+# text trimmed unless xml:space="preserve", and its own idea of which number formats are dates. A sheet is read with
+# it only when C-speed scans of its XML show none of those cells; everything else (and any calamine failure) goes
+# to the streaming reader.
 
 _UNSAFE_HEAD = re.compile(rb"<!DOCTYPE|<!ENTITY")
 # what calamine reads differently, each found by a literal-led scan (a combined pattern is 20x slower)
 _CALAMINE_LITERALS = (b't="e"', b't="d"', b"<rPh", b"<t/>", b"<v></v>")  # errors, ISO date cells, phonetic runs,
 _CALAMINE_PATTERNS = tuple(re.compile(p) for p in (  # empty text and values (calamine: blank)
     rb"<t(?:\s[^>]*)?>\s*</t>", rb"<t\s[^>]*/>",  # blank text
+    rb"<t>\s", rb"<t>[^<]*\s</t>",  # spaces around text without xml:space="preserve" (calamine trims them)
     rb"<v>[^<]*[eE+\s][^<]*</v>", rb"<v>-?\d*\.0*</v>",  # 1E3, 1.0: whole numbers calamine cannot tell from 1
     rb"_x[0-9a-fA-F]{4}_"))  # escapes calamine decodes
 _BUILTIN_PLAIN_FORMATS = set(range(0, 14)) | set(range(37, 45)) | {48, 49}
