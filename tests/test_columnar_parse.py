@@ -101,7 +101,8 @@ def books(draw):
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(books(), st.sampled_from([None, ParseOptions(date_order="DMY"), ParseOptions(decimal_comma=True)]))
+@given(books(), st.sampled_from([None, ParseOptions(date_order="DMY"), ParseOptions(decimal_comma=True),
+                                  ParseOptions(comma_ambiguous=True)]))
 def test_columnar_parse_equals_per_cell(rows, options):
     a = parse_contracts(rows, sheet="Contracts", origin=(1, 1), options=options)
     b = parse_contracts(rows, sheet="Contracts", origin=(1, 1), options=options, columnar=False)
