@@ -79,9 +79,13 @@ class Workbook:
             rid = re.search(r'\br:id="([^"]*)"', attrs) or re.search(r':id="([^"]*)"', attrs)
             self.sheets[name] = targets.get(rid.group(1))
         self._strings = None
+        self._calamine = None  # python-calamine's workbook, opened on first use (calamine_rows)
+        self._calamine_agrees = None  # whether its shared strings and number formats read alike (calamine_rows)
         self._date_styles = None
 
     def close(self):
+        if self._calamine is not None:
+            self._calamine.close()
         self.zf.close()
 
     def _xml(self, name: str) -> str:
@@ -297,17 +301,16 @@ def calamine_rows(wb: "Workbook", sheet: str) -> list[list] | None:
         return None
     if _calamine_reads_differently(wb.zf.read(part), b"<sheetData"):
         return None
-    if "xl/sharedStrings.xml" in wb.names and _calamine_reads_differently(wb.zf.read("xl/sharedStrings.xml"),
-                                                                           b"<sst"):
-        return None
-    if not _formats_agree(wb):
+    if wb._calamine_agrees is None:  # once per workbook: shared strings and number formats
+        wb._calamine_agrees = _formats_agree(wb) and not (
+            "xl/sharedStrings.xml" in wb.names and _calamine_reads_differently(wb.zf.read("xl/sharedStrings.xml"),
+                                                                               b"<sst"))
+    if not wb._calamine_agrees:
         return None
     try:
-        cw = CalamineWorkbook.from_path(str(wb.path))
-        try:
-            grid = cw.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-        finally:
-            cw.close()
+        if wb._calamine is None:  # opened once per workbook: it reads the shared strings
+            wb._calamine = CalamineWorkbook.from_path(str(wb.path))
+        grid = wb._calamine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     except Exception:  # noqa: BLE001 - any failure of the Rust reader: the streaming reader decides
         return None
     rows, last_row, width = [], 0, 0
