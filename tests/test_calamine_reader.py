@@ -171,3 +171,19 @@ def test_whole_numbers_past_the_last_date_are_ints_without_a_date_format(tmp_pat
     streamed, fast = both(path, "Contracts")
     assert fast is not None and typed(fast) == typed(streamed)
     assert fast[1][1] == 3_000_000 and type(fast[1][1]) is int
+
+
+def test_a_built_workbooks_input_tabs_are_read_by_calamine_alike(tmp_path):
+    """What `bbb-xl refresh` reads: the input tabs of a workbook the template builder wrote (datetime dates, float
+    amounts, text, blanks) all go through calamine and give the streaming reader's cells."""
+    from benchmarks.generate import generate_book
+    from benchmarks.run import refresh_settings
+    from bbb_xl.excel.template import build_workbook
+    path = tmp_path / "built.xlsm"
+    build_workbook(path, generate_book(60, 12, seed=3, start="2024-01-01"), refresh_settings(12), refreshed_at=None,
+                   keep_csv=False)
+    for name in ("Contracts", "Settings", "Events", "FX Rates", "Accounts"):
+        streamed, fast = both(path, name)
+        assert fast is not None, name
+        assert typed(fast) == typed(streamed), name
+    assert len(streamed) >= 1 and len(both(path, "Contracts")[1]) == 61
