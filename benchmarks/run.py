@@ -663,7 +663,11 @@ def main(argv=None) -> int:
     p.add_argument("--months", type=int, nargs="+", default=None, help=f"months (default {FULL_MONTHS})")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     p.add_argument("--render", metavar="JSON", help="only rewrite the table/chart/targets from a results JSON")
+    p.add_argument("--parse", action="store_true", help="only the cold-path figures of benchmarks/bench_parse.py")
     a = p.parse_args(argv)
+    if a.parse:
+        from .bench_parse import main as parse_main
+        return parse_main([])
     t0 = time.perf_counter()
     if a.render:
         result = json.loads(Path(a.render).read_text(encoding="utf-8"))

@@ -30,7 +30,13 @@ SERIALS = st.one_of(st.integers(-5, 3_000_000), st.floats(-10, 3_000_000),
 CENTS = st.integers(-10**9, 10**9).map(lambda c: c / 100)
 AMOUNTS = st.one_of(CENTS, st.integers(-10**14, 10**14), st.decimals(-10**6, 10**6, places=3, allow_nan=False),
                     st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.125, 1e9 + 0.01, 1.000001,
-                                                                                      1.0000011, 2**70, 10**13]))
+                                                                                      1.0000011, 2**70, 10**13]),
+                    # text and Decimal amounts, plain (the vectorised path) or not quite
+                    CENTS.map(lambda c: f"{c:.2f}"), CENTS.map(lambda c: f"{c:.1f}"),
+                    st.integers(-10**10, 10**10).map(str),
+                    st.sampled_from(["-0", "007.5", "999999999.99", "1000000000.00", "1.5.5", "-", "1 000", "١٢"]),
+                    CENTS.map(lambda c: Decimal(str(c))), st.sampled_from([Decimal("sNaN"), Decimal("-0.00"),
+                                                                           Decimal("1E+400"), Decimal("1.0000001")]))
 
 
 def cell(*specific):
@@ -95,7 +101,8 @@ def books(draw):
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(books(), st.sampled_from([None, ParseOptions(date_order="DMY"), ParseOptions(decimal_comma=True)]))
+@given(books(), st.sampled_from([None, ParseOptions(date_order="DMY"), ParseOptions(decimal_comma=True),
+                                  ParseOptions(comma_ambiguous=True)]))
 def test_columnar_parse_equals_per_cell(rows, options):
     a = parse_contracts(rows, sheet="Contracts", origin=(1, 1), options=options)
     b = parse_contracts(rows, sheet="Contracts", origin=(1, 1), options=options, columnar=False)
@@ -135,3 +142,65 @@ def test_a_bad_cell_in_a_clean_column_keeps_its_message_and_cell():
                    ("D6", "End Date: Excel serial 60 is 1900-02-29, a day that does not exist (Excel's 1900 "
                           "leap-year bug)")]
     assert parse_contracts(rows).lines.row.tolist() == [2, 3]  # C3, C4, C5 left out
+
+
+# --- the fast paths for what Excel hands xlwings (dates and blanks only; contiguous contracts; unique Line IDs)
+
+DATE_OR_BLANK = st.one_of(st.none(), DATETIMES, DATES)
+
+
+@st.composite
+def excel_books(draw):
+    """Columns as xlwings hands them: dates as datetime/date (some before 1900) or None, text, floats; Contract IDs
+    contiguous or shuffled, Customers and Line IDs that may differ only by case."""
+    n = draw(st.integers(1, 15))
+    ids = draw(st.lists(st.sampled_from(["C1", "c1", "C2", "C3", "C4", " "]), min_size=n, max_size=n))
+    if draw(st.booleans()):
+        ids = sorted(ids)  # contiguous contracts
+    col = lambda s: draw(st.lists(s, min_size=n, max_size=n))  # noqa: E731
+    customers = col(st.sampled_from(["Acme", "ACME", "Globex", ""]))
+    line_ids = col(st.one_of(st.sampled_from(["1", "2", "L1", "l1", ""]), st.uuids().map(str)))
+    body = [ids, customers, line_ids, col(DATE_OR_BLANK), col(DATE_OR_BLANK), col(DATE_OR_BLANK),
+            col(st.one_of(CENTS, st.none())), col(DATE_OR_BLANK)]
+    return [["Contract ID", "Customer", "Line ID", "Booking Date", "Start Date", "End Date", "Amount",
+             "Billing Start"]] + [list(r) for r in zip(*body)]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(excel_books())
+def test_date_only_columns_and_cross_row_gates_equal_per_cell(rows):
+    a = parse_contracts(rows, sheet="Contracts", origin=(1, 1))
+    b = parse_contracts(rows, sheet="Contracts", origin=(1, 1), columnar=False)
+    assert_same(a, b)
+
+
+def _conflicts_by_hand(contract_keys, customers, line_ids) -> bool:
+    """The rule itself, row by row: two Customers (case-insensitively) for one contract, or one (Contract ID,
+    Line ID) twice, among non-blank cells."""
+    seen_customer, seen_line = {}, set()
+    for ck, cust, li in zip(contract_keys, customers, line_ids):
+        if not ck:
+            continue
+        if cust and seen_customer.setdefault(ck, cust.casefold()) != cust.casefold():
+            return True
+        if li:
+            if (ck, li.casefold()) in seen_line:
+                return True
+            seen_line.add((ck, li.casefold()))
+    return False
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "c1", "c2", "c3"]), st.sampled_from(["", "Acme", "ACME", "Globex"]),
+                          st.sampled_from(["", "1", "2", "L1", "l1", "x"])), max_size=12), st.booleans())
+def test_cross_row_gate_finds_every_conflict(cells, contiguous_order):
+    from bbb_xl.engine.table import _contract_codes, _cross_row_conflicts
+    if contiguous_order:
+        cells = sorted(cells, key=lambda c: c[0])
+    keys, customers, line_ids = (list(x) for x in zip(*cells)) if cells else ([], [], [])
+    codes, contiguous, same = _contract_codes(keys)
+    assert codes.tolist() == [list(dict.fromkeys(keys)).index(k) for k in keys]  # order of first row
+    assert contiguous == (len(dict.fromkeys(keys)) == len([k for i, k in enumerate(keys)
+                                                              if i == 0 or keys[i - 1] != k]))
+    assert _cross_row_conflicts(keys, customers, line_ids, contiguous, same) == \
+        _conflicts_by_hand(keys, customers, line_ids)

@@ -16,6 +16,7 @@ _CURRENCY_PREFIX = re.compile(r"^(?:[$€£¥₹]|[A-Z]{3}(?=[\d.]))")
 _CURRENCY_SUFFIX = re.compile(r"[$€£¥₹]$")  # 1.500,25 € (a European spreadsheet's currency format)
 _NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$|^\.\d+$")
 _DOT_THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+$")  # 1.500: 1.5, or 1500 written with a dot for thousands
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,9}(?:\.[0-9]{1,2})?")  # read alike by every option but a decimal comma
 _NUMBER_DECIMAL_COMMA = re.compile(r"^\d{1,3}(\.\d{3})+(,\d+)?$|^\d+(,\d+)?$|^,\d+$")  # 1.500,25 1500,25
 
 
@@ -96,21 +97,35 @@ def _parse_amount_text(text: str, options=None) -> int:
 def parse_amount_column(values: list, options=None) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Parse a column; returns int64 cents and (index, message) for every bad cell.
 
-    Fast paths: plain floats below 10^9 whose cents are within 0.5e-4 of a whole cent are rounded in numpy (the
-    float error of x * 100 there is below 1e-5 of a cent, so the result is the one the exact Decimal path gives);
-    plain ints within the limit are multiplied in numpy. Everything else goes through the exact Decimal path.
+    Fast paths: plain floats, Decimals and plain text amounts (`_PLAIN_AMOUNT`) below 10^9 whose cents are within
+    0.5e-4 of a whole cent are rounded in numpy (the float error of x * 100 there is below 1e-5 of a cent, so the
+    result is the one the exact Decimal path gives); plain ints within the limit are multiplied in numpy.
+    Everything else goes through the exact Decimal path.
     """
     n = len(values)
     out = np.zeros(n, dtype=np.int64)
     bad: list[tuple[int, str]] = []
     kinds = set(map(type, values))
-    is_float = np.ones(n, dtype=bool) if kinds == {float} else \
-        np.fromiter(map(operator.is_, map(type, values), repeat(float)), dtype=bool, count=n)
     slow = np.ones(n, dtype=bool)
-    if float in kinds:
-        idx = np.flatnonzero(is_float)
-        x = np.array(list(compress(values, is_float)) if len(idx) < n else values, dtype=np.float64)
-        with np.errstate(invalid="ignore"):
+    # floats, Decimals (within the same bounds the float error is far below the 1e-6 noise the exact path allows)
+    # and plain text amounts (-1200.5, 1200.50: ASCII digits, at most 2 decimals; not under a decimal comma)
+    plain_text = str in kinds and not (options is not None and options.decimal_comma)
+    for kind in (float, Decimal, str) if plain_text else (float, Decimal):
+        if kind not in kinds:
+            continue
+        mine = np.ones(n, dtype=bool) if len(kinds) == 1 else \
+            np.fromiter(map(operator.is_, map(type, values), repeat(kind)), dtype=bool, count=n)
+        sub = values if len(kinds) == 1 else list(compress(values, mine))
+        if kind is str:
+            plain = np.fromiter(map(bool, map(_PLAIN_AMOUNT.fullmatch, sub)), dtype=bool, count=len(sub))
+            mine[mine] = plain  # the other texts: the exact path says what they are (or why not)
+            sub = list(compress(sub, plain))
+        idx = np.flatnonzero(mine)
+        try:
+            x = np.array(sub, dtype=np.float64)
+        except (ValueError, TypeError, OverflowError):  # Decimal('sNaN'): the exact path says why
+            continue
+        with np.errstate(invalid="ignore", over="ignore"):
             fast = np.isfinite(x) & (np.abs(x) < 1e9)
             scaled = x * 100.0
             cents = np.round(scaled)

@@ -5,8 +5,10 @@ with its row, column, value and cell; contracts that have any error are left out
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
+import gc
 import operator
 import unicodedata
 import math
@@ -115,6 +117,54 @@ def _of_type(types: list, kind) -> np.ndarray:
     return np.fromiter(map(operator.is_, types, repeat(kind)), dtype=bool, count=len(types))
 
 
+def _contract_codes(keys: list) -> tuple[np.ndarray, bool, list]:
+    """One int code per Contract ID key, in order of first row; whether each contract's rows are contiguous (the
+    usual layout), and which rows have the key of the row above. Contiguous: the codes are a running count."""
+    n = len(keys)
+    uniques = list(dict.fromkeys(keys))
+    same = list(map(operator.eq, keys[1:], keys[:-1]))
+    contiguous = n - sum(same) == len(uniques)
+    if contiguous:
+        codes = np.zeros(n, dtype=np.int64)
+        codes[1:] = np.cumsum(~np.array(same, dtype=bool))
+    else:
+        index = dict(zip(uniques, range(len(uniques))))
+        codes = np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=n)
+    return codes, contiguous, same
+
+
+def _cross_row_conflicts(contract_keys: list, customers: list, line_ids: list, contiguous: bool,
+                         same: list) -> bool:
+    """Whether some contract has two Customers, or some (Contract ID, Line ID) appears twice, both compared
+    case-insensitively among non-blank cells, so the row-by-row check that locates each conflict runs only when
+    there is one. Two C-speed gates first: contiguous contracts whose rows all repeat the Customer above, and
+    Line IDs unique case-insensitively across the whole range; then the exact set-level counts."""
+    if contiguous and all(compress(map(operator.eq, customers[1:], customers[:-1]), same)) and \
+            len(set(map(str.casefold, line_ids))) == len(line_ids):
+        return False
+    named = {p for p in set(zip(contract_keys, customers)) if p[0] and p[1]}  # distinct pairs only
+    if len(named) != len({ck for ck, _ in named}):  # distinct spellings: compare case-insensitively
+        named = {(ck, c.casefold()) for ck, c in named}
+    ids = list(compress(zip(contract_keys, line_ids), map(all, zip(contract_keys, line_ids))))
+    first, second = operator.itemgetter(0), operator.itemgetter(1)
+    if len(set(ids)) == len(ids) and len(set(zip(map(first, ids), map(str.casefold, map(second, ids))))) != len(ids):
+        ids = [(ck, li.casefold()) for ck, li in ids]  # IDs equal but for case: duplicates too
+    return len(named) != len({ck for ck, _ in named}) or len(set(ids)) != len(ids)
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """A parse makes millions of short-lived containers (column tuples, iterators) and no cycles: the cyclic GC
+    would otherwise walk the caller's million row lists again and again (a third of a 1M-line parse)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _blank_mask(vals, kinds: set) -> np.ndarray:
     """is_blank of every cell, with C-speed passes for the common column shapes."""
     n = len(vals)
@@ -160,6 +210,16 @@ def _dates_columnar(vals, kinds: set, required: bool):
     days = np.zeros(n, dtype=np.int64)
     present = np.zeros(n, dtype=bool)
     todo = []
+    if kinds <= {_NONE, dt.datetime, dt.date}:  # dates and blanks (what Excel hands): no per-type masks
+        given = np.fromiter(map(operator.is_not, vals, repeat(None)), dtype=bool, count=n)
+        idx = np.flatnonzero(given)
+        # every date is truthy, so filter(None, ...) keeps exactly the dates
+        ords = np.fromiter(map(dt.date.toordinal, filter(None, vals)), dtype=np.int64, count=len(idx))
+        ok = (ords >= MIN_DATE.toordinal()) & (ords <= MAX_DATE.toordinal())
+        days[idx[ok]] = ords[ok] - EPOCH.toordinal()
+        present[idx[ok]] = True
+        todo = idx[~ok] if not required else np.flatnonzero(~present)
+        return days, present, todo
     types = None if len(kinds) == 1 else list(map(type, vals))
     for kind in kinds:
         if types is None:
@@ -358,6 +418,11 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     first cell, 1-based, when known, so problems carry cell addresses like `Contracts!F14`. options: how text
     amounts and dates are read (core.options; default 1,200.50 and ISO dates). columnar=False reads every cell
     one by one (the reference the columnar reading is tested against; same lines, same problems)."""
+    with _gc_paused():
+        return _parse_contracts(data, sheet, origin, options, columnar)
+
+
+def _parse_contracts(data, sheet, origin, options, columnar) -> ParseResult:
     rows = _trim(_as_rows(data))
     header = [display_text(c) if not is_blank(c) else "" for c in (rows[0] if rows else [])]
     out = _Collector(sheet, origin, header)
@@ -437,8 +502,8 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
             continue
         kinds = kinds_of[j]
         if int not in kinds and (str not in kinds or "#" not in "\x00".join(
-                columns[j] if kinds == {str} else compress(columns[j], map(operator.is_, map(type, columns[j]),
-                                                                             repeat(str))))):
+                columns[j] if kinds == {str} else filter(None, columns[j]) if kinds == {str, _NONE} else
+                compress(columns[j], map(operator.is_, map(type, columns[j]), repeat(str))))):
             continue  # no cell can be an error value
         for k, v in enumerate(columns[j]):
             tv = type(v)
@@ -470,6 +535,10 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
             kinds = kinds_in(key) if kinds is None else kinds
             texts[:] = ""
             done = np.zeros(n, dtype=bool)
+            if kinds == {str}:  # all text: stripped at C speed; done unless a cell is blank
+                stripped = list(map(str.strip, vals))
+                if all(stripped):
+                    return np.array(stripped, dtype=object)
             if str in kinds:  # text cells: stripped at C speed; the blank ones go to the per-cell path
                 mask = None if kinds == {str} else _of_type(list(map(type, vals)), str)
                 idx = np.arange(n) if mask is None else np.flatnonzero(mask)
@@ -695,18 +764,12 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
 
     # --- cross-row rules: one Customer per contract, unique (Contract ID, Line ID)
     contract_keys = list(map(str.casefold, contract))
+    contract_code, contiguous, same_contract = _contract_codes(contract_keys)  # codes in order of first row
     customers, line_ids = customer.tolist(), line_id.tolist()
     first_customer: dict[str, tuple[int, str]] = {}
     first_line: dict[tuple[str, str], int] = {}
     # the row-by-row check below only runs when a set-level count shows a conflict (C speed otherwise)
-    named = {p for p in set(zip(contract_keys, customers)) if p[0] and p[1]}  # distinct pairs only
-    if len(named) != len({ck for ck, _ in named}):  # distinct spellings: compare case-insensitively
-        named = {(ck, c.casefold()) for ck, c in named}
-    ids = list(compress(zip(contract_keys, line_ids), map(all, zip(contract_keys, line_ids))))
-    first, second = operator.itemgetter(0), operator.itemgetter(1)
-    if len(set(ids)) == len(ids) and len(set(zip(map(first, ids), map(str.casefold, map(second, ids))))) != len(ids):
-        ids = [(ck, li.casefold()) for ck, li in ids]  # IDs equal but for case: duplicates too
-    conflicts = len(named) != len({ck for ck, _ in named}) or len(set(ids)) != len(ids)
+    conflicts = _cross_row_conflicts(contract_keys, customers, line_ids, contiguous, same_contract)
     for k, ck in enumerate(contract_keys if conflicts else ()):
         if not ck:
             continue
@@ -743,8 +806,6 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
                                 key=str.casefold))
     excluded_amount = int(amount[~keep].sum()) if n else 0
 
-    codes_map = {c: i for i, c in enumerate(dict.fromkeys(contract_keys))}  # codes in order of first row
-    contract_code = np.fromiter(map(codes_map.__getitem__, contract_keys), dtype=np.int64, count=n)
     allocated = amount
     alloc_lines = np.flatnonzero(has_ssp & keep)
     if len(alloc_lines):

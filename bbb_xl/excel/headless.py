@@ -50,9 +50,10 @@ class RefreshResult:
 
 def read_inputs(path, with_fx: bool = False) -> tuple:
     """Rows of Contracts, Settings and Events (None for a workbook without an Events tab), and with_fx the FX
-    Rates and Accounts tabs (None when absent): cached values of formulas, streamed by the safe reader."""
+    Rates and Accounts tabs (None when absent): cached values of formulas, read by python-calamine where it gives
+    exactly the safe streaming reader's values (xlsx_reader.calamine_rows), else streamed by that reader."""
     try:
-        sheets = read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX, ACCOUNTS])
+        sheets = read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX, ACCOUNTS], calamine=True)
     except zipfile.BadZipFile:
         raise BBBError(f"{Path(path).name} is not an xlsx/xlsm workbook") from None
     except BBBError as exc:
