@@ -297,7 +297,7 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
 
     _forecast_input_tabs(wb, pipeline, assumptions, f_head, f_date, f_money, f_pct)
     _opening_tab(wb, f_money)
-    _mapping_tab(wb, mapping_rows, f_head, f_wrap)
+    _mapping_tab(wb, mapping_rows, f_head)
 
     # --- report tabs (filled by the refresh)
     sheets = {}
@@ -494,13 +494,13 @@ MAPPING_FIELD_NOTES = [
     ("Keep", "Source: a column; Value: the values kept (Stage = Closed Won), | between them."),
     ("Dimension", "Source: a column that becomes a dimension. Every column not named is dropped."),
 ]
-MAPPING_USE = ("bbb-xl import FILE --into THIS BOOK uses this tab when neither --profile nor --mapping is given; "
-               "--mapping THIS BOOK reads it for another book. The rows shipped are the salesforce profile "
-               "(docs/imports.md): replace them with yours.")
+MAPPING_USE = ("bbb-xl import FILE --into THIS BOOK: this tab, when neither --profile nor --mapping is given.",
+               "bbb-xl import FILE --into ANOTHER BOOK --mapping THIS BOOK: this tab, for another book.",
+               "The rows shipped are the salesforce profile (docs/imports.md): replace them with your own.")
 MAPPING_SPECIAL_FIELDS = ("Target", "Date Order", "Keep", "Dimension")
 
 
-def _mapping_tab(wb, mapping_rows, f_head, f_wrap) -> None:
+def _mapping_tab(wb, mapping_rows, f_head) -> None:
     """The Mapping input tab: how `bbb-xl import` reads an export (imports.mapping), as an Excel Table Field |
     Source | Kind | Value with the Kind list and the Field list as validation, and the meaning of each Kind and
     special Field beside it. Only columns A:D are read."""
@@ -536,8 +536,8 @@ def _mapping_tab(wb, mapping_rows, f_head, f_wrap) -> None:
         ws.write_row(i, 5, [name, meaning])
     use = top + len(MAPPING_FIELD_NOTES) + 2
     ws.write(use, 5, "Use", f_head)
-    ws.write(use, 6, MAPPING_USE, f_wrap)
-    ws.set_row(use, 45)
+    for i, line in enumerate(MAPPING_USE):  # one line a row: no row taller than the Table's
+        ws.write(use + i, 6, line)
     ws.freeze_panes(1, 0)
 
 
