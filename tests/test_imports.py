@@ -222,7 +222,7 @@ def test_mapping_file_expressions(tmp_path):
 def test_mapping_refuses_a_missing_column_and_an_unknown_field():
     m = mapping_from_rows([["Field", "Source"], ["Contract ID", "Deal"], ["Customer", "Client"],
                            ["Start Date", "Signed"], ["Amount", "Total"]])
-    with pytest.raises(BBBError, match=r"Total \(for Amount\)"):
+    with pytest.raises(BBBError, match=r"Total \(for Amount, mapping row 5\)"):  # the rule's row
         apply_mapping([["Deal", "Client", "Signed"], ["D1", "A", "2025-01-01"]], m)
     with pytest.raises(BBBError, match="'Colour' is not a field of contracts"):
         mapping_from_rows([["Field", "Source"], ["Colour", "X"]])
@@ -399,6 +399,11 @@ def test_a_bad_mapping_tab_row_is_located_and_nothing_is_written(book, tmp_path)
     assert book.read_bytes() == before
     out = CliRunner().invoke(cli, ["import", str(SF), "--into", str(book)])
     assert out.exit_code == 1 and "error: Mapping!C7: unknown kind 'sums'" in out.output
+    assert book.read_bytes() == before
+    _set_cells(book, "Mapping", {"C7": "column", "B11": "Net Price"})  # a heading the file lacks: the rule's cell
+    before = book.read_bytes()
+    with pytest.raises(BBBError, match=r"needs: Net Price \(for Amount, Mapping!B11\); nothing was written"):
+        api.import_file(SF, book)
     assert book.read_bytes() == before
     # --profile ignores the tab; --mapping names the other workbook in the location
     assert api.import_file(SF, book, "salesforce", dry_run=True).applied.kept == 3

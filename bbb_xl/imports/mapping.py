@@ -54,6 +54,7 @@ class Rule:
     optional: bool = False  # a missing source column leaves the field blank instead of refusing the mapping
     missing_note: str = ""  # said when an optional rule's columns are all missing
     required: bool = False  # a blank result rejects the row (e.g. an End Date the profile cannot do without)
+    at: str = field(default="", compare=False)  # where the rule was written (`Mapping!B11`), for messages
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Keep:
     column: str
     values: tuple
     exclude: bool = False
+    at: str = field(default="", compare=False)  # where the rule was written (`Mapping!B15`), for messages
 
     def __str__(self):
         return f"{self.column} {'!=' if self.exclude else '='} {' | '.join(self.values)}"
@@ -124,6 +126,9 @@ def mapping_from_rows(rows, name: str = "mapping", sheet: str | None = None) -> 
     grid = [list(r[:4]) + [None] * (4 - len(r[:4])) for r in (rows or [])]
     numbered = [(n, r) for n, r in enumerate(grid, start=1) if any(not _blank(v) for v in r)]
 
+    def at(n, col) -> str:
+        return f"{sheet}!{'ABCD'[col]}{n}" if sheet else f"{name} row {n}"
+
     def fail(n, col, value, message):
         text = f"{message}; nothing was written"
         if sheet:
@@ -155,7 +160,7 @@ def mapping_from_rows(rows, name: str = "mapping", sheet: str | None = None) -> 
                      "Keep needs a Source column and the Value(s) kept")
             if kind and kind.lower() not in ("not", "exclude", "!="):
                 fail(n, 2, kind, f"unknown kind '{kind}' for Keep: blank (keep the values) or not (drop them)")
-            keep.append(Keep(source, _split(value, "|"), exclude=bool(kind)))
+            keep.append(Keep(source, _split(value, "|"), exclude=bool(kind), at=at(n, 1)))
         elif key in ("dimension", "dimensions"):
             if not source:
                 fail(n, 1, source, "Dimension needs the Source column that becomes a dimension")
@@ -182,7 +187,7 @@ def mapping_from_rows(rows, name: str = "mapping", sheet: str | None = None) -> 
             if canonical in seen:
                 fail(n, 0, fld, f"field '{canonical}' is mapped twice (also row {seen[canonical]})")
             seen[canonical] = n
-            rules.append(Rule(canonical, kind, sources, value))
+            rules.append(Rule(canonical, kind, sources, value, at=at(n, 1)))
     for rule in rules:  # the Target row may come after the fields
         if rule.field not in FIELDS[target]:
             fail(seen[rule.field], 0, rule.field, f"'{rule.field}' is not a field of {target} (one of: "
