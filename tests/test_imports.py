@@ -530,3 +530,13 @@ def test_refreshed_reports_of_an_import_equal_those_typed_by_hand(tmp_path, impo
     assert sum(Decimal(str(v)) for v in total[1:] if isinstance(v, (int, float))) > 0
     if contracts is HAND_SF_TYPED:  # February 2025: 943.82 + 920.55 (see test_salesforce_sample_equals_hand_entry)
         assert 1864.37 in total
+
+
+def test_numbers_typed_in_a_mapping_tab_read_as_shown():
+    """Excel hands a typed 1 or 2025 over as 1.0 / 2025.0: read as the cell shows it, not refused as '1.0'."""
+    m = mapping_from_rows([["Field", "Source", "Kind", "Value"], ["Contract ID", "Deal"], ["Customer", "Client"],
+                           ["Start Date", "Signed", "add days", 1.0], ["Amount", "Total"],
+                           ["Keep", "Fiscal Year", None, 2025.0]], "tab", sheet="Mapping")
+    a = apply_mapping([["Deal", "Client", "Signed", "Total", "Fiscal Year"],
+                       ["D1", "Acme", "2024-12-31", "100", 2025], ["D2", "Acme", "2024-12-31", "100", 2024]], m)
+    assert a.rows == [["D1", "Acme", dt.date(2025, 1, 1), Decimal("100.00")]] and a.filtered == 1

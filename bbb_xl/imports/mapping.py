@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from ..core.errors import BBBError, Problem
 from ..core.options import DATE_ORDERS
-from ..engine.table import normalize_header
+from ..engine.table import display_text, normalize_header
 
 CONTRACTS, EVENTS = "contracts", "events"
 CONTRACT_FIELDS = ("Contract ID", "Customer", "Line ID", "Product", "Booking Date", "Start Date", "End Date",
@@ -141,17 +141,17 @@ def mapping_from_rows(rows, name: str = "mapping", sheet: str | None = None) -> 
         fail(n, 0, numbered[0][1][0] if numbered else None,
              "the first row must be the headings Field | Source | Kind | Value")
     target, order, rules, keep, dims = CONTRACTS, "ISO", [], [], []
-    target_at = order_at = None
     seen = {}
     for n, row in numbered[1:]:
-        fld, source, kind, value = (("" if _blank(v) else str(v).strip()) for v in row[:4])
+        # a number typed in the tab (add days 1, Keep 2025) reads 1.0: as shown, 1
+        fld, source, kind, value = (("" if _blank(v) else display_text(v)) for v in row[:4])
         key = normalize_header(fld)
         if key == "target":
-            target, target_at = (value or source).lower(), n
+            target = (value or source).lower()
             if target not in FIELDS:
                 fail(n, 3, value or source, f"Target '{value or source}' is not contracts or events")
         elif key == "dateorder":
-            order, order_at = (value or source).upper(), n
+            order = (value or source).upper()
             if order not in DATE_ORDERS:
                 fail(n, 3, value or source, f"Date Order '{value or source}' is not ISO, MDY or DMY")
         elif key == "keep":
