@@ -607,13 +607,13 @@ def _is_demo(path) -> bool:
 
 def import_file(path, book, profile: str | None = None, mapping=None, *, dry_run: bool = False,
                 mode: str = "upsert"):
-    """`bbb-xl import`: read a CRM / billing export, map it (a built-in profile, `auto`, or a mapping file) and
-    upsert (or replace) the rows into BOOK's Contracts or Events tab. Any rejected source row aborts with
-    nothing written (BBBError naming the source rows); a dry run only says what would change."""
+    """`bbb-xl import`: read a CRM / billing export, map it (a built-in profile, `auto`, a mapping file, or
+    else BOOK's Mapping tab) and upsert (or replace) the rows into BOOK's Contracts or Events tab. Any rejected
+    source row aborts with nothing written (BBBError naming the source rows); a dry run only says what would change."""
     from .excel.import_rows import import_rows
     from .imports import apply_mapping, read_source, resolve
     rows, header_row = read_source(path)
-    chosen, how = resolve(rows[0], profile, mapping)
+    chosen, how = resolve(rows[0], profile, mapping, book)
     applied = apply_mapping(rows, chosen, header_row=header_row)
     return import_rows(book, applied, how, mode=mode, dry_run=dry_run)
 

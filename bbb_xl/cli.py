@@ -321,7 +321,8 @@ def upgrade(book):
 @click.option("--profile", default=None, help="A built-in export profile: salesforce, stripe, quickbooks, xero, hubspot, chargebee, or "
                                               "auto (recognised from the header row).")
 @click.option("--mapping", "mapping", default=None, type=click.Path(dir_okay=False),
-              help="Your own mapping: a CSV of Field | Source | Kind | Value rows, or a workbook's Mapping tab.")
+              help="Your own mapping: a CSV of Field | Source | Kind | Value rows, or a workbook (.xlsx, "
+                   ".xlsm) whose Mapping tab holds them.")
 @click.option("--dry-run", is_flag=True, help="Print what would be added, changed, unchanged and removed; write "
                                               "nothing.")
 @click.option("--mode", default="upsert", show_default=True, type=click.Choice(["upsert", "replace"]),
@@ -329,7 +330,8 @@ def upgrade(book):
                    "Source ID); replace: the tab's rows become the imported ones.")
 def import_(file, book, profile, mapping, dry_run, mode):
     """Import a CRM or billing export (Salesforce, Stripe, QuickBooks Online, Xero, or any file with a
-    mapping) into a workbook's Contracts or Events tab, then run bbb-xl refresh BOOK.
+    mapping) into a workbook's Contracts or Events tab, then run bbb-xl refresh BOOK. With neither --profile nor
+    --mapping, the mapping in BOOK's Mapping tab is used (and named on the first line printed).
 
     \b
     Exit codes: 0 imported (or nothing to change, or a dry run); 1 error,

@@ -33,7 +33,7 @@ def _run(*args):
 
 def _assert_cleared(path):
     wb = openpyxl.load_workbook(path, keep_vba=True)
-    expect = {"Contracts": ("Contracts", "A1:O2", 3), "Events": ("Events", "A1:J2", 3), "FX Rates": ("FX", "A1:D2", 1)}
+    expect = {"Contracts": ("Contracts", "A1:Q2", 5), "Events": ("Events", "A1:K2", 3), "FX Rates": ("FX", "A1:D2", 1)}
     for sheet, (table, ref, validations) in expect.items():
         ws = wb[sheet]
         assert ws.max_row == 1, sheet  # the header only

@@ -222,7 +222,7 @@ def test_mapping_file_expressions(tmp_path):
 def test_mapping_refuses_a_missing_column_and_an_unknown_field():
     m = mapping_from_rows([["Field", "Source"], ["Contract ID", "Deal"], ["Customer", "Client"],
                            ["Start Date", "Signed"], ["Amount", "Total"]])
-    with pytest.raises(BBBError, match=r"Total \(for Amount\)"):
+    with pytest.raises(BBBError, match=r"Total \(for Amount, mapping row 5\)"):  # the rule's row
         apply_mapping([["Deal", "Client", "Signed"], ["D1", "A", "2025-01-01"]], m)
     with pytest.raises(BBBError, match="'Colour' is not a field of contracts"):
         mapping_from_rows([["Field", "Source"], ["Colour", "X"]])
@@ -299,10 +299,15 @@ def test_mapping_tab_of_a_workbook(book, tmp_path):
     path = tmp_path / "mapping.xlsx"
     wb.save(path)
     api.import_file(SF, book, "salesforce")
-    result = api.import_file(QBO, book, mapping=path)
-    assert result.how == "mapping: mapping.xlsx"
+    result = api.import_file(QBO, book, mapping=path, dry_run=True)
+    assert result.how == "mapping: the Mapping tab of mapping.xlsx"
     assert [v["Amount"] for _, v in result.diff.added] == [Decimal("12960.00"), Decimal("3240.00"),
                                                           Decimal("6480.00")]  # gross, as this mapping says
+    csv = tmp_path / "mapping.csv"  # the same rows as a CSV file: the same rows imported
+    csv.write_text("\n".join(",".join(str(v) for v in r) for r in ws.iter_rows(values_only=True)) + "\n")
+    from_csv = api.import_file(QBO, book, mapping=csv, dry_run=True)
+    assert from_csv.how == "mapping: mapping.csv"
+    assert from_csv.applied.rows == result.applied.rows and from_csv.diff.added == result.diff.added
 
 
 def test_footer_rows_of_a_report_export_are_not_rows():
@@ -396,3 +401,184 @@ def test_stripe_cancel_at_period_end_stops_renewing_after_the_current_period(boo
     # Wayne: 1,200 on 2024-06-01 and 2025-06-01, none on 2026-06-01; Cyberdyne renews: 49 a month from Mar 5
     assert [bookings[m] for m in ("2025-04", "2025-05", "2025-06", "2026-06")] == \
         [Decimal("98.00"), Decimal("49.00"), Decimal("1249.00"), Decimal("49.00")]
+
+
+# --- the template's Mapping tab -------------------------------------------------------------------------------------
+
+def test_template_mapping_tab_is_the_salesforce_profile_and_the_default(book, tmp_path):
+    """The template ships the salesforce profile as rows of its Mapping tab: importing without --profile or
+    --mapping uses them (and says so), and gives the rows --profile salesforce gives."""
+    by_profile = api.import_file(SF, book, "salesforce", dry_run=True)
+    by_tab = api.import_file(SF, book, dry_run=True)
+    assert by_tab.how == "mapping: the Mapping tab of book.xlsm (neither --profile nor --mapping given)"
+    assert by_tab.applied.columns == by_profile.applied.columns
+    assert by_tab.applied.rows == by_profile.applied.rows and by_tab.diff.added == by_profile.diff.added
+    assert (by_tab.applied.kept, by_tab.applied.filtered) == (3, 2)
+    other = tmp_path / "other.xlsm"  # --mapping BOOK: a workbook's Mapping tab read for another book
+    shutil.copyfile(book, other)
+    assert api.import_file(SF, other, mapping=book, dry_run=True).applied.rows == by_profile.applied.rows
+    out = CliRunner().invoke(cli, ["import", str(SF), "--into", str(book)])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("mapping: the Mapping tab of book.xlsm (neither --profile nor --mapping given)\n")
+    assert "Contracts: added 3, changed 0, unchanged 0, removed 0" in out.output
+
+
+def _set_cells(path, tab, cells: dict) -> None:
+    import openpyxl
+    wb = openpyxl.load_workbook(path, keep_vba=path.suffix == ".xlsm")
+    for ref, value in cells.items():
+        wb[tab][ref] = value
+    wb.save(path)
+
+
+def test_a_bad_mapping_tab_row_is_located_and_nothing_is_written(book, tmp_path):
+    _set_cells(book, "Mapping", {"C7": "sums"})  # row 7: Product | Product Name | column
+    before = book.read_bytes()
+    with pytest.raises(BBBError) as exc:
+        api.import_file(SF, book)
+    assert str(exc.value).startswith("#BBB! Mapping!C7: unknown kind 'sums' (Kind is one of: column, constant, sum")
+    assert exc.value.problems[0].cell == "C7" and exc.value.problems[0].value == "sums"
+    assert book.read_bytes() == before
+    out = CliRunner().invoke(cli, ["import", str(SF), "--into", str(book)])
+    assert out.exit_code == 1 and "error: Mapping!C7: unknown kind 'sums'" in out.output
+    assert book.read_bytes() == before
+    _set_cells(book, "Mapping", {"C7": "column", "B11": "Net Price"})  # a heading the file lacks: the rule's cell
+    before = book.read_bytes()
+    with pytest.raises(BBBError, match=r"needs: Net Price \(for Amount, Mapping!B11\); nothing was written"):
+        api.import_file(SF, book)
+    assert book.read_bytes() == before
+    # --profile ignores the tab; --mapping names the other workbook in the location
+    assert api.import_file(SF, book, "salesforce", dry_run=True).applied.kept == 3
+    other = tmp_path / "map.xlsx"
+    import openpyxl
+    wb = openpyxl.Workbook()
+    wb.active.title = "Mapping"
+    for row in [["Field", "Source", "Kind", "Value"], ["Contract ID", "Opportunity ID"], [],
+                ["Colour", "Stage"]]:
+        wb.active.append(row)
+    wb.save(other)
+    with pytest.raises(BBBError, match=r"\[map.xlsx\]Mapping!A4: 'Colour' is not a field of contracts"):
+        api.import_file(SF, book, mapping=other)
+    csv = tmp_path / "map.csv"  # a CSV: the file row (blank rows counted)
+    csv.write_text("Field,Source,Kind,Value\nContract ID,Opportunity ID,,\n\nAmount,Total Price,sums,\n")
+    with pytest.raises(BBBError, match=r"mapping map.csv row 4: unknown kind 'sums'"):
+        api.import_file(SF, book, mapping=csv)
+    assert book.read_bytes() == before
+
+
+def test_an_empty_mapping_tab_is_no_default(book):
+    import openpyxl
+    wb = openpyxl.load_workbook(book, keep_vba=True)
+    ws = wb["Mapping"]
+    for row in ws.iter_rows(min_row=2, max_col=4):
+        for c in row:
+            c.value = None
+    wb.save(book)
+    with pytest.raises(BBBError, match="--profile NAME \\(or auto\\), --mapping FILE, or fill the Mapping tab"):
+        api.import_file(SF, book)
+
+
+# --- imported into the template, refreshed: the report tabs equal those of the same rows typed by hand ------------
+
+HAND_SF_TYPED = """Contract ID,Customer,Line ID,Product,Booking Date,Start Date,End Date,Amount,Recognition,Billing,Currency,Product Code,Opportunity Owner
+0065g00000AbCdE1,Acme Corp,PLAT-ANN,Platform Subscription,2025-01-15,2025-02-01,2026-01-31,12000.00,daily,upfront,USD,PLAT-ANN,Jane Doe
+0065g00000AbCdE1,Acme Corp,ONB-FIX,Onboarding Services,2025-01-15,2025-02-01,2025-04-30,3000.00,daily,upfront,USD,ONB-FIX,Jane Doe
+0065g00000XyZaB2,Globex,PLAT-ANN,Platform Subscription,2025-03-31,2025-04-01,2027-03-31,6000.00,daily,upfront,USD,PLAT-ANN,Raj Patel
+"""
+HAND_HUBSPOT_TYPED = """Contract ID,Customer,Line ID,Product,Booking Date,Start Date,End Date,Amount,Recognition,Billing,Currency,SKU,Deal owner
+9876500001,Acme Corp,18123400001,Analytics Suite,2025-01-20,2025-02-01,2026-01-31,12000.00,daily,quarterly,USD,AN-01,Jane Doe
+9876500001,Acme Corp,18123400002,Premium Support,2025-01-20,2025-02-01,2026-01-31,500.00,daily,annual,USD,SUP-01,Jane Doe
+"""
+HAND_CHARGEBEE_TYPED = """Contract ID,Customer,Line ID,Booking Date,Start Date,End Date,Amount,Recognition,Billing,Currency
+AzZlGZUQ1a2b3c,Acme Corp,pro-annual,2025-01-10,2025-01-10,2026-01-09,1200.00,daily,upfront,USD
+AzZlGZUQ4d5e6f,Globex,basic-monthly,2025-05-05,2025-05-05,2025-06-04,49.00,daily,upfront,USD
+"""
+HAND_QBO_TYPED = """Contract ID,Date,Event,Amount,Source ID
+0065g00000AbCdE1,2025-02-01,invoice,12000.00,1001/1
+0065g00000AbCdE1,2025-02-01,invoice,3000.00,1001/2
+0065g00000XyZaB2,2025-04-01,invoice,6000.00,1002
+"""
+HAND_XERO_TYPED = """Contract ID,Date,Event,Amount,Source ID
+0065g00000AbCdE1,2025-02-01,invoice,12000.00,INV-0101/1
+0065g00000AbCdE1,2025-02-01,invoice,3000.00,INV-0101/2
+0065g00000XyZaB2,2025-04-01,invoice,3000.00,INV-0102
+0065g00000XyZaB2,2025-10-01,invoice,3000.00,INV-0103
+"""
+COMPARED_TABS = ("Summary", "Revenue", "Billings", "Bookings", "By Dimension", "Backlog", "Deferred Revenue",
+                 "Journal Entries", "Exceptions")
+
+
+def _type_by_hand(path, tab: str, csv_text: str) -> None:
+    """Type rows into a tab as a person would: under the existing headings (new ones in the next columns), dates
+    as dates, amounts as numbers."""
+    import csv as csv_module
+    import io
+    import re
+
+    import openpyxl
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    ws = wb[tab]
+    header = [c.value for c in ws[1] if c.value is not None]
+    rows = list(csv_module.reader(io.StringIO(csv_text)))
+    cols = []
+    for name in rows[0]:
+        if name not in header:
+            header.append(name)
+            ws.cell(1, len(header), name)
+        cols.append(header.index(name) + 1)
+    for i, row in enumerate(rows[1:], start=2):
+        for j, text in zip(cols, row):
+            value = dt.datetime.strptime(text, "%Y-%m-%d") if re.fullmatch(r"\d{4}-\d\d-\d\d", text) else \
+                float(text) if re.fullmatch(r"-?\d+\.\d+", text) else text or None
+            ws.cell(i, j, value)
+    wb.save(path)
+
+
+@pytest.mark.parametrize("imports, contracts, events", [
+    ([(SF, None)], HAND_SF_TYPED, None),  # the template's Mapping tab (no --profile): the salesforce rows
+    ([(SF, "salesforce"), (QBO, "auto")], HAND_SF_TYPED, HAND_QBO_TYPED),
+    ([(SF, "salesforce"), (XERO, "xero")], HAND_SF_TYPED, HAND_XERO_TYPED),
+    ([(HUBSPOT, "hubspot")], HAND_HUBSPOT_TYPED, None),
+    ([(CHARGEBEE, "chargebee")], HAND_CHARGEBEE_TYPED, None),
+], ids=["salesforce-mapping-tab", "quickbooks", "xero", "hubspot", "chargebee"])
+def test_refreshed_reports_of_an_import_equal_those_typed_by_hand(tmp_path, imports, contracts, events):
+    """Each profile's sample imported into a copy of the freshly built template (emptied) and refreshed gives the
+    report tabs of the same rows typed into another copy (Stripe's evergreen samples: test_stripe_* above)."""
+    from bbb_xl.excel.headless import refresh_file
+    books = {}
+    for how in ("imported", "typed"):
+        path = tmp_path / how / "book.xlsm"
+        path.parent.mkdir()
+        shutil.copyfile(TEMPLATE, path)
+        clear_sample_file(path)
+        books[how] = path
+    for source, profile in imports:
+        assert api.import_file(source, books["imported"], profile).written
+    _type_by_hand(books["typed"], "Contracts", contracts)
+    if events:
+        _type_by_hand(books["typed"], "Events", events)
+    for path in books.values():
+        result = refresh_file(path)
+        assert not result.partial
+    def serial(v):  # openpyxl's save renumbers the styles: a date cell may read back as its serial number
+        return (v - dt.datetime(1899, 12, 30)).days if isinstance(v, dt.datetime) else v
+
+    imported, typed = ({tab: [[serial(v) for v in r] for r in rows]
+                        for tab, rows in read_sheets(books[h], list(COMPARED_TABS)).items()}
+                       for h in ("imported", "typed"))
+    for tab in COMPARED_TABS:
+        assert imported[tab] == typed[tab], tab
+    total = next(r for r in imported["Revenue"] if r and r[0] == "Total")
+    assert sum(Decimal(str(v)) for v in total[1:] if isinstance(v, (int, float))) > 0
+    if contracts is HAND_SF_TYPED:  # February 2025: 943.82 + 920.55 (see test_salesforce_sample_equals_hand_entry)
+        assert 1864.37 in total
+
+
+def test_numbers_typed_in_a_mapping_tab_read_as_shown():
+    """Excel hands a typed 1 or 2025 over as 1.0 / 2025.0: read as the cell shows it, not refused as '1.0'."""
+    m = mapping_from_rows([["Field", "Source", "Kind", "Value"], ["Contract ID", "Deal"], ["Customer", "Client"],
+                           ["Start Date", "Signed", "add days", 1.0], ["Amount", "Total"],
+                           ["Keep", "Fiscal Year", None, 2025.0]], "tab", sheet="Mapping")
+    a = apply_mapping([["Deal", "Client", "Signed", "Total", "Fiscal Year"],
+                       ["D1", "Acme", "2024-12-31", "100", 2025], ["D2", "Acme", "2024-12-31", "100", 2024]], m)
+    assert a.rows == [["D1", "Acme", dt.date(2025, 1, 1), Decimal("100.00")]] and a.filtered == 1

@@ -1,6 +1,7 @@
 """`bbb-xl upgrade BOOK` and the refresh's upgrade step: missing tabs and Settings rows come from the current
 template, existing rows are never touched, a user's tab with a reserved name is refused (nothing written), and
 Run Info records the template version and says when an engine change altered the figures."""
+import datetime as dt
 import shutil
 import zipfile
 from pathlib import Path
@@ -55,8 +56,8 @@ def test_upgrade_adds_missing_tabs_and_settings_rows_without_touching_inputs(cur
     assert wb.sheetnames == upgrade.TEMPLATE_SHEETS + ["Audit Trail", "_Snapshot"]  # the template's order
     events = wb["Events"]
     assert [c.value for c in events[1]] == ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent",
-                                            "End Date", "Treatment", "Bill", "Memo"]
-    assert events.max_row == 1 and dict(events.tables.items()) == {"Events": "A1:J2"}
+                                            "End Date", "Treatment", "Bill", "Memo", "Source ID"]
+    assert events.max_row == 1 and dict(events.tables.items()) == {"Events": "A1:K2"}
     assert [dv.formula1 for dv in events.data_validations.dataValidation] == [
         '"invoice,milestone,percent complete,cancel,modify,adjust"', '"prospective,catch-up"', '"yes,no"']
     assert events["C1"].font.b is not True and events.column_dimensions["C"].number_format == "yyyy-mm-dd"
@@ -120,7 +121,8 @@ def test_the_template_from_git_history_upgrades_and_refreshes(tmp_path):
     assert len(after["Settings"]) == 13 + 6 + 14 + 6 + 1 + 2 and after["Settings"][-1][0] == "FX gain/loss account"
     assert "Settings rows added: Invoices posted by, Journal detail, Decimal separator, Date order, Time zone, " \
         "Dimensions, Alert: bookings drop" in result.output
-    assert "tabs added: Accounts, Plan, Pipeline, Forecast Assumptions, Opening Balances, Alerts, By Dimension" \
+    assert "tabs added: Accounts, Plan, Pipeline, Forecast Assumptions, Opening Balances, Mapping, Alerts, " \
+        "By Dimension" \
         in result.output and "Actual vs Plan, Metrics" in result.output
     refreshed = _run("refresh", path)
     assert refreshed.exit_code == 0, refreshed.output
@@ -287,3 +289,53 @@ def test_a_users_accounts_tab_in_an_older_book_is_refused_ours_is_kept(current, 
     assert path.read_bytes() == before
     ours = _unmarked(current, tmp_path / "x") if (tmp_path / "x").mkdir() is None else None
     assert _run("upgrade", ours).exit_code == 0  # the template's own Accounts tab (A1 "Product") is recognised
+
+
+def _at_version(path, version: int) -> None:
+    from bbb_xl.excel import package as pk
+    pkg = pk.Package(path)
+    upgrade._set_version(pkg, version)
+    pkg.save_atomic(path)
+
+
+def test_upgrade_adds_an_empty_mapping_tab_and_keeps_a_users_own(current, tmp_path):
+    """Template version 4 brings the Mapping tab: an older book gets it empty (its header, Table, validation and
+    notes: the sample rows are the template's, not the book's), every input untouched; a Mapping tab the user made
+    in that shape (Field in A1, as docs/imports.md said before version 4) is kept as it is."""
+    from bbb_xl import api
+    from bbb_xl.core.errors import BBBError
+    inputs = ["Contracts", "Events", "Settings", "Plan", "Pipeline", "Forecast Assumptions"]
+    path = _older(current, tmp_path, drop=("Mapping",), drop_setting_row=None)
+    _at_version(path, 3)
+    before = read_sheets(path, inputs)
+    result = upgrade.upgrade_workbook(path)
+    assert (result.from_version, result.to_version, result.tabs_added, result.settings_added) == (3, 4, ["Mapping"], [])
+    assert read_sheets(path, inputs) == before
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    assert wb.sheetnames.index("Mapping") == wb.sheetnames.index("Opening Balances") + 1
+    ws = wb["Mapping"]
+    assert [c.value for c in ws[1]][:4] == ["Field", "Source", "Kind", "Value"] and ws["A2"].value is None
+    assert dict(ws.tables.items()) == {"Mapping": "A1:D2"}
+    assert ws["F8"].value == "term end" and ws["A1"].comment is not None
+    assert any(dv.formula1.startswith('"column,constant') for dv in ws.data_validations.dataValidation)
+    sf = Path(__file__).with_name("data") / "imports" / "salesforce_opportunity_products.csv"
+    with pytest.raises(BBBError, match="or fill the Mapping tab"):  # empty: no default mapping
+        api.import_file(sf, path)
+
+    own = tmp_path / "own.xlsm"
+    wb = openpyxl.load_workbook(_older(current, tmp_path, drop=("Mapping",), drop_setting_row=None), keep_vba=True)
+    mine = wb.create_sheet("Mapping")
+    for row in [["Field", "Source", "Kind", "Value"], ["Contract ID", "Opportunity ID"], ["Customer", "Account Name"],
+                ["Line ID", "Product Code"], ["Start Date", "Close Date"], ["End Date", "Close Date", "add months", "12"],
+                ["Amount", "Total Price"], ["Date Order", None, None, "MDY"]]:
+        mine.append(row)
+    wb.save(own)
+    _at_version(own, 3)
+    before = read_sheets(own, ["Mapping"])["Mapping"]
+    result = upgrade.upgrade_workbook(own)
+    assert result.tabs_added == [] and result.to_version == 4
+    assert read_sheets(own, ["Mapping"])["Mapping"] == before
+    used = api.import_file(sf, own, dry_run=True)
+    assert used.how.startswith("mapping: the Mapping tab of own.xlsm")
+    assert (used.applied.kept, used.applied.filtered) == (5, 0)  # no Keep row: Closed Lost kept too
+    assert used.applied.rows[0][:4] == ["0065g00000AbCdE1", "Acme Corp", "PLAT-ANN", dt.date(2025, 1, 15)]

@@ -61,7 +61,7 @@ def test_template_has_every_tab_button_vba_and_validation():
     assert "xl/vbaProject.bin" in p
     names = list(sheet_part_names(REPO_TEMPLATE))
     assert names == ["Start here", "Contracts", "Events", "FX Rates", "Settings", "Accounts", "Plan", "Pipeline",
-                     "Forecast Assumptions", "Opening Balances"] + GENERATED_SHEETS[1:] + list(AUDIT_TABS)  # record tabs
+                     "Forecast Assumptions", "Opening Balances", "Mapping"] + GENERATED_SHEETS[1:] + list(AUDIT_TABS)
     wb = openpyxl.load_workbook(REPO_TEMPLATE, keep_vba=True)
     ws = wb["Contracts"]
     assert "Contracts" in ws.tables
@@ -70,16 +70,36 @@ def test_template_has_every_tab_button_vba_and_validation():
     lists = {str(dv.sqref).split(":")[0][0]: dv.formula1 for dv in ws.data_validations.dataValidation}
     assert lists["J"] == '"monthly,daily,point in time,milestone,percent complete"'
     assert lists["K"] == '"upfront,monthly,quarterly,semiannual,annual"'
+    # the optional evergreen columns after the sample's (blank in the examples: their figures are unchanged)
+    assert [ws.cell(1, c).value for c in (16, 17)] == ["Renewal", "Term"]
+    assert lists["P"] == '"auto,none"'
+    term = next(dv for dv in ws.data_validations.dataValidation if str(dv.sqref).startswith("Q"))
+    assert (term.type, term.formula1, term.formula2) == ("whole", "1", "120")  # between (the default)
+    assert "evergreen" in ws["P1"].comment.text and "months per term" in ws["Q1"].comment.text
+    assert ws.column_dimensions["P"].width >= 10 and ws.column_dimensions["Q"].width >= 8
     events = wb["Events"]
     assert "Events" in events.tables
-    assert [events.cell(1, c).value for c in range(1, 11)] == ["Contract ID", "Line ID", "Date", "Event", "Amount",
-                                                               "Percent", "End Date", "Treatment", "Bill", "Memo"]
+    assert [events.cell(1, c).value for c in range(1, 12)] == ["Contract ID", "Line ID", "Date", "Event", "Amount",
+                                                               "Percent", "End Date", "Treatment", "Bill", "Memo",
+                                                               "Source ID"]
+    assert "Source ID" in events["K1"].comment.text and events.tables["Events"].ref.startswith("A1:K")
     dv, treatment, bill = events.data_validations.dataValidation
     assert dv.formula1 == '"invoice,milestone,percent complete,cancel,modify,adjust"'
     assert treatment.formula1 == '"prospective,catch-up"'
     assert bill.formula1 == '"yes,no"'
     fx = wb["FX Rates"]
     assert "FX" in fx.tables and [fx.cell(1, c).value for c in range(1, 4)] == ["Currency", "Month", "Rate"]
+    mapping = wb["Mapping"]  # the import mapping: an input Table, documented beside it
+    assert mapping.tables["Mapping"].ref == "A1:D17" and mapping.freeze_panes == "A2"
+    assert [mapping.cell(1, c).value for c in range(1, 5)] == ["Field", "Source", "Kind", "Value"]
+    assert [mapping.cell(r, 1).value for r in (2, 3, 4, 17)] == ["Target", "Date Order", "Contract ID", "Dimension"]
+    checks = {str(dv.sqref).split(":")[0]: dv for dv in mapping.data_validations.dataValidation}
+    assert checks["C2"].formula1 == '"column,constant,sum,first,add days,add months,term end,not"'
+    assert checks["A2"].formula1 == "$I$2:$I$26" and checks["A2"].errorStyle == "warning"
+    assert [mapping.cell(r, 9).value for r in (2, 26)] == ["Contract ID", "Dimension"]  # 16 + 5 + 4 names
+    assert [mapping.cell(r, 6).value for r in range(2, 10)] == ["column", "constant", "sum", "first", "add days",
+                                                               "add months", "term end", "not"]
+    assert all(mapping.cell(1, c).comment is not None for c in range(1, 5))
     settings = wb["Settings"]
     assert [settings.cell(r, 1).value for r in range(2, 5)] == ["Company name", "Currency", "As-of date"]
     assert settings["C4"].value.startswith("Summary figures are for the period")

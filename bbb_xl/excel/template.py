@@ -10,7 +10,9 @@ from pathlib import Path
 import xlsxwriter
 
 from ..engine.events import EVENT_NAMES, TREATMENT_NAMES
-from ..engine.table import BILLING_NAMES, RECOGNITION_NAMES, TIMING_NAMES
+from ..engine.table import BILLING_NAMES, LONG_TERM_MONTHS, RECOGNITION_NAMES, RENEWAL_NAMES, TIMING_NAMES
+from ..imports.mapping import CONTRACT_FIELDS, EVENT_FIELDS, HEADINGS as MAPPING_COLUMNS, KINDS, MAPPING_TAB
+from ..imports.profiles.salesforce import SAMPLE_MAPPING_ROWS
 from ..sample import (EVENT_COLUMNS, FX_COLUMNS, PLAN_COLUMNS, SAMPLE_SETTINGS, sample_contracts, sample_events,
                       sample_plan, template_examples)
 from ..sample import sample_assumptions, sample_pipeline
@@ -52,6 +54,11 @@ HEADER_NOTES = {
     "Billing Start": "Optional, default Start Date. Anchor of the billing calendar.",
     "Currency": "Optional ISO 4217 code of the line's Amount (blank: the Settings Currency). One currency per "
                 "contract; other currencies convert at the FX Rates rate of the Booking Date's month.",
+    "Renewal": "Optional. auto: an evergreen line (End Date blank, a recurring Billing) renews term after term "
+               "until a cancel event, each term booked on its first day at the line's Amount (the price per "
+               "term). Blank or none: an ordinary line.",
+    "Term": "Optional, with Renewal auto: months per term, a whole number (blank: the Billing interval, e.g. 12 "
+            "for annual).",
     "Region": "Any other column is a dimension for filters and group-by.",
     "Segment": "Any other column is a dimension for filters and group-by.",
 }
@@ -74,21 +81,35 @@ EVENT_NOTES = {
     "Bill": "adjust only: yes = an invoice (a credit note when the Amount is negative) on Date; blank or no = the "
             "later invoices carry it, and a price below what was billed is a refund liability (ASC 606-10-32-10).",
     "Memo": "Optional free text, shown on the Changes tab.",
+    "Source ID": "Optional. The event's id in the system it came from (the invoice number): bbb-xl import updates "
+                 "the row with the same Source ID instead of adding it twice.",
 }
+# Optional columns the template shows after the sample's own (an existing book lacks them and needs none): the
+# evergreen Renewal and Term of a line, the Source ID an import matches events by
+TEMPLATE_CONTRACT_COLUMNS = ("Renewal", "Term")
+TEMPLATE_EVENT_COLUMNS = ("Source ID",)
+
+
+def _with_columns(rows: list[list], names) -> list[list]:
+    """rows with the columns `names` it lacks added at the end, blank (the sample's figures are unchanged)."""
+    header = list(rows[0])
+    extra = [n for n in names if n not in header]
+    return [header + extra] + [list(r) + [None] * (len(header) - len(r)) + [None] * len(extra) for r in rows[1:]]
 
 
 def build_workbook(path, contracts: list[list], settings_values: dict, events: list[list] | None = None, *,
                    refreshed_at=BUILD_TIME, keep_csv: bool = True, pipeline=None, assumptions=None,
-                   plan: list[list] | None = None) -> RefreshResult:
+                   plan: list[list] | None = None, mapping: list[list] | None = None) -> RefreshResult:
     """Lay out every tab with xlsxwriter, then refresh the reports headless (CSV exports beside the file).
-    pipeline / assumptions / plan: rows of the Pipeline, Forecast Assumptions and Plan tabs (None: header only)."""
+    pipeline / assumptions / plan / mapping: rows of the Pipeline, Forecast Assumptions, Plan and Mapping tabs (None:
+    header only)."""
     path = Path(path)
     macros = path.suffix.lower() != ".xlsx"  # .xlsx: the macro-free workbook to share (no VBA, no buttons)
     fd, tmp = tempfile.mkstemp(prefix=".~bbb_build_", suffix=".xlsm" if macros else ".xlsx", dir=path.parent)
     os.close(fd)
     try:
         _layout(tmp, contracts, settings_values, events or [list(EVENT_COLUMNS)], macros=macros,
-                pipeline=pipeline, assumptions=assumptions, plan_rows=plan)
+                pipeline=pipeline, assumptions=assumptions, plan_rows=plan, mapping_rows=mapping)
         os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     finally:
@@ -106,18 +127,19 @@ def build_workbook(path, contracts: list[list], settings_values: dict, events: l
 def build_template(path=TEMPLATE_PATH) -> RefreshResult:
     rows, events = template_examples()
     return build_workbook(path, rows, SAMPLE_SETTINGS, events, keep_csv=False, pipeline=sample_pipeline(),
-                          assumptions=sample_assumptions(), plan=sample_plan())
+                          assumptions=sample_assumptions(), plan=sample_plan(), mapping=SAMPLE_MAPPING_ROWS)
 
 
 def build_demo(path) -> RefreshResult:
     """A new workbook from the template sources, filled with the built-in sample book and refreshed."""
     rows = sample_contracts()
     return build_workbook(path, rows, SAMPLE_SETTINGS, sample_events(rows), refreshed_at=None,
-                          pipeline=sample_pipeline(), assumptions=sample_assumptions(), plan=sample_plan())
+                          pipeline=sample_pipeline(), assumptions=sample_assumptions(), plan=sample_plan(),
+                          mapping=SAMPLE_MAPPING_ROWS)
 
 
 def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool = True, pipeline=None,
-            assumptions=None, plan_rows=None) -> None:
+            assumptions=None, plan_rows=None, mapping_rows=None) -> None:
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
                                          "strings_to_urls": False})
     wb.set_properties({"title": "bbb_xl reports", "author": "bbb_xl", "created": BUILD_TIME})
@@ -141,10 +163,11 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
 
     # --- Contracts: an Excel Table with notes, validation, formats
     ws = wb.add_worksheet(CONTRACTS)
+    contracts = _with_columns(contracts, TEMPLATE_CONTRACT_COLUMNS)
     header = contracts[0]
     body = contracts[1:]
     widths = {"Contract ID": 12, "Customer": 24, "Line ID": 8, "Product": 22, "Amount": 16, "Recognition": 14,
-              "Billing": 12, "Billing Timing": 14}
+              "Billing": 12, "Billing Timing": 14, "Renewal": 10, "Term": 8}
     columns = []
     for j, name in enumerate(header):
         fmt = f_date if "Date" in name or name == "Billing Start" else f_money if name in ("Amount", "SSP") \
@@ -163,16 +186,28 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
             ws.data_validation(1, j, 1_048_575, j, {
                 "validate": "list", "source": list(choices[name]), "error_title": name,
                 "error_message": f"{name} is one of: {', '.join(choices[name])}"})
+    if "Renewal" in header:
+        j = header.index("Renewal")
+        ws.data_validation(1, j, 1_048_575, j, {
+            "validate": "list", "source": list(RENEWAL_NAMES), "error_title": "Renewal",
+            "error_message": "Renewal is auto (an evergreen line: End Date blank) or blank / none."})
+    if "Term" in header:
+        j = header.index("Term")
+        ws.data_validation(1, j, 1_048_575, j, {
+            "validate": "integer", "criteria": "between", "minimum": 1, "maximum": LONG_TERM_MONTHS,
+            "error_title": "Term", "error_message": f"Term is a whole number of months from 1 to {LONG_TERM_MONTHS} "
+                                                   "(blank: the Billing interval)."})
     ws.freeze_panes(1, 0)
 
     # --- Events: actual invoices and progress
     ev = wb.add_worksheet(EVENTS)
+    events = _with_columns(events, TEMPLATE_EVENT_COLUMNS)
     ev_header, ev_body = events[0], events[1:]
     ev_columns = []
     for j, name in enumerate(ev_header):
         fmt = {"Date": f_date, "End Date": f_date, "Amount": f_money, "Percent": f_pct}.get(name)
         ev_columns.append({"header": name, **({"format": fmt} if fmt else {})})
-        ev.set_column(j, j, {"Event": 18, "Contract ID": 12}.get(name, 13), fmt)
+        ev.set_column(j, j, {"Event": 18, "Contract ID": 12, "Source ID": 16}.get(name, 13), fmt)
         if name in EVENT_NOTES:
             ev.write_comment(0, j, EVENT_NOTES[name], {"x_scale": 2.2, "y_scale": 1.2})
     ev.add_table(0, 0, max(len(ev_body), 1), len(ev_header) - 1, {
@@ -269,6 +304,7 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
 
     _forecast_input_tabs(wb, pipeline, assumptions, f_head, f_date, f_money, f_pct)
     _opening_tab(wb, f_money)
+    _mapping_tab(wb, mapping_rows, f_head)
 
     # --- report tabs (filled by the refresh)
     sheets = {}
@@ -436,6 +472,80 @@ def _opening_tab(wb, f_money) -> None:
                                                 "error_title": OPENING_COLUMNS[j],
                                                 "error_message": f"{OPENING_COLUMNS[j]} is an amount >= 0."})
     ob.freeze_panes(1, 0)
+
+
+MAPPING_NOTES = {
+    "Field": "A Contracts field (or an Events field with Target events), or one of Target, Date Order, Keep, "
+             "Dimension. The list at the right holds every name.",
+    "Source": "The export's column heading(s) that feed the field: A | B (the first the file has, or the first "
+              "non-blank with Kind first), A + B (Kind sum), Start | Term (Kind term end).",
+    "Kind": "How the Source becomes the field: see the list at the right (blank: column, or constant when Source "
+            "is blank).",
+    "Value": "The constant (Kind constant), N days or months (add days / add months), the value of Target and "
+             "Date Order, the values kept by Keep (| between them).",
+}
+# What each Kind and special Field does, beside the Table (the tab documents itself)
+MAPPING_KIND_NOTES = [
+    ("column", "Source: an export heading (A | B: the first of them the file has)."),
+    ("constant", "Value: a fixed value (invoice, monthly, annual); Source blank."),
+    ("sum", "Source: A + B: the amounts added, a blank cell counts as 0."),
+    ("first", "Source: A | B: the first non-blank cell of the row."),
+    ("add days", "Source: a date column; Value: N days added (may be negative)."),
+    ("add months", "Source: a date column; Value: N months added."),
+    ("term end", "Source: Start | Term: End Date = start + Term months - 1 day (12, 12 months, P1Y)."),
+    ("not", "Keep rows only: drop the rows whose Source is one of the Values instead."),
+]
+MAPPING_FIELD_NOTES = [
+    ("Target", "Value: contracts (the default) or events: the tab the rows go to."),
+    ("Date Order", "Value: ISO (the default), MDY (03/04/2025 is March 4) or DMY: how text dates are read."),
+    ("Keep", "Source: a column; Value: the values kept (Stage = Closed Won), | between them."),
+    ("Dimension", "Source: a column that becomes a dimension. Every column not named is dropped."),
+]
+MAPPING_USE = ("bbb-xl import FILE --into THIS BOOK: this tab, when neither --profile nor --mapping is given.",
+               "bbb-xl import FILE --into ANOTHER BOOK --mapping THIS BOOK: this tab, for another book.",
+               "The rows shipped are the salesforce profile (docs/imports.md): replace them with your own.")
+MAPPING_SPECIAL_FIELDS = ("Target", "Date Order", "Keep", "Dimension")
+
+
+def _mapping_tab(wb, mapping_rows, f_head) -> None:
+    """The Mapping input tab: how `bbb-xl import` reads an export (imports.mapping), as an Excel Table Field |
+    Source | Kind | Value with the Kind list and the Field list as validation, and the meaning of each Kind and
+    special Field beside it. Only columns A:D are read."""
+    ws = wb.add_worksheet(MAPPING_TAB)
+    rows = mapping_rows or [list(MAPPING_COLUMNS)]
+    body = [list(r) for r in rows[1:]]
+    for j, width in enumerate((16, 46, 12, 14, 3, 14, 88, 3, 16)):
+        ws.set_column(j, j, width)
+    ws.add_table(0, 0, max(len(body), 1), 3, {
+        "name": "Mapping", "style": "Table Style Medium 2", "columns": [{"header": n} for n in MAPPING_COLUMNS],
+        **({"data": body} if body else {})})
+    for j, name in enumerate(MAPPING_COLUMNS):
+        ws.write_comment(0, j, MAPPING_NOTES[name], {"x_scale": 2.2, "y_scale": 1.4})
+    kinds = list(KINDS) + ["not"]
+    ws.data_validation(1, 2, 1_048_575, 2, {
+        "validate": "list", "source": kinds, "error_title": "Kind",
+        "error_message": f"Kind is one of: {', '.join(kinds)} (not: Keep rows only)."})
+    # Field: any name of the list in column I (a warning only: case and spacing of a typed name do not matter)
+    fields = list(dict.fromkeys(CONTRACT_FIELDS + EVENT_FIELDS)) + list(MAPPING_SPECIAL_FIELDS)
+    ws.write(0, 8, "Fields", f_head)
+    for i, name in enumerate(fields, start=1):
+        ws.write_string(i, 8, name)
+    ws.data_validation(1, 0, 1_048_575, 0, {
+        "validate": "list", "source": f"=$I$2:$I${len(fields) + 1}", "error_type": "warning",
+        "error_title": "Field", "error_message": "Field is a Contracts or Events field or Target, Date Order, Keep, "
+                                                 "Dimension (the list in column I)."})
+    ws.write_row(0, 5, ["Kind", "What the row does"], f_head)
+    for i, (kind, meaning) in enumerate(MAPPING_KIND_NOTES, start=1):
+        ws.write_row(i, 5, [kind, meaning])
+    top = len(MAPPING_KIND_NOTES) + 2
+    ws.write_row(top, 5, ["Field", "Special rows"], f_head)
+    for i, (name, meaning) in enumerate(MAPPING_FIELD_NOTES, start=top + 1):
+        ws.write_row(i, 5, [name, meaning])
+    use = top + len(MAPPING_FIELD_NOTES) + 2
+    ws.write(use, 5, "Use", f_head)
+    for i, line in enumerate(MAPPING_USE):  # one line a row: no row taller than the Table's
+        ws.write(use + i, 6, line)
+    ws.freeze_panes(1, 0)
 
 
 def _forecast_charts(wb, ws) -> None:

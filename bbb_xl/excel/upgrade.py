@@ -6,7 +6,9 @@ layout, headless, in one atomic replace; the refresh runs the same step first wh
   header, Excel Table, validation and notes. Styles are imported into the book's styles; shared strings become
   inline text; the tab is placed where the template has it.
 - Missing Settings rows are appended below the last Settings row with the template's default and meaning.
-  Existing rows of every tab are never touched.
+  Existing rows of every tab are never touched, and neither are its columns: optional columns a newer template
+  shows (Contracts Renewal and Term, Events Source ID) are not added to an older book's tables (type the heading
+  in the next column when a line needs one; `bbb-xl import` adds Source ID itself).
 - The template version is a workbook-level defined name (`bbbxl.TemplateVersion`); a book without it was made
   before versions were recorded (version 1). A tab the template introduced in a version newer than the book's
   that already exists in the book is the user's own tab with a reserved name: refused, nothing written. So is a
@@ -26,6 +28,7 @@ from xml.sax.saxutils import escape
 from ..core.errors import BBBError
 from ..engine.table import normalize_header
 from ..files import check_xlsx_archive
+from ..imports.mapping import MAPPING_TAB
 from ..settings import SETTING_SYNONYMS, SETTINGS as SETTING_ROWS
 from ..xlsx_reader import read_sheets
 from . import package as pk
@@ -33,18 +36,19 @@ from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, S
 from .workflow import ASSUMPTIONS, PIPELINE
 from .workflow import OPENING
 
-TEMPLATE_VERSION = 3  # 1: every template before versions were recorded; 2: Clear sample data, version recorded,
+TEMPLATE_VERSION = 4  # 1: every template before versions were recorded; 2: Clear sample data, version recorded,
 # Accounts, By Dimension and Alerts tabs; 3: Plan, Pipeline, Forecast Assumptions, Opening Balances, Forecast,
-# Actual vs Plan and Metrics tabs
+# Actual vs Plan and Metrics tabs; 4: the Mapping tab (bbb-xl import)
 VERSION_NAME = "bbbxl.TemplateVersion"
 # the template's tab order
 TEMPLATE_SHEETS = [START, CONTRACTS, EVENTS, FX, SETTINGS, ACCOUNTS, PLAN, PIPELINE, ASSUMPTIONS, OPENING,
-                   *GENERATED_SHEETS[1:]]
+                   MAPPING_TAB, *GENERATED_SHEETS[1:]]
 # The template version that introduced each tab (reserved names): a tab of a newer version found in an older book
 # is the user's own, unless it carries our title in A1 (a book made between the tab's arrival and the version
 # marker). Add new tabs here with the version that brings them.
 TAB_SINCE = {**{name: 1 for name in TEMPLATE_SHEETS}, "By Dimension": 2, ACCOUNTS: 2, "Alerts": 2,
-             PIPELINE: 3, ASSUMPTIONS: 3, "Forecast": 3, PLAN: 3, "Actual vs Plan": 3, "Metrics": 3, OPENING: 3}
+             PIPELINE: 3, ASSUMPTIONS: 3, "Forecast": 3, PLAN: 3, "Actual vs Plan": 3, "Metrics": 3, OPENING: 3,
+             MAPPING_TAB: 4}
 
 _NS_SHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 _SHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -163,7 +167,8 @@ def _looks_ours(pkg: pk.Package, part: str, name: str, company: str | None) -> b
     return (company is not None and text.startswith(f"{company} \u2014 ")) or \
         text.startswith(f"{name}: not refreshed \u2014") or (name == ACCOUNTS and text == "Product") or \
         (name == PIPELINE and text == "Deal") or (name == ASSUMPTIONS and text in ("Segment", "Renewal Rate")) or \
-        (name == PLAN and text == "Version") or (name == OPENING and text == "Contract ID")
+        (name == PLAN and text == "Version") or (name == OPENING and text == "Contract ID") or \
+        (name == MAPPING_TAB and text == "Field")
 
 
 # --- the template as a source of parts ---------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 user's own). Pure apart from reading the source file; writing the workbook is bbb_xl.excel.import_rows."""
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 from ..core.errors import BBBError
 from .apply import Applied, Rejected, apply_mapping  # noqa: F401
-from .mapping import Mapping, mapping_from_rows, mapping_rows  # noqa: F401
+from .mapping import MAPPING_TAB, Mapping, mapping_from_rows, mapping_rows  # noqa: F401
 
 HEADER_SCAN_ROWS = 30  # report-title rows above the header (Salesforce, QuickBooks) are skipped
 
@@ -37,16 +38,45 @@ def read_source(path) -> tuple[list, int]:
 
 
 def read_mapping(path) -> Mapping:
-    """A mapping file: a CSV of Field | Source | Kind | Value rows, or a workbook's `Mapping` tab."""
+    """A mapping file: a CSV of Field | Source | Kind | Value rows, or a workbook (.xlsx / .xlsm) whose `Mapping`
+    tab holds them (errors located on its cells: `[map.xlsx]Mapping!C7`)."""
     path = Path(path)
     if not path.exists():
         raise BBBError(f"{path}: no such mapping file; nothing was written")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from ..xlsx_reader import read_sheets
-        rows = read_sheets(path, ["Mapping"])["Mapping"]
-    else:
-        rows = _csv_rows(path)
-    return mapping_from_rows(rows, path.name)
+        rows = _mapping_tab_rows(path)
+        if rows is None:
+            raise BBBError(f"{path.name} has no '{MAPPING_TAB}' tab: --mapping takes a CSV of Field | Source | Kind "
+                           f"| Value rows or a workbook with a {MAPPING_TAB} tab; nothing was written")
+        return mapping_from_rows(rows, f"in the {MAPPING_TAB} tab of {path.name}", sheet=f"[{path.name}]{MAPPING_TAB}")
+    return mapping_from_rows(_csv_rows(path), path.name)
+
+
+def _mapping_tab_rows(path: Path) -> list | None:
+    """The rows of a workbook's Mapping tab (row 1 first), or None when it has none."""
+    from ..xlsx_reader import read_sheets
+    from ..files import check_xlsx_archive
+    check_xlsx_archive(path)
+    return read_sheets(path, [], optional=[MAPPING_TAB]).get(MAPPING_TAB)
+
+
+def book_mapping(book) -> Mapping | None:
+    """The mapping in the Mapping tab of the workbook BOOK, or None when the tab is missing or holds no rule (only
+    its header): what `bbb-xl import` uses when neither --profile nor --mapping is given."""
+    path = Path(book)
+    if not path.is_file() or path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return None
+    try:
+        rows = _mapping_tab_rows(path)
+    except (BBBError, OSError, ValueError, zipfile.BadZipFile):
+        return None  # not a readable workbook: the import itself says so
+    if not rows or not any(any(not _blank(v) for v in r[:4]) for r in rows[1:]):
+        return None
+    return mapping_from_rows(rows, f"in the {MAPPING_TAB} tab of {path.name}", sheet=MAPPING_TAB)
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def _csv_rows(path: Path) -> list:
@@ -55,16 +85,24 @@ def _csv_rows(path: Path) -> list:
     return split_rows(text, path.name)[1]
 
 
-def resolve(header, profile: str | None = None, mapping_path=None) -> tuple[Mapping, str]:
-    """The Mapping to use and a sentence saying which (`--profile auto` names the profile it recognised)."""
+def resolve(header, profile: str | None = None, mapping_path=None, book=None) -> tuple[Mapping, str]:
+    """The Mapping to use and a sentence saying which (`--profile auto` names the profile it recognised). With
+    neither a profile nor a mapping file, the Mapping tab of BOOK (the workbook imported into) when it holds
+    rules: a book set up once with its mapping imports each month's export without flags."""
     from .profiles import profile as named, recognise
     if mapping_path is not None:
         if profile:
             raise BBBError("give --profile or --mapping, not both; nothing was written")
         m = read_mapping(mapping_path)
-        return m, f"mapping: {Path(mapping_path).name}"
+        tab = f"the {MAPPING_TAB} tab of " if Path(mapping_path).suffix.lower() in (".xlsx", ".xlsm") else ""
+        return m, f"mapping: {tab}{Path(mapping_path).name}"
     if not profile:
-        raise BBBError("say how to read the file: --profile NAME (or auto) or --mapping FILE; nothing was written")
+        m = book_mapping(book) if book is not None else None
+        if m is not None:
+            return m, (f"mapping: the {MAPPING_TAB} tab of {Path(book).name} (neither --profile nor --mapping "
+                       f"given)")
+        raise BBBError("say how to read the file: --profile NAME (or auto), --mapping FILE, or fill the "
+                       f"{MAPPING_TAB} tab of the workbook; nothing was written")
     if str(profile).strip().lower() == "auto":
         module = recognise(header)
         return module.mapping(header), f"profile: {module.NAME} (recognised from the header row: {module.TITLE})"

@@ -64,10 +64,12 @@ def _locate(header: list, mapping: Mapping) -> tuple[dict, list]:
                                                   f"{' or '.join(rule.sources)}")
             else:
                 absent = [s for s in rule.sources if source_key(s) not in index]
-                missing.append(f"{' or '.join(absent) if not needs_all else ', '.join(absent)} (for {rule.field})")
+                where = f", {rule.at}" if rule.at else ""
+                missing.append(f"{' or '.join(absent) if not needs_all else ', '.join(absent)} (for {rule.field}"
+                               f"{where})")
     for k in mapping.keep:
         if source_key(k.column) not in index:
-            missing.append(f"{k.column} (to keep rows where {k})")
+            missing.append(f"{k.column} (to keep rows where {k}{', ' + k.at if k.at else ''})")
     for d in mapping.dimensions:
         if source_key(d) not in index:
             missing.append(f"{d} (a dimension)")

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..core.errors import BBBError
+from ..core.errors import BBBError, Problem
 from ..core.options import DATE_ORDERS
-from ..engine.table import normalize_header
+from ..engine.table import display_text, normalize_header
 
 CONTRACTS, EVENTS = "contracts", "events"
 CONTRACT_FIELDS = ("Contract ID", "Customer", "Line ID", "Product", "Booking Date", "Start Date", "End Date",
@@ -36,6 +36,8 @@ DATE_FIELDS = {"Booking Date", "Start Date", "End Date", "Billing Start", "Date"
 MONEY_FIELDS = {"Amount", "SSP"}
 REQUIRED = {CONTRACTS: ("Contract ID", "Customer", "Start Date", "Amount"),
             EVENTS: ("Contract ID", "Date", "Event", "Source ID")}
+HEADINGS = ("Field", "Source", "Kind", "Value")  # the columns of a mapping (a CSV, a Mapping tab)
+MAPPING_TAB = "Mapping"  # the template's input tab holding the book's own mapping
 KINDS = ("column", "constant", "sum", "first", "add days", "add months", "term end")
 # Common headings of a currency column (Salesforce: CurrencyIsoCode, Opportunity Currency)
 CURRENCY_HEADINGS = ("Currency", "Currency Code", "CurrencyIsoCode", "Opportunity Currency")
@@ -53,6 +55,7 @@ class Rule:
     missing_note: str = ""  # said when an optional rule's columns are all missing
     required: bool = False  # a blank result rejects the row (e.g. an End Date the profile cannot do without)
     when: Keep | None = None  # built-in profiles: the field is fed only on the rows this keeps, else blank
+    at: str = field(default="", compare=False)  # where the rule was written (`Mapping!B11`), for messages
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Keep:
     column: str
     values: tuple
     exclude: bool = False
+    at: str = field(default="", compare=False)  # where the rule was written (`Mapping!B15`), for messages
 
     def __str__(self):
         return f"{self.column} {'!=' if self.exclude else '='} {' | '.join(self.values)}"
@@ -115,44 +119,88 @@ def _split(text: str, sep: str) -> tuple:
     return tuple(part.strip() for part in str(text or "").split(sep) if part.strip())
 
 
-def mapping_from_rows(rows, name: str = "mapping") -> Mapping:
-    """A Mapping from rows Field | Source | Kind | Value (header first), as a CSV file or a `Mapping` tab."""
-    rows = [list(r) + [None] * (4 - len(r)) for r in (rows or []) if r and any(v not in (None, "") for v in r)]
-    if not rows or [normalize_header(v or "") for v in rows[0][:2]] != ["field", "source"]:
-        raise BBBError(f"mapping {name}: the first row must be the headings Field | Source | Kind | Value")
+def mapping_from_rows(rows, name: str = "mapping", sheet: str | None = None) -> Mapping:
+    """A Mapping from rows Field | Source | Kind | Value (header first), as a CSV file or a `Mapping` tab.
+    Only the first four columns are read (notes may sit beside them). A bad row is refused with its location:
+    the cell (`Mapping!C7`) when `sheet` names the tab the rows were read from (row 1 = its row 1, column A),
+    else the file row (`map.csv row 7`)."""
+    grid = [list(r[:4]) + [None] * (4 - len(r[:4])) for r in (rows or [])]
+    numbered = [(n, r) for n, r in enumerate(grid, start=1) if any(not _blank(v) for v in r)]
+
+    def at(n, col) -> str:
+        return f"{sheet}!{'ABCD'[col]}{n}" if sheet else f"{name} row {n}"
+
+    def fail(n, col, value, message):
+        text = f"{message}; nothing was written"
+        if sheet:
+            cell = f"{'ABCD'[col]}{n}" if n else None
+            raise BBBError([Problem(n, HEADINGS[col], value, text, sheet=sheet, cell=cell)])
+        raise BBBError([Problem(None, HEADINGS[col], value, f"mapping {name}{f' row {n}' if n else ''}: {text}")])
+
+    if not numbered or [normalize_header(v or "") for v in numbered[0][1][:2]] != ["field", "source"]:
+        n = numbered[0][0] if numbered else 1
+        fail(n, 0, numbered[0][1][0] if numbered else None,
+             "the first row must be the headings Field | Source | Kind | Value")
     target, order, rules, keep, dims = CONTRACTS, "ISO", [], [], []
-    for n, row in enumerate(rows[1:], start=2):
-        fld, source, kind, value = (("" if v is None else str(v).strip()) for v in row[:4])
+    seen = {}
+    for n, row in numbered[1:]:
+        # a number typed in the tab (add days 1, Keep 2025) reads 1.0: as shown, 1
+        fld, source, kind, value = (("" if _blank(v) else display_text(v)) for v in row[:4])
         key = normalize_header(fld)
         if key == "target":
             target = (value or source).lower()
+            if target not in FIELDS:
+                fail(n, 3, value or source, f"Target '{value or source}' is not contracts or events")
         elif key == "dateorder":
             order = (value or source).upper()
+            if order not in DATE_ORDERS:
+                fail(n, 3, value or source, f"Date Order '{value or source}' is not ISO, MDY or DMY")
         elif key == "keep":
             if not source or not value:
-                raise BBBError(f"mapping {name} row {n}: Keep needs a Source column and the Value(s) kept")
-            keep.append(Keep(source, _split(value, "|"), exclude=kind.lower() in ("not", "exclude", "!=")))
+                fail(n, 1 if not source else 3, source or value,
+                     "Keep needs a Source column and the Value(s) kept")
+            if kind and kind.lower() not in ("not", "exclude", "!="):
+                fail(n, 2, kind, f"unknown kind '{kind}' for Keep: blank (keep the values) or not (drop them)")
+            keep.append(Keep(source, _split(value, "|"), exclude=bool(kind), at=at(n, 1)))
         elif key in ("dimension", "dimensions"):
+            if not source:
+                fail(n, 1, source, "Dimension needs the Source column that becomes a dimension")
             dims.extend(_split(source, "|"))
         else:
+            if not fld:
+                fail(n, 0, fld, "Field is blank: name a Contracts or Events field (or Target, Date Order, Keep, "
+                                "Dimension)")
             kind = (kind or ("constant" if not source else "column")).lower()
             if kind not in KINDS:
-                raise BBBError(f"mapping {name} row {n}: Kind '{kind}' is not one of {', '.join(KINDS)}")
+                fail(n, 2, kind, f"unknown kind '{kind}' (Kind is one of: {', '.join(KINDS)})")
             sep = "+" if kind == "sum" else "|"
             sources = _split(source, sep)
             if kind != "constant" and not sources:
-                raise BBBError(f"mapping {name} row {n}: field '{fld}' has no Source column")
+                fail(n, 1, source, f"field '{fld}' has no Source column")
             if kind in ("add days", "add months"):
                 try:
                     int(value)
                 except ValueError:
-                    raise BBBError(f"mapping {name} row {n}: {kind} needs a whole number in Value, not "
-                                   f"'{value}'") from None
+                    fail(n, 3, value, f"{kind} needs a whole number in Value, not '{value}'")
             if kind == "term end" and len(sources) != 2:
-                raise BBBError(f"mapping {name} row {n}: term end needs Source `Start column | Term column`")
+                fail(n, 1, source, "term end needs Source `Start column | Term column`")
             canonical = next((f for f in EVENT_FIELDS + CONTRACT_FIELDS if normalize_header(f) == key), fld)
-            rules.append(Rule(canonical, kind, sources, value))
+            if canonical in seen:
+                fail(n, 0, fld, f"field '{canonical}' is mapped twice (also row {seen[canonical]})")
+            seen[canonical] = n
+            rules.append(Rule(canonical, kind, sources, value, at=at(n, 1)))
+    for rule in rules:  # the Target row may come after the fields
+        if rule.field not in FIELDS[target]:
+            fail(seen[rule.field], 0, rule.field, f"'{rule.field}' is not a field of {target} (one of: "
+                                                  f"{', '.join(FIELDS[target])})")
+    missing = [f for f in REQUIRED[target] if f not in seen]
+    if missing:
+        fail(None, 0, None, f"no rule for the required field(s) {', '.join(missing)} of {target}")
     return Mapping(name, target, tuple(rules), tuple(keep), tuple(dims), order)
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def mapping_rows(mapping: Mapping) -> list[list]:

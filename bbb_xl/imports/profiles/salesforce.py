@@ -48,3 +48,26 @@ def mapping(header) -> Mapping:
     dims = tuple(has(header, *DIMENSIONS))  # only those the report has; every other column is dropped
     return Mapping(NAME, CONTRACTS, tuple(rules), (Keep("Stage", ("Closed Won",)),), dims, "MDY",
                    SIGNATURE, TITLE)
+
+
+# The template's Mapping tab ships this profile written out as rows (docs and a starting point to edit): on a
+# report with Term (Months) and Opportunity Currency, as tests/data/imports' sample, it reads the same rows.
+SAMPLE_MAPPING_ROWS = [
+    ["Field", "Source", "Kind", "Value"],
+    ["Target", None, None, "contracts"],
+    ["Date Order", None, None, "MDY"],
+    ["Contract ID", "Opportunity ID", "column", None],
+    ["Customer", "Account Name", "column", None],
+    ["Line ID", "Product Code | Product Name", "first", None],
+    ["Product", "Product Name", "column", None],
+    ["Booking Date", "Close Date", "column", None],
+    ["Start Date", "Service Date | Close Date", "first", None],
+    ["End Date", "Service Date | Term (Months)", "term end", None],
+    ["Amount", "Total Price", "column", None],
+    ["Recognition", None, "constant", "daily"],
+    ["Billing", None, "constant", "upfront"],
+    ["Currency", "Opportunity Currency | CurrencyIsoCode | Currency", "column", None],
+    ["Keep", "Stage", None, "Closed Won"],
+    ["Dimension", "Product Code", None, None],
+    ["Dimension", "Opportunity Owner", None, None],
+]
