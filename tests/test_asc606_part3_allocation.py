@@ -388,7 +388,7 @@ def test_change_orders_tie_out(amount, percents, changes, recognition):
     ev = [EVENTS] + [["Q", "x", base + dt.timedelta(days=d), "percent complete" if recognition != "milestone"
                       else "milestone", None, p / 100, None, None] for d, p in percents]
     cancelled = False
-    for d, kind, new in sorted(changes):
+    for d, kind, new in sorted(changes, key=lambda c: c[:2]):  # None sorts with nothing: by day and kind
         if cancelled or (kind == "modify" and new is None):
             continue
         ev.append(["Q", "x", base + dt.timedelta(days=d), kind, None if new is None else D(new) / 100, None, None,

@@ -5,7 +5,7 @@ Columns (matched like the contracts headers: case, spaces, hyphens and underscor
   Event (required: invoice, milestone, percent complete, cancel, modify or adjust), Amount (invoices; modify: the
   line's new total price; cancel: the revised total price, optional; adjust: the change in price, + or -), Percent
   (milestones), End Date (modify: the new last day of service, optional), Treatment (modify: prospective, the
-  default, or catch-up), Bill (adjust: yes issues an invoice, or a credit note when negative, of the Amount on the
+  default, or catch-up; adjust: specific, or blank), Bill (adjust: yes issues an invoice, or a credit note when negative, of the Amount on the
   Date; blank = no), Memo (free text shown on the Changes tab).
 Other columns are ignored; a header that is a near miss of a known one (`Ammount`) is an error with a "did you
 mean".
@@ -31,7 +31,9 @@ Semantics (`apply_events`):
   increase), on any line, before, during or after its service (a milestone / percent complete line: the new
   price x its latest Percent); a contract of several lines needs a Line ID. Cumulative catch-up (ASC
   606-10-32-42..45): recognized to date becomes the new price x the line's progress on the Date, the rest follows
-  the schedule. A price below what was billed with no
+  the schedule. On a contract allocated by SSP the change is allocated to all its obligations by relative SSP
+  (32-43; within the line's Discount Group), each catching up on its own progress; Treatment `specific` keeps it
+  on the named line (32-44 with 32-40). A price below what was billed with no
   credit note (Bill blank) is a refund liability (32-10). Rebates expected at signing are variable consideration
   estimated at inception (32-5..9): put them in the Amount, not in a later adjust.
 - an event dated before its line's Booking Date takes effect on the Booking Date.
@@ -59,7 +61,7 @@ from ..core.dates import iso, parse_date
 from ..core.errors import WARNING, Problem, column_letter, show_value
 from ..core.money import cents_to_decimal, format_money, parse_amount, round_half_away
 from .allocation import allocate
-from .changes import ADJUST, CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, Changes, added_lines, build_changes
+from .changes import ADJUST, CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, SPECIFIC, Changes, added_lines, build_changes
 from .evergreen import retarget, source_line_id
 from .table import (MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, ParseResult, _as_rows, _Collector,
                     _row_is_blank, _trim, display_text, excel_error, is_blank, normalize_header)
@@ -278,6 +280,13 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=No
                 bad("treatment", raw_t, f"Treatment '{show_value(raw_t)}' is not one of prospective, catch-up"
                                         + (f" (did you mean '{m[0]}'?)" if m else ""))
                 treatment = PROSPECTIVE
+        if "treatment" not in errs and not is_blank(raw_t) and kind == ADJUST:
+            if normalize_header(str(raw_t)) == SPECIFIC:
+                treatment = SPECIFIC
+            else:
+                bad("treatment", raw_t, f"Treatment '{show_value(raw_t)}' on an adjust is specific (the change "
+                                        f"relates to this line only, ASC 606-10-32-40) or blank (on a contract "
+                                        f"allocated by SSP: spread by relative SSP, 32-43)")
         bill, memo = False, ""
         raw_b, raw_m = cell("bill"), cell("memo")
         if "bill" not in errs and not is_blank(raw_b):
@@ -523,8 +532,7 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
                                 {i: [(e.date, e.kind, e.amount, e.end, e.treatment, e.r + 1, e.bill, e.memo)
                                      for e in evs]
                                  for i, evs in per_line.items()}, billed_by_events, invoiced=invoiced,
-                                percents={i: [(x[0], x[2]) for x in progress_events[i]]
-                                          for i in per_line if i in progress_events})
+                                percents={i: [(x[0], x[2]) for x in evs] for i, evs in progress_events.items()})
         _progress_after_change_orders(progress, changes)
     for k in sorted(invoiced_contracts):
         members = index[k]
