@@ -510,6 +510,8 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
                 inv_date.append(max(e.date, int(lines.booking[i])))
                 inv_amount.append(e.amount)
                 inv_row.append(e.r)
+    if invoiced_contracts:  # a cancel before the Start Date on a contract billed by its invoice events
+        _credit_before_start(per_line, lines, pit_start, invoiced_contracts, inv_line, inv_date, inv_amount, inv_row)
     invoiced = None
     inv_line_a = inv_date_a = inv_amount_a = None
     if invoiced_contracts:
@@ -567,6 +569,31 @@ def _is_change(e: _Event, targets: list, rec) -> bool:
     if e.kind in (MODIFY, CANCEL, ADJUST):
         return True
     return e.kind == PROGRESS and any(int(rec[i]) in _PROGRESS_RECOGNITION for i in targets)
+
+
+def _credit_before_start(per_line: dict, lines, pit_start, invoiced_contracts: set, inv_line: list, inv_date: list,
+                         inv_amount: list, inv_row: list) -> None:
+    """A cancel dated before the line's Start Date ends it at its revised price: 0 (nothing was transferred,
+    ASC 606-10-25-1) or the Amount, a retained fee. A scheduled line credits what it billed on the Date
+    (engine.changes); a line billed by its invoice events gets the same: one more invoice event on the Date (its
+    Booking Date at the latest) of the revised price less everything invoiced to the line through that day (so a
+    credit note the user entered on the Date is not credited twice; a fee above what was invoiced is invoiced)."""
+    for i, evs in per_line.items():
+        e = next((x for x in evs if x.kind == CANCEL), None)
+        if e is None or e.ckey not in invoiced_contracts:
+            continue
+        first = int(pit_start[i]) if pit_start is not None and lines.recognition[i] == POINT_IN_TIME else \
+            int(lines.start[i])
+        if e.date >= first:
+            continue
+        eff = max(e.date, int(lines.booking[i]))
+        so_far = sum(a for j, d, a in zip(inv_line, inv_date, inv_amount) if j == i and d <= eff)
+        gap = (e.amount or 0) - so_far
+        if gap:
+            inv_line.append(i)
+            inv_date.append(eff)
+            inv_amount.append(gap)
+            inv_row.append(e.r)
 
 
 def _progress_after_change_orders(progress: dict, changes) -> None:
