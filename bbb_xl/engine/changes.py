@@ -39,7 +39,10 @@ the date).
   milestone / percent complete line: new price x its latest percent). Bill = yes: an invoice (credit note) of the
   change on d and the later invoices unchanged; otherwise the later invoices carry the new price while they still
   bill in the same direction, else nothing more is billed and billed above a lowered price is a refund liability
-  (32-10, `LineChanges.refund`).
+  (32-10, `LineChanges.refund`). On a contract allocated by SSP the change in price is allocated to the contract's
+  obligations by relative SSP (32-43, `_adjust_shares`): every line's allocated price moves by its share and
+  catches up on its own progress; the named line's price alone carries the Amount (Treatment specific: its
+  allocated price too, 32-40).
 """
 from __future__ import annotations
 
@@ -543,7 +546,8 @@ def _adjust_shares(lines, per_line: dict, invoiced_billed: dict, invoiced: np.nd
                 continue
             if invoiced is not None and invoiced[j] and j not in invoiced_billed:
                 invoiced_billed[j] = lambda d: 0  # billed by its invoice events: a share bills nothing
-            per_line.setdefault(j, []).append((day, ADJUST, 0, None, CATCH_UP, row, False, e[7], part))
+            memo = e[7] or f"share of the adjust on line {lines.line_id[i]} (relative SSP, ASC 606-10-32-43)"
+            per_line.setdefault(j, []).append((day, ADJUST, 0, None, CATCH_UP, row, False, memo, part))
     return per_line, invoiced_billed
 
 
