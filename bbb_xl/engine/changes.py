@@ -524,13 +524,15 @@ def _adjust_shares(lines, per_line: dict, invoiced_billed: dict, invoiced: np.nd
     invoiced_billed = dict(invoiced_billed)
     codes = lines.contract_code
     groups = lines.discount_group
+    members_of: dict[int, list] = {}  # one pass over the lines, only for the contracts with an adjust
+    for j in np.flatnonzero(np.isin(codes, np.array(sorted({int(codes[i]) for i, _ in todo}), dtype=np.int64))):
+        members_of.setdefault(int(codes[j]), []).append(int(j))
     for i, k in todo:
         e = tuple(per_line[i][k]) + (False, "")[max(len(per_line[i][k]) - 6, 0):]
         day, change, row = e[0], int(e[2]), e[5]
         group = "" if groups is None else str(groups[i]).casefold()
         basis = []
-        for j in np.flatnonzero(codes == codes[i]):
-            j = int(j)
+        for j in members_of[int(codes[i])]:
             if groups is not None and str(groups[j]).casefold() != group:
                 continue
             if int(lines.booking[j]) > day or any(x[1] == CANCEL and x[0] < day for x in per_line.get(j, ())):
