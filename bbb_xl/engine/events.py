@@ -5,8 +5,8 @@ Columns (matched like the contracts headers: case, spaces, hyphens and underscor
   Event (required: invoice, milestone, percent complete, cancel, modify or adjust), Amount (invoices; modify: the
   line's new total price; cancel: the revised total price, optional; adjust: the change in price, + or -), Percent
   (milestones), End Date (modify: the new last day of service, optional), Treatment (modify: prospective, the
-  default, or catch-up; adjust: specific, or blank), Bill (adjust: yes issues an invoice, or a credit note when negative, of the Amount on the
-  Date; blank = no), Memo (free text shown on the Changes tab).
+  default, or catch-up; adjust: specific, or blank), Bill (adjust: yes issues an invoice, or a credit note when
+  negative, of the Amount on the Date; blank = no), Memo (free text shown on the Changes tab).
 Other columns are ignored; a header that is a near miss of a known one (`Ammount`) is an error with a "did you
 mean".
 
