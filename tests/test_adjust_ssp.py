@@ -279,3 +279,11 @@ def test_a_milestone_line_takes_its_share_times_its_percent():
     assert book.ok, book.problems
     assert sched(book, "revenue") == money(36000, 0, 27000, 0, 0, 7000, 0, 0, 30000, 0, 0, 0)
     assert book.final_allocated.tolist() == [4000000, 6000000]
+
+
+def test_treatment_specific_on_a_modify_is_located():
+    body = [[*EVENTS], ["K", "sup", "2025-07-01", "modify", 30000, None, "specific"]]
+    book = load_book(contract(licence(), support()), body)
+    errors = [(p.row, p.column, p.message) for p in book.problems if p.is_error]
+    assert errors == [(2, "Treatment", "Treatment 'specific' is not one of prospective, catch-up (specific is for "
+                                       "adjust events)")]

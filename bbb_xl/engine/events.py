@@ -89,7 +89,7 @@ _EVENT_KINDS = {"invoice": INVOICE, "milestone": PROGRESS, "percentcomplete": PR
 EVENT_NAMES = ("invoice", "milestone", "percent complete", "cancel", "modify", "adjust")
 _BILL = {"yes": True, "y": True, "true": True, "no": False, "n": False, "false": False}
 TREATMENTS = {"prospective": PROSPECTIVE, "catchup": CATCH_UP, "cumulativecatchup": CATCH_UP}
-TREATMENT_NAMES = (PROSPECTIVE, CATCH_UP)
+TREATMENT_NAMES = (PROSPECTIVE, CATCH_UP, SPECIFIC)  # the Events tab's list; specific is for adjust events
 _PROGRESS_RECOGNITION = (MILESTONE, PERCENT_COMPLETE)
 
 
@@ -276,9 +276,10 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=No
         if "treatment" not in errs and not is_blank(raw_t) and kind in (MODIFY, None):
             treatment = TREATMENTS.get(normalize_header(str(raw_t)))
             if treatment is None:
-                m = difflib.get_close_matches(str(raw_t).strip().lower(), TREATMENT_NAMES, n=1, cutoff=0.6)
+                m = difflib.get_close_matches(str(raw_t).strip().lower(), (PROSPECTIVE, CATCH_UP), n=1, cutoff=0.6)
                 bad("treatment", raw_t, f"Treatment '{show_value(raw_t)}' is not one of prospective, catch-up"
-                                        + (f" (did you mean '{m[0]}'?)" if m else ""))
+                                        + (" (specific is for adjust events)" if normalize_header(str(raw_t)) ==
+                                           SPECIFIC else f" (did you mean '{m[0]}'?)" if m else ""))
                 treatment = PROSPECTIVE
         if "treatment" not in errs and not is_blank(raw_t) and kind == ADJUST:
             if normalize_header(str(raw_t)) == SPECIFIC:
