@@ -422,3 +422,30 @@ def test_a_larger_discount_on_a_discount_line_is_credited_by_its_later_invoices(
     assert sched(book, "billings") == money(*[-100] * 6, *[-200] * 6)
     assert sched(book, "revenue") == money(*[-100] * 6, -450, *[-150] * 5)
     assert [book.refund_liability(d) for d in ("2025-03-31", "2025-07-31")] == money(0, 0)
+
+
+@pytest.mark.parametrize("fee, credit", [(None, -12000), (2000, -10000), (15000, 3000)])
+def test_a_cancellation_before_start_credits_invoice_events_like_a_schedule(fee, credit):
+    """Issue 18 section 3, a contract billed by its invoice events: 12,000 invoiced on 2025-01-10, service from
+    2025-04-01, cancelled 2025-02-15 before go-live. As on a scheduled contract (test above), the revised price is 0
+    (every invoice so far credited on February 15: -12,000) or the retained fee (2,000: the excess 10,000 credited;
+    a fee of 15,000 above what was invoiced: the 3,000 difference invoiced), recognized on February 15. Billed ends
+    equal to the revised price, so no deferred revenue or contract asset is left and no "invoices total" warning."""
+    book = load_book(rows(EARLY), events(["A", "a", "2025-01-10", "invoice", 12000, None, None],
+                                         ["A", "a", "2025-02-15", "cancel", fee, None, None]))
+    assert book.ok, book.problems
+    assert not [p for p in book.problems if "invoices of contract" in p.message]
+    assert sched(book, "billings", "2025-01", "2025-03") == money(12000, credit, 0)
+    assert sched(book, "revenue", "2025-01", "2025-04") == money(0, fee or 0, 0, 0)
+    assert book.balance("deferred", "2025-02-15") == D("0.00")
+    assert book.balance("unbilled", "2025-02-15") == D("0.00")
+
+
+def test_a_credit_note_entered_on_the_cancel_date_is_not_credited_twice():
+    """The user already entered the credit note (-12,000 invoice event) on the cancel date: invoiced through the date
+    is 0, so nothing more is credited."""
+    book = load_book(rows(EARLY), events(["A", "a", "2025-01-10", "invoice", 12000, None, None],
+                                         ["A", "a", "2025-02-15", "invoice", -12000, None, None],
+                                         ["A", "a", "2025-02-15", "cancel", None, None, None]))
+    assert book.ok, book.problems
+    assert sched(book, "billings", "2025-01", "2025-03") == money(12000, -12000, 0)

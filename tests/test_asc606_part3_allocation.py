@@ -10,8 +10,12 @@ for $40, so the whole $40 discount belongs to B and C: A $40, B $33 (60 x 55/100
 Case B adds Product D, whose SSP is highly variable ($15 to $45), for a contract price of $130: after the
 discount is allocated to B and C, D's residual SSP is $130 - $100 = $30. Case C: the same contract for $105 gives a
 residual of $5, outside D's range of observable prices, so the residual approach is inappropriate there -- a
-judgement the engine cannot make from the data (it computes $5; the docs say to check it). (The search tool did
-not return the Codification's text; the figures are the example's as reproduced in the Big Four guides.)
+judgement the engine cannot make from the data (it computes $5; the docs say to check it).
+Source check (issue 18, 2026-12-01): the search tool (pages and docs corpora; queries on "Example 34 allocating a
+discount", "$40 $55 $45", "$33 $27", "IE167") did not return the text of the example from the Codification, the
+IFRS 15 illustrative examples (documents.pub holds the May 2014 IFRS 15 Illustrative Examples booklet, but only its
+title page came back), Deloitte DART, PwC Viewpoint or KPMG; the figures above are not verified against a page.
+They are self-consistent: 40 + 33 + 27 = 100, 55:45 of 60, and Case B's 130 - (40 + 60) = 30.
 
 Input: the Contracts table's optional `Discount Group` column (read only in contracts with SSPs) and the text
 `residual` in the SSP column of one line.
@@ -331,7 +335,12 @@ def building(treatment=None):
     by the end of year 1 = 60% -> 600,000 of revenue. In year 2 a change order adds 150,000 and 120,000 of
     expected costs, and the bonus is no longer constrained: transaction price 1,350,000, progress 420,000 /
     820,000 = 51.2%, so revenue to date is 691,200 and the cumulative catch-up 91,200 on the modification's date.
-    (The search tool did not return the Codification's text: the figures are the example's as published.)"""
+    Sign check: the change order raises revenue to date (the bonus enters the price): 0.512 x 1,350,000 = 691,200,
+    less 600,000 = +91,200, an increase, not a reduction. Source check (issue 18, 2026-12-01): the search tool (pages,
+    docs, code and issues corpora; queries on "Example 8", "51.2 per cent", "$1,350,000", "$91,200", "IE39") did
+    not return the example's text from the Codification, the IFRS 15 illustrative examples (IE37 to IE41), DART,
+    PwC or KPMG, so the figures are not verified against a page; they tie out: 420 / 820 = 0.51219..., which the
+    example rounds to 51.2% before multiplying (the test enters 51.2% as the Percent)."""
     contracts = rows(contract_line("E8", "building", 1000000, None, "2025-01-01", "2026-12-31", "percent complete"))
     ev = [EVENTS, ["E8", "building", "2025-12-31", "percent complete", None, 0.6, None, None],
           ["E8", "building", "2026-03-01", "modify", 1350000, None, None, treatment],
@@ -388,7 +397,7 @@ def test_change_orders_tie_out(amount, percents, changes, recognition):
     ev = [EVENTS] + [["Q", "x", base + dt.timedelta(days=d), "percent complete" if recognition != "milestone"
                       else "milestone", None, p / 100, None, None] for d, p in percents]
     cancelled = False
-    for d, kind, new in sorted(changes):
+    for d, kind, new in sorted(changes, key=lambda c: c[:2]):  # None sorts with nothing: by day and kind
         if cancelled or (kind == "modify" and new is None):
             continue
         ev.append(["Q", "x", base + dt.timedelta(days=d), kind, None if new is None else D(new) / 100, None, None,

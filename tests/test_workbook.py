@@ -85,7 +85,7 @@ def test_template_has_every_tab_button_vba_and_validation():
     assert "Source ID" in events["K1"].comment.text and events.tables["Events"].ref.startswith("A1:K")
     dv, treatment, bill = events.data_validations.dataValidation
     assert dv.formula1 == '"invoice,milestone,percent complete,cancel,modify,adjust"'
-    assert treatment.formula1 == '"prospective,catch-up"'
+    assert treatment.formula1 == '"prospective,catch-up,specific"'
     assert bill.formula1 == '"yes,no"'
     fx = wb["FX Rates"]
     assert "FX" in fx.tables and [fx.cell(1, c).value for c in range(1, 4)] == ["Currency", "Month", "Rate"]

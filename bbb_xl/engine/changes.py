@@ -39,7 +39,10 @@ the date).
   milestone / percent complete line: new price x its latest percent). Bill = yes: an invoice (credit note) of the
   change on d and the later invoices unchanged; otherwise the later invoices carry the new price while they still
   bill in the same direction, else nothing more is billed and billed above a lowered price is a refund liability
-  (32-10, `LineChanges.refund`).
+  (32-10, `LineChanges.refund`). On a contract allocated by SSP the change in price is allocated to the contract's
+  obligations by relative SSP (32-43, `_adjust_shares`): every line's allocated price moves by its share and
+  catches up on its own progress; the named line's price alone carries the Amount (Treatment specific: its
+  allocated price too, 32-40).
 """
 from __future__ import annotations
 
@@ -57,6 +60,7 @@ from ..core.money import round_half_away
 MODIFY, CANCEL, ADJUST = "modify", "cancel", "adjust"
 REALLOCATE = "reallocate"  # internal: a line's new allocated price from a day on (Amount = new allocated cents)
 PROSPECTIVE, CATCH_UP = "prospective", "catch-up"
+SPECIFIC = "specific"  # an adjust allocated to its own line only (ASC 606-10-32-44 with 32-40)
 INCEPTION = "inception"  # a change dated on or before the Booking Date: part of the terms at inception
 BEFORE_START = "before start"  # a modify / cancel after the Booking Date but before the Start Date
 MONTHLY, DAILY, POINT_IN_TIME = 0, 1, 2
@@ -241,6 +245,9 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
     for event in events:
         day, kind, new_amount, new_end, treatment, row = event[:6]
         bill, memo = (bool(event[6]), str(event[7] or "")) if len(event) > 6 else (False, "")
+        # adjust: the change in the line's allocated price when it differs from the change in its price (an
+        # adjust on a contract allocated by SSP is spread across its obligations, `_adjust_shares`)
+        alloc_change = event[8] if len(event) > 8 else None
         if kind == REALLOCATE:  # ASC 606-10-25-13(a) across the contract: see _reallocations
             u_prev = state.unrounded(day - 1)
             wf = max(day, first)
@@ -267,10 +274,10 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
             # a price change after the terms were set (ASC 606-10-32-42..45): recognized to date becomes the new
             # price x the progress so far (the line's own curve scaled), and the rest follows the same schedule
             change = new_amount
-            new_amount, new_alloc = amount + change, alloc + change
+            new_amount, new_alloc = amount + change, alloc + (change if alloc_change is None else alloc_change)
             state.pieces.append(_adjusted(state, day, alloc, new_alloc, first, first if pit else end, u_prev))
             absorbed = bill  # later invoices (or a credit note now) bring billed to the new price
-            if state.invoices is not None:
+            if state.invoices is not None and (change or bill):
                 kept = [x for x in state.invoices if x[0] < day]
                 future = [x for x in state.invoices if x[0] >= day]
                 if bill:  # an invoice (credit note when negative) of the Amount on the date; later ones unchanged
@@ -493,9 +500,63 @@ def _reallocations(lines, first: np.ndarray, last: np.ndarray, per_line: dict, i
     return per_line, invoiced_billed
 
 
+def _adjust_shares(lines, per_line: dict, invoiced_billed: dict, invoiced: np.ndarray | None) -> tuple[dict, dict]:
+    """An adjust on a line of a contract allocated by SSP is a change in the contract's transaction price: it is
+    allocated to the obligations on the same basis as at inception, by relative SSP (ASC 606-10-32-43), not to the
+    named line only; each obligation then catches up on its own progress at the Date (32-44: a satisfied one takes
+    its share on the Date). The named line's price (bookings, billing, refund liability) still moves by the whole
+    Amount; only allocated prices are spread.
+
+    The basis at inception: a line in a Discount Group shares the change with its group (the group's price was
+    allocated among its own lines, 32-37); a line outside every group shares it with the other lines outside the
+    groups (so the groups keep their own discount); without groups, every line of the contract. Weights are the
+    SSPs fixed at inception -- the residual line's too (its SSP = the residual computed at inception, since SSPs are
+    not re-estimated after inception, 32-43). Lines booked after the Date (not yet added) or cancelled before it
+    take no share. Treatment `specific` keeps the whole change on the named line (32-44 with 32-40: the change
+    relates specifically to that obligation). Returns per_line (and invoiced_billed) with the named line's adjust
+    carrying its allocated share and the other lines' shares added as adjusts of Amount 0."""
+    from .allocation import allocate
+    todo = [(i, k) for i, evs in per_line.items() if lines.has_ssp[i]
+            for k, e in enumerate(evs) if e[1] == ADJUST and e[4] != SPECIFIC and len(e) <= 8]
+    if not todo:
+        return per_line, invoiced_billed
+    per_line = {i: list(v) for i, v in per_line.items()}
+    invoiced_billed = dict(invoiced_billed)
+    codes = lines.contract_code
+    groups = lines.discount_group
+    members_of: dict[int, list] = {}  # one pass over the lines, only for the contracts with an adjust
+    for j in np.flatnonzero(np.isin(codes, np.array(sorted({int(codes[i]) for i, _ in todo}), dtype=np.int64))):
+        members_of.setdefault(int(codes[j]), []).append(int(j))
+    for i, k in todo:
+        e = tuple(per_line[i][k]) + (False, "")[max(len(per_line[i][k]) - 6, 0):]
+        day, change, row = e[0], int(e[2]), e[5]
+        group = "" if groups is None else str(groups[i]).casefold()
+        basis = []
+        for j in members_of[int(codes[i])]:
+            if groups is not None and str(groups[j]).casefold() != group:
+                continue
+            if int(lines.booking[j]) > day or any(x[1] == CANCEL and x[0] < day for x in per_line.get(j, ())):
+                continue  # not yet added / no longer an obligation of the contract
+            basis.append(j)
+        weights = [int(lines.ssp[j]) for j in basis]
+        if basis == [i] or i not in basis or not any(weights):
+            continue  # the named line alone (or nothing to weigh by): the whole change stays on it
+        parts = allocate(change, weights)
+        per_line[i][k] = e[:8] + (parts[basis.index(i)],)
+        for j, part in zip(basis, parts):
+            if j == i:
+                continue
+            if invoiced is not None and invoiced[j] and j not in invoiced_billed:
+                invoiced_billed[j] = lambda d: 0  # billed by its invoice events: a share bills nothing
+            memo = e[7] or f"share of the adjust on line {lines.line_id[i]} (relative SSP, ASC 606-10-32-43)"
+            per_line.setdefault(j, []).append((day, ADJUST, 0, None, CATCH_UP, row, False, memo, part))
+    return per_line, invoiced_billed
+
+
 def build_changes(lines, first: np.ndarray, last: np.ndarray, per_line: dict, invoiced_billed: dict,
                   invoiced: np.ndarray | None = None, percents: dict | None = None) -> Changes:
     """percents: milestone / percent complete lines' [(day, cumulative progress)] (see build_line)."""
+    per_line, invoiced_billed = _adjust_shares(lines, per_line, invoiced_billed, invoiced)
     per_line, invoiced_billed = _reallocations(lines, first, last, per_line, invoiced_billed, invoiced)
     n = len(lines)
     changed = np.zeros(n, dtype=bool)
@@ -514,4 +575,4 @@ def build_changes(lines, first: np.ndarray, last: np.ndarray, per_line: dict, in
 
 
 __all__ = ["build_changes", "Changes", "Change", "MODIFY", "CANCEL", "ADJUST", "PROSPECTIVE", "CATCH_UP", "INCEPTION",
-           "BEFORE_START", "REALLOCATE"]
+           "BEFORE_START", "REALLOCATE", "SPECIFIC"]

@@ -5,9 +5,9 @@ Columns (matched like the contracts headers: case, spaces, hyphens and underscor
   Event (required: invoice, milestone, percent complete, cancel, modify or adjust), Amount (invoices; modify: the
   line's new total price; cancel: the revised total price, optional; adjust: the change in price, + or -), Percent
   (milestones), End Date (modify: the new last day of service, optional), Treatment (modify: prospective, the
-  default, or catch-up), Bill (adjust: yes issues an invoice, or a credit note when negative, of the Amount on the
-  Date; blank = no), Memo (free text shown on the Changes tab), Term (modify on an evergreen line: the new
-  months per term, optional).
+  default, or catch-up; adjust: specific, or blank), Bill (adjust: yes issues an invoice, or a credit note when
+  negative, of the Amount on the Date; blank = no), Memo (free text shown on the Changes tab), Term (modify on an
+  evergreen line: the new months per term, optional).
 Other columns are ignored; a header that is a near miss of a known one (`Ammount`) is an error with a "did you
 mean".
 
@@ -32,7 +32,9 @@ Semantics (`apply_events`):
   increase), on any line, before, during or after its service (a milestone / percent complete line: the new
   price x its latest Percent); a contract of several lines needs a Line ID. Cumulative catch-up (ASC
   606-10-32-42..45): recognized to date becomes the new price x the line's progress on the Date, the rest follows
-  the schedule. A price below what was billed with no
+  the schedule. On a contract allocated by SSP the change is allocated to all its obligations by relative SSP
+  (32-43; within the line's Discount Group), each catching up on its own progress; Treatment `specific` keeps it
+  on the named line (32-44 with 32-40). A price below what was billed with no
   credit note (Bill blank) is a refund liability (32-10). Rebates expected at signing are variable consideration
   estimated at inception (32-5..9): put them in the Amount, not in a later adjust.
 - an event dated before its line's Booking Date takes effect on the Booking Date.
@@ -62,7 +64,7 @@ from ..core.dates import iso, parse_date
 from ..core.errors import WARNING, Problem, column_letter, show_value
 from ..core.money import cents_to_decimal, format_money, parse_amount, round_half_away
 from .allocation import allocate
-from .changes import ADJUST, CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, Changes, added_lines, build_changes
+from .changes import ADJUST, CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, SPECIFIC, Changes, added_lines, build_changes
 from .evergreen import retarget, source_line_id
 from .table import (LONG_TERM_MONTHS, MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, ParseResult, _as_rows,
                     _Collector, _row_is_blank, _term_months, _trim, display_text, excel_error, is_blank,
@@ -92,7 +94,7 @@ _EVENT_KINDS = {"invoice": INVOICE, "milestone": PROGRESS, "percentcomplete": PR
 EVENT_NAMES = ("invoice", "milestone", "percent complete", "cancel", "modify", "adjust")
 _BILL = {"yes": True, "y": True, "true": True, "no": False, "n": False, "false": False}
 TREATMENTS = {"prospective": PROSPECTIVE, "catchup": CATCH_UP, "cumulativecatchup": CATCH_UP}
-TREATMENT_NAMES = (PROSPECTIVE, CATCH_UP)
+TREATMENT_NAMES = (PROSPECTIVE, CATCH_UP, SPECIFIC)  # the Events tab's list; specific is for adjust events
 _PROGRESS_RECOGNITION = (MILESTONE, PERCENT_COMPLETE)
 
 
@@ -280,10 +282,18 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=No
         if "treatment" not in errs and not is_blank(raw_t) and kind in (MODIFY, None):
             treatment = TREATMENTS.get(normalize_header(str(raw_t)))
             if treatment is None:
-                m = difflib.get_close_matches(str(raw_t).strip().lower(), TREATMENT_NAMES, n=1, cutoff=0.6)
+                m = difflib.get_close_matches(str(raw_t).strip().lower(), (PROSPECTIVE, CATCH_UP), n=1, cutoff=0.6)
                 bad("treatment", raw_t, f"Treatment '{show_value(raw_t)}' is not one of prospective, catch-up"
-                                        + (f" (did you mean '{m[0]}'?)" if m else ""))
+                                        + (" (specific is for adjust events)" if normalize_header(str(raw_t)) ==
+                                           SPECIFIC else f" (did you mean '{m[0]}'?)" if m else ""))
                 treatment = PROSPECTIVE
+        if "treatment" not in errs and not is_blank(raw_t) and kind == ADJUST:
+            if normalize_header(str(raw_t)) == SPECIFIC:
+                treatment = SPECIFIC
+            else:
+                bad("treatment", raw_t, f"Treatment '{show_value(raw_t)}' on an adjust is specific (the change "
+                                        f"relates to this line only, ASC 606-10-32-40) or blank (on a contract "
+                                        f"allocated by SSP: spread by relative SSP, 32-43)")
         bill, memo = False, ""
         raw_b, raw_m = cell("bill"), cell("memo")
         if "bill" not in errs and not is_blank(raw_b):
@@ -518,6 +528,8 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
                 inv_date.append(max(e.date, int(lines.booking[i])))
                 inv_amount.append(e.amount)
                 inv_row.append(e.r)
+    if invoiced_contracts:  # a cancel before the Start Date on a contract billed by its invoice events
+        _credit_before_start(per_line, lines, pit_start, invoiced_contracts, inv_line, inv_date, inv_amount, inv_row)
     invoiced = None
     inv_line_a = inv_date_a = inv_amount_a = None
     if invoiced_contracts:
@@ -540,8 +552,7 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
                                 {i: [(e.date, e.kind, e.amount, e.end, e.treatment, e.r + 1, e.bill, e.memo)
                                      for e in evs]
                                  for i, evs in per_line.items()}, billed_by_events, invoiced=invoiced,
-                                percents={i: [(x[0], x[2]) for x in progress_events[i]]
-                                          for i in per_line if i in progress_events})
+                                percents={i: [(x[0], x[2]) for x in evs] for i, evs in progress_events.items()})
         _progress_after_change_orders(progress, changes)
     for k in sorted(invoiced_contracts):
         members = index[k]
@@ -576,6 +587,31 @@ def _is_change(e: _Event, targets: list, rec) -> bool:
     if e.kind in (MODIFY, CANCEL, ADJUST):
         return True
     return e.kind == PROGRESS and any(int(rec[i]) in _PROGRESS_RECOGNITION for i in targets)
+
+
+def _credit_before_start(per_line: dict, lines, pit_start, invoiced_contracts: set, inv_line: list, inv_date: list,
+                         inv_amount: list, inv_row: list) -> None:
+    """A cancel dated before the line's Start Date ends it at its revised price: 0 (nothing was transferred,
+    ASC 606-10-25-1) or the Amount, a retained fee. A scheduled line credits what it billed on the Date
+    (engine.changes); a line billed by its invoice events gets the same: one more invoice event on the Date (its
+    Booking Date at the latest) of the revised price less everything invoiced to the line through that day (so a
+    credit note the user entered on the Date is not credited twice; a fee above what was invoiced is invoiced)."""
+    for i, evs in per_line.items():
+        e = next((x for x in evs if x.kind == CANCEL), None)
+        if e is None or e.ckey not in invoiced_contracts:
+            continue
+        first = int(pit_start[i]) if pit_start is not None and lines.recognition[i] == POINT_IN_TIME else \
+            int(lines.start[i])
+        if e.date >= first:
+            continue
+        eff = max(e.date, int(lines.booking[i]))
+        so_far = sum(a for j, d, a in zip(inv_line, inv_date, inv_amount) if j == i and d <= eff)
+        gap = (e.amount or 0) - so_far
+        if gap:
+            inv_line.append(i)
+            inv_date.append(eff)
+            inv_amount.append(gap)
+            inv_row.append(e.r)
 
 
 def _progress_after_change_orders(progress: dict, changes) -> None:
