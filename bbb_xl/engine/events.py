@@ -61,7 +61,7 @@ from ..core.money import cents_to_decimal, format_money, parse_amount, round_hal
 from .allocation import allocate
 from .changes import ADJUST, CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, Changes, added_lines, build_changes
 from .evergreen import retarget, source_line_id
-from .table import (MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, ParseResult, _as_rows, _Collector,
+from .table import (MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, USAGE, ParseResult, _as_rows, _Collector,
                     _row_is_blank, _trim, display_text, excel_error, is_blank, normalize_header)
 
 POINT_IN_TIME = 2
@@ -77,14 +77,15 @@ EVENT_COLUMNS = {
     "treatment": ("Treatment", False),
     "bill": ("Bill", False),
     "memo": ("Memo", False),
+    "quantity": ("Quantity", False),  # usage events (engine.usage)
 }
 _KEYS = {normalize_header(name): key for key, (name, _) in EVENT_COLUMNS.items()}
-INVOICE, PROGRESS = "invoice", "progress"
+INVOICE, PROGRESS, USAGE_EVENT = "invoice", "progress", "usage"
 _EVENT_KINDS = {"invoice": INVOICE, "milestone": PROGRESS, "percentcomplete": PROGRESS, "progress": PROGRESS,
                 "cancel": CANCEL, "cancellation": CANCEL, "terminate": CANCEL, "termination": CANCEL,
                 "modify": MODIFY, "modification": MODIFY, "adjust": ADJUST, "adjustment": ADJUST,
-                "priceadjustment": ADJUST}
-EVENT_NAMES = ("invoice", "milestone", "percent complete", "cancel", "modify", "adjust")
+                "priceadjustment": ADJUST, "usage": USAGE_EVENT, "meteredusage": USAGE_EVENT}
+EVENT_NAMES = ("invoice", "milestone", "percent complete", "cancel", "modify", "adjust", "usage")
 _BILL = {"yes": True, "y": True, "true": True, "no": False, "n": False, "false": False}
 TREATMENTS = {"prospective": PROSPECTIVE, "catchup": CATCH_UP, "cumulativecatchup": CATCH_UP}
 TREATMENT_NAMES = (PROSPECTIVE, CATCH_UP)
@@ -107,6 +108,7 @@ class _Event:
     treatment: str = PROSPECTIVE
     bill: bool = False  # adjust: invoice / credit note the Amount on the Date
     memo: str = ""
+    quantity: Fraction | None = None  # usage: units used on the Date
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ class AppliedEvents:
     changes: Changes | None = None  # modifications and cancellations (engine.changes)
     # sorted distinct Dates of the applied modify / cancel / progress events: a balance at t sees those <= t
     change_days: np.ndarray | None = None
+    usage: tuple | None = None  # usage events: ((line, Date, quantity Fraction, row), ...) (engine.usage)
 
 
 def parse_percent(value) -> Fraction:
@@ -201,7 +204,7 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=No
         if required and key not in col_of and not any(p.row == 1 and f"'{name}'" in p.message
                                                       for p in out.problems):
             out.add(0, None, None, f"the events range has no '{name}' column (its columns: Contract ID, Line ID, "
-                                   f"Date, Event, Amount, Percent, End Date, Treatment, Bill, Memo)")
+                                   f"Date, Event, Amount, Percent, End Date, Treatment, Bill, Memo, Quantity)")
     if any(p.is_error for p in out.problems):
         return [], out
 
@@ -303,13 +306,29 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=No
             out.add(r, col_of.get("amount", col_of.get("event")), raw_a,
                     "an invoice event needs an Amount" + ("" if "amount" in col_of else
                                                           " (the events range has no Amount column)"))
+        quantity = None
+        raw_q = cell("quantity")
+        if kind == USAGE_EVENT and "quantity" not in errs:
+            from .usage import exact_number
+            if is_blank(raw_q):
+                out.add(r, col_of.get("quantity", col_of.get("event")), raw_q,
+                        "a usage event needs a Quantity: the units used on the Date"
+                        + ("" if "quantity" in col_of else " (the events range has no Quantity column)"))
+            else:
+                try:
+                    quantity = exact_number(raw_q, options)
+                    if quantity < 0:
+                        bad("quantity", raw_q, f"Quantity {show_value(raw_q)} is negative: usage is 0 units or more "
+                                               f"(correct an earlier usage row instead)")
+                except ValueError as exc:
+                    bad("quantity", raw_q, f"Quantity: {exc}")
         if kind == PROGRESS and percent is None and "percent" not in errs:
             out.add(r, col_of.get("percent", col_of.get("event")), raw_p,
                     f"a {normalize_event_name(raw_e)} event needs a Percent: the cumulative share done, 50% or 0.5"
                     + ("" if "percent" in col_of else " (the events range has no Percent column)"))
         ok = not any(p.is_error for p in out.problems[before:])
         events.append(_Event(r, contract, contract.casefold(), line, line.casefold(), day, kind, amount, percent,
-                             ok, new_end, treatment, bill, memo))
+                             ok, new_end, treatment, bill, memo, quantity))
     return events, out
 
 
@@ -376,6 +395,9 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
                 message, column, targets = _progress_targets(e, targets, lines, rec)
             if message is None and e.kind in (MODIFY, CANCEL, ADJUST):
                 message, column, targets = _change_targets(e, targets, lines, rec)
+            if message is None and (e.kind == USAGE_EVENT or any(
+                    int(rec[i]) == USAGE for i in (index[e.ckey] if e.kind == INVOICE else targets))):
+                message, column, targets = _usage_targets(e, targets, lines, rec)
             if message is None and e.kind == INVOICE and len(targets) > 1 and \
                     sum(int(lines.amount[i]) for i in targets) == 0:
                 message, column = (f"the lines of contract {e.contract} have Amounts summing to 0: an invoice "
@@ -450,12 +472,16 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
 
     # --- what the events change
     inv_line, inv_date, inv_amount, inv_row = [], [], [], []
+    usage_events: list = []
     invoiced_contracts: set[str] = set()
     progress_events: dict[int, list] = {int(i): [] for i in np.flatnonzero(progress_rec)}
     pit_start = None
     change_days = {e.date for e, targets in resolved if _is_change(e, targets, rec)}
     for e, targets in resolved:
         if e.kind in (MODIFY, CANCEL, ADJUST):
+            continue
+        if e.kind == USAGE_EVENT:
+            usage_events.extend((i, e.date, e.quantity, e.r) for i in targets)
             continue
         if e.kind == INVOICE:
             invoiced_contracts.add(e.ckey)
@@ -549,7 +575,8 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     parsed = replace(parsed, problems=new_problems)
     return AppliedEvents(parsed, invoiced, inv_line_a, inv_date_a, inv_amount_a, progress or None,
                          progress_rec if has_progress_lines else None, pit_start, len(events), changes,
-                         np.array(sorted(change_days), dtype=np.int64) if change_days else None)
+                         np.array(sorted(change_days), dtype=np.int64) if change_days else None,
+                         tuple(usage_events) if usage_events else None)
 
 
 def _is_change(e: _Event, targets: list, rec) -> bool:
@@ -583,6 +610,30 @@ def _change_targets(e: _Event, targets: list, lines, rec):
         return (f"contract {e.contract} has {len(targets)} lines: a {e.kind} with an Amount needs a Line ID (the "
                 f"Amount is that line's new total price)", "Line ID", targets)
     return None, None, targets  # milestone / percent complete lines too: change orders (engine.changes)
+
+
+def _usage_targets(e: _Event, targets: list, lines, rec):
+    """(message, column, targets) of a usage event, or of another event naming a usage line (engine.usage)."""
+    usage = [i for i in targets if int(rec[i]) == USAGE]
+    if e.kind != USAGE_EVENT:
+        what = f"line {e.line} of contract {e.contract} is a usage line" if e.lkey else \
+            f"contract {e.contract} has a usage line"
+        why = "its usage charges are invoiced from its usage events and Billing" if e.kind == INVOICE else \
+            f"a {e.kind} event on a usage line is not supported yet"
+        return f"{what}: {why} (give the usage line a contract of its own)", "Event", targets
+    if e.lkey:
+        i = targets[0]
+        if int(rec[i]) != USAGE:
+            return (f"line {e.line} of contract {e.contract} is recognized {RECOGNITION_NAMES[int(rec[i])]}: a usage "
+                    f"event needs a line with Recognition usage", "Event", targets)
+    elif len(usage) != 1:
+        return ((f"contract {e.contract} has no line with Recognition usage for this usage event" if not usage else
+                 f"contract {e.contract} has {len(usage)} usage lines: a usage event needs a Line ID"),
+                "Event" if not usage else "Line ID", targets)
+    i = usage[0] if not e.lkey else targets[0]
+    from .usage import check_usage_event
+    message = check_usage_event(True, lines, i, e.date)
+    return (message, "Date", [i]) if message else (None, None, [i])
 
 
 def _progress_targets(e: _Event, targets: list, lines, rec):
