@@ -110,14 +110,17 @@ def clear_cache() -> None:
 _opening_cache: list = []  # (key, book): books with opening balances, apart so the main cache stays as it is
 
 
-def opening_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, opening=None, cutover=None) -> Book:
-    """A Book with an Opening Balances range and a Cutover Date (engine.cutover), parsed once per distinct content
-    (LRU of CACHE_SIZE; a range that cannot be compared is parsed each time)."""
+def opening_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, opening=None, cutover=None,
+                 tiers=None) -> Book:
+    """A Book with an Opening Balances range and a Cutover Date (engine.cutover), or a Price Tiers range
+    (engine.usage), parsed once per distinct content (LRU of CACHE_SIZE; a range that cannot be compared is parsed
+    each time)."""
     from .engine.book import load_book as _load
     events = None if _no_events(events) else events
     fx = None if _no_events(fx) else fx
+    tiers = None if _no_events(tiers) else tiers
     try:
-        frozen = tuple(None if x is None else _freeze(x) for x in (rows, events, fx, opening))
+        frozen = tuple(None if x is None else _freeze(x) for x in (rows, events, fx, opening, tiers))
         # TRUE == 1 in Python: the type of each 0/1 cell is part of the key
         key = frozen + tuple(() if f is None else _bool_sensitive(f) for f in frozen) + (
             type(cutover), cutover, calendar)
@@ -129,7 +132,8 @@ def opening_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, open
                 if _opening_cache[k][0] == key:
                     _opening_cache.append(_opening_cache.pop(k))
                     return _opening_cache[-1][1]
-    book = _load(rows, events=events, calendar=calendar, fx=fx, opening=opening, cutover=cutover)
+    book = _load(rows, events=events, calendar=calendar, fx=fx, opening=opening, cutover=cutover, tiers=tiers,
+                 tiers_sheet="Price Tiers" if tiers is not None else None)
     if key is not None:
         with _lock:
             _opening_cache.append((key, book))
@@ -138,14 +142,15 @@ def opening_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, open
 
 
 def checked_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, as_of=None, opening=None,
-                 cutover=None) -> Book:
+                 cutover=None, tiers=None) -> Book:
     """A Book with no errors (in the contracts, events or FX range), or BBBError naming the first problem.
     as_of: evergreen lines renew up to the term containing this day (a period label: its last day; blank: today).
-    opening / cutover: an Opening Balances range and the Cutover Date (engine.cutover; both blank: none)."""
-    if _no_events(opening) and _no_events(cutover):
+    opening / cutover: an Opening Balances range and the Cutover Date (engine.cutover; both blank: none).
+    tiers: a Price Tiers range for usage lines (engine.usage; blank: none)."""
+    if _no_events(opening) and _no_events(cutover) and _no_events(tiers):
         book = book_from_range(rows, calendar, events, fx)
     else:
-        book = opening_book(rows, calendar, events, fx, opening, cutover)
+        book = opening_book(rows, calendar, events, fx, opening, cutover, tiers)
     book.require_ok()
     return evergreen_book(book, as_of)
 
@@ -240,6 +245,8 @@ def _row_text(p: Problem):
         return "Filter"
     if p.table == "opening":
         return "Opening" if p.row is None else f"Opening {p.row}"
+    if p.table == "tiers":
+        return "Price Tiers" if p.row is None else f"Price Tiers {p.row}"
     return p.row
 
 

@@ -59,12 +59,12 @@ def test_each_function_section(name, docs_text):
 def test_signature_reads_optional_arguments():
     (rev,) = [d for d in docgen.collect() if d.name == "BBB_REVENUE"]
     assert rev.signature == ("BBB_REVENUE(lines, start, [end_period], [filter], [events], [fx], [closed], [as_of], "
-                             "[opening], [cutover])")
+                             "[opening], [cutover], [tiers])")
     assert [a.doc for a in rev.arguments] == [bbb_xl.udfs.LINES_DOC, bbb_xl.udfs.START_DOC,
                                               bbb_xl.udfs.END_DOC, bbb_xl.udfs.FILTER_DOC,
                                               bbb_xl.udfs.EVENTS_DOC, bbb_xl.udfs.FX_DOC, bbb_xl.udfs.CLOSED_DOC,
                                               bbb_xl.udfs.EVERGREEN_AS_OF_DOC, bbb_xl.udfs.OPENING_DOC,
-                                              bbb_xl.udfs.CUTOVER_DOC]
+                                              bbb_xl.udfs.CUTOVER_DOC, bbb_xl.udfs.TIERS_DOC]
     assert rev.arguments[0].convert == "raw" and rev.category == "bbb_xl"
     assert rev.example == '=BBB_REVENUE(Contracts[#All], "2025-Q1")'
 
