@@ -58,7 +58,7 @@ def test_upgrade_adds_missing_tabs_and_settings_rows_without_touching_inputs(cur
                                             "End Date", "Treatment", "Bill", "Memo"]
     assert events.max_row == 1 and dict(events.tables.items()) == {"Events": "A1:J2"}
     assert [dv.formula1 for dv in events.data_validations.dataValidation] == [
-        '"invoice,milestone,percent complete,cancel,modify,adjust"', '"prospective,catch-up"', '"yes,no"']
+        '"invoice,milestone,percent complete,cancel,modify,adjust,usage"', '"prospective,catch-up"', '"yes,no"']
     assert events["C1"].font.b is not True and events.column_dimensions["C"].number_format == "yyyy-mm-dd"
     after = read_sheets(path, ["Contracts", "Settings"])
     assert after["Contracts"] == before["Contracts"]  # input rows untouched

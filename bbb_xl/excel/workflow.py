@@ -27,7 +27,8 @@ ACCOUNTS = "Accounts"  # optional: a workbook built before it existed refreshes 
 PIPELINE, ASSUMPTIONS = "Pipeline", "Forecast Assumptions"  # optional forecast inputs (docs/forecast.md)
 PLAN = "Plan"  # optional input tab (budgets, earlier forecasts) for Actual vs Plan
 OPENING = "Opening Balances"  # optional: legacy figures at the Settings Cutover Date (docs/cutover.md)
-INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX, ACCOUNTS, PIPELINE, ASSUMPTIONS, OPENING)
+TIERS = "Price Tiers"  # optional: tiered unit prices of usage lines (engine.usage)
+INPUT_SHEETS = (CONTRACTS, SETTINGS, EVENTS, FX, ACCOUNTS, PIPELINE, ASSUMPTIONS, OPENING, TIERS)
 GENERATED_SHEETS = [START] + REPORT_SHEETS
 
 START_TEXT = [
@@ -91,9 +92,10 @@ def start_here(status: str, errors: int) -> SheetReport:
     return s
 
 
-def inputs_book(contract_rows, settings_rows, event_rows=None, fx_rows=None, opening_rows=None):
+def inputs_book(contract_rows, settings_rows, event_rows=None, fx_rows=None, opening_rows=None, tiers_rows=None):
     """(settings or None, settings problems, book) of the input tabs, problems located at their cells;
-    opening_rows: the Opening Balances tab, read with the Settings Cutover Date (engine.cutover)."""
+    opening_rows: the Opening Balances tab, read with the Settings Cutover Date (engine.cutover); tiers_rows: the
+    Price Tiers tab (engine.usage)."""
     settings, settings_problems = parse_settings(settings_rows, sheet=SETTINGS)
     # Decimal separator, Date order, Time zone: read even when another setting is wrong (its problems are there)
     options = settings.parse_options if settings else read_parse_options(settings_rows, SETTINGS)[0]
@@ -103,7 +105,8 @@ def inputs_book(contract_rows, settings_rows, event_rows=None, fx_rows=None, ope
                 reporting_currency=settings.currency if settings else None, fx_sheet=FX, fx_origin=(1, 1),
                 as_of=settings.as_of if settings else None,  # evergreen lines renew up to the as-of term
                 opening=opening_rows if _has_rows(opening_rows) else None,
-                cutover=settings.cutover if settings else None, opening_sheet=OPENING, opening_origin=(1, 1))
+                cutover=settings.cutover if settings else None, opening_sheet=OPENING, opening_origin=(1, 1),
+                tiers=tiers_rows if _has_rows(tiers_rows) else None, tiers_sheet=TIERS, tiers_origin=(1, 1))
     return settings, settings_problems, book
 
 
@@ -118,16 +121,17 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
                     refreshed_at: dt.datetime | None = None, fx_rows=None, accounts_rows=None,
                     template_version: int | None = None, previous_version: str | None = None,
                     pipeline_rows=None, assumptions_rows=None, closed=None, plan_rows=None,
-                    opening_rows=None) -> Reports:
+                    opening_rows=None, tiers_rows=None) -> Reports:
     """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
     tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency); accounts_rows: the
     Accounts tab (Product, Revenue Account) for the journal; pipeline_rows / assumptions_rows: the Pipeline and
     Forecast Assumptions tabs for the Forecast tab (None when absent); closed: the Closed Periods record
     (engine.close.ClosedBook): closed months reported as closed, differences as out-of-period adjustments;
     plan_rows: the Plan tab for Actual vs Plan (None when absent); opening_rows: the Opening Balances tab,
-    read with the Settings Cutover Date (engine.cutover; None when absent)."""
+    read with the Settings Cutover Date (engine.cutover; None when absent); tiers_rows: the Price Tiers tab
+    (engine.usage; None when absent)."""
     settings, settings_problems, book = inputs_book(contract_rows, settings_rows, event_rows, fx_rows,
-                                                    opening_rows)
+                                                    opening_rows, tiers_rows)
     options = settings.parse_options if settings else read_parse_options(settings_rows, SETTINGS)[0]
     if settings is None:
         reports = _not_refreshed(book, settings_problems)
