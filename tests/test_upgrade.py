@@ -286,3 +286,17 @@ def test_a_users_accounts_tab_in_an_older_book_is_refused_ours_is_kept(current, 
     assert path.read_bytes() == before
     ours = _unmarked(current, tmp_path / "x") if (tmp_path / "x").mkdir() is None else None
     assert _run("upgrade", ours).exit_code == 0  # the template's own Accounts tab (A1 "Product") is recognised
+
+
+def test_a_version_3_book_gets_the_price_tiers_tab(current, tmp_path):
+    # template version 4 brought the Price Tiers tab (usage lines' tiered prices, engine.usage)
+    path = _older(current, tmp_path, drop=("Price Tiers",), drop_setting_row=None)
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    wb.defined_names["bbbxl.TemplateVersion"].attr_text = "3"
+    wb.save(path)
+    result = _run("upgrade", path)
+    assert result.exit_code == 0, result.output
+    assert "from template version 3 to 4" in result.output and "tabs added: Price Tiers" in result.output
+    tiers = openpyxl.load_workbook(path)["Price Tiers"]
+    assert [c.value for c in tiers[1]] == ["Contract ID", "Product", "From Quantity", "Unit Price", "Mode"]
+    assert upgrade.TAB_SINCE["Price Tiers"] == 4

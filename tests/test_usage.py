@@ -325,3 +325,30 @@ def test_formulas_take_the_price_tiers_range_last():
     assert BBB_SCHEDULE(contract, "revenue", "2026-01", "2026-02", events=ev, tiers=t)[1] == ["Total", 1260.0, 100.0]
     check = BBB_CHECK(contract, ev, None, None, tiers(["U", None, 5, 0.1, None]))
     assert check[1][:2] == ["Price Tiers 2", "From Quantity"] and "starts at From Quantity 5" in check[1][4]
+
+
+# --- the workbook: the Price Tiers tab feeds the reports -----------------------------------------------------------
+
+def _settings():
+    import datetime as dt
+    from bbb_xl.settings import SETTINGS
+    return [["Setting", "Value", "Meaning"]] + [
+        [n, {"As-of date": dt.date(2026, 3, 31), "Currency": "USD"}.get(n, v), ""] for n, v, _ in SETTINGS]
+
+
+def test_reports_read_the_price_tiers_tab():
+    from bbb_xl.excel.workflow import compute_reports
+    contract = rows(line(unit_price=None, amount=1200, included=10000, minimum="stand-ready", timing="advance"))
+    ev = events(use("2026-01-15", 22000))
+    good = tiers(["U", None, 0, 0.10, "graduated"], ["U", None, 10001, 0.08, "graduated"])
+    reports = compute_reports(contract, _settings(), ev, tiers_rows=good)
+    assert not [p for p in reports.problems if p.is_error], reports.problems
+    revenue = reports.sheets["Revenue"]
+    # the line's row, in cents: Amount = the 1,200.00 minimum + the 1,160.00 graduated overage; January the 100.00
+    # minimum + 1,160.00; then 100.00 a month; After 2026-12: nothing left (Before + periods + After = Amount)
+    row = [[int(v) for v in b.values[0]] for b in revenue.blocks if isinstance(b.values, np.ndarray)][0]
+    assert row == [236000, 0, 126000] + [10000] * 11 + [0, 236000]
+    bad = compute_reports(contract, _settings(), ev, tiers_rows=tiers(["U", None, 0, 0.10, None],
+                                                                       ["U", None, 0, 0.08, None]))
+    [p] = [p for p in bad.problems if p.is_error]
+    assert (p.sheet, p.cell) == ("Price Tiers", "C3") and "ascending" in p.message

@@ -418,11 +418,15 @@ class Book:
     def final_amount(self) -> np.ndarray:
         """Each line's Amount after its modifications and cancellations, in the reporting currency."""
         out = self.lines.amount if self.events.changes is None else self.events.changes.final_amount
+        if self.usage is not None:  # usage lines: the committed minimum + the overage of all the usage known
+            out = out + self.usage.overage_by(len(out))
         return out if self.fx is None else self.fx.apply(np.arange(len(out)), out[:, None])[:, 0]
 
     @property
     def final_allocated(self) -> np.ndarray:
         out = self.lines.allocated if self.events.changes is None else self.events.changes.final_allocated
+        if self.usage is not None:
+            out = out + self.usage.overage_by(len(out))
         return out if self.fx is None else self.fx.apply(np.arange(len(out)), out[:, None])[:, 0]
 
     def cumulative(self, metric: str, idx: np.ndarray, days: np.ndarray, convert: bool = True) -> np.ndarray:

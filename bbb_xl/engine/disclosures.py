@@ -185,6 +185,8 @@ def booked_after_cents(book, day: int, allocated: bool = False) -> tuple[int, in
         for i in np.flatnonzero(changes.changed):
             cut = max(day, int(lines.booking[i]))
             at[i] += sum(delta for date, delta in changes.lines[int(i)].deltas if date <= cut)
+    if getattr(book, "usage", None) is not None:  # overage booked by the day (engine.usage); later usage: after
+        at += book.usage.overage_by(len(at), day)
     if book.fx is not None:
         at = book.fx.apply(np.arange(len(at)), at[:, None])[:, 0]
     booked_later = int(np.asarray(at[late]).astype(object).sum())

@@ -280,6 +280,7 @@ def parse_price_tiers(data, sheet: str | None = TIERS_SHEET, origin=None, option
                         f"Mode {TIER_MODE_NAMES[vb]} differs from {TIER_MODE_NAMES[va]} on row {ra + 1}: one Mode per "
                         f"tier set ({what})")
                 ok = False
+        found[key] = None  # a set with an error prices nothing (its error is reported, not a missing price)
         if ok:
             found[key] = Tiers(tuple(max(f - 1, Fraction(0)) for _, f, _, _, _ in tiers),
                                tuple(p for _, _, p, _, _ in tiers), v0)
@@ -324,9 +325,12 @@ class Usage:
             terms = lines.usage[i] if lines.usage is not None else None
             if terms is None:
                 continue
-            found = tiers.get(("contract", lines.contract[i].casefold()))
-            if found is None and product is not None and product[i]:
-                found = tiers.get(("product", product[i].casefold()))
+            key = ("contract", lines.contract[i].casefold())
+            if key not in tiers and product is not None and product[i]:
+                key = ("product", product[i].casefold())
+            found = tiers.get(key)
+            if key in tiers and found is None:
+                continue  # its Price Tiers have an error (located on the Price Tiers range)
             if found is None and terms.unit_price is None:
                 self.problems.append((i, f"usage line {lines.line_id[i] or ''} of contract {lines.contract[i]} has no "
                                          f"Unit Price and no Price Tiers row for its contract or product: give it a "
@@ -354,6 +358,14 @@ class Usage:
         """Overage booked by each day (usage beyond the committed minimum is booked as it is recognized)."""
         lu = self.lines.get(i)
         return np.zeros(len(days), dtype=np.int64) if lu is None else lu.at(lu.overage, days)
+
+    def overage_by(self, n: int, day: int | None = None) -> np.ndarray:
+        """Overage booked per line (n lines) by the end of `day` (None: all the usage known), cents."""
+        out = np.zeros(n, dtype=np.int64)
+        for i, lu in self.lines.items():
+            if len(lu.overage):
+                out[i] = lu.overage[-1] if day is None else lu.at(lu.overage, np.array([day]))[0]
+        return out
 
     def drawdown(self, i: int) -> bool:
         lu = self.lines.get(i)
