@@ -2,11 +2,11 @@
 
 Columns (matched like the contracts headers: case, spaces, hyphens and underscores ignored):
   Contract ID (required), Line ID (optional: blank = every line of the contract), Date (required),
-  Event (required: invoice, milestone, percent complete, cancel, modify or adjust), Amount (invoices; modify: the
+  Event (required: invoice, milestone, percent complete, cancel, modify, adjust or usage), Amount (invoices; modify: the
   line's new total price; cancel: the revised total price, optional; adjust: the change in price, + or -), Percent
   (milestones), End Date (modify: the new last day of service, optional), Treatment (modify: prospective, the
   default, or catch-up), Bill (adjust: yes issues an invoice, or a credit note when negative, of the Amount on the
-  Date; blank = no), Memo (free text shown on the Changes tab).
+  Date; blank = no), Memo (free text shown on the Changes tab), Quantity (usage: units used on the Date).
 Other columns are ignored; a header that is a near miss of a known one (`Ammount`) is an error with a "did you
 mean".
 
@@ -34,6 +34,9 @@ Semantics (`apply_events`):
   the schedule. A price below what was billed with no
   credit note (Bill blank) is a refund liability (32-10). Rebates expected at signing are variable consideration
   estimated at inception (32-5..9): put them in the Amount, not in a later adjust.
+- usage (engine.usage): units used by a line with Recognition usage (its Line ID, or the contract's only usage
+  line), dated within its Start and End Dates, Quantity 0 or more. Other events on a contract with a usage line are
+  errors (not supported yet).
 - an event dated before its line's Booking Date takes effect on the Booking Date.
 - evergreen lines (Renewal auto, engine.evergreen): an event names the line by its own Line ID or one term's
   (`L1#3`). A cancel without End Date ends the line with the term containing its Date (applied when the terms are
