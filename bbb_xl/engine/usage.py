@@ -50,6 +50,8 @@ MINIMUM_TYPE_NAMES = ("stand-ready", "drawdown")
 TIER_MODES = {"graduated": False, "tiered": False, "volume": True}
 TIER_MODE_NAMES = ("graduated", "volume")
 _NOISE_PLACES = 9  # Excel float noise below 1e-9 of a unit or a price is dropped
+MAX_NUMBER, MAX_PLACES = 10**15, 12  # a Unit Price, quantity or From Quantity: at most 10^15, 12 decimals
+MAX_CHARGE_CENTS = 10**15  # the usage charges of a line: at most 10^13, like an Amount
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,12 @@ def exact_number(value, options=None) -> Fraction:
             raise ValueError(f"'{value}' is not a number")
     else:
         raise ValueError(f"{show_value(value)} is not a number")
+    if abs(d) > MAX_NUMBER:  # checked before Fraction, which would expand 1e999999 digit by digit
+        raise ValueError(f"{show_value(value)} is above the largest number allowed (10^15)")
     if d.as_tuple().exponent < -_NOISE_PLACES and isinstance(value, float):
         d = d.quantize(Decimal(1).scaleb(-_NOISE_PLACES))
+    elif d.as_tuple().exponent < -MAX_PLACES:
+        d = d.quantize(Decimal(1).scaleb(-MAX_PLACES))  # beyond 12 decimals: rounded (and 1e-999999 is 0)
     return Fraction(d)
 
 
@@ -340,6 +346,12 @@ class Usage:
             one = lines.take(np.array([i]))
             _, date, _, p_first, p_last, _, _ = billing_periods(one)
             evs = sorted(per_line.get(i, []))
+            total = sum(q for _, _, q in evs) * max([terms.unit_price or 0] + (list(found.prices) if found else []))
+            if total * 100 > MAX_CHARGE_CENTS:
+                self.problems.append((i, f"Unit Price x the Quantities of usage line {lines.line_id[i]} of contract "
+                                         f"{lines.contract[i]} is above the largest amount allowed (10^13): check "
+                                         f"the price and the usage events"))
+                continue
             self.lines[i] = _line_usage(evs, price, terms, int(lines.amount[i]), int(lines.booking[i]),
                                         int(lines.end[i]), p_first, p_last, date)
 
