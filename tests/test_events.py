@@ -247,6 +247,8 @@ def test_every_formula_takes_events_then_fx_last():
         if name == "BBB_ALLOCATE":
             continue
         params = list(inspect.signature(getattr(udfs, name)).parameters)
+        if params[-1] == "tiers":  # Price Tiers of usage lines (engine.usage): the last optional argument
+            params = params[:-1]
         if params[-2:] == ["opening", "cutover"]:  # opening balances (docs/cutover.md): after everything else
             params = params[:-2]
         if name == "BBB_CHECK":  # its filter argument came later: added last so existing calls keep working
