@@ -352,3 +352,13 @@ def test_reports_read_the_price_tiers_tab():
                                                                        ["U", None, 0, 0.08, None]))
     [p] = [p for p in bad.problems if p.is_error]
     assert (p.sheet, p.cell) == ("Price Tiers", "C3") and "ascending" in p.message
+
+
+def test_explain_a_usage_line():
+    from bbb_xl.udfs import BBB_EXPLAIN
+    contract = rows(line(amount=1200, included=10000, minimum="stand-ready", timing="advance"))
+    out = dict((r[0], r[1]) for r in BBB_EXPLAIN(contract, "U", "2026-01", None, None, events(use("2026-01-15", 22000))))
+    # 100.00 of the minimum + (22,000 - 10,000) x 0.10 = 1,200.00 of overage
+    assert (out["Recognition"], out["Unit Price"], out["Minimum Type"], out["Days with usage"]) == \
+        ("usage", 0.1, "stand-ready", 1)
+    assert out["Result"] == 1300.0
