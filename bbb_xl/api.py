@@ -302,8 +302,8 @@ def allocation_column(total, ssps) -> list:
 
 def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, events=None, fx=None,
               as_of=None, decimal_comma: bool | None = None, date_order: str | None = None) -> Book:
-    """A Book from a CSV or workbook file; problems carry sheet cell addresses. A bbb_xl workbook's Events and
-    FX Rates tabs are read with its Contracts tab, its Settings Currency is the reporting currency, and its
+    """A Book from a CSV or workbook file; problems carry sheet cell addresses. A bbb_xl workbook's Events,
+    FX Rates and Price Tiers tabs are read with its Contracts tab, its Settings Currency is the reporting currency, and its
     Settings Decimal separator, Date order and Time zone say how text amounts and dates are read.
 
     events / fx: another file holding the events / FX rates (a CSV, or a workbook's Events / FX Rates tab),
@@ -321,7 +321,9 @@ def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, 
     options = DEFAULT
     if str(path).lower().endswith((".xlsx", ".xlsm")) and sheet_name == "Contracts":
         from .xlsx_reader import read_sheets
-        tabs = read_sheets(path, [], optional=["Events", "FX Rates", "Settings"])
+        tabs = read_sheets(path, [], optional=["Events", "FX Rates", "Settings", "Price Tiers"])
+        if tabs.get("Price Tiers") and len(tabs["Price Tiers"]) > 1:  # usage lines' tiers (engine.usage)
+            extra.update(tiers=tabs["Price Tiers"], tiers_sheet="Price Tiers", tiers_origin=(1, 1))
         if tabs.get("Events"):
             extra.update(events=tabs["Events"], events_origin=(1, 1))
         if tabs.get("FX Rates"):

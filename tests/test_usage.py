@@ -362,3 +362,22 @@ def test_explain_a_usage_line():
     assert (out["Recognition"], out["Unit Price"], out["Minimum Type"], out["Days with usage"]) == \
         ("usage", 0.1, "stand-ready", 1)
     assert out["Result"] == 1300.0
+
+
+def test_a_workbook_file_is_read_with_its_price_tiers_tab(tmp_path):
+    import openpyxl
+    from bbb_xl.api import load_file
+    path = tmp_path / "usage.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Contracts"
+    for r in rows(line(unit_price=None)):
+        ws.append(r)
+    for name, body in (("Events", events(use("2026-01-15", 12000))),
+                       ("Price Tiers", tiers(["U", None, 0, 0.10, "volume"], ["U", None, 10001, 0.08, "volume"]))):
+        sheet = wb.create_sheet(name)
+        for r in body:
+            sheet.append(r)
+    wb.save(path)
+    book = ok(load_file(path))
+    assert book.flow("revenue", "2026-01") == D("960.00")  # 12,000 x 0.08 (volume)
