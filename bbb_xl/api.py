@@ -303,8 +303,8 @@ def allocation_column(total, ssps) -> list:
 def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, events=None, fx=None,
               as_of=None, decimal_comma: bool | None = None, date_order: str | None = None) -> Book:
     """A Book from a CSV or workbook file; problems carry sheet cell addresses. A bbb_xl workbook's Events,
-    FX Rates and Price Tiers tabs are read with its Contracts tab, its Settings Currency is the reporting currency, and its
-    Settings Decimal separator, Date order and Time zone say how text amounts and dates are read.
+    FX Rates and Price Tiers tabs are read with its Contracts tab, its Settings Currency is the reporting currency,
+    and its Settings Decimal separator, Date order and Time zone say how text amounts and dates are read.
 
     events / fx: another file holding the events / FX rates (a CSV, or a workbook's Events / FX Rates tab),
     read instead of the workbook's own tab. as_of: events dated after this day (or period) are ignored.

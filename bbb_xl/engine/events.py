@@ -635,7 +635,7 @@ def _usage_targets(e: _Event, targets: list, lines, rec):
                 "Event" if not usage else "Line ID", targets)
     i = usage[0] if not e.lkey else targets[0]
     from .usage import check_usage_event
-    message = check_usage_event(True, lines, i, e.date)
+    message = check_usage_event(lines, i, e.date)
     return (message, "Date", [i]) if message else (None, None, [i])
 
 

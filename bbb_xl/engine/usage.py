@@ -37,7 +37,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..core.dates import iso
-from ..core.errors import ERROR, WARNING, show_value
+from ..core.errors import ERROR, show_value
 from ..core.money import round_half_away
 
 USAGE = 5  # the Recognition code of a usage line (engine.table.RECOGNITION)
@@ -243,7 +243,7 @@ def parse_price_tiers(data, sheet: str | None = TIERS_SHEET, origin=None, option
             if start < 0:
                 raise ValueError(f"{show_value(raw_f)} is negative")
         except ValueError as exc:
-            out.add(r, col_of["from_quantity"], cell("from_quantity"), f"From Quantity {exc}".replace(": ", ": "))
+            out.add(r, col_of["from_quantity"], cell("from_quantity"), f"From Quantity {exc}")
             continue
         try:
             raw_p = cell("unit_price")
@@ -272,8 +272,9 @@ def parse_price_tiers(data, sheet: str | None = TIERS_SHEET, origin=None, option
         r0, f0, _, v0, name = tiers[0]
         what = f"{'contract' if key[0] == 'contract' else 'product'} {name}"
         if f0 > 1:
-            out.add(r0, col_of["from_quantity"], _num(f0), f"the first tier of {what} starts at From Quantity "
-                                                         f"{_num(f0)}: the first tier starts at 0 (or 1), the first unit")
+            out.add(r0, col_of["from_quantity"], _num(f0),
+                    f"the first tier of {what} starts at From Quantity {_num(f0)}: the first tier starts at 0 (or "
+                    f"1), the first unit")
             ok = False
         for (ra, fa, _, va, _), (rb, fb, _, vb, _) in zip(tiers, tiers[1:]):
             if fb <= max(fa, 1):
@@ -451,7 +452,7 @@ def usage_problems(parsed, usage: Usage) -> list:
     return out
 
 
-def check_usage_event(kind_is_usage: bool, lines, i: int, day: int) -> str | None:
+def check_usage_event(lines, i: int, day: int) -> str | None:
     """The message of a usage event dated outside its line's term (None when it is inside)."""
     if day > int(lines.end[i]):
         return f"usage dated {iso(day)} is after the End Date {iso(int(lines.end[i]))} of the line"
@@ -461,4 +462,4 @@ def check_usage_event(kind_is_usage: bool, lines, i: int, day: int) -> str | Non
 
 
 __all__ = ["USAGE", "TIERS_SHEET", "UsageTerms", "Tiers", "Usage", "parse_price_tiers", "read_usage_columns",
-           "exact_number", "usage_problems", "WARNING"]
+           "exact_number", "usage_problems", "check_usage_event"]
