@@ -207,6 +207,9 @@ def usage_books(draw):
                          minimum=None if kind == "payg" else kind, billing=billing,
                          timing=draw(st.sampled_from(["advance", "arrears"]))))
     body = [use(draw(st.sampled_from(DAYS)), draw(st.integers(0, 9000))) for _ in range(draw(st.integers(0, 8)))]
+    if draw(st.booleans()):  # a subscription line in the same contract: balances net per contract
+        contract.append(line(amount=draw(st.integers(0, 3000)), recognition="monthly", unit_price=None,
+                             billing=draw(st.sampled_from(["monthly", "upfront"])), line_id="m", product="Seats"))
     tier_rows = tiers(["U", None, 0, 0.12, None], ["U", None, 1001, 0.05, None]) if use_tiers else None
     if use_tiers and draw(st.booleans()):
         tier_rows = tiers(["U", None, 1, 0.12, "volume"], ["U", None, 2001, 0.05, "volume"])
@@ -225,10 +228,13 @@ def test_usage_identities(case, at):
     billed = book.flow_cents("billings", first + 1, t, sel)
     booked = book.flow_cents("bookings", first + 1, t, sel)
     backlog, deferred, unbilled = (book.balance_cents(m, t, sel) for m in ("backlog", "deferred", "unbilled"))
-    amount = int(book.lines.amount[0])
+    amount = int(book.lines.amount.sum())
     # bookings = the committed minimum + overage to date; revenue + remaining committed = minimum + overage
     assert revenue + backlog == booked >= amount
     assert 0 <= backlog <= amount
+    # backlog of the usage line: only its unrecognized committed minimum
+    usage_line = np.array([0])
+    assert 0 <= book.balance_cents("backlog", t, usage_line) <= int(book.lines.amount[0])
     # billings = revenue + deferred - contract asset (one contract)
     assert billed == revenue + deferred - unbilled
     # a balance at t never depends on usage after t
