@@ -110,14 +110,17 @@ def clear_cache() -> None:
 _opening_cache: list = []  # (key, book): books with opening balances, apart so the main cache stays as it is
 
 
-def opening_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, opening=None, cutover=None) -> Book:
-    """A Book with an Opening Balances range and a Cutover Date (engine.cutover), parsed once per distinct content
-    (LRU of CACHE_SIZE; a range that cannot be compared is parsed each time)."""
+def opening_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, opening=None, cutover=None,
+                 tiers=None) -> Book:
+    """A Book with an Opening Balances range and a Cutover Date (engine.cutover), or a Price Tiers range
+    (engine.usage), parsed once per distinct content (LRU of CACHE_SIZE; a range that cannot be compared is parsed
+    each time)."""
     from .engine.book import load_book as _load
     events = None if _no_events(events) else events
     fx = None if _no_events(fx) else fx
+    tiers = None if _no_events(tiers) else tiers
     try:
-        frozen = tuple(None if x is None else _freeze(x) for x in (rows, events, fx, opening))
+        frozen = tuple(None if x is None else _freeze(x) for x in (rows, events, fx, opening, tiers))
         # TRUE == 1 in Python: the type of each 0/1 cell is part of the key
         key = frozen + tuple(() if f is None else _bool_sensitive(f) for f in frozen) + (
             type(cutover), cutover, calendar)
@@ -129,7 +132,8 @@ def opening_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, open
                 if _opening_cache[k][0] == key:
                     _opening_cache.append(_opening_cache.pop(k))
                     return _opening_cache[-1][1]
-    book = _load(rows, events=events, calendar=calendar, fx=fx, opening=opening, cutover=cutover)
+    book = _load(rows, events=events, calendar=calendar, fx=fx, opening=opening, cutover=cutover, tiers=tiers,
+                 tiers_sheet="Price Tiers" if tiers is not None else None)
     if key is not None:
         with _lock:
             _opening_cache.append((key, book))
@@ -138,15 +142,16 @@ def opening_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, open
 
 
 def checked_book(rows, calendar: Calendar = CALENDAR, events=None, fx=None, as_of=None, opening=None,
-                 cutover=None, fx_method=None) -> Book:
+                 cutover=None, fx_method=None, tiers=None) -> Book:
     """A Book with no errors (in the contracts, events or FX range), or BBBError naming the first problem.
     as_of: evergreen lines renew up to the term containing this day (a period label: its last day; blank: today).
     opening / cutover: an Opening Balances range and the Cutover Date (engine.cutover; both blank: none).
-    fx_method: booking rate (blank) or IFRIC 22 (engine.fx_ifric22)."""
-    if _no_events(opening) and _no_events(cutover):
+    fx_method: booking rate (blank) or IFRIC 22 (engine.fx_ifric22).
+    tiers: a Price Tiers range for usage lines (engine.usage; blank: none)."""
+    if _no_events(opening) and _no_events(cutover) and _no_events(tiers):
         book = book_from_range(rows, calendar, events, fx)
     else:
-        book = opening_book(rows, calendar, events, fx, opening, cutover)
+        book = opening_book(rows, calendar, events, fx, opening, cutover, tiers)
     if not _no_events(fx_method):  # booking rate | IFRIC 22 (engine.fx_ifric22), a copy kept by the book
         book = book.with_fx_method(fx_method)
     book.require_ok()
@@ -243,6 +248,8 @@ def _row_text(p: Problem):
         return "Filter"
     if p.table == "opening":
         return "Opening" if p.row is None else f"Opening {p.row}"
+    if p.table == "tiers":
+        return "Price Tiers" if p.row is None else f"Price Tiers {p.row}"
     return p.row
 
 
@@ -298,9 +305,10 @@ def allocation_column(total, ssps) -> list:
 
 def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, events=None, fx=None,
               as_of=None, decimal_comma: bool | None = None, date_order: str | None = None) -> Book:
-    """A Book from a CSV or workbook file; problems carry sheet cell addresses. A bbb_xl workbook's Events and
-    FX Rates tabs are read with its Contracts tab, its Settings Currency is the reporting currency, its FX method
-    translates the other currencies (engine.fx_ifric22), and its Settings Decimal separator, Date order and Time zone say how text amounts and dates are read.
+    """A Book from a CSV or workbook file; problems carry sheet cell addresses. A bbb_xl workbook's Events,
+    FX Rates and Price Tiers tabs are read with its Contracts tab, its Settings Currency is the reporting currency,
+    its FX method translates the other currencies (engine.fx_ifric22), and its Settings Decimal separator, Date
+    order and Time zone say how text amounts and dates are read.
 
     events / fx: another file holding the events / FX rates (a CSV, or a workbook's Events / FX Rates tab),
     read instead of the workbook's own tab. as_of: events dated after this day (or period) are ignored.
@@ -317,7 +325,9 @@ def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, 
     options = DEFAULT
     if str(path).lower().endswith((".xlsx", ".xlsm")) and sheet_name == "Contracts":
         from .xlsx_reader import read_sheets
-        tabs = read_sheets(path, [], optional=["Events", "FX Rates", "Settings"])
+        tabs = read_sheets(path, [], optional=["Events", "FX Rates", "Settings", "Price Tiers"])
+        if tabs.get("Price Tiers") and len(tabs["Price Tiers"]) > 1:  # usage lines' tiers (engine.usage)
+            extra.update(tiers=tabs["Price Tiers"], tiers_sheet="Price Tiers", tiers_origin=(1, 1))
         if tabs.get("Events"):
             extra.update(events=tabs["Events"], events_origin=(1, 1))
         if tabs.get("FX Rates"):

@@ -15,6 +15,7 @@ import xlwings as xw
 
 from .api import (allocation_column, book_from_range, check_rows, checked_book, closed_figures, explain_rows,
                   variance_rows)
+from .api import _no_events, opening_book  # BBB_CHECK with a Price Tiers range (engine.usage)
 from .core.errors import BBBError, excel_error
 
 CATEGORY = "bbb_xl"
@@ -26,8 +27,8 @@ AS_OF_DOC = ("Balance at the end of this day; a period label means its last day 
 FILTER_DOC = ("Optional Column=Value; Column2=A|B (all must hold; | any of, != excludes, quote values with | ; =), "
               "e.g. Region=EMEA")
 EVENTS_DOC = ("Optional events range with its header row (Contract ID, Line ID, Date, Event, Amount, Percent, End "
-              "Date, Treatment, Bill, Memo), e.g. Events[#All]: invoices, milestones, cancellations, modifications, "
-              "price adjustments")
+              "Date, Treatment, Bill, Memo, Quantity), e.g. Events[#All]: invoices, milestones, cancellations, "
+              "modifications, price adjustments, usage")
 CHECK_FILTER_DOC = "Optional filter to check: its errors, and each value no line has yet (info: formulas give 0)"
 # the period grid of the spilled tables (BBB_SCHEDULE, BBB_ARR_BRIDGE)
 GRID_START_DOC = "First period: 2025-01, 2025-Q1, 2025 or a date (a date inside a period clips it)"
@@ -51,10 +52,19 @@ def _fx_method_arg(fn):
     return xw.arg("fx_method", "raw", doc=FX_METHOD_DOC)(fn)
 
 
+TIERS_DOC = ("Optional Price Tiers range with its header row (Contract ID or Product, From Quantity, Unit Price, "
+             "Mode = graduated | volume): usage lines' tiered prices per billing period")
+
+
 def _opening_args(fn):
     """opening and cutover, last: the flow, deferred and schedule formulas of a book moved from another system."""
     fn = xw.arg("cutover", "raw", doc=CUTOVER_DOC)(fn)
     return xw.arg("opening", "raw", doc=OPENING_DOC)(fn)
+
+
+def _tiers_arg(fn):
+    """tiers, last: the Price Tiers of usage lines (engine.usage)."""
+    return xw.arg("tiers", "raw", doc=TIERS_DOC)(fn)
 
 
 def _excel(value):
@@ -65,7 +75,7 @@ def _excel(value):
     return value
 
 
-_RANGE_ARGS = {"lines", "events", "ssps", "fx", "closed", "plan", "opening"}  # ranges: the engine locates their error cells itself
+_RANGE_ARGS = {"lines", "events", "ssps", "fx", "closed", "plan", "opening", "tiers"}  # ranges: the engine locates their error cells itself
 
 
 def formula(fn):
@@ -121,12 +131,13 @@ def _balance_args(fn):
 
 @_flow_args
 @_fx_method_arg
+@_tiers_arg
 @formula
 def BBB_BOOKINGS(lines, start, end_period=None, filter=None, events=None, fx=None, closed=None, as_of=None,
-                 fx_method=None):
+                 tiers=None, fx_method=None):
     """Bookings: Amounts of contract lines whose Booking Date falls from start to end_period; evergreen lines
     renewed up to the term containing as_of (default today). Example: =BBB_BOOKINGS(Contracts[#All], "2025-Q1")"""
-    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, fx_method=fx_method),
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, fx_method=fx_method, tiers=tiers),
                           closed).flow(
         "bookings", start, None if _blank(end_period) else end_period, filter)
 
@@ -134,68 +145,74 @@ def BBB_BOOKINGS(lines, start, end_period=None, filter=None, events=None, fx=Non
 @_flow_args
 @_opening_args
 @_fx_method_arg
+@_tiers_arg
 @formula
 def BBB_BILLINGS(lines, start, end_period=None, filter=None, events=None, fx=None, closed=None, as_of=None,
-                 opening=None, cutover=None, fx_method=None):
+                 opening=None, cutover=None, tiers=None, fx_method=None):
     """Billings: invoices dated from start to end_period, from each line's billing schedule; evergreen terms up
     to the one containing as_of (default today). Example: =BBB_BILLINGS(Contracts[#All], "2025-01", "2025-12", "Region=EMEA")"""
     return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, opening=opening,
-                                       cutover=cutover, fx_method=fx_method), closed).flow(
+                                       cutover=cutover, fx_method=fx_method, tiers=tiers), closed).flow(
         "billings", start, None if _blank(end_period) else end_period, filter)
 
 
 @_flow_args
 @_opening_args
 @_fx_method_arg
+@_tiers_arg
 @formula
 def BBB_REVENUE(lines, start, end_period=None, filter=None, events=None, fx=None, closed=None, as_of=None,
-                opening=None, cutover=None, fx_method=None):
+                opening=None, cutover=None, tiers=None, fx_method=None):
     """Revenue recognized from start to end_period (ASC 606: ratable by month or day, or point in time);
     evergreen terms up to the one containing as_of (default today). Example: =BBB_REVENUE(Contracts[#All], "2025-Q1")"""
     return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, opening=opening,
-                                       cutover=cutover, fx_method=fx_method), closed).flow(
+                                       cutover=cutover, fx_method=fx_method, tiers=tiers), closed).flow(
         "revenue", start, None if _blank(end_period) else end_period, filter)
 
 
 @_balance_args
 @_fx_method_arg
+@_tiers_arg
 @formula
-def BBB_BACKLOG(lines, as_of, filter=None, events=None, fx=None, closed=None, fx_method=None):
+def BBB_BACKLOG(lines, as_of, filter=None, events=None, fx=None, closed=None, tiers=None, fx_method=None):
     """Backlog (remaining performance obligations) at the end of as_of: booked, not yet recognized.
     Example: =BBB_BACKLOG(Contracts[#All], "2025-12")"""
-    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, fx_method=fx_method),
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, fx_method=fx_method, tiers=tiers),
                           closed).balance("backlog", as_of, filter)
 
 
 @_balance_args
 @_opening_args
 @_fx_method_arg
+@_tiers_arg
 @formula
 def BBB_DEFERRED(lines, as_of, filter=None, events=None, fx=None, closed=None, opening=None, cutover=None,
-                 fx_method=None):
+                 tiers=None, fx_method=None):
     """Deferred revenue (contract liability) at the end of as_of: per contract, billed minus recognized (minus
     any refund liability) when positive. Example: =BBB_DEFERRED(Contracts[#All], "2025-12")"""
     return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, opening=opening, cutover=cutover,
-                                       fx_method=fx_method), closed).balance("deferred", as_of, filter)
+                                       fx_method=fx_method, tiers=tiers), closed).balance("deferred", as_of, filter)
 
 
 @_balance_args
 @_fx_method_arg
+@_tiers_arg
 @formula
-def BBB_UNBILLED(lines, as_of, filter=None, events=None, fx=None, closed=None, fx_method=None):
+def BBB_UNBILLED(lines, as_of, filter=None, events=None, fx=None, closed=None, tiers=None, fx_method=None):
     """Unbilled receivable (contract asset) at the end of as_of: per contract, recognized minus billed when
     positive. Example: =BBB_UNBILLED(Contracts[#All], "2025-12")"""
-    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, fx_method=fx_method),
+    return closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, fx_method=fx_method, tiers=tiers),
                           closed).balance("unbilled", as_of, filter)
 
 
 @_balance_args
 @_fx_method_arg
+@_tiers_arg
 @formula
-def BBB_RPO(lines, as_of, filter=None, events=None, fx=None, closed=None, fx_method=None):
+def BBB_RPO(lines, as_of, filter=None, events=None, fx=None, closed=None, tiers=None, fx_method=None):
     """Remaining performance obligations at as_of: within 12 months, after 12 months, total (spills 3 x 2).
     Example: =BBB_RPO(Contracts[#All], "2025-12-31")"""
-    within, after = closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, fx_method=fx_method),
+    within, after = closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, fx_method=fx_method, tiers=tiers),
                                    closed).rpo(as_of, filter)
     return [["Within 12 months", within], ["After 12 months", after], ["Total", within + after]]
 
@@ -226,14 +243,15 @@ def BBB_DEFERRED_SPLIT(lines, as_of, filter=None, events=None, fx=None, closed=N
 @xw.arg("as_of", "raw", doc=EVERGREEN_AS_OF_DOC)
 @_opening_args
 @_fx_method_arg
+@_tiers_arg
 @formula
 def BBB_SCHEDULE(lines, metric, start, end_period, period=None, group_by=None, filter=None, events=None,
-                 fx=None, closed=None, as_of=None, opening=None, cutover=None, fx_method=None):
+                 fx=None, closed=None, as_of=None, opening=None, cutover=None, tiers=None, fx_method=None):
     """A spilled table of a metric by period (month/quarter/year), one row per group_by value plus Total;
     evergreen terms to the one containing as_of (default today).
     Example: =BBB_SCHEDULE(Contracts[#All], "revenue", "2025-01", "2025-12", "quarter", "Region")"""
     book = closed_figures(checked_book(lines, events=events, fx=fx, as_of=as_of, opening=opening, cutover=cutover,
-                                       fx_method=fx_method), closed)
+                                       fx_method=fx_method, tiers=tiers), closed)
     schedule = book.schedule_for(metric, start, end_period, period, None if _blank(group_by) else group_by, filter)
     return schedule.to_rows()
 
@@ -243,11 +261,14 @@ def BBB_SCHEDULE(lines, metric, start, end_period, period=None, group_by=None, f
 @xw.arg("events", "raw", doc=EVENTS_DOC)
 @xw.arg("fx", "raw", doc=FX_DOC)
 @xw.arg("filter", "raw", doc=CHECK_FILTER_DOC)
+@_tiers_arg
 @formula
-def BBB_CHECK(lines, events=None, fx=None, filter=None):
+def BBB_CHECK(lines, events=None, fx=None, filter=None, tiers=None):
     """Every problem in the contracts (and events, FX) range and in filter: row, column, value, severity, problem;
     events rows show as "Events N", FX rows "FX N". Or one OK row. Example: =BBB_CHECK(Contracts[#All], Events[#All])"""
-    return check_rows(book_from_range(lines, events=events, fx=fx), filter)
+    book = book_from_range(lines, events=events, fx=fx) if _no_events(tiers) else \
+        opening_book(lines, events=events, fx=fx, tiers=tiers)
+    return check_rows(book, filter)
 
 
 @xw.func(category=CATEGORY, call_in_wizard=False)

@@ -179,7 +179,7 @@ GOOD = rows(row("OK", "a", 100), row("C1", "a", 1000, recognition="milestone"), 
     (ev("C9", "a", "2025-01-01", "invoice", 5), "A2", "Contract ID C9 is not in the contracts range"),
     (ev("C1", "zz", "2025-01-01", "invoice", 5), "B2", "Line ID zz is not a line of contract C1 (its lines: a, b)"),
     (ev("C1", "a", "2025-01-01", "invoise", 5), "D2", "Event 'invoise' is not one of invoice, milestone, percent "
-                                                      "complete, cancel, modify, adjust (did you mean 'invoice'?)"),
+                                                      "complete, cancel, modify, adjust, usage (did you mean 'invoice'?)"),
     (ev("C1", "a", "2025-01-01", "milestone", percent=50), "F2", "Percent 50 is above 100%: write 50% or 0.5"),
     (ev("C1", "a", "2025-01-01", "milestone", percent=-0.1), "F2", "Percent -0.1 is negative"),
     (ev("C1", "a", "2025-01-01", "invoice"), "E2", "an invoice event needs an Amount"),
@@ -248,6 +248,8 @@ def test_every_formula_takes_events_then_fx_last():
             continue
         params = list(inspect.signature(getattr(udfs, name)).parameters)
         if params[-1] == "fx_method":  # the FX method (docs/fx.md): appended after everything else
+            params = params[:-1]
+        if params[-1] == "tiers":  # Price Tiers of usage lines (engine.usage): the last optional argument
             params = params[:-1]
         if params[-2:] == ["opening", "cutover"]:  # opening balances (docs/cutover.md): after everything else
             params = params[:-2]

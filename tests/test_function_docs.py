@@ -59,12 +59,13 @@ def test_each_function_section(name, docs_text):
 def test_signature_reads_optional_arguments():
     (rev,) = [d for d in docgen.collect() if d.name == "BBB_REVENUE"]
     assert rev.signature == ("BBB_REVENUE(lines, start, [end_period], [filter], [events], [fx], [closed], [as_of], "
-                             "[opening], [cutover], [fx_method])")
+                             "[opening], [cutover], [tiers], [fx_method])")
     assert [a.doc for a in rev.arguments] == [bbb_xl.udfs.LINES_DOC, bbb_xl.udfs.START_DOC,
                                               bbb_xl.udfs.END_DOC, bbb_xl.udfs.FILTER_DOC,
                                               bbb_xl.udfs.EVENTS_DOC, bbb_xl.udfs.FX_DOC, bbb_xl.udfs.CLOSED_DOC,
                                               bbb_xl.udfs.EVERGREEN_AS_OF_DOC, bbb_xl.udfs.OPENING_DOC,
-                                              bbb_xl.udfs.CUTOVER_DOC, bbb_xl.udfs.FX_METHOD_DOC]
+                                              bbb_xl.udfs.CUTOVER_DOC, bbb_xl.udfs.TIERS_DOC,
+                                              bbb_xl.udfs.FX_METHOD_DOC]
     assert rev.arguments[0].convert == "raw" and rev.category == "bbb_xl"
     assert rev.example == '=BBB_REVENUE(Contracts[#All], "2025-Q1")'
 
@@ -145,5 +146,6 @@ def test_rpo_and_deferred_split_take_closed_after_fx():
     """Like the other balance formulas: the Closed Periods range right after fx (issue 17, docs/close.md)."""
     for name in ("BBB_RPO", "BBB_DEFERRED_SPLIT"):
         (d,) = [d for d in docgen.collect() if d.name == name]
-        assert d.signature == f"{name}(lines, as_of, [filter], [events], [fx], [closed], [fx_method])"
-        assert d.arguments[-2].doc == bbb_xl.udfs.CLOSED_DOC and d.arguments[-2].optional
+        tiers = ", [tiers]" if name == "BBB_RPO" else ""  # usage lines' Price Tiers (engine.usage)
+        assert d.signature == f"{name}(lines, as_of, [filter], [events], [fx], [closed]{tiers}, [fx_method])"
+        assert d.arguments[5].doc == bbb_xl.udfs.CLOSED_DOC and d.arguments[5].optional

@@ -457,3 +457,35 @@ def _report_counts():
     """Not a test: prints how many inputs the module tried, once its tests have run."""
     yield
     print("\ninputs tried:", TRIED, "corpus values:", len(hc.VALUES), "cell cases:", len(CASES))
+
+
+# --- usage lines (engine.usage): hostile Unit Price, Included Quantity, Minimum Type, Quantity and Price Tiers cells
+
+USAGE_HEADER = ["Contract ID", "Customer", "Line ID", "Start Date", "End Date", "Amount", "Recognition", "Billing",
+                "Unit Price", "Included Quantity", "Minimum Type"]
+
+
+def _usage_answer(unit_price=0.1, included=None, minimum=None, quantity=5, tier=None):
+    rows = [USAGE_HEADER, ["U", "Acme", "u", "2025-01-01", "2025-12-31", 100, "usage", "monthly", unit_price,
+                           included, minimum]]
+    events = [["Contract ID", "Line ID", "Date", "Event", "Quantity"], ["U", "u", "2025-02-01", "usage", quantity]]
+    tiers = None if tier is None else [["Contract ID", "From Quantity", "Unit Price", "Mode"], ["U", *tier]]
+    return udfs.BBB_REVENUE(rows, "2025-01", "2025-12", None, events, tiers=tiers)
+
+
+@pytest.mark.parametrize("v", hc.VALUES, ids=lambda v: v.label)
+def test_usage_cells_hostile(v):
+    """Each hostile value in each usage cell: a number, or `#BBB!` naming the row and column; never an unexpected
+    error, never a number from part of the input."""
+    cases = {"Unit Price": dict(unit_price=v.value), "Included Quantity": dict(included=v.value),
+             "Minimum Type": dict(minimum=v.value), "Quantity": dict(quantity=v.value),
+             "From Quantity": dict(unit_price=None, tier=[v.value, 0.1, None]),
+             "Mode": dict(unit_price=None, tier=[0, 0.1, v.value])}
+    for column, kw in cases.items():
+        TRIED["cells"] += 1
+        out = _usage_answer(**kw)
+        if isinstance(out, str):
+            assert out.startswith("#BBB!") and "unexpected error" not in out, (column, v.label, out)
+            assert column in out or "Unit Price" in out or "Event" in out, (column, v.label, out)
+        else:
+            assert is_number(out), (column, v.label, out)

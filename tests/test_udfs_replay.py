@@ -505,20 +505,21 @@ def test_bug_single_cell_lines_range_is_unexpected_error(udfs):
 
 SIGNATURES = {
     "BBB_BOOKINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, "
-                    "Optional closed, Optional as_of",
+                    "Optional closed, Optional as_of, Optional tiers",
     "BBB_BILLINGS": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, "
-                    "Optional closed, Optional as_of, Optional opening, Optional cutover",
+                    "Optional closed, Optional as_of, Optional opening, Optional cutover, Optional tiers",
     "BBB_REVENUE": "lines, start, Optional end_period, Optional filter, Optional events, Optional fx, "
-                    "Optional closed, Optional as_of, Optional opening, Optional cutover",
-    "BBB_BACKLOG": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
+                    "Optional closed, Optional as_of, Optional opening, Optional cutover, Optional tiers",
+    "BBB_BACKLOG": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed, Optional tiers",
     "BBB_DEFERRED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed, Optional opening, "
-                    "Optional cutover",
-    "BBB_UNBILLED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
-    "BBB_RPO": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
+                    "Optional cutover, Optional tiers",
+    "BBB_UNBILLED": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed, Optional tiers",
+    "BBB_RPO": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed, Optional tiers",
     "BBB_DEFERRED_SPLIT": "lines, as_of, Optional filter, Optional events, Optional fx, Optional closed",
     "BBB_SCHEDULE": "lines, metric, start, end_period, Optional period, Optional group_by, Optional filter, "
-                    "Optional events, Optional fx, Optional closed, Optional as_of, Optional opening, Optional cutover",
-    "BBB_CHECK": "lines, Optional events, Optional fx, Optional filter",
+                    "Optional events, Optional fx, Optional closed, Optional as_of, Optional opening, Optional cutover, "
+                    "Optional tiers",
+    "BBB_CHECK": "lines, Optional events, Optional fx, Optional filter, Optional tiers",
     "BBB_ALLOCATE": "total, ssps",
     "BBB_EXPLAIN": "lines, contract, period, Optional line, Optional metric, Optional events, Optional fx",
     "BBB_MRR": "lines, as_of, Optional filter, Optional events, Optional fx",
@@ -590,21 +591,24 @@ def test_import_functions_descriptions(udfs):
                                                                   "BBB_DEFERRED") else []
         if name in ("BBB_BOOKINGS", "BBB_BILLINGS", "BBB_REVENUE"):
             assert args == flow + [udfs.CLOSED_DOC, udfs.EVERGREEN_AS_OF_DOC] + (
-                opening if name != "BBB_BOOKINGS" else [])
-        elif name in ("BBB_BACKLOG", "BBB_UNBILLED", "BBB_RPO", "BBB_DEFERRED_SPLIT"):
-            assert args == balance + [udfs.CLOSED_DOC]
+                opening if name != "BBB_BOOKINGS" else []) + [udfs.TIERS_DOC]
+        elif name in ("BBB_BACKLOG", "BBB_UNBILLED", "BBB_RPO"):
+            assert args == balance + [udfs.CLOSED_DOC, udfs.TIERS_DOC]
         elif name == "BBB_DEFERRED":
-            assert args == balance + [udfs.CLOSED_DOC] + opening
+            assert args == balance + [udfs.CLOSED_DOC] + opening + [udfs.TIERS_DOC]
+        elif name == "BBB_DEFERRED_SPLIT":
+            assert args == balance + [udfs.CLOSED_DOC]
         elif name in ("BBB_MRR",
                       "BBB_ARR", "BBB_NRR", "BBB_GRR", "BBB_CUSTOMERS", "BBB_COVERAGE"):
             assert args == balance + opening
-    assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC, udfs.FX_DOC, udfs.CHECK_FILTER_DOC]
+    assert opts["'Book1.xlsm'!BBB_CHECK"]["ArgumentDescriptions"] == [udfs.LINES_DOC, udfs.EVENTS_DOC, udfs.FX_DOC,
+                                                                     udfs.CHECK_FILTER_DOC, udfs.TIERS_DOC]
     schedule = opts["'Book1.xlsm'!BBB_SCHEDULE"]["ArgumentDescriptions"]
     assert schedule[-1] == udfs.FX_METHOD_DOC
     schedule = schedule[:-1]
-    assert schedule[0] == udfs.LINES_DOC and schedule[-7:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC,
+    assert schedule[0] == udfs.LINES_DOC and schedule[-8:] == [udfs.FILTER_DOC, udfs.EVENTS_DOC, udfs.FX_DOC,
                                                                udfs.CLOSED_DOC, udfs.EVERGREEN_AS_OF_DOC,
-                                                               udfs.OPENING_DOC, udfs.CUTOVER_DOC]
+                                                               udfs.OPENING_DOC, udfs.CUTOVER_DOC, udfs.TIERS_DOC]
     assert schedule[1].startswith("bookings, billings, revenue") and schedule[4].startswith("Optional: month")
 
 

@@ -59,7 +59,7 @@ def test_upgrade_adds_missing_tabs_and_settings_rows_without_touching_inputs(cur
                                             "End Date", "Treatment", "Bill", "Memo", "Source ID"]
     assert events.max_row == 1 and dict(events.tables.items()) == {"Events": "A1:K2"}
     assert [dv.formula1 for dv in events.data_validations.dataValidation] == [
-        '"invoice,milestone,percent complete,cancel,modify,adjust"', '"prospective,catch-up,specific"', '"yes,no"']
+        '"invoice,milestone,percent complete,cancel,modify,adjust,usage"', '"prospective,catch-up,specific"', '"yes,no"']
     assert events["C1"].font.b is not True and events.column_dimensions["C"].number_format == "yyyy-mm-dd"
     after = read_sheets(path, ["Contracts", "Settings"])
     assert after["Contracts"] == before["Contracts"]  # input rows untouched
@@ -339,3 +339,17 @@ def test_upgrade_adds_an_empty_mapping_tab_and_keeps_a_users_own(current, tmp_pa
     assert used.how.startswith("mapping: the Mapping tab of own.xlsm")
     assert (used.applied.kept, used.applied.filtered) == (5, 0)  # no Keep row: Closed Lost kept too
     assert used.applied.rows[0][:4] == ["0065g00000AbCdE1", "Acme Corp", "PLAT-ANN", dt.date(2025, 1, 15)]
+
+
+def test_a_version_3_book_gets_the_price_tiers_tab(current, tmp_path):
+    # template version 4 brought the Price Tiers tab (usage lines' tiered prices, engine.usage)
+    path = _older(current, tmp_path, drop=("Price Tiers",), drop_setting_row=None)
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    wb.defined_names["bbbxl.TemplateVersion"].attr_text = "3"
+    wb.save(path)
+    result = _run("upgrade", path)
+    assert result.exit_code == 0, result.output
+    assert "from template version 3 to 4" in result.output and "tabs added: Price Tiers" in result.output
+    tiers = openpyxl.load_workbook(path)["Price Tiers"]
+    assert [c.value for c in tiers[1]] == ["Contract ID", "Product", "From Quantity", "Unit Price", "Mode"]
+    assert upgrade.TAB_SINCE["Price Tiers"] == 4

@@ -61,14 +61,15 @@ def test_template_has_every_tab_button_vba_and_validation():
     assert "xl/vbaProject.bin" in p
     names = list(sheet_part_names(REPO_TEMPLATE))
     assert names == ["Start here", "Contracts", "Events", "FX Rates", "Settings", "Accounts", "Plan", "Pipeline",
-                     "Forecast Assumptions", "Opening Balances", "Mapping"] + GENERATED_SHEETS[1:] + list(AUDIT_TABS)
+                     "Forecast Assumptions", "Opening Balances", "Mapping"] + GENERATED_SHEETS[1:] + ["Price Tiers"] + \
+        list(AUDIT_TABS)  # record tabs
     wb = openpyxl.load_workbook(REPO_TEMPLATE, keep_vba=True)
     ws = wb["Contracts"]
     assert "Contracts" in ws.tables
     assert ws.freeze_panes == "A2"
     assert ws["A1"].comment is not None and "Contract ID" in ws["A1"].comment.text
     lists = {str(dv.sqref).split(":")[0][0]: dv.formula1 for dv in ws.data_validations.dataValidation}
-    assert lists["J"] == '"monthly,daily,point in time,milestone,percent complete"'
+    assert lists["J"] == '"monthly,daily,point in time,milestone,percent complete,usage"'
     assert lists["K"] == '"upfront,monthly,quarterly,semiannual,annual"'
     # the optional evergreen columns after the sample's (blank in the examples: their figures are unchanged)
     assert [ws.cell(1, c).value for c in (16, 17)] == ["Renewal", "Term"]
@@ -84,7 +85,7 @@ def test_template_has_every_tab_button_vba_and_validation():
                                                                "Source ID"]
     assert "Source ID" in events["K1"].comment.text and events.tables["Events"].ref.startswith("A1:K")
     dv, treatment, bill = events.data_validations.dataValidation
-    assert dv.formula1 == '"invoice,milestone,percent complete,cancel,modify,adjust"'
+    assert dv.formula1 == '"invoice,milestone,percent complete,cancel,modify,adjust,usage"'
     assert treatment.formula1 == '"prospective,catch-up,specific"'
     assert bill.formula1 == '"yes,no"'
     fx = wb["FX Rates"]

@@ -29,9 +29,10 @@ from .table import normalize_header
 CONTRACTS, EVENTS, FX, SETTINGS = "Contracts", "Events", "FX Rates", "Settings"
 ACCOUNTS, PLAN, PIPELINE, ASSUMPTIONS, OPENING = ("Accounts", "Plan", "Pipeline", "Forecast Assumptions",
                                                   "Opening Balances")
+TIERS = "Price Tiers"  # usage lines' tiered unit prices (engine.usage)
 # Every input tab a refresh reads, in the order the trail lists them: the one list the audit trail, Run Info's
 # input fingerprint and its STALE check share (excel.workflow.INPUT_SHEETS is this tuple).
-INPUT_TABS = (CONTRACTS, EVENTS, FX, SETTINGS, ACCOUNTS, PLAN, PIPELINE, ASSUMPTIONS, OPENING)
+INPUT_TABS = (CONTRACTS, EVENTS, FX, SETTINGS, ACCOUNTS, PLAN, PIPELINE, ASSUMPTIONS, OPENING, TIERS)
 TABS = INPUT_TABS
 TRAIL_SHEET, SNAPSHOT_SHEET = "Audit Trail", "_Snapshot"
 GENESIS = "0" * 64  # the "previous hash" of the first entry
@@ -39,14 +40,15 @@ GENESIS = "0" * 64  # the "previous hash" of the first entry
 # Settings: the first column (the setting's name); Forecast Assumptions: every column but the rates (its dimension)
 KEY_COLUMNS = {CONTRACTS: ("contractid", "lineid"), EVENTS: None, FX: ("currency", "month"), SETTINGS: None,
                ACCOUNTS: ("product",), PLAN: ("version", "month", "metric", "dimension", "value"),
-               PIPELINE: ("deal",), OPENING: ("contractid", "lineid")}
+               PIPELINE: ("deal",), OPENING: ("contractid", "lineid"),
+               TIERS: ("contractid", "product", "fromquantity")}
 _RATE_COLUMNS = ("renewalrate", "uplift")  # Forecast Assumptions' values; its other column is the key
 _TRIMMED_KEYS = (PLAN, ASSUMPTIONS)  # blank trailing key parts dropped (a plan of the whole book has no Dimension)
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 NOUNS = {CONTRACTS: ("line", "lines"), EVENTS: ("event", "events"), FX: ("FX rate", "FX rates"),
          SETTINGS: ("setting", "settings"), ACCOUNTS: ("account", "accounts"), PLAN: ("plan row", "plan rows"),
          PIPELINE: ("deal", "deals"), ASSUMPTIONS: ("assumption", "assumptions"),
-         OPENING: ("opening balance", "opening balances")}
+         OPENING: ("opening balance", "opening balances"), TIERS: ("price tier", "price tiers")}
 
 
 # --- snapshots --------------------------------------------------------------------------------------------------

@@ -67,9 +67,10 @@ class Book:
                  events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
                  fx_sheet: str | None = FX_SHEET, fx_origin=None, as_of: int | None = None, *, opening=None,
                  cutover: int | None = None, opening_sheet: str | None = None, opening_origin=None,
-                 fx_method=None):
+                 fx_method=None, tiers=None, tiers_sheet: str | None = None, tiers_origin=None):
         self._opening_source = (opening, cutover, opening_sheet, opening_origin)
         self._fx_source = (fx, fx_sheet, fx_origin)  # engine.fx_ifric22 reads its average and closing rates
+        self._tiers_source = (tiers, tiers_sheet, tiers_origin)
         # evergreen lines (engine.evergreen): one line per term up to the term containing as_of (default today)
         self._evergreen_source = None
         self.evergreen_as_of = None
@@ -97,12 +98,22 @@ class Book:
         if opening is not None or cutover is not None:  # engine.cutover: legacy balances at the cutover day
             ev = self.events
             blocked = np.zeros(len(self.lines), dtype=bool)
-            for flags in (ev.invoiced, ev.is_progress, None if ev.changes is None else ev.changes.changed):
+            for flags in (ev.invoiced, ev.is_progress, None if ev.changes is None else ev.changes.changed,
+                          None if self.lines.usage is None else self.lines.recognition == 5):  # 5: usage
                 if flags is not None:
                     blocked |= flags
             self.cutover, found = apply_opening(self.lines, opening, cutover, blocked,
                                                 opening_sheet or OPENING_SHEET, opening_origin, parsed.options)
             problems += found
+        self.usage = None  # engine.usage: usage lines, their usage events and Price Tiers
+        if self.lines.usage is not None or tiers is not None:
+            from .usage import TIERS_SHEET, Usage, parse_price_tiers, usage_problems
+            found_tiers, tier_problems = parse_price_tiers(tiers, tiers_sheet or TIERS_SHEET, tiers_origin,
+                                                           parsed.options) if tiers is not None else ({}, [])
+            problems += tier_problems
+            if self.lines.usage is not None:
+                self.usage = Usage(self.lines, self.events.usage or (), found_tiers)
+                problems += usage_problems(parsed, self.usage)
         self.problems: tuple[Problem, ...] = tuple(sorted(problems, key=lambda p: p.severity == INFO))
         self.calendar = calendar
         self.reporting_currency = (self.fx.reporting if self.fx is not None and self.fx.reporting else
@@ -178,13 +189,14 @@ class Book:
                   events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
                  fx_sheet: str | None = FX_SHEET, fx_origin=None, options=None, as_of: int | None = None,
                  opening=None, cutover: int | None = None, opening_sheet: str | None = None,
-                 opening_origin=None) -> "Book":
+                 opening_origin=None, tiers=None, tiers_sheet: str | None = None, tiers_origin=None) -> "Book":
         """options: how text amounts and dates are read (core.options.ParseOptions), for contracts and events.
         as_of: the day up to whose term evergreen lines have renewed (default today). opening / cutover: an
         Opening Balances range and the cutover day number (engine.cutover)."""
         return cls(parse_contracts(rows, sheet=sheet, origin=origin, options=options), calendar, events, events_sheet,
                    events_origin, fx, reporting_currency, fx_sheet, fx_origin, as_of, opening=opening,
-                   cutover=cutover, opening_sheet=opening_sheet, opening_origin=opening_origin)
+                   cutover=cutover, opening_sheet=opening_sheet, opening_origin=opening_origin, tiers=tiers,
+                   tiers_sheet=tiers_sheet, tiers_origin=tiers_origin)
 
     def evergreen_at(self, as_of: int | None) -> "Book":
         """This book with its evergreen lines renewed up to the term containing `as_of` (None: today): this book
@@ -200,9 +212,11 @@ class Book:
             if len(cache) >= 64:
                 cache.pop(next(iter(cache)))
             opening, cutover, o_sheet, o_origin = self._opening_source
+            tiers, t_sheet, t_origin = self._tiers_source
             book = cache[day] = Book(*self._evergreen_source, as_of=day, opening=opening, cutover=cutover,
                                      opening_sheet=o_sheet, opening_origin=o_origin,
-                                     fx_method=getattr(self, "fx_method", None))
+                                     fx_method=getattr(self, "fx_method", None), tiers=tiers,
+                                     tiers_sheet=t_sheet, tiers_origin=t_origin)
         return book
 
     def as_of(self, day: int) -> "Book":
@@ -223,7 +237,7 @@ class Book:
         book = object.__new__(Book)
         for name in ("fx", "calendar", "reporting_currency", "_exact_int64", "problems", "_events_source",
                      "_evergreen_source", "evergreen_as_of", "cutover", "_opening_source", "fx_method",
-                     "_fx_source"):
+                     "_fx_source", "usage", "_tiers_source"):
             setattr(book, name, getattr(self, name))
         data, sheet, origin = self._events_source
         # self.parsed already leaves out the contracts with a bad event: the same lines, in the same order
@@ -257,7 +271,18 @@ class Book:
 
     @cached_property
     def invoices(self) -> Invoices:
-        """The lines' billing schedules; a contract with invoice events is billed exactly those instead."""
+        """The lines' billing schedules; a contract with invoice events is billed exactly those instead; usage
+        lines add their usage invoices (engine.usage: in arrears, one per billing period)."""
+        inv = self._scheduled_invoices()
+        if self.usage is None:
+            return inv
+        line, date, amount = self.usage.invoices()
+        line, date, amount, first, last = (np.concatenate([getattr(inv, k), extra]) for k, extra in (
+            ("line", line), ("date", date), ("amount", amount), ("period_first", date), ("period_last", date)))
+        order = np.lexsort((date, line))
+        return Invoices(line[order], date[order], amount[order], first[order], last[order])
+
+    def _scheduled_invoices(self) -> Invoices:
         inv = billing_schedule(self.lines)
         ev = self.events
         if self.cutover is not None:  # lines with an opening row are billed by engine.cutover instead
@@ -365,6 +390,9 @@ class Book:
         if ev.changes is not None:
             for p in np.flatnonzero(ev.changes.changed[idx]):
                 rec[p] = ev.changes.recognized(int(idx[p]), days)
+        if self.usage is not None:  # usage lines (engine.usage): the ratable minimum (stand-ready) + usage
+            for p in np.flatnonzero(self.usage.is_usage[idx]):
+                rec[p] = self.usage.recognized(int(idx[p]), days, rec[p])
         if self.cutover is not None:
             opened = np.flatnonzero(self.cutover.has_opening[idx])
             if len(opened):
@@ -447,17 +475,24 @@ class Book:
         if changes is not None:
             for p in np.flatnonzero(changes.changed[idx]):
                 out[p] += changes.booked_delta(int(idx[p]), days)
+        if self.usage is not None:  # overage is booked as it is recognized: never backlog (engine.usage)
+            for p in np.flatnonzero(self.usage.is_usage[idx]):
+                out[p] += self.usage.booked_delta(int(idx[p]), days)
         return out
 
     @property
     def final_amount(self) -> np.ndarray:
         """Each line's Amount after its modifications and cancellations, in the reporting currency."""
         out = self.lines.amount if self.events.changes is None else self.events.changes.final_amount
+        if self.usage is not None:  # usage lines: the committed minimum + the overage of all the usage known
+            out = out + self.usage.overage_by(len(out))
         return out if self.fx is None else self.fx.apply(np.arange(len(out)), out[:, None])[:, 0]
 
     @property
     def final_allocated(self) -> np.ndarray:
         out = self.lines.allocated if self.events.changes is None else self.events.changes.final_allocated
+        if self.usage is not None:
+            out = out + self.usage.overage_by(len(out))
         return out if self.fx is None else self.fx.apply(np.arange(len(out)), out[:, None])[:, 0]
 
     def cumulative(self, metric: str, idx: np.ndarray, days: np.ndarray, convert: bool = True) -> np.ndarray:
@@ -844,21 +879,23 @@ def load_book(data, events=None, sheet: str | None = None, origin=None, calendar
               events_sheet: str | None = EVENTS_SHEET, events_origin=None, fx=None, reporting_currency=None,
               fx_sheet: str | None = FX_SHEET, fx_origin=None, options=None, as_of: int | None = None,
               opening=None, cutover=None, opening_sheet: str | None = None, opening_origin=None,
-              fx_method=None) -> Book:
+              fx_method=None, tiers=None, tiers_sheet: str | None = None, tiers_origin=None) -> Book:
     """Parse a contracts range (rows with a header row, or a DataFrame) into a Book; events: an optional events
     range (rows with a header row, or a DataFrame), problems located on `events_sheet` at `events_origin`;
     fx: an optional FX range (Currency, Month, Rate), reporting_currency: the ISO code figures are reported in
     (None: the currency the FX range has no rates for), see engine.fx. options: how text amounts and dates are
     read (core.options.ParseOptions: decimal comma, date order, time zone; default 1,200.50 and ISO dates).
     opening: an Opening Balances range (Contract ID, Line ID, Recognized to Date, Billed to Date) and cutover: the
-    cutover day (a date, Excel serial or text; blank: none), see engine.cutover and docs/cutover.md."""
+    cutover day (a date, Excel serial or text; blank: none), see engine.cutover and docs/cutover.md. tiers: a
+    Price Tiers range (Contract ID or Product, From Quantity, Unit Price, Mode) for usage lines (engine.usage)."""
     from .cutover import parse_cutover_day
     day, cut_problems = parse_cutover_day(cutover, options)
     book = Book.from_rows(data, sheet=sheet, origin=origin, calendar=calendar, events=events,
                           events_sheet=events_sheet, events_origin=events_origin, fx=fx,
                           reporting_currency=reporting_currency, fx_sheet=fx_sheet, fx_origin=fx_origin,
                           options=options, as_of=as_of, opening=None if cut_problems else opening, cutover=day,
-                          opening_sheet=opening_sheet, opening_origin=opening_origin)
+                          opening_sheet=opening_sheet, opening_origin=opening_origin, tiers=tiers,
+                          tiers_sheet=tiers_sheet, tiers_origin=tiers_origin)
     if cut_problems:
         book.problems = tuple(cut_problems) + book.problems
     return book if fx_method is None else book.with_fx_method(fx_method)

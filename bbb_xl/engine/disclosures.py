@@ -75,6 +75,9 @@ def window_revenue(book, idx: np.ndarray, day: int) -> tuple[np.ndarray, np.ndar
     rec = book._recognized(idx, days)
     soon = rec[:, 1] - rec[:, 0]
     ev = book.events
+    usage = getattr(book, "usage", None)
+    if usage is not None:  # usage lines: only the unrecognized committed minimum is RPO (engine.usage)
+        _usage_window(book, idx, day, later, rec, soon)
     if ev.changes is None and ev.progress is None:
         return rec[:, 0], soon
     booked = book.lines.booking[idx] <= day
@@ -93,6 +96,28 @@ def window_revenue(book, idx: np.ndarray, day: int) -> tuple[np.ndarray, np.ndar
             part = mul_div_round(left, np.clip(np.minimum(later, end) - day, 0, None), np.maximum(span, 1))
             soon[local] = np.where(span > 0, part, left)
     return rec[:, 0], soon
+
+
+def _usage_window(book, idx: np.ndarray, day: int, later: int, rec: np.ndarray, soon: np.ndarray) -> None:
+    """soon of the usage lines of idx: a stand-ready minimum's ratable revenue in the window; a drawdown's unused
+    credits straight-line (daily) to the End Date (when they are drawn is not known); never future usage."""
+    from .book import _view
+    from .recognition import recognized_to_date
+    local = np.flatnonzero(book.usage.is_usage[idx] & (book.lines.booking[idx] <= day))
+    if not len(local):
+        return
+    lines = idx[local]
+    days = np.array([day, later], dtype=np.int64)
+    ratable = recognized_to_date(_view(book.lines, lines), book.basis.take(lines), days)
+    if book.fx is not None:
+        ratable = book.fx.apply(lines, ratable)
+    left = book._booked(lines, days[:1], allocated=True)[:, 0] - rec[local, 0]
+    end = book.lines.end[lines]
+    span = np.maximum(end - day, 0)
+    straight = np.where(span > 0, mul_div_round(left, np.clip(np.minimum(later, end) - day, 0, None),
+                                                np.maximum(span, 1)), left)
+    drawdown = np.array([book.usage.drawdown(int(i)) for i in lines], dtype=bool)
+    soon[local] = np.where(drawdown, straight, ratable[:, 1] - ratable[:, 0])
 
 
 def revenue_within_12_months(book, idx: np.ndarray, day: int) -> np.ndarray:
@@ -160,6 +185,8 @@ def booked_after_cents(book, day: int, allocated: bool = False) -> tuple[int, in
         for i in np.flatnonzero(changes.changed):
             cut = max(day, int(lines.booking[i]))
             at[i] += sum(delta for date, delta in changes.lines[int(i)].deltas if date <= cut)
+    if getattr(book, "usage", None) is not None:  # overage booked by the day (engine.usage); later usage: after
+        at += book.usage.overage_by(len(at), day)
     if book.fx is not None:
         at = book.fx.apply(np.arange(len(at)), at[:, None])[:, 0]
     booked_later = int(np.asarray(at[late]).astype(object).sum())

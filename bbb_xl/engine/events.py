@@ -2,12 +2,12 @@
 
 Columns (matched like the contracts headers: case, spaces, hyphens and underscores ignored):
   Contract ID (required), Line ID (optional: blank = every line of the contract), Date (required),
-  Event (required: invoice, milestone, percent complete, cancel, modify or adjust), Amount (invoices; modify: the
+  Event (required: invoice, milestone, percent complete, cancel, modify, adjust or usage), Amount (invoices; modify: the
   line's new total price; cancel: the revised total price, optional; adjust: the change in price, + or -), Percent
   (milestones), End Date (modify: the new last day of service, optional), Treatment (modify: prospective, the
   default, or catch-up; adjust: specific, or blank), Bill (adjust: yes issues an invoice, or a credit note when
   negative, of the Amount on the Date; blank = no), Memo (free text shown on the Changes tab), Term (modify on an
-  evergreen line: the new months per term, optional).
+  evergreen line: the new months per term, optional), Quantity (usage: units used on the Date).
 Other columns are ignored; a header that is a near miss of a known one (`Ammount`) is an error with a "did you
 mean".
 
@@ -37,6 +37,9 @@ Semantics (`apply_events`):
   on the named line (32-44 with 32-40). A price below what was billed with no
   credit note (Bill blank) is a refund liability (32-10). Rebates expected at signing are variable consideration
   estimated at inception (32-5..9): put them in the Amount, not in a later adjust.
+- usage (engine.usage): units used by a line with Recognition usage (its Line ID, or the contract's only usage
+  line), dated within its Start and End Dates, Quantity 0 or more. Other events on a contract with a usage line are
+  errors (not supported yet).
 - an event dated before its line's Booking Date takes effect on the Booking Date.
 - evergreen lines (Renewal auto, engine.evergreen): an event names the line by its own Line ID or one term's
   (`L1#3`). A cancel without End Date ends the line with the term containing its Date (applied when the terms are
@@ -66,9 +69,9 @@ from ..core.money import cents_to_decimal, format_money, parse_amount, round_hal
 from .allocation import allocate
 from .changes import ADJUST, CANCEL, CATCH_UP, MODIFY, PROSPECTIVE, SPECIFIC, Changes, added_lines, build_changes
 from .evergreen import retarget, source_line_id
-from .table import (LONG_TERM_MONTHS, MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, ParseResult, _as_rows,
-                    _Collector, _row_is_blank, _term_months, _trim, display_text, excel_error, is_blank,
-                    normalize_header)
+from .table import (LONG_TERM_MONTHS, MILESTONE, PERCENT_COMPLETE, RECOGNITION_NAMES, USAGE, ParseResult,
+                    _as_rows, _Collector, _row_is_blank, _term_months, _trim, display_text, excel_error,
+                    is_blank, normalize_header)
 
 POINT_IN_TIME = 2
 EVENTS_SHEET = "Events"
@@ -84,14 +87,15 @@ EVENT_COLUMNS = {
     "bill": ("Bill", False),
     "memo": ("Memo", False),
     "term": ("Term", False),
+    "quantity": ("Quantity", False),  # usage events (engine.usage)
 }
 _KEYS = {normalize_header(name): key for key, (name, _) in EVENT_COLUMNS.items()}
-INVOICE, PROGRESS = "invoice", "progress"
+INVOICE, PROGRESS, USAGE_EVENT = "invoice", "progress", "usage"
 _EVENT_KINDS = {"invoice": INVOICE, "milestone": PROGRESS, "percentcomplete": PROGRESS, "progress": PROGRESS,
                 "cancel": CANCEL, "cancellation": CANCEL, "terminate": CANCEL, "termination": CANCEL,
                 "modify": MODIFY, "modification": MODIFY, "adjust": ADJUST, "adjustment": ADJUST,
-                "priceadjustment": ADJUST}
-EVENT_NAMES = ("invoice", "milestone", "percent complete", "cancel", "modify", "adjust")
+                "priceadjustment": ADJUST, "usage": USAGE_EVENT, "meteredusage": USAGE_EVENT}
+EVENT_NAMES = ("invoice", "milestone", "percent complete", "cancel", "modify", "adjust", "usage")
 _BILL = {"yes": True, "y": True, "true": True, "no": False, "n": False, "false": False}
 TREATMENTS = {"prospective": PROSPECTIVE, "catchup": CATCH_UP, "cumulativecatchup": CATCH_UP}
 TREATMENT_NAMES = (PROSPECTIVE, CATCH_UP, SPECIFIC)  # the Events tab's list; specific is for adjust events
@@ -115,6 +119,7 @@ class _Event:
     bill: bool = False  # adjust: invoice / credit note the Amount on the Date
     memo: str = ""
     term: int | None = None  # modify on an evergreen line: the new months per term (engine.evergreen)
+    quantity: Fraction | None = None  # usage: units used on the Date
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,7 @@ class AppliedEvents:
     changes: Changes | None = None  # modifications and cancellations (engine.changes)
     # sorted distinct Dates of the applied modify / cancel / progress events: a balance at t sees those <= t
     change_days: np.ndarray | None = None
+    usage: tuple | None = None  # usage events: ((line, Date, quantity Fraction, row), ...) (engine.usage)
 
 
 def parse_percent(value) -> Fraction:
@@ -209,7 +215,7 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=No
         if required and key not in col_of and not any(p.row == 1 and f"'{name}'" in p.message
                                                       for p in out.problems):
             out.add(0, None, None, f"the events range has no '{name}' column (its columns: Contract ID, Line ID, "
-                                   f"Date, Event, Amount, Percent, End Date, Treatment, Bill, Memo, Term)")
+                                   f"Date, Event, Amount, Percent, End Date, Treatment, Bill, Memo, Term, Quantity)")
     if any(p.is_error for p in out.problems):
         return [], out
 
@@ -328,13 +334,29 @@ def parse_events(data, sheet: str | None = EVENTS_SHEET, origin=None, options=No
             out.add(r, col_of.get("amount", col_of.get("event")), raw_a,
                     "an invoice event needs an Amount" + ("" if "amount" in col_of else
                                                           " (the events range has no Amount column)"))
+        quantity = None
+        raw_q = cell("quantity")
+        if kind == USAGE_EVENT and "quantity" not in errs:
+            from .usage import exact_number
+            if is_blank(raw_q):
+                out.add(r, col_of.get("quantity", col_of.get("event")), raw_q,
+                        "a usage event needs a Quantity: the units used on the Date"
+                        + ("" if "quantity" in col_of else " (the events range has no Quantity column)"))
+            else:
+                try:
+                    quantity = exact_number(raw_q, options)
+                    if quantity < 0:
+                        bad("quantity", raw_q, f"Quantity {show_value(raw_q)} is negative: usage is 0 units or more "
+                                               f"(correct an earlier usage row instead)")
+                except ValueError as exc:
+                    bad("quantity", raw_q, f"Quantity: {exc}")
         if kind == PROGRESS and percent is None and "percent" not in errs:
             out.add(r, col_of.get("percent", col_of.get("event")), raw_p,
                     f"a {normalize_event_name(raw_e)} event needs a Percent: the cumulative share done, 50% or 0.5"
                     + ("" if "percent" in col_of else " (the events range has no Percent column)"))
         ok = not any(p.is_error for p in out.problems[before:])
         events.append(_Event(r, contract, contract.casefold(), line, line.casefold(), day, kind, amount, percent,
-                             ok, new_end, treatment, bill, memo, term))
+                             ok, new_end, treatment, bill, memo, term, quantity))
     return events, out
 
 
@@ -403,6 +425,9 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
                 message, column, targets = _progress_targets(e, targets, lines, rec)
             if message is None and e.kind in (MODIFY, CANCEL, ADJUST):
                 message, column, targets = _change_targets(e, targets, lines, rec)
+            if message is None and (e.kind == USAGE_EVENT or any(
+                    int(rec[i]) == USAGE for i in (index[e.ckey] if e.kind == INVOICE else targets))):
+                message, column, targets = _usage_targets(e, targets, lines, rec)
             if message is None and e.kind == INVOICE and len(targets) > 1 and \
                     sum(int(lines.amount[i]) for i in targets) == 0:
                 message, column = (f"the lines of contract {e.contract} have Amounts summing to 0: an invoice "
@@ -477,12 +502,16 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
 
     # --- what the events change
     inv_line, inv_date, inv_amount, inv_row = [], [], [], []
+    usage_events: list = []
     invoiced_contracts: set[str] = set()
     progress_events: dict[int, list] = {int(i): [] for i in np.flatnonzero(progress_rec)}
     pit_start = None
     change_days = {e.date for e, targets in resolved if _is_change(e, targets, rec)}
     for e, targets in resolved:
         if e.kind in (MODIFY, CANCEL, ADJUST):
+            continue
+        if e.kind == USAGE_EVENT:
+            usage_events.extend((i, e.date, e.quantity, e.r) for i in targets)
             continue
         if e.kind == INVOICE:
             invoiced_contracts.add(e.ckey)
@@ -577,7 +606,8 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     parsed = replace(parsed, problems=new_problems)
     return AppliedEvents(parsed, invoiced, inv_line_a, inv_date_a, inv_amount_a, progress or None,
                          progress_rec if has_progress_lines else None, pit_start, len(events), changes,
-                         np.array(sorted(change_days), dtype=np.int64) if change_days else None)
+                         np.array(sorted(change_days), dtype=np.int64) if change_days else None,
+                         tuple(usage_events) if usage_events else None)
 
 
 def _is_change(e: _Event, targets: list, rec) -> bool:
@@ -639,6 +669,30 @@ def _change_targets(e: _Event, targets: list, lines, rec):
         return (f"contract {e.contract} has {len(targets)} lines: a {e.kind} with an Amount needs a Line ID (the "
                 f"Amount is that line's new total price)", "Line ID", targets)
     return None, None, targets  # milestone / percent complete lines too: change orders (engine.changes)
+
+
+def _usage_targets(e: _Event, targets: list, lines, rec):
+    """(message, column, targets) of a usage event, or of another event naming a usage line (engine.usage)."""
+    usage = [i for i in targets if int(rec[i]) == USAGE]
+    if e.kind != USAGE_EVENT:
+        what = f"line {e.line} of contract {e.contract} is a usage line" if e.lkey else \
+            f"contract {e.contract} has a usage line"
+        why = "its usage charges are invoiced from its usage events and Billing" if e.kind == INVOICE else \
+            f"a {e.kind} event on a usage line is not supported yet"
+        return f"{what}: {why} (give the usage line a contract of its own)", "Event", targets
+    if e.lkey:
+        i = targets[0]
+        if int(rec[i]) != USAGE:
+            return (f"line {e.line} of contract {e.contract} is recognized {RECOGNITION_NAMES[int(rec[i])]}: a usage "
+                    f"event needs a line with Recognition usage", "Event", targets)
+    elif len(usage) != 1:
+        return ((f"contract {e.contract} has no line with Recognition usage for this usage event" if not usage else
+                 f"contract {e.contract} has {len(usage)} usage lines: a usage event needs a Line ID"),
+                "Event" if not usage else "Line ID", targets)
+    i = usage[0] if not e.lkey else targets[0]
+    from .usage import check_usage_event
+    message = check_usage_event(lines, i, e.date)
+    return (message, "Date", [i]) if message else (None, None, [i])
 
 
 def _progress_targets(e: _Event, targets: list, lines, rec):

@@ -144,6 +144,18 @@ def _revenue(book, i: int, first: int, last: int, rounded: list[int]) -> list[tu
         rows += [("Recognized before the period", cents_to_decimal(rounded[0])),
                  ("Recognized at period end", cents_to_decimal(rounded[1]))]
         return rows
+    usage = getattr(book, "usage", None)
+    if usage is not None and usage.is_usage[i]:  # engine.usage: the terms, then the step function's two points
+        terms = lines.usage[i] if lines.usage is not None else None
+        if terms is not None:
+            rows += [("Unit Price", "Price Tiers" if terms.unit_price is None else _decimal(terms.unit_price)),
+                     ("Included Quantity per billing period", _decimal(terms.included)),
+                     ("Minimum Type", "drawdown" if terms.drawdown else "stand-ready")]
+        lu = usage.lines.get(i)
+        rows += [("Days with usage", 0 if lu is None else int((lu.days <= last).sum())),
+                 ("Recognized before the period", cents_to_decimal(rounded[0])),
+                 ("Recognized at period end", cents_to_decimal(rounded[1]))]
+        return rows
     basis = book.basis.take(np.array([i]))
     w_first, w_last = int(basis.first[0]), int(basis.last[0])
     monthly = bool(basis.monthly[0])

@@ -17,6 +17,7 @@ from ..core.money import mul_div_round
 from .table import Lines
 
 MONTHLY, DAILY, POINT_IN_TIME = 0, 1, 2
+USAGE = 5  # engine.usage
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def recognition_basis(lines: Lines, start: np.ndarray | None = None) -> Recognit
     pit = lines.recognition == POINT_IN_TIME
     first = lines.start if start is None else start
     last = np.where(pit, first, lines.end)
-    monthly = lines.recognition == MONTHLY
+    monthly = np.isin(lines.recognition, (MONTHLY, USAGE))  # a usage line's stand-ready minimum: ratably, monthly
     span = (int(first[monthly].min()) - 1, int(last[monthly].max())) if monthly.any() else (0, 0)
     weights = MonthlyWeights(*span)
     base = _weight_to(first - 1, monthly, weights)

@@ -51,11 +51,12 @@ RENEWAL = {"auto": True, "automatic": True, "autorenew": True, "evergreen": True
            "manual": False, "fixed": False}
 RENEWAL_NAMES = ("auto", "none")
 
-RECOGNITION = {"monthly": 0, "daily": 1, "pointintime": 2, "milestone": 3, "percentcomplete": 4}
-RECOGNITION_NAMES = ("monthly", "daily", "point in time", "milestone", "percent complete")
+RECOGNITION = {"monthly": 0, "daily": 1, "pointintime": 2, "milestone": 3, "percentcomplete": 4, "usage": 5}
+RECOGNITION_NAMES = ("monthly", "daily", "point in time", "milestone", "percent complete", "usage")
 _RECOGNITION_ALIASES = {"ratable": 0, "ratably": 0, "pit": 2, "point": 2, "milestones": 3, "percentofcompletion": 4,
                         "costtocost": 4, "progress": 4}
 MILESTONE, PERCENT_COMPLETE = 3, 4
+USAGE = 5  # engine.usage: Unit Price, Included Quantity, Minimum Type are read on these lines only
 BILLING = {"upfront": 0, "monthly": 1, "quarterly": 3, "semiannual": 6, "semiannually": 6, "annual": 12,
            "annually": 12, "yearly": 12, "month": 1, "quarter": 3, "year": 12}  # month, year: Stripe's intervals
 BILLING_NAMES = ("upfront", "monthly", "quarterly", "semiannual", "annual")
@@ -297,6 +298,7 @@ class Lines:
     term_no: np.ndarray | None = None  # int, after expansion: 1 = the first term; 0 = an ordinary line
     renews: np.ndarray | None = None  # bool, after expansion: the last term so far of an uncancelled evergreen line
     discount_group: np.ndarray | None = None  # object: Discount Group text ('' = none; read in SSP contracts only)
+    usage: np.ndarray | None = None  # object: engine.usage.UsageTerms per usage line (None elsewhere); None: no usage
 
     def __post_init__(self):
         n = len(self.row)
@@ -316,7 +318,7 @@ class Lines:
                                                  "billing_months", "arrears", "billing_start", "ssp", "has_ssp")}
         allocated = kw["amount"] if self.allocated is self.amount else self.allocated[idx]
         opt = {k: None if getattr(self, k) is None else getattr(self, k)[idx]
-               for k in ("currency", "term_months", "term_no", "renews", "discount_group")}
+               for k in ("currency", "term_months", "term_no", "renews", "discount_group", "usage")}
         return Lines(**kw, dims={k: v[idx] for k, v in self.dims.items()}, sheet=self.sheet, allocated=allocated,
                      **opt)
 
@@ -685,6 +687,14 @@ def _parse_contracts(data, sheet, origin, options, columnar) -> ParseResult:
                                     f"more")
         has_ssp[err_mask("ssp")] = True  # an Excel error in SSP still means the contract is allocated
 
+    # --- usage terms (engine.usage): read on Recognition = usage lines only, so other books keep the headers as
+    # dimensions (they stay dimensions here too)
+    usage = None
+    if (recognition == USAGE).any():
+        from .usage import USAGE_COLUMNS, read_usage_columns
+        raw = {normalize_header(h): (j, columns[j]) for h, j in dims.items() if normalize_header(h) in USAGE_COLUMNS}
+        usage = read_usage_columns(n, raw, recognition, amount, has_ssp, is_blank, bad, options)
+
     # --- currency (optional column): ISO 4217 codes, one per contract
     currency = None
     if "currency" in col_of:
@@ -833,7 +843,7 @@ def _parse_contracts(data, sheet, origin, options, columnar) -> ParseResult:
         recognition=recognition, billing_months=billing, arrears=arrears, billing_start=bstart,
         dims=dim_arrays, sheet=sheet, ssp=ssp, has_ssp=has_ssp, allocated=allocated, currency=currency,
         term_months=term_months, renews=renews if term_months is not None else None,
-        discount_group=discount_group,
+        discount_group=discount_group, usage=usage,
     )
     if not keep.all():
         lines = lines.take(np.flatnonzero(keep))
@@ -872,7 +882,7 @@ def _evergreen_columns(n, col, col_of, is_err, bad, has_end, billing, recognitio
             bad(k, "billing" if "billing" in col_of else "renewal", col("billing")[k],
                 "Renewal auto needs a recurring Billing (monthly, quarterly, semiannual or annual), not upfront")
             ok = False
-        if recognition[k] in (MILESTONE, PERCENT_COMPLETE):
+        if recognition[k] in (MILESTONE, PERCENT_COMPLETE, USAGE):
             bad(k, "recognition", col("recognition")[k], f"Renewal auto needs Recognition monthly, daily or point "
                                                          f"in time, not {RECOGNITION_NAMES[recognition[k]]}")
             ok = False

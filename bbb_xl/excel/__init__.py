@@ -20,6 +20,7 @@ from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, 
 from .workflow import input_tabs, point_charts, write_links  # every input tab; links and charts as headless
 from .workflow import ASSUMPTIONS, PIPELINE  # the optional forecast input tabs
 from .workflow import OPENING  # the optional Opening Balances tab (docs/cutover.md)
+from .workflow import TIERS  # the optional Price Tiers tab (engine.usage)
 
 NUMBER_FORMATS = {MONEY: "#,##0.00_);(#,##0.00)", "money_total": "#,##0.00_);(#,##0.00)", "date": "yyyy-mm-dd",
                   "stamp": "yyyy-mm-dd hh:mm:ss", "ratio": "0.00", "int": "#,##0",
@@ -54,11 +55,12 @@ def refresh(book=None) -> str:
     # the Closed Periods record tab is read (closed months reported as closed), never written by a refresh
     closed = read_closed_rows(read_sheet(book.sheets[CLOSED_PERIODS])).closed if CLOSED_PERIODS in names else None
     opening = read_sheet(book.sheets[OPENING]) if OPENING in names else None
+    tiers = read_sheet(book.sheets[TIERS]) if TIERS in names else None
     reports = compute_reports(contracts, settings, events, fx_rows=fx, accounts_rows=accounts,
                               template_version=_template_version(book), previous_version=previous,
                               pipeline_rows=pipeline, assumptions_rows=assumptions, closed=closed,
-                              plan_rows=plan, opening_rows=opening)
-    inputs = input_tabs(contracts, settings, events, fx, accounts, plan, pipeline, assumptions, opening)
+                              plan_rows=plan, opening_rows=opening, tiers_rows=tiers)
+    inputs = input_tabs(contracts, settings, events, fx, accounts, plan, pipeline, assumptions, opening, tiers)
     appended = None
     if all(name in names for name in AUDIT_TABS):  # tabs the headless refresh adds (Excel holds the file here)
         appended = prepare(read_sheet(book.sheets[AUDIT_TABS[0]]), read_sheet(book.sheets[AUDIT_TABS[1]]),

@@ -294,7 +294,8 @@ def _update_open_workbook(xl_book, update, command: str, reason: str, at: str) -
     from . import read_sheet, refresh, set_protection, sheet_names, write_audit, write_sheet
     from .audit_trail import AUDIT_TABS, prepare
     from .headless import _journal_label, _require_usable_settings
-    from .workflow import CONTRACTS, EVENTS, FX, INPUT_SHEETS, OPENING, SETTINGS, input_fingerprint, inputs_book
+    from .workflow import (CONTRACTS, EVENTS, FX, INPUT_SHEETS, OPENING, SETTINGS, TIERS, input_fingerprint,
+                           inputs_book)
     names = sheet_names(xl_book)
     rows = {name: read_sheet(xl_book.sheets[name]) for name in (*INPUT_SHEETS, CLOSED_PERIODS) if name in names}
     inputs = {tab: rows.get(tab) for tab in INPUT_SHEETS}  # every input tab, as the headless close fingerprints
@@ -303,7 +304,7 @@ def _update_open_workbook(xl_book, update, command: str, reason: str, at: str) -
             raise BBBError(f"the active workbook has no '{name}' tab: open a bbb_xl workbook and try again")
     _require_usable_settings(rows[SETTINGS])
     settings, _, book = inputs_book(rows[CONTRACTS], rows[SETTINGS], rows.get(EVENTS), rows.get(FX),
-                                    rows.get(OPENING))
+                                    rows.get(OPENING), rows.get(TIERS))
     tab = update(book, settings, read_closed_rows(rows.get(CLOSED_PERIODS)),
                  input_fingerprint(inputs))
     appended = None

@@ -28,6 +28,7 @@ from .workflow import (ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, 
                        stale_check)
 from .workflow import ASSUMPTIONS, PIPELINE  # the optional forecast input tabs
 from .workflow import OPENING  # the optional Opening Balances tab (docs/cutover.md)
+from .workflow import TIERS  # the optional Price Tiers tab (engine.usage)
 
 
 @dataclass
@@ -94,18 +95,21 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     trail_rows, snapshot_rows = audit_trail.read_record_tabs(path) if audit else (None, None)
     t1 = time.perf_counter()
     note("compute", f"{max(len(contracts) - 1, 0):,} contract rows")
-    forecast_tabs = read_sheets(path, [], optional=[PIPELINE, ASSUMPTIONS, OPENING])
+    forecast_tabs = read_sheets(path, [], optional=[PIPELINE, ASSUMPTIONS, OPENING, TIERS])
     plan = read_sheets(path, [], optional=[PLAN]).get(PLAN)
     inputs = input_tabs(contracts, settings, events, fx, accounts, plan, forecast_tabs.get(PIPELINE),
-                        forecast_tabs.get(ASSUMPTIONS), forecast_tabs.get(OPENING))  # every input tab
+                        forecast_tabs.get(ASSUMPTIONS), forecast_tabs.get(OPENING),
+                        forecast_tabs.get(TIERS))  # every input tab
     if update_closed is not None:  # close / reopen: the new record first, the reports then show it
-        parsed_settings, _, book = inputs_book(contracts, settings, events, fx, forecast_tabs.get(OPENING))
+        parsed_settings, _, book = inputs_book(contracts, settings, events, fx, forecast_tabs.get(OPENING),
+                                               forecast_tabs.get(TIERS))
         closed_tab = update_closed(book, parsed_settings, closed_tab, input_fingerprint(inputs))
     reports = compute_reports(contracts, settings, events, refreshed_at=refreshed_at, fx_rows=fx,
                               accounts_rows=accounts, template_version=upgraded.to_version,
                               previous_version=previous, pipeline_rows=forecast_tabs.get(PIPELINE),
                               assumptions_rows=forecast_tabs.get(ASSUMPTIONS), closed=closed_tab.closed,
-                              plan_rows=plan, opening_rows=forecast_tabs.get(OPENING))
+                              plan_rows=plan, opening_rows=forecast_tabs.get(OPENING),
+                              tiers_rows=forecast_tabs.get(TIERS))
     appended = None
     if audit:
         appended = audit_trail.prepare(trail_rows, snapshot_rows, inputs, audit_command, reason=audit_reason,

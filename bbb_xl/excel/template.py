@@ -48,7 +48,8 @@ HEADER_NOTES = {
     "SSP": "Optional standalone selling price. When one line of a contract has an SSP, all must: the contract's "
            "price (sum of Amounts) is then allocated to its lines by relative SSP (ASC 606-10-32-28).",
     "Recognition": "monthly (default): equal amounts per calendar month, partial months by days; daily: by day; "
-                   "point in time: all on Start Date; milestone / percent complete: by the Percent of the Events.",
+                   "point in time: all on Start Date; milestone / percent complete: by the Percent of the Events; "
+                   "usage: as used (usage events, Unit Price or Price Tiers; Amount = committed minimum).",
     "Billing": "upfront (default), monthly, quarterly, semiannual or annual, anchored on Billing Start.",
     "Billing Timing": "advance (default): invoice on the first day of each billing period; arrears: on its last.",
     "Billing Start": "Optional, default Start Date. Anchor of the billing calendar.",
@@ -70,7 +71,9 @@ EVENT_NOTES = {
     "Event": "invoice (Amount): a contract with invoices is billed exactly its invoices; milestone / percent "
              "complete (Percent): cumulative progress of a milestone / percent complete line; cancel: the service "
              "ends on Date; modify (Amount, End Date, Treatment): the line's new total price from Date; adjust "
-             "(Amount +/-, Bill): a price change, recognized to date restated on Date (ASC 606-10-32-42..45).",
+             "(Amount +/-, Bill): a price change, recognized to date restated on Date (ASC 606-10-32-42..45); "
+             "usage (Quantity, a column you add): units used on Date by a usage line, revenue in that period and "
+             "invoiced in arrears at its billing period end (ASC 606-10-55-18).",
     "Amount": "Invoice amount; for modify the line's new total price; for cancel the revised total price "
               "(blank: what was billed or recognized, whichever is more: no refund, no reversal; before the Start "
               "Date: 0); for adjust the change in price (+ or -).",
@@ -83,6 +86,8 @@ EVENT_NOTES = {
     "Memo": "Optional free text, shown on the Changes tab.",
     "Source ID": "Optional. The event's id in the system it came from (the invoice number): bbb-xl import updates "
                  "the row with the same Source ID instead of adding it twice.",
+    "Quantity": "usage only: the units used on Date (0 or more), priced per billing period by the line's Unit "
+                "Price or the Price Tiers tab.",
 }
 # Optional columns the template shows after the sample's own (an existing book lacks them and needs none): the
 # evergreen Renewal and Term of a line, the Source ID an import matches events by
@@ -310,6 +315,7 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
     sheets = {}
     for name in GENERATED_SHEETS[1:]:
         sheets[name] = wb.add_worksheet(name)
+    _tiers_tab(wb, f_money)  # an input tab added in template version 4: after the tabs of earlier versions
     # the record tabs, empty (the refresh writes their headers): laid out here so that they get a code name and a
     # document module in the VBA project like every other tab
     from .audit_trail import AUDIT_TABS, SNAPSHOT
@@ -664,3 +670,33 @@ def _metrics_chart(wb, ws, periods: int) -> None:
     chart.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
     chart.set_x_axis({"num_font": {"rotation": -45}})
     ws.insert_chart(f"A{CHART_ANCHOR_ROW}", chart, {"x_scale": 2.0, "y_scale": 1.4})
+
+
+TIERS_NOTES = {
+    "Contract ID": "The contract whose usage lines these tiers price (blank when the row gives a Product).",
+    "Product": "Or: the Product whose usage lines these tiers price (a contract's own tiers come first).",
+    "From Quantity": "The first unit the tier prices, counted from 1 within each billing period after the Included "
+                     "Quantity: 0 (or 1) for the first tier, then ascending, e.g. 10001 for units above 10,000.",
+    "Unit Price": "Price per unit in the tier (0 or more; fractions of a cent allowed).",
+    "Mode": "graduated (default): each unit at its tier's price; volume: all the period's units at the price of the "
+            "tier the period's quantity reaches. One Mode per contract or product.",
+}
+
+
+def _tiers_tab(wb, f_money) -> None:
+    """Price Tiers: an optional input (no sample rows) for usage lines (engine.usage, docs/asc606.md)."""
+    from ..engine.usage import TIER_COLUMNS, TIER_MODE_NAMES
+    from .workflow import TIERS
+    names = list(TIER_COLUMNS.values())
+    pt = wb.add_worksheet(TIERS)
+    pt.set_column(0, 1, 16)
+    pt.set_column(2, 4, 14)
+    pt.add_table(0, 0, 1, len(names) - 1, {"name": "PriceTiers", "style": "Table Style Medium 2",
+                                            "columns": [{"header": n} for n in names]})
+    for j, name in enumerate(names):
+        pt.write_comment(0, j, TIERS_NOTES[name], {"x_scale": 2.2, "y_scale": 1.2})
+    for j in (2, 3):
+        pt.data_validation(1, j, 1_048_575, j, {"validate": "decimal", "criteria": ">=", "value": 0,
+                                                "error_title": names[j], "error_message": f"{names[j]} is >= 0."})
+    pt.data_validation(1, 4, 1_048_575, 4, {"validate": "list", "source": list(TIER_MODE_NAMES)})
+    pt.freeze_panes(1, 0)

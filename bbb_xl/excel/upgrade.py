@@ -35,20 +35,21 @@ from . import package as pk
 from .workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, GENERATED_SHEETS, PLAN, SETTINGS, START
 from .workflow import ASSUMPTIONS, PIPELINE
 from .workflow import OPENING
+from .workflow import TIERS
 
 TEMPLATE_VERSION = 4  # 1: every template before versions were recorded; 2: Clear sample data, version recorded,
 # Accounts, By Dimension and Alerts tabs; 3: Plan, Pipeline, Forecast Assumptions, Opening Balances, Forecast,
-# Actual vs Plan and Metrics tabs; 4: the Mapping tab (bbb-xl import)
+# Actual vs Plan and Metrics tabs; 4: the Mapping tab (bbb-xl import) and Price Tiers (usage lines)
 VERSION_NAME = "bbbxl.TemplateVersion"
 # the template's tab order
 TEMPLATE_SHEETS = [START, CONTRACTS, EVENTS, FX, SETTINGS, ACCOUNTS, PLAN, PIPELINE, ASSUMPTIONS, OPENING,
-                   MAPPING_TAB, *GENERATED_SHEETS[1:]]
+                   MAPPING_TAB, *GENERATED_SHEETS[1:], TIERS]
 # The template version that introduced each tab (reserved names): a tab of a newer version found in an older book
 # is the user's own, unless it carries our title in A1 (a book made between the tab's arrival and the version
 # marker). Add new tabs here with the version that brings them.
 TAB_SINCE = {**{name: 1 for name in TEMPLATE_SHEETS}, "By Dimension": 2, ACCOUNTS: 2, "Alerts": 2,
              PIPELINE: 3, ASSUMPTIONS: 3, "Forecast": 3, PLAN: 3, "Actual vs Plan": 3, "Metrics": 3, OPENING: 3,
-             MAPPING_TAB: 4}
+             MAPPING_TAB: 4, TIERS: 4}
 
 _NS_SHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 _SHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -168,7 +169,7 @@ def _looks_ours(pkg: pk.Package, part: str, name: str, company: str | None) -> b
         text.startswith(f"{name}: not refreshed \u2014") or (name == ACCOUNTS and text == "Product") or \
         (name == PIPELINE and text == "Deal") or (name == ASSUMPTIONS and text in ("Segment", "Renewal Rate")) or \
         (name == PLAN and text == "Version") or (name == OPENING and text == "Contract ID") or \
-        (name == MAPPING_TAB and text == "Field")
+        (name == MAPPING_TAB and text == "Field") or (name == TIERS and text == "Contract ID")
 
 
 # --- the template as a source of parts ---------------------------------------------------------------------------

@@ -23,10 +23,11 @@ from ..reports.run_info import add_layout_rows
 from ..settings import parse_settings, read_parse_options
 
 # The input tabs: Contracts and Settings required; Events, FX Rates and the optional ones (Accounts; Pipeline and
-# Forecast Assumptions, docs/forecast.md; Plan for Actual vs Plan; Opening Balances, docs/cutover.md) may be absent.
+# Forecast Assumptions, docs/forecast.md; Plan for Actual vs Plan; Opening Balances, docs/cutover.md; Price Tiers,
+# engine.usage) may be absent.
 # INPUT_SHEETS is the one list the audit trail, Run Info's input fingerprint and the STALE check cover.
 from ..engine.audit import (ACCOUNTS, ASSUMPTIONS, CONTRACTS, EVENTS, FX, OPENING, PIPELINE, PLAN,
-                            SETTINGS)
+                            SETTINGS, TIERS)
 from ..engine.audit import INPUT_TABS as INPUT_SHEETS
 START = "Start here"
 GENERATED_SHEETS = [START] + REPORT_SHEETS
@@ -92,9 +93,10 @@ def start_here(status: str, errors: int) -> SheetReport:
     return s
 
 
-def inputs_book(contract_rows, settings_rows, event_rows=None, fx_rows=None, opening_rows=None):
+def inputs_book(contract_rows, settings_rows, event_rows=None, fx_rows=None, opening_rows=None, tiers_rows=None):
     """(settings or None, settings problems, book) of the input tabs, problems located at their cells;
-    opening_rows: the Opening Balances tab, read with the Settings Cutover Date (engine.cutover)."""
+    opening_rows: the Opening Balances tab, read with the Settings Cutover Date (engine.cutover); tiers_rows: the
+    Price Tiers tab (engine.usage)."""
     settings, settings_problems = parse_settings(settings_rows, sheet=SETTINGS)
     # Decimal separator, Date order, Time zone: read even when another setting is wrong (its problems are there)
     options = settings.parse_options if settings else read_parse_options(settings_rows, SETTINGS)[0]
@@ -105,7 +107,8 @@ def inputs_book(contract_rows, settings_rows, event_rows=None, fx_rows=None, ope
                 as_of=settings.as_of if settings else None,  # evergreen lines renew up to the as-of term
                 opening=opening_rows if _has_rows(opening_rows) else None,
                 cutover=settings.cutover if settings else None, opening_sheet=OPENING, opening_origin=(1, 1),
-                fx_method=settings.fx_method if settings else None)
+                fx_method=settings.fx_method if settings else None,
+                tiers=tiers_rows if _has_rows(tiers_rows) else None, tiers_sheet=TIERS, tiers_origin=(1, 1))
     return settings, settings_problems, book
 
 
@@ -116,11 +119,11 @@ def input_fingerprint(inputs: dict) -> str:
 
 
 def input_tabs(contract_rows, settings_rows, event_rows=None, fx_rows=None, accounts_rows=None, plan_rows=None,
-               pipeline_rows=None, assumptions_rows=None, opening_rows=None) -> dict:
+               pipeline_rows=None, assumptions_rows=None, opening_rows=None, tiers_rows=None) -> dict:
     """{tab: rows or None (absent)} of every input tab, in INPUT_SHEETS order."""
     given = {CONTRACTS: contract_rows, EVENTS: event_rows, FX: fx_rows, SETTINGS: settings_rows,
              ACCOUNTS: accounts_rows, PLAN: plan_rows, PIPELINE: pipeline_rows, ASSUMPTIONS: assumptions_rows,
-             OPENING: opening_rows}
+             OPENING: opening_rows, TIERS: tiers_rows}
     return {tab: given[tab] for tab in INPUT_SHEETS}
 
 
@@ -128,16 +131,17 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
                     refreshed_at: dt.datetime | None = None, fx_rows=None, accounts_rows=None,
                     template_version: int | None = None, previous_version: str | None = None,
                     pipeline_rows=None, assumptions_rows=None, closed=None, plan_rows=None,
-                    opening_rows=None) -> Reports:
+                    opening_rows=None, tiers_rows=None) -> Reports:
     """Parse the input tabs (problems located at their cells) and build every report tab. fx_rows: the FX Rates
     tab (Currency, Month, Rate), converting to the Settings Currency (the reporting currency); accounts_rows: the
     Accounts tab (Product, Revenue Account) for the journal; pipeline_rows / assumptions_rows: the Pipeline and
     Forecast Assumptions tabs for the Forecast tab (None when absent); closed: the Closed Periods record
     (engine.close.ClosedBook): closed months reported as closed, differences as out-of-period adjustments;
     plan_rows: the Plan tab for Actual vs Plan (None when absent); opening_rows: the Opening Balances tab,
-    read with the Settings Cutover Date (engine.cutover; None when absent)."""
+    read with the Settings Cutover Date (engine.cutover; None when absent); tiers_rows: the Price Tiers tab
+    (engine.usage; None when absent)."""
     settings, settings_problems, book = inputs_book(contract_rows, settings_rows, event_rows, fx_rows,
-                                                    opening_rows)
+                                                    opening_rows, tiers_rows)
     options = settings.parse_options if settings else read_parse_options(settings_rows, SETTINGS)[0]
     if settings is None:
         reports = _not_refreshed(book, settings_problems)
@@ -151,7 +155,7 @@ def compute_reports(contract_rows, settings_rows, event_rows=None, *,
         plan, plan_problems = parse_plan(plan_rows, PLAN, (1, 1), options) if plan_rows else (None, [])
         from ..reports.run_info import fingerprint_rows
         inputs = input_tabs(contract_rows, settings_rows, event_rows, fx_rows, accounts_rows, plan_rows,
-                            pipeline_rows, assumptions_rows, opening_rows)
+                            pipeline_rows, assumptions_rows, opening_rows, tiers_rows)
         reports = build_reports(book, settings, input_problems=list(settings_problems) + late + accounts_problems
                                 + forecast_problems + plan_problems,
                                 contract_rows=contract_rows, refreshed_at=refreshed_at, event_rows=event_rows,
