@@ -401,7 +401,7 @@ def test_the_first_entry_lists_the_plan_pipeline_and_assumptions_rows(full_book)
     (entry,) = audit.read_trail(trail_rows(full_book)).entries
     assert "; Plan: 2 plan rows added; Pipeline: 3 deals added; Forecast Assumptions: 4 assumptions added" \
         in entry.summary
-    assert entry.counts.endswith("; Accounts 0; Plan 2; Pipeline 3; Forecast Assumptions 4; Opening Balances 0")
+    assert entry.counts.endswith("; Accounts 0; Plan 2; Pipeline 3; Forecast Assumptions 4; Opening Balances 0; Price Tiers 0")
 
 
 def test_an_edit_of_a_plan_cell_is_in_the_trail_the_fingerprint_and_the_stale_check(full_book):
@@ -467,7 +467,8 @@ def test_a_caller_that_reads_only_some_tabs_does_not_remove_the_others(full_book
 def test_one_list_of_input_tabs_for_the_trail_the_fingerprint_and_the_stale_check():
     from bbb_xl.excel import workflow
     assert INPUT_SHEETS is audit.INPUT_TABS == ("Contracts", "Events", "FX Rates", "Settings", "Accounts", "Plan",
-                                                "Pipeline", "Forecast Assumptions", "Opening Balances")
+                                                "Pipeline", "Forecast Assumptions", "Opening Balances",
+                                                "Price Tiers")
     rows = {tab: [["Name"], ["x"]] for tab in INPUT_SHEETS}
     check = workflow.stale_check(rows)
     assert all(f"STALE: {tab} changed since the last refresh" in check.status for tab in INPUT_SHEETS)

@@ -65,8 +65,8 @@ def test_ifric22_example_2_advance_receipt_fixes_the_rate_of_its_part_of_the_rev
     assert book.fx_gain_loss("2022-08", "2022-09") == 0  # the receivable of FC60 arises in the month it is billed
     # the booking-rate method: all FC100 at June's 1.05
     assert book_of(contracts, rates, events, method=None).flow("revenue", "2022-09") == D("105.00")
-    # the same in a formula (fx_method, the last argument)
-    args = (contracts, "2022-09", None, None, events, rates, None, None, None, None)
+    # the same in a formula (fx_method, the last argument, after tiers)
+    args = (contracts, "2022-09", None, None, events, rates, None, None, None, None, None)  # ..., tiers
     assert BBB_REVENUE(*args, "IFRIC 22") == pytest.approx(116.00)
     assert BBB_REVENUE(*args) == pytest.approx(105.00)
 
@@ -92,9 +92,9 @@ def test_annual_invoice_in_advance_fixes_revenue_at_its_rate_and_deferred_stays_
     old = book_of(rows, method="booking rate")
     assert row(old, "revenue") == [D("1050.00")] * 12
     # formulas take the method last
-    assert BBB_DEFERRED(rows, "2026-06-30", None, None, RATES, None, None, None, "IFRIC 22") == 6600.0
+    assert BBB_DEFERRED(rows, "2026-06-30", None, None, RATES, None, None, None, None, "IFRIC 22") == 6600.0
     table = BBB_SCHEDULE(rows, "revenue", "2026-01", "2026-03", None, None, None, None, RATES, None, None, None,
-                         None, "ifric 22")
+                         None, None, "ifric 22")
     assert table[1][1:] == [1100.0, 1100.0, 1100.0]
 
 
@@ -117,7 +117,7 @@ def test_quarterly_arrears_contract_asset_is_remeasured_and_the_fx_gain_posted()
     # Mar (to date): 3,360 - 3,330 = 30.00 -> 10.00 (= Jan's 1,000 x (1.12 - 1.10) + Feb's 1,000 x (1.12 - 1.11))
     assert [book.fx_gain_loss(m) for m in MONTHS[:3]] == [D("5.00"), D("15.00"), D("10.00")]
     assert book.fx_gain_loss("2026-01", "2026-12") == D("120.00")  # 4 quarters x 30.00
-    assert BBB_UNBILLED(rows, "2026-02-28", None, None, RATES, None, "IFRIC 22") == 2230.0
+    assert BBB_UNBILLED(rows, "2026-02-28", None, None, RATES, None, None, "IFRIC 22") == 2230.0
     # the journal: Dr Contract Asset 1,105.00 / Cr Revenue 1,100.00 / Cr FX gain 5.00 in January
     journal = book.journal("2026-01", "2026-03")
     jan = [r for r in journal[1:] if r[0] == "JE-2026-01"]
@@ -163,7 +163,7 @@ def test_a_missing_average_rate_names_the_month():
     book = book_of(line("monthly"), rates, sheet="Contracts", origin=(1, 1))
     (err,) = book.errors
     assert "IFRIC 22: no average FX rate for EUR in 2026-05" in err.message and err.cell == "K2"
-    text = BBB_REVENUE(line("monthly"), "2026", None, None, None, rates, None, None, None, None, "IFRIC 22")
+    text = BBB_REVENUE(line("monthly"), "2026", None, None, None, rates, None, None, None, None, None, "IFRIC 22")
     assert text.startswith("#BBB!") and "no average FX rate for EUR in 2026-05" in text
     # the booking-rate method needs only the Booking Date month
     assert BBB_REVENUE(line("monthly"), "2026", None, None, None, rates) == pytest.approx(13200.0)
@@ -182,7 +182,7 @@ def test_bad_rate_type_rows_are_located(bad, message, column):
 
 
 def test_an_unknown_method_is_refused():
-    text = BBB_REVENUE(line("annual"), "2026", None, None, None, RATES, None, None, None, None, "spot rate")
+    text = BBB_REVENUE(line("annual"), "2026", None, None, None, RATES, None, None, None, None, None, "spot rate")
     assert text.startswith("#BBB!") and "FX method 'spot rate' is not one of: booking rate, IFRIC 22" in text
 
 

@@ -152,8 +152,9 @@ def test_every_input_tab_has_checksum_cells_and_an_account_code_counts_by_charac
     settings = [["Setting", "Value"], ["Period", "month"]]
     accounts = [["Product", "Revenue Account"], ["Platform", "4000"]]
     opening = [["Contract ID", "Line ID", "Recognized to Date", "Billed to Date"], ["C-1001", "1", 500.0, 0.0]]
+    tiers = [["Contract ID", "Product", "From Quantity", "Unit Price", "Mode"], [None, "API", 0, 0.1, "graduated"]]
     inputs = input_tabs(rows, settings, events, fx, accounts, sample_plan(), sample_pipeline(),
-                        sample_assumptions(), opening)
+                        sample_assumptions(), opening, tiers)
     check = stale_check(inputs)
     assert len(check.checks) == sum(len(inputs[t][0]) for t in INPUT_SHEETS)
     for tab in INPUT_SHEETS:
