@@ -249,18 +249,20 @@ def _unescape(text: str) -> str:
             .replace("&amp;", "&"))
 
 
-def read_sheets(path, names, optional=(), calamine: bool = False) -> dict[str, list[list]]:
+def read_sheets(path, names, optional=(), calamine=False) -> dict[str, list[list]]:
     """{name: rows} for the named sheets of a workbook (missing names raise a BBBError listing what exists);
-    optional sheets are read when present. calamine: read each sheet with python-calamine (values only, several
-    times faster on big tabs) where its values are provably the ones this reader gives (`calamine_rows`), else
-    with this reader."""
+    optional sheets are read when present. calamine: read each sheet (True) or the sheets named in it (a set) with
+    python-calamine (values only, several times faster on big tabs) where its values are provably the ones this
+    reader gives (`calamine_rows`), else with this reader. One call opens the package once (its shared strings
+    parsed once), so a caller reading several tabs reads them in one call."""
     wb = Workbook(path)
     try:
         missing = [n for n in names if n not in wb.sheets]
         if missing:
             raise BBBError(f"no sheet {', '.join(repr(m) for m in missing)} (sheets: {', '.join(wb.sheets)})")
-        read = (lambda n: calamine_rows(wb, n) or wb.rows(n)) if calamine else wb.rows
-        return {n: read(n) for n in list(names) + [o for o in optional if o in wb.sheets]}
+        fast = (lambda n: True) if calamine is True else (lambda n: bool(calamine) and n in calamine)
+        return {n: (calamine_rows(wb, n) if fast(n) else None) or wb.rows(n)
+                for n in dict.fromkeys(list(names) + [o for o in optional if o in wb.sheets])}
     finally:
         wb.close()
 

@@ -53,8 +53,21 @@ def read_inputs(path, with_fx: bool = False) -> tuple:
     """Rows of Contracts, Settings and Events (None for a workbook without an Events tab), and with_fx the FX
     Rates and Accounts tabs (None when absent): cached values of formulas, read by python-calamine where it gives
     exactly the safe streaming reader's values (xlsx_reader.calamine_rows), else streamed by that reader."""
+    sheets = _read_tabs(path)
+    if with_fx:
+        return sheets[CONTRACTS], sheets[SETTINGS], sheets.get(EVENTS), sheets.get(FX), sheets.get(ACCOUNTS)
+    return sheets[CONTRACTS], sheets[SETTINGS], sheets.get(EVENTS)
+
+
+_INPUTS_BY_CALAMINE = (CONTRACTS, SETTINGS, EVENTS, FX, ACCOUNTS)
+
+
+def _read_tabs(path, also=(), calamine=()) -> dict:
+    """{tab: rows} of Contracts and Settings (required), Events, FX Rates, Accounts and the tabs `also` (when
+    present), in one pass over the package; calamine: further tabs read by python-calamine where exact."""
     try:
-        sheets = read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX, ACCOUNTS], calamine=True)
+        return read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX, ACCOUNTS, *also],
+                           calamine={*_INPUTS_BY_CALAMINE, *calamine})
     except zipfile.BadZipFile:
         raise BBBError(f"{Path(path).name} is not an xlsx/xlsm workbook") from None
     except BBBError as exc:
@@ -62,9 +75,6 @@ def read_inputs(path, with_fx: bool = False) -> tuple:
             raise BBBError(f"{Path(path).name}: {exc.problems[0].message}: is it a bbb_xl workbook? "
                            f"(bbb-xl template PATH makes one)") from None
         raise
-    if with_fx:
-        return sheets[CONTRACTS], sheets[SETTINGS], sheets.get(EVENTS), sheets.get(FX), sheets.get(ACCOUNTS)
-    return sheets[CONTRACTS], sheets[SETTINGS], sheets.get(EVENTS)
 
 
 def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invalid_settings: bool = False,
@@ -83,20 +93,25 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     check_xlsx_archive(path)
     t0 = time.perf_counter()
     note("read", path.name)
-    contracts, settings, events, fx, accounts = read_inputs(path, with_fx=True)
+    # every tab the refresh reads, in one pass over the package (the record tabs only when it appends an entry)
+    tabs = _read_tabs(path, also=["Run Info", CLOSED_PERIODS, PIPELINE, ASSUMPTIONS, OPENING, TIERS, PLAN,
+                                  *(audit_trail.AUDIT_TABS if audit else ())],
+                      calamine=audit_trail.AUDIT_TABS)
+    contracts, settings, events, fx, accounts = (tabs[CONTRACTS], tabs[SETTINGS], tabs.get(EVENTS), tabs.get(FX),
+                                                 tabs.get(ACCOUNTS))
     if refuse_invalid_settings:
         _require_usable_settings(settings)
     pkg = pk.Package(path)
     upgraded = upgrade_package(pkg, settings)  # an older layout gets the current tabs first (refused: nothing written)
     upgraded.path = path
-    extra = read_sheets(path, [], optional=["Run Info", CLOSED_PERIODS])
-    previous = last_refresh_version(extra.get("Run Info"))
-    closed_tab = read_closed_rows(extra.get(CLOSED_PERIODS))
-    trail_rows, snapshot_rows = audit_trail.read_record_tabs(path) if audit else (None, None)
+    previous = last_refresh_version(tabs.get("Run Info"))
+    closed_tab = read_closed_rows(tabs.get(CLOSED_PERIODS))
+    trail_rows, snapshot_rows = (tabs.get(audit_trail.TRAIL), tabs.get(audit_trail.SNAPSHOT)) if audit else (None,
+                                                                                                               None)
     t1 = time.perf_counter()
     note("compute", f"{max(len(contracts) - 1, 0):,} contract rows")
-    forecast_tabs = read_sheets(path, [], optional=[PIPELINE, ASSUMPTIONS, OPENING, TIERS])
-    plan = read_sheets(path, [], optional=[PLAN]).get(PLAN)
+    forecast_tabs = {tab: tabs.get(tab) for tab in (PIPELINE, ASSUMPTIONS, OPENING, TIERS)}
+    plan = tabs.get(PLAN)
     inputs = input_tabs(contracts, settings, events, fx, accounts, plan, forecast_tabs.get(PIPELINE),
                         forecast_tabs.get(ASSUMPTIONS), forecast_tabs.get(OPENING),
                         forecast_tabs.get(TIERS))  # every input tab
