@@ -198,29 +198,54 @@ def apply(old: dict, changes) -> dict:
     """`old` with the changes made (records or Change objects); raises ValueError on a change that does not fit
     (a row added twice, a missing row changed or removed)."""
     snap = {tab: dict(rows) for tab, rows in old.items()}
-    for change in changes:
-        tab, key, action, *pairs = change.record() if isinstance(change, Change) else change
-        rows = snap.setdefault(tab, {})
-        if action == ADDED:
-            if key in rows:
-                raise ValueError(f"{tab} {key}: added twice")
-            rows[key] = {f: v for f, v in zip(pairs[0::2], pairs[1::2]) if v != ""}
-        elif action == REMOVED:
-            if rows.pop(key, None) is None:
-                raise ValueError(f"{tab} {key}: removed but not there")
-        elif action == CHANGED:
-            if key not in rows:
-                raise ValueError(f"{tab} {key}: changed but not there")
-            fields = dict(rows[key])
-            for f, v in zip(pairs[0::2], pairs[1::2]):
-                if v == "":
-                    fields.pop(f, None)
-                else:
-                    fields[f] = v
-            rows[key] = fields
-        else:
-            raise ValueError(f"{tab} {key}: unknown action {action!r}")
+    apply_in_place(snap, changes)
     return snap
+
+
+_ABSENT = object()
+
+
+def apply_in_place(snap: dict, changes) -> None:
+    """`apply`, changing `snap` itself (no copy of the rows the changes leave alone: replaying a long trail costs
+    its changes, not its entries times the book). On a change that does not fit, `snap` is put back as it was
+    and ValueError raised."""
+    undo = []  # (rows, key, the row before) in the order changed
+    try:
+        for change in changes:
+            tab, key, action, *pairs = change.record() if isinstance(change, Change) else change
+            rows = snap.get(tab)
+            if rows is None:
+                rows = snap[tab] = {}
+                undo.append((snap, tab, _ABSENT))
+            if action == ADDED:
+                if key in rows:
+                    raise ValueError(f"{tab} {key}: added twice")
+                undo.append((rows, key, _ABSENT))
+                rows[key] = {f: v for f, v in zip(pairs[0::2], pairs[1::2]) if v != ""}
+            elif action == REMOVED:
+                if key not in rows:
+                    raise ValueError(f"{tab} {key}: removed but not there")
+                undo.append((rows, key, rows.pop(key)))
+            elif action == CHANGED:
+                if key not in rows:
+                    raise ValueError(f"{tab} {key}: changed but not there")
+                fields = dict(rows[key])
+                for f, v in zip(pairs[0::2], pairs[1::2]):
+                    if v == "":
+                        fields.pop(f, None)
+                    else:
+                        fields[f] = v
+                undo.append((rows, key, rows[key]))
+                rows[key] = fields
+            else:
+                raise ValueError(f"{tab} {key}: unknown action {action!r}")
+    except ValueError:
+        for rows, key, before in reversed(undo):
+            if before is _ABSENT:
+                del rows[key]
+            else:
+                rows[key] = before
+        raise
 
 
 def changes_from_records(before: dict, records) -> list[Change]:
@@ -314,16 +339,17 @@ def entry_hash(previous: str, entry: Entry) -> str:
 
 
 def new_entry(previous: Entry | None, command: str, snap: dict, changes, *, user: str, time: dt.datetime | str,
-              reason: str = "", counts: str | None = None) -> Entry:
+              reason: str = "", counts: str | None = None, snap_fingerprint: str | None = None) -> Entry:
     """The next entry of the chain after `previous` (None: the first). time: a datetime (naive = UTC) or the
-    caller's own UTC ISO text (close and reopen stamp their record with it)."""
+    caller's own UTC ISO text (close and reopen stamp their record with it). snap_fingerprint: fingerprint(snap)
+    when the caller has it already."""
     prev_hash = previous.hash if previous else GENESIS
     if isinstance(time, str):
         stamp = time
     else:
         stamp = (time.astimezone(dt.timezone.utc) if time.tzinfo else time).strftime("%Y-%m-%dT%H:%M:%SZ")
     entry = Entry((previous.number + 1) if previous else 1, stamp, user, command,
-                  reason, fingerprint(snap), counts if counts is not None else counts_text(snap),
+                  reason, snap_fingerprint or fingerprint(snap), counts if counts is not None else counts_text(snap),
                   changes_summary(changes), changes_digest(c.record() for c in changes), prev_hash)
     return replace(entry, hash=entry_hash(prev_hash, entry))
 
@@ -453,15 +479,17 @@ def replay(records: dict) -> dict:
     """The snapshot after every entry's changes (records by entry number, in order)."""
     snap: dict = {}
     for number in sorted(records):
-        snap = apply(snap, records[number])
+        apply_in_place(snap, records[number])
     return snap
 
 
-def verify_trail(trail_rows, snapshot_rows_) -> tuple[list, Trail, dict]:
+def verify_trail(trail_rows, snapshot_rows_, current: tuple | None = None) -> tuple[list, Trail, dict]:
     """Every problem of the Audit Trail and its _Snapshot: the chain (verify_chain), each entry against its
     _Snapshot seal (an entry deleted from the end shows here), its changes (digest) and the snapshot they give
     (fingerprint, of the last entry), and the change rows shown against the changes recorded. Returns (problems,
-    trail, the snapshot after the last entry)."""
+    trail, the snapshot after the last entry). current: (snapshot, its fingerprint) of the inputs now, when the
+    caller has them (a replayed snapshot equal to it has its fingerprint: an unchanged book is hashed once, not
+    twice)."""
     trail = read_trail(trail_rows)
     records, seals, problems = read_snapshot(snapshot_rows_)
     trail.records = records
@@ -478,13 +506,16 @@ def verify_trail(trail_rows, snapshot_rows_) -> tuple[list, Trail, dict]:
     snap: dict = {}
     for number in sorted(set(records) | set(by_number)):
         recs = records.get(number, [])
+        e = by_number.get(number)
+        shown = trail.shown.get(number, []) if e is not None else []
+        # the shown rows' old values come from the snapshot before this entry: taken before it is replayed in place
+        expected = detail_rows(changes_from_records(snap, recs[:len(shown)])) if shown else []  # >= 1 row each
         try:
-            before, snap = snap, apply(snap, recs)
+            apply_in_place(snap, recs)
         except ValueError as exc:
             problems.append(_problem(None, f"the _Snapshot changes of entry {number} do not replay ({exc}): the "
                                            f"snapshot was edited", sheet=SNAPSHOT_SHEET))
             continue
-        e = by_number.get(number)
         if e is None:
             continue
         if number not in seals:
@@ -494,11 +525,9 @@ def verify_trail(trail_rows, snapshot_rows_) -> tuple[list, Trail, dict]:
             problems.append(_problem(e.row, f"the _Snapshot changes of entry {number} no longer match its Changes "
                                             f"digest", "I", e.digest))
             continue
-        if number == trail.entries[-1].number and fingerprint(snap) != e.fingerprint:  # the last: one pass
+        if number == trail.entries[-1].number and _fingerprint_of(snap, current) != e.fingerprint:  # the last
             problems.append(_problem(e.row, f"the inputs replayed to entry {number} no longer give its Input "
                                             f"fingerprint", "F", e.fingerprint))
-        shown = trail.shown.get(number, [])
-        expected = detail_rows(changes_from_records(before, recs[:len(shown)])) if shown else []  # >= 1 row each
         for k, (row, cells) in enumerate(shown):
             if cells[0] == MORE and k == len(trail.shown[number]) - 1:
                 break
@@ -506,3 +535,13 @@ def verify_trail(trail_rows, snapshot_rows_) -> tuple[list, Trail, dict]:
                 problems.append(_problem(row, f"this change row of entry {number} differs from the change "
                                               f"recorded in the _Snapshot: it was edited", "B", cells[0]))
     return problems, trail, snap
+
+
+def _fingerprint_of(snap: dict, current: tuple | None) -> str:
+    """fingerprint(snap), or the known fingerprint of `current` = (snapshot, fingerprint) when the two snapshots are
+    equal (blank tabs do not count, as in fingerprint)."""
+    if current is not None:
+        other, known = current
+        if {t: v for t, v in snap.items() if v} == {t: v for t, v in other.items() if v}:
+            return known
+    return fingerprint(snap)

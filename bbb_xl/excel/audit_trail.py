@@ -100,15 +100,19 @@ def prepare(trail_rows, snapshot_rows, inputs: dict, command: str, *, reason: st
         if not _looks_ours(name, rows):
             raise BBBError(f"your tab '{name}' has a name bbb_xl needs for its record tab: rename it and run the "
                            f"command again; nothing was written")
-    problems, trail, previous_snap = audit.verify_trail(trail_rows, snapshot_rows)
     snap = audit.snapshot_of(inputs)
+    read_all = all(tab in inputs for tab in audit.INPUT_TABS)
+    # the usual refresh reads every input tab: the book is hashed once, for the entry and the replay's check alike
+    known = (snap, audit.fingerprint(snap)) if read_all else None
+    problems, trail, previous_snap = audit.verify_trail(trail_rows, snapshot_rows, current=known)
     for tab in audit.INPUT_TABS:  # not read by this caller: as the last entry saw it
         if tab not in inputs and previous_snap.get(tab):
             snap[tab] = previous_snap[tab]
     changes = audit.diff(previous_snap, snap)
     last = trail.entries[-1] if trail.entries else None
     entry = audit.new_entry(last, command, snap, changes, user=user or current_user(),
-                            time=now or dt.datetime.now(dt.timezone.utc), reason=reason, counts=counts)
+                            time=now or dt.datetime.now(dt.timezone.utc), reason=reason, counts=counts,
+                            snap_fingerprint=known[1] if known else None)
     details = audit.detail_rows(changes)
     if problems:  # a broken trail is left exactly as found: the entry is only added below it
         shown = [[""] + d for d in details[:SHOWN_CHANGES]]
@@ -123,13 +127,15 @@ def prepare(trail_rows, snapshot_rows, inputs: dict, command: str, *, reason: st
 
 def _looks_ours(name: str, rows) -> bool:
     """Empty, or with our title or header where we write them (an edit elsewhere is for verify to report)."""
-    cells = [[audit.cell_text(v) for v in r] for r in rows or []]
-    if not any(any(r) for r in cells):
+    rows = rows or []
+    if not any(any(audit.cell_text(v) for v in r) for r in rows):  # stops at the first row with a value
         return True
+    first = [audit.cell_text(v) for v in rows[0][:1]]
     if name == SNAPSHOT:
-        return cells[0][:1] == [SNAPSHOT_HEADER[0]]
-    header = cells[audit.TRAIL_HEADER_ROW - 1] if len(cells) >= audit.TRAIL_HEADER_ROW else []
-    return cells[0][:1] == [TRAIL_TITLE] or header[:1] == [audit.ENTRY_COLUMNS[0]]
+        return first == [SNAPSHOT_HEADER[0]]
+    header = [audit.cell_text(v) for v in rows[audit.TRAIL_HEADER_ROW - 1][:1]] \
+        if len(rows) >= audit.TRAIL_HEADER_ROW else []
+    return first == [TRAIL_TITLE] or header == [audit.ENTRY_COLUMNS[0]]
 
 
 def current_user() -> str:
