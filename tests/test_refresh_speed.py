@@ -3,7 +3,10 @@ the path it replaced or an independent oracle, and a refresh's cost is shown not
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +15,13 @@ from bbb_xl.engine import audit
 from bbb_xl.excel import audit_trail, headless, template
 from bbb_xl.sample import EVENT_COLUMNS, SAMPLE_SETTINGS
 from bbb_xl.xlsx_reader import read_sheets
+from bbb_xl.excel.workflow import compute_reports
+from bbb_xl.reports import SheetReport
+from bbb_xl.reports import layout as L
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.generate import generate_book  # noqa: E402
+from benchmarks.run import refresh_settings  # noqa: E402
 
 D = dt.datetime
 HEADER = ["Contract ID", "Customer", "Line ID", "Product", "Booking Date", "Start Date", "End Date", "Amount",
@@ -136,3 +146,100 @@ def test_a_tab_named_like_a_record_tab_is_still_refused_and_ours_still_pass():
     assert audit_trail._looks_ours(audit.TRAIL_SHEET, [["x"], [], [], audit.ENTRY_COLUMNS])
     assert not audit_trail._looks_ours(audit.TRAIL_SHEET, [["budget 2026"], [], [], ["Q1"]])
     assert not audit_trail._looks_ours(audit.TRAIL_SHEET, [["budget 2026"]])
+
+
+# --- report layout: the column pass against the cell-by-cell pass it replaced ------------------------------------
+
+def _layout_per_cell(report, cap=L.TEXT_CAP):
+    """reports.layout.sheet_layout as it was before the column pass (cell by cell): the oracle."""
+    # a title, or a subtitle alone in its row (a note under the title), runs over the empty cells beside it
+    subtitled = {b.row + i for b in report.blocks if isinstance(b.values, list)
+                 and "subtitle" in ([b.styles] if isinstance(b.styles, str) else b.styles)
+                 for i in range(len(b.values))}
+    filled: dict[int, set] = {}  # row of a subtitle -> columns with a value (two: it is not alone)
+    for b in report.blocks:
+        for r in subtitled.intersection(range(b.row, b.row + b.height)):
+            row = b.values[r - b.row]
+            filled.setdefault(r, set()).update(b.col + j for j, v in enumerate(row) if v is not None and v != "")
+    need: dict[int, float] = {}  # column -> characters its figures and sized text need
+    texts = []  # (row, col, length, bold) of text cells that may wrap
+    headers = []  # (row, col, length, longest word)
+    for b in report.blocks:
+        values = b.values
+        if isinstance(values, np.ndarray):
+            for j in range(values.shape[1] if values.ndim == 2 else 1):
+                style = b.style_of(j)
+                w = L._matrix_width(values, j, style) * (1.05 if style in L.BOLD else 1.0)
+                need[b.col + j] = max(need.get(b.col + j, 0), w)
+            continue
+        styles = [b.style_of(j) for j in range(b.width)]
+        for i, row in enumerate(values):
+            r = b.row + i
+            for j, v in enumerate(row):
+                if v is None or v == "":
+                    continue
+                style = styles[j]
+                if style in L._FREE or style == "banner":
+                    continue
+                c = b.col + j
+                n = L.cell_width(v, style)
+                bold = 1.05 if style in L.BOLD else 1.0
+                if style in L._NUMBER or type(v) is not str:
+                    need[c] = max(need.get(c, 0), n * bold)
+                elif style == "header":
+                    words = max((len(w) for w in str(v).split()), default=0)
+                    headers.append((r, c, n * bold, words * bold))
+                elif style != "subtitle" or len(filled.get(r, ())) > 1:
+                    texts.append((r, c, n * bold))
+    for r, c, n in texts:
+        need[c] = max(need.get(c, 0), min(n, cap))
+    for r, c, n, word in headers:  # a header wraps onto up to L.HEADER_LINES lines before it widens its column
+        need[c] = max(need.get(c, 0), min(n if n <= L.SHORT_HEADER else max(word, n / L.HEADER_LINES), cap))
+    layout = L.Layout()
+    for c, n in need.items():
+        layout.widths[c] = round(max(L.MIN_WIDTH, n + L.PADDING), 2)
+    for r, c, n in texts:
+        lines = L._lines(n, layout.widths[c])
+        if lines > 1:
+            layout.wrapped.add((r, c))
+            layout.heights[r] = max(layout.heights.get(r, L.LINE_HEIGHT), lines * L.LINE_HEIGHT)
+    for r, c, n, _ in headers:
+        lines = L._lines(n, layout.widths[c])
+        if lines > 1:
+            layout.heights[r] = max(layout.heights.get(r, L.LINE_HEIGHT), lines * L.LINE_HEIGHT)
+    for b in report.blocks:  # banners: merged across columns, wrapped when their text is longer
+        if b.styles == "banner" and isinstance(b.values, list):
+            merged = L._merged_width(report, b.row, layout)
+            n = L.cell_width(b.values[0][0], "banner") * 1.05
+            lines = L._lines(n, merged)
+            if lines > 1:
+                layout.heights[b.row] = max(layout.heights.get(b.row, L.LINE_HEIGHT), lines * L.LINE_HEIGHT)
+    return layout
+
+
+
+_text_cell = st.one_of(st.none(), st.just(""), st.text(alphabet="ab \n=", max_size=90), st.integers(-10**9, 10**9),
+                       st.floats(allow_nan=False, allow_infinity=False), st.dates(), st.booleans())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_text_cell, max_size=4), min_size=1, max_size=8),
+       st.lists(st.sampled_from(["text", "header", "subtitle", "money", "int", "date", "title", "banner", "wrap",
+                                 "ratio", "percent", "status_ok"]), min_size=4, max_size=4),
+       st.integers(1, 3), st.sampled_from([64, 10]))
+def test_layout_column_pass_equals_the_cell_by_cell_pass(rows, styles, col, cap):
+    report = SheetReport("T")
+    report.add(1, 1, [["a title"]], "title")
+    report.add(3, col, rows, styles[:max((len(r) for r in rows), default=0)] or "text")
+    report.add(3 + len(rows), col, [["x" * 70, None, 5]], "text")
+    assert L.sheet_layout(report, cap) == _layout_per_cell(report, cap)
+
+
+def test_layout_of_every_report_tab_of_a_generated_book_equals_the_cell_by_cell_pass():
+    rows = generate_book(300, 24, seed=5, start="2024-01-01")
+    for limit in (1000, 100):
+        values = dict(refresh_settings(24), **{"Detail line limit": limit})
+        reports = compute_reports(rows, [["Setting", "Value"]] + [[k, v] for k, v in values.items()],
+                                  refreshed_at=D(2026, 1, 2))
+        for name, report in reports.sheets.items():
+            assert L.sheet_layout(report) == _layout_per_cell(report), name

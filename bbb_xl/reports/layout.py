@@ -95,18 +95,36 @@ def sheet_layout(report: SheetReport, cap: int = TEXT_CAP) -> Layout:
                 w = _matrix_width(values, j, style) * (1.05 if style in BOLD else 1.0)
                 need[b.col + j] = max(need.get(b.col + j, 0), w)
             continue
-        styles = [b.style_of(j) for j in range(b.width)]
-        for i, row in enumerate(values):
-            r = b.row + i
-            for j, v in enumerate(row):
+        width = b.width
+        for j in range(width):  # column by column: a line-level tab has tens of thousands of rows
+            style = b.style_of(j)
+            if style in _FREE or style == "banner":
+                continue
+            c = b.col + j
+            bold = 1.05 if style in BOLD else 1.0
+            column = [row[j] for row in values] if all(len(row) == width for row in values) else \
+                [row[j] if j < len(row) else None for row in values]
+            plain = [v for v in column if type(v) is str and v]
+            if style not in _NUMBER and style not in ("header", "subtitle") and "\n" not in "".join(plain):
+                # text cells: the column needs its longest (up to the cap); only a text longer than the cap can
+                # wrap (a column is at least its capped text + PADDING wide), so only those are kept for wrapping
+                if plain:
+                    longest = max(map(len, plain)) * bold
+                    need[c] = max(need.get(c, 0), min(longest, cap))
+                    if longest > cap:
+                        texts += [(b.row + i, c, len(v) * bold) for i, v in enumerate(column)
+                                  if type(v) is str and len(v) * bold > cap]
+                if len(plain) == len(column):
+                    continue
+                for v in column:  # figures and dates in a text column: sized as they show
+                    if v is not None and v != "" and type(v) is not str:
+                        need[c] = max(need.get(c, 0), cell_width(v, style) * bold)
+                continue
+            for i, v in enumerate(column):
                 if v is None or v == "":
                     continue
-                style = styles[j]
-                if style in _FREE or style == "banner":
-                    continue
-                c = b.col + j
+                r = b.row + i
                 n = cell_width(v, style)
-                bold = 1.05 if style in BOLD else 1.0
                 if style in _NUMBER or type(v) is not str:
                     need[c] = max(need.get(c, 0), n * bold)
                 elif style == "header":
