@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bbb_xl.engine import audit
-from bbb_xl.excel import audit_trail, headless, template
+from bbb_xl.core.errors import EXCEL_ERROR_CODES
+from bbb_xl.excel import audit_trail, headless, template, workflow
 from bbb_xl.sample import EVENT_COLUMNS, SAMPLE_SETTINGS
 from bbb_xl.xlsx_reader import read_sheets
 from bbb_xl.excel.workflow import compute_reports
@@ -243,3 +244,28 @@ def test_layout_of_every_report_tab_of_a_generated_book_equals_the_cell_by_cell_
                                   refreshed_at=D(2026, 1, 2))
         for name, report in reports.sheets.items():
             assert L.sheet_layout(report) == _layout_per_cell(report), name
+
+
+# --- the STALE check's column pass against the cell-by-cell pass -------------------------------------------------
+
+_any_cell = st.one_of(st.none(), st.floats(), st.integers(-2**40, 2**40), st.sampled_from(sorted(EXCEL_ERROR_CODES)),
+                      st.text(max_size=6), st.sampled_from(["#N/A", "#DIV/0!", "", " ", "\U0001f600x"]),
+                      st.datetimes(min_value=D(1899, 12, 30), max_value=D(2100, 1, 1)), st.booleans())
+
+
+def _column_of(kind):
+    cell = {"number": st.one_of(st.none(), st.floats(), st.integers(-2**40, 2**40)),
+            "text": st.one_of(st.none(), st.text(max_size=6), st.sampled_from(["#N/A", "#REF!", "", "\u00e9\u00e9"])),
+            "date": st.one_of(st.none(), st.datetimes(min_value=D(1899, 12, 30), max_value=D(2100, 1, 1))),
+            "mixed": _any_cell}[kind]
+    return st.lists(cell, max_size=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["number", "text", "date", "mixed"]).flatmap(_column_of))
+def test_stale_column_cells_in_one_pass_equal_the_cell_by_cell_pass(values):
+    fast = workflow._column_cells(values)
+    slow = workflow._column_cells_per_cell(values)
+    for a, b in zip(fast, slow):
+        assert a.dtype == b.dtype and a.tolist() == b.tolist() or (
+            a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True))

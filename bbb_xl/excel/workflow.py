@@ -295,7 +295,31 @@ def _sheet_ref(sheet: str) -> str:
 
 
 def _column_cells(values):
-    """One column's numeric cells (row indexes, numbers; dates as serials) and text cells (row indexes, LEN)."""
+    """One column's numeric cells (row indexes, numbers; dates as serials) and text cells (row indexes, LEN).
+    A column of one kind (numbers, text or dates, with blanks) in one numpy pass; a mixed one cell by cell."""
+    kinds = set(map(type, values))
+    if kinds <= _NUMBER_KINDS and (int not in kinds or EXCEL_ERROR_CODES.keys().isdisjoint(values)):
+        nums = np.array(values, dtype=np.float64)  # blanks (None) become NaN, left out with inf as not finite
+        idx = np.flatnonzero(np.isfinite(nums)).astype(np.int64)
+        return idx, nums[idx], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if kinds <= _TEXT_KINDS or kinds <= _DATE_KINDS:
+        text = str in kinds
+        memo = {v: (-1 if excel_error(v) else _text_length(v)) if text else _number(v) for v in set(values)
+                if v is not None}
+        memo[None] = -1 if text else math.nan
+        got = np.fromiter(map(memo.__getitem__, values), dtype=np.int64 if text else np.float64, count=len(values))
+        at = np.flatnonzero(got >= 0 if text else ~np.isnan(got)).astype(np.int64)
+        if text:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), at, got[at]
+        return at, got[at], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return _column_cells_per_cell(values)
+
+
+_NUMBER_KINDS, _TEXT_KINDS, _DATE_KINDS = {float, int, type(None)}, {str, type(None)}, {dt.datetime, type(None)}
+
+
+def _column_cells_per_cell(values):
+    """_column_cells one cell at a time (a column of mixed kinds)."""
     idx, nums, tidx, tlen = [], [], [], []
     lengths: dict = {}
     serials: dict = {}
