@@ -299,9 +299,20 @@ def _one_cell(value):
 
 
 def write_csv(rows, out) -> None:
+    """rows: lists of cells; rows with a `numbers_from` attribute (reports.waterfall.LineRows) say that every row
+    after the header holds only numbers from that column on (exact money texts of digits, or Decimals: never
+    neutralised, never holding a CR), so only the cells before it go through neutralize."""
     writer = csv.writer(out, lineterminator="\n")
-    for row in rows:
+    k = getattr(rows, "numbers_from", None)
+    if k is None:
+        for row in rows:
+            writer.writerow([_one_cell(neutralize(v)) for v in row])
+        return
+    it = iter(rows)
+    for row in it:  # the header, as any row
         writer.writerow([_one_cell(neutralize(v)) for v in row])
+        break
+    writer.writerows([_one_cell(neutralize(v)) for v in row[:k]] + row[k:] for row in it)
 
 
 def csv_text(rows) -> str:

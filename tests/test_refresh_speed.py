@@ -3,6 +3,7 @@ the path it replaced or an independent oracle, and a refresh's cost is shown not
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 import sys
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from bbb_xl.core.errors import EXCEL_ERROR_CODES
 from bbb_xl.excel import audit_trail, headless, template, workflow
 from bbb_xl.sample import EVENT_COLUMNS, SAMPLE_SETTINGS
 from bbb_xl.xlsx_reader import read_sheets
+from bbb_xl.files import csv_text
+from bbb_xl.reports.waterfall import LineRows
 from bbb_xl.excel.workflow import compute_reports
 from bbb_xl.reports import SheetReport
 from bbb_xl.reports import layout as L
@@ -269,3 +272,26 @@ def test_stale_column_cells_in_one_pass_equal_the_cell_by_cell_pass(values):
     for a, b in zip(fast, slow):
         assert a.dtype == b.dtype and a.tolist() == b.tolist() or (
             a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True))
+
+
+# --- line-level CSV: only the text columns go through neutralize -------------------------------------------------
+
+def test_line_level_csv_is_the_text_the_cell_by_cell_writer_gives():
+    rows = generate_book(300, 24, seed=5, start="2024-01-01")
+    for i, name in ((5, '=HYPERLINK("http://x")'), (40, "-minus\rcr"), (80, '+1 "quoted", comma')):
+        for r in rows[1:]:  # every line of row i's contract (a contract has one customer)
+            if r[0] == rows[i][0]:
+                r[1] = name
+    values = dict(refresh_settings(24), **{"Detail line limit": 100})
+    reports = compute_reports(rows, [["Setting", "Value"]] + [[k, v] for k, v in values.items()],
+                              refreshed_at=D(2026, 1, 2))
+    by_line = [(name, r) for name, r in reports.csv_files if name.endswith("by line")]
+    assert [name for name, _ in by_line] == ["Revenue by line", "Billings by line"]
+    for name, line_rows in by_line:
+        assert isinstance(line_rows, LineRows) and len(line_rows) > 250
+        assert csv_text(line_rows) == csv_text(list(line_rows)), name  # the plain list: every cell neutralised
+        assert "'=HYPERLINK" in csv_text(line_rows) and "'-minus\ncr" in csv_text(line_rows)
+    made = LineRows([["Contract ID", "=x", "Amount"], ["=1+1", "\tA", "1200.50", Decimal("-3.25")],
+                     ["@C", "b\r=c", "0.00", Decimal("-0.01")]], 2)
+    assert csv_text(made) == csv_text(list(made)) == (
+        "Contract ID,'=x,Amount\n'=1+1,'\tA,1200.50,-3.25\n'@C,\"b\n=c\",0.00,-0.01\n")

@@ -20,6 +20,16 @@ def csv_money(cents: np.ndarray) -> list[list]:
         out[i][j] = Decimal(out[i][j])
     return out
 
+class LineRows(list):
+    """A line-level CSV's rows: the header, then per line its text cells and, from column `numbers_from` (0-based)
+    on, its money as csv_money gives it (texts of digits or negative Decimals: numbers, which CSV neutralising
+    leaves alone). files.write_csv then neutralises the few text columns only, not four million figures."""
+
+    def __init__(self, rows, numbers_from: int):
+        super().__init__(rows)
+        self.numbers_from = numbers_from
+
+
 def dimension_columns(book):
     return list(book.lines.dims)
 
@@ -74,8 +84,8 @@ def waterfall_sheet(name, book, settings, periods, cum, per_period, title, csv_o
                                             + [before, per_period, after]))
         line_text = [lines.contract.tolist(), lines.customer.tolist(), lines.line_id.tolist()] + \
             [lines.dims[d].tolist() for d in dims]
-        csv_out.append((f"{name} by line", [header] + [
-            [t[i] for t in line_text] + money[i] for i in range(n)]))
+        csv_out.append((f"{name} by line", LineRows([header] + [  # money from column len(line_text): numbers
+            [t[i] for t in line_text] + money[i] for i in range(n)], len(line_text))))
     extra = ["Allocated"] if allocated else []
     header = text_cols + ["Amount"] + extra + [f"Before {labels[0]}"] + labels + [f"After {labels[-1]}",
                                                                                "Total in periods"]
