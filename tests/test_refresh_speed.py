@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from bbb_xl.engine import audit
 from bbb_xl.core.errors import EXCEL_ERROR_CODES
 from bbb_xl.excel import audit_trail, headless, template, workflow
+from bbb_xl.excel import package as pk
 from bbb_xl.sample import EVENT_COLUMNS, SAMPLE_SETTINGS
 from bbb_xl.xlsx_reader import read_sheets
 from bbb_xl.files import csv_text
@@ -295,3 +296,14 @@ def test_line_level_csv_is_the_text_the_cell_by_cell_writer_gives():
                      ["@C", "b\r=c", "0.00", Decimal("-0.01")]], 2)
     assert csv_text(made) == csv_text(list(made)) == (
         "Contract ID,'=x,Amount\n'=1+1,'\tA,1200.50,-3.25\n'@C,\"b\n=c\",0.00,-0.01\n")
+
+
+def test_hyperlinks_are_the_xml_the_link_by_link_writer_gave():
+    from xml.sax.saxutils import escape
+    links = {(5, 1): ("Contracts", "A2"), (6, 1): ("Contracts", "A3"), (5, 3): ("It's <&> \"odd\"", "B7"),
+             (7, 2): ("Contracts", "A&<9"), (8, 28): ("Events", "AB10")}
+    quote = {'"': "&quot;"}
+    old = "".join(f'<hyperlink ref="{pk.column_letter(c)}{r}" location="{escape(pk.location(*links[(r, c)]), quote)}"/>'
+                  for r, c in sorted(links))
+    xml = pk.replace_hyperlinks("<worksheet><sheetData/><pageMargins/></worksheet>", links)
+    assert xml == f"<worksheet><sheetData/><hyperlinks>{old}</hyperlinks><pageMargins/></worksheet>"

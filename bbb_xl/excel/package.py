@@ -536,8 +536,18 @@ def replace_hyperlinks(sheet_xml: str, links: dict) -> str:
     if not links:
         return sheet_xml
     quote = {'"': "&quot;"}
-    items = "".join(f'<hyperlink ref="{column_letter(c)}{r}" location="{escape(location(*links[(r, c)]), quote)}"/>'
-                    for r, c in sorted(links))
+    letters: dict = {}
+    prefixes: dict = {}  # sheet -> its escaped 'Sheet'! (escaping is per character: the parts escape apart)
+    parts = []
+    for r, c in sorted(links):
+        sheet, cell = links[(r, c)]
+        prefix = prefixes.get(sheet)
+        if prefix is None:
+            prefix = prefixes[sheet] = escape(location(sheet, ""), quote)
+        col = letters.get(c) or letters.setdefault(c, column_letter(c))
+        cell = cell if cell.isalnum() else escape(cell, quote)
+        parts.append(f'<hyperlink ref="{col}{r}" location="{prefix}{cell}"/>')
+    items = "".join(parts)
     block = f"<hyperlinks>{items}</hyperlinks>"
     m = re.search(r"<(?:%s)\b" % "|".join(_AFTER_HYPERLINKS), sheet_xml)
     at = m.start() if m else sheet_xml.rindex("</worksheet>")
