@@ -1,13 +1,15 @@
 """The headless refresh, phase by phase: read, compute, write, and inside write the sheet XML, the line-level CSV
 files and the zip (deflate + fsync + atomic replace).
 
-    python -m benchmarks.bench_refresh [--sizes 10000 100000] [--months 36] [--per-cell]
+    python -m benchmarks.bench_refresh [--sizes 10000 100000] [--months 36] [--per-cell] [--growth 5]
 
 One seeded book per size (``generate.generate_book``) laid out by ``template.build_workbook`` with the settings of
 ``run.refresh_settings`` (the report period = the book's months) and refreshed once, then ``refresh_file`` on that
 file, restored before each run: medians of 5 runs up to 10,000 lines, of 3 above. ``--per-cell`` times the same refreshes again with the cell-by-cell XML writer
 (``package.sheet_data_xml_per_cell``, the writer before the column writer) in the same process, for a before/after
-of the XML phase. Prints a markdown table; the last line is ``refresh: 10k=<s> 100k=<s>`` (medians, where run).
+of the XML phase. ``--growth K`` then refreshes each workbook K times in a row, each in a fresh process (refresh
+no. 1 vs no. K: a refresh must not slow down as the Audit Trail grows). Prints a markdown table; the last line is
+``refresh: 10k=<s> 100k=<s>`` (medians, where run).
 """
 from __future__ import annotations
 
@@ -83,6 +85,31 @@ def measure(path, runs: int, per_cell: bool = False) -> dict:
             "status": result.status, "problems": result.problems}
 
 
+_CHILD = """
+import json, sys, time
+from bbb_xl.excel.headless import refresh_file
+t0 = time.perf_counter()
+r = refresh_file(sys.argv[1])
+print(json.dumps(dict(r.timings, total=time.perf_counter() - t0)))
+"""
+
+
+def growth(path, runs: int) -> list[dict]:
+    """Refresh no. 1..runs of the same workbook in a row (not restored: each refresh appends its Audit Trail
+    entry and reads the ones before it), each in a fresh Python process as `bbb-xl refresh` runs, so one run's
+    objects never weigh on the next. Returns {read, compute, write, total, bytes} per run: the file's size after."""
+    import json
+    import subprocess
+    import sys
+    out = []
+    root = str(Path(__file__).resolve().parents[1])
+    for _ in range(runs):
+        done = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True,
+                              check=True, cwd=root)
+        out.append(dict(json.loads(done.stdout.strip().splitlines()[-1]), bytes=Path(path).stat().st_size))
+    return out
+
+
 def build(n: int, months: int, workdir: Path) -> Path:
     """The workbook as a user refreshes it: built, then refreshed once (untimed), so its Audit Trail has an entry
     and its _Snapshot the inputs that every timed refresh reads and compares."""
@@ -110,6 +137,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--months", type=int, default=36)
     ap.add_argument("--per-cell", action="store_true", help="also time the cell-by-cell XML writer")
+    ap.add_argument("--growth", type=int, default=0, metavar="K",
+                    help="also refresh each workbook K times in a row (fresh processes): refresh no. 1 vs no. K")
     args = ap.parse_args(argv)
     records = []
     with tempfile.TemporaryDirectory(prefix="bbb_refresh_") as tmp:
@@ -122,6 +151,11 @@ def main(argv=None) -> int:
                 records.append(r)
                 print(f"# {n:,} x {args.months}, {name} writer: {r['median_s']:.2f} s "
                       f"({', '.join(f'{x:.2f}' for x in r['runs'])}); {r['status']}", flush=True)
+            if args.growth:
+                runs = growth(path, args.growth)
+                print(f"# {n:,} x {args.months}, refresh no. 1..{args.growth} of one workbook in a row: "
+                      + ", ".join(f"{g['total']:.2f} s" for g in runs)
+                      + f" (file {runs[0]['bytes']:,} -> {runs[-1]['bytes']:,} bytes)", flush=True)
     print(table(records))
     med = {r["lines"]: r["median_s"] for r in records if r["writer"] == "column"}
     print("refresh: " + " ".join(f"{n // 1000}k={med[n]:.2f}" for n in sorted(med)))

@@ -307,3 +307,31 @@ def test_hyperlinks_are_the_xml_the_link_by_link_writer_gave():
                   for r, c in sorted(links))
     xml = pk.replace_hyperlinks("<worksheet><sheetData/><pageMargins/></worksheet>", links)
     assert xml == f"<worksheet><sheetData/><hyperlinks>{old}</hyperlinks><pageMargins/></worksheet>"
+
+
+# --- a refresh does not slow down as the Audit Trail grows ------------------------------------------------------
+
+def test_verify_trail_never_copies_the_book_per_entry(book, monkeypatch):
+    """The replay was apply() per entry (a copy of every input row per entry: n entries x the book per refresh);
+    it is now one snapshot changed in place, whatever the number of entries."""
+    for day in (6, 7, 8):
+        headless.refresh_file(book, refreshed_at=D(2026, 1, day))
+    trail, snap_rows = _record_tabs(book)
+    expected = audit.verify_trail(trail, snap_rows)
+
+    def copying(*_a, **_k):
+        raise AssertionError("verify_trail copied the snapshot")
+    monkeypatch.setattr(audit, "apply", copying)
+    problems, read, snap = audit.verify_trail(trail, snap_rows)
+    assert problems == expected[0] == [] and len(read.entries) == 4 and snap == expected[2]
+    assert len(snap[audit.CONTRACTS]) == 3
+
+
+def test_growth_refreshes_one_workbook_in_a_row_in_fresh_processes(tmp_path):
+    from benchmarks import bench_refresh
+    path = bench_refresh.build(30, 12, tmp_path)
+    runs = bench_refresh.growth(path, 2)
+    assert [set(r) for r in runs] == [{"read", "compute", "write", "total", "bytes"}] * 2
+    assert runs[0]["bytes"] < runs[1]["bytes"]  # each appended its entry
+    entries = audit.read_trail(read_sheets(path, [audit.TRAIL_SHEET])[audit.TRAIL_SHEET]).entries
+    assert [e.summary for e in entries[-2:]] == ["no changes"] * 2 and entries[-1].number == len(entries)
