@@ -296,26 +296,46 @@ def _sheet_ref(sheet: str) -> str:
 
 def _column_cells(values):
     """One column's numeric cells (row indexes, numbers; dates as serials) and text cells (row indexes, LEN).
-    A column of one kind (numbers, text or dates, with blanks) in one numpy pass; a mixed one cell by cell."""
-    kinds = set(map(type, values))
-    if kinds <= _NUMBER_KINDS and (int not in kinds or EXCEL_ERROR_CODES.keys().isdisjoint(values)):
-        nums = np.array(values, dtype=np.float64)  # blanks (None) become NaN, left out with inf as not finite
-        idx = np.flatnonzero(np.isfinite(nums)).astype(np.int64)
-        return idx, nums[idx], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    if kinds <= _TEXT_KINDS or kinds <= _DATE_KINDS:
-        text = str in kinds
-        memo = {v: (-1 if excel_error(v) else _text_length(v)) if text else _number(v) for v in set(values)
-                if v is not None}
-        memo[None] = -1 if text else math.nan
-        got = np.fromiter(map(memo.__getitem__, values), dtype=np.int64 if text else np.float64, count=len(values))
-        at = np.flatnonzero(got >= 0 if text else ~np.isnan(got)).astype(np.int64)
-        if text:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), at, got[at]
-        return at, got[at], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return _column_cells_per_cell(values)
+    A column of one kind (numbers, text or dates, with blanks; under a text header) in one numpy pass; a mixed one
+    cell by cell."""
+    if len(values) > 1 and type(values[0]) is str:  # the header over a column of numbers or dates
+        tail = _one_kind_cells(values[1:])
+        if tail is not None:
+            head = _column_cells_per_cell(values[:1])
+            return tuple(np.concatenate([h, t + 1 if k % 2 == 0 else t])
+                         for k, (h, t) in enumerate(zip(head, tail)))
+    cells = _one_kind_cells(values)
+    return cells if cells is not None else _column_cells_per_cell(values)
 
 
 _NUMBER_KINDS, _TEXT_KINDS, _DATE_KINDS = {float, int, type(None)}, {str, type(None)}, {dt.datetime, type(None)}
+
+
+def _one_kind_cells(values):
+    """_column_cells of a column of numbers, text or dates (with blanks) in one numpy pass; None for another."""
+    kinds = set(map(type, values))
+    none = np.zeros(0, dtype=np.int64)
+    if kinds <= _NUMBER_KINDS and (int not in kinds or EXCEL_ERROR_CODES.keys().isdisjoint(values)):
+        nums = np.array(values, dtype=np.float64)  # blanks (None) become NaN, left out with inf as not finite
+        idx = np.flatnonzero(np.isfinite(nums)).astype(np.int64)
+        return idx, nums[idx], none, none.copy()
+    if kinds <= _TEXT_KINDS:
+        distinct = set(values)
+        distinct.discard(None)
+        memo = {v: len(v) for v in distinct}  # LEN of plain ASCII text; errors (#N/A...) and the rest below
+        for v in [v for v in distinct if "#" in v or not v.isascii()]:
+            memo[v] = -1 if excel_error(v) else _text_length(v)
+        memo[None] = -1
+        got = np.fromiter(map(memo.__getitem__, values), dtype=np.int64, count=len(values))
+        at = np.flatnonzero(got >= 0).astype(np.int64)
+        return none, np.zeros(0, dtype=np.float64), at, got[at]
+    if kinds <= _DATE_KINDS:
+        memo = {v: _number(v) for v in set(values) if v is not None}
+        memo[None] = math.nan
+        got = np.fromiter(map(memo.__getitem__, values), dtype=np.float64, count=len(values))
+        at = np.flatnonzero(~np.isnan(got)).astype(np.int64)
+        return at, got[at], none, none.copy()
+    return None
 
 
 def _column_cells_per_cell(values):
