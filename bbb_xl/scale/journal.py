@@ -201,12 +201,18 @@ def file_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *, s
     netsuite, quickbooks, xero) at `out`, byte for byte what api.export_journal writes for the same lines in one
     workbook (the files by name, then their rows) with the same Settings, Accounts, Events and FX Rates.
     settings: a workbook whose Settings and Accounts tabs to use (default: the default Settings, as-of today);
-    events / fx: a CSV, Parquet file or workbook tab of events / FX rates. engine "local": in this process; "dask":
+    events / fx: a CSV, Parquet file or workbook tab of events / FX rates (a workbook `path`: its own tabs by
+    default). engine "local": in this process; "dask":
     on a Dask cluster (scheduler: an existing one's address, else a LocalCluster of `workers` processes)."""
     from .. import api
     from ..core.periods import period_grid, schedule_window
     name, out = api.journal_target(fmt, out, date_format)
     files = source_files(path)
+    if len(files) == 1 and files[0].suffix.lower() in (".xlsx", ".xlsm"):  # a workbook on Dask: its own tabs
+        tabs = _sheet_names(files[0])
+        settings = files[0] if settings is None else settings
+        events = files[0] if events is None and "Events" in tabs else events
+        fx = files[0] if fx is None and "FX Rates" in tabs else fx
     for given in [*files, settings, events, fx]:
         if given is not None and Path(given).exists() and out.resolve() == Path(given).resolve():
             raise BBBError(f"{out} is one of the inputs: write the journal to another file")
@@ -245,3 +251,14 @@ def _side_name(path, side) -> str | None:
     if path is None:
         return None
     return side[2][0][0] if side and side[2] else Path(path).name
+
+
+def _sheet_names(path) -> list:
+    from ..files import check_xlsx_archive
+    from ..xlsx_reader import Workbook
+    check_xlsx_archive(path)
+    wb = Workbook(path)
+    try:
+        return list(wb.sheets)
+    finally:
+        wb.close()
