@@ -265,3 +265,19 @@ def test_options_that_do_not_apply_are_refused_not_ignored(book, tmp_path):
     result = CliRunner().invoke(cli, ["journal", str(book[0]), "--from", START, "--to", END, "--out", str(out),
                                       "--settings", str(no_settings)])
     assert result.exit_code == 1 and "no sheet 'Settings'" in result.output and not out.exists()
+
+
+def test_a_single_csv_or_parquet_file_is_a_book_too(tmp_path):
+    # Acme 12,000.00 over 2025, billed upfront (the default) on 2025-01-01: in 2025-02 only the release of
+    # deferred revenue, Dr Deferred Revenue 1,000.00 / Cr Revenue 1,000.00 (ASC 606-10-45-2)
+    header = ["Contract ID", "Customer", "Start Date", "End Date", "Amount"]
+    rows = [header, ["A1", "Acme", "2025-01-01", "2025-12-31", 12000]]
+    files = [write_csv(tmp_path / "lines.csv", rows), tmp_path / "lines.parquet"]
+    pd.DataFrame(rows[1:], columns=header).to_parquet(files[1])
+    for path in files:
+        out = tmp_path / f"{path.suffix[1:]}.csv"
+        result = CliRunner().invoke(cli, ["journal", str(path), "--from", "2025-02", "--to", "2025-02", "--out",
+                                          str(out)])
+        assert result.exit_code == 0, result.output
+        assert [(r[0], r[3], r[5], r[6]) for r in csv.reader(io.StringIO(out.read_text()))][1:] == [
+            ("JE-2025-02", "2400", "1000.00", ""), ("JE-2025-02", "4000", "", "1000.00")]
