@@ -281,3 +281,57 @@ def test_a_single_csv_or_parquet_file_is_a_book_too(tmp_path):
         assert result.exit_code == 0, result.output
         assert [(r[0], r[3], r[5], r[6]) for r in csv.reader(io.StringIO(out.read_text()))][1:] == [
             ("JE-2025-02", "2400", "1000.00", ""), ("JE-2025-02", "4000", "", "1000.00")]
+
+
+# --- the identity behind it: any split of any book into files and customer partitions ---------------------------
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+from bbb_xl.engine.journal import MODES  # noqa: E402
+from test_properties_events import books, make_events, make_rows  # noqa: E402
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(books, st.lists(st.integers(0, 2), min_size=10, max_size=10), st.lists(st.integers(0, 2), min_size=4,
+                                                                                max_size=4),
+       st.sampled_from(["period", "contract"]), st.sampled_from(MODES), st.sampled_from(["month", "quarter"]))
+def test_partitions_combine_to_the_engine_journal_for_random_books_and_splits(book_spec, file_of, part_of, detail,
+                                                                            mode, period):
+    """For any book with events (allocation, progress, invoices), its lines spread over 3 files and its customers
+    over 3 partitions: the partitions' journals combined are the engine's journal of the whole book, line for line
+    (every field: entry number, account, debit, credit, memo, contract, customer)."""
+    from bbb_xl.core.periods import period_grid, schedule_window
+    from bbb_xl.engine.book import Book
+    from bbb_xl.engine.journal import Accounts, journal_lines
+    from bbb_xl.engine.table import parse_contracts
+    from bbb_xl.scale.journal import combine_journal, partial_journal
+    from bbb_xl.scale.partitioned import FILE_COL, ROW_COL, _text_key
+    from bbb_xl.settings import parse_settings
+    specs, allocated, raw_events = book_spec
+    rows = make_rows(specs, allocated)
+    events = make_events(rows, raw_events)
+    header, body = rows[0], rows[1:]
+    order = sorted(range(len(body)), key=lambda i: (file_of[i], i))  # the book: files by name, then their rows
+    row_in_file = {i: 2 + sum(1 for k in order[:n] if file_of[k] == file_of[i]) for n, i in enumerate(order)}
+    settings, _ = parse_settings([["As-of date", "2026-12-31"], ["Journal detail", detail],
+                                  ["Invoices posted by", mode], ["Period", period]])
+    first, last = schedule_window("2023-10", "2030-06", settings.calendar)
+    whole = Book(parse_contracts([header] + [body[i] for i in order], options=settings.parse_options),
+                 settings.calendar, events=events if len(events) > 1 else None, reporting_currency="USD",
+                 as_of=settings.as_of)
+    expected, _ = journal_lines(whole, first, last, period, detail, mode, Accounts(), "USD")
+    ev = (events[0], events[1:], [("events.csv", 2 + k) for k in range(len(events) - 1)],
+          [_text_key(r[0]) for r in events[1:]])
+    spec = dict(settings=settings, accounts=Accounts(), first=first, last=last, skip_bad=True,
+                file_index={f"f{k}.parquet": k for k in range(3)}, known={_text_key(r[0]) for r in body},
+                labels=[p.label for p in period_grid(first, last, period, settings.calendar)])
+    partials = []
+    for p in range(3):
+        mine = [i for i in order if part_of[int(body[i][1][4:]) - 1] == p]  # Cust1..Cust4
+        frame = pd.DataFrame({**{h: pd.Series([body[i][j] for i in mine], dtype=object) for j, h in enumerate(header)},
+                              FILE_COL: pd.Series([f"f{file_of[i]}.parquet" for i in mine], dtype=object),
+                              ROW_COL: pd.Series([row_in_file[i] for i in mine], dtype="int64")})
+        partials.append(partial_journal(frame, header, ev, None, dict(spec, known=spec["known"] if p == 0 else None)))
+    lines, _, _, excluded = combine_journal(partials, spec)
+    assert lines == expected
+    assert sorted(excluded) == sorted(whole.parsed.excluded_contracts)
