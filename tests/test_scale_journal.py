@@ -291,7 +291,7 @@ from bbb_xl.engine.journal import MODES  # noqa: E402
 from test_properties_events import books, make_events, make_rows  # noqa: E402
 
 
-@hsettings(max_examples=40, deadline=None)
+@hsettings(max_examples=25, deadline=None)
 @given(books, st.lists(st.integers(0, 2), min_size=10, max_size=10), st.lists(st.integers(0, 2), min_size=4,
                                                                                 max_size=4),
        st.sampled_from(["period", "contract"]), st.sampled_from(MODES), st.sampled_from(["month", "quarter"]))
