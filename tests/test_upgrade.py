@@ -56,10 +56,11 @@ def test_upgrade_adds_missing_tabs_and_settings_rows_without_touching_inputs(cur
     assert wb.sheetnames == upgrade.TEMPLATE_SHEETS + ["Audit Trail", "_Snapshot"]  # the template's order
     events = wb["Events"]
     assert [c.value for c in events[1]] == ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent",
-                                            "End Date", "Treatment", "Bill", "Memo", "Source ID"]
-    assert events.max_row == 1 and dict(events.tables.items()) == {"Events": "A1:K2"}
+                                            "End Date", "Treatment", "Bill", "Memo", "Quantity", "Source ID", "Term"]
+    assert events.max_row == 1 and dict(events.tables.items()) == {"Events": "A1:M2"}
     assert [dv.formula1 for dv in events.data_validations.dataValidation] == [
-        '"invoice,milestone,percent complete,cancel,modify,adjust,usage"', '"prospective,catch-up,specific"', '"yes,no"']
+        '"invoice,milestone,percent complete,cancel,modify,adjust,usage"', '"prospective,catch-up,specific"', '"yes,no"',
+        "0", "1"]  # Quantity >= 0, Term from 1 (to 120)
     assert events["C1"].font.b is not True and events.column_dimensions["C"].number_format == "yyyy-mm-dd"
     after = read_sheets(path, ["Contracts", "Settings"])
     assert after["Contracts"] == before["Contracts"]  # input rows untouched
