@@ -122,8 +122,8 @@ def test_the_template_from_git_history_upgrades_and_refreshes(tmp_path):
     assert len(after["Settings"]) == 13 + 6 + 14 + 6 + 1 + 2 and after["Settings"][-1][0] == "FX gain/loss account"
     assert "Settings rows added: Invoices posted by, Journal detail, Decimal separator, Date order, Time zone, " \
         "Dimensions, Alert: bookings drop" in result.output
-    assert "tabs added: Accounts, Plan, Pipeline, Forecast Assumptions, Opening Balances, Mapping, Alerts, " \
-        "By Dimension" \
+    assert "tabs added: Accounts, Plan, Pipeline, Forecast Assumptions, Opening Balances, Mapping, Price Tiers, " \
+        "Alerts, By Dimension" \
         in result.output and "Actual vs Plan, Metrics" in result.output
     refreshed = _run("refresh", path)
     assert refreshed.exit_code == 0, refreshed.output
@@ -351,6 +351,10 @@ def test_a_version_3_book_gets_the_price_tiers_tab(current, tmp_path):
     result = _run("upgrade", path)
     assert result.exit_code == 0, result.output
     assert "from template version 3 to 4" in result.output and "tabs added: Price Tiers" in result.output
-    tiers = openpyxl.load_workbook(path)["Price Tiers"]
+    upgraded = openpyxl.load_workbook(path)
+    tiers = upgraded["Price Tiers"]
     assert [c.value for c in tiers[1]] == ["Contract ID", "Product", "From Quantity", "Unit Price", "Mode"]
+    # with the input tabs (after Mapping), before the report tabs, as in the template
+    names = upgraded.sheetnames
+    assert names[names.index("Mapping") + 1:names.index("Mapping") + 3] == ["Price Tiers", "Summary"]
     assert upgrade.TAB_SINCE["Price Tiers"] == 4

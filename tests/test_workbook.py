@@ -61,7 +61,7 @@ def test_template_has_every_tab_button_vba_and_validation():
     assert "xl/vbaProject.bin" in p
     names = list(sheet_part_names(REPO_TEMPLATE))
     assert names == ["Start here", "Contracts", "Events", "FX Rates", "Settings", "Accounts", "Plan", "Pipeline",
-                     "Forecast Assumptions", "Opening Balances", "Mapping"] + GENERATED_SHEETS[1:] + ["Price Tiers"] + \
+                     "Forecast Assumptions", "Opening Balances", "Mapping", "Price Tiers"] + GENERATED_SHEETS[1:] + \
         list(AUDIT_TABS)  # record tabs
     wb = openpyxl.load_workbook(REPO_TEMPLATE, keep_vba=True)
     ws = wb["Contracts"]

@@ -329,12 +329,12 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
     _forecast_input_tabs(wb, pipeline, assumptions, f_head, f_date, f_money, f_pct)
     _opening_tab(wb, f_money)
     _mapping_tab(wb, mapping_rows, f_head)
+    _tiers_tab(wb, f_money)  # an input tab: with the others, before the report tabs
 
     # --- report tabs (filled by the refresh)
     sheets = {}
     for name in GENERATED_SHEETS[1:]:
         sheets[name] = wb.add_worksheet(name)
-    _tiers_tab(wb, f_money)  # an input tab added in template version 4: after the tabs of earlier versions
     # the record tabs, empty (the refresh writes their headers): laid out here so that they get a code name and a
     # document module in the VBA project like every other tab
     from .audit_trail import AUDIT_TABS, SNAPSHOT

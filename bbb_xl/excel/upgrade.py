@@ -44,7 +44,7 @@ TEMPLATE_VERSION = 4  # 1: every template before versions were recorded; 2: Clea
 VERSION_NAME = "bbbxl.TemplateVersion"
 # the template's tab order
 TEMPLATE_SHEETS = [START, CONTRACTS, EVENTS, FX, SETTINGS, ACCOUNTS, PLAN, PIPELINE, ASSUMPTIONS, OPENING,
-                   MAPPING_TAB, *GENERATED_SHEETS[1:], TIERS]
+                   MAPPING_TAB, TIERS, *GENERATED_SHEETS[1:]]
 # The template version that introduced each tab (reserved names): a tab of a newer version found in an older book
 # is the user's own, unless it carries our title in A1 (a book made between the tab's arrival and the version
 # marker). Add new tabs here with the version that brings them.
