@@ -299,6 +299,20 @@ def _num(f: Fraction):
 
 
 # --- the usage model of a book ---------------------------------------------------------------------------------
+class UsageEvents(tuple):
+    """The usage events of a book ((line, Date, quantity, row), ...) and `cancels`: {usage line: the Date of its
+    cancel event}. True when it holds either."""
+
+    def __new__(cls, items=(), cancels=None):
+        self = super().__new__(cls, items)
+        self.cancels = dict(cancels or {})
+        return self
+
+    def __bool__(self) -> bool:
+        return len(self) > 0 or bool(self.cancels)
+
+
+
 @dataclass
 class _LineUsage:
     days: np.ndarray  # step days (sorted)
@@ -323,6 +337,7 @@ class Usage:
         self.lines: dict[int, _LineUsage] = {}
         self.problems: list = []
         self.events_read = len(events)
+        cancels = getattr(events, "cancels", {})
         product = next((v for k, v in lines.dims.items() if k.strip().casefold() == "product"), None)
         per_line: dict[int, list] = {}
         for i, day, qty, r in events:
@@ -354,7 +369,7 @@ class Usage:
                                          f"the price and the usage events"))
                 continue
             self.lines[i] = _line_usage(evs, price, terms, int(lines.amount[i]), int(lines.booking[i]),
-                                        int(lines.end[i]), p_first, p_last, date)
+                                        int(lines.end[i]), p_first, p_last, date, cancels.get(i))
 
     def recognized(self, i: int, days: np.ndarray, ratable: np.ndarray) -> np.ndarray:
         """Revenue to date of usage line i: stand-ready: the ratable minimum + overage; drawdown: drawn + overage
@@ -399,8 +414,11 @@ def _cents(value: Fraction) -> int:
     return round_half_away(v.numerator, v.denominator)
 
 
-def _line_usage(evs, price, terms: UsageTerms, amount: int, booking: int, end: int, p_first, p_last, date):
-    """The step functions of one usage line from its events [(day, row, quantity)] sorted by day."""
+def _line_usage(evs, price, terms: UsageTerms, amount: int, booking: int, end: int, p_first, p_last, date,
+                cancel: int | None = None):
+    """The step functions of one usage line from its events [(day, row, quantity)] sorted by day. cancel: the
+    Date of the line's cancel event (no usage after it): the usage of the billing period containing it is
+    invoiced on it, and a drawdown's unused credits are breakage on it instead of on the End Date."""
     n_periods = len(p_first)
     qty = [Fraction(0)] * n_periods
     charge = [0] * n_periods  # the period's charge to date (cents)
@@ -420,6 +438,9 @@ def _line_usage(evs, price, terms: UsageTerms, amount: int, booking: int, end: i
     used_a = np.array(used, dtype=np.int64)
     finals = np.array(charge, dtype=np.int64)
     inv_date = np.maximum(np.asarray(p_last, dtype=np.int64), booking)
+    if cancel is not None:  # the final usage invoice on termination
+        inv_date = np.maximum(np.minimum(inv_date, cancel), booking)
+        end = cancel
     if not terms.drawdown:
         keep = finals != 0
         return _LineUsage(days, used_a, used_a, -1, 0, inv_date[keep], finals[keep])
@@ -461,5 +482,5 @@ def check_usage_event(lines, i: int, day: int) -> str | None:
     return None
 
 
-__all__ = ["USAGE", "TIERS_SHEET", "UsageTerms", "Tiers", "Usage", "parse_price_tiers", "read_usage_columns",
+__all__ = ["USAGE", "TIERS_SHEET", "UsageTerms", "Tiers", "Usage", "UsageEvents", "parse_price_tiers", "read_usage_columns",
            "exact_number", "usage_problems", "check_usage_event"]

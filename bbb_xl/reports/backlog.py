@@ -140,6 +140,11 @@ def _usage_ahead(book, idx, days, backlog, ahead) -> None:
         return
     lines = idx[local]
     ratable = recognized_to_date(_view(book.lines, lines), book.basis.take(lines), days)
+    changes = book.events.changes
+    if changes is not None:  # a cancelled stand-ready minimum: its curve ends at the cancel (engine.changes)
+        for k, i in enumerate(lines):
+            if changes.changed[int(i)]:
+                ratable[k] = changes.recognized(int(i), days)
     if book.fx is not None:
         ratable = book.fx.apply(lines, ratable)
     for k, p in enumerate(local):
