@@ -149,9 +149,9 @@ def test_drawdown_cancels_the_engine_does_not_model_are_located():
     assert "before the prepaid credits of line 1 of contract C are invoiced on 2025-03-01" in found["C4"]
 
 
-def test_modify_and_invoice_on_a_usage_line_are_still_refused():
+def test_modify_and_adjust_on_a_usage_line_are_still_refused():
     contracts = [HEADER, usage_line("U1", 12000, 0.10)]
-    for event in (["U1", "1", "2025-04-16", "modify", 100, None], ["U1", "1", "2025-04-16", "invoice", 100, None]):
+    for event in (["U1", "1", "2025-04-16", "modify", 100, None], ["U1", "1", "2025-04-16", "adjust", 100, None]):
         book = load_book(contracts, [EVENTS, event], events_sheet="Events", events_origin=(1, 1))
         [p] = book.errors
         assert p.cell == "D2" and "usage line" in p.message
@@ -180,6 +180,10 @@ def cancelled_usage_books(draw):
     body = [["U", "1", draw(st.sampled_from(before)), "usage", None, draw(st.integers(0, 9000))]
             for _ in range(draw(st.integers(0, 6)))]
     body.append(["U", "1", cancel, "cancel", cancel_amount, None])
+    manual = draw(st.booleans())  # billed by invoice events instead (manual billing)
+    if manual:
+        body += [["U", None, draw(st.sampled_from(DAYS)), "invoice", draw(st.integers(1, 5000)), None]
+                 for _ in range(draw(st.integers(1, 3)))]
     return [HEADER, line], [EVENTS] + body
 
 
@@ -197,18 +201,21 @@ def test_cancelled_usage_identities(case, at):
     assert revenue + backlog == booked  # bookings = revenue + backlog
     assert billed == revenue + deferred - unbilled
     assert backlog >= 0
-    # a balance at t never depends on an event (usage or cancel) dated after t
-    known = [ev[0]] + [r for r in ev[1:] if day_number(r[2]) <= t]
+    # a balance at t never depends on a usage or cancel event dated after t (invoice events stay: whether a
+    # contract is billed by its invoice events is a fact of the contract, Book.as_of)
+    known = [ev[0]] + [r for r in ev[1:] if day_number(r[2]) <= t or r[3] == "invoice"]
     then = load_book(contracts, known)
     for m in ("backlog", "deferred", "unbilled"):
         assert then.balance_cents(m, t, sel) == book.balance_cents(m, t, sel), m
     assert then.flow_cents("revenue", first, t, sel) == revenue
-    # from the cancel on nothing is left: revenue = billings = bookings, no backlog
-    cancel = day_number(ev[-1][2])
+    # from the cancel on nothing is left: revenue = bookings (= billings unless billed by hand), no backlog
+    cancel = day_number(next(r[2] for r in ev[1:] if r[3] == "cancel"))
     end = day_number("2025-12-31")
     assert book.balance_cents("backlog", cancel, sel) == 0
     total = [book.flow_cents(m, first, end, sel) for m in ("revenue", "billings", "bookings")]
-    assert total[0] == total[1] == total[2]
+    assert total[0] == total[2]
+    if not any(r[3] == "invoice" for r in ev[1:]):
+        assert total[0] == total[1]
     assert book.flow_cents("revenue", cancel + 1, end, sel) == 0
 
 
@@ -223,3 +230,19 @@ def test_delivery_load_of_a_cancelled_stand_ready_line():
     before = delivery_load(book, day_number("2025-03-31")).total()
     assert before == [100000] * 9 + [0] * 3 + [0, 900000]
     assert delivery_load(book, day_number("2025-04-30")).total() == [0] * 14
+
+
+def test_invoice_events_bill_a_usage_contract_exactly():
+    # manual billing: 1,200.00 stand-ready minimum over 2025 (100.00 a month), 0.10 a unit; 1,000 units on
+    # 2025-02-10 (100.00 of revenue in February). Invoice events: 1,200.00 on 2025-01-01 and 100.00 on 2025-03-05
+    # for February's usage. Billings are exactly those (no usage invoice on 02-28); revenue is unchanged.
+    contracts = [HEADER, usage_line("U1", 1200, 0.10)]
+    ev = [EVENTS, ["U1", "1", "2025-02-10", "usage", None, 1000], ["U1", None, "2025-01-01", "invoice", 1200, None],
+          ["U1", None, "2025-03-05", "invoice", 100, None]]
+    book = load_book(contracts, ev)
+    assert book.errors == [] and not [p for p in book.problems if p.severity == "warning"]
+    assert flows(book, "billings", "U1") == money(1200, 0, 100, *[0] * 9)
+    assert flows(book, "revenue", "U1") == money(100, 200, *[100] * 10)
+    # deferred at 02-28: billed 1,200.00 - recognized 300.00; at 03-31: 1,300.00 - 400.00
+    assert [book.balance("deferred", d) for d in ("2025-02-28", "2025-03-31")] == money(900, 900)
+    assert book.flow("billings", "2025") == book.flow("revenue", "2025") == D("1300.00")

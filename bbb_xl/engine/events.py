@@ -42,8 +42,10 @@ Semantics (`apply_events`):
   stand-ready line it ends the committed minimum like a monthly line's (above; the Amount optional), on a drawdown
   line (Billing upfront, dated on or after its Billing Start, no Amount) the unused prepaid credits are forfeited:
   breakage on the Date (ASC 606-10-55-48). Usage dated after the cancel's Date is an error; usage invoices of the
-  billing period containing it are issued on the Date. Modify, adjust and invoice events on a contract with a
-  usage line are errors (not supported yet).
+  billing period containing it are issued on the Date. Invoice events on a contract with a usage line bill it
+  exactly (manual billing): the usage line issues no usage invoices of its own, and its invoices are not compared
+  with its price (which grows with usage). Modify and adjust events on a contract with a usage line are errors
+  (not supported yet).
 - an event dated before its line's Booking Date takes effect on the Booking Date.
 - evergreen lines (Renewal auto, engine.evergreen): an event names the line by its own Line ID or one term's
   (`L1#3`). A cancel without End Date ends the line with the term containing its Date (applied when the terms are
@@ -614,6 +616,8 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
         _progress_after_change_orders(progress, changes)
     for k in sorted(invoiced_contracts):
         members = index[k]
+        if any(int(rec[i]) == USAGE for i in members):
+            continue  # the price of a usage line grows with its usage (engine.usage): no total to compare with
         end = int(lines.end[members].max())
         price = int((lines.amount if changes is None else changes.final_amount)[members].sum())
         if changes is not None:
@@ -636,15 +640,17 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     return AppliedEvents(parsed, invoiced, inv_line_a, inv_date_a, inv_amount_a, progress or None,
                          progress_rec if has_progress_lines else None, pit_start, len(events), changes,
                          np.array(sorted(change_days), dtype=np.int64) if change_days else None,
-                         _usage_events(usage_events, usage_cancels))
+                         _usage_events(usage_events, usage_cancels, invoiced, rec))
 
 
-def _usage_events(usage_events: list, cancels: dict):
-    """The usage events of the book with the cancel Dates of its usage lines (engine.usage.UsageEvents)."""
-    if not usage_events and not cancels:
+def _usage_events(usage_events: list, cancels: dict, invoiced, rec):
+    """The usage events of the book with the cancel Dates of its usage lines and the usage lines billed by invoice
+    events instead of their usage invoices (engine.usage.UsageEvents)."""
+    billed = set() if invoiced is None else {int(i) for i in np.flatnonzero(invoiced & (rec == USAGE))}
+    if not usage_events and not cancels and not billed:
         return None
     from .usage import UsageEvents
-    return UsageEvents(usage_events, cancels)
+    return UsageEvents(usage_events, cancels, billed)
 
 
 def _is_change(e: _Event, targets: list, rec) -> bool:
@@ -713,11 +719,12 @@ def _usage_targets(e: _Event, targets: list, lines, rec):
     usage = [i for i in targets if int(rec[i]) == USAGE]
     if e.kind == CANCEL:
         return _usage_cancel(e, targets, lines, rec)
+    if e.kind == INVOICE:  # manual billing: the contract is billed exactly its invoice events, usage included
+        return None, None, targets
     if e.kind != USAGE_EVENT:
         what = f"line {e.line} of contract {e.contract} is a usage line" if e.lkey else \
             f"contract {e.contract} has a usage line"
-        why = "its usage charges are invoiced from its usage events and Billing" if e.kind == INVOICE else \
-            f"a {e.kind} event on a usage line is not supported yet"
+        why = f"a {e.kind} event on a usage line is not supported yet"
         return f"{what}: {why} (give the usage line a contract of its own)", "Event", targets
     if e.lkey:
         i = targets[0]

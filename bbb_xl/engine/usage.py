@@ -300,16 +300,18 @@ def _num(f: Fraction):
 
 # --- the usage model of a book ---------------------------------------------------------------------------------
 class UsageEvents(tuple):
-    """The usage events of a book ((line, Date, quantity, row), ...) and `cancels`: {usage line: the Date of its
-    cancel event}. True when it holds either."""
+    """The usage events of a book ((line, Date, quantity, row), ...), `cancels`: {usage line: the Date of its
+    cancel event} and `invoiced`: the lines of contracts billed by invoice events (no usage invoices of their
+    own). True when it holds any."""
 
-    def __new__(cls, items=(), cancels=None):
+    def __new__(cls, items=(), cancels=None, invoiced=None):
         self = super().__new__(cls, items)
         self.cancels = dict(cancels or {})
+        self.invoiced = frozenset(invoiced or ())
         return self
 
     def __bool__(self) -> bool:
-        return len(self) > 0 or bool(self.cancels)
+        return len(self) > 0 or bool(self.cancels) or bool(self.invoiced)
 
 
 
@@ -338,6 +340,7 @@ class Usage:
         self.problems: list = []
         self.events_read = len(events)
         cancels = getattr(events, "cancels", {})
+        self.invoiced = getattr(events, "invoiced", frozenset())  # billed by invoice events: no usage invoices
         product = next((v for k, v in lines.dims.items() if k.strip().casefold() == "product"), None)
         per_line: dict[int, list] = {}
         for i, day, qty, r in events:
@@ -400,9 +403,10 @@ class Usage:
         return lu is not None and lu.breakage_day >= 0
 
     def invoices(self):
-        """(line, date, amount) of the usage invoices of every usage line (arrears, one per billing period)."""
+        """(line, date, amount) of the usage invoices of every usage line (arrears, one per billing period), but
+        those of a contract billed by its invoice events (manual billing)."""
         parts = [(np.full(len(lu.inv_date), i, dtype=np.int64), lu.inv_date, lu.inv_amount)
-                 for i, lu in self.lines.items()]
+                 for i, lu in self.lines.items() if i not in self.invoiced]
         if not parts:
             z = np.zeros(0, dtype=np.int64)
             return z, z, z
