@@ -486,5 +486,5 @@ def check_usage_event(lines, i: int, day: int) -> str | None:
     return None
 
 
-__all__ = ["USAGE", "TIERS_SHEET", "UsageTerms", "Tiers", "Usage", "UsageEvents", "parse_price_tiers", "read_usage_columns",
-           "exact_number", "usage_problems", "check_usage_event"]
+__all__ = ["USAGE", "TIERS_SHEET", "UsageTerms", "Tiers", "Usage", "UsageEvents", "parse_price_tiers",
+           "read_usage_columns", "exact_number", "usage_problems", "check_usage_event"]

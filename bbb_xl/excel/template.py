@@ -73,7 +73,8 @@ EVENT_NOTES = {
             "applies.",
     "Event": "invoice (Amount): a contract with invoices is billed exactly its invoices; milestone / percent "
              "complete (Percent): cumulative progress of a milestone / percent complete line; cancel: the service "
-             "ends on Date (a usage line: its minimum ends, unused prepaid credits are breakage on Date); modify (Amount, End Date, Treatment): the line's new total price from Date; adjust "
+             "ends on Date (a usage line: its minimum ends, unused prepaid credits are breakage on Date); modify "
+             "(Amount, End Date, Treatment): the line's new total price from Date; adjust "
              "(Amount +/-, Bill): a price change, recognized to date restated on Date (ASC 606-10-32-42..45); "
              "usage (Quantity): units used on Date by a usage line, revenue in that period and invoiced in arrears "
              "at its billing period end (ASC 606-10-55-18).",
