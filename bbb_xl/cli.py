@@ -458,8 +458,9 @@ def journal(book, start, end, fmt, detail, out, date_format, tax_rate, subsidiar
 def close(book, through):
     """Close every month up to --through: their revenue, billings, bookings and balances per contract are recorded
     in the Closed Periods record tab (with the input fingerprint, time and user) and never restated; later input
-    changes post as out-of-period adjustments in the as-of month. Forward only. The reports are refreshed in the
-    same atomic save.
+    changes post as out-of-period adjustments in the first open month: the as-of month, or the month after it
+    when the as-of month is closed itself (as-of date on its last day, e.g. a year-end close: 2026-01). Forward
+    only. The reports are refreshed in the same atomic save.
 
     \b
     Exit codes: 0 closed; 1 error, nothing written (already closed, the month
