@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core.dates import iso, month_index
 from ..core.errors import BBBError
-from ..engine.metrics import (BRIDGE_ROWS, arr_bridge, coverage, customer_figures, customer_timelines,
+from ..engine.metrics import (BRIDGE_ROWS, CustomerMRR, arr_bridge, coverage, customer_timelines,
                               first_positive_days, retention, year_earlier)
 from .model import MONEY, ChartData, SheetReport
 
@@ -31,15 +31,17 @@ NA = "n/a"
 
 
 class FigureCache:
-    """customer_figures by day, computed once (the tab reads the same period ends in several sections)."""
+    """customer_figures by day, computed once (the tab reads the same period ends in several sections), from one
+    engine.metrics.CustomerMRR of the lines (index: the bridge, cohorts and retention share it)."""
 
     def __init__(self, book, sel, basis):
         self.book, self.sel, self.basis, self.memo = book, sel, basis, {}
+        self.index = CustomerMRR(book, sel, basis)
 
     def __call__(self, day: int):
         day = int(day)
         if day not in self.memo:
-            self.memo[day] = customer_figures(self.book, day, self.sel, basis=self.basis)
+            self.memo[day] = self.index.figures(day)
         return self.memo[day]
 
 
@@ -203,7 +205,7 @@ def _cohorts(s, row, book, sel, settings, until, figures, basis) -> None:
     """ARR of each signup cohort (the quarter of its customers' first day with ARR > 0) at the cohort quarter's
     end and every 3 months after, up to the report end."""
     cal = settings.calendar
-    first = first_positive_days(customer_timelines(book, sel, until + 1, basis))
+    first = first_positive_days(customer_timelines(book, sel, until + 1, basis, index=figures.index))
     cohorts: dict = {}
     for customer, day in first.items():
         pid = cal.period_id("quarter", int(month_index(np.int64(day))))
@@ -222,15 +224,15 @@ def _cohorts(s, row, book, sel, settings, until, figures, basis) -> None:
     header = ["Cohort", "Customers"] + [f"ARR +{COHORT_STEP * k} months" for k in range(width)]
     s.add(row + 1, 1, [header], "header")
     body = []
+    position = {c: k for k, c in enumerate(figures.index.keys)}
     for pid in pids:
-        members = set(cohorts[pid])
+        members = np.array(sorted(position[c] for c in set(cohorts[pid])), dtype=np.int64)
         values = []
         for k in range(width):
             if pid + k > last_pid:
                 values.append(None)
                 continue
-            f = figures(ends_by_pid[pid + k])
-            values.append(sum(a for c, a in zip(f.customers, f.arr) if c in members))
+            values.append(int(figures(ends_by_pid[pid + k]).arr_cents[members].sum()))
         body.append([cal.label("quarter", pid), len(members)] + values)
     s.add(row + 2, 1, body, ["text", "int"] + [MONEY] * width)
     s.add(row + 2 + len(body), 1, [[f"+0 months: ARR at the end of the cohort quarter; +{COHORT_STEP}: at the end "
