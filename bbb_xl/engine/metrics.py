@@ -301,6 +301,7 @@ class CustomerMRR:
         by_code = np.argsort(pcode, kind="stable")
         self.code_pieces = piece[by_code]
         self.code_bounds = np.searchsorted(pcode[by_code], np.arange(k + 1, dtype=np.int64), side="left")
+        self.memo: dict = {}
 
     def _exact(self, code: int, t: int) -> Fraction:
         p = self.pieces
@@ -331,20 +332,25 @@ class CustomerMRR:
             r1 = (s - half) % one
             r12 = (12 * s - half) % one
             unsure = ((np.minimum(r1, one - r1) <= bound) | (np.minimum(r12, one - r12) <= 12 * bound)
-                      | (np.abs(s) <= bound))
+                      | (np.abs(s) <= bound)) & (n > 0)  # no active piece: exactly 0
             mag = (np.abs(s) + half) >> bits
             mrr = np.where(s < 0, -mag, mag)
             mag = (np.abs(12 * s) + half) >> bits
             arr = np.where(s < 0, -mag, mag)
         else:
-            unsure = np.ones(len(codes), dtype=bool)
+            unsure = n > 0
         below = s < 0
         values = [None] * len(codes) if exact else None
         check = np.flatnonzero(unsure | exact) if exact else np.flatnonzero(unsure)
+        memo = self.memo  # (code, prefix position): the same active pieces, the same exact sum
         for q in check.tolist():
-            v = self._exact(int(codes[q]), int(days[q]))
-            mrr[q] = round_half_away(v.numerator, v.denominator)
-            arr[q] = round_half_away(12 * v.numerator, v.denominator)
+            key = (int(codes[q]), int(pos[q]))
+            found = memo.get(key)
+            if found is None:
+                v = self._exact(key[0], int(days[q]))
+                found = memo[key] = (v, round_half_away(v.numerator, v.denominator),
+                                     round_half_away(12 * v.numerator, v.denominator))
+            v, mrr[q], arr[q] = found
             below[q] = v < 0
             if exact:
                 values[q] = v

@@ -146,7 +146,7 @@ def metrics_sheet(book, settings, periods, title) -> SheetReport:
     s.add(row, 1, [["Backlog coverage"] + labels], "header")
     rpo = [book.rpo_cents(p.last, sel)[0] for p in periods]
     revenue = [book.flow_cents("revenue", year_earlier(p.last) + 1, p.last, sel) for p in periods]
-    cov = [_coverage_or_none(book, p.last, sel) for p in periods]
+    cov = [Fraction(r, v) if v else None for r, v in zip(rpo, revenue)]  # engine.metrics.coverage, reused
     s.add(row + 1, 1, [["RPO within 12 months of the period end"], ["Revenue recognized in the 12 months to the "
                                                                     "period end"]], "text")
     s.add(row + 1, 2, [rpo, revenue], MONEY)
