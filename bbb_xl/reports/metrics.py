@@ -145,7 +145,7 @@ def metrics_sheet(book, settings, periods, title) -> SheetReport:
     # --- backlog coverage
     s.add(row, 1, [["Backlog coverage"] + labels], "header")
     rpo = [book.rpo_cents(p.last, sel)[0] for p in periods]
-    revenue = [book.flow_cents("revenue", year_earlier(p.last) + 1, p.last, sel) for p in periods]
+    revenue = trailing_revenue(book, sel, [p.last for p in periods])
     cov = [Fraction(r, v) if v else None for r, v in zip(rpo, revenue)]  # engine.metrics.coverage, reused
     s.add(row + 1, 1, [["RPO within 12 months of the period end"], ["Revenue recognized in the 12 months to the "
                                                                     "period end"]], "text")
@@ -159,6 +159,17 @@ def metrics_sheet(book, settings, periods, title) -> SheetReport:
     # --- signup cohorts
     _cohorts(s, row + 1, book, sel, settings, periods[-1].last, figures, basis)
     return s
+
+
+def trailing_revenue(book, sel, ends) -> list[int]:
+    """Revenue recognized in the 12 months ending each day of ends (book.flow_cents over year_earlier(t) + 1 .. t),
+    from one cumulative matrix over all the days."""
+    days = np.unique(np.array([year_earlier(t) for t in ends] + list(ends), dtype=np.int64))
+    total = np.zeros(len(days), dtype=object)
+    for idx, _ in book._chunks(sel):
+        total += book._sum(book.cumulative("revenue", idx, days)).astype(object)
+    at = dict(zip(days.tolist(), (int(v) for v in total)))
+    return [at[int(t)] - at[year_earlier(t)] for t in ends]
 
 
 def _axis_floor(levels) -> int:
