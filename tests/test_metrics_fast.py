@@ -227,3 +227,25 @@ def test_empty_selection():
     figs = metrics.customer_figures(book, 0, np.array([], dtype=np.int64))
     assert figs.customers == () and figs.arr == ()
     assert metrics.customer_timelines(book, np.array([], dtype=np.int64), 10 ** 6) == {}
+
+
+@pytest.mark.parametrize("grace, churned", [(30, True), (31, False)])
+def test_grace_days_hold_the_arr_through_a_gap_of_exactly_that_many_days(grace, churned):
+    # 12,000 over 2025 (ARR 12,000), renewed at 26,400 over 2026-02-01..2026-12-31 (11 months: MRR 2,400, ARR
+    # 28,800): ARR drops to 0 on 2026-01-01 and returns on 2026-02-01, 31 days later. Grace 31: held at 12,000
+    # through January (no churn, no reactivation), an expansion of 16,800 in February; 30: churn of 12,000 in
+    # January and a reactivation of 28,800 in February
+    rows = [HEADER, year_line("A", "Acme", "a", 1200000),
+            year_line("B", "Acme", "a", 2640000, start="2026-02-01", end="2026-12-31")]
+    book = load_book(rows)
+    sel = np.arange(2)
+    periods = period_grid(day_number(dt.date(2025, 12, 1)), day_number(dt.date(2026, 2, 28)), "month",
+                          book.calendar)
+    new = metrics.arr_bridge(book, periods, sel, grace)
+    old = ref.arr_bridge(book, periods, sel, grace)
+    assert [c.per_customer for c in new] == [c.per_customer for c in old]
+    jan, feb = new[1].per_customer["Acme"], new[2].per_customer["Acme"]
+    if churned:
+        assert jan == (1200000, 0, 0, 0, 0, -1200000, 0) and feb == (0, 0, 2880000, 0, 0, 0, 2880000)
+    else:
+        assert jan == (1200000, 0, 0, 0, 0, 0, 1200000) and feb == (1200000, 0, 0, 1680000, 0, 0, 2880000)
