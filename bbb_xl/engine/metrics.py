@@ -17,6 +17,7 @@ date, so "ARR > 0 on some earlier day" is decided on those days alone.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -302,14 +303,32 @@ class CustomerMRR:
         self.code_pieces = piece[by_code]
         self.code_bounds = np.searchsorted(pcode[by_code], np.arange(k + 1, dtype=np.int64), side="left")
         self.memo: dict = {}
+        self.timelines: dict = {}
 
     def _exact(self, code: int, t: int) -> Fraction:
+        """The exact sum of the code's pieces active at t: integers over one common denominator, one Fraction."""
         p = self.pieces
-        total = Fraction(0)
+        num, den = p.rate
+        terms = []
         for k in self.code_pieces[self.code_bounds[code]:self.code_bounds[code + 1]].tolist():
             if p.first[k] <= t <= p.last[k]:
-                total += p.exact(k)
-        return total
+                v = p.changed.get(k)
+                if v is None:
+                    i = int(p.line[k])
+                    terms.append((int(p.price[k]) * UNIT * int(num[i]), int(p.weight[k]) * int(den[i])))
+                else:
+                    terms.append((v.numerator, v.denominator))
+        if not terms:
+            return Fraction(0)
+        common = math.lcm(*(d for _, d in terms))
+        return Fraction(sum(n * (common // d) for n, d in terms), common)
+
+    def timeline(self, book, sel: np.ndarray, until: int, exact: bool = False):
+        """_timeline_arrays of these lines (sel: the ones the index was built on), computed once per until."""
+        key = (int(until), exact)
+        if key not in self.timelines:
+            self.timelines[key] = _timeline_arrays(book, sel, until, self, exact)
+        return self.timelines[key]
 
     def evaluate(self, codes: np.ndarray, days: np.ndarray, exact: bool = False):
         """(mrr, arr, below_zero) int64 / bool arrays per (code, day) query, rounded half away from zero, not
@@ -425,7 +444,7 @@ def customer_timelines(book, sel: np.ndarray, until: int, basis: str = ALLOCATED
     evaluated, each day as known that day. exact: the exact MRR (Fraction cents, not floored) instead of ARR.
     index: the ungrouped CustomerMRR of these lines and basis, when the caller has it."""
     index = index or CustomerMRR(book, sel, basis)
-    code, day, values = _timeline_arrays(book, sel, until, index, exact)
+    code, day, values = index.timeline(book, sel, until, exact)
     values = values if exact else values.tolist()
     bounds = np.searchsorted(code, np.arange(len(index.keys) + 1), side="left").tolist()
     day = day.tolist()
@@ -451,10 +470,18 @@ class BridgeColumn:
     period: object
     per_customer: dict  # customer -> (opening, new, reactivation, expansion, contraction, churn, closing)
     totals: tuple  # same seven, summed
+    counts: tuple | None = field(default=None, compare=False)  # (customers with opening ARR > 0, lost of them)
 
-    def logo_churn(self) -> Fraction | None:
+    def customers_lost(self) -> tuple[int, int]:
+        """(customers with ARR > 0 at the opening, those of them with closing ARR 0)."""
+        if self.counts is not None:
+            return self.counts
         opening = sum(1 for v in self.per_customer.values() if v[0] > 0)
         lost = sum(1 for v in self.per_customer.values() if v[0] > 0 and v[6] == 0)
+        return opening, lost
+
+    def logo_churn(self) -> Fraction | None:
+        opening, lost = self.customers_lost()
         return None if opening == 0 else Fraction(lost, opening)
 
 
@@ -516,7 +543,7 @@ def arr_bridge(book, periods, sel: np.ndarray, grace_days: int = 0, basis: str =
     grace = max(int(grace_days), 0)
     index = getattr(figures, "index", None) or CustomerMRR(book, sel, basis)
     at = figures or index.figures
-    code, day, value = _timeline_arrays(book, sel, periods[-1].last + grace + 1, index)
+    code, day, value = index.timeline(book, sel, periods[-1].last + grace + 1)
     keys = index.keys
     codes = np.arange(len(keys), dtype=np.int64)
     first_pos = np.full(len(keys), _NEVER, dtype=np.int64)
@@ -542,7 +569,8 @@ def arr_bridge(book, periods, sel: np.ndarray, grace_days: int = 0, basis: str =
         cols = (a, np.where(grew & ~had, b, 0), np.where(grew & had, b, 0), np.where((0 < a) & (a < b), b - a, 0),
                 np.where((0 < b) & (b < a), b - a, 0), np.where((a > 0) & (b == 0), -a, 0), b)
         per = dict(zip(keys, zip(*(c.tolist() for c in cols))))
-        out.append(BridgeColumn(p, per, tuple(int(c.sum()) for c in cols)))
+        counts = (int((a > 0).sum()), int(((a > 0) & (b == 0)).sum()))
+        out.append(BridgeColumn(p, per, tuple(int(c.sum()) for c in cols), counts))
         a = b
     return out
 

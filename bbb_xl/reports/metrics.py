@@ -16,8 +16,7 @@ import numpy as np
 
 from ..core.dates import iso, month_index
 from ..core.errors import BBBError
-from ..engine.metrics import (BRIDGE_ROWS, CustomerMRR, arr_bridge, coverage, customer_timelines,
-                              first_positive_days, retention, year_earlier)
+from ..engine.metrics import BRIDGE_ROWS, CustomerMRR, arr_bridge, coverage, retention, year_earlier
 from .model import MONEY, ChartData, SheetReport
 
 SHEET = "Metrics"
@@ -64,7 +63,8 @@ def _coverage_or_none(book, day, sel):
         return None
 
 
-def metrics_sheet(book, settings, periods, title) -> SheetReport:
+def metrics_sheet(book, settings, periods, title, rpo=None) -> SheetReport:
+    """rpo: book.rpo_cents at each period end, when the caller has them (the Backlog tab's)."""
     s = SheetReport(SHEET)
     sel = np.arange(len(book.lines))
     basis, grace = settings.arr_basis, settings.grace_days
@@ -132,7 +132,7 @@ def metrics_sheet(book, settings, periods, title) -> SheetReport:
     s.add(row, 1, [["Retention"] + labels], "header")
     nrr, grr = zip(*[_retention_or_none(book, p.last, sel, basis, figures) for p in periods])
     churn = [c.logo_churn() for c in columns]
-    lost = [sum(1 for v in c.per_customer.values() if v[0] > 0 and v[6] == 0) for c in columns]
+    lost = [c.customers_lost()[1] for c in columns]
     s.add(row + 1, 1, [["NRR: net revenue retention, 12 months to the period end (%)", *[percent(v) for v in nrr]],
                        ["GRR: gross revenue retention, 12 months to the period end (%)", *[percent(v) for v in grr]],
                        ["Logo churn: lost \u00f7 customers at the previous period end (%)",
@@ -144,7 +144,7 @@ def metrics_sheet(book, settings, periods, title) -> SheetReport:
 
     # --- backlog coverage
     s.add(row, 1, [["Backlog coverage"] + labels], "header")
-    rpo = [book.rpo_cents(p.last, sel)[0] for p in periods]
+    rpo = [r[0] for r in rpo] if rpo is not None else [book.rpo_cents(p.last, sel)[0] for p in periods]
     revenue = trailing_revenue(book, sel, [p.last for p in periods])
     cov = [Fraction(r, v) if v else None for r, v in zip(rpo, revenue)]  # engine.metrics.coverage, reused
     s.add(row + 1, 1, [["RPO within 12 months of the period end"], ["Revenue recognized in the 12 months to the "
@@ -216,11 +216,21 @@ def _cohorts(s, row, book, sel, settings, until, figures, basis) -> None:
     """ARR of each signup cohort (the quarter of its customers' first day with ARR > 0) at the cohort quarter's
     end and every 3 months after, up to the report end."""
     cal = settings.calendar
-    first = first_positive_days(customer_timelines(book, sel, until + 1, basis, index=figures.index))
+    index = figures.index
+    code, day, value = index.timeline(book, sel, until + 1)
+    positive = value > 0
+    first_day = np.zeros(len(index.keys), dtype=np.int64)
+    signed = np.zeros(len(index.keys), dtype=bool)
+    # entries are sorted by (customer, day): a customer's first positive entry is its first day with ARR > 0
+    code_p, day_p = code[positive], day[positive]
+    firsts = np.r_[True, code_p[1:] != code_p[:-1]] if len(code_p) else np.zeros(0, dtype=bool)
+    first_day[code_p[firsts]] = day_p[firsts]
+    signed[code_p[firsts]] = True
+    signed = np.flatnonzero(signed)
+    cohort_of = np.asarray(cal.period_id("quarter", month_index(first_day[signed])), dtype=np.int64)
     cohorts: dict = {}
-    for customer, day in first.items():
-        pid = cal.period_id("quarter", int(month_index(np.int64(day))))
-        cohorts.setdefault(pid, []).append(customer)
+    for pid in np.unique(cohort_of).tolist():
+        cohorts[pid] = signed[cohort_of == pid]
     s.add(row, 1, [[f"ARR by signup cohort (the quarter of a customer's first ARR) at the cohort quarter's end and "
                     f"every {COHORT_STEP} months after, up to {iso(until)}"]], "subtitle")
     if not cohorts:
@@ -235,9 +245,8 @@ def _cohorts(s, row, book, sel, settings, until, figures, basis) -> None:
     header = ["Cohort", "Customers"] + [f"ARR +{COHORT_STEP * k} months" for k in range(width)]
     s.add(row + 1, 1, [header], "header")
     body = []
-    position = {c: k for k, c in enumerate(figures.index.keys)}
     for pid in pids:
-        members = np.array(sorted(position[c] for c in set(cohorts[pid])), dtype=np.int64)
+        members = cohorts[pid]  # positions in index.keys
         values = []
         for k in range(width):
             if pid + k > last_pid:
