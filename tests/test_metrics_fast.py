@@ -218,8 +218,13 @@ def test_pieces_are_built_once_per_book_and_basis():
     assert metrics.mrr_pieces(book, metrics.CONTRACT_PRICE) is not metrics.mrr_pieces(book)
     # 12,000.00 over 12 months: one piece of 100,000 cents from 2025-01-01 to 2025-12-31
     p = metrics.mrr_pieces(book)
-    assert p.exact(0) == 100000 and (int(p.first[0]), int(p.last[0])) == (day_number(dt.date(2025, 1, 1)),
-                                                                          day_number(dt.date(2025, 12, 31)))
+    assert len(p.line) == 1 and p.exact(0) == 100000
+    assert (int(p.first[0]), int(p.last[0])) == (day_number(dt.date(2025, 1, 1)), day_number(dt.date(2025, 12, 31)))
+    # a line at 0 adds no piece (its customer still has a figure: 0)
+    free = load_book([HEADER, year_line("A", "Acme", "a", 1200000), year_line("B", "Free", "a", 0)])
+    assert len(metrics.mrr_pieces(free).line) == 1
+    figs = metrics.customer_figures(free, day_number(dt.date(2025, 3, 1)), np.arange(2))
+    assert figs.customers == ("Acme", "Free") and figs.arr == (1200000, 0)
 
 
 def test_empty_selection():

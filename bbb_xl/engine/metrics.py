@@ -154,8 +154,9 @@ class MrrPieces:
     """Every recurring line's MRR (one basis) as pieces of constant value: piece k is line[k]'s MRR on the days
     first[k]..last[k], each day as known that day (a change record changes the value from its date on). A line
     without change records is one piece from max(Booking, Start) to End; a changed line has a piece per change
-    state. value: float cents, within 8 units in the last place of the exact figure (a few correctly rounded
-    operations); exact(k) is the Fraction. Pieces of a line are contiguous (offset / count per line)."""
+    state; a piece of value 0 is left out. value: float cents, within 8 units in the last place of the exact
+    figure (a few correctly rounded operations); exact(k) is the Fraction. Pieces of a line are contiguous
+    (offset / count per line)."""
 
     line: np.ndarray
     first: np.ndarray
@@ -202,7 +203,7 @@ def _build_pieces(book, basis: str) -> MrrPieces:
     has_records = np.zeros(n, dtype=bool)
     has_records[list(records)] = True
     first = np.maximum(booking, start)
-    plain = np.flatnonzero(recurring & ~has_records & (first <= end))
+    plain = np.flatnonzero(recurring & ~has_records & (first <= end) & (price != 0))  # a 0 piece adds nothing
     weight = _weight(end[plain]) - _weight(start[plain] - 1)
     numf = num[plain].astype(np.float64)
     denf = den[plain].astype(np.float64)
@@ -222,7 +223,7 @@ def _build_pieces(book, basis: str) -> MrrPieces:
             p, f, e = _line_state(lines, i, dates[0] - 1 if lo == -_NEVER else lo, recs, basis)
             a, z = max(lo, b, st), min(hi, e)
             months = months_between(f, e)
-            if a > z or months == 0:
+            if a > z or months == 0 or p == 0:
                 continue
             v = Fraction(p) / months * _rate(book, i)
             c_line.append(i), c_first.append(a), c_last.append(z), c_value.append(float(v))

@@ -124,7 +124,7 @@ def metrics_sheet(book, settings, periods, title, rpo=None) -> SheetReport:
     s.add(row + 1, 2, [[sum(f.arr) for f in ends]], MONEY)
     s.add(row + 2, 1, [["MRR at period end"]], "text")
     s.add(row + 2, 2, [[sum(f.mrr) for f in ends]], MONEY)
-    s.add(row + 3, 1, [["Customers with ARR > 0 at period end", *[sum(1 for a in f.arr if a > 0) for f in ends]]],
+    s.add(row + 3, 1, [["Customers with ARR > 0 at period end", *[int((f.arr_cents > 0).sum()) for f in ends]]],
           ["text"] + ["int"] * n)
     row += 5
 
