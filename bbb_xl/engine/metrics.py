@@ -310,15 +310,15 @@ class CustomerMRR:
         """The exact sum of the code's pieces active at t: integers over one common denominator, one Fraction."""
         p = self.pieces
         num, den = p.rate
+        ks = self.code_pieces[self.code_bounds[code]:self.code_bounds[code + 1]]
+        ks = ks[(p.first[ks] <= t) & (p.last[ks] >= t)]
         terms = []
-        for k in self.code_pieces[self.code_bounds[code]:self.code_bounds[code + 1]].tolist():
-            if p.first[k] <= t <= p.last[k]:
-                v = p.changed.get(k)
-                if v is None:
-                    i = int(p.line[k])
-                    terms.append((int(p.price[k]) * UNIT * int(num[i]), int(p.weight[k]) * int(den[i])))
-                else:
-                    terms.append((v.numerator, v.denominator))
+        for k, price, weight, i in zip(ks.tolist(), p.price[ks].tolist(), p.weight[ks].tolist(), p.line[ks].tolist()):
+            v = p.changed.get(k)
+            if v is None:
+                terms.append((price * UNIT * int(num[i]), weight * int(den[i])))
+            else:
+                terms.append((v.numerator, v.denominator))
         if not terms:
             return Fraction(0)
         common = math.lcm(*(d for _, d in terms))
@@ -363,17 +363,20 @@ class CustomerMRR:
         values = [None] * len(codes) if exact else None
         check = np.flatnonzero(unsure | exact) if exact else np.flatnonzero(unsure)
         memo = self.memo  # (code, prefix position): the same active pieces, the same exact sum
-        for q in check.tolist():
-            key = (int(codes[q]), int(pos[q]))
-            found = memo.get(key)
-            if found is None:
-                v = self._exact(key[0], int(days[q]))
-                found = memo[key] = (v, round_half_away(v.numerator, v.denominator),
-                                     round_half_away(12 * v.numerator, v.denominator))
-            v, mrr[q], arr[q] = found
-            below[q] = v < 0
+        found = []
+        for key, t in zip(zip(codes[check].tolist(), pos[check].tolist()), days[check].tolist()):
+            hit = memo.get(key)
+            if hit is None:
+                v = self._exact(key[0], t)
+                hit = memo[key] = (round_half_away(v.numerator, v.denominator),
+                                   round_half_away(12 * v.numerator, v.denominator), v < 0, v)
+            found.append(hit)
+        if found:
+            mrr[check], arr[check], below[check] = (np.array(x, dtype=kind) for x, kind in zip(
+                list(zip(*found))[:3], (np.int64, np.int64, bool)))
             if exact:
-                values[q] = v
+                for q, hit in zip(check.tolist(), found):
+                    values[q] = hit[3]
         return (mrr, arr, below, values) if exact else (mrr, arr, below)
 
     def figures(self, t: int) -> CustomerFigures:
@@ -388,10 +391,22 @@ class CustomerMRR:
                                arr)
 
 
+def customer_mrr(book, sel: np.ndarray, basis: str = ALLOCATED, groups: np.ndarray | None = None) -> CustomerMRR:
+    """The CustomerMRR of these lines; the one of every line, ungrouped, is built once per book and basis."""
+    sel = np.asarray(sel, dtype=np.int64).reshape(-1)
+    n = len(book.lines.booking)
+    if groups is not None or len(sel) != n or not np.array_equal(sel, np.arange(n)):
+        return CustomerMRR(book, sel, basis, groups)
+    cache = book.__dict__.setdefault("_mrr_index", {})
+    if basis not in cache:
+        cache[basis] = CustomerMRR(book, sel, basis)
+    return cache[basis]
+
+
 def customer_figures(book, t: int, sel: np.ndarray, groups: np.ndarray | None = None,
                      basis: str = ALLOCATED) -> CustomerFigures:
     """Customer MRR / ARR at day t over the selected lines (groups: a code per line -> keys (customer, group))."""
-    return CustomerMRR(book, sel, basis, groups).figures(t)
+    return customer_mrr(book, sel, basis, groups).figures(t)
 
 
 def mrr_cents(book, t: int, sel: np.ndarray) -> int:
@@ -444,7 +459,7 @@ def customer_timelines(book, sel: np.ndarray, until: int, basis: str = ALLOCATED
     Booking, Start and End + 1 days and its events' dates and End + 1 days. Each customer's lines alone are
     evaluated, each day as known that day. exact: the exact MRR (Fraction cents, not floored) instead of ARR.
     index: the ungrouped CustomerMRR of these lines and basis, when the caller has it."""
-    index = index or CustomerMRR(book, sel, basis)
+    index = index or customer_mrr(book, sel, basis)
     code, day, values = index.timeline(book, sel, until, exact)
     values = values if exact else values.tolist()
     bounds = np.searchsorted(code, np.arange(len(index.keys) + 1), side="left").tolist()
@@ -542,7 +557,7 @@ def arr_bridge(book, periods, sel: np.ndarray, grace_days: int = 0, basis: str =
     if not periods:
         return []
     grace = max(int(grace_days), 0)
-    index = getattr(figures, "index", None) or CustomerMRR(book, sel, basis)
+    index = getattr(figures, "index", None) or customer_mrr(book, sel, basis)
     at = figures or index.figures
     code, day, value = index.timeline(book, sel, periods[-1].last + grace + 1)
     keys = index.keys
@@ -739,7 +754,7 @@ def metric_schedule(book, metric: str, periods, labels, codes, group_name, sel: 
     rows = []
     total = []
     grouped = [[0] * len(periods) for _ in labels]
-    ungrouped_index = CustomerMRR(book, sel)
+    ungrouped_index = customer_mrr(book, sel)
     if labels:
         grouped_index = CustomerMRR(book, sel, groups=codes)
         group_of_key = np.array([g for _, g in grouped_index.keys], dtype=np.int64)

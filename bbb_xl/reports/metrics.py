@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core.dates import iso, month_index
 from ..core.errors import BBBError
-from ..engine.metrics import BRIDGE_ROWS, CustomerMRR, arr_bridge, coverage, retention, year_earlier
+from ..engine.metrics import BRIDGE_ROWS, arr_bridge, coverage, customer_mrr, retention, year_earlier
 from .model import MONEY, ChartData, SheetReport
 
 SHEET = "Metrics"
@@ -35,7 +35,7 @@ class FigureCache:
 
     def __init__(self, book, sel, basis):
         self.book, self.sel, self.basis, self.memo = book, sel, basis, {}
-        self.index = CustomerMRR(book, sel, basis)
+        self.index = customer_mrr(book, sel, basis)
 
     def __call__(self, day: int):
         day = int(day)
