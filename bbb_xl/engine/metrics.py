@@ -479,14 +479,29 @@ def first_positive_days(timelines: dict) -> dict:
     return out
 
 
-@dataclass(frozen=True)
 class BridgeColumn:
-    """One period of the ARR bridge: per customer movements (cents) and totals."""
+    """One period of the ARR bridge: per customer movements (cents) and totals. per_customer may be given as a
+    function that builds it, called on first use (a 100,000-line tab reads only the totals and counts)."""
 
-    period: object
-    per_customer: dict  # customer -> (opening, new, reactivation, expansion, contraction, churn, closing)
-    totals: tuple  # same seven, summed
-    counts: tuple | None = field(default=None, compare=False)  # (customers with opening ARR > 0, lost of them)
+    def __init__(self, period, per_customer, totals: tuple, counts: tuple | None = None):
+        self.period = period
+        # customer -> (opening, new, reactivation, expansion, contraction, churn, closing), or a function
+        self._per_customer = per_customer
+        self.totals = totals  # the same seven, summed
+        self.counts = counts  # (customers with opening ARR > 0, those of them lost), when known
+
+    @property
+    def per_customer(self) -> dict:
+        if callable(self._per_customer):
+            self._per_customer = self._per_customer()
+        return self._per_customer
+
+    def __eq__(self, other):
+        return isinstance(other, BridgeColumn) and (self.period, self.per_customer, self.totals) == (
+            other.period, other.per_customer, other.totals)
+
+    def __repr__(self):
+        return f"BridgeColumn(period={self.period!r}, totals={self.totals!r})"
 
     def customers_lost(self) -> tuple[int, int]:
         """(customers with ARR > 0 at the opening, those of them with closing ARR 0)."""
@@ -576,17 +591,19 @@ def arr_bridge(book, periods, sel: np.ndarray, grace_days: int = 0, basis: str =
             arr = np.where((arr == 0) & (k >= 0), held[np.maximum(k, 0)], arr)
         return arr
 
+    def columns(a, b, had):  # the seven rows of movements(a, b, had) per customer
+        grew = (a == 0) & (b > 0)
+        return (a, np.where(grew & ~had, b, 0), np.where(grew & had, b, 0), np.where((0 < a) & (a < b), b - a, 0),
+                np.where((0 < b) & (b < a), b - a, 0), np.where((a > 0) & (b == 0), -a, 0), b)
+
     out = []
     a = arr_at(periods[0].first - 1)
     for p in periods:
         b = arr_at(p.last)
         had = first_pos < p.first
-        grew = (a == 0) & (b > 0)
-        cols = (a, np.where(grew & ~had, b, 0), np.where(grew & had, b, 0), np.where((0 < a) & (a < b), b - a, 0),
-                np.where((0 < b) & (b < a), b - a, 0), np.where((a > 0) & (b == 0), -a, 0), b)
-        per = dict(zip(keys, zip(*(c.tolist() for c in cols))))
         counts = (int((a > 0).sum()), int(((a > 0) & (b == 0)).sum()))
-        out.append(BridgeColumn(p, per, tuple(int(c.sum()) for c in cols), counts))
+        per = (lambda a=a, b=b, had=had: dict(zip(keys, zip(*(c.tolist() for c in columns(a, b, had))))))
+        out.append(BridgeColumn(p, per, tuple(int(c.sum()) for c in columns(a, b, had)), counts))
         a = b
     return out
 
