@@ -10,9 +10,15 @@
 - A customer's MRR = the exact sum of its active lines' MRRs rounded half away from zero to the cent; ARR = 12 x
   the exact MRR, rounded. A negative customer figure counts as 0. Totals are sums of customers' rounded figures.
 
-Every figure at day t is read from book.as_of(t): an event dated after t is unknown at t. Python ints and
-Fractions only (no floats). A customer's ARR changes only on a line's Booking, Start or End + 1 day or on an event
-date, so "ARR > 0 on some earlier day" is decided on those days alone.
+Every figure at day t is read from book.as_of(t): an event dated after t is unknown at t. A customer's ARR changes
+only on a line's Booking, Start or End + 1 day or on an event date, so "ARR > 0 on some earlier day" is decided on
+those days alone.
+
+How (issue 19): each line's MRR is a few pieces of constant value (MrrPieces: one per line and change state, built
+once per book), and a customer's MRR on any day is a prefix sum over its pieces' start and end days (CustomerMRR),
+in fixed-point integers with a proven error bound; a figure within that bound of a rounding boundary or of 0 is
+summed again exactly in Fractions, so every figure is the exact one (tests/test_metrics_fast.py checks the result
+against the per line, per day Fraction code this replaced, tests/metrics_reference.py).
 """
 from __future__ import annotations
 
