@@ -354,17 +354,17 @@ class Book:
         return cache[norm]
 
     # --- cumulative matrices over a selection -------------------------------------------------------------------
-    def _chunks(self, sel: np.ndarray, keys: np.ndarray | None = None):
+    def _chunks(self, sel: np.ndarray, keys: np.ndarray | None = None, size: int = CHUNK):
         """Yield blocks of selected line indices; with keys, blocks never split a key (sel sorted by key)."""
-        if keys is None or len(sel) <= CHUNK:
-            for i in range(0, len(sel), CHUNK):
-                yield sel[i: i + CHUNK], (None if keys is None else keys[i: i + CHUNK])
+        if keys is None or len(sel) <= size:
+            for i in range(0, len(sel), size):
+                yield sel[i: i + size], (None if keys is None else keys[i: i + size])
             if not len(sel):
                 yield sel, (None if keys is None else keys)
             return
         i = 0
         while i < len(sel):
-            j = min(i + CHUNK, len(sel))
+            j = min(i + size, len(sel))
             while j < len(sel) and keys[j] == keys[j - 1]:
                 j += 1
             yield sel[i:j], keys[i:j]
@@ -851,11 +851,25 @@ class _LineView:
     booking: np.ndarray
 
 
+_GATHER_RUNS = 16  # runs up to this long are summed by adding their k-th rows; longer: prefix sums
+
+
 def _sum_runs(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Row sums of consecutive runs beginning at `starts` (sorted keys), exactly: prefix sums, which are several
-    times faster than np.add.reduceat over rows when runs are short (contracts of a few lines)."""
+    """Row sums of consecutive runs beginning at `starts` (sorted keys), exactly. Short runs (contracts of a few
+    lines) add their first, second, ... rows: a few row gathers, several times faster than prefix sums over
+    axis 0 or np.add.reduceat."""
     if len(starts) == len(values):
         return values
+    lengths = np.diff(np.r_[starts, len(values)])
+    if len(starts) and int(lengths.max()) <= _GATHER_RUNS:
+        out = values[starts]
+        live = np.flatnonzero(lengths > 1)
+        k = 1
+        while len(live):
+            out[live] += values[starts[live] + k]
+            k += 1
+            live = live[lengths[live] > k]
+        return out
     sums = np.cumsum(values, axis=0)
     ends = np.r_[starts[1:], len(values)] - 1
     out = sums[ends]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .book import _sum_runs
+from .book import CHUNK, _sum_runs
+
+_CACHE_BLOCK = 16384  # lines per block when the blocks are adjacent lines
 
 
 def period_table(book, bounds: np.ndarray, sel: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -27,25 +29,48 @@ def period_table(book, bounds: np.ndarray, sel: np.ndarray | None = None) -> dic
     codes = lines.contract_code[sel]
     order = np.argsort(codes, kind="stable")
     sel, codes = sel[order], codes[order]
-    for idx, keys in book._chunks(sel, codes):
+    plain_booked = exact and book.fx is None and book.events.changes is None and book.usage is None
+    # whole book in contract order (the usual layout): smaller blocks, whose matrices stay in the CPU cache between
+    # the passes below (each block's invoices are one slice); a selection keeps the default blocks, each of which
+    # maps the whole invoice list
+    adjacent = len(sel) == len(lines) and (len(sel) < 2 or bool(np.all(sel[1:] > sel[:-1])))
+    for idx, keys in book._chunks(sel, codes, _CACHE_BLOCK if adjacent else CHUNK):
         if not len(idx):
             continue
         rec = book._recognized(idx, bounds)
-        booked = book._booked(idx, bounds)
-        booked_alloc = book._booked(idx, bounds, allocated=True)
         billed = book._billed(idx, bounds)
         if not exact:
-            rec, booked, booked_alloc, billed = (x.astype(object) for x in (rec, booked, booked_alloc, billed))
-        out["revenue"] += np.diff(rec, axis=1).sum(axis=0)
-        out["billings"] += np.diff(billed, axis=1).sum(axis=0)
-        out["bookings"] += np.diff(booked, axis=1).sum(axis=0)
-        out["backlog"] += (booked_alloc - rec).sum(axis=0)
+            rec, billed = rec.astype(object), billed.astype(object)
+        if plain_booked:  # Amount x (Booking Date <= bound), summed: sorted running totals, no matrix
+            booked_sum = _booked_by(book.lines.booking[idx], book.lines.amount[idx], bounds)
+            alloc_sum = _booked_by(book.lines.booking[idx], book.lines.allocated[idx], bounds)
+        else:
+            booked = book._booked(idx, bounds)
+            booked_alloc = book._booked(idx, bounds, allocated=True)
+            if not exact:
+                booked, booked_alloc = booked.astype(object), booked_alloc.astype(object)
+            booked_sum, alloc_sum = booked.sum(axis=0), booked_alloc.sum(axis=0)
+        # a sum over lines of per-line differences is the difference of the sums: one pass per matrix
+        rec_sum = rec.sum(axis=0)
+        out["revenue"] += np.diff(rec_sum)
+        out["billings"] += np.diff(billed.sum(axis=0))
+        out["bookings"] += np.diff(booked_sum)
+        out["backlog"] += alloc_sum - rec_sum
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
         if len(book._refund_lines):  # the refund liability is neither deferred revenue nor a contract asset
             billed_net = billed - book._refund(idx, bounds).astype(billed.dtype)
         else:
             billed_net = billed
-        net = _sum_runs(billed_net - rec, starts)  # per contract
-        out["deferred"] += np.where(net > 0, net, 0).sum(axis=0)
-        out["unbilled"] += np.where(net < 0, -net, 0).sum(axis=0)
+        gap = billed_net - rec
+        net = _sum_runs(gap, starts)  # per contract
+        deferred = np.maximum(net, 0).sum(axis=0) if exact else np.where(net > 0, net, 0).sum(axis=0)
+        out["deferred"] += deferred
+        out["unbilled"] += deferred - gap.sum(axis=0)  # the negative part: positive part less the whole
     return out
+
+
+def _booked_by(booking: np.ndarray, amount: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Sum of the amounts booked on or before each bound (int64 cents, exact)."""
+    order = np.argsort(booking, kind="stable")
+    running = np.r_[0, np.cumsum(amount[order])]
+    return running[np.searchsorted(booking[order], bounds, side="right")]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.dates import MonthlyWeights
-from ..core.money import mul_div_round
+from ..core.money import mul_div_round_rows
 from .table import Lines
 
 MONTHLY, DAILY, POINT_IN_TIME = 0, 1, 2
@@ -81,12 +81,18 @@ def recognized_to_date(lines: Lines, basis: RecognitionBasis, days: np.ndarray) 
     cells = int(count.sum())
     if cells:
         line = np.repeat(np.arange(n), count)
-        offsets = np.cumsum(count) - count
-        col = lo[line] + (np.arange(cells) - np.repeat(offsets, count))
+        # column of each in-window cell: lo of its line, then one by one (no per-cell offset arithmetic)
+        col = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(cells)
         t = days[col]
-        cum = t.copy()
-        monthly = basis.monthly[line]
-        if monthly.any():
-            cum[monthly] = basis.weights(t[monthly])
-        rec[line, col] = mul_div_round(amount[line], cum - basis.base[line], basis.total[line])
+        monthly = basis.monthly
+        if monthly.all():
+            cum = basis.weights(t)
+        else:
+            cum = t
+            if monthly.any():
+                in_monthly = monthly[line]
+                cum = t.copy()
+                cum[in_monthly] = basis.weights(t[in_monthly])
+        flat = rec.reshape(-1)  # rec is C-contiguous: writes go through to it
+        flat[line * m + col] = mul_div_round_rows(amount, basis.total, line, cum - basis.base[line])
     return rec
