@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.dates import UNIT, add_months, whole_months_until
-from ..core.money import mul_div_round
+from ..core.dates import UNIT, add_months, days_in_month, month_index, month_start, whole_months_until
+from ..core.money import mul_div_round_rows
 from .table import Lines
 
 
@@ -34,8 +34,9 @@ def billing_schedule(lines: Lines) -> Invoices:
     line, date, weight, p_first, p_last, offsets, count = billing_periods(lines)
     cum_weight = np.cumsum(weight)
     cum_weight -= np.repeat(cum_weight[offsets] - weight[offsets], count)  # cumulative within each line
-    total = np.repeat(cum_weight[offsets + count - 1], count)
-    billed = mul_div_round(lines.amount[line], cum_weight, total)
+    total = np.ones(len(count), dtype=np.int64)  # per line; 1 for a line without invoices (no cells)
+    total[count > 0] = cum_weight[(offsets + count - 1)[count > 0]]
+    billed = mul_div_round_rows(lines.amount, total, line, cum_weight)
     amount = billed.copy()
     amount[1:] -= billed[:-1]
     amount[offsets[count > 0]] = billed[offsets[count > 0]]
@@ -68,10 +69,19 @@ def billing_periods(lines: Lines):
     k = np.arange(len(line), dtype=np.int64) - np.repeat(offsets, count)
     m = months[line]
     up = upfront[line]
-    a = anchor[line]
-    p_first = np.where(up, a, add_months(a, k * m))
-    p_next = np.where(up, end[line] + 1, add_months(a, (k + 1) * m))
-    p_last = np.minimum(p_next - 1, end[line])
+    e = end[line]
+    # period k ends where period k + 1 starts: one month step per invoice, from the anchor's month and day
+    # (add_months(anchor, (k + 1) * n) with the anchor's month index and day of month taken once per line)
+    anchor_month = month_index(anchor)
+    target = anchor_month[line] + (k + 1) * m
+    p_next = month_start(target) + np.minimum((anchor - month_start(anchor_month))[line],
+                                              days_in_month(target) - 1)
+    p_next = np.where(up, e + 1, p_next)
+    p_first = np.empty_like(p_next)
+    p_first[1:] = p_next[:-1]
+    billed = count > 0
+    p_first[offsets[billed]] = anchor[billed]  # period 0 starts on the anchor (= add_months(anchor, 0))
+    p_last = np.minimum(p_next - 1, e)
     is_cut = has_cut[line] & (k == count[line] - 1)
 
     weight = np.where(up, UNIT, m * UNIT)
@@ -82,7 +92,7 @@ def billing_periods(lines: Lines):
         month_len = add_months(anchor[lc], whole[lc] + 1) - month_from
         weight[ci] = rest_months[lc] * UNIT + leftover[lc] * (UNIT // month_len)
 
-    date = np.where(lines.arrears[line], np.where(up, end[line], p_last), p_first)
+    date = np.where(lines.arrears[line], p_last, p_first)  # upfront: p_last is the End Date
     date = np.maximum(date, lines.booking[line])
     return line, date, weight, p_first, p_last, offsets, count
 

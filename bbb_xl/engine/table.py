@@ -118,31 +118,64 @@ def _of_type(types: list, kind) -> np.ndarray:
     return np.fromiter(map(operator.is_, types, repeat(kind)), dtype=bool, count=len(types))
 
 
-def _contract_codes(keys: list) -> tuple[np.ndarray, bool, list]:
+def _contract_codes(keys: list) -> tuple[np.ndarray, bool, np.ndarray]:
     """One int code per Contract ID key, in order of first row; whether each contract's rows are contiguous (the
-    usual layout), and which rows have the key of the row above. Contiguous: the codes are a running count."""
+    usual layout), and which rows have the key of the row above (bool, one per row after the first).
+    Contiguous: the codes are a running count."""
     n = len(keys)
-    uniques = list(dict.fromkeys(keys))
-    same = list(map(operator.eq, keys[1:], keys[:-1]))
-    contiguous = n - sum(same) == len(uniques)
+    same = _same_as_above(keys)
+    heads = list(compress(keys, np.r_[True, ~same])) if n else []  # the key of each run of equal keys
+    contiguous = len(set(heads)) == len(heads)
     if contiguous:
         codes = np.zeros(n, dtype=np.int64)
-        codes[1:] = np.cumsum(~np.array(same, dtype=bool))
+        codes[1:] = np.cumsum(~same)
     else:
+        uniques = list(dict.fromkeys(heads))
         index = dict(zip(uniques, range(len(uniques))))
         codes = np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=n)
     return codes, contiguous, same
 
 
-def _cross_row_conflicts(contract_keys: list, customers: list, line_ids: list, contiguous: bool,
-                         same: list) -> bool:
+def _same_as_above(values) -> np.ndarray:
+    """values[i + 1] == values[i] for each row after the first (text, compared exactly)."""
+    values = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if len(values) < 2:
+        return np.zeros(0, dtype=bool)
+    return np.asarray(values[1:] == values[:-1], dtype=bool)
+
+
+def _runs_agree(customers, line_ids, same: np.ndarray) -> bool:
+    """With contiguous contracts (runs of rows, `same` = row i + 1 is in row i's run): every run repeats one
+    Customer and no two of its Line IDs are equal case-insensitively, so no contract can have two Customers or a
+    duplicate line. Compares rows 1, 2, ... apart inside runs (contracts have a few lines); False when unsure."""
+    if not len(same):
+        return True
+    cust = np.asarray(customers, dtype=object)
+    if not (cust[1:] == cust[:-1])[same].all():
+        return False
+    ids = np.array(list(map(str.casefold, line_ids)), dtype=object)
+    pair = same  # pair[i]: rows i .. i + k in one run
+    for k in range(1, _LONGEST_RUN_COMPARED + 1):
+        at = np.flatnonzero(pair)
+        if not len(at):
+            return True
+        if (ids[at + k] == ids[at]).any():
+            return False
+        pair = pair[:-1] & same[k:]
+    return not pair.any()  # a longer contract: the set counts decide
+
+
+_LONGEST_RUN_COMPARED = 16
+
+
+def _cross_row_conflicts(contract_keys: list, customers, line_ids, contiguous: bool, same) -> bool:
     """Whether some contract has two Customers, or some (Contract ID, Line ID) appears twice, both compared
     case-insensitively among non-blank cells, so the row-by-row check that locates each conflict runs only when
-    there is one. Two C-speed gates first: contiguous contracts whose rows all repeat the Customer above, and
-    Line IDs unique case-insensitively across the whole range; then the exact set-level counts."""
-    if contiguous and all(compress(map(operator.eq, customers[1:], customers[:-1]), same)) and \
-            len(set(map(str.casefold, line_ids))) == len(line_ids):
+    there is one. A C-speed gate first (contiguous contracts whose runs agree, `_runs_agree`); then the exact
+    set-level counts."""
+    if contiguous and _runs_agree(customers, line_ids, np.asarray(same, dtype=bool)):
         return False
+    customers, line_ids = list(customers), list(line_ids)
     named = {p for p in set(zip(contract_keys, customers)) if p[0] and p[1]}  # distinct pairs only
     if len(named) != len({ck for ck, _ in named}):  # distinct spellings: compare case-insensitively
         named = {(ck, c.casefold()) for ck, c in named}
@@ -775,11 +808,11 @@ def _parse_contracts(data, sheet, origin, options, columnar) -> ParseResult:
     # --- cross-row rules: one Customer per contract, unique (Contract ID, Line ID)
     contract_keys = list(map(str.casefold, contract))
     contract_code, contiguous, same_contract = _contract_codes(contract_keys)  # codes in order of first row
-    customers, line_ids = customer.tolist(), line_id.tolist()
     first_customer: dict[str, tuple[int, str]] = {}
     first_line: dict[tuple[str, str], int] = {}
     # the row-by-row check below only runs when a set-level count shows a conflict (C speed otherwise)
-    conflicts = _cross_row_conflicts(contract_keys, customers, line_ids, contiguous, same_contract)
+    conflicts = _cross_row_conflicts(contract_keys, customer, line_id, contiguous, same_contract)
+    customers, line_ids = (customer.tolist(), line_id.tolist()) if conflicts else ([], [])
     for k, ck in enumerate(contract_keys if conflicts else ()):
         if not ck:
             continue
