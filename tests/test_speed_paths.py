@@ -164,3 +164,12 @@ def test_cross_row_gate_on_long_contracts(contracts):
     assert _cross_row_conflicts(keys, customers, line_ids, contiguous, same) == want
     assert _cross_row_conflicts(keys, np.array(customers, dtype=object), np.array(line_ids, dtype=object),
                                 contiguous, same) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-5000, 5000), max_size=8), st.lists(st.integers(-6000, 6000), max_size=30))
+def test_days_up_to_by_table_equals_searchsorted(days, x):
+    from bbb_xl.core.dates import days_up_to
+    days, x = np.array(sorted(days), dtype=np.int64), np.array(x, dtype=np.int64)
+    assert days_up_to(days, x).tolist() == np.searchsorted(days, x, side="right").tolist()
+    assert days_up_to(days, x - 1).tolist() == np.searchsorted(days, x, side="left").tolist()

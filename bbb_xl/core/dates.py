@@ -196,6 +196,18 @@ def whole_months_until(anchor: np.ndarray, stop: np.ndarray) -> np.ndarray:
     return m - (add_months(anchor, m) > stop)
 
 
+def days_up_to(days: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """np.searchsorted(days, x, side="right"): how many of the sorted `days` are <= each x. When the days span
+    a short range (a period grid), a table over that range answers by one gather instead of a binary search."""
+    days = np.asarray(days, dtype=np.int64)
+    x = np.asarray(x, dtype=np.int64)
+    if not len(days) or days[-1] - days[0] > max(4 * x.size, 4096):
+        return np.searchsorted(days, x, side="right")
+    first = int(days[0]) - 1
+    table = np.searchsorted(days, np.arange(first, int(days[-1]) + 1), side="right")  # table[0] = 0
+    return table[np.clip(x - first, 0, len(table) - 1)]
+
+
 # Monthly recognition: each day weighs 1/(days in its month). With UNIT divisible by 28, 29, 30 and 31 every
 # day's weight is an integer, so cumulative weights are exact integers.
 UNIT = 377580  # lcm(28, 29, 30, 31)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.dates import UNIT, add_months, days_in_month, month_index, month_start, whole_months_until
+from ..core.dates import UNIT, add_months, days_in_month, days_up_to, month_index, month_start, whole_months_until
 from ..core.money import mul_div_round_rows
 from .table import Lines
 
@@ -107,7 +107,7 @@ def billed_to_date(invoices: Invoices, n_lines: int, days: np.ndarray, local_lin
     date, amount = invoices.date, invoices.amount
     if keep is not None:
         line, date, amount = line[keep], date[keep], amount[keep]
-    bucket = np.searchsorted(days, date, side="left")  # counted from the first day >= its date
+    bucket = days_up_to(days, date - 1)  # counted from the first day >= its date
     out = np.zeros((n_lines, len(days) + 1), dtype=np.int64)
     np.add.at(out, (line, bucket), amount)
     return np.cumsum(out, axis=1)[:, : len(days)]

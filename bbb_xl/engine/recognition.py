@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.dates import MonthlyWeights
+from ..core.dates import MonthlyWeights, days_up_to
 from ..core.money import mul_div_round_rows
 from .table import Lines
 
@@ -71,9 +71,9 @@ def recognized_to_date(lines: Lines, basis: RecognitionBasis, days: np.ndarray) 
         return out
     n, m = len(basis.first), len(days)
     amount = np.asarray(lines.amount, dtype=np.int64)
-    j_lo = np.searchsorted(days, basis.first - 1, side="right")  # first day inside the window
-    j_all = np.searchsorted(days, basis.last, side="left")  # first day with everything recognized
-    j_booked = np.searchsorted(days, lines.booking, side="left")  # nothing before the Booking Date
+    j_lo = days_up_to(days, basis.first - 1)  # first day inside the window
+    j_all = days_up_to(days, basis.last - 1)  # first day with everything recognized (the first day >= last)
+    j_booked = days_up_to(days, lines.booking - 1)  # nothing before the Booking Date
     cols = np.arange(m)
     rec = np.where(cols[None, :] >= np.maximum(j_all, j_booked)[:, None], amount[:, None], 0)
     lo = np.maximum(j_lo, j_booked)
