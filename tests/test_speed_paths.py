@@ -173,3 +173,44 @@ def test_days_up_to_by_table_equals_searchsorted(days, x):
     days, x = np.array(sorted(days), dtype=np.int64), np.array(x, dtype=np.int64)
     assert days_up_to(days, x).tolist() == np.searchsorted(days, x, side="right").tolist()
     assert days_up_to(days, x - 1).tolist() == np.searchsorted(days, x, side="left").tolist()
+
+
+# --- the parse: text columns that repeat a few values are checked once per distinct value; small ranges always
+# take that path, so the per-cell comparisons of tests/test_columnar_parse.py are run again without it
+
+from unittest import mock  # noqa: E402
+
+from hypothesis import HealthCheck  # noqa: E402
+
+from bbb_xl.engine import table  # noqa: E402
+from tests.test_columnar_parse import assert_same, books, excel_books  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.one_of(books(), excel_books()))
+def test_columnar_parse_without_the_distinct_values_path_equals_per_cell(rows):
+    with mock.patch.object(table, "_few_distinct", lambda vals, **kw: None):
+        a = table.parse_contracts(rows, sheet="Contracts", origin=(1, 1))
+    b = table.parse_contracts(rows, sheet="Contracts", origin=(1, 1), columnar=False)
+    assert_same(a, b)
+
+
+def test_few_distinct_values():
+    assert table._few_distinct(("EMEA", "APAC", None) * 1000) == {"EMEA", "APAC", None}
+    assert table._few_distinct(tuple(f"C{i}" for i in range(1000))) is None  # 512 distinct in the sample
+    assert table._few_distinct(("a",) * 600 + tuple(f"C{i}" for i in range(5000))) is None  # too many in all
+
+
+def test_repeated_text_with_spaces_errors_and_blanks_keeps_every_message():
+    """A Region column of a few values, one with spaces around it, one an Excel error, one blank; a Product column
+    of clean values (kept as they are): the same lines and problems as cell by cell."""
+    rows = [["Contract ID", "Customer", "Start Date", "End Date", "Amount", "Product", "Region"]]
+    for i in range(200):
+        rows.append([f"C{i // 2}", "Acme", dt.datetime(2025, 1, 1), dt.datetime(2025, 12, 31), 1200.0,
+                     "Subscription", ["EMEA", " APAC ", "#N/A", "", "EMEA"][i % 5]])
+    a = table.parse_contracts(rows, sheet="Contracts", origin=(1, 1))
+    assert_same(a, table.parse_contracts(rows, sheet="Contracts", origin=(1, 1), columnar=False))
+    # rows 2-3 (C0: EMEA, " APAC ") and 6-7 (C2: EMEA, EMEA) kept; C1 has the #N/A on row 4
+    assert a.lines.dims["Region"].tolist()[:4] == ["EMEA", "APAC", "EMEA", "EMEA"]
+    errors = [(p.cell, p.message) for p in a.problems if p.is_error]
+    assert errors[:2] == [("G4", "Region is the Excel error #N/A"), ("G9", "Region is the Excel error #N/A")]

@@ -199,6 +199,15 @@ def _gc_paused():
             gc.enable()
 
 
+def _few_distinct(vals, sample: int = 512, most: int = 4096) -> set | None:
+    """The set of a column's values when it repeats a few of them (judged on its first `sample` cells), else
+    None. Only for columns of text and blanks, whose equal values are the same value."""
+    if len(set(vals[:sample])) > 64:
+        return None
+    values = set(vals)
+    return values if len(values) <= most else None
+
+
 def _blank_mask(vals, kinds: set) -> np.ndarray:
     """is_blank of every cell, with C-speed passes for the common column shapes."""
     n = len(vals)
@@ -244,6 +253,11 @@ def _dates_columnar(vals, kinds: set, required: bool):
     days = np.zeros(n, dtype=np.int64)
     present = np.zeros(n, dtype=bool)
     todo = []
+    if kinds and kinds <= {dt.datetime, dt.date}:  # dates only (a column Excel fills): one pass
+        ords = np.fromiter(map(dt.date.toordinal, vals), dtype=np.int64, count=n)
+        ok = (ords >= MIN_DATE.toordinal()) & (ords <= MAX_DATE.toordinal())
+        if ok.all():
+            return ords - EPOCH.toordinal(), np.ones(n, dtype=bool), np.zeros(0, dtype=np.int64)
     if kinds <= {_NONE, dt.datetime, dt.date}:  # dates and blanks (what Excel hands): no per-type masks
         given = np.fromiter(map(operator.is_not, vals, repeat(None)), dtype=bool, count=n)
         idx = np.flatnonzero(given)
@@ -531,12 +545,17 @@ def _parse_contracts(data, sheet, origin, options, columnar) -> ParseResult:
 
     # Excel error values anywhere are errors, never blanks
     kinds_of = [set(map(type, c)) for c in columns]  # the cell types of each column: decides its fast paths
+    # the distinct values of text columns that repeat a few values (Product, Region, choices): their checks
+    # run once per value
+    distinct_of = {j: d for j, c in enumerate(columns) if columnar and kinds_of[j] <= {str, _NONE}
+                   for d in [_few_distinct(c)] if d is not None}
     err_at: dict[int, list[int]] = {}
     for j in range(len(header)):
         if not header[j]:
             continue
         kinds = kinds_of[j]
         if int not in kinds and (str not in kinds or "#" not in "\x00".join(
+                filter(None, distinct_of[j]) if j in distinct_of else
                 columns[j] if kinds == {str} else filter(None, columns[j]) if kinds == {str, _NONE} else
                 compress(columns[j], map(operator.is_, map(type, columns[j]), repeat(str))))):
             continue  # no cell can be an error value
@@ -562,12 +581,16 @@ def _parse_contracts(data, sheet, origin, options, columnar) -> ParseResult:
         return kinds_of[col_of[key]] if key in col_of else {_NONE}
 
     # --- text columns
-    def text_column(key, required, vals=None, kinds=None):
+    def text_column(key, required, vals=None, kinds=None, distinct=None):
         vals = col(key) if vals is None else vals
         texts = np.empty(n, dtype=object)
         todo = range(n)
         if columnar and n:
             kinds = kinds_in(key) if kinds is None else kinds
+            distinct = distinct_of.get(col_of[key]) if distinct is None and key in col_of else distinct
+            if kinds == {str} and distinct is not None and all(v and v.strip() == v for v in distinct):
+                texts[:] = vals  # every value is already stripped text: kept as it is
+                return texts
             texts[:] = ""
             done = np.zeros(n, dtype=bool)
             if kinds == {str}:  # all text: stripped at C speed; done unless a cell is blank
@@ -607,7 +630,7 @@ def _parse_contracts(data, sheet, origin, options, columnar) -> ParseResult:
     if "product" in col_of:
         dim_arrays[header[col_of["product"]]] = text_column("product", False)
     for name, j in dims.items():
-        dim_arrays[name] = text_column(None, False, columns[j], kinds_of[j])
+        dim_arrays[name] = text_column(None, False, columns[j], kinds_of[j], distinct_of.get(j))
 
     # --- choice columns
     def choice_column(key, table, names, default, aliases=None):
@@ -616,8 +639,10 @@ def _parse_contracts(data, sheet, origin, options, columnar) -> ParseResult:
         todo = range(n)
         if columnar and n:  # one look-up per distinct value; only the cells that are not a choice are visited
             try:
+                distinct = distinct_of.get(col_of.get(key))
                 code_of = {v: -1 if c is None else int(c) for v, c in
-                           ((v, _choice(v, table, aliases) if not is_blank(v) else default) for v in set(vals))}
+                           ((v, _choice(v, table, aliases) if not is_blank(v) else default) for v in
+                            (set(vals) if distinct is None else distinct))}
             except TypeError:  # an unhashable cell value (e.g. Decimal sNaN): cell by cell
                 code_of = None
             if code_of is not None:
