@@ -214,3 +214,33 @@ def test_repeated_text_with_spaces_errors_and_blanks_keeps_every_message():
     assert a.lines.dims["Region"].tolist()[:4] == ["EMEA", "APAC", "EMEA", "EMEA"]
     errors = [(p.cell, p.message) for p in a.problems if p.is_error]
     assert errors[:2] == [("G4", "Region is the Excel error #N/A"), ("G9", "Region is the Excel error #N/A")]
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_period_table_per_contract_equals_the_line_matrices(seed, monkeypatch):
+    book = load_book(generate_book(2500, months=48, seed=seed))
+    periods = period_grid(*schedule_window("2024-01", "2027-12"), "month")
+    bounds = np.array([periods[0].first - 1] + [p.last for p in periods])
+    assert bulk._per_line_rules_only(book)
+    by_contract = bulk.period_table(book, bounds)
+    monkeypatch.setattr(bulk, "_per_line_rules_only", lambda book: False)
+    by_line = bulk.period_table(book, bounds)
+    assert {k: v.tolist() for k, v in by_contract.items()} == {k: v.tolist() for k, v in by_line.items()}
+
+
+def test_recognized_and_billed_by_contract_are_the_sums_of_the_lines():
+    from bbb_xl.engine.billing import billed_by_group, billed_to_date
+    from bbb_xl.engine.book import _view
+    from bbb_xl.engine.recognition import recognized_by_group, recognized_to_date
+    from bbb_xl.engine.sums import sum_by_code
+    book = load_book(generate_book(1500, months=36, seed=4))
+    days = np.array([19722, 19800, 19900, 20000, 20200, 20500, 20800], dtype=np.int64)  # 2023-12-31 onwards
+    idx = np.arange(len(book.lines))
+    codes = book.lines.contract_code
+    n = int(codes.max()) + 1
+    lines, basis = _view(book.lines, idx), book.basis.take(idx)
+    assert recognized_by_group(lines, basis, days, codes, n).tolist() == \
+        sum_by_code(recognized_to_date(lines, basis, days), codes, n).tolist()
+    inv = book.invoices
+    assert billed_by_group(inv.line, inv.date, inv.amount, codes, n, days).tolist() == \
+        sum_by_code(billed_to_date(inv, len(idx), days), codes, n).tolist()

@@ -111,3 +111,15 @@ def billed_to_date(invoices: Invoices, n_lines: int, days: np.ndarray, local_lin
     out = np.zeros((n_lines, len(days) + 1), dtype=np.int64)
     np.add.at(out, (line, bucket), amount)
     return np.cumsum(out, axis=1)[:, : len(days)]
+
+
+def billed_by_group(line: np.ndarray, date: np.ndarray, amount: np.ndarray, group: np.ndarray, n_groups: int,
+                    days: np.ndarray) -> np.ndarray:
+    """(groups, days) matrix of cents invoiced up to the end of each day, summed over the lines of each group:
+    invoices of local lines `line` (indices into `group`)."""
+    days = np.asarray(days, dtype=np.int64)
+    m = len(days)
+    out = np.zeros((n_groups, m + 1), dtype=np.int64)
+    np.add.at(out.reshape(-1), group[line] * (m + 1) + days_up_to(days, date - 1), amount)
+    np.cumsum(out, axis=1, out=out)
+    return out[:, :m]

@@ -411,19 +411,22 @@ class Book:
         return billed if self.fx is None or not convert else self.fx.apply(idx, billed)
 
     def _billed_local(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+        return billed_to_date(self._invoices_of(idx), len(idx), days)
+
+    def _invoices_of(self, idx: np.ndarray) -> SimpleNamespace:
+        """The invoices of the lines idx: line (position in idx), date, amount."""
         inv = self.invoices
         if len(idx) and self._invoices_sorted and int(idx[-1]) - int(idx[0]) + 1 == len(idx) \
                 and np.all(idx[1:] > idx[:-1]):
             # a block of adjacent lines: its invoices are one slice (no whole-book mapping per block)
             first = int(idx[0])
             lo, hi = np.searchsorted(inv.line, [first, int(idx[-1]) + 1])
-            part = SimpleNamespace(line=inv.line[lo:hi] - first, date=inv.date[lo:hi], amount=inv.amount[lo:hi])
-            return billed_to_date(part, len(idx), days)
+            return SimpleNamespace(line=inv.line[lo:hi] - first, date=inv.date[lo:hi], amount=inv.amount[lo:hi])
         local = np.full(len(self.lines), -1, dtype=np.int64)
         local[idx] = np.arange(len(idx))
         mapped = local[inv.line]
         keep = mapped >= 0
-        return billed_to_date(inv, len(idx), days, local_line=mapped, keep=keep)
+        return SimpleNamespace(line=mapped[keep], date=inv.date[keep], amount=inv.amount[keep])
 
     @cached_property
     def _refund_lines(self) -> np.ndarray:

@@ -34,8 +34,12 @@ def period_table(book, bounds: np.ndarray, sel: np.ndarray | None = None) -> dic
     # the passes below (each block's invoices are one slice); a selection keeps the default blocks, each of which
     # maps the whole invoice list
     adjacent = len(sel) == len(lines) and (len(sel) < 2 or bool(np.all(sel[1:] > sel[:-1])))
+    plain = plain_booked and _per_line_rules_only(book)
     for idx, keys in book._chunks(sel, codes, _CACHE_BLOCK if adjacent else CHUNK):
         if not len(idx):
+            continue
+        if plain:
+            _add_block_by_contract(book, idx, keys, bounds, out)
             continue
         rec = book._recognized(idx, bounds)
         billed = book._billed(idx, bounds)
@@ -74,3 +78,36 @@ def _booked_by(booking: np.ndarray, amount: np.ndarray, bounds: np.ndarray) -> n
     order = np.argsort(booking, kind="stable")
     running = np.r_[0, np.cumsum(amount[order])]
     return running[np.searchsorted(booking[order], bounds, side="right")]
+
+
+def _per_line_rules_only(book) -> bool:
+    """Whether every line's figures come from its own row alone (no FX, events, usage, opening balances, refund
+    liability): then the period table sums per contract without the lines' matrices."""
+    ev = book.events
+    return (book.fx is None and ev.progress is None and ev.changes is None and book.usage is None
+            and book.cutover is None and not len(book._refund_lines))
+
+
+def _add_block_by_contract(book, idx: np.ndarray, keys: np.ndarray, bounds: np.ndarray, out: dict) -> None:
+    """One block of lines (whole contracts, sorted by contract) into the period table: recognized and billed to
+    date per contract (engine.recognition.recognized_by_group, engine.billing.billed_by_group), int64 exact."""
+    from .billing import billed_by_group
+    from .book import _view
+    from .recognition import recognized_by_group
+    contract = np.zeros(len(idx), dtype=np.int64)  # 0, 1, ... per contract within the block
+    if len(idx) > 1:
+        contract[1:] = np.cumsum(keys[1:] != keys[:-1])
+    n = int(contract[-1]) + 1
+    rec = recognized_by_group(_view(book.lines, idx), book.basis.take(idx), bounds, contract, n)
+    inv = book._invoices_of(idx)
+    billed = billed_by_group(inv.line, inv.date, inv.amount, contract, n, bounds)
+    rec_sum, billed_sum = rec.sum(axis=0), billed.sum(axis=0)
+    booking = book.lines.booking[idx]
+    out["revenue"] += np.diff(rec_sum)
+    out["billings"] += np.diff(billed_sum)
+    out["bookings"] += np.diff(_booked_by(booking, book.lines.amount[idx], bounds))
+    out["backlog"] += _booked_by(booking, book.lines.allocated[idx], bounds) - rec_sum
+    billed -= rec  # net per contract: deferred revenue when positive, a contract asset (unbilled) when negative
+    deferred = np.maximum(billed, 0).sum(axis=0)
+    out["deferred"] += deferred
+    out["unbilled"] += deferred - (billed_sum - rec_sum)

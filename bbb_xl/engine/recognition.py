@@ -70,29 +70,56 @@ def recognized_to_date(lines: Lines, basis: RecognitionBasis, days: np.ndarray) 
         out[:, order] = recognized_to_date(lines, basis, days[order])
         return out
     n, m = len(basis.first), len(days)
+    amount, j_full, line, col, cents = _window_cells(lines, basis, days)
+    rec = np.where(np.arange(m)[None, :] >= j_full[:, None], amount[:, None], 0)
+    if len(line):
+        rec.reshape(-1)[line * m + col] = cents  # rec is C-contiguous: writes go through to it
+    return rec
+
+
+def recognized_by_group(lines: Lines, basis: RecognitionBasis, days: np.ndarray, group: np.ndarray,
+                        n_groups: int) -> np.ndarray:
+    """(groups, days) matrix: recognized_to_date summed over the lines of each group (a contract), without the
+    lines' matrix: each line adds its Amount from its first fully recognized day on (running totals along the
+    days) and its in-window cells one by one. days ascending."""
+    days = np.asarray(days, dtype=np.int64)
+    m = len(days)
+    amount, j_full, line, col, cents = _window_cells(lines, basis, days)
+    out = np.zeros((n_groups, m + 1), dtype=np.int64)  # column m: recognized after the last day (dropped)
+    flat = out.reshape(-1)
+    np.add.at(flat, group * (m + 1) + j_full, amount)
+    np.cumsum(out, axis=1, out=out)
+    if len(line):
+        np.add.at(flat, group[line] * (m + 1) + col, cents)
+    return out[:, :m]
+
+
+def _window_cells(lines, basis: RecognitionBasis, days: np.ndarray):
+    """(amount, first column where everything is recognized, then the cells inside each line's window: line,
+    column and cents recognized to date) for days ascending."""
+    n = len(basis.first)
     amount = np.asarray(lines.amount, dtype=np.int64)
     j_lo = days_up_to(days, basis.first - 1)  # first day inside the window
     j_all = days_up_to(days, basis.last - 1)  # first day with everything recognized (the first day >= last)
     j_booked = days_up_to(days, lines.booking - 1)  # nothing before the Booking Date
-    cols = np.arange(m)
-    rec = np.where(cols[None, :] >= np.maximum(j_all, j_booked)[:, None], amount[:, None], 0)
     lo = np.maximum(j_lo, j_booked)
     count = np.maximum(j_all - lo, 0)
     cells = int(count.sum())
-    if cells:
-        line = np.repeat(np.arange(n), count)
-        # column of each in-window cell: lo of its line, then one by one (no per-cell offset arithmetic)
-        col = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(cells)
-        t = days[col]
-        monthly = basis.monthly
-        if monthly.all():
-            cum = basis.weights(t)
-        else:
-            cum = t
-            if monthly.any():
-                in_monthly = monthly[line]
-                cum = t.copy()
-                cum[in_monthly] = basis.weights(t[in_monthly])
-        flat = rec.reshape(-1)  # rec is C-contiguous: writes go through to it
-        flat[line * m + col] = mul_div_round_rows(amount, basis.total, line, cum - basis.base[line])
-    return rec
+    if not cells:
+        empty = np.zeros(0, dtype=np.int64)
+        return amount, np.maximum(j_all, j_booked), empty, empty, empty
+    line = np.repeat(np.arange(n), count)
+    # column of each in-window cell: lo of its line, then one by one (no per-cell offset arithmetic)
+    col = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(cells)
+    t = days[col]
+    monthly = basis.monthly
+    if monthly.all():
+        cum = basis.weights(t)
+    else:
+        cum = t
+        if monthly.any():
+            in_monthly = monthly[line]
+            cum = t.copy()
+            cum[in_monthly] = basis.weights(t[in_monthly])
+    cents = mul_div_round_rows(amount, basis.total, line, cum - basis.base[line])
+    return amount, np.maximum(j_all, j_booked), line, col, cents
