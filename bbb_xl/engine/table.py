@@ -1186,12 +1186,9 @@ def _warnings_and_notices(out: _Collector, lines: Lines, col_of: dict) -> None:
         has_positive = np.bincount(codes[amount > 0], minlength=size) > 0
         flagged = np.flatnonzero(negative & has_positive[codes])
         count = np.bincount(codes[flagged], minlength=size)
-        seen = set()
-        for i in flagged:
+        _, first = np.unique(codes[flagged], return_index=True)
+        for i in flagged[np.sort(first)]:  # the first flagged line of each contract, in row order
             c = int(codes[i])
-            if c in seen:
-                continue
-            seen.add(c)
             k = int(count[c])
             out.add(int(lines.row[i]) - 1, amount_col, cents_to_decimal(int(amount[i])),
                     f"contract {lines.contract[i]} has {k} negative line{'s' if k > 1 else ''} and no SSPs: a "
