@@ -119,7 +119,7 @@ def billed_by_group(line: np.ndarray, date: np.ndarray, amount: np.ndarray, grou
     invoices of local lines `line` (indices into `group`)."""
     days = np.asarray(days, dtype=np.int64)
     m = len(days)
-    out = np.zeros((n_groups, m + 1), dtype=np.int64)
-    np.add.at(out.reshape(-1), group[line] * (m + 1) + days_up_to(days, date - 1), amount)
-    np.cumsum(out, axis=1, out=out)
-    return out[:, :m]
+    out = np.zeros((m + 1, n_groups), dtype=np.int64)  # days x groups: the running totals add whole rows
+    np.add.at(out.reshape(-1), days_up_to(days, date - 1) * n_groups + group[line], amount)
+    np.cumsum(out, axis=0, out=out)
+    return out[:m].T

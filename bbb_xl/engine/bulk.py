@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.dates import days_up_to
 from .book import CHUNK, _sum_runs
 
 _CACHE_BLOCK = 16384  # lines per block when the blocks are adjacent lines
@@ -74,10 +75,10 @@ def period_table(book, bounds: np.ndarray, sel: np.ndarray | None = None) -> dic
 
 
 def _booked_by(booking: np.ndarray, amount: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """Sum of the amounts booked on or before each bound (int64 cents, exact)."""
-    order = np.argsort(booking, kind="stable")
-    running = np.r_[0, np.cumsum(amount[order])]
-    return running[np.searchsorted(booking[order], bounds, side="right")]
+    """Sum of the amounts booked on or before each bound (int64 cents, exact; bounds ascending)."""
+    by_bound = np.zeros(len(bounds) + 1, dtype=np.int64)  # by the first bound on or after the Booking Date
+    np.add.at(by_bound, days_up_to(bounds, booking - 1), amount)
+    return np.cumsum(by_bound)[:len(bounds)]
 
 
 def _per_line_rules_only(book) -> bool:

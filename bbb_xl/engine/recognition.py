@@ -85,13 +85,14 @@ def recognized_by_group(lines: Lines, basis: RecognitionBasis, days: np.ndarray,
     days = np.asarray(days, dtype=np.int64)
     m = len(days)
     amount, j_full, line, col, cents = _window_cells(lines, basis, days)
-    out = np.zeros((n_groups, m + 1), dtype=np.int64)  # column m: recognized after the last day (dropped)
+    # held days x groups, so the running totals add whole rows; row m: recognized after the last day (dropped)
+    out = np.zeros((m + 1, n_groups), dtype=np.int64)
     flat = out.reshape(-1)
-    np.add.at(flat, group * (m + 1) + j_full, amount)
-    np.cumsum(out, axis=1, out=out)
+    np.add.at(flat, j_full * n_groups + group, amount)
+    np.cumsum(out, axis=0, out=out)
     if len(line):
-        np.add.at(flat, group[line] * (m + 1) + col, cents)
-    return out[:, :m]
+        np.add.at(flat, col * n_groups + group[line], cents)
+    return out[:m].T
 
 
 def _window_cells(lines, basis: RecognitionBasis, days: np.ndarray):
