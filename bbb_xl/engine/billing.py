@@ -66,28 +66,29 @@ def billing_periods(lines: Lines):
 
     line = np.repeat(np.arange(n, dtype=np.int64), count)
     offsets = np.cumsum(count) - count
-    k = np.arange(len(line), dtype=np.int64) - np.repeat(offsets, count)
+    billed = count > 0
+    first_inv, last_inv = offsets[billed], (offsets + count - 1)[billed]  # each line's first and last invoice
     m = months[line]
-    up = upfront[line]
-    e = end[line]
-    # period k ends where period k + 1 starts: one month step per invoice, from the anchor's month and day
-    # (add_months(anchor, (k + 1) * n) with the anchor's month index and day of month taken once per line)
+    # period k (invoice i = offsets + k of its line) ends where period k + 1 starts, anchor + (k + 1) n months:
+    # one month step per invoice from the anchor's month and day of month, taken once per line
     anchor_month = month_index(anchor)
-    target = anchor_month[line] + (k + 1) * m
+    target = (anchor_month + months * (1 - offsets))[line] + np.arange(len(line), dtype=np.int64) * m
     p_next = month_start(target) + np.minimum((anchor - month_start(anchor_month))[line],
                                               days_in_month(target) - 1)
-    p_next = np.where(up, e + 1, p_next)
+    up = upfront & billed  # an upfront line has one invoice, for Start to End
+    p_next[offsets[up]] = end[up] + 1
     p_first = np.empty_like(p_next)
     p_first[1:] = p_next[:-1]
-    billed = count > 0
-    p_first[offsets[billed]] = anchor[billed]  # period 0 starts on the anchor (= add_months(anchor, 0))
-    p_last = np.minimum(p_next - 1, e)
-    is_cut = has_cut[line] & (k == count[line] - 1)
+    p_first[first_inv] = anchor[billed]  # period 0 starts on the anchor (= add_months(anchor, 0))
+    p_last = p_next - 1  # whole periods end before the End Date; only a line's last period is cut at it
+    p_last[last_inv] = np.minimum(p_last[last_inv], end[billed])
 
-    weight = np.where(up, UNIT, m * UNIT)
-    if is_cut.any():
-        ci = np.flatnonzero(is_cut)
-        lc = line[ci]
+    weight = m * UNIT
+    weight[offsets[up]] = UNIT
+    cut = has_cut & billed
+    if cut.any():
+        ci = (offsets + count - 1)[cut]
+        lc = np.flatnonzero(cut)
         month_from = add_months(anchor[lc], whole[lc])
         month_len = add_months(anchor[lc], whole[lc] + 1) - month_from
         weight[ci] = rest_months[lc] * UNIT + leftover[lc] * (UNIT // month_len)
