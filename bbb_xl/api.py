@@ -705,27 +705,16 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
     from .core.periods import schedule_window
     from .engine.journal import DETAILS, journal_lines, mapping_problems, normalize_choice
     from .engine.table import parse_contracts
-    from .excel.headless import _write_text_atomic, read_inputs
+    from .excel.headless import read_inputs
     from .excel.workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, SETTINGS
-    from .exports import FORMATS, ExportOptions
-    from .files import check_xlsx_archive, csv_text
+    from .files import check_xlsx_archive
     from .reports.journal import journal_accounts
     from .settings import parse_settings
 
-    name = str(fmt or "").strip().lower()
-    if name not in FORMATS:
-        raise BBBError(f"format '{fmt}' is not one of {', '.join(FORMATS)}")
-    if out is None or not str(out).strip():
-        raise BBBError("give the file to write (--out FILE)")
-    if date_format and not (("%d" in date_format) and any(c in date_format for c in ("%m", "%b", "%B"))
-                            and any(c in date_format for c in ("%Y", "%y"))):
-        raise BBBError(f"--date-format '{date_format}' must give the day (%d), the month (%m, %b or %B) and the "
-                       f"year (%Y or %y), e.g. %d/%m/%Y")
-    path, out = Path(path), Path(out)
+    name, out = journal_target(fmt, out, date_format)
+    path = Path(path)
     if not path.is_file():
         raise BBBError(f"{path}: no such file")
-    if not out.parent.is_dir():
-        raise BBBError(f"{out}: the folder {out.parent} does not exist")
     if out.resolve() == path.resolve():
         raise BBBError(f"{out} is the workbook itself: write the journal to another file")
     check_xlsx_archive(path)
@@ -757,6 +746,40 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
         raise BBBError(str(exc)) from None
     lines, _ = journal_lines(book, first, last, settings.period, settings.journal_detail,
                              settings.invoices_posted_by, accounts, settings.currency)
+    # (journal_lines' own problems are mapping_problems: in already)
+    notes = write_journal(lines, name, out, start, end, accounts, problems, date_format=date_format,
+                          tax_rate=tax_rate, subsidiary=subsidiary)
+    return JournalExport(out, name, len({x.entry for x in lines}), len(lines), sum(x.debit for x in lines),
+                         tuple(notes), tuple(book.parsed.excluded_contracts))
+
+
+def journal_target(fmt, out, date_format) -> tuple:
+    """(format name, output Path) of a journal export, after checking them (BBBError)."""
+    from pathlib import Path
+
+    from .exports import FORMATS
+    name = str(fmt or "").strip().lower()
+    if name not in FORMATS:
+        raise BBBError(f"format '{fmt}' is not one of {', '.join(FORMATS)}")
+    if out is None or not str(out).strip():
+        raise BBBError("give the file to write (--out FILE)")
+    if date_format and not (("%d" in date_format) and any(c in date_format for c in ("%m", "%b", "%B"))
+                            and any(c in date_format for c in ("%Y", "%y"))):
+        raise BBBError(f"--date-format '{date_format}' must give the day (%d), the month (%m, %b or %B) and the "
+                       f"year (%Y or %y), e.g. %d/%m/%Y")
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise BBBError(f"{out}: the folder {out.parent} does not exist")
+    return name, out
+
+
+def write_journal(lines, name: str, out, start, end, accounts, problems, *, date_format=None, tax_rate=None,
+                  subsidiary=None) -> list:
+    """Write journal lines as the import file of format `name` at `out`, atomically -> the notes to show: the
+    problems' warnings and what the vendor will refuse or split."""
+    from .excel.headless import _write_text_atomic
+    from .exports import FORMATS, ExportOptions
+    from .files import csv_text
     options = ExportOptions(date_format=date_format or None, tax_rate=tax_rate or "Tax Exempt",
                             subsidiary=subsidiary or "")
     rows = FORMATS[name](lines, options)
@@ -764,7 +787,7 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
         from .excel import package as pk
         pk.check_can_replace(out)
     _write_text_atomic(out, csv_text(rows))
-    notes = [p for p in problems if p.severity != "info"]  # (journal_lines' own are mapping_problems: in already)
+    notes = [p for p in problems if p.severity != "info"]
     if not lines:
         notes.append(Problem(None, None, None, f"no journal line from {start} to {end}: the file holds the header "
                                                f"only", "warning"))
@@ -778,8 +801,7 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
     if name == "xero" and len(lines) > MAX_LINES:
         notes.append(Problem(None, None, None, f"{len(lines)} lines: Xero imports at most {MAX_LINES} lines per "
                                                f"file; export fewer periods per file", "warning"))
-    return JournalExport(out, name, len({x.entry for x in lines}), len(lines), sum(x.debit for x in lines),
-                         tuple(notes), tuple(book.parsed.excluded_contracts))
+    return notes
 
 
 # --- closed months (engine.close; the Closed Periods record tab: excel.close) ---------------------------------------

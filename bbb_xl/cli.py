@@ -378,7 +378,7 @@ def explain(book, contract, period, line, metric, sheet):
 
 
 @cli.command()
-@click.argument("book", type=click.Path(dir_okay=False))
+@click.argument("book", type=click.Path())
 @click.option("--from", "start", required=True, help="First period: 2025-01, 2025-Q1, 2025 or 2025-01-15.")
 @click.option("--to", "end", required=True, help="Last period, same forms.")
 @click.option("--format", "fmt", default="csv", show_default=True,
@@ -395,19 +395,52 @@ def explain(book, contract, period, line, metric, sheet):
 @click.option("--subsidiary", default=None, help="netsuite: a Subsidiary column with this value (OneWorld).")
 @click.option("--skip-bad", is_flag=True, help="Write the journal of the good contracts, leaving out those with "
                                                  "input errors, as the Journal Entries tab does (exit 3).")
-def journal(book, start, end, fmt, detail, out, date_format, tax_rate, subsidiary, skip_bad):
+@click.option("--settings", "settings_book", default=None, type=click.Path(dir_okay=False),
+              help="Parquet / CSV input: the workbook whose Settings and Accounts tabs to use (default: the "
+                   "default Settings, as-of date today).")
+@click.option("--events", "events_file", default=None, type=click.Path(dir_okay=False),
+              help="Parquet / CSV input: events from this CSV or Parquet file, or this workbook's Events tab.")
+@click.option("--fx", "fx_file", default=None, type=click.Path(dir_okay=False),
+              help="Parquet / CSV input: FX rates from this CSV or Parquet file, or this workbook's FX Rates tab.")
+@click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "dask"]),
+              help="dask: BOOK (a Parquet or CSV file, or a folder of them) computed per partition of whole "
+                   "customers on a Dask cluster (pip install bbb_xl[scale]); the same file byte for byte.")
+@click.option("--workers", default=None, type=click.IntRange(min=1),
+              help="--engine dask: worker processes of the local cluster (default 2).")
+@click.option("--scheduler", default=None, help="--engine dask: the address of an existing cluster, e.g. "
+                                                "tcp://10.0.0.5:8786 (default: a local cluster).")
+def journal(book, start, end, fmt, detail, out, date_format, tax_rate, subsidiary, skip_bad, settings_book,
+            events_file, fx_file, engine, workers, scheduler):
     """Write the journal entries of a workbook as a file an ERP imports (NetSuite, QuickBooks Online, Xero, or
     the plain CSV): the Journal Entries tab's entries (Settings accounts, Accounts tab, Invoices posted by) in
     the reporting currency, money as numbers. The file is replaced atomically; the workbook is only read.
+
+    BOOK may also be a Parquet or CSV file of contract lines, or a folder of them (books beyond Excel's row
+    limit): Settings and Accounts from --settings, events and FX rates from --events and --fx; the journal is
+    computed per partition of whole customers (--engine dask: on a Dask cluster) and is the file the same lines
+    in one workbook give, byte for byte.
 
     \b
     Exit codes: 0 written (warnings allowed); 1 error, nothing written (an
     input error in the workbook unless --skip-bad, unusable Settings, an
     account without the code Xero needs); 2 usage error; 3 written with
     --skip-bad, contracts with input errors left out."""
+    from .scale.partitioned import is_partitioned
     try:
-        result = api.export_journal(book, start, end, fmt.lower(), detail, out, date_format=date_format,
-                                    tax_rate=tax_rate, subsidiary=subsidiary, skip_bad=skip_bad)
+        if engine != "local" or is_partitioned(book) or Path(book).suffix.lower() == ".csv":  # bbb_xl.scale
+            from .scale import file_journal
+            result = file_journal(book, start, end, fmt.lower(), detail, out, settings=settings_book,
+                                  events=events_file, fx=fx_file, date_format=date_format, tax_rate=tax_rate,
+                                  subsidiary=subsidiary, skip_bad=skip_bad, engine=engine, workers=workers,
+                                  scheduler=scheduler)
+        else:
+            given = [o for o, v in (("--settings", settings_book), ("--events", events_file), ("--fx", fx_file))
+                     if v]
+            if given:  # never silently ignored: a workbook's journal reads its own tabs
+                raise BBBError(f"{', '.join(given)}: for Parquet / CSV input only (a workbook's journal reads "
+                               f"its own Settings, Accounts, Events and FX Rates tabs)")
+            result = api.export_journal(book, start, end, fmt.lower(), detail, out, date_format=date_format,
+                                        tax_rate=tax_rate, subsidiary=subsidiary, skip_bad=skip_bad)
     except BBBError as exc:
         _fail(exc)
     _print_problems(result.problems)
@@ -425,8 +458,9 @@ def journal(book, start, end, fmt, detail, out, date_format, tax_rate, subsidiar
 def close(book, through):
     """Close every month up to --through: their revenue, billings, bookings and balances per contract are recorded
     in the Closed Periods record tab (with the input fingerprint, time and user) and never restated; later input
-    changes post as out-of-period adjustments in the as-of month. Forward only. The reports are refreshed in the
-    same atomic save.
+    changes post as out-of-period adjustments in the first open month: the as-of month, or the month after it
+    when the as-of month is closed itself (as-of date on its last day, e.g. a year-end close: 2026-01). Forward
+    only. The reports are refreshed in the same atomic save.
 
     \b
     Exit codes: 0 closed; 1 error, nothing written (already closed, the month

@@ -11,9 +11,10 @@ import random
 from dateutil.relativedelta import relativedelta
 
 CONTRACT_COLUMNS = ["Contract ID", "Customer", "Line ID", "Product", "Booking Date", "Start Date", "End Date",
-                    "Amount", "SSP", "Recognition", "Billing", "Billing Timing", "Billing Start", "Region", "Segment"]
+                    "Amount", "SSP", "Recognition", "Billing", "Billing Timing", "Billing Start", "Region", "Segment",
+                    "Unit Price"]
 EVENT_COLUMNS = ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent", "End Date", "Treatment", "Bill",
-                 "Memo"]
+                 "Memo", "Quantity"]
 FX_COLUMNS = ["Currency", "Month", "Rate"]
 
 _CUSTOMERS = ["Acme Corp", "Globex", "Initech", "Umbrella Health", "Stark Logistics", "Wayne Foods", "Hooli",
@@ -83,7 +84,23 @@ def sample_contracts(seed: int = 2025) -> list[list]:
                  _dt(dt.date(2025, 3, 1)), _dt(dt.date(2024, 2, 28)), 12000.0, None, "monthly", "annual", "advance",
                  None, "EMEA", "SMB"])
     _bundles(rows, rng)
+    _usage_line(rows)
     return rows
+
+
+# The demo's one usage line (docs/asc606.md, "Usage-based pricing"): an API plan with a stand-ready minimum of
+# 6,000.00 over 2025 billed monthly in advance, and API calls at 0.05 each above it, invoiced in arrears at the end
+# of the month of use (ASC 606-10-55-18). Added after every random draw, so the other lines are the same as before.
+USAGE_CONTRACT = "C-1201"
+USAGE_EVENTS = ((dt.datetime(2025, 3, 15), 40_000), (dt.datetime(2025, 7, 20), 25_000))  # 2,000.00 and 1,250.00
+
+
+def _usage_line(rows) -> None:
+    """Every row gets a blank Unit Price (read on usage lines only), then the usage line is appended."""
+    for r in rows[1:]:
+        r.append(None)
+    rows.append([USAGE_CONTRACT, "Pied Piper", "1", "API calls", _dt(dt.date(2025, 1, 1)), _dt(dt.date(2025, 1, 1)),
+                 _dt(dt.date(2025, 12, 31)), 6000.0, None, "usage", "monthly", "advance", None, "AMER", "SMB", 0.05])
 
 
 _SSP_MARKUP = {"Platform subscription": 1.15, "Premium support": 1.0, "Implementation": 1.4, "Discount": 0.0}
@@ -120,13 +137,13 @@ def sample_events(rows: list[list]) -> list[list]:
         if r[9] == "milestone":
             for days, pct in ((20, 0.3), (55, 0.7), (110, 1.0)):
                 events.append([cid, line_id, start + dt.timedelta(days=days), "milestone", None, pct, None, None, None,
-                               None])
+                               None, None])
         elif r[10] == "annual" and r[8] is None and line_id == "1" and invoiced < 4 and r[13] == "EMEA" \
                 and r[7] > 0 and not any(x[0] == cid and x[2] != "1" for x in rows[1:]):
             first = round(r[7] * 0.6, 2)
-            events.append([cid, None, r[4], "invoice", first, None, None, None, None, None])
+            events.append([cid, None, r[4], "invoice", first, None, None, None, None, None, None])
             events.append([cid, None, r[4] + relativedelta(months=6), "invoice", round(r[7] - first, 2), None, None,
-                           None, None, None])
+                           None, None, None, None])
             invoiced += 1
     # contract changes (Changes tab): a mid-term upsell, a cancellation, a renewal restated by catch-up
     ids = {(r[0], r[2]) for r in rows[1:]}
@@ -135,7 +152,10 @@ def sample_events(rows: list[list]) -> list[list]:
             ("C-1002", "2", dt.datetime(2025, 1, 10), "cancel", None, None, None),
             ("C-1004", "1", dt.datetime(2025, 9, 6), "modify", 18000.00, dt.datetime(2028, 9, 5), "catch-up")):
         if (cid, line_id) in ids:
-            events.append([cid, line_id, day, kind, amount, None, end, treatment, None, None])
+            events.append([cid, line_id, day, kind, amount, None, end, treatment, None, None, None])
+    if (USAGE_CONTRACT, "1") in ids:  # the usage line's API calls
+        for day, quantity in USAGE_EVENTS:
+            events.append([USAGE_CONTRACT, "1", day, "usage", None, None, None, None, None, None, quantity])
     return events
 
 
@@ -145,11 +165,11 @@ def _dt(d: dt.date) -> dt.datetime:
 
 def template_examples(n_lines: int = 6) -> tuple[list[list], list[list]]:
     """The few example rows the template ships: the first lines of the sample book plus one bundle allocated by
-    SSP whose implementation is recognized by milestone, with its events."""
+    SSP whose implementation is recognized by milestone, and the usage line, with their events."""
     rows = sample_contracts()
     events = sample_events(rows)
     bundle = next(r[0] for r in rows[1:] if r[9] == "milestone")
-    chosen = rows[1: n_lines + 1] + [r for r in rows[1:] if r[0] == bundle]
+    chosen = rows[1: n_lines + 1] + [r for r in rows[1:] if r[0] in (bundle, USAGE_CONTRACT)]
     ids = {r[0] for r in chosen}
     return [rows[0]] + chosen, [events[0]] + [e for e in events[1:] if e[0] in ids]
 

@@ -13,3 +13,4 @@ def test_cold_vs_loop_and_xlsx_on_a_small_book():
 def test_full_sheet_child_reports_time_and_peak():
     f = bench_parse.cold_full_sheet(n=500, months=12)
     assert f["peak_bytes"] >= f["input_rss_bytes"] > 0 and f["cold_s"] > 0
+    assert f["parse_cpu_s"] >= 0 and 0 < f["parse_s"]  # the parse alone, for the parse / compute split

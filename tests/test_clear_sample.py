@@ -33,7 +33,7 @@ def _run(*args):
 
 def _assert_cleared(path):
     wb = openpyxl.load_workbook(path, keep_vba=True)
-    expect = {"Contracts": ("Contracts", "A1:Q2", 5), "Events": ("Events", "A1:K2", 3), "FX Rates": ("FX", "A1:D2", 1)}
+    expect = {"Contracts": ("Contracts", "A1:R2", 5), "Events": ("Events", "A1:M2", 5), "FX Rates": ("FX", "A1:D2", 1)}
     for sheet, (table, ref, validations) in expect.items():
         ws = wb[sheet]
         assert ws.max_row == 1, sheet  # the header only
@@ -63,7 +63,7 @@ def test_clear_the_demo_then_refresh_an_empty_book(demo, tmp_path):
     path = _copy(demo, tmp_path)
     result = _run(path)
     assert result.exit_code == 0, result.output
-    assert "rows removed: Contracts 403, Events 53, FX Rates 0, Pipeline 3, Forecast Assumptions 4" in result.output
+    assert "rows removed: Contracts 404, Events 55, FX Rates 0, Pipeline 3, Forecast Assumptions 4" in result.output
     _assert_cleared(path)
     assert not list(tmp_path.glob("*.before-clear*"))  # the sample needs no copy
     assert not list(tmp_path.glob(".~bbb_*"))

@@ -260,7 +260,7 @@ def test_refresh_prints_progress_only_on_a_terminal(demo_dir, tmp_path, monkeypa
     assert shown.exit_code == 3
     stages = [x for x in shown.stderr.splitlines() if x.split(":")[0] in ("read", "compute", "write")]
     from bbb_xl.excel.workflow import GENERATED_SHEETS  # Start here and every report tab
-    assert stages == ["read: book.xlsm", "compute: 403 contract rows", f"write: {len(GENERATED_SHEETS)} report tabs"]
+    assert stages == ["read: book.xlsm", "compute: 404 contract rows", f"write: {len(GENERATED_SHEETS)} report tabs"]
 
 
 def test_progress_waits_for_a_slow_run(monkeypatch):

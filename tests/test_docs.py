@@ -38,7 +38,7 @@ def test_python_api_example_runs_on_the_sample_book():
     namespace = {"rows": [r for r in sample_contracts() if r[0] != "C-9999"]}
     exec(compile(code, "README.md", "exec"), namespace)  # our own README, not input
     book = namespace["book"]
-    assert book.ok and len(book.lines) == 402
+    assert book.ok and len(book.lines) == 403  # 402 + the usage line C-1201
 
 
 def test_setup_commands_are_what_ci_runs():

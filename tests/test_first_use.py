@@ -144,7 +144,7 @@ def test_clear_sample_button_refuses_a_users_rows_and_clears_the_sample(monkeypa
     b, alerts = book(rows, events)
     monkeypatch.setattr(shell, "refresh", lambda bk: "refreshed")  # the refresh itself is tested elsewhere
     assert shell.clear_sample(b) == "refreshed"
-    assert deleted == [("Contracts", (2, 1), (len(rows), 15), "up"), ("Events", (2, 1), (len(events), 10), "up")]
+    assert deleted == [("Contracts", (2, 1), (len(rows), 16), "up"), ("Events", (2, 1), (len(events), 11), "up")]
     assert b.sheets["Settings"].cells_ == {(2, 2): "Example Co"}
 
 

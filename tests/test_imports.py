@@ -162,9 +162,9 @@ def test_dry_run_diff_is_exact_and_writes_nothing(book, tmp_path):
 
 def test_replace_removes_rows_not_imported(tmp_path):
     path = tmp_path / "t.xlsm"
-    shutil.copyfile(TEMPLATE, path)  # the template's 9 example lines
+    shutil.copyfile(TEMPLATE, path)  # the template's 10 example lines (9 + the usage line C-1201)
     result = api.import_file(SF, path, "salesforce", mode="replace", dry_run=True)
-    assert len(result.diff.added) == 3 and len(result.diff.removed) == 9
+    assert len(result.diff.added) == 3 and len(result.diff.removed) == 10
     api.import_file(SF, path, "salesforce", mode="replace")
     rows = [r for r in read_sheets(path, ["Contracts"])["Contracts"][1:] if any(v is not None for v in r)]
     assert [r[0] for r in rows] == ["0065g00000AbCdE1", "0065g00000AbCdE1", "0065g00000XyZaB2"]

@@ -91,7 +91,8 @@ def test_refresh_keeps_it_macro_free_and_openpyxl_round_trips_it(shared, tmp_pat
     back = openpyxl.load_workbook(copy)
     assert back.sheetnames == wb.sheetnames
     assert [r for r in back["Summary"].iter_rows(values_only=True) if r and r[0] == "Revenue"][0] == revenue_total
-    assert back["Contracts"].max_row == wb["Contracts"].max_row == 404
+    # the header + the 404 sample rows (the usage line C-1201 included)
+    assert back["Contracts"].max_row == wb["Contracts"].max_row == 405
 
 
 def test_a_demo_under_another_name_is_refused(tmp_path):

@@ -164,7 +164,8 @@ def test_actual_vs_plan_tab_ties_to_summary_and_the_flow_tabs():
     # year to date at 2025-12: Summary's "Year to date" column (D) for bookings (row 7), billings (8), revenue (9)
     for k, summary_row in ((0, 9), (1, 8), (2, 7)):
         assert tab.cell(block_row(k) + 7, 13) == summary.cell(summary_row, 4)
-    assert tab.cell(block_row(0) + 7, 13) == 491425534  # 4,914,255.34 USD revenue in 2025 (the demo's Summary)
+    assert tab.cell(block_row(0) + 7, 13) == 492350534  # 4,923,505.34 USD revenue in 2025 (the demo's Summary):
+    # 4,914,255.34 before the usage line C-1201 was added + its 9,250.00 (6,000.00 minimum, 2,000.00 and 1,250.00 usage)
     # Revenue tab and the Backlog tab: the same revenue by period and closing backlog
     backlog_tab = reports.sheets["Backlog"]
     assert [backlog_tab.cell(5 + j, 6) for j in range(12)] == [tab.cell(block_row(0) + 2, 2 + j) for j in range(12)]

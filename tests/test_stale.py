@@ -43,7 +43,7 @@ def test_checksum_literals_are_computed_numbers_and_fixed_spellings():
         assert set(re.findall(r'"([^"]*)"', formula)) <= allowed, formula
         assert "HYPERLINK" not in formula and "CALL" not in formula
         assert len(formula) < 8192  # Excel's limit on a formula's length
-    assert check.status.startswith('IF(COUNTIF($C$1:$C$15,"changed")>0,"STALE: Contracts changed since the last '
+    assert check.status.startswith('IF(COUNTIF($C$1:$C$16,"changed")>0,"STALE: Contracts changed since the last '
                                    'refresh"')
 
 

@@ -56,10 +56,11 @@ def test_upgrade_adds_missing_tabs_and_settings_rows_without_touching_inputs(cur
     assert wb.sheetnames == upgrade.TEMPLATE_SHEETS + ["Audit Trail", "_Snapshot"]  # the template's order
     events = wb["Events"]
     assert [c.value for c in events[1]] == ["Contract ID", "Line ID", "Date", "Event", "Amount", "Percent",
-                                            "End Date", "Treatment", "Bill", "Memo", "Source ID"]
-    assert events.max_row == 1 and dict(events.tables.items()) == {"Events": "A1:K2"}
+                                            "End Date", "Treatment", "Bill", "Memo", "Quantity", "Source ID", "Term"]
+    assert events.max_row == 1 and dict(events.tables.items()) == {"Events": "A1:M2"}
     assert [dv.formula1 for dv in events.data_validations.dataValidation] == [
-        '"invoice,milestone,percent complete,cancel,modify,adjust,usage"', '"prospective,catch-up,specific"', '"yes,no"']
+        '"invoice,milestone,percent complete,cancel,modify,adjust,usage"', '"prospective,catch-up,specific"', '"yes,no"',
+        "0", "1"]  # Quantity >= 0, Term from 1 (to 120)
     assert events["C1"].font.b is not True and events.column_dimensions["C"].number_format == "yyyy-mm-dd"
     after = read_sheets(path, ["Contracts", "Settings"])
     assert after["Contracts"] == before["Contracts"]  # input rows untouched
@@ -121,8 +122,8 @@ def test_the_template_from_git_history_upgrades_and_refreshes(tmp_path):
     assert len(after["Settings"]) == 13 + 6 + 14 + 6 + 1 + 2 and after["Settings"][-1][0] == "FX gain/loss account"
     assert "Settings rows added: Invoices posted by, Journal detail, Decimal separator, Date order, Time zone, " \
         "Dimensions, Alert: bookings drop" in result.output
-    assert "tabs added: Accounts, Plan, Pipeline, Forecast Assumptions, Opening Balances, Mapping, Alerts, " \
-        "By Dimension" \
+    assert "tabs added: Accounts, Plan, Pipeline, Forecast Assumptions, Opening Balances, Mapping, Price Tiers, " \
+        "Alerts, By Dimension" \
         in result.output and "Actual vs Plan, Metrics" in result.output
     refreshed = _run("refresh", path)
     assert refreshed.exit_code == 0, refreshed.output
@@ -350,6 +351,10 @@ def test_a_version_3_book_gets_the_price_tiers_tab(current, tmp_path):
     result = _run("upgrade", path)
     assert result.exit_code == 0, result.output
     assert "from template version 3 to 4" in result.output and "tabs added: Price Tiers" in result.output
-    tiers = openpyxl.load_workbook(path)["Price Tiers"]
+    upgraded = openpyxl.load_workbook(path)
+    tiers = upgraded["Price Tiers"]
     assert [c.value for c in tiers[1]] == ["Contract ID", "Product", "From Quantity", "Unit Price", "Mode"]
+    # with the input tabs (after Mapping), before the report tabs, as in the template
+    names = upgraded.sheetnames
+    assert names[names.index("Mapping") + 1:names.index("Mapping") + 3] == ["Price Tiers", "Summary"]
     assert upgrade.TAB_SINCE["Price Tiers"] == 4

@@ -303,7 +303,8 @@ def test_bad_usage_terms_are_located(cells, column, message):
 
 
 def test_other_events_on_a_usage_line_are_refused():
-    for event in (["U", "u", "2026-02-01", "modify", 100], ["U", None, "2026-02-01", "invoice", 100]):
+    # invoice events bill a usage contract exactly (tests/test_gaps18.py); modify and adjust are refused
+    for event in (["U", "u", "2026-02-01", "modify", 100], ["U", "u", "2026-02-01", "adjust", 100]):
         ev = [["Contract ID", "Line ID", "Date", "Event", "Amount"], event]
         book = load_book(rows(line()), ev)
         assert any("usage line" in p.message for p in book.errors), book.errors

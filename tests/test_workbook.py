@@ -61,7 +61,7 @@ def test_template_has_every_tab_button_vba_and_validation():
     assert "xl/vbaProject.bin" in p
     names = list(sheet_part_names(REPO_TEMPLATE))
     assert names == ["Start here", "Contracts", "Events", "FX Rates", "Settings", "Accounts", "Plan", "Pipeline",
-                     "Forecast Assumptions", "Opening Balances", "Mapping"] + GENERATED_SHEETS[1:] + ["Price Tiers"] + \
+                     "Forecast Assumptions", "Opening Balances", "Mapping", "Price Tiers"] + GENERATED_SHEETS[1:] + \
         list(AUDIT_TABS)  # record tabs
     wb = openpyxl.load_workbook(REPO_TEMPLATE, keep_vba=True)
     ws = wb["Contracts"]
@@ -71,23 +71,32 @@ def test_template_has_every_tab_button_vba_and_validation():
     lists = {str(dv.sqref).split(":")[0][0]: dv.formula1 for dv in ws.data_validations.dataValidation}
     assert lists["J"] == '"monthly,daily,point in time,milestone,percent complete,usage"'
     assert lists["K"] == '"upfront,monthly,quarterly,semiannual,annual"'
-    # the optional evergreen columns after the sample's (blank in the examples: their figures are unchanged)
-    assert [ws.cell(1, c).value for c in (16, 17)] == ["Renewal", "Term"]
-    assert lists["P"] == '"auto,none"'
-    term = next(dv for dv in ws.data_validations.dataValidation if str(dv.sqref).startswith("Q"))
+    # the sample's Unit Price (usage line C-1201), then the optional evergreen columns (blank in the examples)
+    assert [ws.cell(1, c).value for c in (16, 17, 18)] == ["Unit Price", "Renewal", "Term"]
+    assert "usage lines only" in ws["P1"].comment.text
+    assert lists["Q"] == '"auto,none"'
+    term = next(dv for dv in ws.data_validations.dataValidation if str(dv.sqref).startswith("R"))
     assert (term.type, term.formula1, term.formula2) == ("whole", "1", "120")  # between (the default)
-    assert "evergreen" in ws["P1"].comment.text and "months per term" in ws["Q1"].comment.text
-    assert ws.column_dimensions["P"].width >= 10 and ws.column_dimensions["Q"].width >= 8
+    assert "evergreen" in ws["Q1"].comment.text and "months per term" in ws["R1"].comment.text
+    assert ws.column_dimensions["Q"].width >= 10 and ws.column_dimensions["R"].width >= 8
     events = wb["Events"]
     assert "Events" in events.tables
-    assert [events.cell(1, c).value for c in range(1, 12)] == ["Contract ID", "Line ID", "Date", "Event", "Amount",
+    assert [events.cell(1, c).value for c in range(1, 14)] == ["Contract ID", "Line ID", "Date", "Event", "Amount",
                                                                "Percent", "End Date", "Treatment", "Bill", "Memo",
-                                                               "Source ID"]
-    assert "Source ID" in events["K1"].comment.text and events.tables["Events"].ref.startswith("A1:K")
-    dv, treatment, bill = events.data_validations.dataValidation
+                                                               "Quantity", "Source ID", "Term"]
+    assert "Source ID" in events["L1"].comment.text and events.tables["Events"].ref.startswith("A1:M")
+    assert "usage only" in events["K1"].comment.text and "evergreen" in events["M1"].comment.text
+    dv, treatment, bill, quantity, term = events.data_validations.dataValidation
     assert dv.formula1 == '"invoice,milestone,percent complete,cancel,modify,adjust,usage"'
     assert treatment.formula1 == '"prospective,catch-up,specific"'
     assert bill.formula1 == '"yes,no"'
+    assert (str(quantity.sqref), quantity.type, quantity.operator, quantity.formula1) == \
+        ("K2:K1048576", "decimal", "greaterThanOrEqual", "0")
+    assert (str(term.sqref), term.type, term.formula1, term.formula2) == ("M2:M1048576", "whole", "1", "120")
+    # the sample usage events (C-1201's API calls) in the Quantity column
+    usage = [[events.cell(r, c).value for c in (1, 4, 11)] for r in range(2, events.max_row + 1)
+             if events.cell(r, 4).value == "usage"]
+    assert usage == [["C-1201", "usage", 40000], ["C-1201", "usage", 25000]]
     fx = wb["FX Rates"]
     assert "FX" in fx.tables and [fx.cell(1, c).value for c in range(1, 4)] == ["Currency", "Month", "Rate"]
     mapping = wb["Mapping"]  # the import mapping: an input Table, documented beside it

@@ -6,6 +6,7 @@ relativedelta), never by chaining increments, so a 31 January start gives 28/29 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 import numpy as np
@@ -148,14 +149,24 @@ def _text_date(value: str, options) -> dt.date:
 # --- vectorised calendar -----------------------------------------------------------------------------------------
 
 def month_index(days: np.ndarray) -> np.ndarray:
-    """Months since 1970-01 of each day."""
-    return np.asarray(days, dtype="int64").astype("M8[D]").astype("M8[M]").astype(np.int64)
+    """Months since 1970-01 of each day (a table lookup inside the table's span: datetime64 casts are slow)."""
+    days = np.asarray(days, dtype=np.int64)
+    if days.size and _MONTH_STARTS[0] <= days.min() and days.max() < _MONTH_STARTS[-1]:
+        return _month_of_day()[days - _MONTH_STARTS[0]].astype(np.int64)
+    return days.astype("M8[D]").astype("M8[M]").astype(np.int64)
 
 
 # month starts from 1899-01 (Start Date - 1 may be in 1899) to 10001-12 (billing may look past 9999)
 _FIRST_MONTH = (1899 - 1970) * 12
 _MONTH_STARTS = np.arange(_FIRST_MONTH, (10002 - 1970) * 12, dtype=np.int64).astype("M8[M]").astype(
     "M8[D]").astype(np.int64)
+
+
+@functools.cache
+def _month_of_day() -> np.ndarray:
+    """Month index of every day from 1899-01-01 to 10001-12-31 (11 MiB of int32, built on first use)."""
+    months = np.arange(_FIRST_MONTH, _FIRST_MONTH + len(_MONTH_STARTS) - 1, dtype=np.int32)
+    return np.repeat(months, np.diff(_MONTH_STARTS))
 
 
 def month_start(months: np.ndarray) -> np.ndarray:
@@ -183,6 +194,18 @@ def whole_months_until(anchor: np.ndarray, stop: np.ndarray) -> np.ndarray:
     stop = np.asarray(stop, dtype=np.int64)
     m = month_index(stop) - month_index(anchor)
     return m - (add_months(anchor, m) > stop)
+
+
+def days_up_to(days: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """np.searchsorted(days, x, side="right"): how many of the sorted `days` are <= each x. When the days span
+    a short range (a period grid), a table over that range answers by one gather instead of a binary search."""
+    days = np.asarray(days, dtype=np.int64)
+    x = np.asarray(x, dtype=np.int64)
+    if not len(days) or days[-1] - days[0] > max(4 * x.size, 4096):
+        return np.searchsorted(days, x, side="right")
+    first = int(days[0]) - 1
+    table = np.searchsorted(days, np.arange(first, int(days[-1]) + 1), side="right")  # table[0] = 0
+    return table[np.clip(x - first, 0, len(table) - 1)]
 
 
 # Monthly recognition: each day weighs 1/(days in its month). With UNIT divisible by 28, 29, 30 and 31 every

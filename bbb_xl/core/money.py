@@ -172,6 +172,19 @@ def mul_div_round(amount: np.ndarray, weight: np.ndarray, total: np.ndarray) -> 
     return sign * (q * weight + (2 * r * weight + total) // (2 * total))
 
 
+def mul_div_round_rows(amount: np.ndarray, total: np.ndarray, row: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """mul_div_round(amount[row], weight, total[row]) for cells of rows: the split |amount| = q*total + r is done
+    once per row, so each cell costs one gather per term and a single integer division."""
+    amount = np.asarray(amount, dtype=np.int64)
+    total = np.asarray(total, dtype=np.int64)
+    if total.size and total.max() >= _SAFE_DENOMINATOR:
+        return mul_div_round(amount[row], weight, total[row])
+    q, r = np.divmod(np.abs(amount), np.where(total > 0, total, 1))  # rows without weight have no cells
+    half = (2 * total)[row]
+    mag = q[row] * weight + (2 * r[row] * weight + (half >> 1)) // np.where(half > 0, half, 1)
+    return np.where(amount[row] < 0, -mag, mag)
+
+
 def _mul_div_round_object(amount, weight, total):
     a = np.broadcast_to(amount, np.broadcast_shapes(amount.shape, weight.shape, total.shape)).astype(object)
     w = np.broadcast_to(weight, a.shape).astype(object)

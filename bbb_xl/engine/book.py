@@ -354,17 +354,17 @@ class Book:
         return cache[norm]
 
     # --- cumulative matrices over a selection -------------------------------------------------------------------
-    def _chunks(self, sel: np.ndarray, keys: np.ndarray | None = None):
+    def _chunks(self, sel: np.ndarray, keys: np.ndarray | None = None, size: int = CHUNK):
         """Yield blocks of selected line indices; with keys, blocks never split a key (sel sorted by key)."""
-        if keys is None or len(sel) <= CHUNK:
-            for i in range(0, len(sel), CHUNK):
-                yield sel[i: i + CHUNK], (None if keys is None else keys[i: i + CHUNK])
+        if keys is None or len(sel) <= size:
+            for i in range(0, len(sel), size):
+                yield sel[i: i + size], (None if keys is None else keys[i: i + size])
             if not len(sel):
                 yield sel, (None if keys is None else keys)
             return
         i = 0
         while i < len(sel):
-            j = min(i + CHUNK, len(sel))
+            j = min(i + size, len(sel))
             while j < len(sel) and keys[j] == keys[j - 1]:
                 j += 1
             yield sel[i:j], keys[i:j]
@@ -411,19 +411,22 @@ class Book:
         return billed if self.fx is None or not convert else self.fx.apply(idx, billed)
 
     def _billed_local(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+        return billed_to_date(self._invoices_of(idx), len(idx), days)
+
+    def _invoices_of(self, idx: np.ndarray) -> SimpleNamespace:
+        """The invoices of the lines idx: line (position in idx), date, amount."""
         inv = self.invoices
         if len(idx) and self._invoices_sorted and int(idx[-1]) - int(idx[0]) + 1 == len(idx) \
                 and np.all(idx[1:] > idx[:-1]):
             # a block of adjacent lines: its invoices are one slice (no whole-book mapping per block)
             first = int(idx[0])
             lo, hi = np.searchsorted(inv.line, [first, int(idx[-1]) + 1])
-            part = SimpleNamespace(line=inv.line[lo:hi] - first, date=inv.date[lo:hi], amount=inv.amount[lo:hi])
-            return billed_to_date(part, len(idx), days)
+            return SimpleNamespace(line=inv.line[lo:hi] - first, date=inv.date[lo:hi], amount=inv.amount[lo:hi])
         local = np.full(len(self.lines), -1, dtype=np.int64)
         local[idx] = np.arange(len(idx))
         mapped = local[inv.line]
         keep = mapped >= 0
-        return billed_to_date(inv, len(idx), days, local_line=mapped, keep=keep)
+        return SimpleNamespace(line=mapped[keep], date=inv.date[keep], amount=inv.amount[keep])
 
     @cached_property
     def _refund_lines(self) -> np.ndarray:
@@ -851,11 +854,25 @@ class _LineView:
     booking: np.ndarray
 
 
+_GATHER_RUNS = 16  # runs up to this long are summed by adding their k-th rows; longer: prefix sums
+
+
 def _sum_runs(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Row sums of consecutive runs beginning at `starts` (sorted keys), exactly: prefix sums, which are several
-    times faster than np.add.reduceat over rows when runs are short (contracts of a few lines)."""
+    """Row sums of consecutive runs beginning at `starts` (sorted keys), exactly. Short runs (contracts of a few
+    lines) add their first, second, ... rows: a few row gathers, several times faster than prefix sums over
+    axis 0 or np.add.reduceat."""
     if len(starts) == len(values):
         return values
+    lengths = np.diff(np.r_[starts, len(values)])
+    if len(starts) and int(lengths.max()) <= _GATHER_RUNS:
+        out = values[starts]
+        live = np.flatnonzero(lengths > 1)
+        k = 1
+        while len(live):
+            out[live] += values[starts[live] + k]
+            k += 1
+            live = live[lengths[live] > k]
+        return out
     sums = np.cumsum(values, axis=0)
     ends = np.r_[starts[1:], len(values)] - 1
     out = sums[ends]

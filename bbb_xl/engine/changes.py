@@ -64,6 +64,7 @@ SPECIFIC = "specific"  # an adjust allocated to its own line only (ASC 606-10-32
 INCEPTION = "inception"  # a change dated on or before the Booking Date: part of the terms at inception
 BEFORE_START = "before start"  # a modify / cancel after the Booking Date but before the Start Date
 MONTHLY, DAILY, POINT_IN_TIME = 0, 1, 2
+USAGE = 5  # engine.usage: a cancel ends a stand-ready usage line's committed minimum like a monthly line's
 
 
 def weight_to(day: int, monthly: bool) -> int:
@@ -224,7 +225,7 @@ def build_line(lines, i: int, first: int, last: int, events: list, invoiced_bill
     function day -> cents invoiced before it; percents: a milestone / percent complete line's [(day, cumulative
     progress Fraction)] in date order (recognized to date is then the price in force x that progress)."""
     rec = int(lines.recognition[i])
-    monthly = rec == MONTHLY
+    monthly = rec in (MONTHLY, USAGE)  # a usage line's stand-ready minimum: monthly weights (engine.recognition)
     pit = rec == POINT_IN_TIME
     amount = int(lines.amount[i])
     alloc = int(lines.allocated[i])

@@ -38,8 +38,14 @@ Semantics (`apply_events`):
   credit note (Bill blank) is a refund liability (32-10). Rebates expected at signing are variable consideration
   estimated at inception (32-5..9): put them in the Amount, not in a later adjust.
 - usage (engine.usage): units used by a line with Recognition usage (its Line ID, or the contract's only usage
-  line), dated within its Start and End Dates, Quantity 0 or more. Other events on a contract with a usage line are
-  errors (not supported yet).
+  line), dated within its Start and End Dates, Quantity 0 or more. A cancel on a usage line (engine.usage): on a
+  stand-ready line it ends the committed minimum like a monthly line's (above; the Amount optional), on a drawdown
+  line (Billing upfront, dated on or after its Billing Start, no Amount) the unused prepaid credits are forfeited:
+  breakage on the Date (ASC 606-10-55-48). Usage dated after the cancel's Date is an error; usage invoices of the
+  billing period containing it are issued on the Date. Invoice events on a contract with a usage line bill it
+  exactly (manual billing): the usage line issues no usage invoices of its own, and its invoices are not compared
+  with its price (which grows with usage). Modify and adjust events on a contract with a usage line are errors
+  (not supported yet).
 - an event dated before its line's Booking Date takes effect on the Booking Date.
 - evergreen lines (Renewal auto, engine.evergreen): an event names the line by its own Line ID or one term's
   (`L1#3`). A cancel without End Date ends the line with the term containing its Date (applied when the terms are
@@ -139,7 +145,9 @@ class AppliedEvents:
     changes: Changes | None = None  # modifications and cancellations (engine.changes)
     # sorted distinct Dates of the applied modify / cancel / progress events: a balance at t sees those <= t
     change_days: np.ndarray | None = None
-    usage: tuple | None = None  # usage events: ((line, Date, quantity Fraction, row), ...) (engine.usage)
+    # usage events: ((line, Date, quantity Fraction, row), ...) with .cancels {usage line: cancel Date}
+    # (engine.usage.UsageEvents)
+    usage: tuple | None = None
 
 
 def parse_percent(value) -> Fraction:
@@ -480,6 +488,21 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
             if e.kind == CANCEL:
                 cancelled = e.date
 
+    # --- usage dated after its usage line's cancel: the service ended on the cancel's Date (engine.usage)
+    usage_cancel = {i: min(e.date for e in evs if e.kind == CANCEL) for i, evs in per_line.items()
+                    if int(rec[i]) == USAGE and any(e.kind == CANCEL for e in evs)}
+    if usage_cancel:
+        for e, targets in resolved:
+            i = targets[0] if targets else None
+            if e.kind == USAGE_EVENT and i in usage_cancel and e.date > usage_cancel[i] and \
+                    e.ckey not in bad_contracts:
+                what = f"line {lines.line_id[i]} of contract {e.contract}" if lines.line_id[i] else \
+                    f"contract {e.contract}"
+                out.add(e.r, _col(out, "Date"), iso(e.date),
+                        f"usage dated {iso(e.date)} is after {what} was cancelled on {iso(usage_cancel[i])}: its "
+                        f"service ended then (correct the usage row or the cancel's Date)")
+                bad_contracts.add(e.ckey)
+
     # --- contracts with a bad event are left out whole
     n = len(lines)
     new_index = np.arange(n)
@@ -507,7 +530,15 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     progress_events: dict[int, list] = {int(i): [] for i in np.flatnonzero(progress_rec)}
     pit_start = None
     change_days = {e.date for e, targets in resolved if _is_change(e, targets, rec)}
+    usage_cancels: dict[int, int] = {}  # usage line -> its cancel's Date (engine.usage)
     for e, targets in resolved:
+        if e.kind == CANCEL:
+            for i in targets:
+                if int(rec[i]) == USAGE:
+                    day = max(e.date, int(lines.booking[i]))
+                    usage_cancels[i] = min(usage_cancels.get(i, day), day)
+                    if lines.usage is not None and lines.usage[i] is not None and lines.usage[i].drawdown:
+                        per_line.pop(i, None)  # the credits' breakage moves to the Date (engine.usage), no change
         if e.kind in (MODIFY, CANCEL, ADJUST):
             continue
         if e.kind == USAGE_EVENT:
@@ -585,6 +616,8 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
         _progress_after_change_orders(progress, changes)
     for k in sorted(invoiced_contracts):
         members = index[k]
+        if any(int(rec[i]) == USAGE for i in members):
+            continue  # the price of a usage line grows with its usage (engine.usage): no total to compare with
         end = int(lines.end[members].max())
         price = int((lines.amount if changes is None else changes.final_amount)[members].sum())
         if changes is not None:
@@ -607,7 +640,17 @@ def apply_events(parsed: ParseResult, data=None, sheet: str | None = EVENTS_SHEE
     return AppliedEvents(parsed, invoiced, inv_line_a, inv_date_a, inv_amount_a, progress or None,
                          progress_rec if has_progress_lines else None, pit_start, len(events), changes,
                          np.array(sorted(change_days), dtype=np.int64) if change_days else None,
-                         tuple(usage_events) if usage_events else None)
+                         _usage_events(usage_events, usage_cancels, invoiced, rec))
+
+
+def _usage_events(usage_events: list, cancels: dict, invoiced, rec):
+    """The usage events of the book with the cancel Dates of its usage lines and the usage lines billed by invoice
+    events instead of their usage invoices (engine.usage.UsageEvents)."""
+    billed = set() if invoiced is None else {int(i) for i in np.flatnonzero(invoiced & (rec == USAGE))}
+    if not usage_events and not cancels and not billed:
+        return None
+    from .usage import UsageEvents
+    return UsageEvents(usage_events, cancels, billed)
 
 
 def _is_change(e: _Event, targets: list, rec) -> bool:
@@ -674,11 +717,14 @@ def _change_targets(e: _Event, targets: list, lines, rec):
 def _usage_targets(e: _Event, targets: list, lines, rec):
     """(message, column, targets) of a usage event, or of another event naming a usage line (engine.usage)."""
     usage = [i for i in targets if int(rec[i]) == USAGE]
+    if e.kind == CANCEL:
+        return _usage_cancel(e, targets, lines, rec)
+    if e.kind == INVOICE:  # manual billing: the contract is billed exactly its invoice events, usage included
+        return None, None, targets
     if e.kind != USAGE_EVENT:
         what = f"line {e.line} of contract {e.contract} is a usage line" if e.lkey else \
             f"contract {e.contract} has a usage line"
-        why = "its usage charges are invoiced from its usage events and Billing" if e.kind == INVOICE else \
-            f"a {e.kind} event on a usage line is not supported yet"
+        why = f"a {e.kind} event on a usage line is not supported yet"
         return f"{what}: {why} (give the usage line a contract of its own)", "Event", targets
     if e.lkey:
         i = targets[0]
@@ -693,6 +739,32 @@ def _usage_targets(e: _Event, targets: list, lines, rec):
     from .usage import check_usage_event
     message = check_usage_event(lines, i, e.date)
     return (message, "Date", [i]) if message else (None, None, [i])
+
+
+def _usage_cancel(e: _Event, targets: list, lines, rec):
+    """(message, column, targets) of a cancel naming usage lines. Stand-ready: the committed minimum ends like a
+    monthly line's (engine.changes). Drawdown (prepaid credits): the unused credits are forfeited on the Date and
+    recognized as breakage then (ASC 606-10-55-48: the customer's remaining rights lapse); read only when the
+    credits were invoiced upfront by then and the cancel has no Amount (a refund of credits is not modelled)."""
+    for i in targets:
+        if int(rec[i]) != USAGE or lines.usage is None or lines.usage[i] is None or not lines.usage[i].drawdown:
+            continue
+        what = f"line {lines.line_id[i]} of contract {e.contract}" if lines.line_id[i] else f"contract {e.contract}"
+        if e.amount is not None:
+            return (f"{what} is a drawdown usage line (prepaid credits): a cancel with an Amount is not supported yet "
+                    f"(leave it blank: the unused credits are forfeited and recognized as breakage on the Date)",
+                    "Amount", targets)
+        if int(lines.billing_months[i]) != 0 or bool(lines.arrears[i]):
+            months = int(lines.billing_months[i])
+            how = "upfront in arrears" if months == 0 else \
+                {1: "monthly", 3: "quarterly", 6: "semiannually", 12: "annually"}.get(months, f"every {months} months")
+            return (f"{what} is a drawdown usage line billed {how}: a cancel on a drawdown line needs its credits "
+                    f"invoiced upfront in advance (not supported yet)", "Event", targets)
+        if e.date < int(lines.billing_start[i]):
+            return (f"cancel dated {iso(e.date)} is before the prepaid credits of {what} are invoiced on "
+                    f"{iso(int(lines.billing_start[i]))}: a drawdown line cancelled before then is not supported yet",
+                    "Date", targets)
+    return None, None, targets
 
 
 def _progress_targets(e: _Event, targets: list, lines, rec):
@@ -738,7 +810,8 @@ def _raw(e: _Event, column: str | None):
     return {"Line ID": e.line or None, "Contract ID": e.contract,
             "Percent": _percent_text(e.percent) if e.percent is not None else None,
             "Event": e.kind, "Term": e.term, "Date": iso(e.date),
-            "End Date": iso(e.end) if e.end is not None else None}.get(column)
+            "End Date": iso(e.end) if e.end is not None else None,
+            "Amount": cents_to_decimal(e.amount) if e.amount is not None else None}.get(column)
 
 
 def _event_problem(out: _Collector, r: int, column: str, value, message: str) -> Problem:

@@ -194,6 +194,55 @@ def journal_lines(book, first: int, last: int, period: str = "month", detail: st
     mode = normalize_choice(mode, MODES, "Invoices posted by")
     accounts = accounts or Accounts()
     currency = currency if currency is not None else (book.reporting_currency or "")
+    f = journal_flows(book, first, last, period, accounts, cumulative)
+    if detail == "period":
+        return post_entries(f.periods, [period_group(f)], mode, accounts, f.revenue_accounts, currency), f.problems
+    lines = book.lines
+    groups = [JournalGroup(str(lines.contract[i]), str(lines.customer[i]), f.revenue[c], f.billed[c], f.d_l[c],
+                           f.d_a[c], f.d_f[c], f.d_x[c]) for c, i in enumerate(f.first_line)]
+    # the periods where a contract moves (the others post nothing)
+    active = (f.revenue != 0).any(axis=1) | (f.billed != 0).any(axis=1) | (f.d_l != 0) | (f.d_a != 0) | \
+        (f.d_f != 0) | (f.d_x != 0)
+    return post_entries(f.periods, groups, mode, accounts, f.revenue_accounts, currency, active), f.problems
+
+
+@dataclass(frozen=True)
+class JournalFlows:
+    """What the journal posts, in cents, per contract (in the order they first appear in the Contracts table) and
+    period: revenue and billings per revenue account (contract x account x period), the changes of the contract
+    liability, contract asset, refund liability and cumulative FX gain (contract x period). Each adds up over
+    contracts, so books held in parts (bbb_xl.scale) sum their parts' flows."""
+
+    periods: list
+    revenue_accounts: list  # Account per revenue index (0: the Settings revenue account)
+    first_line: np.ndarray  # each contract's first line (index into book.lines)
+    revenue: np.ndarray
+    billed: np.ndarray
+    d_l: np.ndarray
+    d_a: np.ndarray
+    d_f: np.ndarray
+    d_x: np.ndarray
+    problems: list
+
+
+@dataclass(frozen=True)
+class JournalGroup:
+    """The flows of one entry per period: a contract's (contract and customer named) or the book's (None)."""
+
+    contract: str | None
+    customer: str | None
+    revenue: np.ndarray  # account x period
+    billed: np.ndarray
+    d_l: np.ndarray  # period
+    d_a: np.ndarray
+    d_f: np.ndarray
+    d_x: np.ndarray
+
+
+def journal_flows(book, first: int, last: int, period: str = "month", accounts: Accounts | None = None,
+                  cumulative=None) -> JournalFlows:
+    """The journal's flows of every contract for the periods from `first` to `last` (see journal_lines)."""
+    accounts = accounts or Accounts()
     periods = period_grid(first, last, period, book.calendar)
     bounds = np.array([periods[0].first - 1] + [p.last for p in periods], dtype=np.int64)
     lines = book.lines
@@ -232,31 +281,38 @@ def journal_lines(book, first: int, last: int, period: str = "month", detail: st
     d_f = np.diff(sum_by_code(refund, c_of_line, n_c), axis=1)
     rev = sum_by_code(np.diff(rec, axis=1), c_of_line * k + acct, n_c * k).reshape(n_c, k, len(periods))
     billed = sum_by_code(np.diff(bil, axis=1), c_of_line * k + acct, n_c * k).reshape(n_c, k, len(periods))
-    if detail == "period":
-        groups = [(None, rev.sum(axis=0), billed.sum(axis=0), d_l.sum(axis=0), d_a.sum(axis=0), d_f.sum(axis=0),
-                   d_x.sum(axis=0))]
-        active = np.ones((1, len(periods)), dtype=bool)
-    else:
-        groups = [(int(first_idx[c]), rev[c], billed[c], d_l[c], d_a[c], d_f[c], d_x[c]) for c in range(n_c)]
-        active = (rev != 0).any(axis=1) | (billed != 0).any(axis=1) | (d_l != 0) | (d_a != 0) | (d_f != 0) | \
-            (d_x != 0)
+    return JournalFlows(periods, rev_accounts, first_idx, rev, billed, d_l, d_a, d_f, d_x, problems)
+
+
+def period_group(f: JournalFlows) -> JournalGroup:
+    """The book's flows: every contract's summed (one compound entry per period)."""
+    return JournalGroup(None, None, f.revenue.sum(axis=0), f.billed.sum(axis=0), f.d_l.sum(axis=0),
+                        f.d_a.sum(axis=0), f.d_f.sum(axis=0), f.d_x.sum(axis=0))
+
+
+def post_entries(periods, groups, mode: str, accounts: Accounts, rev_accounts, currency: str,
+                 active=None) -> list[JournalLine]:
+    """The journal lines of each period's entries, one per group with a non-zero posting, in group order: entry
+    JE-period for the book's group, JE-period-NNNN (numbered within the period) for contracts. active: optional
+    group x period flags, False where a group posts nothing (saves building its empty entry)."""
+    if active is None:
+        active = np.ones((len(groups), len(periods)), dtype=bool)
     out = []
     for j, p in enumerate(periods):
         number = 0
-        for g in np.flatnonzero(active[:, j]):
-            line_i, r_k, b_k, dl, da, df, dx = groups[g]
-            postings = _entry(mode, p.label, accounts, rev_accounts, [int(x) for x in r_k[:, j]],
-                              [int(x) for x in b_k[:, j]], int(dl[j]), int(da[j]), int(df[j]), int(dx[j]))
+        for i in np.flatnonzero(active[:, j]):
+            g = groups[i]
+            postings = _entry(mode, p.label, accounts, rev_accounts, [int(x) for x in g.revenue[:, j]],
+                              [int(x) for x in g.billed[:, j]], int(g.d_l[j]), int(g.d_a[j]), int(g.d_f[j]),
+                              int(g.d_x[j]))
             if not postings:
                 continue
             number += 1
-            entry = f"JE-{p.label}" if line_i is None else f"JE-{p.label}-{number:04d}"
-            contract = "" if line_i is None else str(lines.contract[line_i])
-            customer = "" if line_i is None else str(lines.customer[line_i])
+            entry = f"JE-{p.label}" if g.contract is None else f"JE-{p.label}-{number:04d}"
             for account, signed, memo in postings:
-                out.append(JournalLine(entry, int(p.last), p.label, account.code, account.name,
-                                       max(signed, 0), max(-signed, 0), memo, contract, customer, currency))
-    return out, problems
+                out.append(JournalLine(entry, int(p.last), p.label, account.code, account.name, max(signed, 0),
+                                       max(-signed, 0), memo, g.contract or "", g.customer or "", currency))
+    return out
 
 
 def _entry(mode, label, accounts, rev_accounts, revenue, billed, d_l, d_a, d_f=0, d_x=0):

@@ -10,14 +10,21 @@
 - A customer's MRR = the exact sum of its active lines' MRRs rounded half away from zero to the cent; ARR = 12 x
   the exact MRR, rounded. A negative customer figure counts as 0. Totals are sums of customers' rounded figures.
 
-Every figure at day t is read from book.as_of(t): an event dated after t is unknown at t. Python ints and
-Fractions only (no floats). A customer's ARR changes only on a line's Booking, Start or End + 1 day or on an event
-date, so "ARR > 0 on some earlier day" is decided on those days alone.
+Every figure at day t is read from book.as_of(t): an event dated after t is unknown at t. A customer's ARR changes
+only on a line's Booking, Start or End + 1 day or on an event date, so "ARR > 0 on some earlier day" is decided on
+those days alone.
+
+How (issue 19): each line's MRR is a few pieces of constant value (MrrPieces: one per line and change state, built
+once per book), and a customer's MRR on any day is a prefix sum over its pieces' start and end days (CustomerMRR),
+in fixed-point integers with a proven error bound; a figure within that bound of a rounding boundary or of 0 is
+summed again exactly in Fractions, so every figure is the exact one (tests/test_metrics_fast.py checks the result
+against the per line, per day Fraction code this replaced, tests/metrics_reference.py).
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
@@ -75,17 +82,12 @@ def _change_records(book) -> dict:
     return out
 
 
-def line_mrr(book, i: int, t: int, records: list | None = None, basis: str = ALLOCATED) -> Fraction:
-    """Exact MRR of line i on day t in the reporting currency, 0 when not active (book: as known at t).
-    basis contract price: P is the Amount (the new Amount after a modify) and what was recognized before a
-    prospective modify is taken at the line's Amount / Allocated ratio (revenue is recognized on Allocated)."""
-    lines = book.lines
+def _line_state(lines, i: int, t: int, records, basis: str):
+    """(P, first day of the term M counts from, End Date) of line i once the change records dated <= t apply."""
     booking, start, end = int(lines.booking[i]), int(lines.start[i]), int(lines.end[i])
     contract = basis == CONTRACT_PRICE
     price = int(lines.amount[i]) if contract else int(lines.allocated[i])
     first = start
-    if t < booking or t < start:
-        return Fraction(0)
     amount0 = int(lines.amount[i])
     for rec in records or ():
         if rec.date > t:
@@ -105,6 +107,17 @@ def line_mrr(book, i: int, t: int, records: list | None = None, basis: str = ALL
             if contract and int(lines.allocated[i]) not in (0, amount0):
                 before = Fraction(rec.rec_before * amount0, int(lines.allocated[i]))
             price, first = new_price - before, rec.date
+    return price, first, end
+
+
+def line_mrr(book, i: int, t: int, records: list | None = None, basis: str = ALLOCATED) -> Fraction:
+    """Exact MRR of line i on day t in the reporting currency, 0 when not active (book: as known at t).
+    basis contract price: P is the Amount (the new Amount after a modify) and what was recognized before a
+    prospective modify is taken at the line's Amount / Allocated ratio (revenue is recognized on Allocated)."""
+    lines = book.lines
+    if t < int(lines.booking[i]) or t < int(lines.start[i]):
+        return Fraction(0)
+    price, first, end = _line_state(lines, i, t, records, basis)
     if t > end:
         return Fraction(0)
     months = months_between(first, end)
@@ -118,35 +131,288 @@ class CustomerFigures:
     """Per customer (sorted names): exact MRR and the rounded MRR / ARR in cents (negatives floored at 0)."""
 
     customers: tuple
-    exact_mrr: tuple  # Fraction cents
     mrr: tuple  # int cents, >= 0
     arr: tuple  # int cents, >= 0
     negative: tuple  # customers whose exact MRR is below 0 (count as 0)
+    exact: object = field(default=None, repr=False, compare=False)  # () -> the exact MRRs, computed when asked
+    arr_cents: np.ndarray = field(default=None, repr=False, compare=False)  # arr as int64, in customers' order
+
+    @property
+    def exact_mrr(self) -> tuple:
+        """Fraction cents per customer."""
+        return self.exact()
 
     def arr_of(self) -> dict:
         return dict(zip(self.customers, self.arr))
 
 
+def _weight(days: np.ndarray) -> np.ndarray:
+    """weight_to(days, monthly=True) in UNITs, vectorised."""
+    months = month_index(days)
+    return months * UNIT + (days - month_start(months) + 1) * (UNIT // days_in_month(months))
+
+
+_NEVER = 1 << 40  # a day before / after every day
+
+
+@dataclass(frozen=True)
+class MrrPieces:
+    """Every recurring line's MRR (one basis) as pieces of constant value: piece k is line[k]'s MRR on the days
+    first[k]..last[k], each day as known that day (a change record changes the value from its date on). A line
+    without change records is one piece from max(Booking, Start) to End; a changed line has a piece per change
+    state; a piece of value 0 is left out. value: float cents, within 8 units in the last place of the exact
+    figure (a few correctly rounded operations); exact(k) is the Fraction. Pieces of a line are contiguous
+    (offset / count per line)."""
+
+    line: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    value: np.ndarray
+    offset: np.ndarray  # per line: its first piece
+    count: np.ndarray  # per line: its number of pieces
+    recurring: np.ndarray  # bool per line
+    price: np.ndarray  # per piece of an unchanged line: P (int cents)
+    weight: np.ndarray  # ... and M in UNITs
+    rate: tuple  # (num, den) object arrays per line (Python ints)
+    changed: dict  # piece -> exact Fraction (pieces of changed lines)
+
+    def exact(self, k: int) -> Fraction:
+        k = int(k)
+        if k in self.changed:
+            return self.changed[k]
+        i = int(self.line[k])
+        num, den = self.rate
+        return Fraction(int(self.price[k]) * UNIT * int(num[i]), int(self.weight[k]) * int(den[i]))
+
+
+def mrr_pieces(book, basis: str = ALLOCATED) -> MrrPieces:
+    """The book's MRR pieces for basis, built once per book (kept on the book: its lines and events never change)."""
+    cache = book.__dict__.setdefault("_mrr_pieces", {})
+    if basis not in cache:
+        cache[basis] = _build_pieces(book, basis)
+    return cache[basis]
+
+
+def _build_pieces(book, basis: str) -> MrrPieces:
+    lines = book.lines
+    n = len(lines.booking)
+    recurring = recurring_mask(book)
+    records = _change_records(book)
+    booking, start, end = (np.asarray(a, dtype=np.int64) for a in (lines.booking, lines.start, lines.end))
+    price = np.asarray(lines.amount if basis == CONTRACT_PRICE else lines.allocated, dtype=np.int64)
+    num = np.ones(n, dtype=object)
+    den = np.ones(n, dtype=object)
+    fx = book.fx
+    if fx is not None and fx.converted.any():
+        conv = np.asarray(fx.converted, dtype=bool)
+        num[conv], den[conv] = fx.num[conv], fx.den[conv]
+    has_records = np.zeros(n, dtype=bool)
+    has_records[list(records)] = True
+    first = np.maximum(booking, start)
+    plain = np.flatnonzero(recurring & ~has_records & (first <= end) & (price != 0))  # a 0 piece adds nothing
+    weight = _weight(end[plain]) - _weight(start[plain] - 1)
+    numf = num[plain].astype(np.float64)
+    denf = den[plain].astype(np.float64)
+    value = price[plain].astype(np.float64) * numf * float(UNIT) / (weight.astype(np.float64) * denf)
+    parts = [(plain, first[plain], end[plain], value, price[plain], weight)]
+    changed_exact = []
+    c_line, c_first, c_last, c_value = [], [], [], []
+    for i in sorted(records):
+        if not recurring[i]:
+            continue
+        recs = records[i]
+        dates = sorted({r.date for r in recs})
+        lows = [-_NEVER] + dates
+        highs = [d - 1 for d in dates] + [_NEVER]
+        b, st = int(booking[i]), int(start[i])
+        for lo, hi in zip(lows, highs):
+            p, f, e = _line_state(lines, i, dates[0] - 1 if lo == -_NEVER else lo, recs, basis)
+            a, z = max(lo, b, st), min(hi, e)
+            months = months_between(f, e)
+            if a > z or months == 0 or p == 0:
+                continue
+            v = Fraction(p) / months * _rate(book, i)
+            c_line.append(i), c_first.append(a), c_last.append(z), c_value.append(float(v))
+            changed_exact.append(v)
+    m = len(c_line)
+    parts.append((np.array(c_line, dtype=np.int64), np.array(c_first, dtype=np.int64),
+                  np.array(c_last, dtype=np.int64), np.array(c_value, dtype=np.float64),
+                  np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64)))
+    line, pfirst, plast, pvalue, pprice, pweight = (np.concatenate(x) for x in zip(*parts))
+    order = np.argsort(line, kind="stable")
+    line, pfirst, plast, pvalue, pprice, pweight = (x[order] for x in (line, pfirst, plast, pvalue, pprice, pweight))
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    changed = {int(position[len(plain) + j]): v for j, v in enumerate(changed_exact)}
+    count = np.bincount(line, minlength=n).astype(np.int64)
+    offset = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+    return MrrPieces(line, pfirst, plast, pvalue, offset, count, recurring, pprice, pweight, (num, den), changed)
+
+
+class CustomerMRR:
+    """MRR / ARR of each key (a customer, or (customer, group) with groups: a code per line) over the selected
+    recurring lines, on any days, from the book's MRR pieces (mrr_pieces).
+
+    Exactness. A key's MRR on day t is the sum of its pieces active at t. Each piece's float value is turned into
+    a fixed-point integer (cents x 2^bits, bits chosen so that any key's sum of |values| stays below 2^58 and 12 x
+    it fits int64), and the sums are prefix sums of those integers over the pieces' start (+) and end + 1 (-)
+    days, so the sum at t is the exact sum of the active pieces' integers (int64 wraps around in the prefix
+    sums; the difference of two is right as the true sum fits). Its error against the exact sum is at most, per
+    active piece, 1/2 (rounding to the integer) + 8 ulp x |value| x 2^bits (the float value), so at most
+    bound = n + |sum|_abs x 2^-48 + 2 (n active pieces, |sum|_abs the integers' absolute sum: generous). When
+    the fixed sum is farther than bound from 0 and from every rounding boundary of MRR (x.5 cents) and of ARR
+    (12 x MRR at x.5 cents, bound x 12), rounding it gives the exact figures; otherwise (rare) that key at that
+    day is summed exactly in Fractions (as the reference per line code does)."""
+
+    def __init__(self, book, sel: np.ndarray, basis: str = ALLOCATED, groups: np.ndarray | None = None):
+        pieces = self.pieces = mrr_pieces(book, basis)
+        lines = book.lines
+        sel = np.asarray(sel, dtype=np.int64).reshape(-1)
+        idx = sel[pieces.recurring[sel]] if len(sel) else sel
+        names, ccode = np.unique(np.asarray([str(c) for c in lines.customer[idx]], dtype=object).astype(str)
+                                 if len(idx) else np.array([], dtype=str), return_inverse=True)
+        ccode = ccode.reshape(-1).astype(np.int64)
+        if groups is None:
+            self.keys = tuple(str(c) for c in names)
+            code = ccode
+        else:
+            g = np.asarray(groups, dtype=np.int64)[idx]
+            gmin = int(g.min()) if len(g) else 0
+            span = (int(g.max()) - gmin + 1) if len(g) else 1
+            pairs, code = np.unique(ccode * span + (g - gmin), return_inverse=True)
+            code = code.reshape(-1).astype(np.int64)
+            self.keys = tuple((str(names[p // span]), int(p % span + gmin)) for p in pairs.tolist())
+        self.customer_of_key = names  # ungrouped: the keys themselves
+        k = len(self.keys)
+        counts = pieces.count[idx]
+        total = int(counts.sum())
+        starts = np.repeat(pieces.offset[idx] - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+        piece = starts + np.arange(total, dtype=np.int64)
+        pcode = np.repeat(code, counts)
+        self.piece, self.piece_code = piece, pcode
+        value = pieces.value[piece]
+        absum = np.bincount(pcode, np.abs(value), minlength=k) if total else np.zeros(k)
+        biggest = float(absum.max()) if k else 0.0
+        self.bits = min(40, 58 - int(np.ceil(np.log2(biggest + 1.0))))
+        fixed = np.rint(value * 2.0 ** self.bits).astype(np.int64)
+        day = np.concatenate([pieces.first[piece], pieces.last[piece] + 1])
+        self.dmin = int(day.min()) if total else 0
+        self.span = (int(day.max()) - self.dmin + 2) if total else 2
+        key = np.concatenate([pcode, pcode]) * self.span + (day - self.dmin)
+        order = np.argsort(key, kind="stable")
+        self.key = key[order]
+        with np.errstate(over="ignore"):
+            self.sums = np.concatenate([[0], np.cumsum(np.concatenate([fixed, -fixed])[order])])
+            self.abs_sums = np.concatenate([[0], np.cumsum(np.concatenate([np.abs(fixed), -np.abs(fixed)])[order])])
+        self.active = np.concatenate([[0], np.cumsum(np.repeat(np.array([1, -1], dtype=np.int64), total)[order])])
+        self.code_start = np.searchsorted(self.key, np.arange(k, dtype=np.int64) * self.span, side="left")
+        by_code = np.argsort(pcode, kind="stable")
+        self.code_pieces = piece[by_code]
+        self.code_bounds = np.searchsorted(pcode[by_code], np.arange(k + 1, dtype=np.int64), side="left")
+        self.memo: dict = {}
+        self.timelines: dict = {}
+
+    def _exact(self, code: int, t: int) -> Fraction:
+        """The exact sum of the code's pieces active at t: integers over one common denominator, one Fraction."""
+        p = self.pieces
+        num, den = p.rate
+        ks = self.code_pieces[self.code_bounds[code]:self.code_bounds[code + 1]]
+        ks = ks[(p.first[ks] <= t) & (p.last[ks] >= t)]
+        terms = []
+        for k, price, weight, i in zip(ks.tolist(), p.price[ks].tolist(), p.weight[ks].tolist(), p.line[ks].tolist()):
+            v = p.changed.get(k)
+            if v is None:
+                terms.append((price * UNIT * int(num[i]), weight * int(den[i])))
+            else:
+                terms.append((v.numerator, v.denominator))
+        if not terms:
+            return Fraction(0)
+        common = math.lcm(*(d for _, d in terms))
+        return Fraction(sum(n * (common // d) for n, d in terms), common)
+
+    def timeline(self, book, sel: np.ndarray, until: int, exact: bool = False):
+        """_timeline_arrays of these lines (sel: the ones the index was built on), computed once per until."""
+        key = (int(until), exact)
+        if key not in self.timelines:
+            self.timelines[key] = _timeline_arrays(book, sel, until, self, exact)
+        return self.timelines[key]
+
+    def evaluate(self, codes: np.ndarray, days: np.ndarray, exact: bool = False):
+        """(mrr, arr, below_zero) int64 / bool arrays per (code, day) query, rounded half away from zero, not
+        floored; exact: also the list of exact MRRs (Fraction cents)."""
+        codes = np.asarray(codes, dtype=np.int64)
+        days = np.broadcast_to(np.asarray(days, dtype=np.int64), codes.shape)
+        where = codes * self.span + np.clip(days - self.dmin, -1, self.span - 1)
+        pos = np.searchsorted(self.key, where, side="right")
+        start = self.code_start[codes]
+        with np.errstate(over="ignore"):
+            s = self.sums[pos] - self.sums[start]
+            a = self.abs_sums[pos] - self.abs_sums[start]
+        n = self.active[pos] - self.active[start]
+        bound = n + np.ceil(a.astype(np.float64) * 2.0 ** -48).astype(np.int64) + 2
+        bits = self.bits
+        mrr = np.zeros(len(codes), dtype=np.int64)
+        arr = np.zeros(len(codes), dtype=np.int64)
+        if bits >= 1:
+            one, half = np.int64(1) << bits, np.int64(1) << (bits - 1)
+            r1 = (s - half) % one
+            r12 = (12 * s - half) % one
+            unsure = ((np.minimum(r1, one - r1) <= bound) | (np.minimum(r12, one - r12) <= 12 * bound)
+                      | (np.abs(s) <= bound)) & (n > 0)  # no active piece: exactly 0
+            mag = (np.abs(s) + half) >> bits
+            mrr = np.where(s < 0, -mag, mag)
+            mag = (np.abs(12 * s) + half) >> bits
+            arr = np.where(s < 0, -mag, mag)
+        else:
+            unsure = n > 0
+        below = s < 0
+        values = [None] * len(codes) if exact else None
+        check = np.flatnonzero(unsure | exact) if exact else np.flatnonzero(unsure)
+        memo = self.memo  # (code, prefix position): the same active pieces, the same exact sum
+        found = []
+        for key, t in zip(zip(codes[check].tolist(), pos[check].tolist()), days[check].tolist()):
+            hit = memo.get(key)
+            if hit is None:
+                v = self._exact(key[0], t)
+                hit = memo[key] = (round_half_away(v.numerator, v.denominator),
+                                   round_half_away(12 * v.numerator, v.denominator), v < 0, v)
+            found.append(hit)
+        if found:
+            mrr[check], arr[check], below[check] = (np.array(x, dtype=kind) for x, kind in zip(
+                list(zip(*found))[:3], (np.int64, np.int64, bool)))
+            if exact:
+                for q, hit in zip(check.tolist(), found):
+                    values[q] = hit[3]
+        return (mrr, arr, below, values) if exact else (mrr, arr, below)
+
+    def figures(self, t: int) -> CustomerFigures:
+        codes = np.arange(len(self.keys), dtype=np.int64)
+        mrr, arr, below = self.evaluate(codes, np.full(len(codes), int(t), dtype=np.int64))
+        arr = np.maximum(arr, 0)
+        negative = tuple(self.keys[q] for q in np.flatnonzero(below).tolist())
+
+        def exact():
+            return tuple(self._exact(c, int(t)) for c in range(len(self.keys)))
+        return CustomerFigures(self.keys, tuple(np.maximum(mrr, 0).tolist()), tuple(arr.tolist()), negative, exact,
+                               arr)
+
+
+def customer_mrr(book, sel: np.ndarray, basis: str = ALLOCATED, groups: np.ndarray | None = None) -> CustomerMRR:
+    """The CustomerMRR of these lines; the one of every line, ungrouped, is built once per book and basis."""
+    sel = np.asarray(sel, dtype=np.int64).reshape(-1)
+    n = len(book.lines.booking)
+    if groups is not None or len(sel) != n or not np.array_equal(sel, np.arange(n)):
+        return CustomerMRR(book, sel, basis, groups)
+    cache = book.__dict__.setdefault("_mrr_index", {})
+    if basis not in cache:
+        cache[basis] = CustomerMRR(book, sel, basis)
+    return cache[basis]
+
+
 def customer_figures(book, t: int, sel: np.ndarray, groups: np.ndarray | None = None,
                      basis: str = ALLOCATED) -> CustomerFigures:
     """Customer MRR / ARR at day t over the selected lines (groups: a code per line -> keys (customer, group))."""
-    known = book.as_of(t)
-    recurring = recurring_mask(known)
-    records = _change_records(known)
-    exact: dict = {}
-    for i in sel.tolist():
-        if not recurring[i]:
-            continue
-        key = str(known.lines.customer[i]) if groups is None else (str(known.lines.customer[i]), int(groups[i]))
-        value = line_mrr(known, i, t, records.get(i), basis)
-        if value or key not in exact:
-            exact[key] = exact.get(key, Fraction(0)) + value
-    keys = tuple(sorted(exact))
-    ex = tuple(exact[k] for k in keys)
-    mrr = tuple(max(round_half_away(v.numerator, v.denominator), 0) for v in ex)
-    arr = tuple(max(round_half_away(12 * v.numerator, v.denominator), 0) for v in ex)
-    negative = tuple(k for k, v in zip(keys, ex) if v < 0)
-    return CustomerFigures(keys, ex, mrr, arr, negative)
+    return customer_mrr(book, sel, basis, groups).figures(t)
 
 
 def mrr_cents(book, t: int, sel: np.ndarray) -> int:
@@ -161,44 +427,51 @@ def customers_count(book, t: int, sel: np.ndarray) -> int:
     return sum(1 for a in customer_figures(book, t, sel).arr if a > 0)
 
 
-def _records_of(known, cache: dict) -> dict:
-    key = id(known)
-    if key not in cache:
-        cache[key] = (known, _change_records(known))
-    return cache[key][1]
+def _timeline_arrays(book, sel: np.ndarray, until: int, index: "CustomerMRR", exact: bool = False):
+    """customer_timelines as arrays sorted by (customer code of index.keys, day): code, day, ARR (floored) or the
+    exact MRRs (exact)."""
+    lines = book.lines
+    sel = np.asarray(sel, dtype=np.int64).reshape(-1)
+    idx = sel[index.pieces.recurring[sel]] if len(sel) else sel
+    code = (np.searchsorted(index.customer_of_key, np.asarray([str(c) for c in lines.customer[idx]], dtype=object)
+                            .astype(str)).astype(np.int64) if len(idx) else np.zeros(0, dtype=np.int64))
+    codes = [np.repeat(code, 3)]
+    days = [np.stack([lines.booking[idx], lines.start[idx], lines.end[idx] + 1], axis=1).astype(np.int64)
+            .reshape(-1)]
+    changes = book.events.changes
+    if changes is not None and changes.records and len(idx):
+        code_of_line = dict(zip(idx.tolist(), code.tolist()))
+        extra = [(code_of_line[r.line], d) for r in changes.records if r.line in code_of_line
+                 for d in (r.date, r.new_end + 1, r.old_end + 1)]
+        if extra:
+            codes.append(np.array([c for c, _ in extra], dtype=np.int64))
+            days.append(np.array([d for _, d in extra], dtype=np.int64))
+    code, day = np.concatenate(codes).astype(np.int64), np.concatenate(days).astype(np.int64)
+    keep = day < until
+    code, day = code[keep], day[keep]
+    if len(code):
+        low = int(day.min())
+        span = int(day.max()) - low + 1
+        pair = np.unique(code * span + (day - low))
+        code, day = pair // span, pair % span + low
+    if exact:
+        return code, day, index.evaluate(code, day, exact=True)[3]
+    return code, day, np.maximum(index.evaluate(code, day)[1], 0)
 
 
-def customer_timelines(book, sel: np.ndarray, until: int, basis: str = ALLOCATED, exact: bool = False) -> dict:
+def customer_timelines(book, sel: np.ndarray, until: int, basis: str = ALLOCATED, exact: bool = False,
+                       index: "CustomerMRR | None" = None) -> dict:
     """customer -> (days, ARR cents from each day on), over the days (< until) its ARR can change on: its lines'
     Booking, Start and End + 1 days and its events' dates and End + 1 days. Each customer's lines alone are
-    evaluated, each day as known that day. exact: the exact MRR (Fraction cents, not floored) instead of ARR."""
-    lines = book.lines
-    recurring = recurring_mask(book)
-    by_customer: dict = {}
-    for i in sel.tolist():
-        if recurring[i]:
-            by_customer.setdefault(str(lines.customer[i]), []).append(i)
-    extra: dict = {}
-    changes = book.events.changes
-    if changes is not None:
-        for rec in changes.records:
-            extra.setdefault(rec.line, []).extend([rec.date, rec.new_end + 1, rec.old_end + 1])
-    cache: dict = {}
-    out = {}
-    for customer, idx in by_customer.items():
-        days = set()
-        for i in idx:
-            days.update((int(lines.booking[i]), int(lines.start[i]), int(lines.end[i]) + 1))
-            days.update(extra.get(i, ()))
-        days = sorted(d for d in days if d < until)
-        values = []
-        for t in days:
-            known = book.as_of(t)
-            records = _records_of(known, cache)
-            total = 12 * sum((line_mrr(known, i, t, records.get(i), basis) for i in idx), Fraction(0))
-            values.append(total / 12 if exact else max(round_half_away(total.numerator, total.denominator), 0))
-        out[customer] = (days, values)
-    return out
+    evaluated, each day as known that day. exact: the exact MRR (Fraction cents, not floored) instead of ARR.
+    index: the ungrouped CustomerMRR of these lines and basis, when the caller has it."""
+    index = index or customer_mrr(book, sel, basis)
+    code, day, values = index.timeline(book, sel, until, exact)
+    values = values if exact else values.tolist()
+    bounds = np.searchsorted(code, np.arange(len(index.keys) + 1), side="left").tolist()
+    day = day.tolist()
+    return {customer: (day[bounds[c]:bounds[c + 1]], values[bounds[c]:bounds[c + 1]])
+            for c, customer in enumerate(index.keys)}
 
 
 def first_positive_days(timelines: dict) -> dict:
@@ -212,36 +485,40 @@ def first_positive_days(timelines: dict) -> dict:
     return out
 
 
-def _grace_value(timeline, t: int, grace: int) -> int:
-    """ARR to use at t for a customer whose ARR is 0 at t: the ARR before the drop when the ARR returns within
-    `grace` days after dropping to 0 (treated as never dropped), else 0."""
-    days, values = timeline
-    k = int(np.searchsorted(days, t, side="right")) - 1  # the segment holding t
-    if k < 0 or values[k] != 0:
-        return 0
-    lo = k
-    while lo > 0 and values[lo - 1] == 0:
-        lo -= 1
-    hi = k
-    while hi + 1 < len(values) and values[hi + 1] == 0:
-        hi += 1
-    if lo == 0 or hi + 1 >= len(values):  # never positive before, or never returns
-        return 0
-    dropped, returned = days[lo], days[hi + 1]
-    return values[lo - 1] if returned - dropped <= grace else 0
-
-
-@dataclass(frozen=True)
 class BridgeColumn:
-    """One period of the ARR bridge: per customer movements (cents) and totals."""
+    """One period of the ARR bridge: per customer movements (cents) and totals. per_customer may be given as a
+    function that builds it, called on first use (a 100,000-line tab reads only the totals and counts)."""
 
-    period: object
-    per_customer: dict  # customer -> (opening, new, reactivation, expansion, contraction, churn, closing)
-    totals: tuple  # same seven, summed
+    def __init__(self, period, per_customer, totals: tuple, counts: tuple | None = None):
+        self.period = period
+        # customer -> (opening, new, reactivation, expansion, contraction, churn, closing), or a function
+        self._per_customer = per_customer
+        self.totals = totals  # the same seven, summed
+        self.counts = counts  # (customers with opening ARR > 0, those of them lost), when known
 
-    def logo_churn(self) -> Fraction | None:
+    @property
+    def per_customer(self) -> dict:
+        if callable(self._per_customer):
+            self._per_customer = self._per_customer()
+        return self._per_customer
+
+    def __eq__(self, other):
+        return isinstance(other, BridgeColumn) and (self.period, self.per_customer, self.totals) == (
+            other.period, other.per_customer, other.totals)
+
+    def __repr__(self):
+        return f"BridgeColumn(period={self.period!r}, totals={self.totals!r})"
+
+    def customers_lost(self) -> tuple[int, int]:
+        """(customers with ARR > 0 at the opening, those of them with closing ARR 0)."""
+        if self.counts is not None:
+            return self.counts
         opening = sum(1 for v in self.per_customer.values() if v[0] > 0)
         lost = sum(1 for v in self.per_customer.values() if v[0] > 0 and v[6] == 0)
+        return opening, lost
+
+    def logo_churn(self) -> Fraction | None:
+        opening, lost = self.customers_lost()
         return None if opening == 0 else Fraction(lost, opening)
 
 
@@ -255,39 +532,85 @@ def movements(a: int, b: int, had_before: bool) -> tuple:
     return (a, new, react, expansion, contraction, churn, b)
 
 
+def _grace_held(code, day, value, grace: int):
+    """Per timeline entry (arrays of _timeline_arrays): the ARR to use while the entry's ARR is 0 (renewal grace):
+    the ARR before the drop when the ARR returns within `grace` days after dropping to 0 (treated as never
+    dropped), else 0 (also when never positive before, or never returning)."""
+    n = len(code)
+    held = np.zeros(n, dtype=np.int64)
+    if not n:
+        return held
+    zero = value == 0
+    new_code = np.r_[True, code[1:] != code[:-1]]
+    run_start = zero & (new_code | ~np.r_[False, zero[:-1]])  # first entry of a run of zeros
+    run_id = np.cumsum(run_start) - 1
+    starts = np.flatnonzero(run_start)
+    # last entry of each run: the next run start, a customer change or a nonzero value ends it
+    ends_mask = zero & (np.r_[new_code[1:], True] | ~np.r_[zero[1:], False])
+    ends = np.flatnonzero(ends_mask)
+    before_ok = ~new_code[starts]  # an entry before the drop, of the same customer (positive: runs are maximal)
+    after = ends + 1
+    after_ok = (after < n) & ~np.r_[new_code, True][np.minimum(after, n)]
+    returned = day[np.minimum(after, n - 1)]
+    keep = before_ok & after_ok & (returned - day[starts] <= grace)
+    run_value = np.where(keep, value[np.maximum(starts - 1, 0)], 0)
+    held[zero] = run_value[run_id[zero]]
+    return held
+
+
+def _entry_at(code, day, codes, t: int) -> np.ndarray:
+    """Per code: the index of its last timeline entry dated <= t, or -1."""
+    if not len(code):
+        return np.full(len(codes), -1, dtype=np.int64)
+    low, span = int(min(day.min(), t)) - 1, int(max(day.max(), t)) - int(min(day.min(), t)) + 3
+    key = code * span + (day - low)
+    pos = np.searchsorted(key, codes * span + (t - low), side="right") - 1
+    ok = (pos >= 0) & (code[np.maximum(pos, 0)] == codes)
+    return np.where(ok, pos, -1)
+
+
 def arr_bridge(book, periods, sel: np.ndarray, grace_days: int = 0, basis: str = ALLOCATED,
                figures=None) -> list[BridgeColumn]:
     """The ARR bridge over periods (core.periods.Period): opening = ARR on the day before the period's first day.
     grace_days: a customer whose ARR returns within that many days after dropping to 0 is treated as if it never
-    dropped (its ARR in the gap is the ARR before the drop: no churn and reactivation)."""
+    dropped (its ARR in the gap is the ARR before the drop: no churn and reactivation). figures(day): the
+    CustomerFigures of these lines and basis, when the caller caches them (with .index, their CustomerMRR)."""
     if not periods:
         return []
-    timelines = customer_timelines(book, sel, periods[-1].last + max(int(grace_days), 0) + 1, basis)
-    first_pos = first_positive_days(timelines)
-    at = figures  # figures(day) -> CustomerFigures of these lines and basis, when the caller caches them
+    grace = max(int(grace_days), 0)
+    index = getattr(figures, "index", None) or customer_mrr(book, sel, basis)
+    at = figures or index.figures
+    code, day, value = index.timeline(book, sel, periods[-1].last + grace + 1)
+    keys = index.keys
+    codes = np.arange(len(keys), dtype=np.int64)
+    first_pos = np.full(len(keys), _NEVER, dtype=np.int64)
+    positive = np.flatnonzero(value > 0)
+    np.minimum.at(first_pos, code[positive], day[positive])
+    held = _grace_held(code, day, value, grace) if grace > 0 else None
 
-    def arr_at(t: int) -> dict:
-        figures = (at(t) if at else customer_figures(book, t, sel, basis=basis)).arr_of()
-        if grace_days > 0:
-            for c, timeline in timelines.items():
-                if not figures.get(c):
-                    held = _grace_value(timeline, t, int(grace_days))
-                    if held:
-                        figures[c] = held
-        return figures
+    def arr_at(t: int) -> np.ndarray:
+        f = at(t)
+        assert f.customers == keys
+        arr = np.asarray(f.arr_cents if f.arr_cents is not None else f.arr, dtype=np.int64)
+        if held is not None:
+            k = _entry_at(code, day, codes, t)
+            arr = np.where((arr == 0) & (k >= 0), held[np.maximum(k, 0)], arr)
+        return arr
+
+    def columns(a, b, had):  # the seven rows of movements(a, b, had) per customer
+        grew = (a == 0) & (b > 0)
+        return (a, np.where(grew & ~had, b, 0), np.where(grew & had, b, 0), np.where((0 < a) & (a < b), b - a, 0),
+                np.where((0 < b) & (b < a), b - a, 0), np.where((a > 0) & (b == 0), -a, 0), b)
 
     out = []
-    opening = arr_at(periods[0].first - 1)
+    a = arr_at(periods[0].first - 1)
     for p in periods:
-        closing = arr_at(p.last)
-        per = {}
-        for c in sorted(set(opening) | set(closing)):
-            a, b = opening.get(c, 0), closing.get(c, 0)
-            had = c in first_pos and first_pos[c] < p.first
-            per[c] = movements(a, b, had)
-        totals = tuple(sum(v[k] for v in per.values()) for k in range(7))
-        out.append(BridgeColumn(p, per, totals))
-        opening = closing
+        b = arr_at(p.last)
+        had = first_pos < p.first
+        counts = (int((a > 0).sum()), int(((a > 0) & (b == 0)).sum()))
+        per = (lambda a=a, b=b, had=had: dict(zip(keys, zip(*(c.tolist() for c in columns(a, b, had))))))
+        out.append(BridgeColumn(p, per, tuple(int(c.sum()) for c in columns(a, b, had)), counts))
+        a = b
     return out
 
 
@@ -306,8 +629,16 @@ def retention(book, t: int, sel: np.ndarray, basis: str = ALLOCATED, figures=Non
     """(NRR, GRR) at t over 12 months. BBBError when no customer had ARR 12 months earlier. figures(day): the
     CustomerFigures of these lines and basis, when the caller caches them."""
     figures = figures or (lambda day: customer_figures(book, day, sel, basis=basis))
-    then = figures(year_earlier(t)).arr_of()
-    now = figures(t).arr_of()
+    then_figs, now_figs = figures(year_earlier(t)), figures(t)
+    if then_figs.customers is now_figs.customers and now_figs.arr_cents is not None:  # one CustomerMRR: arrays
+        then_a, now_a = then_figs.arr_cents, now_figs.arr_cents
+        base = then_a > 0
+        denominator = int(then_a[base].sum())
+        if denominator:
+            return (Fraction(int(now_a[base].sum()), denominator),
+                    Fraction(int(np.minimum(now_a, then_a)[base].sum()), denominator))
+    then = then_figs.arr_of()
+    now = now_figs.arr_of()
     base = {c: a for c, a in then.items() if a > 0}
     denominator = sum(base.values())
     if denominator == 0:
@@ -442,19 +773,26 @@ class MetricSchedule:
 def metric_schedule(book, metric: str, periods, labels, codes, group_name, sel: np.ndarray) -> MetricSchedule:
     """Rounding by group: each line's exact MRR goes to its group, figures are rounded per (customer, group);
     Total is computed ungrouped; customer counts in Total are distinct."""
-    field = "arr" if metric == "arr" else "mrr"
+    field_ = "arr" if metric == "arr" else "mrr"
     rows = []
     total = []
     grouped = [[0] * len(periods) for _ in labels]
+    ungrouped_index = customer_mrr(book, sel)
+    if labels:
+        grouped_index = CustomerMRR(book, sel, groups=codes)
+        group_of_key = np.array([g for _, g in grouped_index.keys], dtype=np.int64)
     for k, p in enumerate(periods):
-        ungrouped = customer_figures(book, p.last, sel)
-        values = getattr(ungrouped, "arr" if metric == "customers" else field)
-        total.append(sum(1 for a in values if a > 0) if metric == "customers" else sum(values))
+        ungrouped = ungrouped_index.figures(p.last)
+        values = np.asarray(getattr(ungrouped, "arr" if metric == "customers" else field_), dtype=np.int64)
+        total.append(int((values > 0).sum()) if metric == "customers" else int(values.sum()))
         if labels:
-            figs = customer_figures(book, p.last, sel, codes)
-            vals = getattr(figs, "arr" if metric == "customers" else field)
-            for (customer, g), v in zip(figs.customers, vals):
-                grouped[g][k] += (1 if v > 0 else 0) if metric == "customers" else v
+            figs = grouped_index.figures(p.last)
+            vals = np.asarray(getattr(figs, "arr" if metric == "customers" else field_), dtype=np.int64)
+            vals = (vals > 0).astype(np.int64) if metric == "customers" else vals
+            sums = np.zeros(max(len(labels), int(group_of_key.max()) + 1 if len(group_of_key) else 0), np.int64)
+            np.add.at(sums, group_of_key, vals)
+            for g in range(len(labels)):
+                grouped[g][k] += int(sums[g])
     for g, label in enumerate(labels):
         rows.append((label, grouped[g]))
     if labels and metric != "customers":

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.dates import MonthlyWeights
-from ..core.money import mul_div_round
+from ..core.dates import MonthlyWeights, days_up_to
+from ..core.money import mul_div_round_rows
 from .table import Lines
 
 MONTHLY, DAILY, POINT_IN_TIME = 0, 1, 2
@@ -70,23 +70,57 @@ def recognized_to_date(lines: Lines, basis: RecognitionBasis, days: np.ndarray) 
         out[:, order] = recognized_to_date(lines, basis, days[order])
         return out
     n, m = len(basis.first), len(days)
+    amount, j_full, line, col, cents = _window_cells(lines, basis, days)
+    rec = np.where(np.arange(m)[None, :] >= j_full[:, None], amount[:, None], 0)
+    if len(line):
+        rec.reshape(-1)[line * m + col] = cents  # rec is C-contiguous: writes go through to it
+    return rec
+
+
+def recognized_by_group(lines: Lines, basis: RecognitionBasis, days: np.ndarray, group: np.ndarray,
+                        n_groups: int) -> np.ndarray:
+    """(groups, days) matrix: recognized_to_date summed over the lines of each group (a contract), without the
+    lines' matrix: each line adds its Amount from its first fully recognized day on (running totals along the
+    days) and its in-window cells one by one. days ascending."""
+    days = np.asarray(days, dtype=np.int64)
+    m = len(days)
+    amount, j_full, line, col, cents = _window_cells(lines, basis, days)
+    # held days x groups, so the running totals add whole rows; row m: recognized after the last day (dropped)
+    out = np.zeros((m + 1, n_groups), dtype=np.int64)
+    flat = out.reshape(-1)
+    np.add.at(flat, j_full * n_groups + group, amount)
+    np.cumsum(out, axis=0, out=out)
+    if len(line):
+        np.add.at(flat, col * n_groups + group[line], cents)
+    return out[:m].T
+
+
+def _window_cells(lines, basis: RecognitionBasis, days: np.ndarray):
+    """(amount, first column where everything is recognized, then the cells inside each line's window: line,
+    column and cents recognized to date) for days ascending."""
+    n = len(basis.first)
     amount = np.asarray(lines.amount, dtype=np.int64)
-    j_lo = np.searchsorted(days, basis.first - 1, side="right")  # first day inside the window
-    j_all = np.searchsorted(days, basis.last, side="left")  # first day with everything recognized
-    j_booked = np.searchsorted(days, lines.booking, side="left")  # nothing before the Booking Date
-    cols = np.arange(m)
-    rec = np.where(cols[None, :] >= np.maximum(j_all, j_booked)[:, None], amount[:, None], 0)
+    j_lo = days_up_to(days, basis.first - 1)  # first day inside the window
+    j_all = days_up_to(days, basis.last - 1)  # first day with everything recognized (the first day >= last)
+    j_booked = days_up_to(days, lines.booking - 1)  # nothing before the Booking Date
     lo = np.maximum(j_lo, j_booked)
     count = np.maximum(j_all - lo, 0)
     cells = int(count.sum())
-    if cells:
-        line = np.repeat(np.arange(n), count)
-        offsets = np.cumsum(count) - count
-        col = lo[line] + (np.arange(cells) - np.repeat(offsets, count))
-        t = days[col]
-        cum = t.copy()
-        monthly = basis.monthly[line]
+    if not cells:
+        empty = np.zeros(0, dtype=np.int64)
+        return amount, np.maximum(j_all, j_booked), empty, empty, empty
+    line = np.repeat(np.arange(n), count)
+    # column of each in-window cell: lo of its line, then one by one (no per-cell offset arithmetic)
+    col = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(cells)
+    t = days[col]
+    monthly = basis.monthly
+    if monthly.all():
+        cum = basis.weights(t)
+    else:
+        cum = t
         if monthly.any():
-            cum[monthly] = basis.weights(t[monthly])
-        rec[line, col] = mul_div_round(amount[line], cum - basis.base[line], basis.total[line])
-    return rec
+            in_monthly = monthly[line]
+            cum = t.copy()
+            cum[in_monthly] = basis.weights(t[in_monthly])
+    cents = mul_div_round_rows(amount, basis.total, line, cum - basis.base[line])
+    return amount, np.maximum(j_all, j_booked), line, col, cents

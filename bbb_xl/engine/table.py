@@ -118,31 +118,64 @@ def _of_type(types: list, kind) -> np.ndarray:
     return np.fromiter(map(operator.is_, types, repeat(kind)), dtype=bool, count=len(types))
 
 
-def _contract_codes(keys: list) -> tuple[np.ndarray, bool, list]:
+def _contract_codes(keys: list) -> tuple[np.ndarray, bool, np.ndarray]:
     """One int code per Contract ID key, in order of first row; whether each contract's rows are contiguous (the
-    usual layout), and which rows have the key of the row above. Contiguous: the codes are a running count."""
+    usual layout), and which rows have the key of the row above (bool, one per row after the first).
+    Contiguous: the codes are a running count."""
     n = len(keys)
-    uniques = list(dict.fromkeys(keys))
-    same = list(map(operator.eq, keys[1:], keys[:-1]))
-    contiguous = n - sum(same) == len(uniques)
+    same = _same_as_above(keys)
+    heads = list(compress(keys, np.r_[True, ~same])) if n else []  # the key of each run of equal keys
+    contiguous = len(set(heads)) == len(heads)
     if contiguous:
         codes = np.zeros(n, dtype=np.int64)
-        codes[1:] = np.cumsum(~np.array(same, dtype=bool))
+        codes[1:] = np.cumsum(~same)
     else:
+        uniques = list(dict.fromkeys(heads))
         index = dict(zip(uniques, range(len(uniques))))
         codes = np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=n)
     return codes, contiguous, same
 
 
-def _cross_row_conflicts(contract_keys: list, customers: list, line_ids: list, contiguous: bool,
-                         same: list) -> bool:
+def _same_as_above(values) -> np.ndarray:
+    """values[i + 1] == values[i] for each row after the first (text, compared exactly)."""
+    values = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if len(values) < 2:
+        return np.zeros(0, dtype=bool)
+    return np.asarray(values[1:] == values[:-1], dtype=bool)
+
+
+def _runs_agree(customers, line_ids, same: np.ndarray) -> bool:
+    """With contiguous contracts (runs of rows, `same` = row i + 1 is in row i's run): every run repeats one
+    Customer and no two of its Line IDs are equal case-insensitively, so no contract can have two Customers or a
+    duplicate line. Compares rows 1, 2, ... apart inside runs (contracts have a few lines); False when unsure."""
+    if not len(same):
+        return True
+    cust = np.asarray(customers, dtype=object)
+    if not (cust[1:] == cust[:-1])[same].all():
+        return False
+    ids = np.array(list(map(str.casefold, line_ids)), dtype=object)
+    pair = same  # pair[i]: rows i .. i + k in one run
+    for k in range(1, _LONGEST_RUN_COMPARED + 1):
+        at = np.flatnonzero(pair)
+        if not len(at):
+            return True
+        if (ids[at + k] == ids[at]).any():
+            return False
+        pair = pair[:-1] & same[k:]
+    return not pair.any()  # a longer contract: the set counts decide
+
+
+_LONGEST_RUN_COMPARED = 16
+
+
+def _cross_row_conflicts(contract_keys: list, customers, line_ids, contiguous: bool, same) -> bool:
     """Whether some contract has two Customers, or some (Contract ID, Line ID) appears twice, both compared
     case-insensitively among non-blank cells, so the row-by-row check that locates each conflict runs only when
-    there is one. Two C-speed gates first: contiguous contracts whose rows all repeat the Customer above, and
-    Line IDs unique case-insensitively across the whole range; then the exact set-level counts."""
-    if contiguous and all(compress(map(operator.eq, customers[1:], customers[:-1]), same)) and \
-            len(set(map(str.casefold, line_ids))) == len(line_ids):
+    there is one. A C-speed gate first (contiguous contracts whose runs agree, `_runs_agree`); then the exact
+    set-level counts."""
+    if contiguous and _runs_agree(customers, line_ids, np.asarray(same, dtype=bool)):
         return False
+    customers, line_ids = list(customers), list(line_ids)
     named = {p for p in set(zip(contract_keys, customers)) if p[0] and p[1]}  # distinct pairs only
     if len(named) != len({ck for ck, _ in named}):  # distinct spellings: compare case-insensitively
         named = {(ck, c.casefold()) for ck, c in named}
@@ -164,6 +197,15 @@ def _gc_paused():
     finally:
         if was:
             gc.enable()
+
+
+def _few_distinct(vals, sample: int = 512, most: int = 4096) -> set | None:
+    """The set of a column's values when it repeats a few of them (judged on its first `sample` cells), else
+    None. Only for columns of text and blanks, whose equal values are the same value."""
+    if len(set(vals[:sample])) > 64:
+        return None
+    values = set(vals)
+    return values if len(values) <= most else None
 
 
 def _blank_mask(vals, kinds: set) -> np.ndarray:
@@ -211,6 +253,11 @@ def _dates_columnar(vals, kinds: set, required: bool):
     days = np.zeros(n, dtype=np.int64)
     present = np.zeros(n, dtype=bool)
     todo = []
+    if kinds and kinds <= {dt.datetime, dt.date}:  # dates only (a column Excel fills): one pass
+        ords = np.fromiter(map(dt.date.toordinal, vals), dtype=np.int64, count=n)
+        ok = (ords >= MIN_DATE.toordinal()) & (ords <= MAX_DATE.toordinal())
+        if ok.all():
+            return ords - EPOCH.toordinal(), np.ones(n, dtype=bool), np.zeros(0, dtype=np.int64)
     if kinds <= {_NONE, dt.datetime, dt.date}:  # dates and blanks (what Excel hands): no per-type masks
         given = np.fromiter(map(operator.is_not, vals, repeat(None)), dtype=bool, count=n)
         idx = np.flatnonzero(given)
@@ -498,12 +545,17 @@ def _parse_contracts(data, sheet, origin, options, columnar) -> ParseResult:
 
     # Excel error values anywhere are errors, never blanks
     kinds_of = [set(map(type, c)) for c in columns]  # the cell types of each column: decides its fast paths
+    # the distinct values of text columns that repeat a few values (Product, Region, choices): their checks
+    # run once per value
+    distinct_of = {j: d for j, c in enumerate(columns) if columnar and kinds_of[j] <= {str, _NONE}
+                   for d in [_few_distinct(c)] if d is not None}
     err_at: dict[int, list[int]] = {}
     for j in range(len(header)):
         if not header[j]:
             continue
         kinds = kinds_of[j]
         if int not in kinds and (str not in kinds or "#" not in "\x00".join(
+                filter(None, distinct_of[j]) if j in distinct_of else
                 columns[j] if kinds == {str} else filter(None, columns[j]) if kinds == {str, _NONE} else
                 compress(columns[j], map(operator.is_, map(type, columns[j]), repeat(str))))):
             continue  # no cell can be an error value
@@ -529,12 +581,16 @@ def _parse_contracts(data, sheet, origin, options, columnar) -> ParseResult:
         return kinds_of[col_of[key]] if key in col_of else {_NONE}
 
     # --- text columns
-    def text_column(key, required, vals=None, kinds=None):
+    def text_column(key, required, vals=None, kinds=None, distinct=None):
         vals = col(key) if vals is None else vals
         texts = np.empty(n, dtype=object)
         todo = range(n)
         if columnar and n:
             kinds = kinds_in(key) if kinds is None else kinds
+            distinct = distinct_of.get(col_of[key]) if distinct is None and key in col_of else distinct
+            if kinds == {str} and distinct is not None and all(v and v.strip() == v for v in distinct):
+                texts[:] = vals  # every value is already stripped text: kept as it is
+                return texts
             texts[:] = ""
             done = np.zeros(n, dtype=bool)
             if kinds == {str}:  # all text: stripped at C speed; done unless a cell is blank
@@ -574,7 +630,7 @@ def _parse_contracts(data, sheet, origin, options, columnar) -> ParseResult:
     if "product" in col_of:
         dim_arrays[header[col_of["product"]]] = text_column("product", False)
     for name, j in dims.items():
-        dim_arrays[name] = text_column(None, False, columns[j], kinds_of[j])
+        dim_arrays[name] = text_column(None, False, columns[j], kinds_of[j], distinct_of.get(j))
 
     # --- choice columns
     def choice_column(key, table, names, default, aliases=None):
@@ -583,8 +639,10 @@ def _parse_contracts(data, sheet, origin, options, columnar) -> ParseResult:
         todo = range(n)
         if columnar and n:  # one look-up per distinct value; only the cells that are not a choice are visited
             try:
+                distinct = distinct_of.get(col_of.get(key))
                 code_of = {v: -1 if c is None else int(c) for v, c in
-                           ((v, _choice(v, table, aliases) if not is_blank(v) else default) for v in set(vals))}
+                           ((v, _choice(v, table, aliases) if not is_blank(v) else default) for v in
+                            (set(vals) if distinct is None else distinct))}
             except TypeError:  # an unhashable cell value (e.g. Decimal sNaN): cell by cell
                 code_of = None
             if code_of is not None:
@@ -775,11 +833,11 @@ def _parse_contracts(data, sheet, origin, options, columnar) -> ParseResult:
     # --- cross-row rules: one Customer per contract, unique (Contract ID, Line ID)
     contract_keys = list(map(str.casefold, contract))
     contract_code, contiguous, same_contract = _contract_codes(contract_keys)  # codes in order of first row
-    customers, line_ids = customer.tolist(), line_id.tolist()
     first_customer: dict[str, tuple[int, str]] = {}
     first_line: dict[tuple[str, str], int] = {}
     # the row-by-row check below only runs when a set-level count shows a conflict (C speed otherwise)
-    conflicts = _cross_row_conflicts(contract_keys, customers, line_ids, contiguous, same_contract)
+    conflicts = _cross_row_conflicts(contract_keys, customer, line_id, contiguous, same_contract)
+    customers, line_ids = (customer.tolist(), line_id.tolist()) if conflicts else ([], [])
     for k, ck in enumerate(contract_keys if conflicts else ()):
         if not ck:
             continue
@@ -1128,12 +1186,9 @@ def _warnings_and_notices(out: _Collector, lines: Lines, col_of: dict) -> None:
         has_positive = np.bincount(codes[amount > 0], minlength=size) > 0
         flagged = np.flatnonzero(negative & has_positive[codes])
         count = np.bincount(codes[flagged], minlength=size)
-        seen = set()
-        for i in flagged:
+        _, first = np.unique(codes[flagged], return_index=True)
+        for i in flagged[np.sort(first)]:  # the first flagged line of each contract, in row order
             c = int(codes[i])
-            if c in seen:
-                continue
-            seen.add(c)
             k = int(count[c])
             out.add(int(lines.row[i]) - 1, amount_col, cents_to_decimal(int(amount[i])),
                     f"contract {lines.contract[i]} has {k} negative line{'s' if k > 1 else ''} and no SSPs: a "

@@ -299,6 +299,22 @@ def _num(f: Fraction):
 
 
 # --- the usage model of a book ---------------------------------------------------------------------------------
+class UsageEvents(tuple):
+    """The usage events of a book ((line, Date, quantity, row), ...), `cancels`: {usage line: the Date of its
+    cancel event} and `invoiced`: the lines of contracts billed by invoice events (no usage invoices of their
+    own). True when it holds any."""
+
+    def __new__(cls, items=(), cancels=None, invoiced=None):
+        self = super().__new__(cls, items)
+        self.cancels = dict(cancels or {})
+        self.invoiced = frozenset(invoiced or ())
+        return self
+
+    def __bool__(self) -> bool:
+        return len(self) > 0 or bool(self.cancels) or bool(self.invoiced)
+
+
+
 @dataclass
 class _LineUsage:
     days: np.ndarray  # step days (sorted)
@@ -323,6 +339,8 @@ class Usage:
         self.lines: dict[int, _LineUsage] = {}
         self.problems: list = []
         self.events_read = len(events)
+        cancels = getattr(events, "cancels", {})
+        self.invoiced = getattr(events, "invoiced", frozenset())  # billed by invoice events: no usage invoices
         product = next((v for k, v in lines.dims.items() if k.strip().casefold() == "product"), None)
         per_line: dict[int, list] = {}
         for i, day, qty, r in events:
@@ -354,7 +372,7 @@ class Usage:
                                          f"the price and the usage events"))
                 continue
             self.lines[i] = _line_usage(evs, price, terms, int(lines.amount[i]), int(lines.booking[i]),
-                                        int(lines.end[i]), p_first, p_last, date)
+                                        int(lines.end[i]), p_first, p_last, date, cancels.get(i))
 
     def recognized(self, i: int, days: np.ndarray, ratable: np.ndarray) -> np.ndarray:
         """Revenue to date of usage line i: stand-ready: the ratable minimum + overage; drawdown: drawn + overage
@@ -385,9 +403,10 @@ class Usage:
         return lu is not None and lu.breakage_day >= 0
 
     def invoices(self):
-        """(line, date, amount) of the usage invoices of every usage line (arrears, one per billing period)."""
+        """(line, date, amount) of the usage invoices of every usage line (arrears, one per billing period), but
+        those of a contract billed by its invoice events (manual billing)."""
         parts = [(np.full(len(lu.inv_date), i, dtype=np.int64), lu.inv_date, lu.inv_amount)
-                 for i, lu in self.lines.items()]
+                 for i, lu in self.lines.items() if i not in self.invoiced]
         if not parts:
             z = np.zeros(0, dtype=np.int64)
             return z, z, z
@@ -399,8 +418,11 @@ def _cents(value: Fraction) -> int:
     return round_half_away(v.numerator, v.denominator)
 
 
-def _line_usage(evs, price, terms: UsageTerms, amount: int, booking: int, end: int, p_first, p_last, date):
-    """The step functions of one usage line from its events [(day, row, quantity)] sorted by day."""
+def _line_usage(evs, price, terms: UsageTerms, amount: int, booking: int, end: int, p_first, p_last, date,
+                cancel: int | None = None):
+    """The step functions of one usage line from its events [(day, row, quantity)] sorted by day. cancel: the
+    Date of the line's cancel event (no usage after it): the usage of the billing period containing it is
+    invoiced on it, and a drawdown's unused credits are breakage on it instead of on the End Date."""
     n_periods = len(p_first)
     qty = [Fraction(0)] * n_periods
     charge = [0] * n_periods  # the period's charge to date (cents)
@@ -420,6 +442,9 @@ def _line_usage(evs, price, terms: UsageTerms, amount: int, booking: int, end: i
     used_a = np.array(used, dtype=np.int64)
     finals = np.array(charge, dtype=np.int64)
     inv_date = np.maximum(np.asarray(p_last, dtype=np.int64), booking)
+    if cancel is not None:  # the final usage invoice on termination
+        inv_date = np.maximum(np.minimum(inv_date, cancel), booking)
+        end = cancel
     if not terms.drawdown:
         keep = finals != 0
         return _LineUsage(days, used_a, used_a, -1, 0, inv_date[keep], finals[keep])
@@ -461,5 +486,5 @@ def check_usage_event(lines, i: int, day: int) -> str | None:
     return None
 
 
-__all__ = ["USAGE", "TIERS_SHEET", "UsageTerms", "Tiers", "Usage", "parse_price_tiers", "read_usage_columns",
-           "exact_number", "usage_problems", "check_usage_event"]
+__all__ = ["USAGE", "TIERS_SHEET", "UsageTerms", "Tiers", "Usage", "UsageEvents", "parse_price_tiers",
+           "read_usage_columns", "exact_number", "usage_problems", "check_usage_event"]

@@ -60,6 +60,9 @@ HEADER_NOTES = {
                "term). Blank or none: an ordinary line.",
     "Term": "Optional, with Renewal auto: months per term, a whole number (blank: the Billing interval, e.g. 12 "
             "for annual).",
+    "Unit Price": "Read on usage lines only (Recognition usage): the price per unit of its usage events, 0 or more, "
+                  "fractions of a cent allowed (blank: the Price Tiers tab prices the line). On other lines a plain "
+                  "column.",
     "Region": "Any other column is a dimension for filters and group-by.",
     "Segment": "Any other column is a dimension for filters and group-by.",
 }
@@ -70,10 +73,11 @@ EVENT_NOTES = {
             "applies.",
     "Event": "invoice (Amount): a contract with invoices is billed exactly its invoices; milestone / percent "
              "complete (Percent): cumulative progress of a milestone / percent complete line; cancel: the service "
-             "ends on Date; modify (Amount, End Date, Treatment): the line's new total price from Date; adjust "
+             "ends on Date (a usage line: its minimum ends, unused prepaid credits are breakage on Date); modify "
+             "(Amount, End Date, Treatment): the line's new total price from Date; adjust "
              "(Amount +/-, Bill): a price change, recognized to date restated on Date (ASC 606-10-32-42..45); "
-             "usage (Quantity, a column you add): units used on Date by a usage line, revenue in that period and "
-             "invoiced in arrears at its billing period end (ASC 606-10-55-18).",
+             "usage (Quantity): units used on Date by a usage line, revenue in that period and invoiced in arrears "
+             "at its billing period end (ASC 606-10-55-18).",
     "Amount": "Invoice amount; for modify the line's new total price; for cancel the revised total price "
               "(blank: what was billed or recognized, whichever is more: no refund, no reversal; before the Start "
               "Date: 0); for adjust the change in price (+ or -).",
@@ -88,11 +92,15 @@ EVENT_NOTES = {
                  "the row with the same Source ID instead of adding it twice.",
     "Quantity": "usage only: the units used on Date (0 or more), priced per billing period by the line's Unit "
                 "Price or the Price Tiers tab.",
+    "Term": "modify on an evergreen line (Renewal auto) only, optional: the new months per term, a whole number "
+            "from 1 to 120 (blank: unchanged). The term containing Date is repriced pro rata; later terms renew at "
+            "the new Amount and Term.",
 }
 # Optional columns the template shows after the sample's own (an existing book lacks them and needs none): the
-# evergreen Renewal and Term of a line, the Source ID an import matches events by
+# evergreen Renewal and Term of a line, the Source ID an import matches events by, the Quantity of a usage event
+# and the Term of an evergreen modify
 TEMPLATE_CONTRACT_COLUMNS = ("Renewal", "Term")
-TEMPLATE_EVENT_COLUMNS = ("Source ID",)
+TEMPLATE_EVENT_COLUMNS = ("Source ID", "Quantity", "Term")
 
 
 def _with_columns(rows: list[list], names) -> list[list]:
@@ -212,7 +220,8 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
     for j, name in enumerate(ev_header):
         fmt = {"Date": f_date, "End Date": f_date, "Amount": f_money, "Percent": f_pct}.get(name)
         ev_columns.append({"header": name, **({"format": fmt} if fmt else {})})
-        ev.set_column(j, j, {"Event": 18, "Contract ID": 12, "Source ID": 16}.get(name, 13), fmt)
+        ev.set_column(j, j, {"Event": 18, "Contract ID": 12, "Source ID": 16, "Quantity": 12, "Term": 8}.get(name, 13),
+                      fmt)
         if name in EVENT_NOTES:
             ev.write_comment(0, j, EVENT_NOTES[name], {"x_scale": 2.2, "y_scale": 1.2})
     ev.add_table(0, 0, max(len(ev_body), 1), len(ev_header) - 1, {
@@ -232,6 +241,17 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
         ev.data_validation(1, b_col, 1_048_575, b_col, {
             "validate": "list", "source": ["yes", "no"], "error_title": "Bill",
             "error_message": "Bill is yes or no (adjust events only)"})
+    if "Quantity" in ev_header:
+        q_col = ev_header.index("Quantity")
+        ev.data_validation(1, q_col, 1_048_575, q_col, {
+            "validate": "decimal", "criteria": ">=", "value": 0, "error_title": "Quantity",
+            "error_message": "Quantity is the units used on Date: a number, 0 or more (usage events only)."})
+    if "Term" in ev_header:
+        term_col = ev_header.index("Term")
+        ev.data_validation(1, term_col, 1_048_575, term_col, {
+            "validate": "integer", "criteria": "between", "minimum": 1, "maximum": LONG_TERM_MONTHS,
+            "error_title": "Term", "error_message": f"Term is a whole number of months from 1 to {LONG_TERM_MONTHS} "
+                                                   "(modify on an evergreen line only; blank: unchanged)."})
     ev.freeze_panes(1, 0)
 
     # --- FX Rates: units of the reporting currency (Settings Currency) per unit, per currency and month
@@ -310,12 +330,12 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
     _forecast_input_tabs(wb, pipeline, assumptions, f_head, f_date, f_money, f_pct)
     _opening_tab(wb, f_money)
     _mapping_tab(wb, mapping_rows, f_head)
+    _tiers_tab(wb, f_money)  # an input tab: with the others, before the report tabs
 
     # --- report tabs (filled by the refresh)
     sheets = {}
     for name in GENERATED_SHEETS[1:]:
         sheets[name] = wb.add_worksheet(name)
-    _tiers_tab(wb, f_money)  # an input tab added in template version 4: after the tabs of earlier versions
     # the record tabs, empty (the refresh writes their headers): laid out here so that they get a code name and a
     # document module in the VBA project like every other tab
     from .audit_trail import AUDIT_TABS, SNAPSHOT

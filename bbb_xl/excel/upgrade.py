@@ -7,8 +7,9 @@ layout, headless, in one atomic replace; the refresh runs the same step first wh
   inline text; the tab is placed where the template has it.
 - Missing Settings rows are appended below the last Settings row with the template's default and meaning.
   Existing rows of every tab are never touched, and neither are its columns: optional columns a newer template
-  shows (Contracts Renewal and Term, Events Source ID) are not added to an older book's tables (type the heading
-  in the next column when a line needs one; `bbb-xl import` adds Source ID itself).
+  shows (Contracts Renewal and Term, Events Source ID, Quantity and Term) are not added to an older book's tables
+  (every one is optional: type the heading in the next column when a line or event needs one; `bbb-xl import`
+  adds Source ID itself).
 - The template version is a workbook-level defined name (`bbbxl.TemplateVersion`); a book without it was made
   before versions were recorded (version 1). A tab the template introduced in a version newer than the book's
   that already exists in the book is the user's own tab with a reserved name: refused, nothing written. So is a
@@ -43,7 +44,7 @@ TEMPLATE_VERSION = 4  # 1: every template before versions were recorded; 2: Clea
 VERSION_NAME = "bbbxl.TemplateVersion"
 # the template's tab order
 TEMPLATE_SHEETS = [START, CONTRACTS, EVENTS, FX, SETTINGS, ACCOUNTS, PLAN, PIPELINE, ASSUMPTIONS, OPENING,
-                   MAPPING_TAB, *GENERATED_SHEETS[1:], TIERS]
+                   MAPPING_TAB, TIERS, *GENERATED_SHEETS[1:]]
 # The template version that introduced each tab (reserved names): a tab of a newer version found in an older book
 # is the user's own, unless it carries our title in A1 (a book made between the tab's arrival and the version
 # marker). Add new tabs here with the version that brings them.

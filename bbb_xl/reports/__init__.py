@@ -119,7 +119,7 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
                                         refreshed_at, rows_read, title, dims)
     # forecast_inputs: (assumptions, pipeline, notes) parsed by the caller (their problems are in input_problems)
     sheets[FORECAST_SHEET] = forecast_sheet(book, settings, title, assumptions, pipeline, notes)
-    sheets["Metrics"] = metrics_sheet(book, settings, periods, title)
+    sheets["Metrics"] = metrics_sheet(book, settings, periods, title, rpo)
     csv_files = detail_csv + [("Journal Entries", journal_csv(journal, settings))]
     return Reports(sheets, csv_files, chart, status, int(book.lines.amount.sum()) + book.parsed.excluded_amount,
                    problems, {"Actual vs Plan": plan_charts})

@@ -99,6 +99,8 @@ def delivery_load(book, as_of: int, group_by: str | None = "Product", months: in
         ahead = np.diff(rec, axis=1)
         if known.events.progress is not None:
             _progress_ahead(known, idx, days, backlog, ahead)
+        if getattr(known, "usage", None) is not None:
+            _usage_ahead(known, idx, days, backlog, ahead)
         later = backlog - ahead.sum(axis=1)
         values = np.concatenate([ahead, later[:, None], backlog[:, None]], axis=1)
         for g in np.unique(codes[idx]):
@@ -123,6 +125,37 @@ def _progress_ahead(book, idx, days, backlog, ahead) -> None:
         cum = [left if span <= 0 else round_half_away(left * max(min(int(d), end) - as_of, 0), span)
                for d in days[1:]]
         ahead[p] = np.diff(np.array([0] + cum, dtype=object))
+
+
+def _usage_ahead(book, idx, days, backlog, ahead) -> None:
+    """Usage lines: only the committed minimum is backlog, and usage after the as-of date is not known yet (as in
+    the RPO window, engine.disclosures._usage_window): a stand-ready minimum by its ratable schedule, a drawdown's
+    unused credits straight-line (daily) to End Date; never future usage."""
+    from ..core.money import round_half_away
+    from ..engine.book import _view
+    from ..engine.recognition import recognized_to_date
+    as_of = int(days[0])
+    local = np.flatnonzero(book.usage.is_usage[idx] & (book.lines.booking[idx] <= as_of))
+    if not len(local):
+        return
+    lines = idx[local]
+    ratable = recognized_to_date(_view(book.lines, lines), book.basis.take(lines), days)
+    changes = book.events.changes
+    if changes is not None:  # a cancelled stand-ready minimum: its curve ends at the cancel (engine.changes)
+        for k, i in enumerate(lines):
+            if changes.changed[int(i)]:
+                ratable[k] = changes.recognized(int(i), days)
+    if book.fx is not None:
+        ratable = book.fx.apply(lines, ratable)
+    for k, p in enumerate(local):
+        if book.usage.drawdown(int(lines[k])):
+            left, end = int(backlog[p]), int(book.lines.end[lines[k]])
+            span = end - as_of
+            cum = [left if span <= 0 else round_half_away(left * max(min(int(d), end) - as_of, 0), span)
+                   for d in days[1:]]
+            ahead[p] = np.diff(np.array([0] + cum, dtype=object))
+        else:
+            ahead[p] = np.diff(ratable[k].astype(object))
 
 
 def add_delivery_load(s: SheetReport, book, settings, check_only: list | None = None) -> None:

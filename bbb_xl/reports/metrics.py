@@ -16,8 +16,7 @@ import numpy as np
 
 from ..core.dates import iso, month_index
 from ..core.errors import BBBError
-from ..engine.metrics import (BRIDGE_ROWS, arr_bridge, coverage, customer_figures, customer_timelines,
-                              first_positive_days, retention, year_earlier)
+from ..engine.metrics import BRIDGE_ROWS, arr_bridge, coverage, customer_mrr, retention, year_earlier
 from .model import MONEY, ChartData, SheetReport
 
 SHEET = "Metrics"
@@ -31,15 +30,17 @@ NA = "n/a"
 
 
 class FigureCache:
-    """customer_figures by day, computed once (the tab reads the same period ends in several sections)."""
+    """customer_figures by day, computed once (the tab reads the same period ends in several sections), from one
+    engine.metrics.CustomerMRR of the lines (index: the bridge, cohorts and retention share it)."""
 
     def __init__(self, book, sel, basis):
         self.book, self.sel, self.basis, self.memo = book, sel, basis, {}
+        self.index = customer_mrr(book, sel, basis)
 
     def __call__(self, day: int):
         day = int(day)
         if day not in self.memo:
-            self.memo[day] = customer_figures(self.book, day, self.sel, basis=self.basis)
+            self.memo[day] = self.index.figures(day)
         return self.memo[day]
 
 
@@ -62,7 +63,8 @@ def _coverage_or_none(book, day, sel):
         return None
 
 
-def metrics_sheet(book, settings, periods, title) -> SheetReport:
+def metrics_sheet(book, settings, periods, title, rpo=None) -> SheetReport:
+    """rpo: book.rpo_cents at each period end, when the caller has them (the Backlog tab's)."""
     s = SheetReport(SHEET)
     sel = np.arange(len(book.lines))
     basis, grace = settings.arr_basis, settings.grace_days
@@ -122,7 +124,7 @@ def metrics_sheet(book, settings, periods, title) -> SheetReport:
     s.add(row + 1, 2, [[sum(f.arr) for f in ends]], MONEY)
     s.add(row + 2, 1, [["MRR at period end"]], "text")
     s.add(row + 2, 2, [[sum(f.mrr) for f in ends]], MONEY)
-    s.add(row + 3, 1, [["Customers with ARR > 0 at period end", *[sum(1 for a in f.arr if a > 0) for f in ends]]],
+    s.add(row + 3, 1, [["Customers with ARR > 0 at period end", *[int((f.arr_cents > 0).sum()) for f in ends]]],
           ["text"] + ["int"] * n)
     row += 5
 
@@ -130,7 +132,7 @@ def metrics_sheet(book, settings, periods, title) -> SheetReport:
     s.add(row, 1, [["Retention"] + labels], "header")
     nrr, grr = zip(*[_retention_or_none(book, p.last, sel, basis, figures) for p in periods])
     churn = [c.logo_churn() for c in columns]
-    lost = [sum(1 for v in c.per_customer.values() if v[0] > 0 and v[6] == 0) for c in columns]
+    lost = [c.customers_lost()[1] for c in columns]
     s.add(row + 1, 1, [["NRR: net revenue retention, 12 months to the period end (%)", *[percent(v) for v in nrr]],
                        ["GRR: gross revenue retention, 12 months to the period end (%)", *[percent(v) for v in grr]],
                        ["Logo churn: lost \u00f7 customers at the previous period end (%)",
@@ -142,9 +144,9 @@ def metrics_sheet(book, settings, periods, title) -> SheetReport:
 
     # --- backlog coverage
     s.add(row, 1, [["Backlog coverage"] + labels], "header")
-    rpo = [book.rpo_cents(p.last, sel)[0] for p in periods]
-    revenue = [book.flow_cents("revenue", year_earlier(p.last) + 1, p.last, sel) for p in periods]
-    cov = [_coverage_or_none(book, p.last, sel) for p in periods]
+    rpo = [r[0] for r in rpo] if rpo is not None else [book.rpo_cents(p.last, sel)[0] for p in periods]
+    revenue = trailing_revenue(book, sel, [p.last for p in periods])
+    cov = [Fraction(r, v) if v else None for r, v in zip(rpo, revenue)]  # engine.metrics.coverage, reused
     s.add(row + 1, 1, [["RPO within 12 months of the period end"], ["Revenue recognized in the 12 months to the "
                                                                     "period end"]], "text")
     s.add(row + 1, 2, [rpo, revenue], MONEY)
@@ -157,6 +159,17 @@ def metrics_sheet(book, settings, periods, title) -> SheetReport:
     # --- signup cohorts
     _cohorts(s, row + 1, book, sel, settings, periods[-1].last, figures, basis)
     return s
+
+
+def trailing_revenue(book, sel, ends) -> list[int]:
+    """Revenue recognized in the 12 months ending each day of ends (book.flow_cents over year_earlier(t) + 1 .. t),
+    from one cumulative matrix over all the days."""
+    days = np.unique(np.array([year_earlier(t) for t in ends] + list(ends), dtype=np.int64))
+    total = np.zeros(len(days), dtype=object)
+    for idx, _ in book._chunks(sel):
+        total += book._sum(book.cumulative("revenue", idx, days)).astype(object)
+    at = dict(zip(days.tolist(), (int(v) for v in total)))
+    return [at[int(t)] - at[year_earlier(t)] for t in ends]
 
 
 def _axis_floor(levels) -> int:
@@ -203,11 +216,21 @@ def _cohorts(s, row, book, sel, settings, until, figures, basis) -> None:
     """ARR of each signup cohort (the quarter of its customers' first day with ARR > 0) at the cohort quarter's
     end and every 3 months after, up to the report end."""
     cal = settings.calendar
-    first = first_positive_days(customer_timelines(book, sel, until + 1, basis))
+    index = figures.index
+    code, day, value = index.timeline(book, sel, until + 1)
+    positive = value > 0
+    first_day = np.zeros(len(index.keys), dtype=np.int64)
+    signed = np.zeros(len(index.keys), dtype=bool)
+    # entries are sorted by (customer, day): a customer's first positive entry is its first day with ARR > 0
+    code_p, day_p = code[positive], day[positive]
+    firsts = np.r_[True, code_p[1:] != code_p[:-1]] if len(code_p) else np.zeros(0, dtype=bool)
+    first_day[code_p[firsts]] = day_p[firsts]
+    signed[code_p[firsts]] = True
+    signed = np.flatnonzero(signed)
+    cohort_of = np.asarray(cal.period_id("quarter", month_index(first_day[signed])), dtype=np.int64)
     cohorts: dict = {}
-    for customer, day in first.items():
-        pid = cal.period_id("quarter", int(month_index(np.int64(day))))
-        cohorts.setdefault(pid, []).append(customer)
+    for pid in np.unique(cohort_of).tolist():
+        cohorts[pid] = signed[cohort_of == pid]
     s.add(row, 1, [[f"ARR by signup cohort (the quarter of a customer's first ARR) at the cohort quarter's end and "
                     f"every {COHORT_STEP} months after, up to {iso(until)}"]], "subtitle")
     if not cohorts:
@@ -223,14 +246,13 @@ def _cohorts(s, row, book, sel, settings, until, figures, basis) -> None:
     s.add(row + 1, 1, [header], "header")
     body = []
     for pid in pids:
-        members = set(cohorts[pid])
+        members = cohorts[pid]  # positions in index.keys
         values = []
         for k in range(width):
             if pid + k > last_pid:
                 values.append(None)
                 continue
-            f = figures(ends_by_pid[pid + k])
-            values.append(sum(a for c, a in zip(f.customers, f.arr) if c in members))
+            values.append(int(figures(ends_by_pid[pid + k]).arr_cents[members].sum()))
         body.append([cal.label("quarter", pid), len(members)] + values)
     s.add(row + 2, 1, body, ["text", "int"] + [MONEY] * width)
     s.add(row + 2 + len(body), 1, [[f"+0 months: ARR at the end of the cohort quarter; +{COHORT_STEP}: at the end "

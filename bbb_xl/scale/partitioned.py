@@ -141,21 +141,9 @@ def partial_schedule(frame, header: list, events, fx, spec: dict) -> dict:
         if events is None or spec.get("known") is None:
             return {"empty": True, "problems": []}
         frame = _empty_frame(header)  # still the partition that reports events of unknown contracts
-    frame = frame.sort_values([FILE_COL, ROW_COL], kind="stable")
-    rows = [list(header)] + [[None if isinstance(v, float) and v != v else v for v in r]
-                             for r in frame[header].itertuples(index=False, name=None)]
-    where = list(zip(frame[FILE_COL].tolist(), frame[ROW_COL].tolist()))
-    event_rows, event_where = None, []
-    if events is not None:
-        ev_header, ev_rows, ev_where, ev_keys = events
-        mine = set(contract_keys(frame, header))
-        known = spec.get("known")  # the book's contracts, given to partition 0 only: it takes the unknown ones
-        own = range(len(ev_keys)) if spec.get("all_events") else \
-            [i for i, k in enumerate(ev_keys) if k in mine or (known is not None and k not in known)]
-        event_rows = [list(ev_header)] + [ev_rows[i] for i in own]
-        event_where = [ev_where[i] for i in own]
-        if spec.get("as_of_day") is not None:
-            event_rows = api.events_until(event_rows, spec["as_of_day"])
+    rows, where, event_rows, event_where = partition_inputs(frame, header, events, spec)
+    if event_rows is not None and spec.get("as_of_day") is not None:
+        event_rows = api.events_until(event_rows, spec["as_of_day"])
     book = load_book(rows, events=event_rows if event_rows and len(event_rows) > 1 else None, fx=fx,
                      options=spec.get("options"), as_of=spec.get("as_of_day"),
                      reporting_currency=spec.get("reporting_currency"))
@@ -179,6 +167,26 @@ def partial_schedule(frame, header: list, events, fx, spec: dict) -> dict:
                                                spec.get("group_by"), sel)
     figures = (rows[0], [(r[0], [_cents(v) for v in r[1:]]) for r in rows[1:]])
     return {"figures": figures, "values": values, "problems": problems}
+
+
+def partition_inputs(frame, header: list, events, spec: dict) -> tuple:
+    """(contract rows with the header first, [(file, row)] per line, event rows (None: no events), [(file, row)]
+    per event) of one partition, its lines in file and row order; its events: those of its contracts, and, for
+    the partition given spec["known"] (the book's contracts), those of no contract (the engine reports them)."""
+    frame = frame.sort_values([FILE_COL, ROW_COL], kind="stable")
+    rows = [list(header)] + [[None if isinstance(v, float) and v != v else v for v in r]
+                             for r in frame[header].itertuples(index=False, name=None)]
+    where = list(zip(frame[FILE_COL].tolist(), frame[ROW_COL].tolist()))
+    event_rows, event_where = None, []
+    if events is not None:
+        ev_header, ev_rows, ev_where, ev_keys = events
+        mine = set(contract_keys(frame, header))
+        known = spec.get("known")  # the book's contracts, given to partition 0 only: it takes the unknown ones
+        own = range(len(ev_keys)) if spec.get("all_events") else \
+            [i for i, k in enumerate(ev_keys) if k in mine or (known is not None and k not in known)]
+        event_rows = [list(ev_header)] + [ev_rows[i] for i in own]
+        event_where = [ev_where[i] for i in own]
+    return rows, where, event_rows, event_where
 
 
 def _empty_frame(header: list):
@@ -324,7 +332,8 @@ def contract_keys_of(side, header) -> list:
     return [""] * len(side[1]) if col is None else [_text_key(r[col] if col < len(r) else None) for r in side[1]]
 
 
-def _dask_partials(files, header, ev, fx_rows, spec, workers, scheduler, partitions) -> list:
+def _dask_partials(files, header, ev, fx_rows, spec, workers, scheduler, partitions, task=None) -> list:
+    """task(frame, header, events, fx, spec) on each customer partition (default: its schedule)."""
     import pandas as pd
     try:
         import dask
@@ -365,7 +374,7 @@ def _dask_partials(files, header, ev, fx_rows, spec, workers, scheduler, partiti
             tasks = []
             for k, part in enumerate(lines.to_delayed()):
                 spec_k = dict(spec, known=known if k == 0 else None)
-                tasks.append(delayed(_partition_task)(part, header, side, fx_future, spec_k))
+                tasks.append(delayed(task or _partition_task)(part, header, side, fx_future, spec_k))
             return list(dask.compute(*tasks))
         finally:
             client.close()
