@@ -5,7 +5,7 @@ import math
 import operator
 import re
 from itertools import compress, repeat
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import numpy as np
 

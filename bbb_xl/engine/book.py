@@ -25,7 +25,7 @@ from .evergreen import expand
 from .fx import FX_SHEET, Conversion, apply_fx
 from .fx_ifric22 import BOOKING_RATE, IFRIC22, normalize_fx_method
 from .recognition import RecognitionBasis, recognition_basis, recognized_to_date
-from .table import (BILLING_NAMES, RECOGNITION_NAMES, Lines, ParseResult, key_of, normalize_header,
+from .table import (RECOGNITION_NAMES, Lines, ParseResult, key_of, normalize_header,
                     parse_contracts)
 
 FLOWS = ("bookings", "billings", "revenue")

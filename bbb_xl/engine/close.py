@@ -593,8 +593,8 @@ class ClosedFigures:
         return cents_to_decimal(current), cents_to_decimal(non_current)
 
     def schedule_for(self, metric, start, end, period=None, group_by=None, filter=None):
-        from ..core.periods import normalize_period_kind, period_grid, schedule_window
-        from .book import FLOWS, METRICS, Schedule, _args
+        from ..core.periods import normalize_period_kind, schedule_window
+        from .book import METRICS, _args
         book = self.book
         name = str(metric or "").strip().lower()
         if name not in METRICS:

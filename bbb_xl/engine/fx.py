@@ -23,7 +23,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..core.dates import EPOCH, iso, parse_date
-from ..core.errors import ERROR, Problem, column_letter, show_value
+from ..core.errors import ERROR, column_letter, show_value
 from ..core.money import cents_step
 from .table import (ParseResult, _as_rows, _Collector, _row_is_blank, _trim, display_text, excel_error, is_blank,
                     normalize_header)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 import struct
 import zipfile
 from dataclasses import dataclass

@@ -12,7 +12,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from ..core.errors import BBBError, column_letter, errors_only
-from ..files import _use_defusedxml, check_xlsx_archive, csv_text, workbook_error
+from ..files import check_xlsx_archive, csv_text
 from ..reports import Reports
 from ..xlsx_reader import read_sheets
 from . import audit_trail

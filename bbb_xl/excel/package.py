@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from ..core.errors import BBBError, column_letter
-from ..reports import MONEY, Block, ChartData, SheetReport, money_text, money_texts
+from ..reports import MONEY, ChartData, SheetReport, money_text, money_texts
 from ..reports.layout import Layout, sheet_layout
 from . import sheet_writer
 

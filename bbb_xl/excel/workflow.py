@@ -16,7 +16,7 @@ from ..engine.events import _EVENT_KINDS, TREATMENTS
 from ..engine.journal import mapping_problems
 from ..engine.table import (BILLING, RECOGNITION, TIMING, _RECOGNITION_ALIASES, booking_after_as_of, normalize_header,
                             parse_contracts)
-from ..reports import OPTIONAL_REPORT_SHEETS, REPORT_SHEETS, ChartData, Reports, SheetReport, build_reports, \
+from ..reports import REPORT_SHEETS, ChartData, Reports, SheetReport, build_reports, \
     status_text
 from ..reports.journal import journal_accounts
 from ..reports.run_info import add_layout_rows

@@ -7,7 +7,7 @@ from ..core.dates import iso
 from ..engine.book import Book
 from ..core.money import format_money
 from ..engine.disclosures import revenue_from_opening_deferred_cents
-from .model import MONEY, SheetReport, money_text
+from .model import MONEY, SheetReport
 
 
 def revenue_from_opening_deferred(book: Book, bounds: np.ndarray, rec: np.ndarray | None = None) -> np.ndarray:

@@ -7,7 +7,7 @@ from ..core.dates import iso, to_date
 from ..core.errors import errors_only
 from ..core.money import format_money
 from .metrics import TILES_NOTE, kpi_rows
-from .model import MONEY, ChartData, SheetReport, money_text
+from .model import MONEY, ChartData, SheetReport
 
 TILES_ROW, TILES_COL = 12, 6  # the KPI tiles: F12 (header) to I17, beside the balances; the note in F18
 
