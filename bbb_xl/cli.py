@@ -57,6 +57,14 @@ def _reading_options(command):
                              "in amounts).")(command)
 
 
+def _cluster_options(command):
+    """--workers and --scheduler: where --engine dask runs (schedule and journal)."""
+    command = click.option("--scheduler", default=None, help="--engine dask: the address of an existing cluster, "
+                           "e.g. tcp://10.0.0.5:8786 (default: a local cluster).")(command)
+    return click.option("--workers", default=None, type=click.IntRange(min=1),
+                        help="--engine dask: worker processes of the local cluster (default 2).")(command)
+
+
 def _fail(exc: BBBError):
     _print_problems(exc.problems)
     raise SystemExit(EXIT_ERROR)
@@ -150,10 +158,7 @@ class _Progress:
 @click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "dask"]),
               help="dask: FILE (a Parquet or CSV file, or a folder of them) computed per partition of whole "
                    "customers on a Dask cluster (pip install bbb_xl[scale]); the same figures to the cent.")
-@click.option("--workers", default=None, type=click.IntRange(min=1),
-              help="--engine dask: worker processes of the local cluster (default 2).")
-@click.option("--scheduler", default=None, help="--engine dask: the address of an existing cluster, e.g. "
-                                                "tcp://10.0.0.5:8786 (default: a local cluster).")
+@_cluster_options
 def schedule(file, metric, start, end, period, group_by, filter_, sheet, fmt, events_file, fx_file, as_of,
              skip_bad, recomputed, decimal_comma, date_order, engine, workers, scheduler):
     """Print a schedule (revenue, billings, ... by period) of a contracts CSV or workbook.
@@ -405,10 +410,7 @@ def explain(book, contract, period, line, metric, sheet):
 @click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "dask"]),
               help="dask: BOOK (a Parquet or CSV file, or a folder of them) computed per partition of whole "
                    "customers on a Dask cluster (pip install bbb_xl[scale]); the same file byte for byte.")
-@click.option("--workers", default=None, type=click.IntRange(min=1),
-              help="--engine dask: worker processes of the local cluster (default 2).")
-@click.option("--scheduler", default=None, help="--engine dask: the address of an existing cluster, e.g. "
-                                                "tcp://10.0.0.5:8786 (default: a local cluster).")
+@_cluster_options
 def journal(book, start, end, fmt, detail, out, date_format, tax_rate, subsidiary, skip_bad, settings_book,
             events_file, fx_file, engine, workers, scheduler):
     """Write the journal entries of a workbook as a file an ERP imports (NetSuite, QuickBooks Online, Xero, or

@@ -103,6 +103,20 @@ TEMPLATE_CONTRACT_COLUMNS = ("Renewal", "Term")
 TEMPLATE_EVENT_COLUMNS = ("Source ID", "Quantity", "Term")
 
 
+def _validate_column(ws, header: list, name: str, rule: dict) -> None:
+    """Data validation on every row of column `name` under the header, when the header has it."""
+    if name in header:
+        j = header.index(name)
+        ws.data_validation(1, j, 1_048_575, j, rule)
+
+
+def _term_rule(blank: str) -> dict:
+    """A Term (Contracts or Events): whole months from 1 to LONG_TERM_MONTHS; blank: what a blank means there."""
+    return {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": LONG_TERM_MONTHS,
+            "error_title": "Term", "error_message": f"Term is a whole number of months from 1 to {LONG_TERM_MONTHS} "
+                                                    f"{blank}"}
+
+
 def _with_columns(rows: list[list], names) -> list[list]:
     """rows with the columns `names` it lacks added at the end, blank (the sample's figures are unchanged)."""
     header = list(rows[0])
@@ -199,17 +213,10 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
             ws.data_validation(1, j, 1_048_575, j, {
                 "validate": "list", "source": list(choices[name]), "error_title": name,
                 "error_message": f"{name} is one of: {', '.join(choices[name])}"})
-    if "Renewal" in header:
-        j = header.index("Renewal")
-        ws.data_validation(1, j, 1_048_575, j, {
-            "validate": "list", "source": list(RENEWAL_NAMES), "error_title": "Renewal",
-            "error_message": "Renewal is auto (an evergreen line: End Date blank) or blank / none."})
-    if "Term" in header:
-        j = header.index("Term")
-        ws.data_validation(1, j, 1_048_575, j, {
-            "validate": "integer", "criteria": "between", "minimum": 1, "maximum": LONG_TERM_MONTHS,
-            "error_title": "Term", "error_message": f"Term is a whole number of months from 1 to {LONG_TERM_MONTHS} "
-                                                   "(blank: the Billing interval)."})
+    _validate_column(ws, header, "Renewal", {
+        "validate": "list", "source": list(RENEWAL_NAMES), "error_title": "Renewal",
+        "error_message": "Renewal is auto (an evergreen line: End Date blank) or blank / none."})
+    _validate_column(ws, header, "Term", _term_rule("(blank: the Billing interval)."))
     ws.freeze_panes(1, 0)
 
     # --- Events: actual invoices and progress
@@ -227,31 +234,19 @@ def _layout(path, contracts, settings_values, events, fx_rows=None, macros: bool
     ev.add_table(0, 0, max(len(ev_body), 1), len(ev_header) - 1, {
         "name": "Events", "columns": ev_columns, "style": "Table Style Medium 2",
         **({"data": [list(r) for r in ev_body]} if ev_body else {})})
-    event_col = ev_header.index("Event")
-    ev.data_validation(1, event_col, 1_048_575, event_col, {
+    _validate_column(ev, ev_header, "Event", {
         "validate": "list", "source": list(EVENT_NAMES), "error_title": "Event",
         "error_message": f"Event is one of: {', '.join(EVENT_NAMES)}"})
-    if "Treatment" in ev_header:
-        t_col = ev_header.index("Treatment")
-        ev.data_validation(1, t_col, 1_048_575, t_col, {
-            "validate": "list", "source": list(TREATMENT_NAMES), "error_title": "Treatment",
-            "error_message": f"Treatment is one of: {', '.join(TREATMENT_NAMES)}"})
-    if "Bill" in ev_header:
-        b_col = ev_header.index("Bill")
-        ev.data_validation(1, b_col, 1_048_575, b_col, {
-            "validate": "list", "source": ["yes", "no"], "error_title": "Bill",
-            "error_message": "Bill is yes or no (adjust events only)"})
-    if "Quantity" in ev_header:
-        q_col = ev_header.index("Quantity")
-        ev.data_validation(1, q_col, 1_048_575, q_col, {
-            "validate": "decimal", "criteria": ">=", "value": 0, "error_title": "Quantity",
-            "error_message": "Quantity is the units used on Date: a number, 0 or more (usage events only)."})
-    if "Term" in ev_header:
-        term_col = ev_header.index("Term")
-        ev.data_validation(1, term_col, 1_048_575, term_col, {
-            "validate": "integer", "criteria": "between", "minimum": 1, "maximum": LONG_TERM_MONTHS,
-            "error_title": "Term", "error_message": f"Term is a whole number of months from 1 to {LONG_TERM_MONTHS} "
-                                                   "(modify on an evergreen line only; blank: unchanged)."})
+    _validate_column(ev, ev_header, "Treatment", {
+        "validate": "list", "source": list(TREATMENT_NAMES), "error_title": "Treatment",
+        "error_message": f"Treatment is one of: {', '.join(TREATMENT_NAMES)}"})
+    _validate_column(ev, ev_header, "Bill", {
+        "validate": "list", "source": ["yes", "no"], "error_title": "Bill",
+        "error_message": "Bill is yes or no (adjust events only)"})
+    _validate_column(ev, ev_header, "Quantity", {
+        "validate": "decimal", "criteria": ">=", "value": 0, "error_title": "Quantity",
+        "error_message": "Quantity is the units used on Date: a number, 0 or more (usage events only)."})
+    _validate_column(ev, ev_header, "Term", _term_rule("(modify on an evergreen line only; blank: unchanged)."))
     ev.freeze_panes(1, 0)
 
     # --- FX Rates: units of the reporting currency (Settings Currency) per unit, per currency and month
