@@ -72,7 +72,7 @@ def probe_days(book):
     return sorted(days)
 
 
-def same_figures(new, old):
+def assert_same_figures(new, old):
     assert new.customers == old.customers
     assert new.mrr == old.mrr and new.arr == old.arr and new.negative == old.negative
     assert new.exact_mrr == old.exact_mrr
@@ -96,8 +96,8 @@ def test_customer_figures_timelines_and_schedules_equal_the_reference(book, pick
             index = metrics.CustomerMRR(book, sel, basis)
             grouped = metrics.CustomerMRR(book, sel, basis, codes)
             for t in days:
-                same_figures(index.figures(t), ref.customer_figures(book, t, sel, basis=basis))
-                same_figures(grouped.figures(t), ref.customer_figures(book, t, sel, codes, basis=basis))
+                assert_same_figures(index.figures(t), ref.customer_figures(book, t, sel, basis=basis))
+                assert_same_figures(grouped.figures(t), ref.customer_figures(book, t, sel, codes, basis=basis))
             for exact in (False, True):
                 until = days[len(days) // 2] if exact else days[-1] + 1
                 assert (metrics.customer_timelines(book, sel, until, basis, exact)
@@ -209,7 +209,7 @@ def test_large_books_of_ties_match_the_reference():
     sel = np.arange(len(book.lines))
     index = metrics.CustomerMRR(book, sel)
     for t in range(day_number(dt.date(2025, 1, 1)), day_number(dt.date(2027, 1, 2)), 29):
-        same_figures(index.figures(t), ref.customer_figures(book, t, sel))
+        assert_same_figures(index.figures(t), ref.customer_figures(book, t, sel))
 
 
 def test_pieces_are_built_once_per_book_and_basis():

@@ -103,7 +103,7 @@ def test_invoice_periods_of_month_end_anchors():
     assert inv.amount.tolist() == [10000] * 5  # five whole months of 100.00
 
 
-def _table_equals_schedules(book, first, last, sel=None):
+def assert_table_equals_schedules(book, first, last, sel=None):
     periods = period_grid(*schedule_window(first, last), "month")
     bounds = np.array([periods[0].first - 1] + [p.last for p in periods])
     table = bulk.period_table(book, bounds, sel)
@@ -121,9 +121,9 @@ def _table_equals_schedules(book, first, last, sel=None):
 
 def test_period_table_in_small_blocks_and_a_selection(monkeypatch):
     book = load_book(generate_book(3000, months=36, seed=7))
-    whole = _table_equals_schedules(book, "2024-01", "2026-12")
+    whole = assert_table_equals_schedules(book, "2024-01", "2026-12")
     monkeypatch.setattr(bulk, "_CACHE_BLOCK", 257)  # many blocks, none splitting a contract
-    assert {k: v.tolist() for k, v in _table_equals_schedules(book, "2024-01", "2026-12").items()} == \
+    assert {k: v.tolist() for k, v in assert_table_equals_schedules(book, "2024-01", "2026-12").items()} == \
         {k: v.tolist() for k, v in whole.items()}
     # a selection: the sum of the tables of two halves of the contracts is the whole book's table
     codes = book.lines.contract_code
@@ -138,10 +138,11 @@ def test_period_table_in_small_blocks_and_a_selection(monkeypatch):
 def test_period_table_with_allocation_events_and_shuffled_rows():
     rows = sample_contracts()
     book = load_book(rows, events=sample_events(rows))
-    _table_equals_schedules(book, "2024-01", "2026-12")
+    table = assert_table_equals_schedules(book, "2024-01", "2026-12")
     rng = np.random.default_rng(3)
     body = [rows[0]] + [rows[1:][i] for i in rng.permutation(len(rows) - 1)]  # contracts no longer contiguous
-    _table_equals_schedules(load_book(body, events=sample_events(rows)), "2024-01", "2026-12")
+    shuffled = assert_table_equals_schedules(load_book(body, events=sample_events(rows)), "2024-01", "2026-12")
+    assert {k: v.tolist() for k, v in shuffled.items()} == {k: v.tolist() for k, v in table.items()}
 
 
 @settings(max_examples=150, deadline=None)
