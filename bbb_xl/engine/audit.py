@@ -23,6 +23,8 @@ import math
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+import numpy as np
+
 from ..core.errors import Problem, column_letter
 from .table import normalize_header
 
@@ -545,3 +547,395 @@ def _fingerprint_of(snap: dict, current: tuple | None) -> str:
         if {t: v for t, v in snap.items() if v} == {t: v for t, v in other.items() if v}:
             return known
     return fingerprint(snap)
+
+
+# --- the refresh's path: each input tab canonicalised once, column by column ---------------------------------------
+# A refresh hashes, diffs and replays the same input tabs every time, and most refreshes change nothing or a few rows.
+# Here each tab's cells become canonical text once, column by column (TabRows: the keys, each row's canonical JSON
+# in column order and in sorted order), and the replay keeps an added row recorded with exactly the canonical text of
+# the current row under its key as that row (an int), never parsing its JSON nor building its dict. Everything else
+# (a change, a removal, an edited or unreadable record) goes through the cell-by-cell rules above, so problems,
+# changes, counts and fingerprints are those of verify_trail / diff / fingerprint (tests/test_audit_speed.py).
+
+_encode = json.encoder.encode_basestring  # json.dumps(text, ensure_ascii=False) of a str, in C
+_MEMO_KINDS = {str, float, int, type(None), dt.datetime, dt.date}  # no two of these kinds compare equal but int/float
+
+
+def column_texts(column) -> list[str]:
+    """cell_text of each cell of a column: text stripped in one pass, other kinds once per distinct value."""
+    kinds = set(map(type, column))
+    if kinds <= {str}:
+        return [v.strip() for v in column]
+    if kinds <= {str, type(None)}:
+        return [v.strip() if v is not None else "" for v in column]
+    if kinds == {float}:  # amounts: repr, whole numbers below 1e15 as integers (cell_text)
+        numbers = np.fromiter(column, dtype=np.float64, count=len(column))
+        out = list(map(repr, column))
+        for i in np.flatnonzero((numbers == np.trunc(numbers)) & (np.abs(numbers) < 1e15)).tolist():
+            out[i] = str(int(column[i]))
+        return out
+    if kinds <= _MEMO_KINDS and not {int, float} <= kinds:  # equal values of these kinds have equal texts
+        memo = {v: cell_text(v) for v in set(column)}  # (nan: each nan object is its own key, found by identity)
+        if dt.datetime not in kinds or all(v.tzinfo is None for v in memo if type(v) is dt.datetime):
+            return list(map(memo.__getitem__, column))
+    return [cell_text(v) for v in column]
+
+
+class TabRows:
+    """One input tab as its snapshot ({key: {column: text}}, tab_snapshot) without building it: keys (in row
+    order), index (key -> row), and per row `packed` (canonical JSON of its column, value pairs in column order: the
+    text the _Snapshot records for an added row) and `ordered` (canonical JSON of its fields dict: what the snapshot
+    fingerprint hashes). fields(i) builds a row's dict when it is needed."""
+
+    def __init__(self, tab: str, rows):
+        self.tab = tab
+        self._dicts = None
+        rows = rows if isinstance(rows, list) else list(rows or [])
+        width = max(map(len, rows), default=0)
+        if not width:
+            self._from_snapshot({})
+            return
+        if any(len(r) != width for r in rows):
+            rows = [list(r) + [None] * (width - len(r)) for r in rows]
+        header = [cell_text(h) or f"({column_letter(j + 1)})" for j, h in enumerate(rows[0])]
+        if len(set(header)) != len(header):  # two columns of one name: one field, as tab_snapshot keeps it
+            self._from_snapshot(tab_snapshot(tab, rows))
+            return
+        self.names = header
+        cols = [column_texts(c) for c in zip(*rows[1:])] if len(rows) > 1 else [[] for _ in header]
+        packed = self._joined(cols, [_encode(n) + "," for n in header], range(width))
+        order = sorted(range(width), key=header.__getitem__)
+        ordered = self._joined(cols, [_encode(n) + ":" for n in header], order)
+        kept = [i for i, p in enumerate(packed) if p]  # blank rows are left out
+        if len(kept) != len(packed):
+            cols = [[c[i] for i in kept] for c in cols]
+            packed, ordered = [packed[i] for i in kept], [ordered[i] for i in kept]
+        self.cols = cols
+        self.packed = ["[" + p[:-1] + "]" for p in packed]
+        self.ordered = ["{" + p[:-1] + "}" for p in ordered]
+        self.keys = self._keys(tab, header, cols, len(kept))
+        self.index = {k: i for i, k in enumerate(self.keys)}
+
+    @staticmethod
+    def _joined(cols, names, order) -> list[str]:
+        """Per row: the "name","value", (or "name":"value",) pieces of its non-blank cells in `order`, joined."""
+        pieces = []
+        for j in order:
+            name = names[j]
+            col = cols[j]
+            distinct = set(col)
+            if len(distinct) * 2 < len(col):  # codes, dates, blanks: each distinct text encoded once
+                memo = {t: name + _encode(t) + "," if t else "" for t in distinct}
+                pieces.append(list(map(memo.__getitem__, col)))
+            else:
+                pieces.append([name + e + "," if t else "" for t, e in zip(col, map(_encode, col))])
+        return list(map("".join, zip(*pieces))) if pieces else []
+
+    @staticmethod
+    def _keys(tab, header, cols, n) -> list[str]:
+        keys = KEY_COLUMNS.get(tab)
+        norm = [normalize_header(h) for h in header]
+        if tab == SETTINGS:
+            key_at = [0]
+        elif tab == ASSUMPTIONS:
+            key_at = [j for j, m in enumerate(norm) if m not in _RATE_COLUMNS and not m.startswith("(")]
+        elif keys is None:
+            key_at = None
+        else:
+            key_at = [norm.index(k) for k in keys if k in norm] or [0]
+        parts = [cols[j] for j in (key_at if key_at is not None else range(len(cols)))]
+        if not parts:
+            joined = [""] * n
+        elif key_at is None or tab in _TRIMMED_KEYS:  # blank trailing parts dropped
+            joined = [" / ".join(_trimmed(list(p))) for p in zip(*parts)]
+        elif len(parts) == 1:
+            joined = list(parts[0])
+        else:
+            joined = list(map(" / ".join, zip(*parts)))
+        if tab == ASSUMPTIONS:
+            joined = [k or "(default)" for k in joined]
+        if len(set(joined)) != len(joined):  # a key met twice: " #2", " #3" as tab_snapshot numbers them
+            seen: set = set()
+            for i, key in enumerate(joined):
+                if key in seen:
+                    n2 = 2
+                    while f"{key} #{n2}" in seen:
+                        n2 += 1
+                    key = joined[i] = f"{key} #{n2}"
+                seen.add(key)
+        return joined
+
+    def _from_snapshot(self, snap: dict) -> None:
+        """The tab from its snapshot dict (the cell-by-cell rules: a tab with two columns of one name)."""
+        self.keys = list(snap)
+        self.index = {k: i for i, k in enumerate(self.keys)}
+        self._dicts = list(snap.values())
+        self.packed = [canonical([x for f, v in d.items() for x in (f, v)]) for d in self._dicts]
+        self.ordered = [canonical(d) for d in self._dicts]
+
+    def fields(self, i: int) -> dict:
+        if self._dicts is not None:
+            return dict(self._dicts[i])
+        return {n: c[i] for n, c in zip(self.names, self.cols) if c[i]}
+
+    def snapshot(self) -> dict:
+        """The tab's snapshot dict (tab_snapshot of its rows)."""
+        return {k: self.fields(i) for i, k in enumerate(self.keys)}
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def _trimmed(parts: list) -> list:
+    while parts and not parts[-1]:
+        parts.pop()
+    return parts
+
+
+def tabs_rows(inputs: dict) -> dict:
+    """snapshot_of as {tab: TabRows}, in the same order (a tab absent, None, left out)."""
+    order = [t for t in INPUT_TABS if t in inputs] + [t for t in inputs if t not in INPUT_TABS]
+    return {tab: TabRows(tab, inputs[tab]) for tab in order if inputs[tab] is not None}
+
+
+def _fingerprint_text(tabs: dict) -> str:
+    """fingerprint of a snapshot given as {tab: [(key, ordered JSON of its fields)]}: canonical() of the dict."""
+    out = []
+    for tab in sorted(t for t, rows in tabs.items() if rows):
+        out.append(_encode(tab) + ":{" + ",".join(_encode(k) + ":" + o for k, o in sorted(tabs[tab])) + "}")
+    return hashlib.sha256(("{" + ",".join(out) + "}").encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def tabs_fingerprint(current: dict) -> str:
+    """fingerprint(snapshot) of {tab: TabRows}."""
+    return _fingerprint_text({tab: list(zip(t.keys, t.ordered)) for tab, t in current.items()})
+
+
+class _Added(list):
+    """An added-row record [tab, key, "added"] whose column, value pairs are exactly those of the current row under
+    its key: `packed` is its (canonical) text, `row` that row's index in the tab's TabRows."""
+
+    def __init__(self, tab, key, packed, row):
+        super().__init__([tab, key, ADDED])
+        self.packed, self.row = packed, row
+
+    def full(self) -> list:
+        return [self[0], self[1], ADDED, *json.loads(self.packed)]
+
+
+def _full(record) -> list:
+    return record.full() if isinstance(record, _Added) else record
+
+
+def _read_snapshot_against(rows, current: dict) -> tuple[dict, dict, list]:
+    """read_snapshot, an added row whose text is the current row's under its key kept unparsed (_Added)."""
+    records, seals, problems = {}, {}, []
+    for r, row in enumerate(rows or [], start=1):
+        if r == 1:
+            continue
+        texts = ["" if v is None else v if isinstance(v, str) else cell_text(v) for v in row]
+        if not any(texts):
+            continue
+        number = _whole(row[0] if row else None)
+        texts += [""] * (5 - len(texts))
+        if number is None:
+            problems.append(_problem(r, "an unreadable _Snapshot row: the snapshot was edited", "A",
+                                     row[0] if row else None, SNAPSHOT_SHEET))
+            continue
+        action = texts[3]
+        if action == SEAL:
+            seals[number] = (r, texts[4])
+            continue
+        if action == ADDED:
+            packed = texts[4] if len(texts) == 5 else "".join(texts[4:])
+            tab = current.get(texts[1])
+            i = tab.index.get(texts[2]) if tab is not None else None
+            if i is not None and tab.packed[i] == packed:
+                records.setdefault(number, []).append(_Added(texts[1], texts[2], packed, i))
+                continue
+        try:
+            pairs = json.loads("".join(texts[4:])) if action != REMOVED else []
+            if not isinstance(pairs, list) or len(pairs) % 2:
+                raise ValueError
+        except ValueError:
+            problems.append(_problem(r, "an unreadable _Snapshot row: the snapshot was edited", "E", None,
+                                     SNAPSHOT_SHEET))
+            continue
+        records.setdefault(number, []).append([texts[1], texts[2], action, *pairs])
+    return records, seals, problems
+
+
+def _record_json(record) -> str:
+    if isinstance(record, _Added):
+        inner = record.packed[1:-1]
+        return ("[" + _encode(record[0]) + "," + _encode(record[1]) + ',"added"' + ("," + inner if inner else "")
+                + "]")
+    return canonical(list(record))
+
+
+def _records_digest(records) -> str:
+    """changes_digest of records, an _Added one from its text."""
+    return hashlib.sha256(("[" + ",".join(map(_record_json, records)) + "]").encode("utf-8", "surrogatepass")
+                          ).hexdigest()
+
+
+def _apply_lazy(snap: dict, changes, current: dict) -> None:
+    """apply_in_place on a snapshot whose rows are dicts or ints (the current row of that index: _Added)."""
+    undo = []
+    try:
+        for change in changes:
+            if isinstance(change, _Added):
+                tab, key, action, pairs = change[0], change[1], ADDED, None
+            else:
+                tab, key, action, *pairs = change
+            rows = snap.get(tab)
+            if rows is None:
+                rows = snap[tab] = {}
+                undo.append((snap, tab, _ABSENT))
+            if action == ADDED:
+                if key in rows:
+                    raise ValueError(f"{tab} {key}: added twice")
+                undo.append((rows, key, _ABSENT))
+                rows[key] = change.row if pairs is None else {f: v for f, v in zip(pairs[0::2], pairs[1::2])
+                                                               if v != ""}
+            elif action == REMOVED:
+                if key not in rows:
+                    raise ValueError(f"{tab} {key}: removed but not there")
+                undo.append((rows, key, rows.pop(key)))
+            elif action == CHANGED:
+                if key not in rows:
+                    raise ValueError(f"{tab} {key}: changed but not there")
+                prior = rows[key]
+                fields = current[tab].fields(prior) if type(prior) is int else dict(prior)
+                for f, v in zip(pairs[0::2], pairs[1::2]):
+                    if v == "":
+                        fields.pop(f, None)
+                    else:
+                        fields[f] = v
+                undo.append((rows, key, prior))
+                rows[key] = fields
+            else:
+                raise ValueError(f"{tab} {key}: unknown action {action!r}")
+    except ValueError:
+        for rows, key, before in reversed(undo):
+            if before is _ABSENT:
+                del rows[key]
+            else:
+                rows[key] = before
+        raise
+
+
+def _row_fields(value, tab: str, current: dict) -> dict:
+    return current[tab].fields(value) if type(value) is int else value
+
+
+def _materialized(snap: dict, records, current: dict) -> dict:
+    """The rows of `snap` the records name, as dicts (for changes_from_records)."""
+    out: dict = {}
+    for r in records:
+        rows = snap.get(r[0])
+        if rows is not None and r[1] in rows:
+            out.setdefault(r[0], {})[r[1]] = _row_fields(rows[r[1]], r[0], current)
+    return out
+
+
+def lazy_snapshot(snap: dict, current: dict) -> dict:
+    """A replayed snapshot (rows dicts or ints) as a plain one."""
+    return {tab: {k: _row_fields(v, tab, current) for k, v in rows.items()} for tab, rows in snap.items()}
+
+
+def _lazy_fingerprint(snap: dict, current: dict, known: str) -> str:
+    """fingerprint of a replayed snapshot: `known` (the current inputs' fingerprint) when it equals them."""
+    mine = {t for t, rows in snap.items() if rows}
+    if mine == {t for t, rows in current.items() if len(rows)}:
+        for tab in mine:
+            rows, cur = snap[tab], current[tab]
+            if len(rows) != len(cur) or not all(type(v) is int or (k in cur.index and v == cur.fields(cur.index[k]))
+                                                for k, v in rows.items()):
+                break
+        else:
+            return known
+    return _fingerprint_text({tab: [(k, current[tab].ordered[v] if type(v) is int else canonical(v))
+                                    for k, v in rows.items()] for tab, rows in snap.items()})
+
+
+def verify_trail_against(trail_rows, snapshot_rows_, current: dict, known: str) -> tuple[list, Trail, dict]:
+    """verify_trail(trail_rows, snapshot_rows_, (snapshot of `current`, known)) for the inputs now as {tab:
+    TabRows} (tabs_rows) and their fingerprint: the same problems and trail; the snapshot after the last entry with
+    each row a dict or, where it is the current row under its key, that row's index (diff_against reads it)."""
+    trail = read_trail(trail_rows)
+    records, seals, problems = _read_snapshot_against(snapshot_rows_, current)
+    trail.records = records
+    problems = trail.problems + verify_chain(trail.entries) + problems
+    by_number = {e.number: e for e in trail.entries}
+    for number, (row, sealed) in sorted(seals.items()):
+        e = by_number.get(number)
+        if e is None:
+            problems.append(_problem(row, f"entry {number} is recorded in the _Snapshot but missing from the Audit "
+                                          f"Trail: it was deleted", "A", number, SNAPSHOT_SHEET))
+        elif e.hash != sealed:
+            problems.append(_problem(e.row, f"entry {number}'s hash differs from the one sealed in the _Snapshot "
+                                            f"(row {row}): the entry was edited", "K", e.hash))
+    snap: dict = {}
+    for number in sorted(set(records) | set(by_number)):
+        recs = records.get(number, [])
+        e = by_number.get(number)
+        shown = trail.shown.get(number, []) if e is not None else []
+        if shown:
+            head = [_full(r) for r in recs[:len(shown)]]
+            expected = detail_rows(changes_from_records(_materialized(snap, head, current), head))
+        else:
+            expected = []
+        try:
+            _apply_lazy(snap, recs, current)
+        except ValueError as exc:
+            problems.append(_problem(None, f"the _Snapshot changes of entry {number} do not replay ({exc}): the "
+                                           f"snapshot was edited", sheet=SNAPSHOT_SHEET))
+            continue
+        if e is None:
+            continue
+        if number not in seals:
+            problems.append(_problem(e.row, f"entry {number} has no seal in the _Snapshot: the snapshot was "
+                                            f"edited", "A", number))
+        if _records_digest(recs) != e.digest:
+            problems.append(_problem(e.row, f"the _Snapshot changes of entry {number} no longer match its Changes "
+                                            f"digest", "I", e.digest))
+            continue
+        if number == trail.entries[-1].number and _lazy_fingerprint(snap, current, known) != e.fingerprint:
+            problems.append(_problem(e.row, f"the inputs replayed to entry {number} no longer give its Input "
+                                            f"fingerprint", "F", e.fingerprint))
+        for k, (row, cells) in enumerate(shown):
+            if cells[0] == MORE and k == len(trail.shown[number]) - 1:
+                break
+            if k >= len(expected) or cells != [cell_text(v) for v in expected[k]]:
+                problems.append(_problem(row, f"this change row of entry {number} differs from the change "
+                                              f"recorded in the _Snapshot: it was edited", "B", cells[0]))
+    return problems, trail, snap
+
+
+def diff_against(old: dict, current: dict) -> list[Change]:
+    """diff(old, snapshot of current) for a replayed snapshot `old` (verify_trail_against) and {tab: TabRows}."""
+    out = []
+    for tab in [t for t in TABS if t in old or t in current] + sorted((set(old) | set(current)) - set(TABS)):
+        before = old.get(tab) or {}
+        cur = current.get(tab)
+        if cur is not None:
+            for i, key in enumerate(cur.keys):
+                prior = before.get(key)
+                if prior is None:
+                    out.append(Change(tab, key, ADDED, tuple((f, "", v) for f, v in cur.fields(i).items())))
+                elif type(prior) is int:  # recorded as exactly this row
+                    continue
+                else:
+                    fields = cur.fields(i)
+                    if prior != fields:
+                        names = list(prior) + [f for f in fields if f not in prior]
+                        out.append(Change(tab, key, CHANGED, tuple((f, prior.get(f, ""), fields.get(f, ""))
+                                                                  for f in names
+                                                                  if prior.get(f, "") != fields.get(f, ""))))
+        index = cur.index if cur is not None else {}
+        for key, fields in before.items():
+            if key not in index:
+                fields = _row_fields(fields, tab, current)
+                out.append(Change(tab, key, REMOVED, tuple((f, v, "") for f, v in fields.items())))
+    return out

@@ -100,15 +100,21 @@ def prepare(trail_rows, snapshot_rows, inputs: dict, command: str, *, reason: st
         if not _looks_ours(name, rows):
             raise BBBError(f"your tab '{name}' has a name bbb_xl needs for its record tab: rename it and run the "
                            f"command again; nothing was written")
-    snap = audit.snapshot_of(inputs)
-    read_all = all(tab in inputs for tab in audit.INPUT_TABS)
-    # the usual refresh reads every input tab: the book is hashed once, for the entry and the replay's check alike
-    known = (snap, audit.fingerprint(snap)) if read_all else None
-    problems, trail, previous_snap = audit.verify_trail(trail_rows, snapshot_rows, current=known)
-    for tab in audit.INPUT_TABS:  # not read by this caller: as the last entry saw it
-        if tab not in inputs and previous_snap.get(tab):
-            snap[tab] = previous_snap[tab]
-    changes = audit.diff(previous_snap, snap)
+    if all(tab in inputs for tab in audit.INPUT_TABS):
+        # the usual refresh reads every input tab: each is canonicalised once, column by column, and hashed once
+        # for the entry and the replay's check alike; rows the _Snapshot holds as they are now are never parsed
+        snap = audit.tabs_rows(inputs)
+        known = (snap, audit.tabs_fingerprint(snap))
+        problems, trail, previous_snap = audit.verify_trail_against(trail_rows, snapshot_rows, *known)
+        changes = audit.diff_against(previous_snap, snap)
+    else:
+        snap = audit.snapshot_of(inputs)
+        known = None
+        problems, trail, previous_snap = audit.verify_trail(trail_rows, snapshot_rows)
+        for tab in audit.INPUT_TABS:  # not read by this caller: as the last entry saw it
+            if tab not in inputs and previous_snap.get(tab):
+                snap[tab] = previous_snap[tab]
+        changes = audit.diff(previous_snap, snap)
     last = trail.entries[-1] if trail.entries else None
     entry = audit.new_entry(last, command, snap, changes, user=user or current_user(),
                             time=now or dt.datetime.now(dt.timezone.utc), reason=reason, counts=counts,

@@ -2,8 +2,10 @@
 cents until a writer formats it. Pure: no Excel, no files."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 
@@ -142,11 +144,51 @@ def status_text(problems) -> str:
 
 
 def fingerprint(rows) -> str:
-    """sha256 of the input cells, canonical text (types and values), for Run Info."""
+    """sha256 of the input cells, canonical text (types and values), for Run Info: each cell as
+    "<type name>:<repr>" + US (\\x1f), each row ended by RS (\\x1e). Built a tab's block of equal-width rows column by
+    column (one repr pass per column, one join per row) and hashed in one update: the same bytes as hashing cell by
+    cell (tests/test_audit_speed.py keeps that reference)."""
     h = hashlib.sha256()
-    for row in rows or []:
-        for v in row:
-            h.update(f"{type(v).__name__}:{v!r}\x1f".encode("utf-8", "surrogatepass"))
-        h.update(b"\x1e")
+    rows = rows if isinstance(rows, list) else list(rows or [])
+    i, n = 0, len(rows)
+    while i < n:
+        width = len(rows[i])
+        j = i + 1
+        while j < n and len(rows[j]) == width:  # a run of rows of one width (a tab's rows, its name row apart)
+            j += 1
+        if width:
+            h.update(_cells_text(rows[i:j]).encode("utf-8", "surrogatepass"))
+        else:
+            h.update(b"\x1e" * (j - i))
+        i = j
     return h.hexdigest()
 
+
+def _cells_text(rows: list) -> str:
+    """The fingerprint text of rows of one width, column by column (below its first cell, a header)."""
+    pieces = []
+    for column in zip(*rows):
+        head = column[0]
+        piece = _column_pieces(column[1:])
+        piece.insert(0, f"{type(head).__name__}:{head!r}")
+        pieces.append(piece)
+    return "\x1f\x1e".join(map("\x1f".join, zip(*pieces))) + "\x1f\x1e"
+
+
+# kinds whose equal values (even across these kinds) have one repr: a column of them is written once per distinct value
+_ONE_REPR = {str, type(None), int, dt.date}
+_TZ, _FOLD = attrgetter("tzinfo"), attrgetter("fold")
+
+
+def _column_pieces(body) -> list[str]:
+    """"<type name>:<repr>" of each cell of a column: one map of repr for a column of one kind, once per distinct
+    value where values repeat (dates, codes), cell by cell for a mixed column."""
+    kinds = set(map(type, body))
+    if kinds <= _ONE_REPR or (kinds == {dt.datetime} and not any(map(_TZ, body)) and not any(map(_FOLD, body))):
+        distinct = set(body)  # (naive datetimes equal only when their repr is)
+        if len(distinct) * 2 < len(body):
+            memo = {v: f"{type(v).__name__}:{v!r}" for v in distinct}
+            return list(map(memo.__getitem__, body))
+    if len(kinds) == 1:
+        return list(map((next(iter(kinds)).__name__ + ":").__add__, map(repr, body)))
+    return [f"{type(v).__name__}:{v!r}" for v in body]

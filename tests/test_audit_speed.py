@@ -1,0 +1,202 @@
+"""Issue 19 §2: the refresh's hashing of the input tabs done column by column (Run Info's fingerprint, the audit
+trail's snapshot and replay, the STALE checksums) gives exactly what the cell-by-cell code gave
+(tests/audit_reference.py keeps it)."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bbb_xl.engine import audit
+from bbb_xl.excel import audit_trail
+from bbb_xl.reports.model import fingerprint
+
+import audit_reference as ref
+
+AWKWARD_FLOATS = [1e15, 1e15 + 1, -1e15, 999999999999999.0, 0.1 + 0.2, -0.0, 0.0, math.nan, math.inf, -math.inf,
+                  1e-7, 123.456, 5e-324, 1.7976931348623157e308, 2.5, -3.0]
+cells = st.one_of(
+    st.none(),
+    st.sampled_from(AWKWARD_FLOATS),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-10 ** 20, 10 ** 20),
+    st.booleans(),
+    st.text(alphabet=st.sampled_from(list("ab C-1/#\u00a0\u2003\u3000\t\n\"\\é€") + ["\ud800", "\U0001f600"]),
+            max_size=8),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2100, 1, 1)),
+    st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 1, 1)),
+    st.integers(-1000, 1000).map(np.int64),
+    st.sampled_from([Decimal("1.10"), Decimal("-0"), Decimal("1E+3"), np.float64(0.5), np.int32(7)]),
+)
+
+
+@st.composite
+def tabs_rows(draw):
+    """Rows as the fingerprint sees them: runs of equal width (a tab's header and rows) with ragged ones between;
+    columns of one type (the usual) or mixed."""
+    out = []
+    for _ in range(draw(st.integers(0, 4))):
+        out.append([draw(st.text(max_size=5))])  # the tab's name row
+        width = draw(st.integers(0, 5))
+        kinds = [draw(cells) for _ in range(width)]  # one kind of value per column, most of the time
+        for _ in range(draw(st.integers(0, 8))):
+            if draw(st.integers(0, 5)) == 0:
+                out.append([draw(cells) for _ in range(draw(st.integers(0, 6)))])  # a ragged or mixed row
+            else:
+                out.append([draw(cells) if draw(st.booleans()) else type(k)() if _plain(k) else k for k in kinds])
+    return out
+
+
+def _plain(value) -> bool:
+    return type(value) in (str, float, int, bool, Decimal)
+
+
+@settings(max_examples=400, deadline=None)
+@given(tabs_rows())
+def test_the_run_info_fingerprint_is_the_cell_by_cell_one(rows):
+    assert fingerprint(rows) == ref.fingerprint(rows)
+
+
+def test_the_run_info_fingerprint_of_known_rows():
+    rows = [["Contracts"], ["Contract ID", "Amount"], ["C-1", 1200.0], ["C-2", -0.0], ["Events"], [], [None, None]]
+    assert fingerprint(rows) == ref.fingerprint(rows)
+    assert fingerprint(rows) != fingerprint(rows[:3] + [["C-2", 0.0]] + rows[4:])  # -0.0 is not 0.0 (its repr)
+    assert fingerprint(None) == ref.fingerprint(None) == ref.fingerprint([])
+    assert fingerprint(iter(rows)) == ref.fingerprint(rows)
+
+
+def test_the_run_info_fingerprint_of_datetimes_with_a_time_zone_or_a_fold():
+    utc, plus1 = dt.timezone.utc, dt.timezone(dt.timedelta(hours=1))
+    same_instant = [dt.datetime(2025, 1, 1, 12, tzinfo=utc), dt.datetime(2025, 1, 1, 13, tzinfo=plus1)]
+    folded = [dt.datetime(2025, 1, 1), dt.datetime(2025, 1, 1, fold=1)]
+    for column in (same_instant, folded):
+        rows = [["Date"]] + [[v] for v in column * 3]  # equal values, different reprs
+        assert fingerprint(rows) == ref.fingerprint(rows)
+
+
+# --- the audit trail: snapshot, replay and diff of the refresh's path == the cell-by-cell ones -------------------
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(cells, max_size=30))
+def test_column_texts_are_cell_text(column):
+    assert audit.column_texts(column) == [audit.cell_text(v) for v in column]
+    assert audit.column_texts(column * 3) == [audit.cell_text(v) for v in column * 3]  # repeated values (memo)
+
+
+def test_column_texts_of_awkward_numbers():
+    column = AWKWARD_FLOATS + [0.1, 1e16, 12.0, -7.0, 1e15 - 1]
+    assert audit.column_texts(column) == [audit.cell_text(v) for v in column]
+    assert audit.column_texts(column)[:6] == ["1000000000000000.0", "1000000000000001.0", "-1000000000000000.0",
+                                              "999999999999999", "0.30000000000000004", "0"]
+
+
+small = st.one_of(st.none(), st.sampled_from(["C1", "C2", " a ", "", "x / y", "(B)", "\u00a0", "é"]),
+                  st.sampled_from([1.0, 2.5, -0.0, 1e15, 0.1 + 0.2]), st.integers(0, 3).map(np.int64),
+                  st.just(dt.datetime(2025, 1, 31)), st.just(dt.datetime(2025, 1, 31, 8, 30)), st.booleans())
+HEADERS = {"Contracts": ["Contract ID", "Line ID", "Amount", "Product"], "Events": ["Contract ID", "Event", "Date"],
+           "Settings": ["Setting", "Value"], "Plan": ["Version", "Month", "Metric", "Dimension", "Value", "Amount"],
+           "Forecast Assumptions": ["Region", "Renewal Rate", "Uplift"]}
+
+
+@st.composite
+def tab_rows(draw, tab):
+    header = list(HEADERS[tab])
+    if draw(st.integers(0, 4)) == 0:  # a header cell blank, repeated or named like a blank column's stand-in
+        header[draw(st.integers(0, len(header) - 1))] = draw(st.sampled_from([None, header[0], "(B)", "(E)"]))
+    rows = [header]
+    for _ in range(draw(st.integers(0, 6))):
+        width = len(header) + draw(st.sampled_from([0, 0, 0, -1, 1]))  # ragged now and then
+        rows.append([draw(small) for _ in range(max(width, 0))])
+    return rows
+
+
+@st.composite
+def books(draw):
+    """A few successive states of every input tab (most rows kept from one state to the next)."""
+    tabs = {tab: draw(tab_rows(tab)) if tab in HEADERS else None for tab in audit.INPUT_TABS}
+    states = [tabs]
+    for _ in range(draw(st.integers(1, 3))):
+        nxt = {}
+        for tab, rows in states[-1].items():
+            if rows is None or draw(st.integers(0, 2)) == 0:
+                nxt[tab] = rows
+                continue
+            rows = [list(r) for r in rows]
+            for _ in range(draw(st.integers(0, 2))):
+                kind = draw(st.integers(0, 2))
+                if kind == 0 and len(rows) > 1:  # an edited cell
+                    r = draw(st.integers(1, len(rows) - 1))
+                    if rows[r]:
+                        rows[r][draw(st.integers(0, len(rows[r]) - 1))] = draw(small)
+                elif kind == 1 and len(rows) > 1:  # a removed row
+                    del rows[draw(st.integers(1, len(rows) - 1))]
+                else:  # an added row
+                    rows.append([draw(small) for _ in rows[0]])
+            nxt[tab] = rows
+        states.append(nxt)
+    return states
+
+
+def _reference(trail_rows, snapshot_rows, inputs):
+    """verify_trail and diff of the cell-by-cell path, as prepare ran them before issue 19 §2."""
+    snap = audit.snapshot_of(inputs)
+    problems, trail, previous = audit.verify_trail(trail_rows, snapshot_rows, current=(snap, audit.fingerprint(snap)))
+    return problems, previous, audit.diff(previous, snap), audit.fingerprint(snap), snap
+
+
+def _same(inputs, trail_rows, snapshot_rows):
+    problems, previous, changes, fp, snap = _reference(trail_rows, snapshot_rows, inputs)
+    current = audit.tabs_rows(inputs)
+    assert {t: r.snapshot() for t, r in current.items()} == snap
+    assert list(current) == list(snap)
+    assert [list(r.keys) for r in current.values()] == [list(s) for s in snap.values()]  # the same key order
+    for r in current.values():
+        for i, k in enumerate(r.keys):  # the texts compared with the _Snapshot's and hashed
+            assert r.packed[i] == audit.canonical([x for f, v in snap[r.tab][k].items() for x in (f, v)])
+            assert r.ordered[i] == audit.canonical(snap[r.tab][k])
+    known = audit.tabs_fingerprint(current)
+    assert known == fp
+    got, trail, lazy = audit.verify_trail_against(trail_rows, snapshot_rows, current, known)
+    assert [(p.location, p.message, p.column, p.value) for p in got] == \
+        [(p.location, p.message, p.column, p.value) for p in problems]
+    assert audit.lazy_snapshot(lazy, current) == previous
+    assert audit.diff_against(lazy, current) == changes
+    return changes
+
+
+def _refresh(inputs, trail_rows, snapshot_rows, n):
+    a = audit_trail.prepare(trail_rows, snapshot_rows, inputs, "refresh", user="u", now=dt.datetime(2026, 1, n))
+    trail = a.trail.rows() if a.trail is not None else trail_rows + a.trail_rows
+    snap_rows = (snapshot_rows or [audit_trail.SNAPSHOT_HEADER]) + a.snapshot_rows
+    return trail, snap_rows
+
+
+@settings(max_examples=150, deadline=None)
+@given(books(), st.data())
+def test_the_replay_with_unparsed_rows_is_the_full_replay(states, data):
+    trail_rows = snapshot_rows = None
+    for n, inputs in enumerate(states, start=1):
+        _same(inputs, trail_rows, snapshot_rows)
+        trail_rows, snapshot_rows = _refresh(inputs, trail_rows, snapshot_rows, n)
+    _same(states[-1], trail_rows, snapshot_rows)  # nothing changed since the last entry
+    # a tampered _Snapshot or Audit Trail cell: the same problems either way
+    rows = [list(r) for r in snapshot_rows]
+    r = data.draw(st.integers(1, len(rows) - 1))
+    c = data.draw(st.integers(0, len(rows[r]) - 1 + 1))
+    value = data.draw(st.one_of(small, st.sampled_from(['["Amount","7"]', "[]", '["a"]', "{", "removed", "added",
+                                                        "changed", "entry"])))
+    if c < len(rows[r]):
+        rows[r][c] = value
+    else:
+        rows[r].append(value)
+    _same(states[-1], trail_rows, rows)
+    trail = [list(x) for x in trail_rows]
+    r = data.draw(st.integers(audit.TRAIL_HEADER_ROW, len(trail) - 1))
+    if trail[r]:
+        trail[r][data.draw(st.integers(0, len(trail[r]) - 1))] = data.draw(small)
+    _same(states[-1], trail, snapshot_rows)
