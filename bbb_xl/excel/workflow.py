@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from itertools import repeat
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -373,8 +374,21 @@ def _column_cells_per_cell(values):
             np.asarray(tlen, dtype=np.int64))
 
 
-def _column_texts(values) -> dict:
-    return {i: v for i, v in enumerate(values) if type(v) is str and excel_error(v) is None}
+def _distinct_texts(values) -> set:
+    """The distinct text cells of a column that are no Excel error (#N/A...)."""
+    texts = {v for v in values if type(v) is str}
+    return {v for v in texts if "#" not in v or excel_error(v) is None}
+
+
+def _weighted(row_w: np.ndarray, values, memo: dict) -> int:
+    """sum of row weight x memo[text] over a column's cells whose text memo holds (every other cell: 0). Text never
+    equals a number, a date or a blank, so memo's text keys match only text cells."""
+    if any(k is not str and issubclass(k, str) for k in set(map(type, values))):  # a str subclass is no text cell
+        cells = (memo.get(v, 0) if type(v) is str else 0 for v in values)
+    else:
+        cells = map(memo.get, values, repeat(0, len(values)))
+    got = np.fromiter(cells, dtype=np.int64, count=len(values))
+    return int((row_w[:len(values)] * got).sum())
 
 
 def _decimals_of(nums: np.ndarray) -> int:
@@ -416,9 +430,10 @@ def _column_checksums(sheet: str, rows) -> list[tuple[str, int]]:
     header = [normalize_header(str(h)) if h is not None else "" for h in rows[0]]
     choices = {header.index(k): v for k, v in _CHOICES.get(sheet, {}).items() if k in header}
     codes = {header.index(k): v for k, v in _CODE_TEXT.get(sheet, {}).items() if k in header}
+    if any(len(r) != ncols for r in rows):
+        rows = [list(r) + [None] * (ncols - len(r)) for r in rows]
     out = []
-    for j in range(ncols):
-        values = [r[j] if j < len(r) else None for r in rows]
+    for j, values in enumerate(zip(*rows)):  # each column once, as a tuple
         idx, nums, tidx, tlen = _column_cells(values)
         rng = f"{q}!${column_letter(j + 1)}$1:${column_letter(j + 1)}${last}"
         w = f"(MOD(ROW({rng}),{_ROW_W})+1)"
@@ -429,25 +444,18 @@ def _column_checksums(sheet: str, rows) -> list[tuple[str, int]]:
         total = int((row_w[idx] * _round_scaled(nums, d)).sum()) if nums.size else 0
         total += int((row_w[tidx] * tlen).sum())
         terms = [f"SUMPRODUCT({w}*IF(ISNUMBER({rng}),ROUND({rng}*{10 ** d},0),IF(ISTEXT({rng}),LEN({rng}),0)))"]
-        texts = _column_texts(values) if j in choices or j in codes else {}
+        texts = _distinct_texts(values) if j in choices or j in codes else set()
         if j in choices:  # the position of the spelling among the accepted ones (0: none of them)
             spellings = choices[j]
             position = {s: k for k, s in enumerate(spellings, start=1)}
-            memo: dict = {}
-            for i, t in texts.items():
-                if t not in memo:
-                    memo[t] = position.get(_normalized_choice(t), 0)
-                total += int(row_w[i]) * memo[t]
+            total += _weighted(row_w, values, {t: position.get(_normalized_choice(t), 0) for t in texts})
             listed = "{" + ",".join(f'"{s}"' for s in spellings) + "}"
             terms.append(f'SUMPRODUCT({w}*IFERROR(MATCH(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(LOWER({rng})," ",""),'
                          f'"-",""),"_",""),{listed},0),0))')
         if j in codes:  # short codes and settings: every character counts (Period, Report start, Currency)
             width = codes[j]
-            memo = {}
-            for i, t in texts.items():
-                if t not in memo:
-                    memo[t] = sum(k * u for k, u in enumerate(_utf16(t)[:width], start=1))
-                total += int(row_w[i]) * memo[t]
+            total += _weighted(row_w, values, {t: sum(k * u for k, u in enumerate(_utf16(t)[:width], start=1))
+                                               for t in texts})
             pos = "{" + ",".join(str(k) for k in range(1, width + 1)) + "}"
             terms.append(f"SUMPRODUCT({w}*IF(ISTEXT({rng}),IFERROR(UNICODE(MID({rng},{pos},1)),0)*{pos},0))")
         out.append(("+".join(terms), total))
