@@ -231,3 +231,28 @@ def test_the_stale_checksums_of_a_str_subclass_and_of_no_rows():
     assert workflow._column_checksums("Contracts", rows) == ref.column_checksums("Contracts", rows)
     assert workflow._column_checksums("Contracts", []) == ref.column_checksums("Contracts", [])
     assert workflow._column_checksums("Contracts", [[]]) == ref.column_checksums("Contracts", [[]])
+
+
+# --- the _Snapshot appended to without decoding its rows ----------------------------------------------------------
+
+record_rows = st.lists(st.lists(st.one_of(st.integers(1, 99), st.text(max_size=6), st.none(),
+                                          st.sampled_from([" x ", "<&>", "\x01bad", "entry"])), max_size=7),
+                       min_size=1, max_size=4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(record_rows, record_rows, st.sampled_from(["", '<sheetCalcPr fullCalcOnLoad="1"/>']), st.booleans())
+def test_appending_to_the_snapshot_edits_only_its_ends(first, then, calc, protected):
+    xml = audit_trail._EMPTY_SHEET.replace("<sheetData/>", "<sheetData/>" + calc)
+    xml = audit_trail.append_rows(xml, [audit_trail.SNAPSHOT_HEADER] + first)
+    if protected:
+        xml = audit_trail.pk.protect_sheet(xml)
+    fast = audit_trail._append_protected(xml.encode("utf-8"), then)
+    assert fast == audit_trail.pk.protect_sheet(audit_trail.append_rows(xml, then)).encode("utf-8")
+
+
+def test_a_sheet_the_fast_append_does_not_fit_takes_the_general_path():
+    empty = audit_trail._EMPTY_SHEET.encode()
+    assert audit_trail._append_protected(empty, [[1, "x"]]) is None  # <sheetData/>: no rows yet
+    no_number = empty.replace(b"<sheetData/>", b"<sheetData><row><c><v>1</v></c></row></sheetData>")
+    assert audit_trail._append_protected(no_number, [[1, "x"]]) is None  # the last row without its number

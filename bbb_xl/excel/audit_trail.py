@@ -216,11 +216,43 @@ def write_appended(pkg: pk.Package, appended: Appended) -> None:
         xml = append_rows(pkg.text(part), appended.trail_rows)
     pkg.set(part, pk.protect_sheet(page_setup(xml)))
     part = parts[SNAPSHOT]
+    data = pkg.changed.get(part, pkg.parts[part])
+    fast = _append_protected(data, appended.snapshot_rows)  # a _Snapshot of 100,000 rows: only its ends are edited
+    if fast is not None:
+        pkg.set(part, fast)
+        return
     xml = pkg.text(part)
     rows = appended.snapshot_rows
     if not re.search(r"<row\b", xml):
         rows = [SNAPSHOT_HEADER] + rows
     pkg.set(part, pk.protect_sheet(append_rows(xml, rows)))
+
+
+_LAST_ROW = re.compile(rb'<row\b[^>]*\br="(\d+)"')
+
+
+def _append_protected(data: bytes, rows: list[list]) -> bytes | None:
+    """protect_sheet(append_rows(xml, rows)) of a sheet that has rows, the last with its number, editing only the
+    bytes before <sheetData> (the dimension) and from </sheetData> on (the protection): the rows in between, kept
+    byte for byte, are not decoded, searched or copied as text. None: a sheet this does not fit (the general path).
+    Rows are in ascending order in a sheet (ECMA-376 18.3.1.73), so the last one has the highest number."""
+    start, end = data.find(b"<sheetData>"), data.rfind(b"</sheetData>")
+    if start < 0 or end < start or data.find(b"</sheetData>") != end:
+        return None
+    at = data.rfind(b"<row", start, end)
+    m = _LAST_ROW.match(data, at) if at >= 0 else None
+    if m is None or not data[at:m.end()].startswith((b"<row ", b"<row\t", b"<row\n", b"<row\r")):
+        return None
+    last = int(m.group(1))
+    head = data[:start].decode("utf-8")
+    if len(re.findall(r"<dimension\b", head)) > 1 or "<sheetProtection" in head:
+        return None
+    width = max((len(r) for r in rows), default=1)
+    head = re.sub(r'<dimension\b[^>]*/>', f'<dimension ref="A1:{pk.column_letter(max(width, 6))}'
+                                          f'{last + len(rows)}"/>', head, count=1)
+    tail = pk.protect_sheet(data[end:].decode("utf-8"))
+    return b"".join([head.encode("utf-8"), data[start:end], _rows_xml(rows, last + 1).encode("utf-8"),
+                     tail.encode("utf-8")])
 
 
 def write_empty(pkg: pk.Package) -> None:
@@ -319,8 +351,20 @@ def append_rows(sheet_xml: str, rows: list[list]) -> str:
     """Rows after the sheet's last row; every existing byte of <sheetData> kept. Numbers as numbers, everything
     else as inline text (never a formula)."""
     last = max((int(x) for x in re.findall(r'<row\b[^>]*\br="(\d+)"', sheet_xml)), default=0)
+    new = _rows_xml(rows, last + 1)
+    if re.search(r"<sheetData\s*/>", sheet_xml):
+        return re.sub(r"<sheetData\s*/>", lambda _: f"<sheetData>{new}</sheetData>", sheet_xml, count=1)
+    at = sheet_xml.index("</sheetData>")
+    xml = sheet_xml[:at] + new + sheet_xml[at:]
+    width = max((len(r) for r in rows), default=1)
+    return re.sub(r'<dimension\b[^>]*/>', f'<dimension ref="A1:{pk.column_letter(max(width, 6))}'
+                                          f'{last + len(rows)}"/>', xml, count=1)
+
+
+def _rows_xml(rows: list[list], first: int) -> str:
+    """<row> elements numbered from `first`: numbers as numbers, everything else as inline text."""
     out = []
-    for i, row in enumerate(rows, start=last + 1):
+    for i, row in enumerate(rows, start=first):
         cells = []
         for j, value in enumerate(row, start=1):
             ref = f"{pk.column_letter(j)}{i}"
@@ -331,14 +375,7 @@ def append_rows(sheet_xml: str, rows: list[list]) -> str:
                 space = ' xml:space="preserve"' if text != text.strip() else ""
                 cells.append(f'<c r="{ref}" t="inlineStr"><is><t{space}>{text}</t></is></c>')
         out.append(f'<row r="{i}">' + "".join(cells) + "</row>")
-    new = "".join(out)
-    if re.search(r"<sheetData\s*/>", sheet_xml):
-        return re.sub(r"<sheetData\s*/>", lambda _: f"<sheetData>{new}</sheetData>", sheet_xml, count=1)
-    at = sheet_xml.index("</sheetData>")
-    xml = sheet_xml[:at] + new + sheet_xml[at:]
-    width = max((len(r) for r in rows), default=1)
-    return re.sub(r'<dimension\b[^>]*/>', f'<dimension ref="A1:{pk.column_letter(max(width, 6))}'
-                                          f'{last + len(rows)}"/>', xml, count=1)
+    return "".join(out)
 
 
 _OTHER_TABS = {"accounts": audit.ACCOUNTS, "plan": audit.PLAN, "pipeline": audit.PIPELINE,
