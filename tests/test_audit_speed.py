@@ -256,3 +256,79 @@ def test_a_sheet_the_fast_append_does_not_fit_takes_the_general_path():
     assert audit_trail._append_protected(empty, [[1, "x"]]) is None  # <sheetData/>: no rows yet
     no_number = empty.replace(b"<sheetData/>", b"<sheetData><row><c><v>1</v></c></row></sheetData>")
     assert audit_trail._append_protected(no_number, [[1, "x"]]) is None  # the last row without its number
+
+
+# --- the _Snapshot read from the package's bytes ------------------------------------------------------------------
+
+def _one_sheet_book(path, sheet_xml: str, name: str = "_Snapshot"):
+    """A workbook with one sheet (the part as given)."""
+    import zipfile
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.'
+                   'openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/'
+                   'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/'
+                   'xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+                   'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" '
+                   'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')
+        z.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+                   'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+                   'openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+                   '</Relationships>')
+        z.writestr("xl/workbook.xml", '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.'
+                   'openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/'
+                   f'officeDocument/2006/relationships"><sheets><sheet name="{name}" sheetId="1" r:id="rId1"/>'
+                   '</sheets></workbook>')
+        z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http:'
+                   '//schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://'
+                   'schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/'
+                   'sheet1.xml"/></Relationships>')
+        z.writestr("xl/worksheets/sheet1.xml", sheet_xml)
+
+
+snapshot_cells = st.one_of(st.none(), st.integers(-10 ** 16, 10 ** 16), st.sampled_from(["", " ", "entry", "a  b"]),
+                           st.text(alphabet=st.sampled_from(list("ab <>&\"'_x0D1 \t\u00e9\u20ac[],")), max_size=12))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(snapshot_cells, max_size=7), min_size=1, max_size=6), st.booleans())
+def test_the_snapshot_read_from_the_package_is_what_the_reader_reads(tmp_path_factory, rows, protected):
+    from bbb_xl.excel import package as pk
+    from bbb_xl.xlsx_reader import read_sheets
+    xml = audit_trail.append_rows(audit_trail._EMPTY_SHEET, [audit_trail.SNAPSHOT_HEADER] + rows)
+    xml = pk.protect_sheet(xml) if protected else xml
+    path = tmp_path_factory.mktemp("snap") / "book.xlsx"
+    _one_sheet_book(path, xml)
+    got = audit_trail.snapshot_rows_of(pk.Package(path))
+    assert got == read_sheets(path, [], optional=["_Snapshot"], calamine={"_Snapshot"})["_Snapshot"]
+    assert got == read_sheets(path, [], optional=["_Snapshot"])["_Snapshot"]  # the streaming reader alike
+    if all(not isinstance(v, int) or abs(v) < 10 ** 15 for r in rows for v in r):  # read here, not by the reader
+        assert audit_trail._our_rows(xml.encode("utf-8")) == got
+
+
+def test_a_snapshot_saved_by_excel_is_read_by_the_reader(tmp_path):
+    from bbb_xl.excel import package as pk
+    xml = audit_trail.append_rows(audit_trail._EMPTY_SHEET, [audit_trail.SNAPSHOT_HEADER, [1, "Contracts", "k"]])
+    shared = xml.replace('<c r="B2" t="inlineStr"><is><t>Contracts</t></is></c>', '<c r="B2" t="s"><v>0</v></c>')
+    assert audit_trail._our_rows(shared.encode()) is None  # shared strings: not our own rows
+    path = tmp_path / "book.xlsx"
+    _one_sheet_book(path, xml, name="Other")
+    assert audit_trail.snapshot_rows_of(pk.Package(path)) is None  # no _Snapshot tab
+
+
+texts_or_none = st.one_of(st.none(), st.sampled_from(["Contracts", "k / 1", "added", "entry", "removed", " x ", "<&>"]),
+                          st.text(alphabet=st.sampled_from(list("ab\"[],&<> ")), min_size=1, max_size=8))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 9), texts_or_none, texts_or_none, texts_or_none, texts_or_none),
+                min_size=1, max_size=6))
+def test_snapshot_shaped_rows_are_read_a_row_at_a_time_as_the_reader_reads_them(tmp_path_factory, records):
+    from bbb_xl.excel import package as pk
+    from bbb_xl.xlsx_reader import read_sheets
+    rows = [audit_trail.SNAPSHOT_HEADER] + [list(r) for r in records]
+    xml = pk.protect_sheet(audit_trail.append_rows(audit_trail._EMPTY_SHEET, rows))
+    path = tmp_path_factory.mktemp("snap") / "book.xlsx"
+    _one_sheet_book(path, xml)
+    body = xml[xml.index("<sheetData>") + len("<sheetData>"):xml.index("</sheetData>")]
+    assert len(audit_trail._OUR_ROW.findall(body)) == len(rows)  # every row read by the row pattern
+    assert audit_trail._our_rows(xml.encode("utf-8")) == read_sheets(path, [], optional=["_Snapshot"])["_Snapshot"]

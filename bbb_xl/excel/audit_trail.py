@@ -18,6 +18,7 @@ import getpass
 import math
 import re
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -26,6 +27,8 @@ from ..engine import audit
 from ..files import check_xlsx_archive
 from ..reports import SheetReport
 from ..reports.layout import LINE_HEIGHT, Layout
+from ..xlsx_reader import _column_index as column_index
+from ..xlsx_reader import _xml_text as xml_text
 from ..xlsx_reader import read_sheets
 from . import package as pk
 
@@ -427,6 +430,87 @@ def append_entry(path, command: str, *, counts: str | None = None, reason: str =
     if own:
         pkg.save_atomic(path)
     return appended
+
+
+# The _Snapshot as this module writes it (append_rows): numbered rows of cells that are whole numbers or inline text.
+# Such a part is read here, from the package bytes, into the rows xlsx_reader.read_sheets gives (a dense grid from A1,
+# blanks None, whole numbers int, text with its &-escapes decoded and nothing else changed); a part holding anything
+# else (shared strings after Excel saved the book, styles, formulas, a cell this pattern does not cover) is read by
+# read_sheets.
+_OUR_CELL = re.compile(r'<c r="([A-Z]{1,3})(\d{1,7})"(?:><v>(-?\d{1,15})</v>| t="inlineStr"><is><t'
+                       r'(?: xml:space="preserve")?>([^<]*)</t></is>)</c>')
+
+
+def snapshot_rows_of(pkg: pk.Package) -> list | None:
+    """The _Snapshot rows of a package as read_sheets reads them from its file (None: no such tab)."""
+    part = pkg.sheet_parts().get(SNAPSHOT)
+    if part is None or part not in pkg.parts:
+        return None
+    rows = _our_rows(pkg.parts[part])
+    if rows is None:
+        rows = read_sheets(pkg.path, [], optional=[SNAPSHOT], calamine={SNAPSHOT}).get(SNAPSHOT)
+    return rows
+
+
+def _text_cell(col: str) -> str:
+    return (rf'(?:<c r="{col}(?P=r)" t="inlineStr"><is><t(?: xml:space="preserve")?>([^<]+)</t></is></c>)?')
+
+
+# a _Snapshot row as written: Entry (a number; the header: text), then the Tab, Key, Action and JSON texts, each
+# there or not (a seal has no Tab or Key, a removal no JSON)
+_OUR_ROW = re.compile(r'<row r="(?P<r>\d{1,7})">(?:<c r="A(?P=r)"><v>(-?\d{1,15})</v></c>)?' + _text_cell("A")
+                      + "".join(_text_cell(c) for c in "BCDE") + "</row>")
+
+
+def _our_rows(data: bytes) -> list | None:
+    """_cell_rows, a row at a time when every row is of _OUR_ROW's shape and numbered 1, 2, 3... (the usual
+    _Snapshot: 100,000 rows read in a few C-level passes)."""
+    start, end = data.find(b"<sheetData>"), data.rfind(b"</sheetData>")
+    if start < 0 or end < start or b"<!" in data[:start] or data.find(b"</sheetData>") != end:
+        return None
+    body = data[start + len(b"<sheetData>"):end].decode("utf-8")
+    found = _OUR_ROW.findall(body)
+    n = len(found)
+    if not n or n != body.count("<row ") or n != body.count("</row>"):
+        return _cell_rows(body)
+    columns = [list(map(itemgetter(k), found)) for k in range(7)]  # row, A number, A text, B, C, D, E
+    present = [n - columns[1].count("")] + [n - c.count("") for c in columns[2:]]
+    if (body.count("<") != 2 * n + 4 * present[0] + 6 * sum(present[1:]) or body.count("<c ") != sum(present)
+            or columns[0] != [str(r) for r in range(1, n + 1)] or n - present[0] - present[1] > 1):
+        return _cell_rows(body)  # a cell of another shape, rows not numbered 1, 2, 3...
+    escaped = "&" in body
+    a = [int(x) if x else (xml_text(t) if escaped else t) or None for x, t in zip(columns[1], columns[2])]
+    rest = [[(xml_text(t) if escaped else t) or None for t in c] if p else None for c, p in
+            zip(columns[3:], present[2:])]
+    width = max((k + 2 for k, p in enumerate(present[2:]) if p), default=1 if present[0] + present[1] else 0)
+    if not width:
+        return []
+    cols = [a] + [c if c is not None else [None] * n for c in rest]
+    rows = list(map(list, zip(*cols[:width])))
+    while rows and not any(v is not None for v in rows[-1]):  # the grid ends at the last row with a cell
+        rows.pop()
+    return rows
+
+
+def _cell_rows(body: str) -> list | None:
+    """The rows of a sheet's <sheetData> written as append_rows writes them, or None for any other. Every <c> element
+    must be one of _OUR_CELL's (a number cell holds 4 "<", a text cell 6: its text none) and every other "<" a row's
+    start or end, so nothing the reader would read differently is left unread."""
+    found = _OUR_CELL.findall(body)
+    if not found:
+        return [] if not body else None
+    cols, rownums, numbers, texts = (list(map(itemgetter(k), found)) for k in range(4))
+    n_rows = body.count("<row ")
+    if (len(found) != body.count("<c ") or n_rows != body.count("</row>") or n_rows != body.count('<row r="')
+            or body.count("<") != 4 * len(found) + 2 * numbers.count("") + 2 * n_rows):
+        return None
+    letters = {c: column_index(c) for c in set(cols)}
+    values = [int(n) if n else xml_text(t) if "&" in t else t for n, t in zip(numbers, texts)]
+    width = max(letters.values())
+    grid = [[None] * width for _ in range(max(map(int, rownums)))]
+    for r, c, v in zip(map(int, rownums), map(letters.__getitem__, cols), values):
+        grid[r - 1][c - 1] = v
+    return grid
 
 
 def trail_problems(path) -> list[Problem]:

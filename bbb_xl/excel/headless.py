@@ -95,7 +95,7 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     note("read", path.name)
     # every tab the refresh reads, in one pass over the package (the record tabs only when it appends an entry)
     tabs = _read_tabs(path, also=["Run Info", CLOSED_PERIODS, PIPELINE, ASSUMPTIONS, OPENING, TIERS, PLAN,
-                                  *(audit_trail.AUDIT_TABS if audit else ())],
+                                  *((audit_trail.TRAIL,) if audit else ())],
                       calamine=audit_trail.AUDIT_TABS)
     contracts, settings, events, fx, accounts = (tabs[CONTRACTS], tabs[SETTINGS], tabs.get(EVENTS), tabs.get(FX),
                                                  tabs.get(ACCOUNTS))
@@ -106,8 +106,9 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     upgraded.path = path
     previous = last_refresh_version(tabs.get("Run Info"))
     closed_tab = read_closed_rows(tabs.get(CLOSED_PERIODS))
-    trail_rows, snapshot_rows = (tabs.get(audit_trail.TRAIL), tabs.get(audit_trail.SNAPSHOT)) if audit else (None,
-                                                                                                               None)
+    # the _Snapshot (100,000 rows of JSON in a big book) from the package's bytes: our own rows, read without a reader
+    trail_rows, snapshot_rows = (tabs.get(audit_trail.TRAIL), audit_trail.snapshot_rows_of(pkg)) if audit else (
+        None, None)
     t1 = time.perf_counter()
     note("compute", f"{max(len(contracts) - 1, 0):,} contract rows")
     forecast_tabs = {tab: tabs.get(tab) for tab in (PIPELINE, ASSUMPTIONS, OPENING, TIERS)}
