@@ -22,6 +22,8 @@ import json
 import math
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from operator import add, itemgetter
+from itertools import repeat
 
 import numpy as np
 
@@ -614,7 +616,7 @@ class TabRows:
         self.packed = ["[" + p[:-1] + "]" for p in packed]
         self.ordered = ["{" + p[:-1] + "}" for p in ordered]
         self.keys = self._keys(tab, header, cols, len(kept))
-        self.index = {k: i for i, k in enumerate(self.keys)}
+        self.index = dict(zip(self.keys, range(len(self.keys))))
 
     @staticmethod
     def _joined(cols, names, order) -> list[str]:
@@ -627,6 +629,8 @@ class TabRows:
             if len(distinct) * 2 < len(col):  # codes, dates, blanks: each distinct text encoded once
                 memo = {t: name + _encode(t) + "," if t else "" for t in distinct}
                 pieces.append(list(map(memo.__getitem__, col)))
+            elif "" not in distinct:  # every cell filled (ids, amounts): C-level maps
+                pieces.append(list(map(add, map(add, repeat(name), map(_encode, col)), repeat(","))))
             else:
                 pieces.append([name + e + "," if t else "" for t, e in zip(col, map(_encode, col))])
         return list(map("".join, zip(*pieces))) if pieces else []
@@ -699,38 +703,78 @@ def tabs_rows(inputs: dict) -> dict:
 
 
 def _fingerprint_text(tabs: dict) -> str:
-    """fingerprint of a snapshot given as {tab: [(key, ordered JSON of its fields)]}: canonical() of the dict."""
+    """fingerprint of a snapshot given as {tab: (keys, ordered JSON of each row's fields)}: canonical() of the dict
+    (tabs and keys sorted), built with C-level maps."""
     out = []
-    for tab in sorted(t for t, rows in tabs.items() if rows):
-        out.append(_encode(tab) + ":{" + ",".join(_encode(k) + ":" + o for k, o in sorted(tabs[tab])) + "}")
+    for tab in sorted(t for t, (keys, _) in tabs.items() if keys):
+        keys, ordered = tabs[tab]
+        pieces = map(add, map(add, map(_encode, keys), repeat(":")), ordered)
+        if any(map(str.__gt__, keys, keys[1:])):  # not in order yet
+            pieces = map(itemgetter(1), sorted(zip(keys, pieces)))
+        out.append(_encode(tab) + ":{" + ",".join(pieces) + "}")
     return hashlib.sha256(("{" + ",".join(out) + "}").encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def tabs_fingerprint(current: dict) -> str:
     """fingerprint(snapshot) of {tab: TabRows}."""
-    return _fingerprint_text({tab: list(zip(t.keys, t.ordered)) for tab, t in current.items()})
+    return _fingerprint_text({tab: (t.keys, t.ordered) for tab, t in current.items()})
 
 
-class _Added(list):
-    """An added-row record [tab, key, "added"] whose column, value pairs are exactly those of the current row under
-    its key: `packed` is its (canonical) text, `row` that row's index in the tab's TabRows."""
+class _Added(tuple):
+    """An added-row record (tab, key, "added", packed, row) whose column, value pairs are exactly those of the current
+    row under its key: `packed` is its (canonical) text, `row` that row's index in the tab's TabRows. A tuple: made
+    in C, 100,000 of them for a big book's first entry."""
 
-    def __init__(self, tab, key, packed, row):
-        super().__init__([tab, key, ADDED])
-        self.packed, self.row = packed, row
+    __slots__ = ()
+
+    @property
+    def packed(self) -> str:
+        return self[3]
+
+    @property
+    def row(self) -> int:
+        return self[4]
 
     def full(self) -> list:
-        return [self[0], self[1], ADDED, *json.loads(self.packed)]
+        return [self[0], self[1], ADDED, *json.loads(self[3])]
 
 
 def _full(record) -> list:
-    return record.full() if isinstance(record, _Added) else record
+    return record.full() if type(record) is _Added else record
 
 
 def _read_snapshot_against(rows, current: dict) -> tuple[dict, dict, list]:
     """read_snapshot, an added row whose text is the current row's under its key kept unparsed (_Added)."""
     records, seals, problems = {}, {}, []
-    for r, row in enumerate(rows or [], start=1):
+    rows = rows or []
+    columns = _plain_records(rows)
+    if columns is not None:  # the usual _Snapshot: a column at a time, a few operations a row
+        numbers, tabs, keys, actions, packs = columns
+        for r, number, tab_name, key, action, packed in zip(range(2, len(rows) + 1), numbers, tabs, keys, actions,
+                                                            packs):
+            if action == SEAL:
+                seals[number] = (r, packed)
+                continue
+            if action == ADDED:
+                tab = current.get(tab_name)
+                i = tab.index.get(key) if tab is not None else None
+                if i is not None and tab.packed[i] == packed:
+                    got = records.get(number)
+                    if got is None:
+                        got = records[number] = []
+                    got.append(_Added((tab_name, key, ADDED, packed, i)))
+                    continue
+            try:
+                pairs = json.loads(packed) if action != REMOVED else []
+                if not isinstance(pairs, list) or len(pairs) % 2:
+                    raise ValueError
+            except ValueError:
+                problems.append(_problem(r, "an unreadable _Snapshot row: the snapshot was edited", "E", None,
+                                         SNAPSHOT_SHEET))
+                continue
+            records.setdefault(number, []).append([tab_name, key, action, *pairs])
+        return records, seals, problems
+    for r, row in enumerate(rows, start=1):
         if r == 1:
             continue
         texts = ["" if v is None else v if isinstance(v, str) else cell_text(v) for v in row]
@@ -751,7 +795,7 @@ def _read_snapshot_against(rows, current: dict) -> tuple[dict, dict, list]:
             tab = current.get(texts[1])
             i = tab.index.get(texts[2]) if tab is not None else None
             if i is not None and tab.packed[i] == packed:
-                records.setdefault(number, []).append(_Added(texts[1], texts[2], packed, i))
+                records.setdefault(number, []).append(_Added((texts[1], texts[2], ADDED, packed, i)))
                 continue
         try:
             pairs = json.loads("".join(texts[4:])) if action != REMOVED else []
@@ -765,9 +809,24 @@ def _read_snapshot_against(rows, current: dict) -> tuple[dict, dict, list]:
     return records, seals, problems
 
 
+def _plain_records(rows) -> list | None:
+    """The columns (Entry, Tab, Key, Action, JSON; blanks "") below the header of rows of five cells: a whole number
+    >= 1, then text or blanks (read_snapshot's rows with no blank or unreadable Entry and no change split over
+    further cells); None for other rows."""
+    if len(rows) < 2 or any(len(row) != 5 for row in rows):
+        return None
+    body = rows[1:]
+    columns = [list(map(itemgetter(j), body)) for j in range(5)]
+    if set(map(type, columns[0])) != {int} or min(columns[0]) < 1:
+        return None
+    if not all(set(map(type, c)) <= {str, type(None)} for c in columns[1:]):
+        return None
+    return [columns[0]] + [[v if v is not None else "" for v in c] if None in c else c for c in columns[1:]]
+
+
 def _record_json(record) -> str:
-    if isinstance(record, _Added):
-        inner = record.packed[1:-1]
+    if type(record) is _Added:
+        inner = record[3][1:-1]
         return ("[" + _encode(record[0]) + "," + _encode(record[1]) + ',"added"' + ("," + inner if inner else "")
                 + "]")
     return canonical(list(record))
@@ -783,8 +842,20 @@ def _apply_lazy(snap: dict, changes, current: dict) -> None:
     """apply_in_place on a snapshot whose rows are dicts or ints (the current row of that index: _Added)."""
     undo = []
     try:
+        if changes and all(type(c) is _Added for c in changes):  # an entry of added rows only (the first)
+            for tab, group in _by_tab(changes):
+                rows = snap.get(tab)
+                if rows is None:
+                    rows = snap[tab] = {}
+                    undo.append((snap, tab, _ABSENT))
+                keys = [c[1] for c in group]
+                if not rows.keys().isdisjoint(keys) or len(set(keys)) != len(keys):
+                    raise ValueError(next(f"{tab} {k}: added twice" for k in _twice(rows, keys)))
+                undo.extend((rows, k, _ABSENT) for k in keys)
+                rows.update(zip(keys, map(itemgetter(4), group)))
+            return
         for change in changes:
-            if isinstance(change, _Added):
+            if type(change) is _Added:
                 tab, key, action, pairs = change[0], change[1], ADDED, None
             else:
                 tab, key, action, *pairs = change
@@ -796,7 +867,7 @@ def _apply_lazy(snap: dict, changes, current: dict) -> None:
                 if key in rows:
                     raise ValueError(f"{tab} {key}: added twice")
                 undo.append((rows, key, _ABSENT))
-                rows[key] = change.row if pairs is None else {f: v for f, v in zip(pairs[0::2], pairs[1::2])
+                rows[key] = change[4] if pairs is None else {f: v for f, v in zip(pairs[0::2], pairs[1::2])
                                                                if v != ""}
             elif action == REMOVED:
                 if key not in rows:
@@ -823,6 +894,26 @@ def _apply_lazy(snap: dict, changes, current: dict) -> None:
             else:
                 rows[key] = before
         raise
+
+
+def _by_tab(changes):
+    """Runs of consecutive changes of one tab: (tab, [changes])."""
+    out = []
+    for c in changes:
+        if out and out[-1][0] == c[0]:
+            out[-1][1].append(c)
+        else:
+            out.append((c[0], [c]))
+    return out
+
+
+def _twice(rows: dict, keys: list):
+    """The keys added where a row is already there (in the snapshot or earlier in keys), in order."""
+    seen = set(rows)
+    for k in keys:
+        if k in seen:
+            yield k
+        seen.add(k)
 
 
 def _row_fields(value, tab: str, current: dict) -> dict:
@@ -855,8 +946,8 @@ def _lazy_fingerprint(snap: dict, current: dict, known: str) -> str:
                 break
         else:
             return known
-    return _fingerprint_text({tab: [(k, current[tab].ordered[v] if type(v) is int else canonical(v))
-                                    for k, v in rows.items()] for tab, rows in snap.items()})
+    return _fingerprint_text({tab: (list(rows), [current[tab].ordered[v] if type(v) is int else canonical(v)
+                                                 for v in rows.values()]) for tab, rows in snap.items()})
 
 
 def verify_trail_against(trail_rows, snapshot_rows_, current: dict, known: str) -> tuple[list, Trail, dict]:
