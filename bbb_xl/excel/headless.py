@@ -59,15 +59,12 @@ def read_inputs(path, with_fx: bool = False) -> tuple:
     return sheets[CONTRACTS], sheets[SETTINGS], sheets.get(EVENTS)
 
 
-_INPUTS_BY_CALAMINE = (CONTRACTS, SETTINGS, EVENTS, FX, ACCOUNTS)
-
-
 def _read_tabs(path, also=(), calamine=()) -> dict:
     """{tab: rows} of Contracts and Settings (required), Events, FX Rates, Accounts and the tabs `also` (when
-    present), in one pass over the package; calamine: further tabs read by python-calamine where exact."""
+    present), in one pass over the package; every tab read by python-calamine where it gives exactly the streaming
+    reader's values (calamine: kept for callers that name further tabs; all are read that way now)."""
     try:
-        return read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX, ACCOUNTS, *also],
-                           calamine={*_INPUTS_BY_CALAMINE, *calamine})
+        return read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX, ACCOUNTS, *also], calamine=True)
     except zipfile.BadZipFile:
         raise BBBError(f"{Path(path).name} is not an xlsx/xlsm workbook") from None
     except BBBError as exc:
