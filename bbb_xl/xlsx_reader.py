@@ -64,6 +64,7 @@ class Workbook:
     def __init__(self, path):
         self.path = path
         self.zf = zipfile.ZipFile(path)
+        self._last_part = (None, b"")
         self.names = set(self.zf.namelist())
         wb_xml = self._xml("xl/workbook.xml")
         self.date1904 = bool(re.search(r'date1904="(1|true)"', wb_xml))
@@ -91,8 +92,15 @@ class Workbook:
             self._calamine.close()
         self.zf.close()
 
+    def read(self, name: str) -> bytes:
+        """A part's bytes; the last part read is kept, so the readers tried one after the other on a sheet
+        decompress it once."""
+        if self._last_part[0] != name:
+            self._last_part = (name, self.zf.read(name))
+        return self._last_part[1]
+
     def _xml(self, name: str) -> str:
-        data = self.zf.read(name)
+        data = self.read(name)
         if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:65536]:
             raise UnsafeXML(f"{name} declares a DOCTYPE (entities): refused as unsafe")
         return data.decode("utf-8")
@@ -156,6 +164,67 @@ class Workbook:
                             self._date_styles.add(i)
         return self._date_styles
 
+    def regular_rows(self, sheet: str, shared: bool = True) -> list[list] | None:
+        """`rows(sheet)` for a sheet whose every cell has the regular shape writers give it (attributes r, s, t in
+        that order; a value, a formula and its value, or one inline text; no whitespace between the tags), read by
+        one C-level pattern scan and one loop without per-cell regexes; None for any other sheet (then `rows`).
+        shared=False: None for a sheet that refers to shared strings too (python-calamine reads those faster; this
+        reads the inline-text record tabs faster than calamine's checks of their text)."""
+        part = self.sheets.get(sheet)
+        if part is None or part not in self.names:
+            return None
+        xml = self._xml(part)
+        if not shared and 't="s"' in xml:
+            return None
+        if "<sheetData" not in xml or _OTHER_CELL_TAG.search(xml) or _PREFIXED_CELL_TAG.search(xml):
+            return None  # cells without attributes, with other whitespace, or namespace-prefixed: the general reader
+        found = _REGULAR_CELL.findall(xml)
+        if len(found) != xml.count("<c "):
+            return None  # some cell has another shape
+        strings, date_styles, date1904 = None, self.date_styles, self.date1904
+        epoch = _EPOCH_1904 if date1904 else _EPOCH_1900
+        cells: dict[int, dict[int, object]] = {}
+        column_of: dict[str, int] = {}
+        row_ref, row = None, None
+        with _gc_paused():  # many new objects: the cyclic collector would walk them again and again
+            for letters, ref, style, kind, raw, text in found:
+                # the same decisions as `rows`, cell by cell (raw: the <v> text; text: the inline <t> text)
+                if kind == "inlineStr":
+                    if not text:
+                        continue
+                    value = _xml_text(text) if "&" in text else text
+                elif not raw:
+                    continue
+                elif kind == "s":
+                    if strings is None:
+                        strings = self.shared_strings
+                    value = strings[int(raw)]
+                elif kind == "str" or kind == "e":
+                    value = _xml_text(raw) if "&" in raw else raw
+                elif kind == "b":
+                    value = raw.strip() == "1"
+                else:
+                    number = float(raw)
+                    if style and int(style) in date_styles:
+                        value = _serial_to_datetime(number, epoch, date1904)
+                    elif number.is_integer() and raw.lstrip("-").isdigit():
+                        value = int(number)
+                    else:
+                        value = number
+                if ref != row_ref:
+                    row_ref, row = ref, cells.setdefault(int(ref), {})
+                column = column_of.get(letters)
+                if column is None:
+                    column = column_of[letters] = _column_index(letters)
+                row[column] = value
+            cells = {r: c for r, c in cells.items() if c}
+            if not cells:
+                return []
+            last_row = max(cells)
+            columns = range(1, max(max(r) for r in cells.values()) + 1)
+            empty: dict = {}
+            return [list(map(cells.get(r, empty).get, columns)) for r in range(1, last_row + 1)]
+
     def rows(self, sheet: str) -> list[list]:
         """Every row from row 1 and column A, blanks as None (a dense grid up to the last used cell)."""
         part = self.sheets.get(sheet)
@@ -218,6 +287,13 @@ class Workbook:
         return [[cells.get(r, {}).get(c) for c in range(1, last_col + 1)] for r in range(1, last_row + 1)]
 
 
+# a cell as writers give it: r, s and t in that order; empty, a value (after a formula or not), or one inline text
+# (empty <v></v> and <t></t> are left to the general reader: they mean something else than no value)
+_REGULAR_CELL = re.compile(
+    r'<c r="([A-Z]{1,3})([0-9]+)"(?: s="([0-9]+)")?(?: t="(s|n|b|e|str|inlineStr)")?(?:/>|></c>'
+    r'|>(?:<f\b[^>]*(?:/>|>[^<]*</f>))?<v>([^<]+)</v></c>|><is><t(?: xml:space="preserve")?>([^<]+)</t></is></c>)')
+_OTHER_CELL_TAG = re.compile(r"<c[\t\n\r/>]")
+_PREFIXED_CELL_TAG = re.compile(r":c[\s/>]")
 _ROW_OR_CELL = re.compile(
     r"<(?:\w+:)?row\b(?P<row>[^>]*)>|<(?:\w+:)?c\b(?P<attrs>[^>]*?)(?:/>|>(?P<inner>.*?)</(?:\w+:)?c>)", re.S)
 _ATTR_R = re.compile(r'\br="([^"]*)"')
@@ -273,8 +349,13 @@ def read_sheets(path, names, optional=(), calamine=False) -> dict[str, list[list
         if missing:
             raise BBBError(f"no sheet {', '.join(repr(m) for m in missing)} (sheets: {', '.join(wb.sheets)})")
         fast = (lambda n: True) if calamine is True else (lambda n: bool(calamine) and n in calamine)
-        return {n: (calamine_rows(wb, n) if fast(n) else None) or wb.rows(n)
-                for n in dict.fromkeys(list(names) + [o for o in optional if o in wb.sheets])}
+        out = {}
+        for n in dict.fromkeys(list(names) + [o for o in optional if o in wb.sheets]):
+            rows = wb.regular_rows(n, shared=False) if fast(n) else None
+            if rows is None and fast(n):
+                rows = calamine_rows(wb, n)
+            out[n] = wb.rows(n) if rows is None else rows
+        return out
     finally:
         wb.close()
 
@@ -333,11 +414,11 @@ def calamine_rows(wb: "Workbook", sheet: str) -> list[list] | None:
     part = wb.sheets.get(sheet)
     if wb.date1904 or part is None or part not in wb.names:
         return None
-    if _calamine_reads_differently(wb.zf.read(part), b"<sheetData"):
+    if _calamine_reads_differently(wb.read(part), b"<sheetData"):
         return None
     if wb._calamine_agrees is None:  # once per workbook: shared strings and number formats
         wb._calamine_agrees = _formats_agree(wb) and not (
-            "xl/sharedStrings.xml" in wb.names and _calamine_reads_differently(wb.zf.read("xl/sharedStrings.xml"),
+            "xl/sharedStrings.xml" in wb.names and _calamine_reads_differently(wb.read("xl/sharedStrings.xml"),
                                                                                b"<sst"))
     if not wb._calamine_agrees:
         return None
@@ -417,7 +498,7 @@ def _date_cell_holds(wb: "Workbook", part: str, values: set[int]) -> bool:
     numbers = b"|".join(str(v).encode() for v in sorted(values))
     pattern = re.compile(rb'<c\b(?=[^>]*\bs="(?:' + styles + rb')")[^>]*>(?:<f\b[^>]*(?:/>|>[^<]*</f>))?<v>(?:'
                          + numbers + rb")</v>")
-    return pattern.search(wb.zf.read(part)) is not None
+    return pattern.search(wb.read(part)) is not None
 
 
 def _formats_agree(wb: "Workbook") -> bool:

@@ -138,7 +138,7 @@ def _awkward_kinds(n_strings):
         st.tuples(st.just("inline"), st.tuples(_TEXT, st.booleans()), st.just(0)),
         st.tuples(st.just("n"), _NUMBER, st.sampled_from([0, 3])),
         st.tuples(st.just("n"), _SERIAL, st.sampled_from([1, 2])),
-        st.tuples(st.just("b"), st.sampled_from(["0", "1"]), st.just(0)),
+        st.tuples(st.just("b"), st.sampled_from(["0", "1", " 1"]), st.just(0)),
         st.tuples(st.just("e"), st.sampled_from(["#N/A", "#DIV/0!", "#VALUE!"]), st.just(0)),
         st.tuples(st.just("str"), _TEXT, st.just(0)),
         st.tuples(st.just("fn"), _NUMBER, st.sampled_from([0, 1])),
@@ -178,6 +178,45 @@ def test_the_calamine_path_reads_awkward_cells_as_the_streaming_reader(tmp_path,
     if old is not None:  # every sheet the old path read by calamine, the new one reads alike
         assert typed(fast) == typed(old)
     assert typed(read_sheets(path, ["S"], calamine=True)["S"]) == typed(streamed)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(book=books())
+def test_the_regular_cell_reader_reads_awkward_cells_as_the_streaming_reader(tmp_path, book):
+    path = write_book(tmp_path / "awkward.xlsx", *book)
+    wb = Workbook(path)
+    try:
+        regular, streamed = wb.regular_rows("S"), wb.rows("S")
+    finally:
+        wb.close()
+    cells = [c for row in book[0] for c in row if c is not None]
+    if not any(kind in ("inline", "str") and (payload[0] if kind == "inline" else payload) == ""
+               for kind, payload, _ in cells):  # empty <t></t>, <v></v>: left to the streaming reader
+        assert regular is not None  # every other cell write_book writes has the regular shape
+    if regular is not None:
+        assert typed(regular) == typed(streamed)  # and reads as the streaming reader reads it
+
+
+def test_irregular_cells_are_left_to_the_streaming_reader(tmp_path):
+    src = write_book(tmp_path / "r.xlsx", [[("s", "0", 0), ("n", "7", 0), ("inline", ("x", False), 0)]],
+                     [("Contract ID", False)])
+    for old, new in ((b'<c r="B1">', b'<c s="0" r="B1">'), (b'<c r="B1">', b'<c\nr="B1">'),
+                     (b"<v>7</v>", b"<v></v>"), (b"<t>x</t>", b"<t></t>"), (b'<c r="B1">', b'<c r="B1" cm="1">'),
+                     (b"<v>7</v>", b"<v>7</v> "), (b'<c r="B1"><v>7</v></c>', b'<c><v>7</v></c>')):
+        dst = tmp_path / "irregular.xlsx"
+        with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+            for info in zin.infolist():
+                data = zin.read(info.filename)
+                if info.filename == "xl/worksheets/sheet1.xml":
+                    assert old in data
+                    data = data.replace(old, new)
+                zout.writestr(info, data)
+        wb = Workbook(dst)
+        try:
+            assert wb.regular_rows("S") is None, new
+            assert typed(read_sheets(dst, ["S"], calamine=True)["S"]) == typed(wb.rows("S"))
+        finally:
+            wb.close()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
