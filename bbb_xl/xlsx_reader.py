@@ -173,9 +173,9 @@ class Workbook:
         part = self.sheets.get(sheet)
         if part is None or part not in self.names:
             return None
+        if not shared and b't="s"' in self.read(part):
+            return None  # (before decoding the part: a sheet of shared strings says so in its first cells)
         xml = self._xml(part)
-        if not shared and 't="s"' in xml:
-            return None
         if "<sheetData" not in xml or _OTHER_CELL_TAG.search(xml) or _PREFIXED_CELL_TAG.search(xml):
             return None  # cells without attributes, with other whitespace, or namespace-prefixed: the general reader
         found = _REGULAR_CELL.findall(xml)
