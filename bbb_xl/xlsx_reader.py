@@ -340,8 +340,10 @@ def read_sheets(path, names, optional=(), calamine=False) -> dict[str, list[list
     """{name: rows} for the named sheets of a workbook (missing names raise a BBBError listing what exists);
     optional sheets are read when present. calamine: read each sheet (True) or the sheets named in it (a set) with
     python-calamine (values only, several times faster on big tabs) where its values are provably the ones this
-    reader gives (`calamine_rows`), else with this reader. One call opens the package once (its shared strings
-    parsed once), so a caller reading several tabs reads them in one call."""
+    reader gives (`calamine_rows`), else with this reader; those sheets' tabs without shared-string cells (inline
+    text: the record tabs) are first tried by `Workbook.regular_rows`, which gives this reader's rows faster than
+    calamine's checks of their text. One call opens the package once (its shared strings parsed once, and only when
+    a streamed cell refers to them), so a caller reading several tabs reads them in one call."""
     wb = Workbook(path)
     try:
         wb.refuse_unsafe_strings()
