@@ -217,11 +217,10 @@ class Workbook:
                 if column is None:
                     column = column_of[letters] = _column_index(letters)
                 row[column] = value
-            cells = {r: c for r, c in cells.items() if c}
             if not cells:
                 return []
-            last_row = max(cells)
-            columns = range(1, max(max(r) for r in cells.values()) + 1)
+            last_row = max(cells)  # (a row or column is entered only with a value)
+            columns = range(1, max(column_of.values()) + 1)
             empty: dict = {}
             return [list(map(cells.get(r, empty).get, columns)) for r in range(1, last_row + 1)]
 
