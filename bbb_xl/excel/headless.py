@@ -61,8 +61,9 @@ def read_inputs(path, with_fx: bool = False) -> tuple:
 
 def _read_tabs(path, also=(), calamine=()) -> dict:
     """{tab: rows} of Contracts and Settings (required), Events, FX Rates, Accounts and the tabs `also` (when
-    present), in one pass over the package; every tab read by python-calamine where it gives exactly the streaming
-    reader's values (calamine: kept for callers that name further tabs; all are read that way now)."""
+    present), in one pass over the package; every tab read by the fastest reader that gives exactly the streaming
+    reader's values (xlsx_reader.read_sheets with calamine=True: python-calamine, or the regular-cell reader for
+    tabs of inline text). calamine: the tabs callers want read fast (all are now; kept for those callers)."""
     try:
         return read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX, ACCOUNTS, *also], calamine=True)
     except zipfile.BadZipFile:
