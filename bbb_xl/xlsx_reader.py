@@ -109,7 +109,9 @@ class Workbook:
         """Refuse a shared-strings part that declares a DOCTYPE before any sheet is read (its strings themselves are
         parsed only when a cell refers to them)."""
         if "xl/sharedStrings.xml" in self.names:
-            self._xml("xl/sharedStrings.xml")
+            data = self.read("xl/sharedStrings.xml")  # (not decoded: expat reads any declared encoding)
+            if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:65536]:
+                raise UnsafeXML("xl/sharedStrings.xml declares a DOCTYPE (entities): refused as unsafe")
 
     @property
     def shared_strings(self) -> list[str]:
