@@ -7,7 +7,10 @@ datetimes for date-formatted numbers, and error values as their text (`#N/A`), n
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
+import itertools
 import posixpath
 import re
 import zipfile
@@ -61,6 +64,7 @@ class Workbook:
     def __init__(self, path):
         self.path = path
         self.zf = zipfile.ZipFile(path)
+        self._last_part = (None, b"")
         self.names = set(self.zf.namelist())
         wb_xml = self._xml("xl/workbook.xml")
         self.date1904 = bool(re.search(r'date1904="(1|true)"', wb_xml))
@@ -88,11 +92,26 @@ class Workbook:
             self._calamine.close()
         self.zf.close()
 
+    def read(self, name: str) -> bytes:
+        """A part's bytes; the last part read is kept, so the readers tried one after the other on a sheet
+        decompress it once."""
+        if self._last_part[0] != name:
+            self._last_part = (name, self.zf.read(name))
+        return self._last_part[1]
+
     def _xml(self, name: str) -> str:
-        data = self.zf.read(name)
+        data = self.read(name)
         if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:65536]:
             raise UnsafeXML(f"{name} declares a DOCTYPE (entities): refused as unsafe")
         return data.decode("utf-8")
+
+    def refuse_unsafe_strings(self) -> None:
+        """Refuse a shared-strings part that declares a DOCTYPE before any sheet is read (its strings themselves are
+        parsed only when a cell refers to them)."""
+        if "xl/sharedStrings.xml" in self.names:
+            data = self.read("xl/sharedStrings.xml")  # (not decoded: expat reads any declared encoding)
+            if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:65536]:
+                raise UnsafeXML("xl/sharedStrings.xml declares a DOCTYPE (entities): refused as unsafe")
 
     @property
     def shared_strings(self) -> list[str]:
@@ -147,13 +166,73 @@ class Workbook:
                             self._date_styles.add(i)
         return self._date_styles
 
+    def regular_rows(self, sheet: str, shared: bool = True) -> list[list] | None:
+        """`rows(sheet)` for a sheet whose every cell has the regular shape writers give it (attributes r, s, t in
+        that order; a value, a formula and its value, or one inline text; no whitespace between the tags), read by
+        one C-level pattern scan and one loop without per-cell regexes; None for any other sheet (then `rows`).
+        shared=False: None for a sheet that refers to shared strings too (python-calamine reads those faster; this
+        reads the inline-text record tabs faster than calamine's checks of their text)."""
+        part = self.sheets.get(sheet)
+        if part is None or part not in self.names:
+            return None
+        if not shared and b't="s"' in self.read(part):
+            return None  # (before decoding the part: a sheet of shared strings says so in its first cells)
+        xml = self._xml(part)
+        if "<sheetData" not in xml or _OTHER_CELL_TAG.search(xml) or _PREFIXED_CELL_TAG.search(xml):
+            return None  # cells without attributes, with other whitespace, or namespace-prefixed: the general reader
+        found = _REGULAR_CELL.findall(xml)
+        if len(found) != xml.count("<c "):
+            return None  # some cell has another shape
+        strings, date_styles, date1904 = None, self.date_styles, self.date1904
+        epoch = _EPOCH_1904 if date1904 else _EPOCH_1900
+        cells: dict[int, dict[int, object]] = {}
+        column_of: dict[str, int] = {}
+        row_ref, row = None, None
+        with _gc_paused():  # many new objects: the cyclic collector would walk them again and again
+            for letters, ref, style, kind, raw, text in found:
+                # the same decisions as `rows`, cell by cell (raw: the <v> text; text: the inline <t> text)
+                if kind == "inlineStr":
+                    if not text:
+                        continue
+                    value = _xml_text(text) if "&" in text else text
+                elif not raw:
+                    continue
+                elif kind == "s":
+                    if strings is None:
+                        strings = self.shared_strings
+                    value = strings[int(raw)]
+                elif kind == "str" or kind == "e":
+                    value = _xml_text(raw) if "&" in raw else raw
+                elif kind == "b":
+                    value = raw.strip() == "1"
+                else:
+                    number = float(raw)
+                    if style and int(style) in date_styles:
+                        value = _serial_to_datetime(number, epoch, date1904)
+                    elif number.is_integer() and raw.lstrip("-").isdigit():
+                        value = int(number)
+                    else:
+                        value = number
+                if ref != row_ref:
+                    row_ref, row = ref, cells.setdefault(int(ref), {})
+                column = column_of.get(letters)
+                if column is None:
+                    column = column_of[letters] = _column_index(letters)
+                row[column] = value
+            if not cells:
+                return []
+            last_row = max(cells)  # (a row or column is entered only with a value)
+            columns = range(1, max(column_of.values()) + 1)
+            empty: dict = {}
+            return [list(map(cells.get(r, empty).get, columns)) for r in range(1, last_row + 1)]
+
     def rows(self, sheet: str) -> list[list]:
         """Every row from row 1 and column A, blanks as None (a dense grid up to the last used cell)."""
         part = self.sheets.get(sheet)
         if part is None or part not in self.names:
             raise BBBError(f"no sheet '{sheet}'")
         xml = self._xml(part)
-        strings, date_styles = self.shared_strings, self.date_styles
+        strings, date_styles = None, self.date_styles  # the shared strings are parsed at the first t="s" cell
         epoch = _EPOCH_1904 if self.date1904 else _EPOCH_1900
         cells: dict[int, dict[int, object]] = {}
         row = col = 0
@@ -182,6 +261,8 @@ class Workbook:
                     continue
                 raw = v.group(1)
                 if kind == "s":
+                    if strings is None:
+                        strings = self.shared_strings
                     value = strings[int(raw)]
                 elif kind in ("str", "e"):
                     value = _xml_text(raw)
@@ -207,6 +288,13 @@ class Workbook:
         return [[cells.get(r, {}).get(c) for c in range(1, last_col + 1)] for r in range(1, last_row + 1)]
 
 
+# a cell as writers give it: r, s and t in that order; empty, a value (after a formula or not), or one inline text
+# (empty <v></v> and <t></t> are left to the general reader: they mean something else than no value)
+_REGULAR_CELL = re.compile(
+    r'<c r="([A-Z]{1,3})([0-9]+)"(?: s="([0-9]+)")?(?: t="(s|n|b|e|str|inlineStr)")?(?:/>|></c>'
+    r'|>(?:<f\b[^>]*(?:/>|>[^<]*</f>))?<v>([^<]+)</v></c>|><is><t(?: xml:space="preserve")?>([^<]+)</t></is></c>)')
+_OTHER_CELL_TAG = re.compile(r"<c[\t\n\r/>]")
+_PREFIXED_CELL_TAG = re.compile(r":c[\s/>]")
 _ROW_OR_CELL = re.compile(
     r"<(?:\w+:)?row\b(?P<row>[^>]*)>|<(?:\w+:)?c\b(?P<attrs>[^>]*?)(?:/>|>(?P<inner>.*?)</(?:\w+:)?c>)", re.S)
 _ATTR_R = re.compile(r'\br="([^"]*)"')
@@ -253,16 +341,24 @@ def read_sheets(path, names, optional=(), calamine=False) -> dict[str, list[list
     """{name: rows} for the named sheets of a workbook (missing names raise a BBBError listing what exists);
     optional sheets are read when present. calamine: read each sheet (True) or the sheets named in it (a set) with
     python-calamine (values only, several times faster on big tabs) where its values are provably the ones this
-    reader gives (`calamine_rows`), else with this reader. One call opens the package once (its shared strings
-    parsed once), so a caller reading several tabs reads them in one call."""
+    reader gives (`calamine_rows`), else with this reader; those sheets' tabs without shared-string cells (inline
+    text: the record tabs) are first tried by `Workbook.regular_rows`, which gives this reader's rows faster than
+    calamine's checks of their text. One call opens the package once (its shared strings parsed once, and only when
+    a streamed cell refers to them), so a caller reading several tabs reads them in one call."""
     wb = Workbook(path)
     try:
+        wb.refuse_unsafe_strings()
         missing = [n for n in names if n not in wb.sheets]
         if missing:
             raise BBBError(f"no sheet {', '.join(repr(m) for m in missing)} (sheets: {', '.join(wb.sheets)})")
         fast = (lambda n: True) if calamine is True else (lambda n: bool(calamine) and n in calamine)
-        return {n: (calamine_rows(wb, n) if fast(n) else None) or wb.rows(n)
-                for n in dict.fromkeys(list(names) + [o for o in optional if o in wb.sheets])}
+        out = {}
+        for n in dict.fromkeys(list(names) + [o for o in optional if o in wb.sheets]):
+            rows = wb.regular_rows(n, shared=False) if fast(n) else None
+            if rows is None and fast(n):
+                rows = calamine_rows(wb, n)
+            out[n] = wb.rows(n) if rows is None else rows
+        return out
     finally:
         wb.close()
 
@@ -275,20 +371,40 @@ def read_sheets(path, names, optional=(), calamine=False) -> dict[str, list[list
 # to the streaming reader.
 
 _UNSAFE_HEAD = re.compile(rb"<!DOCTYPE|<!ENTITY")
-# what calamine reads differently, each found by a literal-led scan (a combined pattern is 20x slower)
-_CALAMINE_LITERALS = (b't="e"', b't="d"', b"<rPh", b"<t/>", b"<v></v>")  # errors, ISO date cells, phonetic runs,
-_CALAMINE_PATTERNS = tuple(re.compile(p) for p in (  # empty text and values (calamine: blank)
-    rb"<t(?:\s[^>]*)?>\s*</t>", rb"<t\s[^>]*/>",  # blank text
-    rb"<t>\s", rb"<t>[^<]*\s</t>",  # spaces around text without xml:space="preserve" (calamine trims them)
-    rb"<v>[^<]*[eE+\s][^<]*</v>", rb"<v>-?\d*\.0*</v>",  # 1E3, 1.0: whole numbers calamine cannot tell from 1
-    rb"_x[0-9a-fA-F]{4}_"))  # escapes calamine decodes
+# What calamine reads differently, each found by a scan led by a literal (a pattern that starts with a character
+# class is several times slower), once per part:
+_ERROR_OR_ISO_DATE = re.compile(rb't="[ed]"')  # error cells (calamine: blank) and ISO date cells
+_NUMBER_WITH_E_OR_SPACE = re.compile(rb"<v>(?:[^<]*[eE+\s][^<]*)?</v>")  # 1E3, ' 1', and <v></v> (calamine: blank)
+_WHOLE_WITH_POINT = re.compile(rb"<v>-?\d*\.0*</v>")  # 1.0: whole numbers calamine cannot tell from 1
+_ESCAPE = re.compile(rb"_x[0-9a-fA-F]{4}_")  # escapes calamine decodes
+_TEXT_LITERALS = (b"<rPh", b"<t/>")  # phonetic runs, empty text
+_BLANK_OR_LEADING_SPACE = re.compile(  # <t>\s, <t .../>, <t ...> </t>: blank text, spaces calamine trims
+    rb"<t(?:>\s|\s[^>]*/>|(?:\s[^>]*)?>\s*</t>)")
+_TRAILING_SPACE = re.compile(rb"<t>[^<]*\s</t>")  # spaces before </t> without xml:space="preserve": trimmed
+_SPACE = re.compile(rb"\s")
 _BUILTIN_PLAIN_FORMATS = set(range(0, 14)) | set(range(37, 45)) | {48, 49}
 
 
 def _calamine_reads_differently(xml: bytes, root: bytes) -> bool:
     if root not in xml or _UNSAFE_HEAD.search(xml[:65536]):
         return True  # namespace-prefixed parts (x:c) or a DOCTYPE: the streaming reader handles or refuses them
-    return any(lit in xml for lit in _CALAMINE_LITERALS) or any(p.search(xml) for p in _CALAMINE_PATTERNS)
+    if _ERROR_OR_ISO_DATE.search(xml) or _ESCAPE.search(xml):
+        return True
+    if b"<v>" in xml and (_NUMBER_WITH_E_OR_SPACE.search(xml) or _WHOLE_WITH_POINT.search(xml)):
+        return True
+    # text elements: the shared strings, and inline strings in a sheet (a sheet without <is> has no <t>)
+    if root == b"<sst" or b"<is" in xml:
+        return (any(lit in xml for lit in _TEXT_LITERALS) or _BLANK_OR_LEADING_SPACE.search(xml) is not None
+                or (_text_ends_with_space(xml) and _TRAILING_SPACE.search(xml) is not None))
+    return False
+
+
+def _text_ends_with_space(xml: bytes) -> bool:
+    """Whether any text element ends with a space (with or without xml:space): the last byte before each </t>,
+    gathered by one split (a scan for a space before </t> starts with a character class: 5x slower)."""
+    pieces = xml.split(b"</t>")
+    pieces.pop()
+    return _SPACE.search(b"".join([p[-1:] for p in pieces])) is not None
 
 
 def calamine_rows(wb: "Workbook", sheet: str) -> list[list] | None:
@@ -301,11 +417,11 @@ def calamine_rows(wb: "Workbook", sheet: str) -> list[list] | None:
     part = wb.sheets.get(sheet)
     if wb.date1904 or part is None or part not in wb.names:
         return None
-    if _calamine_reads_differently(wb.zf.read(part), b"<sheetData"):
+    if _calamine_reads_differently(wb.read(part), b"<sheetData"):
         return None
     if wb._calamine_agrees is None:  # once per workbook: shared strings and number formats
         wb._calamine_agrees = _formats_agree(wb) and not (
-            "xl/sharedStrings.xml" in wb.names and _calamine_reads_differently(wb.zf.read("xl/sharedStrings.xml"),
+            "xl/sharedStrings.xml" in wb.names and _calamine_reads_differently(wb.read("xl/sharedStrings.xml"),
                                                                                b"<sst"))
     if not wb._calamine_agrees:
         return None
@@ -315,37 +431,62 @@ def calamine_rows(wb: "Workbook", sheet: str) -> list[list] | None:
         grid = wb._calamine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     except Exception:  # noqa: BLE001 - any failure of the Rust reader: the streaming reader decides
         return None
-    rows, last_row, width = [], 0, 0
-    day_one = dt.date(1900, 3, 1)  # before it, serials are one day off (Excel's 1900 leap-year bug)
-    beyond = set()  # whole numbers past 9999-12-31: a float here, not an int, when the cell has a date format
-    for r, cells in enumerate(grid, 1):
-        row = []
-        for v in cells:
-            tv = type(v)
-            if tv is str:
-                row.append(v or None)
-            elif tv is float:
-                if v.is_integer():
-                    if v >= _PAST_LAST_DAY:
-                        beyond.add(int(v))
-                    v = int(v)
-                row.append(v)
-            elif tv is dt.date:
-                if v < day_one:
-                    return None
-                row.append(dt.datetime(v.year, v.month, v.day))
-            elif tv is bool or tv is int:
-                row.append(v)
-            else:  # datetime, time, timedelta: a time of day or a duration
-                return None
-        while row and row[-1] is None:
-            row.pop()
-        if row:
-            last_row, width = r, max(width, len(row))
-        rows.append(row)
-    if beyond and wb.date_styles and _date_cell_holds(wb, part, beyond):
-        return None
-    return [row + [None] * (width - len(row)) for row in rows[:last_row]]
+    with _gc_paused():  # a grid of new lists: the cyclic collector would walk them again and again
+        return _calamine_grid(wb, part, grid)
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+_DAY_ONE = dt.date(1900, 3, 1)  # before it, serials are one day off (Excel's 1900 leap-year bug)
+
+
+class _Midnight(dict):
+    """date -> the datetime at its midnight, made once per distinct date."""
+
+    def __missing__(self, day):
+        self[day] = value = dt.datetime(day.year, day.month, day.day)
+        return value
+
+
+def _calamine_grid(wb: "Workbook", part: str, grid: list) -> list[list] | None:
+    """calamine's cells as the streaming reader gives them ('' -> None, whole floats -> int, dates -> datetime at
+    midnight, up to the last row and column holding a value), or None for a cell it reads differently (a time of
+    day, a duration, a date before 1900-03-01, a date-formatted whole number past 9999-12-31)."""
+    kinds = set(map(type, itertools.chain.from_iterable(grid)))  # one C-level pass decides the conversion
+    if not kinds <= {str, float, dt.date, bool, int}:
+        return None  # datetime, time, timedelta: a time of day or a duration
+    if kinds <= {str}:
+        rows = [[v or None for v in cells] for cells in grid]
+    else:
+        midnight, beyond = _Midnight(), set()  # beyond: whole numbers past 9999-12-31 (a float in a date cell)
+
+        def past_last_day(v):
+            beyond.add(int(v))
+            return int(v)
+        rows = [[(v or None) if type(v) is str else ((int(v) if v < _PAST_LAST_DAY else past_last_day(v))
+                                                     if v.is_integer() else v) if type(v) is float
+                 else midnight[v] if type(v) is dt.date else v for v in cells] for cells in grid]
+        if midnight and min(midnight) < _DAY_ONE:
+            return None
+        if beyond and wb.date_styles and _date_cell_holds(wb, part, beyond):
+            return None
+    while rows and rows[-1].count(None) == len(rows[-1]):
+        rows.pop()
+    width = max(map(len, rows), default=0)
+    while width and all(len(r) < width or r[width - 1] is None for r in rows):
+        width -= 1
+    if any(len(r) != width for r in rows):
+        rows = [r[:width] + [None] * (width - len(r)) for r in rows]
+    return rows
 
 
 _PAST_LAST_DAY = 2958466  # the serial of 10000-01-01
@@ -360,7 +501,7 @@ def _date_cell_holds(wb: "Workbook", part: str, values: set[int]) -> bool:
     numbers = b"|".join(str(v).encode() for v in sorted(values))
     pattern = re.compile(rb'<c\b(?=[^>]*\bs="(?:' + styles + rb')")[^>]*>(?:<f\b[^>]*(?:/>|>[^<]*</f>))?<v>(?:'
                          + numbers + rb")</v>")
-    return pattern.search(wb.zf.read(part)) is not None
+    return pattern.search(wb.read(part)) is not None
 
 
 def _formats_agree(wb: "Workbook") -> bool:

@@ -59,15 +59,13 @@ def read_inputs(path, with_fx: bool = False) -> tuple:
     return sheets[CONTRACTS], sheets[SETTINGS], sheets.get(EVENTS)
 
 
-_INPUTS_BY_CALAMINE = (CONTRACTS, SETTINGS, EVENTS, FX, ACCOUNTS)
-
-
 def _read_tabs(path, also=(), calamine=()) -> dict:
     """{tab: rows} of Contracts and Settings (required), Events, FX Rates, Accounts and the tabs `also` (when
-    present), in one pass over the package; calamine: further tabs read by python-calamine where exact."""
+    present), in one pass over the package; every tab read by the fastest reader that gives exactly the streaming
+    reader's values (xlsx_reader.read_sheets with calamine=True: python-calamine, or the regular-cell reader for
+    tabs of inline text). calamine: the tabs callers want read fast (all are now; kept for those callers)."""
     try:
-        return read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX, ACCOUNTS, *also],
-                           calamine={*_INPUTS_BY_CALAMINE, *calamine})
+        return read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX, ACCOUNTS, *also], calamine=True)
     except zipfile.BadZipFile:
         raise BBBError(f"{Path(path).name} is not an xlsx/xlsm workbook") from None
     except BBBError as exc:
