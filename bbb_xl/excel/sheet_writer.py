@@ -55,14 +55,17 @@ def _text_column(texts: np.ndarray, refs: np.ndarray, s_attr, styled_empty):
     return np.where(texts == "", styled_empty, cells)
 
 
-def _join_rows(columns: list[np.ndarray]) -> list[bytes]:
-    """Each row's cells as one bytes string: the columns' fixed-width bytes with their padding (NUL, which no
-    cell holds) taken out in one pass over the block, then cut at the row ends."""
-    grid = np.ascontiguousarray(np.stack(columns, axis=1))
-    h = grid.shape[0]
-    if grid.dtype.itemsize == 0:
-        return [b""] * h
-    return _cut_rows(grid.view(np.uint8).reshape(h, -1))
+def _grid(column: np.ndarray) -> np.ndarray:
+    """A column of fixed-width bytes as a (rows, width) uint8 grid (its NUL padding kept)."""
+    column = np.ascontiguousarray(column)
+    if not column.dtype.itemsize:
+        return np.zeros((len(column), 0), dtype=np.uint8)
+    return column.view(np.uint8).reshape(len(column), column.dtype.itemsize)
+
+
+def _join_grids(grids: list[np.ndarray], h: int) -> np.ndarray:
+    """Side by side: one (rows, bytes) grid."""
+    return np.concatenate(grids, axis=1) if grids else np.zeros((h, 0), dtype=np.uint8)
 
 
 def _cut_rows(raw: np.ndarray) -> list[bytes]:
@@ -71,6 +74,11 @@ def _cut_rows(raw: np.ndarray) -> list[bytes]:
     data = raw[keep].tobytes()
     ends = np.cumsum(keep.sum(axis=1)).tolist()
     return [data[a:b] for a, b in zip([0] + ends[:-1], ends)]
+
+
+def _squeeze(raw: np.ndarray) -> bytes:
+    """A (rows, bytes) uint8 grid as one bytes string, NUL bytes left out."""
+    return raw[raw != 0].tobytes()
 
 
 def _digits(values: np.ndarray, width: int) -> np.ndarray:
@@ -82,33 +90,88 @@ def _digits(values: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
+# "00".."99" as uint16 (the two ASCII digits in memory order); ".00"..".99" then NUL as uint32, index 100: no cents
+_PAIRS = np.frombuffer(b"".join(f"{k:02d}".encode() for k in range(100)), dtype=np.uint16)
+_CENTS = np.frombuffer(b"".join(f".{k:02d}".encode() + b"\0" for k in range(100)) + b"\0" * 4, dtype=np.uint32)
+_TENS = 10 ** np.arange(1, 19, dtype=np.int64)  # (int64: a comparison with uint64 would go through float)
+
+
+def _digit_grid(values: np.ndarray, width: int) -> np.ndarray:
+    """_digits (ASCII digits right-aligned in `width` bytes, leading zeros NUL), two digits per step from a table
+    of "00".."99": a few whole-array passes, no per-digit division of every cell."""
+    pairs = (width + 1) // 2
+    q = values.astype(np.uint32) if not values.size or int(values.max()) < 2 ** 32 else values.astype(np.uint64)
+    out = np.empty(values.shape + (pairs,), dtype=np.uint16)
+    for p in range(pairs - 1, -1, -1):
+        np.take(_PAIRS, q % 100, out=out[..., p])
+        q = q // 100
+    grid = out.view(np.uint8).reshape(values.shape + (2 * pairs,))[..., 2 * pairs - width:]
+    shown = np.searchsorted(_TENS[:width - 1], values.astype(np.int64), side="right") + 1  # digits (at least 1)
+    grid *= np.arange(width, 0, -1, dtype=np.int64) <= shown[..., None]  # leading zeros -> NUL
+    return grid
+
+
 def _const(text: str, h: int) -> np.ndarray:
     return np.broadcast_to(np.frombuffer(text.encode(), dtype=np.uint8), (h, len(text)))
 
 
-def int_matrix_rows(values: np.ndarray, first_row: int, first_col: int, sx: list[str], money: list[bool]) \
-        -> list[bytes]:
-    """Rows of number cells of an int matrix (money: cents as exact decimal text; else the integer) built as one
-    byte grid: cell references, digits and markup are columns of bytes, no string per cell."""
+def _fixed(texts: list[str]) -> np.ndarray:
+    """(len(texts), longest) uint8: each text's bytes, NUL-padded."""
+    width = max(len(t.encode()) for t in texts)
+    return np.array([t.encode() for t in texts], dtype=f"S{max(width, 1)}").view(np.uint8).reshape(len(texts), -1)
+
+
+def int_matrix_grid(values: np.ndarray, first_row: int, first_col: int, sx: list[str], money: list[bool]) \
+        -> np.ndarray:
+    """The number cells of an int matrix (money: cents as exact decimal text; else the integer) as one (rows,
+    bytes) grid, NUL-padded: a cell is a fixed-width record (reference, style, sign, digits, cents) filled for all
+    cells at once, field by field; no string per cell."""
     h, w = values.shape
+    if not w:
+        return np.zeros((h, 0), dtype=np.uint8)
     v = values.astype(np.int64)
     a = np.abs(v)
-    whole = np.where(np.array(money)[None, :], a // 100, a) if w else a
+    is_money = np.array(money)
+    whole = np.where(is_money[None, :], a // 100, a)
     width = max(len(str(int(whole.max()))) if whole.size else 1, 1)
-    digits = _digits(whole, width)  # (h, w, width)
-    cents = (a % 100)
-    rows_n = np.arange(first_row, first_row + h, dtype=np.int64)
-    row_digits = _digits(rows_n, len(str(first_row + h - 1)))
-    sign = np.where(v < 0, np.uint8(45), np.uint8(0)).astype(np.uint8)
-    pieces = []
-    for j in range(w):
-        pieces += [_const(f'<c r="{column_letter(first_col + j)}', h), row_digits, _const(f'"{sx[j]}><v>', h),
-                   sign[:, j:j + 1], digits[:, j, :]]
-        if money[j]:
-            pieces += [_const(".", h), (cents[:, j:j + 1] // 10 + 48).astype(np.uint8),
-                       (cents[:, j:j + 1] % 10 + 48).astype(np.uint8)]
-        pieces.append(_const("</v></c>", h))
-    return _cut_rows(np.concatenate(pieces, axis=1))
+    last_row = first_row + h - 1
+    heads = _fixed([f'<c r="{column_letter(first_col + j)}' for j in range(w)])  # (w, k)
+    mids = _fixed([f'"{sx[j]}><v>' for j in range(w)])
+    fields = [heads.shape[1], len(str(last_row)), mids.shape[1], 1, width, 4, len("</v></c>")]
+    ends = np.cumsum(fields)
+    size = int(ends[-1])
+    template = np.zeros((w, size), dtype=np.uint8)  # the constant fields of each column's cells
+    template[:, 0:ends[0]] = heads
+    template[:, ends[1]:ends[2]] = mids
+    template[:, ends[5]:] = np.frombuffer(b"</v></c>", dtype=np.uint8)
+    grid = np.empty((h, w, size), dtype=np.uint8)
+    grid[:] = template
+    grid[:, :, ends[0]:ends[1]] = _digit_grid(np.arange(first_row, last_row + 1, dtype=np.int64),
+                                              fields[1])[:, None, :]
+    grid[:, :, ends[2]] = (v < 0) * np.uint8(45)
+    grid[:, :, ends[3]:ends[4]] = _digit_grid(whole, width)
+    cents = np.take(_CENTS, np.where(is_money[None, :], a % 100, 100))  # ".05" and a NUL; none for an integer
+    grid[:, :, ends[4]:ends[5]] = cents.view(np.uint8).reshape(h, w, 4)
+    return grid.reshape(h, -1)
+
+
+def int_matrix_rows(values: np.ndarray, first_row: int, first_col: int, sx: list[str], money: list[bool]) \
+        -> list[bytes]:
+    """Rows of number cells of an int matrix, as bytes (int_matrix_grid cut at the row ends)."""
+    return _cut_rows(int_matrix_grid(values, first_row, first_col, sx, money))
+
+
+def row_tags(first_row: int, h: int, heights: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(<row r="N"[ ht=".." customHeight="1"]>, </row>) of rows first_row.. as (rows, bytes) grids, NUL-padded."""
+    rows = np.arange(first_row, first_row + h)
+    opens = np.strings.add(np.strings.add(b'<row r="', rows.astype("S")), b'">')
+    tall = [r for r in heights if first_row <= r < first_row + h]
+    if tall:
+        opens = opens.astype(object)
+        for r in tall:
+            opens[r - first_row] = f'<row r="{r}" ht="{heights[r]:g}" customHeight="1">'.encode()
+        opens = opens.astype("S")
+    return _grid(opens), _const("</row>", h)
 
 
 class _Writer:
@@ -123,11 +186,15 @@ class _Writer:
 
     def block_rows(self, block, i0: int, i1: int, width: int) -> list[bytes]:
         """Fragments (this block's cells of one row, left to right) of block rows i0..i1-1, as bytes."""
+        return _cut_rows(self.block_grid(block, i0, i1, width))
+
+    def block_grid(self, block, i0: int, i1: int, width: int) -> np.ndarray:
+        """This block's cells of rows i0..i1-1, a row of the sheet a row of the (rows, bytes) grid, NUL-padded."""
         values = block.values
         if isinstance(values, np.ndarray) and values.ndim == 2 and _exact_ints(values):
             styles = [block.style_of(j) for j in range(width)]
             sx = [f' s="{self.xf[s]}"' if self.xf[s] else "" for s in styles]
-            return int_matrix_rows(values[i0:i1], block.row + i0, block.col, sx,
+            return int_matrix_grid(values[i0:i1], block.row + i0, block.col, sx,
                                    [s in _MONEY_STYLES for s in styles])
         rows_n = np.arange(block.row + i0, block.row + i1)
         rs = rows_n.astype("S")
@@ -170,9 +237,7 @@ class _Writer:
             columns.append(self._cells(
                 ["" if v is absent else self.cell_xml(f"{letter}{r}", v, style, wx if k in wrapped else xfj)
                  for k, (r, v) in enumerate(zip(rows_n.tolist(), col))]))
-        if not columns:
-            return [b""] * (i1 - i0)
-        return _join_rows(columns)
+        return _join_grids([_grid(c) for c in columns], i1 - i0)
 
     def block_rows_small(self, block, i0: int, i1: int, width: int) -> list[bytes]:
         """A small block cell by cell (the reference writer's formatting)."""
@@ -234,34 +299,65 @@ def sheet_data(report: SheetReport, xf: dict[str, int], extra_cells: dict | None
         data, dim = per_cell(report, xf, extra_cells, layout)
         return (data.encode("utf-8") if as_bytes else data), dim
     writer = _Writer(xf, layout.wrapped, cell_xml)
-    rows: dict[int, list[tuple[int, bytes]]] = {}
+    heights = layout.heights
+    rows: dict[int, list[tuple[int, bytes]]] = {}  # rows that several bands, or extra cells, share
+    whole: list[tuple[int, bytes]] = []  # (first row, whole <row> elements of a band's chunk)
     max_col = 1
-    for block, width in zip(report.blocks, widths):
-        h = block.height
+    for band in _bands(report.blocks, widths, extra_cells):
+        first, h = band[0][0].row, band[0][0].height
+        alone = band[0][2]
         for i0 in range(0, h, _CHUNK):
             i1 = min(h, i0 + _CHUNK)
-            if (i1 - i0) * width <= _SMALL:
-                frags = writer.block_rows_small(block, i0, i1, width)
-            else:
-                frags = writer.block_rows(block, i0, i1, width)
-            for k, frag in enumerate(frags, start=block.row + i0):
-                rows.setdefault(k, []).append((block.col, frag))
-        max_col = max(max_col, block.col + width - 1)
+            if alone and (i1 - i0) * sum(w for _, w, _ in band) > _SMALL:
+                opens, close = row_tags(first + i0, i1 - i0, heights)
+                grids = [writer.block_grid(block, i0, i1, width) for block, width, _ in band]
+                whole.append((first + i0, _squeeze(np.concatenate([opens, *grids, close], axis=1))))
+                continue
+            for block, width, _ in band:
+                if (i1 - i0) * width <= _SMALL:
+                    frags = writer.block_rows_small(block, i0, i1, width)
+                else:
+                    frags = writer.block_rows(block, i0, i1, width)
+                for k, frag in enumerate(frags, start=block.row + i0):
+                    rows.setdefault(k, []).append((block.col, frag))
+        for block, width, _ in band:
+            max_col = max(max_col, block.col + width - 1)
     for (r, c), xml in extra_cells.items():
         rows.setdefault(r, []).append((c, xml.encode()))
         max_col = max(max_col, c)
-    out = [b"<sheetData>"]
-    heights = layout.heights
-    for r in sorted(rows):
-        frags = rows[r]
+    for r, frags in rows.items():
         if len(frags) > 1:
             frags.sort(key=lambda t: t[0])
         height = f' ht="{heights[r]:g}" customHeight="1"' if r in heights else ""
-        out.append(f'<row r="{r}"{height}>'.encode())
-        out.extend(x for _, x in frags)
-        out.append(b"</row>")
-    out.append(b"</sheetData>")
-    last_row = max(rows, default=1)
-    data = b"".join(out)
+        whole.append((r, f'<row r="{r}"{height}>'.encode() + b"".join(x for _, x in frags) + b"</row>"))
+    whole.sort(key=lambda t: t[0])  # a band's rows and a shared row never overlap: row order
+    data = b"".join([b"<sheetData>", *(x for _, x in whole), b"</sheetData>"])
+    last_row = max(max(rows, default=1), max((b.row + b.height - 1 for b in report.blocks if b.height), default=1))
     return (data if as_bytes else data.decode("utf-8")), f"A1:{column_letter(max_col)}{last_row}"
+
+
+def _bands(blocks, widths, extra_cells) -> list[list[tuple]]:
+    """Blocks grouped by the rows they cover (same first row, same height), in their order: [(block, width,
+    alone)], alone when no other block and no extra cell is in those rows (their rows are written whole, one grid
+    per chunk of rows, side by side in column order)."""
+    groups: dict[tuple[int, int], list] = {}
+    for block, width in zip(blocks, widths):
+        if block.height:
+            groups.setdefault((block.row, block.height), []).append((block, width))
+    if not groups:
+        return []
+    top = max(r + h for r, h in groups) + 1
+    cover = np.zeros(max(top, max((r for r, _ in extra_cells), default=0) + 2), dtype=np.int64)
+    for (r, h), members in groups.items():
+        cover[r] += len(members)
+        cover[r + h] -= len(members)
+    cover = np.cumsum(cover)
+    for r, _ in extra_cells:
+        cover[r] += 1
+    out = []
+    for (r, h), members in groups.items():
+        alone = bool((cover[r:r + h] == len(members)).all())
+        members.sort(key=lambda t: t[0].col)  # (their columns do not overlap: _overlapping)
+        out.append([(block, width, alone) for block, width in members])
+    return out
 
