@@ -194,3 +194,48 @@ def test_refresh_then_refresh_again_is_deterministic(book, tmp_path):
     refresh_file(a, refreshed_at=at, audit=False)
     refresh_file(b, refreshed_at=at, audit=False)
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_prefetched_parts_are_the_parts(book, tmp_path, monkeypatch):
+    monkeypatch.setattr(pk, "_DEFLATE_AHEAD", 1)  # every part big enough to be inflated in a thread
+    pkg = pk.Package(book)
+    names = list(pkg.parts)
+    pkg.prefetch(names)
+    assert set(pkg.parts._pending) == {i.filename for i in pkg.infos if i.file_size >= 1}
+    plain = pk.Package(book)
+    assert all(pkg.parts[n] == plain.parts[n] for n in names) and not pkg.parts._pending
+    pkg.prefetch(names[:3])
+    pkg.set(names[0], b"<new/>")
+    pkg.save_atomic(tmp_path / "pre.xlsm")  # the pending reads end with the threads
+    assert not pkg.parts._pending and pkg.parts[names[1]] == plain.parts[names[1]]
+
+
+def test_a_damaged_part_read_in_a_thread_says_so(book):
+    pkg = pk.Package(book)
+    info = pkg._zip.getinfo("xl/workbook.xml")
+    raw = pkg._stored_deflate(info)
+    assert pk.inflate(raw, info) == pkg.parts["xl/workbook.xml"]
+    info_lie = zipfile.ZipInfo(info.filename)
+    info_lie.file_size, info_lie.CRC = info.file_size, info.CRC ^ 1
+    with pytest.raises(zipfile.BadZipFile, match="Bad CRC-32"):
+        pk.inflate(raw, info_lie)
+    info_lie.CRC, info_lie.file_size = info.CRC, info.file_size - 10  # a size that lies: never inflated past it
+    with pytest.raises(zipfile.BadZipFile):
+        pk.inflate(raw, info_lie)
+
+
+@pytest.mark.parametrize("xml", [
+    '<worksheet><dimension ref="A1"/><sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData>'
+    '<mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells></worksheet>',
+    "<worksheet><cols/><sheetData/><pageMargins/></worksheet>",
+    '<worksheet><sheetData xmlns:x="y"></sheetData><drawing r:id="rId1"/>\u00e9</worksheet>',
+])
+def test_sheet_shell_from_bytes_is_the_shell(xml):
+    assert pk.sheet_shell_of(xml.encode()) == pk.sheet_shell(xml)
+
+
+def test_a_sheet_without_cells_is_refused_from_bytes():
+    with pytest.raises(pk.BBBError, match="no <sheetData>"):
+        pk.sheet_shell_of(b"<worksheet><cols/></worksheet>")
+    with pytest.raises(pk.BBBError, match="no <sheetData>"):
+        pk.sheet_shell_of(b"<worksheet><sheetData><row/></worksheet>")

@@ -73,16 +73,35 @@ class Package:
         self._deflating: dict[str, tuple] = {}  # part -> (its new bytes, Future of their deflate): big parts
         self._pool = None
 
+    def data(self, name: str) -> bytes:
+        """The part's bytes: as set, else as the file has them."""
+        return self.changed[name] if name in self.changed else self.parts[name]
+
     def text(self, name: str) -> str:
-        return self.changed.get(name, self.parts[name]).decode("utf-8")
+        return self.data(name).decode("utf-8")
 
     def set(self, name: str, data: str | bytes) -> None:
         data = data.encode("utf-8") if isinstance(data, str) else data
         self.changed[name] = data
         if len(data) >= _DEFLATE_AHEAD:  # a report sheet: deflated in a thread while the next one is built
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bbb_deflate")
-            self._deflating[name] = (data, self._pool.submit(deflate, data))
+            self._deflating[name] = (data, self._threads().submit(deflate, data))
+
+    def prefetch(self, names) -> None:
+        """Inflate these parts in a thread (zlib frees the GIL), ahead of their reading: a refresh asks for the
+        report tabs' old parts while it computes the reports."""
+        for name in names:
+            info = self._zip.NameToInfo.get(name)
+            if info is None or name in self.parts._read or name in self.parts._pending or \
+                    info.file_size < _DEFLATE_AHEAD:
+                continue
+            raw = self._stored_deflate(info)
+            if raw is not None:
+                self.parts._pending[name] = self._threads().submit(inflate, raw, info)
+
+    def _threads(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bbb_zip")
+        return self._pool
 
     def sheet_parts(self) -> dict[str, str]:
         """Sheet name -> part path (xl/worksheets/sheetN.xml)."""
@@ -131,7 +150,7 @@ class Package:
             if raw is not None:
                 zi.CRC, zi.file_size = info.CRC, info.file_size
             else:
-                data = self.changed.get(name, self.parts[name])
+                data = self.data(name)
                 ahead = self._deflating.get(name)
                 raw = ahead[1].result() if ahead is not None and ahead[0] is data else deflate(data)
                 zi.CRC, zi.file_size = zlib.crc32(data), len(data)
@@ -173,9 +192,19 @@ class Package:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
                 self._pool, self._deflating = None, {}
+                for name in list(self.parts._pending):
+                    self.parts[name]  # (read: the threads are gone)
 
 
 _DEFLATE_AHEAD = 1 << 20  # bytes: a part this big is deflated in a thread as soon as it is set (zlib frees the GIL)
+
+
+def inflate(raw: bytes, info: zipfile.ZipInfo) -> bytes:
+    """A part's bytes from its stored deflate bytes, checked as zipfile checks them (size and CRC-32)."""
+    data = zlib.decompressobj(-15).decompress(raw, info.file_size + 1)  # never past the size the zip states
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+    return data
 
 
 def deflate(data: bytes) -> bytes:
@@ -239,22 +268,26 @@ class _Parts(MutableMapping):
         self._zip = zf
         self._names = dict.fromkeys(i.filename for i in zf.infolist())
         self._read: dict[str, bytes] = {}
+        self._pending: dict = {}  # part -> Future of its inflate (Package.prefetch)
 
     def __getitem__(self, name: str) -> bytes:
         data = self._read.get(name)
         if data is None:
             if name not in self._names:
                 raise KeyError(name)
-            data = self._read[name] = self._zip.read(name)
+            pending = self._pending.pop(name, None)
+            data = self._read[name] = pending.result() if pending is not None else self._zip.read(name)
         return data
 
     def __setitem__(self, name: str, data: bytes) -> None:
         self._names[name] = None
         self._read[name] = data
+        self._pending.pop(name, None)
 
     def __delitem__(self, name: str) -> None:
         del self._names[name]
         self._read.pop(name, None)
+        self._pending.pop(name, None)
 
     def __contains__(self, name) -> bool:
         return name in self._names
@@ -498,11 +531,30 @@ def sheet_shell(sheet_xml: str) -> str:
     return sheet_xml[:start] + CELLS_HERE + sheet_xml[end:]
 
 
+def sheet_shell_of(sheet_part: bytes) -> str:
+    """sheet_shell of a sheet part's UTF-8 bytes, decoding only what is outside its <sheetData> (a line-level
+    tab's old rows are tens of MB)."""
+    start = sheet_part.find(b"<sheetData")
+    if start < 0:
+        raise BBBError("a report sheet has no <sheetData>: the workbook is damaged")
+    close = sheet_part.find(b">", start)
+    if close < 0:
+        raise BBBError("a report sheet has no <sheetData>: the workbook is damaged")
+    if sheet_part[close - 1:close] == b"/":
+        end = close + 1
+    else:
+        end = sheet_part.find(b"</sheetData>", close)
+        if end < 0:
+            raise BBBError("a report sheet has no <sheetData>: the workbook is damaged")
+        end += len(b"</sheetData>")
+    return sheet_part[:start].decode("utf-8") + CELLS_HERE + sheet_part[end:].decode("utf-8")
+
+
 def fill_shell(shell_xml: str, data_xml: str | bytes) -> bytes:
     """The sheet part: the shell with its CELLS_HERE replaced by the <sheetData> xml (str or UTF-8 bytes)."""
     at = shell_xml.index(CELLS_HERE)
     data = data_xml if isinstance(data_xml, bytes) else data_xml.encode("utf-8")
-    return shell_xml[:at].encode("utf-8") + data + shell_xml[at + len(CELLS_HERE):].encode("utf-8")
+    return b"".join((shell_xml[:at].encode("utf-8"), data, shell_xml[at + len(CELLS_HERE):].encode("utf-8")))
 
 
 def replace_sheet_data(sheet_xml: str, data_xml: str, dimension: str, merges=()) -> str:
