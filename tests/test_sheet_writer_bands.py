@@ -88,3 +88,10 @@ def test_a_tall_row_inside_a_band_keeps_its_height():
     data, _ = pk.sheet_data_xml(s, XF, None, layout)
     assert data == pk.sheet_data_xml_per_cell(s, XF, None, layout)[0]
     assert f'<row r="9" ht="{layout.heights[9]:g}" customHeight="1">' in data
+
+
+@given(st.lists(st.text(max_size=6), max_size=8))
+def test_utf8_is_encode(texts):
+    a = np.array(texts, dtype=str)
+    assert sheet_writer._utf8(a).tolist() == np.strings.encode(a, "utf-8").tolist()
+    assert sheet_writer._utf8(a).dtype.kind == "S"

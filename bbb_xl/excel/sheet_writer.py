@@ -29,16 +29,19 @@ def money_column(cents: np.ndarray) -> np.ndarray:
     return np.where(v < 0, np.strings.add(b"-", text), text)
 
 
-def _add(*parts):
-    out = parts[0]
-    for p in parts[1:]:
-        out = np.strings.add(out, p)
-    return out
+def _utf8(texts: np.ndarray) -> np.ndarray:
+    """np.strings.encode(texts, "utf-8"); a cast when every character is ASCII (encode calls Python per cell)."""
+    texts = np.ascontiguousarray(texts)
+    if not texts.size or int(texts.view(np.uint32).max()) < 128:
+        return texts.astype(f"S{max(texts.dtype.itemsize // 4, 1)}")
+    return np.strings.encode(texts, "utf-8")
 
 
-def _text_column(texts: np.ndarray, refs: np.ndarray, s_attr, styled_empty):
-    """Inline-string cells (bytes) of a column of str without characters XML forbids: escaped as
-    xml.sax.saxutils.escape, xml:space="preserve" where the text has outer white space; empty -> styled_empty."""
+def _text_column(texts: np.ndarray, refs: np.ndarray, s_attr: np.ndarray, empty_sx: str | None) -> np.ndarray:
+    """Inline-string cells of a column of str without characters XML forbids, as a (rows, bytes) grid: escaped as
+    xml.sax.saxutils.escape, xml:space="preserve" where the text has outer white space. refs: the cell references'
+    grid; s_attr: each row's style attribute (grid); an empty text is no cell, or <c r=".." s=".."/> (empty_sx: its
+    style attribute) when its style shows."""
     esc = texts
     marked = np.zeros(len(texts), dtype=bool)
     for raw in "&<>":
@@ -48,11 +51,18 @@ def _text_column(texts: np.ndarray, refs: np.ndarray, s_attr, styled_empty):
         for k in np.flatnonzero(marked).tolist():
             esc[k] = escape(esc[k])
         esc = esc.astype(str)
+    h = len(texts)
     space = np.where(np.strings.str_len(np.strings.strip(esc)) != np.strings.str_len(esc),
                      b' xml:space="preserve"', b"")
-    cells = _add(b'<c r="', refs, b'"', s_attr, b' t="inlineStr"><is><t', space, b">",
-                 np.strings.encode(esc, "utf-8"), b"</t></is></c>")
-    return np.where(texts == "", styled_empty, cells)
+    cells = np.concatenate([_const('<c r="', h), refs, _const('"', h), s_attr, _const(' t="inlineStr"><is><t', h),
+                            _grid(space), _const(">", h), _grid(_utf8(esc)), _const("</t></is></c>", h)], axis=1)
+    empty = texts == ""
+    if empty.any():
+        cells[empty] = 0
+        if empty_sx is not None:  # (only one of the two is in a row: the NUL-free bytes are the one cell)
+            styled = np.concatenate([_const('<c r="', h), refs, _const(f'"{empty_sx}/>', h)], axis=1)
+            cells = np.concatenate([cells, styled * empty[:, None].astype(np.uint8)], axis=1)
+    return cells
 
 
 def _grid(column: np.ndarray) -> np.ndarray:
@@ -182,7 +192,7 @@ class _Writer:
             self.wrapped_by_col.setdefault(c, []).append(r)
 
     def _cells(self, cells: list[str]) -> np.ndarray:
-        return np.strings.encode(np.array(cells, dtype=str), "utf-8")
+        return _grid(_utf8(np.array(cells, dtype=str)))
 
     def block_rows(self, block, i0: int, i1: int, width: int) -> list[bytes]:
         """Fragments (this block's cells of one row, left to right) of block rows i0..i1-1, as bytes."""
@@ -196,48 +206,51 @@ class _Writer:
             sx = [f' s="{self.xf[s]}"' if self.xf[s] else "" for s in styles]
             return int_matrix_grid(values[i0:i1], block.row + i0, block.col, sx,
                                    [s in _MONEY_STYLES for s in styles])
+        h = i1 - i0
         rows_n = np.arange(block.row + i0, block.row + i1)
-        rs = rows_n.astype("S")
-        columns = []
+        row_digits = _digit_grid(rows_n, len(str(block.row + i1 - 1)))
+        grids = []
         absent = object()
+        chunk = values[i0:i1]
+        by_column = None
+        if not isinstance(values, np.ndarray) and all(len(row) == width for row in chunk):
+            by_column = list(zip(*chunk)) if width else []  # one pass: the columns of the chunk's rows
         for j in range(width):
             c = block.col + j
             letter = column_letter(c)
             style = block.style_of(j)
             xfj = self.xf[style]
             sx = f' s="{xfj}"' if xfj else ""
-            refs = np.strings.add(letter.encode(), rs)
             if isinstance(values, np.ndarray):
                 col = values[i0:i1, j]
                 if col.dtype.kind in "iu" and _exact_ints(col):
-                    text = money_column(col) if style in _MONEY_STYLES else col.astype(np.int64).astype("S")
-                    columns.append(_add(b'<c r="', refs, f'"{sx}><v>'.encode(), text, b"</v></c>"))
+                    grids.append(int_matrix_grid(col[:, None], block.row + i0, c, [sx], [style in _MONEY_STYLES]))
                 else:  # floats, booleans, objects: cell by cell, as the reference writer
-                    columns.append(self._cells([self.cell_xml(f"{letter}{r}", v, style, xfj)
-                                                for r, v in zip(rows_n.tolist(), col)]))
+                    grids.append(self._cells([self.cell_xml(f"{letter}{r}", v, style, xfj)
+                                              for r, v in zip(rows_n.tolist(), col)]))
                 continue
-            col = [row[j] if j < len(row) else absent for row in values[i0:i1]]
+            col = by_column[j] if by_column is not None else [row[j] if j < len(row) else absent for row in chunk]
             first = block.row + i0
             wrap_rows = [r - first for r in self.wrapped_by_col.get(c, ()) if first <= r < block.row + i1]
             if set(map(type, col)) <= {str, type(None)} and \
                     not BAD_XML.search("\n".join(v for v in col if v is not None)):  # else: cell by cell
                 texts = np.array(["" if v is None else v for v in col], dtype=str)
-                s_attr = sx.encode()
+                s_attr = _const(sx, h)
                 if wrap_rows:
                     wx = self.xf["wrap"]
-                    s_list = [s_attr] * len(col)
+                    s_list = [sx.encode()] * h
                     for k in wrap_rows:
                         s_list[k] = f' s="{wx}"'.encode() if wx else b""
-                    s_attr = np.array(s_list, dtype="S")
-                empty = _add(b'<c r="', refs, f'"{sx}/>'.encode()) if xfj else b""
-                columns.append(_text_column(texts, refs, s_attr, empty))
+                    s_attr = _grid(np.array(s_list, dtype="S"))
+                refs = np.concatenate([_const(letter, h), row_digits], axis=1)
+                grids.append(_text_column(texts, refs, s_attr, sx if xfj else None))
                 continue
             wrapped = set(wrap_rows)
             wx = self.xf["wrap"]
-            columns.append(self._cells(
+            grids.append(self._cells(
                 ["" if v is absent else self.cell_xml(f"{letter}{r}", v, style, wx if k in wrapped else xfj)
                  for k, (r, v) in enumerate(zip(rows_n.tolist(), col))]))
-        return _join_grids([_grid(c) for c in columns], i1 - i0)
+        return _join_grids(grids, h)
 
     def block_rows_small(self, block, i0: int, i1: int, width: int) -> list[bytes]:
         """A small block cell by cell (the reference writer's formatting)."""
