@@ -95,3 +95,19 @@ def test_utf8_is_encode(texts):
     a = np.array(texts, dtype=str)
     assert sheet_writer._utf8(a).tolist() == np.strings.encode(a, "utf-8").tolist()
     assert sheet_writer._utf8(a).dtype.kind == "S"
+
+
+@hsettings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(banded())
+def test_layout_from_column_extremes_is_the_layout_from_each_column(report):
+    """reports.layout sizes a number matrix from its columns' max and min taken at once: the same widths as
+    column by column."""
+    from bbb_xl.reports import layout as lay
+    fast = lay.sheet_layout(report)
+    saved = lay._column_extremes
+    lay._column_extremes = lambda values: None
+    try:
+        slow = lay.sheet_layout(report)
+    finally:
+        lay._column_extremes = saved
+    assert (fast.widths, fast.heights, fast.wrapped) == (slow.widths, slow.heights, slow.wrapped)

@@ -6,6 +6,7 @@ writes: the same cells, styles, row heights, in the same order. Text stays inlin
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -212,9 +213,7 @@ class _Writer:
         grids = []
         absent = object()
         chunk = values[i0:i1]
-        by_column = None
-        if not isinstance(values, np.ndarray) and all(len(row) == width for row in chunk):
-            by_column = list(zip(*chunk)) if width else []  # one pass: the columns of the chunk's rows
+        full = not isinstance(values, np.ndarray) and all(len(row) == width for row in chunk)
         for j in range(width):
             c = block.col + j
             letter = column_letter(c)
@@ -229,7 +228,7 @@ class _Writer:
                     grids.append(self._cells([self.cell_xml(f"{letter}{r}", v, style, xfj)
                                               for r, v in zip(rows_n.tolist(), col)]))
                 continue
-            col = by_column[j] if by_column is not None else [row[j] if j < len(row) else absent for row in chunk]
+            col = list(map(itemgetter(j), chunk)) if full else [row[j] if j < len(row) else absent for row in chunk]
             first = block.row + i0
             wrap_rows = [r - first for r in self.wrapped_by_col.get(c, ()) if first <= r < block.row + i1]
             if set(map(type, col)) <= {str, type(None)} and \
