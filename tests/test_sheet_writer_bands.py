@@ -111,3 +111,14 @@ def test_layout_from_column_extremes_is_the_layout_from_each_column(report):
     finally:
         lay._column_extremes = saved
     assert (fast.widths, fast.heights, fast.wrapped) == (slow.widths, slow.heights, slow.wrapped)
+
+
+@hsettings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(banded())
+def test_pieces_fill_the_shell_as_the_bytes_do(report):
+    layout = sheet_layout(report)
+    data, dim = pk.sheet_data_xml(report, XF, None, layout, as_bytes=True)
+    pieces, dim2 = pk.sheet_data_xml(report, XF, None, layout, pieces=True)
+    shell = pk.sheet_shell('<worksheet><dimension ref="A1"/><sheetData/><pageMargins/></worksheet>')
+    assert dim == dim2 and pk.fill_shell(shell, pieces) == pk.fill_shell(shell, data)
+    assert pk.fill_shell(shell, data) == pk.fill_shell(shell, data.decode())

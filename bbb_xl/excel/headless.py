@@ -204,7 +204,7 @@ def write_reports(pkg: pk.Package, reports: Reports, inputs: dict) -> None:
             if check:
                 extra, hidden = _stale_cells(check, xf), (STALE_CHECK_COLUMN,)
         layout = sheet_layout(report)
-        data, dim = pk.sheet_data_xml(report, xf, extra, layout, as_bytes=True)
+        data, dim = pk.sheet_data_xml(report, xf, extra, layout, pieces=True)
         part = parts[name]
         # the edits outside <sheetData> run on the sheet without its cells (a few KB, not tens of MB of rows)
         shell = pk.sheet_shell_of(pkg.data(part))

@@ -453,13 +453,14 @@ def _cell_xml(ref: str, value, style: str, xf: int) -> str:
 
 
 def sheet_data_xml(report: SheetReport, xf: dict[str, int], extra_cells: dict | None = None,
-                   layout: Layout | None = None, as_bytes: bool = False) -> tuple:
+                   layout: Layout | None = None, as_bytes: bool = False, pieces: bool = False) -> tuple:
     """(<sheetData> xml, dimension ref) of a report; extra_cells: {(row, col): raw <c> xml} (formulas). Rows whose
     text wraps get the layout's height (spreadsheets do not re-measure rows on opening). Written column by column
     (sheet_writer): the same bytes as sheet_data_xml_per_cell, without a Python step per cell. as_bytes: the xml
-    as UTF-8 bytes (what fill_shell takes, without a decode and encode of tens of MB)."""
+    as UTF-8 bytes (what fill_shell takes, without a decode and encode of tens of MB); pieces: as a list of
+    bytes-like pieces (fill_shell joins them with the sheet around them in one copy)."""
     return sheet_writer.sheet_data(report, xf, extra_cells, layout, cell_xml=_cell_xml,
-                                   per_cell=sheet_data_xml_per_cell, as_bytes=as_bytes)
+                                   per_cell=sheet_data_xml_per_cell, as_bytes=as_bytes, pieces=pieces)
 
 
 def sheet_data_xml_per_cell(report: SheetReport, xf: dict[str, int], extra_cells: dict | None = None,
@@ -550,11 +551,13 @@ def sheet_shell_of(sheet_part: bytes) -> str:
     return sheet_part[:start].decode("utf-8") + CELLS_HERE + sheet_part[end:].decode("utf-8")
 
 
-def fill_shell(shell_xml: str, data_xml: str | bytes) -> bytes:
-    """The sheet part: the shell with its CELLS_HERE replaced by the <sheetData> xml (str or UTF-8 bytes)."""
+def fill_shell(shell_xml: str, data_xml: str | bytes | list) -> bytes:
+    """The sheet part: the shell with its CELLS_HERE replaced by the <sheetData> xml (str, UTF-8 bytes, or a list
+    of bytes-like pieces)."""
     at = shell_xml.index(CELLS_HERE)
-    data = data_xml if isinstance(data_xml, bytes) else data_xml.encode("utf-8")
-    return b"".join((shell_xml[:at].encode("utf-8"), data, shell_xml[at + len(CELLS_HERE):].encode("utf-8")))
+    data = data_xml if isinstance(data_xml, list) else \
+        [data_xml if isinstance(data_xml, bytes) else data_xml.encode("utf-8")]
+    return b"".join([shell_xml[:at].encode("utf-8"), *data, shell_xml[at + len(CELLS_HERE):].encode("utf-8")])
 
 
 def replace_sheet_data(sheet_xml: str, data_xml: str, dimension: str, merges=()) -> str:

@@ -16,7 +16,7 @@ from ..reports.layout import Layout, sheet_layout
 from ..reports.model import MONEY, SheetReport
 
 _MONEY_STYLES = (MONEY, "money_total")
-_CHUNK = 4096  # rows formatted at once: bounds the fixed-width string arrays (a few tens of MB)
+_CHUNK = 2048  # rows formatted at once: bounds the byte grids (a few MB: they stay in cache)
 _SMALL = 256  # cells: a block this small is written cell by cell (no array set-up to pay for)
 _FRAC = np.array([f"{k:02d}".encode() for k in range(100)])
 BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 forbids: dropped
@@ -87,9 +87,9 @@ def _cut_rows(raw: np.ndarray) -> list[bytes]:
     return [data[a:b] for a, b in zip([0] + ends[:-1], ends)]
 
 
-def _squeeze(raw: np.ndarray) -> bytes:
-    """A (rows, bytes) uint8 grid as one bytes string, NUL bytes left out."""
-    return raw[raw != 0].tobytes()
+def _squeeze(raw: np.ndarray) -> memoryview:
+    """A (rows, bytes) uint8 grid as one bytes-like string (no copy to bytes), NUL bytes left out."""
+    return raw[raw != 0].data
 
 
 def _digits(values: np.ndarray, width: int) -> np.ndarray:
@@ -297,8 +297,10 @@ def _overlapping(spans: list[tuple[int, int, int, int]]) -> bool:
 
 
 def sheet_data(report: SheetReport, xf: dict[str, int], extra_cells: dict | None = None,
-               layout: Layout | None = None, cell_xml=None, per_cell=None, as_bytes: bool = False) -> tuple:
-    """(<sheetData> xml, dimension ref), as package.sheet_data_xml (as_bytes: the xml as UTF-8 bytes). cell_xml:
+               layout: Layout | None = None, cell_xml=None, per_cell=None, as_bytes: bool = False,
+               pieces: bool = False) -> tuple:
+    """(<sheetData> xml, dimension ref), as package.sheet_data_xml (as_bytes: the xml as UTF-8 bytes; pieces: as
+    a list of bytes-like pieces, for fill_shell to join once). cell_xml:
     the per-cell formatter (for the cells a column pass does not take); per_cell: the reference writer, used when
     blocks interleave in a row."""
     layout = layout or sheet_layout(report)
@@ -309,7 +311,7 @@ def sheet_data(report: SheetReport, xf: dict[str, int], extra_cells: dict | None
     spans += [(r, r, c, c) for r, c in extra_cells]
     if _overlapping(spans):
         data, dim = per_cell(report, xf, extra_cells, layout)
-        return (data.encode("utf-8") if as_bytes else data), dim
+        return ([data.encode("utf-8")] if pieces else data.encode("utf-8") if as_bytes else data), dim
     writer = _Writer(xf, layout.wrapped, cell_xml)
     heights = layout.heights
     rows: dict[int, list[tuple[int, bytes]]] = {}  # rows that several bands, or extra cells, share
@@ -343,9 +345,13 @@ def sheet_data(report: SheetReport, xf: dict[str, int], extra_cells: dict | None
         height = f' ht="{heights[r]:g}" customHeight="1"' if r in heights else ""
         whole.append((r, f'<row r="{r}"{height}>'.encode() + b"".join(x for _, x in frags) + b"</row>"))
     whole.sort(key=lambda t: t[0])  # a band's rows and a shared row never overlap: row order
-    data = b"".join([b"<sheetData>", *(x for _, x in whole), b"</sheetData>"])
+    out = [b"<sheetData>", *(x for _, x in whole), b"</sheetData>"]
     last_row = max(max(rows, default=1), max((b.row + b.height - 1 for b in report.blocks if b.height), default=1))
-    return (data if as_bytes else data.decode("utf-8")), f"A1:{column_letter(max_col)}{last_row}"
+    dim = f"A1:{column_letter(max_col)}{last_row}"
+    if pieces:
+        return out, dim
+    data = b"".join(out)
+    return (data if as_bytes else data.decode("utf-8")), dim
 
 
 def _bands(blocks, widths, extra_cells) -> list[list[tuple]]:
