@@ -1,4 +1,5 @@
-"""Refresh an xlsx/xlsm package in place, headless: every part but the report sheets is copied byte for byte.
+"""Refresh an xlsx/xlsm package in place, headless: every part but the report sheets is copied byte for byte (as
+the file stores it, deflated: an unchanged part is never inflated nor deflated again).
 
 Report sheets keep everything outside <sheetData> (column widths, views, print settings, drawings with their
 buttons and charts); only their cells are rewritten, as a stream. Text is written as inline strings, so it can

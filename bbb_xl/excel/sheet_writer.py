@@ -1,8 +1,10 @@
 """A report tab's <sheetData> written column by column: whole numpy columns are formatted at once (money cents ->
-exact decimal text, integers, inline text escaped), cell references are built per column from one array of row
-numbers, and each block's row is one string made from its cells without a Python object per cell. The bytes are
-the ones the per-cell writer (`sheet_data_xml_per_cell`, kept as the reference of tests/test_sheet_writer.py)
-writes: the same cells, styles, row heights, in the same order. Text stays inline (it never becomes a formula)."""
+exact decimal text, integers, inline text escaped) into byte grids, one row of the sheet per row of the grid, NUL
+padding squeezed out at the end. Blocks over the same rows that nothing else shares (a line-level tab's text
+columns and its month matrix) are written side by side with their <row> tags, a chunk of rows as one bytes string
+without a Python step per row or per cell. The bytes are the ones the per-cell writer (`sheet_data_xml_per_cell`,
+kept as the reference of tests/test_sheet_writer.py and tests/test_sheet_writer_bands.py) writes: the same
+cells, styles, row heights, in the same order. Text stays inline (it never becomes a formula)."""
 from __future__ import annotations
 
 import re
@@ -92,15 +94,6 @@ def _squeeze(raw: np.ndarray) -> memoryview:
     return raw[raw != 0].data
 
 
-def _digits(values: np.ndarray, width: int) -> np.ndarray:
-    """ASCII digits of non-negative ints, right-aligned in `width` bytes, leading zeros as NUL (one digit kept)."""
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    v = values[..., None]
-    out = (v // powers % 10 + 48).astype(np.uint8)
-    out[(v < powers) & (powers > 1)] = 0
-    return out
-
-
 # "00".."99" as uint16 (the two ASCII digits in memory order); ".00"..".99" then NUL as uint32, index 100: no cents
 _PAIRS = np.frombuffer(b"".join(f"{k:02d}".encode() for k in range(100)), dtype=np.uint16)
 _CENTS = np.frombuffer(b"".join(f".{k:02d}".encode() + b"\0" for k in range(100)) + b"\0" * 4, dtype=np.uint32)
@@ -108,8 +101,8 @@ _TENS = 10 ** np.arange(1, 19, dtype=np.int64)  # (int64: a comparison with uint
 
 
 def _digit_grid(values: np.ndarray, width: int) -> np.ndarray:
-    """_digits (ASCII digits right-aligned in `width` bytes, leading zeros NUL), two digits per step from a table
-    of "00".."99": a few whole-array passes, no per-digit division of every cell."""
+    """ASCII digits of non-negative ints right-aligned in `width` bytes, leading zeros as NUL (one digit kept): two
+    digits per step from a table of "00".."99", a few whole-array passes, no per-digit division of every cell."""
     pairs = (width + 1) // 2
     q = values.astype(np.uint32) if not values.size or int(values.max()) < 2 ** 32 else values.astype(np.uint64)
     out = np.empty(values.shape + (pairs,), dtype=np.uint16)
@@ -164,12 +157,6 @@ def int_matrix_grid(values: np.ndarray, first_row: int, first_col: int, sx: list
     cents = np.take(_CENTS, np.where(is_money[None, :], a % 100, 100))  # ".05" and a NUL; none for an integer
     grid[:, :, ends[4]:ends[5]] = cents.view(np.uint8).reshape(h, w, 4)
     return grid.reshape(h, -1)
-
-
-def int_matrix_rows(values: np.ndarray, first_row: int, first_col: int, sx: list[str], money: list[bool]) \
-        -> list[bytes]:
-    """Rows of number cells of an int matrix, as bytes (int_matrix_grid cut at the row ends)."""
-    return _cut_rows(int_matrix_grid(values, first_row, first_col, sx, money))
 
 
 def row_tags(first_row: int, h: int, heights: dict) -> tuple[np.ndarray, np.ndarray]:
