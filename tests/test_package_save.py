@@ -9,6 +9,7 @@ import os
 import tempfile
 import zipfile
 import zlib
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -239,3 +240,33 @@ def test_a_sheet_without_cells_is_refused_from_bytes():
         pk.sheet_shell_of(b"<worksheet><cols/></worksheet>")
     with pytest.raises(pk.BBBError, match="no <sheetData>"):
         pk.sheet_shell_of(b"<worksheet><sheetData><row/></worksheet>")
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_opens_a_refresh_of_another_writers_file(book, tmp_path):
+    """Parts deflated by another writer (level 9 here) are copied as they are stored, next to the refreshed
+    report parts (level 1): LibreOffice opens the file and reads both."""
+    import libreoffice as lo
+    if lo.find_soffice() is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    path = tmp_path / "other.xlsm"
+    with zipfile.ZipFile(book) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info.filename), zipfile.ZIP_DEFLATED, compresslevel=9)
+    before = stored(path)
+    result = refresh_file(path, refreshed_at=dt.datetime(2030, 1, 2, 3, 4, 5))
+    after = stored(path)
+    copied = [n for n in before if after[n] == before[n]]
+    assert "xl/worksheets/sheet2.xml" in copied and "xl/sharedStrings.xml" in copied  # Contracts and its strings
+    out = tmp_path / "lo.xlsx"
+    lo.recalculate(path, out)
+    wb = openpyxl.load_workbook(out, data_only=True)
+    mine = openpyxl.load_workbook(path, data_only=True)
+    assert [[c.value for c in r] for r in wb["Contracts"].iter_rows(max_row=6)] == \
+        [[c.value for c in r] for r in mine["Contracts"].iter_rows(max_row=6)]
+    assert wb["Summary"]["A1"].value == result.reports.sheets["Summary"].cell(1, 1)
+    report = result.reports.sheets["Revenue"]
+    matrix = next(b for b in report.blocks if hasattr(b.values, "shape") and b.values.size)
+    for i, j in ((0, 0), (matrix.values.shape[0] - 1, matrix.values.shape[1] - 1)):
+        shown = wb["Revenue"].cell(matrix.row + i, matrix.col + j).value
+        assert round(Decimal(repr(shown)) * 100) == int(matrix.values[i, j])  # exact to the cent
