@@ -133,3 +133,5 @@ def test_pieces_fill_the_shell_as_the_bytes_do(report):
     shell = pk.sheet_shell('<worksheet><dimension ref="A1"/><sheetData/><pageMargins/></worksheet>')
     assert dim == dim2 and pk.fill_shell(shell, pieces) == pk.fill_shell(shell, data)
     assert pk.fill_shell(shell, data) == pk.fill_shell(shell, data.decode())
+    reference, dim3 = pk.sheet_data_xml_per_cell(report, XF, None, layout, pieces=True)
+    assert dim3 == dim and pk.fill_shell(shell, reference) == pk.fill_shell(shell, data)

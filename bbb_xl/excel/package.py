@@ -465,9 +465,10 @@ def sheet_data_xml(report: SheetReport, xf: dict[str, int], extra_cells: dict | 
 
 
 def sheet_data_xml_per_cell(report: SheetReport, xf: dict[str, int], extra_cells: dict | None = None,
-                            layout: Layout | None = None) -> tuple[str, str]:
+                            layout: Layout | None = None, pieces: bool = False) -> tuple:
     """The cell-by-cell writer: the reference the column writer is tested against (tests/test_sheet_writer.py),
-    and its way for blocks whose cells interleave within a row."""
+    and its way for blocks whose cells interleave within a row. pieces: the xml as a list of UTF-8 bytes (as
+    sheet_data_xml gives it to fill_shell)."""
     layout = layout or sheet_layout(report)
     rows: dict[int, list[tuple[int, str]]] = {}
     wrapped = layout.wrapped
@@ -510,7 +511,8 @@ def sheet_data_xml_per_cell(report: SheetReport, xf: dict[str, int], extra_cells
         out.append(f'<row r="{r}"{height}>' + "".join(x for _, x in cells) + "</row>")
     out.append("</sheetData>")
     last_row = max(rows, default=1)
-    return "".join(out), f"A1:{column_letter(max_col)}{last_row}"
+    data = "".join(out)
+    return ([data.encode("utf-8")] if pieces else data), f"A1:{column_letter(max_col)}{last_row}"
 
 
 CELLS_HERE = "<sheetData>\x01</sheetData>"  # a sheet shell's cells: \x01 is in no XML text
