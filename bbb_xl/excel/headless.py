@@ -102,6 +102,7 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     pkg = pk.Package(path)
     upgraded = upgrade_package(pkg, settings)  # an older layout gets the current tabs first (refused: nothing written)
     upgraded.path = path
+    _prefetch_report_parts(pkg)
     previous = last_refresh_version(tabs.get("Run Info"))
     closed_tab = read_closed_rows(tabs.get(CLOSED_PERIODS))
     # the _Snapshot (100,000 rows of JSON in a big book) from the package's bytes: our own rows, read without a reader
@@ -154,6 +155,16 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
                          upgraded if upgraded.changed else None, appended)
 
 
+def _prefetch_report_parts(pkg: pk.Package) -> None:
+    """The report tabs' old parts (tens of MB on a line-level book) inflate in a thread while the reports are
+    computed: write_reports needs what is outside their cells."""
+    try:
+        parts = pkg.sheet_parts()
+    except Exception:  # a damaged workbook: write_reports says what is wrong, after the checks before it
+        return
+    pkg.prefetch(parts[name] for name in GENERATED_SHEETS if name in parts)
+
+
 def _journal_label(settings):
     """The journal entry of a closed month: the entry of the Settings period holding it (Journal Entries tab)."""
     def label(month: int) -> str:
@@ -177,6 +188,7 @@ def write_reports(pkg: pk.Package, reports: Reports, inputs: dict) -> None:
     if missing:
         raise BBBError(f"the workbook has no report tab {', '.join(repr(m) for m in missing)}: rebuild it from the "
                        f"template (bbb-xl template PATH) and paste your Contracts and Settings")
+    pkg.prefetch(parts[name] for name in GENERATED_SHEETS if name in parts)  # (a no-op when refresh_file did)
     xf = pk.ensure_styles(pkg)
     for name in GENERATED_SHEETS:
         if name not in parts:
@@ -191,10 +203,10 @@ def write_reports(pkg: pk.Package, reports: Reports, inputs: dict) -> None:
             if check:
                 extra, hidden = _stale_cells(check, xf), (STALE_CHECK_COLUMN,)
         layout = sheet_layout(report)
-        data, dim = pk.sheet_data_xml(report, xf, extra, layout, as_bytes=True)
+        data, dim = pk.sheet_data_xml(report, xf, extra, layout, pieces=True)
         part = parts[name]
         # the edits outside <sheetData> run on the sheet without its cells (a few KB, not tens of MB of rows)
-        shell = pk.sheet_shell(pkg.text(part))
+        shell = pk.sheet_shell_of(pkg.data(part))
         old_widths = pk.column_widths(shell)
         xml = pk.replace_sheet_data(shell, pk.CELLS_HERE, dim, report.merges)
         xml = pk.replace_hyperlinks(pk.replace_cols(xml, layout.widths, hidden), report.links)

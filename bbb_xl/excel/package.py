@@ -1,4 +1,5 @@
-"""Refresh an xlsx/xlsm package in place, headless: every part but the report sheets is copied byte for byte.
+"""Refresh an xlsx/xlsm package in place, headless: every part but the report sheets is copied byte for byte (as
+the file stores it, deflated: an unchanged part is never inflated nor deflated again).
 
 Report sheets keep everything outside <sheetData> (column widths, views, print settings, drawings with their
 buttons and charts); only their cells are rewritten, as a stream. Text is written as inline strings, so it can
@@ -9,11 +10,16 @@ original, after explicit checks that the file is writable and not open in Excel 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import posixpath
 import re
+import struct
 import tempfile
 import zipfile
+import zlib
+from collections.abc import MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -54,20 +60,49 @@ _BUILTIN_FORMATS = {"0.00": 2, "#,##0": 3}
 # --- package access ---------------------------------------------------------------------------------------------
 
 class Package:
-    """The parts of an xlsx/xlsm zip, in their original order."""
+    """The parts of an xlsx/xlsm zip, in their original order. The file is read once, as bytes; a part is inflated
+    only when it is read (a refresh rewrites the report tabs and never needs the input tabs' tens of MB), and
+    save_atomic copies every part that did not change as its stored deflate bytes, without inflating it."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        with zipfile.ZipFile(self.path) as zf:
-            self.infos = zf.infolist()
-            self.parts = {i.filename: zf.read(i.filename) for i in self.infos}
+        self._zip = zipfile.ZipFile(io.BytesIO(self.path.read_bytes()))  # in memory: the file may be replaced
+        self.infos = self._zip.infolist()
+        self._stored = {id(i): i for i in self.infos}  # the infos whose bytes are the file's own
+        self.parts = _Parts(self._zip)
         self.changed: dict[str, bytes] = {}
+        self._deflating: dict[str, tuple] = {}  # part -> (its new bytes, Future of their deflate): big parts
+        self._pool = None
+
+    def data(self, name: str) -> bytes:
+        """The part's bytes: as set, else as the file has them."""
+        return self.changed[name] if name in self.changed else self.parts[name]
 
     def text(self, name: str) -> str:
-        return self.changed.get(name, self.parts[name]).decode("utf-8")
+        return self.data(name).decode("utf-8")
 
     def set(self, name: str, data: str | bytes) -> None:
-        self.changed[name] = data.encode("utf-8") if isinstance(data, str) else data
+        data = data.encode("utf-8") if isinstance(data, str) else data
+        self.changed[name] = data
+        if len(data) >= _DEFLATE_AHEAD:  # a report sheet: deflated in a thread while the next one is built
+            self._deflating[name] = (data, self._threads().submit(deflate, data))
+
+    def prefetch(self, names) -> None:
+        """Inflate these parts in a thread (zlib frees the GIL), ahead of their reading: a refresh asks for the
+        report tabs' old parts while it computes the reports."""
+        for name in names:
+            info = self._zip.NameToInfo.get(name)
+            if info is None or name in self.parts._read or name in self.parts._pending or \
+                    info.file_size < _DEFLATE_AHEAD:
+                continue
+            raw = self._stored_deflate(info)
+            if raw is not None:
+                self.parts._pending[name] = self._threads().submit(inflate, raw, info)
+
+    def _threads(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bbb_zip")
+        return self._pool
 
     def sheet_parts(self) -> dict[str, str]:
         """Sheet name -> part path (xl/worksheets/sheetN.xml)."""
@@ -104,20 +139,48 @@ class Package:
                     out.append(posixpath.normpath(posixpath.join(posixpath.dirname(part), target)))
         return out
 
+    def entries(self):
+        """(ZipInfo to write, deflated bytes) of every part, in order: a changed part deflated at level 1 (4x faster
+        than 6 on report-sized sheets, for a slightly larger file), an unchanged one as the file stores it."""
+        for info in self.infos:
+            name = info.filename
+            zi = zipfile.ZipInfo(name, date_time=info.date_time if name not in self.changed else _ZIP_DATE)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = info.external_attr
+            raw = None if name in self.changed else self._stored_deflate(info)
+            if raw is not None:
+                zi.CRC, zi.file_size = info.CRC, info.file_size
+            else:
+                data = self.data(name)
+                ahead = self._deflating.get(name)
+                raw = ahead[1].result() if ahead is not None and ahead[0] is data else deflate(data)
+                zi.CRC, zi.file_size = zlib.crc32(data), len(data)
+            zi.compress_size = len(raw)
+            yield zi, raw
+
+    def _stored_deflate(self, info: zipfile.ZipInfo) -> bytes | None:
+        """The part's deflate bytes as stored in the file (None: not a plain deflated part of this file)."""
+        if self._stored.get(id(info)) is not info or info.compress_type != zipfile.ZIP_DEFLATED or \
+                info.flag_bits & 0x1:  # encrypted
+            return None
+        buf = self._zip.fp.getbuffer()
+        at = info.header_offset
+        head = bytes(buf[at: at + zipfile.sizeFileHeader])
+        if len(head) < zipfile.sizeFileHeader:
+            return None
+        fields = struct.unpack(zipfile.structFileHeader, head)
+        if fields[0] != zipfile.stringFileHeader or fields[4] != zipfile.ZIP_DEFLATED:
+            return None
+        start = at + zipfile.sizeFileHeader + fields[10] + fields[11]
+        raw = bytes(buf[start: start + info.compress_size])
+        return raw if len(raw) == info.compress_size else None
+
     def save_atomic(self, target: str | os.PathLike | None = None) -> None:
         target = Path(target or self.path)
         fd, tmp = tempfile.mkstemp(prefix=".~bbb_", suffix=target.suffix, dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                # deflate level 1: 4x faster than 6 on report-sized sheets, for a slightly larger file
-                with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-                    for info in self.infos:
-                        data = self.changed.get(info.filename, self.parts[info.filename])
-                        zi = zipfile.ZipInfo(info.filename, date_time=info.date_time if info.filename not in
-                                             self.changed else _ZIP_DATE)
-                        zi.compress_type = zipfile.ZIP_DEFLATED
-                        zi.external_attr = info.external_attr
-                        zf.writestr(zi, data, compresslevel=1)
+                write_zip(fh, self.entries())
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else default_file_mode())
@@ -126,6 +189,115 @@ class Package:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool, self._deflating = None, {}
+                for name in list(self.parts._pending):
+                    self.parts[name]  # (read: the threads are gone)
+
+
+_DEFLATE_AHEAD = 1 << 20  # bytes: a part this big is deflated in a thread as soon as it is set (zlib frees the GIL)
+
+
+def inflate(raw: bytes, info: zipfile.ZipInfo) -> bytes:
+    """A part's bytes from its stored deflate bytes, checked as zipfile checks them (size and CRC-32)."""
+    data = zlib.decompressobj(-15).decompress(raw, info.file_size + 1)  # never past the size the zip states
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+    return data
+
+
+def deflate(data: bytes) -> bytes:
+    """Raw deflate at level 1: the bytes zipfile writes for ZIP_DEFLATED, compresslevel=1."""
+    c = zlib.compressobj(1, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush()
+
+
+_ZIP32 = zipfile.ZIP64_LIMIT  # sizes and offsets past this need zip64 records: zipfile writes those
+
+
+def write_zip(fh, entries) -> None:
+    """A zip of (ZipInfo, deflated bytes) entries with the headers zipfile writes (tests/test_package_save.py
+    checks the bytes against zipfile's own): parts already deflated are written as they are."""
+    entries = list(entries)
+    if len(entries) >= 0xFFFF or any(zi.file_size > _ZIP32 for zi, _ in entries) or \
+            fh.tell() + sum(len(raw) + 2 * (len(zi.filename.encode()) + 100) for zi, raw in entries) > _ZIP32:
+        return _write_zip64(fh, entries)
+    central = []
+    at = fh.tell()
+    for zi, raw in entries:
+        zi.header_offset = at
+        head = zi.FileHeader(False)
+        fh.write(head)
+        fh.write(raw)
+        at += len(head) + len(raw)
+        name, flags = _name_and_flags(zi)
+        dt_ = zi.date_time
+        central.append(struct.pack(
+            zipfile.structCentralDir, zipfile.stringCentralDir, zi.create_version, zi.create_system,
+            zi.extract_version, zi.reserved, flags, zi.compress_type,
+            dt_[3] << 11 | dt_[4] << 5 | (dt_[5] // 2), (dt_[0] - 1980) << 9 | dt_[1] << 5 | dt_[2],
+            zi.CRC, zi.compress_size, zi.file_size, len(name), len(zi.extra), len(zi.comment), 0,
+            zi.internal_attr, zi.external_attr, zi.header_offset) + name + zi.extra + zi.comment)
+    directory = b"".join(central)
+    fh.write(directory)
+    fh.write(struct.pack(zipfile.structEndArchive, zipfile.stringEndArchive, 0, 0, len(central), len(central),
+                         len(directory), at, 0))
+
+
+def _name_and_flags(zi: zipfile.ZipInfo) -> tuple[bytes, int]:
+    try:
+        return zi.filename.encode("ascii"), zi.flag_bits
+    except UnicodeEncodeError:
+        return zi.filename.encode("utf-8"), zi.flag_bits | 0x800
+
+
+def _write_zip64(fh, entries) -> None:
+    """A package past zip's 4 GiB or 65,535 parts: zipfile writes the zip64 records (the parts inflated)."""
+    with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for zi, raw in entries:
+            again = zipfile.ZipInfo(zi.filename, date_time=zi.date_time)
+            again.compress_type, again.external_attr = zipfile.ZIP_DEFLATED, zi.external_attr
+            zf.writestr(again, zlib.decompress(raw, -15), compresslevel=1)
+
+
+class _Parts(MutableMapping):
+    """Part name -> bytes, inflated from the zip on first read (and kept); new parts set by upgrade."""
+
+    def __init__(self, zf: zipfile.ZipFile):
+        self._zip = zf
+        self._names = dict.fromkeys(i.filename for i in zf.infolist())
+        self._read: dict[str, bytes] = {}
+        self._pending: dict = {}  # part -> Future of its inflate (Package.prefetch)
+
+    def __getitem__(self, name: str) -> bytes:
+        data = self._read.get(name)
+        if data is None:
+            if name not in self._names:
+                raise KeyError(name)
+            pending = self._pending.pop(name, None)
+            data = self._read[name] = pending.result() if pending is not None else self._zip.read(name)
+        return data
+
+    def __setitem__(self, name: str, data: bytes) -> None:
+        self._names[name] = None
+        self._read[name] = data
+        self._pending.pop(name, None)
+
+    def __delitem__(self, name: str) -> None:
+        del self._names[name]
+        self._read.pop(name, None)
+        self._pending.pop(name, None)
+
+    def __contains__(self, name) -> bool:
+        return name in self._names
+
+    def __iter__(self):
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def default_file_mode() -> int:
@@ -282,19 +454,21 @@ def _cell_xml(ref: str, value, style: str, xf: int) -> str:
 
 
 def sheet_data_xml(report: SheetReport, xf: dict[str, int], extra_cells: dict | None = None,
-                   layout: Layout | None = None, as_bytes: bool = False) -> tuple:
+                   layout: Layout | None = None, as_bytes: bool = False, pieces: bool = False) -> tuple:
     """(<sheetData> xml, dimension ref) of a report; extra_cells: {(row, col): raw <c> xml} (formulas). Rows whose
     text wraps get the layout's height (spreadsheets do not re-measure rows on opening). Written column by column
     (sheet_writer): the same bytes as sheet_data_xml_per_cell, without a Python step per cell. as_bytes: the xml
-    as UTF-8 bytes (what fill_shell takes, without a decode and encode of tens of MB)."""
+    as UTF-8 bytes (what fill_shell takes, without a decode and encode of tens of MB); pieces: as a list of
+    bytes-like pieces (fill_shell joins them with the sheet around them in one copy)."""
     return sheet_writer.sheet_data(report, xf, extra_cells, layout, cell_xml=_cell_xml,
-                                   per_cell=sheet_data_xml_per_cell, as_bytes=as_bytes)
+                                   per_cell=sheet_data_xml_per_cell, as_bytes=as_bytes, pieces=pieces)
 
 
 def sheet_data_xml_per_cell(report: SheetReport, xf: dict[str, int], extra_cells: dict | None = None,
-                            layout: Layout | None = None) -> tuple[str, str]:
+                            layout: Layout | None = None, pieces: bool = False) -> tuple:
     """The cell-by-cell writer: the reference the column writer is tested against (tests/test_sheet_writer.py),
-    and its way for blocks whose cells interleave within a row."""
+    and its way for blocks whose cells interleave within a row. pieces: the xml as a list of UTF-8 bytes (as
+    sheet_data_xml gives it to fill_shell)."""
     layout = layout or sheet_layout(report)
     rows: dict[int, list[tuple[int, str]]] = {}
     wrapped = layout.wrapped
@@ -337,7 +511,8 @@ def sheet_data_xml_per_cell(report: SheetReport, xf: dict[str, int], extra_cells
         out.append(f'<row r="{r}"{height}>' + "".join(x for _, x in cells) + "</row>")
     out.append("</sheetData>")
     last_row = max(rows, default=1)
-    return "".join(out), f"A1:{column_letter(max_col)}{last_row}"
+    data = "".join(out)
+    return ([data.encode("utf-8")] if pieces else data), f"A1:{column_letter(max_col)}{last_row}"
 
 
 CELLS_HERE = "<sheetData>\x01</sheetData>"  # a sheet shell's cells: \x01 is in no XML text
@@ -360,11 +535,32 @@ def sheet_shell(sheet_xml: str) -> str:
     return sheet_xml[:start] + CELLS_HERE + sheet_xml[end:]
 
 
-def fill_shell(shell_xml: str, data_xml: str | bytes) -> bytes:
-    """The sheet part: the shell with its CELLS_HERE replaced by the <sheetData> xml (str or UTF-8 bytes)."""
+def sheet_shell_of(sheet_part: bytes) -> str:
+    """sheet_shell of a sheet part's UTF-8 bytes, decoding only what is outside its <sheetData> (a line-level
+    tab's old rows are tens of MB)."""
+    start = sheet_part.find(b"<sheetData")
+    if start < 0:
+        raise BBBError("a report sheet has no <sheetData>: the workbook is damaged")
+    close = sheet_part.find(b">", start)
+    if close < 0:
+        raise BBBError("a report sheet has no <sheetData>: the workbook is damaged")
+    if sheet_part[close - 1:close] == b"/":
+        end = close + 1
+    else:
+        end = sheet_part.find(b"</sheetData>", close)
+        if end < 0:
+            raise BBBError("a report sheet has no <sheetData>: the workbook is damaged")
+        end += len(b"</sheetData>")
+    return sheet_part[:start].decode("utf-8") + CELLS_HERE + sheet_part[end:].decode("utf-8")
+
+
+def fill_shell(shell_xml: str, data_xml: str | bytes | list) -> bytes:
+    """The sheet part: the shell with its CELLS_HERE replaced by the <sheetData> xml (str, UTF-8 bytes, or a list
+    of bytes-like pieces)."""
     at = shell_xml.index(CELLS_HERE)
-    data = data_xml if isinstance(data_xml, bytes) else data_xml.encode("utf-8")
-    return shell_xml[:at].encode("utf-8") + data + shell_xml[at + len(CELLS_HERE):].encode("utf-8")
+    data = data_xml if isinstance(data_xml, list) else \
+        [data_xml if isinstance(data_xml, bytes) else data_xml.encode("utf-8")]
+    return b"".join([shell_xml[:at].encode("utf-8"), *data, shell_xml[at + len(CELLS_HERE):].encode("utf-8")])
 
 
 def replace_sheet_data(sheet_xml: str, data_xml: str, dimension: str, merges=()) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 
@@ -34,13 +35,21 @@ def money_width(cents: int) -> int:
     return len(f"{q:,}.{r:02d}") + 2
 
 
-def _matrix_width(values: np.ndarray, j: int, style: str) -> int:
+def _column_extremes(values: np.ndarray):
+    """(max, min) of each column of a number matrix in one pass each (None: not a plain number matrix)."""
+    if values.ndim != 2 or not values.size or values.dtype.kind not in "iuf":
+        return None
+    return values.max(axis=0), values.min(axis=0)
+
+
+def _matrix_width(values: np.ndarray, j: int, style: str, extremes=None) -> int:
     col = values[:, j] if values.ndim == 2 else values
     if col.size == 0:
         return 0
+    high, low = (extremes[0][j], extremes[1][j]) if extremes is not None else (col.max(), col.min())
     if style in (MONEY, "money_total"):
-        return max(money_width(col.max()), money_width(col.min()))
-    return max(len(str(col.max())), len(str(col.min())))
+        return max(money_width(high), money_width(low))
+    return max(len(str(high)), len(str(low)))
 
 
 def cell_width(value, style: str) -> int:
@@ -90,19 +99,21 @@ def sheet_layout(report: SheetReport, cap: int = TEXT_CAP) -> Layout:
     for b in report.blocks:
         values = b.values
         if isinstance(values, np.ndarray):
+            extremes = _column_extremes(values)
             for j in range(values.shape[1] if values.ndim == 2 else 1):
                 style = b.style_of(j)
-                w = _matrix_width(values, j, style) * (1.05 if style in BOLD else 1.0)
+                w = _matrix_width(values, j, style, extremes) * (1.05 if style in BOLD else 1.0)
                 need[b.col + j] = max(need.get(b.col + j, 0), w)
             continue
         width = b.width
-        for j in range(width):  # column by column: a line-level tab has tens of thousands of rows
+        full = all(len(row) == width for row in values)  # column by column: a line-level tab has 100,000s of rows
+        for j in range(width):
             style = b.style_of(j)
             if style in _FREE or style == "banner":
                 continue
             c = b.col + j
             bold = 1.05 if style in BOLD else 1.0
-            column = [row[j] for row in values] if all(len(row) == width for row in values) else \
+            column = list(map(itemgetter(j), values)) if full else \
                 [row[j] if j < len(row) else None for row in values]
             plain = [v for v in column if type(v) is str and v]
             if style not in _NUMBER and style not in ("header", "subtitle") and "\n" not in "".join(plain):
