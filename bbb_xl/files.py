@@ -10,12 +10,15 @@ import csv
 import difflib
 import io
 import itertools
+import operator
 import os
+import re
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .core.decimal_text import money_rows
 from .core.errors import BBBError
 
 MAX_UNCOMPRESSED_BYTES = 1 << 30  # 1 GiB: a full 1,048,576-row contracts sheet is far below this
@@ -301,7 +304,11 @@ def _one_cell(value):
 def write_csv(rows, out) -> None:
     """rows: lists of cells; rows with a `numbers_from` attribute (reports.waterfall.LineRows) say that every row
     after the header holds only numbers from that column on (exact money texts of digits, or Decimals: never
-    neutralised, never holding a CR), so only the cells before it go through neutralize."""
+    neutralised, never holding a CR), so only the cells before it go through neutralize. LineRows held as columns
+    (text columns and an int cents matrix) are written at once by line_table_text."""
+    if getattr(rows, "cents", None) is not None:
+        out.write(line_table_text(rows))
+        return
     writer = csv.writer(out, lineterminator="\n")
     k = getattr(rows, "numbers_from", None)
     if k is None:
@@ -316,6 +323,51 @@ def write_csv(rows, out) -> None:
 
 
 def csv_text(rows) -> str:
+    if getattr(rows, "cents", None) is not None:
+        return line_table_text(rows)
     buf = io.StringIO()
     write_csv(rows, buf)
     return buf.getvalue()
+
+
+# --- line-level files: columns at once ----------------------------------------------------------------------------
+
+_FORMULA_START = frozenset("=+-@\t\r")  # what neutralize guards
+_QUOTED = re.compile('[,"\r]')  # csv.writer quotes a field holding the delimiter, the quote or a line end (\n)
+_FORMULA_AFTER_LF = re.compile("\n[=+\\-@\t\r]")
+
+
+def csv_field(value) -> str:
+    """The text write_csv writes for one cell (neutralised, CRs as \\n) in a row of several cells."""
+    if type(value) is str and value[:1] not in _FORMULA_START and "\n" not in value and not _QUOTED.search(value):
+        return value
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([_one_cell(neutralize(value)), ""])
+    return buf.getvalue()[:-2]  # less the empty second cell's separator and the line end
+
+
+def csv_column(values) -> list[str]:
+    """csv_field of every cell of a text column, each distinct text formatted once; a column of plain text (the
+    usual case) is checked as one string and kept as it is."""
+    values = values.tolist() if hasattr(values, "tolist") else list(values)
+    if set(map(type, values)) <= {str}:
+        joined = "\n" + "\n".join(values)
+        if joined.count("\n") == len(values) and not any(c in joined for c in ',"\r') and \
+                not _FORMULA_AFTER_LF.search(joined):  # no line break, comma, quote or CR inside
+            return values
+        fields = {v: csv_field(v) for v in set(values)}
+        return [fields[v] for v in values]
+    return [csv_field(v) for v in values]
+
+
+def line_table_text(table) -> str:
+    """The CSV text of a line-level table held as columns (reports.waterfall.LineRows): its header, then per line
+    the text cells (neutralised and quoted as write_csv does, csv_column) and the exact money of its row of the
+    int cents matrix (core.decimal_text, no Python object per figure). The text write_csv gives the same rows."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([_one_cell(neutralize(v)) for v in table.header])
+    texts = [csv_column(column) for column in table.texts]
+    money = money_rows(table.cents, b",", first_sep=bool(texts)).decode("ascii").splitlines(keepends=True)
+    if texts:
+        money = map(operator.add, map(",".join, zip(*texts)), money)
+    return buf.getvalue() + "".join(money)

@@ -2,6 +2,7 @@
 Before and After columns so every row ties to its Amount."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 import numpy as np
@@ -20,14 +21,57 @@ def csv_money(cents: np.ndarray) -> list[list]:
         out[i][j] = Decimal(out[i][j])
     return out
 
-class LineRows(list):
+class LineRows(Sequence):
     """A line-level CSV's rows: the header, then per line its text cells and, from column `numbers_from` (0-based)
     on, its money as csv_money gives it (texts of digits or negative Decimals: numbers, which CSV neutralising
-    leaves alone). files.write_csv then neutralises the few text columns only, not four million figures."""
+    leaves alone). files.write_csv then neutralises the few text columns only, not four million figures.
+
+    Held either as those rows (LineRows(rows, numbers_from)) or as columns (LineRows.of_columns): the header, the
+    text columns and an int cents matrix, which files.csv_text writes at once, never making a Python object per
+    figure; read as rows (iterating, indexing) the columns give the cells of the first form."""
 
     def __init__(self, rows, numbers_from: int):
-        super().__init__(rows)
+        self._rows = list(rows)
         self.numbers_from = numbers_from
+        self.header = self.texts = self.cents = None
+
+    @classmethod
+    def of_columns(cls, header: list, texts: list, cents: np.ndarray) -> "LineRows":
+        """header: every column's name; texts: the text columns (one sequence of cells each); cents: lines x
+        money columns, int64."""
+        table = cls([], len(texts))
+        table._rows = None
+        table.header, table.texts, table.cents = list(header), [t.tolist() if isinstance(t, np.ndarray) else list(t) for t in texts], np.asarray(cents)
+        return table
+
+    def rows(self) -> list:
+        if self._rows is None:
+            money = csv_money(self.cents)
+            text_rows = zip(*self.texts) if self.texts else ([] for _ in range(len(money)))
+            self._rows = [list(self.header)] + [list(t) + m for t, m in zip(text_rows, money)]
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows) if self._rows is not None else len(self.cents) + 1
+
+    def __getitem__(self, i):
+        return self.rows()[i]
+
+    def __iter__(self):
+        return iter(self.rows())
+
+    def __eq__(self, other):
+        if not isinstance(other, (LineRows, list)):
+            return NotImplemented
+        if isinstance(other, LineRows) and self.cents is not None and other.cents is not None:
+            return (self.header, self.texts) == (other.header, other.texts) and \
+                self.cents.shape == other.cents.shape and bool((self.cents == other.cents).all())
+        return list(self) == list(other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"LineRows({len(self) - 1} lines, numbers from column {self.numbers_from})"
 
 
 def dimension_columns(book):
@@ -80,12 +124,9 @@ def waterfall_sheet(name, book, settings, periods, cum, per_period, title, csv_o
         alloc = by_contract(target)
         header = ["Contract ID", "Customer", "Line ID"] + dims + ["Amount"] + (["Allocated"] if allocated else []) \
             + ["Before"] + labels + ["After"]
-        money = csv_money(np.column_stack([book.final_amount] + ([target] if allocated else [])
-                                            + [before, per_period, after]))
-        line_text = [lines.contract.tolist(), lines.customer.tolist(), lines.line_id.tolist()] + \
-            [lines.dims[d].tolist() for d in dims]
-        csv_out.append((f"{name} by line", LineRows([header] + [  # money from column len(line_text): numbers
-            [t[i] for t in line_text] + money[i] for i in range(n)], len(line_text))))
+        cents = np.column_stack([book.final_amount] + ([target] if allocated else []) + [before, per_period, after])
+        line_text = [lines.contract, lines.customer, lines.line_id] + [lines.dims[d] for d in dims]
+        csv_out.append((f"{name} by line", LineRows.of_columns(header, line_text, cents)))
     extra = ["Allocated"] if allocated else []
     header = text_cols + ["Amount"] + extra + [f"Before {labels[0]}"] + labels + [f"After {labels[-1]}",
                                                                                "Total in periods"]
