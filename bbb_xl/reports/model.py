@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.decimal_text import money_strings
 from ..core.errors import ERROR, WARNING
 
 # Styles every writer knows: text, title, subtitle, header, money, money_total, date, ratio, int, status_ok,
@@ -122,13 +123,9 @@ def money_text(cents: int) -> str:
 
 
 def money_texts(cents: np.ndarray) -> list[list[str]]:
-    """money_text of every cell of an int cents matrix, vectorised where it matters (line-level CSVs)."""
-    v = np.asarray(cents, dtype=np.int64)
-    a = np.abs(v)
-    whole = (a // 100).astype(str)
-    frac = np.char.zfill((a % 100).astype(str), 2)
-    text = np.char.add(np.char.add(np.where(v < 0, "-", ""), whole), np.char.add(".", frac))
-    return text.tolist()
+    """money_text of every cell of an int cents matrix (a list of them for a vector), made at once as bytes
+    (core.decimal_text), never a string conversion per cell."""
+    return money_strings(cents)
 
 
 def status_text(problems) -> str:
