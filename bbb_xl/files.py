@@ -18,6 +18,8 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from .core.decimal_text import money_rows
 from .core.errors import BBBError
 
@@ -322,12 +324,14 @@ def write_csv(rows, out) -> None:
     writer.writerows([_one_cell(neutralize(v)) for v in row[:k]] + row[k:] for row in it)
 
 
-def csv_text(rows) -> str:
+def csv_text(rows, as_bytes: bool = False):
+    """The CSV text write_csv gives for rows; as_bytes: encoded as UTF-8 (what a CSV file beside a workbook
+    holds), for line-level tables made as bytes at once."""
     if getattr(rows, "cents", None) is not None:
-        return line_table_text(rows)
+        return line_table_bytes(rows) if as_bytes else line_table_text(rows)
     buf = io.StringIO()
     write_csv(rows, buf)
-    return buf.getvalue()
+    return buf.getvalue().encode("utf-8") if as_bytes else buf.getvalue()
 
 
 # --- line-level files: columns at once ----------------------------------------------------------------------------
@@ -360,14 +364,44 @@ def csv_column(values) -> list[str]:
     return [csv_field(v) for v in values]
 
 
+def _header_and_texts(table) -> tuple[str, list]:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([_one_cell(neutralize(v)) for v in table.header])
+    cache = getattr(table, "text_cache", {})
+    if "csv cells" not in cache:
+        cache["csv cells"] = [csv_column(column) for column in table.texts]
+    return buf.getvalue(), cache["csv cells"]
+
+
 def line_table_text(table) -> str:
     """The CSV text of a line-level table held as columns (reports.waterfall.LineRows): its header, then per line
     the text cells (neutralised and quoted as write_csv does, csv_column) and the exact money of its row of the
     int cents matrix (core.decimal_text, no Python object per figure). The text write_csv gives the same rows."""
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow([_one_cell(neutralize(v)) for v in table.header])
-    texts = [csv_column(column) for column in table.texts]
+    header, texts = _header_and_texts(table)
     money = money_rows(table.cents, b",", first_sep=bool(texts)).decode("ascii").splitlines(keepends=True)
     if texts:
         money = map(operator.add, map(",".join, zip(*texts)), money)
-    return buf.getvalue() + "".join(money)
+    return header + "".join(money)
+
+
+LEAD_BYTES_MAX = 512  # a line's text cells longer than this (in UTF-8): the line-level file is joined as text
+
+
+def line_table_bytes(table) -> bytes:
+    """line_table_text encoded as UTF-8, made as bytes: each line's text cells go in the money's byte grid as its
+    first bytes (core.decimal_text.money_rows lead), so the rows are never cut and joined as Python strings."""
+    header, texts = _header_and_texts(table)
+    cents = np.asarray(table.cents, dtype=np.int64)
+    if not texts:
+        return header.encode("utf-8") + money_rows(cents, b",", first_sep=False)
+    cache = getattr(table, "text_cache", {})
+    if "csv lead" not in cache:  # each line's text cells as UTF-8, in 4-byte words; None: too long, or a NUL
+        lead = list(map(str.encode, map(",".join, zip(*texts))))
+        width = max(map(len, lead), default=0)
+        size = max(-(-width // 4) * 4, 4)
+        cache["csv lead"] = None if width > LEAD_BYTES_MAX or b"\0" in b"".join(lead) else \
+            np.array(lead, dtype=f"S{size}").view(np.uint32).reshape(len(lead), size // 4)
+    words = cache["csv lead"]
+    if words is None:  # (the grid's padding is NUL: a NUL in text is kept by joining as text)
+        return line_table_text(table).encode("utf-8")
+    return header.encode("utf-8") + money_rows(cents, b",", lead=words)

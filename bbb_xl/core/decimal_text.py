@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_ROWS = 8192  # rows formatted at once: bounds the grid to a few MB
+_ROWS = 1024  # rows formatted at once: the grid and its temporaries stay in the CPU cache (faster than 8192)
 
 
 def _words(chars: np.ndarray) -> np.ndarray:
@@ -29,22 +29,27 @@ _UNITS = _words(np.array([[48 + k // 100, 46, 48 + k // 10 % 10, 48 + k % 10] fo
 _INT64_MIN = np.iinfo(np.int64).min
 
 
-def money_rows(cents: np.ndarray, sep: bytes = b",", first_sep: bool = True, end: bytes = b"\n") -> bytes:
+def money_rows(cents: np.ndarray, sep: bytes = b",", first_sep: bool = True, end: bytes = b"\n",
+               lead: np.ndarray | None = None) -> bytes:
     """Each row of an int cents matrix as its cells' exact decimal texts, each after `sep` (the first one too
-    unless not first_sep), the row closed by `end`: one ASCII bytes string for the whole matrix. sep: at most
-    3 bytes, end at most 4, neither holding NUL."""
+    unless not first_sep), the row closed by `end`: one bytes string for the whole matrix. sep: at most 3 bytes,
+    end at most 4, neither holding NUL. lead: (rows, k) uint32 words of bytes each row starts with (text already
+    made, NUL bytes as padding: a NUL is never kept)."""
     v = np.asarray(cents, dtype=np.int64)
     if v.ndim != 2 or len(sep) > 3 or len(end) > 4 or b"\0" in sep + end:
         raise ValueError("money_rows takes a matrix of cents, a separator of up to 3 bytes and an end of up to 4")
+    if lead is not None and (lead.dtype != np.uint32 or lead.ndim != 2 or len(lead) != len(v)):
+        raise ValueError("lead: one row of uint32 words per row of cents")
     head = np.frombuffer(sep.ljust(4, b"\0"), dtype=np.uint8).reshape(1, 4).repeat(4, axis=0)
     head[1, 3] = head[3, 3] = 45  # "-": the NULs between the separator and it are taken out
     head[2:, :3] = 0  # the first cell of a row without its separator
     heads = _words(head)  # [separator, separator and minus, nothing, minus]
     tail = _words(np.frombuffer(end.ljust(4, b"\0"), dtype=np.uint8).reshape(1, 4))[0]
-    return b"".join(_rows_chunk(v[i0:i0 + _ROWS], heads, first_sep, tail) for i0 in range(0, len(v), _ROWS))
+    return b"".join(_rows_chunk(v[i0:i0 + _ROWS], heads, first_sep, tail,
+                                None if lead is None else lead[i0:i0 + _ROWS]) for i0 in range(0, len(v), _ROWS))
 
 
-def _rows_chunk(v: np.ndarray, heads: np.ndarray, first_sep: bool, tail) -> bytes:
+def _rows_chunk(v: np.ndarray, heads: np.ndarray, first_sep: bool, tail, lead) -> bytes:
     n, m = v.shape
     negative = v < 0
     a = np.abs(v)
@@ -55,9 +60,12 @@ def _rows_chunk(v: np.ndarray, heads: np.ndarray, first_sep: bool, tail) -> byte
     top = int(tens.max()) if tens.size else 0
     groups = (len(str(top)) + 3) // 4 if top else 0
     words = groups + 2  # [separator, NUL.., sign] [four digits] x groups [units digit, ".", cents]
-    out = np.empty((n, m * words + 1), dtype=np.uint32)
+    before = 0 if lead is None else lead.shape[1]
+    out = np.empty((n, before + m * words + 1), dtype=np.uint32)
+    if before:
+        out[:, :before] = lead
     out[:, -1] = tail
-    cells = out[:, :m * words].reshape(n, m, words)
+    cells = out[:, before:before + m * words].reshape(n, m, words)
     cells[..., 0] = np.where(negative, heads[1], heads[0])
     if m and not first_sep:
         cells[:, 0, 0] = np.where(negative[:, 0], heads[3], heads[2])

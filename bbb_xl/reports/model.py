@@ -51,8 +51,9 @@ class SheetReport:
         parsed = book.parsed
         if parsed.origin is None or not book.lines.sheet:
             return
-        for k, i in enumerate(idx):
-            self.link(top + k, col, book.lines.sheet, parsed.origin[0] + int(book.lines.row[i]) - 1)
+        sheet = book.lines.sheet
+        rows = np.asarray(book.lines.row)[np.asarray(idx, dtype=np.intp)].astype(np.int64) + (parsed.origin[0] - 1)
+        self.links.update(((top + k, col), (sheet, f"A{r}")) for k, r in enumerate(rows.tolist()))
 
     def link(self, row: int, col: int, sheet: str, input_row: int, input_col: str = "A") -> None:
         """The cell at (row, col) links to `sheet`!<input_col><input_row> (a fixed internal location)."""
