@@ -44,7 +44,8 @@ def test_money_rows_are_the_exact_decimal_texts():
                                  b",0.99,-0.99,10.00,9999.99,10000.00,-1000000.00\n"
                                  b",1000000000000000.00,-1000000000000000.00,92233720368547758.07,"
                                  b"-92233720368547758.08,0.07,12345678.90\n")
-    assert money_rows(cents[:, :2], first_sep=False) == b"0.00,-0.01\n0.99,-0.99\n1000000000000000.00,-1000000000000000.00\n"
+    assert money_rows(cents[:, :2], first_sep=False) == \
+        b"0.00,-0.01\n0.99,-0.99\n1000000000000000.00,-1000000000000000.00\n"
     assert money_rows(np.zeros((2, 0), dtype=np.int64)) == b"\n\n" and money_rows(np.zeros((0, 3))) == b""
     assert money_strings(np.array([-5, 250])) == ["-0.05", "2.50"]
 
@@ -172,3 +173,18 @@ def test_computed_book_by_line_files_are_the_old_bytes():
         assert len(back) == len(table.cents) + 1 and "'=cmd|' /C calc'!A0" in {r[1] for r in back}
         k = table.numbers_from
         assert [[round(Decimal(c) * 100) for c in r[k:]] for r in back[1:]] == table.cents.tolist()
+
+
+def test_sample_book_with_ssp_allocation_by_line_files_are_the_old_bytes():
+    """The sample book (bundles allocated by relative SSP: an Allocated column; events; dimensions) above the
+    Detail line limit: the line-level files are the old writer's text, money as numbers read back."""
+    from bbb_xl.sample import SAMPLE_SETTINGS, sample_contracts, sample_events
+    contracts = sample_contracts()
+    settings = [["Setting", "Value"]] + [[k, v] for k, v in dict(SAMPLE_SETTINGS, **{"Detail line limit": 3}).items()]
+    reports = compute_reports(contracts, settings, sample_events(contracts), refreshed_at=dt.datetime(2026, 1, 2))
+    by_line = dict((name, t) for name, t in reports.csv_files if name.endswith("by line"))
+    assert "Allocated" in by_line["Revenue by line"].header and "Allocated" not in by_line["Billings by line"].header
+    for name, table in by_line.items():
+        old = ref.line_rows(table.header, table.texts, table.cents)
+        assert files.csv_text(table, as_bytes=True) == ref.csv_text(old).encode("utf-8"), name
+        assert list(table) == list(old)

@@ -1,7 +1,8 @@
-"""Exact decimal text of int64 cents for a whole matrix at once (the text reports.model.money_text gives each cell:
-"-1234.05", "0.00"), built as a grid of 4-byte words from tables: the units digit, point and cents of a | cents | % 1000, the
-digits above four at a time (leading zeros as NUL), the separator and sign, then the NUL bytes taken out in one pass. No Python object per
-cell and never a float: the line-level CSV files beside a workbook hold millions of these. Pure numpy."""
+"""Exact decimal text of int64 cents for a whole matrix at once (the text reports.model.money_text gives each
+cell: "-1234.05", "0.00"), built as a grid of 4-byte words from tables: the separator and sign, the digits above
+the units four at a time (leading zeros as NUL), then the units digit, point and cents of |cents| % 1000; the NUL
+bytes are taken out in one pass. No Python object per cell and never a float: the line-level CSV files beside a
+workbook hold millions of these. Pure numpy (the idea of excel/sheet_writer's digit grid, for CSV)."""
 from __future__ import annotations
 
 import numpy as np
@@ -59,7 +60,7 @@ def _rows_chunk(v: np.ndarray, heads: np.ndarray, first_sep: bool, tail, lead) -
     tens = a // k(1000)  # the units from the tens on: four digits per group
     top = int(tens.max()) if tens.size else 0
     groups = (len(str(top)) + 3) // 4 if top else 0
-    words = groups + 2  # [separator, NUL.., sign] [four digits] x groups [units digit, ".", cents]
+    words = groups + 2  # [separator, NUL.., sign], [four digits] x groups, [units digit, ".", cents]
     before = 0 if lead is None else lead.shape[1]
     out = np.empty((n, before + m * words + 1), dtype=np.uint32)
     if before:
