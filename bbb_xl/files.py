@@ -384,7 +384,7 @@ def line_table_text(table) -> str:
     return header + "".join(money)
 
 
-LEAD_BYTES_MAX = 512  # a line's text cells longer than this (in UTF-8): the line-level file is joined as text
+LEAD_PADDING_MAX = 4  # the text cells padded to the longest line's may take this many times their own size
 
 
 def line_table_bytes(table) -> bytes:
@@ -393,15 +393,16 @@ def line_table_bytes(table) -> bytes:
     header, texts = _header_and_texts(table)
     cents = np.asarray(table.cents, dtype=np.int64)
     if not texts:
-        return header.encode("utf-8") + money_rows(cents, b",", first_sep=False)
+        return money_rows(cents, b",", first_sep=False, header=header.encode("utf-8"))
     cache = getattr(table, "text_cache", {})
-    if "csv lead" not in cache:  # each line's text cells as UTF-8, in 4-byte words; None: too long, or a NUL
+    if "csv lead" not in cache:  # each line's text cells as UTF-8 in 4-byte words; None: joined as text instead
         lead = list(map(str.encode, map(",".join, zip(*texts))))
-        width = max(map(len, lead), default=0)
-        size = max(-(-width // 4) * 4, 4)
-        cache["csv lead"] = None if width > LEAD_BYTES_MAX or b"\0" in b"".join(lead) else \
+        joined = b"".join(lead)
+        size = max(-(-max(map(len, lead), default=0) // 4) * 4, 4)
+        padded = size * len(lead) > LEAD_PADDING_MAX * len(joined) + (1 << 20)  # a few very long texts
+        cache["csv lead"] = None if padded or b"\0" in joined else \
             np.array(lead, dtype=f"S{size}").view(np.uint32).reshape(len(lead), size // 4)
     words = cache["csv lead"]
     if words is None:  # (the grid's padding is NUL: a NUL in text is kept by joining as text)
         return line_table_text(table).encode("utf-8")
-    return header.encode("utf-8") + money_rows(cents, b",", lead=words)
+    return money_rows(cents, b",", lead=words, header=header.encode("utf-8"))

@@ -48,6 +48,7 @@ def test_money_rows_are_the_exact_decimal_texts():
         b"0.00,-0.01\n0.99,-0.99\n1000000000000000.00,-1000000000000000.00\n"
     assert money_rows(np.zeros((2, 0), dtype=np.int64)) == b"\n\n" and money_rows(np.zeros((0, 3))) == b""
     assert money_strings(np.array([-5, 250])) == ["-0.05", "2.50"]
+    assert money_rows(cents[:1, :2], header=b"A,B\n") == b"A,B\n,0.00,-0.01\n"
 
 
 @hsettings(max_examples=400, deadline=None)
@@ -99,8 +100,8 @@ def test_line_level_csv_is_the_bytes_of_the_row_by_row_writer(data):
     table = LineRows.of_columns(header, [np.array(t + [None], dtype=object)[:-1] for t in line_text], cents)
     text = files.csv_text(table)
     assert text == ref.csv_text(old)
-    saved, saved_rows = files.LEAD_BYTES_MAX, decimal_text._ROWS
-    files.LEAD_BYTES_MAX = data.draw(st.sampled_from([saved, 3]))  # long text cells: joined as text instead
+    saved, saved_rows = files.LEAD_PADDING_MAX, decimal_text._ROWS
+    files.LEAD_PADDING_MAX = data.draw(st.sampled_from([saved, -(1 << 30)]))  # as if very long: joined as text
     decimal_text._ROWS = data.draw(st.sampled_from([saved_rows, 1, 2]))  # the grid made a few rows at a time
     try:
         try:
@@ -111,7 +112,7 @@ def test_line_level_csv_is_the_bytes_of_the_row_by_row_writer(data):
         else:
             assert files.csv_text(table, as_bytes=True) == expected
     finally:
-        files.LEAD_BYTES_MAX, decimal_text._ROWS = saved, saved_rows
+        files.LEAD_PADDING_MAX, decimal_text._ROWS = saved, saved_rows
     assert len(table) == len(old) and list(table) == list(old) and table == old
     assert files.csv_text(list(table)) == text  # every cell through neutralize, as any rows
 

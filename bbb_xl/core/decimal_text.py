@@ -31,11 +31,11 @@ _INT64_MIN = np.iinfo(np.int64).min
 
 
 def money_rows(cents: np.ndarray, sep: bytes = b",", first_sep: bool = True, end: bytes = b"\n",
-               lead: np.ndarray | None = None) -> bytes:
+               lead: np.ndarray | None = None, header: bytes = b"") -> bytes:
     """Each row of an int cents matrix as its cells' exact decimal texts, each after `sep` (the first one too
-    unless not first_sep), the row closed by `end`: one bytes string for the whole matrix. sep: at most 3 bytes,
-    end at most 4, neither holding NUL. lead: (rows, k) uint32 words of bytes each row starts with (text already
-    made, NUL bytes as padding: a NUL is never kept)."""
+    unless not first_sep), the row closed by `end`: one bytes string for the whole matrix, after `header`. sep: at
+    most 3 bytes, end at most 4, neither holding NUL. lead: (rows, k) uint32 words of bytes each row starts with
+    (text already made, NUL bytes as padding: a NUL is never kept)."""
     v = np.asarray(cents, dtype=np.int64)
     if v.ndim != 2 or len(sep) > 3 or len(end) > 4 or b"\0" in sep + end:
         raise ValueError("money_rows takes a matrix of cents, a separator of up to 3 bytes and an end of up to 4")
@@ -46,8 +46,9 @@ def money_rows(cents: np.ndarray, sep: bytes = b",", first_sep: bool = True, end
     head[2:, :3] = 0  # the first cell of a row without its separator
     heads = _words(head)  # [separator, separator and minus, nothing, minus]
     tail = _words(np.frombuffer(end.ljust(4, b"\0"), dtype=np.uint8).reshape(1, 4))[0]
-    return b"".join(_rows_chunk(v[i0:i0 + _ROWS], heads, first_sep, tail,
-                                None if lead is None else lead[i0:i0 + _ROWS]) for i0 in range(0, len(v), _ROWS))
+    return b"".join([header] + [_rows_chunk(v[i0:i0 + _ROWS], heads, first_sep, tail,
+                                            None if lead is None else lead[i0:i0 + _ROWS])
+                                for i0 in range(0, len(v), _ROWS)])
 
 
 def _rows_chunk(v: np.ndarray, heads: np.ndarray, first_sep: bool, tail, lead) -> bytes:
