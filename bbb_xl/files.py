@@ -308,7 +308,7 @@ def write_csv(rows, out) -> None:
     after the header holds only numbers from that column on (exact money texts of digits, or Decimals: never
     neutralised, never holding a CR), so only the cells before it go through neutralize. LineRows held as columns
     (text columns and an int cents matrix) are written at once by line_table_text."""
-    if getattr(rows, "cents", None) is not None:
+    if _as_columns(rows):
         out.write(line_table_text(rows))
         return
     writer = csv.writer(out, lineterminator="\n")
@@ -327,7 +327,7 @@ def write_csv(rows, out) -> None:
 def csv_text(rows, as_bytes: bool = False):
     """The CSV text write_csv gives for rows; as_bytes: encoded as UTF-8 (what a CSV file beside a workbook
     holds), for line-level tables made as bytes at once."""
-    if getattr(rows, "cents", None) is not None:
+    if _as_columns(rows):
         return line_table_bytes(rows) if as_bytes else line_table_text(rows)
     buf = io.StringIO()
     write_csv(rows, buf)
@@ -335,6 +335,13 @@ def csv_text(rows, as_bytes: bool = False):
 
 
 # --- line-level files: columns at once ----------------------------------------------------------------------------
+
+def _as_columns(rows) -> bool:
+    """LineRows held as columns with money columns (without any, a row can be one empty cell, which csv.writer
+    quotes: those few rows go the row by row way)."""
+    cents = getattr(rows, "cents", None)
+    return cents is not None and np.ndim(cents) == 2 and np.shape(cents)[1] > 0
+
 
 _FORMULA_START = frozenset("=+-@\t\r")  # what neutralize guards
 _QUOTED = re.compile('[,"\r]')  # csv.writer quotes a field holding the delimiter, the quote or a line end (\n)

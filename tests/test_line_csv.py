@@ -135,6 +135,9 @@ def test_line_rows_of_columns_compare_by_content():
     empty = LineRows.of_columns(["ID", "=x"], [[]], np.zeros((0, 1), dtype=np.int64))
     assert files.csv_text(empty) == "ID,'=x\n" and files.csv_text(empty, as_bytes=True) == b"ID,'=x\n"
     assert list(empty) == [["ID", "=x"]] and len(empty) == 1
+    no_money = LineRows.of_columns(["ID"], [["", "@a"]], np.zeros((2, 0), dtype=np.int64))
+    assert files.csv_text(no_money) == 'ID\n""\n\'@a\n' and files.csv_text(no_money, as_bytes=True) == \
+        b'ID\n""\n\'@a\n'  # a row of one empty cell: quoted, as csv.writer does
 
 
 def test_tables_of_the_same_text_columns_share_their_csv_cells():
