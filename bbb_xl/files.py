@@ -10,12 +10,17 @@ import csv
 import difflib
 import io
 import itertools
+import operator
 import os
+import re
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
+from .core.decimal_text import money_rows
 from .core.errors import BBBError
 
 MAX_UNCOMPRESSED_BYTES = 1 << 30  # 1 GiB: a full 1,048,576-row contracts sheet is far below this
@@ -301,7 +306,11 @@ def _one_cell(value):
 def write_csv(rows, out) -> None:
     """rows: lists of cells; rows with a `numbers_from` attribute (reports.waterfall.LineRows) say that every row
     after the header holds only numbers from that column on (exact money texts of digits, or Decimals: never
-    neutralised, never holding a CR), so only the cells before it go through neutralize."""
+    neutralised, never holding a CR), so only the cells before it go through neutralize. LineRows held as columns
+    (text columns and an int cents matrix) are written at once by line_table_text."""
+    if _as_columns(rows):
+        out.write(line_table_text(rows))
+        return
     writer = csv.writer(out, lineterminator="\n")
     k = getattr(rows, "numbers_from", None)
     if k is None:
@@ -315,7 +324,92 @@ def write_csv(rows, out) -> None:
     writer.writerows([_one_cell(neutralize(v)) for v in row[:k]] + row[k:] for row in it)
 
 
-def csv_text(rows) -> str:
+def csv_text(rows, as_bytes: bool = False):
+    """The CSV text write_csv gives for rows; as_bytes: encoded as UTF-8 (what a CSV file beside a workbook
+    holds), for line-level tables made as bytes at once."""
+    if _as_columns(rows):
+        return line_table_bytes(rows) if as_bytes else line_table_text(rows)
     buf = io.StringIO()
     write_csv(rows, buf)
-    return buf.getvalue()
+    return buf.getvalue().encode("utf-8") if as_bytes else buf.getvalue()
+
+
+# --- line-level files: columns at once ----------------------------------------------------------------------------
+
+def _as_columns(rows) -> bool:
+    """LineRows held as columns with money columns (without any, a row can be one empty cell, which csv.writer
+    quotes: those few rows go the row by row way)."""
+    cents = getattr(rows, "cents", None)
+    return cents is not None and np.ndim(cents) == 2 and np.shape(cents)[1] > 0
+
+
+_FORMULA_START = frozenset("=+-@\t\r")  # what neutralize guards
+_QUOTED = re.compile('[,"\r]')  # csv.writer quotes a field holding the delimiter, the quote or a line end (\n)
+_FORMULA_AFTER_LF = re.compile("\n[=+\\-@\t\r]")
+
+
+def csv_field(value) -> str:
+    """The text write_csv writes for one cell (neutralised, CRs as \\n) in a row of several cells."""
+    if type(value) is str and value[:1] not in _FORMULA_START and "\n" not in value and not _QUOTED.search(value):
+        return value
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([_one_cell(neutralize(value)), ""])
+    return buf.getvalue()[:-2]  # less the empty second cell's separator and the line end
+
+
+def csv_column(values) -> list[str]:
+    """csv_field of every cell of a text column, each distinct text formatted once; a column of plain text (the
+    usual case) is checked as one string and kept as it is."""
+    values = values.tolist() if hasattr(values, "tolist") else list(values)
+    if set(map(type, values)) <= {str}:
+        joined = "\n" + "\n".join(values)
+        if joined.count("\n") == len(values) and not any(c in joined for c in ',"\r') and \
+                not _FORMULA_AFTER_LF.search(joined):  # no line break, comma, quote or CR inside
+            return values
+        fields = {v: csv_field(v) for v in set(values)}
+        return [fields[v] for v in values]
+    return [csv_field(v) for v in values]
+
+
+def _header_and_texts(table) -> tuple[str, list]:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([_one_cell(neutralize(v)) for v in table.header])
+    cache = getattr(table, "text_cache", {})
+    if "csv cells" not in cache:
+        cache["csv cells"] = [csv_column(column) for column in table.texts]
+    return buf.getvalue(), cache["csv cells"]
+
+
+def line_table_text(table) -> str:
+    """The CSV text of a line-level table held as columns (reports.waterfall.LineRows): its header, then per line
+    the text cells (neutralised and quoted as write_csv does, csv_column) and the exact money of its row of the
+    int cents matrix (core.decimal_text, no Python object per figure). The text write_csv gives the same rows."""
+    header, texts = _header_and_texts(table)
+    money = money_rows(table.cents, b",", first_sep=bool(texts)).decode("ascii").splitlines(keepends=True)
+    if texts:
+        money = map(operator.add, map(",".join, zip(*texts)), money)
+    return header + "".join(money)
+
+
+LEAD_PADDING_MAX = 4  # the text cells padded to the longest line's may take this many times their own size
+
+
+def line_table_bytes(table) -> bytes:
+    """line_table_text encoded as UTF-8, made as bytes: each line's text cells go in the money's byte grid as its
+    first bytes (core.decimal_text.money_rows lead), so the rows are never cut and joined as Python strings."""
+    header, texts = _header_and_texts(table)
+    cents = np.asarray(table.cents, dtype=np.int64)
+    if not texts:
+        return money_rows(cents, b",", first_sep=False, header=header.encode("utf-8"))
+    cache = getattr(table, "text_cache", {})
+    if "csv lead" not in cache:  # each line's text cells as UTF-8 in 4-byte words; None: joined as text instead
+        lead = list(map(str.encode, map(",".join, zip(*texts))))
+        joined = b"".join(lead)
+        size = max(-(-max(map(len, lead), default=0) // 4) * 4, 4)
+        padded = size * len(lead) > LEAD_PADDING_MAX * len(joined) + (1 << 20)  # a few very long texts
+        cache["csv lead"] = None if padded or b"\0" in joined else \
+            np.array(lead, dtype=f"S{size}").view(np.uint32).reshape(len(lead), size // 4)
+    words = cache["csv lead"]
+    if words is None:  # (the grid's padding is NUL: a NUL in text is kept by joining as text)
+        return line_table_text(table).encode("utf-8")
+    return money_rows(cents, b",", lead=words, header=header.encode("utf-8"))

@@ -145,7 +145,7 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
             pk.check_can_replace(target)
     written = []
     for target, rows in targets:
-        _write_text_atomic(target, csv_text(rows))
+        _write_text_atomic(target, csv_text(rows, as_bytes=True))
         written.append(target)
     pkg.save_atomic(path)
     t3 = time.perf_counter()
@@ -245,10 +245,12 @@ def _stale_cells(check, xf) -> dict:
     return cells
 
 
-def _write_text_atomic(target: Path, text: str) -> None:
+def _write_text_atomic(target: Path, text: str | bytes) -> None:
+    """text (str: written as UTF-8; bytes: as they are) replaces target at once."""
     fd, tmp = tempfile.mkstemp(prefix=".~bbb_", suffix=".csv", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else
+              os.fdopen(fd, "w", encoding="utf-8", newline="")) as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())

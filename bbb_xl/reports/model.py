@@ -9,6 +9,7 @@ from operator import attrgetter
 
 import numpy as np
 
+from ..core.decimal_text import money_strings
 from ..core.errors import ERROR, WARNING
 
 # Styles every writer knows: text, title, subtitle, header, money, money_total, date, ratio, int, status_ok,
@@ -52,8 +53,9 @@ class SheetReport:
         parsed = book.parsed
         if parsed.origin is None or not book.lines.sheet:
             return
-        for k, i in enumerate(idx):
-            self.link(top + k, col, book.lines.sheet, parsed.origin[0] + int(book.lines.row[i]) - 1)
+        sheet = book.lines.sheet
+        rows = np.asarray(book.lines.row)[np.asarray(idx, dtype=np.intp)].astype(np.int64) + (parsed.origin[0] - 1)
+        self.links.update(((top + k, col), (sheet, f"A{r}")) for k, r in enumerate(rows.tolist()))
 
     def link(self, row: int, col: int, sheet: str, input_row: int, input_col: str = "A") -> None:
         """The cell at (row, col) links to `sheet`!<input_col><input_row> (a fixed internal location)."""
@@ -124,13 +126,9 @@ def money_text(cents: int) -> str:
 
 
 def money_texts(cents: np.ndarray) -> list[list[str]]:
-    """money_text of every cell of an int cents matrix, vectorised where it matters (line-level CSVs)."""
-    v = np.asarray(cents, dtype=np.int64)
-    a = np.abs(v)
-    whole = (a // 100).astype(str)
-    frac = np.char.zfill((a % 100).astype(str), 2)
-    text = np.char.add(np.char.add(np.where(v < 0, "-", ""), whole), np.char.add(".", frac))
-    return text.tolist()
+    """money_text of every cell of an int cents matrix (a list of them for a vector), made at once as bytes
+    (core.decimal_text), never a string conversion per cell."""
+    return money_strings(cents)
 
 
 def status_text(problems) -> str:

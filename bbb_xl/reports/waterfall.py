@@ -2,6 +2,7 @@
 Before and After columns so every row ties to its Amount."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 import numpy as np
@@ -20,14 +21,68 @@ def csv_money(cents: np.ndarray) -> list[list]:
         out[i][j] = Decimal(out[i][j])
     return out
 
-class LineRows(list):
+
+class LineRows(Sequence):
     """A line-level CSV's rows: the header, then per line its text cells and, from column `numbers_from` (0-based)
     on, its money as csv_money gives it (texts of digits or negative Decimals: numbers, which CSV neutralising
-    leaves alone). files.write_csv then neutralises the few text columns only, not four million figures."""
+    leaves alone). files.write_csv then neutralises the few text columns only, not four million figures.
+
+    Held either as those rows (LineRows(rows, numbers_from)) or as columns (LineRows.of_columns): the header, the
+    text columns and an int cents matrix, which files.csv_text writes at once, never making a Python object per
+    figure; read as rows (iterating, indexing) the columns give the cells of the first form."""
 
     def __init__(self, rows, numbers_from: int):
-        super().__init__(rows)
+        self._rows = list(rows)
         self.numbers_from = numbers_from
+        self.header = self.texts = self.cents = None
+        self._sources: list = []
+        self.text_cache: dict = {}  # what a writer made of the text columns, shared by tables holding the same ones
+
+    @classmethod
+    def of_columns(cls, header: list, texts: list, cents: np.ndarray, like: "LineRows | None" = None) \
+            -> "LineRows":
+        """header: every column's name; texts: the text columns (one sequence of cells each); cents: lines x
+        money columns, int64. like: a table made from the very same text column objects (Revenue's for
+        Billings): its text cells, and what the CSV writer made of them, are shared."""
+        table = cls([], len(texts))
+        table._rows = None
+        table.header, table.cents = list(header), np.asarray(cents)
+        table._sources = list(texts)
+        if like is not None and len(like._sources) == len(texts) and all(
+                a is b for a, b in zip(like._sources, texts)):
+            table.texts, table.text_cache = like.texts, like.text_cache
+        else:
+            table.texts = [t.tolist() if isinstance(t, np.ndarray) else list(t) for t in texts]
+        return table
+
+    def rows(self) -> list:
+        if self._rows is None:
+            money = csv_money(self.cents)
+            text_rows = zip(*self.texts) if self.texts else ([] for _ in range(len(money)))
+            self._rows = [list(self.header)] + [list(t) + m for t, m in zip(text_rows, money)]
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows) if self._rows is not None else len(self.cents) + 1
+
+    def __getitem__(self, i):
+        return self.rows()[i]
+
+    def __iter__(self):
+        return iter(self.rows())
+
+    def __eq__(self, other):
+        if not isinstance(other, (LineRows, list)):
+            return NotImplemented
+        if isinstance(other, LineRows) and self.cents is not None and other.cents is not None:
+            return (self.header, self.texts) == (other.header, other.texts) and \
+                self.cents.shape == other.cents.shape and bool((self.cents == other.cents).all())
+        return list(self) == list(other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"LineRows({len(self) - 1} lines, numbers from column {self.numbers_from})"
 
 
 def dimension_columns(book):
@@ -54,8 +109,8 @@ def waterfall_sheet(name, book, settings, periods, cum, per_period, title, csv_o
     detail = n <= settings.detail_limit
     if detail:
         text_cols = ["Contract ID", "Customer", "Line ID"] + dims
-        text = [[lines.contract[i], lines.customer[i], lines.line_id[i]] + [lines.dims[d][i] for d in dims]
-                for i in range(n)]
+        text = [list(r) for r in zip(*(c.tolist() for c in [lines.contract, lines.customer, lines.line_id]
+                                         + [lines.dims[d] for d in dims]))]
         amounts, bef, mat, aft = book.final_amount, before, per_period, after
         alloc = target
     else:
@@ -69,7 +124,7 @@ def waterfall_sheet(name, book, settings, periods, cum, per_period, title, csv_o
         code_rank = np.empty(int(codes.max(initial=-1)) + 1, dtype=np.int64)
         code_rank[codes[order_first]] = np.arange(len(order_first))
         rank = code_rank[codes]
-        text = [[lines.contract[i], lines.customer[i]] for i in order_first]
+        text = [list(r) for r in zip(lines.contract[order_first].tolist(), lines.customer[order_first].tolist())]
 
         def by_contract(values):
             out = np.zeros((len(order_first),) + values.shape[1:], dtype=np.int64)
@@ -80,12 +135,10 @@ def waterfall_sheet(name, book, settings, periods, cum, per_period, title, csv_o
         alloc = by_contract(target)
         header = ["Contract ID", "Customer", "Line ID"] + dims + ["Amount"] + (["Allocated"] if allocated else []) \
             + ["Before"] + labels + ["After"]
-        money = csv_money(np.column_stack([book.final_amount] + ([target] if allocated else [])
-                                            + [before, per_period, after]))
-        line_text = [lines.contract.tolist(), lines.customer.tolist(), lines.line_id.tolist()] + \
-            [lines.dims[d].tolist() for d in dims]
-        csv_out.append((f"{name} by line", LineRows([header] + [  # money from column len(line_text): numbers
-            [t[i] for t in line_text] + money[i] for i in range(n)], len(line_text))))
+        cents = np.column_stack([book.final_amount] + ([target] if allocated else []) + [before, per_period, after])
+        line_text = [lines.contract, lines.customer, lines.line_id] + [lines.dims[d] for d in dims]
+        like = next((t for _, t in csv_out if isinstance(t, LineRows)), None)  # Revenue's, for Billings
+        csv_out.append((f"{name} by line", LineRows.of_columns(header, line_text, cents, like)))
     extra = ["Allocated"] if allocated else []
     header = text_cols + ["Amount"] + extra + [f"Before {labels[0]}"] + labels + [f"After {labels[-1]}",
                                                                                "Total in periods"]
