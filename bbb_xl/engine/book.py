@@ -669,6 +669,50 @@ class Book:
         from .disclosures import contract_asset_split_cents
         return contract_asset_split_cents(self.as_of(day), day, sel)
 
+    def _by_known_book(self, days: np.ndarray):
+        """(book as known at the days, positions in days) per set of events known: the days grouped so that each
+        group is read from one as-of book (as_of), ascending within the group."""
+        days = np.asarray(days, dtype=np.int64)
+        cuts = self.events.change_days
+        seen = np.zeros(len(days), dtype=np.int64) if cuts is None else np.searchsorted(cuts, days, side="right")
+        for s in np.unique(seen):
+            at = np.flatnonzero(seen == s)
+            at = at[np.argsort(days[at], kind="stable")]
+            yield self.as_of(int(days[at[0]])), at
+
+    def split_series_cents(self, days: np.ndarray, sel: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """(deferred current, deferred non-current, contract asset current, contract asset non-current) at the end
+        of each day: deferred_split_cents and contract_asset_split_cents of every day, in one pass per as-of book
+        (the Deferred Revenue tab's period ends)."""
+        from .disclosures import split_series
+        days = np.asarray(days, dtype=np.int64)
+        out: list = [None] * len(days)
+        for known, at in self._by_known_book(days):
+            for j, figures in zip(at.tolist(), split_series(known, days[at], sel)):
+                out[j] = figures
+        return out
+
+    def rpo_series_cents(self, days: np.ndarray, sel: np.ndarray) -> list[tuple[int, int]]:
+        """rpo_cents at each day, in one pass per as-of book."""
+        from .disclosures import window_revenue_days
+        days = np.asarray(days, dtype=np.int64)
+        out: list = [None] * len(days)
+        for known, at in self._by_known_book(days):
+            if known.ifric is not None:  # backlog and RPO keep the Booking Date month's rate (rpo_cents)
+                known = known.with_fx_method(BOOKING_RATE)
+            part = days[at]
+            within = np.zeros(len(at), dtype=np.int64 if self._exact_int64 else object)
+            after = within.copy()
+            for idx, _ in known._chunks(sel):
+                rec, soon = window_revenue_days(known, idx, part)
+                booked = known.lines.booking[idx][:, None] <= part[None, :]
+                late = known._booked(idx, part, allocated=True) - rec - soon
+                within += known._sum(np.where(booked, soon, 0))
+                after += known._sum(np.where(booked, late, 0))
+            for k, j in enumerate(at.tolist()):
+                out[j] = (int(within[k]), int(after[k]))
+        return out
+
     def revenue_from_opening_deferred_cents(self, first: int, last: int, sel: np.ndarray) -> int:
         from .disclosures import revenue_from_opening_deferred_cents
         return int(revenue_from_opening_deferred_cents(self, np.array([first - 1, last], dtype=np.int64), sel)[0])

@@ -74,7 +74,7 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
         unbilled = book._balances("unbilled", bounds, sel, None)[1][0]
     else:
         deferred, unbilled = view_balances(book, view, rec, bil)
-    rpo = [book.rpo_cents(int(d), sel) for d in ends]
+    rpo = book.rpo_series_cents(ends, sel)
 
     sheets = {}
     title = f"{settings.company} \u2014 "

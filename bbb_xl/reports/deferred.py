@@ -123,12 +123,13 @@ def current_split_section(s, top, book, settings, periods, deferred, unbilled, v
     rows = []
     from ..engine.close import month_end
     kept_closed = month_end(view.post_month) if view is not None and view.active else None
+    open_ends = [p.last for p in periods if kept_closed is None or p.last >= kept_closed]
+    splits = dict(zip(open_ends, book.split_series_cents(np.array(open_ends, dtype=np.int64), sel)))
     for j, p in enumerate(periods):
-        if kept_closed is not None and p.last < kept_closed:  # closed figures: their split was not recorded
+        if p.last not in splits:  # closed figures: their split was not recorded
             rows.append([iso(p.last), None, None, int(deferred[j + 1]), None, None, int(unbilled[j + 1])])
             continue
-        d_cur, d_non = book.deferred_split_cents(p.last, sel)
-        a_cur, a_non = book.contract_asset_split_cents(p.last, sel)
+        d_cur, d_non, a_cur, a_non = splits[p.last]
         rows.append([iso(p.last), d_cur, d_non, int(deferred[j + 1]), a_cur, a_non, int(unbilled[j + 1])])
     s.add(top + 3, 1, rows, ["text"] + [MONEY] * 6)
     return s

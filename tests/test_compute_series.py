@@ -1,0 +1,93 @@
+"""The report builder's one-pass series (issue 19 §2, compute) against the per-day functions they replace, which
+stay in the engine as the reference (the API and the close view still call them): the current / non-current
+split of deferred revenue and of the contract asset at every period end (engine.disclosures.split_series, ASC
+210-10-45 operating cycle applied to the ASC 606-10-45-1 contract position) and the RPO at every period end
+(ASC 606-10-50-13; Book.rpo_series_cents), on random books with modify / cancel / adjust events, SSP allocation,
+EUR lines at monthly rates, milestone and percent complete progress, invoice events, usage lines and IFRIC 22, each
+as known at its day (a later event never moves an earlier figure)."""
+import datetime as dt
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from bbb_xl import load_book
+from bbb_xl.core.dates import day_number as _day_number
+from bbb_xl.core.periods import period_grid
+from tests.test_metrics_fast import book_strategy
+from tests.test_properties_events import books as event_books, make_events, make_rows
+from tests.test_usage import ok, usage_books
+
+
+def day_number(text):
+    return _day_number(dt.date.fromisoformat(text))
+
+
+SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+period_kinds = st.sampled_from(["month", "quarter", "year"])
+
+
+def period_ends(book, kind, first="2023-06-01", last="2028-12-31"):
+    return np.array([p.last for p in period_grid(day_number(first), day_number(last), kind, book.calendar)],
+                    dtype=np.int64)
+
+
+def assert_series_equal_per_day(book, ends):
+    sel = np.arange(len(book.lines))
+    splits = book.split_series_cents(ends, sel)
+    rpo = book.rpo_series_cents(ends, sel)
+    for j, day in enumerate(ends.tolist()):
+        assert splits[j] == book.deferred_split_cents(day, sel) + book.contract_asset_split_cents(day, sel), day
+        assert rpo[j] == book.rpo_cents(day, sel), day
+    # a selection (every other line) and days out of order give the same figures
+    part = sel[::2]
+    shuffled = ends[::-1]
+    assert book.split_series_cents(shuffled, part) == [
+        book.deferred_split_cents(d, part) + book.contract_asset_split_cents(d, part) for d in shuffled.tolist()]
+    assert book.rpo_series_cents(shuffled, part) == [book.rpo_cents(d, part) for d in shuffled.tolist()]
+
+
+@SLOW
+@given(book_strategy, period_kinds)
+def test_series_equal_the_per_day_figures_with_changes_ssp_and_fx(book, kind):
+    assert_series_equal_per_day(book, period_ends(book, kind))
+
+
+@SLOW
+@given(event_books, period_kinds)
+def test_series_equal_the_per_day_figures_with_progress_and_invoice_events(spec, kind):
+    specs, allocated, raw_events = spec
+    rows = make_rows(specs, allocated)
+    book = load_book(rows, make_events(rows, raw_events))
+    assert_series_equal_per_day(book, period_ends(book, kind))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(usage_books(), period_kinds)
+def test_series_equal_the_per_day_figures_with_usage_lines(case, kind):
+    contract, ev, tier_rows = case
+    book = ok(load_book(contract, ev, tiers=tier_rows))
+    assert_series_equal_per_day(book, period_ends(book, kind, "2025-10-01", "2027-06-30"))
+
+
+def test_series_equal_the_per_day_figures_under_ifric22():
+    from tests.test_fx_ifric22 import RATES, book_of, line
+    rows = line("quarterly", amount=12000)
+    rows.append(["E2", "Euro AG", "b", "2026-02-01", "2026-03-01", "2027-02-28", 9000, "daily", "annual", "arrears",
+                 "EUR"])
+    book = book_of(rows, RATES)
+    assert book.ifric is not None
+    assert_series_equal_per_day(book, period_ends(book, "month", "2025-12-01", "2027-03-31"))
+
+
+def test_split_series_worked_example():
+    """One contract: 12,000 billed upfront on 2026-01-01 for a year recognized monthly; at 2026-03-31 deferred
+    revenue is 12,000 - 3 x 1,000 = 9,000, all of it revenue within 12 months: current 9,000, non-current 0. A
+    24-month line billed upfront (24,000) has at 2026-03-31 deferred 21,000, of which 12,000 is revenue in the
+    next 12 months (current) and 9,000 later (non-current)."""
+    header = ["Contract ID", "Customer", "Booking Date", "Start Date", "End Date", "Amount", "Recognition", "Billing"]
+    book = load_book([header, ["A", "X", "2026-01-01", "2026-01-01", "2026-12-31", 12000, "monthly", "upfront"],
+                      ["B", "Y", "2026-01-01", "2026-01-01", "2027-12-31", 24000, "monthly", "upfront"]])
+    day = day_number("2026-03-31")
+    sel = np.arange(2)
+    assert book.split_series_cents(np.array([day]), sel) == [(900000 + 1200000, 900000, 0, 0)]
+    assert book.rpo_series_cents(np.array([day]), sel) == [(900000 + 1200000, 900000)]
