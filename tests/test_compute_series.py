@@ -91,3 +91,18 @@ def test_split_series_worked_example():
     sel = np.arange(2)
     assert book.split_series_cents(np.array([day]), sel) == [(900000 + 1200000, 900000, 0, 0)]
     assert book.rpo_series_cents(np.array([day]), sel) == [(900000 + 1200000, 900000)]
+
+
+@SLOW
+@given(book_strategy, st.integers(0, 1500), st.sampled_from([0, 1, 30, 90, 400]), st.booleans())
+def test_contract_asset_age_reads_the_window_of_contracts_in_asset_only(book, offset, days, every_other):
+    """engine.alerts._asset_age (the window read only for contracts in asset at the as-of date) gives the alerts of
+    the reference reading it for every contract."""
+    from bbb_xl.engine.alerts import _asset_age
+    from tests.compute_reference import asset_age
+    as_of = day_number("2023-11-01") + offset
+    sel = np.arange(len(book.lines))[:: 2 if every_other else 1]
+    new, old = [], []
+    _asset_age(new, {"contract asset age": days}, book, sel, as_of)
+    asset_age(old, {"contract asset age": days}, book, sel, as_of)
+    assert new == old

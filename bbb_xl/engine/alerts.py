@@ -282,8 +282,15 @@ def _asset_age(out, rules, book, sel, as_of):
     window = np.arange(as_of - days, as_of + 1, dtype=np.int64)  # days + 1 days: an asset all along is older
     codes = book.lines.contract_code[sel]
     uniq, local = np.unique(codes, return_inverse=True)
-    net = np.zeros((len(uniq), len(window)), dtype=np.int64)
+    local = local.reshape(-1)
+    # only a contract in asset at as_of can have been one all along: the window is read for those alone
+    now = np.zeros(len(uniq), dtype=np.int64)
     for idx, _ in book._chunks(sel):
+        part = book.cumulative("billings", idx, window[-1:]) - book.cumulative("revenue", idx, window[-1:])
+        now += sum_by_code(part[:, 0], local[np.searchsorted(sel, idx)], len(uniq))
+    candidate = now < 0
+    net = np.zeros((len(uniq), len(window)), dtype=np.int64)
+    for idx, _ in book._chunks(sel[candidate[local]]):
         part = book.cumulative("billings", idx, window) - book.cumulative("revenue", idx, window)
         pos = np.searchsorted(sel, idx)
         net += sum_by_code(part, local[pos], len(uniq))
