@@ -106,3 +106,19 @@ def test_contract_asset_age_reads_the_window_of_contracts_in_asset_only(book, of
     _asset_age(new, {"contract asset age": days}, book, sel, as_of)
     asset_age(old, {"contract asset age": days}, book, sel, as_of)
     assert new == old
+
+
+@SLOW
+@given(book_strategy, period_kinds, st.booleans())
+def test_positions_from_the_report_matrices_equal_the_balances(book, kind, every_other):
+    """Book.positions_cents (deferred revenue and contract asset netted per contract from the revenue and billings
+    matrices the report builder has) equals the balances "deferred" and "unbilled" read line by line."""
+    ends = period_ends(book, kind)
+    bounds = np.r_[ends[0] - 31, ends]
+    sel = np.arange(len(book.lines))[:: 2 if every_other else 1]
+    rec, bil = book.cumulative("revenue", sel, bounds), book.cumulative("billings", sel, bounds)
+    deferred, asset = book.positions_cents(bounds, sel, rec, bil)
+    old_deferred = book._balances("deferred", bounds, sel, None)[1][0]
+    old_asset = book._balances("unbilled", bounds, sel, None)[1][0]
+    assert deferred.dtype == old_deferred.dtype and asset.dtype == old_asset.dtype
+    assert deferred.tolist() == old_deferred.tolist() and asset.tolist() == old_asset.tolist()

@@ -548,6 +548,31 @@ class Book:
             after += int(self._sum(late[booked]))
         return within, after
 
+    def positions_cents(self, days: np.ndarray, sel: np.ndarray, recognized: np.ndarray,
+                        billed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(deferred revenue, contract asset) at each day over the lines sel: the balances "deferred" and "unbilled"
+        (per contract, billed - recognized split by sign), netted from the (sel, days) revenue and billings
+        matrices the caller already has when nothing else moves the net position (no event dated after a day, no
+        refund liability, no IFRIC 22 remeasurement); else read as _balances reads them."""
+        days = np.asarray(days, dtype=np.int64)
+        cuts = self.events.change_days
+        if self.ifric is not None or len(self._refund_lines) or not len(days) or \
+                (cuts is not None and int(days.min()) < cuts[-1]):
+            return self._balances("deferred", days, sel, None)[1][0], self._balances("unbilled", days, sel, None)[1][0]
+        net = billed - recognized
+        codes = self.lines.contract_code[sel]
+        order = np.argsort(codes, kind="stable")
+        ordered = codes[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else \
+            np.zeros(0, dtype=np.int64)
+        net = net[order]
+        per = _sum_runs(net if self._exact_int64 else net.astype(object), starts) if len(ordered) else \
+            np.zeros((0, len(days)), dtype=np.int64)
+        dtype = np.int64 if self._exact_int64 else object
+        deferred = np.zeros(len(days), dtype=dtype) + np.where(per > 0, per, 0).sum(axis=0)
+        asset = np.zeros(len(days), dtype=dtype) + np.where(per < 0, -per, 0).sum(axis=0)
+        return deferred, asset
+
     def _balances(self, metric: str, days: np.ndarray, sel: np.ndarray, groups: np.ndarray | None):
         """Balance per group at each day, each as known at that day (see as_of). groups: code per line (None =
         one group). Returns (G, rows)."""
@@ -627,11 +652,13 @@ class Book:
             return [], None
         _, values = self.column_text(group_by)
         display: dict[str, str] = {}
-        for v in values[sel]:
+        for v in dict.fromkeys(values[sel].tolist()):  # each distinct text once, in order of first appearance
             display.setdefault(key_of(v), v if v else "(blank)")
         ordered = sorted(display, key=lambda k: (k == "", k))
         code_of = {k: i for i, k in enumerate(ordered)}
-        codes = np.fromiter((code_of.get(key_of(v), -1) for v in values), dtype=np.int64, count=len(values))
+        texts = values.tolist()
+        code_of_text = {v: code_of.get(key_of(v), -1) for v in dict.fromkeys(texts)}
+        codes = np.fromiter(map(code_of_text.__getitem__, texts), dtype=np.int64, count=len(texts))
         return [display[k] for k in ordered], codes
 
     # --- convenience API with arguments as users write them ----------------------------------------------------
