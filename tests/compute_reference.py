@@ -28,3 +28,18 @@ def asset_age(out, rules, book, sel, as_of):
                          f"{_money(-int(net[k, -1]))}", f"more than {days} days",
                          f"Contract {book.lines.contract[i]} has had revenue ahead of billing for more than {days} "
                          f"days: invoice it, or check its billing terms.", as_of))
+
+
+def groups(book, group_by, sel):
+    """Book._groups as it was: each line's text keyed one by one."""
+    from bbb_xl.engine.table import key_of
+    if not group_by:
+        return [], None
+    _, values = book.column_text(group_by)
+    display = {}
+    for v in values[sel]:
+        display.setdefault(key_of(v), v if v else "(blank)")
+    ordered = sorted(display, key=lambda k: (k == "", k))
+    code_of = {k: i for i, k in enumerate(ordered)}
+    codes = np.fromiter((code_of.get(key_of(v), -1) for v in values), dtype=np.int64, count=len(values))
+    return [display[k] for k in ordered], codes

@@ -122,3 +122,27 @@ def test_positions_from_the_report_matrices_equal_the_balances(book, kind, every
     old_asset = book._balances("unbilled", bounds, sel, None)[1][0]
     assert deferred.dtype == old_deferred.dtype and asset.dtype == old_asset.dtype
     assert deferred.tolist() == old_deferred.tolist() and asset.tolist() == old_asset.tolist()
+
+
+texts = st.sampled_from(["EMEA", "emea", "Emea", "AMER", "", "ß", "SS", "ss", "Straße", "strasse"])
+
+
+@SLOW
+@given(st.lists(st.tuples(texts, texts), min_size=1, max_size=12), st.integers(1, 3))
+def test_groups_equal_the_per_line_reference(cells, step):
+    """Book._groups (each distinct text keyed once) and reports.dimensions.column_groups (worked out once per
+    column) give the labels and codes of the per-line reference, case ignored, first spelling kept, blank last."""
+    from bbb_xl.reports.dimensions import column_groups, group_codes
+    from tests.compute_reference import groups
+    header = ["Contract ID", "Customer", "Start Date", "End Date", "Amount", "Region"]
+    book = load_book([header] + [[f"K{k}", customer or "x", "2026-01-01", "2026-12-31", 100, region]
+                                 for k, (customer, region) in enumerate(cells)])
+    sel = np.arange(len(book.lines))[::step]
+    for column in ("Region", "Customer"):
+        new_labels, new_codes = book._groups(column, sel)
+        old_labels, old_codes = groups(book, column, sel)
+        assert new_labels == old_labels and new_codes.tolist() == old_codes.tolist()
+        values = book.column_text(column)[1]
+        first, again = column_groups(book, values), column_groups(book, values)
+        assert first[0] == again[0] == group_codes(values)[0]
+        assert first[1].tolist() == group_codes(values)[1].tolist() and again[1] is first[1]
