@@ -43,3 +43,39 @@ def groups(book, group_by, sel):
     code_of = {k: i for i, k in enumerate(ordered)}
     codes = np.fromiter((code_of.get(key_of(v), -1) for v in values), dtype=np.int64, count=len(values))
     return [display[k] for k in ordered], codes
+
+
+def renewals_due(out, book, sel, as_of, days):
+    """The renewals-due part of engine.alerts._arr_rules as it was: every line of sel looked at in Python."""
+    from bbb_xl.core.errors import INFO
+    from bbb_xl.core.money import round_half_away
+    from bbb_xl.engine.alerts import FOLLOW_DAYS
+    from bbb_xl.engine.metrics import _change_records, line_mrr, recurring_mask
+    known = book.as_of(as_of)
+    lines, recurring, records = known.lines, recurring_mask(known), _change_records(known)
+    changes = known.events.changes
+    key = [(str(c).casefold(), str(p).casefold()) for c, p in
+           zip(lines.customer, lines.dims.get("Product", np.full(len(lines), "", dtype=object)))]
+    booked_starts = {}
+    for k in np.flatnonzero(lines.booking <= as_of).tolist():
+        booked_starts.setdefault(key[k], []).append((k, int(lines.start[k])))
+    for i in sel.tolist():
+        if not recurring[i] or (lines.renews is not None and lines.renews[i]):
+            continue
+        state = changes.lines.get(i) if changes is not None else None
+        if state is not None and state.cancelled is not None and state.cancelled <= as_of:
+            continue
+        end = int(state.end) if state is not None else int(lines.end[i])
+        if not as_of < end <= as_of + days:
+            continue
+        if any(k != i and end < start <= end + FOLLOW_DAYS for k, start in booked_starts.get(key[i], ())):
+            continue
+        mrr = line_mrr(known, i, as_of, records.get(i))
+        arr = round_half_away(12 * mrr.numerator, mrr.denominator)
+        if arr <= 0:
+            continue
+        product = key[i][1] and f", {lines.dims['Product'][i]}"
+        line_id = f" line {lines.line_id[i]}" if lines.line_id[i] else ""
+        out.append(Alert(INFO, "renewals due", iso(end), f"{lines.contract[i]}{line_id} ({lines.customer[i]}"
+                         f"{product}): ARR {_money(arr)}", f"within {days} days",
+                         f"{lines.contract[i]}{line_id} ends on {iso(end)} with no renewal booked yet.", as_of, -arr))

@@ -146,3 +146,58 @@ def test_groups_equal_the_per_line_reference(cells, step):
         first, again = column_groups(book, values), column_groups(book, values)
         assert first[0] == again[0] == group_codes(values)[0]
         assert first[1].tolist() == group_codes(values)[1].tolist() and again[1] is first[1]
+
+
+@SLOW
+@given(book_strategy, st.lists(st.tuples(st.integers(0, 1500), st.integers(0, 400)), min_size=1, max_size=4),
+       st.booleans())
+def test_flows_over_several_windows_equal_each_flow(book, spans, convert):
+    """Book.flows_cents (the Summary's month / quarter / year to date from one cumulative read) equals flow_cents
+    of each window."""
+    base = day_number("2023-10-01")
+    windows = [(base + a, base + a + n) for a, n in spans]
+    sel = np.arange(len(book.lines))
+    for metric in ("bookings", "billings", "revenue"):
+        assert book.flows_cents(metric, windows, sel, convert) == [
+            book.flow_cents(metric, first, last, sel, convert) for first, last in windows]
+
+
+def renewal_book(specs, cancels):
+    """Lines of two customers (case varying) and products, some starting right after another ends (a renewal),
+    some cancelled."""
+    header = ["Contract ID", "Customer", "Line ID", "Booking Date", "Start Date", "End Date", "Amount", "Recognition",
+              "Billing", "Product"]
+    rows, events = [header], [["Contract ID", "Line ID", "Date", "Event", "Amount"]]
+    base = dt.date(2025, 1, 1)
+    for k, (customer, product, start, term, booked_late, amount, recognition) in enumerate(specs):
+        first = base + dt.timedelta(days=start)
+        rows.append([f"K{k}", customer, f"L{k}", (first + dt.timedelta(days=booked_late)).isoformat(),
+                     first.isoformat(), (first + dt.timedelta(days=term)).isoformat(), amount, recognition,
+                     "monthly", product])
+    for k, day in cancels:
+        if k < len(specs):
+            events.append([f"K{k % len(specs)}", None, (base + dt.timedelta(days=day)).isoformat(), "cancel", None])
+    return load_book(rows, events if len(events) > 1 else None)
+
+
+renewal_specs = st.lists(st.tuples(st.sampled_from(["Acme", "ACME", "Beta"]), st.sampled_from(["Seats", "seats", ""]),
+                                   st.integers(0, 500), st.integers(0, 400), st.sampled_from([-10, 0, 200]),
+                                   st.integers(-500, 50000), st.sampled_from(["monthly", "daily", "point in time"])),
+                         min_size=1, max_size=10)
+
+
+@SLOW
+@given(renewal_specs, st.lists(st.tuples(st.integers(0, 9), st.integers(0, 900)), max_size=3),
+       st.integers(0, 600), st.sampled_from([0, 90, 365, 730]), st.booleans())
+def test_renewals_due_equal_the_per_line_reference(specs, cancels, offset, days, every_other):
+    """engine.alerts._arr_rules' renewals due (candidates picked by arrays, the following line found by a sorted
+    search) gives the alerts of the per-line reference."""
+    from bbb_xl.engine.alerts import _arr_rules
+    from tests.compute_reference import renewals_due
+    book = renewal_book(specs, cancels)
+    as_of = day_number("2025-01-01") + offset
+    sel = np.arange(len(book.lines))[:: 2 if every_other else 1]
+    new, old = [], []
+    _arr_rules(new, {"ARR concentration": None, "renewals due": days}, book, sel, as_of)
+    renewals_due(old, book, sel, as_of, days)
+    assert new == old

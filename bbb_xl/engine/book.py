@@ -526,6 +526,18 @@ class Book:
             total += int(self._sum(cum[:, 1] - cum[:, 0]))
         return total
 
+    def flows_cents(self, metric: str, windows, sel: np.ndarray, convert: bool = True) -> list[int]:
+        """flow_cents over each (first, last) of windows, from one cumulative read over all their bounds."""
+        _require_metric(metric, FLOWS)
+        days = np.unique(np.array([d for first, last in windows for d in (first - 1, last)], dtype=np.int64))
+        at = {d: j for j, d in enumerate(days.tolist())}
+        totals = [0] * len(windows)
+        for idx, _ in self._chunks(sel):
+            cum = self._cumulative(metric, idx, days, convert)
+            for w, (first, last) in enumerate(windows):
+                totals[w] += int(self._sum(cum[:, at[int(last)]] - cum[:, at[int(first) - 1]]))
+        return totals
+
     def balance_cents(self, metric: str, day: int, sel: np.ndarray) -> int:
         _require_metric(metric, BALANCES)
         return int(self._balances(metric, np.array([day], dtype=np.int64), sel, None)[1][0][0])
