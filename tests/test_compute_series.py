@@ -201,3 +201,22 @@ def test_renewals_due_equal_the_per_line_reference(specs, cancels, offset, days,
     _arr_rules(new, {"ARR concentration": None, "renewals due": days}, book, sel, as_of)
     renewals_due(old, book, sel, as_of, days)
     assert new == old
+
+
+@SLOW
+@given(book_strategy, period_kinds)
+def test_revenue_from_opening_deferred_from_the_report_matrices(book, kind):
+    """reports.deferred.revenue_from_opening_deferred netting the report's revenue and billings matrices (ASC
+    606-10-50-8, per contract at most its opening deferred revenue) equals the engine reading the lines again, per
+    period and for the whole range; a book with a refund liability is read again (the matrices do not hold it)."""
+    from bbb_xl.engine.disclosures import revenue_from_opening_deferred_cents
+    from bbb_xl.reports.deferred import revenue_from_opening_deferred
+    ends = period_ends(book, kind)
+    bounds = np.r_[ends[0] - 31, ends]
+    sel = np.arange(len(book.lines))
+    rec, bil = book.cumulative("revenue", sel, bounds), book.cumulative("billings", sel, bounds)
+    for at in (bounds, bounds[[0, -1]]):
+        cols = np.searchsorted(bounds, at)
+        new = revenue_from_opening_deferred(book, at, rec[:, cols], bil[:, cols])
+        old = revenue_from_opening_deferred_cents(book, at)
+        assert new.dtype == old.dtype and new.tolist() == old.tolist()

@@ -65,6 +65,20 @@ def revenue_from_opening_deferred_cents(book, bounds: np.ndarray, sel: np.ndarra
     return out
 
 
+def revenue_from_opening_deferred_of(book, recognized: np.ndarray, billed: np.ndarray) -> np.ndarray:
+    """revenue_from_opening_deferred_cents over every line, from the (lines, bounds) revenue and billings matrices
+    a caller already has (rows in line order; a book without a refund liability, where billed is what nets)."""
+    keys = book.lines.contract_code
+    order = np.argsort(keys, kind="stable")
+    out = np.zeros(recognized.shape[1] - 1, dtype=np.int64 if book._exact_int64 else object)
+    if not len(keys):
+        return out
+    net = _net_runs(book, (billed - recognized)[order], keys[order])
+    rev = _net_runs(book, np.diff(recognized, axis=1)[order], keys[order])
+    out += np.minimum(np.maximum(rev, 0), np.maximum(net[:, :-1], 0)).sum(axis=0)
+    return out
+
+
 def window_revenue(book, idx: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
     """(recognized to date at `day`, revenue scheduled in (day, day + 12 months]) per line of the block idx: the
     RPO window. A changed line: what is left at `day` (its booked price then), as far as its curve says; a
@@ -273,5 +287,5 @@ def revenue_by_timing_cents(book, per_period: np.ndarray) -> tuple[np.ndarray, n
 
 __all__ = ["revenue_from_opening_deferred_cents", "deferred_split_cents", "contract_asset_split_cents",
            "revenue_within_12_months", "window_revenue", "booked_after_cents", "billed_within_12_months", "transfers_over_time", "revenue_by_timing_cents",
-           "window_revenue_days", "split_series",
+           "window_revenue_days", "split_series", "revenue_from_opening_deferred_of",
            "OVER_TIME", "POINT_IN_TIME_LABEL"]
