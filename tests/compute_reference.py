@@ -79,3 +79,17 @@ def renewals_due(out, book, sel, as_of, days):
         out.append(Alert(INFO, "renewals due", iso(end), f"{lines.contract[i]}{line_id} ({lines.customer[i]}"
                          f"{product}): ARR {_money(arr)}", f"within {days} days",
                          f"{lines.contract[i]}{line_id} ends on {iso(end)} with no renewal booked yet.", as_of, -arr))
+
+
+def bookings_rows(book, boo_p, dim):
+    """reports.bookings_sheet's rows of one column as they were: a mask per value (case ignored)."""
+    _, values = book.column_text(dim)
+    keys = np.array([v.casefold() for v in values], dtype=object)
+    uniq = sorted(set(keys.tolist()), key=lambda k: (k == "", k))
+    body, mat = [], []
+    for key in uniq:
+        mask = keys == key
+        body.append([next(v for v in values[mask]) or "(blank)"])
+        vals = boo_p[mask].sum(axis=0)
+        mat.append(list(vals) + [int(vals.sum())])
+    return body, np.array(mat, dtype=np.int64).reshape(len(body), boo_p.shape[1] + 1)
