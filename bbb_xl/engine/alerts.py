@@ -247,32 +247,55 @@ def _arr_rules(out, rules, book, sel, as_of):
     known = book.as_of(as_of)
     lines, recurring, records = known.lines, recurring_mask(known), _change_records(known)
     changes = known.events.changes
-    key = [(str(c).casefold(), str(p).casefold()) for c, p in
-           zip(lines.customer, lines.dims.get("Product", np.full(len(lines), "", dtype=object)))]
-    booked_starts: dict = {}  # (customer, product) -> [(line, Start Date)] of the lines booked by as_of
-    for k in np.flatnonzero(lines.booking <= as_of).tolist():
-        booked_starts.setdefault(key[k], []).append((k, int(lines.start[k])))
-    for i in sel.tolist():
-        if not recurring[i] or (lines.renews is not None and lines.renews[i]):
-            continue  # (an evergreen line's current term renews by itself: engine.evergreen)
-        state = changes.lines.get(i) if changes is not None else None
-        if state is not None and state.cancelled is not None and state.cancelled <= as_of:
-            continue
-        end = int(state.end) if state is not None else int(lines.end[i])
-        if not as_of < end <= as_of + days:
-            continue
-        followed = any(k != i and end < start <= end + FOLLOW_DAYS for k, start in booked_starts.get(key[i], ()))
-        if followed:
+    # the lines whose term ends within the days after as_of, not cancelled by then (an evergreen line's current
+    # term renews by itself: engine.evergreen)
+    ends = np.array(lines.end, dtype=np.int64)
+    gone = np.zeros(len(lines), dtype=bool)
+    if changes is not None:
+        for i, state in changes.lines.items():
+            ends[i] = int(state.end)
+            gone[i] = state.cancelled is not None and state.cancelled <= as_of
+    due = recurring[sel] & ~gone[sel] & (ends[sel] > as_of) & (ends[sel] <= as_of + days)
+    if lines.renews is not None:
+        due &= ~np.asarray(lines.renews[sel], dtype=bool)
+    candidates = sel[due]
+    if not len(candidates):
+        return
+    # a line of the same customer and product (case ignored) booked by as_of and starting within FOLLOW_DAYS after
+    # the end renews it: (key, Start Date) of the booked lines sorted, each candidate's range counted
+    products = lines.dims.get("Product", np.full(len(lines), "", dtype=object))
+    key = _casefold_codes(lines.customer) * (len(lines) + 1) + _casefold_codes(products)
+    booked = np.flatnonzero(lines.booking <= as_of)
+    starts = lines.start.astype(np.int64)
+    order = np.lexsort((starts[booked], key[booked]))
+    booked_key, booked_start = key[booked][order], starts[booked][order]
+    for i in candidates.tolist():
+        end = int(ends[i])
+        lo = np.searchsorted(booked_key, key[i], side="left")
+        hi = np.searchsorted(booked_key, key[i], side="right")
+        found = int(np.searchsorted(booked_start[lo:hi], end + FOLLOW_DAYS, side="right")
+                    - np.searchsorted(booked_start[lo:hi], end, side="right"))
+        if lines.booking[i] <= as_of and end < int(starts[i]) <= end + FOLLOW_DAYS:
+            found -= 1  # the line itself does not renew it
+        if found > 0:
             continue
         mrr = line_mrr(known, i, as_of, records.get(i))
         arr = round_half_away(12 * mrr.numerator, mrr.denominator)
         if arr <= 0:
             continue  # a discount or free line: nothing to renew
-        product = key[i][1] and f", {lines.dims['Product'][i]}"
+        product = str(products[i]).casefold() and f", {lines.dims['Product'][i]}"
         line_id = f" line {lines.line_id[i]}" if lines.line_id[i] else ""
         out.append(Alert(INFO, "renewals due", iso(end), f"{lines.contract[i]}{line_id} ({lines.customer[i]}"
                          f"{product}): ARR {_money(arr)}", f"within {days} days",
                          f"{lines.contract[i]}{line_id} ends on {iso(end)} with no renewal booked yet.", as_of, -arr))
+
+
+def _casefold_codes(values) -> np.ndarray:
+    """A code per cell, equal for texts equal with case ignored (str(value).casefold())."""
+    texts = [str(v) for v in values]
+    code_of: dict = {}
+    of_text = {v: code_of.setdefault(v.casefold(), len(code_of)) for v in dict.fromkeys(texts)}
+    return np.fromiter(map(of_text.__getitem__, texts), dtype=np.int64, count=len(texts))
 
 
 def _asset_age(out, rules, book, sel, as_of):
@@ -282,8 +305,15 @@ def _asset_age(out, rules, book, sel, as_of):
     window = np.arange(as_of - days, as_of + 1, dtype=np.int64)  # days + 1 days: an asset all along is older
     codes = book.lines.contract_code[sel]
     uniq, local = np.unique(codes, return_inverse=True)
-    net = np.zeros((len(uniq), len(window)), dtype=np.int64)
+    local = local.reshape(-1)
+    # only a contract in asset at as_of can have been one all along: the window is read for those alone
+    now = np.zeros(len(uniq), dtype=np.int64)
     for idx, _ in book._chunks(sel):
+        part = book.cumulative("billings", idx, window[-1:]) - book.cumulative("revenue", idx, window[-1:])
+        now += sum_by_code(part[:, 0], local[np.searchsorted(sel, idx)], len(uniq))
+    candidate = now < 0
+    net = np.zeros((len(uniq), len(window)), dtype=np.int64)
+    for idx, _ in book._chunks(sel[candidate[local]]):
         part = book.cumulative("billings", idx, window) - book.cumulative("revenue", idx, window)
         pos = np.searchsorted(sel, idx)
         net += sum_by_code(part, local[pos], len(uniq))

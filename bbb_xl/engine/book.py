@@ -526,6 +526,18 @@ class Book:
             total += int(self._sum(cum[:, 1] - cum[:, 0]))
         return total
 
+    def flows_cents(self, metric: str, windows, sel: np.ndarray, convert: bool = True) -> list[int]:
+        """flow_cents over each (first, last) of windows, from one cumulative read over all their bounds."""
+        _require_metric(metric, FLOWS)
+        days = np.unique(np.array([d for first, last in windows for d in (first - 1, last)], dtype=np.int64))
+        at = {d: j for j, d in enumerate(days.tolist())}
+        totals = [0] * len(windows)
+        for idx, _ in self._chunks(sel):
+            cum = self._cumulative(metric, idx, days, convert)
+            for w, (first, last) in enumerate(windows):
+                totals[w] += int(self._sum(cum[:, at[int(last)]] - cum[:, at[int(first) - 1]]))
+        return totals
+
     def balance_cents(self, metric: str, day: int, sel: np.ndarray) -> int:
         _require_metric(metric, BALANCES)
         return int(self._balances(metric, np.array([day], dtype=np.int64), sel, None)[1][0][0])
@@ -547,6 +559,31 @@ class Book:
             within += int(self._sum(soon[booked]))
             after += int(self._sum(late[booked]))
         return within, after
+
+    def positions_cents(self, days: np.ndarray, sel: np.ndarray, recognized: np.ndarray,
+                        billed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(deferred revenue, contract asset) at each day over the lines sel: the balances "deferred" and "unbilled"
+        (per contract, billed - recognized split by sign), netted from the (sel, days) revenue and billings
+        matrices the caller already has when nothing else moves the net position (no event dated after a day, no
+        refund liability, no IFRIC 22 remeasurement); else read as _balances reads them."""
+        days = np.asarray(days, dtype=np.int64)
+        cuts = self.events.change_days
+        if self.ifric is not None or len(self._refund_lines) or not len(days) or \
+                (cuts is not None and int(days.min()) < cuts[-1]):
+            return self._balances("deferred", days, sel, None)[1][0], self._balances("unbilled", days, sel, None)[1][0]
+        net = billed - recognized
+        codes = self.lines.contract_code[sel]
+        order = np.argsort(codes, kind="stable")
+        ordered = codes[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else \
+            np.zeros(0, dtype=np.int64)
+        net = net[order]
+        per = _sum_runs(net if self._exact_int64 else net.astype(object), starts) if len(ordered) else \
+            np.zeros((0, len(days)), dtype=np.int64)
+        dtype = np.int64 if self._exact_int64 else object
+        deferred = np.zeros(len(days), dtype=dtype) + np.where(per > 0, per, 0).sum(axis=0)
+        asset = np.zeros(len(days), dtype=dtype) + np.where(per < 0, -per, 0).sum(axis=0)
+        return deferred, asset
 
     def _balances(self, metric: str, days: np.ndarray, sel: np.ndarray, groups: np.ndarray | None):
         """Balance per group at each day, each as known at that day (see as_of). groups: code per line (None =
@@ -627,11 +664,13 @@ class Book:
             return [], None
         _, values = self.column_text(group_by)
         display: dict[str, str] = {}
-        for v in values[sel]:
+        for v in dict.fromkeys(values[sel].tolist()):  # each distinct text once, in order of first appearance
             display.setdefault(key_of(v), v if v else "(blank)")
         ordered = sorted(display, key=lambda k: (k == "", k))
         code_of = {k: i for i, k in enumerate(ordered)}
-        codes = np.fromiter((code_of.get(key_of(v), -1) for v in values), dtype=np.int64, count=len(values))
+        texts = values.tolist()
+        code_of_text = {v: code_of.get(key_of(v), -1) for v in dict.fromkeys(texts)}
+        codes = np.fromiter(map(code_of_text.__getitem__, texts), dtype=np.int64, count=len(texts))
         return [display[k] for k in ordered], codes
 
     # --- convenience API with arguments as users write them ----------------------------------------------------
@@ -668,6 +707,50 @@ class Book:
     def contract_asset_split_cents(self, day: int, sel: np.ndarray) -> tuple[int, int]:
         from .disclosures import contract_asset_split_cents
         return contract_asset_split_cents(self.as_of(day), day, sel)
+
+    def _by_known_book(self, days: np.ndarray):
+        """(book as known at the days, positions in days) per set of events known: the days grouped so that each
+        group is read from one as-of book (as_of), ascending within the group."""
+        days = np.asarray(days, dtype=np.int64)
+        cuts = self.events.change_days
+        seen = np.zeros(len(days), dtype=np.int64) if cuts is None else np.searchsorted(cuts, days, side="right")
+        for s in np.unique(seen):
+            at = np.flatnonzero(seen == s)
+            at = at[np.argsort(days[at], kind="stable")]
+            yield self.as_of(int(days[at[0]])), at
+
+    def split_series_cents(self, days: np.ndarray, sel: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """(deferred current, deferred non-current, contract asset current, contract asset non-current) at the end
+        of each day: deferred_split_cents and contract_asset_split_cents of every day, in one pass per as-of book
+        (the Deferred Revenue tab's period ends)."""
+        from .disclosures import split_series
+        days = np.asarray(days, dtype=np.int64)
+        out: list = [None] * len(days)
+        for known, at in self._by_known_book(days):
+            for j, figures in zip(at.tolist(), split_series(known, days[at], sel)):
+                out[j] = figures
+        return out
+
+    def rpo_series_cents(self, days: np.ndarray, sel: np.ndarray) -> list[tuple[int, int]]:
+        """rpo_cents at each day, in one pass per as-of book."""
+        from .disclosures import window_revenue_days
+        days = np.asarray(days, dtype=np.int64)
+        out: list = [None] * len(days)
+        for known, at in self._by_known_book(days):
+            if known.ifric is not None:  # backlog and RPO keep the Booking Date month's rate (rpo_cents)
+                known = known.with_fx_method(BOOKING_RATE)
+            part = days[at]
+            within = np.zeros(len(at), dtype=np.int64 if self._exact_int64 else object)
+            after = within.copy()
+            for idx, _ in known._chunks(sel):
+                rec, soon = window_revenue_days(known, idx, part)
+                booked = known.lines.booking[idx][:, None] <= part[None, :]
+                late = known._booked(idx, part, allocated=True) - rec - soon
+                within += known._sum(np.where(booked, soon, 0))
+                after += known._sum(np.where(booked, late, 0))
+            for k, j in enumerate(at.tolist()):
+                out[j] = (int(within[k]), int(after[k]))
+        return out
 
     def revenue_from_opening_deferred_cents(self, first: int, last: int, sel: np.ndarray) -> int:
         from .disclosures import revenue_from_opening_deferred_cents

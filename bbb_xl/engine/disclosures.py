@@ -65,6 +65,20 @@ def revenue_from_opening_deferred_cents(book, bounds: np.ndarray, sel: np.ndarra
     return out
 
 
+def revenue_from_opening_deferred_of(book, recognized: np.ndarray, billed: np.ndarray) -> np.ndarray:
+    """revenue_from_opening_deferred_cents over every line, from the (lines, bounds) revenue and billings matrices
+    a caller already has (rows in line order; a book without a refund liability, where billed is what nets)."""
+    keys = book.lines.contract_code
+    order = np.argsort(keys, kind="stable")
+    out = np.zeros(recognized.shape[1] - 1, dtype=np.int64 if book._exact_int64 else object)
+    if not len(keys):
+        return out
+    net = _net_runs(book, (billed - recognized)[order], keys[order])
+    rev = _net_runs(book, np.diff(recognized, axis=1)[order], keys[order])
+    out += np.minimum(np.maximum(rev, 0), np.maximum(net[:, :-1], 0)).sum(axis=0)
+    return out
+
+
 def window_revenue(book, idx: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
     """(recognized to date at `day`, revenue scheduled in (day, day + 12 months]) per line of the block idx: the
     RPO window. A changed line: what is left at `day` (its booked price then), as far as its curve says; a
@@ -167,6 +181,77 @@ def _split(book, day: int, sel, liability: bool) -> tuple[int, int]:
     return current, total - current
 
 
+def window_revenue_days(book, idx: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """window_revenue at every day of `days` at once: ((lines idx, days) recognized to date, (lines, days) revenue
+    scheduled in the 12 months after each day), column j equal to window_revenue(book, idx, days[j]). One
+    cumulative read over the days and their 12-month ends instead of one per day (the period ends of a report)."""
+    days = np.asarray(days, dtype=np.int64)
+    m = len(days)
+    later = np.asarray(add_months(days, 12), dtype=np.int64)
+    grid, where = np.unique(np.concatenate([days, later]), return_inverse=True)
+    where = where.reshape(-1)
+    rec_all = book._recognized(idx, grid)
+    rec, rec_later = rec_all[:, where[:m]], rec_all[:, where[m:]]
+    ahead = rec_later - rec  # the plain schedule over the window
+    soon = ahead.copy()
+    if getattr(book, "usage", None) is not None:  # (rare) per day, as window_revenue does
+        for j in range(m):
+            pair = np.column_stack([rec[:, j], rec_later[:, j]])
+            column = soon[:, j].copy()
+            _usage_window(book, idx, int(days[j]), int(later[j]), pair, column)
+            soon[:, j] = column
+    ev = book.events
+    if ev.changes is None and ev.progress is None:
+        return rec, soon
+    booked = book.lines.booking[idx][:, None] <= days[None, :]
+    amount = book._booked(idx, days, allocated=True)
+    if ev.changes is not None:
+        line, col = np.nonzero(ev.changes.changed[idx][:, None] & booked)
+        if len(line):
+            left = amount[line, col] - rec[line, col]
+            soon[line, col] = np.clip(ahead[line, col], np.minimum(left, 0), np.maximum(left, 0))
+    if ev.progress is not None:
+        line, col = np.nonzero(ev.is_progress[idx][:, None] & booked)
+        if len(line):
+            left = amount[line, col] - rec[line, col]
+            end = book.lines.end[idx[line]]
+            day = days[col]
+            span = np.maximum(end - day, 0)
+            part = mul_div_round(left, np.clip(np.minimum(later[col], end) - day, 0, None), np.maximum(span, 1))
+            soon[line, col] = np.where(span > 0, part, left)
+    return rec, soon
+
+
+def split_series(book, days: np.ndarray, sel: np.ndarray | None = None) -> list[tuple[int, int, int, int]]:
+    """(deferred current, deferred non-current, contract asset current, contract asset non-current) at the end of
+    each of `days`, every figure read from this book: entry j equals deferred_split_cents(book, days[j], sel) +
+    contract_asset_split_cents(book, days[j], sel), in one pass over the lines for all the days."""
+    sel = np.arange(len(book.lines)) if sel is None else sel
+    days = np.asarray(days, dtype=np.int64)
+    m = len(days)
+    later = np.asarray(add_months(days, 12), dtype=np.int64)
+    grid, where = np.unique(np.concatenate([days, later]), return_inverse=True)
+    where = where.reshape(-1)
+    totals = [[0, 0, 0, 0] for _ in range(m)]  # current and total, liability then asset
+    sel, keys = _per_contract(book, sel)
+    for idx, k in book._chunks(sel, keys):
+        if not len(idx):
+            continue
+        rec, soon = window_revenue_days(book, idx, days)
+        net = _net_runs(book, book._billed_net(idx, days) - rec, k)
+        billed = book._billed(idx, grid)
+        parts = ((net, _net_runs(book, soon, k)),
+                 (-net, _net_runs(book, billed[:, where[m:]] - billed[:, where[:m]], k)))
+        for p, (balance, within) in enumerate(parts):
+            has = balance > 0
+            cur = np.where(has, np.minimum(np.maximum(within, 0), balance), 0).sum(axis=0)
+            total = np.where(has, balance, 0).sum(axis=0)
+            for j in range(m):
+                totals[j][2 * p] += int(cur[j])
+                totals[j][2 * p + 1] += int(total[j])
+    return [(c, t - c, ac, at - ac) for c, t, ac, at in totals]
+
+
 def booked_after_cents(book, day: int, allocated: bool = False) -> tuple[int, int]:
     """What the final amounts hold beyond the bookings at the end of `day`, in two parts (reporting currency):
     (lines booked after `day`, at their amount on their Booking Date: a change dated on or before it is part of the
@@ -202,4 +287,5 @@ def revenue_by_timing_cents(book, per_period: np.ndarray) -> tuple[np.ndarray, n
 
 __all__ = ["revenue_from_opening_deferred_cents", "deferred_split_cents", "contract_asset_split_cents",
            "revenue_within_12_months", "window_revenue", "booked_after_cents", "billed_within_12_months", "transfers_over_time", "revenue_by_timing_cents",
+           "window_revenue_days", "split_series", "revenue_from_opening_deferred_of",
            "OVER_TIME", "POINT_IN_TIME_LABEL"]

@@ -264,10 +264,10 @@ def journal_flows(book, first: int, last: int, period: str = "month", accounts: 
     rank[codes[first_idx]] = np.arange(len(first_idx))
     c_of_line = rank[codes] if n else np.zeros(0, dtype=np.int64)
     n_c = len(first_idx)
-    refund = book._refund(sel, bounds) if len(book._refund_lines) else np.zeros_like(bil)
-    if not book._exact_int64:
+    refund = book._refund(sel, bounds) if len(book._refund_lines) else None  # None: no refund liability
+    if refund is not None and not book._exact_int64:
         refund = refund.astype(object)
-    net_line = bil - refund - rec
+    net_line = bil - rec if refund is None else bil - refund - rec
     gain = None
     if getattr(book, "ifric", None) is not None:  # IFRIC 22: deferred at historical, contract asset at closing rates
         position = book._net_position(sel, bounds)
@@ -278,7 +278,8 @@ def journal_flows(book, first: int, last: int, period: str = "month", accounts: 
     d_x = np.diff(gain, axis=1) if gain is not None else np.zeros((n_c, len(periods)), dtype=np.int64)
     liability, asset = np.where(net > 0, net, 0), np.where(net < 0, -net, 0)
     d_l, d_a = np.diff(liability, axis=1), np.diff(asset, axis=1)
-    d_f = np.diff(sum_by_code(refund, c_of_line, n_c), axis=1)
+    d_f = np.diff(sum_by_code(refund, c_of_line, n_c), axis=1) if refund is not None else \
+        np.zeros((n_c, len(periods)), dtype=bil.dtype)
     rev = sum_by_code(np.diff(rec, axis=1), c_of_line * k + acct, n_c * k).reshape(n_c, k, len(periods))
     billed = sum_by_code(np.diff(bil, axis=1), c_of_line * k + acct, n_c * k).reshape(n_c, k, len(periods))
     return JournalFlows(periods, rev_accounts, first_idx, rev, billed, d_l, d_a, d_f, d_x, problems)

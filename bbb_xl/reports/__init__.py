@@ -70,11 +70,10 @@ def build_reports(book: Book, settings: Settings, *, input_problems=(), contract
     rev_p, bil_p, boo_p = np.diff(rec, axis=1), np.diff(bil, axis=1), np.diff(boo, axis=1)
     backlog = (boo - rec).sum(axis=0)
     if view is None:
-        deferred = book._balances("deferred", bounds, sel, None)[1][0]
-        unbilled = book._balances("unbilled", bounds, sel, None)[1][0]
+        deferred, unbilled = book.positions_cents(bounds, sel, rec, bil)
     else:
         deferred, unbilled = view_balances(book, view, rec, bil)
-    rpo = [book.rpo_cents(int(d), sel) for d in ends]
+    rpo = book.rpo_series_cents(ends, sel)
 
     sheets = {}
     title = f"{settings.company} \u2014 "

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..core.dates import to_date
 from ..core.errors import BBBError
+from ..engine.sums import sum_by_code
 from .model import MONEY, SheetReport
 
 def booking_changes(book, sel, bounds) -> np.ndarray:
@@ -93,9 +94,14 @@ def delivery_load(book, as_of: int, group_by: str | None = "Product", months: in
     groups, codes = known._groups(group_by, sel) if group_by else (["All lines"], np.zeros(len(known.lines),
                                                                                            dtype=np.int64))
     out = np.zeros((len(groups), n_cols), dtype=object)
+    # int64 where every sum fits and no line's future is spread by hand (progress, usage): summed by code
+    plain = known._exact_int64 and known.events.progress is None and getattr(known, "usage", None) is None
     for idx, _ in known._chunks(sel):
-        rec = known._recognized(idx, days).astype(object)
-        backlog = known._booked(idx, days[:1], allocated=True)[:, 0].astype(object) - rec[:, 0]
+        rec = known._recognized(idx, days)
+        booked = known._booked(idx, days[:1], allocated=True)[:, 0]
+        if not plain:
+            rec, booked = rec.astype(object), booked.astype(object)
+        backlog = booked - rec[:, 0]
         ahead = np.diff(rec, axis=1)
         if known.events.progress is not None:
             _progress_ahead(known, idx, days, backlog, ahead)
@@ -103,6 +109,9 @@ def delivery_load(book, as_of: int, group_by: str | None = "Product", months: in
             _usage_ahead(known, idx, days, backlog, ahead)
         later = backlog - ahead.sum(axis=1)
         values = np.concatenate([ahead, later[:, None], backlog[:, None]], axis=1)
+        if plain:
+            out += sum_by_code(values, codes[idx], len(groups)).astype(object)
+            continue
         for g in np.unique(codes[idx]):
             out[g] += values[codes[idx] == g].sum(axis=0)
     # a group with nothing left to deliver (a discount allocated to the other lines) is not a row

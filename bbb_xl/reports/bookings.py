@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engine.sums import sum_by_code
+from .dimensions import column_groups
 from .model import MONEY, SheetReport
 
 
@@ -20,20 +22,15 @@ def bookings_sheet(book, settings, periods, boo_p, title, dimensions=None):
     row += 3
     for dim in columns:
         _, values = book.column_text(dim)
-        keys = np.array([v.casefold() for v in values], dtype=object)
-        uniq = sorted(set(keys.tolist()), key=lambda k: (k == "", k))
+        # each value (case ignored, sorted, blank last) under its first spelling, its lines' bookings summed
+        names, codes = column_groups(book, values)
         s.add(row, 1, [[dim] + labels + ["Total"]], "header")
-        body = []
-        mat = []
-        for key in uniq:
-            mask = keys == key
-            shown = next(v for v in values[mask]) or "(blank)"
-            vals = boo_p[mask].sum(axis=0)
-            body.append([shown])
-            mat.append(list(vals) + [int(vals.sum())])
+        body = [[name] for name in names]
         if body:
+            sums = sum_by_code(boo_p, codes, len(names))
+            mat = np.column_stack([sums, sums.sum(axis=1)]).astype(np.int64)
             s.add(row + 1, 1, body, "text")
-            s.add(row + 1, 2, np.array(mat, dtype=np.int64).reshape(len(body), len(labels) + 1), MONEY)
+            s.add(row + 1, 2, mat.reshape(len(body), len(labels) + 1), MONEY)
         s.add(row + 1 + len(body), 1, [["Total"]], "header")
         s.add(row + 1 + len(body), 2, [[int(v) for v in total] + [int(total.sum())]], "money_total")
         row += len(body) + 3

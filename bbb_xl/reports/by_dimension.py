@@ -12,7 +12,7 @@ import numpy as np
 
 from ..core.dates import iso
 from ..engine.sums import sum_by_code
-from .dimensions import group_codes, is_contract_level
+from .dimensions import column_groups, is_contract_level
 from .model import MONEY, SheetReport
 
 CUSTOMERS_SHOWN = 25  # the largest customers shown by name; the rest are one "All other" row
@@ -31,7 +31,7 @@ def by_dimension_sheet(book, settings, periods, rev_p, bil_p, title, choice) -> 
                   f"): {shown} \u2014 see Run Info for the columns left out."]], "subtitle")
     columns = [("Customer", book.lines.customer)] + [
         book.column_text(d) for d in choice.used if d.casefold() != "customer"]
-    groups = [(name, *group_codes(values)) for name, values in columns]
+    groups = [(name, *column_groups(book, values)) for name, values in columns]
     row = 4
     for metric, per_line in (("Revenue", rev_p), ("Billings", bil_p)):
         total = per_line.sum(axis=0)
@@ -95,7 +95,7 @@ def add_balances_by_dimension(s: SheetReport, book, settings, choice) -> None:
     columns = [("Customer", lines.customer)] + [book.column_text(d) for d in choice.used
                                                if d.casefold() != "customer"]
     for name, values in columns:
-        names, codes = group_codes(values)
+        names, codes = column_groups(book, values)
         contract_level = is_contract_level(book, codes)
         # net per (contract, value): per contract when the column is contract-level
         pair = lines.contract_code * max(len(names), 1) + codes

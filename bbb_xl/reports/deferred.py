@@ -6,14 +6,18 @@ import numpy as np
 from ..core.dates import iso
 from ..engine.book import Book
 from ..core.money import format_money
-from ..engine.disclosures import revenue_from_opening_deferred_cents
+from ..engine.disclosures import revenue_from_opening_deferred_cents, revenue_from_opening_deferred_of
 from .model import MONEY, SheetReport
 
 
-def revenue_from_opening_deferred(book: Book, bounds: np.ndarray, rec: np.ndarray | None = None) -> np.ndarray:
+def revenue_from_opening_deferred(book: Book, bounds: np.ndarray, rec: np.ndarray | None = None,
+                                  bil: np.ndarray | None = None) -> np.ndarray:
     """ASC 606-10-50-8: per period, the revenue recognized that was in deferred revenue at the period's start,
     per contract min(max(revenue of the period, 0), opening deferred of that contract), summed (see
-    engine.disclosures; rec, the revenue matrix at bounds, is no longer needed)."""
+    engine.disclosures). rec, bil: the book's revenue and billings matrices at bounds (every line), netted as they
+    are when no refund liability moves the net position; else the lines are read again."""
+    if rec is not None and bil is not None and not len(book._refund_lines):
+        return revenue_from_opening_deferred_of(book, rec, bil)
     return revenue_from_opening_deferred_cents(book, bounds)
 
 
@@ -61,7 +65,7 @@ def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
         from ..engine.close import view_revenue_from_opening_deferred
         from_opening = view_revenue_from_opening_deferred(book, view, rec, bil)
     else:
-        from_opening = revenue_from_opening_deferred(book, bounds, rec)
+        from_opening = revenue_from_opening_deferred(book, bounds, rec, bil if view is None else None)
     lines = book.lines
     if lines.has_ssp.any():
         n_alloc = len(np.unique(lines.contract_code[lines.has_ssp]))
@@ -90,7 +94,8 @@ def deferred_sheet(book, settings, periods, bounds, rec, bil_p, rev_p, deferred,
     # ASC 606-10-50-8 for the whole range is computed for the range (opening deferred the day before it starts):
     # the sum of the periods would also count billings made within the range and recognized within it
     whole = view_revenue_from_opening_deferred(book, view, rec[:, [0, -1]], bil[:, [0, -1]]) if adjusted else \
-        revenue_from_opening_deferred_cents(book, np.array([bounds[0], bounds[-1]], dtype=np.int64))
+        revenue_from_opening_deferred(book, np.array([bounds[0], bounds[-1]], dtype=np.int64), rec[:, [0, -1]],
+                                      bil[:, [0, -1]] if view is None and bil is not None else None)
     total_row = 5 + len(rows)
     total = ["Total", int(deferred[0]), int(bl.sum()), int(rv.sum()), int(unbilled[-1] - unbilled[0])] + \
         ([int(refund[-1] - refund[0])] if has_refund else []) + \
@@ -123,12 +128,13 @@ def current_split_section(s, top, book, settings, periods, deferred, unbilled, v
     rows = []
     from ..engine.close import month_end
     kept_closed = month_end(view.post_month) if view is not None and view.active else None
+    open_ends = [p.last for p in periods if kept_closed is None or p.last >= kept_closed]
+    splits = dict(zip(open_ends, book.split_series_cents(np.array(open_ends, dtype=np.int64), sel)))
     for j, p in enumerate(periods):
-        if kept_closed is not None and p.last < kept_closed:  # closed figures: their split was not recorded
+        if p.last not in splits:  # closed figures: their split was not recorded
             rows.append([iso(p.last), None, None, int(deferred[j + 1]), None, None, int(unbilled[j + 1])])
             continue
-        d_cur, d_non = book.deferred_split_cents(p.last, sel)
-        a_cur, a_non = book.contract_asset_split_cents(p.last, sel)
+        d_cur, d_non, a_cur, a_non = splits[p.last]
         rows.append([iso(p.last), d_cur, d_non, int(deferred[j + 1]), a_cur, a_non, int(unbilled[j + 1])])
     s.add(top + 3, 1, rows, ["text"] + [MONEY] * 6)
     return s

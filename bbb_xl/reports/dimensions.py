@@ -101,6 +101,18 @@ def is_contract_level(book, codes: np.ndarray) -> bool:
     return bool((first[contract] == codes).all())
 
 
+def column_groups(book, values: np.ndarray) -> tuple[list, np.ndarray]:
+    """group_codes(values) of a column of the book, worked out once per column (By Dimension and the balances by
+    dimension group the same columns); the codes are read-only."""
+    cache = book.__dict__.setdefault("_column_groups", {})
+    hit = cache.get(id(values))
+    if hit is None or hit[0] is not values:  # the array is kept in the entry: its id cannot be reused meanwhile
+        labels, codes = group_codes(values)
+        codes.flags.writeable = False
+        hit = cache[id(values)] = (values, labels, codes)
+    return list(hit[1]), hit[2]
+
+
 def group_codes(values: np.ndarray) -> tuple[list, np.ndarray]:
     """Labels (first spelling seen; case ignored, sorted, blank last as "(blank)") and a code per line."""
     seen: dict = {}  # each distinct cell text -> its order of first appearance (texts repeat: cheap)

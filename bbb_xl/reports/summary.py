@@ -32,7 +32,7 @@ def summary_sheet(book, settings, periods, problems, status, title, boo_p, bil_p
         first, _ = cal.bounds(kind, pid)
         windows.append((f"{kind.title()} to date ({cal.label(kind, pid)})", first, as_of))
     sel = np.arange(len(book.lines))
-    flows = {m: [book.flow_cents(m, a, b, sel) for _, a, b in windows] for m in ("bookings", "billings", "revenue")}
+    flows = {m: book.flows_cents(m, [(a, b) for _, a, b in windows], sel) for m in ("bookings", "billings", "revenue")}
     n = len(windows)
     s.add(6, 1, [["Flows"] + [w[0] for w in windows]], "header")
     s.add(7, 1, [["Bookings"] + flows["bookings"], ["Billings"] + flows["billings"],
