@@ -305,7 +305,7 @@ def test_partitions_combine_to_the_engine_journal_for_random_books_and_splits(bo
     from bbb_xl.engine.journal import Accounts, journal_lines
     from bbb_xl.engine.table import parse_contracts
     from bbb_xl.scale.journal import combine_journal, partial_journal
-    from bbb_xl.scale.partitioned import FILE_COL, ROW_COL, _text_key
+    from bbb_xl.scale.partitioned import FILE_COL, ROW_COL, _text_key, split_events
     from bbb_xl.settings import parse_settings
     specs, allocated, raw_events = book_spec
     rows = make_rows(specs, allocated)
@@ -320,18 +320,19 @@ def test_partitions_combine_to_the_engine_journal_for_random_books_and_splits(bo
                  settings.calendar, events=events if len(events) > 1 else None, reporting_currency="USD",
                  as_of=settings.as_of)
     expected, _ = journal_lines(whole, first, last, period, detail, mode, Accounts(), "USD")
-    ev = (events[0], events[1:], [("events.csv", 2 + k) for k in range(len(events) - 1)],
-          [_text_key(r[0]) for r in events[1:]])
+    ev = (events[0], events[1:], [("events.csv", 2 + k) for k in range(len(events) - 1)])
     spec = dict(settings=settings, accounts=Accounts(), first=first, last=last, skip_bad=True,
-                file_index={f"f{k}.parquet": k for k in range(3)}, known={_text_key(r[0]) for r in body},
+                file_index={f"f{k}.parquet": k for k in range(3)}, files=[f"f{k}.parquet" for k in range(3)],
                 labels=[p.label for p in period_grid(first, last, period, settings.calendar)])
+    part_of_contract = {_text_key(r[0]): part_of[int(r[1][4:]) - 1] for r in body}  # Cust1..Cust4
+    ev_parts = [part_of_contract.get(_text_key(r[0]), 0) for r in events[1:]]  # no contract: partition 0
     partials = []
-    for p in range(3):
-        mine = [i for i in order if part_of[int(body[i][1][4:]) - 1] == p]  # Cust1..Cust4
+    for p, ev_p in enumerate(split_events(ev, ev_parts, 3)):
+        mine = [i for i in order if part_of[int(body[i][1][4:]) - 1] == p]
         frame = pd.DataFrame({**{h: pd.Series([body[i][j] for i in mine], dtype=object) for j, h in enumerate(header)},
-                              FILE_COL: pd.Series([f"f{file_of[i]}.parquet" for i in mine], dtype=object),
+                              FILE_COL: pd.Series([file_of[i] for i in mine], dtype="int32"),
                               ROW_COL: pd.Series([row_in_file[i] for i in mine], dtype="int64")})
-        partials.append(partial_journal(frame, header, ev, None, dict(spec, known=spec["known"] if p == 0 else None)))
+        partials.append(partial_journal(frame, header, ev_p, None, spec))
     lines, _, _, excluded = combine_journal(partials, spec)
     assert lines == expected
     assert sorted(excluded) == sorted(whole.parsed.excluded_contracts)

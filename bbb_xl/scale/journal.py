@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import BBBError, Problem, errors_only
-from .partitioned import (_dask_partials, _empty_frame, _frame, _located, _side, _unique, contract_keys_of,
-                          partition_inputs, read_sources, source_files)
+from .partitioned import (_dask_partials, _empty_frame, _located, _side, _unique, _whole_book, partition_inputs,
+                          read_sources, source_files)
 
 NO_CONTRACT_LEFT_OUT = ("a journal to post never leaves contracts out: fix these (bbb-xl check lists them) or "
                         "add --skip-bad, nothing written")
@@ -86,7 +86,7 @@ def partial_journal(frame, header: list, events, fx, spec: dict) -> dict:
     settings, accounts = spec["settings"], spec["accounts"]
     out = {"problems": [], "products": set(), "excluded": []}
     if frame is None or len(frame) == 0:
-        if events is None or spec.get("known") is None:
+        if events is None:
             return out
         frame = _empty_frame(header)  # still the partition that reports events of unknown contracts
     rows, where, event_rows, event_where = partition_inputs(frame, header, events, spec)
@@ -229,11 +229,9 @@ def file_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *, s
                 labels=[p.label for p in period_grid(first, last, settings_.period, settings_.calendar)],
                 events_name=_side_name(events, ev), fx_name=_side_name(fx, fx_side))
     engine = str(engine or "local").strip().lower()
+    spec.update(files=[f.name for f in files])
     if engine == "local":
-        import pandas as pd
-        frame = pd.concat([_frame(f, header) for f in files], ignore_index=True)
-        spec.update(all_events=True)
-        partials = [partial_journal(frame, header, ev and (*ev, contract_keys_of(ev, ev[0])), fx_side, spec)]
+        partials = [partial_journal(_whole_book(files, header), header, ev, fx_side, spec)]
     elif engine == "dask":
         partials = _dask_partials(files, header, ev, fx_side, spec, workers, scheduler, partitions,
                                   task=_partition_task)
