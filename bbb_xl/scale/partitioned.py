@@ -174,17 +174,24 @@ def _text_key(value) -> str:
 _HASH_KEYS = ("bbb_xl.customer1", "bbb_xl.contract2")  # 16 characters each: pandas' hash key
 
 
-def _key_hashes(series, hash_key: str = _HASH_KEYS[0]) -> np.ndarray:
-    """A stable 64-bit hash (the same in every process) of each cell's _text_key; typed columns hash each
-    distinct value once."""
+def _key_hashes(series, hash_keys: tuple = _HASH_KEYS[:1]) -> list:
+    """Stable 64-bit hashes (the same in every process), one array per hash key, of each cell's _text_key; typed
+    columns key and hash each distinct value once."""
     import pandas as pd
     if series.dtype == object:  # cells of any type (CSV): 1 and True must not be one value
-        keys = np.array([_text_key(v) for v in series.tolist()] or [""], dtype=object)[:len(series)]
-        return pd.util.hash_array(keys, hash_key=hash_key).view(np.int64)
-    codes, uniques = pd.factorize(series)
-    cells = _python_cells(pd.Series(uniques))
-    keys = np.array([_text_key(v) for v in cells] + [""], dtype=object)
-    return pd.util.hash_array(keys, hash_key=hash_key).view(np.int64)[codes]
+        codes, keys = None, np.array([_text_key(v) for v in series.tolist()] + [""], dtype=object)
+    else:
+        codes, uniques = pd.factorize(series)
+        if isinstance(series.dtype, pd.StringDtype):  # text: _text_key at C speed (a blank text is '' too)
+            keys = list(map(str.casefold, map(str.strip, np.asarray(uniques, dtype=object).tolist())))
+        else:
+            keys = [_text_key(v) for v in _python_cells(pd.Series(uniques))]
+        keys = np.array(keys + [""], dtype=object)
+    out = []
+    for hash_key in hash_keys:
+        hashed = pd.util.hash_array(keys, hash_key=hash_key, categorize=False).view(np.int64)
+        out.append(hashed[:-1] if codes is None else hashed[codes])  # code -1 (a missing cell): the last, ''
+    return out
 
 
 def customer_parts(frame, header: list) -> np.ndarray:
@@ -193,7 +200,7 @@ def customer_parts(frame, header: list) -> np.ndarray:
     col = _column(header, CUSTOMER)
     if col is None or not len(frame):
         return np.zeros(len(frame), dtype=np.int64)
-    return _key_hashes(frame[col])
+    return _key_hashes(frame[col])[0]
 
 
 def contract_hashes(frame, header: list) -> tuple[np.ndarray, np.ndarray]:
@@ -202,7 +209,7 @@ def contract_hashes(frame, header: list) -> tuple[np.ndarray, np.ndarray]:
     if col is None or not len(frame):
         zero = np.zeros(len(frame), dtype=np.int64)
         return zero, zero
-    return _key_hashes(frame[col], _HASH_KEYS[0]), _key_hashes(frame[col], _HASH_KEYS[1])
+    return tuple(_key_hashes(frame[col], _HASH_KEYS))
 
 
 def contract_keys(frame, header: list) -> list:
@@ -260,7 +267,7 @@ def event_parts(ev, pairs, overrides: dict, n: int) -> list:
         return []
     col = next((j for j, h in enumerate(ev[0]) if normalize_header(h) == CONTRACT), None)
     cells = pd.Series([r[col] if col is not None and col < len(r) else None for r in ev[1]], dtype=object)
-    e1, e2 = _key_hashes(cells, _HASH_KEYS[0]), _key_hashes(cells, _HASH_KEYS[1])
+    e1, e2 = _key_hashes(cells, _HASH_KEYS)
     wanted = set(zip(e1.tolist(), e2.tolist()))
     mine = pairs[pairs["ck1"].isin(e1)]
     known = {}
