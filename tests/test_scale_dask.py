@@ -197,3 +197,64 @@ def test_an_event_of_an_unknown_contract_is_reported_on_its_events_row(cluster, 
     assert (problem.sheet, problem.row) == ("events.csv", 4)  # the file's 4th row: header, 2 events, this one
     assert [problem.message] == [p.message for p in local.value.problems if p.is_error]
     assert problem.message == "Contract ID NOPE-1 is not in the contracts range"
+
+
+def test_a_customer_written_differently_in_two_files_stays_in_one_partition(cluster, tmp_path):
+    """The engine reads Customer 1001.0 (a Parquet number column) and ' 1001 ' (text) as one customer: both go to
+    one partition, so the customer count is the engine's (4: 1001, 2002, ACME, Acme; 5 if 1001 were split).
+    'ACME ' and 'Acme' (a CSV), two customers for the metrics, share a partition key (case folded, as the
+    one-Customer-per-contract rule compares them), which keeps either reading exact."""
+    header = ["Contract ID", "Customer", "Start Date", "End Date", "Amount"]
+    a = [["N1", 1001.0, "2025-01-01", "2025-12-31", 1200.0], ["N3", 2002.0, "2025-01-01", "2025-12-31", 1200.0]]
+    b = [["N2", " 1001 ", "2025-01-01", "2025-12-31", 600.0], ["A2", "ACME ", "2025-01-01", "2025-12-31", 600.0]]
+    c = [["A1", "Acme", "2025-01-01", "2025-12-31", 2400.0]]
+    pd.DataFrame(a, columns=header).to_parquet(tmp_path / "a.parquet")
+    pd.DataFrame(b, columns=header).to_parquet(tmp_path / "b.parquet")
+    (tmp_path / "c.csv").write_text(",".join(header) + "\n" + ",".join(map(str, c[0])) + "\n")
+    expected = schedule_rows([header] + a + b + c, "customers", "2025-01", "2025-02")
+    assert expected[-1][1:] == [4, 4]
+    for partitions in (3, 7, 16):
+        got = file_schedule(tmp_path, "customers", "2025-01", "2025-02", engine="dask", scheduler=cluster,
+                            partitions=partitions).rows
+        assert got == expected
+
+
+def test_a_contract_whose_lines_name_two_customers_is_reported_as_on_one_machine(cluster, tmp_path):
+    """Contract C1 names Acme in one file and Beta in the other: both lines go to one partition (never one per
+    customer, where each would look right), and the engine's error is raised on the second file's row."""
+    header = ["Contract ID", "Customer", "Line ID", "Start Date", "End Date", "Amount"]
+    pd.DataFrame([["C1", "Acme", "1", "2025-01-01", "2025-12-31", 1200.0],
+                  ["D1", "Acme", "1", "2025-01-01", "2025-12-31", 1200.0]], columns=header).to_parquet(
+        tmp_path / "a.parquet")
+    pd.DataFrame([["C1", "Beta", "2", "2025-01-01", "2025-12-31", 1200.0],
+                  ["E1", "Beta", "1", "2025-01-01", "2025-12-31", 1200.0]], columns=header).to_parquet(
+        tmp_path / "b.parquet")
+    for partitions in (2, 5, 11):
+        with pytest.raises(BBBError) as exc:
+            file_schedule(tmp_path, "revenue", "2025-01", "2025-02", engine="dask", scheduler=cluster,
+                          partitions=partitions)
+        (problem,) = exc.value.problems
+        assert (problem.sheet, problem.row, problem.column, problem.value) == ("b.parquet", 2, "Customer", "Beta")
+        assert "one Customer per Contract ID" in problem.message
+
+
+def test_typed_parquet_columns_become_the_cells_excel_hands_over():
+    """What the engine is given from each column type: dates (time zone dropped), text, numbers, True/False,
+    and None for every kind of missing cell (NaT, NaN, pd.NA, None); never a numpy or pandas scalar."""
+    from bbb_xl.scale.partitioned import _python_cells
+    day = dt.datetime(2025, 3, 31)
+    cases = [
+        (pd.Series([day, None, day], dtype="datetime64[us]"), [day, None, day]),
+        (pd.Series([day, None]).dt.tz_localize("Europe/Paris"), [day, None]),
+        (pd.Series(["EMEA", None, "EMEA"], dtype="str"), ["EMEA", None, "EMEA"]),
+        (pd.Series(["x", None], dtype="category"), ["x", None]),
+        (pd.Series([1.5, float("nan")]), [1.5, None]),
+        (pd.Series([7, None], dtype="Int64"), [7, None]),
+        (pd.Series([3, 4], dtype="int64"), [3, 4]),
+        (pd.Series([True, False]), [True, False]),
+        (pd.Series([1, True, "x", float("nan"), None, pd.NA], dtype=object), [1, True, "x", None, None, None]),
+    ]
+    for series, expected in cases:
+        got = _python_cells(series)
+        assert got == expected
+        assert [type(v) for v in got] == [type(v) for v in expected]
