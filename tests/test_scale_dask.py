@@ -27,8 +27,9 @@ START, END = "2024-01", "2026-12"
 
 @pytest.fixture(scope="module")
 def cluster():
+    # worker processes: the partitions cross process boundaries as they do on a real cluster (typed columns pickled)
     from distributed import LocalCluster
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as c:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
         yield c.scheduler_address
 
 
