@@ -259,3 +259,50 @@ def test_typed_parquet_columns_become_the_cells_excel_hands_over():
         got = _python_cells(series)
         assert got == expected
         assert [type(v) for v in got] == [type(v) for v in expected]
+
+
+def test_price_tiers_in_the_folder_price_usage_lines_in_every_partition(cluster, tmp_path):
+    """A folder's `Price Tiers.csv` is the Price Tiers range (not contract lines), in every partition. By hand
+    (ASC 606-10-55-18, usage billed monthly in arrears is revenue when used; tiers as engine.usage): U1's own
+    graduated tiers, 12,000 calls in January: 10,000 x 0.10 + 2,000 x 0.08 = 1,160.00 (its contract tiers win
+    over the product's); U2, the API product's volume tiers: 12,000 x 0.08 = 960.00; U3 5,000 calls in
+    February: 5,000 x 0.10 = 500.00."""
+    header = ["Contract ID", "Customer", "Line ID", "Product", "Start Date", "End Date", "Amount", "Recognition",
+              "Billing", "Billing Timing", "Unit Price"]
+
+    def usage_line(cid, customer):
+        return [cid, customer, "u", "API", "2026-01-01", "2026-12-31", 0.0, "usage", "monthly", "arrears", None]
+    a, b = [usage_line("U1", "Acme"), usage_line("U2", "Beta")], [usage_line("U3", "Gamma")]
+    pd.DataFrame(a, columns=header).to_parquet(tmp_path / "a.parquet")
+    pd.DataFrame(b, columns=header).to_parquet(tmp_path / "b.parquet")
+    tiers = [["Contract ID", "Product", "From Quantity", "Unit Price", "Mode"],
+             ["U1", None, 0, 0.10, "graduated"], ["U1", None, 10001, 0.08, "graduated"],
+             [None, "API", 1, 0.10, "volume"], [None, "API", 10001, 0.08, "volume"]]
+    events = [["Contract ID", "Line ID", "Date", "Event", "Quantity"], ["U1", "u", "2026-01-15", "usage", 12000],
+              ["U2", "u", "2026-01-20", "usage", 12000], ["U3", "u", "2026-02-10", "usage", 5000]]
+    csv = "\n".join(",".join("" if v is None else str(v) for v in r) for r in tiers) + "\n"
+    (tmp_path / "Price Tiers.csv").write_text(csv)
+    ev_path = tmp_path.parent / f"{tmp_path.name}-events.csv"
+    ev_path.write_text("\n".join(",".join(str(v) for v in r) for r in events) + "\n")
+    reference = load_book([header] + a + b, events=events, tiers=tiers)
+    reference.require_ok()
+    for metric in ("revenue", "billings"):
+        expected = api.SCHEDULE_METRICS[metric](reference, *_window_of("2026-01", "2026-02", reference), "month",
+                                                "Customer", reference.select(None, strict=True))
+        got = file_schedule(tmp_path, metric, "2026-01", "2026-02", group_by="Customer", events=ev_path,
+                            engine="dask", scheduler=cluster, partitions=3).rows
+        assert got == expected
+    assert got == [["Customer", "2026-01", "2026-02"], ["Acme", Decimal("1160.00"), Decimal("0.00")],
+                   ["Beta", Decimal("960.00"), Decimal("0.00")], ["Gamma", Decimal("0.00"), Decimal("500.00")],
+                   ["Total", Decimal("2120.00"), Decimal("500.00")]]
+    # a bad tier row is named on its file and row, as a contract row is
+    (tmp_path / "Price Tiers.csv").write_text(csv.replace("10001,0.08,volume", "10001,-0.08,volume"))
+    with pytest.raises(BBBError) as exc:
+        file_schedule(tmp_path, "revenue", "2026-01", "2026-02", events=ev_path, engine="dask", scheduler=cluster)
+    (problem,) = {(p.sheet, p.row, p.column) for p in exc.value.problems if p.is_error}
+    assert problem == ("Price Tiers.csv", 5, "Unit Price")
+
+
+def _window_of(start, end, book):
+    from bbb_xl.core.periods import schedule_window
+    return schedule_window(start, end, book.calendar)

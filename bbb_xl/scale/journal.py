@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import BBBError, Problem, errors_only
-from .partitioned import (_dask_partials, _empty_frame, _located, _side, _unique, _whole_book, partition_inputs,
-                          read_sources, source_files)
+from .partitioned import (_dask_partials, _empty_frame, _located, _sheet_names, _side, _unique, _whole_book,
+                          partition_inputs, read_sources, source_files)
 
 NO_CONTRACT_LEFT_OUT = ("a journal to post never leaves contracts out: fix these (bbb-xl check lists them) or "
                         "add --skip-bad, nothing written")
@@ -249,14 +249,3 @@ def _side_name(path, side) -> str | None:
     if path is None:
         return None
     return side[2][0][0] if side and side[2] else Path(path).name
-
-
-def _sheet_names(path) -> list:
-    from ..files import check_xlsx_archive
-    from ..xlsx_reader import Workbook
-    check_xlsx_archive(path)
-    wb = Workbook(path)
-    try:
-        return list(wb.sheets)
-    finally:
-        wb.close()

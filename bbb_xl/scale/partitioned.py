@@ -34,17 +34,36 @@ CUSTOMER, CONTRACT = normalize_header("Customer"), normalize_header("Contract ID
 
 # --- sources ------------------------------------------------------------------------------------------------------
 
+SIDE_TABS = ("Price Tiers",)  # a folder's file named like one of these tabs is that range, not contract lines
+
+
 def source_files(path) -> list[Path]:
-    """A Parquet or CSV file, or the Parquet / CSV files of a directory (sorted by name)."""
+    """A Parquet or CSV file, or the Parquet / CSV files of a directory (sorted by name) but those named like a
+    side tab (`Price Tiers.csv`: side_file)."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES)
+        sides = {normalize_header(t) for t in SIDE_TABS}
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES
+                       and normalize_header(p.stem) not in sides)
         if not files:
             raise BBBError(f"{path}: no .parquet or .csv file in this folder")
         return files
     if not path.is_file():
         raise BBBError(f"{path}: no such file or folder")
     return [path]
+
+
+def side_file(path, tab: str):
+    """The file of a folder named like `tab` (`Price Tiers.csv`, `price_tiers.parquet`), or None."""
+    path = Path(path)
+    if not path.is_dir():
+        return None
+    found = [p for p in sorted(path.iterdir()) if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES
+             and normalize_header(p.stem) == normalize_header(tab)]
+    if len(found) > 1:
+        raise BBBError(f"{path}: {len(found)} files are the {tab} range ({', '.join(p.name for p in found)}): "
+                       f"keep one")
+    return found[0] if found else None
 
 
 def is_partitioned(path) -> bool:
@@ -318,10 +337,13 @@ def partial_schedule(frame, header: list, events, fx, spec: dict) -> dict:
     rows, where, event_rows, event_where = partition_inputs(frame, header, events, spec)
     if event_rows is not None and spec.get("as_of_day") is not None:
         event_rows = api.events_until(event_rows, spec["as_of_day"])
+    tiers = spec.get("tiers")  # the Price Tiers range, whole in every partition (keyed by contract or product)
     book = load_book(rows, events=event_rows if event_rows and len(event_rows) > 1 else None, fx=fx,
                      options=spec.get("options"), as_of=spec.get("as_of_day"),
-                     reporting_currency=spec.get("reporting_currency"))
-    problems = [_located(p, where, event_where) for p in book.problems]
+                     reporting_currency=spec.get("reporting_currency"),
+                     tiers=None if tiers is None else [list(tiers[0])] + list(tiers[1]),
+                     tiers_sheet=None if tiers is None else tiers[3])
+    problems = [_located(p, where, event_where, tiers[2] if tiers else ()) for p in book.problems]
     if book.errors:
         return {"problems": problems}
     if not len(book.lines):
@@ -375,9 +397,10 @@ def _cents(value) -> int:
     return int(cents)
 
 
-def _located(p: Problem, where: list, event_where: list) -> Problem:
+def _located(p: Problem, where: list, event_where: list, tiers_where: list = ()) -> Problem:
     """A partition's problem at its source file and row (row 1 of a partition's range is its header)."""
-    table = where if p.table is None else event_where if p.table == "events" else None
+    table = where if p.table is None else event_where if p.table == "events" else \
+        tiers_where if p.table == "tiers" else None
     if table is None or p.row is None or not 2 <= p.row <= len(table) + 1:
         return p
     name, row = table[p.row - 2]
@@ -437,11 +460,12 @@ def _unique(problems: list) -> list:
 def file_schedule(path, metric: str, start, end, period=None, group_by=None, filter=None, *, events=None,
                   fx=None, as_of=None, engine: str = "local", workers: int | None = None, scheduler=None,
                   partitions: int | None = None, decimal_comma: bool | None = None, date_order: str | None = None,
-                  sheet=None, skip_bad: bool = False, recomputed: bool = False):
+                  sheet=None, skip_bad: bool = False, recomputed: bool = False, tiers=None):
     """`bbb-xl schedule` of a Parquet / CSV file or a folder of them: the same figures as the single-machine
     engine. engine "local": in this process; "dask": on a Dask cluster (scheduler: the address of an existing
     one, else a LocalCluster of `workers` processes); partitions: how many customer partitions (default: 2 per
-    worker, at least the number of files)."""
+    worker, at least the number of files). tiers: the Price Tiers range of usage lines (a CSV, Parquet file or
+    workbook tab; default: a folder's file named `Price Tiers`, or a workbook's own tab), in every partition."""
     from .. import api
     from ..core.options import DEFAULT, normalize_date_order
     from ..core.periods import normalize_period_kind, schedule_window
@@ -471,6 +495,7 @@ def file_schedule(path, metric: str, start, end, period=None, group_by=None, fil
     header = read_sources(files[0])[0]
     ev = _side(events, "Events")
     fx_rows = _side(fx, "FX Rates")
+    spec.update(tiers=price_tiers(path, tiers))
     fx_rows = fx_rows[0] and [fx_rows[0]] + fx_rows[1] if fx_rows else None
     engine = str(engine or "local").strip().lower()
     spec.update(files=[f.name for f in files])
@@ -484,6 +509,31 @@ def file_schedule(path, metric: str, start, end, period=None, group_by=None, fil
     notes = tuple(_unique(sorted((p for part in partials for p in part["problems"] if p.severity != "info"),
                                  key=lambda p: (p.table or "", p.sheet or "", p.row or 0))))
     return api.FileSchedule(rows, notes, ())
+
+
+def price_tiers(path, tiers=None):
+    """(header, rows, [(file, row)], name) of the Price Tiers range for usage lines (engine.usage): the file
+    `tiers` (CSV, Parquet or a workbook's tab), else the folder's file named `Price Tiers`, else a workbook's own
+    Price Tiers tab (as `bbb-xl schedule` reads a workbook); None when there is none."""
+    if tiers is None:
+        tiers = side_file(path, "Price Tiers")
+        if tiers is None and Path(path).suffix.lower() in (".xlsx", ".xlsm") and Path(path).is_file():
+            tiers = path if "Price Tiers" in _sheet_names(path) else None
+    side = _side(tiers, "Price Tiers")
+    if side is None or not side[1]:
+        return None
+    return (*side, side[2][0][0] if Path(tiers).suffix.lower() in (".xlsx", ".xlsm") else Path(tiers).name)
+
+
+def _sheet_names(path) -> list:
+    from ..files import check_xlsx_archive
+    from ..xlsx_reader import Workbook
+    check_xlsx_archive(path)
+    wb = Workbook(path)
+    try:
+        return list(wb.sheets)
+    finally:
+        wb.close()
 
 
 def _side(path, tab: str):
