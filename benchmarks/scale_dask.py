@@ -5,7 +5,8 @@ the wall times, each worker's peak memory (RSS) and the scheduler's.
 
 The book is generated in chunks of 1,000,000 lines (each chunk's contracts and customers named apart; the j-th
 eighth of every chunk goes to file j, a contract's lines together; a customer's contracts are drawn at random,
-so its lines sit in several files), so 10 million lines never exist as Python rows at once. The in-process run is a child process (its own peak RSS, not the generator's); --no-local skips it."""
+so its lines sit in several files), so 10 million lines never exist as Python rows at once. The in-process run
+is a child process (its own peak RSS, not the generator's); --no-local skips it."""
 from __future__ import annotations
 
 import json

@@ -336,3 +336,26 @@ def test_partitions_combine_to_the_engine_journal_for_random_books_and_splits(bo
     lines, _, _, excluded = combine_journal(partials, spec)
     assert lines == expected
     assert sorted(excluded) == sorted(whole.parsed.excluded_contracts)
+
+
+def test_a_folders_price_tiers_file_prices_usage_in_the_journal(cluster, tmp_path):
+    """Usage billed monthly in arrears (ASC 606-10-55-18): 12,000 calls on 2026-01-15 at U1's graduated tiers,
+    10,000 x 0.10 + 2,000 x 0.08 = 1,160.00, invoiced 2026-01-31: Dr AR 1,160.00 / Cr Revenue 1,160.00 (the
+    `Price Tiers.csv` beside the partitions is the tiers range, not a partition of contract lines)."""
+    header = ["Contract ID", "Customer", "Line ID", "Product", "Start Date", "End Date", "Amount", "Recognition",
+              "Billing", "Billing Timing", "Unit Price"]
+    folder = tmp_path / "usage"
+    folder.mkdir()
+    pd.DataFrame([["U1", "Acme", "u", "API", "2026-01-01", "2026-12-31", 0.0, "usage", "monthly", "arrears", None]],
+                 columns=header).to_parquet(folder / "a.parquet")
+    write_csv(folder / "Price Tiers.csv", [["Contract ID", "Product", "From Quantity", "Unit Price", "Mode"],
+                                           ["U1", None, 0, 0.10, "graduated"], ["U1", None, 10001, 0.08, "graduated"]])
+    events = write_csv(tmp_path / "events.csv", [["Contract ID", "Line ID", "Date", "Event", "Quantity"],
+                                                 ["U1", "u", "2026-01-15", "usage", 12000]])
+    settings = workbook(tmp_path / "s.xlsx", [header], {"As-of date": dt.datetime(2026, 12, 31)})
+    out = tmp_path / "je.csv"
+    for engine in ("local", "dask"):
+        file_journal(folder, "2026-01", "2026-01", "csv", "period", out, settings=settings, events=events,
+                     engine=engine, scheduler=cluster, partitions=3)
+        assert [(r[0], r[3], r[5], r[6]) for r in csv.reader(io.StringIO(out.read_text()))][1:] == [
+            ("JE-2026-01", "1200", "1160.00", ""), ("JE-2026-01", "4000", "", "1160.00")], engine

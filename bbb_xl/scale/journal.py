@@ -25,7 +25,7 @@ import numpy as np
 
 from ..core.errors import BBBError, Problem, errors_only
 from .partitioned import (_dask_partials, _empty_frame, _located, _sheet_names, _side, _unique, _whole_book,
-                          partition_inputs, read_sources, source_files)
+                          partition_inputs, price_tiers, read_sources, source_files)
 
 NO_CONTRACT_LEFT_OUT = ("a journal to post never leaves contracts out: fix these (bbb-xl check lists them) or "
                         "add --skip-bad, nothing written")
@@ -91,10 +91,12 @@ def partial_journal(frame, header: list, events, fx, spec: dict) -> dict:
         frame = _empty_frame(header)  # still the partition that reports events of unknown contracts
     rows, where, event_rows, event_where = partition_inputs(frame, header, events, spec)
     fx_rows = None if fx is None else [list(fx[0])] + list(fx[1])
+    tiers = spec.get("tiers")  # a folder's Price Tiers file: the whole range in every partition
     book = Book(parse_contracts(rows, options=settings.parse_options), settings.calendar,
                 events=event_rows if event_rows and len(event_rows) > 1 else None, events_sheet=None,
                 fx=fx_rows, reporting_currency=settings.currency, fx_sheet=None, as_of=settings.as_of,
-                fx_method=settings.fx_method)
+                fx_method=settings.fx_method, tiers=None if tiers is None else [list(tiers[0])] + list(tiers[1]),
+                tiers_sheet=None if tiers is None else tiers[3])
     out["problems"] = [_locate(p, where, event_where, spec, fx) for p in book.problems]
     out["excluded"] = list(book.parsed.excluded_contracts)
     if book.errors and not spec.get("skip_bad"):
@@ -138,7 +140,8 @@ def _locate(p: Problem, where: list, event_where: list, spec: dict, fx) -> Probl
         return replace(p, sheet=spec.get("fx_name"), cell=None)
     if p.table == "events" and not (p.row is not None and 2 <= p.row <= len(event_where) + 1):
         return replace(p, sheet=spec.get("events_name"), cell=None)  # the header or the whole range
-    return _located(p, where, event_where)
+    tiers = spec.get("tiers")
+    return _located(p, where, event_where, tiers[2] if tiers else ())
 
 
 def _partition_task(frame, header, events, fx, spec):
@@ -224,9 +227,11 @@ def file_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *, s
     header = read_sources(files[0])[0]
     ev = _side(events, "Events")
     fx_side = _side(fx, "FX Rates")
+    tiers = price_tiers(path) if Path(path).is_dir() else None  # a workbook's tab: as export_journal, not read
     spec = dict(settings=settings_, accounts=accounts, first=first, last=last, skip_bad=bool(skip_bad),
                 file_index={f.name: i for i, f in enumerate(files)},
                 labels=[p.label for p in period_grid(first, last, settings_.period, settings_.calendar)],
+                tiers=tiers,
                 events_name=_side_name(events, ev), fx_name=_side_name(fx, fx_side))
     engine = str(engine or "local").strip().lower()
     spec.update(files=[f.name for f in files])
