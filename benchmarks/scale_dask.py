@@ -60,11 +60,29 @@ def write_book(n_lines: int, folder: Path, files: int = 8, seed: int = 19) -> No
             writer.close()
 
 
-def _local(folder: str, limit_gib: int = 16) -> None:
-    """The child process of the in-process run: prints its time, peak RSS and the schedule as JSON. Its address
-    space is capped (a MemoryError here, not the kernel's OOM killer picking a process on a shared machine)."""
+def _rss_watchdog(limit: int) -> None:
+    """Stop this process once its RSS passes `limit` bytes: on a shared machine, a run that does not fit ends
+    itself rather than leave the kernel's OOM killer to pick a process (maybe another job's)."""
+    import threading
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def watch():
+        while True:
+            with open("/proc/self/statm") as f:
+                rss = int(f.read().split()[1]) * page
+            if rss > limit:
+                print(f"stopped: RSS {rss / 2**30:.2f} GiB passed the {limit / 2**30:.1f} GiB cap", file=sys.stderr,
+                      flush=True)
+                os._exit(3)
+            time.sleep(0.1)
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _local(folder: str, cap_gib: float = float(os.environ.get("BBB_SCALE_LOCAL_CAP_GIB", 12))) -> None:
+    """The child process of the in-process run: prints its time, peak RSS and the schedule as JSON; it stops
+    itself past cap_gib of RSS (the memory a shared 24 GiB machine can spare)."""
     from bbb_xl.scale import file_schedule
-    resource.setrlimit(resource.RLIMIT_AS, (limit_gib * 2**30, limit_gib * 2**30))
+    _rss_watchdog(int(cap_gib * 2**30))
     t, c = time.perf_counter(), time.process_time()
     rows = file_schedule(folder, "revenue", "2024-01", "2026-12", group_by="Region").rows
     print(json.dumps({"wall": time.perf_counter() - t, "cpu": time.process_time() - c, "peak": _peak_rss(),
