@@ -4,16 +4,20 @@ Why whole customers: netting is per contract and every contract has one customer
 every line of its customers' contracts computes exactly what the single-machine engine computes for them;
 per-customer figures (ARR rounded per customer, customer counts) then add up across partitions to the cent.
 
-The steps (engine="dask": each a Dask task; engine="local": the same in this process):
-1. each source file is read as it is (a Parquet file, or a CSV read as `bbb-xl schedule` reads one); every line
-   keeps its file and row, so a problem names them;
-2. each contract gets a shuffle key: the hash of its customer, which the shuffle takes modulo n (a contract
-   whose lines name different customers takes the smallest of their hashes and goes, whole, to one partition,
-   where the engine reports it as it does today);
-3. the lines are shuffled to their partitions; events go to their contract's partition (an event of an unknown
-   contract to partition 0, where the engine reports it); the FX range goes to every partition;
-4. the existing engine computes each partition's schedule in integer cents; the partials are summed (exact);
-5. "a filter value no line has" is decided on the values of all partitions, after the sum.
+The steps (engine="dask": Dask tasks, typed columns between processes; engine="local": one partition here):
+1. pass 1, per file: only its Contract ID and Customer columns are read; the distinct (contract, customer) key
+   pairs (64-bit hashes of the keys the engine compares: text stripped and case folded, 1001.0 is '1001') go to
+   the client, which finds the contracts whose lines name different customers (the smallest customer hash takes
+   the whole contract, where the engine reports it as it does today) and each event's contract;
+2. pass 2, per file: the file is read as typed columns (a Parquet file's Arrow columns, or a CSV read as
+   `bbb-xl schedule` reads one), every line keeps its file and row (a problem names them), and its lines are
+   split by customer hash modulo n: a partition's pieces from every file are numpy / Arrow buffers, never a
+   Python object per cell;
+3. each partition turns its columns into the cells Excel hands over (one Python object per distinct value),
+   with its events (an event of no contract of the book: partition 0, where the engine reports it), the FX
+   range and the Price Tiers range (both whole, in every partition), and the unchanged engine computes its
+   schedule in integer cents; the partials are summed (exact);
+4. "a filter value no line has" is decided on the values of all partitions, after the sum.
 """
 from __future__ import annotations
 
