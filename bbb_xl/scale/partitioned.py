@@ -32,7 +32,7 @@ from ..core.money import cents_to_decimal
 from ..engine.table import display_text, is_blank, key_of, normalize_header
 
 SOURCE_SUFFIXES = (".parquet", ".pq", ".csv")
-FILE_COL, ROW_COL, PART_COL = "_bbb_file", "_bbb_row", "_bbb_part"
+FILE_COL, ROW_COL = "_bbb_file", "_bbb_row"
 CUSTOMER, CONTRACT = normalize_header("Customer"), normalize_header("Contract ID")
 
 
@@ -180,10 +180,6 @@ def _positions(path, own: list, header: list) -> dict:
     return positions
 
 
-def _frame(path, header: list, file_index: int = 0):
-    return _read_typed(path, header, file_index)
-
-
 def _column(header: list, norm: str):
     return next((h for h in header if normalize_header(h) == norm), None)
 
@@ -233,11 +229,6 @@ def contract_hashes(frame, header: list) -> tuple[np.ndarray, np.ndarray]:
         zero = np.zeros(len(frame), dtype=np.int64)
         return zero, zero
     return tuple(_key_hashes(frame[col], _HASH_KEYS))
-
-
-def contract_keys(frame, header: list) -> list:
-    col = _column(header, CONTRACT)
-    return [""] * len(frame) if col is None else [_text_key(v) for v in frame[col].tolist()]
 
 
 # --- the shuffle: whole customers to a partition, typed columns between processes -----------------------------------
@@ -557,11 +548,6 @@ def _whole_book(files, header):
     import pandas as pd
     frames = [_read_typed(f, header, i) for i, f in enumerate(files)]
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-
-
-def contract_keys_of(side, header) -> list:
-    col = next((j for j, h in enumerate(header) if normalize_header(h) == CONTRACT), None)
-    return [""] * len(side[1]) if col is None else [_text_key(r[col] if col < len(r) else None) for r in side[1]]
 
 
 def _dask_partials(files, header, ev, fx_rows, spec, workers, scheduler, partitions, task=None,
