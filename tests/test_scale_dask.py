@@ -306,3 +306,16 @@ def test_price_tiers_in_the_folder_price_usage_lines_in_every_partition(cluster,
 def _window_of(start, end, book):
     from bbb_xl.core.periods import schedule_window
     return schedule_window(start, end, book.calendar)
+
+
+def test_a_frame_saved_with_its_index_reads_as_its_columns(tmp_path):
+    """pandas saves a frame's index in the Parquet file: a named one (Contract ID) is a column of the book, an
+    unnamed one is not; a file saved either way reads as the same lines. By hand (ASC 606-10-55-18, monthly):
+    1,200.00 over 12 months is 100.00 a month, two contracts 200.00."""
+    header = ["Contract ID", "Customer", "Start Date", "End Date", "Amount"]
+    lines = [["A1", "Acme", "2025-01-01", "2025-12-31", 1200.0], ["B1", "Beta", "2025-01-01", "2025-12-31", 1200.0]]
+    frame = pd.DataFrame(lines, columns=header)
+    frame.iloc[:1].set_index("Contract ID").to_parquet(tmp_path / "a.parquet")
+    frame.iloc[1:].to_parquet(tmp_path / "b.parquet", index=True)  # a RangeIndex starting at 1: kept as a column
+    got = file_schedule(tmp_path, "revenue", "2025-01", "2025-02").rows
+    assert got[-1] == ["Total", Decimal("200.00"), Decimal("200.00")]

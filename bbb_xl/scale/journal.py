@@ -25,7 +25,7 @@ import numpy as np
 
 from ..core.errors import BBBError, Problem, errors_only
 from .partitioned import (_dask_partials, _empty_frame, _located, _sheet_names, _side, _unique, _whole_book,
-                          partition_inputs, price_tiers, read_sources, source_files)
+                          partition_inputs, price_tiers, source_files, source_header)
 
 NO_CONTRACT_LEFT_OUT = ("a journal to post never leaves contracts out: fix these (bbb-xl check lists them) or "
                         "add --skip-bad, nothing written")
@@ -224,7 +224,7 @@ def file_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *, s
         first, last = schedule_window(start, end, settings_.calendar)
     except ValueError as exc:
         raise BBBError(str(exc)) from None
-    header = read_sources(files[0])[0]
+    header = source_header(files[0])
     ev = _side(events, "Events")
     fx_side = _side(fx, "FX Rates")
     tiers = price_tiers(path) if Path(path).is_dir() else None  # a workbook's tab: as export_journal, not read

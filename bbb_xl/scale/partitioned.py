@@ -86,10 +86,10 @@ def read_sources(path, index: int | None = None) -> tuple[list, list, list]:
         except ImportError:  # pragma: no cover - the extra is missing
             raise BBBError("reading Parquet needs pyarrow: pip install bbb_xl[scale]") from None
         try:
-            frame = pq.read_table(path).to_pandas()
+            header = _parquet_names(path)
+            frame = pq.read_table(path, columns=header).to_pandas(ignore_metadata=True)
         except Exception as exc:  # a damaged or foreign file: say which
             raise BBBError(f"{path.name}: not a readable Parquet file ({exc})") from None
-        header = [str(c) for c in frame.columns]
         columns = [_python_cells(frame[c]) for c in frame.columns]
         rows = [list(r) for r in zip(*columns)] if columns else []
         first = 2
@@ -99,6 +99,24 @@ def read_sources(path, index: int | None = None) -> tuple[list, list, list]:
         header, rows = list(table.rows[0]) if table.rows else [], [list(r) for r in table.rows[1:]]
         first = table.origin[0] + 1
     return header, rows, [(path.name, first + i) for i in range(len(rows))]
+
+
+def _parquet_names(path) -> list:
+    """A Parquet file's columns (a pandas index saved with the frame is a column too; its unnamed one is not)."""
+    import pyarrow.parquet as pq
+    return [str(c) for c in pq.read_schema(path).names if not str(c).startswith("__index_level_")]
+
+
+def source_header(path) -> list:
+    """The header of a source file; a Parquet file's from its schema, no line read."""
+    if Path(path).suffix.lower() in (".parquet", ".pq"):
+        try:
+            return _parquet_names(path)
+        except ImportError:  # pragma: no cover - the extra is missing
+            raise BBBError("reading Parquet needs pyarrow: pip install bbb_xl[scale]") from None
+        except Exception as exc:  # a damaged or foreign file: say which
+            raise BBBError(f"{Path(path).name}: not a readable Parquet file ({exc})") from None
+    return read_sources(path)[0]
 
 
 def _python_cells(series) -> list:
@@ -148,7 +166,7 @@ def _read_typed(path, header: list, file_index: int, columns: list | None = None
         except ImportError:  # pragma: no cover - the extra is missing
             raise BBBError("reading Parquet needs pyarrow: pip install bbb_xl[scale]") from None
         try:
-            own = [str(c) for c in pq.read_schema(path).names if not str(c).startswith("__index_level_")]
+            own = _parquet_names(path)
             positions = _positions(path, own, header)
             table = pq.read_table(path, columns=[own[positions[normalize_header(h)]] for h in wanted])
             frame = table.to_pandas(ignore_metadata=True)
@@ -487,7 +505,7 @@ def file_schedule(path, metric: str, start, end, period=None, group_by=None, fil
     spec = dict(metric=name, first=first, last=last, kind=kind, group_by=group_by or None, filter=filter or None,
                 options=options, as_of_day=None if as_of is None else api._args_day(as_of, CALENDAR))
     files = source_files(path)
-    header = read_sources(files[0])[0]
+    header = source_header(files[0])
     ev = _side(events, "Events")
     fx_rows = _side(fx, "FX Rates")
     spec.update(tiers=price_tiers(path, tiers))
