@@ -305,7 +305,7 @@ def test_partitions_combine_to_the_engine_journal_for_random_books_and_splits(bo
     from bbb_xl.engine.journal import Accounts, journal_lines
     from bbb_xl.engine.table import parse_contracts
     from bbb_xl.scale.journal import combine_journal, partial_journal
-    from bbb_xl.scale.partitioned import FILE_COL, ROW_COL, _text_key
+    from bbb_xl.scale.partitioned import FILE_COL, ROW_COL, _text_key, split_events
     from bbb_xl.settings import parse_settings
     specs, allocated, raw_events = book_spec
     rows = make_rows(specs, allocated)
@@ -320,18 +320,42 @@ def test_partitions_combine_to_the_engine_journal_for_random_books_and_splits(bo
                  settings.calendar, events=events if len(events) > 1 else None, reporting_currency="USD",
                  as_of=settings.as_of)
     expected, _ = journal_lines(whole, first, last, period, detail, mode, Accounts(), "USD")
-    ev = (events[0], events[1:], [("events.csv", 2 + k) for k in range(len(events) - 1)],
-          [_text_key(r[0]) for r in events[1:]])
+    ev = (events[0], events[1:], [("events.csv", 2 + k) for k in range(len(events) - 1)])
     spec = dict(settings=settings, accounts=Accounts(), first=first, last=last, skip_bad=True,
-                file_index={f"f{k}.parquet": k for k in range(3)}, known={_text_key(r[0]) for r in body},
+                file_index={f"f{k}.parquet": k for k in range(3)}, files=[f"f{k}.parquet" for k in range(3)],
                 labels=[p.label for p in period_grid(first, last, period, settings.calendar)])
+    part_of_contract = {_text_key(r[0]): part_of[int(r[1][4:]) - 1] for r in body}  # Cust1..Cust4
+    ev_parts = [part_of_contract.get(_text_key(r[0]), 0) for r in events[1:]]  # no contract: partition 0
     partials = []
-    for p in range(3):
-        mine = [i for i in order if part_of[int(body[i][1][4:]) - 1] == p]  # Cust1..Cust4
+    for p, ev_p in enumerate(split_events(ev, ev_parts, 3)):
+        mine = [i for i in order if part_of[int(body[i][1][4:]) - 1] == p]
         frame = pd.DataFrame({**{h: pd.Series([body[i][j] for i in mine], dtype=object) for j, h in enumerate(header)},
-                              FILE_COL: pd.Series([f"f{file_of[i]}.parquet" for i in mine], dtype=object),
+                              FILE_COL: pd.Series([file_of[i] for i in mine], dtype="int32"),
                               ROW_COL: pd.Series([row_in_file[i] for i in mine], dtype="int64")})
-        partials.append(partial_journal(frame, header, ev, None, dict(spec, known=spec["known"] if p == 0 else None)))
+        partials.append(partial_journal(frame, header, ev_p, None, spec))
     lines, _, _, excluded = combine_journal(partials, spec)
     assert lines == expected
     assert sorted(excluded) == sorted(whole.parsed.excluded_contracts)
+
+
+def test_a_folders_price_tiers_file_prices_usage_in_the_journal(cluster, tmp_path):
+    """Usage billed monthly in arrears (ASC 606-10-55-18): 12,000 calls on 2026-01-15 at U1's graduated tiers,
+    10,000 x 0.10 + 2,000 x 0.08 = 1,160.00, invoiced 2026-01-31: Dr AR 1,160.00 / Cr Revenue 1,160.00 (the
+    `Price Tiers.csv` beside the partitions is the tiers range, not a partition of contract lines)."""
+    header = ["Contract ID", "Customer", "Line ID", "Product", "Start Date", "End Date", "Amount", "Recognition",
+              "Billing", "Billing Timing", "Unit Price"]
+    folder = tmp_path / "usage"
+    folder.mkdir()
+    pd.DataFrame([["U1", "Acme", "u", "API", "2026-01-01", "2026-12-31", 0.0, "usage", "monthly", "arrears", None]],
+                 columns=header).to_parquet(folder / "a.parquet")
+    write_csv(folder / "Price Tiers.csv", [["Contract ID", "Product", "From Quantity", "Unit Price", "Mode"],
+                                           ["U1", None, 0, 0.10, "graduated"], ["U1", None, 10001, 0.08, "graduated"]])
+    events = write_csv(tmp_path / "events.csv", [["Contract ID", "Line ID", "Date", "Event", "Quantity"],
+                                                 ["U1", "u", "2026-01-15", "usage", 12000]])
+    settings = workbook(tmp_path / "s.xlsx", [header], {"As-of date": dt.datetime(2026, 12, 31)})
+    out = tmp_path / "je.csv"
+    for engine in ("local", "dask"):
+        file_journal(folder, "2026-01", "2026-01", "csv", "period", out, settings=settings, events=events,
+                     engine=engine, scheduler=cluster, partitions=3)
+        assert [(r[0], r[3], r[5], r[6]) for r in csv.reader(io.StringIO(out.read_text()))][1:] == [
+            ("JE-2026-01", "1200", "1160.00", ""), ("JE-2026-01", "4000", "", "1160.00")], engine

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import BBBError, Problem, errors_only
-from .partitioned import (_dask_partials, _empty_frame, _frame, _located, _side, _unique, contract_keys_of,
-                          partition_inputs, read_sources, source_files)
+from .partitioned import (_dask_partials, _empty_frame, _located, _sheet_names, _side, _unique, _whole_book,
+                          partition_inputs, price_tiers, source_files, source_header)
 
 NO_CONTRACT_LEFT_OUT = ("a journal to post never leaves contracts out: fix these (bbb-xl check lists them) or "
                         "add --skip-bad, nothing written")
@@ -86,15 +86,17 @@ def partial_journal(frame, header: list, events, fx, spec: dict) -> dict:
     settings, accounts = spec["settings"], spec["accounts"]
     out = {"problems": [], "products": set(), "excluded": []}
     if frame is None or len(frame) == 0:
-        if events is None or spec.get("known") is None:
+        if events is None:
             return out
         frame = _empty_frame(header)  # still the partition that reports events of unknown contracts
     rows, where, event_rows, event_where = partition_inputs(frame, header, events, spec)
     fx_rows = None if fx is None else [list(fx[0])] + list(fx[1])
+    tiers = spec.get("tiers")  # a folder's Price Tiers file: the whole range in every partition
     book = Book(parse_contracts(rows, options=settings.parse_options), settings.calendar,
                 events=event_rows if event_rows and len(event_rows) > 1 else None, events_sheet=None,
                 fx=fx_rows, reporting_currency=settings.currency, fx_sheet=None, as_of=settings.as_of,
-                fx_method=settings.fx_method)
+                fx_method=settings.fx_method, tiers=None if tiers is None else [list(tiers[0])] + list(tiers[1]),
+                tiers_sheet=None if tiers is None else tiers[3])
     out["problems"] = [_locate(p, where, event_where, spec, fx) for p in book.problems]
     out["excluded"] = list(book.parsed.excluded_contracts)
     if book.errors and not spec.get("skip_bad"):
@@ -138,7 +140,8 @@ def _locate(p: Problem, where: list, event_where: list, spec: dict, fx) -> Probl
         return replace(p, sheet=spec.get("fx_name"), cell=None)
     if p.table == "events" and not (p.row is not None and 2 <= p.row <= len(event_where) + 1):
         return replace(p, sheet=spec.get("events_name"), cell=None)  # the header or the whole range
-    return _located(p, where, event_where)
+    tiers = spec.get("tiers")
+    return _located(p, where, event_where, tiers[2] if tiers else ())
 
 
 def _partition_task(frame, header, events, fx, spec):
@@ -221,19 +224,19 @@ def file_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *, s
         first, last = schedule_window(start, end, settings_.calendar)
     except ValueError as exc:
         raise BBBError(str(exc)) from None
-    header = read_sources(files[0])[0]
+    header = source_header(files[0])
     ev = _side(events, "Events")
     fx_side = _side(fx, "FX Rates")
+    tiers = price_tiers(path) if Path(path).is_dir() else None  # a workbook's tab: as export_journal, not read
     spec = dict(settings=settings_, accounts=accounts, first=first, last=last, skip_bad=bool(skip_bad),
                 file_index={f.name: i for i, f in enumerate(files)},
                 labels=[p.label for p in period_grid(first, last, settings_.period, settings_.calendar)],
+                tiers=tiers,
                 events_name=_side_name(events, ev), fx_name=_side_name(fx, fx_side))
     engine = str(engine or "local").strip().lower()
+    spec.update(files=[f.name for f in files])
     if engine == "local":
-        import pandas as pd
-        frame = pd.concat([_frame(f, header) for f in files], ignore_index=True)
-        spec.update(all_events=True)
-        partials = [partial_journal(frame, header, ev and (*ev, contract_keys_of(ev, ev[0])), fx_side, spec)]
+        partials = [partial_journal(_whole_book(files, header), header, ev, fx_side, spec)]
     elif engine == "dask":
         partials = _dask_partials(files, header, ev, fx_side, spec, workers, scheduler, partitions,
                                   task=_partition_task)
@@ -251,14 +254,3 @@ def _side_name(path, side) -> str | None:
     if path is None:
         return None
     return side[2][0][0] if side and side[2] else Path(path).name
-
-
-def _sheet_names(path) -> list:
-    from ..files import check_xlsx_archive
-    from ..xlsx_reader import Workbook
-    check_xlsx_archive(path)
-    wb = Workbook(path)
-    try:
-        return list(wb.sheets)
-    finally:
-        wb.close()
