@@ -149,7 +149,7 @@ def _reference(trail_rows, snapshot_rows, inputs):
     return problems, previous, audit.diff(previous, snap), audit.fingerprint(snap), snap
 
 
-def _same(inputs, trail_rows, snapshot_rows):
+def assert_same_replay(inputs, trail_rows, snapshot_rows):
     problems, previous, changes, fp, snap = _reference(trail_rows, snapshot_rows, inputs)
     current = audit.tabs_rows(inputs)
     assert {t: r.snapshot() for t, r in current.items()} == snap
@@ -181,9 +181,9 @@ def _refresh(inputs, trail_rows, snapshot_rows, n):
 def test_the_replay_with_unparsed_rows_is_the_full_replay(states, data):
     trail_rows = snapshot_rows = None
     for n, inputs in enumerate(states, start=1):
-        _same(inputs, trail_rows, snapshot_rows)
+        assert_same_replay(inputs, trail_rows, snapshot_rows)
         trail_rows, snapshot_rows = _refresh(inputs, trail_rows, snapshot_rows, n)
-    _same(states[-1], trail_rows, snapshot_rows)  # nothing changed since the last entry
+    assert_same_replay(states[-1], trail_rows, snapshot_rows)  # nothing changed since the last entry
     # a tampered _Snapshot or Audit Trail cell: the same problems either way
     rows = [list(r) for r in snapshot_rows]
     r = data.draw(st.integers(1, len(rows) - 1))
@@ -194,12 +194,12 @@ def test_the_replay_with_unparsed_rows_is_the_full_replay(states, data):
         rows[r][c] = value
     else:
         rows[r].append(value)
-    _same(states[-1], trail_rows, rows)
+    assert_same_replay(states[-1], trail_rows, rows)
     trail = [list(x) for x in trail_rows]
     r = data.draw(st.integers(audit.TRAIL_HEADER_ROW, len(trail) - 1))
     if trail[r]:
         trail[r][data.draw(st.integers(0, len(trail[r]) - 1))] = data.draw(small)
-    _same(states[-1], trail, snapshot_rows)
+    assert_same_replay(states[-1], trail, snapshot_rows)
 
 
 # --- the STALE checksums ------------------------------------------------------------------------------------------
