@@ -143,9 +143,9 @@ def books(draw):
 
 
 def _reference(trail_rows, snapshot_rows, inputs):
-    """verify_trail and diff of the cell-by-cell path, as prepare ran them before issue 19 §2."""
+    """verify_trail and diff of the cell-by-cell path, as prepare ran them before issue 19 §2 (audit_reference)."""
     snap = audit.snapshot_of(inputs)
-    problems, trail, previous = audit.verify_trail(trail_rows, snapshot_rows, current=(snap, audit.fingerprint(snap)))
+    problems, trail, previous = ref.verify_trail(trail_rows, snapshot_rows, current=(snap, audit.fingerprint(snap)))
     return problems, previous, audit.diff(previous, snap), audit.fingerprint(snap), snap
 
 
@@ -161,11 +161,16 @@ def assert_same_replay(inputs, trail_rows, snapshot_rows):
             assert r.ordered[i] == audit.canonical(snap[r.tab][k])
     known = audit.tabs_fingerprint(current)
     assert known == fp
-    got, trail, lazy = audit.verify_trail_against(trail_rows, snapshot_rows, current, known)
+    got, trail, lazy = audit.verify_trail(trail_rows, snapshot_rows, current, known)
     assert [(p.location, p.message, p.column, p.value) for p in got] == \
         [(p.location, p.message, p.column, p.value) for p in problems]
     assert audit.lazy_snapshot(lazy, current) == previous
     assert audit.diff_against(lazy, current) == changes
+    # without the inputs (trail_problems, a caller that read only some tabs): every record parsed, the same findings
+    plain, plain_trail, plain_snap = audit.verify_trail(trail_rows, snapshot_rows)
+    assert [(p.location, p.message, p.column, p.value) for p in plain] == \
+        [(p.location, p.message, p.column, p.value) for p in ref.verify_trail(trail_rows, snapshot_rows)[0]]
+    assert plain_snap == previous and plain_trail.entries == trail.entries
     return changes
 
 

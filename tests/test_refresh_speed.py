@@ -108,22 +108,26 @@ def _record_tabs(path):
     return tabs[audit.TRAIL_SHEET], tabs[audit.SNAPSHOT_SHEET]
 
 
-def test_verify_trail_with_the_current_snapshot_finds_exactly_what_it_finds_without(book):
+def test_verify_trail_with_the_current_inputs_finds_exactly_what_it_finds_without(book):
     trail, snap_rows = _record_tabs(book)
     inputs = audit_trail.read_input_tabs(book)
-    current = audit.snapshot_of(inputs)
-    known = (current, audit.fingerprint(current))
-    assert audit.verify_trail(trail, snap_rows, current=known) == audit.verify_trail(trail, snap_rows)
-    assert audit.verify_trail(trail, snap_rows)[0] == []
+    current = audit.tabs_rows(inputs)
+    known = audit.tabs_fingerprint(current)
+    plain = audit.verify_trail(trail, snap_rows)
+    problems, read, lazy = audit.verify_trail(trail, snap_rows, current, known)
+    assert plain[0] == problems == [] and (plain[1].entries, plain[1].shown) == (read.entries, read.shown)
+    assert audit.lazy_snapshot(lazy, current) == plain[2]
+    assert known == audit.fingerprint(audit.snapshot_of(inputs)) == read.entries[-1].fingerprint
     # the snapshot recorded and the inputs differ (an edit since): the replayed one is hashed on its own
-    edited = {**current, audit.CONTRACTS: {**current[audit.CONTRACTS], "C9 / a": {"Amount": "1"}}}
-    assert audit.verify_trail(trail, snap_rows, current=(edited, audit.fingerprint(edited)))[0] == []
-    assert known[1] == audit.read_trail(trail).entries[-1].fingerprint
-    # a _Snapshot record edited: the digest check still fails with or without the current snapshot
+    edited = {**inputs, audit.CONTRACTS: [list(r) for r in inputs[audit.CONTRACTS]]}
+    edited[audit.CONTRACTS][1][7] = 99
+    other = audit.tabs_rows(edited)
+    assert audit.verify_trail(trail, snap_rows, other, audit.tabs_fingerprint(other))[0] == []
+    # a _Snapshot record edited: the digest check still fails with or without the current inputs
     row = next(i for i, r in enumerate(snap_rows) if r[3] == audit.ADDED)
     tampered = [list(r) for r in snap_rows]
     tampered[row][4] = tampered[row][4].replace("12000", "99999")
-    with_known = audit.verify_trail(trail, tampered, current=known)[0]
+    with_known = audit.verify_trail(trail, tampered, current, known)[0]
     assert with_known == audit.verify_trail(trail, tampered)[0]
     assert any("no longer match its Changes digest" in p.message for p in with_known)
 

@@ -319,3 +319,20 @@ def test_a_frame_saved_with_its_index_reads_as_its_columns(tmp_path):
     frame.iloc[1:].to_parquet(tmp_path / "b.parquet", index=True)  # a RangeIndex starting at 1: kept as a column
     got = file_schedule(tmp_path, "revenue", "2025-01", "2025-02").rows
     assert got[-1] == ["Total", Decimal("200.00"), Decimal("200.00")]
+
+
+def test_a_damaged_parquet_file_is_named_in_the_error_not_a_traceback(tmp_path):
+    """A file that says .parquet but is not one (a truncated download): every read names it, whichever read
+    meets it first (the header from the schema, the rows, or the typed columns of the second pass)."""
+    from bbb_xl.scale import partitioned
+    good = pd.DataFrame([["A1", "Acme", "2025-01-01", "2025-12-31", 1200.0]],
+                        columns=["Contract ID", "Customer", "Start Date", "End Date", "Amount"])
+    good.to_parquet(tmp_path / "a.parquet")
+    bad = tmp_path / "b.parquet"
+    bad.write_bytes((tmp_path / "a.parquet").read_bytes()[:40])
+    for read in (partitioned.source_header, partitioned.read_sources,
+                 lambda p: partitioned._read_typed(p, list(good.columns), 1)):
+        with pytest.raises(BBBError, match=r"b\.parquet: not a readable Parquet file \(Parquet magic bytes"):
+            read(bad)
+    with pytest.raises(BBBError, match=r"b\.parquet: not a readable Parquet file"):
+        file_schedule(tmp_path, "revenue", "2025-01", "2025-02")

@@ -97,16 +97,7 @@ def tab_snapshot(tab: str, rows) -> dict:
     if not rows:
         return {}
     header = [cell_text(h) or f"({column_letter(j + 1)})" for j, h in enumerate(rows[0])]
-    keys = KEY_COLUMNS.get(tab)
-    norm = [normalize_header(h) for h in header]
-    if tab == SETTINGS:
-        key_at = [0]
-    elif tab == ASSUMPTIONS:
-        key_at = [j for j, n in enumerate(norm) if n not in _RATE_COLUMNS and not n.startswith("(")]
-    elif keys is None:
-        key_at = None
-    else:
-        key_at = [norm.index(k) for k in keys if k in norm] or [0]
+    key_at = _key_columns(tab, header)
     out: dict = {}
     for row in rows[1:]:
         texts = [cell_text(v) for v in row]
@@ -133,6 +124,19 @@ def tab_snapshot(tab: str, rows) -> dict:
     return out
 
 
+def _key_columns(tab: str, header: list) -> list | None:
+    """The columns whose texts, joined by " / ", key a row of the tab (None: every column)."""
+    keys = KEY_COLUMNS.get(tab)
+    norm = [normalize_header(h) for h in header]
+    if tab == SETTINGS:
+        return [0]
+    if tab == ASSUMPTIONS:
+        return [j for j, n in enumerate(norm) if n not in _RATE_COLUMNS and not n.startswith("(")]
+    if keys is None:
+        return None
+    return [norm.index(k) for k in keys if k in norm] or [0]
+
+
 def snapshot(contracts=None, events=None, fx=None, settings=None) -> dict:
     """The input tabs (rows as read, header first; None: the tab is absent) as a snapshot."""
     return snapshot_of({CONTRACTS: contracts, EVENTS: events, FX: fx, SETTINGS: settings})
@@ -147,6 +151,9 @@ def snapshot_of(inputs: dict) -> dict:
 
 def canonical(data) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+_encode = json.encoder.encode_basestring  # json.dumps(text, ensure_ascii=False) of a str, in C
 
 
 def fingerprint(snap: dict) -> str:
@@ -209,14 +216,54 @@ def apply(old: dict, changes) -> dict:
 _ABSENT = object()
 
 
-def apply_in_place(snap: dict, changes) -> None:
+class _Added(tuple):
+    """An added-row record (tab, key, "added", packed, row) whose column, value pairs are exactly those of the current
+    row under its key: `packed` is its (canonical) text, `row` that row's index in the tab's TabRows. A tuple: made
+    in C, 100,000 of them for a big book's first entry."""
+
+    __slots__ = ()
+
+    @property
+    def packed(self) -> str:
+        return self[3]
+
+    @property
+    def row(self) -> int:
+        return self[4]
+
+    def full(self) -> list:
+        return [self[0], self[1], ADDED, *json.loads(self[3])]
+
+
+def _full(record) -> list:
+    return record.full() if type(record) is _Added else record
+
+
+def apply_in_place(snap: dict, changes, current: dict | None = None) -> None:
     """`apply`, changing `snap` itself (no copy of the rows the changes leave alone: replaying a long trail costs
     its changes, not its entries times the book). On a change that does not fit, `snap` is put back as it was
-    and ValueError raised."""
+    and ValueError raised. changes: records, Change objects or _Added records (whose row is the current row of
+    that index in `current`, {tab: TabRows}: the snapshot then holds that index, not a dict)."""
+    changes = changes if isinstance(changes, list) else list(changes)
     undo = []  # (rows, key, the row before) in the order changed
     try:
+        if changes and all(type(c) is _Added for c in changes):  # an entry of added rows only (the first)
+            for tab, group in _by_tab(changes):
+                rows = snap.get(tab)
+                if rows is None:
+                    rows = snap[tab] = {}
+                    undo.append((snap, tab, _ABSENT))
+                keys = [c[1] for c in group]
+                if not rows.keys().isdisjoint(keys) or len(set(keys)) != len(keys):
+                    raise ValueError(next(f"{tab} {k}: added twice" for k in _twice(rows, keys)))
+                undo.extend((rows, k, _ABSENT) for k in keys)
+                rows.update(zip(keys, map(itemgetter(4), group)))
+            return
         for change in changes:
-            tab, key, action, *pairs = change.record() if isinstance(change, Change) else change
+            if type(change) is _Added:
+                tab, key, action, pairs = change[0], change[1], ADDED, None
+            else:
+                tab, key, action, *pairs = change.record() if isinstance(change, Change) else change
             rows = snap.get(tab)
             if rows is None:
                 rows = snap[tab] = {}
@@ -225,7 +272,8 @@ def apply_in_place(snap: dict, changes) -> None:
                 if key in rows:
                     raise ValueError(f"{tab} {key}: added twice")
                 undo.append((rows, key, _ABSENT))
-                rows[key] = {f: v for f, v in zip(pairs[0::2], pairs[1::2]) if v != ""}
+                rows[key] = change[4] if pairs is None else {f: v for f, v in zip(pairs[0::2], pairs[1::2])
+                                                               if v != ""}
             elif action == REMOVED:
                 if key not in rows:
                     raise ValueError(f"{tab} {key}: removed but not there")
@@ -233,13 +281,14 @@ def apply_in_place(snap: dict, changes) -> None:
             elif action == CHANGED:
                 if key not in rows:
                     raise ValueError(f"{tab} {key}: changed but not there")
-                fields = dict(rows[key])
+                prior = rows[key]
+                fields = current[tab].fields(prior) if type(prior) is int else dict(prior)
                 for f, v in zip(pairs[0::2], pairs[1::2]):
                     if v == "":
                         fields.pop(f, None)
                     else:
                         fields[f] = v
-                undo.append((rows, key, rows[key]))
+                undo.append((rows, key, prior))
                 rows[key] = fields
             else:
                 raise ValueError(f"{tab} {key}: unknown action {action!r}")
@@ -250,6 +299,26 @@ def apply_in_place(snap: dict, changes) -> None:
             else:
                 rows[key] = before
         raise
+
+
+def _by_tab(changes):
+    """Runs of consecutive changes of one tab: (tab, [changes])."""
+    out = []
+    for c in changes:
+        if out and out[-1][0] == c[0]:
+            out[-1][1].append(c)
+        else:
+            out.append((c[0], [c]))
+    return out
+
+
+def _twice(rows: dict, keys: list):
+    """The keys added where a row is already there (in the snapshot or earlier in keys), in order."""
+    seen = set(rows)
+    for k in keys:
+        if k in seen:
+            yield k
+        seen.add(k)
 
 
 def changes_from_records(before: dict, records) -> list[Change]:
@@ -265,9 +334,18 @@ def changes_from_records(before: dict, records) -> list[Change]:
     return out
 
 
+def _record_json(record) -> str:
+    if type(record) is _Added:
+        inner = record[3][1:-1]
+        return ("[" + _encode(record[0]) + "," + _encode(record[1]) + ',"added"' + ("," + inner if inner else "")
+                + "]")
+    return canonical(list(record))
+
+
 def changes_digest(records) -> str:
-    """sha256 of the changes as the _Snapshot keeps them (Change.record())."""
-    return hashlib.sha256(canonical([list(r) for r in records]).encode("utf-8", "surrogatepass")).hexdigest()
+    """sha256 of the changes as the _Snapshot keeps them (Change.record(); an _Added record from its text)."""
+    return hashlib.sha256(("[" + ",".join(map(_record_json, records)) + "]").encode("utf-8", "surrogatepass")
+                          ).hexdigest()
 
 
 def changes_summary(changes) -> str:
@@ -435,13 +513,45 @@ def _whole(value):
 SEAL = "entry"  # action of the _Snapshot row that closes an entry's changes and holds its hash
 
 
-def read_snapshot(rows) -> tuple[dict, dict, list]:
+def read_snapshot(rows, current: dict | None = None) -> tuple[dict, dict, list]:
     """The _Snapshot rows (row 1 the header) as {entry number: [change records]}, {entry number: (row, hash)}
-    and problems of unreadable rows."""
+    and problems of unreadable rows. current: the inputs now, {tab: TabRows}; an added row whose text is the
+    current row's under its key is kept unparsed (_Added)."""
+    current = current or {}
     records, seals, problems = {}, {}, []
-    for r, row in enumerate(rows or [], start=1):
-        if r == 1:
+    for r, number, tab_name, key, action, packed in _snapshot_records(rows or [], problems):
+        if action == SEAL:
+            seals[number] = (r, packed)
             continue
+        if action == ADDED:
+            tab = current.get(tab_name)
+            i = tab.index.get(key) if tab is not None else None
+            if i is not None and tab.packed[i] == packed:
+                got = records.get(number)
+                if got is None:
+                    got = records[number] = []
+                got.append(_Added((tab_name, key, ADDED, packed, i)))
+                continue
+        try:
+            pairs = json.loads(packed) if action != REMOVED else []
+            if not isinstance(pairs, list) or len(pairs) % 2:
+                raise ValueError
+        except ValueError:
+            problems.append(_problem(r, "an unreadable _Snapshot row: the snapshot was edited", "E", None,
+                                     SNAPSHOT_SHEET))
+            continue
+        records.setdefault(number, []).append([tab_name, key, action, *pairs])
+    return records, seals, problems
+
+
+def _snapshot_records(rows: list, problems: list):
+    """(row, entry number, tab, key, action, text: the JSON, a seal's hash) of each _Snapshot row below the header,
+    in order; a row without a whole entry number is a problem, appended to `problems` in its row's turn."""
+    columns = _plain_records(rows)
+    if columns is not None:  # the usual _Snapshot: a column at a time
+        yield from zip(range(2, len(rows) + 1), *columns)
+        return
+    for r, row in enumerate(rows[1:], start=2):
         texts = ["" if v is None else v if isinstance(v, str) else cell_text(v) for v in row]
         if not any(texts):
             continue
@@ -451,19 +561,24 @@ def read_snapshot(rows) -> tuple[dict, dict, list]:
             problems.append(_problem(r, "an unreadable _Snapshot row: the snapshot was edited", "A",
                                      row[0] if row else None, SNAPSHOT_SHEET))
             continue
-        if texts[3] == SEAL:
-            seals[number] = (r, texts[4])
-            continue
-        try:
-            pairs = json.loads("".join(texts[4:])) if texts[3] != REMOVED else []
-            if not isinstance(pairs, list) or len(pairs) % 2:
-                raise ValueError
-        except ValueError:
-            problems.append(_problem(r, "an unreadable _Snapshot row: the snapshot was edited", "E", None,
-                                     SNAPSHOT_SHEET))
-            continue
-        records.setdefault(number, []).append([texts[1], texts[2], texts[3], *pairs])
-    return records, seals, problems
+        action = texts[3]  # a change's JSON may go on in further cells past Excel's cell size; a seal is one cell
+        yield r, number, texts[1], texts[2], action, texts[4] if action == SEAL or len(texts) == 5 else \
+            "".join(texts[4:])
+
+
+def _plain_records(rows) -> list | None:
+    """The columns (Entry, Tab, Key, Action, JSON; blanks "") below the header of rows of five cells: a whole number
+    >= 1, then text or blanks (read_snapshot's rows with no blank or unreadable Entry and no change split over
+    further cells); None for other rows."""
+    if len(rows) < 2 or any(len(row) != 5 for row in rows):
+        return None
+    body = rows[1:]
+    columns = [list(map(itemgetter(j), body)) for j in range(5)]
+    if set(map(type, columns[0])) != {int} or min(columns[0]) < 1:
+        return None
+    if not all(set(map(type, c)) <= {str, type(None)} for c in columns[1:]):
+        return None
+    return [columns[0]] + [[v if v is not None else "" for v in c] if None in c else c for c in columns[1:]]
 
 
 def snapshot_rows(number: int, changes, entry_hash_: str) -> list[list]:
@@ -487,79 +602,15 @@ def replay(records: dict) -> dict:
     return snap
 
 
-def verify_trail(trail_rows, snapshot_rows_, current: tuple | None = None) -> tuple[list, Trail, dict]:
-    """Every problem of the Audit Trail and its _Snapshot: the chain (verify_chain), each entry against its
-    _Snapshot seal (an entry deleted from the end shows here), its changes (digest) and the snapshot they give
-    (fingerprint, of the last entry), and the change rows shown against the changes recorded. Returns (problems,
-    trail, the snapshot after the last entry). current: (snapshot, its fingerprint) of the inputs now, when the
-    caller has them (a replayed snapshot equal to it has its fingerprint: an unchanged book is hashed once, not
-    twice)."""
-    trail = read_trail(trail_rows)
-    records, seals, problems = read_snapshot(snapshot_rows_)
-    trail.records = records
-    problems = trail.problems + verify_chain(trail.entries) + problems
-    by_number = {e.number: e for e in trail.entries}
-    for number, (row, sealed) in sorted(seals.items()):
-        e = by_number.get(number)
-        if e is None:
-            problems.append(_problem(row, f"entry {number} is recorded in the _Snapshot but missing from the Audit "
-                                          f"Trail: it was deleted", "A", number, SNAPSHOT_SHEET))
-        elif e.hash != sealed:
-            problems.append(_problem(e.row, f"entry {number}'s hash differs from the one sealed in the _Snapshot "
-                                            f"(row {row}): the entry was edited", "K", e.hash))
-    snap: dict = {}
-    for number in sorted(set(records) | set(by_number)):
-        recs = records.get(number, [])
-        e = by_number.get(number)
-        shown = trail.shown.get(number, []) if e is not None else []
-        # the shown rows' old values come from the snapshot before this entry: taken before it is replayed in place
-        expected = detail_rows(changes_from_records(snap, recs[:len(shown)])) if shown else []  # >= 1 row each
-        try:
-            apply_in_place(snap, recs)
-        except ValueError as exc:
-            problems.append(_problem(None, f"the _Snapshot changes of entry {number} do not replay ({exc}): the "
-                                           f"snapshot was edited", sheet=SNAPSHOT_SHEET))
-            continue
-        if e is None:
-            continue
-        if number not in seals:
-            problems.append(_problem(e.row, f"entry {number} has no seal in the _Snapshot: the snapshot was "
-                                            f"edited", "A", number))
-        if changes_digest(recs) != e.digest:
-            problems.append(_problem(e.row, f"the _Snapshot changes of entry {number} no longer match its Changes "
-                                            f"digest", "I", e.digest))
-            continue
-        if number == trail.entries[-1].number and _fingerprint_of(snap, current) != e.fingerprint:  # the last
-            problems.append(_problem(e.row, f"the inputs replayed to entry {number} no longer give its Input "
-                                            f"fingerprint", "F", e.fingerprint))
-        for k, (row, cells) in enumerate(shown):
-            if cells[0] == MORE and k == len(trail.shown[number]) - 1:
-                break
-            if k >= len(expected) or cells != [cell_text(v) for v in expected[k]]:
-                problems.append(_problem(row, f"this change row of entry {number} differs from the change "
-                                              f"recorded in the _Snapshot: it was edited", "B", cells[0]))
-    return problems, trail, snap
-
-
-def _fingerprint_of(snap: dict, current: tuple | None) -> str:
-    """fingerprint(snap), or the known fingerprint of `current` = (snapshot, fingerprint) when the two snapshots are
-    equal (blank tabs do not count, as in fingerprint)."""
-    if current is not None:
-        other, known = current
-        if {t: v for t, v in snap.items() if v} == {t: v for t, v in other.items() if v}:
-            return known
-    return fingerprint(snap)
-
-
-# --- the refresh's path: each input tab canonicalised once, column by column ---------------------------------------
+# --- the inputs now, each tab canonicalised once, column by column ------------------------------------------------
 # A refresh hashes, diffs and replays the same input tabs every time, and most refreshes change nothing or a few rows.
 # Here each tab's cells become canonical text once, column by column (TabRows: the keys, each row's canonical JSON
-# in column order and in sorted order), and the replay keeps an added row recorded with exactly the canonical text of
-# the current row under its key as that row (an int), never parsing its JSON nor building its dict. Everything else
-# (a change, a removal, an edited or unreadable record) goes through the cell-by-cell rules above, so problems,
-# changes, counts and fingerprints are those of verify_trail / diff / fingerprint (tests/test_audit_speed.py).
+# in column order and in sorted order), and verify_trail, given them, keeps an added row recorded with exactly the
+# canonical text of the current row under its key as that row (an int), never parsing its JSON nor building its dict.
+# Everything else (a change, a removal, an edited or unreadable record) goes through the same rules, so problems,
+# changes, counts and fingerprints are those of the cell-by-cell path (tests/audit_reference.py keeps it;
+# tests/test_audit_speed.py compares).
 
-_encode = json.encoder.encode_basestring  # json.dumps(text, ensure_ascii=False) of a str, in C
 _MEMO_KINDS = {str, float, int, type(None), dt.datetime, dt.date}  # no two of these kinds compare equal but int/float
 
 
@@ -637,16 +688,7 @@ class TabRows:
 
     @staticmethod
     def _keys(tab, header, cols, n) -> list[str]:
-        keys = KEY_COLUMNS.get(tab)
-        norm = [normalize_header(h) for h in header]
-        if tab == SETTINGS:
-            key_at = [0]
-        elif tab == ASSUMPTIONS:
-            key_at = [j for j, m in enumerate(norm) if m not in _RATE_COLUMNS and not m.startswith("(")]
-        elif keys is None:
-            key_at = None
-        else:
-            key_at = [norm.index(k) for k in keys if k in norm] or [0]
+        key_at = _key_columns(tab, header)
         parts = [cols[j] for j in (key_at if key_at is not None else range(len(cols)))]
         if not parts:
             joined = [""] * n
@@ -720,202 +762,6 @@ def tabs_fingerprint(current: dict) -> str:
     return _fingerprint_text({tab: (t.keys, t.ordered) for tab, t in current.items()})
 
 
-class _Added(tuple):
-    """An added-row record (tab, key, "added", packed, row) whose column, value pairs are exactly those of the current
-    row under its key: `packed` is its (canonical) text, `row` that row's index in the tab's TabRows. A tuple: made
-    in C, 100,000 of them for a big book's first entry."""
-
-    __slots__ = ()
-
-    @property
-    def packed(self) -> str:
-        return self[3]
-
-    @property
-    def row(self) -> int:
-        return self[4]
-
-    def full(self) -> list:
-        return [self[0], self[1], ADDED, *json.loads(self[3])]
-
-
-def _full(record) -> list:
-    return record.full() if type(record) is _Added else record
-
-
-def _read_snapshot_against(rows, current: dict) -> tuple[dict, dict, list]:
-    """read_snapshot, an added row whose text is the current row's under its key kept unparsed (_Added)."""
-    records, seals, problems = {}, {}, []
-    rows = rows or []
-    columns = _plain_records(rows)
-    if columns is not None:  # the usual _Snapshot: a column at a time, a few operations a row
-        numbers, tabs, keys, actions, packs = columns
-        for r, number, tab_name, key, action, packed in zip(range(2, len(rows) + 1), numbers, tabs, keys, actions,
-                                                            packs):
-            if action == SEAL:
-                seals[number] = (r, packed)
-                continue
-            if action == ADDED:
-                tab = current.get(tab_name)
-                i = tab.index.get(key) if tab is not None else None
-                if i is not None and tab.packed[i] == packed:
-                    got = records.get(number)
-                    if got is None:
-                        got = records[number] = []
-                    got.append(_Added((tab_name, key, ADDED, packed, i)))
-                    continue
-            try:
-                pairs = json.loads(packed) if action != REMOVED else []
-                if not isinstance(pairs, list) or len(pairs) % 2:
-                    raise ValueError
-            except ValueError:
-                problems.append(_problem(r, "an unreadable _Snapshot row: the snapshot was edited", "E", None,
-                                         SNAPSHOT_SHEET))
-                continue
-            records.setdefault(number, []).append([tab_name, key, action, *pairs])
-        return records, seals, problems
-    for r, row in enumerate(rows, start=1):
-        if r == 1:
-            continue
-        texts = ["" if v is None else v if isinstance(v, str) else cell_text(v) for v in row]
-        if not any(texts):
-            continue
-        number = _whole(row[0] if row else None)
-        texts += [""] * (5 - len(texts))
-        if number is None:
-            problems.append(_problem(r, "an unreadable _Snapshot row: the snapshot was edited", "A",
-                                     row[0] if row else None, SNAPSHOT_SHEET))
-            continue
-        action = texts[3]
-        if action == SEAL:
-            seals[number] = (r, texts[4])
-            continue
-        if action == ADDED:
-            packed = texts[4] if len(texts) == 5 else "".join(texts[4:])
-            tab = current.get(texts[1])
-            i = tab.index.get(texts[2]) if tab is not None else None
-            if i is not None and tab.packed[i] == packed:
-                records.setdefault(number, []).append(_Added((texts[1], texts[2], ADDED, packed, i)))
-                continue
-        try:
-            pairs = json.loads("".join(texts[4:])) if action != REMOVED else []
-            if not isinstance(pairs, list) or len(pairs) % 2:
-                raise ValueError
-        except ValueError:
-            problems.append(_problem(r, "an unreadable _Snapshot row: the snapshot was edited", "E", None,
-                                     SNAPSHOT_SHEET))
-            continue
-        records.setdefault(number, []).append([texts[1], texts[2], action, *pairs])
-    return records, seals, problems
-
-
-def _plain_records(rows) -> list | None:
-    """The columns (Entry, Tab, Key, Action, JSON; blanks "") below the header of rows of five cells: a whole number
-    >= 1, then text or blanks (read_snapshot's rows with no blank or unreadable Entry and no change split over
-    further cells); None for other rows."""
-    if len(rows) < 2 or any(len(row) != 5 for row in rows):
-        return None
-    body = rows[1:]
-    columns = [list(map(itemgetter(j), body)) for j in range(5)]
-    if set(map(type, columns[0])) != {int} or min(columns[0]) < 1:
-        return None
-    if not all(set(map(type, c)) <= {str, type(None)} for c in columns[1:]):
-        return None
-    return [columns[0]] + [[v if v is not None else "" for v in c] if None in c else c for c in columns[1:]]
-
-
-def _record_json(record) -> str:
-    if type(record) is _Added:
-        inner = record[3][1:-1]
-        return ("[" + _encode(record[0]) + "," + _encode(record[1]) + ',"added"' + ("," + inner if inner else "")
-                + "]")
-    return canonical(list(record))
-
-
-def _records_digest(records) -> str:
-    """changes_digest of records, an _Added one from its text."""
-    return hashlib.sha256(("[" + ",".join(map(_record_json, records)) + "]").encode("utf-8", "surrogatepass")
-                          ).hexdigest()
-
-
-def _apply_lazy(snap: dict, changes, current: dict) -> None:
-    """apply_in_place on a snapshot whose rows are dicts or ints (the current row of that index: _Added)."""
-    undo = []
-    try:
-        if changes and all(type(c) is _Added for c in changes):  # an entry of added rows only (the first)
-            for tab, group in _by_tab(changes):
-                rows = snap.get(tab)
-                if rows is None:
-                    rows = snap[tab] = {}
-                    undo.append((snap, tab, _ABSENT))
-                keys = [c[1] for c in group]
-                if not rows.keys().isdisjoint(keys) or len(set(keys)) != len(keys):
-                    raise ValueError(next(f"{tab} {k}: added twice" for k in _twice(rows, keys)))
-                undo.extend((rows, k, _ABSENT) for k in keys)
-                rows.update(zip(keys, map(itemgetter(4), group)))
-            return
-        for change in changes:
-            if type(change) is _Added:
-                tab, key, action, pairs = change[0], change[1], ADDED, None
-            else:
-                tab, key, action, *pairs = change
-            rows = snap.get(tab)
-            if rows is None:
-                rows = snap[tab] = {}
-                undo.append((snap, tab, _ABSENT))
-            if action == ADDED:
-                if key in rows:
-                    raise ValueError(f"{tab} {key}: added twice")
-                undo.append((rows, key, _ABSENT))
-                rows[key] = change[4] if pairs is None else {f: v for f, v in zip(pairs[0::2], pairs[1::2])
-                                                               if v != ""}
-            elif action == REMOVED:
-                if key not in rows:
-                    raise ValueError(f"{tab} {key}: removed but not there")
-                undo.append((rows, key, rows.pop(key)))
-            elif action == CHANGED:
-                if key not in rows:
-                    raise ValueError(f"{tab} {key}: changed but not there")
-                prior = rows[key]
-                fields = current[tab].fields(prior) if type(prior) is int else dict(prior)
-                for f, v in zip(pairs[0::2], pairs[1::2]):
-                    if v == "":
-                        fields.pop(f, None)
-                    else:
-                        fields[f] = v
-                undo.append((rows, key, prior))
-                rows[key] = fields
-            else:
-                raise ValueError(f"{tab} {key}: unknown action {action!r}")
-    except ValueError:
-        for rows, key, before in reversed(undo):
-            if before is _ABSENT:
-                del rows[key]
-            else:
-                rows[key] = before
-        raise
-
-
-def _by_tab(changes):
-    """Runs of consecutive changes of one tab: (tab, [changes])."""
-    out = []
-    for c in changes:
-        if out and out[-1][0] == c[0]:
-            out[-1][1].append(c)
-        else:
-            out.append((c[0], [c]))
-    return out
-
-
-def _twice(rows: dict, keys: list):
-    """The keys added where a row is already there (in the snapshot or earlier in keys), in order."""
-    seen = set(rows)
-    for k in keys:
-        if k in seen:
-            yield k
-        seen.add(k)
-
-
 def _row_fields(value, tab: str, current: dict) -> dict:
     return current[tab].fields(value) if type(value) is int else value
 
@@ -935,10 +781,10 @@ def lazy_snapshot(snap: dict, current: dict) -> dict:
     return {tab: {k: _row_fields(v, tab, current) for k, v in rows.items()} for tab, rows in snap.items()}
 
 
-def _lazy_fingerprint(snap: dict, current: dict, known: str) -> str:
+def _lazy_fingerprint(snap: dict, current: dict, known: str | None) -> str:
     """fingerprint of a replayed snapshot: `known` (the current inputs' fingerprint) when it equals them."""
     mine = {t for t, rows in snap.items() if rows}
-    if mine == {t for t, rows in current.items() if len(rows)}:
+    if known is not None and mine == {t for t, rows in current.items() if len(rows)}:
         for tab in mine:
             rows, cur = snap[tab], current[tab]
             if len(rows) != len(cur) or not all(type(v) is int or (k in cur.index and v == cur.fields(cur.index[k]))
@@ -950,12 +796,18 @@ def _lazy_fingerprint(snap: dict, current: dict, known: str) -> str:
                                                  for v in rows.values()]) for tab, rows in snap.items()})
 
 
-def verify_trail_against(trail_rows, snapshot_rows_, current: dict, known: str) -> tuple[list, Trail, dict]:
-    """verify_trail(trail_rows, snapshot_rows_, (snapshot of `current`, known)) for the inputs now as {tab:
-    TabRows} (tabs_rows) and their fingerprint: the same problems and trail; the snapshot after the last entry with
-    each row a dict or, where it is the current row under its key, that row's index (diff_against reads it)."""
+def verify_trail(trail_rows, snapshot_rows_, current: dict | None = None, known: str | None = None) \
+        -> tuple[list, Trail, dict]:
+    """Every problem of the Audit Trail and its _Snapshot: the chain (verify_chain), each entry against its
+    _Snapshot seal (an entry deleted from the end shows here), its changes (digest) and the snapshot they give
+    (fingerprint, of the last entry), and the change rows shown against the changes recorded. Returns (problems,
+    trail, the snapshot after the last entry). current, known: the inputs now as {tab: TabRows} (tabs_rows) and
+    their fingerprint, when the caller has them: rows the _Snapshot holds as they are now are then never parsed
+    (the snapshot returned holds such a row as its index in `current`; lazy_snapshot makes it plain), and a
+    replayed snapshot equal to the inputs takes `known` instead of a second hash."""
+    current = current or {}
     trail = read_trail(trail_rows)
-    records, seals, problems = _read_snapshot_against(snapshot_rows_, current)
+    records, seals, problems = read_snapshot(snapshot_rows_, current)
     trail.records = records
     problems = trail.problems + verify_chain(trail.entries) + problems
     by_number = {e.number: e for e in trail.entries}
@@ -978,7 +830,7 @@ def verify_trail_against(trail_rows, snapshot_rows_, current: dict, known: str) 
         else:
             expected = []
         try:
-            _apply_lazy(snap, recs, current)
+            apply_in_place(snap, recs, current)
         except ValueError as exc:
             problems.append(_problem(None, f"the _Snapshot changes of entry {number} do not replay ({exc}): the "
                                            f"snapshot was edited", sheet=SNAPSHOT_SHEET))
@@ -988,7 +840,7 @@ def verify_trail_against(trail_rows, snapshot_rows_, current: dict, known: str) 
         if number not in seals:
             problems.append(_problem(e.row, f"entry {number} has no seal in the _Snapshot: the snapshot was "
                                             f"edited", "A", number))
-        if _records_digest(recs) != e.digest:
+        if changes_digest(recs) != e.digest:
             problems.append(_problem(e.row, f"the _Snapshot changes of entry {number} no longer match its Changes "
                                             f"digest", "I", e.digest))
             continue
@@ -1005,7 +857,7 @@ def verify_trail_against(trail_rows, snapshot_rows_, current: dict, known: str) 
 
 
 def diff_against(old: dict, current: dict) -> list[Change]:
-    """diff(old, snapshot of current) for a replayed snapshot `old` (verify_trail_against) and {tab: TabRows}."""
+    """diff(old, snapshot of current) for a replayed snapshot `old` (verify_trail with current) and {tab: TabRows}."""
     out = []
     for tab in [t for t in TABS if t in old or t in current] + sorted((set(old) | set(current)) - set(TABS)):
         before = old.get(tab) or {}

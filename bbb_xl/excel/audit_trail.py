@@ -108,7 +108,7 @@ def prepare(trail_rows, snapshot_rows, inputs: dict, command: str, *, reason: st
         # for the entry and the replay's check alike; rows the _Snapshot holds as they are now are never parsed
         snap = audit.tabs_rows(inputs)
         known = (snap, audit.tabs_fingerprint(snap))
-        problems, trail, previous_snap = audit.verify_trail_against(trail_rows, snapshot_rows, *known)
+        problems, trail, previous_snap = audit.verify_trail(trail_rows, snapshot_rows, *known)
         changes = audit.diff_against(previous_snap, snap)
     else:
         snap = audit.snapshot_of(inputs)

@@ -21,6 +21,7 @@ The steps (engine="dask": Dask tasks, typed columns between processes; engine="l
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -81,15 +82,10 @@ def read_sources(path, index: int | None = None) -> tuple[list, list, list]:
     them (the header is row 1 of a Parquet file; a CSV's own rows, report-title rows counted)."""
     path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
-        try:
+        with _parquet_errors(path):
             import pyarrow.parquet as pq
-        except ImportError:  # pragma: no cover - the extra is missing
-            raise BBBError("reading Parquet needs pyarrow: pip install bbb_xl[scale]") from None
-        try:
             header = _parquet_names(path)
             frame = pq.read_table(path, columns=header).to_pandas(ignore_metadata=True)
-        except Exception as exc:  # a damaged or foreign file: say which
-            raise BBBError(f"{path.name}: not a readable Parquet file ({exc})") from None
         columns = [_python_cells(frame[c]) for c in frame.columns]
         rows = [list(r) for r in zip(*columns)] if columns else []
         first = 2
@@ -101,6 +97,20 @@ def read_sources(path, index: int | None = None) -> tuple[list, list, list]:
     return header, rows, [(path.name, first + i) for i in range(len(rows))]
 
 
+@contextmanager
+def _parquet_errors(path):
+    """A Parquet read whose failure is said as a BBBError naming the file: pyarrow missing (the extra), a damaged
+    or foreign file."""
+    try:
+        yield
+    except BBBError:
+        raise
+    except ImportError:  # pragma: no cover - the extra is missing
+        raise BBBError("reading Parquet needs pyarrow: pip install bbb_xl[scale]") from None
+    except Exception as exc:  # noqa: BLE001 - whatever pyarrow raises on a file it cannot read
+        raise BBBError(f"{Path(path).name}: not a readable Parquet file ({exc})") from None
+
+
 def _parquet_names(path) -> list:
     """A Parquet file's columns (a pandas index saved with the frame is a column too; its unnamed one is not)."""
     import pyarrow.parquet as pq
@@ -110,12 +120,8 @@ def _parquet_names(path) -> list:
 def source_header(path) -> list:
     """The header of a source file; a Parquet file's from its schema, no line read."""
     if Path(path).suffix.lower() in (".parquet", ".pq"):
-        try:
+        with _parquet_errors(path):
             return _parquet_names(path)
-        except ImportError:  # pragma: no cover - the extra is missing
-            raise BBBError("reading Parquet needs pyarrow: pip install bbb_xl[scale]") from None
-        except Exception as exc:  # a damaged or foreign file: say which
-            raise BBBError(f"{Path(path).name}: not a readable Parquet file ({exc})") from None
     return read_sources(path)[0]
 
 
@@ -161,19 +167,12 @@ def _read_typed(path, header: list, file_index: int, columns: list | None = None
     path = Path(path)
     wanted = header if columns is None else [h for h in header if h in columns]
     if path.suffix.lower() in (".parquet", ".pq"):
-        try:
+        with _parquet_errors(path):
             import pyarrow.parquet as pq
-        except ImportError:  # pragma: no cover - the extra is missing
-            raise BBBError("reading Parquet needs pyarrow: pip install bbb_xl[scale]") from None
-        try:
             own = _parquet_names(path)
             positions = _positions(path, own, header)
             table = pq.read_table(path, columns=[own[positions[normalize_header(h)]] for h in wanted])
             frame = table.to_pandas(ignore_metadata=True)
-        except BBBError:
-            raise
-        except Exception as exc:  # a damaged or foreign file: say which
-            raise BBBError(f"{path.name}: not a readable Parquet file ({exc})") from None
         frame.columns = wanted
         first = 2
     else:
