@@ -7,9 +7,7 @@ datetimes for date-formatted numbers, and error values as their text (`#N/A`), n
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import itertools
 import posixpath
 import re
@@ -17,6 +15,7 @@ import zipfile
 from xml.parsers import expat
 
 from .core.errors import BBBError
+from .core.gc_pause import gc_paused
 
 _BUILTIN_DATE_FORMATS = set(range(14, 23)) | {45, 46, 47}
 _EPOCH_1900 = dt.datetime(1899, 12, 30)
@@ -188,7 +187,7 @@ class Workbook:
         cells: dict[int, dict[int, object]] = {}
         column_of: dict[str, int] = {}
         row_ref, row = None, None
-        with _gc_paused():  # many new objects: the cyclic collector would walk them again and again
+        with gc_paused():  # many new objects: the cyclic collector would walk them again and again
             for letters, ref, style, kind, raw, text in found:
                 # the same decisions as `rows`, cell by cell (raw: the <v> text; text: the inline <t> text)
                 if kind == "inlineStr":
@@ -431,19 +430,8 @@ def calamine_rows(wb: "Workbook", sheet: str) -> list[list] | None:
         grid = wb._calamine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     except Exception:  # noqa: BLE001 - any failure of the Rust reader: the streaming reader decides
         return None
-    with _gc_paused():  # a grid of new lists: the cyclic collector would walk them again and again
+    with gc_paused():  # a grid of new lists: the cyclic collector would walk them again and again
         return _calamine_grid(wb, part, grid)
-
-
-@contextlib.contextmanager
-def _gc_paused():
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 _DAY_ONE = dt.date(1900, 3, 1)  # before it, serials are one day off (Excel's 1900 leap-year bug)

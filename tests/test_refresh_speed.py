@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bbb_xl.engine import audit
-from bbb_xl.core.errors import EXCEL_ERROR_CODES
+from bbb_xl.core.errors import EXCEL_ERROR_CODES, BBBError
 from bbb_xl.excel import audit_trail, headless, template, workflow
 from bbb_xl.excel import package as pk
 from bbb_xl.sample import EVENT_COLUMNS, SAMPLE_SETTINGS
@@ -342,3 +342,52 @@ def test_growth_refreshes_one_workbook_in_a_row_in_fresh_processes(tmp_path):
     assert runs[0]["bytes"] < runs[1]["bytes"]  # each appended its entry
     entries = audit.read_trail(read_sheets(path, [audit.TRAIL_SHEET])[audit.TRAIL_SHEET]).entries
     assert [e.summary for e in entries[-2:]] == ["no changes"] * 2 and entries[-1].number == len(entries)
+
+
+# --- the cyclic GC paused during a refresh (core.gc_pause) ---------------------------------------------------------
+
+def test_a_refresh_runs_with_the_gc_paused_and_its_cyclic_garbage_does_not_grow_with_the_book(tmp_path):
+    import gc
+    from benchmarks import bench_refresh
+    (tmp_path / "s").mkdir()
+    (tmp_path / "b").mkdir()
+    small, big = bench_refresh.build(30, 12, tmp_path / "s"), bench_refresh.build(900, 12, tmp_path / "b")
+
+    def cyclic_garbage(path) -> int:
+        gc.collect()
+        gc.disable()
+        try:
+            headless.refresh_file(path, refreshed_at=D(2026, 2, 1))
+            assert not gc.isenabled()  # the caller's state is kept
+            return gc.collect()
+        finally:
+            gc.enable()
+    in_small, in_big = cyclic_garbage(small), cyclic_garbage(big)
+    assert in_big <= in_small + 50, (in_small, in_big)  # none per line (317 objects at 10,000 and at 100,000 lines)
+    seen = []
+    headless.refresh_file(small, progress=lambda stage, detail: seen.append((stage, gc.isenabled())))
+    assert seen == [("read", False), ("compute", False), ("write", False)] and gc.isenabled()
+    (tmp_path / "not a workbook.xlsm").write_bytes(b"plain text")
+    with pytest.raises(BBBError, match="not an xlsx/xlsm workbook"):
+        headless.refresh_file(tmp_path / "not a workbook.xlsm")
+    assert gc.isenabled()
+
+
+def test_gc_paused_restores_the_state_it_found_also_on_an_error_and_when_nested():
+    import gc
+    from bbb_xl.core.gc_pause import gc_paused
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        with gc_paused():
+            with gc_paused():
+                assert not gc.isenabled()
+            assert not gc.isenabled()  # the inner pause found it paused: it stays paused
+            raise ValueError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -5,10 +5,8 @@ with its row, column, value and cell; contracts that have any error are left out
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import difflib
-import gc
 import operator
 import unicodedata
 import math
@@ -21,6 +19,7 @@ from ..core.dates import (EPOCH, MAX_DATE, MAX_SERIAL, MIN_DATE, add_months, day
                           serial_to_day)
 from ..core.errors import (EXCEL_ERROR_CODES, EXCEL_ERROR_TEXT, ERROR, INFO, WARNING, Problem,  # noqa: F401
                            column_letter, excel_error, show_value)
+from ..core.gc_pause import gc_paused
 from ..core.money import cents_to_decimal, parse_amount, parse_amount_column
 from ..core.options import ParseOptions
 
@@ -184,19 +183,6 @@ def _cross_row_conflicts(contract_keys: list, customers, line_ids, contiguous: b
     if len(set(ids)) == len(ids) and len(set(zip(map(first, ids), map(str.casefold, map(second, ids))))) != len(ids):
         ids = [(ck, li.casefold()) for ck, li in ids]  # IDs equal but for case: duplicates too
     return len(named) != len({ck for ck, _ in named}) or len(set(ids)) != len(ids)
-
-
-@contextlib.contextmanager
-def _gc_paused():
-    """A parse makes millions of short-lived containers (column tuples, iterators) and no cycles: the cyclic GC
-    would otherwise walk the caller's million row lists again and again (a third of a 1M-line parse)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _few_distinct(vals, sample: int = 512, most: int = 4096) -> set | None:
@@ -467,7 +453,7 @@ def parse_contracts(data, sheet: str | None = None, origin: tuple[int, int] | No
     first cell, 1-based, when known, so problems carry cell addresses like `Contracts!F14`. options: how text
     amounts and dates are read (core.options; default 1,200.50 and ISO dates). columnar=False reads every cell
     one by one (the reference the columnar reading is tested against; same lines, same problems)."""
-    with _gc_paused():
+    with gc_paused():
         return _parse_contracts(data, sheet, origin, options, columnar)
 
 
