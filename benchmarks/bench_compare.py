@@ -237,7 +237,7 @@ def report(result: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.bench_compare", description=__doc__.split("\n")[0])
     ap.add_argument("--before", required=True, metavar="REV", help="git revision to compare with (e.g. 4482f67)")
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="refresh sizes (lines)")
+    ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000], help="refresh sizes (lines; none: no refresh)")
     ap.add_argument("--months", type=int, default=36)
     ap.add_argument("--loop-lines", type=int, default=10_000, help="lines of the cold vs loop book")
     ap.add_argument("--no-full-sheet", action="store_true", help="skip 1,048,575 x 60 cold (one child per tree)")
