@@ -303,12 +303,14 @@ def allocation_column(total, ssps) -> list:
     return [[next(parts) for _ in r] for r in grid]
 
 
-def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, events=None, fx=None,
+def load_file(path, sheet: str | None = None, calendar: Calendar | None = None, *, events=None, fx=None,
               as_of=None, decimal_comma: bool | None = None, date_order: str | None = None) -> Book:
     """A Book from a CSV or workbook file; problems carry sheet cell addresses. A bbb_xl workbook's Events,
-    FX Rates and Price Tiers tabs are read with its Contracts tab, its Settings Currency is the reporting currency,
-    its FX method translates the other currencies (engine.fx_ifric22), and its Settings Decimal separator, Date
-    order and Time zone say how text amounts and dates are read.
+    FX Rates, Price Tiers and Opening Balances tabs are read with its Contracts tab (the opening balances at its
+    Settings Cutover Date, docs/cutover.md), its Settings Currency is the reporting currency, its FX method
+    translates the other currencies (engine.fx_ifric22), its Fiscal year start month sets the calendar (unless
+    `calendar` is given; else calendar years), and its Settings Decimal separator, Date order and Time zone say how
+    text amounts and dates are read.
 
     events / fx: another file holding the events / FX rates (a CSV, or a workbook's Events / FX Rates tab),
     read instead of the workbook's own tab. as_of: events dated after this day (or period) are ignored.
@@ -325,7 +327,7 @@ def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, 
     options = DEFAULT
     if str(path).lower().endswith((".xlsx", ".xlsm")) and sheet_name == "Contracts":
         from .xlsx_reader import read_sheets
-        tabs = read_sheets(path, [], optional=["Events", "FX Rates", "Settings", "Price Tiers"])
+        tabs = read_sheets(path, [], optional=["Events", "FX Rates", "Settings", "Price Tiers", "Opening Balances"])
         if tabs.get("Price Tiers") and len(tabs["Price Tiers"]) > 1:  # usage lines' tiers (engine.usage)
             extra.update(tiers=tabs["Price Tiers"], tiers_sheet="Price Tiers", tiers_origin=(1, 1))
         if tabs.get("Events"):
@@ -344,6 +346,9 @@ def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, 
             options, problems = read_parse_options(tabs["Settings"], "Settings")
             if problems:
                 raise BBBError(problems)
+        calendar, opening = _workbook_calendar_and_opening(tabs, calendar)
+        extra.update(opening or {})
+    calendar = calendar or CALENDAR
     if decimal_comma is not None:
         options = replace(options, decimal_comma=bool(decimal_comma))
     if date_order is not None:
@@ -366,6 +371,32 @@ def load_file(path, sheet: str | None = None, calendar: Calendar = CALENDAR, *, 
         book.problems = tuple(Problem(None, None, None, note, "info", sheet_name) for note in table.notes) + \
             tuple(book.problems)
     return book
+
+
+def _workbook_calendar_and_opening(tabs: dict, calendar: Calendar | None) -> tuple:
+    """(calendar, opening) of a bbb_xl workbook as its reports read them: the Settings fiscal calendar (when
+    `calendar` is None) and, when the Opening Balances tab has rows, {opening, cutover: its Settings Cutover Date
+    (None: the engine locates the missing date on those rows)} for load_book. Settings these do not need are not
+    checked here; when one is needed and the Settings cannot be used: BBBError with their problems."""
+    from .settings import parse_settings
+    rows = tabs.get("Settings") or []
+    opening = tabs.get("Opening Balances") or []
+    has_opening = any(any(v not in (None, "") for v in r) for r in opening[1:])
+    fiscal = next((r[1] for r in rows if len(r) > 1 and isinstance(r[0], str)
+                   and r[0].strip().casefold() == "fiscal year start month"), None)
+    needs_fiscal = calendar is None and fiscal not in (None, "", 1, 1.0, "1")
+    if not (has_opening or needs_fiscal):
+        return calendar, None
+    settings, problems = parse_settings(rows, sheet="Settings")
+    if settings is None:
+        needed = "the Cutover Date of the Opening Balances" if has_opening else "the fiscal calendar"
+        raise BBBError(list(problems) + [Problem(None, None, None, f"the Settings cannot be used, and the figures "
+                                                                   f"need {needed}: nothing computed")])
+    from .core.dates import iso
+    cutover = iso(settings.cutover) if settings.cutover is not None else None  # load_book reads a number as a serial
+    extra = {"opening": opening, "cutover": cutover, "opening_sheet": "Opening Balances",
+             "opening_origin": (1, 1)} if has_opening else None
+    return calendar or settings.calendar, extra
 
 
 def _side_table(path, tab: str):
@@ -695,21 +726,23 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
     the journal import file of `fmt` (csv, netsuite, quickbooks, xero) at `out`, atomically (a temporary file
     replaced into place). The journal is the Journal Entries tab's: Settings accounts, Period, Currency (the
     reporting currency), "Invoices posted by" and "Journal detail" (detail: period or contract overrides it), the
-    Accounts tab's revenue account per Product. An input error anywhere refuses the export (BBBError, nothing
-    written): a journal to post never leaves contracts out silently; skip_bad writes the journal of the good
-    contracts (as the Journal Entries tab does) and says which were left out."""
-    from dataclasses import replace as _replace
+    Accounts tab's revenue account per Product, the Opening Balances at the Cutover Date, the Price Tiers of usage
+    lines, and closed months as closed with each difference since posted as an out-of-period adjustment in the
+    as-of period (Closed Periods tab). An input error anywhere refuses the export (BBBError, nothing written): a
+    journal to post never leaves contracts out silently; skip_bad writes the journal of the good contracts (as
+    the Journal Entries tab does) and says which were left out."""
     from pathlib import Path
 
     from .core.errors import errors_only
     from .core.periods import schedule_window
-    from .engine.journal import DETAILS, journal_lines, mapping_problems, normalize_choice
-    from .engine.table import parse_contracts
-    from .excel.headless import read_inputs
-    from .excel.workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, SETTINGS
+    from .engine.close import closed_journal_lines
+    from .engine.journal import mapping_problems
+    from .excel.close import read_closed_rows
+    from .excel.headless import read_tabs
+    from .excel.record_tabs import CLOSED_PERIODS
+    from .excel.workflow import ACCOUNTS, CONTRACTS, EVENTS, FX, OPENING, SETTINGS, TIERS, inputs_book
     from .files import check_xlsx_archive
-    from .reports.journal import journal_accounts
-    from .settings import parse_settings
+    from .reports.journal import journal_settings
 
     name, out = journal_target(fmt, out, date_format)
     path = Path(path)
@@ -718,24 +751,12 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
     if out.resolve() == path.resolve():
         raise BBBError(f"{out} is the workbook itself: write the journal to another file")
     check_xlsx_archive(path)
-    contracts, settings_rows, events, fx, accounts_rows = read_inputs(path, with_fx=True)
-    settings, problems = parse_settings(settings_rows, sheet=SETTINGS)
-    if settings is None:
-        raise BBBError(list(problems) + [Problem(None, None, None, "the Settings cannot be used: no journal written")])
-    if detail is not None and str(detail).strip():
-        try:
-            settings = _replace(settings, journal_detail=normalize_choice(detail, DETAILS, "--detail"))
-        except ValueError as exc:
-            raise BBBError(str(exc)) from None
-    parsed = parse_contracts(contracts, sheet=CONTRACTS, origin=(1, 1), options=settings.parse_options)
-    book = Book(parsed, settings.calendar, events=events or None, events_sheet=EVENTS, events_origin=(1, 1),
-                fx=fx or None, reporting_currency=settings.currency, fx_sheet=FX, fx_origin=(1, 1),
-                as_of=settings.as_of, fx_method=settings.fx_method)
-    accounts, account_problems = journal_accounts(settings, accounts_rows, ACCOUNTS)
-    settings_errors = errors_only(list(problems) + list(account_problems))
-    problems = list(problems) + list(book.problems) + list(account_problems) + mapping_problems(book, accounts)
-    if settings_errors:  # --skip-bad leaves out contracts, never a setting
-        raise BBBError(settings_errors + [Problem(None, None, None, "fix these Settings: no journal written")])
+    tabs = read_tabs(path, also=[OPENING, TIERS, CLOSED_PERIODS])
+    settings, settings_problems, book = inputs_book(tabs[CONTRACTS], tabs[SETTINGS], tabs.get(EVENTS), tabs.get(FX),
+                                                    tabs.get(OPENING), tabs.get(TIERS))
+    settings, accounts, problems, account_problems = journal_settings(settings, settings_problems, tabs.get(ACCOUNTS),
+                                                                      detail, ACCOUNTS)
+    problems = problems + list(book.problems) + account_problems + mapping_problems(book, accounts)
     if errors_only(problems) and not skip_bad:
         raise BBBError(errors_only(problems) + [Problem(None, None, None, "a journal to post never leaves "
                                                         "contracts out: fix these (bbb-xl refresh lists them on "
@@ -744,8 +765,9 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
         first, last = schedule_window(start, end, book.calendar)
     except ValueError as exc:
         raise BBBError(str(exc)) from None
-    lines, _ = journal_lines(book, first, last, settings.period, settings.journal_detail,
-                             settings.invoices_posted_by, accounts, settings.currency)
+    closed = read_closed_rows(tabs.get(CLOSED_PERIODS)).closed
+    lines, _ = closed_journal_lines(book, closed, settings.as_of, first, last, settings.period,
+                                    settings.journal_detail, settings.invoices_posted_by, accounts, settings.currency)
     # (journal_lines' own problems are mapping_problems: in already)
     notes = write_journal(lines, name, out, start, end, accounts, problems, date_format=date_format,
                           tax_rate=tax_rate, subsidiary=subsidiary)

@@ -257,7 +257,7 @@ def test_awkward_cells_each_read_as_the_streaming_reader(tmp_path):
 
 def test_read_tabs_reads_every_tab_the_refresh_reads_as_the_streaming_reader():
     from tests.test_calamine_reader import TEMPLATE
-    tabs = headless._read_tabs(TEMPLATE, also=["Run Info", "Plan", "Pipeline", "Audit Trail", "_Snapshot"])
+    tabs = headless.read_tabs(TEMPLATE, also=["Run Info", "Plan", "Pipeline", "Audit Trail", "_Snapshot"])
     wb = Workbook(TEMPLATE)
     try:
         for name, rows in tabs.items():

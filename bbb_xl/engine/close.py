@@ -377,6 +377,23 @@ __all__ = ["ClosedRecord", "ClosedBook", "ClosedView", "Adjustment", "closed_vie
            "contract_inputs", "month_label", "parse_month", "month_end", "month_of", "FLOW_METRICS"]
 
 
+def closed_journal_lines(book, closed: ClosedBook | None, as_of: int, first: int, last: int,
+                         period: str = "month", detail: str = "period", mode: str = "bbb_xl", accounts=None,
+                         currency=None):
+    """The journal from `first` to `last` as the Journal Entries tab gives it -> (lines, problems): with closed
+    months (`closed` through a month) their entries as closed and each difference since posted as an out-of-period
+    adjustment entry in the period holding the as-of month; without, journal_lines."""
+    from ..core.periods import period_grid
+    from .journal import journal_lines
+    if closed is None or closed.through is None:
+        return journal_lines(book, first, last, period, detail, mode, accounts, currency)
+    periods = period_grid(first, last, period, book.calendar)
+    bounds = np.array([periods[0].first - 1] + [p.last for p in periods], dtype=np.int64)
+    view, adjustments, (rec, bil, _) = report_view(book, closed, as_of, bounds)
+    return _journal_with_adjustments(book, view, adjustments, first, last, period, detail, mode, accounts, currency,
+                                     (rec, bil))
+
+
 def _journal_with_adjustments(book, view: ClosedView, adjustments, first: int, last: int, period: str, detail: str,
                               mode: str, accounts, currency, cumulative):
     """The journal of the closed view: its entries, where the period holding the posting month gets its regular

@@ -54,24 +54,26 @@ def read_inputs(path, with_fx: bool = False) -> tuple:
     """Rows of Contracts, Settings and Events (None for a workbook without an Events tab), and with_fx the FX
     Rates and Accounts tabs (None when absent): cached values of formulas, read by python-calamine where it gives
     exactly the safe streaming reader's values (xlsx_reader.calamine_rows), else streamed by that reader."""
-    sheets = _read_tabs(path)
+    sheets = read_tabs(path)
     if with_fx:
         return sheets[CONTRACTS], sheets[SETTINGS], sheets.get(EVENTS), sheets.get(FX), sheets.get(ACCOUNTS)
     return sheets[CONTRACTS], sheets[SETTINGS], sheets.get(EVENTS)
 
 
-def _read_tabs(path, also=(), calamine=()) -> dict:
-    """{tab: rows} of Contracts and Settings (required), Events, FX Rates, Accounts and the tabs `also` (when
-    present), in one pass over the package; every tab read by the fastest reader that gives exactly the streaming
-    reader's values (xlsx_reader.read_sheets with calamine=True: python-calamine, or the regular-cell reader for
-    tabs of inline text). calamine: the tabs callers want read fast (all are now; kept for those callers)."""
+def read_tabs(path, also=(), calamine=(), *, required=(CONTRACTS, SETTINGS), optional=(EVENTS, FX, ACCOUNTS),
+              named: str = "") -> dict:
+    """{tab: rows} of the `required` tabs (by default Contracts and Settings), and of the `optional` ones (by
+    default Events, FX Rates, Accounts) and the tabs `also` when present, in one pass over the package; every tab
+    read by the fastest reader that gives exactly the streaming reader's values (xlsx_reader.read_sheets with
+    calamine=True: python-calamine, or the regular-cell reader for tabs of inline text). calamine: the tabs callers
+    want read fast (all are now; kept for those callers). named: how errors name the file (e.g. "--settings ")."""
     try:
-        return read_sheets(path, [CONTRACTS, SETTINGS], optional=[EVENTS, FX, ACCOUNTS, *also], calamine=True)
+        return read_sheets(path, list(required), optional=[*optional, *also], calamine=True)
     except zipfile.BadZipFile:
-        raise BBBError(f"{Path(path).name} is not an xlsx/xlsm workbook") from None
+        raise BBBError(f"{named}{Path(path).name} is not an xlsx/xlsm workbook") from None
     except BBBError as exc:
         if "no sheet" in str(exc):
-            raise BBBError(f"{Path(path).name}: {exc.problems[0].message}: is it a bbb_xl workbook? "
+            raise BBBError(f"{named}{Path(path).name}: {exc.problems[0].message}: is it a bbb_xl workbook? "
                            f"(bbb-xl template PATH makes one)") from None
         raise
 
@@ -94,7 +96,7 @@ def refresh_file(path, *, refreshed_at: dt.datetime | None = None, refuse_invali
     t0 = time.perf_counter()
     note("read", path.name)
     # every tab the refresh reads, in one pass over the package (the record tabs only when it appends an entry)
-    tabs = _read_tabs(path, also=["Run Info", CLOSED_PERIODS, PIPELINE, ASSUMPTIONS, OPENING, TIERS, PLAN,
+    tabs = read_tabs(path, also=["Run Info", CLOSED_PERIODS, PIPELINE, ASSUMPTIONS, OPENING, TIERS, PLAN,
                                   *((audit_trail.TRAIL,) if audit else ())],
                       calamine=audit_trail.AUDIT_TABS)
     contracts, settings, events, fx, accounts = (tabs[CONTRACTS], tabs[SETTINGS], tabs.get(EVENTS), tabs.get(FX),

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from ..core.dates import iso, to_date
+from ..core.errors import BBBError, Problem, errors_only
 from ..core.money import cents_to_decimal
-from ..engine.journal import CONTRACT_COLUMNS, JOURNAL_HEADER, MODES, Accounts, parse_accounts
+from ..engine.journal import (CONTRACT_COLUMNS, DETAILS, JOURNAL_HEADER, MODES, Accounts, normalize_choice,
+                              parse_accounts)
 from .model import MONEY, SheetReport
 
 MODE_NOTES = {
@@ -23,6 +25,27 @@ def journal_accounts(settings, accounts_rows=None, sheet: str = "Accounts") -> t
                                settings.revenue_account, mapping, unknown,
                                getattr(settings, "refund_account", None),
                                getattr(settings, "fx_account", None)), problems
+
+
+def journal_settings(settings, settings_problems, accounts_rows=None, detail=None,
+                     accounts_sheet: str = "Accounts") -> tuple:
+    """(Settings, Accounts, settings problems, account problems) of a journal file to write: `detail` (period |
+    contract) overrides the Journal detail. Unusable Settings, or an error in them or in the Accounts tab, refuse
+    the journal (BBBError, nothing written): skipping bad input leaves out contracts, never a setting."""
+    from dataclasses import replace
+    if settings is None:
+        raise BBBError(list(settings_problems) + [Problem(None, None, None, "the Settings cannot be used: no "
+                                                                            "journal written")])
+    if detail is not None and str(detail).strip():
+        try:
+            settings = replace(settings, journal_detail=normalize_choice(detail, DETAILS, "--detail"))
+        except ValueError as exc:
+            raise BBBError(str(exc)) from None
+    accounts, account_problems = journal_accounts(settings, accounts_rows, accounts_sheet)
+    errors = errors_only(list(settings_problems) + list(account_problems))
+    if errors:
+        raise BBBError(errors + [Problem(None, None, None, "fix these Settings: no journal written")])
+    return settings, accounts, list(settings_problems), list(account_problems)
 
 
 def journal_sheet(lines, settings, title):

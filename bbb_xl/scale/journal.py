@@ -34,44 +34,20 @@ NO_CONTRACT_LEFT_OUT = ("a journal to post never leaves contracts out: fix these
 def journal_settings(book=None, detail=None) -> tuple:
     """(Settings, Accounts, problems) from a workbook's Settings and Accounts tabs, or the defaults (the as-of
     date today, UTC); detail (period | contract) overrides the Journal detail. Unusable Settings: BBBError."""
-    import zipfile
-
-    from ..engine.journal import DETAILS, normalize_choice
-    from ..reports.journal import journal_accounts
+    from ..reports.journal import journal_settings as of_rows
     from ..settings import parse_settings
     if book is None:
-        rows, accounts_rows = [], None
-        settings, problems = parse_settings(rows, today=dt.datetime.now(dt.timezone.utc).date())
-    else:
-        from ..files import check_xlsx_archive
-        from ..xlsx_reader import read_sheets
-        path = Path(book)
-        if not path.is_file():
-            raise BBBError(f"--settings {path}: no such file")
-        check_xlsx_archive(path)
-        try:
-            tabs = read_sheets(path, ["Settings"], optional=["Accounts"], calamine=True)
-        except zipfile.BadZipFile:
-            raise BBBError(f"--settings {path.name} is not an xlsx/xlsm workbook") from None
-        except BBBError as exc:
-            if "no sheet" in str(exc):
-                raise BBBError(f"--settings {path.name}: {exc.problems[0].message}: is it a bbb_xl workbook? "
-                               f"(bbb-xl template PATH makes one)") from None
-            raise
-        rows, accounts_rows = tabs["Settings"], tabs.get("Accounts")
-        settings, problems = parse_settings(rows, sheet="Settings")
-    if settings is None:
-        raise BBBError(list(problems) + [Problem(None, None, None, "the Settings cannot be used: no journal written")])
-    if detail is not None and str(detail).strip():
-        try:
-            settings = replace(settings, journal_detail=normalize_choice(detail, DETAILS, "--detail"))
-        except ValueError as exc:
-            raise BBBError(str(exc)) from None
-    accounts, account_problems = journal_accounts(settings, accounts_rows, "Accounts")
-    errors = errors_only(list(problems) + list(account_problems))
-    if errors:  # --skip-bad leaves out contracts, never a setting
-        raise BBBError(errors + [Problem(None, None, None, "fix these Settings: no journal written")])
-    return settings, accounts, list(problems), list(account_problems)
+        settings, problems = parse_settings([], today=dt.datetime.now(dt.timezone.utc).date())
+        return of_rows(settings, problems, None, detail)
+    from ..excel.headless import read_tabs
+    from ..files import check_xlsx_archive
+    path = Path(book)
+    if not path.is_file():
+        raise BBBError(f"--settings {path}: no such file")
+    check_xlsx_archive(path)
+    tabs = read_tabs(path, required=["Settings"], optional=["Accounts"], named="--settings ")
+    settings, problems = parse_settings(tabs["Settings"], sheet="Settings")
+    return of_rows(settings, problems, tabs.get("Accounts"), detail)
 
 
 # --- one partition ------------------------------------------------------------------------------------------------
