@@ -109,7 +109,10 @@ def test_sigkill_at_random_points_never_loses_the_workbook(workbook, tmp_path):
     kills = olds = news = 0
     leftovers = set()
     deadline = time.monotonic() + KILL_BUDGET_SECONDS
-    while time.monotonic() < deadline and kills < 60:
+    # a loaded machine (each child slower to start) gets more time for the 15 kills, not a failure: up to 4x the budget
+    hard_deadline = time.monotonic() + 4 * KILL_BUDGET_SECONDS
+    while kills < 60 and time.monotonic() < hard_deadline and (
+            time.monotonic() < deadline or kills < 15 or not (olds and news)):
         target.write_bytes(old if rng.random() < 0.7 else new)
         for name, data in csvs.items():
             (work / name.replace(path.stem, target.stem)).write_bytes(data)
