@@ -765,6 +765,13 @@ def export_journal(path, start, end, fmt: str = "csv", detail=None, out=None, *,
         first, last = schedule_window(start, end, book.calendar)
     except ValueError as exc:
         raise BBBError(str(exc)) from None
+    if book.cutover is not None and first <= book.cutover.day:
+        from .core.dates import iso
+        problems.append(Problem(None, None, None, f"the journal starts on or before the Cutover Date "
+                                                  f"{iso(book.cutover.day)}: the entry of the period holding it posts "
+                                                  f"the Opening Balances (recognized and billed to date) as one lump, "
+                                                  f"which the legacy system already posted; import the entries of "
+                                                  f"the periods after it (docs/cutover.md)", "warning", OPENING))
     closed = read_closed_rows(tabs.get(CLOSED_PERIODS)).closed
     lines, _ = closed_journal_lines(book, closed, settings.as_of, first, last, settings.period,
                                     settings.journal_detail, settings.invoices_posted_by, accounts, settings.currency)

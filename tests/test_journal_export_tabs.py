@@ -90,6 +90,17 @@ def test_a_cutover_workbook_exports_the_journal_of_its_opening_balances(tmp_path
     # 6,200.00 released over six months (6,200 x k/6 rounded, differenced)
     assert [revenue_credit(got, f"JE-2025-{m:02d}") for m in range(7, 13)] == [103333, 103334, 103333, 103333,
                                                                                   103334, 103333]
+    assert not [p for p in api.export_journal(path, "2025-07", "2025-12", "csv", None, tmp_path / "j.csv").problems
+                if "Cutover Date" in p.message]
+    # a window over the cutover: June's entry is the legacy lump (Dr AR 12,000.00 / Cr Revenue 5,800.00 / Cr Deferred
+    # 6,200.00), which the legacy system already posted: said, not left out (the tab has it too)
+    result = api.export_journal(path, "2025-06", "2025-12", "csv", None, tmp_path / "j.csv")
+    [warning] = [p for p in result.problems if "Cutover Date" in p.message]
+    assert (warning.severity, warning.sheet) == ("warning", "Opening Balances")
+    assert "on or before the Cutover Date 2025-06-30" in warning.message and "already posted" in warning.message
+    june = exported_entries(path, tmp_path, "2025-06", "2025-06")["JE-2025-06"]
+    assert sorted((code, dr, c) for code, dr, c, _ in june) == [("1200", 1200000, 0), ("2400", 0, 620000),
+                                                                 ("4000", 0, 580000)]
 
 
 def test_a_usage_workbook_exports_the_journal_priced_by_its_price_tiers_tab(tmp_path):
