@@ -75,14 +75,7 @@ def _write_tab(path, name: str, rows) -> None:
 
 
 def test_a_cutover_workbook_exports_the_journal_of_its_opening_balances(tmp_path):
-    path = tmp_path / "cutover.xlsx"
-    header = ["Contract ID", "Customer", "Line ID", "Start Date", "End Date", "Amount", "Recognition", "Billing"]
-    build_workbook(path, [header, ["C1", "Acme", "L1", d(2025, 1, 1), d(2025, 12, 31), 12000, "monthly",
-                                   "upfront"]],
-                   {"As-of date": d(2025, 12, 31), "Report start": "2025-07", "Report end": "2025-12",
-                    "Cutover Date": d(2025, 6, 30)}, keep_csv=False)
-    _write_tab(path, "Opening Balances", [["Contract ID", "Line ID", "Recognized to Date", "Billed to Date"],
-                                          ["C1", "L1", 5800, 12000]])
+    path = _cutover_workbook(tmp_path)
     headless.refresh_file(path)
     expected = tab_entries(path)
     got = exported_entries(path, tmp_path, "2025-07", "2025-12")
