@@ -571,15 +571,10 @@ class Book:
         if self.ifric is not None or len(self._refund_lines) or not len(days) or \
                 (cuts is not None and int(days.min()) < cuts[-1]):
             return self._balances("deferred", days, sel, None)[1][0], self._balances("unbilled", days, sel, None)[1][0]
-        net = billed - recognized
+        from .disclosures import _net_runs
         codes = self.lines.contract_code[sel]
         order = np.argsort(codes, kind="stable")
-        ordered = codes[order]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else \
-            np.zeros(0, dtype=np.int64)
-        net = net[order]
-        per = _sum_runs(net if self._exact_int64 else net.astype(object), starts) if len(ordered) else \
-            np.zeros((0, len(days)), dtype=np.int64)
+        per = _net_runs(self, (billed - recognized)[order], codes[order])  # per contract
         dtype = np.int64 if self._exact_int64 else object
         deferred = np.zeros(len(days), dtype=dtype) + np.where(per > 0, per, 0).sum(axis=0)
         asset = np.zeros(len(days), dtype=dtype) + np.where(per < 0, -per, 0).sum(axis=0)

@@ -181,15 +181,21 @@ def _split(book, day: int, sel, liability: bool) -> tuple[int, int]:
     return current, total - current
 
 
+def _year_after(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(each day 12 months on, the sorted distinct days of both, where each of days then later sits in that grid):
+    one cumulative read over the grid serves a window from every day."""
+    later = np.asarray(add_months(days, 12), dtype=np.int64)
+    grid, where = np.unique(np.concatenate([days, later]), return_inverse=True)
+    return later, grid, where.reshape(-1)
+
+
 def window_revenue_days(book, idx: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """window_revenue at every day of `days` at once: ((lines idx, days) recognized to date, (lines, days) revenue
     scheduled in the 12 months after each day), column j equal to window_revenue(book, idx, days[j]). One
     cumulative read over the days and their 12-month ends instead of one per day (the period ends of a report)."""
     days = np.asarray(days, dtype=np.int64)
     m = len(days)
-    later = np.asarray(add_months(days, 12), dtype=np.int64)
-    grid, where = np.unique(np.concatenate([days, later]), return_inverse=True)
-    where = where.reshape(-1)
+    later, grid, where = _year_after(days)
     rec_all = book._recognized(idx, grid)
     rec, rec_later = rec_all[:, where[:m]], rec_all[:, where[m:]]
     ahead = rec_later - rec  # the plain schedule over the window
@@ -229,9 +235,7 @@ def split_series(book, days: np.ndarray, sel: np.ndarray | None = None) -> list[
     sel = np.arange(len(book.lines)) if sel is None else sel
     days = np.asarray(days, dtype=np.int64)
     m = len(days)
-    later = np.asarray(add_months(days, 12), dtype=np.int64)
-    grid, where = np.unique(np.concatenate([days, later]), return_inverse=True)
-    where = where.reshape(-1)
+    _, grid, where = _year_after(days)
     totals = [[0, 0, 0, 0] for _ in range(m)]  # current and total, liability then asset
     sel, keys = _per_contract(book, sel)
     for idx, k in book._chunks(sel, keys):
