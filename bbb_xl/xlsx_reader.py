@@ -99,18 +99,20 @@ class Workbook:
         return self._last_part[1]
 
     def _xml(self, name: str) -> str:
+        return self._safe(name).decode("utf-8")
+
+    def _safe(self, name: str) -> bytes:
+        """A part's bytes, refused (UnsafeXML) when it declares a DOCTYPE or entities."""
         data = self.read(name)
         if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:65536]:
             raise UnsafeXML(f"{name} declares a DOCTYPE (entities): refused as unsafe")
-        return data.decode("utf-8")
+        return data
 
     def refuse_unsafe_strings(self) -> None:
         """Refuse a shared-strings part that declares a DOCTYPE before any sheet is read (its strings themselves are
         parsed only when a cell refers to them)."""
         if "xl/sharedStrings.xml" in self.names:
-            data = self.read("xl/sharedStrings.xml")  # (not decoded: expat reads any declared encoding)
-            if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:65536]:
-                raise UnsafeXML("xl/sharedStrings.xml declares a DOCTYPE (entities): refused as unsafe")
+            self._safe("xl/sharedStrings.xml")  # (not decoded: expat reads any declared encoding)
 
     @property
     def shared_strings(self) -> list[str]:

@@ -250,9 +250,7 @@ def _append_protected(data: bytes, rows: list[list]) -> bytes | None:
     head = data[:start].decode("utf-8")
     if len(re.findall(r"<dimension\b", head)) > 1 or "<sheetProtection" in head:
         return None
-    width = max((len(r) for r in rows), default=1)
-    head = re.sub(r'<dimension\b[^>]*/>', f'<dimension ref="A1:{pk.column_letter(max(width, 6))}'
-                                          f'{last + len(rows)}"/>', head, count=1)
+    head = _with_dimension(head, rows, last)
     tail = pk.protect_sheet(data[end:].decode("utf-8"))
     return b"".join([head.encode("utf-8"), data[start:end], _rows_xml(rows, last + 1).encode("utf-8"),
                      tail.encode("utf-8")])
@@ -358,7 +356,11 @@ def append_rows(sheet_xml: str, rows: list[list]) -> str:
     if re.search(r"<sheetData\s*/>", sheet_xml):
         return re.sub(r"<sheetData\s*/>", lambda _: f"<sheetData>{new}</sheetData>", sheet_xml, count=1)
     at = sheet_xml.index("</sheetData>")
-    xml = sheet_xml[:at] + new + sheet_xml[at:]
+    return _with_dimension(sheet_xml[:at] + new + sheet_xml[at:], rows, last)
+
+
+def _with_dimension(xml: str, rows: list[list], last: int) -> str:
+    """The sheet's <dimension> once `rows` follow its row `last` (at least six columns wide: the record layout)."""
     width = max((len(r) for r in rows), default=1)
     return re.sub(r'<dimension\b[^>]*/>', f'<dimension ref="A1:{pk.column_letter(max(width, 6))}'
                                           f'{last + len(rows)}"/>', xml, count=1)
