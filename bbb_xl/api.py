@@ -334,12 +334,12 @@ def load_file(path, sheet: str | None = None, calendar: Calendar | None = None, 
             extra.update(events=tabs["Events"], events_origin=(1, 1))
         if tabs.get("FX Rates"):
             extra.update(fx=tabs["FX Rates"], fx_origin=(1, 1))
-        currency = next((r[1] for r in tabs.get("Settings", []) if len(r) > 1 and isinstance(r[0], str)
-                         and r[0].strip().casefold() == "currency" and isinstance(r[1], str)), None)
+        settings_rows = tabs.get("Settings") or []
+        currency = next((v for v in _setting_values(settings_rows, "currency") if isinstance(v, str)), None)
         if currency and (tabs.get("FX Rates") or fx is not None):
             extra["reporting_currency"] = currency.strip().upper()
-        method = next((r[1] for r in tabs.get("Settings", []) if len(r) > 1 and isinstance(r[0], str)
-                       and r[0].strip().casefold() == "fx method" and isinstance(r[1], str) and r[1].strip()), None)
+        method = next((v for v in _setting_values(settings_rows, "fx method") if isinstance(v, str) and v.strip()),
+                      None)
         if method:  # booking rate | IFRIC 22 (engine.fx_ifric22)
             extra["fx_method"] = method
         if tabs.get("Settings"):
@@ -373,6 +373,12 @@ def load_file(path, sheet: str | None = None, calendar: Calendar | None = None, 
     return book
 
 
+def _setting_values(rows, name: str):
+    """The Value cells of the Settings rows named `name` (case and spaces around ignored), in row order: what a
+    file read needs from Settings that it does not otherwise check (parse_settings checks them all)."""
+    return (r[1] for r in rows if len(r) > 1 and isinstance(r[0], str) and r[0].strip().casefold() == name)
+
+
 def _workbook_calendar_and_opening(tabs: dict, calendar: Calendar | None) -> tuple:
     """(calendar, opening) of a bbb_xl workbook as its reports read them: the Settings fiscal calendar (when
     `calendar` is None) and, when the Opening Balances tab has rows, {opening, cutover: its Settings Cutover Date
@@ -382,8 +388,7 @@ def _workbook_calendar_and_opening(tabs: dict, calendar: Calendar | None) -> tup
     rows = tabs.get("Settings") or []
     opening = tabs.get("Opening Balances") or []
     has_opening = any(any(v not in (None, "") for v in r) for r in opening[1:])
-    fiscal = next((r[1] for r in rows if len(r) > 1 and isinstance(r[0], str)
-                   and r[0].strip().casefold() == "fiscal year start month"), None)
+    fiscal = next(_setting_values(rows, "fiscal year start month"), None)
     needs_fiscal = calendar is None and fiscal not in (None, "", 1, 1.0, "1")
     if not (has_opening or needs_fiscal):
         return calendar, None
